@@ -1,0 +1,1 @@
+"""aplcohort.cohort"""
