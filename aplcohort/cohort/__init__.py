@@ -1,1 +1,28 @@
-"""aplcohort.cohort"""
+"""aplcohort.cohort: load, validate and derive endpoints from a patient table.
+
+Data flow: :func:`load` (CSV / XLSX / Parquet, optional column mapping) ->
+:func:`validate` (every problem in one report) -> :class:`Cohort` (canonical
+data, warnings, attrition log) -> :meth:`Cohort.endpoint` (time, event).
+"""
+
+from .attrition import AttritionLog, AttritionStep
+from .cohort import Cohort, from_dataframe
+from .endpoints import (DAYS_PER_MONTH, DAYS_PER_YEAR, ENDPOINTS, EndpointData,
+                        derive_endpoint, endpoint_arrays)
+from .io import (CohortFileNotFoundError, CohortLoadError, EmptyFileError, NotATableError,
+                 SheetNotFoundError, UnsupportedFormatError, load, read_table)
+from .mapping import ColumnMapping, MappingError, load_mapping
+from .schema import (ColumnSpec, DataDictionary, data_dictionary, load_dictionary,
+                     required_for, write_data_dictionary_doc)
+from .validate import Problem, ValidationReport, check_required, validate
+from .vocab import Vocabulary, match_key, normalise
+
+__all__ = [
+    "AttritionLog", "AttritionStep", "Cohort", "from_dataframe", "EndpointData",
+    "derive_endpoint", "endpoint_arrays", "ENDPOINTS", "DAYS_PER_MONTH", "DAYS_PER_YEAR",
+    "load", "read_table", "CohortLoadError", "CohortFileNotFoundError", "EmptyFileError",
+    "NotATableError", "SheetNotFoundError", "UnsupportedFormatError", "ColumnMapping",
+    "MappingError", "load_mapping", "ColumnSpec", "DataDictionary", "data_dictionary",
+    "load_dictionary", "required_for", "write_data_dictionary_doc", "Problem",
+    "ValidationReport", "check_required", "validate", "Vocabulary", "match_key", "normalise",
+]

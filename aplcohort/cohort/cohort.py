@@ -1,0 +1,209 @@
+"""The :class:`Cohort`: a validated patient table with its warnings and attrition log."""
+
+from __future__ import annotations
+
+import html
+import warnings as _warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataQualityWarning, InputError
+from .attrition import AttritionLog
+from .mapping import load_mapping
+from .validate import ValidationReport, validate
+
+
+@dataclass(frozen=True, eq=False)
+class Cohort:
+    """A validated cohort (immutable; :meth:`filter` returns a new one).
+
+    Attributes
+    ----------
+    data : DataFrame
+        One row per patient; dictionary columns in canonical form (dates as
+        ``datetime64``, categories as canonical labels, bools as ``boolean``),
+        columns the dictionary does not know kept unchanged at the end.
+    warnings : tuple of Problem
+        Warning-level problems found at loading.
+    attrition : AttritionLog
+        Exclusions applied since loading.
+    source : dict
+        Where the data came from (path, format, sheet, mapping, derived
+        values, notes).
+    report : ValidationReport
+        The full validation report of the loaded table.
+    """
+
+    data: pd.DataFrame
+    warnings: tuple = ()
+    attrition: AttritionLog = field(default_factory=AttritionLog)
+    source: dict = field(default_factory=dict)
+    report: ValidationReport | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def patient_ids(self) -> list[str]:
+        return self.data["patient_id"].tolist()
+
+    @property
+    def derived(self) -> dict:
+        """``{column: [patient ids]}`` of values derived at loading."""
+        return dict(self.source.get("derived", {}))
+
+    def filter(self, mask, step: str, reason: str) -> "Cohort":
+        """Keep the patients where ``mask`` is true; record the exclusion.
+
+        Parameters
+        ----------
+        mask : boolean array/Series, callable or str
+            A boolean per patient, a function ``data -> booleans``, or a
+            ``DataFrame.eval`` expression. Missing values in the mask are an
+            error (decide explicitly how to treat them, e.g. ``.fillna(False)``).
+        step : str
+            Name of the step (shown in the flow diagram).
+        reason : str
+            Why the excluded patients are excluded.
+
+        Returns
+        -------
+        Cohort
+            A new cohort; its attrition log has one more step (step, n before,
+            n after, excluded patient ids, reason).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> c = from_dataframe(pd.DataFrame({"patient_id": ["a", "b"], "disease": ["APL", "AML"],
+        ...                                  "last_followup_date": ["2020-01-01", "2020-02-01"]}))
+        >>> apl = c.filter(lambda d: d["disease"] == "APL", step="APL", reason="not APL")
+        >>> apl.n, apl.attrition.steps[-1].excluded_ids
+        (1, ('b',))
+
+        Validated against: tests/test_cohort_cohort.py.
+        """
+        if not step or not reason:
+            raise InputError("Cohort.filter needs a step name and a reason (for the attrition log)")
+        if callable(mask):
+            m = mask(self.data)
+        elif isinstance(mask, str):
+            try:
+                m = self.data.eval(mask, engine="python")
+            except Exception as exc:
+                raise InputError(f"Cohort.filter: cannot evaluate {mask!r}: {exc}") from None
+        else:
+            m = mask
+        m = pd.Series(m.to_numpy() if isinstance(m, pd.Series) else np.asarray(m, dtype=object),
+                      dtype=object)
+        if len(m) != self.n:
+            raise InputError(f"Cohort.filter: the mask has {len(m)} values for {self.n} patients")
+        if m.isna().any():
+            bad = [self.data["patient_id"].iloc[i] for i in np.flatnonzero(m.isna().to_numpy())]
+            raise InputError(f"Cohort.filter ({step}): the mask is missing for patients {bad}; "
+                             "decide how to treat them (e.g. mask.fillna(False)) and filter again")
+        if not all(isinstance(v, (bool, np.bool_)) for v in m):
+            raise InputError(f"Cohort.filter ({step}): the mask must be booleans")
+        keep = m.astype(bool).to_numpy()
+        excluded = self.data["patient_id"][~keep].tolist()
+        log = self.attrition.copy()
+        log.record(step, self.n, excluded, reason)
+        return Cohort(data=self.data[keep].reset_index(drop=True), warnings=self.warnings,
+                      attrition=log, source=self.source, report=self.report)
+
+    def endpoint(self, name: str, time_zero: str, unit: str = "days", **kwargs):
+        """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`."""
+        from .endpoints import derive_endpoint
+        return derive_endpoint(self, name, time_zero=time_zero, unit=unit, **kwargs)
+
+    def summary(self) -> dict:
+        """Counts for a quick look: n, disease, reinduction, response, post-remission."""
+        out = {"n": self.n}
+        for col in ("disease", "fusion", "reinduction_regimen", "response",
+                    "postremission_modality"):
+            if col in self.data.columns:
+                vc = self.data[col].fillna("(missing)").value_counts()
+                out[col] = {str(k): int(v) for k, v in sorted(vc.items())}
+        out["warnings"] = len(self.warnings)
+        return out
+
+    def summary_text(self) -> str:
+        s = self.summary()
+        lines = [f"{s['n']} patients"]
+        for k, v in s.items():
+            if isinstance(v, dict):
+                lines.append(f"  {k}: " + ", ".join(f"{a} {b}" for a, b in v.items()))
+        lines.append(f"  warnings: {s['warnings']}")
+        if self.derived:
+            lines.append("  derived: " + ", ".join(f"{k} for {len(v)} patient(s)"
+                                                    for k, v in self.derived.items()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"Cohort(n={self.n}, columns={self.data.shape[1]}, warnings={len(self.warnings)}, "
+                f"attrition_steps={len(self.attrition)}, source={self.source.get('path', '?')!r})")
+
+    def _repr_html_(self) -> str:
+        head = html.escape(self.summary_text()).replace("\n", "<br>")
+        return f"<div><strong>Cohort</strong><br><small>{head}</small></div>" + \
+            self.data.head(10).to_html(index=False, na_rep="")
+
+
+def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None) -> Cohort:
+    m = load_mapping(mapping)
+    name = source.get("path", "data frame")
+    if source.get("sheet"):
+        name = f"{name} (sheet {source['sheet']!r})"
+    report = validate(df, m, source=name, row_numbers=row_numbers)
+    report.raise_if_errors()
+    for w in report.warnings:
+        _warnings.warn(str(w), DataQualityWarning, stacklevel=3)
+    info = dict(source)
+    info["mapping"] = m.describe() if m is not None else None
+    info["derived"] = report.derived
+    info["notes"] = list(report.notes)
+    log = AttritionLog(n_start=report.n_rows)
+    return Cohort(data=report.data, warnings=tuple(report.warnings), attrition=log,
+                  source=info, report=report)
+
+
+def from_dataframe(df: pd.DataFrame, mapping=None) -> Cohort:
+    """Build a validated :class:`Cohort` from a DataFrame.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per patient (text, objects or already-typed columns).
+    mapping : str, Path, dict or ColumnMapping, optional
+
+    Returns
+    -------
+    Cohort
+
+    Raises
+    ------
+    CohortValidationError
+        With the readable report of every error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = from_dataframe(pd.DataFrame({"patient_id": ["a"], "disease": ["apl"],
+    ...                                  "last_followup_date": ["2020-01-01"]}))
+    >>> c.data["disease"].tolist()
+    ['APL']
+
+    Validated against: tests/test_cohort_cohort.py.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"from_dataframe expects a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0 or len(df) == 0:
+        from .io import EmptyFileError
+        raise EmptyFileError("the data frame is empty (no columns or no rows)")
+    return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"})

@@ -1,0 +1,434 @@
+"""Endpoint derivation: from dates to (time, event) for a chosen time zero.
+
+Definitions (also in ``docs/endpoints.md``); all times are calendar days from
+time zero (date differences), converted to months (/ 30.4375) or years
+(/ 365.25) on request.
+
+Time zero
+    ``relapse1`` (relapse1_date), ``reinduction`` (reinduction_start_date),
+    ``response`` (response_date of patients with response CR2 or mCR2),
+    ``mcr2`` (response_date of patients with response mCR2 only),
+    ``postremission`` (postremission_start_date of patients whose
+    postremission_modality is not ``none``), or any date column of the
+    dictionary. A patient without a time zero is **excluded** from the
+    endpoint's analysis set and the exclusion is recorded in the attrition log
+    with the reason; nobody is given time 0 for a missing date.
+
+End of follow-up
+    Censoring date = the later of last_followup_date and death_date, capped at
+    the data cut-off (``data_cutoff_date`` per patient, or ``cutoff=``).
+    Events dated after the cut-off are ignored (the patient is censored at the
+    cut-off); an event on the cut-off day counts.
+
+Endpoints (``event``: 0 = censored)
+    OS      death from any cause (1).
+    EFS     failure to reach CR2 (response ``none``: event at time 0), second
+            relapse or death, whichever first (1). Patients with a missing
+            response are excluded (recorded).
+    RFS     (alias LFS) from a remission time zero (response, mcr2,
+            postremission or a date column, patients in CR2/mCR2 only): second
+            relapse or death, whichever first (1).
+    CIR     1 = second relapse; 2 = death without a prior second relapse.
+    NRM     1 = death without a prior second relapse; 2 = second relapse.
+    ANC_recovery / PLT_recovery
+            1 = anc/plt_recovery_date; 2 = death before recovery.
+
+Same-day ties
+    relapse2 and death on the same day: one RFS/EFS event that day; CIR counts
+    the relapse (1) and NRM the relapse as the competing event (2), so CIR and
+    NRM partition the same events. OS counts the death. Recovery and death on
+    the same day: recovery (1). An event on the time-zero day has time 0 and
+    counts (e.g. death on the day of relapse). An event before time zero (for
+    a user-chosen date column) excludes the patient from that endpoint, with
+    the reason recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..stats.outcome import Outcome
+from .attrition import AttritionLog
+from .schema import TIME_ZERO_COLUMNS, load_dictionary
+from .validate import check_required
+
+DAYS_PER_MONTH = 30.4375
+DAYS_PER_YEAR = 365.25
+UNITS = {"days": 1.0, "months": DAYS_PER_MONTH, "years": DAYS_PER_YEAR}
+
+ENDPOINTS = ("OS", "EFS", "RFS", "CIR", "NRM", "ANC_recovery", "PLT_recovery")
+_ALIASES = {"LFS": "RFS", "DFS": None}
+_KIND = {"OS": "survival", "EFS": "survival", "RFS": "survival", "CIR": "competing",
+         "NRM": "competing", "ANC_recovery": "competing", "PLT_recovery": "competing"}
+EVENT_CODES = {
+    "OS": {0: "censored", 1: "death"},
+    "EFS": {0: "censored", 1: "no CR2, second relapse or death"},
+    "RFS": {0: "censored", 1: "second relapse or death"},
+    "CIR": {0: "censored", 1: "second relapse", 2: "death without second relapse"},
+    "NRM": {0: "censored", 1: "death without second relapse", 2: "second relapse"},
+    "ANC_recovery": {0: "censored", 1: "ANC recovery", 2: "death before recovery"},
+    "PLT_recovery": {0: "censored", 1: "platelet recovery", 2: "death before recovery"},
+}
+DEFINITIONS = {
+    "OS": "death from any cause",
+    "EFS": "failure to reach CR2 (event at time 0), second relapse, or death",
+    "RFS": "second relapse or death, from a remission time zero",
+    "CIR": "second relapse; death without second relapse competing (same day: relapse)",
+    "NRM": "death without second relapse; second relapse competing (same day: relapse)",
+    "ANC_recovery": "ANC >= 0.5 x10^9/L; death before recovery competing (same day: recovery)",
+    "PLT_recovery": "platelets >= 20 x10^9/L; death before recovery competing (same day: recovery)",
+}
+_REMISSION_ENDPOINTS = ("RFS", "CIR", "NRM")
+
+
+def canonical_endpoint(name: str) -> str:
+    """Canonical endpoint name (case-insensitive; LFS -> RFS)."""
+    key = str(name).strip().upper()
+    if key == "LFS":
+        return "RFS"
+    for e in ENDPOINTS:
+        if e.upper() == key:
+            return e
+    raise InputError(f"unknown endpoint {name!r}: use one of {', '.join(ENDPOINTS)} (LFS = RFS)")
+
+
+@dataclass(frozen=True, eq=False)
+class EndpointData:
+    """An endpoint's analysis set.
+
+    Attributes
+    ----------
+    name : str
+        Canonical endpoint name.
+    kind : {"survival", "competing"}
+        ``survival``: event 0/1; ``competing``: 0 censored, 1 event of
+        interest, 2 competing.
+    unit : {"days", "months", "years"}
+    time_zero : str
+        Named time zero or date column.
+    data : DataFrame
+        ``[patient_id, time, event, time_zero_date, end_date, <cohort columns>]``.
+    attrition : AttritionLog
+        The cohort's log plus this endpoint's analysis-set step.
+    excluded : DataFrame
+        ``[patient_id, reason]`` of patients left out of this endpoint.
+    event_codes : dict
+        Meaning of each event code.
+    definition : str
+    """
+
+    name: str
+    kind: str
+    unit: str
+    time_zero: str
+    data: pd.DataFrame
+    attrition: AttritionLog
+    excluded: pd.DataFrame
+    event_codes: dict = field(default_factory=dict)
+    definition: str = ""
+
+    @property
+    def time(self) -> np.ndarray:
+        return self.data["time"].to_numpy(dtype=float)
+
+    @property
+    def event(self) -> np.ndarray:
+        return self.data["event"].to_numpy(dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    def outcome(self) -> Outcome:
+        """The checked :class:`~aplcohort.stats.outcome.Outcome` (right or competing)."""
+        if self.kind == "survival":
+            return Outcome.right(self.time, self.event)
+        return Outcome.competing(self.time, self.event)
+
+    def __repr__(self) -> str:
+        return (f"EndpointData({self.name} from {self.time_zero}, kind={self.kind}, "
+                f"unit={self.unit}, n={self.n}, excluded={len(self.excluded)})")
+
+
+# --------------------------------------------------------------------------------------
+# array-level core
+# --------------------------------------------------------------------------------------
+
+def endpoint_arrays(name: str, t0, censor, *, death=None, relapse=None, recovery=None,
+                    failure=None, cutoff=None):
+    """Array-level endpoint derivation on day numbers.
+
+    Parameters
+    ----------
+    name : str
+        Endpoint (``OS, EFS, RFS, CIR, NRM, ANC_recovery, PLT_recovery``).
+    t0, censor : array of float
+        Time zero and last follow-up as day numbers (e.g. days since
+        1970-01-01); ``t0`` must not be NaN.
+    death, relapse, recovery : array of float, optional
+        Event dates as day numbers; NaN = did not happen. ``relapse`` is the
+        second relapse; ``recovery`` the ANC/platelet recovery date.
+    failure : array of bool, optional
+        EFS only: failure to reach CR2 (event at time 0).
+    cutoff : array of float, optional
+        Data cut-off; NaN = none.
+
+    Returns
+    -------
+    time : ndarray of float
+        Days from time zero.
+    event : ndarray of int
+    problem : ndarray of object
+        ``None``, or why the patient cannot be in the analysis set (an event or
+        the end of follow-up before time zero).
+
+    Examples
+    --------
+    >>> t, e, _ = endpoint_arrays("CIR", [0, 0], [100, 100], death=[50, 40],
+    ...                           relapse=[50, np.nan])
+    >>> t.tolist(), e.tolist()
+    ([50.0, 40.0], [1, 2])
+
+    Validated against: hand-worked cohorts (tests/test_cohort_endpoints.py).
+    """
+    name = canonical_endpoint(name)
+    t0 = np.asarray(t0, dtype=float)
+    n = t0.shape[0]
+
+    def arr(x):
+        return np.full(n, np.nan) if x is None else np.asarray(x, dtype=float)
+
+    censor, death, relapse, recovery, cut = map(arr, (censor, death, relapse, recovery, cutoff))
+    if np.isnan(t0).any():
+        raise InputError("endpoint_arrays: time zero is missing for some patients; exclude them "
+                         "first (they must not be given time 0)")
+    cut = np.where(np.isnan(cut), np.inf, cut)
+    within = lambda x: np.where(x <= cut, x, np.nan)  # noqa: E731 - events after cut-off ignored
+    death_c, rel_c, rec_c = within(death), within(relapse), within(recovery)
+    last_known = np.fmax(censor, death)
+    cens = np.fmin(last_known, cut)
+    problem = np.full(n, None, dtype=object)
+    problem[np.isnan(cens)] = "last_followup_date missing"
+    problem[(problem == None) & (cens < t0)] = "follow-up ends before time zero"  # noqa: E711
+    problem[(problem == None) & (death_c < t0)] = "died before time zero"  # noqa: E711
+    for x, what in ((relapse, "second relapse"), (recovery, "recovery")):
+        problem[(problem == None) & (x > last_known)] = \
+            f"{what} after the last follow-up"  # noqa: E711
+
+    time = cens - t0
+    event = np.zeros(n, dtype=np.int64)
+    if name == "OS":
+        d = ~np.isnan(death_c)
+        time = np.where(d, death_c - t0, time)
+        event[d] = 1
+    elif name in ("EFS", "RFS"):
+        if name == "RFS":
+            problem[(problem == None) & (rel_c < t0)] = "second relapse before time zero"  # noqa
+        first = np.fmin(death_c, rel_c)
+        ev = ~np.isnan(first)
+        time = np.where(ev, first - t0, time)
+        event[ev] = 1
+        if name == "EFS":
+            fail = np.zeros(n, bool) if failure is None else np.asarray(failure, dtype=bool)
+            time = np.where(fail, 0.0, time)
+            event[fail] = 1
+            problem[(problem == None) & ~fail & (rel_c < t0)] = \
+                "second relapse before time zero"  # noqa: E711
+    elif name in ("CIR", "NRM"):
+        problem[(problem == None) & (rel_c < t0)] = "second relapse before time zero"  # noqa
+        rel_first = ~np.isnan(rel_c) & (np.isnan(death_c) | (rel_c <= death_c))
+        death_first = ~np.isnan(death_c) & ~rel_first
+        time = np.where(rel_first, rel_c - t0, np.where(death_first, death_c - t0, time))
+        r_code, d_code = (1, 2) if name == "CIR" else (2, 1)
+        event[rel_first] = r_code
+        event[death_first] = d_code
+    else:  # recovery
+        problem[(problem == None) & (rec_c < t0)] = "recovery before time zero"  # noqa: E711
+        rec_first = ~np.isnan(rec_c) & (np.isnan(death_c) | (rec_c <= death_c))
+        death_first = ~np.isnan(death_c) & ~rec_first
+        time = np.where(rec_first, rec_c - t0, np.where(death_first, death_c - t0, time))
+        event[rec_first] = 1
+        event[death_first] = 2
+    return time.astype(float), event, problem
+
+
+# --------------------------------------------------------------------------------------
+# pandas front-end
+# --------------------------------------------------------------------------------------
+
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _days(df, col):
+    if col not in df.columns:
+        return np.full(len(df), np.nan)
+    s = pd.to_datetime(df[col])
+    return ((s - _EPOCH).dt.days).to_numpy(dtype=float)
+
+
+def _col(df, col):
+    if col not in df.columns:
+        return pd.Series([None] * len(df), index=df.index, dtype=object)
+    return df[col]
+
+
+def _time_zero(df: pd.DataFrame, time_zero: str, endpoint: str):
+    """Return (t0 day numbers, reason array: None = has a time zero)."""
+    n = len(df)
+    reason = np.full(n, None, dtype=object)
+    resp = _col(df, "response")
+    if time_zero in TIME_ZERO_COLUMNS:
+        col = TIME_ZERO_COLUMNS[time_zero]
+    else:
+        col = time_zero
+    t0 = _days(df, col)
+    missing = np.isnan(t0)
+    if time_zero == "reinduction":
+        notre = (_col(df, "reinduction_regimen") == "none").to_numpy()
+        reason[missing & notre] = "not reinduced (reinduction_regimen none)"
+    elif time_zero in ("response", "mcr2"):
+        r = resp.to_numpy(dtype=object)
+        isnone = np.array([v == "none" for v in r])
+        ismiss = np.array([v is None or (not isinstance(v, str) and pd.isna(v)) for v in r])
+        reason[isnone] = "no CR2 (response none)"
+        reason[(reason == None) & ismiss] = "response missing"  # noqa: E711
+        if time_zero == "mcr2":
+            reason[(reason == None) & np.array([v == "CR2" for v in r])] = \
+                "CR2 without molecular CR (response CR2, not mCR2)"  # noqa: E711
+    elif time_zero == "postremission":
+        nopr = (_col(df, "postremission_modality") == "none").to_numpy()
+        reason[nopr] = "no post-remission therapy (postremission_modality none)"
+    reason[(reason == None) & missing] = f"{col} missing"  # noqa: E711
+    if time_zero in ("reinduction", "response", "mcr2", "postremission"):
+        # name the earliest step the patient did not reach
+        excluded = reason != None  # noqa: E711
+        if time_zero == "postremission":
+            r = resp.to_numpy(dtype=object)
+            reason[excluded & np.array([v == "none" for v in r])] = "no CR2 (response none)"
+        notre = (_col(df, "reinduction_regimen") == "none").to_numpy()
+        reason[excluded & notre] = "not reinduced (reinduction_regimen none)"
+    if endpoint in _REMISSION_ENDPOINTS and time_zero not in ("response", "mcr2"):
+        r = resp.to_numpy(dtype=object)
+        notcr = np.array([v not in ("CR2", "mCR2") for v in r])
+        reason[(reason == None) & notcr] = "not in CR2/mCR2 at time zero"  # noqa: E711
+    t0 = np.where(reason == None, t0, np.nan)  # noqa: E711
+    return t0, reason
+
+
+def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
+                    cutoff=None) -> EndpointData:
+    """Derive (time, event) for an endpoint from a chosen time zero.
+
+    Parameters
+    ----------
+    cohort : Cohort or DataFrame
+        A :class:`~aplcohort.cohort.Cohort` (or its parsed ``data``).
+    name : str
+        ``OS, EFS, RFS`` (alias ``LFS``), ``CIR, NRM, ANC_recovery,
+        PLT_recovery`` (case-insensitive).
+    time_zero : str
+        ``relapse1, reinduction, response, mcr2, postremission`` or a date
+        column. RFS/CIR/NRM need a remission time zero (not relapse1 or
+        reinduction).
+    unit : {"days", "months", "years"}
+        Months are 30.4375 days, years 365.25 days.
+    cutoff : date-like, optional
+        Administrative cut-off for every patient (overrides
+        ``data_cutoff_date``).
+
+    Returns
+    -------
+    EndpointData
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from aplcohort.cohort import from_dataframe
+    >>> c = from_dataframe(pd.DataFrame({
+    ...     "patient_id": ["a", "b"], "disease": ["APL", "APL"],
+    ...     "relapse1_date": ["2020-01-01", "2020-01-01"],
+    ...     "death_date": ["2020-01-31", None],
+    ...     "last_followup_date": ["2020-01-31", "2020-03-01"]}))
+    >>> ep = c.endpoint("OS", time_zero="relapse1")
+    >>> ep.data[["patient_id", "time", "event"]].values.tolist()
+    [['a', 30.0, 1], ['b', 60.0, 0]]
+
+    Validated against: hand-worked cohorts with expected times written out by
+    hand (tests/test_cohort_endpoints.py).
+    """
+    from .cohort import Cohort
+
+    ep = canonical_endpoint(name)
+    if unit not in UNITS:
+        raise InputError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    if isinstance(cohort, Cohort):
+        df, log = cohort.data, cohort.attrition.copy()
+    elif isinstance(cohort, pd.DataFrame):
+        df, log = cohort.reset_index(drop=True), AttritionLog(n_start=len(cohort))
+    else:
+        raise InputError(f"expected a Cohort or DataFrame, got {type(cohort).__name__}")
+    d = load_dictionary()
+    if time_zero not in TIME_ZERO_COLUMNS and not (time_zero in d.columns and
+                                                   d.columns[time_zero].type == "date"):
+        raise InputError(f"unknown time zero {time_zero!r}: use one of "
+                         f"{', '.join(TIME_ZERO_COLUMNS)} or a date column "
+                         f"({', '.join(d.names_of_type('date'))})")
+    if ep in _REMISSION_ENDPOINTS and time_zero in ("relapse1", "reinduction"):
+        raise InputError(f"{ep} starts in remission: use time_zero='response', 'mcr2' or "
+                         f"'postremission' (not {time_zero!r}); EFS covers failure to reach CR2")
+    check_required(df, ep, time_zero)
+
+    t0, reason = _time_zero(df, time_zero, ep)
+    failure = None
+    if ep == "EFS":
+        r = _col(df, "response").to_numpy(dtype=object)
+        ismiss = np.array([v is None or (not isinstance(v, str) and pd.isna(v)) for v in r])
+        reason[(reason == None) & ismiss] = "response missing (EFS needs it)"  # noqa: E711
+        failure = np.array([v == "none" for v in r])
+    if cutoff is not None:
+        cut = np.full(len(df), float((pd.Timestamp(cutoff) - _EPOCH).days))
+    else:
+        cut = _days(df, "data_cutoff_date")
+    reason[(reason == None) & (t0 > np.where(np.isnan(cut), np.inf, cut))] = \
+        "time zero after the data cut-off"  # noqa: E711
+    keep = reason == None  # noqa: E711
+    recovery_col = {"ANC_recovery": "anc_recovery_date",
+                    "PLT_recovery": "plt_recovery_date"}.get(ep)
+    time, event, problem = endpoint_arrays(
+        ep, t0[keep], _days(df, "last_followup_date")[keep],
+        death=_days(df, "death_date")[keep], relapse=_days(df, "relapse2_date")[keep],
+        recovery=_days(df, recovery_col)[keep] if recovery_col else None,
+        failure=failure[keep] if failure is not None else None, cutoff=cut[keep])
+    idx = np.flatnonzero(keep)
+    reason[idx[problem != None]] = problem[problem != None]  # noqa: E711
+    ok = problem == None  # noqa: E711
+    keep_final = reason == None  # noqa: E711
+
+    ids = df["patient_id"].astype(str).to_numpy()
+    excluded = pd.DataFrame({"patient_id": ids[~keep_final],
+                             "reason": reason[~keep_final].astype(str)},
+                            columns=["patient_id", "reason"])
+    reasons: dict = {}
+    for pid, r in zip(excluded["patient_id"], excluded["reason"]):
+        reasons.setdefault(r, []).append(pid)
+    summary = "; ".join(f"{r} (n={len(v)})" for r, v in reasons.items()) or "none excluded"
+    log.record(f"{ep} from {time_zero}: analysis set", len(df), excluded["patient_id"].tolist(),
+               summary, reasons)
+
+    sub = df[keep_final].reset_index(drop=True)
+    t0_dates = pd.to_datetime(t0[keep_final], unit="D", origin="unix")
+    tdays = time[ok]
+    end_dates = t0_dates + pd.to_timedelta(tdays, unit="D")
+    out = pd.DataFrame({"patient_id": sub["patient_id"].astype(str),
+                        "time": tdays / UNITS[unit],
+                        "event": event[ok].astype(np.int64),
+                        "time_zero_date": t0_dates, "end_date": end_dates})
+    rest = sub.drop(columns=[c for c in sub.columns if c in out.columns])
+    out = pd.concat([out, rest.reset_index(drop=True)], axis=1)
+    return EndpointData(name=ep, kind=_KIND[ep], unit=unit, time_zero=time_zero, data=out,
+                        attrition=log, excluded=excluded, event_codes=dict(EVENT_CODES[ep]),
+                        definition=DEFINITIONS[ep])

@@ -1,0 +1,291 @@
+"""Column mappings: from an institution's spreadsheet to the data dictionary.
+
+A mapping is a YAML file (or the same structure as a dict)::
+
+    columns:                 # their column name -> dictionary column
+      Pt No: patient_id
+      Dx: disease
+      Last FU: last_followup_date
+      WBC at Dx (/uL): wbc_diagnosis
+    values:                  # dictionary column -> {their code: canonical label}
+      relapse_type: {"1": hematologic, "2": molecular, "3": extramedullary}
+    date_format: "%d/%m/%Y"  # every date column ...
+    # ... or per column, with an optional default:
+    # date_format: {default: "%d/%m/%Y", birth_date: "%Y"}
+    units:                   # values are multiplied by `factor` to give the dictionary unit
+      wbc_diagnosis: {from: "/uL", factor: 0.001}   # /uL -> x10^9/L
+    sheet: Patients          # Excel sheet (the `sheet=` argument of load() wins)
+
+Codes in ``values`` are matched with the vocabulary matching rule
+(:func:`aplcohort.cohort.vocab.match_key`), and the values they map to must be
+canonical labels (or synonyms) of the column's vocabulary. ``from_unit`` units
+known to the toolkit (``/uL``, ``/mm3``, ``x10^3/uL``, ``G/L``, ``x10^9/L``)
+need no factor; any other unit must state its factor.
+
+:func:`load_mapping` checks the mapping itself and raises
+:class:`MappingError` listing every problem in it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from .schema import load_dictionary
+from .vocab import match_key
+
+
+class MappingError(InputError):
+    """A column mapping is invalid; the message lists every problem."""
+
+
+#: Conversion factors to x10^9/L for the cell-count units the toolkit knows.
+KNOWN_UNIT_FACTORS = {
+    "/ul": 1e-3, "/µl": 1e-3, "/mm3": 1e-3, "cells/ul": 1e-3, "/mm^3": 1e-3,
+    "x10^3/ul": 1.0, "x10³/µl": 1.0, "10^3/ul": 1.0, "k/ul": 1.0,
+    "g/l": 1.0, "x10^9/l": 1.0, "10^9/l": 1.0,
+}
+
+_ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet"}
+
+
+@dataclass(frozen=True)
+class UnitConversion:
+    """``value_in_dictionary_unit = value * factor``."""
+
+    column: str
+    from_unit: str
+    to_unit: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """A checked column mapping (see module docstring).
+
+    Attributes
+    ----------
+    columns : dict
+        ``{their column name: dictionary column}``.
+    values : dict
+        ``{dictionary column: {their code: canonical label}}``.
+    date_format : str or None
+        Default ``strptime`` format of date columns (``None``: ISO 8601 dates).
+    date_formats : dict
+        Per-column formats overriding ``date_format``.
+    units : dict
+        ``{dictionary column: UnitConversion}``.
+    sheet : str or None
+        Excel sheet name.
+    source : str
+        Where the mapping came from (file path or ``"dict"``).
+    """
+
+    columns: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    date_format: str | None = None
+    date_formats: dict = field(default_factory=dict)
+    units: dict = field(default_factory=dict)
+    sheet: str | None = None
+    source: str = "dict"
+
+    def date_format_for(self, column: str) -> str | None:
+        return self.date_formats.get(column, self.date_format)
+
+    def code_lookup(self, column: str) -> dict:
+        """``{match_key(code): canonical}`` for one dictionary column."""
+        return {match_key(k): v for k, v in self.values.get(column, {}).items()}
+
+    def describe(self) -> dict:
+        return {"source": self.source, "columns": dict(self.columns),
+                "values": {k: dict(v) for k, v in self.values.items()},
+                "date_format": self.date_format, "date_formats": dict(self.date_formats),
+                "units": {k: {"from": u.from_unit, "to": u.to_unit, "factor": u.factor}
+                          for k, u in self.units.items()},
+                "sheet": self.sheet}
+
+
+def _check_format(fmt, where, problems):
+    if not isinstance(fmt, str) or "%" not in fmt:
+        problems.append(f"{where}: {fmt!r} is not a strptime format (e.g. \"%d/%m/%Y\")")
+        return
+    try:
+        _dt.datetime(2001, 2, 3, 4, 5, 6).strftime(fmt)
+    except ValueError as exc:  # pragma: no cover - platform dependent
+        problems.append(f"{where}: {fmt!r} is not a valid date format ({exc})")
+
+
+def load_mapping(mapping) -> ColumnMapping | None:
+    """Read and check a column mapping.
+
+    Parameters
+    ----------
+    mapping : str, Path, dict, ColumnMapping or None
+        A YAML file path, the same structure as a dict, an existing mapping, or
+        ``None`` (returns ``None``).
+
+    Returns
+    -------
+    ColumnMapping or None
+
+    Raises
+    ------
+    MappingError
+        Listing every problem: unknown keys, unknown target columns, two source
+        columns mapped to one target, codes for a column that has no
+        vocabulary, codes mapped to labels outside the vocabulary, bad date
+        formats, units for non-numeric columns or without a factor.
+
+    Examples
+    --------
+    >>> m = load_mapping({"columns": {"Pt": "patient_id"}, "date_format": "%d/%m/%Y"})
+    >>> m.columns, m.date_format_for("death_date")
+    ({'Pt': 'patient_id'}, '%d/%m/%Y')
+
+    Validated against: hand-written mappings (tests/test_cohort_mapping.py).
+    """
+    if mapping is None or isinstance(mapping, ColumnMapping):
+        return mapping
+    source = "dict"
+    if isinstance(mapping, (str, Path)):
+        p = Path(mapping)
+        if not p.is_file():
+            raise MappingError(f"mapping file not found: {p}")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise MappingError(f"mapping {p}: not valid YAML ({exc})") from None
+        source = str(p)
+        if raw is None:
+            raw = {}
+    else:
+        raw = mapping
+    if not isinstance(raw, dict):
+        raise MappingError(f"mapping {source}: expected a mapping with keys "
+                           f"{sorted(_ALLOWED_KEYS)}, got {type(raw).__name__}")
+    d = load_dictionary()
+    problems: list[str] = []
+    for k in raw:
+        if k not in _ALLOWED_KEYS:
+            problems.append(f"unknown key {k!r} (allowed: {', '.join(sorted(_ALLOWED_KEYS))})")
+
+    columns = {}
+    cols_raw = raw.get("columns") or {}
+    if not isinstance(cols_raw, dict):
+        problems.append("columns: expected {their column name: dictionary column}")
+        cols_raw = {}
+    targets: dict[str, str] = {}
+    for theirs, ours in cols_raw.items():
+        theirs = str(theirs).strip()
+        if ours not in d.columns:
+            problems.append(f"columns: {theirs!r} -> {ours!r}: {ours!r} is not a dictionary "
+                            "column (see docs/data_dictionary.md)")
+            continue
+        if ours in targets:
+            problems.append(f"columns: both {targets[ours]!r} and {theirs!r} map to {ours!r}")
+            continue
+        targets[ours] = theirs
+        columns[theirs] = ours
+
+    values = {}
+    vals_raw = raw.get("values") or {}
+    if not isinstance(vals_raw, dict):
+        problems.append("values: expected {dictionary column: {their code: canonical label}}")
+        vals_raw = {}
+    for col, codes in vals_raw.items():
+        if col not in d.columns:
+            problems.append(f"values: {col!r} is not a dictionary column")
+            continue
+        vocab = d.vocabulary_of(col)
+        if vocab is None:
+            problems.append(f"values: column {col!r} is of type {d.columns[col].type} and has "
+                            "no vocabulary; codes can only be mapped for category/bool columns")
+            continue
+        if not isinstance(codes, dict):
+            problems.append(f"values: {col}: expected {{their code: canonical label}}")
+            continue
+        out = {}
+        for code, target in codes.items():
+            lab = vocab.normalise(target) if target is not None else None
+            if lab is None:
+                problems.append(f"values: {col}: code {code!r} -> {target!r}: {target!r} is not "
+                                f"in vocabulary {vocab.name!r} (labels: {', '.join(vocab.labels)})")
+                continue
+            # YAML reads 1, yes, true as numbers/booleans: keep the code's text form.
+            key = ("yes" if code else "no") if isinstance(code, bool) else str(code)
+            out[key] = lab
+        values[col] = out
+
+    date_format = None
+    date_formats = {}
+    fmt_raw = raw.get("date_format")
+    if isinstance(fmt_raw, dict):
+        for col, fmt in fmt_raw.items():
+            if col == "default":
+                _check_format(fmt, "date_format: default", problems)
+                date_format = fmt
+                continue
+            if col not in d.columns:
+                problems.append(f"date_format: {col!r} is not a dictionary column")
+            elif d.columns[col].type != "date":
+                problems.append(f"date_format: {col!r} is not a date column "
+                                f"(type {d.columns[col].type})")
+            else:
+                _check_format(fmt, f"date_format: {col}", problems)
+                date_formats[col] = fmt
+    elif fmt_raw is not None:
+        _check_format(fmt_raw, "date_format", problems)
+        date_format = fmt_raw
+
+    units = {}
+    units_raw = raw.get("units") or {}
+    if not isinstance(units_raw, dict):
+        problems.append("units: expected {dictionary column: {from: unit, factor: number}}")
+        units_raw = {}
+    for col, spec in units_raw.items():
+        if col not in d.columns:
+            problems.append(f"units: {col!r} is not a dictionary column")
+            continue
+        cs = d.columns[col]
+        if cs.type not in ("number", "integer"):
+            problems.append(f"units: {col!r} is not numeric (type {cs.type})")
+            continue
+        if isinstance(spec, str):
+            spec = {"from": spec}
+        if not isinstance(spec, dict) or "from" not in spec:
+            problems.append(f"units: {col}: expected {{from: unit, factor: number}}")
+            continue
+        frm = str(spec["from"])
+        factor = spec.get("factor")
+        if factor is None:
+            known = KNOWN_UNIT_FACTORS.get(frm.replace(" ", "").casefold())
+            if known is None or cs.unit != "x10^9/L":
+                problems.append(f"units: {col}: unit {frm!r} is not known to the toolkit; state "
+                                f"the factor that converts it to {cs.unit}, e.g. "
+                                f"{{from: {frm!r}, factor: 0.001}}")
+                continue
+            factor = known
+        try:
+            factor = float(factor)
+        except (TypeError, ValueError):
+            problems.append(f"units: {col}: factor {factor!r} is not a number")
+            continue
+        if not factor > 0:
+            problems.append(f"units: {col}: factor must be > 0, got {factor}")
+            continue
+        units[col] = UnitConversion(column=col, from_unit=frm, to_unit=cs.unit or "",
+                                    factor=factor)
+
+    sheet = raw.get("sheet")
+    if sheet is not None and not isinstance(sheet, (str, int)):
+        problems.append(f"sheet: expected a sheet name, got {sheet!r}")
+    if problems:
+        raise MappingError(f"invalid column mapping ({source}): {len(problems)} problem(s)\n"
+                           + "\n".join(f"  - {p}" for p in problems))
+    return ColumnMapping(columns=columns, values=values, date_format=date_format,
+                         date_formats=date_formats, units=units,
+                         sheet=None if sheet is None else str(sheet), source=source)

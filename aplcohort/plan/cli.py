@@ -1,0 +1,64 @@
+"""``aplcohort run`` and ``aplcohort replicate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _print_summary(res, out):
+    n_hold = None
+    print(f"{len(res.analyses)} analyses on {res.cohort.n} patients"
+          f"{' (SYNTHETIC data)' if res.provenance.get('synthetic_data') else ''}")
+    if res.published is not None:
+        n_hold = int(res.published["holds"].sum())
+        print(f"published vs reproduced: {n_hold}/{len(res.published)} facts hold")
+        for _, r in res.published.iterrows():
+            mark = "ok " if r["holds"] else "NO "
+            print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
+    for w in res.warnings:
+        print(f"warning: {w}")
+    print(f"wrote {out}/results.json, tables/, figures/, report.html")
+
+
+def _run(args) -> int:
+    from .runner import run_plan
+    res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=args.out)
+    _print_summary(res, args.out)
+    return 0
+
+
+def _replicate(args) -> int:
+    from .runner import run_plan
+    data = args.data
+    if data is None:
+        from ..synthetic.min2022 import write_files
+        paths = write_files(Path(args.out) / "data", seed=args.seed)
+        data = paths["min2022.csv"]
+        print(f"synthetic Min 2022 replica (seed {args.seed}) written to {data}")
+    res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=args.out)
+    _print_summary(res, args.out)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run an analysis plan (YAML) and write results, tables, figures, report",
+                       description="Run an analysis plan: writes DIR/results.json, DIR/tables/, "
+                                   "DIR/figures/, DIR/report.html and DIR/provenance.json.")
+    p.add_argument("plan", help="plan file (YAML) or the name of a bundled plan (min2022)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--data", help="cohort file (overrides data.source in the plan)")
+    p.add_argument("--mapping", help="column mapping (YAML) for an institutional cohort")
+    p.add_argument("--sheet", help="Excel sheet name")
+    p.set_defaults(handler=_run)
+
+    r = sub.add_parser("replicate", help="replicate a published study (min2022) on the synthetic "
+                                         "replica or on your own cohort",
+                       description="Replicate Min et al., Blood Res 2022 (relapsed APL). Without --data "
+                                   "the synthetic replica is generated (seed 2022) and analysed.")
+    r.add_argument("study", choices=["min2022"])
+    r.add_argument("--out", required=True, help="output folder, e.g. reports/min2022")
+    r.add_argument("--data", help="institutional cohort file (CSV, XLSX or Parquet)")
+    r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")
+    r.add_argument("--sheet", help="Excel sheet name")
+    r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
+    r.set_defaults(handler=_replicate)

@@ -1,0 +1,199 @@
+"""Run an analysis plan: cohort file -> results.json, tables, figures, report.
+
+Entry point: :func:`run_plan`. The CLI (``aplcohort run``, ``aplcohort
+replicate``) and notebooks call it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings as _warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .._results import jsonable
+from ..errors import AplcohortWarning, InputError, PlanError
+from . import kinds as _kinds
+from .derived import add_derived
+from .provenance import provenance as _provenance
+from .spec import validate_plan
+
+PLANS_DIR = Path(__file__).parent / "plans"
+
+
+@dataclass
+class AnalysisOutput:
+    """What one analysis produced."""
+
+    id: str
+    kind: str
+    title: str
+    summary: dict                      # the results.json entry
+    result: Any = None                 # the statistics result object(s)
+    tables: list = field(default_factory=list)    # [(name, caption, table-like)]
+    figures: list = field(default_factory=list)   # [(name, matplotlib Figure)]
+    notes: list = field(default_factory=list)
+    choices: str = ""
+
+
+@dataclass
+class PlanResults:
+    """Everything a plan run produced (returned by :func:`run_plan`)."""
+
+    plan: dict
+    analyses: dict[str, AnalysisOutput]
+    provenance: dict
+    cohort: Any
+    warnings: list[str]
+    published: pd.DataFrame | None = None
+    out_dir: Path | None = None
+
+    def to_dict(self) -> dict:
+        """The ``results.json`` document."""
+        d = {"analyses": {k: jsonable(v.summary) for k, v in self.analyses.items()},
+             "provenance": jsonable(self.provenance)}
+        if self.published is not None:
+            d["published_vs_reproduced"] = jsonable(self.published)
+        d["attrition"] = jsonable(self.cohort.attrition.to_dict())
+        d["warnings"] = list(self.warnings)
+        return d
+
+    def __getitem__(self, key):
+        return self.analyses[key]
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td>{k}</td><td>{v.kind}</td><td>{v.title}</td></tr>"
+                       for k, v in self.analyses.items())
+        return (f"<div><strong>Plan {self.plan.get('plan', '')}</strong>: "
+                f"{len(self.analyses)} analyses on {self.cohort.n} patients"
+                f"{' (SYNTHETIC)' if self.provenance.get('synthetic_data') else ''}</div>"
+                f"<table><tr><th>id</th><th>kind</th><th>title</th></tr>{rows}</table>")
+
+
+def load_plan(plan) -> tuple[dict, str, Path | None]:
+    """Read a plan from a path, a bundled plan name, or a dict.
+
+    Returns ``(plan_dict, plan_text, plan_path)``.
+    """
+    if isinstance(plan, dict):
+        return plan, yaml.safe_dump(plan, sort_keys=True), None
+    p = Path(plan)
+    if not p.exists() and (PLANS_DIR / f"{plan}.yaml").exists():
+        p = PLANS_DIR / f"{plan}.yaml"
+    if not p.exists():
+        raise PlanError(f"plan file not found: {plan}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{p.name}: not valid YAML: {exc}") from None
+    return d, text, p
+
+
+def _load_cohort(source, mapping, sheet):
+    from ..cohort import load
+    return load(source, mapping=mapping, sheet=sheet)
+
+
+def _is_synthetic(cohort) -> bool:
+    d = cohort.data
+    if "synthetic" not in d.columns:
+        return False
+    v = d["synthetic"]
+    return bool(len(v)) and bool(v.fillna(False).astype(bool).all())
+
+
+def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
+             figures: bool = True, now=None) -> PlanResults:
+    """Run an analysis plan.
+
+    Parameters
+    ----------
+    plan : str, Path or dict
+        A plan file, the name of a bundled plan (``"min2022"``) or a parsed plan.
+    data : str or Path, optional
+        Cohort file; overrides ``data.source`` in the plan.
+    mapping : str, Path or dict, optional
+        Column mapping; overrides ``data.mapping``.
+    sheet : str, optional
+        Excel sheet name.
+    out : str or Path, optional
+        Output folder; when given, writes ``results.json``, ``provenance.json``,
+        ``tables/``, ``figures/`` and ``report.html``.
+    figures : bool
+        Draw figures (needed for the report).
+    now : datetime, optional
+        Run time recorded in the provenance (for reproducible outputs in tests).
+
+    Returns
+    -------
+    PlanResults
+
+    Examples
+    --------
+    >>> res = run_plan("min2022", data="data/synthetic/min2022.csv")  # doctest: +SKIP
+    >>> res["mcr2_by_reinduction"].summary["p"]                          # doctest: +SKIP
+    """
+    plan_d, plan_text, plan_path = load_plan(plan)
+    name = plan_path.name if plan_path else "plan"
+    validate_plan(plan_d, None, name)
+    dspec = plan_d.get("data", {})
+    source = data or dspec.get("source")
+    if data is None and plan_path is not None and not Path(source).is_absolute():
+        source = plan_path.parent / source
+    mapping = mapping if mapping is not None else dspec.get("mapping")
+    if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
+        mapping = plan_path.parent / mapping
+    sheet = sheet or dspec.get("sheet")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always", AplcohortWarning)
+        cohort = _load_cohort(source, mapping, sheet)
+    data_warn = [str(w.message) for w in caught]
+    derived_df, _added = add_derived(cohort.data)
+    cohort = dataclasses.replace(cohort, data=derived_df)
+    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
+
+    for f in plan_d.get("filters") or []:
+        cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
+
+    ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
+                         endpoints=plan_d.get("endpoints") or {},
+                         output=plan_d.get("output") or {})
+    analyses: dict[str, AnalysisOutput] = {}
+    run_warnings = list(data_warn)
+    for a in plan_d["analyses"]:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            out_a = _kinds.run_analysis(ctx, a)
+        msgs = []
+        for w in caught:
+            if issubclass(w.category, AplcohortWarning) or issubclass(w.category, RuntimeWarning):
+                m = f"[{a['id']}] {w.category.__name__}: {w.message}"
+                if m not in msgs:
+                    msgs.append(m)
+        out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)
+        out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
+        run_warnings.extend(msgs)
+        analyses[a["id"]] = out_a
+
+    prov = _provenance(data_path=source, plan_text=plan_text, seed=plan_d.get("seed"),
+                       mapping_path=mapping if isinstance(mapping, (str, Path)) else None,
+                       synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now)
+    published = None
+    if plan_d.get("plan") == "min2022":
+        from .min2022 import published_vs_reproduced
+        published = published_vs_reproduced(cohort, analyses)
+    res = PlanResults(plan=plan_d, analyses=analyses, provenance=prov, cohort=cohort,
+                      warnings=run_warnings, published=published)
+    if out is not None:
+        from .write import write_outputs
+        write_outputs(res, Path(out))
+        res.out_dir = Path(out)
+    return res

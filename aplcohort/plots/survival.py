@@ -1,0 +1,514 @@
+"""Kaplan–Meier, cumulative-incidence and Simon–Makuch plots with a number-at-risk table.
+
+The numbers the figure shows are not computed here: curves come from the result
+object's ``.table``; the at-risk table from ``KMResult.risk_table(times)`` (i.e.
+:func:`aplcohort.stats.km.number_at_risk`, counted at the START of each interval
+as R ``summary(survfit, times=)``); medians from ``KMResult.median()``; p-values
+and hazard ratios from the test / Cox result passed in. The plot only draws.
+
+Every text artist of the risk table carries a ``gid``
+``"risk:<row>:<group>:<time>"`` (row in ``n_risk``, ``cum_events``,
+``cum_censored``) so tests and users can read back exactly what is printed.
+The risk-table axes has the label ``"risk table"`` and shares the x axis of the
+curve axes, so its columns sit exactly under the x ticks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import matplotlib.transforms as mtransforms
+from matplotlib.ticker import MaxNLocator
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+from ..errors import InputError
+from ..tables.format import DASH, format_num, format_p
+from .style import figure_size, group_styles, journal_style, ordered_groups
+
+TIME_UNITS = ("days", "weeks", "months", "years")
+RISK_ROWS = {"n_risk": "Number at risk", "cum_events": "Cumulative events",
+             "cum_censored": "Cumulative censored", "n_entered": "Entered (moved in)"}
+_LINE_IN = 0.155  # height of one risk-table line (inches) at 7 pt
+
+
+# ---------------------------------------------------------------------------- pure helpers
+def format_test_name(test) -> str:
+    """Display name of a test for a p-value annotation.
+
+    Examples
+    --------
+    >>> format_test_name("log-rank"), format_test_name("gray"), format_test_name("mantel-byar")
+    ('Log-rank', 'Gray', 'Mantel–Byar')
+    """
+    name = str(getattr(test, "test", test) or "").strip()
+    low = name.lower()
+    if low in ("log-rank", "logrank", "log rank"):
+        return "Log-rank"
+    if "gray" in low:
+        return "Gray"
+    if "mantel" in low and "byar" in low:
+        return "Mantel" + DASH + "Byar"
+    if not name:
+        raise InputError("the p-value annotation must name its test; pass a test result "
+                         "(with .test) or pvalue_test='log-rank' / 'Gray' / 'Mantel-Byar'")
+    return name[0].upper() + name[1:]
+
+
+def pvalue_text(pvalue, test=None, digits: int = 3) -> str:
+    """``"Log-rank p = 0.012"`` from a test result (``.p``, ``.test``) or a float + name.
+
+    Examples
+    --------
+    >>> pvalue_text(0.0123, "log-rank"), pvalue_text(0.0002, "Gray")
+    ('Log-rank p = 0.012', 'Gray p < 0.001')
+    """
+    if hasattr(pvalue, "p"):
+        p = pvalue.p
+        name = test if test is not None else getattr(pvalue, "test", None)
+    else:
+        p, name = pvalue, test
+    return f"{format_test_name(name)} {format_p(p, digits=digits, prefix=True)}"
+
+
+def hr_text(result, term=None, label: str = "HR", decimals: int = 2) -> str:
+    """``"HR 0.64 (95% CI 0.49–0.83)"`` from a Cox / Fine–Gray result's ``.terms``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class R:  # stand-in for a CoxResult
+    ...     terms = pd.DataFrame({"term": ["arm"], "hr": [0.6412], "hr_lower": [0.49],
+    ...                           "hr_upper": [0.8349], "p": [0.001]})
+    >>> hr_text(R())
+    'HR 0.64 (95% CI 0.49–0.83)'
+    """
+    terms = getattr(result, "terms", None)
+    if not isinstance(terms, pd.DataFrame):
+        raise InputError("hr= needs a CoxResult / FineGrayResult (with a .terms DataFrame)")
+    if term is None:
+        if len(terms) != 1:
+            raise InputError(f"the Cox result has {len(terms)} terms {terms['term'].tolist()}; "
+                             "name the one to annotate with hr_term=")
+        row = terms.iloc[0]
+    else:
+        hit = terms[terms["term"] == term]
+        if hit.empty:
+            raise InputError(f"hr_term {term!r} not in the Cox terms {terms['term'].tolist()}")
+        row = hit.iloc[0]
+    lvl = _conf_level(result)
+    return (f"{label} {format_num(row['hr'], decimals)} ({lvl} CI "
+            f"{format_num(row['hr_lower'], decimals)}{DASH}{format_num(row['hr_upper'], decimals)})")
+
+
+def _conf_level(result) -> str:
+    cl = getattr(result, "conf_level", None)
+    if cl is None:
+        cl = (getattr(result, "choices", None) or {}).get("conf_level", 0.95)
+    return f"{100 * float(cl):g}%"
+
+
+def median_label(row, decimals: int = 1) -> str:
+    """``"25.1 (14.2–NR)"`` from a row of ``KMResult.median()`` (NR = not reached).
+
+    >>> median_label({"median": float("nan"), "lower": 3.0, "upper": float("nan")})
+    'NR (3.0–NR)'
+    """
+    m = format_num(row["median"], decimals, "NR")
+    return f"{m} ({format_num(row['lower'], decimals, 'NR')}{DASH}{format_num(row['upper'], decimals, 'NR')})"
+
+
+def default_ticks(tmax: float, nbins: int = 6) -> np.ndarray:
+    """Tick positions 0, step, ..., covering ``tmax`` (matplotlib MaxNLocator steps).
+
+    >>> default_ticks(47.3).tolist()
+    [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    """
+    if not np.isfinite(tmax) or tmax <= 0:
+        return np.array([0.0])
+    loc = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 3, 5, 6, 10], min_n_ticks=3)
+    t = np.asarray(loc.tick_values(0.0, float(tmax)), dtype=float)
+    t = t[t >= 0]
+    last = np.searchsorted(t, tmax - 1e-12 * max(1.0, tmax))
+    return t[: last + 1]
+
+
+def _check_unit(unit):
+    if unit not in TIME_UNITS:
+        raise InputError(f"time_unit must be one of {TIME_UNITS}; got {unit!r}")
+
+
+def _result_groups(result, table: pd.DataFrame) -> list:
+    g = getattr(result, "groups", None)
+    if g is not None and len(tuple(g)):
+        return list(g)
+    return list(pd.unique(table["group"]))
+
+
+def _risk_from_result(result, times) -> pd.DataFrame:
+    rt = getattr(result, "risk_table", None)
+    if callable(rt):
+        return rt(list(times))
+    if isinstance(rt, pd.DataFrame):
+        return rt
+    raise InputError("this result has no risk_table(times); pass risk_table=<DataFrame from "
+                     "aplcohort.stats.km.number_at_risk(...)> or risk_table=False")
+
+
+def _fmt_count(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return str(int(round(float(v))))
+
+
+# ---------------------------------------------------------------------------- drawing core
+def _new_axes(width, height_mm, n_table_lines):
+    base_h = height_mm if height_mm is not None else None
+    w, h = figure_size(width, base_h, aspect=0.72)
+    h_total = h + (n_table_lines * _LINE_IN + 0.35 if n_table_lines else 0.0)
+    fig = plt.figure(figsize=(w, h_total))
+    ax = fig.add_axes([0.17, 0.0, 0.80, 1.0])
+    return ax
+
+
+def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows, unit_xlabel):
+    nlines = sum(1 + len(groups) for _ in rows)
+    divider = make_axes_locatable(ax)
+    rax = divider.append_axes("bottom", size=nlines * _LINE_IN, pad=0.42, sharex=ax)
+    rax.set_label("risk table")
+    for sp in rax.spines.values():
+        sp.set_visible(False)
+    rax.tick_params(axis="both", which="both", length=0, labelbottom=False, labelleft=False)
+    rax.set_ylim(nlines - 0.5, -0.5)
+    rax.set_yticks([])
+    fs = max(7.0, plt.rcParams["font.size"] - 1)
+    line = 0
+    trans = rax.get_yaxis_transform()  # x in axes coords, y in data
+    lab_trans = mtransforms.offset_copy(trans, fig=rax.figure, x=-16, units="points")
+    for row in rows:
+        if row not in risk.columns:
+            raise InputError(f"risk-table row {row!r} is not a column of the risk table "
+                             f"{list(risk.columns)}")
+        rax.text(-0.03, line, RISK_ROWS.get(row, row), transform=trans, ha="left", va="center",
+                 fontsize=fs, fontweight="bold", clip_on=False, gid=f"risk-title:{row}")
+        line += 1
+        for g in groups:
+            sub = risk[risk["group"] == g] if "group" in risk.columns else risk
+            rax.text(0.0, line, str(labels[g]), transform=lab_trans, ha="right", va="center",
+                     fontsize=fs, color=styles[g]["color"], clip_on=False, gid=f"risk-label:{row}:{g}")
+            for t in times:
+                hit = sub[np.isclose(sub["time"].astype(float), float(t))]
+                if hit.empty:
+                    raise InputError(f"risk table has no row for group {g!r} at time {t}")
+                rax.text(float(t), line, _fmt_count(hit[row].iloc[0]), ha="center", va="center",
+                         fontsize=fs, clip_on=False, gid=f"risk:{row}:{g}:{float(t):g}")
+            line += 1
+    ax.tick_params(labelbottom=True)
+    rax.set_xlabel("")
+    return rax
+
+
+def _finish_axes(ax, times, xlabel, ylabel, ylim, title):
+    ax.set_xticks(times)
+    ax.set_xlim(0, float(times[-1]) if len(times) > 1 else None)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, loc="left")
+
+
+def _annotate(ax, lines, loc):
+    if not lines:
+        return None
+    x, y, ha, va = {"lower right": (0.98, 0.04, "right", "bottom"),
+                    "upper right": (0.98, 0.98, "right", "top"),
+                    "lower left": (0.02, 0.04, "left", "bottom"),
+                    "upper left": (0.02, 0.98, "left", "top"),
+                    "center right": (0.98, 0.5, "right", "center")}[loc]
+    return ax.text(x, y, "\n".join(lines), transform=ax.transAxes, ha=ha, va=va,
+                   gid="annotation", linespacing=1.3)
+
+
+def _step_xy(t, y, start_y, start_t=0.0):
+    t = np.asarray(t, float)
+    y = np.asarray(y, float)
+    if len(t) == 0 or t[0] > start_t:
+        t = np.r_[start_t, t]
+        y = np.r_[start_y, y]
+    return t, y
+
+
+def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk",), ci=False,
+            censor_marks=True, pvalue=None, pvalue_test=None, hr=None, hr_term=None,
+            hr_label="HR", median_legend=True, median_lines=False, time_unit="months",
+            xlabel=None, ylabel="Overall survival", order=None, labels=None, colors=None,
+            linestyles=None, ylim=(0.0, 1.03), legend_loc="lower left",
+            annotation_loc="upper right", title=None, width="single", height_mm=None,
+            decimals=1, percent=False, show_n=True):
+    """Kaplan–Meier curves with censor marks, CI bands, medians, p / HR and risk table.
+
+    Parameters
+    ----------
+    result : KMResult
+        From :func:`aplcohort.stats.km.kaplan_meier` (or ``simon_makuch``).
+    ax : Axes, optional
+        Draw here (the risk table is appended under it); else a journal-size figure
+        is made inside :func:`~aplcohort.plots.style.journal_style`.
+    times : sequence of float, optional
+        x ticks and risk-table columns (default: about 6 round numbers covering follow-up).
+    risk_table : bool or DataFrame
+        ``True``: ``result.risk_table(times)``; a DataFrame with columns
+        [group, time, n_risk, ...] (e.g. from ``number_at_risk``); ``False``: none.
+    risk_rows : sequence of {"n_risk", "cum_events", "cum_censored"}
+    ci : bool
+        Shade the pointwise confidence band (the result's ``conf_type``).
+    pvalue : LogRankResult / TestResult / float, optional
+        Annotated as ``"<Test> p = ..."``; a float needs ``pvalue_test``.
+    hr, hr_term, hr_label : CoxResult, term name, "HR" / "SHR"
+        Annotated as ``"HR 0.64 (95% CI 0.49–0.83)"``.
+    median_legend : bool
+        Legend entries ``"<group> (n = N): median (95% CI)"`` from ``result.median()``.
+    median_lines : bool
+        Dotted lines at S = 0.5 down to each reached median.
+    time_unit : {"days", "weeks", "months", "years"}
+        The unit the result's times are in (axis label only; no conversion).
+    order, labels, colors, linestyles
+        Group order, display labels {group: label}, colours / line styles
+        (sequence in order or mapping).
+    percent : bool
+        y axis in percent.
+
+    Returns
+    -------
+    Axes
+        The curve axes; ``ax.figure`` is the figure; the risk table is the axes
+        labelled ``"risk table"`` in ``ax.figure.axes``.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import kaplan_meier
+    >>> km = kaplan_meier([5, 8, 12, 20, 3, 9], [1, 0, 1, 0, 1, 1], ["A"] * 3 + ["B"] * 3)
+    >>> ax = plot_km(km, times=[0, 5, 10, 15, 20])
+    >>> [t.get_text() for t in ax.figure.axes[1].texts if t.get_gid() == "risk:n_risk:A:10"]
+    ['2']
+
+    Validated against: the numbers drawn are read back from the figure in
+    ``tests/test_plots_survival.py`` and compared with ``number_at_risk`` / ``median``.
+    """
+    _check_unit(time_unit)
+    table = result.table
+    groups = ordered_groups(_result_groups(result, table), order)
+    with journal_style():
+        tmax = float(table["time"].max()) if len(table) else 0.0
+        times = default_ticks(tmax) if times is None else np.asarray(times, float)
+        if np.any(np.diff(times) <= 0) or times[0] < 0:
+            raise InputError(f"times must be increasing and >= 0; got {times.tolist()}")
+        rows = tuple(risk_rows) if risk_table is not False else ()
+        if ax is None:
+            ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
+        lab = {g: (labels or {}).get(g, str(g)) for g in groups}
+        styles = group_styles(groups, colors, linestyles)
+        med = result.median() if median_legend or median_lines else None
+        scale = 100.0 if percent else 1.0
+        for g in groups:
+            sub = table[table["group"] == g].sort_values("time")
+            st = styles[g]
+            x, y = _step_xy(sub["time"], sub["surv"], 1.0)
+            text = lab[g]
+            if med is not None and median_legend:
+                mrow = med[med["group"] == g].iloc[0]
+                n = f" (n = {int(mrow['n'])})" if show_n else ""
+                text = f"{lab[g]}{n}: {median_label(mrow, decimals)}"
+            elif show_n:
+                text = f"{lab[g]} (n = {int(sub['n_risk'].iloc[0])})" if len(sub) else lab[g]
+            ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
+                    label=text, gid=f"curve:{g}")
+            if ci:
+                _, lo = _step_xy(sub["time"], sub["lower"].ffill(), 1.0)
+                _, hi = _step_xy(sub["time"], sub["upper"].ffill(), 1.0)
+                ax.fill_between(x, lo * scale, hi * scale, step="post", color=st["color"],
+                                alpha=0.15, linewidth=0, gid=f"ci:{g}")
+            if censor_marks:
+                c = sub[sub["n_censor"] > 0]
+                ax.plot(c["time"], c["surv"] * scale, linestyle="none", marker="|",
+                        markersize=4.5, markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
+            if median_lines and med is not None:
+                m = med[med["group"] == g]["median"].iloc[0]
+                if np.isfinite(m):
+                    ax.plot([0, m, m], [0.5 * scale, 0.5 * scale, 0], color="0.45",
+                            linestyle=(0, (1, 1.5)), linewidth=0.8, gid=f"median:{g}")
+        ann = []
+        if hr is not None:
+            ann.append(hr_text(hr, hr_term, hr_label))
+        if pvalue is not None:
+            ann.append(pvalue_text(pvalue, pvalue_test))
+        _annotate(ax, ann, annotation_loc)
+        leg_title = (f"Median ({_conf_level(result)} CI), {time_unit}"
+                     if med is not None and median_legend else None)
+        ax.legend(loc=legend_loc, title=leg_title, handlelength=2.6, borderaxespad=0.3, frameon=True,
+                  facecolor="white", edgecolor="none", framealpha=0.85,
+                  alignment="left")
+        _finish_axes(ax, times, xlabel or f"Time ({time_unit})",
+                     ylabel + (" (%)" if percent else ""),
+                     (ylim[0] * scale, ylim[1] * scale), title)
+        if rows:
+            risk = risk_table if isinstance(risk_table, pd.DataFrame) else _risk_from_result(result, times)
+            _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+    return ax
+
+
+def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None, times=None,
+             risk_table=None, risk_rows=("n_risk",), ci=False, pvalue=None, pvalue_test=None,
+             hr=None, hr_term=None, hr_label="SHR", time_unit="months", xlabel=None,
+             ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
+             cause_labels=None, ylim=(0.0, 1.0), legend_loc="upper left",
+             annotation_loc="upper right", title=None, width="single", height_mm=None,
+             percent=False):
+    """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
+
+    Parameters
+    ----------
+    result : CIFResult
+        From :func:`aplcohort.stats.competing.cumulative_incidence`; ``.table`` has
+        [group, cause, time, estimate, variance, lower, upper].
+    cause : int
+        The cause drawn by group (``stacked=False``).
+    causes, stacked, group
+        ``stacked=True`` draws the causes ``causes`` (default all) of one ``group``
+        (default: the only one) stacked on top of one another (areas).
+    risk_table : DataFrame or None or False
+        At-risk numbers (any event counts as leaving the risk set), e.g.
+        ``number_at_risk(time, code > 0, times, group)``; ``None`` uses
+        ``result.risk_table(times)`` if the result has it, else no table.
+    cause_labels : mapping {cause: label}
+    Other parameters as :func:`plot_km`.
+
+    Returns
+    -------
+    Axes
+
+    Validated against: curve heights are ``result.table`` (cmprsk ``cuminc``, checked
+    in the competing-risks tests); risk table from ``number_at_risk``.
+    """
+    _check_unit(time_unit)
+    tab = result.table
+    all_groups = _result_groups(result, tab)
+    scale = 100.0 if percent else 1.0
+    with journal_style():
+        tmax = float(tab["time"].max()) if len(tab) else 0.0
+        times = default_ticks(tmax) if times is None else np.asarray(times, float)
+        if stacked:
+            if group is None:
+                if len(all_groups) != 1:
+                    raise InputError(f"stacked=True draws one group; choose group= from {all_groups}")
+                group = all_groups[0]
+            groups = [group]
+        else:
+            groups = ordered_groups(all_groups, order)
+        risk = None
+        if isinstance(risk_table, pd.DataFrame):
+            risk = risk_table
+        elif risk_table is None and callable(getattr(result, "risk_table", None)):
+            risk = result.risk_table(list(times))
+        elif risk_table is True:
+            risk = _risk_from_result(result, times)
+        rows = tuple(risk_rows) if risk is not None else ()
+        if ax is None:
+            ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
+        lab = {g: (labels or {}).get(g, str(g)) for g in groups}
+        styles = group_styles(groups, colors, linestyles)
+        if stacked:
+            sub = tab[tab["group"] == group]
+            cs = sorted(sub["cause"].unique()) if causes is None else list(causes)
+            grid = np.unique(np.r_[0.0, sub["time"].to_numpy(float)])
+            cstyles = group_styles(cs, colors, linestyles)
+            base = np.zeros_like(grid)
+            for c in cs:
+                sc = sub[sub["cause"] == c].sort_values("time")
+                if sc.empty:
+                    raise InputError(f"cause {c!r} not in the result for group {group!r}")
+                idx = np.searchsorted(sc["time"].to_numpy(float), grid, side="right") - 1
+                est = np.where(idx >= 0, sc["estimate"].to_numpy(float)[np.maximum(idx, 0)], 0.0)
+                top = base + est
+                name = (cause_labels or {}).get(c, f"Cause {c}")
+                ax.fill_between(grid, base * scale, top * scale, step="post",
+                                color=cstyles[c]["color"], alpha=0.55, linewidth=0,
+                                label=name, gid=f"stack:{c}")
+                ax.step(grid, top * scale, where="post", color=cstyles[c]["color"], linewidth=1.0,
+                        gid=f"curve:{group}:{c}")
+                base = top
+        else:
+            for g in groups:
+                sc = tab[(tab["group"] == g) & (tab["cause"] == cause)].sort_values("time")
+                st = styles[g]
+                x, y = _step_xy(sc["time"], sc["estimate"], 0.0)
+                ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
+                        label=lab[g], gid=f"curve:{g}")
+                if ci:
+                    _, lo = _step_xy(sc["time"], sc["lower"].fillna(0.0), 0.0)
+                    _, hi = _step_xy(sc["time"], sc["upper"].fillna(0.0), 0.0)
+                    ax.fill_between(x, lo * scale, hi * scale, step="post", color=st["color"],
+                                    alpha=0.15, linewidth=0, gid=f"ci:{g}")
+        ann = []
+        if hr is not None:
+            ann.append(hr_text(hr, hr_term, hr_label))
+        if pvalue is not None:
+            ann.append(pvalue_text(pvalue, pvalue_test))
+        _annotate(ax, ann, annotation_loc)
+        ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=True,
+                  facecolor="white", edgecolor="none", framealpha=0.85)
+        _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
+                     (ylim[0] * scale, ylim[1] * scale), title)
+        if rows:
+            _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+    return ax
+
+
+def plot_simon_makuch(result, ax=None, *, times=None, risk_rows=("n_risk", "n_entered"),
+                      ylabel="Overall survival", **kwargs):
+    """Simon–Makuch curves (a KM result on (start, stop] data with a group per row).
+
+    The risk table shows, at the start of each interval, the patients at risk in each
+    curve; with ``"n_entered"`` (if the result's risk table has it) it also shows how
+    many patients moved into the curve since the previous tick (e.g. transplanted).
+    Other parameters as :func:`plot_km`; median legend entries are off by default
+    (medians of Simon–Makuch curves are rarely reported).
+
+    Returns
+    -------
+    Axes
+    """
+    kwargs.setdefault("median_legend", False)
+    table = result.table
+    with journal_style():
+        tmax = float(table["time"].max()) if len(table) else 0.0
+        times = default_ticks(tmax) if times is None else np.asarray(times, float)
+    risk = kwargs.pop("risk_table", True)
+    if risk is True:
+        risk = _risk_from_result(result, times)
+    if isinstance(risk, pd.DataFrame):
+        risk_rows = tuple(r for r in risk_rows if r in risk.columns)
+    return plot_km(result, ax, times=times, risk_table=risk, risk_rows=risk_rows, ylabel=ylabel,
+                   **kwargs)
+
+
+def risk_table_values(ax) -> pd.DataFrame:
+    """Read the printed risk table back from a plot: DataFrame [row, group, time, text].
+
+    Examples
+    --------
+    >>> # df = risk_table_values(plot_km(km)); df[df.row == "n_risk"]
+    """
+    recs = []
+    for a in ax.figure.axes:
+        for t in a.texts:
+            gid = t.get_gid() or ""
+            if gid.startswith("risk:"):
+                _, row, g, tm = gid.split(":", 3)
+                recs.append({"row": row, "group": g, "time": float(tm), "text": t.get_text(),
+                             "x": t.get_position()[0]})
+    return pd.DataFrame(recs, columns=["row", "group", "time", "text", "x"])

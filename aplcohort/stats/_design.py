@@ -1,0 +1,183 @@
+"""Design matrices for the Cox front-ends.
+
+Naming scheme (R-like, as ``model.matrix`` with treatment contrasts): a numeric
+covariate ``age`` gives the term ``"age"``; a categorical covariate ``sex`` with
+reference level ``"M"`` gives one indicator column per non-reference level, named
+``<column><level>``, e.g. ``"sexF"``; ``ph_ecog`` with reference ``0`` gives
+``"ph_ecog1"``, ``"ph_ecog2"``.  These are the names R's ``coxph`` prints, so a
+table can be compared with R output line by line.
+
+Which covariates are categorical:
+
+* every column named in ``categorical={column: reference_level}``;
+* every non-numeric column (object, string, category, boolean) not named there,
+  with the FIRST level as reference (levels of a pandas ``Categorical`` in their
+  category order, otherwise sorted unique values).  The reference actually used
+  is always recorded in :attr:`Design.reference_levels` and reported in the
+  result's ``choices``.
+
+Numeric columns are used as they are.  Missing values are never dropped here:
+they raise :class:`aplcohort.errors.InputError` naming the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Design:
+    """A numeric design matrix with its term bookkeeping.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, p)
+    names : tuple of str
+        Column (term) names, e.g. ``("age", "sexF")``.
+    assign : dict
+        ``{covariate: (column indices,)}`` in covariate order (as R's ``assign``);
+        used to group the columns of one categorical covariate (e.g. cox.zph df).
+    reference_levels : dict
+        ``{covariate: reference level}`` for every categorical covariate.
+    levels : dict
+        ``{covariate: (all levels, reference first)}``.
+    """
+
+    X: np.ndarray
+    names: tuple
+    assign: dict
+    reference_levels: dict = field(default_factory=dict)
+    levels: dict = field(default_factory=dict)
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def _levels_of(s: pd.Series) -> list:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        present = set(s.dropna().unique())
+        return [c for c in s.cat.categories if c in present]
+    vals = s.dropna().unique().tolist()
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=str)
+
+
+def _match_level(levels, ref):
+    for lv in levels:
+        if lv == ref or str(lv) == str(ref):
+            return lv
+    return None
+
+
+def check_columns(data: pd.DataFrame, columns, role: str = "column") -> None:
+    """Raise InputError if any of ``columns`` is missing from ``data``."""
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise InputError(
+            f"{role} {missing} not found in data; available columns: {list(data.columns)}"
+        )
+
+
+def check_complete(data: pd.DataFrame, columns) -> None:
+    """Raise InputError listing the rows with a missing value in ``columns``."""
+    sub = data[list(columns)]
+    bad = sub.isna()
+    if bad.values.any():
+        rows = np.flatnonzero(bad.values.any(axis=1))
+        per_col = {c: int(bad[c].sum()) for c in columns if bad[c].any()}
+        labels = [data.index[i] for i in rows[:20]]
+        raise InputError(
+            f"missing values in the model columns {per_col} (rows with index {labels}"
+            f"{' ...' if len(rows) > 20 else ''}; {len(rows)} rows in all). "
+            "Rows are never dropped silently: drop or impute them first, e.g. "
+            f"data = data.dropna(subset={list(columns)!r})"
+        )
+
+
+def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
+    """Build the design matrix of ``covariates`` from ``data``.
+
+    Parameters
+    ----------
+    data : DataFrame
+    covariates : sequence of str
+        Column names, in the order the terms should appear.
+    categorical : dict, optional
+        ``{column: reference level}``; see the module docstring for the rule
+        applied to non-numeric columns not listed.
+
+    Returns
+    -------
+    Design
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = build_design(pd.DataFrame({"age": [50, 60, 70], "sex": ["M", "F", "M"]}),
+    ...                  ["age", "sex"], {"sex": "M"})
+    >>> d.names
+    ('age', 'sexF')
+    """
+    categorical = dict(categorical or {})
+    covariates = list(covariates)
+    if len(set(covariates)) != len(covariates):
+        raise InputError(f"covariates contain duplicates: {covariates}")
+    unknown = [c for c in categorical if c not in covariates]
+    if unknown:
+        raise InputError(f"categorical= names {unknown} that are not in covariates={covariates}")
+    check_columns(data, covariates, "covariate")
+    check_complete(data, covariates)
+    cols, names, assign, refs, levels_out = [], [], {}, {}, {}
+    for cov in covariates:
+        s = data[cov]
+        if cov in categorical or _is_categorical(s):
+            levels = _levels_of(s)
+            if cov in categorical:
+                ref = _match_level(levels, categorical[cov])
+                if ref is None:
+                    raise InputError(
+                        f"reference level {categorical[cov]!r} for {cov!r} is not among its "
+                        f"levels {levels}; pass one of these as categorical={{{cov!r}: level}}"
+                    )
+            else:
+                ref = levels[0]
+            if len(levels) < 2:
+                raise InputError(f"categorical covariate {cov!r} has a single level {levels}; "
+                                 "drop it from covariates")
+            others = [lv for lv in levels if lv != ref]
+            idx = []
+            for lv in others:
+                cols.append((s == lv).to_numpy(dtype=float))
+                idx.append(len(names))
+                names.append(f"{cov}{lv}")
+            assign[cov] = tuple(idx)
+            refs[cov] = ref
+            levels_out[cov] = tuple([ref] + others)
+        else:
+            x = s.to_numpy(dtype=float)
+            if not np.all(np.isfinite(x)):
+                bad = np.flatnonzero(~np.isfinite(x))[:20]
+                raise InputError(f"covariate {cov!r} has non-finite values at rows "
+                                 f"{[data.index[i] for i in bad]}")
+            cols.append(x)
+            assign[cov] = (len(names),)
+            names.append(cov)
+    X = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    for j, nm in enumerate(names):
+        if np.ptp(X[:, j]) == 0:
+            raise InputError(f"term {nm!r} is constant in the data; it cannot be estimated. "
+                             "Drop the covariate (or the level).")
+    if X.shape[1] and np.linalg.matrix_rank(X - X.mean(axis=0)) < X.shape[1]:
+        raise InputError(f"the design matrix of terms {names} is collinear (rank-deficient); "
+                         "drop one of the linearly dependent covariates")
+    return Design(X, tuple(names), assign, refs, levels_out)

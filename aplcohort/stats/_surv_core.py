@@ -1,0 +1,298 @@
+"""Array kernels shared by the Kaplan–Meier and log-rank code.
+
+Everything here works on plain numpy arrays, is vectorised (one sort, then
+``np.unique`` / ``np.bincount`` / cumulative sums; no Python loop per subject)
+and does no input checking: the public front-ends in :mod:`aplcohort.stats.km`
+and :mod:`aplcohort.stats.logrank` check their inputs and call these kernels.
+The kernels are written so that a batch engine can call them on many replicate
+cohorts (e.g. :func:`oev_from_counts` takes per-time count matrices).
+
+Conventions follow R survival 3.x:
+
+* at-risk set at time ``t`` for a counting-process row ``(entry, stop]`` is
+  ``entry < t <= stop`` (right-censored data: ``entry = -inf``); a censoring at
+  ``t`` is still at risk at ``t``;
+* Greenwood increment ``d / (n (n - d))`` on (case-weighted) counts; when
+  ``n == d`` the increment is ``+inf`` (R: the standard error of S is then NaN);
+* confidence intervals as ``survival:::survfit_confint`` with ``logse = TRUE``;
+* quantiles as ``survival:::findq`` (used by ``quantile.survfit``);
+* restricted mean and its standard error as ``survival:::survmean``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _st
+
+_TOL = np.sqrt(np.finfo(float).eps)
+
+
+# --------------------------------------------------------------------------- KM
+def km_curve(time, event, entry=None, weights=None):
+    """Kaplan–Meier estimate of one group.
+
+    Parameters
+    ----------
+    time, event : ndarray
+        Stop time and 0/1 event indicator.
+    entry : ndarray or None
+        Counting-process start (left truncation); the row is at risk on
+        ``(entry, time]``.
+    weights : ndarray or None
+        Case weights.
+
+    Returns
+    -------
+    dict of ndarray
+        ``time`` (distinct stop times, sorted), ``n_risk``, ``n_event``,
+        ``n_censor``, ``surv``, ``cumvar`` (cumulative Greenwood sum, i.e. the
+        variance of log S as R's ``survfit$std.err^2``).
+    """
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    w = np.ones_like(time) if weights is None else np.asarray(weights, float)
+    ut, inv = np.unique(time, return_inverse=True)
+    n_event = np.bincount(inv, weights=w * event, minlength=ut.size)
+    n_all = np.bincount(inv, weights=w, minlength=ut.size)
+    n_censor = n_all - n_event
+    # rows with stop >= t: reverse cumulative sum over the sorted distinct times
+    n_risk = np.cumsum(n_all[::-1])[::-1]
+    if entry is not None:
+        entry = np.asarray(entry, float)
+        order = np.argsort(entry, kind="stable")
+        se, sw = entry[order], w[order]
+        tail = np.concatenate([np.cumsum(sw[::-1])[::-1], [0.0]])
+        # rows not yet entered at t: entry >= t
+        n_risk = n_risk - tail[np.searchsorted(se, ut, side="left")]
+    surv, cumvar = km_from_counts(n_risk, n_event)
+    return {"time": ut, "n_risk": n_risk, "n_event": n_event, "n_censor": n_censor,
+            "surv": surv, "cumvar": cumvar}
+
+
+def km_from_counts(n_risk, n_event):
+    """Product-limit survival and cumulative Greenwood sum from per-time counts.
+
+    Works along the last axis, so a batch of curves (2-D arrays) is handled in
+    one call.
+    """
+    n_risk = np.asarray(n_risk, float)
+    n_event = np.asarray(n_event, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(n_event > 0, 1.0 - n_event / n_risk, 1.0)
+        surv = np.cumprod(frac, axis=-1)
+        denom = n_risk * (n_risk - n_event)
+        inc = np.where(n_event > 0, np.where(denom > 0, n_event / denom, np.inf), 0.0)
+    return surv, np.cumsum(inc, axis=-1)
+
+
+def z_value(conf_level):
+    """Two-sided normal quantile, as R ``qnorm(1 - (1 - conf.int) / 2)``."""
+    return float(_st.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+
+
+def confint(surv, logse, conf_type, conf_level):
+    """Pointwise CI of S as R ``survival:::survfit_confint(logse = TRUE, ulimit = TRUE)``.
+
+    ``logse`` is the standard error of log S (``sqrt(cumvar)``).
+    Returns ``(lower, upper)``; NaN where R gives ``NA``.
+    """
+    p = np.asarray(surv, float)
+    se = np.asarray(logse, float)
+    z = z_value(conf_level)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            se2 = se * p * z
+            # R pmax / pmin propagate NA; so do np.maximum / np.minimum
+            return np.maximum(p - se2, 0.0), np.minimum(p + se2, 1.0)
+        if conf_type == "log":
+            xx = np.where(p == 0, np.nan, p)
+            se2 = z * se
+            return np.exp(np.log(xx) - se2), np.minimum(np.exp(np.log(xx) + se2), 1.0)
+        if conf_type == "log-log":
+            xx = np.where((p == 0) | (p == 1), np.nan, p)
+            se2 = z * se / np.log(xx)
+            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+            return lower, upper
+    raise ValueError(f"unknown conf_type {conf_type!r}")
+
+
+def findq(x, y, p, tol=_TOL):
+    """Quantile search of R ``survival:::findq``.
+
+    ``x`` = ``c(firstx, time)``, ``y`` = ``c(0, 1 - curve)`` (NaN allowed),
+    ``p`` = probabilities. Returns an array of times (NaN = not reached).
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    p = np.atleast_1d(np.asarray(p, float))
+    out = np.full(p.shape, np.nan)
+    if np.all(np.isnan(y)) or np.nanmax(y) < p.min():
+        return out
+    xmax = x[-1]
+    # duplicated(y): keep first occurrence; NaN duplicates NaN
+    key = np.where(np.isnan(y), np.inf, y)
+    _, first = np.unique(key, return_index=True)
+    keep = np.sort(first)
+    x, y = x[keep], y[keep]
+    n = y.size
+    ok = ~np.isnan(y)
+    idx_ok = np.flatnonzero(ok)
+
+    def approx_index(shift):
+        # approx(y + shift, 1:n, p, method = "constant", f = 1): first sorted knot >= p
+        xs = y[ok] + shift
+        o = np.argsort(xs, kind="stable")
+        xs, ids = xs[o], idx_ok[o]
+        k = np.searchsorted(xs, p, side="left")
+        res = np.full(p.shape, -1)
+        inside = (k < xs.size) & (p >= xs[0])
+        res[inside] = ids[k[inside]]
+        return res
+
+    i1 = approx_index(tol)
+    i2 = approx_index(-tol)
+    good = (i1 >= 0) & (i2 >= 0)
+    out[good] = (x[i1[good]] + x[i2[good]]) / 2.0
+    out[p == 0] = x[0]
+    if not np.isnan(y[n - 1]):
+        last = np.abs(p - y[n - 1]) < tol
+        lp = last & (i1 >= 0)
+        out[lp] = (x[i1[lp]] + xmax) / 2.0
+        out[last & (i1 < 0)] = np.nan
+    return out
+
+
+def rmst(time, surv, n_risk, n_event, tau, start_time=0.0):
+    """Restricted mean to ``tau`` and its SE as R ``survival:::survmean``.
+
+    Arrays are one curve's survfit rows. Returns ``(rmst, se)``.
+    """
+    time = np.asarray(time, float)
+    surv = np.asarray(surv, float)
+    n_risk = np.asarray(n_risk, float)
+    n_event = np.asarray(n_event, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
+    keep = time <= tau
+    if not keep.any():
+        temptime = np.array([tau])
+        tempsurv = np.array([1.0])
+        hh = np.array([0.0])
+    else:
+        temptime = np.append(time[keep], tau)
+        tempsurv = np.append(surv[keep], surv[keep][-1])
+        hh = np.append(hh[keep], 0.0)
+    delta = np.diff(np.concatenate([[start_time], temptime]))
+    rect = delta * np.concatenate([[1.0], tempsurv[:-1]])
+    varmean = np.sum(np.cumsum(rect[1:][::-1]) ** 2 * hh[::-1][1:])
+    return float(np.sum(rect) + start_time), float(np.sqrt(varmean))
+
+
+# --------------------------------------------------------------------- log-rank
+def risk_event_counts(time, event, group_idx, k):
+    """Per distinct event time, at-risk and event counts by group (one stratum).
+
+    Parameters
+    ----------
+    time, event : ndarray
+        Right-censored data of one stratum.
+    group_idx : ndarray of int
+        Group code 0..k-1 of each row.
+    k : int
+        Number of groups.
+
+    Returns
+    -------
+    n_risk : ndarray (J, k)
+        Number at risk (time >= t_j) in each group at each distinct event time.
+    n_event : ndarray (J, k)
+        Number of events at t_j in each group.
+    """
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    g = np.asarray(group_idx, np.int64)
+    ut, inv = np.unique(time, return_inverse=True)
+    cell = inv * k + g
+    all_ = np.bincount(cell, minlength=ut.size * k).reshape(ut.size, k).astype(float)
+    ev = np.bincount(cell, weights=event, minlength=ut.size * k).reshape(ut.size, k)
+    risk = np.cumsum(all_[::-1], axis=0)[::-1]
+    has = ev.sum(axis=1) > 0
+    return risk[has], ev[has]
+
+
+def pooled_km_left(n_risk_tot, n_event_tot):
+    """Left-continuous pooled KM S(t-) at each event time (R survdiff's weight base)."""
+    s = np.cumprod(1.0 - n_event_tot / n_risk_tot)
+    return np.concatenate([[1.0], s[:-1]])
+
+
+def time_weights(n_risk_tot, n_event_tot, weights="logrank", p=0.0, q=0.0):
+    """Weight of each distinct event time for the weighted log-rank family.
+
+    ``logrank``: 1; ``peto``: pooled S(t-) (R survdiff rho = 1);
+    ``fleming-harrington``: S(t-)^p (1 - S(t-))^q (p = rho, q = 0 is R's G-rho);
+    ``gehan``: n at risk; ``tarone-ware``: sqrt(n at risk).
+    """
+    if weights == "logrank":
+        return np.ones_like(n_risk_tot, dtype=float)
+    if weights == "gehan":
+        return np.asarray(n_risk_tot, float)
+    if weights == "tarone-ware":
+        return np.sqrt(np.asarray(n_risk_tot, float))
+    s = pooled_km_left(n_risk_tot, n_event_tot)
+    if weights == "peto":
+        return s
+    if weights == "fleming-harrington":
+        return s ** p * (1.0 - s) ** q
+    raise ValueError(f"unknown weights {weights!r}")
+
+
+def oev_from_counts(n_risk, n_event, w):
+    """Observed, expected and variance matrix of the weighted log-rank statistic.
+
+    Parameters
+    ----------
+    n_risk, n_event : ndarray (J, k)
+        Counts at the J distinct event times of one stratum (see
+        :func:`risk_event_counts`).
+    w : ndarray (J,)
+        Weight of each time.
+
+    Returns
+    -------
+    O, E : ndarray (k,)
+        Weighted observed and expected events (as R ``survdiff``'s obs / exp).
+    V : ndarray (k, k)
+        Variance matrix (R ``survdiff$var``).
+    """
+    n_risk = np.asarray(n_risk, float)
+    n_event = np.asarray(n_event, float)
+    w = np.asarray(w, float)
+    n = n_risk.sum(axis=1)
+    d = n_event.sum(axis=1)
+    prop = n_risk / n[:, None]
+    O = w @ n_event
+    E = (w * d) @ prop
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(n > 1, w ** 2 * d * (n - d) / (n - 1), 0.0)
+    V = np.diag(c @ prop) - (prop * c[:, None]).T @ prop
+    return O, E, V
+
+
+def chisq_from_oev(O, E, V):
+    """R survdiff's chi-square: groups with E > 0, drop the first, solve.
+
+    Returns ``(chisq, df)``; ``(nan, 0)`` when fewer than two groups have E > 0.
+    """
+    ok = E > 0
+    df = int(ok.sum()) - 1
+    if df < 1:
+        return float("nan"), 0
+    z = (O - E)[ok][1:]
+    vv = V[np.ix_(ok, ok)][1:, 1:]
+    try:
+        sol = np.linalg.solve(vv, z)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.pinv(vv) @ z
+    return float(sol @ z), df

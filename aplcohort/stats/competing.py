@@ -1,0 +1,712 @@
+"""Competing risks: cumulative incidence, Gray's test, cause-specific Cox.
+
+The Fine–Gray regression lives in :mod:`aplcohort.stats.finegray` and is
+re-exported here.
+
+Conventions (as R ``cmprsk``)
+-----------------------------
+* Event codes: 0 = censored, 1, 2, ... = cause.  Tied times are handled
+  exactly (grouped), never jittered.
+* :func:`cumulative_incidence` is the Aalen–Johansen estimator with Gray's
+  (1988) delta-method variance, computed exactly as the Fortran routine
+  ``cinc`` of ``cmprsk::cuminc`` (the variance is updated at the jump times of
+  the cause of interest; it accumulates the other-cause terms in between).
+* Confidence intervals are pointwise, from the variance, on the scale chosen by
+  ``conf_type``:
+
+  - ``"log-log"`` (default): ``F ** exp(± z * se / (F * log F))``;
+  - ``"log"``: ``F * exp(± z * se / F)`` (upper end capped at 1);
+  - ``"plain"``: ``F ± z * se`` clipped to [0, 1].
+
+  Where ``F = 0`` (before the first event) both limits are 0; where ``F = 1``
+  the log-log limits are undefined (NaN).
+* :func:`gray_test` is Gray's (1988) K-sample test, as ``cmprsk::cuminc``'s
+  ``$Tests`` (Fortran ``crstm``), with weight ``(1 - F(t-))**rho`` and
+  optional strata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from .._results import Result
+from ..errors import InputError, StatisticalWarning
+from .outcome import Outcome
+
+__all__ = [
+    "cumulative_incidence",
+    "CIFResult",
+    "gray_test",
+    "GrayResult",
+    "pairwise_gray",
+    "PairwiseGrayResult",
+    "fine_gray",
+    "FineGrayResult",
+    "cause_specific_cox",
+]
+
+_CONF_TYPES = ("log-log", "log", "plain")
+
+
+# --------------------------------------------------------------------------
+# input helpers
+# --------------------------------------------------------------------------
+def _check_conf(conf_type, conf_level):
+    if conf_type not in _CONF_TYPES:
+        raise InputError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
+    if not (isinstance(conf_level, (int, float)) and 0 < conf_level < 1):
+        raise InputError(f"conf_level must be a number strictly between 0 and 1, got {conf_level!r}")
+
+
+def _labels(values, name, n, order=None):
+    """Return (codes 0..k-1, labels tuple) for a grouping variable."""
+    if values is None:
+        return np.zeros(n, dtype=np.int64), ("all",)
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise InputError(f"{name} must be 1-D with one value per subject ({n}); got shape {arr.shape}")
+    miss = pd.isna(pd.Series(arr)).to_numpy()
+    if miss.any():
+        idx = np.flatnonzero(miss)[:20].tolist()
+        raise InputError(f"{name} has missing values at positions {idx}; rows are never dropped "
+                         f"silently: remove them or give them a label first")
+    uniq = list(pd.unique(arr))
+    if order is not None:
+        order = list(order)
+        extra = [u for u in uniq if u not in order]
+        if extra:
+            raise InputError(f"{name} values {extra} are not in order={order}")
+        labels = [o for o in order if o in uniq]
+    else:
+        try:
+            labels = sorted(uniq)
+        except TypeError:
+            labels = sorted(uniq, key=str)
+    pos = {lab: i for i, lab in enumerate(labels)}
+    codes = np.fromiter((pos[v] for v in arr), dtype=np.int64, count=n)
+    return codes, tuple(labels)
+
+
+def _ci(est, var, conf_type, conf_level):
+    """Pointwise CI of a cumulative incidence (see module docstring)."""
+    z = _st.norm.ppf(0.5 + conf_level / 2)
+    est = np.asarray(est, float)
+    se = np.sqrt(np.maximum(np.asarray(var, float), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_type == "plain":
+            lo = np.clip(est - z * se, 0, 1)
+            hi = np.clip(est + z * se, 0, 1)
+        elif conf_type == "log":
+            lo = est * np.exp(-z * se / est)
+            hi = np.minimum(est * np.exp(z * se / est), 1.0)
+        else:  # log-log
+            k = z * se / (est * np.log(est))
+            lo = est ** np.exp(-k)
+            hi = est ** np.exp(k)
+            one = est >= 1
+            lo = np.where(one, np.nan, lo)
+            hi = np.where(one, np.nan, hi)
+    zero = est <= 0
+    lo = np.where(zero, 0.0, lo)
+    hi = np.where(zero, 0.0, hi)
+    nan = np.isnan(est)
+    return np.where(nan, np.nan, lo), np.where(nan, np.nan, hi)
+
+
+# --------------------------------------------------------------------------
+# cumulative incidence (cmprsk cinc)
+# --------------------------------------------------------------------------
+def _cinc(time, failed, cause):
+    """Aalen–Johansen CIF and Gray's variance for one group (cmprsk ``cinc``).
+
+    Parameters
+    ----------
+    time : ndarray, float (any order)
+    failed : ndarray of bool, failure from any cause
+    cause : ndarray of bool, failure from the cause of interest
+
+    Returns
+    -------
+    times, est, var : ndarrays
+        Row 0 is time 0 (est 0, var 0) unless the first jump is at 0; then one
+        row per distinct jump time of the cause (values after the jump); a last
+        row at the largest follow-up time if it is later than the last jump.
+    """
+    n = time.shape[0]
+    if n == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    ut, inv = np.unique(time, return_inverse=True)
+    d1 = np.bincount(inv, weights=cause.astype(float), minlength=ut.size)
+    dall = np.bincount(inv, weights=failed.astype(float), minlength=ut.size)
+    cnt = np.bincount(inv, minlength=ut.size).astype(float)
+    rs_all = n - np.concatenate(([0.0], np.cumsum(cnt)[:-1]))  # at risk: t >= u
+    ev = dall > 0
+    u = ut[ev]
+    d1 = d1[ev]
+    nd = dall[ev]
+    d2 = nd - d1
+    rs = rs_all[ev]
+    fkn = np.cumprod((rs - nd) / rs)
+    fk = np.concatenate(([1.0], fkn[:-1]))  # KM just before each time
+    f = np.cumsum(fk * d1 / rs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # other-cause increments (only where nd2 > 0 and fkn > 0)
+        m2 = (d2 > 0) & (fkn > 0)
+        t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        t6 = fk * fk * t5 * d2 / (rs * rs)
+        t3 = np.where(m2, 1 / fkn, 0.0)
+        t4 = np.where(m2, f / fkn, 0.0)
+        t6 = np.where(m2, t6, 0.0)
+        a1 = t4 * t4 * t6
+        a2 = t3 * t4 * t6
+        a3 = t3 * t3 * t6
+        # cause-of-interest increments
+        m1 = d1 > 0
+        t5 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
+        t6 = np.where(m1, fk * fk * t5 * d1 / (rs * rs), 0.0)
+        t3 = np.where(fkn > 0, 1 / fkn, 0.0)
+        t4 = 1 + t3 * f
+        a1 = a1 + t4 * t4 * t6
+        a2 = a2 + t3 * t4 * t6
+        a3 = a3 + t3 * t3 * t6
+    v1, v2, v3 = np.cumsum(a1), np.cumsum(a2), np.cumsum(a3)
+    v = v1 + f * f * v3 - 2 * f * v2
+    jt, jf, jv = u[m1], f[m1], v[m1]
+    tmax = float(ut[-1])
+    times = [jt]
+    ests = [jf]
+    vars_ = [jv]
+    if jt.size == 0 or jt[0] > 0:
+        times.insert(0, np.zeros(1))
+        ests.insert(0, np.zeros(1))
+        vars_.insert(0, np.zeros(1))
+    if jt.size == 0 or tmax > jt[-1]:
+        times.append(np.array([tmax]))
+        ests.append(np.array([jf[-1] if jf.size else 0.0]))
+        vars_.append(np.array([jv[-1] if jv.size else 0.0]))
+    return np.concatenate(times), np.concatenate(ests), np.concatenate(vars_)
+
+
+def _step_at(times, values, t):
+    """cmprsk ``timepoints``: right-continuous step value; NaN past the last time or before 0."""
+    t = np.asarray(t, float)
+    idx = np.searchsorted(times, t, side="right") - 1
+    out = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
+    return np.where(t > times[-1], np.nan, out)
+
+
+@dataclass(frozen=True, eq=False)
+class CIFResult(Result):
+    """Cumulative incidence functions per group and cause (``kind = "cif"``).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Columns ``[group, cause, time, estimate, variance, lower, upper]``: per
+        group and cause a row at time 0, one row per distinct time at which the
+        cause has events (value after the jump) and a last row at the largest
+        follow-up time of the group (as the corners of ``cmprsk::cuminc``).
+    groups : tuple
+        Group labels in order (``("all",)`` without ``group``).
+    causes : tuple of int
+    conf_type, conf_level
+    counts : DataFrame
+        ``[group, cause, n, events, competing, censored]``.
+    """
+
+    table: pd.DataFrame
+    groups: tuple
+    causes: tuple
+    conf_type: str
+    conf_level: float
+    counts: pd.DataFrame
+
+    kind = "cif"
+
+    @property
+    def title(self) -> str:
+        return "Cumulative incidence (Aalen-Johansen)"
+
+    @property
+    def choices(self) -> dict:
+        return {
+            "estimator": "Aalen-Johansen",
+            "variance": "Gray (cmprsk::cuminc)",
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "causes": list(self.causes),
+            "groups": list(self.groups),
+            "ties": "exact (grouped), no jitter",
+        }
+
+    @property
+    def tables(self) -> dict:
+        return {"numbers": self.counts, "cumulative incidence": self.table}
+
+    def _curves(self):
+        tab = self.table
+        for g in self.groups:
+            gsel = (tab["group"] == g).to_numpy()
+            for c in self.causes:
+                yield g, c, tab[gsel & (tab["cause"] == c).to_numpy()]
+
+    def at(self, times) -> pd.DataFrame:
+        """Estimates at given times, as ``cmprsk::timepoints``.
+
+        Step-function values (right-continuous); NaN for times after the largest
+        follow-up time of the group (where ``timepoints`` gives NA).
+
+        Returns
+        -------
+        DataFrame ``[group, cause, time, estimate, variance, lower, upper]``
+        """
+        t = np.unique(np.asarray(times, dtype=float).ravel())
+        if t.size == 0 or not np.all(np.isfinite(t)):
+            raise InputError("times must be a non-empty array of finite numbers")
+        rows = []
+        for g, c, sub in self._curves():
+            tt = sub["time"].to_numpy()
+            est = _step_at(tt, sub["estimate"].to_numpy(), t)
+            var = _step_at(tt, sub["variance"].to_numpy(), t)
+            lo, hi = _ci(est, var, self.conf_type, self.conf_level)
+            rows.append(pd.DataFrame({"group": [g] * t.size, "cause": c, "time": t,
+                                      "estimate": est, "variance": var,
+                                      "lower": lo, "upper": hi}))
+        return pd.concat(rows, ignore_index=True)
+
+    def median(self) -> pd.DataFrame:
+        """Time at which each cumulative incidence first reaches 0.5.
+
+        ``lower``/``upper`` are the first times at which the upper/lower
+        confidence limit reaches 0.5 (NaN = not reached).
+
+        Returns
+        -------
+        DataFrame ``[group, cause, median, lower, upper]``
+        """
+        rows = []
+        for g, c, sub in self._curves():
+            tt = sub["time"].to_numpy()
+
+            def first(v):
+                hit = np.flatnonzero(np.nan_to_num(v, nan=-1.0) >= 0.5)
+                return float(tt[hit[0]]) if hit.size else np.nan
+
+            rows.append({"group": g, "cause": c, "median": first(sub["estimate"].to_numpy()),
+                         "lower": first(sub["upper"].to_numpy()),
+                         "upper": first(sub["lower"].to_numpy())})
+        return pd.DataFrame(rows, columns=["group", "cause", "median", "lower", "upper"])
+
+
+def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-log",
+                         conf_level=0.95, order=None) -> CIFResult:
+    """Cumulative incidence of each cause (Aalen–Johansen), per group.
+
+    Parameters
+    ----------
+    time : array_like
+        Follow-up times (>= 0).
+    code : array_like of int
+        0 = censored, 1, 2, ... = cause of the event.
+    group : array_like, optional
+        Group labels; groups are ordered by sorted label unless ``order`` is given.
+    strata : array_like, optional
+        Accepted for symmetry with :func:`gray_test`; the estimates do not depend
+        on strata (as ``cmprsk::cuminc``), so it is only checked and recorded.
+    conf_type : {"log-log", "log", "plain"}
+        Scale of the pointwise confidence intervals (see module docstring).
+    conf_level : float
+    order : sequence, optional
+        Explicit group order.
+
+    Returns
+    -------
+    CIFResult
+        ``.table`` columns ``[group, cause, time, estimate, variance, lower,
+        upper]``; ``.at(times)`` and ``.median()``.
+
+    Examples
+    --------
+    >>> r = cumulative_incidence([1, 2, 2, 3, 4], [1, 2, 1, 0, 1])
+    >>> r.at([2.5]).loc[lambda d: d.cause == 1, "estimate"].round(3).tolist()
+    [0.4]
+
+    Validated against: ``cmprsk::cuminc`` / ``timepoints`` (cmprsk 2.2-11) on
+    ``survival::mgus2`` and a simulated cohort with ties (rtol 1e-6), and a
+    hand-worked cohort (exact fractions).
+    """
+    _check_conf(conf_type, conf_level)
+    out = Outcome.competing(time, code)
+    t, e = out.time, out.event
+    gcode, glabels = _labels(group, "group", out.n, order)
+    if strata is not None:
+        _labels(strata, "strata", out.n)
+    causes = tuple(out.causes())
+    if not causes:
+        raise InputError("code has no events (all 0 = censored); nothing to estimate")
+    parts = []
+    counts = []
+    for gi, g in enumerate(glabels):
+        sel = gcode == gi
+        tg, eg = t[sel], e[sel]
+        for c in causes:
+            counts.append({"group": g, "cause": c, "n": int(sel.sum()),
+                           "events": int((eg == c).sum()),
+                           "competing": int(((eg > 0) & (eg != c)).sum()),
+                           "censored": int((eg == 0).sum())})
+            tt, est, var = _cinc(tg, eg > 0, eg == c)
+            lo, hi = _ci(est, var, conf_type, conf_level)
+            parts.append(pd.DataFrame({"group": [g] * tt.size, "cause": c, "time": tt,
+                                       "estimate": est, "variance": var,
+                                       "lower": lo, "upper": hi}))
+    table = pd.concat(parts, ignore_index=True)
+    table["cause"] = table["cause"].astype(np.int64)
+    counts_df = pd.DataFrame(counts, columns=["group", "cause", "n", "events", "competing",
+                                              "censored"])
+    return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
+                     conf_level=float(conf_level), counts=counts_df)
+
+
+# --------------------------------------------------------------------------
+# Gray's test (cmprsk crstm / crst)
+# --------------------------------------------------------------------------
+def _crst(time, m, g, ng, rho):
+    """Score and variance of Gray's test in one stratum (cmprsk ``crst``).
+
+    ``m``: 0 censored, 1 cause of interest, 2 other cause; ``g``: 0..ng-1.
+    Returns the full (ng,) score and (ng, ng) variance; the test uses the first
+    ng - 1 entries.
+    """
+    ut, inv = np.unique(time, return_inverse=True)
+    T = ut.size
+    d1 = np.zeros((T, ng))
+    d2 = np.zeros((T, ng))
+    cnt = np.zeros((T, ng))
+    np.add.at(cnt, (inv, g), 1.0)
+    np.add.at(d1, (inv, g), (m == 1).astype(float))
+    np.add.at(d2, (inv, g), (m == 2).astype(float))
+    rs = cnt[::-1].cumsum(axis=0)[::-1]  # at risk (t >= u) per group
+    nd1 = d1.sum(axis=1)
+    nd2 = d2.sum(axis=1)
+    ev = (nd1 + nd2) > 0
+    d1, d2, rs, nd1, nd2 = d1[ev], d2[ev], rs[ev], nd1[ev], nd2[ev]
+    td = d1 + d2
+    pos = rs > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(pos, (rs - td) / np.where(pos, rs, 1), 1.0)
+        skm = np.cumprod(ratio, axis=0)
+        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])
+        inc = np.where(pos, skmm * d1 / np.where(pos, rs, 1), 0.0)
+        f1 = np.cumsum(inc, axis=0)
+        f1m = np.vstack([np.zeros((1, ng)), f1[:-1]])
+        t1 = np.where(pos, rs / skmm, 0.0)
+        tr = t1.sum(axis=1)
+        tq = np.where(pos, rs * (1 - f1m) / skmm, 0.0).sum(axis=1)
+        f = np.cumsum(nd1 / tr)
+        fm = np.concatenate(([0.0], f[:-1]))
+        fb = (1 - fm) ** rho
+        a = fb[:, None, None] * (t1[:, :, None] * np.eye(ng)[None] -
+                                 t1[:, :, None] * t1[:, None, :] / tr[:, None, None])
+        c = np.cumsum(a * (nd1 / (tr * (1 - fm)))[:, None, None], axis=0)
+        s = (fb[:, None] * np.where(pos, d1 - nd1[:, None] * rs * (1 - f1m) /
+                                    (skmm * tq[:, None]), 0.0)).sum(axis=0)
+        # cause-of-interest terms
+        m1 = pos & (nd1[:, None] > 0)
+        t4 = np.where(skm > 0, 1 - (1 - f[:, None]) / skm, 1.0)
+        t5 = np.where(nd1[:, None] > 1, 1 - (nd1[:, None] - 1) / (tr[:, None] * skmm - 1), 1.0)
+        t3 = np.where(m1, t5 * skmm * nd1[:, None] / (tr[:, None] * rs), 0.0)
+        v3 = (t4 * t4 * t3).sum(axis=0)
+        B = a - t4[:, None, :] * c  # (t, i, k)
+        v2 = np.einsum("tik,tk->ik", B, t4 * t3)
+        v = np.einsum("tik,tjk,tk->ij", B, B, t3)
+        # other-cause terms
+        m2 = (skm > 0) & (d2 > 0)
+        t4b = np.where(m2, (1 - f[:, None]) / skm, 0.0)
+        t5b = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        t3b = np.where(m2, t5b * skmm ** 2 * d2 / rs ** 2, 0.0)
+        v3 = v3 + (t4b * t4b * t3b).sum(axis=0)
+        v2 = v2 - np.einsum("tik,tk->ik", c, t4b * t4b * t3b)
+        v = v + np.einsum("tik,tjk,tk->ij", c, c, t4b * t4b * t3b)
+    cf = c[-1] if c.shape[0] else np.zeros((ng, ng))
+    v = v + (cf * v3[None, :]) @ cf.T + cf @ v2.T + v2 @ cf.T
+    return s, v
+
+
+def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
+    m = np.where(code == cause, 1, np.where(code > 0, 2, 0))
+    s_tot = np.zeros(ng - 1)
+    v_tot = np.zeros((ng - 1, ng - 1))
+    for k in range(nst):
+        sel = scode == k
+        s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
+        s_tot += s[: ng - 1]
+        v_tot += v[: ng - 1, : ng - 1]
+    finite = bool(np.all(np.isfinite(v_tot)) and np.all(np.isfinite(s_tot)))
+    if finite:
+        rank = np.linalg.matrix_rank(v_tot, tol=1e-7 * max(np.abs(v_tot).max(), 1e-300))
+    if not finite or rank < ng - 1:
+        warnings.warn("Gray's test: the variance matrix of the scores is singular (a group "
+                      "without events of this cause?); the statistic is not defined (NaN)",
+                      StatisticalWarning, stacklevel=3)
+        stat = np.nan
+    else:
+        stat = float(s_tot @ np.linalg.solve(v_tot, s_tot))
+    df = ng - 1
+    p = float(_st.chi2.sf(stat, df)) if np.isfinite(stat) else np.nan
+    return stat, df, p, s_tot, v_tot
+
+
+@dataclass(frozen=True, eq=False)
+class GrayResult(Result):
+    """Gray's K-sample test for one cause (``kind = "gray"``).
+
+    Attributes
+    ----------
+    statistic, df, p : float, int, float
+    cause : int
+    rho : float
+    test : str
+    groups : tuple
+    strata : tuple or None
+    table : DataFrame ``[group, n, events, competing, censored]``
+    """
+
+    statistic: float
+    df: int
+    p: float
+    cause: int
+    rho: float
+    test: str
+    groups: tuple
+    strata: tuple | None
+    table: pd.DataFrame
+
+    kind = "gray"
+
+    @property
+    def title(self) -> str:
+        return f"Gray's test, cause {self.cause}"
+
+    @property
+    def choices(self) -> dict:
+        return {"cause": self.cause, "rho": self.rho,
+                "strata": list(self.strata) if self.strata is not None else None,
+                "groups": list(self.groups)}
+
+    @property
+    def tables(self) -> dict:
+        return {"test": pd.DataFrame({"test": [self.test], "cause": [self.cause],
+                                      "statistic": [self.statistic], "df": [self.df],
+                                      "p": [self.p]}),
+                "groups": self.table}
+
+
+def _prep_test(time, code, group, cause, rho, strata, order):
+    out = Outcome.competing(time, code)
+    if group is None:
+        raise InputError("group is required for Gray's test")
+    gcode, glabels = _labels(group, "group", out.n, order)
+    if len(glabels) < 2:
+        raise InputError(f"Gray's test needs at least two groups; group has {list(glabels)}")
+    if not isinstance(rho, (int, float)) or not np.isfinite(rho):
+        raise InputError(f"rho must be a finite number, got {rho!r}")
+    if cause not in out.causes():
+        raise InputError(f"cause={cause!r} does not occur in code (causes present: {out.causes()})")
+    if strata is None:
+        scode, slabels = np.zeros(out.n, dtype=np.int64), None
+    else:
+        scode, slabels = _labels(strata, "strata", out.n)
+    return out, gcode, glabels, scode, slabels
+
+
+def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -> GrayResult:
+    """Gray's test comparing the cumulative incidence of one cause across groups.
+
+    Parameters
+    ----------
+    time, code : array_like
+        Follow-up time and event code (0 = censored, 1, 2, ... = cause).
+    group : array_like
+        Group labels (at least two groups).
+    cause : int
+        Cause whose cumulative incidence is compared.
+    rho : float
+        Weight ``(1 - F(t-))**rho`` (``cmprsk::cuminc(rho=)``); 0 = default.
+    strata : array_like, optional
+        Stratification variable (``cuminc(strata=)``): scores and variances are
+        summed over strata.
+    order : sequence, optional
+        Group order (the statistic does not depend on it).
+
+    Returns
+    -------
+    GrayResult
+        ``statistic``, ``df`` (groups - 1), ``p`` (chi-square).
+
+    Examples
+    --------
+    >>> r = gray_test([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 2, 0, 1, 2, 1, 0],
+    ...               ["a", "a", "a", "a", "b", "b", "b", "b"])
+    >>> r.df
+    1
+
+    Validated against: ``cmprsk::cuminc(..., rho=, strata=)$Tests`` (cmprsk
+    2.2-11) on ``survival::mgus2`` and a simulated three-group cohort with ties,
+    rho in {0, 1, 0.5, -0.5}, with and without strata (rtol 1e-6).
+    """
+    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
+    ng = len(glabels)
+    nst = 1 if slabels is None else len(slabels)
+    stat, df, p, _, _ = _gray_core(out.time, out.event, gcode, ng, cause, float(rho), scode, nst)
+    e = out.event
+    table = pd.DataFrame({
+        "group": list(glabels),
+        "n": [int((gcode == i).sum()) for i in range(ng)],
+        "events": [int(((gcode == i) & (e == cause)).sum()) for i in range(ng)],
+        "competing": [int(((gcode == i) & (e > 0) & (e != cause)).sum()) for i in range(ng)],
+        "censored": [int(((gcode == i) & (e == 0)).sum()) for i in range(ng)],
+    })
+    name = "Gray" if rho == 0 else f"Gray (rho={rho:g})"
+    return GrayResult(statistic=stat, df=df, p=p, cause=int(cause), rho=float(rho), test=name,
+                      groups=glabels, strata=slabels, table=table)
+
+
+@dataclass(frozen=True, eq=False)
+class PairwiseGrayResult(Result):
+    """Pairwise Gray tests (``kind = "gray_pairwise"``).
+
+    ``table`` columns ``[group1, group2, statistic, df, p, p_adj]``.
+    """
+
+    table: pd.DataFrame
+    cause: int
+    rho: float
+    adjust: str
+    strata: tuple | None
+
+    kind = "gray_pairwise"
+
+    @property
+    def title(self) -> str:
+        return f"Pairwise Gray's tests, cause {self.cause}"
+
+    @property
+    def choices(self) -> dict:
+        return {"cause": self.cause, "rho": self.rho, "adjust": self.adjust,
+                "strata": list(self.strata) if self.strata is not None else None}
+
+    @property
+    def tables(self) -> dict:
+        return {"pairwise": self.table}
+
+
+def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="holm",
+                  order=None) -> PairwiseGrayResult:
+    """Gray's test for every pair of groups, with p-value adjustment.
+
+    Each pair is tested on the subjects of its two groups only (as calling
+    ``cmprsk::cuminc`` on the subset); p-values are adjusted with
+    :func:`aplcohort.stats._padjust.p_adjust` (R ``p.adjust``).
+
+    Parameters
+    ----------
+    time, code, group, cause, rho, strata, order
+        As :func:`gray_test`.
+    adjust : {"holm", "hochberg", "bonferroni", "BH", "fdr", "none"}
+
+    Returns
+    -------
+    PairwiseGrayResult
+        ``table`` columns ``[group1, group2, statistic, df, p, p_adj]``.
+
+    Examples
+    --------
+    >>> r = pairwise_gray([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 0, 1, 2, 1, 1, 0, 1],
+    ...                   ["a", "a", "a", "b", "b", "b", "c", "c", "c"])
+    >>> r.table.shape
+    (3, 6)
+
+    Validated against: ``cmprsk::cuminc`` on each pair of groups of a simulated
+    cohort (rtol 1e-6) and R ``p.adjust``.
+    """
+    from ._padjust import p_adjust
+
+    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
+    rows = []
+    for i, j in itertools.combinations(range(len(glabels)), 2):
+        sel = (gcode == i) | (gcode == j)
+        gsub = np.where(gcode[sel] == i, 0, 1)
+        ssub_labels, ssub = np.unique(scode[sel], return_inverse=True)
+        e = out.event[sel]
+        if not (e == cause).any():
+            stat, df, p = np.nan, 1, np.nan
+        else:
+            stat, df, p, _, _ = _gray_core(out.time[sel], e, gsub, 2, cause, float(rho),
+                                           ssub, ssub_labels.size)
+        rows.append({"group1": glabels[i], "group2": glabels[j], "statistic": stat, "df": df, "p": p})
+    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
+    table["p_adj"] = p_adjust(table["p"].to_numpy(dtype=float), method=adjust)
+    return PairwiseGrayResult(table=table, cause=int(cause), rho=float(rho), adjust=adjust,
+                              strata=slabels)
+
+
+# --------------------------------------------------------------------------
+# cause-specific Cox
+# --------------------------------------------------------------------------
+def cause_specific_cox(data, *, time, code, cause, covariates, **kwargs):
+    """Cause-specific Cox model: ``coxph`` with event = (code == cause).
+
+    Events of other causes are treated as censored at their time.  All other
+    keyword arguments go to :func:`aplcohort.stats.cox.coxph` (``categorical``,
+    ``strata``, ``ties``, ``robust``, ``conf_level``, ...).
+
+    Parameters
+    ----------
+    data : DataFrame
+    time, code : str
+        Column names of the follow-up time and the event code (0 = censored).
+    cause : int
+        The cause modelled.
+    covariates : sequence of str
+
+    Returns
+    -------
+    CoxResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "c": [1, 2, 1, 0, 1, 2],
+    ...                   "x": [0, 1, 0, 1, 1, 0]})
+    >>> cause_specific_cox(d, time="t", code="c", cause=1, covariates=["x"]).n
+    6
+
+    Validated against: R ``coxph(Surv(time, status == cause) ~ ...)`` on
+    ``survival::mgus2`` and a simulated cohort (rtol 1e-6).
+    """
+    from .cox import coxph
+
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    for col in (time, code):
+        if col not in data.columns:
+            raise InputError(f"column {col!r} not found in data; available: {list(data.columns)}")
+    out = Outcome.competing(data[time].to_numpy(), data[code].to_numpy())
+    if cause not in out.causes():
+        raise InputError(f"cause={cause!r} does not occur in column {code!r} "
+                         f"(causes present: {out.causes()})")
+    name = "_event_cause"
+    while name in data.columns:
+        name = "_" + name
+    d = data.copy()
+    d[name] = (out.event == cause).astype(np.int64)
+    return coxph(d, time=time, event=name, covariates=covariates, **kwargs)
+
+
+from .finegray import FineGrayResult, fine_gray  # noqa: E402  (re-export)

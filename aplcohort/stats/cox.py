@@ -1,0 +1,806 @@
+"""Cox proportional-hazards regression that reproduces R ``survival::coxph``.
+
+Array level
+    :func:`cox_fit` -- Newton-Raphson fit on a numeric matrix (right-censored or
+    counting-process ``(entry, time]`` data, strata, case weights, Efron or
+    Breslow ties, robust / cluster sandwich variance).
+pandas front-ends
+    :func:`coxph` -> :class:`CoxResult`;
+    :func:`univariable_multivariable` -> :class:`UniMultiResult`.
+
+Conventions (all as R ``coxph`` with its defaults):
+
+* ties ``"efron"`` (default) or ``"breslow"``;
+* iteration as ``coxph.control()``: at most 20 iterations, convergence when
+  ``|1 - loglik_old / loglik_new| <= 1e-9``, step-halving whenever the
+  log-likelihood decreases;
+* ``robust=True``: variance ``D'D`` with ``D`` the weighted dfbeta residuals
+  collapsed by ``cluster`` (one row per subject when no cluster is given); giving
+  ``cluster`` implies ``robust=True``.  The Wald test, z, p and the HR CI then use
+  the robust variance and a robust score test is added, as R does;
+* an infinite coefficient is detected with R's rule (the next Newton step is
+  still large relative to the coefficient when the log-likelihood has
+  converged) and reported with a :class:`~aplcohort.errors.SeparationWarning`
+  naming the term; its coefficient is kept and flagged in the ``terms`` table's
+  ``separation`` choice -- Firth's penalised likelihood
+  (:func:`aplcohort.stats.firth.firth_coxph`) is the remedy.
+
+Term names follow R (``"sexF"`` for level ``F`` of ``sex``); see
+:mod:`aplcohort.stats._design`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from .._results import Result
+from ..errors import ConvergenceWarning, InputError, SeparationWarning
+from ._design import build_design, check_columns, check_complete
+from .outcome import Outcome
+
+__all__ = ["cox_fit", "CoxFit", "coxph", "CoxResult", "univariable_multivariable",
+           "UniMultiResult"]
+
+_TERM_COLUMNS = ["term", "coef", "se", "robust_se", "hr", "hr_lower", "hr_upper", "z", "p"]
+_TEST_COLUMNS = ["test", "statistic", "df", "p"]
+
+
+# --------------------------------------------------------------------------------------
+# risk-set machinery
+# --------------------------------------------------------------------------------------
+class _Stratum:
+    """Pre-sorted bookkeeping of one stratum (independent of beta)."""
+
+    def __init__(self, idx, time, event, entry, ties):
+        self.idx = idx
+        t = time[idx]
+        e = event[idx]
+        self.time = t
+        self.entry = None if entry is None else entry[idx]
+        self.ord_stop = np.argsort(t, kind="stable")
+        self.stop_sorted = t[self.ord_stop]
+        if self.entry is not None:
+            self.ord_entry = np.argsort(self.entry, kind="stable")
+            self.entry_sorted = self.entry[self.ord_entry]
+        dead = np.flatnonzero(e == 1)
+        self.dead = dead  # positions within the stratum
+        self.tau, self.dead_j, d = np.unique(t[dead], return_inverse=True, return_counts=True)
+        self.d = d
+        J = len(self.tau)
+        # rows (j, k) of the Efron expansion: k = 0..d_j-1
+        self.row_j = np.repeat(np.arange(J), d)
+        if ties == "efron":
+            starts = np.cumsum(d) - d
+            self.frac = (np.arange(d.sum()) - np.repeat(starts, d)) / np.repeat(d, d)
+        else:
+            self.frac = np.zeros(int(d.sum()))
+        # positions (within stratum) of the risk-set boundaries
+        self.n_stop_lt = np.searchsorted(self.stop_sorted, self.tau, side="left")
+        if self.entry is not None:
+            self.n_entry_lt = np.searchsorted(self.entry_sorted, self.tau, side="left")
+        # for residuals: event times within (entry_i, stop_i]
+        self.j_stop = np.searchsorted(self.tau, t, side="right")
+        self.j_entry = (np.searchsorted(self.tau, self.entry, side="right")
+                        if self.entry is not None else np.zeros(len(t), dtype=int))
+
+
+def _revcum(a):
+    """Reverse cumulative sum along axis 0 with a trailing zero row."""
+    out = np.zeros((a.shape[0] + 1,) + a.shape[1:])
+    out[:-1] = np.cumsum(a[::-1], axis=0)[::-1]
+    return out
+
+
+def _risk_sums(st: _Stratum, v):
+    """Sum of ``v`` (rows of the stratum) over the risk set at each event time."""
+    A = _revcum(v[st.ord_stop])[st.n_stop_lt]
+    if st.entry is None:
+        return A
+    return A - _revcum(v[st.ord_entry])[st.n_entry_lt]
+
+
+class _Engine:
+    """Log partial likelihood, score and information of a Cox model."""
+
+    def __init__(self, X, time, event, entry, strata, weights, ties):
+        self.X = X
+        self.n, self.p = X.shape
+        self.w = weights
+        self.event = event
+        self.ties = ties
+        self.strata = []
+        codes = np.zeros(self.n, dtype=int) if strata is None else strata
+        for s in np.unique(codes):
+            idx = np.flatnonzero(codes == s)
+            self.strata.append(_Stratum(idx, time, event, entry, ties))
+
+    def _stratum_terms(self, st, eta_s, r, Xs):
+        """Per Efron row: den, mean, second moment (all scaled by exp(-c))."""
+        p = self.p
+        rX = r[:, None] * Xs
+        S0 = _risk_sums(st, r)
+        S1 = _risk_sums(st, rX)
+        S2 = _risk_sums(st, rX[:, :, None] * Xs[:, None, :])
+        J = len(st.tau)
+        dr = r[st.dead]
+        S0D = np.bincount(st.dead_j, weights=dr, minlength=J)
+        S1D = np.zeros((J, p))
+        S2D = np.zeros((J, p, p))
+        np.add.at(S1D, st.dead_j, rX[st.dead])
+        np.add.at(S2D, st.dead_j, (rX[st.dead])[:, :, None] * Xs[st.dead][:, None, :])
+        jj, fr = st.row_j, st.frac
+        den = S0[jj] - fr * S0D[jj]
+        m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
+        s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
+        W = np.bincount(st.dead_j, weights=self.w[st.idx][st.dead], minlength=J)
+        meanwt = (W / st.d)[jj]
+        return den, m, s2, meanwt
+
+    def stats(self, beta, need_info=True):
+        X, w = self.X, self.w
+        eta = X @ beta
+        ll = 0.0
+        U = np.zeros(self.p)
+        Imat = np.zeros((self.p, self.p))
+        for st in self.strata:
+            if len(st.tau) == 0:
+                continue
+            eta_s = eta[st.idx]
+            c = eta_s.max()
+            r = w[st.idx] * np.exp(eta_s - c)
+            Xs = X[st.idx]
+            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            wd = w[st.idx][st.dead]
+            ll += np.sum(wd * (eta_s[st.dead] - c)) - np.sum(meanwt * np.log(den))
+            U += wd @ Xs[st.dead] - meanwt @ m
+            if need_info:
+                Imat += np.einsum("r,rab->ab", meanwt, s2) - np.einsum("r,ra,rb->ab", meanwt, m, m)
+        return ll, U, Imat
+
+    def event_terms(self, beta):
+        """Per distinct event time (all strata): Schoenfeld sums, information.
+
+        Returns (stratum index, tau, schoen (J, p), V (J, p, p)) with
+        ``schoen_j = sum_dead w x - sum_k meanwt m_k`` and
+        ``V_j = sum_k meanwt (s2_k - m_k m_k')``.
+        """
+        eta = self.X @ beta
+        out_s, out_t, out_u, out_v = [], [], [], []
+        for si, st in enumerate(self.strata):
+            J = len(st.tau)
+            if J == 0:
+                continue
+            eta_s = eta[st.idx]
+            r = self.w[st.idx] * np.exp(eta_s - eta_s.max())
+            Xs = self.X[st.idx]
+            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            wd = self.w[st.idx][st.dead]
+            u = np.zeros((J, self.p))
+            np.add.at(u, st.dead_j, wd[:, None] * Xs[st.dead])
+            np.add.at(u, st.row_j, -meanwt[:, None] * m)
+            v = np.zeros((J, self.p, self.p))
+            np.add.at(v, st.row_j, meanwt[:, None, None] * (s2 - m[:, :, None] * m[:, None, :]))
+            out_s.append(np.full(J, si))
+            out_t.append(st.tau)
+            out_u.append(u)
+            out_v.append(v)
+        if not out_t:
+            return (np.zeros(0, int), np.zeros(0), np.zeros((0, self.p)),
+                    np.zeros((0, self.p, self.p)))
+        return (np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_u),
+                np.concatenate(out_v))
+
+    def score_residuals(self, beta):
+        """Unweighted score residuals (R ``residuals(fit, "score")``), shape (n, p)."""
+        X = self.X
+        eta = X @ beta
+        res = np.zeros((self.n, self.p))
+        for st in self.strata:
+            Xs = X[st.idx]
+            if len(st.tau) == 0:
+                continue
+            eta_s = eta[st.idx]
+            c = eta_s.max()
+            risk = np.exp(eta_s - c)
+            r = self.w[st.idx] * risk
+            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            J = len(st.tau)
+            a = meanwt / den
+            ea = (1.0 - st.frac) * a
+            haz = np.bincount(st.row_j, weights=a, minlength=J)
+            ehaz = np.bincount(st.row_j, weights=ea, minlength=J)
+            xhaz = np.zeros((J, self.p))
+            exhaz = np.zeros((J, self.p))
+            np.add.at(xhaz, st.row_j, a[:, None] * m)
+            np.add.at(exhaz, st.row_j, ea[:, None] * m)
+            mbar = np.zeros((J, self.p))
+            np.add.at(mbar, st.row_j, m)
+            mbar /= st.d[:, None]
+            cH = np.concatenate([[0.0], np.cumsum(haz)])
+            cXH = np.vstack([np.zeros((1, self.p)), np.cumsum(xhaz, axis=0)])
+            H = cH[st.j_stop] - cH[st.j_entry]
+            XH = cXH[st.j_stop] - cXH[st.j_entry]
+            rs = -risk[:, None] * (Xs * H[:, None] - XH)
+            dj = st.dead_j
+            xd = Xs[st.dead]
+            rd = risk[st.dead][:, None]
+            # deaths: own event time uses the Efron-weighted hazard, plus the event term
+            rs[st.dead] += rd * (xd * haz[dj][:, None] - xhaz[dj])
+            rs[st.dead] -= rd * (xd * ehaz[dj][:, None] - exhaz[dj])
+            rs[st.dead] += xd - mbar[dj]
+            res[st.idx] = rs
+        return res
+
+
+# --------------------------------------------------------------------------------------
+# array-level fit
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class CoxFit:
+    """Array-level result of :func:`cox_fit`.
+
+    Attributes
+    ----------
+    coef : ndarray (p,)
+    var : ndarray (p, p)
+        Model-based (inverse information) variance.
+    robust_var : ndarray (p, p) or None
+        Sandwich variance (when ``robust``).
+    loglik : tuple (initial, final)
+        Log partial likelihood at ``init`` (the null model when init is 0) and at
+        the estimate.
+    score : ndarray (p,)
+        Score vector at the estimate.
+    score_test, wald_test, lr_test : float
+        As R's ``fit$score``, ``fit$wald.test`` (robust variance when robust) and
+        ``2 * diff(loglik)``.
+    robust_score_test : float or None
+        R's ``fit$rscore``.
+    n_iter : int
+    converged : bool
+    infinite : ndarray of bool (p,)
+        R's infinite-coefficient flag (monotone likelihood).
+    n, n_events : int ; events_weighted : float
+    """
+
+    coef: np.ndarray
+    var: np.ndarray
+    robust_var: np.ndarray | None
+    loglik: tuple
+    score: np.ndarray
+    score_test: float
+    wald_test: float
+    lr_test: float
+    robust_score_test: float | None
+    n_iter: int
+    converged: bool
+    infinite: np.ndarray
+    n: int
+    n_events: int
+    ties: str
+    _engine: object = field(default=None, repr=False)
+
+
+def _solve_psd(A, b):
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(A, b, rcond=None)[0]
+    y = np.linalg.solve(L, b)
+    return np.linalg.solve(L.T, y)
+
+
+def _inv(A):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(A)
+
+
+def _quad(A, u):
+    """u' A^{-1} u."""
+    if len(u) == 0:
+        return 0.0
+    return float(u @ _solve_psd(A, u))
+
+
+def _prepare(X, time, event, entry, strata, weights, cluster):
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise InputError(f"X must be a 2-D array (n, p); got shape {X.shape}")
+    if entry is None:
+        out = Outcome.right(time, event)
+        entry_a = None
+    else:
+        out = Outcome.counting(entry, time, event)
+        entry_a = out.start
+    n = out.n
+    if X.shape[0] != n:
+        raise InputError(f"X has {X.shape[0]} rows but the outcome has {n}")
+    if not np.all(np.isfinite(X)):
+        bad = np.flatnonzero(~np.isfinite(X).all(axis=1))[:20].tolist()
+        raise InputError(f"X has missing or non-finite values in rows {bad}")
+    if weights is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise InputError("weights must be a 1-D array of finite positive numbers, one per row")
+    scode = None
+    if strata is not None:
+        s = pd.Series(np.asarray(strata, dtype=object) if not isinstance(strata, pd.Series)
+                      else strata.to_numpy())
+        if len(s) != n:
+            raise InputError(f"strata has {len(s)} values for {n} rows")
+        if s.isna().any():
+            raise InputError(f"strata has missing values at rows {np.flatnonzero(s.isna())[:20].tolist()}")
+        scode = pd.factorize(s, sort=True)[0]
+    ccode = None
+    if cluster is not None:
+        c = pd.Series(np.asarray(cluster, dtype=object) if not isinstance(cluster, pd.Series)
+                      else cluster.to_numpy())
+        if len(c) != n:
+            raise InputError(f"cluster has {len(c)} values for {n} rows")
+        if c.isna().any():
+            raise InputError(f"cluster has missing values at rows {np.flatnonzero(c.isna())[:20].tolist()}")
+        ccode = pd.factorize(c, sort=True)[0]
+    return X, out.time, out.event.astype(int), entry_a, scode, w, ccode
+
+
+def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efron",
+            robust=False, cluster=None, init=None, max_iter=20, tol=1e-9,
+            term_names=None, warn=True) -> CoxFit:
+    """Fit a Cox model by Newton-Raphson, exactly as R ``coxph``.
+
+    Parameters
+    ----------
+    X : array_like (n, p)
+        Numeric covariates (build categorical indicators first, e.g. with
+        :func:`coxph`).
+    time, event : array_like (n,)
+        Event/censoring time (the ``stop`` of counting-process data) and 0/1 status.
+    entry : array_like (n,), optional
+        Start of each (entry, time] interval: left truncation or time-dependent
+        covariates (R ``Surv(entry, time, event)``).
+    strata : array_like (n,), optional
+        Stratum labels (separate baseline hazards, R ``strata()``).
+    weights : array_like (n,), optional
+        Positive case weights.
+    ties : {"efron", "breslow"}
+    robust : bool
+        Sandwich variance (R ``robust=TRUE``); implied by ``cluster``.
+    cluster : array_like (n,), optional
+        Cluster (subject) ids for the robust variance (R ``cluster(id)``).
+    init : array_like (p,), optional
+        Starting values (default 0).
+    max_iter : int
+        Maximum iterations (R ``iter.max`` = 20).
+    tol : float
+        Convergence tolerance on the relative change of the log-likelihood (R ``eps``).
+    term_names : sequence of str, optional
+        Used in warning messages.
+    warn : bool
+        Emit convergence / separation warnings.
+
+    Returns
+    -------
+    CoxFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = cox_fit(np.array([[0.], [1.], [0.], [1.], [1.]]), [1, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+    >>> bool(f.converged)
+    True
+
+    Validated against: R survival 3.5-3 ``coxph`` (lung, veteran, ovarian, aml,
+    heart) -- coefficients, SEs, robust SEs, log-likelihoods and tests to 1e-8.
+    """
+    if ties not in ("efron", "breslow"):
+        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
+                                                      weights, cluster)
+    n, p = X.shape
+    if cluster is not None:
+        robust = True
+    if robust and ccode is None:
+        if entry is not None:
+            raise InputError("robust=True with counting-process (entry, time] data needs "
+                             "cluster= (the subject id), as in R: several rows may belong to "
+                             "one subject")
+        ccode = np.arange(n)
+    names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
+    Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
+    eng = _Engine(Xc, time, event, entry, scode, w, ties)
+    beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
+    if beta.shape != (p,):
+        raise InputError(f"init must have length {p}")
+    ll0, U, Imat = eng.stats(beta)
+    sctest = _quad(Imat, U)
+    n_ev = int(event.sum())
+    if p == 0 or n_ev == 0:
+        if n_ev == 0:
+            raise InputError("there are no events: a Cox model cannot be fitted")
+        return CoxFit(beta, np.zeros((0, 0)), None, (ll0, ll0), U, 0.0, 0.0, 0.0, None, 0, True,
+                      np.zeros(0, bool), n, n_ev, ties, eng)
+    if max_iter == 0:  # evaluate at init only (R iter.max = 0)
+        newll, newU, newI = ll0, U, Imat
+        converged = True
+        it = 0
+        newbeta = beta.copy()
+    loglik = ll0
+    newbeta = beta + _solve_psd(Imat, U) if max_iter > 0 else beta.copy()
+    halving = False
+    converged = max_iter == 0
+    it = 0
+    newll = ll0
+    for it in range(1, max_iter + 1):
+        newll, newU, newI = eng.stats(newbeta)
+        if not np.isfinite(newll):
+            newll = -np.inf
+        if np.isfinite(newll) and abs(1 - loglik / newll) <= tol and not halving:
+            converged = True
+            break
+        if it == max_iter:
+            break
+        if newll < loglik:
+            halving = True
+            newbeta = (newbeta + beta) / 2
+        else:
+            halving = False
+            loglik = newll
+            beta = newbeta
+            newbeta = beta + _solve_psd(newI, newU)
+    coef = newbeta
+    llf = newll
+    if not np.isfinite(llf):
+        llf, newU, newI = eng.stats(coef)
+    var = _inv(newI)
+    step = np.abs(newU @ var)
+    if max_iter <= 1:  # R checks for infinite coefficients only when iter.max > 1
+        infinite = np.zeros(p, dtype=bool)
+    elif converged:
+        infinite = ~np.isfinite(newU) | ((step > tol) & (step > np.sqrt(tol) * np.abs(coef)))
+    else:
+        infinite = ~np.isfinite(step) | (np.abs(Xc @ coef).max() > 500)
+        infinite = np.broadcast_to(infinite, (p,)).copy()
+    if warn:
+        if not converged:
+            warnings.warn(
+                f"Cox model did not converge in {max_iter} iterations (log-likelihood "
+                f"{llf:.6g}); estimates are unreliable. Check for a covariate that "
+                "perfectly predicts events or raise max_iter.", ConvergenceWarning, stacklevel=3)
+        if converged and infinite.any():
+            bad = [names[j] for j in np.flatnonzero(infinite)]
+            warnings.warn(
+                f"monotone likelihood: the coefficient of {', '.join(map(repr, bad))} appears "
+                "to be infinite (the log-likelihood converged while the coefficient keeps "
+                "growing, e.g. a group with no events). Its HR, SE and Wald test are "
+                "meaningless; use Firth's penalised Cox model (aplcohort.stats.firth."
+                "firth_coxph) for a finite estimate and profile-likelihood CI.",
+                SeparationWarning, stacklevel=3)
+    robust_var = None
+    rscore = None
+    if robust:
+        resid = eng.score_residuals(coef) * w[:, None]
+        D = resid @ var
+        Dc = np.zeros((ccode.max() + 1, p))
+        np.add.at(Dc, ccode, D)
+        robust_var = Dc.T @ Dc
+        r0 = eng.score_residuals(beta * 0 if init is None else np.asarray(init, float)) * w[:, None]
+        T = np.zeros((ccode.max() + 1, p))
+        np.add.at(T, ccode, r0)
+        rscore = _quad(T.T @ T, T.sum(axis=0))
+    b0 = coef if init is None else coef - np.asarray(init, float)
+    wald = _quad(robust_var if robust else var, b0)
+    return CoxFit(coef, var, robust_var, (float(ll0), float(llf)), newU, float(sctest), wald,
+                  float(2 * (llf - ll0)), rscore, it, converged, infinite, n, n_ev, ties, eng)
+
+
+# --------------------------------------------------------------------------------------
+# pandas front-end
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class CoxResult(Result):
+    """Cox proportional-hazards fit (frozen).
+
+    Attributes
+    ----------
+    terms : DataFrame
+        ``[term, coef, se, robust_se, hr, hr_lower, hr_upper, z, p]``; ``robust_se``
+        is NaN unless robust; with robust, z, p and the HR CI use ``robust_se``.
+    tests : DataFrame
+        ``[test, statistic, df, p]`` with rows "likelihood ratio", "wald", "score"
+        (+ "robust score" when robust), as R ``summary(coxph)``.
+    loglik : tuple
+        (null, final) log partial likelihood.
+    n, events : int
+    covariates : tuple of str
+    separated : tuple of str
+        Terms flagged with an infinite coefficient (monotone likelihood).
+    converged : bool
+    n_iter : int
+    """
+
+    terms: pd.DataFrame
+    tests: pd.DataFrame
+    loglik: tuple
+    n: int
+    events: int
+    covariates: tuple
+    separated: tuple
+    converged: bool
+    n_iter: int
+    _choices: dict = field(default_factory=dict, repr=False)
+    _fit: object = field(default=None, repr=False)
+    _design: object = field(default=None, repr=False)
+
+    kind = "cox"
+
+    @property
+    def title(self) -> str:
+        return "Cox proportional hazards model"
+
+    @property
+    def choices(self) -> dict:
+        return dict(self._choices)
+
+    @property
+    def tables(self) -> dict:
+        return {"terms": self.terms, "tests": self.tests}
+
+    @property
+    def coef(self) -> np.ndarray:
+        return self.terms["coef"].to_numpy()
+
+    @property
+    def var(self) -> np.ndarray:
+        """Model-based variance matrix."""
+        return self._fit.var.copy()
+
+    @property
+    def robust_var(self):
+        """Robust variance matrix (None unless robust)."""
+        return None if self._fit.robust_var is None else self._fit.robust_var.copy()
+
+
+def _terms_table(names, coef, se, rse, conf_level):
+    use = rse if rse is not None else se
+    zq = _st.norm.ppf(1 - (1 - conf_level) / 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = coef / use
+        return pd.DataFrame({
+            "term": list(names),
+            "coef": coef,
+            "se": se,
+            "robust_se": rse if rse is not None else np.full(len(coef), np.nan),
+            "hr": np.exp(coef),
+            "hr_lower": np.exp(coef - zq * use),
+            "hr_upper": np.exp(coef + zq * use),
+            "z": z,
+            "p": 2 * _st.norm.sf(np.abs(z)),
+        }, columns=_TERM_COLUMNS)
+
+
+def _tests_table(fit: CoxFit, p):
+    rows = [("likelihood ratio", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)]
+    if fit.robust_score_test is not None:
+        rows.append(("robust score", fit.robust_score_test))
+    return pd.DataFrame({"test": [r[0] for r in rows],
+                         "statistic": [float(r[1]) for r in rows],
+                         "df": [int(p)] * len(rows),
+                         "p": [float(_st.chi2.sf(r[1], p)) if p else np.nan for r in rows]},
+                        columns=_TEST_COLUMNS)
+
+
+def _event_array(data, event, name="event"):
+    e = data[event]
+    vals = pd.unique(e.dropna())
+    if not set(np.asarray(vals, dtype=object).tolist()) <= {0, 1, True, False}:
+        raise InputError(f"{name} column {event!r} must be coded 0 = censored, 1 = event; found "
+                         f"values {sorted(map(str, vals))[:10]}. For a competing-risk code use "
+                         f"data[{event!r}] == cause")
+    return e.to_numpy(dtype=float)
+
+
+def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata=None,
+          ties="efron", robust=False, cluster=None, weights=None, conf_level=0.95,
+          max_iter=20, tol=1e-9) -> CoxResult:
+    """Cox proportional-hazards regression on a DataFrame (R ``coxph``).
+
+    Parameters
+    ----------
+    data : DataFrame
+    time, event : str
+        Column names; ``event`` coded 0/1 (``time`` is the stop time with ``entry``).
+    covariates : sequence of str
+        Covariate columns; non-numeric columns are categorical.
+    entry : str, optional
+        Entry (start) column for (entry, time] data: late entry / time-dependent
+        covariates (R ``Surv(entry, time, event)``).
+    categorical : dict, optional
+        ``{column: reference level}`` (see :mod:`aplcohort.stats._design`).
+    strata : str or sequence of str, optional
+        Stratification column(s).
+    ties : {"efron", "breslow"}
+    robust : bool
+        Robust sandwich SE (R ``robust=TRUE``).
+    cluster : str, optional
+        Cluster id column (R ``cluster(id)``); implies robust.
+    weights : str, optional
+        Case-weight column.
+    conf_level : float
+        Level of the HR confidence intervals.
+
+    Returns
+    -------
+    CoxResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": [5, 8, 12, 3, 9, 15, 7, 11], "e": [1, 1, 0, 1, 1, 0, 1, 0],
+    ...                    "arm": ["A", "B", "A", "A", "B", "B", "A", "B"]})
+    >>> res = coxph(df, time="t", event="e", covariates=["arm"], categorical={"arm": "A"})
+    >>> list(res.terms["term"])
+    ['armB']
+
+    Validated against: R survival 3.5-3 ``coxph`` on lung, veteran, ovarian, aml and
+    heart (counting process), Efron/Breslow, strata, weights, robust and cluster SEs;
+    max relative difference about 1e-10 (see docs/validation/cox.md).
+    """
+    if not (0 < conf_level < 1):
+        raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
+    covariates = list(covariates)
+    strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
+    needed = [time, event] + ([entry] if entry else []) + strata_cols + \
+        ([cluster] if cluster else []) + ([weights] if weights else [])
+    check_columns(data, needed)
+    check_complete(data, needed)
+    design = build_design(data, covariates, categorical)
+    ev = _event_array(data, event)
+    if strata_cols:
+        sv = data[strata_cols].astype(str).agg("/".join, axis=1) if len(strata_cols) > 1 \
+            else data[strata_cols[0]]
+    else:
+        sv = None
+    fit = cox_fit(design.X, data[time].to_numpy(), ev,
+                  entry=None if entry is None else data[entry].to_numpy(),
+                  strata=sv, weights=None if weights is None else data[weights].to_numpy(),
+                  ties=ties, robust=robust, cluster=None if cluster is None else data[cluster],
+                  max_iter=max_iter, tol=tol, term_names=design.names)
+    se = np.sqrt(np.diag(fit.var))
+    rse = None if fit.robust_var is None else np.sqrt(np.diag(fit.robust_var))
+    terms = _terms_table(design.names, fit.coef, se, rse, conf_level)
+    tests = _tests_table(fit, len(design.names))
+    separated = tuple(design.names[j] for j in np.flatnonzero(fit.infinite))
+    choices = {
+        "ties": ties,
+        "strata": strata_cols or None,
+        "reference_levels": {k: v for k, v in design.reference_levels.items()},
+        "robust": bool(fit.robust_var is not None),
+        "cluster": cluster,
+        "entry": entry,
+        "weights": weights,
+        "conf_level": conf_level,
+        "ci": "Wald, " + ("robust SE" if fit.robust_var is not None else "model SE"),
+    }
+    if separated:
+        choices["separation"] = (f"infinite coefficient(s) {list(separated)}: estimates not "
+                                 "interpretable; use firth_coxph")
+    if not fit.converged:
+        choices["converged"] = False
+    return CoxResult(terms, tests, fit.loglik, fit.n, fit.n_events, tuple(covariates), separated,
+                     fit.converged, fit.n_iter, choices, fit, design)
+
+
+# --------------------------------------------------------------------------------------
+# univariable then multivariable
+# --------------------------------------------------------------------------------------
+_UM_COLUMNS = ["term", "hr_uni", "lower_uni", "upper_uni", "p_uni",
+               "hr_multi", "lower_multi", "upper_multi", "p_multi"]
+
+
+@dataclass(frozen=True, eq=False)
+class UniMultiResult(Result):
+    """Univariable-then-multivariable Cox table.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``[term, hr_uni, lower_uni, upper_uni, p_uni, hr_multi, lower_multi,
+        upper_multi, p_multi]``: each covariate alone, then all together.
+    counts : DataFrame
+        ``[model, n, events]`` (one row per univariable model, then "multivariable").
+    univariable : tuple of CoxResult
+    multivariable : CoxResult
+    """
+
+    table: pd.DataFrame
+    counts: pd.DataFrame
+    univariable: tuple
+    multivariable: CoxResult
+    _choices: dict = field(default_factory=dict, repr=False)
+
+    kind = "cox_unimulti"
+
+    @property
+    def title(self) -> str:
+        return "Cox regression: univariable and multivariable"
+
+    @property
+    def choices(self) -> dict:
+        return dict(self._choices)
+
+    @property
+    def tables(self) -> dict:
+        return {"hazard ratios": self.table, "n / events": self.counts}
+
+
+def univariable_multivariable(data, *, time, event, covariates, entry=None, categorical=None,
+                              strata=None, ties="efron", robust=False, cluster=None,
+                              weights=None, conf_level=0.95) -> UniMultiResult:
+    """Each covariate alone, then all together, side by side (R ``coxph`` each).
+
+    All models use the same rows (``data`` must be complete in every column used, so
+    the univariable and multivariable estimates are comparable).
+
+    Parameters
+    ----------
+    data, time, event, covariates, entry, categorical, strata, ties, robust, cluster,
+    weights, conf_level
+        As :func:`coxph`.
+
+    Returns
+    -------
+    UniMultiResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": [5, 8, 12, 3, 9, 15, 7, 11, 4, 6],
+    ...                    "e": [1, 1, 0, 1, 1, 0, 1, 0, 1, 1],
+    ...                    "age": [60, 52, 45, 70, 58, 40, 66, 49, 72, 55],
+    ...                    "arm": ["A", "B", "A", "A", "B", "B", "A", "B", "B", "A"]})
+    >>> um = univariable_multivariable(df, time="t", event="e", covariates=["age", "arm"])
+    >>> list(um.table.columns)[:3]
+    ['term', 'hr_uni', 'lower_uni']
+
+    Validated against: R ``coxph`` univariable and multivariable fits on lung.
+    """
+    covariates = list(covariates)
+    if not covariates:
+        raise InputError("covariates must name at least one column")
+    categorical = dict(categorical or {})
+    kw = dict(time=time, event=event, entry=entry, strata=strata, ties=ties, robust=robust,
+              cluster=cluster, weights=weights, conf_level=conf_level)
+    check_columns(data, covariates, "covariate")
+    check_complete(data, covariates)
+    multi = coxph(data, covariates=covariates, categorical=categorical, **kw)
+    unis = []
+    rows = []
+    for cov in covariates:
+        cat = {cov: categorical[cov]} if cov in categorical else None
+        u = coxph(data, covariates=[cov], categorical=cat, **kw)
+        unis.append(u)
+        rows.append(u.terms)
+    uni = pd.concat(rows, ignore_index=True)
+    m = multi.terms
+    table = pd.DataFrame({
+        "term": m["term"],
+        "hr_uni": uni["hr"].to_numpy(), "lower_uni": uni["hr_lower"].to_numpy(),
+        "upper_uni": uni["hr_upper"].to_numpy(), "p_uni": uni["p"].to_numpy(),
+        "hr_multi": m["hr"], "lower_multi": m["hr_lower"], "upper_multi": m["hr_upper"],
+        "p_multi": m["p"]}, columns=_UM_COLUMNS)
+    counts = pd.DataFrame({"model": covariates + ["multivariable"],
+                           "n": [u.n for u in unis] + [multi.n],
+                           "events": [u.events for u in unis] + [multi.events]})
+    choices = multi.choices
+    return UniMultiResult(table, counts, tuple(unis), multi, choices)

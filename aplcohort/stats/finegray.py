@@ -1,0 +1,493 @@
+"""Fine–Gray subdistribution hazard regression, as ``cmprsk::crr``.
+
+Model and estimation follow Fine & Gray (1999) exactly as implemented in
+cmprsk 2.2 (Fortran ``crrfsv``, ``crrvv``, ``crrfit``):
+
+* censoring weights from the Kaplan–Meier estimate of the censoring
+  distribution ``G`` (``survfit(Surv(time, code == 0) ~ 1)``), evaluated just
+  before each time (``G(t-)``, as crr's ``approx(..., ftime * (1 - 100 eps))``);
+* risk set at a cause-``cause`` failure time ``u``: every subject with
+  ``time >= u`` (weight 1; ties of censoring or other causes with ``u`` are at
+  risk), plus every subject who failed from another cause before ``u`` with
+  weight ``G(u-) / G(time-)``;
+* tied failure times: Breslow;
+* Newton–Raphson with crr's step halving, convergence rule
+  ``max|score| * max(|b|, 1) < max(|loglik|, 1) * gtol`` (gtol 1e-6, at most 10
+  iterations), the sandwich variance ``H^-1 (sum_i (eta_i + psi_i)^2) H^-1``
+  of Fine & Gray, and the baseline jumps used by ``predict.crr``.
+
+All risk-set sums are computed with one forward and one backward cumulative sum
+over the time-sorted data, so a fit costs O(n log n) for the sort and O(n p^2)
+per iteration (a 100,000-row cohort fits in about a second).
+
+Only time-fixed covariates (crr's ``cov1``) and a single censoring group are
+supported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from .._results import Result
+from ..errors import ConvergenceWarning, InputError
+from ._design import build_design, check_columns
+from .outcome import Outcome
+
+__all__ = ["crr_fit", "CrrFit", "fine_gray", "FineGrayResult"]
+
+_EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True, eq=False)
+class CrrFit:
+    """Array-level Fine–Gray fit (mirrors the ``crr`` object).
+
+    Attributes
+    ----------
+    coef : ndarray (p,)
+    var : ndarray (p, p)
+        Sandwich variance (``crr$var``).
+    inf : ndarray (p, p)
+        Information matrix (``crr$inf``).
+    loglik, loglik_null : float
+        Log pseudo-partial likelihood at ``coef`` and at 0 (``crr$loglik``,
+        ``crr$loglik.null``).
+    score : ndarray (p,)
+    converged : bool
+    iterations : int
+    uftime : ndarray
+        Distinct failure times of the cause (``crr$uftime``).
+    bfitj : ndarray
+        Jumps of the baseline cumulative subdistribution hazard (``crr$bfitj``).
+    n, events, competing, censored : int
+    """
+
+    coef: np.ndarray
+    var: np.ndarray
+    inf: np.ndarray
+    loglik: float
+    loglik_null: float
+    score: np.ndarray
+    converged: bool
+    iterations: int
+    uftime: np.ndarray
+    bfitj: np.ndarray
+    n: int
+    events: int
+    competing: int
+    censored: int
+
+    def predict(self, Z, times=None) -> np.ndarray:
+        """Predicted cumulative incidence for covariate rows ``Z`` (as ``predict.crr``).
+
+        Returns an array (len(times) or len(uftime), n_profiles).  ``times=None``
+        gives the values at ``uftime``; otherwise step-function values (0 before
+        the first failure time).
+        """
+        Z = np.atleast_2d(np.asarray(Z, dtype=float))
+        if Z.shape[1] != self.coef.size:
+            raise InputError(f"profiles need {self.coef.size} covariate values, got {Z.shape[1]}")
+        lhat = np.cumsum(self.bfitj)[:, None] * np.exp(Z @ self.coef)[None, :]
+        cif = 1 - np.exp(-lhat)
+        if times is None:
+            return cif
+        t = np.asarray(times, dtype=float).ravel()
+        idx = np.searchsorted(self.uftime, t, side="right") - 1
+        out = np.where(idx[:, None] >= 0, cif[np.clip(idx, 0, None)], 0.0)
+        return out
+
+
+def _censoring_km_left(t_sorted, cens_sorted):
+    """KM of the censoring distribution just before each time (crr's ``uuu``)."""
+    n = t_sorted.size
+    ut, idx_first, cnt = np.unique(t_sorted, return_index=True, return_counts=True)
+    nc = np.add.reduceat(cens_sorted.astype(float), idx_first)
+    risk = n - idx_first.astype(float)
+    surv = np.cumprod(1 - nc / risk)
+    # approx(c(min(0, t) - 10 eps, t, max(t)(1 + 10 eps)), c(1, surv, 0),
+    #        xout = ftime * (1 - 100 eps), method = "constant", f = 0, rule = 2)
+    xout = t_sorted * (1 - 100 * _EPS)
+    k = np.searchsorted(ut, xout, side="right") - 1
+    return np.where(k >= 0, surv[np.clip(k, 0, None)], 1.0)
+
+
+class _Problem:
+    """Sorted data and the linear-time risk-set sums of the crr likelihood."""
+
+    def __init__(self, time, status, X):
+        order = np.argsort(time, kind="mergesort")
+        self.t = time[order]
+        self.st = status[order]  # 0 censored, 1 cause, 2 other cause
+        self.X = X[order]
+        self.order = order
+        self.n, self.p = self.X.shape
+        self.xmean = self.X.mean(axis=0) if self.n else np.zeros(self.p)
+        self.Xc = self.X - self.xmean
+        self.G = _censoring_km_left(self.t, self.st == 0)
+        fail = self.st == 1
+        self.uft, self.d = np.unique(self.t[fail], return_counts=True)
+        self.d = self.d.astype(float)
+        self.pos = np.searchsorted(self.t, self.uft, side="left")  # first index with t >= u
+        self.Gu = self.G[self.pos]  # G(u-)
+        self.comp = self.st == 2
+        self.fail = fail
+
+    def sums(self, b, need2=True):
+        """S0, S1, S2 at each distinct failure time, with centred covariates.
+
+        Weights are scaled by exp(-shift); returns also the shift.
+        """
+        eta = self.Xc @ b
+        shift = float(eta.max()) if eta.size else 0.0
+        w = np.exp(eta - shift)
+        cw = np.where(self.comp, w / self.G, 0.0)
+
+        def rev_at(v):  # sum over index >= pos
+            c = np.cumsum(v[::-1], axis=0)[::-1]
+            return c[self.pos]
+
+        def fwd_at(v):  # sum over index < pos
+            c = np.cumsum(v, axis=0)
+            c = np.concatenate([np.zeros((1,) + v.shape[1:]), c], axis=0)
+            return c[self.pos]
+
+        Gu = self.Gu
+        S0 = rev_at(w) + Gu * fwd_at(cw)
+        wx = w[:, None] * self.Xc
+        cx = cw[:, None] * self.Xc
+        S1 = rev_at(wx) + Gu[:, None] * fwd_at(cx)
+        S2 = None
+        if need2:  # one column at a time: memory O(n p), not O(n p^2)
+            S2 = np.empty((self.uft.size, self.p, self.p))
+            for j in range(self.p):
+                xj = self.Xc[:, j:j + 1]
+                S2[:, :, j] = rev_at(wx * xj) + Gu[:, None] * fwd_at(cx * xj)
+        return eta, shift, w, S0, S1, S2
+
+    def objective(self, b, need_derivs=True):
+        """crr's minimised objective: -loglik, its gradient and Hessian."""
+        eta, shift, _, S0, S1, S2 = self.sums(b, need2=need_derivs)
+        lik = -eta[self.fail].sum() + float(np.sum(self.d * (np.log(S0) + shift)))
+        # the centring of X does not change the likelihood (sum of d = number of failures)
+        if not need_derivs:
+            return lik, None, None
+        xbar = S1 / S0[:, None]
+        score = -self.Xc[self.fail].sum(axis=0) + (self.d[:, None] * xbar).sum(axis=0)
+        info = np.einsum("k,kij->ij", self.d, S2 / S0[:, None, None]
+                         - xbar[:, :, None] * xbar[:, None, :])
+        return lik, score, info
+
+    def sandwich(self, b):
+        """Information and Fine–Gray's variance of the score (crr ``crrvv``)."""
+        eta, shift, w, S0, S1, S2 = self.sums(b)
+        xbar = S1 / S0[:, None]
+        info = np.einsum("k,kij->ij", self.d, S2 / S0[:, None, None]
+                         - xbar[:, :, None] * xbar[:, None, :])
+        a = self.d / S0
+        X = self.Xc
+        t = self.t
+        K = self.uft.size
+        # index of the last failure time <= t_i
+        kle = np.searchsorted(self.uft, t, side="right") - 1
+        A = np.concatenate(([0.0], np.cumsum(a)))  # A[k+1] = sum_{j<=k} a_j
+        Bc = np.vstack([np.zeros((1, self.p)), np.cumsum(a[:, None] * xbar, axis=0)])
+        Ai = A[kle + 1]
+        Bi = Bc[kle + 1]
+        ag = a * self.Gu
+        AGt = np.concatenate([np.cumsum(ag[::-1])[::-1], [0.0]])  # AGt[k] = sum_{j>=k}
+        BGt = np.vstack([np.cumsum((ag[:, None] * xbar)[::-1], axis=0)[::-1], np.zeros((1, self.p))])
+        AGi = AGt[kle + 1]  # sum over tau > t_i
+        BGi = BGt[kle + 1]
+        xb_i = np.where(self.fail[:, None], xbar[np.clip(kle, 0, None)], 0.0)
+        eta_i = (np.where(self.fail[:, None], X - xb_i, 0.0)
+                 - w[:, None] * (X * Ai[:, None] - Bi)
+                 - np.where(self.comp, w / self.G, 0.0)[:, None] * (X * AGi[:, None] - BGi))
+        # censoring-martingale part psi_i
+        psi = np.zeros_like(eta_i)
+        cens = self.st == 0
+        if cens.any() and K:
+            ct, cfirst, ccount = np.unique(t[cens], return_index=True, return_counts=True)
+            cpos = np.searchsorted(t, ct, side="left")  # first index with t >= c
+            Y = (self.n - cpos).astype(float)
+            cw = np.where(self.comp, w / self.G, 0.0)
+            C0 = np.concatenate(([0.0], np.cumsum(cw)))[cpos]  # competing with t < c
+            C1 = np.vstack([np.zeros((1, self.p)), np.cumsum(cw[:, None] * X, axis=0)])[cpos]
+            kge = np.searchsorted(self.uft, ct, side="left")  # first tau >= c
+            QA = AGt[kge]
+            QB = BGt[kge]
+            q = C1 * QA[:, None] - C0[:, None] * QB
+            cum = np.cumsum(ccount[:, None] * q / (Y ** 2)[:, None], axis=0)
+            # for subject i: subtract the sum over censoring times c <= t_i
+            jc = np.searchsorted(ct, t, side="right") - 1
+            psi = -np.where(jc[:, None] >= 0, cum[np.clip(jc, 0, None)], 0.0)
+            ci = np.searchsorted(ct, t[cens])
+            psi[cens] += q[ci] / Y[ci][:, None]
+        r = eta_i + psi
+        v2 = r.T @ r
+        return info, v2, a, shift
+
+
+def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None) -> CrrFit:
+    """Array-level Fine–Gray fit (``cmprsk::crr(ftime, fstatus, cov1, failcode=cause)``).
+
+    Parameters
+    ----------
+    time : array_like (n,)
+    code : array_like (n,) of int, 0 = censored, 1, 2, ... = cause
+    X : array_like (n, p)
+    cause : int
+        Failure code of interest (crr ``failcode``).
+    max_iter, gtol : as crr ``maxiter``, ``gtol``.
+    init : array_like (p,), optional
+
+    Returns
+    -------
+    CrrFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = crr_fit([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 1, 0, 1, 2, 1, 0],
+    ...             np.array([[0.], [1], [0], [1], [1], [0], [0], [1]]))
+    >>> f.converged
+    True
+
+    Validated against: ``cmprsk::crr`` (coef, var, loglik, bfitj,
+    ``predict.crr``) on ``survival::mgus2`` and a simulated cohort with ties,
+    both causes (rtol 1e-5).
+    """
+    out = Outcome.competing(time, code)
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.shape[0] != out.n:
+        raise InputError(f"X has {X.shape[0]} rows but there are {out.n} subjects")
+    if not np.all(np.isfinite(X)):
+        raise InputError("X has non-finite values; remove or impute them first")
+    if cause not in out.causes():
+        raise InputError(f"cause={cause!r} does not occur in code (causes present: {out.causes()})")
+    status = np.where(out.event == cause, 1, np.where(out.event > 0, 2, 0))
+    pr = _Problem(out.time, status, X)
+    p = X.shape[1]
+    b = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
+    converged = False
+    it = 0
+    lik, score, info = pr.objective(b)
+    for ll in range(max_iter + 1):
+        it = ll
+        if np.max(np.abs(score) * np.maximum(np.abs(b), 1)) < max(abs(lik), 1) * gtol:
+            converged = True
+            break
+        if ll == max_iter:
+            break
+        sc = -np.linalg.solve(info, score)
+        bn = b + sc
+        fbn = pr.objective(bn, need_derivs=False)[0]
+        i = 0
+        while not np.isfinite(fbn) or fbn > lik + 1e-4 * np.sum(sc * score):
+            i += 1
+            sc = sc * 0.5
+            bn = b + sc
+            fbn = pr.objective(bn, need_derivs=False)[0]
+            if i > 20:
+                break
+        if i > 20:
+            break
+        b = bn
+        lik, score, info = pr.objective(b)
+    if not converged:
+        warnings.warn(f"Fine-Gray fit did not converge in {max_iter} iterations "
+                      f"(max |score| = {np.max(np.abs(score)):.3g}); estimates may be unreliable",
+                      ConvergenceWarning, stacklevel=2)
+    inf, v2, a, shift = pr.sandwich(b)
+    h = np.linalg.inv(inf)
+    var = h @ v2 @ h.T
+    lik0 = pr.objective(np.zeros(p), need_derivs=False)[0]
+    # baseline jumps with the original (uncentred) covariates: d / S0_raw
+    bfitj = a * np.exp(-(shift + float(pr.xmean @ b)))
+    return CrrFit(coef=b, var=var, inf=inf, loglik=-lik, loglik_null=-lik0, score=-score,
+                  converged=converged, iterations=it, uftime=pr.uft, bfitj=bfitj,
+                  n=out.n, events=int((status == 1).sum()), competing=int((status == 2).sum()),
+                  censored=int((status == 0).sum()))
+
+
+@dataclass(frozen=True, eq=False)
+class FineGrayResult(Result):
+    """Fine–Gray regression result (``kind = "finegray"``).
+
+    Attributes
+    ----------
+    terms : DataFrame
+        ``[term, coef, se, hr, hr_lower, hr_upper, z, p]``; ``hr`` is the
+        subdistribution hazard ratio exp(coef) with its Wald CI.
+    tests : DataFrame ``[test, statistic, df, p]`` (likelihood ratio of the
+        pseudo-likelihood, Wald).
+    n, events, competing, censored : int
+    loglik : tuple (null, final)
+    converged : bool
+    iterations : int
+    cause : int
+    conf_level : float
+    reference_levels : dict
+    fit : CrrFit
+    """
+
+    terms: pd.DataFrame
+    tests: pd.DataFrame
+    n: int
+    events: int
+    competing: int
+    censored: int
+    loglik: tuple
+    converged: bool
+    iterations: int
+    cause: int
+    conf_level: float
+    reference_levels: dict
+    _fit: CrrFit
+    _design_levels: dict
+    _covariates: tuple
+    _categorical: dict
+
+    kind = "finegray"
+
+    @property
+    def fit(self) -> CrrFit:
+        return self._fit
+
+    @property
+    def title(self) -> str:
+        return f"Fine-Gray subdistribution hazard regression, cause {self.cause}"
+
+    @property
+    def choices(self) -> dict:
+        return {"cause": self.cause, "conf_level": self.conf_level,
+                "ties": "Breslow (as cmprsk::crr)",
+                "censoring weights": "Kaplan-Meier of censoring, G(t-)",
+                "variance": "Fine-Gray sandwich (cmprsk::crr)",
+                "reference_levels": dict(self.reference_levels),
+                "converged": self.converged}
+
+    @property
+    def tables(self) -> dict:
+        return {"terms": self.terms, "tests": self.tests}
+
+    def predict(self, profiles, times=None) -> pd.DataFrame:
+        """Predicted cumulative incidence of the cause for covariate profiles.
+
+        Parameters
+        ----------
+        profiles : DataFrame or dict or list of dicts
+            One row per profile with the original covariate columns (categorical
+            columns as labels).
+        times : array_like, optional
+            Times to evaluate (step function, 0 before the first failure time);
+            default the distinct failure times (``predict.crr``).
+
+        Returns
+        -------
+        DataFrame ``[profile, time, estimate]`` (``profile`` = row position).
+        """
+        if isinstance(profiles, dict):
+            profiles = pd.DataFrame([profiles])
+        elif isinstance(profiles, list):
+            profiles = pd.DataFrame(profiles)
+        if not isinstance(profiles, pd.DataFrame):
+            raise InputError("profiles must be a DataFrame, a dict or a list of dicts")
+        check_columns(profiles, self._covariates, "profile column")
+        cols = []
+        for cov in self._covariates:
+            s = profiles[cov]
+            if cov in self._design_levels:
+                levels = self._design_levels[cov]
+                bad = [v for v in s if not any(v == lv or str(v) == str(lv) for lv in levels)]
+                if bad:
+                    raise InputError(f"profile values {bad} of {cov!r} are not levels {list(levels)}")
+                for lv in levels[1:]:
+                    cols.append(np.array([1.0 if (v == lv or str(v) == str(lv)) else 0.0 for v in s]))
+            else:
+                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+                if not np.all(np.isfinite(x)):
+                    raise InputError(f"profile column {cov!r} must be numeric and finite")
+                cols.append(x)
+        Z = np.column_stack(cols)
+        t = self._fit.uftime if times is None else np.asarray(times, dtype=float).ravel()
+        est = self._fit.predict(Z, None if times is None else t)
+        k = Z.shape[0]
+        return pd.DataFrame({"profile": np.repeat(np.arange(k), t.size),
+                             "time": np.tile(t, k),
+                             "estimate": est.T.ravel()})
+
+
+def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
+              conf_level=0.95, max_iter=10, gtol=1e-6) -> FineGrayResult:
+    """Fine–Gray subdistribution hazard regression (``cmprsk::crr``).
+
+    Parameters
+    ----------
+    data : DataFrame
+    time, code : str
+        Columns of follow-up time and event code (0 = censored, 1, 2, ... = cause).
+    covariates : sequence of str
+    cause : int
+        Cause of interest (crr ``failcode``).
+    categorical : dict, optional
+        ``{column: reference level}``; non-numeric columns not listed use their
+        first level (see :mod:`aplcohort.stats._design`).  Terms are named as R's
+        ``model.matrix`` (``"sexM"``).
+    conf_level : float
+    max_iter, gtol : as crr ``maxiter``, ``gtol``.
+
+    Returns
+    -------
+    FineGrayResult
+        ``.terms`` ``[term, coef, se, hr, hr_lower, hr_upper, z, p]``,
+        ``.predict(profiles, times)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "c": [1, 2, 1, 0, 1, 2, 1, 0],
+    ...                   "arm": ["a", "b", "a", "b", "b", "a", "a", "b"]})
+    >>> fine_gray(d, time="t", code="c", covariates=["arm"]).terms.term.tolist()
+    ['armb']
+
+    Validated against: ``cmprsk::crr`` and ``predict.crr`` on
+    ``survival::mgus2`` and a simulated cohort with ties and factors (rtol 1e-5).
+    """
+    if not (isinstance(conf_level, (int, float)) and 0 < conf_level < 1):
+        raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
+    check_columns(data, [time, code], "column")
+    covariates = list(covariates)
+    if not covariates:
+        raise InputError("covariates must name at least one column")
+    design = build_design(data, covariates, categorical)
+    fit = crr_fit(data[time].to_numpy(), data[code].to_numpy(), design.X, cause=cause,
+                  max_iter=max_iter, gtol=gtol)
+    se = np.sqrt(np.diag(fit.var))
+    z = fit.coef / se
+    q = _st.norm.ppf(0.5 + conf_level / 2)
+    terms = pd.DataFrame({
+        "term": list(design.names), "coef": fit.coef, "se": se, "hr": np.exp(fit.coef),
+        "hr_lower": np.exp(fit.coef - q * se), "hr_upper": np.exp(fit.coef + q * se),
+        "z": z, "p": 2 * _st.norm.sf(np.abs(z)),
+    })
+    p = fit.coef.size
+    lr = 2 * (fit.loglik - fit.loglik_null)
+    wald = float(fit.coef @ np.linalg.solve(fit.var, fit.coef))
+    tests = pd.DataFrame({"test": ["pseudo likelihood ratio", "wald"], "statistic": [lr, wald],
+                          "df": [p, p], "p": [_st.chi2.sf(lr, p), _st.chi2.sf(wald, p)]})
+    cat_levels = {k: v for k, v in design.levels.items() if k in design.reference_levels}
+    return FineGrayResult(terms=terms, tests=tests, n=fit.n, events=fit.events,
+                          competing=fit.competing, censored=fit.censored,
+                          loglik=(fit.loglik_null, fit.loglik), converged=fit.converged,
+                          iterations=fit.iterations, cause=int(cause),
+                          conf_level=float(conf_level),
+                          reference_levels=dict(design.reference_levels), _fit=fit,
+                          _design_levels=cat_levels, _covariates=tuple(covariates),
+                          _categorical=dict(categorical or {}))

@@ -1,0 +1,522 @@
+"""Kaplan–Meier estimation, agreeing with R ``survival::survfit``.
+
+Public functions
+----------------
+kaplan_meier
+    Product-limit curves by group with Greenwood variance and ``plain`` /
+    ``log`` / ``log-log`` pointwise CIs; left truncation via ``entry``
+    (counting-process ``Surv(entry, time, event)``); optional case weights.
+number_at_risk
+    At risk at the start of each requested time, events / censorings per
+    interval and cumulated (R ``summary(survfit, times = )``).
+rmst_difference
+    Difference of restricted mean survival times of two groups.
+median_followup
+    Median follow-up by the reverse Kaplan–Meier method.
+
+Conventions (R defaults, documented where we add something)
+-----------------------------------------------------------
+* ``KMResult.table`` has one row per distinct time per group, censoring-only
+  times included (R ``summary(fit, censored = TRUE)``); ``std_err`` is the
+  standard error of S(t) (R ``summary(fit)$std.err``).
+* Quantiles and medians follow ``quantile.survfit`` (``survival:::findq``):
+  where the curve is exactly at ``1 - p`` over an interval the midpoint of that
+  interval is returned; "not reached" is NaN, never a number. ``print(fit)``
+  uses a slightly different search (``survmean``) that differs only when a
+  curve *ends* exactly at ``1 - p``.
+* ``survival_at`` follows ``summary(fit, times = , extend = FALSE)``: R omits
+  requested times after a group's last observation; we keep such rows with
+  NaN estimates and ``n_risk`` 0 so that nothing is dropped silently.
+  ``extend=True`` reproduces R ``extend = TRUE`` (last value carried forward).
+* Case weights: Greenwood variance on weighted counts, i.e. R ``survfit(...,
+  weights = w, robust = FALSE)``; this equals R's default for integer weights
+  (R switches to a robust variance for non-integer weights by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .._results import Result
+from ..errors import InputError
+from . import _surv_core as core
+from .outcome import Outcome
+
+__all__ = ["kaplan_meier", "KMResult", "number_at_risk", "rmst_difference",
+           "RMSTDifferenceResult", "median_followup"]
+
+_CONF_TYPES = ("plain", "log", "log-log")
+
+
+# ------------------------------------------------------------------ helpers
+def _check_conf(conf_type, conf_level):
+    if conf_type not in _CONF_TYPES:
+        raise InputError(f"conf_type must be one of {_CONF_TYPES} (R survfit conf.type); "
+                         f"got {conf_type!r}")
+    try:
+        cl = float(conf_level)
+    except (TypeError, ValueError):
+        raise InputError(f"conf_level must be a number in (0, 1); got {conf_level!r}") from None
+    if not 0.0 < cl < 1.0:
+        raise InputError(f"conf_level must be in (0, 1), e.g. 0.95; got {conf_level!r}")
+    return cl
+
+
+def _group_codes(group, n, order=None, name="group"):
+    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given."""
+    if group is None:
+        return ("all",), np.zeros(n, np.int64)
+    g = pd.Series(np.asarray(group, dtype=object) if not isinstance(group, pd.Series)
+                  else group.to_numpy(dtype=object))
+    if len(g) != n:
+        raise InputError(f"{name} has {len(g)} values but time has {n}; give one {name} "
+                         f"label per row")
+    miss = g.isna().to_numpy()
+    if miss.any():
+        idx = np.flatnonzero(miss)[:20].tolist()
+        raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
+                         f"explicitly or give them a label")
+    present = list(pd.unique(g))
+    if order is None:
+        try:
+            levels = sorted(present)
+        except TypeError:
+            raise InputError(f"{name}: labels of mixed types cannot be sorted; pass order=[...]")\
+                from None
+    else:
+        levels = list(order)
+        if len(set(levels)) != len(levels):
+            raise InputError(f"order has duplicated labels: {levels}")
+        missing = [x for x in present if x not in levels]
+        if missing:
+            raise InputError(f"order does not list the {name} labels {missing}; "
+                             f"add them to order=")
+        levels = [x for x in levels if x in present]
+    levels = [x.item() if isinstance(x, np.generic) else x for x in levels]
+    codes = pd.Categorical(g, categories=levels).codes.astype(np.int64)
+    return tuple(levels), codes
+
+
+def _outcome(time, event, entry):
+    if entry is None:
+        return Outcome.right(time, event)
+    return Outcome.counting(entry, time, event)
+
+
+def _check_weights(weights, n):
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n,):
+        raise InputError(f"weights must be 1-D with one value per row ({n}); got shape {w.shape}")
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        idx = np.flatnonzero(bad)[:20].tolist()
+        raise InputError(f"weights must be finite and > 0; bad at positions {idx}")
+    return w
+
+
+def _check_times(times, name="times"):
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    if t.ndim != 1 or t.size == 0:
+        raise InputError(f"{name} must be a non-empty 1-D sequence of numbers")
+    if not np.isfinite(t).all():
+        raise InputError(f"{name} must be finite; got {t[~np.isfinite(t)].tolist()}")
+    return t
+
+
+_TABLE_COLS = ["group", "time", "n_risk", "n_event", "n_censor", "surv", "std_err",
+               "lower", "upper"]
+
+
+# ------------------------------------------------------------------ result
+@dataclass(frozen=True, eq=False)
+class KMResult(Result):
+    """Kaplan–Meier curves (frozen).
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``[group, time, n_risk, n_event, n_censor, surv, std_err, lower, upper]``,
+        one row per distinct time per group (R ``summary(fit, censored=TRUE)``).
+    groups : tuple
+        Group labels in order (``("all",)`` without groups).
+    conf_type, conf_level : str, float
+        CI transform and level.
+    weighted, left_truncated : bool
+        Whether case weights / entry times were used.
+    """
+
+    kind = "km"
+
+    table: pd.DataFrame
+    groups: tuple
+    conf_type: str
+    conf_level: float
+    weighted: bool = False
+    left_truncated: bool = False
+    n_records: tuple = field(default=())
+    start_time: float = 0.0
+
+    @property
+    def title(self) -> str:
+        return "Kaplan–Meier estimate"
+
+    @property
+    def choices(self) -> dict:
+        return {"conf_type": self.conf_type, "conf_level": self.conf_level,
+                "variance": "Greenwood", "weights": "case weights" if self.weighted else "none",
+                "left truncation": "entry times" if self.left_truncated else "none",
+                "groups": list(self.groups)}
+
+    @property
+    def tables(self) -> dict:
+        return {"median": self.median(), "curve": self.table}
+
+    def _curve(self, g):
+        t = self.table
+        return t[t["group"] == g]
+
+    # ---- quantiles
+    def quantile(self, p) -> pd.DataFrame:
+        """Survival-time quantiles with CI, as R ``quantile(fit, probs = p)``.
+
+        ``p = 0.25`` is the time by which 25% have had the event (S <= 0.75).
+
+        Returns
+        -------
+        DataFrame ``[group, n, events, p, quantile, lower, upper]``; NaN = not reached.
+        """
+        probs = np.atleast_1d(np.asarray(p, dtype=float))
+        if not (np.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()):
+            raise InputError(f"p must be probabilities in [0, 1]; got {probs.tolist()}")
+        rows = []
+        for g, nrec in zip(self.groups, self.n_records):
+            c = self._curve(g)
+            x = np.concatenate([[0.0], c["time"].to_numpy()])
+
+            def fq(curve):
+                return core.findq(x, np.concatenate([[0.0], 1.0 - curve]), probs)
+
+            q = fq(c["surv"].to_numpy())
+            lo = fq(c["lower"].to_numpy())
+            up = fq(c["upper"].to_numpy())
+            ev = float(c["n_event"].sum())
+            for i, pr in enumerate(probs):
+                rows.append((g, nrec, ev, float(pr), q[i], lo[i], up[i]))
+        return pd.DataFrame(rows, columns=["group", "n", "events", "p", "quantile", "lower",
+                                           "upper"])
+
+    def median(self) -> pd.DataFrame:
+        """Median survival with CI (R ``quantile(fit, 0.5)``; NaN = not reached).
+
+        Returns
+        -------
+        DataFrame ``[group, n, events, median, lower, upper]``.
+        """
+        q = self.quantile(0.5).drop(columns="p").rename(columns={"quantile": "median"})
+        return q
+
+    # ---- survival at times
+    def _at(self, times, extend):
+        t = np.sort(_check_times(times))
+        out = []
+        for g in self.groups:
+            c = self._curve(g)
+            ct = c["time"].to_numpy()
+            # survfit0: a row at start time with S = 1 and n.risk of the first row
+            if ct.size and ct[0] != self.start_time:
+                ct0 = np.concatenate([[self.start_time], ct])
+                pre = {"surv": 1.0, "std_err": 0.0, "lower": 1.0, "upper": 1.0,
+                       "n_event": 0.0, "n_censor": 0.0}
+                col = {k: np.concatenate([[v], c[k].to_numpy()]) for k, v in pre.items()}
+                col["n_risk"] = np.concatenate([[c["n_risk"].iloc[0]], c["n_risk"].to_numpy()])
+            else:
+                ct0 = ct
+                col = {k: c[k].to_numpy() for k in ("surv", "std_err", "lower", "upper",
+                                                    "n_event", "n_censor", "n_risk")}
+            i1 = np.searchsorted(ct0, t, side="right")          # findInterval(t, time)
+            i2 = np.searchsorted(ct0, t, side="left")           # rows with time < t
+            row = np.maximum(i1, 1) - 1
+            cum_ev = np.concatenate([[0.0], np.cumsum(col["n_event"])])[i1]
+            cum_ce = np.concatenate([[0.0], np.cumsum(col["n_censor"])])[i1]
+            n_risk = np.concatenate([col["n_risk"], [0.0]])[i2]
+            past = t > ct0.max()
+            vals = {k: col[k][row].astype(float) for k in ("surv", "std_err", "lower", "upper")}
+            if not extend:
+                for k in vals:
+                    vals[k] = np.where(past, np.nan, vals[k])
+            out.append(pd.DataFrame({"group": [g] * t.size, "time": t, "n_risk": n_risk,
+                                     "cum_events": cum_ev, "cum_censored": cum_ce, **vals}))
+        return pd.concat(out, ignore_index=True)
+
+    def survival_at(self, times, *, extend=False) -> pd.DataFrame:
+        """Survival with CI at chosen times (R ``summary(fit, times = , extend = )``).
+
+        Parameters
+        ----------
+        times : sequence of float
+            Sorted ascending in the output, as R does.
+        extend : bool
+            ``False`` (R's default): times after a group's last observation get NaN
+            estimates (R omits those rows) and ``n_risk`` 0. ``True``: the last value
+            is carried forward as R ``extend = TRUE``.
+
+        Returns
+        -------
+        DataFrame ``[group, time, surv, std_err, lower, upper, n_risk]``; ``n_risk`` is
+        the number at risk at the start of the time (first survfit row >= time).
+        """
+        a = self._at(times, extend)
+        return a[["group", "time", "surv", "std_err", "lower", "upper", "n_risk"]]
+
+    def risk_table(self, times) -> pd.DataFrame:
+        """At risk at each time and cumulative events / censorings up to it.
+
+        Returns
+        -------
+        DataFrame ``[group, time, n_risk, cum_events, cum_censored]`` (R
+        ``summary(fit, times = , extend = TRUE)`` n.risk and cumsum of n.event /
+        n.censor).
+        """
+        a = self._at(times, True)
+        return a[["group", "time", "n_risk", "cum_events", "cum_censored"]]
+
+    # ---- restricted mean
+    def rmst(self, tau, conf_level=None) -> pd.DataFrame:
+        """Restricted mean survival time to ``tau`` with SE (R ``print(fit, rmean = tau)``).
+
+        The CI (not printed by R) is ``rmst ± z * se`` at ``conf_level``
+        (default: the curve's conf_level).
+
+        Returns
+        -------
+        DataFrame ``[group, tau, rmst, se, lower, upper]``.
+        """
+        tau = float(_check_times(tau, "tau")[0]) if np.ndim(tau) == 0 else None
+        if tau is None:
+            raise InputError("tau must be a single number (the horizon)")
+        if tau < self.start_time:
+            raise InputError(f"tau = {tau} is before the start of follow-up "
+                             f"({self.start_time}); choose a later horizon")
+        cl = self.conf_level if conf_level is None else _check_conf("log", conf_level)
+        z = core.z_value(cl)
+        rows = []
+        for g in self.groups:
+            c = self._curve(g)
+            m, se = core.rmst(c["time"].to_numpy(), c["surv"].to_numpy(),
+                              c["n_risk"].to_numpy(), c["n_event"].to_numpy(), tau,
+                              self.start_time)
+            rows.append((g, tau, m, se, m - z * se, m + z * se))
+        return pd.DataFrame(rows, columns=["group", "tau", "rmst", "se", "lower", "upper"])
+
+
+# ------------------------------------------------------------------ estimator
+def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type="log",
+                 conf_level=0.95, order=None) -> KMResult:
+    """Kaplan–Meier survival curves with Greenwood variance.
+
+    Parameters
+    ----------
+    time : array-like
+        Follow-up (stop) time of each row.
+    event : array-like of {0, 1}
+        1 = event, 0 = censored.
+    group : array-like, optional
+        Group label of each row; one curve per label.
+    entry : array-like, optional
+        Entry (start) time of each row: the row is at risk on ``(entry, time]``
+        (R ``Surv(entry, time, event)``). With a group value per row of split data
+        this gives Simon–Makuch curves.
+    weights : array-like, optional
+        Positive case weights.
+    conf_type : {"log", "plain", "log-log"}
+        Pointwise CI transform (R ``conf.type``; ``plain`` is clipped to [0, 1]).
+    conf_level : float
+        Confidence level, default 0.95.
+    order : sequence, optional
+        Group order (default: sorted labels).
+
+    Returns
+    -------
+    KMResult
+
+    Notes
+    -----
+    Validated against: R survival 3.5-3 ``survfit`` / ``summary.survfit`` /
+    ``quantile.survfit`` / ``survmean`` on aml, lung, veteran, heart (counting
+    process) and a hand-worked cohort (tests/test_km.py), rtol 1e-9.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import kaplan_meier
+    >>> fit = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])
+    >>> fit.table["surv"].round(3).tolist()
+    [0.8, 0.6, 0.3, 0.3]
+    >>> float(fit.median()["median"].iloc[0])
+    3.0
+    """
+    cl = _check_conf(conf_type, conf_level)
+    oc = _outcome(time, event, entry)
+    n = oc.n
+    if n == 0:
+        raise InputError("no rows: kaplan_meier needs at least one observation")
+    w = _check_weights(weights, n)
+    groups, codes = _group_codes(group, n, order)
+    # R: survmean / survfit0 use min(0, stop times) as the start of follow-up
+    start_time = min(0.0, float(oc.time.min()))
+    parts, nrec = [], []
+    for k, g in enumerate(groups):
+        m = codes == k
+        r = core.km_curve(oc.time[m], oc.event[m], None if oc.start is None else oc.start[m],
+                          None if w is None else w[m])
+        logse = np.sqrt(r["cumvar"])
+        lower, upper = core.confint(r["surv"], logse, conf_type, cl)
+        with np.errstate(invalid="ignore"):
+            se_s = r["surv"] * logse
+        parts.append(pd.DataFrame({
+            "group": [g] * r["time"].size, "time": r["time"], "n_risk": r["n_risk"],
+            "n_event": r["n_event"], "n_censor": r["n_censor"], "surv": r["surv"],
+            "std_err": se_s, "lower": lower, "upper": upper}))
+        nrec.append(int(m.sum()))
+    table = pd.concat(parts, ignore_index=True)[_TABLE_COLS]
+    return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
+                    weighted=w is not None, left_truncated=oc.start is not None,
+                    n_records=tuple(nrec), start_time=start_time)
+
+
+def number_at_risk(time, event, times, group=None, entry=None, order=None) -> pd.DataFrame:
+    """Numbers at risk, events and censorings per interval (pure function).
+
+    At risk is counted at the START of each requested time (R
+    ``summary(survfit, times = )`` / SAS); events and censorings are counted in
+    the interval ``(previous time, time]`` (the first interval starts at
+    -infinity) and cumulated.
+
+    Returns
+    -------
+    DataFrame ``[group, time, n_risk, n_event_interval, n_censor_interval,
+    cum_events, cum_censored]``.
+
+    Notes
+    -----
+    Validated against: R ``summary(survfit(...), times = , extend = TRUE)``
+    n.risk / n.event / n.censor on aml, lung, veteran, heart (rtol 1e-12).
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import number_at_risk
+    >>> number_at_risk([1, 2, 2, 3, 4], [1, 1, 0, 1, 0], [0, 2, 5])["n_risk"].tolist()
+    [5.0, 4.0, 0.0]
+    """
+    fit = kaplan_meier(time, event, group, entry=entry, order=order)
+    rt = fit.risk_table(times)
+    out = []
+    for g in fit.groups:
+        r = rt[rt["group"] == g].copy()
+        r["n_event_interval"] = np.diff(np.concatenate([[0.0], r["cum_events"].to_numpy()]))
+        r["n_censor_interval"] = np.diff(np.concatenate([[0.0], r["cum_censored"].to_numpy()]))
+        out.append(r)
+    return pd.concat(out, ignore_index=True)[
+        ["group", "time", "n_risk", "n_event_interval", "n_censor_interval", "cum_events",
+         "cum_censored"]]
+
+
+# ------------------------------------------------------------------ RMST difference
+@dataclass(frozen=True, eq=False)
+class RMSTDifferenceResult(Result):
+    """Difference in restricted mean survival time between two groups (frozen).
+
+    ``table``: ``[contrast, estimate, se, lower, upper, p]``; ``arms``:
+    ``[group, tau, rmst, se, lower, upper]``.
+    """
+
+    kind = "rmst_difference"
+
+    table: pd.DataFrame
+    arms: pd.DataFrame
+    tau: float
+    conf_level: float
+
+    @property
+    def title(self) -> str:
+        return "Restricted mean survival time difference"
+
+    @property
+    def choices(self) -> dict:
+        return {"tau": self.tau, "conf_level": self.conf_level,
+                "variance": "survmean (R print.survfit rmean), arms independent",
+                "test": "Wald z, two-sided"}
+
+    @property
+    def tables(self) -> dict:
+        return {"difference": self.table, "arms": self.arms}
+
+
+def rmst_difference(time, event, group, tau, conf_level=0.95, *, order=None
+                    ) -> RMSTDifferenceResult:
+    """Difference of restricted mean survival times (second group minus first).
+
+    Each arm's RMST and SE are R ``print(survfit, rmean = tau)``; the difference
+    has SE ``sqrt(se1^2 + se2^2)`` (independent arms, as survRM2), a normal CI
+    and a two-sided Wald p-value.
+
+    Notes
+    -----
+    Validated against: R ``survival:::survmean(fit, rmean = tau)`` on aml, lung and
+    the hand-worked cohort, with the difference computed in R (rtol 1e-9).
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import rmst_difference
+    >>> r = rmst_difference([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], list("AAABBB"), tau=4)
+    >>> r.table["contrast"].iloc[0]
+    'B - A'
+    """
+    groups, _ = _group_codes(group, len(np.asarray(time)), order)
+    if len(groups) != 2:
+        raise InputError(f"rmst_difference needs exactly two groups; got {len(groups)}: "
+                         f"{list(groups)}")
+    cl = _check_conf("log", conf_level)
+    fit = kaplan_meier(time, event, group, conf_level=cl, order=order)
+    arms = fit.rmst(tau)
+    est = float(arms["rmst"].iloc[1] - arms["rmst"].iloc[0])
+    se = float(np.hypot(arms["se"].iloc[0], arms["se"].iloc[1]))
+    z = core.z_value(cl)
+    p = float(2 * st.norm.sf(abs(est / se))) if se > 0 else float("nan")
+    table = pd.DataFrame([(f"{groups[1]} - {groups[0]}", est, se, est - z * se, est + z * se,
+                           p)], columns=["contrast", "estimate", "se", "lower", "upper", "p"])
+    return RMSTDifferenceResult(table=table, arms=arms, tau=float(tau), conf_level=cl)
+
+
+# ------------------------------------------------------------------ follow-up
+def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95,
+                    order=None) -> pd.DataFrame:
+    """Median follow-up by the reverse Kaplan–Meier method.
+
+    The censoring indicator is reversed (censored = "event", events censored) and
+    the median of that curve is reported with its CI.
+
+    Returns
+    -------
+    DataFrame ``[group, n, median, lower, upper]`` (NaN = not reached).
+
+    Notes
+    -----
+    Validated against: R ``quantile(survfit(Surv(time, 1 - status) ~ g), 0.5)`` on
+    aml, lung, veteran (rtol 1e-9).
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import median_followup
+    >>> float(median_followup([1, 2, 3, 4, 5], [1, 0, 0, 1, 0])["median"].iloc[0])
+    4.0
+    """
+    ev = Outcome.right(time, event).event
+    fit = kaplan_meier(time, 1 - ev, group, conf_type=conf_type, conf_level=conf_level,
+                       order=order)
+    return fit.median()[["group", "n", "median", "lower", "upper"]]

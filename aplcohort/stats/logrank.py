@@ -1,0 +1,398 @@
+"""The log-rank family of tests, agreeing with R ``survival::survdiff``.
+
+Public functions
+----------------
+logrank_test
+    k-group (optionally stratified) G-rho test: ``rho = 0`` log-rank,
+    ``rho = 1`` Peto–Peto as R defines it (weights = pooled KM ``S(t-)``).
+weighted_logrank
+    Log-rank, Peto–Peto, Fleming–Harrington(p, q), Gehan–Breslow (weight = n at
+    risk) and Tarone–Ware (weight = sqrt(n at risk)).
+trend_test
+    Test for trend over ordered groups, ``(s'(O - E))^2 / (s' V s)`` on 1 df.
+pairwise_logrank
+    Every pair of groups, with Holm / Bonferroni / BH adjustment.
+
+Conventions
+-----------
+* ``observed`` / ``expected`` are weighted sums for weighted tests, as R
+  ``survdiff`` reports them for ``rho > 0``; ``variance`` is the diagonal of
+  the variance matrix (``.var`` holds the whole matrix).
+* The chi-square uses the groups with ``expected > 0`` and drops the first,
+  as ``survdiff``; ``df`` = number of such groups - 1.
+* Stratified tests add O, E and V over strata; time weights (n at risk, pooled
+  KM) are computed within each stratum.
+* Right-censored data only (as ``survdiff``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .._results import Result
+from ..errors import InputError, StatisticalWarning
+from . import _surv_core as core
+from ._padjust import p_adjust
+from .km import _group_codes
+from .outcome import Outcome
+
+__all__ = ["logrank_test", "weighted_logrank", "trend_test", "pairwise_logrank",
+           "LogRankResult", "PairwiseResult", "p_adjust"]
+
+_WEIGHTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware")
+
+
+@dataclass(frozen=True, eq=False)
+class LogRankResult(Result):
+    """Result of a log-rank-family test (frozen).
+
+    Attributes
+    ----------
+    test : str
+        e.g. ``"log-rank"``, ``"Peto-Peto"``, ``"Fleming-Harrington(1,0)"``,
+        ``"Gehan-Breslow"``, ``"Tarone-Ware"``, ``"trend (log-rank)"``; prefixed
+        ``"stratified "`` when strata were given.
+    statistic, df, p : float, int, float
+        Chi-square statistic, degrees of freedom, p-value.
+    table : DataFrame
+        ``[group, n, observed, expected, o_minus_e, variance]``.
+    var : ndarray
+        Full k x k variance matrix (R ``survdiff$var``).
+    """
+
+    kind = "logrank"
+
+    test: str
+    statistic: float
+    df: int
+    p: float
+    table: pd.DataFrame
+    var: np.ndarray
+    groups: tuple
+    weights: str = "logrank"
+    rho: float = 0.0
+    fh_p: float = 0.0
+    fh_q: float = 0.0
+    n_strata: int = 1
+    scores: tuple | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.test} test"
+
+    @property
+    def choices(self) -> dict:
+        ch = {"test": self.test, "weights": self.weights}
+        if self.weights == "fleming-harrington":
+            ch["p"] = self.fh_p
+            ch["q"] = self.fh_q
+        ch["strata"] = self.n_strata if self.n_strata > 1 else "none"
+        if self.scores is not None:
+            ch["scores"] = list(self.scores)
+        ch["statistic"] = f"chi-square {self.statistic:.4g} on {self.df} df, p = {self.p:.4g}"
+        return ch
+
+    @property
+    def tables(self) -> dict:
+        return {"groups": self.table}
+
+
+@dataclass(frozen=True, eq=False)
+class PairwiseResult(Result):
+    """Pairwise log-rank comparisons (frozen).
+
+    ``table``: ``[group1, group2, statistic, df, p, p_adj]``.
+    """
+
+    kind = "pairwise_logrank"
+
+    table: pd.DataFrame
+    test: str
+    adjust: str
+    groups: tuple = field(default=())
+
+    @property
+    def title(self) -> str:
+        return f"Pairwise {self.test} tests"
+
+    @property
+    def choices(self) -> dict:
+        return {"test": self.test, "p-value adjustment": self.adjust,
+                "pairs": "each pair tested on its own two groups' rows"}
+
+    @property
+    def tables(self) -> dict:
+        return {"pairs": self.table}
+
+
+# ------------------------------------------------------------------ helpers
+def _prepare(time, event, group, strata, order):
+    oc = Outcome.right(time, event)
+    if oc.n == 0:
+        raise InputError("no rows: a log-rank test needs observations")
+    if group is None:
+        raise InputError("group is required: give one group label per row")
+    groups, codes = _group_codes(group, oc.n, order)
+    if strata is None:
+        s_codes, ns = np.zeros(oc.n, np.int64), 1
+    else:
+        s = pd.Series(np.asarray(strata, dtype=object))
+        if len(s) != oc.n:
+            raise InputError(f"strata has {len(s)} values but time has {oc.n}; give one "
+                             f"stratum label per row")
+        miss = s.isna().to_numpy()
+        if miss.any():
+            raise InputError(f"strata: missing labels at positions "
+                             f"{np.flatnonzero(miss)[:20].tolist()}; remove those rows "
+                             f"explicitly or give them a label")
+        s_codes, uniq = pd.factorize(s)
+        s_codes, ns = s_codes.astype(np.int64), len(uniq)
+    return oc, groups, codes, s_codes, ns
+
+
+def _oev(time, event, codes, k, s_codes, ns, weights, p, q):
+    """O, E, V summed over strata (one vectorised kernel call per stratum)."""
+    O = np.zeros(k)
+    E = np.zeros(k)
+    V = np.zeros((k, k))
+    for s in range(ns):
+        m = s_codes == s
+        nr, ne = core.risk_event_counts(time[m], event[m], codes[m], k)
+        if nr.shape[0] == 0:
+            continue
+        w = core.time_weights(nr.sum(axis=1), ne.sum(axis=1), weights, p, q)
+        o, e, v = core.oev_from_counts(nr, ne, w)
+        O += o
+        E += e
+        V += v
+    return O, E, V
+
+
+def _test_name(weights, p, q, stratified):
+    name = {"logrank": "log-rank", "peto": "Peto-Peto", "gehan": "Gehan-Breslow",
+            "tarone-ware": "Tarone-Ware"}.get(weights)
+    if name is None:
+        name = f"Fleming-Harrington({p:g},{q:g})"
+    return ("stratified " if stratified else "") + name
+
+
+def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
+    k = len(groups)
+    O, E, V = _oev(oc.time, oc.event.astype(float), codes, k, s_codes, ns, weights, p, q)
+    chisq, df = core.chisq_from_oev(O, E, V)
+    if df < 1:
+        warnings.warn("fewer than two groups have expected events > 0: the test is undefined "
+                      "(statistic and p are NaN)", StatisticalWarning, stacklevel=3)
+        pval = float("nan")
+    else:
+        pval = float(st.chi2.sf(chisq, df))
+    table = pd.DataFrame({"group": list(groups),
+                          "n": np.bincount(codes, minlength=k).astype(np.int64),
+                          "observed": O, "expected": E, "o_minus_e": O - E,
+                          "variance": np.diag(V).copy()})
+    return LogRankResult(test=_test_name(weights, p, q, ns > 1), statistic=chisq, df=df,
+                         p=pval, table=table, var=V, groups=groups, weights=weights, rho=rho,
+                         fh_p=p, fh_q=q, n_strata=ns)
+
+
+def _check_nonneg(x, name):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number >= 0; got {x!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise InputError(f"{name} must be a finite number >= 0; got {x!r}")
+    return v
+
+
+# ------------------------------------------------------------------ public API
+def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> LogRankResult:
+    """k-group G-rho test, as R ``survdiff(Surv(time, event) ~ group, rho = rho)``.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Right-censored outcome (event 0/1).
+    group : array-like
+        Group label of each row.
+    strata : array-like, optional
+        Stratum label of each row (R ``+ strata(s)``).
+    rho : float
+        0 = log-rank (default); 1 = Peto–Peto (weights pooled KM S(t-)).
+    order : sequence, optional
+        Group order (default: sorted labels).
+
+    Returns
+    -------
+    LogRankResult
+
+    Notes
+    -----
+    Validated against: R survival 3.5-3 ``survdiff`` (chisq, obs, exp, var) on
+    aml, lung, veteran (incl. strata, rho = 0, 0.5, 1) and a hand-worked cohort,
+    rtol 1e-9.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.logrank import logrank_test
+    >>> r = logrank_test([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], list("AABBAB"))
+    >>> r.df, r.table["observed"].tolist()
+    (1, [2.0, 3.0])
+    """
+    rho = _check_nonneg(rho, "rho")
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
+    return _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho)
+
+
+def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, strata=None,
+                     order=None) -> LogRankResult:
+    """Weighted log-rank test with a named weight function.
+
+    Parameters
+    ----------
+    weights : {"logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"}
+        Weight at each event time: 1; pooled KM S(t-) (R ``rho = 1``);
+        ``S(t-)^p (1 - S(t-))^q``; n at risk (Gehan–Breslow); sqrt(n at risk)
+        (Tarone–Ware). n and S are pooled over groups, within stratum.
+    p, q : float
+        Fleming–Harrington exponents (``p = rho, q = 0`` is R's G-rho).
+
+    Returns
+    -------
+    LogRankResult
+
+    Notes
+    -----
+    Validated against: R ``survdiff`` for logrank / Peto / FH(rho, 0); Gehan,
+    Tarone–Ware and FH(p, q) against an explicit R implementation in
+    tests/reference/km_logrank.R (itself checked to reproduce ``survdiff`` to
+    1e-10), on aml, veteran (incl. strata), lung and the hand cohort; rtol 1e-9.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.logrank import weighted_logrank
+    >>> weighted_logrank([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], list("AABBAB"),
+    ...                  weights="gehan").test
+    'Gehan-Breslow'
+    """
+    if weights not in _WEIGHTS:
+        raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
+    p = _check_nonneg(p, "p")
+    q = _check_nonneg(q, "q")
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    return _result(oc, groups, codes, s_codes, ns, weights, p, q,
+                   rho=p if weights == "fleming-harrington" else (1.0 if weights == "peto"
+                                                                  else 0.0))
+
+
+def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=None
+               ) -> LogRankResult:
+    """Log-rank test for trend over ordered groups (1 df).
+
+    Statistic ``(sum_k s_k (O_k - E_k))^2 / (s' V s)`` from the (stratified)
+    G-rho O, E and V, as survminer / EZR compute it from ``survdiff``.
+
+    Parameters
+    ----------
+    scores : sequence of float, optional
+        One score per group in group order; default ``1, 2, ..., k``.
+    order : sequence, optional
+        Group order (default: sorted labels) — the order the trend is tested in.
+
+    Notes
+    -----
+    Validated against: the same formula evaluated in R on ``survdiff`` output
+    (lung by ECOG status, default and custom scores, stratified by sex; veteran
+    cell type), rtol 1e-9.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.logrank import trend_test
+    >>> trend_test([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], [0, 0, 1, 1, 2, 2]).df
+    1
+    """
+    rho = _check_nonneg(rho, "rho")
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    k = len(groups)
+    if k < 2:
+        raise InputError("trend_test needs at least two groups")
+    s = np.arange(1.0, k + 1) if scores is None else np.asarray(scores, dtype=float)
+    if s.shape != (k,) or not np.isfinite(s).all():
+        raise InputError(f"scores must be {k} finite numbers, one per group in the order "
+                         f"{list(groups)}; got {scores!r}")
+    weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
+    base = _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho)
+    u = float(s @ base.table["o_minus_e"].to_numpy())
+    v = float(s @ base.var @ s)
+    stat = u * u / v if v > 0 else float("nan")
+    pval = float(st.chi2.sf(stat, 1)) if v > 0 else float("nan")
+    return LogRankResult(test=f"trend ({base.test})", statistic=stat, df=1, p=pval,
+                         table=base.table, var=base.var, groups=groups, weights=weights,
+                         rho=rho, fh_p=rho, n_strata=ns, scores=tuple(float(x) for x in s))
+
+
+def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None, p=0.0,
+                     q=0.0, strata=None, order=None) -> PairwiseResult:
+    """All pairwise log-rank (G-rho or weighted) tests with p-value adjustment.
+
+    Each pair is tested on the rows of its two groups only (as survminer
+    ``pairwise_survdiff``), then p-values are adjusted over all pairs with
+    :func:`aplcohort.stats._padjust.p_adjust` (R ``p.adjust``).
+
+    Parameters
+    ----------
+    adjust : {"holm", "bonferroni", "BH", "hochberg", "BY", "none"}
+    rho : float
+        G-rho parameter when ``weights`` is None.
+    weights, p, q : optional
+        As :func:`weighted_logrank` (overrides ``rho``).
+
+    Returns
+    -------
+    PairwiseResult with table ``[group1, group2, statistic, df, p, p_adj]``.
+
+    Notes
+    -----
+    Validated against: R ``survdiff`` on each pair + ``p.adjust`` (veteran cell
+    type with rho = 0 and 1, lung ECOG), rtol 1e-9.
+
+    Examples
+    --------
+    >>> from aplcohort.stats.logrank import pairwise_logrank
+    >>> r = pairwise_logrank([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], list("ABCABC"))
+    >>> r.table[["group1", "group2"]].values.tolist()
+    [['A', 'B'], ['A', 'C'], ['B', 'C']]
+    """
+    if adjust == "fdr":
+        adjust = "BH"
+    if adjust not in ("holm", "bonferroni", "BH", "hochberg", "BY", "none"):
+        raise InputError(f"adjust must be one of holm, bonferroni, BH, hochberg, BY, none; "
+                         f"got {adjust!r}")
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    if weights is None:
+        rho = _check_nonneg(rho, "rho")
+        weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
+        p, q = rho, 0.0
+    elif weights not in _WEIGHTS:
+        raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
+    rows = []
+    for a, b in itertools.combinations(range(len(groups)), 2):
+        m = (codes == a) | (codes == b)
+        sub = np.where(codes[m] == a, 0, 1)
+        s_sub, _ = pd.factorize(pd.Series(s_codes[m]))
+        O, E, V = _oev(oc.time[m], oc.event[m].astype(float), sub, 2, s_sub.astype(np.int64),
+                       int(s_sub.max()) + 1, weights, p, q)
+        chisq, df = core.chisq_from_oev(O, E, V)
+        pv = float(st.chi2.sf(chisq, df)) if df >= 1 else float("nan")
+        rows.append((groups[a], groups[b], chisq, df, pv))
+    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
+    table["p_adj"] = p_adjust(table["p"].to_numpy(), adjust)
+    return PairwiseResult(table=table, test=_test_name(weights, p, q, ns > 1), adjust=adjust,
+                          groups=groups)

@@ -1,0 +1,168 @@
+"""Journal number formatting: p-values, estimates with CIs, n (%), median [IQR].
+
+All functions are pure and return strings; a missing value (None/NaN) gives
+``na`` ("NA" by default, "NR" for a median not reached where documented).
+The en dash "–" separates interval bounds, as most journals print them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DASH = "\u2013"  # en dash
+
+
+def _isna(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(np.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_p(p, *, digits: int = 3, threshold: float = 0.001, na: str = "NA",
+             prefix: bool = False) -> str:
+    """Format a p-value for a journal table.
+
+    ``p < threshold`` prints ``"<0.001"``; otherwise ``digits`` decimals, except that
+    p >= 0.01 values keep ``digits`` decimals too (consistent column), and a value that
+    would round to 1 prints ``">0.999"``. With ``prefix=True`` a leading ``"p = "`` /
+    ``"p < "`` is added (for figure annotations).
+
+    Examples
+    --------
+    >>> format_p(0.0004), format_p(0.01234), format_p(0.878), format_p(1.0)
+    ('<0.001', '0.012', '0.878', '>0.999')
+    >>> format_p(0.0004, prefix=True), format_p(0.05, prefix=True)
+    ('p < 0.001', 'p = 0.050')
+    """
+    if _isna(p):
+        return na
+    p = float(p)
+    if p < 0 or p > 1 + 1e-12:
+        raise ValueError(f"p-value must be in [0, 1]; got {p}")
+    if p < threshold:
+        tstr = np.format_float_positional(threshold, trim="-")
+        return f"p < {tstr}" if prefix else f"<{tstr}"
+    s = f"{p:.{digits}f}"
+    top = 1 - 10 ** (-digits)
+    if float(s) >= 1:
+        s = f">{top:.{digits}f}"
+        return f"p > {top:.{digits}f}" if prefix else s
+    return f"p = {s}" if prefix else s
+
+
+def format_num(x, decimals: int = 1, na: str = "NA") -> str:
+    """Fixed decimals (``-0.0`` printed as ``0.0``).
+
+    >>> format_num(2.345, 2), format_num(float("nan")), format_num(-0.04, 1)
+    ('2.35', 'NA', '0.0')
+    """
+    if _isna(x):
+        return na
+    s = f"{float(x):.{decimals}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s
+
+
+def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound: str = "NR",
+              sep: str = DASH) -> str:
+    """``"est (lower–upper)"``; a missing bound prints ``na_bound`` (default "NR").
+
+    >>> format_ci(0.6412, 0.4901, 0.8312)
+    '0.64 (0.49–0.83)'
+    >>> format_ci(25.1, 14.23, float("nan"), 1)
+    '25.1 (14.2–NR)'
+    """
+    if _isna(est):
+        return na
+    lo = format_num(lower, decimals, na_bound)
+    hi = format_num(upper, decimals, na_bound)
+    return f"{format_num(est, decimals)} ({lo}{sep}{hi})"
+
+
+def format_interval(lower, upper, decimals: int = 2, *, na_bound: str = "NR", sep: str = DASH) -> str:
+    """``"lower–upper"``.
+
+    >>> format_interval(1, 2.5, 1)
+    '1.0–2.5'
+    """
+    return f"{format_num(lower, decimals, na_bound)}{sep}{format_num(upper, decimals, na_bound)}"
+
+
+def format_n_pct(n, total, decimals: int = 1, *, na: str = "NA") -> str:
+    """``"n (pct)"`` with pct = 100 n / total.
+
+    >>> format_n_pct(5, 12), format_n_pct(0, 0)
+    ('5 (41.7)', '0 (NA)')
+    """
+    if _isna(n):
+        return na
+    n = int(n)
+    if total is None or _isna(total) or int(total) == 0:
+        return f"{n} (NA)"
+    return f"{n} ({format_num(100.0 * n / int(total), decimals)})"
+
+
+def format_pct_ci(est, lower, upper, decimals: int = 1, *, sep: str = DASH, na: str = "NA") -> str:
+    """Proportion (0–1 scale) as ``"pct (lo–hi)"`` in percent.
+
+    >>> format_pct_ci(0.417, 0.152, 0.723)
+    '41.7 (15.2–72.3)'
+    """
+    if _isna(est):
+        return na
+    return format_ci(100 * float(est), None if _isna(lower) else 100 * float(lower),
+                     None if _isna(upper) else 100 * float(upper), decimals, sep=sep, na_bound=na)
+
+
+def format_median_iqr(median, q1, q3, decimals: int = 1, *, sep: str = DASH, na: str = "NA") -> str:
+    """``"median [q1–q3]"``.
+
+    >>> format_median_iqr(54, 41.25, 63.5)
+    '54.0 [41.2–63.5]'
+    """
+    if _isna(median):
+        return na
+    return f"{format_num(median, decimals)} [{format_num(q1, decimals)}{sep}{format_num(q3, decimals)}]"
+
+
+def format_mean_sd(mean, sd, decimals: int = 1, *, na: str = "NA") -> str:
+    """``"mean (SD)"``.
+
+    >>> format_mean_sd(10, 2.345)
+    '10.0 (2.3)'
+    """
+    if _isna(mean):
+        return na
+    return f"{format_num(mean, decimals)} ({format_num(sd, decimals)})"
+
+
+def format_range(lo, hi, decimals: int = 1, *, sep: str = DASH) -> str:
+    """``"lo–hi"`` (used for "median (range)").
+
+    >>> format_range(1, 20, 0)
+    '1–20'
+    """
+    return f"{format_num(lo, decimals)}{sep}{format_num(hi, decimals)}"
+
+
+def decimals_for(values, max_decimals: int = 2) -> int:
+    """Smallest number of decimals (<= max) needed so that values < 10 keep 2 significant digits.
+
+    >>> decimals_for([0.64, 1.2]), decimals_for([12.0, 30.5]), decimals_for([0.041])
+    (2, 1, 2)
+    """
+    vals = [abs(float(v)) for v in values if not _isna(v) and float(v) != 0]
+    if not vals:
+        return 1
+    m = min(vals)
+    if m >= 10:
+        return 1
+    if m >= 1:
+        return min(max_decimals, 2)
+    return min(max_decimals, max(2, int(-math.floor(math.log10(m))) + 1))

@@ -1,0 +1,273 @@
+"""Table 1: baseline characteristics by group.
+
+Conventions (documented choices)
+--------------------------------
+* Categorical variables: one header row (with the test and p) and one indented
+  row per level, ``n (%)``; the percentage's denominator is the number of
+  patients of the column with a non-missing value. Yes/no (and boolean)
+  variables print one row, the "yes" count.
+* Continuous variables: ``median [Q1–Q3]`` (R ``quantile`` type 7) or, when
+  requested, ``mean (SD)`` (SD with n − 1).
+* Missing values: an indented "Missing" row with the count per column whenever a
+  variable has any missing value (never silently dropped).
+* Tests: :func:`aplcohort.stats.grouptests.compare_groups` (chi-square when every
+  expected count is >= 5, else Fisher's exact; Wilcoxon rank-sum for 2 groups,
+  Kruskal–Wallis for more; t-test / ANOVA with ``parametric=True``). The test used
+  is printed per row and the p-value formatted ``<0.001``.
+* SMD (optional): :func:`aplcohort.stats.grouptests.standardized_mean_difference`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..stats.grouptests import compare_groups, standardized_mean_difference
+from .export import JournalTable
+from .format import format_mean_sd, format_median_iqr, format_n_pct, format_num, format_p
+
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+
+#: Short names of the tests chosen by compare_groups, for the "Test" column.
+TEST_SHORT = {
+    "fisher": "Fisher",
+    "chi-squared": "\u03c7\u00b2",
+    "chi-square": "\u03c7\u00b2",
+    "wilcoxon": "Wilcoxon",
+    "kruskal": "Kruskal\u2013Wallis",
+    "t-test": "t-test",
+    "t test": "t-test",
+    "anova": "ANOVA",
+    "analysis of variance": "ANOVA",
+}
+
+
+def short_test_name(test: str) -> str:
+    """Short column label of a test name.
+
+    >>> short_test_name("Fisher's exact test"), short_test_name("Wilcoxon rank-sum exact test")
+    ('Fisher', 'Wilcoxon')
+    """
+    low = str(test).lower()
+    if low in ("none", ""):
+        return "\u2013"
+    for k, v in TEST_SHORT.items():
+        if k in low:
+            return v
+    return str(test)
+
+
+def _is_binary_yes_no(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return True
+    vals = {str(v).strip().lower() for v in s.dropna().unique()}
+    return bool(vals) and vals <= (_YES | _NO) and not pd.api.types.is_numeric_dtype(s.dtype)
+
+
+def _levels(s: pd.Series, order=None) -> list:
+    if order is not None:
+        return list(order)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return list(s.cat.categories)
+    return sorted(s.dropna().unique().tolist(), key=str)
+
+
+def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: Mapping | None = None,
+           kinds: Mapping | None = None, summary: str | Mapping = "median", order=None,
+           level_order: Mapping | None = None, overall: bool = True, tests: bool = True,
+           smd: bool = False, parametric: bool = False, decimals: int = 1, pct_decimals: int = 1,
+           title: str = "Table 1. Baseline characteristics") -> JournalTable:
+    """Baseline characteristics by group with tests, missing counts and optional SMD.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient (e.g. ``Cohort.data``).
+    group : str
+        Column defining the columns of the table (e.g. ``"reinduction_regimen"``).
+        Missing group values raise (filter them out explicitly first).
+    variables : sequence of str
+        Rows, in order.
+    labels : mapping {column: row label}
+        E.g. ``{"age_at_diagnosis": "Age at diagnosis, years"}``.
+    kinds : mapping {column: "categorical" | "continuous"}
+        Override the automatic choice (non-numeric / boolean = categorical).
+    summary : "median" | "mean" or mapping {column: "median" | "mean"}
+    order : sequence
+        Group (column) order; default sorted labels.
+    level_order : mapping {column: [levels]}
+    overall, tests, smd : bool
+        Add an Overall column, test + p columns, an SMD column.
+    parametric : bool
+        Passed to ``compare_groups`` (t-test / ANOVA instead of rank tests).
+    decimals, pct_decimals : int
+        Decimals of continuous summaries and of percentages.
+
+    Returns
+    -------
+    JournalTable
+        ``.raw`` columns [variable, level, group, n, denominator, pct, median, q1, q3,
+        mean, sd, missing, test, p, smd] (group "Overall" for the overall column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"arm": ["ATO"] * 4 + ["IC"] * 3, "sex": list("MFMMFFM"),
+    ...                    "age": [34, 51, 47, 29, 60, 55, 41]})
+    >>> t = table1(df, "arm", ["sex", "age"])
+    >>> t.data.columns.tolist()
+    ['Characteristic', 'ATO (n = 4)', 'IC (n = 3)', 'Overall (n = 7)', 'p', 'Test']
+    >>> t.cell("M", "ATO (n = 4)")
+    '3 (75.0)'
+
+    Validated against: cells checked by hand in ``tests/test_tables_table1.py``; tests and
+    p-values are those of ``compare_groups`` (validated against R there).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("table1 needs a DataFrame (one row per patient)")
+    missing_cols = [c for c in [group, *variables] if c not in data.columns]
+    if missing_cols:
+        raise InputError(f"columns {missing_cols} are not in the data; available: {list(data.columns)}")
+    if data[group].isna().any():
+        ids = data.index[data[group].isna()].tolist()[:10]
+        raise InputError(f"{int(data[group].isna().sum())} rows have no value in the group column "
+                         f"{group!r} (index {ids}); filter them explicitly or fill a level such as "
+                         "'unknown'")
+    labels = dict(labels or {})
+    kinds = dict(kinds or {})
+    level_order = dict(level_order or {})
+    if summary not in ("median", "mean") and not isinstance(summary, Mapping):
+        raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
+    groups = _levels(data[group], order)
+    unknown = [g for g in groups if not (data[group] == g).any()] if order is not None else []
+    absent = sorted(set(data[group].unique()) - set(groups), key=str)
+    if unknown or absent:
+        raise InputError(f"group order {groups} does not match the data: missing in data {unknown}, "
+                         f"not listed {absent}")
+    cols = [(g, data[group] == g) for g in groups]
+    if overall:
+        cols.append(("Overall", pd.Series(True, index=data.index)))
+    head = ["Characteristic"] + [f"{g} (n = {int(m.sum())})" for g, m in cols[: len(groups)]]
+    if overall:
+        head.append(f"Overall (n = {len(data)})")
+    if tests:
+        head += ["p", "Test"]
+    if smd:
+        head.append("SMD")
+    rows, indent, raw = [], [], []
+
+    def stat_cells(extra):
+        out = []
+        if tests:
+            out += [extra.get("p", ""), extra.get("test", "")]
+        if smd:
+            out.append(extra.get("smd", ""))
+        return out
+
+    used_tests = set()
+    for var in variables:
+        s = data[var]
+        kind = kinds.get(var)
+        if kind is None:
+            kind = "categorical" if (pd.api.types.is_bool_dtype(s.dtype)
+                                     or isinstance(s.dtype, pd.CategoricalDtype)
+                                     or not pd.api.types.is_numeric_dtype(s.dtype)) else "continuous"
+        if kind not in ("categorical", "continuous"):
+            raise InputError(f"kind for {var!r} must be 'categorical' or 'continuous'; got {kind!r}")
+        label = labels.get(var, var)
+        extra, test_name, p = {}, "", np.nan
+        if tests and len(groups) >= 2:
+            vals = s.astype(object).where(s.notna(), None) if kind == "categorical" else s
+            if kind == "continuous":
+                vals = pd.to_numeric(s, errors="raise")
+            tr = compare_groups(vals, data[group], kind=kind, parametric=parametric, order=groups)
+            test_name, p = tr.test, tr.p
+            extra = {"p": format_p(p), "test": short_test_name(test_name)}
+            if test_name and test_name != "none":
+                used_tests.add(test_name)
+        d_smd = np.nan
+        if smd and len(groups) >= 2:
+            d_smd = standardized_mean_difference(s if kind == "categorical" else pd.to_numeric(s),
+                                                 data[group], kind=kind, order=groups)
+            extra["smd"] = format_num(d_smd, 2)
+        nmiss = {g: int(s[m].isna().sum()) for g, m in cols}
+        if kind == "continuous":
+            x = pd.to_numeric(s, errors="raise")
+            how = summary.get(var, "median") if isinstance(summary, Mapping) else summary
+            if how not in ("median", "mean"):
+                raise InputError(f"summary for {var!r} must be 'median' or 'mean'; got {how!r}")
+            suffix = "median [IQR]" if how == "median" else "mean (SD)"
+            cells = []
+            for g, m in cols:
+                v = x[m].dropna().to_numpy(float)
+                med, q1, q3 = (np.quantile(v, [0.5, 0.25, 0.75]) if v.size else (np.nan,) * 3)
+                mean = float(v.mean()) if v.size else np.nan
+                sd = float(v.std(ddof=1)) if v.size > 1 else np.nan
+                cells.append(format_median_iqr(med, q1, q3, decimals) if how == "median"
+                             else format_mean_sd(mean, sd, decimals))
+                raw.append({"variable": var, "level": None, "group": g, "n": int(v.size),
+                            "denominator": int(v.size), "pct": np.nan, "median": med, "q1": q1,
+                            "q3": q3, "mean": mean, "sd": sd, "missing": nmiss[g],
+                            "test": test_name, "p": p, "smd": d_smd})
+            rows.append([f"{label}, {suffix}", *cells, *stat_cells(extra)])
+            indent.append(0)
+        else:
+            sv = s.astype(object).where(s.notna(), None)
+            binary = _is_binary_yes_no(s) and var not in level_order
+            if binary:
+                yes = sv.map(lambda v: None if v is None else str(v).strip().lower() in _YES)
+                levels = [True]
+                sv = yes
+            else:
+                levels = list(level_order.get(var, _levels(s)))
+                extra_lv = sorted(set(sv.dropna().unique()) - set(levels), key=str)
+                if extra_lv:
+                    raise InputError(f"level_order for {var!r} misses levels {extra_lv} present in "
+                                     "the data")
+            level_cells = []
+            for lv in levels:
+                cells = []
+                for g, m in cols:
+                    nonmiss = int(sv[m].notna().sum())
+                    k = int((sv[m] == lv).sum())
+                    cells.append(format_n_pct(k, nonmiss, pct_decimals))
+                    raw.append({"variable": var, "level": "yes" if binary else lv, "group": g,
+                                "n": k, "denominator": nonmiss,
+                                "pct": 100.0 * k / nonmiss if nonmiss else np.nan,
+                                "median": np.nan, "q1": np.nan, "q3": np.nan, "mean": np.nan,
+                                "sd": np.nan, "missing": nmiss[g], "test": test_name, "p": p,
+                                "smd": d_smd})
+                level_cells.append(cells)
+            if binary:
+                rows.append([f"{label}, n (%)", *level_cells[0], *stat_cells(extra)])
+                indent.append(0)
+            else:
+                rows.append([f"{label}, n (%)", *[""] * len(cols), *stat_cells(extra)])
+                indent.append(0)
+                for lv, cells in zip(levels, level_cells):
+                    rows.append([str(lv), *cells, *stat_cells({})])
+                    indent.append(1)
+        if sum(nmiss.values()):
+            rows.append(["Missing", *[str(nmiss[g]) for g, _ in cols], *stat_cells({})])
+            indent.append(1)
+    df = pd.DataFrame(rows, columns=head)
+    raw_df = pd.DataFrame(raw, columns=["variable", "level", "group", "n", "denominator", "pct",
+                                        "median", "q1", "q3", "mean", "sd", "missing", "test",
+                                        "p", "smd"])
+    notes = ["Categorical variables: n (%) of patients with a known value; continuous: "
+             + ("median [interquartile range]" if summary == "median" else "as labelled") + "."]
+    if tests:
+        notes.append("p-values: " + "; ".join(sorted(used_tests)) + " (test chosen per row: "
+                     "chi-square if all expected counts >= 5, else Fisher's exact; rank tests "
+                     "for continuous variables)." if used_tests else "p-values: no test possible.")
+    if smd:
+        notes.append("SMD, standardized mean difference.")
+    return JournalTable(title, df, raw_df, tuple(indent), tuple(notes),
+                        table_choices={"group": group, "summary": summary if isinstance(summary, str)
+                                       else dict(summary), "parametric": parametric,
+                                       "percent denominator": "non-missing values",
+                                       "quantiles": "type 7 (R default)"})

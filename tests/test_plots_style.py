@@ -1,0 +1,71 @@
+"""Journal styles and figure export."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib as mpl  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from aplcohort.errors import InputError  # noqa: E402
+from aplcohort.plots.export import save_figure  # noqa: E402
+from aplcohort.plots.style import (LINESTYLES, MIN_FONT_PT, OKABE_ITO, PALETTE,  # noqa: E402
+                                   column_width, figure_size, group_styles, journal_style,
+                                   style_rc)
+
+
+def test_widths_and_sizes():
+    assert column_width("single") == pytest.approx(85 / 25.4)
+    assert column_width("double") == pytest.approx(175 / 25.4)
+    w, h = figure_size("single", height_mm=60)
+    assert (w * 25.4, h * 25.4) == (pytest.approx(85), pytest.approx(60))
+    with pytest.raises(InputError, match="width must be one of"):
+        column_width("triple")
+
+
+def test_style_is_a_context_and_restores_rcparams():
+    before = dict(mpl.rcParams)
+    with journal_style(font_size=9):
+        assert mpl.rcParams["font.size"] == 9
+        assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+        assert mpl.rcParams["pdf.fonttype"] == 42
+        assert mpl.rcParams["xtick.labelsize"] >= MIN_FONT_PT
+    assert dict(mpl.rcParams) == before
+    with pytest.raises(InputError, match="below 7"):
+        style_rc(6)
+    assert all(style_rc(7)[k] >= 7 for k in ("font.size", "xtick.labelsize", "legend.fontsize"))
+
+
+def test_palette_and_line_styles():
+    assert set(PALETTE) == set(OKABE_ITO.values())
+    assert len(set(map(str, LINESTYLES))) == len(LINESTYLES)  # all dash patterns distinct
+    s = group_styles(["A", "B", "C"], colors={"B": "grey"})
+    assert s["A"]["color"] == PALETTE[0] and s["B"]["color"] == "grey" and s["C"]["color"] == PALETTE[2]
+    assert len({str(v["linestyle"]) for v in s.values()}) == 3
+    with pytest.raises(InputError, match="one per group"):
+        group_styles(["A", "B"], colors=["red"])
+
+
+def test_save_figure_formats_dpi_and_determinism(tmp_path):
+    with journal_style():
+        fig, ax = plt.subplots(figsize=figure_size("single"))
+        ax.plot([0, 1], [0, 1], label="x")
+    paths = save_figure(fig, tmp_path / "out" / "fig1", dpi=300)
+    assert [p.name for p in paths] == ["fig1.png", "fig1.svg", "fig1.pdf", "fig1.tiff"]
+    for p in paths:
+        assert p.stat().st_size > 0
+    im = Image.open(tmp_path / "out" / "fig1.tiff")
+    assert round(im.info["dpi"][0]) == 300
+    png = Image.open(tmp_path / "out" / "fig1.png")
+    assert round(png.info["dpi"][0]) == 300
+    again = save_figure(fig, tmp_path / "again", formats=("png", "svg", "pdf"), dpi=300)
+    for a, b in zip(paths[:3], again):
+        assert a.read_bytes() == b.read_bytes(), a.suffix
+    p600 = save_figure(ax, tmp_path / "f600", formats=("png",), dpi=600)[0]
+    assert Image.open(p600).size[0] > 1.9 * png.size[0]
+    with pytest.raises(InputError, match="dpi"):
+        save_figure(fig, tmp_path / "x", dpi=150)
+    with pytest.raises(InputError, match="unsupported"):
+        save_figure(fig, tmp_path / "x", formats=("gif",))
+    plt.close(fig)

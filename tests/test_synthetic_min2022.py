@@ -1,0 +1,206 @@
+"""Tests of the synthetic Min 2022 replica (aplcohort.synthetic.min2022)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
+
+from aplcohort.errors import ScenarioError
+from aplcohort.synthetic import min2022
+
+ROOT = Path(__file__).resolve().parents[1]
+DICT = yaml.safe_load((ROOT / "aplcohort" / "cohort" / "dictionary.yaml").read_text())
+
+
+def _d(df, col):
+    return pd.to_datetime(df[col])
+
+
+def check_counts(df: pd.DataFrame) -> None:
+    """Every count stated in the Min 2022 abstract (written out by hand)."""
+    assert len(df) == 52
+    assert df.patient_id.tolist() == [f"SYN-{i:03d}" for i in range(1, 53)]
+    rel = _d(df, "relapse1_date")
+    assert rel.min() >= pd.Timestamp("2000-01-01") and rel.max() <= pd.Timestamp("2019-12-31")
+    assert (df.reinduction_regimen == "ATO-based").sum() == 30
+    assert (df.reinduction_regimen == "IC").sum() == 11
+    nr = df.reinduction_regimen == "none"
+    assert nr.sum() == 11
+    assert df.no_reinduction_reason[nr].notna().all() and df.no_reinduction_reason[~nr].isna().all()
+    pm = df.postremission_modality
+    assert (pm == "ATO-based").sum() == 19
+    assert (pm == "auto HSCT").sum() == 12
+    assert (pm == "allo HSCT").sum() == 6
+    none = pm == "none"
+    assert none.sum() == 4 and (~nr[none]).all()
+    assert df.no_postremission_reason[none].notna().all()
+    assert df.no_postremission_reason[~none].isna().all()
+    assert pm[nr].isna().all()
+    ato_mcr2 = (df.reinduction_regimen == "ATO-based") & (df.response == "mCR2")
+    r2 = df.relapse2_date.notna()
+    # all 12 auto patients are ATO-reinduced mCR2 (5/12 = 41.7 %)
+    assert ato_mcr2[pm == "auto HSCT"].all()
+    assert (r2 & ato_mcr2 & (pm == "ATO-based")).sum() == 9
+    assert (r2 & (pm == "auto HSCT")).sum() == 5
+    the14 = r2 & ato_mcr2 & pm.isin(["ATO-based", "auto HSCT"])
+    s = df[the14]
+    alive = s.death_date.isna()
+    allo = s.salvage2_modality == "allo HSCT"
+    ato = s.salvage2_modality == "ATO-based"
+    assert allo.sum() == 7 and ato.sum() == 7
+    assert (allo & alive).sum() == 6
+    assert (ato & ~alive).sum() == 5
+    assert (s.death_cause[ato & ~alive] == "disease progression").all()
+    assert (ato & alive).sum() == 2
+    assert (s.status_after_salvage2[ato & alive] == "mCR").all()
+
+
+def check_dates(df: pd.DataFrame) -> list[str]:
+    """The date-order rules a careful loader applies; returns every violation."""
+    probs = []
+    D = {c: _d(df, c) for c in min2022.DATE_COLUMNS}
+    cut = D["data_cutoff_date"]
+
+    def rule(mask, text):
+        mask = mask.fillna(False) if hasattr(mask, "fillna") else mask
+        for pid in df.patient_id[mask]:
+            probs.append(f"{pid}: {text}")
+
+    rule(~(D["diagnosis_date"] <= D["cr1_date"]), "diagnosis <= CR1")
+    rule(~(D["cr1_date"] < D["relapse1_date"]), "CR1 < relapse1")
+    ri = df.reinduction_regimen != "none"
+    rule(ri & ~(D["relapse1_date"] <= D["reinduction_start_date"]), "relapse1 <= reinduction start")
+    rule(~ri & D["reinduction_start_date"].notna(), "no start date without reinduction")
+    for c in ("response_date", "anc_recovery_date", "plt_recovery_date"):
+        rule(D[c].notna() & ~(D[c] >= D["reinduction_start_date"]), f"reinduction start <= {c}")
+    resp = df.response.isin(["mCR2", "CR2"])
+    rule(resp != D["response_date"].notna(), "response date iff CR2/mCR2")
+    rule(resp & ~(D["response_date"] >= D["anc_recovery_date"]), "CR requires ANC recovery first")
+    rule(resp & ~(D["response_date"] >= D["plt_recovery_date"]), "CR requires PLT recovery first")
+    post = df.postremission_modality.isin(["ATO-based", "auto HSCT", "allo HSCT"])
+    rule(post & ~resp, "post-remission therapy only in CR2")
+    rule(post & ~(D["postremission_start_date"] > D["response_date"]), "post-remission start after response")
+    rule(~post & D["postremission_start_date"].notna(), "no post-remission date without therapy")
+    r2 = D["relapse2_date"].notna()
+    rule(r2 & ~(D["relapse2_date"] > D["postremission_start_date"]), "relapse2 after post-remission start")
+    rule(r2 != df.salvage2_modality.notna(), "salvage2 iff relapse2")
+    rule(r2 & ~(D["salvage2_start_date"] >= D["relapse2_date"]), "salvage2 start >= relapse2")
+    dead = D["death_date"].notna()
+    rule(dead != df.death_cause.notna(), "death cause iff death date")
+    rule(dead & (D["last_followup_date"] != D["death_date"]), "last follow-up = death date")
+    for c in min2022.DATE_COLUMNS:
+        if c in ("data_cutoff_date",):
+            continue
+        rule(D[c] > cut, f"{c} after cut-off")
+        rule(D[c] > D["last_followup_date"], f"{c} after last follow-up")
+        rule(dead & (D[c] > D["death_date"]), f"{c} after death")
+    sanz = np.where(df.wbc_diagnosis > 10, "high", np.where(df.plt_diagnosis > 40, "low", "intermediate"))
+    rule(df.sanz_risk != sanz, "Sanz risk consistent with WBC/PLT")
+    return probs
+
+
+@pytest.mark.parametrize("seed", [2022, 0, 1, 7, 42, 99, 123, 2021, 31337, 10**9])
+def test_exact_counts_and_dates(seed):
+    df = min2022.generate(seed)
+    check_counts(df)
+    assert check_dates(df) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_exact_counts_any_seed(seed):
+    df = min2022.generate(seed)
+    check_counts(df)
+    assert check_dates(df) == []
+
+
+def test_canonical_columns_and_vocabularies():
+    df = min2022.generate(2022)
+    cols = DICT["columns"]
+    assert set(df.columns) <= set(cols)
+    for c in (k for k, v in cols.items() if v.get("required")):
+        assert c in df.columns
+    assert (df.synthetic == "yes").all()
+    assert (df.fusion == "PML-RARA").all() and (df.disease == "APL").all()
+    for c in df.columns:
+        spec = cols[c]
+        if spec["type"] in ("category", "bool"):
+            vocab = DICT["vocabularies"][spec.get("vocabulary", "yes_no")]
+            vals = set(df[c].dropna())
+            assert vals <= set(vocab), (c, vals - set(vocab))
+        if spec["type"] == "number":
+            v = df[c].astype(float)
+            assert (v >= spec["min"]).all() and (v <= spec["max"]).all()
+    # frontline regimen follows the calendar: ATRA+chemo early, ATRA+ATO later
+    early = pd.to_datetime(df.diagnosis_date) < pd.Timestamp("2005-01-01")
+    assert (df.frontline_regimen[early] == "ATRA+chemo").all()
+
+
+def test_same_seed_same_bytes(tmp_path):
+    a = min2022.to_csv_bytes(min2022.generate(2022))
+    b = min2022.to_csv_bytes(min2022.generate(2022))
+    assert a == b
+    assert hashlib.sha256(a).hexdigest() == hashlib.sha256(b).hexdigest()
+    assert a != min2022.to_csv_bytes(min2022.generate(2023))
+    p1 = min2022.write_files(tmp_path / "one", seed=5)
+    p2 = min2022.write_files(tmp_path / "two", seed=5)
+    for name in p1:
+        assert p1[name].read_bytes() == p2[name].read_bytes(), name
+
+
+def test_committed_default_cohort_is_current():
+    """data/synthetic/ is exactly what the generator writes for seed 2022."""
+    d = ROOT / "data" / "synthetic"
+    csv = (d / "min2022.csv").read_bytes()
+    assert csv == min2022.to_csv_bytes(min2022.generate(2022))
+    prov = json.loads((d / "min2022_provenance.json").read_text())
+    assert prov["seed"] == 2022 and prov["synthetic"] is True
+    assert "SYNTHETIC" in prov["label"]
+    assert prov["files"]["min2022.csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
+    assert prov["generator_version"] == min2022.GENERATOR_VERSION
+    assert prov["parameters"] == json.loads(json.dumps(min2022.DEFAULT_PARAMS))
+    assert "SYNTHETIC" in (d / "README.md").read_text()
+    dic = pd.read_csv(d / "min2022_dictionary.csv")
+    assert dic.column.tolist() == min2022.COLUMNS
+
+
+def test_default_cohort_shows_the_abstract_findings():
+    f = min2022.findings(min2022.generate(2022))
+    assert f["mcr2"]["p"] < 0.05 and f["mcr2"]["rate_ato"] > f["mcr2"]["rate_ic"]
+    assert f["anc"]["p"] < 0.05 and f["anc"]["cif28_ato"] > f["anc"]["cif28_ic"]
+    assert f["plt"]["p"] < 0.05 and f["plt"]["cif28_ato"] > f["plt"]["cif28_ic"]
+    assert f["infection"]["p"] < 0.05 and f["infection"]["rate_ato"] < f["infection"]["rate_ic"]
+    assert f["survival"]["p"] >= 0.05
+
+
+def test_findings_follow_the_model_not_edits():
+    """Turning the model's ATO advantage off removes it from the data (p >= 0.05)."""
+    df = min2022.generate(2022, p_infection_ato=0.7, p_infection_ic=0.7,
+                          anc_recovery_median_ato=27.0, anc_recovery_median_ic=27.0)
+    f = min2022.findings(df)
+    assert abs(f["infection"]["rate_ato"] - f["infection"]["rate_ic"]) < 0.5
+    check_counts(df)
+
+
+def test_parameter_errors():
+    with pytest.raises(ScenarioError, match=r"did you mean 'p_infection_ato'"):
+        min2022.generate(1, p_infecton_ato=0.3)
+    with pytest.raises(ScenarioError, match=r"p_mcr2_ic = 1.5: a probability"):
+        min2022.generate(1, p_mcr2_ic=1.5)
+    with pytest.raises(ScenarioError, match="at least 450 days"):
+        min2022.generate(1, data_cutoff="2020-01-31")
+
+
+def test_cli_writes_the_files(tmp_path):
+    from aplcohort.cli import main
+    assert main(["synth", "min2022", "--seed", "2022", "--out", str(tmp_path)]) == 0
+    for name in ("min2022.csv", "min2022_dictionary.csv", "min2022_provenance.json", "README.md"):
+        assert (tmp_path / name).exists()
+    assert (tmp_path / "min2022.csv").read_bytes() == (ROOT / "data/synthetic/min2022.csv").read_bytes()

@@ -1,0 +1,42 @@
+"""Response table cells against R binom.test / fisher.test (calls in comments)."""
+
+import pandas as pd
+import pytest
+
+from aplcohort.errors import InputError
+from aplcohort.tables.response import response_table
+
+
+def data():
+    return pd.DataFrame({"arm": ["ATO"] * 5 + ["IC"] * 4,
+                         "resp": ["mCR2"] * 4 + ["none"] + ["mCR2"] + ["none"] * 2 + [None],
+                         "inf": ["no"] * 4 + ["yes"] + ["yes"] * 3 + ["no"]})
+
+
+def test_cells_against_r():
+    t = response_table(data(), "arm", {"mCR2": ("resp", ["mCR2"]), "Infection": "inf"})
+    d = t.data
+    assert d.columns.tolist() == ["Outcome", "ATO (n = 5)", "IC (n = 4)", "OR (95% CI)", "p"]
+    # R: binom.test(4, 5)$conf.int = 0.2835821 0.9949492
+    assert d.iloc[0, 1] == "4/5, 80.0 (28.4\u201399.5)"
+    # R: binom.test(1, 3)$conf.int = 0.008403759 0.905700676  (1 IC response missing)
+    assert d.iloc[0, 2] == "1/3, 33.3 (0.8\u201390.6)"
+    # R: fisher.test(matrix(c(4,1,1,2),2,byrow=TRUE)): OR 5.1891..; p = 0.4642857
+    ft = t.raw.iloc[0]
+    assert d.iloc[0, 4] == "0.464"
+    assert d.iloc[0, 3].startswith(f"{ft.odds_ratio:.2f} (")
+    assert any("IC 1 patient(s)" in f for f in t.footnotes)
+    # infection: ATO 1/5, IC 3/4 ; R fisher.test(matrix(c(1,4,3,1),2,byrow=TRUE))$p.value = 0.2063492
+    assert d.iloc[1, 4] == "0.206"
+    assert d.iloc[1, 1] == "1/5, 20.0 (0.5\u201371.6)"
+
+
+def test_three_groups_and_errors():
+    df = data()
+    df.loc[0:1, "arm"] = "other"
+    t = response_table(df, "arm", {"mCR2": ("resp", ["mCR2"])})
+    assert "OR (95% CI)" not in t.data.columns
+    with pytest.raises(InputError, match="not yes/no"):
+        response_table(data(), "arm", {"x": "resp"})
+    with pytest.raises(InputError, match="not in order"):
+        response_table(data(), "arm", {"x": "inf"}, order=["ATO"])
