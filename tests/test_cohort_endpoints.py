@@ -259,3 +259,14 @@ def test_endpoint_invariants(rows):
     # an OS event is a death on or before the cut-off
     dead = ~np.isnan(death) & (np.isnan(cut) | (death <= cut))
     np.testing.assert_array_equal(e_os, dead.astype(int))
+
+
+def test_unparsed_dataframe_refused():
+    raw = pd.DataFrame({"patient_id": ["a"], "disease": ["APL"],
+                        "relapse1_date": ["01/02/2020"], "death_date": [None],
+                        "last_followup_date": ["2020-03-01"]})
+    from aplcohort.cohort import derive_endpoint
+    with pytest.raises(InputError, match="not a parsed date column"):
+        derive_endpoint(raw, "OS", time_zero="relapse1")
+    parsed = from_dataframe(raw.assign(relapse1_date=["2020-02-01"])).data
+    assert te(derive_endpoint(parsed, "OS", time_zero="relapse1")) == {"a": (29, 0)}

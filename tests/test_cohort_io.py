@@ -163,3 +163,23 @@ def test_cli_warnings_listed(capsys):
     assert main(["validate", FIX + "endpoints.xlsx", "--sheet", "Patients"]) == 0
     out = capsys.readouterr().out
     assert "2 warning(s)" in out and "[after_cutoff]" in out and "warnings: 2" in out
+
+
+def test_trailing_separators_and_blank_lines(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("patient_id,disease,last_followup_date,\n\na,APL,2020-01-01,\n\nb,AML,bad,\n")
+    with pytest.raises(CohortValidationError) as ei:
+        load(f)
+    # blank line 4 skipped: patient b is on file line 5, reported as row 5
+    p = ei.value.problems[0]
+    assert (p.row, p.patient_id, p.column, p.rule) == (5, "b", "last_followup_date", "type_date")
+    assert not [q for q in ei.value.problems if q.rule == "extra_column"]
+
+
+def test_sheet_option_only_for_workbooks(tmp_path):
+    with pytest.raises(InputError, match="not an Excel workbook"):
+        load(FIX + "endpoints.csv", sheet="Patients")
+    m = tmp_path / "m.yaml"
+    m.write_text("sheet: Patients\n")
+    # a mapping written for the workbook also serves the CSV export
+    assert _load(FIX + "endpoints.csv", mapping=m).n == 8

@@ -41,7 +41,9 @@ def _fit_case(case):
         time, event, entry = d["time"], d["status"], None
     return kaplan_meier(time, event, None if case["group"] is None else d[case["group"]],
                         entry=entry, weights=None if case["weights"] is None else d[case["weights"]],
-                        conf_type=case["conf_type"], conf_level=case["conf_level"])
+                        conf_type=case["conf_type"], conf_level=case["conf_level"],
+                        # R robust = NULL (default rule) / FALSE / TRUE
+                        variance={None: None, False: "greenwood", True: "robust"}[case["robust"]])
 
 
 CASES = REF["km"]
@@ -219,6 +221,26 @@ def test_median_midpoint_when_curve_flat_at_half():
     assert np.isnan(fit.median()["median"].iloc[0])
 
 
+def test_flat_segments_match_r_quantile():
+    # R: quantile(survfit(Surv(time, status) ~ group, data = flat), c(.25, .5, .75))
+    # F1: S = 3/4 on [1, 2) and 1/2 on [2, 4) -> midpoints 1.5 and 3; F2 ends at S = 1/2
+    d = pd.read_csv(REF_DIR / "data" / "km_flat.csv")
+    ref = REF["flat"]
+    fit = kaplan_meier(d["time"], d["status"], d["group"])
+    q = fit.quantile(ref["probs"])
+    for j, g in enumerate(ref["groups"]):
+        sub = q[q["group"] == g]
+        for key in ("quantile", "lower", "upper"):
+            np.testing.assert_allclose(sub[key].to_numpy(float), _arr(ref[key][j]), rtol=RTOL,
+                                       equal_nan=True, err_msg=f"{g} {key}")
+    # documented difference: print(fit) / summary(fit)$table (survmean) reports 1 for F2,
+    # a curve that ENDS at exactly 1/2; quantile() (which we follow) reports (1 + 2) / 2.
+    med = fit.median()["median"].to_numpy()
+    assert med[0] == ref["table_median"][0] == 3.0
+    assert (med[1], ref["table_median"][1]) == (1.5, 1.0)
+    assert med[2] == ref["table_median"][2] == 7.0
+
+
 def test_left_truncation_hand():
     # rows (entry, stop]: (0,3] event, (2,6] cens, (0,4] event, (5,8] event, (1,7] cens
     # at t=3: at risk (0,3],(2,6],(0,4],(1,7] = 4, d=1 -> 3/4; t=4: n=3 -> 1/2;
@@ -307,3 +329,31 @@ def test_invariants(rows, conf_type):
                      conf_type=conf_type).table
     for col in ("n_risk", "surv", "std_err", "lower", "upper"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-12, equal_nan=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(1, 8), st.integers(0, 1),
+                          st.sampled_from([0.5, 1.0, 1.25, 2.0])), min_size=2, max_size=30))
+def test_robust_variance_equals_direct_influence_sum(rows):
+    # direct O(n x J) infinitesimal-jackknife sum, the formula R's survfitKM uses:
+    # var S(t_j) = sum_i w_i^2 (dS(t_j)/dw_i)^2 with dS/dw_i from the product-limit recursion
+    entry = np.array([r[0] for r in rows], float)
+    time = entry + np.array([r[1] for r in rows], float)
+    event = np.array([r[2] for r in rows], float)
+    w = np.array([r[3] for r in rows])
+    fit = kaplan_meier(time, event, entry=entry, weights=w, variance="robust")
+    t = fit.table
+    ut = t["time"].to_numpy()
+    Y = ((entry[:, None] < ut) & (time[:, None] >= ut)).astype(float)
+    dN = ((time[:, None] == ut) & (event[:, None] == 1)).astype(float)
+    n = (w[:, None] * Y).sum(0)
+    d = (w[:, None] * dN).sum(0)
+    h = d / n
+    S_prev, dS = 1.0, np.zeros(len(w))
+    expected = []
+    for j in range(ut.size):       # dS_j = dS_{j-1} (1 - h_j) - S_{j-1} dh_j
+        dh = (dN[:, j] - Y[:, j] * h[j]) / n[j]
+        dS = dS * (1 - h[j]) - S_prev * dh
+        S_prev = S_prev * (1 - h[j])
+        expected.append(np.sqrt(np.sum((w * dS) ** 2)))
+    np.testing.assert_allclose(t["std_err"], expected, rtol=1e-9, atol=1e-12)

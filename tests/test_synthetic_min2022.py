@@ -204,3 +204,28 @@ def test_cli_writes_the_files(tmp_path):
     for name in ("min2022.csv", "min2022_dictionary.csv", "min2022_provenance.json", "README.md"):
         assert (tmp_path / name).exists()
     assert (tmp_path / "min2022.csv").read_bytes() == (ROOT / "data/synthetic/min2022.csv").read_bytes()
+
+
+@pytest.mark.parametrize("seed", [2022, 3, 17])
+def test_local_endpoints_agree_with_the_cohort_package(seed):
+    """endpoint_local (the stand-in) gives the same days and codes as aplcohort.cohort."""
+    from aplcohort.cohort import from_dataframe
+    df = min2022.generate(seed)
+    c = from_dataframe(df)
+    for name, tz in (("ANC_recovery", "reinduction"), ("PLT_recovery", "reinduction"), ("OS", "postremission")):
+        loc = min2022.endpoint_local(df, name, tz).set_index("patient_id")
+        ref = c.endpoint(name, time_zero=tz, unit="days").data.set_index("patient_id")
+        if name == "OS":
+            loc = loc.loc[df.set_index("patient_id").loc[loc.index, "postremission_modality"] != "none"]
+            ref = ref.loc[ref.index.isin(loc.index)]
+        assert sorted(loc.index) == sorted(ref.index)
+        np.testing.assert_array_equal(loc.time.to_numpy(), ref.loc[loc.index, "time"].to_numpy(float))
+        np.testing.assert_array_equal(loc.event.to_numpy(), ref.loc[loc.index, "event"].to_numpy())
+
+
+@pytest.mark.parametrize("seed", [2022, 1, 2, 3, 4, 5, 17, 99])
+def test_cohort_validator_accepts_generated_cohorts(seed):
+    """aplcohort.cohort.validate finds no error and no warning in generated cohorts."""
+    from aplcohort.cohort import validate
+    rep = validate(min2022.generate(seed))
+    assert "0 error(s), 0 warning(s)" in str(rep), str(rep)

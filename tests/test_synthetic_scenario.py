@@ -242,3 +242,21 @@ def test_cli_scenario(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\narms: {A: {size: 3}}\nevents: {d: {model: exponential, rat: 1}}\n")
     assert main(["synth", "scenario", str(bad), "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_docs_example_scenario_runs():
+    """The YAML example in docs/synthetic.md is valid and simulates."""
+    import re
+    from pathlib import Path
+
+    import yaml
+    text = (Path(__file__).resolve().parents[1] / "docs" / "synthetic.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    sc = parse_scenario(yaml.safe_load(block))
+    sim = simulate(sc, reps=3, seed=1)
+    assert sim.time.shape == (3, 300)
+    assert ((sim.arm == 0).sum(axis=1) == 100).all()
+    assert sim.os_time is not None and np.all(sim.os_time >= sim.time - 1e-12)
+    f = to_frame(sim, 2)
+    assert f.treated[f.arm == "hsct"].sum() == 0
+    assert (f.time[f.treated] > f.treatment_time[f.treated]).all()

@@ -48,6 +48,15 @@ def test_split_hand_example_same_day_rules():
     assert s["d"].tolist() == [0, 1, 0, 1, 0]
     assert s["exposed"].tolist() == [0, 1, 0, 0, 1]
     assert s["age"].tolist() == [50, 50, 60, 70, 80]
+    # carried columns keep their dtype
+    df2 = df.assign(risk=pd.Categorical(["low", "high", "low", "int"],
+                                        categories=["low", "int", "high"]),
+                    dx=pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"]))
+    s3 = split_at_exposure(df2, id="pid", time="t", event="d", exposure_time="tx")
+    assert isinstance(s3["risk"].dtype, pd.CategoricalDtype)
+    assert list(s3["risk"].cat.categories) == ["low", "int", "high"]
+    assert s3["risk"].tolist() == ["low", "low", "high", "low", "int"]
+    assert pd.api.types.is_datetime64_any_dtype(s3["dx"])
     # same_day_rule="exposed": the same-day treatment moves 0.5 earlier
     s2 = split_at_exposure(df, id="pid", time="t", event="d", exposure_time="tx",
                            same_day_rule="exposed")
@@ -380,6 +389,9 @@ def test_simon_makuch_matches_R_survfit(jasa_tx, ct):
                       exposure="transplant", conf_type=ct)
     _compare_km(sm.table, REF[f"tm_survfit_{ct}"])
     assert sm.groups == (0, 1)
+    # R: coxph(Surv(tstart, tstop, death) ~ transplant, data = tm)$score
+    np.testing.assert_allclose(sm.mantel_byar.statistic, REF["tm_mantel_byar_efron"]["statistic"],
+                               rtol=1e-6)
     assert sm.choices["same_day_rule"] == "unexposed"
 
 
@@ -395,8 +407,11 @@ def test_simon_makuch_risk_table_moves(jasa_tx):
                       exposure="transplant")
     times = [0, 30, 100, 365, 1000]
     rt = sm.risk_table(times)
-    assert list(rt.columns) == ["group", "time", "n_risk", "cum_entered", "cum_switched_out",
+    assert list(rt.columns) == ["group", "time", "n_risk", "n_entered", "n_switched_out",
+                                "n_events", "n_censored", "cum_entered", "cum_switched_out",
                                 "cum_events", "cum_censored"]
+    for c in ("entered", "switched_out", "events", "censored"):
+        np.testing.assert_array_equal(rt.groupby("group")["n_" + c].cumsum(), rt["cum_" + c])
     d = sm.split_data
     for g, sub in rt.groupby("group"):
         n0 = int(((d["transplant"] == g) & (d["tstart"] == 0)).sum())
@@ -524,3 +539,55 @@ def test_compare_input_errors():
         compare_naive_vs_timedependent(bad, time="months", event="died", id="pid",
                                        group="consolidation", treatment_time={"allo": "allo_m"},
                                        reference="ATO")
+
+
+# ---------------------------------------------------------------- result objects, misc. errors
+def test_results_are_json_safe_and_display(jasa_tx):
+    small = jasa_tx.head(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        objs = [
+            check_intervals(_data("timedep_jasa_tmerge.csv"), "id", "tstart", "tstop"),
+            mantel_byar(small, time="futime", event="fustat", id="id", exposure_time="txtime"),
+            simon_makuch(small, time="futime", event="fustat", id="id", exposure_time="txtime"),
+            immortal_time_check(small.assign(g=small["txtime"].notna()), time="futime",
+                                group="g", treatment_time={True: "txtime"}),
+            compare_naive_vs_timedependent(small, time="futime", event="fustat", id="id",
+                                           exposure_time="txtime", landmarks=[30]),
+        ]
+    kinds = []
+    for o in objs:
+        d = o.to_dict()
+        json.dumps(d, allow_nan=False)
+        kinds.append(d["kind"])
+        assert isinstance(o._repr_html_(), str) and len(str(o)) > 0
+    assert kinds == ["interval_check", "mantel_byar", "simon_makuch", "immortal_time_check",
+                     "naive_vs_timedependent"]
+
+
+def test_counting_mode_errors_and_gaps():
+    d = pd.DataFrame({"id": [1, 1, 2, 3], "a": [0.0, 5.0, 0.0, 0.0], "b": [3.0, 9.0, 4.0, 6.0],
+                      "d": [0, 1, 1, 0], "x": [0, 1, 0, 0]})
+    # a gap (3, 5] is allowed in given (start, stop] data (patient not at risk)
+    r = mantel_byar(d, time="b", event="d", start="a", id="id", exposure="x")
+    assert r.n_rows == 4
+    with pytest.raises(InputError, match="coded 0/1"):
+        mantel_byar(d.assign(x=[0, 2, 0, 0]), time="b", event="d", start="a", id="id",
+                    exposure="x")
+    with pytest.raises(InputError, match="id= is required"):
+        simon_makuch(d, time="b", event="d", start="a", id=None, exposure="x")
+    with pytest.raises(InputError, match="not found"):
+        simon_makuch(d, time="b", event="d", start="a", id="id", exposure="nope")
+    with pytest.raises(InputError, match="zero-length"):
+        simon_makuch(d.assign(a=[0.0, 9.0, 0.0, 0.0]), time="b", event="d", start="a",
+                     id="id", exposure="x")
+
+
+def test_td_coxph_strata_matches_R(jasa_tx):
+    # R: coxph(Surv(tstart, tstop, death) ~ transplant + age + strata(surgery), data = tm)
+    ref = REF["tm_cox_strata_efron"]
+    res = td_coxph(jasa_tx, time="futime", event="fustat", id="id", exposure_time="txtime",
+                   exposure="transplant", covariates=["age"], strata="surgery")
+    np.testing.assert_allclose(res.terms["coef"], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(res.terms["se"], ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(res.loglik, ref["loglik"], rtol=1e-6)

@@ -266,7 +266,11 @@ _EPOCH = pd.Timestamp("1970-01-01")
 def _days(df, col):
     if col not in df.columns:
         return np.full(len(df), np.nan)
-    s = pd.to_datetime(df[col])
+    s = df[col]
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        raise InputError(f"column {col!r} is not a parsed date column (dtype {s.dtype}); build "
+                         "the cohort with aplcohort.cohort.from_dataframe or load so that "
+                         "dates are parsed and checked, never guessed")
     return ((s - _EPOCH).dt.days).to_numpy(dtype=float)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError  # noqa: F401 (documented base class)
 from .mapping import load_mapping
 
 
@@ -47,6 +47,10 @@ class SheetNotFoundError(CohortLoadError):
 
 class UnsupportedFormatError(CohortLoadError):
     """The file format is not supported."""
+
+
+class _SheetOnNonWorkbook(CohortLoadError):
+    """A sheet name was given for a file that is not a workbook."""
 
 
 _CSV_EXT = {".csv", ".tsv", ".txt"}
@@ -108,6 +112,11 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     if len(df) == 0:
         df = pd.DataFrame(columns=header, dtype=object)
     rows = [ln for ln, _ in lines[1:]]
+    # trailing separators give nameless, empty columns: drop only those
+    blank = [i for i, h in enumerate(header)
+             if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
+    if blank:
+        df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
     _check_header(path, df)
     return df, {"format": "csv", "delimiter": delim, "_rows": rows}
 
@@ -214,7 +223,7 @@ def read_table(path, sheet=None) -> tuple[pd.DataFrame, dict]:
             raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
                                          "use .csv, .xlsx or .parquet")
     if sheet is not None and info["format"] != "xlsx":
-        raise InputError(f"{p}: sheet={sheet!r} was given but the file is {info['format']}, "
+        raise _SheetOnNonWorkbook(f"{p}: sheet={sheet!r} was given but the file is {info['format']}, "
                          "not an Excel workbook")
     info["path"] = str(p)
     return df, info
@@ -249,10 +258,12 @@ def load(path, mapping=None, sheet=None):
 
     Examples
     --------
-    >>> from aplcohort.cohort import load
-    >>> c = load("tests/data/cohort/valid.csv")   # doctest: +SKIP
-    >>> c.n                                         # doctest: +SKIP
-    6
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "cohort.csv"
+    >>> _ = p.write_text("patient_id,disease,last_followup_date\\nP1,M3,2020-01-31\\n")
+    >>> c = load(p)
+    >>> c.n, c.data["disease"].tolist()
+    (1, ['APL'])
 
     Validated against: the same cohort saved as CSV, XLSX and Parquet loads to
     identical data (tests/test_cohort_io.py).
@@ -260,8 +271,14 @@ def load(path, mapping=None, sheet=None):
     from .cohort import _build_cohort
 
     m = load_mapping(mapping)
+    explicit = sheet is not None
     if sheet is None and m is not None:
         sheet = m.sheet
-    df, info = read_table(path, sheet=sheet)
+    try:
+        df, info = read_table(path, sheet=sheet)
+    except _SheetOnNonWorkbook:
+        if explicit:
+            raise
+        df, info = read_table(path)  # a mapping's sheet only applies to workbooks
     rows = info.pop("_rows", None)
     return _build_cohort(df, m, source=info, row_numbers=rows)

@@ -35,9 +35,13 @@ warnings
 
 Derived values (recorded in ``ValidationReport.derived``, never overwriting a
 given value): ``sanz_risk`` for APL from ``wbc_diagnosis``/``plt_diagnosis``
-(high: WBC > 10; low: WBC <= 10 and PLT > 40; intermediate: WBC <= 10 and
-PLT <= 40); ``age_at_diagnosis`` from ``birth_date`` and ``diagnosis_date``
-(days / 365.25).
+(high: WBC > 10, platelets not needed; low: WBC <= 10 and PLT > 40;
+intermediate: WBC <= 10 and PLT <= 40); ``age_at_diagnosis`` from
+``birth_date`` and ``diagnosis_date`` (days / 365.25) when it is missing.
+
+Dates after the data cut-off are warnings, not errors: the endpoint derivation
+censors at the cut-off, so the table stays usable and the report shows them.
+A ``last_followup_date`` after the cut-off is normal and not reported.
 """
 
 from __future__ import annotations

@@ -453,7 +453,8 @@ def h_td_cox(ctx, a, cohort, out):
                    ties=a.get("ties", "efron"), robust=a.get("robust", True),
                    conf_level=a.get("conf_level", 0.95))
     _regression_summary(out, res, info, df)
-    out.summary["exposure"] = a["exposure"]
+    out.summary.update({"exposure": a["exposure"], "n": int(df["patient_id"].nunique()),
+                        "events": int(df["event"].sum())})
 
 
 def h_mantel_byar(ctx, a, cohort, out):
@@ -491,12 +492,15 @@ def h_simon_makuch(ctx, a, cohort, out):
 
 
 def h_landmark(ctx, a, cohort, out):
-    from ..stats.timedep import landmark
+    from ..stats.landmark import landmark
     df, info = _td_frame(ctx, a, cohort)
-    res = landmark(df, landmarks=list(a["landmarks"]), time="time", event="event",
-                   exposure_time="exposure_time", id="patient_id")
+    res = landmark(df, landmark=list(a["landmarks"]), time="time", event="event",
+                   exposure_time="exposure_time", id="patient_id",
+                   conf_type=a.get("conf_type", "log"), conf_level=a.get("conf_level", 0.95))
     out.result = res
     out.summary.update({"endpoint": info, "landmarks": jsonable(res.to_dict())})
+    for name, tab in res.tables.items():
+        out.tables.append((name.replace(" ", "_"), name, tab))
 
 
 def h_immortal_time(ctx, a, cohort, out):

@@ -110,6 +110,42 @@ def _is_synthetic(cohort) -> bool:
     return bool(len(v)) and bool(v.fillna(False).astype(bool).all())
 
 
+def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame:
+    """Give columns outside the data dictionary a type.
+
+    The loader keeps such columns as text (nothing is coerced silently). Here a
+    column becomes numeric when ``data.types`` says ``number`` or, without a
+    declaration, when *every* non-missing value parses as a number; a declared
+    ``number`` column with values that do not parse is an error naming them.
+    """
+    from ..cohort.schema import load_dictionary
+    known = set(load_dictionary().columns)
+    declared = (plan.get("data") or {}).get("types") or {}
+    out = df.copy()
+    problems = []
+    for col in out.columns:
+        if col in known or out[col].dtype != object:
+            continue
+        v = out[col]
+        num = pd.to_numeric(v.where(v.notna(), None), errors="coerce")
+        bad = v.notna() & num.isna()
+        kind = declared.get(col)
+        if kind == "text":
+            continue
+        if bad.any():
+            if kind == "number":
+                rows = [f"row {i + 2}: {v[i]!r}" for i in np.flatnonzero(bad.to_numpy())[:10]]
+                problems.append(f"- column '{col}' is declared number but has non-numeric values: "
+                                + "; ".join(rows))
+            continue
+        if v.notna().any():
+            out[col] = num.astype(float)
+    if problems:
+        raise PlanError(f"{name}: {len(problems)} problem(s) in data columns; nothing was run.\n"
+                        + "\n".join(problems))
+    return out
+
+
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
              figures: bool = True, now=None) -> PlanResults:
     """Run an analysis plan.
@@ -157,6 +193,7 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         cohort = _load_cohort(source, mapping, sheet)
     data_warn = [str(w.message) for w in caught]
     derived_df, _added = add_derived(cohort.data)
+    derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
     validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
 

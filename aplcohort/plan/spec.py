@@ -28,7 +28,7 @@ from ..errors import PlanError
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
             "output", "seed", "published"}
-DATA_KEYS = {"source", "mapping", "sheet", "synthetic"}
+DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types"}
 FILTER_KEYS = {"id", "keep", "reason"}
 OUTPUT_KEYS = {"formats", "dpi", "tables", "time_unit"}
 ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where"}
@@ -91,9 +91,9 @@ class PlanProblem:
         return s + (f"\n    fix: {self.fix}" if self.fix else "")
 
 
-def _suggest(key: str, allowed) -> str:
-    m = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
-    return f"did you mean '{m[0]}'?" if m else f"allowed keys: {', '.join(sorted(allowed))}"
+def _suggest(key: str, allowed, what: str = "allowed keys") -> str:
+    m = difflib.get_close_matches(str(key), sorted(map(str, allowed)), n=1, cutoff=0.6)
+    return f"did you mean '{m[0]}'?" if m else f"{what}: {', '.join(sorted(map(str, allowed)))}"
 
 
 def _check_keys(obj: dict, allowed: set[str], where: str, problems: list):
@@ -176,7 +176,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                 for c in (ep["time"], ep.get("event"), ep.get("code")):
                     if c is not None and c not in columns:
                         problems.append(PlanProblem(w, f"column '{c}' is not in the data",
-                                                    _suggest(c, columns)))
+                                                    _suggest(c, columns, "columns")))
         else:
             problems.append(PlanProblem(w, "needs either 'endpoint' + 'time_zero' (date-based) "
                                            "or 'time' + 'event' / 'time' + 'code' (given directly)"))
@@ -201,7 +201,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
         seen.add(aid)
         kind = a.get("kind")
         if kind not in ANALYSIS_KEYS:
-            problems.append(PlanProblem(w, f"unknown kind '{kind}'", _suggest(kind, ANALYSIS_KEYS)))
+            problems.append(PlanProblem(w, f"unknown kind '{kind}'",
+                                        _suggest(kind, ANALYSIS_KEYS, "analysis kinds")))
             continue
         _check_keys(a, ANALYSIS_KEYS[kind], w, problems)
         for req in sorted(REQUIRED.get(kind, set())):
@@ -211,7 +212,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
         if ep is not None:
             if ep not in endpoints:
                 problems.append(PlanProblem(w, f"endpoint '{ep}' is not defined under 'endpoints'",
-                                            _suggest(ep, endpoints)))
+                                            _suggest(ep, endpoints, "defined endpoints")))
             elif kind in NEEDS_COMPETING and ep_kind.get(ep) != "competing":
                 problems.append(PlanProblem(w, f"'{kind}' needs a competing-risk endpoint; "
                                                f"'{ep}' has a 0/1 event",
@@ -225,7 +226,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             for c in cols:
                 if c not in columns:
                     problems.append(PlanProblem(w, f"column '{c}' is not in the data",
-                                                _suggest(c, columns)))
+                                                _suggest(c, columns, "columns")))
     out = plan.get("output") or {}
     if isinstance(out, dict):
         _check_keys(out, OUTPUT_KEYS, "output", problems)

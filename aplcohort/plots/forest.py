@@ -93,8 +93,11 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
     terms = getattr(obj, "terms", None)
     if isinstance(terms, pd.DataFrame):
+        sep = set(getattr(obj, "separated", ()) or ())
         rows = [_empty_row(label=_term_label(r.term, obj, labels), hr=r.hr, lower=r.hr_lower,
-                           upper=r.hr_upper, p=r.p) for r in terms.itertuples()]
+                           upper=r.hr_upper, p=r.p) if r.term not in sep else
+                _empty_row(label=_term_label(r.term, obj, labels), p=np.nan)
+                for r in terms.itertuples()]
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
     raise InputError(f"cannot draw a forest plot from {type(obj).__name__}; give a CoxResult, "
                      "FineGrayResult, UniMultiResult or a DataFrame [label, hr, lower, upper]")
@@ -164,6 +167,9 @@ def subgroup_hazard_ratios(data: pd.DataFrame, *, time: str, event: str, treatme
             f = coxph(sub.assign(_trt=xs), time=time, event=event, covariates=["_trt"],
                       conf_level=conf_level)
             tr = f.terms.iloc[0]
+            if f.separated or not f.converged:  # infinite HR: not estimable, printed "NE"
+                rows.append(_empty_row(label=str(lv), n=n, events=ev, indent=1))
+                continue
             rows.append(_empty_row(label=str(lv), hr=tr.hr, lower=tr.hr_lower, upper=tr.hr_upper,
                                    p=np.nan, n=n, events=ev, indent=1))
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -213,7 +219,7 @@ def _cells(f: pd.DataFrame, decimals: int) -> dict:
 def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: str = "HR",
                 columns: Sequence[str] | None = None, xlim=None, decimals: int = 2,
                 favours: tuple | None = None, width="single", color=None,
-                model_labels=("Univariable", "Multivariable"), p_header="p",
+                model_labels=("Univariable", "Multivariable"), p_header=None,
                 title: str | None = None, min_plot_in: float = 1.1):
     """Forest plot with text columns.
 
@@ -232,6 +238,9 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     width : "single" / "double" / mm. The figure is widened if the text columns and a
         plot panel of ``min_plot_in`` inches do not fit.
     model_labels : legend labels of the two estimates of a UniMultiResult.
+    p_header : str, optional
+        Header of the p column; default "p", or "p for interaction" when header rows
+        carry p-values (a subgroup table).
 
     Returns
     -------
@@ -276,6 +285,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
         xlim = (lo, hi)
     color = color or PALETTE[0]
     cells = _cells(f, decimals)
+    if p_header is None:
+        p_header = "p for\ninteraction" if (f["header"] & f["p"].notna()).any() else "p"
     ci_head = f"{ratio_label} (95% CI)"
     heads = {"label": "", "n": "n", "events": "Events", "estimate": ci_head, "p": p_header,
              "estimate2": ci_head, "p2": p_header}
@@ -311,10 +322,10 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
         if plot_w < min_plot_in:
             plot_w = min_plot_in
             W = fixed + plot_w
-        head_lines = 2 if two else 1
+        head_lines = max(h.count("\n") + 1 for h in heads.values())
         row_h = 0.19
         top_in = 0.12 + 0.16 * head_lines + (0.2 if two else 0.0) + (0.2 if title else 0.0)
-        bottom_in = 0.42 + (0.2 if favours else 0.0)
+        bottom_in = 0.42 + (0.16 if favours else 0.0)
         H = top_in + row_h * nrow + bottom_in
         fig.set_size_inches(W, H)
         y0, h = bottom_in / H, (row_h * nrow) / H
@@ -380,12 +391,12 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
         pax.set_xlabel(f"{ratio_label} (log scale)")
         if favours:
             pax.annotate(f"\u2190 {favours[0]}", xy=(1.0, 0), xycoords=("data", "axes fraction"),
-                         xytext=(-3, -32), textcoords="offset points", ha="right", va="top",
+                         xytext=(-3, -15), textcoords="offset points", ha="right", va="top",
                          fontsize=fs, gid="favours:left", annotation_clip=False)
             pax.annotate(f"{favours[1]} \u2192", xy=(1.0, 0), xycoords=("data", "axes fraction"),
-                         xytext=(3, -32), textcoords="offset points", ha="left", va="top",
+                         xytext=(3, -15), textcoords="offset points", ha="left", va="top",
                          fontsize=fs, gid="favours:right", annotation_clip=False)
-            pax.xaxis.labelpad = 16
+            pax.xaxis.labelpad = 13
         if two:
             pax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=fs,
                        handletextpad=0.2, columnspacing=0.8, borderaxespad=0.15, frameon=False)

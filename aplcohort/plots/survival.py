@@ -157,6 +157,13 @@ def _risk_from_result(result, times) -> pd.DataFrame:
                      "aplcohort.stats.km.number_at_risk(...)> or risk_table=False")
 
 
+def _sel(tab: pd.DataFrame, g):
+    """Rows of group ``g`` (``None`` = the ungrouped curve)."""
+    if g is None:
+        return tab["group"].isna()
+    return tab["group"] == g
+
+
 def _fmt_count(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
@@ -195,7 +202,7 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
                  fontsize=fs, fontweight="bold", clip_on=False, gid=f"risk-title:{row}")
         line += 1
         for g in groups:
-            sub = risk[risk["group"] == g] if "group" in risk.columns else risk
+            sub = risk[_sel(risk, g)] if "group" in risk.columns else risk
             rax.text(0.0, line, str(labels[g]), transform=lab_trans, ha="right", va="center",
                      fontsize=fs, color=styles[g]["color"], clip_on=False, gid=f"risk-label:{row}:{g}")
             for t in times:
@@ -419,10 +426,10 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         rows = tuple(risk_rows) if risk is not None else ()
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, str(g)) for g in groups}
+        lab = {g: (labels or {}).get(g, "All patients" if g is None else str(g)) for g in groups}
         styles = group_styles(groups, colors, linestyles)
         if stacked:
-            sub = tab[tab["group"] == group]
+            sub = tab[_sel(tab, group)]
             cs = sorted(sub["cause"].unique()) if causes is None else list(causes)
             grid = np.unique(np.r_[0.0, sub["time"].to_numpy(float)])
             cstyles = group_styles(cs, colors, linestyles)
@@ -443,7 +450,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                 base = top
         else:
             for g in groups:
-                sc = tab[(tab["group"] == g) & (tab["cause"] == cause)].sort_values("time")
+                sc = tab[_sel(tab, g) & (tab["cause"] == cause)].sort_values("time")
                 st = styles[g]
                 x, y = _step_xy(sc["time"], sc["estimate"], 0.0)
                 ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
@@ -459,8 +466,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         if pvalue is not None:
             ann.append(pvalue_text(pvalue, pvalue_test))
         _annotate(ax, ann, annotation_loc)
-        ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=True,
-                  facecolor="white", edgecolor="none", framealpha=0.85)
+        ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=False)
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
                      (ylim[0] * scale, ylim[1] * scale), title)
         if rows:

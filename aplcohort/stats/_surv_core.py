@@ -69,6 +69,66 @@ def km_curve(time, event, entry=None, weights=None):
             "surv": surv, "cumvar": cumvar}
 
 
+def km_robust_se(time, event, entry, weights, curve):
+    """Infinitesimal-jackknife SE of S(t), one cluster per row (R ``robust = TRUE``).
+
+    This is what R ``survfit`` reports by default when case weights are not all
+    integers. With influence of row ``i`` on ``log S(t)``
+
+        sum_{t_j <= t} [Y_ij d_j / (n_j (n_j - d_j)) - dN_ij / (n_j - d_j)],
+
+    ``var S(t) = S(t)^2 sum_i w_i^2 infl_i(t)^2``, evaluated with cumulative sums
+    (no loop over rows). Where S has reached 0 the SE is 0, as in R.
+
+    Parameters
+    ----------
+    time, event, entry, weights : ndarray
+        One group's rows (``entry`` may be None).
+    curve : dict
+        Output of :func:`km_curve` for the same rows.
+
+    Returns
+    -------
+    ndarray
+        SE of S at each ``curve["time"]``.
+    """
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    w2 = (np.ones_like(time) if weights is None else np.asarray(weights, float)) ** 2
+    ut, n, d, surv = curve["time"], curve["n_risk"], curve["n_event"], curve["surv"]
+    J = ut.size
+    ok = (d > 0) & (n > d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hp = np.where(ok, d / (n * (n - d)), 0.0)
+        g = np.where(ok, 1.0 / (n - d), 0.0)
+    H = np.cumsum(hp)
+    H0 = np.concatenate([[0.0], H])
+    js = np.searchsorted(ut, time, side="left")          # row's stop time index
+    if entry is None:
+        b = np.zeros_like(time)
+        je = np.zeros(time.size, np.int64)
+    else:
+        e = np.asarray(entry, float)
+        je = np.searchsorted(ut, e, side="right")        # first time > entry
+        b = H0[je]                                      # H(entry)
+    a = H[js] - b - event * g[js]                       # influence once the row has left
+    A = np.cumsum(np.bincount(js, weights=w2 * a * a, minlength=J))
+
+    def still_in(v):
+        # rows with entry < t_j and stop > t_j
+        entered = np.cumsum(np.bincount(je, weights=v, minlength=J + 1))[:J]
+        left = np.cumsum(np.bincount(js, weights=v, minlength=J))
+        return entered - left
+
+    W0, W1, W2 = still_in(w2), still_in(w2 * b), still_in(w2 * b * b)
+    var_log = A + H * H * W0 - 2.0 * H * W1 + W2
+    # the variance only changes at event times: carry it forward exactly over
+    # censoring-only times (as R does), so that rounding cannot make it wiggle
+    last = np.maximum.accumulate(np.where(d > 0, np.arange(J), -1))
+    var_log = np.where(last >= 0, var_log[np.maximum(last, 0)], 0.0)
+    return np.where(surv > 0, surv * np.sqrt(np.maximum(var_log, 0.0)), 0.0)
+
+
 def km_from_counts(n_risk, n_event):
     """Product-limit survival and cumulative Greenwood sum from per-time counts.
 

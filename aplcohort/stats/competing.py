@@ -98,7 +98,7 @@ def _ci(est, var, conf_type, conf_level):
     z = _st.norm.ppf(0.5 + conf_level / 2)
     est = np.asarray(est, float)
     se = np.sqrt(np.maximum(np.asarray(var, float), 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
             lo = np.clip(est - z * se, 0, 1)
             hi = np.clip(est + z * se, 0, 1)

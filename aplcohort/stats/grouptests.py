@@ -1397,6 +1397,7 @@ def compare_groups(
     parametric: bool = False,
     order=None,
     correct: bool = True,
+    fisher_max_work: int | None = None,
 ) -> TestResult:
     """Compare one variable between groups, choosing the test automatically.
 
@@ -1432,6 +1433,9 @@ def compare_groups(
         Group order (columns of the contingency table).
     correct : bool
         Yates correction of the 2x2 chi-square (R default ``True``).
+    fisher_max_work : int, optional
+        Work limit of the r x c Fisher enumeration (default
+        ``FISHER_MAX_WORK``).
 
     Returns
     -------
@@ -1500,7 +1504,9 @@ def compare_groups(
         e = _expected(tab)
         if np.any(e < 5):
             try:
-                res = fisher_exact(frame)
+                res = fisher_exact(
+                    frame, max_work=FISHER_MAX_WORK if fisher_max_work is None else fisher_max_work
+                )
                 reason = "Fisher's exact test because an expected count is < 5"
             except InputError:
                 warnings.warn(

@@ -28,9 +28,9 @@ Conventions (R defaults, documented where we add something)
   requested times after a group's last observation; we keep such rows with
   NaN estimates and ``n_risk`` 0 so that nothing is dropped silently.
   ``extend=True`` reproduces R ``extend = TRUE`` (last value carried forward).
-* Case weights: Greenwood variance on weighted counts, i.e. R ``survfit(...,
-  weights = w, robust = FALSE)``; this equals R's default for integer weights
-  (R switches to a robust variance for non-integer weights by default).
+* Case weights: as R, Greenwood variance on weighted counts when all weights
+  are integers, and the robust (infinitesimal jackknife) variance when some are
+  not (R's default); ``variance=`` overrides (R ``robust =``).
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ class KMResult(Result):
     left_truncated: bool = False
     n_records: tuple = field(default=())
     start_time: float = 0.0
+    variance: str = "greenwood"
 
     @property
     def title(self) -> str:
@@ -169,7 +170,9 @@ class KMResult(Result):
     @property
     def choices(self) -> dict:
         return {"conf_type": self.conf_type, "conf_level": self.conf_level,
-                "variance": "Greenwood", "weights": "case weights" if self.weighted else "none",
+                "variance": ("Greenwood" if self.variance == "greenwood"
+                             else "robust (infinitesimal jackknife)"),
+                "weights": "case weights" if self.weighted else "none",
                 "left truncation": "entry times" if self.left_truncated else "none",
                 "groups": list(self.groups)}
 
@@ -317,7 +320,7 @@ class KMResult(Result):
 
 # ------------------------------------------------------------------ estimator
 def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type="log",
-                 conf_level=0.95, order=None) -> KMResult:
+                 conf_level=0.95, order=None, variance=None) -> KMResult:
     """Kaplan–Meier survival curves with Greenwood variance.
 
     Parameters
@@ -340,6 +343,10 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
         Confidence level, default 0.95.
     order : sequence, optional
         Group order (default: sorted labels).
+    variance : {None, "greenwood", "robust"}
+        ``None`` follows R: Greenwood, except a robust (infinitesimal jackknife,
+        one cluster per row) variance when some case weight is not an integer.
+        ``"greenwood"`` = R ``robust = FALSE``; ``"robust"`` = R ``robust = TRUE``.
 
     Returns
     -------
@@ -349,7 +356,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     -----
     Validated against: R survival 3.5-3 ``survfit`` / ``summary.survfit`` /
     ``quantile.survfit`` / ``survmean`` on aml, lung, veteran, heart (counting
-    process) and a hand-worked cohort (tests/test_km.py), rtol 1e-9.
+    process), case weights (Greenwood and robust) and a hand-worked cohort
+    (tests/test_km.py), rtol 1e-9.
 
     Examples
     --------
@@ -366,18 +374,29 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     if n == 0:
         raise InputError("no rows: kaplan_meier needs at least one observation")
     w = _check_weights(weights, n)
+    if variance is None:
+        variance = "robust" if (w is not None and np.any(w != np.floor(w))) else "greenwood"
+    elif variance not in ("greenwood", "robust"):
+        raise InputError(f"variance must be None, 'greenwood' or 'robust'; got {variance!r}")
     groups, codes = _group_codes(group, n, order)
     # R: survmean / survfit0 use min(0, stop times) as the start of follow-up
     start_time = min(0.0, float(oc.time.min()))
     parts, nrec = [], []
     for k, g in enumerate(groups):
         m = codes == k
-        r = core.km_curve(oc.time[m], oc.event[m], None if oc.start is None else oc.start[m],
-                          None if w is None else w[m])
-        logse = np.sqrt(r["cumvar"])
+        em = None if oc.start is None else oc.start[m]
+        wm = None if w is None else w[m]
+        r = core.km_curve(oc.time[m], oc.event[m], em, wm)
+        if variance == "greenwood":
+            logse = np.sqrt(r["cumvar"])
+            with np.errstate(invalid="ignore"):
+                se_s = r["surv"] * logse
+        else:
+            # R survfit_confint(logse = FALSE): se / p, 0 where se == 0
+            se_s = core.km_robust_se(oc.time[m], oc.event[m], em, wm, r)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logse = np.where(se_s == 0, 0.0, se_s / r["surv"])
         lower, upper = core.confint(r["surv"], logse, conf_type, cl)
-        with np.errstate(invalid="ignore"):
-            se_s = r["surv"] * logse
         parts.append(pd.DataFrame({
             "group": [g] * r["time"].size, "time": r["time"], "n_risk": r["n_risk"],
             "n_event": r["n_event"], "n_censor": r["n_censor"], "surv": r["surv"],
@@ -386,7 +405,7 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     table = pd.concat(parts, ignore_index=True)[_TABLE_COLS]
     return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
                     weighted=w is not None, left_truncated=oc.start is not None,
-                    n_records=tuple(nrec), start_time=start_time)
+                    n_records=tuple(nrec), start_time=start_time, variance=variance)
 
 
 def number_at_risk(time, event, times, group=None, entry=None, order=None) -> pd.DataFrame:

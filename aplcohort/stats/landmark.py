@@ -26,7 +26,12 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
-from .timedep import _ids_text, _numeric, _require_columns
+
+
+def _helpers():
+    # imported lazily: aplcohort.stats.timedep re-exports this module's functions
+    from .timedep import _ids_text, _numeric, _require_columns
+    return _ids_text, _numeric, _require_columns
 
 __all__ = ["landmark", "LandmarkResult", "landmark_set"]
 
@@ -78,6 +83,7 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
     Validated against: the landmark subsets built in tests/reference/timedep.R (same
     patient ids and counts).
     """
+    _ids_text, _numeric, _require_columns = _helpers()
     L = _landmarks(landmark)
     if len(L) != 1:
         raise InputError("landmark_set takes one landmark time")
@@ -238,6 +244,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
     from .km import kaplan_meier
     from .logrank import logrank_test
 
+    _ids_text, _numeric, _require_columns = _helpers()
     Ls = _landmarks(landmark)
     if (exposure_time is None) == (group is None):
         raise InputError("landmark: give exactly one of exposure_time= or group=")

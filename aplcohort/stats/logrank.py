@@ -95,12 +95,13 @@ class LogRankResult(Result):
         ch["strata"] = self.n_strata if self.n_strata > 1 else "none"
         if self.scores is not None:
             ch["scores"] = list(self.scores)
-        ch["statistic"] = f"chi-square {self.statistic:.4g} on {self.df} df, p = {self.p:.4g}"
         return ch
 
     @property
     def tables(self) -> dict:
-        return {"groups": self.table}
+        test = pd.DataFrame({"test": [self.test], "statistic": [self.statistic],
+                             "df": [self.df], "p": [self.p]})
+        return {"test": test, "groups": self.table}
 
 
 @dataclass(frozen=True, eq=False)

@@ -57,8 +57,18 @@ __all__ = [
     "check_intervals",
     "collapse_intervals",
     "IntervalCheck",
+    "td_coxph",
+    "mantel_byar",
+    "MantelByarResult",
+    "simon_makuch",
+    "SimonMakuchResult",
+    "landmark",
+    "landmark_set",
+    "LandmarkResult",
     "immortal_time_check",
     "ImmortalTimeCheck",
+    "compare_naive_vs_timedependent",
+    "NaiveVsTimeDependent",
 ]
 
 _SAME_DAY_RULES = ("unexposed", "exposed")
@@ -116,7 +126,8 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
         module docstring). Default "unexposed" (R ``tmerge`` behaviour).
     same_day_offset : float
         With ``same_day_rule="exposed"``: how much earlier the treatment start is
-        moved (default 0.5 time units, as ``survival::jasa1``).
+        moved (default 0.5 time units, as ``survival::jasa1``). If the follow-up
+        is not longer than the offset, the patient is exposed from time zero.
     keep : list of str, optional
         Other columns to carry (constant over a patient's intervals); default all
         columns except ``time`` and ``exposure_time``.
@@ -234,10 +245,10 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
     ex = np.concatenate([first_exp, np.ones(split.sum(), dtype=np.int64)])
     order = np.lexsort((tstart, rows_pos))
     rows_pos, tstart, tstop, ev, ex = (a[order] for a in (rows_pos, tstart, tstop, ev, ex))
-    out = pd.DataFrame({id: data[id].to_numpy()[rows_pos], "tstart": tstart, "tstop": tstop,
-                        event: ev, exposure_name: ex})
-    for c in keep:
-        out[c] = data[c].to_numpy()[rows_pos]
+    out = pd.DataFrame({id: data[id].iloc[rows_pos].reset_index(drop=True), "tstart": tstart,
+                        "tstop": tstop, event: ev, exposure_name: ex})
+    for c in keep:   # .iloc keeps the dtype (categories, dates, nullable types)
+        out[c] = data[c].iloc[rows_pos].reset_index(drop=True)
 
     # self-check: the result must be a valid partition of each patient's follow-up
     chk = check_intervals(out, id=id, start="tstart", stop="tstop", event=event)
@@ -489,7 +500,7 @@ class ImmortalTimeCheck(Result):
 
 
 def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_time,
-                        time_zero: str | None = None, unit: str = "days",
+                        time_zero: str | None = None, unit: str | None = None,
                         tolerance: float = 0.0, warn: bool = True) -> ImmortalTimeCheck:
     """Detect groups defined by a treatment that starts after time zero.
 
@@ -510,8 +521,9 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
         ``time_zero``).
     time_zero : str, optional
         Column with the date of time zero, needed when treatment columns are dates.
-    unit : {"days", "weeks", "months", "years"}
-        Unit of the delays computed from dates (must match ``time``).
+    unit : {"days", "weeks", "months", "years"}, optional
+        Unit of the delays computed from dates (must match ``time``; default
+        "days"); with numeric columns it only labels the delays in the message.
     tolerance : float
         Delays ``<= tolerance`` count as "at time zero" (default 0).
     warn : bool
@@ -558,7 +570,10 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
         if unknown:
             raise InputError(f"treatment_time names groups {unknown} not found in column "
                              f"{group!r} (groups: {uniq})")
-    delays = {c: _delay(data, c, time_zero, unit) for c in cols}
+    date_unit = unit or "days"
+    delays = {c: _delay(data, c, time_zero, date_unit) for c in cols}
+    any_dates = any(pd.api.types.is_datetime64_any_dtype(data[c]) for c in cols)
+    unit_label = date_unit if any_dates else (unit or "time units")
     rows, flagged, parts = [], [], []
     for g in uniq:
         col = (colmap.get(g) if colmap is not None else treatment_time)
@@ -584,7 +599,7 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
         if after:
             flagged.append(g)
             parts.append(f"{g!r} (column {col!r}: {after} of {int(m.sum())} patients start "
-                         f"after time zero, median delay {med:.4g} {unit if time_zero else 'time units'}"
+                         f"after time zero, median delay {med:.4g} {unit_label}"
                          f"; {n_end} patients of other groups had already died or been censored "
                          "by then)")
     table = pd.DataFrame(rows, columns=["group", "column", "n", "n_start_known",
@@ -602,7 +617,7 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
             warnings.warn(msg, ImmortalTimeWarning, stacklevel=2)
     return ImmortalTimeCheck(table=table, flagged=tuple(flagged), message=msg,
                              group_column=group,
-                             delay_unit=unit if time_zero else "time units of the data")
+                             delay_unit=unit_label)
 
 
 # ----------------------------------------------------------------------------------
@@ -648,9 +663,9 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
     * data already in (start, stop] form with ``start=`` (``time`` is then the stop
       column) and the exposure column named by ``exposure`` (which must also be
       listed in ``covariates`` if it is to be in the model; it is prepended if
-      missing). The intervals are checked (overlaps, zero-length intervals, an
-      event before the last interval raise :class:`~aplcohort.errors.InputError`;
-      gaps are allowed).
+      missing). When ``id`` is given the intervals are checked (overlaps,
+      zero-length intervals, an event before the last interval raise
+      :class:`~aplcohort.errors.InputError`; gaps are allowed).
 
     Parameters
     ----------
@@ -861,6 +876,9 @@ class SimonMakuchResult(Result):
         Exposure column.
     same_day_rule : str or None
         Rule used when the data were split here (None for given (start, stop] data).
+    mantel_byar : MantelByarResult or None
+        The Mantel–Byar test of the same data (Efron ties; None when only one
+        exposure level is present).
 
     Methods
     -------
@@ -873,6 +891,7 @@ class SimonMakuchResult(Result):
     km: object
     exposure: str
     same_day_rule: str | None
+    mantel_byar: object = None
     _split: pd.DataFrame = field(default=None, repr=False)
     _cols: tuple = field(default=(), repr=False)
     kind = "simon_makuch"
@@ -901,17 +920,20 @@ class SimonMakuchResult(Result):
 
         Returns
         -------
-        DataFrame ``[group, time, n_risk, cum_entered, cum_switched_out, cum_events,
-        cum_censored]``. ``n_risk`` counts the intervals (tstart, tstop] of that
+        DataFrame ``[group, time, n_risk, n_entered, n_switched_out, n_events,
+        n_censored, cum_entered, cum_switched_out, cum_events, cum_censored]``
+        (``times`` sorted). ``n_risk`` counts the intervals (tstart, tstop] of that
         exposure group that contain ``t`` (at the earliest start time: the
         intervals starting there), so a patient who dies at ``t`` is still at
         risk at ``t`` (R convention). The cumulative counts are of what happened
         strictly before ``t``: intervals entered after the start (treatment
         started: the patient moved into this curve), intervals left by a switch
         (the patient moved to the other curve), events, and censorings (end of
-        follow-up without event). Hence, for each group and ``t`` after the
-        start, ``n_risk = n at start + cum_entered - cum_switched_out -
-        cum_events - cum_censored``.
+        follow-up without event). The ``n_*`` columns are the same counts per
+        interval ``[previous time, t)`` (the first row: everything before the
+        first time). Hence, for each group and ``t`` after the start,
+        ``n_risk = n at start + cum_entered - cum_switched_out - cum_events -
+        cum_censored``.
         """
         idc, s_c, t_c, e_c = self._cols
         d = self._split
@@ -943,8 +965,14 @@ class SimonMakuchResult(Result):
                              "cum_switched_out": int(np.sum(before & sw)),
                              "cum_events": int(np.sum(before & ~sw & (eg > 0))),
                              "cum_censored": int(np.sum(before & ~sw & (eg == 0)))})
-        return pd.DataFrame(rows, columns=["group", "time", "n_risk", "cum_entered",
-                                           "cum_switched_out", "cum_events", "cum_censored"])
+        out = pd.DataFrame(rows, columns=["group", "time", "n_risk", "cum_entered",
+                                          "cum_switched_out", "cum_events", "cum_censored"])
+        for c in ("entered", "switched_out", "events", "censored"):
+            out["n_" + c] = out.groupby("group", sort=False)["cum_" + c].diff().fillna(
+                out["cum_" + c]).astype(np.int64)
+        return out[["group", "time", "n_risk", "n_entered", "n_switched_out", "n_events",
+                    "n_censored", "cum_entered", "cum_switched_out", "cum_events",
+                    "cum_censored"]]
 
     @property
     def title(self) -> str:
@@ -960,7 +988,12 @@ class SimonMakuchResult(Result):
 
     @property
     def tables(self) -> dict:
-        return {"median": self.km.median(), "curve": self.km.table}
+        out = {"median": self.km.median(), "curve": self.km.table}
+        if self.mantel_byar is not None:
+            m = self.mantel_byar
+            out = {"Mantel-Byar test": pd.DataFrame({"test": [m.test], "statistic": [m.statistic],
+                                                     "df": [m.df], "p": [m.p]}), **out}
+        return out
 
 
 def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
@@ -1017,9 +1050,13 @@ def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
         raise InputError(f"simon_makuch: exposure column {exposure!r} has missing values")
     km = kaplan_meier(d[t].to_numpy(float), d[event].to_numpy(float), d[exposure].to_numpy(),
                       entry=d[s].to_numpy(float), conf_type=conf_type, conf_level=conf_level)
+    mb = None
+    if d[exposure].nunique() == 2:
+        mb = mantel_byar(d, time=t, event=event, id=id, start=s, exposure=exposure)
     return SimonMakuchResult(km=km, exposure=exposure,
                              same_day_rule=same_day_rule if exposure_time is not None else None,
-                             _split=d.reset_index(drop=True).copy(), _cols=(id, s, t, event))
+                             mantel_byar=mb, _split=d.reset_index(drop=True).copy(),
+                             _cols=(id, s, t, event))
 
 
 # ----------------------------------------------------------------------------------
@@ -1288,3 +1325,7 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
     return NaiveVsTimeDependent(table=pd.DataFrame(rows, columns=_COMPARE_COLUMNS), check=check,
                                 naive=naive, time_dependent=td, landmark=lm_res,
                                 _choices=choices)
+
+
+# re-exported so that the whole toolkit for time-dependent exposure is in one namespace
+from .landmark import LandmarkResult, landmark, landmark_set  # noqa: E402

@@ -128,6 +128,48 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "last_contact_gap_mean_days": 60.0,
 }
 
+#: Assumptions made where the abstract is silent (also written to the provenance file).
+ASSUMPTIONS: list[str] = [
+    "First-relapse dates uniform over 2000-01-01..2019-12-31; data cut-off 2021-06-30; patients numbered "
+    "SYN-001.. in order of first relapse; four centres with made-up labels Center A-D.",
+    "Age at diagnosis normal(44, 14) truncated to 18-78; 48 % female; WBC and platelets at diagnosis "
+    "lognormal (medians 4.0 and 30 x10^9/L); Sanz risk derived from them by the dictionary rule.",
+    "CR1 duration lognormal, median 540 days (>= 120); diagnosis 25-55 days before CR1; frontline regimen "
+    "ATRA+ATO (ATRA+ATO+chemo if high risk) with logistic probability in the calendar year of diagnosis "
+    "(50 % in 2012), otherwise ATRA+chemo.",
+    "Relapse type hematologic 65 % / molecular 25 % / extramedullary 10 %; counts at relapse near normal "
+    "for molecular and extramedullary relapses (WBC 2-10, platelets 100-450 x10^9/L).",
+    "Who is not reinduced: exact-size weighted sampling favouring older patients and WBC > 10 at relapse; "
+    "reasons drawn from: early death before treatment 35 %, poor performance status 25 %, patient refused "
+    "treatment 20 %, transferred to another hospital 20 % (alive, follow-up ends at transfer).",
+    "Who gets IC rather than ATO: exact-size weighted sampling favouring early calendar years.",
+    "The 4 reinduced patients without post-remission therapy are chosen with weights favouring IC (x2.5) and "
+    "older age; reasons: induction death 40 %, refractory to reinduction 30 %, death in CR2 before "
+    "consolidation 15 %, declined consolidation 15 %.",
+    "All 37 patients given post-remission therapy are in CR2 (mCR2 or PCR-positive CR2).",
+    "The abstract implies at least 21 ATO-reinduced mCR2 patients among them (12 auto + 9 relapses in the "
+    "ATO-based group); each further ATO responder is in mCR2 with probability 0.90; IC responders with "
+    "probability 0.35.",
+    "All 12 auto-HSCT patients are ATO-reinduced mCR2 patients (5/12 = 41.7 % matches the abstract); allo "
+    "HSCT (6) is chosen among the other CR2 patients (IC-reinduced or PCR-positive), favouring younger and "
+    "PCR-positive patients; the remaining 19 receive ATO-based consolidation.",
+    "Count recovery (days from reinduction start, lognormal): ANC >= 0.5 median 14 (ATO) vs 27 (IC); "
+    "platelets >= 20 median 12 vs 25; death before recovery removes the recovery date (competing event). "
+    "Response documented after both recoveries (median 55 days ATO, 35 days IC).",
+    "Grade >= 3 infection during reinduction: 20 % ATO vs 70 % IC; differentiation syndrome 15 % vs 5 %.",
+    "Second relapse: exponential hazard (median 420 days) identical in every post-remission group; for "
+    "the 9 + 5 designed relapses the relapsers are chosen with weight P(relapse within the available "
+    "follow-up) and their date drawn from the truncated exponential; for other patients a cure fraction "
+    "(0.5; allo 0.8 for graft-versus-leukemia) and the same hazard. Allo TRM 15 %, auto TRM 3 %.",
+    "Salvage of the 14 designed second relapses: allo HSCT chosen with weights favouring younger patients, "
+    "transplant 60-120 days after relapse; the one allo death is transplant-related; the 5 ATO deaths are "
+    "from disease progression (lognormal, median 180 days after salvage start, before the cut-off).",
+    "Other second relapses: allo HSCT salvage with probability 0.4 if < 60 years and not transplanted "
+    "before, else ATO-based; death from progression with probability 0.5 (median 180 days).",
+    "Patients alive at the cut-off were last seen a random Exponential(mean 60 days) time before it (never "
+    "before their last recorded event).",
+]
+
 NO_REINDUCTION_REASONS = [
     "early death before treatment",
     "poor performance status",
@@ -273,9 +315,9 @@ def generate(seed: int = DEFAULT_SEED, **params) -> pd.DataFrame:
         rng.choice(3, size=n, p=np.asarray(rtype_p) / np.sum(rtype_p))]
     hem = rtype == "hematologic"
     wbc_r_h = trunc_lognormal(rng, p["wbc_relapse_hem_median"], p["wbc_relapse_hem_sdlog"], 0.1, 300, n)
-    wbc_r_o = trunc_lognormal(rng, p["wbc_relapse_other_median"], p["wbc_relapse_other_sdlog"], 1.0, 15, n)
+    wbc_r_o = trunc_lognormal(rng, p["wbc_relapse_other_median"], p["wbc_relapse_other_sdlog"], 2.0, 10.0, n)
     plt_r_h = trunc_lognormal(rng, p["plt_relapse_hem_median"], p["plt_relapse_hem_sdlog"], 3, 500, n)
-    plt_r_o = trunc_lognormal(rng, p["plt_relapse_other_median"], p["plt_relapse_other_sdlog"], 60, 500, n)
+    plt_r_o = trunc_lognormal(rng, p["plt_relapse_other_median"], p["plt_relapse_other_sdlog"], 100, 450, n)
     wbc_rel = np.maximum(0.1, np.round(np.where(hem, wbc_r_h, wbc_r_o), 1))
     plt_rel = np.maximum(3, np.round(np.where(hem, plt_r_h, plt_r_o)))
     age_rel = age + (relapse1 - dx) / 365.25
@@ -617,7 +659,8 @@ def provenance(seed: int, params: dict, csv_bytes: bytes, df: pd.DataFrame) -> d
         "files": {"min2022.csv": {"sha256": hashlib.sha256(csv_bytes).hexdigest(), "rows": int(len(df))}},
         "source": "Min GJ, Cho BS, et al. Treatment for relapsed acute promyelocytic leukemia: what is "
                   "the best post-remission treatment? Blood Res 2022;57(3):197-206 (abstract only)",
-        "assumptions": "docs/synthetic.md (section 'Min 2022 replica: assumptions')",
+        "assumptions": list(ASSUMPTIONS),
+        "assumptions_doc": "docs/synthetic.md (section 'Min 2022 replica: assumptions')",
     }
 
 
@@ -725,6 +768,47 @@ def _days(df, col, ref):
     return d.dt.days.to_numpy(dtype=float, na_value=np.nan)
 
 
+def endpoint_local(df: pd.DataFrame, name: str, time_zero: str) -> pd.DataFrame:
+    """Days from time zero to event for the three endpoints :func:`findings` uses.
+
+    ``name`` in {"ANC_recovery", "PLT_recovery"} with ``time_zero="reinduction"``
+    (1 = recovery, 2 = death before recovery, recovery wins a same-day tie),
+    or ``"OS"`` with ``time_zero="postremission"`` (1 = death). Censoring at
+    last follow-up (never beyond the cut-off in these cohorts). Patients without
+    a time zero are left out. Returns ``[patient_id, time, event]``.
+    """
+    if name in ("ANC_recovery", "PLT_recovery") and time_zero == "reinduction":
+        col = "anc_recovery_date" if name == "ANC_recovery" else "plt_recovery_date"
+        r = df[df.reinduction_start_date.notna()]
+        t_rec = _days(r, col, "reinduction_start_date")
+        t_death = _days(r, "death_date", "reinduction_start_date")
+        t_lfu = _days(r, "last_followup_date", "reinduction_start_date")
+        rec = ~np.isnan(t_rec)
+        died = ~rec & ~np.isnan(t_death)
+        time = np.where(rec, t_rec, np.where(died, t_death, t_lfu))
+        code = np.where(rec, 1, np.where(died, 2, 0))
+    elif name == "OS" and time_zero == "postremission":
+        r = df[df.postremission_start_date.notna()]
+        time = _days(r, "last_followup_date", "postremission_start_date")
+        code = r.death_date.notna().to_numpy().astype(int)
+    else:
+        raise ValueError(f"endpoint_local: unsupported endpoint {name!r} from {time_zero!r}")
+    return pd.DataFrame({"patient_id": r.patient_id.to_numpy(), "time": time, "event": code})
+
+
+def _endpoint_function():
+    """Endpoint derivation: aplcohort.cohort (when importable), else :func:`endpoint_local`."""
+    try:
+        from ..cohort import from_dataframe
+    except ImportError:
+        return endpoint_local, "aplcohort.synthetic.min2022.endpoint_local (stand-in)"
+
+    def derive(df, name, time_zero):
+        ep = from_dataframe(df).endpoint(name, time_zero=time_zero, unit="days")
+        return ep.data[["patient_id", "time", "event"]].reset_index(drop=True)
+    return derive, "aplcohort.cohort (Cohort.endpoint)"
+
+
 def findings(df: pd.DataFrame) -> dict:
     """Test the abstract's four qualitative findings on one cohort.
 
@@ -739,7 +823,9 @@ def findings(df: pd.DataFrame) -> dict:
     * ``survival``: overall survival from post-remission start across the
       ATO-based / auto / allo groups (3-group log-rank); holds if p >= 0.05.
 
-    Endpoint days are computed here from the dates (time zero stated above).
+    Endpoints come from :meth:`aplcohort.cohort.Cohort.endpoint` when the
+    cohort package is importable, else from :func:`endpoint_local` (the two
+    agree; tested).
 
     Returns
     -------
@@ -754,29 +840,29 @@ def findings(df: pd.DataFrame) -> dict:
     tab = [[int((ato & m).sum()), int((ato & ~m).sum())], [int((~ato & m).sum()), int((~ato & ~m).sum())]]
     p = fisher(tab)
     rate_a, rate_i = tab[0][0] / ato.sum(), tab[1][0] / (~ato).sum()
+    rate_a, rate_i = float(rate_a), float(rate_i)
     out["mcr2"] = {"p": p, "rate_ato": rate_a, "rate_ic": rate_i, "holds": bool(p < 0.05 and rate_a > rate_i)}
-    for key, col in (("anc", "anc_recovery_date"), ("plt", "plt_recovery_date")):
-        t_rec = _days(r, col, "reinduction_start_date")
-        t_death = _days(r, "death_date", "reinduction_start_date")
-        t_lfu = _days(r, "last_followup_date", "reinduction_start_date")
-        rec = ~np.isnan(t_rec)
-        died = ~rec & ~np.isnan(t_death)
-        time = np.where(rec, t_rec, np.where(died, t_death, t_lfu))
-        code = np.where(rec, 1, np.where(died, 2, 0))
-        grp = np.where(ato, "ATO-based", "IC")
+    derive, used["endpoints"] = _endpoint_function()
+    for key, name in (("anc", "ANC_recovery"), ("plt", "PLT_recovery")):
+        ep = derive(df, name, "reinduction")
+        ep = ep[ep.patient_id.isin(r.patient_id)]
+        grp = r.set_index("patient_id").loc[ep.patient_id, "reinduction_regimen"].to_numpy()
+        time, code = ep.time.to_numpy(float), ep.event.to_numpy(int)
         p = gray(time, code, grp)
-        ci_a = float(np.mean(rec[ato] & (t_rec[ato] <= 28)))
-        ci_i = float(np.mean(rec[~ato] & (t_rec[~ato] <= 28)))
+        a = grp == "ATO-based"
+        ci_a = float(np.mean((code[a] == 1) & (time[a] <= 28)))
+        ci_i = float(np.mean((code[~a] == 1) & (time[~a] <= 28)))
         out[key] = {"p": p, "cif28_ato": ci_a, "cif28_ic": ci_i, "holds": bool(p < 0.05 and ci_a > ci_i)}
     inf = (r.infection_grade3 == "yes").to_numpy()
     tab = [[int((ato & inf).sum()), int((ato & ~inf).sum())], [int((~ato & inf).sum()), int((~ato & ~inf).sum())]]
     p = fisher(tab)
-    ra, ri = tab[0][0] / ato.sum(), tab[1][0] / (~ato).sum()
+    ra, ri = float(tab[0][0] / ato.sum()), float(tab[1][0] / (~ato).sum())
     out["infection"] = {"p": p, "rate_ato": ra, "rate_ic": ri, "holds": bool(p < 0.05 and ra < ri)}
-    s = df[df.postremission_modality.isin(["ATO-based", "auto HSCT", "allo HSCT"])]
-    time = _days(s, "last_followup_date", "postremission_start_date")
-    event = s.death_date.notna().to_numpy().astype(int)
-    p = logrank(time, event, s.postremission_modality.to_numpy())
+    ep = derive(df, "OS", "postremission")
+    mod = df.set_index("patient_id").loc[ep.patient_id, "postremission_modality"].to_numpy()
+    keep = np.isin(mod, ["ATO-based", "auto HSCT", "allo HSCT"])
+    time, event = ep.time.to_numpy(float)[keep], ep.event.to_numpy(int)[keep]
+    p = logrank(time, event, mod[keep])
     out["survival"] = {"p": p, "deaths": int(event.sum()), "holds": bool(p >= 0.05)}
     out["tests_used"] = used
     return out

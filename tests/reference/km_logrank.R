@@ -87,7 +87,7 @@ km_case <- function(name, data, group = NULL, entry = NULL, weights = NULL,
     list(tau = tau, group = glabs, rmean = unname(m[, "rmean"]), se = unname(m[, "se(rmean)"]))
   })
   list(name = name, dataset = NULL, group = group, entry = entry, weights = weights,
-       conf_type = conf_type, conf_level = conf_level, times = times, rows = rows,
+       robust = robust, conf_type = conf_type, conf_level = conf_level, times = times, rows = rows,
        quantiles = quant, table = table, at = at(FALSE), at_extend = at(TRUE), rmean = rm)
 }
 
@@ -123,6 +123,20 @@ add_km("aml", name = "aml_weights_robust_plain", group = "group", weights = "w2"
 add_km("heart", name = "heart_weights_robust_loglog", group = "transplant", entry = "start",
        weights = "w", conf_type = "log-log", times = c(0, 30, 100, 365, 1000, 2000),
        taus = c(365, 1000))
+
+## flat segments at exactly 1 - p: group F1 has S = 1/2 on [2, 4); group F2 ends at S = 1/2.
+## quantile.survfit (findq) and print/summary(fit)$table (survmean) agree for F1 but not F2.
+flat <- data.frame(time = c(1, 2, 3, 4, 1, 2, 5, 6, 7, 8, 9),
+                   status = c(1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0),
+                   group = c(rep("F1", 4), rep("F2", 2), rep("F3", 5)))
+write.csv(flat, file.path(dat_dir, "km_flat.csv"), row.names = FALSE)
+flat <- read.csv(file.path(dat_dir, "km_flat.csv"))
+flat_fit <- survfit(Surv(time, status) ~ group, data = flat)
+fq <- quantile(flat_fit, probs = c(0.25, 0.5, 0.75))
+ft <- summary(flat_fit)$table
+flat_case <- list(groups = c("F1", "F2", "F3"), probs = c(0.25, 0.5, 0.75),
+                  quantile = unname(fq$quantile), lower = unname(fq$lower),
+                  upper = unname(fq$upper), table_median = unname(ft[, "median"]))
 
 ## reverse Kaplan-Meier median follow-up: quantile(survfit(Surv(time, 1 - status) ~ g), 0.5)
 revkm <- function(ds, group = NULL) {
@@ -269,7 +283,7 @@ padj <- list(p = pv)
 for (m in c("holm", "hochberg", "bonferroni", "BH", "BY", "none")) padj[[m]] <- p.adjust(pv, m)
 
 out <- list(r_version = R.version.string, survival = as.character(packageVersion("survival")),
-            km = km_cases, revkm = revkm_cases, rmst_diff = rmst_cases, survdiff = lr_cases,
+            km = km_cases, flat = flat_case, revkm = revkm_cases, rmst_diff = rmst_cases, survdiff = lr_cases,
             weighted = w_cases, weighted_selfcheck_max_abs = max(selfcheck), trend = trend_cases,
             pairwise = pw_cases, p_adjust = padj)
 writeLines(toJSON(out, digits = NA, na = "null", auto_unbox = TRUE, null = "null"),

@@ -106,6 +106,10 @@ for (ties in c("efron", "breslow")) {
     mb_oe(h, "start", "stop", "event", "transplant"))
 }
 
+## stratified (surgery as strata)
+ref$tm_cox_strata_efron <- cox_ref(
+  coxph(Surv(tstart, tstop, death) ~ transplant + age + strata(surgery), data = tm))
+
 ## ---- 4. Simon-Makuch: survfit on counting-process data ---------------------------
 for (ct in c("log", "log-log", "plain")) {
   # survfit(Surv(tstart, tstop, death) ~ transplant, data = tm, conf.type = ct)

@@ -1,0 +1,242 @@
+"""Swimmer plot: one lane per patient from first relapse onwards.
+
+:func:`swimmer_events` (pure) turns a canonical cohort DataFrame (columns of
+``aplcohort/cohort/dictionary.yaml``) into lane ends and event times relative to
+the first relapse; :func:`plot_swimmer` draws the lanes (coloured by a chosen
+column), event markers (reinduction, CR2 / mCR2, post-remission therapy, second
+relapse, salvage, death) and an arrow for patients alive at last follow-up.
+Marker shapes differ so the plot reads in greyscale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ..errors import InputError
+from .style import OKABE_ITO, PALETTE, column_width, journal_style
+
+UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+
+#: Event -> (date column, marker, face colour, edge colour, legend label)
+EVENTS = {
+    "reinduction": ("reinduction_start_date", "|", "black", "black", "Reinduction"),
+    "mCR2": ("response_date", "o", "black", "black", "mCR2"),
+    "CR2": ("response_date", "o", "white", "black", "CR2 (PCR+ / NA)"),
+    "postremission": ("postremission_start_date", "D", "white", "black", "Post-remission therapy"),
+    "relapse2": ("relapse2_date", "X", OKABE_ITO["vermillion"], OKABE_ITO["vermillion"], "Second relapse"),
+    "salvage2": ("salvage2_start_date", "P", OKABE_ITO["reddish purple"], OKABE_ITO["reddish purple"],
+                 "Salvage"),
+    "death": ("death_date", "s", "black", "black", "Death"),
+    "alive": ("last_followup_date", ">", "0.35", "0.35", "Alive at last follow-up"),
+}
+
+
+def _dates(df, col):
+    if col not in df.columns:
+        return pd.Series(pd.NaT, index=df.index)
+    try:
+        return pd.to_datetime(df[col], errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"column {col!r} holds values that are not dates ({exc}); validate the "
+                         "cohort first (aplcohort.cohort.validate)") from None
+
+
+def swimmer_events(df: pd.DataFrame, *, unit: str = "months", id_col: str = "patient_id",
+                   time_zero: str = "relapse1_date") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lane ends and event times from first relapse (pure).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Canonical cohort columns: ``patient_id``, ``relapse1_date``,
+        ``last_followup_date`` and any of ``reinduction_start_date``, ``response``,
+        ``response_date``, ``postremission_start_date``, ``relapse2_date``,
+        ``salvage2_start_date``, ``death_date``, ``data_cutoff_date``.
+    unit : {"days", "weeks", "months", "years"}
+        Months are 365.25 / 12 days, years 365.25 days.
+
+    Returns
+    -------
+    lanes : DataFrame [patient_id, end, status] (status "dead" or "alive"; follow-up
+        ends at death, else at last follow-up, capped at the data cut-off)
+    events : DataFrame [patient_id, event, time] (event in :data:`EVENTS`), events after
+        the end of follow-up are not shown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"patient_id": ["P1"], "relapse1_date": ["2020-01-01"],
+    ...                    "reinduction_start_date": ["2020-01-03"], "response": ["mCR2"],
+    ...                    "response_date": ["2020-03-01"], "death_date": [None],
+    ...                    "last_followup_date": ["2021-01-01"]})
+    >>> lanes, ev = swimmer_events(df, unit="days")
+    >>> lanes.values.tolist(), ev[["event", "time"]].values.tolist()
+    ([['P1', 366.0, 'alive']], [['reinduction', 2.0], ['mCR2', 60.0], ['alive', 366.0]])
+    """
+    if unit not in UNIT_DAYS:
+        raise InputError(f"unit must be one of {list(UNIT_DAYS)}; got {unit!r}")
+    for c in (id_col, time_zero, "last_followup_date"):
+        if c not in df.columns:
+            raise InputError(f"the swimmer plot needs column {c!r}; columns: {list(df.columns)}")
+    t0 = _dates(df, time_zero)
+    if t0.isna().any():
+        ids = df.loc[t0.isna(), id_col].tolist()
+        raise InputError(f"{len(ids)} patients have no {time_zero} (ids {ids[:10]}); a lane starts "
+                         "at first relapse, so filter them explicitly")
+    scale = UNIT_DAYS[unit]
+    death = _dates(df, "death_date")
+    last = _dates(df, "last_followup_date")
+    cut = _dates(df, "data_cutoff_date")
+    end_date = death.where(death.notna(), last)
+    end_date = end_date.where(cut.isna() | (end_date <= cut), cut)
+    if end_date.isna().any():
+        ids = df.loc[end_date.isna(), id_col].tolist()
+        raise InputError(f"patients {ids[:10]} have neither death_date nor last_followup_date")
+    end = (end_date - t0).dt.days / scale
+    if (end < 0).any():
+        ids = df.loc[end < 0, id_col].tolist()
+        raise InputError(f"patients {ids[:10]} end follow-up before {time_zero}")
+    dead = death.notna() & (cut.isna() | (death <= cut))
+    lanes = pd.DataFrame({"patient_id": df[id_col].astype(str).to_numpy(), "end": end.to_numpy(float),
+                          "status": np.where(dead, "dead", "alive")})
+    resp = df["response"].astype(object) if "response" in df.columns else pd.Series(None, index=df.index)
+    recs = []
+    for name, (col, *_rest) in EVENTS.items():
+        if name in ("alive", "death"):
+            continue
+        d = _dates(df, col)
+        if name in ("mCR2", "CR2"):
+            d = d.where(resp == name)
+        t = (d - t0).dt.days / scale
+        for pid, tt, e in zip(lanes["patient_id"], t, end):
+            if pd.notna(tt) and tt <= e:
+                recs.append((pid, name, float(tt)))
+    for pid, e, st in lanes.itertuples(index=False):
+        recs.append((pid, "death" if st == "dead" else "alive", float(e)))
+    order = {k: i for i, k in enumerate(EVENTS)}
+    ev = pd.DataFrame(recs, columns=["patient_id", "event", "time"])
+    ev["_o"] = ev["event"].map(order)
+    pos = {p: i for i, p in enumerate(lanes["patient_id"])}
+    ev["_p"] = ev["patient_id"].map(pos)
+    ev = ev.sort_values(["_p", "time", "_o"], kind="stable").drop(columns=["_o", "_p"])
+    return lanes, ev.reset_index(drop=True)
+
+
+def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremission_modality",
+                 sort_by: str | None = None, unit: str = "months", order=None,
+                 colors: Mapping | None = None, labels: Mapping | None = None,
+                 show_ids: bool | None = None, id_col: str = "patient_id", width="double",
+                 lane_height_in: float = 0.11, missing_label: str = "not recorded",
+                 title: str | None = None):
+    """Swimmer plot of a canonical cohort from first relapse.
+
+    Parameters
+    ----------
+    df : DataFrame (canonical cohort columns; see :func:`swimmer_events`)
+    ax : Axes, optional
+    color_by : str or None
+        Column colouring the lanes (e.g. ``"postremission_modality"``,
+        ``"reinduction_regimen"``); missing values are shown as ``missing_label``.
+    sort_by : str or None
+        Lanes are grouped by this column (default: ``color_by``) in ``order``, and
+        within a group sorted by follow-up, longest at the top.
+    unit : {"days", "weeks", "months", "years"}
+    show_ids : bool
+        Patient ids as y tick labels (default: only when lanes are >= 0.11 in high).
+
+    Returns
+    -------
+    Axes; each lane bar has gid ``"lane:<patient_id>"``, markers ``"event:<event>"``.
+
+    Validated against: lane ends and event times are checked by hand in
+    ``tests/test_plots_swimmer.py``.
+    """
+    lanes, ev = swimmer_events(df, unit=unit, id_col=id_col)
+    sort_by = sort_by if sort_by is not None else color_by
+    cat = None
+    if color_by is not None:
+        if color_by not in df.columns:
+            raise InputError(f"color_by column {color_by!r} not in the data")
+        cat = df[color_by].astype(object).where(df[color_by].notna(), missing_label).astype(str).to_numpy()
+    lanes["colour_key"] = cat if cat is not None else "all"
+    if sort_by is not None:
+        if sort_by not in df.columns:
+            raise InputError(f"sort_by column {sort_by!r} not in the data")
+        key = df[sort_by].astype(object).where(df[sort_by].notna(), missing_label).astype(str).to_numpy()
+    else:
+        key = np.array(["all"] * len(df))
+    lanes["sort_key"] = key
+    levels = list(order) if order is not None else sorted(pd.unique(lanes["colour_key"]), key=str)
+    if missing_label in levels:
+        levels = [lv for lv in levels if lv != missing_label] + [missing_label]
+    extra = sorted(set(lanes["colour_key"]) - set(levels))
+    if extra:
+        raise InputError(f"order misses levels {extra} of {color_by!r}")
+    skey_levels = levels if sort_by == color_by else sorted(pd.unique(lanes["sort_key"]), key=str)
+    lanes["_k"] = lanes["sort_key"].map({k: i for i, k in enumerate(skey_levels)})
+    lanes = lanes.sort_values(["_k", "end"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    cmap = {lv: (colors or {}).get(lv, PALETTE[i % len(PALETTE)]) for i, lv in enumerate(levels)}
+    if missing_label in cmap and not (colors or {}).get(missing_label):
+        cmap[missing_label] = "0.75"
+    n = len(lanes)
+    if n == 0:
+        raise InputError("no patients to draw")
+    if show_ids is None:
+        show_ids = lane_height_in >= 0.11 and n <= 60
+    with journal_style():
+        if ax is None:
+            n_leg = len(levels) + len(EVENTS) + 2
+            H = max(0.75 + lane_height_in * n, 0.6 + 0.16 * n_leg)
+            W = column_width(width)
+            left = (0.45 if show_ids else 0.3) / W
+            fig = plt.figure(figsize=(W, H))
+            ax = fig.add_axes([left, 0.5 / H, 1 - left - 2.0 / W, 1 - 0.6 / H])
+        ypos = {pid: i for i, pid in enumerate(lanes["patient_id"])}
+        for r in lanes.itertuples():
+            ax.barh(r.Index, r.end, height=0.62, left=0, color=cmap[r.colour_key], edgecolor="none",
+                    gid=f"lane:{r.patient_id}")
+        for name, (_col, mk, face, edge, _lab) in EVENTS.items():
+            sub = ev[ev["event"] == name]
+            if sub.empty:
+                continue
+            y = sub["patient_id"].map(ypos).to_numpy(float)
+            x = sub["time"].to_numpy(float)
+            if name == "alive":
+                x = x + 0.008 * max(1.0, lanes["end"].max())
+            ax.plot(x, y, linestyle="none", marker=mk, markersize=3.6 if mk != "|" else 4.5,
+                    markerfacecolor=face, markeredgecolor=edge, markeredgewidth=0.7,
+                    gid=f"event:{name}", zorder=3)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlim(0, lanes["end"].max() * 1.04)
+        if show_ids:
+            ax.set_yticks(range(n))
+            ax.set_yticklabels(lanes["patient_id"], fontsize=7)
+        else:
+            ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel(f"Time from first relapse ({unit})")
+        ax.set_ylabel(f"Patients (n = {n})" if not show_ids else "")
+        blank = Line2D([], [], linestyle="none")
+        cat_title = (color_by.replace("_", " ").capitalize() if color_by else "")
+        handles = ([blank] if cat_title else []) + \
+            [Patch(facecolor=cmap[lv], label=(labels or {}).get(lv, lv)) for lv in levels]
+        names = ([cat_title] if cat_title else []) + [(labels or {}).get(lv, lv) for lv in levels]
+        shown = [e for e in EVENTS if (ev["event"] == e).any()]
+        handles += [blank] + [Line2D([], [], linestyle="none", marker=EVENTS[e][1],
+                                     markerfacecolor=EVENTS[e][2], markeredgecolor=EVENTS[e][3],
+                                     markersize=4.5, markeredgewidth=0.8) for e in shown]
+        names += ["Events"] + [EVENTS[e][4] for e in shown]
+        leg = ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                        borderaxespad=0, frameon=False, handlelength=1.4)
+        for txt, name in zip(leg.get_texts(), names):
+            if name in (cat_title, "Events") and name:
+                txt.set_fontweight("bold")
+        if title:
+            ax.set_title(title, loc="left")
+    return ax

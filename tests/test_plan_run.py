@@ -1,0 +1,173 @@
+"""The plan runner end to end: the Min 2022 replication on the bundled synthetic cohort."""
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aplcohort.cli import main
+from aplcohort.plan import run_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "synthetic" / "min2022.csv"
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("min2022")
+    res = run_plan("min2022", data=DATA, out=out, now=NOW)
+    return res, out
+
+
+def test_outputs_written(run):
+    res, out = run
+    for name in ("results.json", "provenance.json", "report.html"):
+        assert (out / name).is_file()
+    tables = {p.name for p in (out / "tables").iterdir()}
+    for ext in ("csv", "docx", "tex"):
+        assert f"mcr2_by_reinduction.{ext}" in tables
+        assert f"table1_reinduction.{ext}" in tables
+    figs = {p.name for p in (out / "figures").iterdir()}
+    for stem in ("flow", "os_by_consolidation", "cir_by_consolidation", "anc_recovery_by_reinduction",
+                 "simon_makuch_hsct", "swimmer"):
+        assert f"{stem}.png" in figs and f"{stem}.pdf" in figs
+
+
+def test_results_json_contract(run):
+    res, out = run
+    doc = json.loads((out / "results.json").read_text())
+    assert set(doc) >= {"analyses", "provenance"}
+    plan_ids = [a["id"] for a in res.plan["analyses"]]
+    assert list(doc["analyses"]) == plan_ids
+    for aid, a in doc["analyses"].items():
+        assert "kind" in a, aid
+    km = doc["analyses"]["os_by_consolidation"]
+    assert km["kind"] == "km" and set(km) >= {"n", "events", "statistic", "df", "p", "groups"}
+    assert list(km["groups"]) == ["ATO-based", "auto HSCT", "allo HSCT"]
+    for g in km["groups"].values():
+        assert set(g) >= {"n", "events", "median", "median_lower", "median_upper", "at"}
+        assert [e["time"] for e in g["at"]] == [12.0, 36.0, 60.0]
+        for e in g["at"]:
+            assert set(e) == {"time", "estimate", "lower", "upper"}
+    assert sum(g["n"] for g in km["groups"].values()) == km["n"] == 37
+    cif = doc["analyses"]["cir_by_consolidation"]
+    assert cif["kind"] == "cif"
+    for g in cif["groups"].values():
+        for e in g["at"]:
+            assert set(e) == {"time", "estimate", "lower", "upper", "variance"}
+    td = doc["analyses"]["td_cox_hsct"]
+    assert td["kind"] == "td_cox" and td["n"] == 37
+    for t in td["terms"]:
+        assert set(t) == {"term", "coef", "se", "hr", "hr_lower", "hr_upper", "p"}
+        assert t["hr"] == pytest.approx(np.exp(t["coef"]), rel=1e-12)
+    mb = doc["analyses"]["mantel_byar_hsct"]
+    assert mb["kind"] == "mantel_byar" and mb["df"] == 1 and 0 <= mb["p"] <= 1
+
+
+def test_not_reached_median_is_null(run):
+    res, out = run
+    doc = json.loads((out / "results.json").read_text())
+    groups = doc["analyses"]["os_by_consolidation"]["groups"]
+    # a median is null exactly when the group's curve never drops to 0.5
+    km = res["os_by_consolidation"].result
+    for g, v in groups.items():
+        reached = (km.table.loc[km.table["group"] == g, "surv"] <= 0.5).any()
+        assert (v["median"] is None) == (not reached)
+    assert any(v["median"] is None for v in groups.values())
+
+
+def test_published_counts_hold_on_the_replica(run):
+    res, _ = run
+    pub = res.published
+    counts = pub[pub["published"].str.fullmatch(r"\d+")]
+    assert len(counts) == 14
+    assert counts["holds"].all(), counts[~counts["holds"]]
+
+
+def test_immortal_time_warning_recorded(run):
+    res, _ = run
+    assert any("ImmortalTimeWarning" in w for w in res.warnings)
+
+
+def test_provenance(run):
+    res, out = run
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["input_sha256"] == hashlib.sha256(DATA.read_bytes()).hexdigest()
+    assert prov["synthetic_data"] is True
+    assert prov["seed"] == 2022
+    assert prov["run_time_utc"] == "2026-01-01T00:00:00+00:00"
+    assert len(prov["plan_sha256"]) == 64 and "numpy" in prov["packages"]
+
+
+def test_report_is_self_contained(run):
+    _, out = run
+    html = (out / "report.html").read_text()
+    assert "SYNTHETIC DATA" in html
+    assert "Published vs reproduced" in html
+    assert html.count("data:image/png;base64,") >= 10
+    assert 'src="http' not in html and "src='http" not in html and "<link" not in html
+
+
+def test_same_input_same_results(run, tmp_path):
+    res, out = run
+    run_plan("min2022", data=DATA, out=tmp_path, now=NOW)
+    assert (tmp_path / "results.json").read_bytes() == (out / "results.json").read_bytes()
+    for p in sorted((out / "tables").glob("*.csv")):
+        assert (tmp_path / "tables" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_replicate_cli_regenerates_bundled_cohort(tmp_path, capsys):
+    rc = main(["replicate", "min2022", "--out", str(tmp_path / "r")])
+    assert rc == 0
+    assert (tmp_path / "r" / "data" / "min2022.csv").read_bytes() == DATA.read_bytes()
+    assert (tmp_path / "r" / "report.html").is_file()
+    assert "facts hold" in capsys.readouterr().out
+
+
+def test_direct_time_event_endpoints(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 80
+    arm = np.repeat(["A", "B"], n // 2)
+    t = np.round(rng.exponential(np.where(arm == "A", 20, 12)), 1) + 0.1
+    code = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
+    df = pd.DataFrame({"patient_id": [f"P{i}" for i in range(n)], "disease": "AML",
+                       "last_followup_date": "2020-01-01", "t": t, "d": (code > 0).astype(int),
+                       "k": code, "arm": arm, "age": rng.normal(60, 10, n).round(1)})
+    path = tmp_path / "direct.csv"
+    df.to_csv(path, index=False)
+    plan = {"plan": "direct", "data": {"source": str(path)},
+            "endpoints": {"os": {"time": "t", "event": "d", "unit": "months"},
+                          "cr": {"time": "t", "code": "k", "unit": "months"}},
+            "analyses": [{"id": "km", "kind": "km", "endpoint": "os", "group": "arm", "times": [12]},
+                         {"id": "cox", "kind": "cox", "endpoint": "os", "covariates": ["arm", "age"],
+                          "categorical": {"arm": "A"}},
+                         {"id": "cif", "kind": "cif", "endpoint": "cr", "group": "arm", "cause": 1},
+                         {"id": "fg", "kind": "finegray", "endpoint": "cr", "covariates": ["arm"],
+                          "categorical": {"arm": "A"}}]}
+    res = run_plan(plan, figures=False)
+    from aplcohort.stats.cox import coxph
+    from aplcohort.stats.logrank import logrank_test
+    direct = coxph(df, time="t", event="d", covariates=["arm", "age"], categorical={"arm": "A"})
+    got = {t["term"]: t["coef"] for t in res["cox"].summary["terms"]}
+    for _, r in direct.terms.iterrows():
+        assert got[r["term"]] == pytest.approx(r["coef"], rel=1e-12)
+    assert res["km"].summary["p"] == pytest.approx(logrank_test(df["t"], df["d"], df["arm"]).p, rel=1e-12)
+    assert res["cif"].summary["events"] == int((code == 1).sum())
+
+
+def test_declared_numeric_column_with_text_is_an_error(tmp_path):
+    df = pd.DataFrame({"patient_id": ["a", "b", "c"], "disease": "AML",
+                       "last_followup_date": "2020-01-01", "t": ["1.5", "two", "3"], "d": [1, 0, 1]})
+    path = tmp_path / "x.csv"
+    df.to_csv(path, index=False)
+    plan = {"plan": "x", "data": {"source": str(path), "types": {"t": "number"}},
+            "endpoints": {"os": {"time": "t", "event": "d"}},
+            "analyses": [{"id": "km", "kind": "km", "endpoint": "os"}]}
+    from aplcohort.errors import PlanError
+    with pytest.raises(PlanError, match=r"column 't' is declared number.*row 3: 'two'"):
+        run_plan(plan, figures=False)

@@ -1,0 +1,98 @@
+"""Plan validation: every problem reported at once, before anything runs."""
+
+import pytest
+import yaml
+
+from aplcohort.cli import main
+from aplcohort.errors import PlanError
+from aplcohort.plan import load_plan, validate_plan
+
+
+def _plan(**over):
+    p = {"plan": "t", "data": {"source": "x.csv"},
+         "endpoints": {"os": {"endpoint": "OS", "time_zero": "relapse1", "unit": "months"},
+                       "cir": {"endpoint": "CIR", "time_zero": "response"}},
+         "analyses": [{"id": "a", "kind": "km", "endpoint": "os", "group": "reinduction_regimen"}]}
+    p.update(over)
+    return p
+
+
+def test_bundled_plan_is_valid():
+    plan, text, path = load_plan("min2022")
+    assert path.name == "min2022.yaml"
+    validate_plan(plan, None, path.name)
+
+
+def test_unknown_keys_get_did_you_mean():
+    p = _plan(analyses=[{"id": "a", "kind": "km", "endpoint": "os", "gruop": "x"}], outptu={})
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "unknown key 'gruop'" in msg and "did you mean 'group'?" in msg
+    assert "unknown key 'outptu'" in msg and "did you mean 'output'?" in msg
+    assert len(ei.value.problems) == 2
+
+
+def test_unknown_kind_and_undefined_endpoint():
+    p = _plan(analyses=[{"id": "a", "kind": "kaplan", "endpoint": "os"},
+                        {"id": "b", "kind": "km", "endpoint": "oss"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "unknown kind 'kaplan'" in msg
+    assert "endpoint 'oss' is not defined" in msg and "did you mean 'os'?" in msg
+
+
+def test_competing_analysis_needs_competing_endpoint():
+    p = _plan(analyses=[{"id": "g", "kind": "gray", "endpoint": "os", "group": "g"}])
+    with pytest.raises(PlanError, match="needs a competing-risk endpoint"):
+        validate_plan(p)
+    validate_plan(_plan(analyses=[{"id": "g", "kind": "gray", "endpoint": "cir", "group": "g"}]))
+
+
+def test_missing_columns_checked_against_data():
+    p = _plan(analyses=[{"id": "c", "kind": "cox", "endpoint": "os",
+                         "covariates": ["age_at_relapse", "sexx"]}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p, {"age_at_relapse", "sex", "patient_id"})
+    assert "column 'sexx' is not in the data" in str(ei.value)
+    assert "did you mean 'sex'?" in str(ei.value)
+
+
+def test_required_fields_and_duplicate_ids():
+    p = _plan(analyses=[{"id": "a", "kind": "cox", "endpoint": "os"},
+                        {"id": "a", "kind": "km", "endpoint": "os"}],
+              filters=[{"keep": "disease == 'APL'"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "'cox' needs 'covariates'" in msg
+    assert "duplicate id 'a'" in msg
+    assert "filters[0]: missing 'reason'" in msg
+
+
+def test_direct_endpoints_time_event_or_code():
+    p = _plan(endpoints={"e": {"time": "t", "event": "d"}, "c": {"time": "t", "code": "k"}},
+              analyses=[{"id": "a", "kind": "km", "endpoint": "e"},
+                        {"id": "b", "kind": "cif", "endpoint": "c"}])
+    validate_plan(p, {"t", "d", "k"})
+    with pytest.raises(PlanError, match="column 'k' is not in the data"):
+        validate_plan(p, {"t", "d"})
+
+
+def test_cli_bad_plan_exits_2_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_plan(analyses=[{"id": "a", "kind": "km", "endpont": "os"}])))
+    rc = main(["run", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "did you mean 'endpoint'?" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_plan_not_yaml(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("analyses: [unclosed\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
