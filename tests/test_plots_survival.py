@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 from aplcohort.errors import InputError  # noqa: E402
 from aplcohort.plots.export import check_baseline  # noqa: E402
 from aplcohort.plots.survival import (default_ticks, hr_text, median_label, plot_cif,  # noqa: E402
+                                      plot_simon_makuch,
                                       plot_km, pvalue_text, risk_table_values, format_test_name)
 from aplcohort.stats.km import kaplan_meier, number_at_risk  # noqa: E402
 
@@ -155,3 +156,92 @@ def test_baseline_comparison_fails_when_the_image_changes():
     if os.environ.get("APLCOHORT_REGEN_BASELINES") == "1":
         pytest.skip("baselines being regenerated")
     assert check_baseline(ax.figure, "km_two_groups", BASE) is not None
+
+
+# ----------------------------------------------------------------------------- CIF
+CT = np.array([2, 3, 3, 5, 6, 8, 9, 12, 1, 4, 4, 7, 10, 11], float)
+CC = np.array([1, 2, 0, 1, 1, 0, 2, 0, 1, 1, 0, 2, 1, 0])
+CG = np.array(["A"] * 8 + ["B"] * 6)
+
+
+def test_cif_curves_censor_marks_and_risk_table():
+    from aplcohort.stats.competing import cumulative_incidence, gray_test
+    cif = cumulative_incidence(CT, CC, CG)
+    gt = gray_test(CT, CC, CG, cause=1)
+    ax = plot_cif(cif, data=(CT, CC, CG), pvalue=gt, times=[0, 4, 8, 12])
+    for g in ("A", "B"):
+        sub = cif.table[(cif.table.group == g) & (cif.table.cause == 1)]
+        line = [ln for ln in ax.lines if ln.get_gid() == f"curve:{g}"][0]
+        np.testing.assert_array_equal(line.get_xdata(), sub["time"])
+        np.testing.assert_array_equal(line.get_ydata(), sub["estimate"])
+    # censor marks of A at 3, 8, 12 on the curve
+    cm = [ln for ln in ax.lines if ln.get_gid() == "censor:A"][0]
+    assert cm.get_xdata().tolist() == [3.0, 8.0, 12.0]
+    at = cif.at([3.0, 8.0, 12.0])
+    exp = at[(at.group == "A") & (at.cause == 1)]["estimate"].to_numpy()
+    np.testing.assert_array_equal(cm.get_ydata(), exp)
+    # at risk: any event leaves; by hand A at start of 4: {5,6,8,9,12} = 5; of 8: {8,9,12} = 3
+    v = risk_table_values(ax)
+    assert v[(v.group == "A")].sort_values("time")["text"].tolist() == ["8", "5", "3", "1"]
+    assert v[(v.group == "B")].sort_values("time")["text"].tolist() == ["6", "5", "2", "0"]
+    ann = [t for t in ax.texts if t.get_gid() == "annotation"][0]
+    assert ann.get_text() == pvalue_text(gt.p, "Gray")
+
+
+def test_cif_stacked_sums_causes():
+    from aplcohort.stats.competing import cumulative_incidence
+    cif = cumulative_incidence(CT, CC)
+    ax = plot_cif(cif, stacked=True, data=(CT, CC, None), cause_labels={1: "Relapse", 2: "NRM"})
+    top2 = [ln for ln in ax.lines if ln.get_gid() == "curve:all:2"][0]
+    grid = top2.get_xdata()
+    at = cif.at(grid[grid <= CT.max()])
+    tot = at.groupby("time")["estimate"].sum().to_numpy()
+    np.testing.assert_allclose(top2.get_ydata()[: tot.size], tot, rtol=1e-12)
+    v = risk_table_values(ax)
+    assert v["group"].unique().tolist() == ["all"]
+    labels = [t.get_text() for t in ax.figure.axes[1].texts if (t.get_gid() or "").startswith("risk-label")]
+    assert labels == ["All patients"]
+    with pytest.raises(InputError, match="stacked=True draws one group"):
+        plot_cif(cumulative_incidence(CT, CC, CG), stacked=True)
+
+
+def test_cif_baseline():
+    from aplcohort.stats.competing import cumulative_incidence, gray_test
+    cif = cumulative_incidence(CT, CC, CG)
+    ax = plot_cif(cif, data=(CT, CC, CG), pvalue=gray_test(CT, CC, CG), time_unit="years",
+                  ylabel="Cumulative incidence of relapse")
+    msg = check_baseline(ax.figure, "cif_two_groups", BASE)
+    assert msg is None, msg
+
+
+# ----------------------------------------------------------------------------- Simon-Makuch
+def sm_result():
+    from aplcohort.stats.timedep import simon_makuch
+    df = pd.DataFrame({"pid": range(8), "t": [9., 4., 12., 7., 15., 20., 3., 18.],
+                       "d": [1, 1, 0, 1, 0, 1, 1, 0],
+                       "tx": [3., np.nan, 5., np.nan, 2., 8., np.nan, 6.]})
+    return simon_makuch(df, time="t", event="d", id="pid", exposure_time="tx", exposure="HSCT")
+
+
+def test_simon_makuch_risk_table_shows_moves():
+    sm = sm_result()
+    times = [0, 5, 10, 15, 20]
+    ax = plot_simon_makuch(sm, times=times, risk_rows=("n_risk", "cum_entered", "cum_switched_out"))
+    rt = sm.risk_table(times)
+    v = risk_table_values(ax)
+    for row in ("n_risk", "cum_entered", "cum_switched_out"):
+        for g in (0, 1):
+            got = v[(v.row == row) & (v.group == str(g))].sort_values("time")["text"].tolist()
+            assert got == [str(int(x)) for x in rt[rt.group == g].sort_values("time")[row]]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["not HSCT", "HSCT"]
+    ann = [t for t in ax.texts if t.get_gid() == "annotation"][0]
+    assert ann.get_text().startswith("Mantel\u2013Byar p = ")
+    assert not [ln for ln in ax.lines if (ln.get_gid() or "").startswith("censor:")]
+
+
+def test_simon_makuch_baseline():
+    ax = plot_simon_makuch(sm_result(), times=[0, 5, 10, 15, 20],
+                           risk_rows=("n_risk", "cum_entered", "cum_switched_out"))
+    msg = check_baseline(ax.figure, "simon_makuch", BASE)
+    assert msg is None, msg

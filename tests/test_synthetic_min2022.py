@@ -194,6 +194,8 @@ def test_parameter_errors():
         min2022.generate(1, p_infecton_ato=0.3)
     with pytest.raises(ScenarioError, match=r"p_mcr2_ic = 1.5: a probability"):
         min2022.generate(1, p_mcr2_ic=1.5)
+    with pytest.raises(ScenarioError, match="seed must be a non-negative integer"):
+        min2022.generate(-1)
     with pytest.raises(ScenarioError, match="at least 450 days"):
         min2022.generate(1, data_cutoff="2020-01-31")
 

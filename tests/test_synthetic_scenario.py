@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from aplcohort.errors import ScenarioError
 from aplcohort.synthetic.engine import cumhaz, inv_cumhaz, simulate, to_frame
@@ -86,7 +87,8 @@ def test_load_unknown_bundled_name():
 
 def test_bundled_scenarios_are_valid():
     names = bundled_scenarios()
-    assert {"admiral", "tower", "jalsg_apl97", "eln_registry", "cibmtr_cr2", "variant_apl"} <= set(names)
+    assert {"admiral", "tower", "jalsg_apl97", "eln_registry", "cibmtr_cr2", "variant_apl",
+            "immortal_time_demo"} <= set(names)
     for nm in names:
         sc = load_scenario(nm)
         sim = simulate(sc, n=50, reps=2, seed=1)
@@ -260,3 +262,58 @@ def test_docs_example_scenario_runs():
     f = to_frame(sim, 2)
     assert f.treated[f.arm == "hsct"].sum() == 0
     assert (f.time[f.treated] > f.treatment_time[f.treated]).all()
+
+
+def test_immortal_time_demo_shows_the_bias_without_a_true_effect():
+    """No true effect, yet the naive ever-vs-never comparison from time zero favours treatment."""
+    sim = simulate("immortal_time_demo", n=20000, seed=9)
+    f = to_frame(sim)
+    tr, un = f[f.treated], f[~f.treated]
+    naive_tr = tr.event.sum() / tr.time.sum()
+    naive_un = un.event.sum() / un.time.sum()
+    assert naive_tr < 0.8 * naive_un  # apparent benefit
+    # correct person-time split at the treatment time: equal hazards (true log-HR 0)
+    pt_after = (tr.time - tr.treatment_time).sum()
+    ev_after = tr.event.sum()
+    pt_before = un.time.sum() + tr.treatment_time.sum()
+    ev_before = un.event.sum()
+    est = math.log(ev_after / pt_after) - math.log(ev_before / pt_before)
+    assert abs(est) < Z * math.sqrt(1 / ev_after + 1 / ev_before)
+
+
+_model = st.one_of(
+    st.builds(lambda r, c: {"model": "exponential", "rate": r, "cure_fraction": c},
+              st.floats(0.001, 2.0), st.sampled_from([0.0, 0.3])),
+    st.builds(lambda k, s: {"model": "weibull", "shape": k, "scale": s},
+              st.floats(0.3, 3.0), st.floats(0.5, 20.0)),
+    st.builds(lambda b, r1, r2: {"model": "piecewise_exponential", "breaks": [0, b], "rates": [r1, r2]},
+              st.floats(0.5, 10.0), st.floats(0.0, 1.0), st.floats(0.001, 1.0)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m1=_model, m2=_model, n=st.integers(1, 60), reps=st.integers(1, 4), seed=st.integers(0, 2**31),
+       fu=st.floats(1.0, 50.0), prob=st.floats(0.0, 1.0), beta=st.floats(-2.0, 2.0))
+def test_engine_invariants(m1, m2, n, reps, seed, fu, prob, beta):
+    sc = {"name": "h", "n": n, "arms": {"A": {"ratio": 1}, "B": {"ratio": 2}},
+          "accrual": {"duration": fu / 2},
+          "events": {"e1": m1, "e2": dict(m2, fatal=True)},
+          "treatment": {"probability": prob, "delay": {"dist": "exponential", "mean": 1.0},
+                        "effects": {"e1": beta}},
+          "censoring": {"followup": fu}}
+    sim = simulate(sc, reps=reps, seed=seed)
+    assert sim.time.shape == (reps, n)
+    assert np.all(np.isfinite(sim.time)) and np.all(sim.time >= 0)
+    assert set(np.unique(sim.event)) <= {0, 1, 2}
+    assert np.all(sim.time <= fu - sim.entry + 1e-9)
+    sizes = sim.scenario.arm_sizes(n)
+    assert ((sim.arm == 0).sum(axis=1) == sizes[0]).all()
+    tr = np.isfinite(sim.treatment_time)
+    assert np.all(sim.time[tr] >= sim.treatment_time[tr])
+    ev = sim.event > 0
+    first = sim.latent.min(axis=1)
+    np.testing.assert_array_equal(sim.time[ev], first[ev])
+    assert np.all(first[~ev] >= sim.time[~ev])
+    # e2 is fatal: OS ends at an e2 event
+    np.testing.assert_array_equal(sim.os_event[sim.event == 2], 1)
+    np.testing.assert_array_equal(sim.os_time[sim.event == 2], sim.time[sim.event == 2])

@@ -504,17 +504,32 @@ def h_landmark(ctx, a, cohort, out):
 
 
 def h_immortal_time(ctx, a, cohort, out):
+    """Naive vs immortal-time-safe comparison.
+
+    Binary form (no ``reference``): exposed = ``exposure`` date present. Group form
+    (``reference`` given): groups of ``group`` other than the reference are defined by
+    a treatment starting at ``exposure``; before it starts, patients count in the
+    reference group.
+    """
     from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
     df, info = _td_frame(ctx, a, cohort)
     df, _ = _drop_missing(df, [a["group"]])
-    chk = immortal_time_check(df, time="time", group=a["group"], treatment_time="exposure_time",
+    landmarks = list(a.get("landmarks") or [])
+    ref = a.get("reference")
+    if ref is None:
+        tt = "exposure_time"
+        cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
+                                             exposure_time="exposure_time", landmarks=landmarks)
+    else:
+        tt = {g: "exposure_time" for g in _order(a, df[a["group"]]) if g != ref}
+        cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
+                                             group=a["group"], treatment_time=tt, reference=ref,
+                                             landmarks=landmarks)
+    chk = immortal_time_check(df, time="time", group=a["group"], treatment_time=tt,
                               unit=info["unit"])
-    cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
-                                         exposure_time="exposure_time",
-                                         landmarks=list(a.get("landmarks") or []))
     out.result = (chk, cmp)
-    out.summary.update({"endpoint": info, "check": jsonable(chk.to_dict()),
-                        "comparison": jsonable(cmp.table)})
+    out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
+                        "check": jsonable(chk.to_dict()), "comparison": jsonable(cmp.table)})
     out.tables.append(("comparison", "Naive vs immortal-time-safe analyses", cmp.table))
 
 

@@ -56,7 +56,7 @@ ANALYSIS_KEYS: dict[str, set[str]] = {
                         "conf_level"},
     "mantel_byar": COMMON | {"endpoint", "exposure"},
     "simon_makuch": COMMON | SURV | {"exposure"},
-    "immortal_time": COMMON | {"endpoint", "group", "exposure", "landmarks"},
+    "immortal_time": COMMON | {"endpoint", "group", "order", "exposure", "landmarks", "reference"},
     "swimmer": COMMON | {"color_by", "sort_by", "time_zero", "unit"},
     "flow": COMMON | {"groups"},
 }

@@ -1,1 +1,40 @@
-"""aplcohort.plots"""
+"""aplcohort.plots: publication figures.
+
+Every figure function takes an Axes / Figure (or makes one at journal width inside
+:func:`~aplcohort.plots.style.journal_style`) and returns it; the numbers drawn come
+from the tested estimators and pure helper functions. Save with
+:func:`~aplcohort.plots.export.save_figure` (PNG, SVG, PDF, TIFF at 300 or 600 dpi).
+
+=====================  ==========================================================
+plot_km                Kaplan–Meier curves + number-at-risk table, medians, p, HR
+plot_cif               cumulative incidence (by group or stacked causes) + risk table
+plot_simon_makuch      Simon–Makuch curves; risk table shows moves between curves
+plot_forest            forest plot (Cox, Fine–Gray, univariable + multivariable, subgroups)
+subgroup_hazard_ratios subgroup HRs with interaction p (input of plot_forest)
+plot_swimmer           one lane per patient from first relapse
+plot_flow              flow diagram from an attrition log
+plot_recovery          days to ANC / platelet recovery (CIF with death competing, or box)
+recovery_figure        ANC and platelet recovery side by side
+journal_style          context manager: fonts >= 7 pt, Okabe–Ito colours, no global change
+save_figure            write PNG / SVG / PDF / TIFF
+=====================  ==========================================================
+"""
+
+from .export import FORMATS, check_baseline, save_figure
+from .flow import count_groups, flow_layout, plot_flow
+from .forest import forest_frame, plot_forest, subgroup_hazard_ratios
+from .recovery import plot_recovery, recovery_figure, recovery_summary
+from .style import (COLUMN_WIDTHS_MM, LINESTYLES, OKABE_ITO, PALETTE, column_width, figure_size,
+                    group_styles, journal_style)
+from .survival import (default_ticks, hr_text, plot_cif, plot_km, plot_simon_makuch,
+                       pvalue_text, risk_table_values)
+from .swimmer import plot_swimmer, swimmer_events
+
+__all__ = [
+    "FORMATS", "check_baseline", "save_figure", "count_groups", "flow_layout", "plot_flow",
+    "forest_frame", "plot_forest", "subgroup_hazard_ratios", "plot_recovery", "recovery_figure",
+    "recovery_summary", "COLUMN_WIDTHS_MM", "LINESTYLES", "OKABE_ITO", "PALETTE", "column_width",
+    "figure_size", "group_styles", "journal_style", "default_ticks", "hr_text", "plot_cif",
+    "plot_km", "plot_simon_makuch", "pvalue_text", "risk_table_values", "plot_swimmer",
+    "swimmer_events",
+]

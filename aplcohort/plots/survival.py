@@ -30,8 +30,11 @@ from .style import figure_size, group_styles, journal_style, ordered_groups
 
 TIME_UNITS = ("days", "weeks", "months", "years")
 RISK_ROWS = {"n_risk": "Number at risk", "cum_events": "Cumulative events",
-             "cum_censored": "Cumulative censored", "n_entered": "Entered (moved in)"}
+             "cum_censored": "Cumulative censored",
+             "cum_entered": "Moved into the curve (cumulative)",
+             "cum_switched_out": "Moved to the other curve (cumulative)"}
 _LINE_IN = 0.155  # height of one risk-table line (inches) at 7 pt
+HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\")  # greyscale-safe fills of stacked areas
 
 
 # ---------------------------------------------------------------------------- pure helpers
@@ -162,6 +165,13 @@ def _sel(tab: pd.DataFrame, g):
     if g is None:
         return tab["group"].isna()
     return tab["group"] == g
+
+
+def _default_label(g, groups) -> str:
+    """"All patients" for the single ungrouped curve (group None / "all"), else str(g)."""
+    if len(groups) == 1 and (g is None or g == "all"):
+        return "All patients"
+    return str(g)
 
 
 def _fmt_count(v) -> str:
@@ -301,7 +311,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
     >>> km = kaplan_meier([5, 8, 12, 20, 3, 9], [1, 0, 1, 0, 1, 1], ["A"] * 3 + ["B"] * 3)
     >>> ax = plot_km(km, times=[0, 5, 10, 15, 20])
     >>> [t.get_text() for t in ax.figure.axes[1].texts if t.get_gid() == "risk:n_risk:A:10"]
-    ['2']
+    ['1']
 
     Validated against: the numbers drawn are read back from the figure in
     ``tests/test_plots_survival.py`` and compared with ``number_at_risk`` / ``median``.
@@ -317,7 +327,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         rows = tuple(risk_rows) if risk_table is not False else ()
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, str(g)) for g in groups}
+        lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
         styles = group_styles(groups, colors, linestyles)
         med = result.median() if median_legend or median_lines else None
         scale = 100.0 if percent else 1.0
@@ -369,7 +379,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
 
 
 def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None, times=None,
-             risk_table=None, risk_rows=("n_risk",), ci=False, pvalue=None, pvalue_test=None,
+             data=None, risk_table=None, risk_rows=("n_risk",), ci=False, censor_marks=True, pvalue=None, pvalue_test=None,
              hr=None, hr_term=None, hr_label="SHR", time_unit="months", xlabel=None,
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
              cause_labels=None, ylim=(0.0, 1.0), legend_loc="upper left",
@@ -387,10 +397,14 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
     causes, stacked, group
         ``stacked=True`` draws the causes ``causes`` (default all) of one ``group``
         (default: the only one) stacked on top of one another (areas).
+    data : (time, code, group) arrays, optional
+        The data the result was estimated from. Gives censor marks (at censored times,
+        on the curve) and, unless ``risk_table`` is given, the number at risk from
+        :func:`aplcohort.stats.km.number_at_risk` with any event leaving the risk set.
     risk_table : DataFrame or None or False
-        At-risk numbers (any event counts as leaving the risk set), e.g.
-        ``number_at_risk(time, code > 0, times, group)``; ``None`` uses
-        ``result.risk_table(times)`` if the result has it, else no table.
+        At-risk numbers, e.g. ``number_at_risk(time, code > 0, times, group)``;
+        ``None``: from ``data`` if given, else ``result.risk_table(times)`` if the
+        result has it, else no table; ``False``: none.
     cause_labels : mapping {cause: label}
     Other parameters as :func:`plot_km`.
 
@@ -417,8 +431,20 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         else:
             groups = ordered_groups(all_groups, order)
         risk = None
+        if data is not None:
+            if len(data) != 3:
+                raise InputError("data must be (time, code, group); use group=None for one curve")
+            d_t = np.asarray(data[0], float)
+            d_c = np.asarray(data[1])
+            d_g = None if data[2] is None else np.asarray(data[2], dtype=object)
         if isinstance(risk_table, pd.DataFrame):
             risk = risk_table
+        elif risk_table is None and data is not None:
+            from ..stats.km import number_at_risk
+            risk = number_at_risk(d_t, d_c > 0, times, d_g, order=[g for g in all_groups
+                                                                    if g is not None] or None)
+            if d_g is None:
+                risk = risk.assign(group=[all_groups[0]] * len(risk))
         elif risk_table is None and callable(getattr(result, "risk_table", None)):
             risk = result.risk_table(list(times))
         elif risk_table is True:
@@ -426,7 +452,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         rows = tuple(risk_rows) if risk is not None else ()
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, "All patients" if g is None else str(g)) for g in groups}
+        lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
         styles = group_styles(groups, colors, linestyles)
         if stacked:
             sub = tab[_sel(tab, group)]
@@ -443,7 +469,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                 top = base + est
                 name = (cause_labels or {}).get(c, f"Cause {c}")
                 ax.fill_between(grid, base * scale, top * scale, step="post",
-                                color=cstyles[c]["color"], alpha=0.55, linewidth=0,
+                                facecolor=cstyles[c]["color"], alpha=0.55, linewidth=0,
+                                hatch=HATCHES[cs.index(c) % len(HATCHES)], edgecolor="0.3",
                                 label=name, gid=f"stack:{c}")
                 ax.step(grid, top * scale, where="post", color=cstyles[c]["color"], linewidth=1.0,
                         gid=f"curve:{group}:{c}")
@@ -455,6 +482,13 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                 x, y = _step_xy(sc["time"], sc["estimate"], 0.0)
                 ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
                         label=lab[g], gid=f"curve:{g}")
+                if censor_marks and data is not None:
+                    gm = np.ones(d_t.size, bool) if g is None or d_g is None else (d_g == g)
+                    ct = np.unique(d_t[gm & (d_c == 0)])
+                    idx = np.searchsorted(sc["time"].to_numpy(float), ct, side="right") - 1
+                    cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
+                    ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
+                            markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
                 if ci:
                     _, lo = _step_xy(sc["time"], sc["lower"].fillna(0.0), 0.0)
                     _, hi = _step_xy(sc["time"], sc["upper"].fillna(0.0), 0.0)
@@ -474,21 +508,40 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
     return ax
 
 
-def plot_simon_makuch(result, ax=None, *, times=None, risk_rows=("n_risk", "n_entered"),
-                      ylabel="Overall survival", **kwargs):
-    """Simon–Makuch curves (a KM result on (start, stop] data with a group per row).
+def plot_simon_makuch(result, ax=None, *, times=None,
+                      risk_rows=("n_risk", "cum_entered"), pvalue="auto", labels=None,
+                      ylabel="Overall survival", censor_marks=False, **kwargs):
+    """Simon–Makuch curves (KM by current exposure on (start, stop] data).
 
-    The risk table shows, at the start of each interval, the patients at risk in each
-    curve; with ``"n_entered"`` (if the result's risk table has it) it also shows how
-    many patients moved into the curve since the previous tick (e.g. transplanted).
-    Other parameters as :func:`plot_km`; median legend entries are off by default
-    (medians of Simon–Makuch curves are rarely reported).
+    Parameters
+    ----------
+    result : SimonMakuchResult
+        From :func:`aplcohort.stats.timedep.simon_makuch` (or a KMResult with entry times
+        and a risk table).
+    risk_rows : sequence
+        ``"n_risk"`` (patients in each curve at the start of the interval),
+        ``"cum_entered"`` (moved into the curve so far, e.g. transplanted),
+        ``"cum_switched_out"`` (moved to the other curve), ``"cum_events"``,
+        ``"cum_censored"`` — all from ``result.risk_table(times)``.
+    pvalue : "auto", a test result, float or None
+        "auto" annotates the result's Mantel–Byar test when it has one.
+    labels : mapping {group: label}
+        Default for 0/1 groups: "not <exposure>" / "<exposure>".
+    censor_marks : bool
+        Off by default: a switch of curve ends an interval without an event and would
+        be drawn as a censoring.
+    Other parameters as :func:`plot_km` (median legend entries off by default).
 
     Returns
     -------
     Axes
+
+    Validated against: curves and risk table are the result's (R survfit on
+    (start, stop] data, checked in the time-dependent tests); values read back in
+    ``tests/test_plots_survival.py``.
     """
     kwargs.setdefault("median_legend", False)
+    kwargs.setdefault("show_n", False)  # patients move between curves: no fixed n per curve
     table = result.table
     with journal_style():
         tmax = float(table["time"].max()) if len(table) else 0.0
@@ -497,9 +550,18 @@ def plot_simon_makuch(result, ax=None, *, times=None, risk_rows=("n_risk", "n_en
     if risk is True:
         risk = _risk_from_result(result, times)
     if isinstance(risk, pd.DataFrame):
-        risk_rows = tuple(r for r in risk_rows if r in risk.columns)
+        missing = [r for r in risk_rows if r not in risk.columns]
+        if missing:
+            raise InputError(f"risk rows {missing} are not in the result's risk table "
+                             f"{list(risk.columns)}")
+    if isinstance(pvalue, str) and pvalue == "auto":
+        pvalue = getattr(result, "mantel_byar", None)
+    exp = getattr(result, "exposure", None)
+    groups = _result_groups(result, table)
+    if labels is None and exp and set(groups) <= {0, 1, False, True}:
+        labels = {g: (exp if g else f"not {exp}") for g in groups}
     return plot_km(result, ax, times=times, risk_table=risk, risk_rows=risk_rows, ylabel=ylabel,
-                   **kwargs)
+                   pvalue=pvalue, labels=labels, censor_marks=censor_marks, **kwargs)
 
 
 def risk_table_values(ax) -> pd.DataFrame:

@@ -1,0 +1,227 @@
+"""Batch engine == single-cohort functions on every replicate (rtol 1e-10).
+
+The single-cohort functions (aplcohort.stats.logrank.logrank_test,
+aplcohort.stats.km.kaplan_meier, aplcohort.stats.cox.cox_fit) are validated
+against R survival in their own test files; here every replicate of random
+batches (heavy ties, empty groups, all-censored replicates, groups without
+events, medians exactly at 0.5) is compared with them one by one. Tiny
+hand-worked cohorts check exact fractions.
+"""
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from aplcohort.batch import batch_cox, batch_km, batch_logrank
+from aplcohort.errors import InputError
+from aplcohort.stats.cox import cox_fit
+from aplcohort.stats.km import kaplan_meier
+from aplcohort.stats.logrank import logrank_test
+
+RTOL = 1e-10
+
+
+def _random_batch(seed, reps=150, n=24, k=3, tmax=8):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, tmax, (reps, n)).astype(float)          # heavy ties, time 0 allowed
+    e = (rng.random((reps, n)) < 0.6).astype(float)
+    g = rng.integers(0, k, (reps, n))
+    # degenerate replicates
+    e[0] = 0                                                     # all censored
+    g[1][g[1] == k - 1] = 0                                      # last group empty
+    e[2][g[2] == 1] = 0                                          # group 1 without events
+    t[3] = np.arange(n)                                          # distinct times: S hits 0.5
+    e[3] = 1
+    e[4][:] = 0                                                  # one event only
+    e[4][5] = 1
+    g[5][:] = 0                                                  # a single group
+    t[6] = np.where(g[6] == 0, t[6], t[6] + 100)                 # group 0 censored before
+    e[6] = np.where(g[6] == 0, 0, e[6])                          # others' events: E = 0
+    return t, e, g
+
+
+# ------------------------------------------------------------------ log-rank
+def test_logrank_hand_worked():
+    # A: 1 (event), 3 (event); B: 2 (event), 4 (censored)
+    # E_A = 1/2 + 1/3 + 1/2 = 4/3 ; V = 1/4 + 2/9 + 1/4 = 13/18 ; chisq = (2/3)^2 / V = 8/13
+    r = batch_logrank([[1, 3, 2, 4]], [[1, 1, 1, 0]], [0, 0, 1, 1])
+    assert r.statistic[0] == pytest.approx(float(Fraction(8, 13)), rel=1e-14)
+    assert r.expected[0, 0] == pytest.approx(4 / 3, rel=1e-14)
+    assert r.var[0, 0, 0] == pytest.approx(13 / 18, rel=1e-14)
+    assert r.df[0] == 1 and not r.undefined[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_logrank_equals_single_cohort(seed):
+    t, e, g = _random_batch(seed)
+    r = batch_logrank(t, e, g, k=3)
+    n_undefined = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(t.shape[0]):
+            s = logrank_test(t[i], e[i], g[i])
+            assert r.df[i] == s.df
+            if np.isnan(s.statistic):
+                assert np.isnan(r.statistic[i]) and np.isnan(r.p[i]) and r.undefined[i]
+                n_undefined += 1
+                continue
+            assert not r.undefined[i]
+            np.testing.assert_allclose(r.statistic[i], s.statistic, rtol=RTOL)
+            np.testing.assert_allclose(r.p[i], s.p, rtol=RTOL)
+            present = list(s.groups)
+            np.testing.assert_allclose(r.observed[i, present], s.table["observed"], rtol=RTOL)
+            np.testing.assert_allclose(r.expected[i, present], s.table["expected"], rtol=RTOL)
+            np.testing.assert_allclose(r.var[i][np.ix_(present, present)], s.var, rtol=RTOL,
+                                       atol=1e-14)
+    assert n_undefined >= 2          # all-censored and single-group replicates
+    assert r.n_undefined == n_undefined
+
+
+def test_logrank_degenerate_flags():
+    t, e, g = _random_batch(7)
+    r = batch_logrank(t, e, g, k=3)
+    assert r.undefined[0] and np.isnan(r.statistic[0]) and r.df[0] == 0   # all censored
+    assert r.undefined[5] and np.isnan(r.p[5])                            # single group
+    assert r.df[1] == 1                                                   # empty group
+    assert not r.undefined[2] and r.observed[2, 1] == 0                   # no events in group 1
+    assert r.df[6] == 1                                                   # group with E = 0
+
+
+@pytest.mark.parametrize("chunk", [1, 7, None])
+def test_logrank_chunk_invariance(chunk):
+    t, e, g = _random_batch(4, reps=40)
+    full = batch_logrank(t, e, g, k=3)
+    part = batch_logrank(t, e, g, k=3, chunk=chunk)
+    np.testing.assert_array_equal(part.statistic, full.statistic)
+    np.testing.assert_array_equal(part.var, full.var)
+
+
+def test_shared_time_broadcast():
+    rng = np.random.default_rng(0)
+    t = rng.integers(1, 6, 20).astype(float)
+    e = (rng.random(20) < 0.7).astype(float)
+    g = np.stack([rng.permutation(np.arange(20) % 2) for _ in range(5)])
+    r = batch_logrank(t, e, g)
+    for i in range(5):
+        np.testing.assert_allclose(r.statistic[i], logrank_test(t, e, g[i]).statistic,
+                                   rtol=RTOL)
+
+
+def test_input_errors():
+    with pytest.raises(InputError, match="event must be 0"):
+        batch_logrank([[1, 2]], [[2, 1]], [0, 1])
+    with pytest.raises(InputError, match="time must be finite"):
+        batch_logrank([[1, -2]], [[1, 1]], [0, 1])
+    with pytest.raises(InputError, match="integer codes"):
+        batch_logrank([[1, 2]], [[1, 1]], ["a", "b"])
+    with pytest.raises(InputError, match="same number of rows"):
+        batch_logrank([[1, 2, 3]], [[1, 1]], [0, 1])
+    with pytest.raises(InputError, match="tau must be"):
+        batch_km([[1, 2]], [[1, 1]], tau=[1, 2])
+    with pytest.raises(InputError, match="ties must be"):
+        batch_cox(np.ones((2, 1)), [[1, 2]], [[1, 1]], ties="exact")
+
+
+# ------------------------------------------------------------------ Kaplan–Meier
+def test_km_hand_worked():
+    # S: 4/5 at 1, 3/5 at 2, 3/10 at 3; median 3; RMST(4) = 1 + 4/5 + 3/5 + 3/10 = 27/10
+    r = batch_km([[1, 2, 2, 3, 4]], [[1, 1, 0, 1, 0]], times=[0.5, 2, 3.5, 5], tau=4)
+    assert r.median[0, 0] == 3.0
+    np.testing.assert_allclose(r.surv[0, 0], [1.0, 0.6, 0.3, np.nan], rtol=1e-15)
+    assert r.rmst[0, 0] == pytest.approx(2.7, rel=1e-14)
+    # median exactly at 0.5 over [2, 3): midpoint 2.5 (R quantile.survfit)
+    r2 = batch_km([[1, 2, 3, 4]], [[1, 1, 1, 1]])
+    assert r2.median[0, 0] == 2.5
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_km_equals_single_cohort(seed):
+    t, e, g = _random_batch(seed)
+    times = [0, 0.5, 3, 5, 7.5, 30]
+    tau = 6.5
+    r = batch_km(t, e, g, k=3, times=times, tau=tau)
+    n_half = 0
+    for i in range(t.shape[0]):
+        f = kaplan_meier(t[i], e[i], g[i])
+        med, sa, rm = f.median(), f.survival_at(times), f.rmst(tau)
+        for gg in range(3):
+            if gg not in f.groups:
+                assert r.n[i, gg] == 0
+                assert np.isnan(r.median[i, gg]) and np.isnan(r.rmst[i, gg])
+                assert np.isnan(r.surv[i, gg]).all()
+                continue
+            m = med[med["group"] == gg]
+            assert r.n[i, gg] == m["n"].iloc[0] and r.events[i, gg] == m["events"].iloc[0]
+            np.testing.assert_allclose(r.median[i, gg], m["median"].iloc[0], rtol=RTOL)
+            n_half += float(m["median"].iloc[0]) % 1 == 0.5
+            np.testing.assert_allclose(r.surv[i, gg], sa[sa["group"] == gg]["surv"],
+                                       rtol=RTOL)
+            x = rm[rm["group"] == gg]
+            np.testing.assert_allclose(r.rmst[i, gg], x["rmst"].iloc[0], rtol=RTOL)
+            np.testing.assert_allclose(r.rmst_se[i, gg], x["se"].iloc[0], rtol=RTOL,
+                                       atol=1e-14)
+    assert n_half > 0       # the midpoint rule was exercised
+
+
+@pytest.mark.parametrize("chunk", [1, 7, None])
+def test_km_chunk_invariance(chunk):
+    t, e, g = _random_batch(5, reps=30)
+    a = batch_km(t, e, g, k=3, times=[2, 4], tau=5)
+    b = batch_km(t, e, g, k=3, times=[2, 4], tau=5, chunk=chunk)
+    for f in ("median", "surv", "rmst", "rmst_se"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+
+
+# ------------------------------------------------------------------ Cox
+def _cox_batch(seed, reps=120, n=30):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(1, 9, (reps, n)).astype(float)
+    e = (rng.random((reps, n)) < 0.6).astype(float)
+    g = rng.integers(0, 3, (reps, n))
+    X = np.stack([g == 1, g == 2, rng.normal(size=(reps, n))], -1).astype(float)
+    e[0] = 0                      # no events
+    e[1][g[1] == 1] = 0           # arm 1 without events: infinite coefficient
+    return X, t, e
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_cox_equals_single_cohort(ties):
+    X, t, e = _cox_batch(21 if ties == "efron" else 22)
+    f = batch_cox(X, t, e, ties=ties, chunk=17)
+    assert f.status[0] == "no events" and np.isnan(f.coef[0]).all() and np.isnan(f.se[0]).all()
+    assert f.status[1] == "infinite coefficient" and f.infinite[1, 0] and not f.valid[1]
+    n_ok = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(1, t.shape[0]):
+            s = cox_fit(X[i], t[i], e[i], ties=ties)
+            np.testing.assert_array_equal(f.infinite[i], s.infinite)
+            assert f.converged[i] == s.converged and f.n_iter[i] == s.n_iter
+            if not f.valid[i]:
+                # ill-conditioned (infinite coefficient): same path, looser agreement
+                np.testing.assert_allclose(f.coef[i], s.coef, rtol=1e-6)
+                continue
+            n_ok += 1
+            np.testing.assert_allclose(f.coef[i], s.coef, rtol=RTOL)
+            np.testing.assert_allclose(f.var[i], s.var, rtol=RTOL)
+            np.testing.assert_allclose([f.loglik0[i], f.loglik[i]], s.loglik, rtol=RTOL)
+            np.testing.assert_allclose([f.score_test[i], f.wald_test[i], f.lr_test[i]],
+                                       [s.score_test, s.wald_test, s.lr_test], rtol=RTOL)
+    assert n_ok > 100
+
+
+def test_cox_one_covariate_shared_design_and_chunks():
+    rng = np.random.default_rng(5)
+    X = (np.arange(40) % 2).astype(float)[:, None]
+    t = rng.exponential(5, (25, 40)).round(1)
+    e = (rng.random((25, 40)) < 0.8).astype(float)
+    a = batch_cox(X, t, e)
+    for chunk in (1, 7):
+        b = batch_cox(X, t, e, chunk=chunk)
+        np.testing.assert_array_equal(a.coef, b.coef)
+    for i in range(25):
+        s = cox_fit(X, t[i], e[i])
+        np.testing.assert_allclose(a.coef[i], s.coef, rtol=RTOL)
+        np.testing.assert_allclose(a.se[i], np.sqrt(np.diag(s.var)), rtol=RTOL)
