@@ -171,3 +171,14 @@ def test_declared_numeric_column_with_text_is_an_error(tmp_path):
     from aplcohort.errors import PlanError
     with pytest.raises(PlanError, match=r"column 't' is declared number.*row 3: 'two'"):
         run_plan(plan, figures=False)
+
+
+def test_immortal_time_guard_fires_on_naive_consolidation_comparison(run):
+    res, out = run
+    doc = json.loads((out / "results.json").read_text())
+    km = doc["analyses"]["os_by_consolidation"]
+    assert any("ImmortalTimeWarning" in w for w in km["warnings"])
+    methods = {r["method"] for r in km["immortal_time"]["comparison"]}
+    assert "naive (groups fixed at time zero)" in methods and "time-dependent Cox" in methods
+    # reinduction comparisons start at reinduction itself: no guard there
+    assert "immortal_time" not in doc["analyses"]["mcr2_by_reinduction"]

@@ -366,7 +366,7 @@ def bootstrap_ci(time, event, group, *, times=(), tau=None, hr=True, n_boot=2_00
         if hr:
             f = batch_cox(Xb, t, e)
             lc = f.coef.copy()
-            inf = f.infinite & (f.status_code != 1)
+            inf = f.infinite & (f.status_code != 1)[:, None]
             lc[inf] = np.sign(lc[inf]) * np.inf
             hrv = np.exp(lc)
             absent = (km.n[:, 1:] == 0) | (km.n[:, :1] == 0)

@@ -145,6 +145,59 @@ def _fig(ctx):
     return ctx.figures
 
 
+# Grouping columns that describe a treatment, and the column holding its start date.
+TREATMENT_START = {
+    "postremission_modality": "postremission_start_date",
+    "hsct": "hsct_start_date",
+    "reinduction_regimen": "reinduction_start_date",
+    "salvage2_modality": "salvage2_start_date",
+}
+
+
+def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None, order, out) -> None:
+    """Detect groups defined by a treatment that starts after time zero; warn and compare.
+
+    When ``group`` is a treatment column whose start date (``TREATMENT_START``) falls
+    after the endpoint's time zero for some patients, an ImmortalTimeWarning names the
+    groups and the naive analysis is shown beside the time-dependent and landmark ones
+    (treatment start as a time-dependent state; before it, patients count in the
+    first group of ``order``, the reference).
+    """
+    start_col = TREATMENT_START.get(group or "")
+    if (start_col is None or start_col not in df.columns or "time_zero_date" not in df.columns
+            or info.get("kind") != "survival" or len(order or []) < 2):
+        return
+    from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
+    d = df.copy()
+    d["treatment_time"] = exposure_time(d, start_col, info["unit"])
+    ref = order[0]
+    tt = {g: "treatment_time" for g in order[1:]}
+    chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
+                              warn=False)
+    if not len(chk.flagged):
+        return
+    import warnings
+    from ..errors import ImmortalTimeWarning
+    warnings.warn(
+        f"analysis '{a['id']}' compares groups of '{group}' from {info['time_zero']}, but "
+        f"the treatment defining {', '.join(map(str, chk.flagged))} starts after time zero "
+        f"('{start_col}'); the naive comparison credits the waiting time to the treated groups. "
+        f"The time-dependent and landmark analyses are shown beside it.", ImmortalTimeWarning)
+    try:
+        d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
+        cmp = compare_naive_vs_timedependent(d, time="time", event="event", id="patient_id",
+                                             group=group, treatment_time=tt, reference=ref,
+                                             landmarks=list(a.get("landmarks") or []))
+    except Exception as exc:  # a comparison that cannot be fitted is reported, not fatal
+        out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
+                                        "comparison_error": str(exc)}
+        return
+    out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
+                                    "comparison": jsonable(cmp.table)}
+    out.tables.append(("immortal_time", "Immortal-time check: naive vs time-dependent vs landmark",
+                       cmp.table))
+
+
 # ----------------------------------------------------------------------------- handlers
 def run_analysis(ctx: Context, a: dict):
     from .runner import AnalysisOutput
@@ -200,6 +253,7 @@ def h_km(ctx, a, cohort, out):
             s["pairwise"] = jsonable(pw.table)
             out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     out.result = res
+    immortal_time_guard(a, df, info, group, order, out)
     out.choices = f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} in {info['unit']}"
     tab = med.copy()
     out.tables.append(("medians", f"{info['label']}: median (95% CI), {info['unit']}", tab))
@@ -247,6 +301,7 @@ def h_logrank(ctx, a, cohort, out):
     out.summary.update({"endpoint": info, "n": int(len(df)), "events": int((df["event"] == 1).sum()),
                         **test_summary(res), "table": jsonable(res.table)})
     out.result = res
+    immortal_time_guard(a, df, info, group, order, out)
     out.tables.append(("observed_expected", res.test, res.table))
 
 

@@ -42,7 +42,7 @@ ANALYSIS_KEYS: dict[str, set[str]] = {
     "counts": COMMON | {"columns"},
     "table1": COMMON | {"group", "order", "variables", "parametric", "smd", "overall"},
     "response": COMMON | {"group", "order", "outcome", "outcome_label", "conf_level"},
-    "km": COMMON | SURV | {"test", "rho", "pairwise", "adjust", "hr", "median_followup"},
+    "km": COMMON | SURV | {"test", "rho", "pairwise", "adjust", "hr", "median_followup", "landmarks"},
     "logrank": COMMON | SURV | {"test", "rho", "p", "q", "trend", "scores", "pairwise", "adjust"},
     "cox": COMMON | {"endpoint", "covariates", "categorical", "strata", "ties", "robust",
                      "cluster", "conf_level", "univariable", "firth", "zph"},

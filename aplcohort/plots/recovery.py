@@ -136,8 +136,8 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
                         labels=lab, colors=colors, time_unit="days",
                         xlabel="Days from start of reinduction",
                         ylabel=ylabel or f"Cumulative incidence of {count} recovery",
-                        legend_loc="lower right",
-                        annotation_loc="upper left", title=title, width=width)
+                        legend_loc="auto",
+                        annotation_loc="auto", title=title, width=width)
     styles = group_styles(groups, colors)
     with journal_style():
         if ax is None:

@@ -183,7 +183,7 @@ def _fmt_count(v) -> str:
 # ---------------------------------------------------------------------------- drawing core
 def _new_axes(width, height_mm, n_table_lines):
     base_h = height_mm if height_mm is not None else None
-    w, h = figure_size(width, base_h, aspect=0.72)
+    w, h = figure_size(width, base_h, aspect=0.72 if width == "single" else 0.45)
     h_total = h + (n_table_lines * _LINE_IN + 0.35 if n_table_lines else 0.0)
     fig = plt.figure(figsize=(w, h_total))
     ax = fig.add_axes([0.17, 0.0, 0.80, 1.0])
@@ -238,16 +238,108 @@ def _finish_axes(ax, times, xlabel, ylabel, ylim, title):
         ax.set_title(title, loc="left")
 
 
+_CORNERS = {"lower right": (0.98, 0.04, "right", "bottom"),
+            "upper right": (0.98, 0.98, "right", "top"),
+            "lower left": (0.02, 0.04, "left", "bottom"),
+            "upper left": (0.02, 0.98, "left", "top"),
+            "center right": (0.98, 0.5, "right", "center"),
+            "center left": (0.02, 0.5, "left", "center")}
+
+
 def _annotate(ax, lines, loc):
     if not lines:
         return None
-    x, y, ha, va = {"lower right": (0.98, 0.04, "right", "bottom"),
-                    "upper right": (0.98, 0.98, "right", "top"),
-                    "lower left": (0.02, 0.04, "left", "bottom"),
-                    "upper left": (0.02, 0.98, "left", "top"),
-                    "center right": (0.98, 0.5, "right", "center")}[loc]
+    if loc not in _CORNERS:
+        raise InputError(f"annotation_loc must be 'auto' or one of {list(_CORNERS)}; got {loc!r}")
+    x, y, ha, va = _CORNERS[loc]
     return ax.text(x, y, "\n".join(lines), transform=ax.transAxes, ha=ha, va=va,
                    gid="annotation", linespacing=1.3)
+
+
+def _curve_points(curves, xlim, ylim, n=400) -> np.ndarray:
+    """Points (axes fraction) along step curves, for choosing free corners."""
+    pts = []
+    x0, x1 = xlim
+    y0, y1 = ylim
+    grid = np.linspace(x0, x1, n)
+    for x, y in curves:
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if x.size == 0:
+            continue
+        idx = np.searchsorted(x, grid, side="right") - 1
+        ok = (idx >= 0) & (grid <= x.max())
+        gy = y[np.maximum(idx, 0)]
+        pts.append(np.c_[grid[ok], gy[ok]])
+        for i in range(1, x.size):  # vertical parts of the steps
+            if np.isfinite(y[i]) and np.isfinite(y[i - 1]) and y[i] != y[i - 1]:
+                vy = np.linspace(y[i - 1], y[i], 12)
+                pts.append(np.c_[np.full(vy.size, x[i]), vy])
+    if not pts:
+        return np.empty((0, 2))
+    p = np.vstack(pts)
+    p = p[np.isfinite(p).all(axis=1)]
+    return np.c_[(p[:, 0] - x0) / (x1 - x0), (p[:, 1] - y0) / (y1 - y0)]
+
+
+def _box(loc, w, h):
+    x, y, ha, va = _CORNERS[loc]
+    bx0 = x - w if ha == "right" else x
+    by0 = y - h if va == "top" else (y - h / 2 if va == "center" else y)
+    return bx0, by0, bx0 + w, by0 + h
+
+
+def _choose_corner(points, w, h, prefs, taken=None):
+    """First corner in ``prefs`` whose box (w x h, axes fraction) hits the fewest points
+    and does not overlap the box ``taken`` (deterministic)."""
+    best, best_n = prefs[0], None
+    for loc in prefs:
+        b = _box(loc, w, h)
+        if taken is not None:
+            t = taken
+            if not (b[2] <= t[0] or t[2] <= b[0] or b[3] <= t[1] or t[3] <= b[1]):
+                continue
+        pad = 0.015
+        inside = ((points[:, 0] >= b[0] - pad) & (points[:, 0] <= b[2] + pad)
+                  & (points[:, 1] >= b[1] - pad) & (points[:, 1] <= b[3] + pad))
+        k = int(inside.sum())
+        if best_n is None or k < best_n:
+            best, best_n = loc, k
+        if k == 0:
+            break
+    return best
+
+
+def _place(ax, curves, xlim, ylim, legend_labels, legend_title, ann_lines, legend_loc,
+           annotation_loc, table_in):
+    """Resolve 'auto' legend / annotation corners so neither covers the curves."""
+    fig = ax.figure
+    bb = ax.get_position()
+    w_in = bb.width * fig.get_size_inches()[0]
+    h_in = bb.height * fig.get_size_inches()[1] - table_in
+    h_in = max(h_in, 0.8)
+    fs = max(7.0, plt.rcParams["font.size"] - 1)
+    cw = 0.56 * fs / 72.0
+    lh = 1.55 * fs / 72.0
+    pts = _curve_points(curves, xlim, ylim)
+    leg_box = None
+    if legend_loc == "auto":
+        nl = len(legend_labels) + (1 if legend_title else 0)
+        lw = max([len(t) for t in legend_labels] + [len(legend_title or "")]) * cw + 3.6 * fs / 72
+        legend_loc = _choose_corner(pts, lw / w_in + 0.02, nl * lh / h_in + 0.03,
+                                    ["lower left", "upper right", "lower right", "upper left",
+                                     "center left", "center right"])
+    if legend_loc in _CORNERS:
+        nl = len(legend_labels) + (1 if legend_title else 0)
+        lw = max([len(t) for t in legend_labels] + [len(legend_title or "")]) * cw + 3.6 * fs / 72
+        leg_box = _box(legend_loc, lw / w_in + 0.02, nl * lh / h_in + 0.03)
+    if annotation_loc == "auto":
+        aw = (max([len(t) for t in ann_lines] + [1]) * 0.58 * plt.rcParams["font.size"] / 72) / w_in
+        ah = len(ann_lines) * 1.4 * plt.rcParams["font.size"] / 72 / h_in
+        annotation_loc = _choose_corner(pts, aw + 0.02, ah + 0.02,
+                                        ["upper right", "lower right", "lower left", "upper left",
+                                         "center right", "center left"], taken=leg_box)
+    return legend_loc, annotation_loc
 
 
 def _step_xy(t, y, start_y, start_t=0.0):
@@ -263,8 +355,8 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             censor_marks=True, pvalue=None, pvalue_test=None, hr=None, hr_term=None,
             hr_label="HR", median_legend=True, median_lines=False, time_unit="months",
             xlabel=None, ylabel="Overall survival", order=None, labels=None, colors=None,
-            linestyles=None, ylim=(0.0, 1.03), legend_loc="lower left",
-            annotation_loc="upper right", title=None, width="single", height_mm=None,
+            linestyles=None, ylim=(0.0, 1.03), legend_loc="auto",
+            annotation_loc="auto", title=None, width="single", height_mm=None,
             decimals=1, percent=False, show_n=True):
     """Kaplan–Meier curves with censor marks, CI bands, medians, p / HR and risk table.
 
@@ -296,6 +388,9 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
     order, labels, colors, linestyles
         Group order, display labels {group: label}, colours / line styles
         (sequence in order or mapping).
+    legend_loc, annotation_loc : "auto" or a corner ("lower left", "upper right", ...)
+        "auto" (default) puts each in the first corner its box leaves the curves free
+        (deterministic; preference: legend lower left, annotation upper right).
     percent : bool
         y axis in percent.
 
@@ -331,6 +426,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         styles = group_styles(groups, colors, linestyles)
         med = result.median() if median_legend or median_lines else None
         scale = 100.0 if percent else 1.0
+        curves, leg_labels = [], []
         for g in groups:
             sub = table[table["group"] == g].sort_values("time")
             st = styles[g]
@@ -344,6 +440,8 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
                 text = f"{lab[g]} (n = {int(sub['n_risk'].iloc[0])})" if len(sub) else lab[g]
             ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
                     label=text, gid=f"curve:{g}")
+            curves.append((x, y * scale))
+            leg_labels.append(text)
             if ci:
                 _, lo = _step_xy(sub["time"], sub["lower"].ffill(), 1.0)
                 _, hi = _step_xy(sub["time"], sub["upper"].ffill(), 1.0)
@@ -363,9 +461,13 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             ann.append(hr_text(hr, hr_term, hr_label))
         if pvalue is not None:
             ann.append(pvalue_text(pvalue, pvalue_test))
-        _annotate(ax, ann, annotation_loc)
         leg_title = (f"Median ({_conf_level(result)} CI), {time_unit}"
                      if med is not None and median_legend else None)
+        table_in = (sum(1 + len(groups) for _ in rows) * _LINE_IN + 0.42) if rows else 0.0
+        legend_loc, annotation_loc = _place(
+            ax, curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale), leg_labels,
+            leg_title, ann, legend_loc, annotation_loc, table_in)
+        _annotate(ax, ann, annotation_loc)
         ax.legend(loc=legend_loc, title=leg_title, handlelength=2.6, borderaxespad=0.3, frameon=True,
                   facecolor="white", edgecolor="none", framealpha=0.85,
                   alignment="left")
@@ -382,8 +484,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
              data=None, risk_table=None, risk_rows=("n_risk",), ci=False, censor_marks=True, pvalue=None, pvalue_test=None,
              hr=None, hr_term=None, hr_label="SHR", time_unit="months", xlabel=None,
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
-             cause_labels=None, ylim=(0.0, 1.0), legend_loc="upper left",
-             annotation_loc="upper right", title=None, width="single", height_mm=None,
+             cause_labels=None, ylim=(0.0, 1.0), legend_loc="auto",
+             annotation_loc="auto", title=None, width="single", height_mm=None,
              percent=False):
     """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
 
@@ -454,6 +556,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
         styles = group_styles(groups, colors, linestyles)
+        curves, leg_labels = [], []
         if stacked:
             sub = tab[_sel(tab, group)]
             cs = sorted(sub["cause"].unique()) if causes is None else list(causes)
@@ -474,6 +577,11 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                                 label=name, gid=f"stack:{c}")
                 ax.step(grid, top * scale, where="post", color=cstyles[c]["color"], linewidth=1.0,
                         gid=f"curve:{group}:{c}")
+                curves.append((grid, top * scale))
+                leg_labels.append(name)
+                if c == cs[-1]:  # the filled area below the top curve is occupied too
+                    for frac in np.linspace(0, 1, 9)[1:-1]:
+                        curves.append((grid, top * scale * frac))
                 base = top
         else:
             for g in groups:
@@ -482,6 +590,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                 x, y = _step_xy(sc["time"], sc["estimate"], 0.0)
                 ax.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
                         label=lab[g], gid=f"curve:{g}")
+                curves.append((x, y * scale))
+                leg_labels.append(lab[g])
                 if censor_marks and data is not None:
                     gm = np.ones(d_t.size, bool) if g is None or d_g is None else (d_g == g)
                     ct = np.unique(d_t[gm & (d_c == 0)])
@@ -499,6 +609,10 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             ann.append(hr_text(hr, hr_term, hr_label))
         if pvalue is not None:
             ann.append(pvalue_text(pvalue, pvalue_test))
+        table_in = (sum(1 + len(groups) for _ in rows) * _LINE_IN + 0.42) if rows else 0.0
+        legend_loc, annotation_loc = _place(
+            ax, curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale), leg_labels,
+            None, ann, legend_loc, annotation_loc, table_in)
         _annotate(ax, ann, annotation_loc)
         ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=False)
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
