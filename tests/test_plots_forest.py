@@ -52,6 +52,7 @@ def test_cells_equal_cox_terms():
     c = cells(fig)
     assert c["cell:label:0"] == "Age (per year)"
     assert c["cell:label:1"] == "arm: IC vs ATO"
+    assert c["head:label"] == f"n = {r.n}, events = {r.events}"
     for i, row in enumerate(r.terms.itertuples()):
         assert c[f"cell:estimate:{i}"] == format_ci(row.hr, row.hr_lower, row.hr_upper, 2)
         assert c[f"cell:p:{i}"] == format_p(row.p)
@@ -131,3 +132,19 @@ def test_forest_baseline():
     fig = plot_forest(df, favours=("ATO better", "IC better"))
     msg = check_baseline(fig, "forest_subgroups", BASE)
     assert msg is None, msg
+
+
+def test_fine_gray_forest_says_shr():
+    from aplcohort.stats.finegray import fine_gray
+    rng = np.random.default_rng(3)
+    n = 120
+    df = pd.DataFrame({"age": rng.normal(50, 10, n).round(), "arm": rng.choice(["ATO", "IC"], n)})
+    df["time"] = rng.exponential(20, n).round(1)
+    df["code"] = rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3])
+    r = fine_gray(df, time="time", code="code", covariates=["age", "arm"], categorical={"arm": "ATO"})
+    fig = plot_forest(r)
+    c = cells(fig)
+    assert c["head:estimate"] == "SHR (95% CI)"
+    assert c["cell:label:1"] == "arm: IC vs ATO"
+    row = r.terms.iloc[1]
+    assert c["cell:estimate:1"] == format_ci(row.hr, row.hr_lower, row.hr_upper, 2)

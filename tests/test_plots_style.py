@@ -69,3 +69,23 @@ def test_save_figure_formats_dpi_and_determinism(tmp_path):
     with pytest.raises(InputError, match="unsupported"):
         save_figure(fig, tmp_path / "x", formats=("gif",))
     plt.close(fig)
+
+
+def test_journal_style_keeps_interactive_mode_switched_on_inside_it():
+    # Jupyter's inline backend switches interactive mode on when the first figure is
+    # made; if that happens inside journal_style, leaving the style must not undo it
+    # (otherwise every later figure in the notebook is silently not shown).
+    import matplotlib as mpl
+
+    from aplcohort.plots.style import journal_style
+    was = mpl.is_interactive()
+    try:
+        mpl.interactive(False)
+        with journal_style():
+            mpl.interactive(True)
+        assert mpl.is_interactive()
+        with journal_style():
+            pass
+        assert mpl.is_interactive()
+    finally:
+        mpl.interactive(was)

@@ -245,3 +245,19 @@ def test_simon_makuch_baseline():
                            risk_rows=("n_risk", "cum_entered", "cum_switched_out"))
     msg = check_baseline(ax.figure, "simon_makuch", BASE)
     assert msg is None, msg
+
+
+def test_annotations_from_real_logrank_and_cox_results():
+    from aplcohort.stats.cox import coxph
+    from aplcohort.stats.logrank import logrank_test
+    t, e, g = cohort()
+    km = kaplan_meier(t, e, g)
+    lr = logrank_test(t, e, g)
+    df = pd.DataFrame({"time": t, "event": e, "arm": g})
+    cx = coxph(df, time="time", event="event", covariates=["arm"], categorical={"arm": "ATO-based"})
+    ax = plot_km(km, pvalue=lr, hr=cx, risk_table=False)
+    ann = [tx for tx in ax.texts if tx.get_gid() == "annotation"][0].get_text()
+    row = cx.terms.iloc[0]
+    assert ann.splitlines() == [
+        f"HR {row.hr:.2f} (95% CI {row.hr_lower:.2f}\u2013{row.hr_upper:.2f})",
+        f"Log-rank p = {lr.p:.3f}"]

@@ -85,3 +85,14 @@ def test_swimmer_baseline():
     ax = plot_swimmer(cohort(), color_by="postremission_modality", unit="months", width="single")
     msg = check_baseline(ax.figure, "swimmer_small", BASE)
     assert msg is None, msg
+
+
+def test_sort_by_other_column_labels_the_groups():
+    df = cohort()
+    df["arm"] = ["ATO", "IC", "ATO", "none", "IC", "ATO"]
+    ax = plot_swimmer(df, color_by="postremission_modality", sort_by="arm", unit="days")
+    bars = {p.get_gid()[5:]: p.get_y() + p.get_height() / 2 for p in ax.patches
+            if (p.get_gid() or "").startswith("lane:")}
+    assert sorted(bars, key=bars.get) == ["P3", "P1", "P6", "P2", "P5", "P4"]
+    labels = sorted(t.get_gid() for t in ax.texts if (t.get_gid() or "").startswith("sortlabel:"))
+    assert labels == ["sortlabel:ATO", "sortlabel:IC", "sortlabel:none"]

@@ -40,3 +40,17 @@ def test_three_groups_and_errors():
         response_table(data(), "arm", {"x": "resp"})
     with pytest.raises(InputError, match="not in order"):
         response_table(data(), "arm", {"x": "inf"}, order=["ATO"])
+
+
+def test_small_odds_ratio_keeps_significant_digits():
+    df = pd.DataFrame({"arm": ["ATO"] * 10 + ["IC"] * 10,
+                       "inf": ["yes"] + ["no"] * 9 + ["yes"] * 9 + ["no"]})
+    t = response_table(df, "arm", {"Infection": "inf"})
+    # R: fisher.test(matrix(c(1,9,9,1),2,byrow=TRUE)): OR 0.01948353197,
+    #    CI 0.0002656098593-0.3092534058, p 0.001093333911
+    assert t.data.iloc[0, 3] == "0.019 (<0.001\u20130.309)"
+    assert t.data.iloc[0, 4] == "0.001"
+    r = t.raw.iloc[0]
+    assert r.odds_ratio == pytest.approx(0.01948353197, rel=1e-6)
+    assert r.or_lower == pytest.approx(0.0002656098593, rel=1e-6)
+    assert r.or_upper == pytest.approx(0.3092534058, rel=1e-6)

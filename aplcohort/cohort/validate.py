@@ -160,8 +160,9 @@ class ValidationReport:
     def to_frame(self) -> pd.DataFrame:
         """Problems as a table ``[severity, row, patient_id, column, value, rule, message, fix]``."""
         cols = ["severity", "row", "patient_id", "column", "value", "rule", "message", "fix"]
-        return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.problems],
-                            columns=cols)
+        df = pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.problems], columns=cols)
+        df["row"] = df["row"].astype("Int64")  # whole-table problems have no row
+        return df
 
     def __str__(self) -> str:
         e, w = self.errors, self.warnings
@@ -467,9 +468,10 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
                 continue
             ts, why = _parse_date(v, fmt)
             if ts is None:
-                c.add(i, name, v, "type_date", f"{_as_text(v)!r} {why}",
-                      "write the date as YYYY-MM-DD, or state the format in the mapping "
-                      "(date_format: \"%d/%m/%Y\")")
+                fix = (f"write the date in the mapping's format {fmt!r}" if fmt else
+                       "write the date as YYYY-MM-DD, or state the format in the mapping "
+                       "(date_format: \"%d/%m/%Y\")")
+                c.add(i, name, v, "type_date", f"{_as_text(v)!r} {why}", fix)
                 out.append(pd.NaT)
             else:
                 out.append(ts)

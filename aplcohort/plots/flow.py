@@ -19,29 +19,46 @@ Example (the Min 2022 Fig. 1 structure)::
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.textpath import TextToPath
 
 from ..errors import InputError
 from .style import column_width, journal_style
 
 FONT_PT = 7.5
-_CHAR_W = 0.56  # average DejaVu Sans character width / font size
 _LINE = 1.25    # line height / font size
 _PAD = 3.5      # text padding inside a box (pt)
 _GAP = 12.0     # vertical gap between boxes (pt)
+_TTP = TextToPath()
+
+
+def _text_width(s: str, fs: float) -> float:
+    """Width in points of ``s`` set in DejaVu Sans at ``fs`` pt (measured, not estimated)."""
+    prop = FontProperties(family="DejaVu Sans", size=fs)
+    return _TTP.get_text_width_height_descent(s, prop, ismath=False)[0]
 
 
 def _wrap(text: str, width_pt: float, fs: float) -> list[str]:
-    chars = max(8, int((width_pt - 2 * _PAD) / (_CHAR_W * fs)))
+    """Greedy word wrap to the measured box width; "(n = 4)" is never split."""
+    avail = width_pt - 2 * _PAD
+    text = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(text))
     lines = []
-    text = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(text))  # keep "(n = 4)" whole
     for para in text.split("\n"):
-        lines += textwrap.wrap(para, chars, break_long_words=False) or [""]
+        words = para.split(" ")
+        cur = ""
+        for w in words:
+            trial = w if not cur else cur + " " + w
+            if cur and _text_width(trial.replace("\u00a0", " "), fs) > avail:
+                lines.append(cur)
+                cur = w
+            else:
+                cur = trial
+        lines.append(cur)
     return [ln.replace("\u00a0", " ") for ln in lines]
 
 
@@ -120,7 +137,7 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
     W = column_width(width) * 72.0
     margin = 2.0
     has_excl = any(s.n_excluded > 0 for s in log)
-    main_w = W * (0.50 if has_excl else 0.62)
+    main_w = W * (0.48 if has_excl else 0.62)
     main_cx = (margin + main_w / 2) if has_excl else W / 2
     excl_x = main_cx + main_w / 2 + 10.0
     excl_w = W - margin - excl_x
@@ -150,9 +167,9 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
         bw = (W - 2 * margin - (k - 1) * gap) / k
         y_title = top + _GAP * 0.5
         if title:
-            lines = _wrap(title, W * 0.6, fs)
+            lines = _wrap(title, W * 0.7, fs)
             th = _box_h(lines, fs)
-            tw = min(W * 0.6, max(len(t) for t in lines) * _CHAR_W * fs + 2 * _PAD)
+            tw = min(W * 0.7, max(_text_width(t, fs) for t in lines) * 1.08 + 2 * _PAD)
             boxes.append({"id": f"title{len(boxes)}", "kind": "title", "text": "\n".join(lines),
                           "n": n_parent,
                           "x": min(max(margin, parent_bottom_x - tw / 2), W - margin - tw), "y": y_title, "w": tw,

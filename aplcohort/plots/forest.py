@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ..tables.format import DASH, format_ci, format_p
+from ..tables.format import format_ci, format_p
 from .style import PALETTE, figure_size, journal_style
 
 FRAME_COLUMNS = ["label", "hr", "lower", "upper", "p", "n", "events", "indent", "header",
@@ -216,7 +216,7 @@ def _cells(f: pd.DataFrame, decimals: int) -> dict:
     return out
 
 
-def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: str = "HR",
+def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: str | None = None,
                 columns: Sequence[str] | None = None, xlim=None, decimals: int = 2,
                 favours: tuple | None = None, width="single", color=None,
                 model_labels=("Univariable", "Multivariable"), p_header=None,
@@ -229,7 +229,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     fig : Figure, optional
         Drawn into this (empty) figure; else a new one of the journal width.
     ratio_label : "HR" or "SHR"
-        Header of the estimate column and x-axis label.
+        Header of the estimate column and x-axis label (default "SHR" for a Fine–Gray
+        result, else "HR").
     columns : subset/order of ("n", "events", "estimate", "p")
         Default: n and events when the frame has them, then estimate and p.
     xlim : (low, high) of the log axis (default: covering all CIs within [0.01, 100];
@@ -262,6 +263,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     from matplotlib.font_manager import FontProperties
 
     f = forest_frame(obj, labels=labels)
+    if ratio_label is None:
+        ratio_label = "SHR" if getattr(obj, "kind", "") == "finegray" else "HR"
     two = bool(f["hr2"].notna().any())
     nrow = len(f)
     if nrow == 0:
@@ -288,7 +291,12 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     if p_header is None:
         p_header = "p for\ninteraction" if (f["header"] & f["p"].notna()).any() else "p"
     ci_head = f"{ratio_label} (95% CI)"
-    heads = {"label": "", "n": "n", "events": "Events", "estimate": ci_head, "p": p_header,
+    n_all, ev_all = getattr(obj, "n", None), getattr(obj, "events", None)
+    if n_all is None and hasattr(obj, "multivariable"):
+        n_all, ev_all = obj.multivariable.n, obj.multivariable.events
+    top_left = (f"n = {int(n_all)}, events = {int(ev_all)}"
+                if n_all is not None and ev_all is not None and "n" not in columns else "")
+    heads = {"label": top_left, "n": "n", "events": "Events", "estimate": ci_head, "p": p_header,
              "estimate2": ci_head, "p2": p_header}
     if two:
         heads["estimate"] = f"{model_labels[0]}\n{ci_head}"
@@ -312,8 +320,9 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
 
         pad = 0.10
         indent_in = 0.12
-        col_w = {"label": max(text_w(c, h) + indent_in * i
-                              for c, h, i in zip(cells["label"], f["header"], f["indent"])) + pad}
+        col_w = {"label": max([text_w(c, h) + indent_in * i
+                               for c, h, i in zip(cells["label"], f["header"], f["indent"])]
+                              + [text_w(heads["label"])]) + pad}
         for c in left_cols + right_cols:
             col_w[c] = max([text_w(heads[c], True)] + [text_w(v) for v in cells[c]]) + pad
         fixed = sum(col_w.values()) + 0.05
@@ -344,7 +353,12 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
                 a.set_axis_off()
         head_y = -0.5 - 0.25  # just above the first row
         for c, a in axes.items():
-            if c in ("plot", "label"):
+            if c == "plot":
+                continue
+            if c == "label":
+                if heads["label"]:
+                    a.text(0.0, head_y, heads["label"], ha="left", va="bottom", fontsize=fs,
+                           gid="head:label", clip_on=False)
                 continue
             a.text(0.5, head_y, heads[c], ha="center", va="bottom", fontsize=fs,
                    fontweight="bold", gid=f"head:{c}", clip_on=False, linespacing=1.1)

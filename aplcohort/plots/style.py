@@ -180,8 +180,15 @@ def journal_style(font_size: float = 8.0, *, font: str = "DejaVu Sans", grid: bo
     params = style_rc(font_size, font=font, grid=grid)
     if rc:
         params.update(dict(rc))
+    # rc_context restores "interactive" on exit; a backend that switches interactive
+    # mode on while the context is open (Jupyter's inline backend on the first
+    # figure) would otherwise be switched off again, hiding every later figure.
     with mpl.rc_context(params):
-        yield
+        try:
+            yield
+        finally:
+            interactive_now = mpl.is_interactive()
+    mpl.interactive(interactive_now)
 
 
 def group_styles(groups: Sequence, colors=None, linestyles=None, markers=None) -> dict:

@@ -15,12 +15,11 @@ curve axes, so its columns sit exactly under the x ticks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.transforms as mtransforms
 import numpy as np
 import pandas as pd
-import matplotlib.transforms as mtransforms
 from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
@@ -430,7 +429,8 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         for g in groups:
             sub = table[table["group"] == g].sort_values("time")
             st = styles[g]
-            x, y = _step_xy(sub["time"], sub["surv"], 1.0)
+            t_start = float(getattr(result, "start_time", 0.0) or 0.0)
+            x, y = _step_xy(sub["time"], sub["surv"], 1.0, t_start)
             text = lab[g]
             if med is not None and median_legend:
                 mrow = med[med["group"] == g].iloc[0]
@@ -443,8 +443,8 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             curves.append((x, y * scale))
             leg_labels.append(text)
             if ci:
-                _, lo = _step_xy(sub["time"], sub["lower"].ffill(), 1.0)
-                _, hi = _step_xy(sub["time"], sub["upper"].ffill(), 1.0)
+                _, lo = _step_xy(sub["time"], sub["lower"].ffill(), 1.0, t_start)
+                _, hi = _step_xy(sub["time"], sub["upper"].ffill(), 1.0, t_start)
                 ax.fill_between(x, lo * scale, hi * scale, step="post", color=st["color"],
                                 alpha=0.15, linewidth=0, gid=f"ci:{g}")
             if censor_marks:

@@ -221,12 +221,33 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
             ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(f"Time from first relapse ({unit})")
-        ax.set_ylabel(f"Patients (n = {n})" if not show_ids else "")
+        ax.set_ylabel(f"Patients (n = {n})" if not show_ids and sort_by in (None, color_by) else "")
+        if sort_by is not None and sort_by != color_by:
+            # facet-style labels of the sort groups, left of the lanes (and of the ids)
+            from matplotlib.font_manager import FontProperties
+            from matplotlib.textpath import TextToPath
+            import matplotlib.transforms as mtransforms
+            prop = FontProperties(family="DejaVu Sans", size=7)
+            ids_w = max(TextToPath().get_text_width_height_descent(str(i), prop, ismath=False)[0]
+                        for i in lanes["patient_id"]) + 6 if show_ids else 2
+            tr = mtransforms.offset_copy(ax.get_yaxis_transform(), fig=ax.figure,
+                                         x=-(ids_w + 4), units="points")
+            for k, sub in lanes.groupby("_k", sort=True):
+                y0, y1 = sub.index.min() - 0.4, sub.index.max() + 0.4
+                ax.plot([0, 0], [y0, y1], transform=tr, color="0.3", lw=0.8, clip_on=False,
+                        gid=f"sortgroup:{skey_levels[k]}")
+                ax.text(0, (y0 + y1) / 2, str(skey_levels[k]), transform=tr, rotation=90,
+                        ha="right", va="center", fontsize=7, clip_on=False,
+                        gid=f"sortlabel:{skey_levels[k]}")
+                if y0 > 0:
+                    ax.axhline(y0 - 0.1, color="0.75", lw=0.5, zorder=0)
         blank = Line2D([], [], linestyle="none")
         cat_title = (color_by.replace("_", " ").capitalize() if color_by else "")
-        handles = ([blank] if cat_title else []) + \
-            [Patch(facecolor=cmap[lv], label=(labels or {}).get(lv, lv)) for lv in levels]
-        names = ([cat_title] if cat_title else []) + [(labels or {}).get(lv, lv) for lv in levels]
+        if color_by is not None:
+            handles = [blank] + [Patch(facecolor=cmap[lv]) for lv in levels]
+            names = [cat_title] + [(labels or {}).get(lv, lv) for lv in levels]
+        else:
+            handles, names = [], []
         shown = [e for e in EVENTS if (ev["event"] == e).any()]
         handles += [blank] + [Line2D([], [], linestyle="none", marker=EVENTS[e][1],
                                      markerfacecolor=EVENTS[e][2], markeredgecolor=EVENTS[e][3],

@@ -209,6 +209,7 @@ class KMResult(Result):
             lo = fq(c["lower"].to_numpy())
             up = fq(c["upper"].to_numpy())
             ev = float(c["n_event"].sum())
+            ev = int(ev) if ev.is_integer() else ev  # whole counts unless weights are fractional
             for i, pr in enumerate(probs):
                 rows.append((g, nrec, ev, float(pr), q[i], lo[i], up[i]))
         return pd.DataFrame(rows, columns=["group", "n", "events", "p", "quantile", "lower",

@@ -77,12 +77,19 @@ def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound:
     '0.64 (0.49–0.83)'
     >>> format_ci(25.1, 14.23, float("nan"), 1)
     '25.1 (14.2–NR)'
+    >>> format_ci(0.0196, 0.00027, 0.309, 3)   # a positive bound never prints as 0.000
+    '0.020 (<0.001–0.309)'
     """
     if _isna(est):
         return na
-    lo = format_num(lower, decimals, na_bound)
-    hi = format_num(upper, decimals, na_bound)
-    return f"{format_num(est, decimals)} ({lo}{sep}{hi})"
+
+    def fmt(v, missing):
+        s = format_num(v, decimals, missing)
+        if not _isna(v) and float(v) > 0 and float(s) == 0:  # positive but rounds to 0
+            return "<" + f"{10.0 ** -decimals:.{decimals}f}"
+        return s
+
+    return f"{fmt(est, na)} ({fmt(lower, na_bound)}{sep}{fmt(upper, na_bound)})"
 
 
 def format_interval(lower, upper, decimals: int = 2, *, na_bound: str = "NR", sep: str = DASH) -> str:

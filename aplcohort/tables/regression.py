@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from .export import JournalTable
-from .format import format_ci, format_p
+from .format import decimals_for, format_ci, format_p
 
 
 def _refs(result) -> dict:
@@ -55,7 +54,8 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
     labels : mapping {term or variable: label}
     ratio_label : "HR" / "SHR" (default from the result kind)
     decimals : int
-        Decimals of ratios and CIs (p-values: 3, "<0.001").
+        Decimals of ratios and CIs (a row with a value below 0.1 gets up to 3 so a bound
+        never prints as 0.00; p-values: 3, "<0.001").
 
     Returns
     -------
@@ -122,7 +122,8 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
             if term in sep and k == nmod - 1 or (term in sep and not two):
                 cells += ["NE", ""]
             else:
-                cells += [format_ci(hr, lo, hi, decimals, na="NE", na_bound="NE"), format_p(p)]
+                dec = max(decimals, decimals_for([hr, lo, hi], 3))  # 0.004, not 0.00
+                cells += [format_ci(hr, lo, hi, dec, na="NE", na_bound="NE"), format_p(p)]
             raw.append({"term": term, "model": (("univariable", "multivariable")[k] if two
                                                 else "model"),
                         "hr": hr, "lower": lo, "upper": hi, "p": p})

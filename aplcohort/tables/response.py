@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import InputError
 from ..stats.grouptests import binom_ci, compare_response_rates, fisher_exact
 from .export import JournalTable
-from .format import DASH, format_ci, format_p, format_pct_ci
+from .format import DASH, decimals_for, format_ci, format_p, format_pct_ci
 
 
 def _outcome_spec(spec, name):
@@ -134,7 +134,8 @@ def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=N
                         "or_lower": olo, "or_upper": ohi, "p": p, "test": test})
         row = [name, *cells]
         if len(groups) == 2:
-            row.append(format_ci(orv, olo, ohi, or_decimals, na_bound="\u221e"))
+            dec = max(or_decimals, decimals_for([orv, olo, ohi], 3))  # 0.004, not 0.00
+            row.append(format_ci(orv, olo, ohi, dec, na_bound="\u221e"))
         row.append(format_p(p))
         rows.append(row)
     df = pd.DataFrame(rows, columns=head)

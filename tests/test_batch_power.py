@@ -1,0 +1,104 @@
+"""Simulated power: determinism, chunk invariance, agreement with a per-replicate loop,
+with Schoenfeld's approximation and with alpha under the null; the ``power`` CLI."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats as st
+
+from aplcohort.batch.power import parse_n_grid, power_curve
+from aplcohort.batch.sweep import power_sweep
+from aplcohort.cli import main
+from aplcohort.errors import InputError
+from aplcohort.stats.logrank import logrank_test
+from aplcohort.synthetic.engine import simulate
+
+
+def _scenario(hr=0.5, censor=True):
+    sc = {"name": "two_arm", "time_unit": "months", "n": 100,
+          "arms": {"control": {"ratio": 1}, "new": {"ratio": 1}},
+          "events": {"death": {"model": "exponential", "median": 10,
+                               "arms": {"new": {"median": 10 / hr}}}}}
+    if censor:
+        sc["censoring"] = {"loss_rate": 0.02}
+    return sc
+
+
+def test_parse_n_grid():
+    assert parse_n_grid("40:100:20") == [40, 60, 80, 100]
+    assert parse_n_grid("40,80") == [40, 80]
+    with pytest.raises(InputError, match="START:STOP:STEP"):
+        parse_n_grid("40:x")
+    with pytest.raises(InputError, match=">= 2"):
+        parse_n_grid("1,5")
+
+
+def test_power_equals_loop_of_single_cohort_tests():
+    sc = _scenario(0.6)
+    r = power_curve(sc, [30], reps=60, alpha=0.05, seed=4)
+    sim = simulate(sc, n=30, reps=60, seed=4)
+    rej = sum(logrank_test(sim.time[i], sim.event[i] > 0, sim.arm[i]).p < 0.05
+              for i in range(60))
+    assert r.table["power"].iloc[0] == rej / 60
+    assert r.table["mc_se"].iloc[0] == pytest.approx(math.sqrt(rej / 60 * (1 - rej / 60) / 60))
+
+
+def test_power_chunk_invariance():
+    sc = _scenario(0.6)
+    a = power_curve(sc, [20, 40], reps=35, seed=9, chunk=35)
+    for chunk in (1, 7):
+        b = power_curve(sc, [20, 40], reps=35, seed=9, chunk=chunk)
+        pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_power_null_is_alpha_and_schoenfeld():
+    # no censoring: D = n events; Schoenfeld power Phi(sqrt(D/4)|log HR| - z_{0.975})
+    null = power_curve(_scenario(1.0, censor=False), [60], reps=2000, seed=1)
+    p0, se0 = null.table["power"].iloc[0], null.table["mc_se"].iloc[0]
+    assert abs(p0 - 0.05) < 4 * se0
+    hr, n = 2 / 3, 100
+    alt = power_curve(_scenario(hr, censor=False), [n], reps=2000, seed=2)
+    schoenfeld = st.norm.cdf(math.sqrt(n / 4) * abs(math.log(hr)) - st.norm.ppf(0.975))
+    assert abs(alt.table["power"].iloc[0] - schoenfeld) < 0.04   # approximation + 4 MC SE
+    n_grid, n_int = alt.sample_size(0.5)
+    assert n_grid == 100 and n_int == 100.0
+
+
+def test_sweep_inprocess_equals_power_curve():
+    sc = _scenario(0.6)
+    df = power_sweep([sc, _scenario(0.8)], [20, 40], reps=30, seed=3, chunk=8,
+                     scheduler="none")
+    assert df.attrs["executor"] == "in-process"
+    one = power_curve(sc, [20, 40], reps=30, seed=3).table
+    got = df[df["scenario"] == "two_arm"].iloc[:2].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, one)
+
+
+def test_power_cli(tmp_path, capsys):
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump(_scenario(0.5)))
+    out = tmp_path / "out"
+    rc = main(["power", str(path), "--n", "20:40:20", "--reps", "40", "--seed", "3",
+               "--target", "0.5", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "power" in text and "MC SE" in text
+    csv = pd.read_csv(out / "power.csv")
+    assert csv.columns.tolist() == ["n", "reps", "power", "mc_se", "lower", "upper",
+                                    "n_undefined", "mean_events"]
+    assert csv["n"].tolist() == [20, 40]
+    assert (out / "power.png").stat().st_size > 1000
+    ref = power_curve(_scenario(0.5), [20, 40], reps=40, seed=3).table
+    np.testing.assert_allclose(csv["power"], ref["power"], rtol=1e-12)
+
+
+def test_power_cli_input_error(tmp_path, capsys):
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump(_scenario(0.5)))
+    assert main(["power", str(path), "--n", "a:b", "--no-progress"]) == 2
+    assert "START:STOP:STEP" in capsys.readouterr().err
+    assert main(["power", str(path), "--n", "20", "--endpoint", "relapse",
+                 "--no-progress", "--out", str(tmp_path / "o")]) == 2
