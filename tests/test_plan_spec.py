@@ -96,3 +96,15 @@ def test_cli_plan_not_yaml(tmp_path, capsys):
     bad.write_text("analyses: [unclosed\n")
     assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_endpoint_needs_date_columns_the_data_lacks():
+    p = _plan(analyses=[{"id": "a", "kind": "km", "endpoint": "os"},
+                        {"id": "b", "kind": "cif", "endpoint": "cir"}])
+    cols = {"patient_id", "disease", "last_followup_date", "relapse1_date", "reinduction_regimen"}
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p, cols)
+    msg = str(ei.value)
+    assert "endpoints.os: OS from relapse1 needs column(s) 'death_date'" in msg
+    assert "(used by analyses: a)" in msg
+    assert "endpoints.cir: CIR from response needs column(s)" in msg and "'relapse2_date'" in msg

@@ -51,9 +51,9 @@ def study_flow(cohort) -> tuple[AttritionLog, dict]:
 
 
 def _fmt_p(p):
-    if p is None:
-        return "NA"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    """'p = 0.022' / 'p < 0.001' (journal style)."""
+    from ..tables.format import format_p
+    return "p = NA" if p is None else format_p(p, prefix=True)
 
 
 def published_vs_reproduced(cohort, analyses: dict) -> pd.DataFrame:
@@ -102,7 +102,7 @@ def published_vs_reproduced(cohort, analyses: dict) -> pd.DataFrame:
         ok_dir, text = direction(s)
         holds = ok_dir and p is not None and p < 0.05
         rows.append({"fact": label, "published": published,
-                     "reproduced": f"{text}; p = {_fmt_p(p)}", "holds": bool(holds)})
+                     "reproduced": f"{text}; {_fmt_p(p)}", "holds": bool(holds)})
 
     def rate_dir(higher: bool):
         def f(s):
@@ -138,7 +138,7 @@ def published_vs_reproduced(cohort, analyses: dict) -> pd.DataFrame:
         a = analyses.get(aid)
         p = a.summary.get("p") if a is not None else None
         rows.append({"fact": label, "published": "not significant",
-                     "reproduced": f"log-rank p = {_fmt_p(p)}", "holds": bool(p is not None and p >= 0.05)})
+                     "reproduced": f"log-rank {_fmt_p(p)}", "holds": bool(p is not None and p >= 0.05)})
     a = analyses.get("second_relapse_ato_mcr2")
     if a is not None:
         g = a.summary.get("groups", {})
@@ -149,6 +149,6 @@ def published_vs_reproduced(cohort, analyses: dict) -> pd.DataFrame:
         txt = "; ".join(f"{k}: {v['events']}/{v['n']} relapsed{at60(v)}" for k, v in g.items())
         rows.append({"fact": "Second relapse, ATO-based vs auto HSCT after ATO mCR2 (not significant)",
                      "published": "50.7% vs 41.7%, P = 0.878",
-                     "reproduced": f"{txt}; Gray p = {_fmt_p(p)}",
+                     "reproduced": f"{txt}; Gray {_fmt_p(p)}",
                      "holds": bool(p is not None and p >= 0.05)})
     return pd.DataFrame(rows, columns=["fact", "published", "reproduced", "holds"])

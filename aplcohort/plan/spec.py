@@ -112,6 +112,32 @@ def _columns_of(value) -> list[str]:
     return [str(v) for v in value]
 
 
+def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], problems: list) -> None:
+    """Date-based endpoints need their dates; exposure columns must exist."""
+    from ..cohort.schema import required_for
+    from ..errors import InputError
+
+    used: dict[str, list[str]] = {}
+    for a in plan.get("analyses") or []:
+        if isinstance(a, dict) and a.get("endpoint") in endpoints:
+            used.setdefault(a["endpoint"], []).append(str(a.get("id")))
+    for eid, ep in endpoints.items():
+        if not isinstance(ep, dict) or "endpoint" not in ep or eid not in used:
+            continue
+        try:
+            need = required_for(ep["endpoint"], ep.get("time_zero"))
+        except InputError:
+            continue  # an unknown endpoint or time zero is reported elsewhere
+        missing = [c for c in need if c not in columns]
+        if missing:
+            problems.append(PlanProblem(
+                f"endpoints.{eid}",
+                f"{ep['endpoint']} from {ep.get('time_zero')} needs column(s) "
+                f"{', '.join(repr(c) for c in missing)}, which the data lacks "
+                f"(used by analyses: {', '.join(used[eid])})",
+                "add the column(s) to the cohort or map them in the column mapping"))
+
+
 def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan") -> dict:
     """Check a plan's structure; raise :class:`PlanError` listing every problem.
 
@@ -182,6 +208,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                            "or 'time' + 'event' / 'time' + 'code' (given directly)"))
         if ep.get("unit", "days") not in UNITS:
             problems.append(PlanProblem(w, f"unit '{ep.get('unit')}' unknown", f"use one of {sorted(UNITS)}"))
+    if columns is not None:
+        _check_endpoint_columns(plan, endpoints, columns, problems)
     analyses = plan.get("analyses")
     if not isinstance(analyses, list) or not analyses:
         problems.append(PlanProblem("analyses", "must be a non-empty list"))

@@ -13,7 +13,32 @@ from .report import build_report
 
 def _table_formats(output: dict) -> tuple[str, ...]:
     fm = output.get("tables") or ["csv", "docx", "tex"]
-    return tuple("latex" if f == "tex" else f for f in fm)
+    return tuple(fm)
+
+
+_P_COLUMNS = {"p", "p_adj", "p_value", "pvalue"}
+
+
+def journal_table_from_frame(df: pd.DataFrame, caption: str):
+    """Format a tidy result frame as a journal table (p as '<0.001', 3 decimals elsewhere)."""
+    from ..tables.export import JournalTable
+    from ..tables.format import format_p
+
+    cells = pd.DataFrame(index=df.index)
+    for c in df.columns:
+        v = df[c]
+        if c in _P_COLUMNS:
+            cells[c] = [format_p(x) for x in v]
+        elif pd.api.types.is_bool_dtype(v):
+            cells[c] = ["yes" if x else "no" for x in v]
+        elif pd.api.types.is_integer_dtype(v):
+            cells[c] = [str(int(x)) for x in v]
+        elif pd.api.types.is_float_dtype(v):
+            cells[c] = ["NA" if pd.isna(x) else (str(int(x)) if float(x).is_integer() and abs(x) < 1e6
+                                                   else f"{x:.3f}") for x in v]
+        else:
+            cells[c] = ["" if (not isinstance(x, (list, dict)) and pd.isna(x)) else str(x) for x in v]
+    return JournalTable(caption=caption, data=cells.reset_index(drop=True), raw=df.reset_index(drop=True))
 
 
 def write_outputs(res, out: Path) -> None:
@@ -38,8 +63,12 @@ def write_outputs(res, out: Path) -> None:
                 save_table(tab, stem, formats=_table_formats(output))
                 sec["tables"].append((caption, tab.data))
             elif isinstance(tab, pd.DataFrame):
-                tab.to_csv(stem.with_suffix(".csv"), index=False)
-                sec["tables"].append((caption, tab))
+                tab.to_csv(stem.with_suffix(".csv"), index=False)  # full precision
+                jt = journal_table_from_frame(tab, caption)
+                fmts = tuple(f for f in _table_formats(output) if f != "csv")
+                if fmts:
+                    save_table(jt, stem, formats=fmts)
+                sec["tables"].append((caption, jt.data))
         for name, fig in a.figures:
             stem = out / "figures" / name
             save_figure(fig, stem, formats=fig_formats, dpi=dpi)
