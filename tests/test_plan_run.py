@@ -135,8 +135,8 @@ def test_direct_time_event_endpoints(tmp_path):
     arm = np.repeat(["A", "B"], n // 2)
     t = np.round(rng.exponential(np.where(arm == "A", 20, 12)), 1) + 0.1
     code = rng.choice([0, 1, 2], size=n, p=[0.3, 0.5, 0.2])
-    df = pd.DataFrame({"patient_id": [f"P{i}" for i in range(n)], "disease": "AML",
-                       "last_followup_date": "2020-01-01", "t": t, "d": (code > 0).astype(int),
+    # a generic table, not in the date-based schema: no disease, no dates, no patient_id
+    df = pd.DataFrame({"t": t, "d": (code > 0).astype(int),
                        "k": code, "arm": arm, "age": rng.normal(60, 10, n).round(1)})
     path = tmp_path / "direct.csv"
     df.to_csv(path, index=False)
@@ -158,11 +158,21 @@ def test_direct_time_event_endpoints(tmp_path):
         assert got[r["term"]] == pytest.approx(r["coef"], rel=1e-12)
     assert res["km"].summary["p"] == pytest.approx(logrank_test(df["t"], df["d"], df["arm"]).p, rel=1e-12)
     assert res["cif"].summary["events"] == int((code == 1).sum())
+    assert res.cohort.data["patient_id"].iloc[0] == "row 2"  # spreadsheet row labels
+
+
+def test_date_endpoint_plan_still_requires_the_schema(tmp_path):
+    pd.DataFrame({"t": [1.0, 2.0], "d": [1, 0]}).to_csv(tmp_path / "g.csv", index=False)
+    plan = {"plan": "x", "data": {"source": str(tmp_path / "g.csv")},
+            "endpoints": {"os": {"endpoint": "OS", "time_zero": "relapse1"}},
+            "analyses": [{"id": "km", "kind": "km", "endpoint": "os"}]}
+    from aplcohort.errors import CohortValidationError
+    with pytest.raises(CohortValidationError, match="required column 'patient_id' is missing"):
+        run_plan(plan, figures=False)
 
 
 def test_declared_numeric_column_with_text_is_an_error(tmp_path):
-    df = pd.DataFrame({"patient_id": ["a", "b", "c"], "disease": "AML",
-                       "last_followup_date": "2020-01-01", "t": ["1.5", "two", "3"], "d": [1, 0, 1]})
+    df = pd.DataFrame({"patient_id": ["a", "b", "c"], "t": ["1.5", "two", "3"], "d": [1, 0, 1]})
     path = tmp_path / "x.csv"
     df.to_csv(path, index=False)
     plan = {"plan": "x", "data": {"source": str(path), "types": {"t": "number"}},

@@ -97,11 +97,13 @@ def test_subgroups_interaction_p():
     from scipy.stats import chi2
     p = chi2.sf(2 * (f1.loglik[1] - f0.loglik[1]), 1)
     assert sg.loc[1, "p"] == pytest.approx(p, rel=1e-10)
-    fig = plot_forest(sg, favours=("ATO better", "IC better"))
+    # HR is IC vs ATO: HR < 1 (left of 1) favours IC
+    fig = plot_forest(sg, favours=("IC better", "ATO better"))
     c = cells(fig)
     assert c["head:p"] == "p for\ninteraction"
     assert c["cell:p:1"] == format_p(p)
-    assert c["favours:left"] == "\u2190 ATO better"
+    assert c["favours:left"] == "\u2190 IC better"
+    assert c["favours:right"] == "ATO better \u2192"
 
 
 def test_not_estimable_and_errors():

@@ -228,6 +228,112 @@ class _Chunk:
         return np.abs(np.einsum("rnp,rp->rn", self.X, coef)).max(axis=1)
 
 
+def distinct_times(time):
+    """``(ut, inverse)`` as ``np.unique(time, return_inverse=True)``.
+
+    Whole-number times (days) use a counting pass instead of a sort.
+    """
+    t = np.asarray(time, float)
+    tmax = t.max() if t.size else 0.0
+    if t.size and tmax <= 4 * t.size + 100_000 and np.all(t == np.floor(t)):
+        ti = t.astype(np.int64)
+        present = np.bincount(ti, minlength=int(tmax) + 1) > 0
+        ut = np.flatnonzero(present).astype(float)
+        rank = np.cumsum(present) - 1
+        return ut, rank[ti]
+    return np.unique(t, return_inverse=True)
+
+
+class _Aggregated:
+    """One large cohort, risk sets aggregated per distinct time (same interface as _Chunk).
+
+    Rows are grouped (once) into segments "deaths at time j" and "other rows at
+    time j" through a sparse segment x row matrix ``P``; per iteration its data
+    are the risks ``r_i = exp(x_i b - c)`` and ``P @ [1, x, x_a x_b]`` gives every
+    segment's sums in one sparse product. Risk-set sums are reverse cumulative
+    sums over the J distinct times. The Efron terms of the ``d_j`` tied deaths
+    enter through scalar sums over ``k = 0 .. d_j - 1`` of ``1/den_k``,
+    ``f_k/den_k``, ``1/den_k^2``, ``f_k/den_k^2``, ``f_k^2/den_k^2``. Memory is one
+    ``n x (1 + p + p(p+1)/2)`` array; no per-iteration copies of the rows.
+    """
+
+    def __init__(self, time, event, X, ties):
+        from scipy import sparse
+        n, p = X.shape
+        dead = np.asarray(event) > 0
+        ut, tidx = distinct_times(time)
+        J = ut.size
+        seg = 2 * tidx + (~dead)                    # segment: deaths / others at each time
+        order = np.argsort(seg, kind="stable")
+        counts = np.bincount(seg, minlength=2 * J)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        # rows sorted by segment once: the sparse product then streams through Z
+        self.P = sparse.csr_matrix((np.ones(n), np.arange(n), indptr), shape=(2 * J, n))
+        Xs = X[order]
+        Xs -= X.sum(axis=0) / n                     # centred, in segment order
+        self.X = Xs[None]
+        self.p = p
+        self.iu = np.triu_indices(p)
+        i0, i1 = self.iu
+        q = 1 + p + i0.size
+        Z = np.empty((n, q))
+        Z[:, 0] = 1.0
+        Z[:, 1:1 + p] = Xs
+        blk = 1 << 14
+        for s in range(0, n, blk):                  # products in cache-sized blocks
+            xb = Xs[s:s + blk]
+            np.multiply(xb[:, i0], xb[:, i1], out=Z[s:s + blk, 1 + p:])
+        self.Z = Z
+        d = counts[0::2]
+        self.jd = np.flatnonzero(d > 0)                                  # event times
+        dd = d[self.jd]
+        self.dead = np.flatnonzero(~(seg[order] & 1).astype(bool))     # rows in death segments
+        self.row = np.repeat(np.arange(self.jd.size), dd)                # Efron rows
+        k = np.arange(dd.sum()) - np.repeat(np.cumsum(dd) - dd, dd)
+        self.f = k / np.repeat(dd, dd) if ties == "efron" else np.zeros(k.size)
+        self.Xsum_dead = self.X[0][self.dead].sum(axis=0)[None]
+
+    def sub(self, idx):
+        return self
+
+    def max_abs_lp(self, coef):
+        return np.abs(self.X[0] @ coef[0]).max(keepdims=True)
+
+    def stats(self, beta):
+        X = self.X[0]
+        p, iu = self.p, self.iu
+        eta = X @ beta[0]
+        c = eta.max()
+        risk = np.exp(eta - c)
+        self.P.data[:] = risk
+        G = self.P @ self.Z                                              # per segment
+        Gd, Go = G[0::2], G[1::2]
+        B = Gd + Go                                                      # per distinct time
+        S = np.cumsum(B[::-1], axis=0)[::-1][self.jd]                    # risk-set sums
+        D = Gd[self.jd]                                                  # tied-death sums
+        f, row = self.f, self.row
+        den = S[row, 0] - f * D[row, 0]
+        inv = 1.0 / den
+        nj = self.jd.size
+        a0 = np.bincount(row, weights=inv, minlength=nj)
+        a1 = np.bincount(row, weights=f * inv, minlength=nj)
+        b0 = np.bincount(row, weights=inv * inv, minlength=nj)
+        b1 = np.bincount(row, weights=f * inv * inv, minlength=nj)
+        b2 = np.bincount(row, weights=f * f * inv * inv, minlength=nj)
+        ll = (eta[self.dead] - c).sum() - np.log(den).sum()
+        S1, D1 = S[:, 1:1 + p], D[:, 1:1 + p]
+        S2, D2 = S[:, 1 + p:], D[:, 1 + p:]
+        U = self.Xsum_dead[0] - (a0 @ S1 - a1 @ D1)
+        i, j = iu
+        mm = (b0 @ (S1[:, i] * S1[:, j]) - b1 @ (S1[:, i] * D1[:, j] + D1[:, i] * S1[:, j])
+              + b2 @ (D1[:, i] * D1[:, j]))
+        Ipair = a0 @ S2 - a1 @ D2 - mm
+        Imat = np.empty((p, p))
+        Imat[i, j] = Ipair
+        Imat[j, i] = Ipair
+        return np.array([ll]), U[None], Imat[None]
+
+
 def _solve_psd_one(A, b):
     try:
         L = np.linalg.cholesky(A)
@@ -327,7 +433,8 @@ def _fit_chunk(ch: _Chunk, max_iter, tol):
                 infinite=infinite)
 
 
-def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None) -> BatchCox:
+def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None,
+              method="auto") -> BatchCox:
     """Fit a Cox model to every replicate cohort of a batch.
 
     Parameters
@@ -343,6 +450,11 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
     chunk : int, optional
         Replicates per chunk (default: about 2 million array cells per chunk).
         Results do not depend on it.
+    method : {"auto", "rows", "aggregated"}
+        ``"rows"``: all replicates of a chunk at once, per-death arrays (small
+        cohorts). ``"aggregated"``: one replicate at a time with risk sets
+        aggregated per distinct time (large cohorts: 10^6 rows). ``"auto"``:
+        aggregated when ``n >= 5000``. Both give the same numbers.
 
     Returns
     -------
@@ -373,6 +485,9 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
     p = Xa.shape[2]
     if p == 0:
         raise InputError("X must have at least one column")
+    if method not in ("auto", "rows", "aggregated"):
+        raise InputError(f"method must be 'auto', 'rows' or 'aggregated'; got {method!r}")
+    aggregated = method == "aggregated" or (method == "auto" and n >= 5000)
     step = max(1, 2_000_000 // max(1, n * p * p)) if chunk is None else max(1, int(chunk))
     nev = b["event"].sum(axis=1).astype(np.int64)
     keys = ("coef", "var", "loglik0", "loglik", "score_test", "wald_test", "lr_test",
@@ -383,10 +498,17 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
            "lr_test": np.full(reps, np.nan), "n_iter": np.zeros(reps, np.int64),
            "converged": np.zeros(reps, bool), "infinite": np.zeros((reps, p), bool)}
     fit_idx = np.flatnonzero(nev > 0)
+    if aggregated:
+        step = 1
     for s in range(0, fit_idx.size, step):
         idx = fit_idx[s:s + step]
-        ch = _Chunk(np.ascontiguousarray(b["time"][idx]), np.ascontiguousarray(b["event"][idx]),
-                    np.ascontiguousarray(Xa[idx]), ties)
+        if aggregated:
+            ch = _Aggregated(np.asarray(b["time"][idx[0]]), np.asarray(b["event"][idx[0]]),
+                             np.asarray(Xa[idx[0]]), ties)
+        else:
+            ch = _Chunk(np.ascontiguousarray(b["time"][idx]),
+                        np.ascontiguousarray(b["event"][idx]),
+                        np.ascontiguousarray(Xa[idx]), ties)
         res = _fit_chunk(ch, max_iter, tol)
         for key in keys:
             out[key][idx] = res[key]

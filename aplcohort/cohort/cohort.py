@@ -155,12 +155,13 @@ class Cohort:
             self.data.head(10).to_html(index=False, na_rep="")
 
 
-def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None) -> Cohort:
+def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None,
+                  required=None) -> Cohort:
     m = load_mapping(mapping)
     name = source.get("path", "data frame")
     if source.get("sheet"):
         name = f"{name} (sheet {source['sheet']!r})"
-    report = validate(df, m, source=name, row_numbers=row_numbers)
+    report = validate(df, m, source=name, row_numbers=row_numbers, required=required)
     report.raise_if_errors()
     for w in report.warnings:
         _warnings.warn(str(w), DataQualityWarning, stacklevel=3)
@@ -173,7 +174,7 @@ def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None) 
                   source=info, report=report)
 
 
-def from_dataframe(df: pd.DataFrame, mapping=None) -> Cohort:
+def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     """Build a validated :class:`Cohort` from a DataFrame.
 
     Parameters
@@ -181,6 +182,9 @@ def from_dataframe(df: pd.DataFrame, mapping=None) -> Cohort:
     df : DataFrame
         One row per patient (text, objects or already-typed columns).
     mapping : str, Path, dict or ColumnMapping, optional
+    required : sequence of str, optional
+        Columns that must be present (default: the dictionary's core columns); see
+        :func:`aplcohort.cohort.validate.validate`.
 
     Returns
     -------
@@ -206,4 +210,5 @@ def from_dataframe(df: pd.DataFrame, mapping=None) -> Cohort:
     if df.shape[1] == 0 or len(df) == 0:
         from .io import EmptyFileError
         raise EmptyFileError("the data frame is empty (no columns or no rows)")
-    return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"})
+    return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"},
+                         required=required)

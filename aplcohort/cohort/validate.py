@@ -328,7 +328,7 @@ def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Colle
 
 
 def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
-             row_numbers=None) -> ValidationReport:
+             row_numbers=None, required=None) -> ValidationReport:
     """Parse and check a patient table; collect every problem.
 
     Parameters
@@ -342,6 +342,11 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         Name of the table used in the report.
     row_numbers : sequence of int, optional
         Spreadsheet row of each data row (default: position + 2).
+    required : sequence of str, optional
+        Columns that must be present (default: the dictionary's core columns
+        ``patient_id, disease, last_followup_date``). A table that is not in the
+        date-based schema (endpoints given directly as time/event columns) passes
+        ``("patient_id",)``.
 
     Returns
     -------
@@ -374,7 +379,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         for i, v in enumerate(raw["patient_id"].tolist()):
             raw_ids[i] = None if is_missing(v) else _as_text(v)
 
-    for req in CORE_REQUIRED:
+    for req in (CORE_REQUIRED if required is None else tuple(required)):
         if req not in raw.columns:
             c.add(None, req, None, "required_column",
                   f"required column {req!r} is missing (columns found: "

@@ -261,11 +261,26 @@ def h_km(ctx, a, cohort, out):
         out.tables.append(("estimates", f"{info['label']} at chosen times", at))
     if _fig(ctx):
         from ..plots.survival import plot_km
-        fig = plot_km(res, pvalue=test.p if test is not None else None,
+        fig = plot_km(res, times=_ticks(a, df["time"], info["unit"]),
+                      pvalue=test.p if test is not None else None,
                       pvalue_test=test.test if test is not None else None,
                       time_unit=info["unit"], ylabel=info["label"], order=order,
                       width="double")
         out.figures.append((a["id"], _figure_of(fig)))
+
+
+def _ticks(a: dict, time: pd.Series, unit: str):
+    """Risk-table / x-axis ticks: plan ``ticks``, else clinical spacing for the unit
+    (every 12 or 24 months, every 1 or 2 years, every 7 or 14 days)."""
+    if a.get("ticks"):
+        return list(a["ticks"])
+    tmax = float(np.nanmax(time)) if len(time) else 0.0
+    if tmax <= 0:
+        return None
+    steps = {"months": (12, 24, 60), "years": (1, 2, 5), "days": (7, 14, 28, 90, 365)}[unit]
+    step = next((s for s in steps if tmax / s <= 10), steps[-1] * int(np.ceil(tmax / steps[-1] / 10)))
+    n = int(np.ceil(tmax / step))  # the last tick at or beyond the longest follow-up
+    return [float(step * i) for i in range(n + 1)]
 
 
 def _figure_of(obj):
@@ -343,7 +358,9 @@ def h_cif(ctx, a, cohort, out):
         out.tables.append(("estimates", f"{info['label']} at chosen times", at))
     if _fig(ctx):
         from ..plots.survival import plot_cif
-        fig = plot_cif(res, cause=cause, pvalue=test.p if test is not None else None,
+        fig = plot_cif(res, cause=cause, data=(df["time"].to_numpy(), df["event"].to_numpy(), g),
+                       times=_ticks(a, df["time"], info["unit"]),
+                       pvalue=test.p if test is not None else None,
                        pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
                        ylabel=info["label"], order=order, width="double")
         out.figures.append((a["id"], _figure_of(fig)))
@@ -530,8 +547,14 @@ def h_simon_makuch(ctx, a, cohort, out):
     times = a.get("times") or []
     med = km.median()
     at = km.survival_at(times) if times else pd.DataFrame(columns=["group", "time", "surv", "lower", "upper"])
+    lab = list(a.get("labels") or [f"before {a['exposure']}", f"after {a['exposure']}"])
+    names = {0: lab[0], 1: lab[1]}
+    med = med.assign(group=[names[int(g)] for g in med["group"]])
+    if len(at):
+        at = at.assign(group=[names[int(g)] for g in at["group"]])
     out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
-                        "groups": curve_groups(med, at, value_col="surv"), "exposure": a["exposure"]})
+                        "groups": curve_groups(med, at, value_col="surv"), "exposure": a["exposure"],
+                        "labels": {"0": lab[0], "1": lab[1]}})
     mb = getattr(res, "mantel_byar", None)
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
@@ -540,7 +563,8 @@ def h_simon_makuch(ctx, a, cohort, out):
         out.tables.append(("estimates", "Survival by current exposure", at))
     if _fig(ctx):
         from ..plots.survival import plot_simon_makuch
-        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=info["label"],
+        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=info["label"], labels=names,
+                                times=_ticks(a, df["time"], info["unit"]),
                                 pvalue=mb.p if mb is not None else None,
                                 pvalue_test="Mantel-Byar" if mb is not None else None, width="double")
         out.figures.append((a["id"], _figure_of(fig)))
@@ -612,7 +636,8 @@ def h_swimmer(ctx, a, cohort, out):
     from ..plots.swimmer import plot_swimmer
     out.summary.update({"n": int(cohort.n)})
     if _fig(ctx):
-        fig = plot_swimmer(cohort.data, color_by=a.get("color_by"), sort_by=a.get("sort_by"))
+        fig = plot_swimmer(cohort.data, color_by=a.get("color_by"), sort_by=a.get("sort_by"),
+                           missing_label=a.get("missing_label", "not recorded"))
         out.figures.append((a["id"], _figure_of(fig)))
 
 

@@ -97,9 +97,32 @@ def load_plan(plan) -> tuple[dict, str, Path | None]:
     return d, text, p
 
 
-def _load_cohort(source, mapping, sheet):
+def _date_based(plan: dict) -> bool:
+    return any(isinstance(e, dict) and "endpoint" in e for e in (plan.get("endpoints") or {}).values())
+
+
+def _load_cohort(source, mapping, sheet, plan):
+    """Load the cohort.
+
+    A plan with a date-based endpoint needs the date-based schema: the table is
+    loaded and validated against the data dictionary. A plan whose endpoints are all
+    given directly (time/event or time/code columns) also accepts a generic table that
+    is not in that schema: columns named like dictionary columns are still parsed and
+    validated; ``patient_id`` is optional (row labels ``row 2``, ``row 3``, ... as in
+    the spreadsheet are used when it is absent).
+    """
     from ..cohort import load
-    return load(source, mapping=mapping, sheet=sheet)
+    if _date_based(plan) or mapping is not None:
+        return load(source, mapping=mapping, sheet=sheet)
+    from ..cohort.cohort import from_dataframe
+    from ..cohort.io import read_table
+    raw, info = read_table(source, sheet=sheet)
+    if "patient_id" not in raw.columns:
+        raw = raw.copy()
+        raw.insert(0, "patient_id", [f"row {i + 2}" for i in range(len(raw))])
+    cohort = from_dataframe(raw, required=("patient_id",))
+    return dataclasses.replace(cohort, source={**cohort.source, **info, "path": str(source),
+                                               "generic_table": True})
 
 
 def _is_synthetic(cohort) -> bool:
@@ -190,7 +213,7 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     sheet = sheet or dspec.get("sheet")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always", AplcohortWarning)
-        cohort = _load_cohort(source, mapping, sheet)
+        cohort = _load_cohort(source, mapping, sheet, plan_d)
     data_warn = [str(w.message) for w in caught]
     derived_df, _added = add_derived(cohort.data)
     derived_df = _type_extra_columns(derived_df, plan_d, name)

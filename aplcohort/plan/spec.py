@@ -37,7 +37,7 @@ COMPETING_ENDPOINTS = {"CIR", "NRM", "ANC_recovery", "PLT_recovery"}
 UNITS = {"days", "months", "years"}
 
 COMMON = {"id", "kind", "title", "where", "label", "figure", "table"}
-SURV = {"endpoint", "group", "order", "conf_type", "conf_level", "times", "strata"}
+SURV = {"endpoint", "group", "order", "conf_type", "conf_level", "times", "strata", "ticks", "labels"}
 ANALYSIS_KEYS: dict[str, set[str]] = {
     "counts": COMMON | {"columns"},
     "table1": COMMON | {"group", "order", "variables", "parametric", "smd", "overall"},
@@ -57,7 +57,7 @@ ANALYSIS_KEYS: dict[str, set[str]] = {
     "mantel_byar": COMMON | {"endpoint", "exposure"},
     "simon_makuch": COMMON | SURV | {"exposure"},
     "immortal_time": COMMON | {"endpoint", "group", "order", "exposure", "landmarks", "reference"},
-    "swimmer": COMMON | {"color_by", "sort_by", "time_zero", "unit"},
+    "swimmer": COMMON | {"color_by", "sort_by", "time_zero", "unit", "missing_label"},
     "flow": COMMON | {"groups"},
 }
 # what each kind needs

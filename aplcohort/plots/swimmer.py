@@ -128,6 +128,11 @@ def swimmer_events(df: pd.DataFrame, *, unit: str = "months", id_col: str = "pat
     return lanes, ev.reset_index(drop=True)
 
 
+_TITLES = {"postremission_modality": "Post-remission treatment",
+           "reinduction_regimen": "Reinduction", "salvage2_modality": "Salvage after 2nd relapse",
+           "relapse_type": "Relapse type"}
+
+
 def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremission_modality",
                  sort_by: str | None = None, unit: str = "months", order=None,
                  colors: Mapping | None = None, labels: Mapping | None = None,
@@ -242,7 +247,8 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
                 if y0 > 0:
                     ax.axhline(y0 - 0.1, color="0.75", lw=0.5, zorder=0)
         blank = Line2D([], [], linestyle="none")
-        cat_title = (color_by.replace("_", " ").capitalize() if color_by else "")
+        cat_title = (_TITLES.get(color_by, color_by.replace("_", " ").capitalize())
+                     if color_by else "")
         if color_by is not None:
             handles = [blank] + [Patch(facecolor=cmap[lv]) for lv in levels]
             names = [cat_title] + [(labels or {}).get(lv, lv) for lv in levels]
