@@ -102,3 +102,17 @@ def test_power_cli_input_error(tmp_path, capsys):
     assert "START:STOP:STEP" in capsys.readouterr().err
     assert main(["power", str(path), "--n", "20", "--endpoint", "relapse",
                  "--no-progress", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_sweep_cli_inprocess(tmp_path, capsys):
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump(_scenario(0.5)))
+    out = tmp_path / "sw"
+    rc = main(["sweep", str(path), "--n", "20,40", "--reps", "30", "--seed", "2",
+               "--scheduler", "none", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    df = pd.read_csv(out / "sweep.csv")
+    assert df["scenario"].tolist() == ["two_arm", "two_arm"]
+    ref = power_curve(_scenario(0.5), [20, 40], reps=30, seed=2).table
+    np.testing.assert_allclose(df["power"], ref["power"], rtol=1e-12)
+    assert "in-process" in capsys.readouterr().err

@@ -270,3 +270,31 @@ def test_unparsed_dataframe_refused():
         derive_endpoint(raw, "OS", time_zero="relapse1")
     parsed = from_dataframe(raw.assign(relapse1_date=["2020-02-01"])).data
     assert te(derive_endpoint(parsed, "OS", time_zero="relapse1")) == {"a": (29, 0)}
+
+
+def test_grouped_warns_when_groups_are_a_treatment_started_after_time_zero():
+    import warnings
+
+    from aplcohort.cohort import from_dataframe
+    from aplcohort.errors import ImmortalTimeWarning
+    df = pd.DataFrame({
+        "patient_id": ["a", "b", "c"], "disease": "APL",
+        "relapse1_date": ["2020-01-01"] * 3, "reinduction_regimen": "ATO-based",
+        "reinduction_start_date": ["2020-01-02"] * 3, "response": "mCR2",
+        "response_date": ["2020-02-01"] * 3,
+        "postremission_modality": ["auto HSCT", "ATO-based", "ATO-based"],
+        "postremission_start_date": ["2020-04-01", "2020-02-01", "2020-02-10"],
+        "death_date": [None] * 3, "last_followup_date": ["2021-01-01"] * 3})
+    ep = from_dataframe(df).endpoint("OS", time_zero="response")
+    with pytest.warns(ImmortalTimeWarning) as rec:
+        t, e, g = ep.grouped("postremission_modality")
+    msg = str(rec[0].message)
+    # 'b' starts on the day of time zero (not after it); 'c' and 'a' start later
+    assert "'ATO-based': 1 of 2 patients" in msg and "'auto HSCT': 1 of 1 patients" in msg
+    assert "postremission_start_date" in msg
+    assert list(g) == ["auto HSCT", "ATO-based", "ATO-based"]
+    # from the start of post-remission therapy itself there is nothing to warn about
+    ep2 = from_dataframe(df).endpoint("OS", time_zero="postremission")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmortalTimeWarning)
+        ep2.grouped("postremission_modality")

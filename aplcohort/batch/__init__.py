@@ -7,7 +7,9 @@ functions of :mod:`aplcohort.stats` on every replicate.
 
 * :func:`batch_logrank` -- k-group log-rank (R ``survdiff``);
 * :func:`batch_km` -- Kaplan–Meier median, survival at t, RMST;
-* :func:`batch_cox` -- Cox regression (Efron / Breslow), R ``coxph`` iteration;
+* :func:`batch_cox` -- Cox regression (Efron / Breslow), R ``coxph`` iteration
+  (also the fast path for one large cohort);
+* :func:`cohort_km_logrank` -- KM summaries + log-rank of one large cohort;
 * :mod:`aplcohort.batch.resample` -- permutation log-rank, bootstrap CIs;
 * :mod:`aplcohort.batch.power` -- power and sample size from a scenario file;
 * :mod:`aplcohort.batch.sweep` -- scenario x n x replicate sweeps (Dask optional).
@@ -20,6 +22,8 @@ how many workers ran them.
 
 from .cox import BatchCox, batch_cox
 from .km import BatchKM, batch_km
+from .large import cohort_km_logrank
 from .logrank import BatchLogRank, batch_logrank
 
-__all__ = ["batch_logrank", "BatchLogRank", "batch_km", "BatchKM", "batch_cox", "BatchCox"]
+__all__ = ["batch_logrank", "BatchLogRank", "batch_km", "BatchKM", "batch_cox", "BatchCox",
+           "cohort_km_logrank"]

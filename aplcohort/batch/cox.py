@@ -264,12 +264,14 @@ class _Aggregated:
         ut, tidx = distinct_times(time)
         J = ut.size
         seg = 2 * tidx + (~dead)                    # segment: deaths / others at each time
-        order = np.argsort(seg, kind="stable")
+        # stable sort of small integer keys: numpy uses a radix sort for 16-bit keys
+        key = seg.astype(np.uint16) if 2 * J <= 1 << 16 else seg
+        order = np.argsort(key, kind="stable")
         counts = np.bincount(seg, minlength=2 * J)
         indptr = np.concatenate([[0], np.cumsum(counts)])
         # rows sorted by segment once: the sparse product then streams through Z
         self.P = sparse.csr_matrix((np.ones(n), np.arange(n), indptr), shape=(2 * J, n))
-        Xs = X[order]
+        Xs = np.take(X, order, axis=0)
         Xs -= X.sum(axis=0) / n                     # centred, in segment order
         self.X = Xs[None]
         self.p = p

@@ -113,7 +113,7 @@ def cohort_km_logrank(time, event, group, *, k=None, times=None, tau=None):
     >>> from aplcohort.batch.large import cohort_km_logrank
     >>> km, lr = cohort_km_logrank([1, 3, 2, 4], [1, 1, 1, 0], [0, 0, 1, 1])
     >>> round(float(lr.statistic[0]), 6), float(km.median[0, 0])
-    (0.615385, 3.0)
+    (0.615385, 2.0)
     """
     b = as_batch(time, event, group, k=k)
     if b["reps"] != 1:

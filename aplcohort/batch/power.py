@@ -80,7 +80,14 @@ def power_chunk(scenario, n, first_rep, reps, seed, alpha, endpoint="any"):
 
 
 def parse_n_grid(text) -> list[int]:
-    """``"40:400:20"`` -> 40, 60, ..., 400 (stop included); ``"40,80,120"`` -> a list."""
+    """``"40:400:20"`` -> 40, 60, ..., 400 (stop included); ``"40,80,120"`` -> a list.
+
+    Examples
+    --------
+    >>> from aplcohort.batch.power import parse_n_grid
+    >>> parse_n_grid("40:100:20"), parse_n_grid("50,90")
+    ([40, 60, 80, 100], [50, 90])
+    """
     s = str(text).strip()
     try:
         if ":" in s:

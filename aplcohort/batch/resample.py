@@ -38,6 +38,12 @@ def replicate_rng(seed, rep):
     """Generator of replicate ``rep``: ``SeedSequence(seed, spawn_key=(rep,))``.
 
     Equals ``numpy.random.SeedSequence(seed).spawn(rep + 1)[rep]``.
+
+    Examples
+    --------
+    >>> from aplcohort.batch.resample import replicate_rng
+    >>> bool(replicate_rng(1, 5).random() == replicate_rng(1, 5).random())
+    True
     """
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed),
                                                                       spawn_key=(int(rep),))))
@@ -58,7 +64,14 @@ def _check_count(x, name, lo=1):
 
 
 def n_relabellings(sizes) -> int:
-    """Number of distinct assignments of group labels: ``n! / prod(n_g!)``."""
+    """Number of distinct assignments of group labels: ``n! / prod(n_g!)``.
+
+    Examples
+    --------
+    >>> from aplcohort.batch.resample import n_relabellings
+    >>> n_relabellings([3, 3])
+    20
+    """
     sizes = [int(s) for s in sizes]
     out = math.factorial(sum(sizes))
     for s in sizes:

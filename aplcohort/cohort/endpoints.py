@@ -96,6 +96,33 @@ def canonical_endpoint(name: str) -> str:
     raise InputError(f"unknown endpoint {name!r}: use one of {', '.join(ENDPOINTS)} (LFS = RFS)")
 
 
+# Grouping columns that describe a treatment, and the column holding its start date.
+TREATMENT_START = {
+    "postremission_modality": "postremission_start_date",
+    "hsct": "hsct_start_date",
+    "reinduction_regimen": "reinduction_start_date",
+    "salvage2_modality": "salvage2_start_date",
+}
+
+
+def treatment_after_time_zero(data: pd.DataFrame, column: str) -> dict:
+    """``{group: (n starting after time zero, n in group)}`` for a treatment column.
+
+    Needs ``time_zero_date`` and the treatment's start-date column (``TREATMENT_START``);
+    returns ``{}`` when ``column`` is not a treatment column or the dates are absent.
+    """
+    start = TREATMENT_START.get(column)
+    if start is None or start not in data.columns or "time_zero_date" not in data.columns:
+        return {}
+    after = pd.to_datetime(data[start]) > pd.to_datetime(data["time_zero_date"])
+    out = {}
+    for g, sub in after.groupby(data[column].astype(object), sort=True):
+        k = int(sub.sum())
+        if k:
+            out[str(g)] = (k, int(len(sub)))
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class EndpointData:
     """An endpoint's analysis set.
@@ -148,6 +175,46 @@ class EndpointData:
         if self.kind == "survival":
             return Outcome.right(self.time, self.event)
         return Outcome.competing(self.time, self.event)
+
+    def grouped(self, column: str, *, warn: bool = True):
+        """``(time, event, group)`` arrays for comparing groups of ``column``.
+
+        Guards against immortal-time bias: when ``column`` is a treatment whose start
+        date (see ``TREATMENT_START``) falls after this endpoint's time zero for some
+        patients, an :class:`~aplcohort.errors.ImmortalTimeWarning` names the groups
+        and the start column, because comparing those groups from time zero credits
+        the waiting time to the treated groups. Patients with a missing group are an
+        error (filter them explicitly first).
+
+        Examples
+        --------
+        >>> from aplcohort.cohort import load  # doctest: +SKIP
+        >>> ep = load("data/synthetic/min2022.csv").endpoint("OS", time_zero="response")  # doctest: +SKIP
+        >>> t, e, g = ep.grouped("postremission_modality")  # doctest: +SKIP
+        ImmortalTimeWarning: ... 'auto HSCT', 'allo HSCT' ... start after time zero ...
+        """
+        if column not in self.data.columns:
+            raise InputError(f"{column!r} is not a column of the {self.name} analysis set")
+        g = self.data[column]
+        if g.isna().any():
+            ids = self.data.loc[g.isna(), "patient_id"].astype(str).tolist()
+            raise InputError(f"{len(ids)} patient(s) have no {column!r} ({', '.join(ids[:10])}); "
+                             "filter them out explicitly (Cohort.filter) before comparing groups")
+        if warn:
+            late = treatment_after_time_zero(self.data, column)
+            if late:
+                import warnings
+                from ..errors import ImmortalTimeWarning
+                desc = "; ".join(f"'{k}': {v[0]} of {v[1]} patients" for k, v in late.items())
+                warnings.warn(
+                    f"groups of '{column}' are defined by a treatment that starts after time "
+                    f"zero ({self.time_zero}) — {desc} start after it "
+                    f"('{TREATMENT_START[column]}'). Comparing them from time zero credits the "
+                    "waiting time to the treated groups (immortal-time bias): use a landmark "
+                    "analysis or the treatment as time-dependent (aplcohort.stats.landmark, "
+                    "td_coxph, mantel_byar, simon_makuch, compare_naive_vs_timedependent).",
+                    ImmortalTimeWarning, stacklevel=2)
+        return self.time, self.event, g.to_numpy(dtype=object)
 
     def __repr__(self) -> str:
         return (f"EndpointData({self.name} from {self.time_zero}, kind={self.kind}, "

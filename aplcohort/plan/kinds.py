@@ -145,13 +145,7 @@ def _fig(ctx):
     return ctx.figures
 
 
-# Grouping columns that describe a treatment, and the column holding its start date.
-TREATMENT_START = {
-    "postremission_modality": "postremission_start_date",
-    "hsct": "hsct_start_date",
-    "reinduction_regimen": "reinduction_start_date",
-    "salvage2_modality": "salvage2_start_date",
-}
+from ..cohort.endpoints import TREATMENT_START  # noqa: E402  (shared with EndpointData.grouped)
 
 
 def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None, order, out) -> None:
