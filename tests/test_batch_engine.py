@@ -225,3 +225,31 @@ def test_cox_one_covariate_shared_design_and_chunks():
         s = cox_fit(X, t[i], e[i])
         np.testing.assert_allclose(a.coef[i], s.coef, rtol=RTOL)
         np.testing.assert_allclose(a.se[i], np.sqrt(np.diag(s.var)), rtol=RTOL)
+
+
+# ------------------------------------------------------------------ property-based
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(hst.lists(hst.tuples(hst.integers(0, 6), hst.integers(0, 1), hst.integers(0, 2)),
+                 min_size=2, max_size=25))
+def test_property_batch_equals_single(rows):
+    t = np.array([r[0] for r in rows], float)
+    e = np.array([r[1] for r in rows], float)
+    g = np.array([r[2] for r in rows])
+    lr = batch_logrank(t[None], e[None], g[None], k=3)
+    km = batch_km(t[None], e[None], g[None], k=3, times=[2.5], tau=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = logrank_test(t, e, g)
+    assert lr.df[0] == s.df
+    np.testing.assert_allclose(lr.statistic[0], s.statistic, rtol=RTOL)   # NaN == NaN
+    f = kaplan_meier(t, e, g)
+    med = f.median()
+    for gg in f.groups:
+        np.testing.assert_allclose(km.median[0, gg], med[med.group == gg]["median"].iloc[0],
+                                   rtol=RTOL)
+        np.testing.assert_allclose(km.rmst[0, gg], f.rmst(4).query("group == @gg")["rmst"],
+                                   rtol=RTOL)

@@ -58,7 +58,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     out = Path(args.out) if args.out else Path("sweep")
     out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "sweep.csv", index=False, lineterminator="\n", float_format="%.10g")
+    df.to_csv(out / "sweep.csv", index=False, lineterminator="\n")  # full precision (shortest round-trip repr)
     print(f"wrote {out / 'sweep.csv'} (executed: {df.attrs.get('executor', '?')})",
           file=sys.stderr)
     return 0

@@ -221,8 +221,8 @@ def batch_km(time, event, group=None, *, k=None, times=None, tau=None, chunk=Non
     b = as_batch(time, event, group, k=k)
     reps, kk = b["reps"], b["k"]
     tt = np.sort(np.atleast_1d(np.asarray([] if times is None else times, dtype=float)))
-    if tt.ndim != 1 or not np.all(np.isfinite(tt)):
-        raise InputError("times must be a 1-D sequence of finite numbers")
+    if tt.ndim != 1 or not np.all(np.isfinite(tt)) or np.any(tt < 0):
+        raise InputError("times must be a 1-D sequence of finite numbers >= 0")
     if tau is not None:
         if np.ndim(tau) != 0 or not np.isfinite(float(tau)) or float(tau) < 0:
             raise InputError(f"tau must be a single finite number >= 0; got {tau!r}")

@@ -123,6 +123,9 @@ def cohort_km_logrank(time, event, group, *, k=None, times=None, tau=None):
     kk = b["k"]
     t, e, g = b["time"][0], b["event"][0], b["group"][0]
     tt = np.sort(np.atleast_1d(np.asarray([] if times is None else times, dtype=float)))
+    if tt.ndim != 1 or not np.all(np.isfinite(tt)) or np.any(tt < 0):
+        from ..errors import InputError
+        raise InputError("times must be a 1-D sequence of finite numbers >= 0")
     ut, n_all, n_ev = count_table(t, e, g, kk)
     km = _km_summary(ut, n_all, n_ev, tt, None if tau is None else float(tau))
     n_risk = np.cumsum(n_all[::-1], axis=0)[::-1]

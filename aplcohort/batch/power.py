@@ -234,7 +234,7 @@ class PowerResult(Result):
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         csv = d / "power.csv"
-        self.table.to_csv(csv, index=False, lineterminator="\n", float_format="%.10g")
+        self.table.to_csv(csv, index=False, lineterminator="\n")  # full precision (shortest round-trip repr)
         fig, ax = plt.subplots(figsize=(6, 4))
         self.plot(ax)
         png = d / "power.png"
