@@ -183,3 +183,17 @@ def test_sheet_option_only_for_workbooks(tmp_path):
     m.write_text("sheet: Patients\n")
     # a mapping written for the workbook also serves the CSV export
     assert _load(FIX + "endpoints.csv", mapping=m).n == 8
+
+
+def test_cli_validate_checks_columns_an_analysis_needs(tmp_path, capsys):
+    from aplcohort.cli import main
+    path = tmp_path / "c.csv"
+    path.write_text("patient_id,disease,relapse1_date,last_followup_date\n"
+                    "P1,APL,2020-01-01,2021-01-01\n")
+    assert main(["validate", str(path), "--analysis", "OS", "--time-zero", "relapse1"]) == 2
+    err = capsys.readouterr().err
+    assert "death_date" in err and "required_column" in err and "Traceback" not in err
+    path.write_text("patient_id,disease,relapse1_date,death_date,last_followup_date\n"
+                    "P1,APL,2020-01-01,,2021-01-01\n")
+    assert main(["validate", str(path), "--analysis", "OS", "--time-zero", "relapse1"]) == 0
+    assert "columns for OS from relapse1: all present" in capsys.readouterr().out

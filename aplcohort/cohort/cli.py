@@ -18,6 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("file", help="patient table (.csv, .xlsx, .parquet)")
     p.add_argument("--mapping", help="column mapping YAML (institution columns/codes -> dictionary)")
     p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet or the first)")
+    p.add_argument("--analysis", action="append", metavar="ENDPOINT",
+                   help="also check the columns an endpoint needs (OS, EFS, RFS, CIR, NRM, "
+                        "ANC_recovery, PLT_recovery); repeatable")
+    p.add_argument("--time-zero", dest="time_zero",
+                   help="time zero for --analysis (relapse1, reinduction, response, mcr2, "
+                        "postremission, or a date column)")
     p.set_defaults(handler=_run_validate)
 
 
@@ -34,4 +40,10 @@ def _run_validate(args) -> int:
     print("", file=out)
     print("Cohort summary", file=out)
     print(cohort.summary_text(), file=out)
+    if args.analysis:
+        from .validate import check_required
+        for name in args.analysis:
+            check_required(cohort.data, name, args.time_zero)  # raises -> exit 2 with the report
+            tz = f" from {args.time_zero}" if args.time_zero else ""
+            print(f"columns for {name}{tz}: all present", file=out)
     return 0
