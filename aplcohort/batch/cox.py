@@ -35,6 +35,7 @@ from scipy import stats as st
 
 from .._results import Result, jsonable
 from ..errors import InputError
+from ..stats.cox import _solve_psd  # same Newton step solver as the single-cohort fit
 from ._layout import as_batch
 
 __all__ = ["batch_cox", "BatchCox"]
@@ -336,15 +337,6 @@ class _Aggregated:
         return np.array([ll]), U[None], Imat[None]
 
 
-def _solve_psd_one(A, b):
-    try:
-        L = np.linalg.cholesky(A)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(A, b, rcond=None)[0]
-    y = np.linalg.solve(L, b)
-    return np.linalg.solve(L.T, y)
-
-
 def _solve_psd(A, b):
     """Batched Cholesky solve as cox_fit's ``_solve_psd`` (lstsq fallback per replicate)."""
     if A.shape[0] == 0:
@@ -352,7 +344,7 @@ def _solve_psd(A, b):
     try:
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
-        return np.stack([_solve_psd_one(A[i], b[i]) for i in range(A.shape[0])])
+        return np.stack([_solve_psd(A[i], b[i]) for i in range(A.shape[0])])
     y = np.linalg.solve(L, b[..., None])
     return np.linalg.solve(np.swapaxes(L, 1, 2), y)[..., 0]
 
