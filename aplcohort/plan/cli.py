@@ -17,14 +17,29 @@ def _print_summary(res, out):
             print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
     for w in res.warnings:
         print(f"warning: {w}")
+    bad = res.not_estimable
+    if bad:
+        print(f"{len(bad)} analysis(es) not estimable (written with status 'not estimable'):")
+        for aid, reason in bad.items():
+            print(f"  {aid}: {reason}")
     print(f"wrote {out}/results.json, tables/, figures/, report.html")
+
+
+def _exit(res, args) -> int:
+    """0, or 2 under --strict when any analysis is not estimable."""
+    bad = res.not_estimable
+    if getattr(args, "strict", False) and bad:
+        import sys
+        print(f"--strict: {len(bad)} analysis(es) not estimable: {', '.join(bad)}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run(args) -> int:
     from .runner import run_plan
     res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=args.out)
     _print_summary(res, args.out)
-    return 0
+    return _exit(res, args)
 
 
 def _replicate(args) -> int:
@@ -37,7 +52,7 @@ def _replicate(args) -> int:
         print(f"synthetic Min 2022 replica (seed {args.seed}) written to {data}")
     res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=args.out)
     _print_summary(res, args.out)
-    return 0
+    return _exit(res, args)
 
 
 def register(sub) -> None:
@@ -49,6 +64,9 @@ def register(sub) -> None:
     p.add_argument("--data", help="cohort file (overrides data.source in the plan)")
     p.add_argument("--mapping", help="column mapping (YAML) for an institutional cohort")
     p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 2 when any analysis is not estimable (default: written "
+                        "with status 'not estimable', listed, exit 0)")
     p.set_defaults(handler=_run)
 
     r = sub.add_parser("replicate", help="replicate a published study (min2022) on the synthetic "
@@ -61,4 +79,6 @@ def register(sub) -> None:
     r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")
     r.add_argument("--sheet", help="Excel sheet name")
     r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
+    r.add_argument("--strict", action="store_true",
+                   help="exit with status 2 when any analysis is not estimable")
     r.set_defaults(handler=_replicate)
