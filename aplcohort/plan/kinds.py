@@ -595,9 +595,11 @@ def h_gray(ctx, m, cohort, out):
     strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
     res = gray_test(df["time"], df["event"], df[m.group].to_numpy(dtype=object), cause=m.cause,
                     rho=m.rho, strata=strata, order=order)
-    out.summary.update(test_summary(res, "Gray"))
+    out.summary.update({**test_summary(res, "Gray"), "table": jsonable(res.table)})
+    if m.strata:
+        out.summary["strata"] = m.strata
     out.result = res
-    out.tables.append(("test", "Gray's test", pd.DataFrame([test_summary(res, "Gray")])))
+    out.tables.append(("groups", "Gray's test", res.table))
 
 
 def _regression_summary(out, res, df, event_value=1):

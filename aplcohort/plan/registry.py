@@ -295,6 +295,11 @@ class SimonMakuch(_Table, _Figure, _Curve, _Exposure, _Endpoint, AnalysisBase):
     labels: Optional[list[str]] = _f(None, min_length=2, max_length=2,
                                      doc="[label before exposure, label after exposure]")
 
+    @model_validator(mode="after")
+    def _check(self):
+        _require_figure(self)
+        return self
+
 
 class ImmortalTime(_Table, _Exposure, _Endpoint, AnalysisBase):
     group: str = _f(column=True, doc="the group compared naively")

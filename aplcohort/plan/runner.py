@@ -180,6 +180,44 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
     return out
 
 
+def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
+    """Validate, load, type and filter: everything before the analyses run."""
+    validate_plan(plan_d, None, name)
+    dspec = plan_d.get("data") or {}
+    source = data or dspec.get("source")
+    if data is None and plan_path is not None and not Path(source).is_absolute():
+        source = plan_path.parent / source
+    mapping = mapping if mapping is not None else dspec.get("mapping")
+    if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
+        mapping = plan_path.parent / mapping
+    sheet = sheet or dspec.get("sheet")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always", AplcohortWarning)
+        cohort = _load_cohort(source, mapping, sheet, plan_d)
+    data_warn = [str(w.message) for w in caught]
+    derived_df, _added = add_derived(cohort.data)
+    derived_df = _type_extra_columns(derived_df, plan_d, name)
+    cohort = dataclasses.replace(cohort, data=derived_df)
+    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
+
+    for f in plan_d.get("filters") or []:
+        cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
+
+    ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
+                         endpoints=plan_d.get("endpoints") or {},
+                         output=plan_d.get("output") or {})
+    return source, mapping, cohort, data_warn, ctx
+
+
+def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True):
+    """The validated, loaded and filtered :class:`aplcohort.plan.kinds.Context` of a plan,
+    ready for :func:`aplcohort.plan.kinds.run_analysis` (used to run one analysis at a time,
+    e.g. in tests and notebooks)."""
+    plan_d, _text, plan_path = load_plan(plan)
+    return _prepare(plan_d, plan_path.name if plan_path else "plan", plan_path, data, mapping,
+                    sheet, figures)[4]
+
+
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
              figures: bool = True, now=None, _plan_text=None, _plan_path=None) -> PlanResults:
     """Run an analysis plan.
@@ -234,30 +272,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         return res
     if _plan_text is not None:
         plan_text, plan_path = _plan_text, _plan_path
-    validate_plan(plan_d, None, name)
-    dspec = plan_d.get("data") or {}
-    source = data or dspec.get("source")
-    if data is None and plan_path is not None and not Path(source).is_absolute():
-        source = plan_path.parent / source
-    mapping = mapping if mapping is not None else dspec.get("mapping")
-    if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
-        mapping = plan_path.parent / mapping
-    sheet = sheet or dspec.get("sheet")
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always", AplcohortWarning)
-        cohort = _load_cohort(source, mapping, sheet, plan_d)
-    data_warn = [str(w.message) for w in caught]
-    derived_df, _added = add_derived(cohort.data)
-    derived_df = _type_extra_columns(derived_df, plan_d, name)
-    cohort = dataclasses.replace(cohort, data=derived_df)
-    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
-
-    for f in plan_d.get("filters") or []:
-        cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
-
-    ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
-                         endpoints=plan_d.get("endpoints") or {},
-                         output=plan_d.get("output") or {})
+    source, mapping, cohort, data_warn, ctx = _prepare(plan_d, name, plan_path, data, mapping,
+                                                       sheet, figures)
     models = {a["id"]: parse_analysis(a, f"analysis '{a['id']}'") for a in plan_d["analyses"]}
     analyses: dict[str, AnalysisOutput] = {}
     run_warnings = list(data_warn)
