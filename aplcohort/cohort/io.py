@@ -19,6 +19,7 @@ import io as _io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError  # noqa: F401 (documented base class)
@@ -92,6 +93,59 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
                                         delimiters=",;\t|").delimiter
         except csv.Error:
             delim = ","
+    fast = _read_csv_fast(text, delim)
+    if fast is not None:
+        header, df, rows = fast
+    else:
+        header, df, rows = _read_csv_records(path, text, delim)
+    # trailing separators give nameless, empty columns: drop only those
+    blank = [i for i, h in enumerate(header)
+             if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
+    if blank:
+        df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
+    _check_header(path, df)
+    return df, {"format": "csv", "delimiter": delim, "_rows": rows}
+
+
+def _read_csv_fast(text: str, delim: str):
+    """Read a regular, unquoted CSV text with pandas' C parser, every cell as text.
+
+    Returns ``(header, DataFrame, spreadsheet rows)``, or ``None`` when the text has
+    quotes or lone carriage returns, or is not regular (a line with more or fewer
+    fields than the header): :func:`_read_csv_records` then reads it with the
+    :mod:`csv` module and gives the precise message. Without quotes a line is a
+    record, so fields are counted per line; both readers give the same table for
+    such a text (tested).
+    """
+    if '"' in text or text.count("\r") != text.count("\r\n"):
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return None
+    nf = np.fromiter((ln.count(delim) for ln in lines), np.intp, len(lines)) + 1
+    blank = np.fromiter((not ln.replace(delim, "").strip() for ln in lines), bool, len(lines))
+    idx = np.flatnonzero(~blank)
+    if not len(idx) or (nf[idx] != nf[idx[0]]).any():
+        return None
+    try:
+        raw = pd.read_csv(_io.StringIO(text), sep=delim, header=None, dtype=str,
+                          keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                          engine="c", quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        return None
+    if raw.shape != (len(lines), int(nf[idx[0]])):
+        return None
+    arr = raw.to_numpy(dtype=object)
+    header = [str(h).strip() for h in arr[idx[0]]]
+    data_idx = idx[1:]
+    df = pd.DataFrame({i: arr[data_idx, i] for i in range(arr.shape[1])}, dtype=object)
+    df.columns = header
+    return header, df.reset_index(drop=True), (data_idx + 1).tolist()
+
+
+def _read_csv_records(path, text: str, delim: str):
     try:
         records = list(csv.reader(_io.StringIO(text), delimiter=delim))
     except csv.Error as exc:
@@ -112,13 +166,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     if len(df) == 0:
         df = pd.DataFrame(columns=header, dtype=object)
     rows = [ln for ln, _ in lines[1:]]
-    # trailing separators give nameless, empty columns: drop only those
-    blank = [i for i, h in enumerate(header)
-             if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
-    if blank:
-        df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
-    _check_header(path, df)
-    return df, {"format": "csv", "delimiter": delim, "_rows": rows}
+    return header, df, rows
 
 
 def _check_header(path, df):
