@@ -8,7 +8,7 @@
 #    what the plans tests/data/public/*.yaml ask for: survdiff, survfit, coxph (incl.
 #    robust SE, complete-case n), cuminc + Gray, crr, cause-specific coxph, and the
 #    tmerge-based time-dependent coxph.
-# 3. Writes tests/reference/plans_public.json at full precision (17 significant digits, digits = I(17)); every
+# 3. Writes tests/reference/plans_public.json at full precision (17 significant digits); every
 #    value has the R call that produced it in the "call" field beside it.
 #
 # Row ids: the plans have no patient id column, so aplcohort names rows as the
@@ -202,6 +202,19 @@ r$cs_cox_death <- cox_ref(coxph(Surv(etime, event == 2) ~ age + sex + mspike, da
                           cc$excluded)
 ref$mgus2 <- r
 
-write_json(ref, "tests/reference/plans_public.json", digits = I(17), auto_unbox = TRUE,
-           pretty = TRUE)
+## jsonlite prints at most 15 significant digits; numbers are written with 17 (round-trip
+## exact doubles) by formatting them as marked strings and unquoting them afterwards.
+full <- function(x) {
+  if (is.list(x)) return(lapply(x, full))
+  if (is.numeric(x) && !is.integer(x)) {
+    y <- ifelse(is.na(x), NA_character_, sprintf("@@%.17g@@", x))
+    if (is.matrix(x)) y <- matrix(y, nrow(x))
+    return(y)
+  }
+  x
+}
+txt <- toJSON(full(ref), auto_unbox = TRUE, pretty = TRUE, na = "null")
+txt <- gsub('"@@([^@]*)@@"', "\\1", txt)
+stopifnot(!grepl("@@", txt), !grepl("Inf|NaN", txt))
+writeLines(txt, "tests/reference/plans_public.json")
 cat("wrote tests/reference/plans_public.json and", dat_dir, "\n")
