@@ -155,6 +155,17 @@ r$finegray <- crr_ref(crr(cc$data$t2, cc$data$status, X, failcode = 1, cencode =
 r$cs_cox <- cox_ref(coxph(Surv(t2, status == 1) ~ group + z1, data = cc$data),
                     "coxph(Surv(t2, status == 1) ~ factor(group) + z1, data = bmt.csv) (complete cases)",
                     cc$excluded)
+## settings the plan layer must pass on (issue 11): Gray's test stratified by FAB (cif
+## `strata`), and the confidence level of a cause-specific Cox model (`conf_level`)
+ci_s <- with(b, cuminc(t2, status, group, strata = z8))
+r$cif_group_strata <- list(
+  call = "cuminc(t2, status, group, strata = z8)$Tests[\"1\", ] on bmt.csv", n = nrow(b), cause = 1,
+  gray_stat = unname(ci_s$Tests["1", "stat"]), gray_p = unname(ci_s$Tests["1", "pv"]),
+  gray_df = unname(ci_s$Tests["1", "df"]))
+s90 <- summary(coxph(Surv(t2, status == 1) ~ group, data = bf), conf.int = 0.90)
+r$cs_cox_conf90 <- list(
+  call = "summary(coxph(Surv(t2, status == 1) ~ factor(group), data = bmt.csv), conf.int = 0.90)",
+  n = s90$n, hr_lower = unname(s90$conf.int[, 3]), hr_upper = unname(s90$conf.int[, 4]))
 ref$bmt <- r
 
 ## ---- jasa (tests/data/public/jasa.yaml) ---------------------------------------------
