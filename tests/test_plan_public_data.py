@@ -77,10 +77,16 @@ _RUNS: dict = {}
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    def get(plan: str) -> _Run:
-        if plan not in _RUNS:
-            _RUNS[plan] = _Run(plan, tmp_path_factory.mktemp(f"public_{plan}"))
-        return _RUNS[plan]
+    def get(plan: str, xlsx: bool = False) -> _Run:
+        key = (plan, xlsx)
+        if key not in _RUNS:
+            tmp = tmp_path_factory.mktemp(f"public_{plan}{'_xlsx' if xlsx else ''}")
+            data = None
+            if xlsx:
+                data = tmp / f"{plan}.xlsx"
+                _write_xlsx(PUBLIC / f"{plan}.csv", data)
+            _RUNS[key] = _Run(plan, tmp / "out", data=data)
+        return _RUNS[key]
     yield get
     _RUNS.clear()
 
@@ -382,24 +388,18 @@ def _write_xlsx(csv_path: Path, xlsx_path: Path) -> None:
     wb.save(xlsx_path)
 
 
-def test_xlsx_copy_gives_the_r_numbers(tmp_path):
-    xlsx = tmp_path / "bmt.xlsx"
-    _write_xlsx(PUBLIC / "bmt.csv", xlsx)
-    res = run_plan(PUBLIC / "bmt.yaml", data=xlsx, out=tmp_path / "out", figures=False)
-    doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    s, r = doc["analyses"]["km_group"], REF["bmt"]["km_group"]
+def test_xlsx_copy_gives_the_r_numbers(runs):
+    run = runs("bmt", xlsx=True)
+    s, r = run.summary("km_group"), REF["bmt"]["km_group"]
     _close([s["statistic"], s["p"]], [r["test"]["chisq"], r["test"]["p"]], RTOL)
-    s, r = doc["analyses"]["cif_group"], REF["bmt"]["cif_group"]
+    s, r = run.summary("cif_group"), REF["bmt"]["cif_group"]
     _close([s["statistic"], s["p"]], [r["gray_stat"], r["gray_p"]], RTOL)
-    assert res.cohort.n == 137
+    assert run.res.cohort.n == 137 and run.res.cohort.source["format"] == "xlsx"
 
 
 @pytest.mark.xfail(strict=True, reason=TYPING_BUG)
-def test_xlsx_copy_complete_case_cox(tmp_path):
-    xlsx = tmp_path / "bmt.xlsx"
-    _write_xlsx(PUBLIC / "bmt.csv", xlsx)
-    run_plan(PUBLIC / "bmt.yaml", data=xlsx, out=tmp_path / "out", figures=False)
-    s = json.loads((tmp_path / "out" / "results.json").read_text())["analyses"]["cox_robust"]
+def test_xlsx_copy_complete_case_cox(runs):
+    s = runs("bmt", xlsx=True).summary("cox_robust")
     r = REF["bmt"]["cox_robust"]
     assert s["n"] == r["n"]
     _close([t["coef"] for t in s["terms"]], r["coef"], RTOL_FIT)
