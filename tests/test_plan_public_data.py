@@ -37,11 +37,6 @@ REF = json.loads((HERE / "reference" / "plans_public.json").read_text())
 RTOL = 1e-6        # closed-form statistics
 RTOL_FIT = 1e-5    # iterative fits (Newton-Raphson coxph, crr)
 
-TYPING_BUG = ("issue 11: a numeric column with blank/NA cells stays text, so the plan makes it "
-              "categorical (one dummy per value) or crashes as an exposure, instead of "
-              "treating the cells as missing")
-ABORTS = ("another analysis of the same plan hits the typing bug above and the whole run aborts "
-          "(issue 11: partial failure is not reported as 'not estimable'); passes once typing is fixed")
 NEEDS_REGISTRY = "needs registry branch: per-analysis exclusions [{reason, n, ids}] / robust_se in results.json"
 INT_LABELS = ("integer-valued columns are typed float, so group labels and dummy names read "
               "'1.0' / 'group2.0' where R (and the spreadsheet) say '1' / 'group2'")
@@ -122,8 +117,8 @@ def _km_at(summary: dict) -> dict:
 
 @pytest.mark.parametrize("plan,aid", [
     ("bmt", "km_group"),
-    pytest.param("jasa", "km_surgery", marks=pytest.mark.xfail(strict=True, reason=ABORTS)),
-    pytest.param("mgus2", "km_sex", marks=pytest.mark.xfail(strict=True, reason=ABORTS)),
+    pytest.param("jasa", "km_surgery"),
+    pytest.param("mgus2", "km_sex"),
 ])
 def test_km_estimates_and_test_match_r(runs, plan, aid):
     """summary(survfit(...), times) and survdiff(...) (rho as in the plan)."""
@@ -161,10 +156,10 @@ def test_group_labels_are_as_in_the_spreadsheet(runs):
 
 # ----------------------------------------------------------------------------- Cox models
 COX_CASES = [
-    pytest.param("bmt", "cox_robust", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG)),
-    pytest.param("bmt", "cs_cox", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG)),
-    pytest.param("mgus2", "cox", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG)),
-    pytest.param("mgus2", "cs_cox_death", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG)),
+    pytest.param("bmt", "cox_robust"),
+    pytest.param("bmt", "cs_cox"),
+    pytest.param("mgus2", "cox"),
+    pytest.param("mgus2", "cs_cox_death"),
 ]
 
 
@@ -191,7 +186,6 @@ def test_cox_complete_case_counts_match_r(runs, plan, aid):
     assert s["events"] == r["nevent"]
 
 
-@pytest.mark.xfail(strict=True, reason=TYPING_BUG)
 def test_cox_robust_se_matches_coxph_robust(runs):
     """coxph(..., robust = TRUE): the robust SE drives the CI and p (checked above); here the
     SE itself on the result object."""
@@ -202,7 +196,7 @@ def test_cox_robust_se_matches_coxph_robust(runs):
 @pytest.mark.parametrize("plan,aid", [
     pytest.param("bmt", "cox_robust", marks=pytest.mark.xfail(strict=True, reason=NEEDS_REGISTRY)),
     pytest.param("jasa", "td_cox", marks=pytest.mark.xfail(
-        strict=True, reason=NEEDS_REGISTRY + "; " + TYPING_BUG)),
+        strict=True, reason=NEEDS_REGISTRY)),
 ])
 def test_robust_se_in_results_json(runs, plan, aid):
     """The robust SE that gives the CI and p is exported beside the model SE."""
@@ -217,9 +211,7 @@ def test_cox_term_names_are_rs(runs):
 
 
 # ----------------------------------------------------------------------------- competing risks
-@pytest.mark.parametrize("plan,aid", [("bmt", "cif_group"),
-                                      pytest.param("mgus2", "cif_sex", marks=pytest.mark.xfail(
-                                          strict=True, reason=ABORTS))])
+@pytest.mark.parametrize("plan,aid", [("bmt", "cif_group"), ("mgus2", "cif_sex")])
 def test_cif_and_gray_match_cuminc(runs, plan, aid):
     """timepoints(cuminc(...), times) estimates and variances; cuminc()$Tests for the cause."""
     s = runs(plan).summary(aid)
@@ -236,8 +228,8 @@ def test_cif_and_gray_match_cuminc(runs, plan, aid):
     _close([s["statistic"], s["p"]], [r["gray_stat"], r["gray_p"]], RTOL, f"{aid} Gray")
 
 
-FG_CASES = [pytest.param("bmt", "finegray", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG)),
-            pytest.param("mgus2", "finegray", marks=pytest.mark.xfail(strict=True, reason=TYPING_BUG))]
+FG_CASES = [pytest.param("bmt", "finegray"),
+            pytest.param("mgus2", "finegray")]
 
 
 @pytest.mark.parametrize("plan,aid", FG_CASES)
@@ -253,7 +245,6 @@ def test_finegray_matches_crr(runs, plan, aid):
 
 
 # ----------------------------------------------------------------------------- time-dependent Cox
-@pytest.mark.xfail(strict=True, reason=TYPING_BUG)
 def test_td_cox_matches_tmerge_coxph(runs):
     """tmerge(..., transplant = tdc(wait.time)) then coxph(Surv(tstart, tstop, death) ~
     transplant + age + surgery, cluster = id): the exposure column has blank and NA cells
@@ -278,7 +269,7 @@ EXCL_CASES = [("bmt", "cox_robust"), ("bmt", "finegray"), ("bmt", "cs_cox"), ("j
 
 
 @pytest.mark.parametrize("plan,aid", [pytest.param(*c, marks=pytest.mark.xfail(
-    strict=True, reason=NEEDS_REGISTRY + "; " + TYPING_BUG)) for c in EXCL_CASES])
+    strict=True, reason=NEEDS_REGISTRY)) for c in EXCL_CASES])
 def test_complete_case_exclusions_are_recorded_with_ids(runs, plan, aid):
     """Every row R's complete-case analysis leaves out is listed, with a reason, under the
     analysis's ``exclusions`` in results.json."""
@@ -290,8 +281,6 @@ def test_complete_case_exclusions_are_recorded_with_ids(runs, plan, aid):
     assert all(e.get("reason") for e in s["exclusions"])
 
 
-@pytest.mark.xfail(strict=True, reason=TYPING_BUG + "; data.types: {z1: number} rejects the "
-                   "blank cells instead of treating them as missing")
 def test_declared_number_column_with_blanks_is_complete_case(tmp_path):
     """`data.types: {z1: number}` declares what the user means; blank and NA cells are then
     missing values (complete-case Cox as in R), not an error."""
@@ -397,7 +386,6 @@ def test_xlsx_copy_gives_the_r_numbers(runs):
     assert run.res.cohort.n == 137 and run.res.cohort.source["format"] == "xlsx"
 
 
-@pytest.mark.xfail(strict=True, reason=TYPING_BUG)
 def test_xlsx_copy_complete_case_cox(runs):
     s = runs("bmt", xlsx=True).summary("cox_robust")
     r = REF["bmt"]["cox_robust"]
