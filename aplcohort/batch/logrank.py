@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ..stats._lazy import scipy_stats as st
 
 from .._results import Result
 from ._layout import as_batch, layout

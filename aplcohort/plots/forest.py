@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
+from ..stats._lazy import scipy_stats as stats
 
 from ..errors import InputError
 from ..tables.format import format_ci, format_p

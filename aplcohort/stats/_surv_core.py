@@ -22,7 +22,7 @@ Conventions follow R survival 3.x:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 _TOL = np.sqrt(np.finfo(float).eps)
 

@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
+from ._coxcore import RiskSetKernel
 from .outcome import Outcome
 from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
 
@@ -105,8 +106,26 @@ def _risk_sums(st: _Stratum, v):
     return A - _revcum(v[st.ord_entry])[st.n_entry_lt]
 
 
+class _LazyEngine:
+    """Builds the per-row :class:`_Engine` only when residuals / event terms are needed
+    (robust variance, cox.zph); the fit itself runs on :class:`~._coxcore.RiskSetKernel`."""
+
+    def __init__(self, *args):
+        self._args = args
+        self._eng = None
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_args", "_eng"):
+            raise AttributeError(name)
+        if self._eng is None:
+            self._eng = _Engine(*self._args)
+        return getattr(self._eng, name)
+
+
 class _Engine:
-    """Log partial likelihood, score and information of a Cox model."""
+    """Per-row Cox quantities: Schoenfeld / score residuals and per-event-time terms
+    (cox.zph, robust variance, Firth); the likelihood, score and information of the
+    fit come from :class:`~._coxcore.RiskSetKernel`."""
 
     def __init__(self, X, time, event, entry, strata, weights, ties):
         self.X = X
@@ -516,11 +535,12 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         ccode = np.arange(n)
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
     Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
-    eng = _Engine(Xc, time, event, entry, scode, w, ties)
+    eng = _LazyEngine(Xc, time, event, entry, scode, w, ties)
+    kern = RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties)
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     if beta.shape != (p,):
         raise InputError(f"init must have length {p}")
-    ll0, U, Imat = eng.stats(beta)
+    ll0, U, Imat = kern.stats(beta)
     n_ev = int(event.sum())
     if p and n_ev:
         sing = singular_columns(Imat)
@@ -557,7 +577,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     it = 0
     newll = ll0
     for it in range(1, max_iter + 1):
-        newll, newU, newI = eng.stats(newbeta)
+        newll, newU, newI = kern.stats(newbeta)
         if not np.isfinite(newll):
             newll = -np.inf
         if np.isfinite(newll) and abs(1 - loglik / newll) <= tol and not halving:
@@ -576,7 +596,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     coef = newbeta
     llf = newll
     if not np.isfinite(llf):
-        llf, newU, newI = eng.stats(coef)
+        llf, newU, newI = kern.stats(coef)
     var = _inv(newI)
     step = np.abs(newU @ var)
     if max_iter <= 1:  # R checks for infinite coefficients only when iter.max > 1

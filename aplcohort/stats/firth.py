@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as _opt
-from scipy import stats as _st
+from ._lazy import scipy_optimize as _opt
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ._lazy import scipy_stats as st
 
 from .._results import Result
 from ..errors import InputError
