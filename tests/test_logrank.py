@@ -208,6 +208,19 @@ def test_order_and_single_group():
     with pytest.warns(StatisticalWarning, match="undefined"):
         r = logrank_test([1, 2, 3], [1, 0, 1], ["a", "a", "a"])
     assert np.isnan(r.p) and r.df == 0
+    assert r.statistic == 0.0 and "fewer than two groups" in r.note
+
+
+def test_no_expected_events_in_a_group_gives_zero_as_r():
+    # R: survdiff(Surv(t, e) ~ g, d)$chisq == 0 (tests/reference/nonestimable.R)
+    import json
+    from pathlib import Path
+    ref = json.loads((Path(__file__).parent / "reference" / "nonestimable.json").read_text())
+    z = ref["survdiff_zero"]
+    with pytest.warns(StatisticalWarning, match="undefined"):
+        r = logrank_test(z["t"], z["e"], z["g"])
+    assert r.statistic == z["chisq"] == 0 and r.df == 0 and np.isnan(r.p)
+    assert r.note
 
 
 @pytest.mark.parametrize("call, match", [
