@@ -466,6 +466,12 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             validate_output_name(name, f"figure name of analysis '{aid}'")
     for name in (extra_dirs or {}):
         validate_output_name(name, "output folder name")
+    # identifying columns: checked again here, whatever the plan validator did
+    from .identifiers import check_identifiers, redact_dates
+    problems = check_identifiers(res.plan, list(res.cohort.data.columns))
+    if problems:
+        raise PlanError("identifying columns would be written to the outputs; nothing was "
+                        "written.\n- " + "\n- ".join(problems))
 
     out = Path(out)
     with output_transaction(out, force=force, protect=[*_protected_inputs(res), *protect]) as tmp:
@@ -476,7 +482,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         sections = []
         for aid, a in res.analyses.items():
             sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
-                   "tables": [], "figures": [], "notes": list(a.notes)}
+                   "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
             for name, caption, tab in a.tables:
                 stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
                 if isinstance(tab, JournalTable):
@@ -498,6 +504,13 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         doc = res.to_dict()
         # the run time lives in provenance.json only (byte-identical reruns)
         doc["provenance"] = for_results(doc["provenance"])
+        # no per-patient calendar date in warnings that leave the machine
+        warnings_out = [redact_dates(w) for w in res.warnings]
+        doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
+        for summ in doc.get("analyses", {}).values():
+            if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
+                summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
+                                    for w in summ["warnings"]]
         _write_text(resolve_inside(tmp, "results", suffix=".json"),
                     json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         from .._results import jsonable
@@ -510,7 +523,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
                             attrition=res.cohort.attrition.to_frame(),
-                            published=res.published, warnings=res.warnings)
+                            published=res.published, warnings=warnings_out)
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
         for name, src in (extra_dirs or {}).items():
             shutil.copytree(src, resolve_inside(tmp, name))
