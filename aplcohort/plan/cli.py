@@ -22,10 +22,11 @@ def _print_summary(res, out):
 
 def _run(args) -> int:
     from .runner import run_plan
-    from .write import check_output_dir, write_outputs
-    check_output_dir(args.out, force=args.force)  # refuse before any work (checked again on write)
-    res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None)
-    write_outputs(res, args.out, force=args.force)  # confined, atomic, locked
+    from .write import OutputLock, check_output_dir, write_outputs
+    with OutputLock(args.out):  # a second run into the same --out stops here, with a message
+        check_output_dir(args.out, force=args.force)  # refuse before any work
+        res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None)
+        write_outputs(res, args.out, force=args.force)  # confined, atomic
     _print_summary(res, args.out)
     return 0
 
@@ -34,9 +35,9 @@ def _replicate(args) -> int:
     import tempfile
 
     from .runner import run_plan
-    from .write import check_output_dir, write_outputs
-    check_output_dir(args.out, force=args.force)
-    with tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
+    from .write import OutputLock, check_output_dir, write_outputs
+    with OutputLock(args.out), tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
+        check_output_dir(args.out, force=args.force)
         data, extra = args.data, None
         if data is None:  # the replica goes into --out/data with the outputs, in one transaction
             from ..synthetic.min2022 import write_files
