@@ -86,7 +86,7 @@ import pandas as pd
 from .errors import InputError
 
 __all__ = ["ExpressionError", "Expression", "parse", "evaluate_mask", "evaluate", "columns",
-           "evaluate_mask_detail"]
+           "evaluate_mask_detail", "evaluate_condition"]
 
 #: Longest expression text accepted (a plan expression is a line, not a program).
 MAX_LENGTH = 2000
@@ -871,6 +871,26 @@ def evaluate(text, df: pd.DataFrame) -> pd.Series:
     [True, False, <NA>]
     """
     return parse(text).evaluate(df)
+
+
+def evaluate_condition(text, df: pd.DataFrame) -> pd.Series:
+    """Evaluate a yes/no expression to a ``boolean`` Series, missing kept as ``pd.NA``.
+
+    For a response ``outcome``: unlike :func:`evaluate`, a result that is not yes/no
+    (``age + 1``, ``response``) is an :class:`ExpressionError`, never coerced.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> evaluate_condition("x > 1", pd.DataFrame({"x": [0.0, 2.0, None]})).tolist()
+    [False, True, <NA>]
+    """
+    e = parse(text)
+    x = e._value(df)
+    if x.kind != "bool":
+        raise ExpressionError(f"gives {x.kind} values, not true/false (write a comparison, e.g. "
+                              "\"response == 'mCR2'\")", text=e.text, help=False)
+    return e.evaluate(df)
 
 
 def columns(text) -> set[str]:

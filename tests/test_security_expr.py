@@ -14,8 +14,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from aplcohort.errors import InputError
-from aplcohort.expr import (ExpressionError, columns, evaluate, evaluate_mask,
-                            evaluate_mask_detail, parse)
+from aplcohort.expr import (ExpressionError, columns, evaluate, evaluate_condition,
+                            evaluate_mask, evaluate_mask_detail, parse)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,6 +207,15 @@ def test_type_errors_are_reported_not_silently_empty(df):
         evaluate_mask("regimen in ['IC', 1]", df)
     with pytest.raises(ExpressionError, match=r"no column names"):
         parse("regimen in [age]")
+
+
+def test_evaluate_condition_is_yes_no_only(df):
+    v = evaluate_condition("regimen == 'IC'", df)
+    assert str(v.dtype) == "boolean" and v.isna().tolist() == [False, False, True, False]
+    with pytest.raises(ExpressionError, match="gives number values, not true/false"):
+        evaluate_condition("age + 1", df)
+    with pytest.raises(ExpressionError, match="gives text values"):
+        evaluate_condition("regimen", df)
 
 
 def test_columns():

@@ -93,6 +93,9 @@ class Cohort:
         >>> apl = c.filter(lambda d: d["disease"] == "APL", step="APL", reason="not APL")
         >>> apl.n, apl.attrition.steps[-1].excluded_ids
         (1, ('b',))
+        >>> c.filter("disease in ['APL', 'AML'] and last_followup_date >= '2020-01-15'",
+        ...          step="late", reason="early follow-up").patient_ids
+        ['b']
 
         Validated against: tests/test_cohort_cohort.py.
         """
