@@ -73,6 +73,17 @@ _NUMBER_LIKE_REASONS = ("uses", "contains an underscore", "non-ASCII digits",
 NUMBER_FIX = "write a plain number with ASCII digits and a decimal point, nothing else in the cell"
 
 
+def header_key(name) -> str:
+    """Key for tolerant header matching: case, spaces and line breaks are ignored.
+
+    Examples
+    --------
+    >>> header_key("WBC\n(Rel)") == header_key("WBC (Rel)") == header_key("wbc(rel)")
+    True
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)).casefold())
+
+
 def is_missing(v) -> bool:
     """Whether one cell is missing under the policy of this module.
 

@@ -23,6 +23,8 @@ Rules (``Problem.rule``) and severity
 -------------------------------------
 errors
     ``required_column``, ``required_value``, ``duplicate_column``,
+    ``ambiguous_column`` (a header matches two mapping names once case, spaces
+    and line breaks are ignored),
     ``type_number``, ``type_integer``, ``type_date`` (unparseable date),
     ``vocabulary`` (unknown code), ``duplicate_id``, ``range`` (outside the
     dictionary min/max: negative counts, ages out of range), ``future_date``,
@@ -53,6 +55,7 @@ A ``last_followup_date`` after the cut-off is normal and not reported.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -64,7 +67,7 @@ from ..errors import CohortValidationError
 from .mapping import ColumnMapping, load_mapping
 from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
-                    factorize_cells, parse_numbers, row_numbers_of)
+                    factorize_cells, header_key, parse_numbers, row_numbers_of)
 from .vocab import match_key
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
@@ -269,27 +272,55 @@ def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Colle
     names = [str(c).strip() for c in raw.columns]
     new = []
     mapped_from = {}
+    # mapping names are matched exactly, else ignoring case, spaces and line breaks
+    # (a header typed "WBC\n(Rel)" in one file and "WBC (Rel)" in another)
+    by_key: dict = {}
+    if mapping is not None:
+        for theirs in mapping.columns:
+            by_key.setdefault(header_key(theirs), []).append(theirs)
+    used = set()
     for n in names:
+        target = None
         if mapping is not None and n in mapping.columns:
             target = mapping.columns[n]
-        elif n in d.columns:
-            target = n
-        else:
-            key = re.sub(r"[\s\-]+", "_", n.casefold())
-            if key in d.columns and (mapping is None or key not in mapping.columns.values()):
-                target = key
-                notes.append(f"column {n!r} read as {key!r}")
+            used.add(n)
+        elif mapping is not None and header_key(n) in by_key:
+            cands = by_key[header_key(n)]
+            targets = sorted({mapping.columns[k] for k in cands})
+            if len(targets) == 1:
+                target = targets[0]
+                used.update(cands)
+                notes.append(f"column {n!r} read as the mapping's {cands[0]!r} -> {target!r} "
+                             "(case, spaces and line breaks ignored)")
             else:
+                col.add(None, n, cands, "ambiguous_column",
+                        f"column {n!r} matches several names of the mapping when case, spaces "
+                        f"and line breaks are ignored: "
+                        + ", ".join(f"{k!r} -> {mapping.columns[k]!r}" for k in cands),
+                        f"spell the mapping's name exactly as the file's header ({n!r})")
                 target = n
+        if target is None:
+            if n in d.columns:
+                target = n
+            else:
+                key = re.sub(r"[\s\-]+", "_", n.casefold())
+                if key in d.columns and (mapping is None or key not in mapping.columns.values()):
+                    target = key
+                    notes.append(f"column {n!r} read as {key!r}")
+                else:
+                    target = n
         new.append(target)
         mapped_from.setdefault(target, []).append(n)
     if mapping is not None:
+        keys = {header_key(n): n for n in names}
         for theirs, ours in mapping.columns.items():
-            if theirs not in names and ours not in names:
+            if theirs not in used and ours not in names:
+                close = difflib.get_close_matches(header_key(theirs), list(keys), n=1, cutoff=0.75)
+                hint = f"; did you mean {keys[close[0]]!r}?" if close else ""
                 col.add(None, ours, theirs, "mapped_column_absent",
                         f"the mapping maps {theirs!r} to {ours!r} but the file has no column "
-                        f"{theirs!r}", "check the column name in the mapping (exact spelling)",
-                        "warning")
+                        f"{theirs!r}{hint}", "check the column name in the mapping (exact "
+                        "spelling; case, spaces and line breaks are ignored)", "warning")
     for target, srcs in mapped_from.items():
         if len(srcs) > 1:
             col.add(None, target, srcs, "duplicate_column",
