@@ -494,7 +494,9 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
                          "not an Excel workbook")
     info["path"] = str(p)
     rows = info.get("_rows")
-    df.attrs["source_rows"] = list(rows) if rows is not None else [i + 2 for i in range(len(df))]
+    # an array: pandas deep-copies attrs on every operation
+    df.attrs["source_rows"] = np.asarray(rows if rows is not None else
+                                         np.arange(len(df)) + 2, dtype=np.int64)
     return df, info
 
 

@@ -78,7 +78,7 @@ def header_key(name) -> str:
 
     Examples
     --------
-    >>> header_key("WBC\n(Rel)") == header_key("WBC (Rel)") == header_key("wbc(rel)")
+    >>> header_key("WBC\\n(Rel)") == header_key("WBC (Rel)") == header_key("wbc(rel)")
     True
     """
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)).casefold())
@@ -138,6 +138,28 @@ def factorize_cells(values):
                 index[key] = k
         codes[i] = k
     return codes, uniq
+
+
+def texts_of(cells) -> tuple[np.ndarray, np.ndarray]:
+    """``(as_text of each cell, is_missing of each cell)``, vectorised for text cells.
+
+    Examples
+    --------
+    >>> t, m = texts_of([" a ", "NA", 12.0])
+    >>> t.tolist(), m.tolist()
+    (['a', 'NA', '12'], [False, True, False])
+    """
+    arr = np.array(list(cells) + [None], dtype=object)[:-1]
+    if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) == "string":
+        stripped = pd.Series(arr, dtype=object).str.strip()
+        return (stripped.to_numpy(dtype=object),
+                stripped.str.casefold().isin(MISSING_TOKENS).to_numpy())
+    miss = np.fromiter((is_missing(v) for v in arr), bool, len(arr))
+    text = np.array([None if m else as_text(v) for v, m in zip(arr, miss)] + [None],
+                    dtype=object)[:-1]
+    for i in np.flatnonzero(miss):
+        text[i] = str(arr[i]).strip() if isinstance(arr[i], str) else None
+    return text, miss
 
 
 def missing_mask(values) -> np.ndarray:
@@ -345,7 +367,8 @@ def row_numbers_of(df: pd.DataFrame, row_numbers=None) -> list[int]:
     if row_numbers is not None:
         rows = list(row_numbers)
     else:
-        rows = list(df.attrs.get("source_rows") or [])
+        got = df.attrs.get("source_rows")
+        rows = [] if got is None else list(got)
     if len(rows) != len(df):
         rows = [i + 2 for i in range(len(df))]
     return [int(r) for r in rows]

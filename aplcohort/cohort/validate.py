@@ -67,7 +67,8 @@ from ..errors import CohortValidationError
 from .mapping import ColumnMapping, load_mapping
 from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
-                    factorize_cells, header_key, parse_numbers, row_numbers_of)
+                    factorize_cells, header_key, parse_numbers, row_numbers_of,
+                    texts_of)
 from .vocab import match_key
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
@@ -381,8 +382,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     # patient ids first so every problem can name the patient
     if "patient_id" in raw.columns and not isinstance(raw["patient_id"], pd.DataFrame):
         codes, uniq = _factorize(raw["patient_id"])
-        utext = [None if is_missing(u) else _as_text(u) for u in uniq]
-        raw_ids[:] = [utext[k] for k in codes]
+        utext, umiss = texts_of(uniq)
+        utext[umiss] = None
+        raw_ids[:] = utext[codes].tolist()
 
     for req in (CORE_REQUIRED if required is None else tuple(required)):
         if req not in raw.columns:
@@ -424,7 +426,8 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     order = [k for k in d.columns if k in typed.columns] + \
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
-    typed.attrs["source_rows"] = list(rows)  # spreadsheet rows, for later messages
+    # spreadsheet rows, for later messages; an array, because pandas deep-copies attrs
+    typed.attrs["source_rows"] = np.asarray(rows, dtype=np.int64)
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
                             derived=derived, notes=tuple(notes))
 
@@ -454,11 +457,10 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
 
     if t != "number" and t != "integer":
         codes, uniq = _factorize(s)
-        umiss = np.fromiter((is_missing(u) for u in uniq), bool, len(uniq))
+        utext, umiss = texts_of(uniq)
         miss = umiss[codes] if n else np.zeros(0, bool)
     if t in ("id", "text"):
-        utext = np.array([None if m else as_text(u) for u, m in zip(uniq, umiss)] + [None],
-                         dtype=object)[:-1]
+        utext[umiss] = None
         required(miss, f"fill in {name} for this patient")
         flush()
         return pd.Series(utext[codes] if n else [], dtype=object)
