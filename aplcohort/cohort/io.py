@@ -96,7 +96,10 @@ def _sniff_magic(head: bytes) -> str | None:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CohortLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not data.strip():
         raise EmptyFileError(f"{path}: the file is empty; expected a header row and one row per "
                              "patient")
@@ -261,9 +264,9 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore", UserWarning)  # openpyxl style/extension notes
             wb_v = openpyxl.load_workbook(path, data_only=True)
-            wb_f = openpyxl.load_workbook(path, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise NotATableError(f"{path}: could not be opened as an Excel workbook ({exc})") from None
+    except Exception as exc:  # openpyxl raises many types (zip, XML, its own) for bad files
+        raise NotATableError(f"{path}: could not be opened as an Excel workbook "
+                             f"({type(exc).__name__}: {exc})") from None
     sheets = list(wb_v.sheetnames)
     states = {n: wb_v[n].sheet_state for n in sheets}
     visible = [n for n in sheets if states[n] == "visible"]
@@ -286,7 +289,24 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
         shown = ", ".join(repr(n) + ("" if states[n] == "visible" else f" ({states[n]})")
                           for n in sheets)
         raise SheetNotFoundError(f"{path}: no sheet named {sheet!r}; the workbook has: {shown}")
-    ws_v, ws_f = wb_v[chosen], wb_f[chosen]
+    ws_v = wb_v[chosen]
+    # formulas (and whether Excel stored their value) need the workbook read a second
+    # time without data_only; read-only mode streams it
+    formulas = {}
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", UserWarning)
+            wb_f = openpyxl.load_workbook(path, data_only=False, read_only=True)
+        try:
+            for frow in wb_f[chosen].iter_rows():
+                for fc in frow:
+                    if getattr(fc, "data_type", None) == "f":
+                        formulas[(fc.row, fc.column)] = fc.value
+        finally:
+            wb_f.close()
+    except Exception as exc:  # as above: many exception types for a damaged file
+        raise NotATableError(f"{path}: could not be opened as an Excel workbook "
+                             f"({type(exc).__name__}: {exc})") from None
     grid = [list(r) for r in ws_v.iter_rows()]
     # the header is the first row with any content
     def blank(v):
@@ -330,15 +350,13 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
                     f"the error value {c.value} is not data; correct the formula or type the "
                     "value (leave the cell empty if it is unknown)")
                 continue
-            if c.value is None:
-                fc = ws_f.cell(row=c.row, column=c.column)
-                if fc.data_type == "f":
-                    problems.append(
-                        f"sheet {chosen!r}, cell {c.coordinate} (column "
-                        f"{header[c.column - 1] if c.column - 1 < len(header) else ''}{who(i)}): "
-                        f"the formula {fc.value} has no stored value (the file was written by a "
-                        "program that does not calculate); open and save it in Excel or "
-                        "LibreOffice, or type the value")
+            if c.value is None and (c.row, c.column) in formulas:
+                col = header[c.column - 1] if c.column - 1 < len(header) else ""
+                problems.append(
+                    f"sheet {chosen!r}, cell {c.coordinate} (column {col}{who(i)}): the formula "
+                    f"{formulas[(c.row, c.column)]} has no stored value (the file was written by "
+                    "a program that does not calculate); open and save it in Excel or "
+                    "LibreOffice, or type the value")
         keep_rows.append(i)
     for c in hdr_cells:
         if c is not None and c.data_type == "e":
