@@ -113,6 +113,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     except UnicodeDecodeError as exc:
         raise NotATableError(f"{path}: the file is not UTF-8 text (byte {exc.start}); save it as "
                              "'CSV UTF-8' from your spreadsheet program") from None
+    del data  # memory: the text is all that is needed from here
     sample = text[:20000]
     if path.suffix.lower() == ".tsv":
         delim = "\t"
@@ -156,6 +157,8 @@ def _read_csv_fast(text: str, delim: str):
         return None
     nf = np.fromiter((ln.count(delim) for ln in lines), np.intp, len(lines)) + 1
     blank = np.fromiter((not ln.replace(delim, "").strip() for ln in lines), bool, len(lines))
+    n_lines = len(lines)
+    del lines  # memory: a million line strings
     idx = np.flatnonzero(~blank)
     if not len(idx) or (nf[idx] != nf[idx[0]]).any():
         return None
@@ -165,14 +168,14 @@ def _read_csv_fast(text: str, delim: str):
                           engine="c", quoting=csv.QUOTE_NONE)
     except (pd.errors.ParserError, ValueError, csv.Error):
         return None
-    if raw.shape != (len(lines), int(nf[idx[0]])):
+    if raw.shape != (n_lines, int(nf[idx[0]])):
         return None
-    arr = raw.to_numpy(dtype=object)
-    header = [str(h).strip() for h in arr[idx[0]]]
+    header = [str(h).strip() for h in raw.iloc[idx[0]].tolist()]
     data_idx = idx[1:]
-    df = pd.DataFrame({i: arr[data_idx, i] for i in range(arr.shape[1])}, dtype=object)
+    df = raw.iloc[data_idx] if len(data_idx) < n_lines - 1 else raw.iloc[1:]
+    df = df.reset_index(drop=True)
     df.columns = header
-    return header, df.reset_index(drop=True), (data_idx + 1).tolist()
+    return header, df, (data_idx + 1).tolist()
 
 
 def _read_csv_records(path, text: str, delim: str):

@@ -327,7 +327,7 @@ def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Colle
             col.add(None, target, srcs, "duplicate_column",
                     f"{len(srcs)} columns of the file become {target!r}: {srcs}",
                     "keep one column for each dictionary column (rename or delete the others)")
-    out = raw.copy()
+    out = raw.copy(deep=False)  # only the names change; cells are never written
     out.columns = new
     return out, {t: s for t, s in mapped_from.items() if len(s) == 1}
 
@@ -406,7 +406,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             c.add(None, name, None, "extra_column",
                   f"column {name!r} is not in the data dictionary; it is kept unchanged and "
                   "not validated", "map it to a dictionary column if it is one", "warning")
-            data[name] = values
+            data[name] = values.copy()  # never share cells with the caller's frame
             continue
         data[name] = _parse_column(name, values, mapping, c)
 
