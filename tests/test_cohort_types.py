@@ -201,3 +201,20 @@ def test_plan_declared_number_error_is_a_plan_error_naming_row_and_patient(tmp_p
         run_plan(_bmt_plan(p), figures=False)
     assert ei.value.problems[0].row == 4 and ei.value.problems[0].patient_id == "B003"
     assert "column age" in str(ei.value) and "'twenty-six'" in str(ei.value)
+
+
+def test_non_ascii_digits_in_dictionary_columns_only_when_the_mapping_declares_them():
+    raw = pd.DataFrame({"patient_id": ["a", "b"], "disease": ["APL", "APL"],
+                        "last_followup_date": ["２０２０-０１-３１", "2020-02-01"],
+                        "wbc_diagnosis": ["١٢.٥", "3"]})
+    rep = validate(raw)
+    bad = {(p.column, p.rule) for p in rep.errors}
+    assert bad == {("last_followup_date", "type_date"), ("wbc_diagnosis", "type_number")}
+    assert all("non-ASCII digits" in p.message for p in rep.errors)
+    ok = validate(raw, mapping={"unicode_digits": True})
+    assert ok.ok
+    assert ok.data["wbc_diagnosis"].tolist() == [12.5, 3.0]
+    assert str(ok.data["last_followup_date"].iloc[0].date()) == "2020-01-31"
+    from aplcohort.cohort import MappingError, load_mapping
+    with pytest.raises(MappingError, match="unicode_digits: expected true or false"):
+        load_mapping({"unicode_digits": "yes"})

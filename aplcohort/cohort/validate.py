@@ -69,9 +69,11 @@ from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
                     factorize_cells, header_key, parse_numbers, row_numbers_of,
                     texts_of)
+from .types import _has_unicode_digit, _unicode_to_ascii
 from .vocab import match_key
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+# [0-9], not \d: \d also matches full-width and Arabic-Indic digits
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 ROW_CONVENTION = "Rows are numbered as in the spreadsheet: row 1 is the header, row 2 the first patient."
 
 #: WBC at relapse (x10^9/L) above which a molecular relapse is flagged.
@@ -202,8 +204,13 @@ class ValidationReport:
 _as_text = as_text
 
 
-def _parse_date(v, fmt):
+def _parse_date(v, fmt, unicode_digits=False):
     """Return (Timestamp, None) or (None, reason)."""
+    if isinstance(v, str) and not v.isascii() and _has_unicode_digit(v):
+        if not unicode_digits:
+            return None, ("uses non-ASCII digits (full-width or Arabic-Indic); retype it with "
+                          "ASCII digits 0-9, or declare unicode_digits: true in the mapping")
+        v = _unicode_to_ascii(v)
     try:
         ts, why = _parse_date_raw(v, fmt)
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -490,6 +497,7 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         if t == "bool":
             return pd.Series([None if x is None else x == "yes" for x in out], dtype="boolean")
         return pd.Series(out, dtype=object)
+    unicode_digits = bool(getattr(mapping, "unicode_digits", False))
     if t == "date":
         fmt = mapping.date_format_for(name) if mapping is not None else None
         required(miss, f"fill in {name} (a date)")
@@ -501,7 +509,7 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         for k, (u, m) in enumerate(zip(uniq, umiss)):
             if m:
                 continue
-            ts, why = _parse_date(u, fmt)
+            ts, why = _parse_date(u, fmt, unicode_digits)
             if ts is None:
                 uwhy[k] = why
             else:
@@ -517,7 +525,6 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
     factor = 1.0
     if mapping is not None and name in mapping.units:
         factor = mapping.units[name].factor
-    unicode_digits = bool(getattr(mapping, "unicode_digits", False))
     f, miss, bad = parse_numbers(s, unicode_digits=unicode_digits)
     required(miss, f"fill in {name}")
     for i, why in bad.items():
