@@ -218,3 +218,21 @@ def test_non_ascii_digits_in_dictionary_columns_only_when_the_mapping_declares_t
     from aplcohort.cohort import MappingError, load_mapping
     with pytest.raises(MappingError, match="unicode_digits: expected true or false"):
         load_mapping({"unicode_digits": "yes"})
+
+
+def test_source_rows_survive_copies_but_not_reordering(tmp_path):
+    import copy
+    from aplcohort.cohort.types import row_numbers_of
+    p = tmp_path / "gap.csv"
+    p.write_text("patient_id,x\na,1\n\nb,2\nc,3\n")
+    from aplcohort.cohort import read_table
+    df, _ = read_table(p)
+    assert row_numbers_of(df) == [2, 4, 5]
+    assert row_numbers_of(copy.deepcopy(df)) == [2, 4, 5]
+    assert row_numbers_of(df.sort_values("x", ascending=False)) == [2, 3, 4]  # positions
+    assert row_numbers_of(df.iloc[1:]) == [2, 3]
+    with pytest.raises(ColumnTypeError, match="row 4: 'two'"):
+        type_extra_columns(df.assign(x=["1", "two", "3"]), {"x": "number"})
+    # attrs must not get in the way of ordinary pandas use
+    pd.concat([df, df])
+    df.to_parquet(tmp_path / "x.parquet")

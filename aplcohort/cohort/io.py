@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..errors import InputError  # noqa: F401 (documented base class)
 from .mapping import load_mapping
-from .types import header_key
+from .types import SourceRows, header_key
 
 
 class CohortLoadError(InputError):
@@ -515,9 +515,8 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
                          "not an Excel workbook")
     info["path"] = str(p)
     rows = info.get("_rows")
-    # an array: pandas deep-copies attrs on every operation
-    df.attrs["source_rows"] = np.asarray(rows if rows is not None else
-                                         np.arange(len(df)) + 2, dtype=np.int64)
+    df.attrs["source_rows"] = SourceRows(int(r) for r in (rows if rows is not None else
+                                                         range(2, len(df) + 2)))
     return df, info
 
 

@@ -358,17 +358,39 @@ def _declared(declared, col):
     return kind, uni
 
 
+class SourceRows(tuple):
+    """Spreadsheet row of each data row, kept in ``DataFrame.attrs["source_rows"]``.
+
+    A tuple (compares with ``==`` to a bool, serialises to JSON, e.g. in Parquet
+    metadata) that is immutable, so pandas' deep copy of ``attrs`` on every operation
+    returns it as it is instead of copying a million integers.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+
 def row_numbers_of(df: pd.DataFrame, row_numbers=None) -> list[int]:
     """Spreadsheet row of each data row (header = row 1).
 
     ``row_numbers`` if given, else the rows recorded by the reader in
-    ``df.attrs["source_rows"]`` (kept by pandas through copies), else position + 2.
+    ``df.attrs["source_rows"]`` (kept by pandas through copies; used only while the
+    table has its original length and a default index), else position + 2.
     """
     if row_numbers is not None:
         rows = list(row_numbers)
     else:
         got = df.attrs.get("source_rows")
-        rows = [] if got is None else list(got)
+        # pandas carries attrs through sorting and filtering: trust them only on the
+        # table as read (same length, index 0..n-1 in order)
+        fresh = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and \
+            df.index.step == 1
+        rows = list(got) if got is not None and fresh else []
     if len(rows) != len(df):
         rows = [i + 2 for i in range(len(df))]
     return [int(r) for r in rows]

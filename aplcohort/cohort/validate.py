@@ -69,7 +69,7 @@ from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
                     factorize_cells, header_key, parse_numbers, row_numbers_of,
                     texts_of)
-from .types import _has_unicode_digit, _unicode_to_ascii
+from .types import SourceRows, _has_unicode_digit, _unicode_to_ascii
 from .vocab import match_key
 
 # [0-9], not \d: \d also matches full-width and Arabic-Indic digits
@@ -433,8 +433,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     order = [k for k in d.columns if k in typed.columns] + \
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
-    # spreadsheet rows, for later messages; an array, because pandas deep-copies attrs
-    typed.attrs["source_rows"] = np.asarray(rows, dtype=np.int64)
+    typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
                             derived=derived, notes=tuple(notes))
 
