@@ -61,7 +61,7 @@ def _peak_rss_child(which: str, path: str, q) -> None:
 
 
 def measure(which: str, path: Path):
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")  # a fresh process: peak RSS of this step only
     q = ctx.Queue()
     p = ctx.Process(target=_peak_rss_child, args=(which, str(path), q))
     p.start()

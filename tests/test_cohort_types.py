@@ -201,3 +201,38 @@ def test_plan_declared_number_error_is_a_plan_error_naming_row_and_patient(tmp_p
         run_plan(_bmt_plan(p), figures=False)
     assert ei.value.problems[0].row == 4 and ei.value.problems[0].patient_id == "B003"
     assert "column age" in str(ei.value) and "'twenty-six'" in str(ei.value)
+
+
+def test_non_ascii_digits_in_dictionary_columns_only_when_the_mapping_declares_them():
+    raw = pd.DataFrame({"patient_id": ["a", "b"], "disease": ["APL", "APL"],
+                        "last_followup_date": ["２０２０-０１-３１", "2020-02-01"],
+                        "wbc_diagnosis": ["١٢.٥", "3"]})
+    rep = validate(raw)
+    bad = {(p.column, p.rule) for p in rep.errors}
+    assert bad == {("last_followup_date", "type_date"), ("wbc_diagnosis", "type_number")}
+    assert all("non-ASCII digits" in p.message for p in rep.errors)
+    ok = validate(raw, mapping={"unicode_digits": True})
+    assert ok.ok
+    assert ok.data["wbc_diagnosis"].tolist() == [12.5, 3.0]
+    assert str(ok.data["last_followup_date"].iloc[0].date()) == "2020-01-31"
+    from aplcohort.cohort import MappingError, load_mapping
+    with pytest.raises(MappingError, match="unicode_digits: expected true or false"):
+        load_mapping({"unicode_digits": "yes"})
+
+
+def test_source_rows_survive_copies_but_not_reordering(tmp_path):
+    import copy
+    from aplcohort.cohort.types import row_numbers_of
+    p = tmp_path / "gap.csv"
+    p.write_text("patient_id,x\na,1\n\nb,2\nc,3\n")
+    from aplcohort.cohort import read_table
+    df, _ = read_table(p)
+    assert row_numbers_of(df) == [2, 4, 5]
+    assert row_numbers_of(copy.deepcopy(df)) == [2, 4, 5]
+    assert row_numbers_of(df.sort_values("x", ascending=False)) == [2, 3, 4]  # positions
+    assert row_numbers_of(df.iloc[1:]) == [2, 3]
+    with pytest.raises(ColumnTypeError, match="row 4: 'two'"):
+        type_extra_columns(df.assign(x=["1", "two", "3"]), {"x": "number"})
+    # attrs must not get in the way of ordinary pandas use
+    pd.concat([df, df])
+    df.to_parquet(tmp_path / "x.parquet")

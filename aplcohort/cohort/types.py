@@ -73,6 +73,17 @@ _NUMBER_LIKE_REASONS = ("uses", "contains an underscore", "non-ASCII digits",
 NUMBER_FIX = "write a plain number with ASCII digits and a decimal point, nothing else in the cell"
 
 
+def header_key(name) -> str:
+    """Key for tolerant header matching: case, spaces and line breaks are ignored.
+
+    Examples
+    --------
+    >>> header_key("WBC\\n(Rel)") == header_key("WBC (Rel)") == header_key("wbc(rel)")
+    True
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)).casefold())
+
+
 def is_missing(v) -> bool:
     """Whether one cell is missing under the policy of this module.
 
@@ -127,6 +138,28 @@ def factorize_cells(values):
                 index[key] = k
         codes[i] = k
     return codes, uniq
+
+
+def texts_of(cells) -> tuple[np.ndarray, np.ndarray]:
+    """``(as_text of each cell, is_missing of each cell)``, vectorised for text cells.
+
+    Examples
+    --------
+    >>> t, m = texts_of([" a ", "NA", 12.0])
+    >>> t.tolist(), m.tolist()
+    (['a', 'NA', '12'], [False, True, False])
+    """
+    arr = np.array(list(cells) + [None], dtype=object)[:-1]
+    if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) == "string":
+        stripped = pd.Series(arr, dtype=object).str.strip()
+        return (stripped.to_numpy(dtype=object),
+                stripped.str.casefold().isin(MISSING_TOKENS).to_numpy())
+    miss = np.fromiter((is_missing(v) for v in arr), bool, len(arr))
+    text = np.array([None if m else as_text(v) for v, m in zip(arr, miss)] + [None],
+                    dtype=object)[:-1]
+    for i in np.flatnonzero(miss):
+        text[i] = str(arr[i]).strip() if isinstance(arr[i], str) else None
+    return text, miss
 
 
 def missing_mask(values) -> np.ndarray:
@@ -325,16 +358,39 @@ def _declared(declared, col):
     return kind, uni
 
 
+class SourceRows(tuple):
+    """Spreadsheet row of each data row, kept in ``DataFrame.attrs["source_rows"]``.
+
+    A tuple (compares with ``==`` to a bool, serialises to JSON, e.g. in Parquet
+    metadata) that is immutable, so pandas' deep copy of ``attrs`` on every operation
+    returns it as it is instead of copying a million integers.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+
 def row_numbers_of(df: pd.DataFrame, row_numbers=None) -> list[int]:
     """Spreadsheet row of each data row (header = row 1).
 
     ``row_numbers`` if given, else the rows recorded by the reader in
-    ``df.attrs["source_rows"]`` (kept by pandas through copies), else position + 2.
+    ``df.attrs["source_rows"]`` (kept by pandas through copies; used only while the
+    table has its original length and a default index), else position + 2.
     """
     if row_numbers is not None:
         rows = list(row_numbers)
     else:
-        rows = list(df.attrs.get("source_rows") or [])
+        got = df.attrs.get("source_rows")
+        # pandas carries attrs through sorting and filtering: trust them only on the
+        # table as read (same length, index 0..n-1 in order)
+        fresh = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and \
+            df.index.step == 1
+        rows = list(got) if got is not None and fresh else []
     if len(rows) != len(df):
         rows = [i + 2 for i in range(len(df))]
     return [int(r) for r in rows]

@@ -23,6 +23,8 @@ Rules (``Problem.rule``) and severity
 -------------------------------------
 errors
     ``required_column``, ``required_value``, ``duplicate_column``,
+    ``ambiguous_column`` (a header matches two mapping names once case, spaces
+    and line breaks are ignored),
     ``type_number``, ``type_integer``, ``type_date`` (unparseable date),
     ``vocabulary`` (unknown code), ``duplicate_id``, ``range`` (outside the
     dictionary min/max: negative counts, ages out of range), ``future_date``,
@@ -53,6 +55,7 @@ A ``last_followup_date`` after the cut-off is normal and not reported.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -64,10 +67,13 @@ from ..errors import CohortValidationError
 from .mapping import ColumnMapping, load_mapping
 from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
-                    factorize_cells, parse_numbers, row_numbers_of)
+                    factorize_cells, header_key, parse_numbers, row_numbers_of,
+                    texts_of)
+from .types import SourceRows, _has_unicode_digit, _unicode_to_ascii
 from .vocab import match_key
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+# [0-9], not \d: \d also matches full-width and Arabic-Indic digits
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 ROW_CONVENTION = "Rows are numbered as in the spreadsheet: row 1 is the header, row 2 the first patient."
 
 #: WBC at relapse (x10^9/L) above which a molecular relapse is flagged.
@@ -198,8 +204,13 @@ class ValidationReport:
 _as_text = as_text
 
 
-def _parse_date(v, fmt):
+def _parse_date(v, fmt, unicode_digits=False):
     """Return (Timestamp, None) or (None, reason)."""
+    if isinstance(v, str) and not v.isascii() and _has_unicode_digit(v):
+        if not unicode_digits:
+            return None, ("uses non-ASCII digits (full-width or Arabic-Indic); retype it with "
+                          "ASCII digits 0-9, or declare unicode_digits: true in the mapping")
+        v = _unicode_to_ascii(v)
     try:
         ts, why = _parse_date_raw(v, fmt)
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -269,33 +280,61 @@ def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Colle
     names = [str(c).strip() for c in raw.columns]
     new = []
     mapped_from = {}
+    # mapping names are matched exactly, else ignoring case, spaces and line breaks
+    # (a header typed "WBC\n(Rel)" in one file and "WBC (Rel)" in another)
+    by_key: dict = {}
+    if mapping is not None:
+        for theirs in mapping.columns:
+            by_key.setdefault(header_key(theirs), []).append(theirs)
+    used = set()
     for n in names:
+        target = None
         if mapping is not None and n in mapping.columns:
             target = mapping.columns[n]
-        elif n in d.columns:
-            target = n
-        else:
-            key = re.sub(r"[\s\-]+", "_", n.casefold())
-            if key in d.columns and (mapping is None or key not in mapping.columns.values()):
-                target = key
-                notes.append(f"column {n!r} read as {key!r}")
+            used.add(n)
+        elif mapping is not None and header_key(n) in by_key:
+            cands = by_key[header_key(n)]
+            targets = sorted({mapping.columns[k] for k in cands})
+            if len(targets) == 1:
+                target = targets[0]
+                used.update(cands)
+                notes.append(f"column {n!r} read as the mapping's {cands[0]!r} -> {target!r} "
+                             "(case, spaces and line breaks ignored)")
             else:
+                col.add(None, n, cands, "ambiguous_column",
+                        f"column {n!r} matches several names of the mapping when case, spaces "
+                        f"and line breaks are ignored: "
+                        + ", ".join(f"{k!r} -> {mapping.columns[k]!r}" for k in cands),
+                        f"spell the mapping's name exactly as the file's header ({n!r})")
                 target = n
+        if target is None:
+            if n in d.columns:
+                target = n
+            else:
+                key = re.sub(r"[\s\-]+", "_", n.casefold())
+                if key in d.columns and (mapping is None or key not in mapping.columns.values()):
+                    target = key
+                    notes.append(f"column {n!r} read as {key!r}")
+                else:
+                    target = n
         new.append(target)
         mapped_from.setdefault(target, []).append(n)
     if mapping is not None:
+        keys = {header_key(n): n for n in names}
         for theirs, ours in mapping.columns.items():
-            if theirs not in names and ours not in names:
+            if theirs not in used and ours not in names:
+                close = difflib.get_close_matches(header_key(theirs), list(keys), n=1, cutoff=0.75)
+                hint = f"; did you mean {keys[close[0]]!r}?" if close else ""
                 col.add(None, ours, theirs, "mapped_column_absent",
                         f"the mapping maps {theirs!r} to {ours!r} but the file has no column "
-                        f"{theirs!r}", "check the column name in the mapping (exact spelling)",
-                        "warning")
+                        f"{theirs!r}{hint}", "check the column name in the mapping (exact "
+                        "spelling; case, spaces and line breaks are ignored)", "warning")
     for target, srcs in mapped_from.items():
         if len(srcs) > 1:
             col.add(None, target, srcs, "duplicate_column",
                     f"{len(srcs)} columns of the file become {target!r}: {srcs}",
                     "keep one column for each dictionary column (rename or delete the others)")
-    out = raw.copy()
+    out = raw.copy(deep=False)  # only the names change; cells are never written
     out.columns = new
     return out, {t: s for t, s in mapped_from.items() if len(s) == 1}
 
@@ -350,8 +389,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     # patient ids first so every problem can name the patient
     if "patient_id" in raw.columns and not isinstance(raw["patient_id"], pd.DataFrame):
         codes, uniq = _factorize(raw["patient_id"])
-        utext = [None if is_missing(u) else _as_text(u) for u in uniq]
-        raw_ids[:] = [utext[k] for k in codes]
+        utext, umiss = texts_of(uniq)
+        utext[umiss] = None
+        raw_ids[:] = utext[codes].tolist()
 
     for req in (CORE_REQUIRED if required is None else tuple(required)):
         if req not in raw.columns:
@@ -373,7 +413,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             c.add(None, name, None, "extra_column",
                   f"column {name!r} is not in the data dictionary; it is kept unchanged and "
                   "not validated", "map it to a dictionary column if it is one", "warning")
-            data[name] = values
+            data[name] = values.copy()  # never share cells with the caller's frame
             continue
         data[name] = _parse_column(name, values, mapping, c)
 
@@ -393,7 +433,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     order = [k for k in d.columns if k in typed.columns] + \
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
-    typed.attrs["source_rows"] = list(rows)  # spreadsheet rows, for later messages
+    typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
                             derived=derived, notes=tuple(notes))
 
@@ -423,11 +463,10 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
 
     if t != "number" and t != "integer":
         codes, uniq = _factorize(s)
-        umiss = np.fromiter((is_missing(u) for u in uniq), bool, len(uniq))
+        utext, umiss = texts_of(uniq)
         miss = umiss[codes] if n else np.zeros(0, bool)
     if t in ("id", "text"):
-        utext = np.array([None if m else as_text(u) for u, m in zip(uniq, umiss)] + [None],
-                         dtype=object)[:-1]
+        utext[umiss] = None
         required(miss, f"fill in {name} for this patient")
         flush()
         return pd.Series(utext[codes] if n else [], dtype=object)
@@ -457,6 +496,7 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         if t == "bool":
             return pd.Series([None if x is None else x == "yes" for x in out], dtype="boolean")
         return pd.Series(out, dtype=object)
+    unicode_digits = bool(getattr(mapping, "unicode_digits", False))
     if t == "date":
         fmt = mapping.date_format_for(name) if mapping is not None else None
         required(miss, f"fill in {name} (a date)")
@@ -468,7 +508,7 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         for k, (u, m) in enumerate(zip(uniq, umiss)):
             if m:
                 continue
-            ts, why = _parse_date(u, fmt)
+            ts, why = _parse_date(u, fmt, unicode_digits)
             if ts is None:
                 uwhy[k] = why
             else:
@@ -484,7 +524,6 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
     factor = 1.0
     if mapping is not None and name in mapping.units:
         factor = mapping.units[name].factor
-    unicode_digits = bool(getattr(mapping, "unicode_digits", False))
     f, miss, bad = parse_numbers(s, unicode_digits=unicode_digits)
     required(miss, f"fill in {name}")
     for i, why in bad.items():
