@@ -53,13 +53,13 @@ def test_results_json_contract(run):
         assert set(g) >= {"n", "events", "median", "median_lower", "median_upper", "at"}
         assert [e["time"] for e in g["at"]] == [12.0, 36.0, 60.0]
         for e in g["at"]:
-            assert set(e) == {"time", "estimate", "std_err", "lower", "upper"}
+            assert set(e) == {"time", "estimate", "std_err", "lower", "upper", "n_risk", "note"}
     assert sum(g["n"] for g in km["groups"].values()) == km["n"] == 37
     cif = doc["analyses"]["cir_by_consolidation"]
     assert cif["kind"] == "cif"
     for g in cif["groups"].values():
         for e in g["at"]:
-            assert set(e) == {"time", "estimate", "std_err", "lower", "upper"}
+            assert set(e) == {"time", "estimate", "std_err", "lower", "upper", "n_risk", "note"}
     td = doc["analyses"]["td_cox_hsct"]
     assert td["kind"] == "td_cox" and td["n"] == 37
     for t in td["terms"]:

@@ -24,6 +24,7 @@ estimable"`` with the reason, and the run goes on.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,28 +82,51 @@ def _drop_missing(out, df: pd.DataFrame, cols: dict) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- data access
+_LEGACY = [(re.compile(r"\b([A-Za-z_]\w*)\.notna\(\)"), r"\1 is not missing"),
+           (re.compile(r"\b([A-Za-z_]\w*)\.isna\(\)"), r"\1 is missing")]
+
+
+def expression_text(text: str) -> str:
+    """A plan expression in the :mod:`aplcohort.expr` language.
+
+    Plans written for the earlier pandas-based engine used ``col.notna()`` /
+    ``col.isna()``; those two spellings (only) are rewritten to ``col is not missing`` /
+    ``col is missing`` -- a text substitution, nothing is evaluated.
+
+    >>> expression_text("relapse2_date.notna() and x == 1")
+    'relapse2_date is not missing and x == 1'
+    """
+    for pat, rep in _LEGACY:
+        text = pat.sub(rep, text)
+    return text
+
+
 def _eval(data: pd.DataFrame, expr: str, what: str, aid: str) -> pd.Series:
-    """Evaluate a plan expression (``where``, ``outcome``) on the cohort table."""
+    """Values of a plan expression (``outcome``) on the cohort table (missing kept)."""
+    from ..expr import ExpressionError, evaluate
     try:
-        v = data.eval(expr, engine="python")
-    except Exception as exc:  # pandas raises many types for a bad expression
-        raise PlanError(f"analysis '{aid}': cannot evaluate {what} = {expr!r}: {exc}") from None
-    return pd.Series(v, index=data.index)
+        return pd.Series(evaluate(expression_text(expr), data), index=data.index)
+    except ExpressionError as exc:
+        raise PlanError(f"analysis '{aid}': {what}: {exc}") from None
 
 
 def analysis_set(ctx: Context, m, out):
-    """The cohort restricted by the analysis's ``where`` (NA in the mask counts as not kept);
-    the left-out patients are recorded in ``out``."""
+    """The cohort restricted by the analysis's ``where`` (a missing result counts as not
+    kept, as in :meth:`Cohort.filter`); the left-out patients are recorded in ``out``."""
+    from ..expr import ExpressionError
     cohort = ctx.cohort
     if not m.where:
         return cohort
-    mask = _eval(cohort.data, m.where, "where", m.id).astype("boolean").fillna(False).astype(bool)
     reason = f"not ({m.where})"
-    sub = cohort.filter(mask.to_numpy(), step=f"{m.id}: analysis set", reason=reason)
+    try:
+        sub = cohort.filter(expression_text(m.where), step=f"{m.id}: analysis set", reason=reason)
+    except ExpressionError as exc:
+        raise PlanError(f"analysis '{m.id}': where: {exc}") from None
     step = sub.attrition.steps[-1]
     out.attrition = sub.attrition.copy()
     if step.n_excluded:
-        out.exclusions.append({"reason": reason, "n": step.n_excluded, "ids": list(step.excluded_ids)})
+        out.exclusions.append({"reason": step.reason, "n": step.n_excluded,
+                               "ids": list(step.excluded_ids)})
     out.summary["analysis_set"] = {"where": m.where, "n_before": step.n_before, "n": step.n_after,
                                    "excluded": step.n_excluded}
     return sub
@@ -167,8 +191,10 @@ def _col(df: pd.DataFrame, *names, default=np.nan) -> pd.Series:
 
 
 def curve_at(res, times) -> pd.DataFrame:
-    """``[group, cause, time, estimate, std_err, lower, upper]`` at ``times``."""
-    cols = ["group", "cause", "time", "estimate", "std_err", "lower", "upper"]
+    """``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]`` at ``times``
+    (the curve shape of :mod:`aplcohort.stats.shapes`; ``note`` says why a value is missing,
+    e.g. a time past a group's follow-up)."""
+    cols = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk", "note"]
     if not times:
         return pd.DataFrame(columns=cols)
     at = res.at(list(times)) if hasattr(res, "at") else res.survival_at(list(times))
@@ -179,16 +205,21 @@ def curve_at(res, times) -> pd.DataFrame:
                          "time": at["time"].to_numpy(float),
                          "estimate": _col(at, "estimate", "surv").to_numpy(float),
                          "std_err": np.asarray(se, float), "lower": at["lower"].to_numpy(float),
-                         "upper": at["upper"].to_numpy(float)})
+                         "upper": at["upper"].to_numpy(float),
+                         "n_risk": _col(at, "n_risk").to_numpy(float),
+                         "note": _col(at, "note", default="").fillna("").astype(str).to_numpy()})
 
 
 def curve_medians(res) -> pd.DataFrame:
-    """``[group, cause, median, lower, upper]`` (NaN median = not reached)."""
+    """``[group, cause, median, lower, upper, note]`` (NaN median = not reached, said in ``note``)."""
     med = res.median()
+    note = _col(med, "note", default="").fillna("").astype(str).to_numpy().copy()
+    nr = ~np.isfinite(med["median"].to_numpy(float)) & (note == "")
+    note[nr] = "not reached"
     return pd.DataFrame({"group": med["group"].to_numpy(),
                          "cause": _col(med, "cause", default=pd.NA).to_numpy(),
                          "median": med["median"].to_numpy(float), "lower": med["lower"].to_numpy(float),
-                         "upper": med["upper"].to_numpy(float)})
+                         "upper": med["upper"].to_numpy(float), "note": note})
 
 
 def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, counts: dict) -> dict:
@@ -200,12 +231,20 @@ def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, counts: dict) -> dict:
         rows = at[at["group"] == g] if len(at) else at
         entries = [{"time": _num(r["time"]), "estimate": _num(r["estimate"]),
                     "std_err": _num(r["std_err"]), "lower": _num(r["lower"]),
-                    "upper": _num(r["upper"])} for _, r in rows.iterrows()]
+                    "upper": _num(r["upper"]), "n_risk": _num(r["n_risk"]),
+                    "note": r["note"] or None} for _, r in rows.iterrows()]
         n, ev = counts.get(g, counts.get(str(g), (None, None)))
         groups[str(g)] = {"n": n, "events": ev, "median": _num(m["median"]),
                           "median_lower": _num(m["lower"]), "median_upper": _num(m["upper"]),
                           "at": entries}
     return groups
+
+
+def survival_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A curve frame for a survival table: without the shape's all-<NA> ``cause`` column."""
+    if "cause" in df.columns and df["cause"].isna().all():
+        return df.drop(columns="cause")
+    return df
 
 
 def test_summary(res, name=None) -> dict:
@@ -445,9 +484,10 @@ def h_km(ctx, m, cohort, out):
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
                    f"in {info['unit']}" + (f"; test stratified by {m.strata}" if m.strata else ""))
-    out.tables.append(("medians", f"{label}: median ({int(m.conf_level*100)}% CI), {info['unit']}", med))
+    out.tables.append(("medians", f"{label}: median ({int(m.conf_level*100)}% CI), {info['unit']}",
+                       survival_frame(med)))
     if len(at):
-        out.tables.append(("estimates", f"{label} at chosen times", at))
+        out.tables.append(("estimates", f"{label} at chosen times", survival_frame(at)))
     if _fig(ctx, m):
         from ..plots.survival import plot_km
         fig = plot_km(res, times=_ticks(m, df["time"], info["unit"]),
@@ -812,9 +852,10 @@ def h_simon_makuch(ctx, m, cohort, out):
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
     out.result = res
-    out.tables.append(("medians", f"{label} by current exposure: median, {info['unit']}", med))
+    out.tables.append(("medians", f"{label} by current exposure: median, {info['unit']}",
+                       survival_frame(med)))
     if len(at):
-        out.tables.append(("estimates", f"{label} by current exposure", at))
+        out.tables.append(("estimates", f"{label} by current exposure", survival_frame(at)))
     if _fig(ctx, m):
         from ..plots.survival import plot_simon_makuch
         fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label, labels=names,
@@ -852,7 +893,7 @@ def h_landmark(ctx, m, cohort, out):
             if km is None:
                 continue
             at = curve_at(km, m.times)
-            ests.append(at.assign(landmark=float(lm)))
+            ests.append(survival_frame(at).assign(landmark=float(lm)))
         est = pd.concat(ests, ignore_index=True) if ests else pd.DataFrame()
         out.summary["estimates"] = jsonable(est)
         out.tables.append(("estimates", "Survival after each landmark (time since the landmark)", est))

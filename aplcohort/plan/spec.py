@@ -123,6 +123,25 @@ def parse_analysis(a: dict, where: str = "analysis", problems: list | None = Non
     return model
 
 
+def _check_expressions(model, where: str, columns, problems: list) -> None:
+    """``where`` and ``outcome`` parse in the plan expression language; their columns exist."""
+    from ..expr import ExpressionError, columns as expr_columns
+    from .kinds import expression_text
+    for key in ("where", "outcome"):
+        text = getattr(model, key, None)
+        if not text:
+            continue
+        try:
+            used = expr_columns(expression_text(text))
+        except ExpressionError as exc:
+            problems.append(PlanProblem(where, f"{key}: {exc}"))
+            continue
+        if columns is not None:
+            for c in sorted(used - set(columns)):
+                problems.append(PlanProblem(where, f"{key}: column '{c}' is not in the data",
+                                            _suggest(c, columns, "columns")))
+
+
 def _columns_of(value) -> list[str]:
     if value is None:
         return []
@@ -267,6 +286,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                 problems.append(PlanProblem(w, f"'{kind}' needs a survival (0/1) endpoint; "
                                                f"'{ep}' is a competing-risk endpoint",
                                             "use OS/EFS/RFS or give 'time' + 'event'"))
+        if model is not None:
+            _check_expressions(model, w, columns, problems)
         if columns is not None and model is not None:
             for key in KINDS[kind].column_keys:
                 for c in _columns_of(getattr(model, key)):
