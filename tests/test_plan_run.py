@@ -95,6 +95,21 @@ def test_published_counts_hold_on_the_replica(run):
     assert counts["holds"].all(), counts[~counts["holds"]]
 
 
+def test_published_counts_are_read_from_the_data():
+    """The counts above hold on the replica by construction; here they must follow the data:
+    one IC patient fewer changes exactly the facts that count them."""
+    d = pd.read_csv(DATA)
+    drop = d.index[d["reinduction_regimen"] == "IC"][0]
+    res = run_plan("min2022", data=d.drop(index=drop), figures=False)
+    pub = res.published.set_index("fact")
+    assert pub.loc["Patients with relapsed APL", "reproduced"] == "51"
+    assert pub.loc["Intensive-chemotherapy (IC) reinduction", "reproduced"] == "10"
+    assert pub.loc["Received reinduction", "reproduced"] == "40"
+    assert not pub.loc[["Patients with relapsed APL", "Intensive-chemotherapy (IC) reinduction",
+                        "Received reinduction"], "holds"].any()
+    assert pub.loc["ATO-based reinduction", "holds"]
+
+
 def test_immortal_time_warning_recorded(run):
     res, _ = run
     assert any("ImmortalTimeWarning" in w for w in res.warnings)
