@@ -216,6 +216,16 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             if req not in f:
                 problems.append(PlanProblem(w, f"missing '{req}'",
                                             "every filter states what it keeps and why others are excluded"))
+        if isinstance(f.get("keep"), str):
+            from ..expr import ExpressionError, columns as expr_columns
+            try:
+                used = expr_columns(f["keep"])
+            except ExpressionError as exc:
+                problems.append(PlanProblem(w, f"keep: {exc}"))
+            else:
+                for c in sorted(used - set(columns or used)):
+                    problems.append(PlanProblem(w, f"keep: column '{c}' is not in the data",
+                                                _suggest(c, columns, "columns")))
     endpoints = plan.get("endpoints") or {}
     if not isinstance(endpoints, dict):
         problems.append(PlanProblem("endpoints", "must be a mapping {id: definition}"))
