@@ -116,7 +116,7 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
                                                        doc="confidence-interval transform")
     conf_level: float = _f(0.95, gt=0, lt=1, r="survfit(conf.int=)")
     test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "none"] = _f(
-        "logrank", r="survdiff / survival::survdiff(rho=)", doc="test comparing the groups (none: no test)")
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="test comparing the groups (none: no test)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
     pairwise: bool = _f(False, r="survminer::pairwise_survdiff", doc="pairwise comparisons")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
@@ -149,11 +149,11 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
 class Logrank(_Table, _Group, _Endpoint, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="survdiff(strata())", doc="stratified test")
     test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"] = _f(
-        "logrank", r="survdiff(rho=) / weights", doc="weights of the test")
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="weights of the test")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight (test: logrank)")
-    p: float = _f(0.0, ge=0, r="FHtest p", doc="Fleming-Harrington p (test: fleming-harrington)")
-    q: float = _f(0.0, ge=0, r="FHtest q", doc="Fleming-Harrington q (test: fleming-harrington)")
-    trend: bool = _f(False, r="survMisc comp() trend", doc="test for trend across ordered groups")
+    p: float = _f(0.0, ge=0, r="survMisc::comp FH_p", doc="Fleming-Harrington p (test: fleming-harrington)")
+    q: float = _f(0.0, ge=0, r="survMisc::comp FH_q", doc="Fleming-Harrington q (test: fleming-harrington)")
+    trend: bool = _f(False, r="survMisc::comp trend test", doc="test for trend across ordered groups")
     scores: Optional[list[float]] = _f(None, doc="scores of the ordered groups (trend: true)")
     pairwise: bool = _f(False, r="pairwise_survdiff", doc="pairwise comparisons")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
