@@ -393,6 +393,9 @@ def run_analysis(ctx: Context, a):
         out.tables, out.figures, out.result = [], [], None
         out.notes.insert(0, f"Not estimable: {reason}")
     out.summary["exclusions"] = list(out.exclusions)
+    dropped = {e["reason"]: e["n"] for e in out.exclusions if e["reason"].startswith("missing ")}
+    if dropped:  # older contract: complete-case drops as {reason: n}; `exclusions` has the ids
+        out.summary["dropped"] = dropped
     for e in out.exclusions:
         ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
         out.notes.append(f"Excluded {e['n']}: {e['reason']} ({ids})")
