@@ -53,7 +53,8 @@ def plausibility(df: pd.DataFrame) -> dict:
     allo = mod == "allo HSCT"
     tx = mod.isin(["auto HSCT", "allo HSCT"])
     gap = (d["postremission_start_date"] - d["response_date"]).dt.days
-    treated_other = (reg != "none") & (rt != "hematologic")
+    treated_other = (reg == "ATO-based") & (rt != "hematologic")
+    ic = reg == "IC"
     anc0 = (d["anc_recovery_date"] == d["reinduction_start_date"])
     return {
         "ato_group_ato_mcr2": int(((mod == "ATO-based") & (reg == "ATO-based") & (df.response == "mCR2")).sum()),
@@ -64,6 +65,8 @@ def plausibility(df: pd.DataFrame) -> dict:
                                                             == "early death before treatment")).sum()),
         "treated_non_hematologic": int(treated_other.sum()),
         "treated_non_hematologic_anc_day0": int((treated_other & anc0).sum()),
+        "ic_treated": int(ic.sum()),
+        "ic_anc_day0": int((ic & anc0).sum()),
         "auto_gap_days": gap[mod == "auto HSCT"].tolist(),
         "allo_gap_days": gap[allo].tolist(),
         "hsct_gap_days_min": int(gap[tx].min()),
@@ -171,8 +174,9 @@ def main(argv=None):
           f"({100 * (P.allo_deaths > 0).mean():.1f} %) |",
           f"| molecular relapses not reinduced / of them early death before treatment | "
           f"{int(P.molecular_not_reinduced.sum())} / {int(P.molecular_early_death.sum())} |",
-          f"| treated molecular or extramedullary relapses with ANC never < 0.5 (recovery on day 0) | "
+          f"| ATO-treated molecular or extramedullary relapses with ANC never < 0.5 (recovery on day 0) | "
           f"{int(P.treated_non_hematologic_anc_day0.sum())} of {int(P.treated_non_hematologic.sum())} |",
+          f"| IC-treated patients with ANC never < 0.5 | {int(P.ic_anc_day0.sum())} of {int(P.ic_treated.sum())} |",
           f"| days from CR2 to auto HSCT: median (range) | {np.median(auto_gap):.0f} "
           f"({auto_gap.min():.0f}-{auto_gap.max():.0f}) |",
           f"| days from CR2 to allo HSCT: median (range) | {np.median(allo_gap):.0f} "

@@ -193,3 +193,9 @@ def test_stale_seed_shares_are_not_shown(monkeypatch):
     t = _table(min2022.generate(2022))
     assert t["share_of_seeds"].isna().all()
     assert t["note"].str.contains("rerun benchmarks/synthetic_fragility.py").all()
+
+
+def test_docstring_examples():
+    import doctest
+    res = doctest.testmod(facts, optionflags=doctest.ELLIPSIS)
+    assert res.attempted > 0 and res.failed == 0
