@@ -199,3 +199,12 @@ def test_docstring_examples():
     import doctest
     res = doctest.testmod(facts, optionflags=doctest.ELLIPSIS)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_facts_html_states_the_explanation_and_every_verdict():
+    t = _table(min2022.generate(2022))
+    html = facts.facts_html(t)
+    assert html.index("by construction") < html.index("<table")  # the explanation comes first
+    assert html.count("<tr>") == len(t) + 1
+    assert html.count("equal by construction</td>") == 14
+    assert html.count(">holds</td>") == int(t["holds"].sum())

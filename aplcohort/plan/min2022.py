@@ -92,6 +92,14 @@ REPLICA_KIND: dict[str, str] = {
     "cir_ato": "model-driven", "cir_auto": "model-driven", "cir_test": "model-driven",
 }
 
+#: Notes added on the replica only (how the generator shapes a model-driven row).
+REPLICA_NOTES: dict[str, str] = {
+    "mcr2": "on the replica the ATO rate (30/30) is fixed by the generator (implied by the abstract's "
+            "percentages, docs/synthetic.md); only the IC rate comes from a model parameter",
+    "cir_ato": "on the replica 9 of 18 relapses are fixed; their timing (hence the estimate) is drawn",
+    "cir_auto": "on the replica 5 of 12 relapses are fixed; their timing (hence the estimate) is drawn",
+}
+
 #: Output columns of :func:`published_vs_reproduced`.
 COLUMNS = ["id", "fact", "published", "reproduced", "kind", "share_of_seeds", "test",
            "reproduced_estimate", "ci_lower", "ci_upper", "ci", "published_value", "published_in_ci",
@@ -478,6 +486,8 @@ def published_vs_reproduced(cohort, analyses: dict | None = None, *, replica: bo
         row["kind"] = kind
         row["share_of_seeds"] = (shares["facts"][f["id"]]["share"]
                                  if shares is not None and f["id"] in shares["facts"] else None)
+        if replica and f["id"] in REPLICA_NOTES:
+            row["note"] = (row["note"] + "; " if row["note"] else "") + REPLICA_NOTES[f["id"]]
         if replica and share_note:
             row["note"] = (row["note"] + "; " if row["note"] else "") + share_note
         if f["reproduced"].startswith("not estimable"):
@@ -498,3 +508,40 @@ def published_vs_reproduced(cohort, analyses: dict | None = None, *, replica: bo
     df.attrs["explanation"] = EXPLANATION_REPLICA if replica else EXPLANATION_INSTITUTIONAL
     df.attrs["replica"] = bool(replica)
     return df
+
+
+def facts_html(table: pd.DataFrame) -> str:
+    """HTML of the published-vs-reproduced table with its plain-words explanation above it.
+
+    For the plan report: the explanation (``table.attrs["explanation"]``), then one
+    row per fact with the published value, this run's value, its 95 % CI, the
+    kind, the share of seeds (replica), the test and the verdict.
+
+    Examples
+    --------
+    >>> from aplcohort.cohort import from_dataframe
+    >>> from aplcohort.synthetic import min2022
+    >>> html = facts_html(published_vs_reproduced(from_dataframe(min2022.generate(2022))))
+    >>> "equal by construction" in html and "<table" in html
+    True
+    """
+    import html as _html
+
+    esc = _html.escape
+    out = ["<h2>Published vs reproduced</h2>"]
+    if table.attrs.get("explanation"):
+        out.append(f"<p class='explanation'>{esc(table.attrs['explanation'])}</p>")
+    head = ["fact stated in the abstract", "published", "this run", "95 % CI", "kind",
+            "share of seeds", "test", "verdict"]
+    rows = []
+    for _, r in table.iterrows():
+        share = r.get("share_of_seeds")
+        share_txt = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
+        cls = {"holds": "holds", "does not hold": "fails"}.get(r["verdict"], "neutral")
+        cells = [r["fact"], r["published"], r["reproduced"], r["ci"], r["kind"], share_txt, r["test"]]
+        title = f" title='{esc(str(r['note']))}'" if r.get("note") else ""
+        rows.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells)
+                    + f"<td class='{cls}'{title}>{esc(r['verdict'])}</td></tr>")
+    out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
+               + "".join(rows) + "</tbody></table>")
+    return "\n".join(out)

@@ -819,7 +819,11 @@ def _days(df, col, ref):
 
 
 def endpoint_local(df: pd.DataFrame, name: str, time_zero: str) -> pd.DataFrame:
-    """Days from time zero to event for the three endpoints :func:`findings` uses.
+    """Days from time zero to event for three endpoints, without the cohort package.
+
+    A dependency-free stand-in kept for checking the generator's dates against
+    :meth:`aplcohort.cohort.Cohort.endpoint` (tested equal); :func:`findings` uses
+    the cohort package.
 
     ``name`` in {"ANC_recovery", "PLT_recovery"} with ``time_zero="reinduction"``
     (1 = recovery, 2 = death before recovery, recovery wins a same-day tie),
