@@ -208,3 +208,16 @@ def test_facts_html_states_the_explanation_and_every_verdict():
     assert html.count("<tr>") == len(t) + 1
     assert html.count("equal by construction</td>") == 14
     assert html.count(">holds</td>") == int(t["holds"].sum())
+
+
+def test_missing_outcomes_are_left_out_and_counted():
+    df = _institutional(min2022.generate(2022))
+    ic = df.index[df.reinduction_regimen == "IC"][:2]
+    df.loc[ic, "infection_grade3"] = None
+    t = _table(df).set_index("id")
+    r = t.loc["infection"]
+    assert "/9 " in r["reproduced"]  # 11 IC patients, 2 with infection status missing
+    assert "2 reinduced patient(s) with 'infection_grade3' missing left out" in r["note"]
+    t2 = _table(df.drop(columns=["infection_grade3"])).set_index("id")
+    assert t2.loc["infection", "reproduced"] == "not estimable: column 'infection_grade3' is not in the data"
+    assert t2.loc["infection", "verdict"] == "not estimable"

@@ -277,26 +277,35 @@ def evaluate_facts(cohort) -> list[dict]:
     rmask = reg.isin(["ATO-based", "IC"]).to_numpy()
     ato = (reg == "ATO-based").to_numpy()[rmask]
 
-    def rate_row(fid, label, published, outcome: pd.Series, lower_is_better: bool):
+    def rate_row(fid, label, published, column: str, outcome, lower_is_better: bool):
+        """Fisher row; patients with the outcome column missing are left out and counted."""
         r = _fact(fid, label, published, test="Fisher exact test (two-sided), ATO-based vs IC")
-        o = outcome.to_numpy()[rmask]
-        if ato.sum() == 0 or (~ato).sum() == 0:
-            rows.append(_not_estimable(r, "needs patients in both reinduction groups"))
+        if column not in d.columns:
+            rows.append(_not_estimable(r, f"column {column!r} is not in the data"))
             return
-        tab = [[int((ato & o).sum()), int((ato & ~o).sum())], [int((~ato & o).sum()), int((~ato & ~o).sum())]]
+        known = d[column].notna().to_numpy()[rmask]
+        o = np.asarray(outcome(d[column]), dtype=bool)[rmask]
+        a_, n_ = ato & known, ~ato & known
+        if a_.sum() == 0 or n_.sum() == 0:
+            rows.append(_not_estimable(r, f"needs patients with {column!r} recorded in both reinduction groups"))
+            return
+        tab = [[int((a_ & o).sum()), int((a_ & ~o).sum())], [int((n_ & o).sum()), int((n_ & ~o).sum())]]
         p = float(fisher_exact(tab).p)
-        ea, la, ua = binom_ci(tab[0][0], int(ato.sum()))
-        ei, li, ui = binom_ci(tab[1][0], int((~ato).sum()))
+        ea, la, ua = binom_ci(tab[0][0], int(a_.sum()))
+        ei, li, ui = binom_ci(tab[1][0], int(n_.sum()))
         ok_dir = ea < ei if lower_is_better else ea > ei
+        note = "reproduced_estimate = ATO rate minus IC rate"
+        if (~known).any():
+            note += f"; {int((~known).sum())} reinduced patient(s) with {column!r} missing left out"
         r.update(p=p, matches=bool(ok_dir and p < ALPHA), reproduced_estimate=float(ea - ei),
-                 reproduced=(f"ATO {tab[0][0]}/{int(ato.sum())} ({100 * ea:.1f}%) vs IC {tab[1][0]}/"
-                             f"{int((~ato).sum())} ({100 * ei:.1f}%); Fisher {_fmt_p(p)}"),
+                 reproduced=(f"ATO {tab[0][0]}/{int(a_.sum())} ({100 * ea:.1f}%) vs IC {tab[1][0]}/"
+                             f"{int(n_.sum())} ({100 * ei:.1f}%); Fisher {_fmt_p(p)}"),
                  ci=f"ATO {100 * la:.1f}-{100 * ua:.1f}%; IC {100 * li:.1f}-{100 * ui:.1f}% (exact 95 % CI)",
-                 note="reproduced_estimate = ATO rate minus IC rate")
+                 note=note)
         rows.append(r)
 
-    rate_row("mcr2", "mCR2 rate higher after ATO than IC", "higher (significant)",
-             resp == "mCR2", lower_is_better=False)
+    rate_row("mcr2", "mCR2 rate higher after ATO than IC", "higher (significant)", "response",
+             lambda v: (v == "mCR2").fillna(False).to_numpy(dtype=bool), lower_is_better=False)
 
     for fid, name, label in (("anc", "ANC_recovery", "Neutrophil recovery superior after ATO"),
                              ("plt", "PLT_recovery", "Platelet recovery superior after ATO")):
@@ -325,8 +334,8 @@ def evaluate_facts(cohort) -> list[dict]:
                       "counts never fell below the threshold recovers on day 0")
         rows.append(r)
 
-    rate_row("infection", "Infection rate lower after ATO", "lower (significant)",
-             _truthy(_col(d, "infection_grade3")), lower_is_better=True)
+    rate_row("infection", "Infection rate lower after ATO", "lower (significant)", "infection_grade3",
+             lambda v: _truthy(v).to_numpy(dtype=bool), lower_is_better=True)
 
     # ---- survival by post-remission group, from CR2 ----
     for fid, name, label in (("os", "OS", "No significant OS difference among ATO-based / auto / allo"),
