@@ -15,7 +15,9 @@ def _print_summary(res, out):
             # verdicts of aplcohort.plan.min2022.published_vs_reproduced: "holds" only where the
             # quantity was reproduced; by-construction rows of the synthetic replica are not findings
             vc = pub["verdict"].value_counts()
-            print("published vs reproduced: " + ", ".join(f"{int(v)} {k}" for k, v in vc.items()))
+            others = ", ".join(f"{int(v)} {k}" for k, v in vc.items() if k != "holds")
+            print(f"published vs reproduced: {int(pub['holds'].sum())}/{len(pub)} facts hold"
+                  + (f" ({others})" if others else ""))
             if pub.attrs.get("explanation"):
                 print(pub.attrs["explanation"])
             marks = {"holds": "ok ", "equal by construction": "=  ", "not estimable": "n/e"}
