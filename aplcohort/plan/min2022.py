@@ -152,9 +152,19 @@ def _cif_at(time, code, group, when: float) -> pd.DataFrame:
     """
     from ..stats.competing import cumulative_incidence
     res = cumulative_incidence(time, code, group)
-    at = res.at([when])
+
+    def with_variance(df):
+        # the curve's uncertainty column is ``variance`` or ``std_err`` depending on the
+        # version of aplcohort.stats.competing (renamed in the result-shape unification)
+        df = df.copy()
+        if "variance" not in df.columns:
+            df["variance"] = df["std_err"].astype(float) ** 2
+        return df
+
+    at = with_variance(res.at([when]))
     at = at[at["cause"] == 1].set_index("group")[["estimate", "lower", "upper", "variance"]].copy()
-    tab = res.table[res.table["cause"] == 1]
+    tab = with_variance(res.table)
+    tab = tab[tab["cause"] == 1]
     for g in at.index:
         sel = np.asarray(group) == g
         if np.isnan(at.loc[g, "estimate"]) and code[sel][np.argmax(time[sel])] != 0 \
