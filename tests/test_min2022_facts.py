@@ -221,3 +221,9 @@ def test_missing_outcomes_are_left_out_and_counted():
     t2 = _table(df.drop(columns=["infection_grade3"])).set_index("id")
     assert t2.loc["infection", "reproduced"] == "not estimable: column 'infection_grade3' is not in the data"
     assert t2.loc["infection", "verdict"] == "not estimable"
+
+
+def test_recovery_ci_at_100_percent_is_not_printed_as_0_to_100():
+    t = _table(min2022.generate(2022)).set_index("id")
+    assert t.loc["anc", "reproduced"].startswith("day-28 incidence ATO 100.0%")
+    assert "ATO-based CI not estimable (estimate 100%)" in t.loc["anc", "ci"]

@@ -177,7 +177,7 @@ def _cif_at(time, code, group, when: float) -> pd.DataFrame:
 
 def _ci_text(at, g) -> str:
     est, lo, hi = at.loc[g, "estimate"], at.loc[g, "lower"], at.loc[g, "upper"]
-    if not (np.isfinite(lo) and np.isfinite(hi)) or est >= 1.0 or est <= 0.0:
+    if not (np.isfinite(lo) and np.isfinite(hi)) or est >= 1.0 - 1e-9 or est <= 1e-9:
         # the log-log interval is undefined at 0 and 1
         return f"{g} CI not estimable (estimate {100 * est:.0f}%)"
     return f"{g} {100 * at.loc[g, 'lower']:.1f}-{100 * at.loc[g, 'upper']:.1f}%"
@@ -412,7 +412,7 @@ def evaluate_facts(cohort) -> list[dict]:
                                               f"before the {h:g}-month horizon"))
                 continue
             est, lo, hi = (float(at.loc[grp, k]) for k in ("estimate", "lower", "upper"))
-            if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 < est < 1.0):
+            if not (np.isfinite(lo) and np.isfinite(hi) and 1e-9 < est < 1.0 - 1e-9):
                 rows.append(_not_estimable(r, f"{100 * est:.1f}% in the {grp} group: the log-log "
                                               "confidence interval is undefined at 0 and 100 %"))
                 continue
