@@ -8,6 +8,8 @@ in state) -> :func:`transition_cox` (transition-specific Cox) -> :func:`clfs`
 (current leukaemia-free survival beside DFS and OS).
 """
 
+from .clfs import CLFSResult, clfs, dfs_states
+from .cox import TransitionCoxResult, transition_cox
 from .model import REMISSION_STATUS, StateModel, StateRule, relapsed_leukemia_model
 from .occupancy import AJFit, StateOccupancyResult, aalen_johansen, state_occupancy
 from .transitions import (CheckReport, TransitionCheckError, TransitionsData, add_from_state,
@@ -18,4 +20,5 @@ __all__ = [
     "build_transitions", "TransitionsData", "check_intervals", "CheckReport",
     "TransitionCheckError", "add_from_state",
     "aalen_johansen", "AJFit", "state_occupancy", "StateOccupancyResult",
+    "transition_cox", "TransitionCoxResult", "clfs", "CLFSResult", "dfs_states",
 ]

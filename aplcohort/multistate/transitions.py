@@ -437,7 +437,7 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
             if s.name == time_zero or s.name not in scope:
                 continue
             day = entry[s.name][i]
-            if cond[s.name][i] and np.isnan(day):
+            if s.when and cond[s.name][i] and np.isnan(day):
                 when = ", ".join(f"{c} = {df.at[i, c]}" for c in s.when)
                 col = s.date if s.date in df.columns else f"{s.date} (column absent)"
                 fix = (" (or choose relapsed_leukemia_model(cr3_entry='salvage_start'))"

@@ -146,10 +146,19 @@ if (file.exists(mp)) {
   isum <- apply(I[, -1, rem, drop = FALSE], c(1, 2), sum)
   out$min2022_clfs <- list(states = fit$states[rem], time = fit$time, estimate = p,
                            std_err = sqrt(colSums(isum^2)))
-  # per-transition Cox: does the post-remission modality change the second-relapse hazard
+  # per-transition Cox with age on the transitions with >= 5 events that are real
+  # waiting times (salvage -> CR3 lasts half a day under cr3_entry = "salvage_start")
   tr$age <- tr$age_at_diagnosis
-  cm2 <- coxph(Surv(tstart, tstop, event) ~ age, data = tr, id = id, istate = istate)
+  cox_tr <- list(c("relapse1", "CR2"), c("relapse1", "death"), c("CR2", "ATO-based"),
+                 c("CR2", "auto HSCT"), c("CR2", "allo HSCT"), c("ATO-based", "relapse2"),
+                 c("auto HSCT", "relapse2"), c("relapse2", "salvage other"),
+                 c("relapse2", "salvage allo HSCT"))
+  lhs <- paste(sapply(cox_tr, function(x) paste0('"', x[1], '":"', x[2], '"')),
+               collapse = " + ")
+  fl <- list(Surv(tstart, tstop, event) ~ 1, as.formula(paste(lhs, "~ age")))
+  cm2 <- coxph(fl, data = tr, id = id, istate = istate)
   out$min2022_cox <- cox_ms(cm2)
+  out$min2022_cox$transitions <- cox_tr
 }
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = FALSE, matrix = "rowmajor"),
