@@ -1,23 +1,29 @@
 """Current leukaemia-free survival (CLFS) beside DFS and OS, from one multi-state fit.
 
-All three are sums of Aalen–Johansen state occupancy probabilities, so they come
-from one estimator and their SEs are the infinitesimal jackknife of the sum (as R:
-``rowSums(fit$pstate[, states])`` with the IJ of the summed influence):
-
 * **CLFS** -- alive and in remission at ``t`` whatever happened before: the sum
-  of the remission states (bundled model: CR2, ATO-based, auto HSCT, allo HSCT,
-  CR3).  A patient rescued by salvage after a second relapse counts again.
-* **DFS** -- alive in the first remission reached after time zero, never having
-  relapsed since: the remission states reachable from time zero through remission
-  states only (bundled model: CR2 and the post-remission states; CR3 is excluded).
-  From a CR2 time zero this equals the Kaplan–Meier RFS (relapse or death).
-* **OS** -- alive: the sum of every non-absorbing state (= 1 - P(death) = KM OS).
-* **alive after relapse2** (bundled model) -- the states entered at or after a
-  second relapse, except death.
+  of the Aalen–Johansen occupancy probabilities of the remission states (bundled
+  model: CR2, ATO-based, auto HSCT, allo HSCT, CR3), with the infinitesimal-
+  jackknife SE of the sum (R: ``rowSums(fit$pstate[, states])``, SE from
+  ``influence.pstate``).  A patient rescued by salvage after a second relapse
+  counts again.
+* **alive after relapse2** (bundled model) -- the same kind of sum over the states
+  entered at or after a second relapse, except death.
+* **DFS** and **OS** -- the Kaplan–Meier curves readers know (Greenwood SE, log CI,
+  as :func:`aplcohort.stats.km.kaplan_meier`), from the same rows: OS = time to the
+  absorbing state; DFS = time to leaving the first remission (the remission states
+  reachable from time zero through remission states only; bundled model: CR2 and
+  the post-remission states) by relapse or death.  DFS needs a remission time zero
+  (e.g. ``time_zero="CR2"``); from another time zero it is not given and
+  ``notes`` says why.
 
-Validated against: R survival 3.5-3 (sum of ``pstate`` columns, SE from
-``influence.pstate``) on the Min 2022 replica to 1e-6; DFS/OS equal the KM
-estimates (tests/test_multistate_invariants.py).
+Why OS is not ``1 - P(death)`` of the multi-state fit: with more than one living
+state the Aalen–Johansen sum of the living states differs from the KM of OS as
+soon as censoring empties one state's risk set (its probability mass then stays
+put), so the conventional KM curves are shown beside CLFS.
+
+Validated against: R survival 3.5-3 (CLFS on the Min 2022 replica to 1e-6); DFS
+and OS equal KM computed independently from the dates
+(tests/test_multistate_invariants.py).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import pandas as pd
 from .._results import Result
 from ..errors import InputError
 from .model import StateModel
+from ..stats.km import kaplan_meier
 from .occupancy import CURVE_COLUMNS, state_occupancy
 from .transitions import TransitionsData
 
@@ -71,6 +78,10 @@ class CLFSResult(Result):
         The underlying fit (every state).
     measures, groups : tuple
     conf_type, conf_level : str, float
+    notes : dict
+        Why a measure is not given (DFS without a remission time zero).
+    km : dict
+        ``{"DFS": KMResult, "OS": KMResult}``.
     """
 
     table: pd.DataFrame
@@ -81,6 +92,8 @@ class CLFSResult(Result):
     groups: tuple
     conf_type: str
     conf_level: float
+    notes: dict
+    km: dict
     curve: str = "state occupancy sum"
     _choices: dict = field(default_factory=dict, repr=False)
 
@@ -102,8 +115,13 @@ class CLFSResult(Result):
         """Every measure at chosen times ``[group, measure, time, estimate, std_err,
         lower, upper, n_risk, note]`` (NaN after the last follow-up unless ``extend``)."""
         a = self.occupancy.at(times, extend=extend)
-        a = a[a["state"].isin(self.measures)].rename(columns={"state": "measure"})
-        return a.reset_index(drop=True)
+        parts = [a[a["state"].isin(self.measures)].rename(columns={"state": "measure"})]
+        for m, km in self.km.items():
+            k = km.survival_at(times, extend=extend).rename(columns={"surv": "estimate"})
+            k["measure"] = m
+            k["note"] = np.where(k["estimate"].isna(), "after last follow-up", "")
+            parts.append(k[parts[0].columns])
+        return pd.concat(parts, ignore_index=True)
 
     def risk_table(self, times) -> pd.DataFrame:
         """Subjects under observation (any non-absorbing state) at chosen times."""
@@ -145,7 +163,7 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
     ...     "last_followup_date": ["2020-12-31", "2020-05-01", "2020-03-01"]}))
     >>> r = clfs(build_transitions(c))
     >>> r.at([100])[["measure", "estimate"]].round(3).values.tolist()
-    [['CLFS', 0.667], ['DFS', 0.667], ['OS', 0.667]]
+    [['CLFS', 0.667], ['alive after relapse2', 0.0], ['OS', 0.667]]
     """
     if not isinstance(transitions, TransitionsData):
         raise InputError("clfs() takes the result of build_transitions(); for other "
@@ -155,28 +173,38 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
     if not rem:
         raise InputError(f"model {model.name!r} declares no remission states "
                          "(StateRule(..., remission=True)); CLFS is undefined")
-    defs = {"CLFS": list(rem), "DFS": list(dfs_states(model, transitions.time_zero)),
-            "OS": [s for s in model.state_names if s not in model.absorbing_states]}
+    defs = {"CLFS": list(rem)}
     if "relapse2" in model.state_names:
         after = ["relapse2"] + sorted(model.reachable_from("relapse2"),
                                       key=model.state_names.index)
         defs["alive after relapse2"] = [s for s in after if s not in model.absorbing_states]
     for k, v in (extra or {}).items():
-        if k in defs:
+        if k in defs or k in ("DFS", "OS"):
             raise InputError(f"extra sum {k!r} clashes with a built-in measure")
         defs[k] = list(v)
     d = transitions.data
     occ = state_occupancy(d, id="patient_id", states=list(model.state_names), group=group,
                           order=order, sums=defs, tau=tau, conf_type=conf_type,
                           conf_level=conf_level)
-    measures = tuple(defs)
+    notes = {}
+    first = dfs_states(model, transitions.time_zero)
+    km_defs = {}
+    if transitions.time_zero in rem:
+        km_defs["DFS"] = first
+    else:
+        notes["DFS"] = (f"not given: DFS starts in remission; time zero is entry into "
+                        f"{transitions.time_zero!r} (build the rows with a remission "
+                        "time_zero, e.g. 'CR2')")
+    km_defs["OS"] = tuple(s for s in model.state_names if s not in model.absorbing_states)
+    ends = _km_data(d, km_defs)
+    measures = tuple(defs) + tuple(km_defs)
     s = occ.sums
-    tabs = []
+    tabs, kms = [], {}
     for g in occ.groups:
         f = occ._fits[g]
         nr = f.n_risk.sum(axis=1)
         nev = f.n_event.sum(axis=1)
-        for k, m in enumerate(measures):
+        for k, m in enumerate(defs):
             c = s[(s["group"] == g) & (s["name"] == m)]
             tabs.append(pd.DataFrame({"group": g, "cause": k + 1, "time": c["time"].to_numpy(),
                                       "estimate": c["estimate"].to_numpy(),
@@ -184,15 +212,56 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
                                       "lower": c["lower"].to_numpy(),
                                       "upper": c["upper"].to_numpy(), "n_risk": nr,
                                       "n_event": nev, "n_censor": f.n_censor}))
+    for k, m in enumerate(km_defs):
+        e = ends[m]
+        gv = None if group is None else e[group].to_numpy()
+        km = kaplan_meier(e["time"].to_numpy(float), e["event"].to_numpy(int), gv,
+                          conf_type=conf_type, conf_level=conf_level,
+                          order=list(occ.groups) if group is not None else None)
+        kms[m] = km
+        t = km.table
+        tabs.append(pd.DataFrame({"group": t["group"].to_numpy(), "cause": len(defs) + k + 1,
+                                  "time": t["time"].to_numpy(), "estimate": t["surv"].to_numpy(),
+                                  "std_err": t["std_err"].to_numpy(),
+                                  "lower": t["lower"].to_numpy(), "upper": t["upper"].to_numpy(),
+                                  "n_risk": t["n_risk"].to_numpy(),
+                                  "n_event": t["n_event"].to_numpy(),
+                                  "n_censor": t["n_censor"].to_numpy()}))
     table = pd.concat(tabs, ignore_index=True)[CURVE_COLUMNS]
     table["cause"] = table["cause"].astype("Int64")
     curves = table.assign(measure=table["cause"].map(lambda c: measures[int(c) - 1]))
     curves = curves.drop(columns="cause")[["group", "measure"] + CURVE_COLUMNS[2:]]
-    definitions = pd.DataFrame({"measure": list(defs),
-                                "states": [", ".join(v) for v in defs.values()]})
+    definitions = pd.DataFrame(
+        {"measure": list(measures),
+         "estimator": ["Aalen–Johansen sum of states (IJ SE)"] * len(defs) +
+                      ["Kaplan–Meier (Greenwood SE)"] * len(km_defs),
+         "states": [", ".join(v) for v in defs.values()] +
+                   [("leaves " if m == "DFS" else "in ") + ", ".join(v)
+                    for m, v in km_defs.items()]})
     choices = {"model": model.name, "time zero": f"entry into {transitions.time_zero}",
-               "unit": transitions.unit, "estimator": "Aalen–Johansen sums of states",
-               "variance": "infinitesimal jackknife of the sum", "conf_type": conf_type,
-               "conf_level": conf_level}
+               "unit": transitions.unit, "conf_type": conf_type, "conf_level": conf_level}
+    choices.update(notes)
     return CLFSResult(table, curves, definitions, occ, measures, occ.groups, conf_type,
-                      conf_level, "state occupancy sum", choices)
+                      conf_level, notes, kms, "state occupancy sum", choices)
+
+
+def _km_data(d, km_defs):
+    """Per patient (time, event) of leaving a set of states (KM endpoints from the rows)."""
+    out = {}
+    o = d.sort_values(["patient_id", "tstart"], kind="stable")
+    first = o.groupby("patient_id", sort=False).head(1).set_index("patient_id")
+    for m, states in km_defs.items():
+        inset = o["from_state"].isin(states)
+        leave = inset & (o["to_state"] != "censor") & ~o["to_state"].isin(states)
+        # first exit from the set; otherwise censored at the end of the last row in it
+        ex = o[leave].groupby("patient_id", sort=False)["tstop"].min()
+        last = o[inset].groupby("patient_id", sort=False)["tstop"].max()
+        ids = first.index
+        t = ex.reindex(ids).fillna(last.reindex(ids))
+        ev = ex.reindex(ids).notna().astype(int)
+        frame = first.drop(columns=["tstart", "tstop", "from_state", "to_state"],
+                           errors="ignore").copy()
+        frame["time"] = t.to_numpy()
+        frame["event"] = ev.to_numpy()
+        out[m] = frame[frame["time"].notna()].reset_index()
+    return out
