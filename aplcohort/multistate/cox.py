@@ -37,6 +37,8 @@ TERM_COLUMNS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower",
                 "statistic", "p", "estimable", "note"]
 NOTE_INFINITE = "coefficient may be infinite (monotone likelihood); consider firth: true"
 NOTE_CONSTANT = "no information (constant column)"
+NOTE_NOINFO = ("no information (every risk set of the transition holds patients with the "
+               "same value, e.g. a single patient)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,13 +243,19 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
             coef[jj] = fit.coef
             se[jj] = np.sqrt(np.diag(fit.var))
             rse[jj] = np.sqrt(np.diag(fit.robust_var))
-        infinite[jj] = fit.infinite | ~np.isfinite(coef[jj]) | ~np.isfinite(se[jj]) | \
-            ~np.isfinite(rse[jj])
+        infinite[jj] = fit.infinite | ~np.isfinite(coef[jj])
+        bad_var = ~np.isfinite(se[jj]) | ~np.isfinite(rse[jj])
+        se[jj] = np.where(bad_var, 0.0, se[jj])  # reported below as no information
+        rse[jj] = np.where(bad_var, 0.0, rse[jj])
         ll0 += fit.loglik[0]
         ll1 += fit.loglik[1]
         converged &= bool(fit.converged)
-    estimable = informative & ~infinite
-    notes = np.where(~informative, NOTE_CONSTANT, np.where(infinite, NOTE_INFINITE, ""))
+    # no information: zero or undefined variance (e.g. every risk set of the transition
+    # holds a single patient) -- never report a number with SE 0
+    noinfo = informative & ~infinite & ((se == 0) | (rse == 0))
+    estimable = informative & ~infinite & ~noinfo
+    notes = np.where(~informative, NOTE_CONSTANT, np.where(
+        infinite, NOTE_INFINITE, np.where(noinfo, NOTE_NOINFO, "")))
     terms = _terms(names, [m[1] for m in meta], coef, se, rse, estimable, notes, conf_level)
     bt = []
     for i, (base, lvl, trs) in enumerate(meta):

@@ -258,9 +258,10 @@ class TransitionsData(Result):
     Attributes
     ----------
     data : DataFrame
-        ``[patient_id, tstart, tstop, from_state, to_state, start_date, stop_date]``
-        then every cohort column (covariates).  ``to_state`` is ``"censor"`` when the
-        row ends without a transition.
+        ``[patient_id, tstart, tstop, from_state, to_state, start_date, stop_date,
+        same_day]`` then every cohort column (covariates).  ``to_state`` is
+        ``"censor"`` when the row ends without a transition; ``same_day`` marks rows
+        whose stop was placed by the same-day rule.
     model : StateModel
     time_zero : str
         The state whose entry is time zero.
@@ -406,7 +407,7 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
 
     probs, rows, excluded = [], [], []
     carry = [c for c in df.columns if c not in ("tstart", "tstop", "from_state", "to_state",
-                                                "start_date", "stop_date")]
+                                                "start_date", "stop_date", "same_day")]
 
     def problem(sev, rule, pid, detail, a=np.nan, b=np.nan, fs="", ts=""):
         probs.append((sev, rule, pid, np.nan, a, b, fs, ts, detail))
@@ -497,6 +498,7 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         # same-day rule
         days = np.array([p[0] for p in path], float)
         times = days - t0
+        moved = np.zeros(days.size, bool)
         for d in np.unique(days):
             idx = np.flatnonzero(days == d)
             m = idx.size
@@ -506,24 +508,25 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
                 times[idx] = (d - t0) - (m - np.arange(1, m + 1)) / m
             else:
                 continue
+            moved[idx] = True
             for j in idx:
                 problem("note", "same-day rule", pid,
                         f"{path[j][1]} -> {path[j][2]} dated {_date(d)} placed at "
                         f"{times[j]:g} days after time zero", fs=path[j][1], ts=path[j][2])
         base = {c: df.at[i, c] for c in carry}
         tprev, dprev = 0.0, t0
-        for (day, fs, ts), tt in zip(path, times):
+        for (day, fs, ts), tt, mv in zip(path, times, moved):
             rows.append({**base, "tstart": tprev / scale, "tstop": tt / scale,
                          "from_state": fs, "to_state": ts, "start_date": _date(dprev),
-                         "stop_date": _date(day)})
+                         "stop_date": _date(day), "same_day": bool(mv)})
             tprev, dprev = tt, day
         final = end[i] - t0
         if cur not in model.absorbing_states and final > tprev:
             rows.append({**base, "tstart": tprev / scale, "tstop": final / scale,
                          "from_state": cur, "to_state": "censor", "start_date": _date(dprev),
-                         "stop_date": _date(end[i])})
+                         "stop_date": _date(end[i]), "same_day": False})
     cols = ["patient_id", "tstart", "tstop", "from_state", "to_state", "start_date",
-            "stop_date"]
+            "stop_date", "same_day"]
     data = pd.DataFrame(rows, columns=list(dict.fromkeys(["patient_id"] + cols + carry)))
     data = data[cols + [c for c in carry if c != "patient_id"]]
     problems = pd.DataFrame(probs, columns=_PROBLEM_COLUMNS)
