@@ -84,7 +84,7 @@ def test_one_cause_and_death_equals_cumulative_incidence(data):
     for cause, state in [(1, "relapse"), (2, "death")]:
         ct = cif[(cif.cause == cause) & (cif.time > 0)]
         assume(len(ct))
-        got = r.at(ct["time"].to_numpy())
+        got = r.state_at(ct["time"].to_numpy())
         got = got[got.state == state]
         np.testing.assert_allclose(got["estimate"], ct["estimate"], rtol=1e-12, atol=1e-14)
 
@@ -119,6 +119,6 @@ def test_clfs_dfs_os_equal_kaplan_meier_from_cr2(pts):
     res = clfs(tr)
     for measure, t, e in [("DFS", rfs_t, rfs_e), ("OS", os_t, os_e)]:
         km = kaplan_meier(np.array(t, float), np.array(e)).table
-        got = res.at(km["time"].to_numpy())
+        got = res.measure_at(km["time"].to_numpy())
         got = got[got.measure == measure]
         np.testing.assert_allclose(got["estimate"], km["surv"], rtol=1e-12, atol=1e-14)

@@ -52,7 +52,7 @@ def test_multistate_entry(cohort):
     assert s["n"] == 52 and s["excluded"] == []
     tr = {(t["from_state"], t["to_state"]): t["n"] for t in s["transitions"]}
     assert tr[("relapse1", "CR2")] == 38 and tr[("CR2", "auto HSCT")] == 12
-    at = o.result["occupancy"].at([12, 60])
+    at = o.result["occupancy"].state_at([12, 60])
     total = at[at.state.isin(o.result["occupancy"].states)].groupby("time")["estimate"].sum()
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
     # the time in states adds up to tau
@@ -105,3 +105,20 @@ def test_user_model_from_yaml_mapping(cohort):
         "CR2 not reached").all()
     with pytest.raises(InputError, match="unknown keys \\['colour'\\]"):
         model_from_settings({"states": [{"name": "CR2", "colour": "red"}], "transitions": []})
+
+
+def test_at_follows_the_shared_curve_shape(cohort):
+    o = run_handler(h_clfs, cohort, {"cr3_entry": "salvage_start", "figures": False})
+    res = o.result["clfs"]
+    at = res.at([24, 600])
+    assert list(at.columns) == ["group", "cause", "time", "estimate", "std_err", "lower",
+                                "upper", "n_risk", "note"]
+    assert str(at["cause"].dtype) == "Int64"
+    late = at[at.time == 600]
+    assert late["estimate"].isna().all() and (late["note"] != "").all()
+    occ = res.occupancy
+    a2 = occ.at([24])
+    assert list(a2.columns) == list(at.columns)
+    assert {occ.codes[c] for c in a2["cause"]} >= set(occ.states)
+    assert list(occ.table.columns) == ["group", "cause", "time", "estimate", "std_err",
+                                       "lower", "upper", "n_risk", "n_event", "n_censor"]

@@ -112,9 +112,18 @@ class CLFSResult(Result):
         return {"definitions": self.definitions, "curves": self.curves}
 
     def at(self, times, extend=False) -> pd.DataFrame:
+        """The shared ``.at()`` shape ``[group, cause, time, estimate, std_err, lower,
+        upper, n_risk, note]``; ``cause`` = 1-based code of the measure in
+        ``measures``.  :meth:`measure_at` gives the same with measure names."""
+        a = self.measure_at(times, extend=extend)
+        code = {m: i + 1 for i, m in enumerate(self.measures)}
+        a.insert(1, "cause", pd.array(a["measure"].map(code).to_numpy(), dtype="Int64"))
+        return a.drop(columns="measure")
+
+    def measure_at(self, times, extend=False) -> pd.DataFrame:
         """Every measure at chosen times ``[group, measure, time, estimate, std_err,
         lower, upper, n_risk, note]`` (NaN after the last follow-up unless ``extend``)."""
-        a = self.occupancy.at(times, extend=extend)
+        a = self.occupancy.state_at(times, extend=extend)
         parts = [a[a["state"].isin(self.measures)].rename(columns={"state": "measure"})]
         for m, km in self.km.items():
             k = km.survival_at(times, extend=extend).rename(columns={"surv": "estimate"})
@@ -162,7 +171,7 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
     ...     "death_date": [None, "2020-05-01", "2020-03-01"],
     ...     "last_followup_date": ["2020-12-31", "2020-05-01", "2020-03-01"]}))
     >>> r = clfs(build_transitions(c))
-    >>> r.at([100])[["measure", "estimate"]].round(3).values.tolist()
+    >>> r.measure_at([100])[["measure", "estimate"]].round(3).values.tolist()
     [['CLFS', 0.667], ['alive after relapse2', 0.0], ['OS', 0.667]]
     """
     if not isinstance(transitions, TransitionsData):

@@ -338,7 +338,22 @@ class StateOccupancyResult(Result):
             t["sums of states"] = self.sums
         return t
 
+    @property
+    def codes(self) -> dict:
+        """``{cause code: name}``: states 1..S, then the sums of states."""
+        names = list(self.states) + list(self._fits["__sum_names__"])
+        return {i + 1: n for i, n in enumerate(names)}
+
     def at(self, times, extend=False) -> pd.DataFrame:
+        """The shared ``.at()`` shape ``[group, cause, time, estimate, std_err, lower, upper,
+        n_risk, note]``; ``cause`` = code of the state or sum (see :attr:`codes`).
+        :meth:`state_at` gives the same with state names."""
+        a = self.state_at(times, extend=extend)
+        inv = {v: k for k, v in self.codes.items()}
+        a.insert(1, "cause", pd.array(a["state"].map(inv).to_numpy(), dtype="Int64"))
+        return a.drop(columns="state")
+
+    def state_at(self, times, extend=False) -> pd.DataFrame:
         """Occupancy probabilities at chosen times, every state and sum of states.
 
         Parameters
@@ -450,7 +465,7 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     ...                   "tstop": [4, 3, 2, 5], "from_state": ["CR", "CR", "CR", "relapse"],
     ...                   "to_state": ["death", None, "relapse", "death"]})
     >>> r = state_occupancy(d)
-    >>> r.at([4.5])[["state", "estimate"]].round(3).values.tolist()
+    >>> r.state_at([4.5])[["state", "estimate"]].round(3).values.tolist()
     [['CR', 0.0], ['relapse', 0.333], ['death', 0.667]]
 
     Validated against: R survival 3.5-3 ``survfit(Surv(tstart, tstop, state) ~ g,

@@ -227,7 +227,7 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
     occ = state_occupancy(tr.data, id="patient_id", states=list(m.state_names), group=group,
                           order=order, tau=tau, conf_type=conf_type, conf_level=conf_level)
     out = MultistateOutput(summary={})
-    at = occ.at(list(times)) if len(times) else None
+    at = occ.state_at(list(times)) if len(times) else None
     cox = None
     cox_notes = []
     if covariates or shared:
@@ -309,7 +309,7 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
         _immortal_time_check(m, tr.time_zero, group, pre_notes)
     res = clfs(tr, group=group, order=order, conf_type=conf_type, conf_level=conf_level,
                tau=tau)
-    at = res.at(list(times)) if len(times) else None
+    at = res.measure_at(list(times)) if len(times) else None
     salv = salvage_summary(tr)
     notes = [f"time zero: entry into {tr.time_zero}; unit: {unit}",
              "CLFS = alive in a remission state (" +
