@@ -39,7 +39,7 @@ Rules of :func:`build_transitions`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
