@@ -122,3 +122,21 @@ def test_at_follows_the_shared_curve_shape(cohort):
     assert {occ.codes[c] for c in a2["cause"]} >= set(occ.states)
     assert list(occ.table.columns) == ["group", "cause", "time", "estimate", "std_err",
                                        "lower", "upper", "n_risk", "n_event", "n_censor"]
+
+
+def test_salvage_probabilities_from_salvage_start(cohort):
+    from aplcohort.multistate import relapsed_leukemia_model
+    from aplcohort.multistate.plan import salvage_probabilities
+
+    m = relapsed_leukemia_model("salvage_start")
+    p = salvage_probabilities(cohort, m, [12, 60])
+    tr = build_transitions(cohort, m)
+    counts = salvage_summary(tr).set_index("salvage_state")
+    for s, sub in p.groupby("salvage_state"):
+        assert sub["n"].iloc[0] == counts.loc[s, "n"]
+        tot = sub.groupby("time")["estimate"].sum()
+        np.testing.assert_allclose(tot, 1.0, atol=1e-12)
+    # salvage allo-HSCT: 8 patients, one death (day counts checked by salvage_summary);
+    # nobody is censored before that death, so P(dead) is exactly 1/8
+    allo = p[(p.salvage_state == "salvage allo HSCT") & (p.measure == "dead")]
+    np.testing.assert_allclose(allo["estimate"], 1 / 8, rtol=1e-12)

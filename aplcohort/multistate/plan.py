@@ -30,7 +30,7 @@ from .occupancy import state_occupancy
 from .transitions import build_transitions
 
 __all__ = ["MultistateOutput", "h_multistate", "h_clfs", "run_handler", "accepted_settings",
-           "model_from_settings", "salvage_summary"]
+           "model_from_settings", "salvage_summary", "salvage_probabilities"]
 
 _RULE_KEYS = {"name", "date", "when", "remission", "absorbing"}
 
@@ -153,6 +153,44 @@ def salvage_summary(transitions) -> pd.DataFrame:
         rows.append((s, len(ids), len(ids) - dead, int(e.isin(rem).sum()), dead))
     return pd.DataFrame(rows, columns=["salvage_state", "n", "alive", "alive_in_remission",
                                        "dead"])
+
+
+def salvage_probabilities(cohort, model, times, *, unit="months", cutoff=None,
+                          on_error="raise", conf_type="log", conf_level=0.95) -> pd.DataFrame:
+    """State probabilities after each salvage, from the salvage start (Aalen–Johansen).
+
+    For each salvage state of ``model`` entered by at least one patient, the rows are
+    rebuilt with time zero = entry into that salvage, and the probabilities of being
+    alive in remission, alive not in remission and dead are given at ``times`` (the
+    published "7 salvage allo-HSCT, 6 alive" as probabilities with a CI).
+
+    Returns
+    -------
+    DataFrame ``[salvage_state, n, measure, time, estimate, std_err, lower, upper,
+    n_risk, note]``.
+    """
+    rows = []
+    rem = list(model.remission_states)
+    for s in [x for x in model.state_names if x.startswith("salvage")]:
+        tr = build_transitions(cohort, model, time_zero=s, unit=unit, cutoff=cutoff,
+                               on_error=on_error)
+        n = int(tr.data["patient_id"].nunique())
+        if n == 0:
+            continue
+        living = [x for x in model.state_names if x not in model.absorbing_states]
+        sums = {"alive in remission": rem,
+                "alive, not in remission": [x for x in living if x not in rem],
+                "dead": list(model.absorbing_states)}
+        occ = state_occupancy(tr.data, id="patient_id", states=list(model.state_names),
+                              sums=sums, conf_type=conf_type, conf_level=conf_level)
+        a = occ.state_at(list(times))
+        a = a[a["state"].isin(list(sums))].rename(columns={"state": "measure"})
+        a.insert(0, "salvage_state", s)
+        a.insert(1, "n", n)
+        rows.append(a.drop(columns="group"))
+    cols = ["salvage_state", "n", "measure", "time", "estimate", "std_err", "lower", "upper",
+            "n_risk", "note"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
 
 def _figure(ax):
@@ -311,6 +349,9 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
                tau=tau)
     at = res.measure_at(list(times)) if len(times) else None
     salv = salvage_summary(tr)
+    salv_p = (salvage_probabilities(cohort, m, times, unit=unit, cutoff=cutoff,
+                                    on_error=on_error, conf_type=conf_type,
+                                    conf_level=conf_level) if len(times) else None)
     notes = [f"time zero: entry into {tr.time_zero}; unit: {unit}",
              "CLFS = alive in a remission state (" +
              ", ".join(m.remission_states) + "), Aalen–Johansen; DFS and OS: Kaplan–Meier"]
@@ -325,12 +366,15 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
         "kind": "clfs", "time_zero": tr.time_zero, "unit": unit,
         "n": int(tr.data["patient_id"].nunique()), "excluded": tr.excluded,
         "definitions": res.definitions, "groups": list(res.groups), "at": at,
-        "salvage": salv, "choices": res.choices, "notes": notes}), notes=notes)
+        "salvage": salv, "salvage_probabilities": salv_p, "choices": res.choices,
+        "notes": notes}), notes=notes)
     out.tables = [("clfs_definitions", "What each curve measures", res.definitions),
                   ("salvage_outcomes", "Patients entering each salvage state and their "
                    "state at last follow-up", salv)]
     if at is not None:
         out.tables.insert(0, ("clfs_at", "CLFS, DFS and OS at chosen times", at))
+        out.tables.append(("salvage_probabilities", "State probabilities from the start of "
+                           "each salvage (Aalen–Johansen, IJ SE)", salv_p))
     if figures:
         from ..plots.multistate import plot_clfs
 
