@@ -143,8 +143,25 @@ def test_check_intervals_finds_every_problem():
     rep = check_intervals(d, model=m)
     got = set(zip(rep.problems["rule"], rep.problems["patient_id"]))
     assert got == {("overlap", 1), ("transition not in model", 1), ("gap", 2),
-                   ("entry >= exit", 3), ("jump", 4), ("transition not in model", 4),
+                   ("entry >= exit", 3), ("teleport", 4), ("transition not in model", 4),
                    ("after absorbing state", 5)}
     assert rep.problems.loc[rep.problems.rule == "gap", "severity"].item() == "warning"
     with pytest.raises(TransitionCheckError, match="overlap: patient 1"):
         rep.raise_if_errors()
+
+
+def test_check_intervals_flags_the_rows_r_survcheck_flags():
+    # R: survcheck(Surv(tstart, tstop, event) ~ 1, id = id, istate = istate) on
+    # tests/reference/data/multistate_survcheck.csv (rows 1-based in R)
+    import json
+    import os
+
+    here = os.path.dirname(__file__)
+    ref = json.load(open(os.path.join(here, "reference", "multistate.json")))["survcheck"]
+    d = pd.read_csv(os.path.join(here, "reference", "data", "multistate_survcheck.csv"))
+    p = check_intervals(d).problems
+    for rule in ["overlap", "gap", "jump", "teleport"]:
+        got = sorted(int(r) + 1 for r in p.loc[p.rule == rule, "row"])
+        want = ref[rule] if isinstance(ref[rule], list) else [ref[rule]]
+        assert got == sorted(want), rule
+        assert len(got) == ref["flag"][rule]

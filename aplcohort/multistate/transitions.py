@@ -169,11 +169,14 @@ def check_intervals(data, *, id="id", start="tstart", stop="tstop", from_state="
                     to_state="to_state", model: StateModel | None = None) -> CheckReport:
     """Check multi-state (start, stop] rows as R ``survcheck`` does; report every problem.
 
-    Errors: missing values, ``start >= stop``, overlapping rows of a subject, a row
-    starting in a state other than the one the previous row ended in ("jump"), a
-    row after an absorbing state, a transition not in ``model``.  Warnings: gaps
-    between rows of a subject (out of the risk set meanwhile; R accepts them), a
-    "transition" to the state the row is already in (not counted, as R).
+    Errors: missing values, ``start >= stop``, overlapping (or duplicated) rows of a
+    subject, a row starting in a state other than the one the previous row ended in
+    (R's "teleport" for contiguous rows, "jump" across a gap), a row after an
+    absorbing state and a transition not in ``model`` (both stricter than R, which
+    has no model).  Warnings: gaps between rows of a subject (out of the risk set
+    meanwhile; R accepts them), a "transition" to the state the row is already in
+    (not counted, as R).  The overlap (duplicates included), gap, jump and teleport
+    rows are those R ``survcheck`` flags (tests/reference/multistate.R).
 
     Parameters
     ----------
@@ -216,16 +219,26 @@ def check_intervals(data, *, id="id", start="tstart", stop="tstop", from_state="
     prev_end = o["to"].shift(1).where(o["to"].shift(1) != "censor", o["from"].shift(1))
     ov = same & (o["start"] < prev_stop)
     gap = same & (o["start"] > prev_stop)
-    jump = same & (o["from"].astype(str) != prev_end.astype(str))
+    changed = same & (o["from"].astype(str) != prev_end.astype(str))
+    dup = same & (o["start"] == o["start"].shift(1)) & (o["stop"] == prev_stop)
+    for _, r in o[dup].iterrows():
+        add("error", "overlap", r, f"row ({_fmt(r.start)}, {_fmt(r.stop)}] repeats the "
+            "previous row of this patient (duplicate)")
+    ov = ov & ~dup
     for _, r in o[ov].iterrows():
         add("error", "overlap", r, f"row ({_fmt(r.start)}, {_fmt(r.stop)}] starts before the "
             f"previous row of this patient ends ({_fmt(prev_stop[r.name])})")
-    for _, r in o[gap].iterrows():
+    for _, r in o[gap & ~changed].iterrows():  # a gap with a change of state is a jump
         add("warning", "gap", r, f"no row between {_fmt(prev_stop[r.name])} and "
             f"{_fmt(r.start)} (not at risk meanwhile)")
-    for _, r in o[jump].iterrows():
-        add("error", "jump", r, f"row starts in {r['from']!r} but the previous row ended in "
-            f"{prev_end[r.name]!r}")
+    # R survcheck: "teleport" = a contiguous row starting in another state than the
+    # previous row ended in; "jump" = the same across a gap
+    for _, r in o[changed & ~gap].iterrows():
+        add("error", "teleport", r, f"row starts in {r['from']!r} at {_fmt(r.start)} but the "
+            f"previous row ended in {prev_end[r.name]!r} without a transition")
+    for _, r in o[changed & gap].iterrows():
+        add("error", "jump", r, f"row starts in {r['from']!r} after a gap but the previous "
+            f"row ended in {prev_end[r.name]!r}")
     selfmove = o["to"].astype(str) == o["from"].astype(str)
     for _, r in o[selfmove].iterrows():
         add("warning", "same state", r, f"'transition' {r['from']} -> {r['to']} at "

@@ -127,6 +127,25 @@ lt$tstart <- pmax(lt$tstart, 30)
 out$myeloid_lt <- aj(Surv(tstart, tstop, event) ~ 1, lt, 1000)
 out$myeloid_lt$n_rows <- nrow(lt)
 
+## ---- survcheck on rows with every kind of problem ----------------------------------
+sc_d <- data.frame(id = c(1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 7, 7, 8, 8),
+                   tstart = c(0, 4, 0, 6, 0, 3, 0, 3, 0, 2, 0, 0, 0, 0, 5),
+                   tstop = c(5, 9, 5, 8, 3, 7, 3, 7, 2, 4, 5, 4, 4, 2, 9),
+                   to_state = c("relapse", "censor", "censor", "death", "censor", "death",
+                                "relapse", "censor", "death", "censor", "death", "censor",
+                                "censor", "relapse", "death"),
+                   from_state = c("CR", "relapse", "CR", "CR", "CR", "relapse", "CR", "CR",
+                                  "CR", "death", "CR", "CR", "CR", "CR", "CR"),
+                   stringsAsFactors = FALSE)
+write.csv(sc_d, file.path(dd, "multistate_survcheck.csv"), row.names = FALSE)
+sc_d$event <- factor(sc_d$to_state, c("censor", "relapse", "death"))
+sc_d$istate <- factor(sc_d$from_state, c("CR", "relapse", "death"))
+sc <- survcheck(Surv(tstart, tstop, event) ~ 1, data = sc_d, id = id, istate = istate)
+rows_of <- function(x) if (is.null(x)) integer(0) else as.integer(x$row)
+out$survcheck <- list(flag = as.list(sc$flag), overlap = rows_of(sc$overlap),
+                      gap = rows_of(sc$gap), jump = rows_of(sc$jump),
+                      teleport = rows_of(sc$teleport), duplicate = rows_of(sc$duplicate))
+
 ## ---- Min 2022 replica (transitions exported by Python) ---------------------------
 mp <- file.path(dd, "multistate_min2022_transitions.csv")
 if (file.exists(mp)) {
