@@ -5,8 +5,9 @@
   IJ standard error equals KM's robust (infinitesimal-jackknife) SE;
 * with one absorbing cause and competing death, the cause's occupancy equals the
   cumulative incidence of :func:`aplcohort.stats.competing.cumulative_incidence`;
-* CLFS built from dates at a CR2 time zero: its DFS and OS (KM from the multi-state rows)
-  equal KM of RFS and OS computed directly from the dates.
+* CLFS built from dates at a CR2 time zero: DFS <= CLFS <= OS at every time (one
+  Aalen–Johansen fit), and with ``dfs_os="kaplan-meier"`` DFS and OS equal KM of RFS
+  and OS computed directly from the dates.
 """
 
 import numpy as np
@@ -116,7 +117,11 @@ def test_clfs_dfs_os_equal_kaplan_meier_from_cr2(pts):
     for c in ["relapse2_date", "death_date"]:
         df[c] = pd.to_datetime(df[c])
     tr = build_transitions(df, relapsed_leukemia_model("salvage_start"), time_zero="CR2")
-    res = clfs(tr)
+    aj = clfs(tr).curves
+    wide = aj.pivot(index="time", columns="measure", values="estimate")
+    assert (wide["DFS"] <= wide["CLFS"] + 1e-12).all()
+    assert (wide["CLFS"] <= wide["OS"] + 1e-12).all()
+    res = clfs(tr, dfs_os="kaplan-meier")
     for measure, t, e in [("DFS", rfs_t, rfs_e), ("OS", os_t, os_e)]:
         km = kaplan_meier(np.array(t, float), np.array(e)).table
         got = res.measure_at(km["time"].to_numpy())

@@ -8,22 +8,25 @@
   counts again.
 * **alive after relapse2** (bundled model) -- the same kind of sum over the states
   entered at or after a second relapse, except death.
-* **DFS** and **OS** -- the Kaplan–Meier curves readers know (Greenwood SE, log CI,
-  as :func:`aplcohort.stats.km.kaplan_meier`), from the same rows: OS = time to the
-  absorbing state; DFS = time to leaving the first remission (the remission states
-  reachable from time zero through remission states only; bundled model: CR2 and
-  the post-remission states) by relapse or death.  DFS needs a remission time zero
-  (e.g. ``time_zero="CR2"``); from another time zero it is not given and
-  ``notes`` says why.
+* **DFS** -- alive in the first remission reached after time zero, never having
+  relapsed since: the remission states reachable from time zero through remission
+  states only (bundled model: CR2 and the post-remission states).  DFS needs a
+  remission time zero (e.g. ``time_zero="CR2"``); from another time zero it is not
+  given and ``notes`` says why.
+* **OS** -- alive: every non-absorbing state.
 
-Why OS is not ``1 - P(death)`` of the multi-state fit: with more than one living
-state the Aalen–Johansen sum of the living states differs from the KM of OS as
-soon as censoring empties one state's risk set (its probability mass then stays
-put), so the conventional KM curves are shown beside CLFS.
+``dfs_os="aalen-johansen"`` (default): DFS and OS are sums of the same
+Aalen–Johansen fit (IJ SE), so ``DFS <= CLFS <= OS`` at every time on the figure.
+``dfs_os="kaplan-meier"``: the Kaplan–Meier curves of time to leaving the DFS
+states / to death (Greenwood SE), as the rest of a report shows them.  The two
+differ in finite samples: with several living states, when censoring empties one
+state's risk set the Aalen–Johansen probability mass stays in that state, whereas
+KM redistributes it to the patients still at risk in other states (on the Min 2022
+replica, KM OS falls below the Aalen–Johansen CLFS after 5 years).
 
-Validated against: R survival 3.5-3 (CLFS on the Min 2022 replica to 1e-6); DFS
-and OS equal KM computed independently from the dates
-(tests/test_multistate_invariants.py).
+Validated against: R survival 3.5-3 (CLFS on the Min 2022 replica to 1e-6);
+DFS <= CLFS <= OS, and the Kaplan–Meier option equals KM computed directly from the
+dates (tests/test_multistate_invariants.py).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from .model import StateModel
 from ..stats.km import kaplan_meier
+from .model import StateModel
 from .occupancy import CURVE_COLUMNS, state_occupancy
 from .transitions import TransitionsData
 
@@ -81,7 +84,8 @@ class CLFSResult(Result):
     notes : dict
         Why a measure is not given (DFS without a remission time zero).
     km : dict
-        ``{"DFS": KMResult, "OS": KMResult}``.
+        ``{"DFS": KMResult, "OS": KMResult}`` with ``dfs_os="kaplan-meier"`` (else
+        empty).
     """
 
     table: pd.DataFrame
@@ -139,7 +143,7 @@ class CLFSResult(Result):
 
 
 def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log",
-         conf_level=0.95, tau=None, extra=None) -> CLFSResult:
+         conf_level=0.95, tau=None, extra=None, dfs_os="aalen-johansen") -> CLFSResult:
     """CLFS with CI, DFS and OS from multi-state rows built by :func:`build_transitions`.
 
     Parameters
@@ -154,6 +158,8 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
         Horizon of the restricted mean time (CLFS, DFS, OS) in ``transitions.unit``.
     extra : dict, optional
         More sums ``{name: [states]}``.
+    dfs_os : {"aalen-johansen", "kaplan-meier"}
+        Estimator of DFS and OS (see the module docstring).
 
     Returns
     -------
@@ -191,20 +197,24 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
         if k in defs or k in ("DFS", "OS"):
             raise InputError(f"extra sum {k!r} clashes with a built-in measure")
         defs[k] = list(v)
-    d = transitions.data
-    occ = state_occupancy(d, id="patient_id", states=list(model.state_names), group=group,
-                          order=order, sums=defs, tau=tau, conf_type=conf_type,
-                          conf_level=conf_level)
+    if dfs_os not in ("aalen-johansen", "kaplan-meier"):
+        raise InputError(f"dfs_os must be 'aalen-johansen' or 'kaplan-meier', got {dfs_os!r}")
     notes = {}
-    first = dfs_states(model, transitions.time_zero)
-    km_defs = {}
+    both = {}
     if transitions.time_zero in rem:
-        km_defs["DFS"] = first
+        both["DFS"] = list(dfs_states(model, transitions.time_zero))
     else:
         notes["DFS"] = (f"not given: DFS starts in remission; time zero is entry into "
                         f"{transitions.time_zero!r} (build the rows with a remission "
                         "time_zero, e.g. 'CR2')")
-    km_defs["OS"] = tuple(s for s in model.state_names if s not in model.absorbing_states)
+    both["OS"] = [s for s in model.state_names if s not in model.absorbing_states]
+    km_defs = both if dfs_os == "kaplan-meier" else {}
+    if not km_defs:
+        defs.update(both)
+    d = transitions.data
+    occ = state_occupancy(d, id="patient_id", states=list(model.state_names), group=group,
+                          order=order, sums=defs, tau=tau, conf_type=conf_type,
+                          conf_level=conf_level)
     ends = _km_data(d, km_defs)
     measures = tuple(defs) + tuple(km_defs)
     s = occ.sums
@@ -244,11 +254,13 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
         {"measure": list(measures),
          "estimator": ["Aalen–Johansen sum of states (IJ SE)"] * len(defs) +
                       ["Kaplan–Meier (Greenwood SE)"] * len(km_defs),
-         "states": [", ".join(v) for v in defs.values()] +
-                   [("leaves " if m == "DFS" else "in ") + ", ".join(v)
-                    for m, v in km_defs.items()]})
+         "states": [(("in " if m in ("DFS", "OS") else "") + ", ".join(v))
+                    for m, v in defs.items()] +
+                   [("time to leaving " if m == "DFS" else "time to death from ") +
+                    ", ".join(v) for m, v in km_defs.items()]})
     choices = {"model": model.name, "time zero": f"entry into {transitions.time_zero}",
-               "unit": transitions.unit, "conf_type": conf_type, "conf_level": conf_level}
+               "unit": transitions.unit, "DFS and OS": dfs_os, "conf_type": conf_type,
+               "conf_level": conf_level}
     choices.update(notes)
     return CLFSResult(table, curves, definitions, occ, measures, occ.groups, conf_type,
                       conf_level, notes, kms, "state occupancy sum", choices)

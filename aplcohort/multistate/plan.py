@@ -329,11 +329,13 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
 
 def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=None,
            on_error="raise", group=None, order=None, times=(), tau=None, conf_type="log",
-           conf_level=0.95, figures=True) -> MultistateOutput:
-    """``kind: clfs``: CLFS with CI beside KM DFS and OS, salvage facts as counts.
+           conf_level=0.95, dfs_os="aalen-johansen", figures=True) -> MultistateOutput:
+    """``kind: clfs``: CLFS with CI beside DFS and OS; salvage facts as counts and
+    probabilities.
 
     Uses the bundled relapsed-leukaemia model; ``time_zero`` defaults to CR2 (DFS
-    needs a remission time zero).  Parameters as :func:`h_multistate`.
+    needs a remission time zero); ``dfs_os`` as :func:`aplcohort.multistate.clfs`.
+    Other parameters as :func:`h_multistate`.
 
     Returns
     -------
@@ -346,7 +348,7 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
     if group is not None:
         _immortal_time_check(m, tr.time_zero, group, pre_notes)
     res = clfs(tr, group=group, order=order, conf_type=conf_type, conf_level=conf_level,
-               tau=tau)
+               tau=tau, dfs_os=dfs_os)
     at = res.measure_at(list(times)) if len(times) else None
     salv = salvage_summary(tr)
     salv_p = (salvage_probabilities(cohort, m, times, unit=unit, cutoff=cutoff,
@@ -354,7 +356,7 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
                                     conf_level=conf_level) if len(times) else None)
     notes = [f"time zero: entry into {tr.time_zero}; unit: {unit}",
              "CLFS = alive in a remission state (" +
-             ", ".join(m.remission_states) + "), Aalen–Johansen; DFS and OS: Kaplan–Meier"]
+             ", ".join(m.remission_states) + "), Aalen–Johansen; DFS and OS: " + dfs_os]
     notes += [f"{k}: {v}" for k, v in res.notes.items()]
     if cr3_entry == "salvage_start":
         notes.append("assumption (cr3_entry: salvage_start): patients in mCR/CR after "

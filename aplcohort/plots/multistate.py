@@ -311,18 +311,14 @@ def plot_clfs(result, group=None, ax=None, *, measures=("CLFS", "DFS", "OS"), ti
     with journal_style():
         if ax is None:
             ax = _new_axes(width, None, 2 if risk_table else 0)
+        a0 = result.measure_at([0.0])
+        start0 = a0[a0["group"] == g].set_index("measure")["estimate"]
         for m in draw:
             c = cur[cur["measure"] == m]
             st = styles.get(m, dict(color=PALETTE[3], linestyle="-"))
-            x, y = _step_xy(c["time"], c["estimate"], 1.0 if m in ("DFS", "OS") else
-                            float(c["estimate"].iloc[0]) if m != "CLFS" else 0.0)
-            if m == "CLFS":
-                p0 = result.occupancy.p0
-                p0 = p0[(p0["group"] == g)]
-                start = float(p0[p0["state"].isin(
-                    result.definitions.set_index("measure").loc["CLFS", "states"].split(", "))
-                ]["p0"].sum())
-                x, y = _step_xy(c["time"], c["estimate"], start)
+            # value at time 0 (initial distribution; 1 for a KM curve)
+            start = float(start0.loc[m])
+            x, y = _step_xy(c["time"], c["estimate"], start)
             ax.step(x, y, where="post", label=m, gid=f"curve:{m}", **st)
             if m in ci:
                 lx, lo = _step_xy(c["time"], c["lower"], y[0])
