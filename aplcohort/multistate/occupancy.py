@@ -508,8 +508,8 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
         combos[[code[m] for m in members], k] = 1.0
     if tau is not None:
         tau = float(tau)
-        if not np.isfinite(tau):
-            raise InputError(f"tau must be a finite number, got {tau}")
+        if not np.isfinite(tau) or tau <= 0:
+            raise InputError(f"tau must be a positive finite number (the horizon), got {tau}")
     if group is None:
         gvals = pd.Series(["all"] * len(d), index=d.index)
         groups = ["all"]
