@@ -165,3 +165,20 @@ def test_check_intervals_flags_the_rows_r_survcheck_flags():
         want = ref[rule] if isinstance(ref[rule], list) else [ref[rule]]
         assert got == sorted(want), rule
         assert len(got) == ref["flag"][rule]
+
+
+def test_one_row_per_patient_required():
+    with pytest.raises(InputError, match="repeated: \\['p1'\\]"):
+        build_transitions(cohort(GOOD + GOOD[:1]), relapsed_leukemia_model("salvage_start"))
+
+
+def test_event_after_death_is_an_error():
+    bad = [dict(patient_id="d1", response="CR2", response_date=10, death_date=50,
+                relapse2_date=80, last_followup_date=50)]
+    with pytest.raises(TransitionCheckError, match="patient d1: relapse2 on 2020-03-21 is "
+                                                  "after the last follow-up"):
+        build_transitions(cohort(bad), relapsed_leukemia_model("salvage_start"))
+    bad[0]["last_followup_date"] = 90  # follow-up recorded past the death date
+    with pytest.raises(TransitionCheckError, match="patient d1: relapse2 on 2020-03-21 after "
+                                                  "death"):
+        build_transitions(cohort(bad), relapsed_leukemia_model("salvage_start"))

@@ -397,6 +397,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         raise InputError(f"on_error must be 'raise' or 'exclude', got {on_error!r}")
     if "patient_id" not in df.columns or "last_followup_date" not in df.columns:
         raise InputError("the cohort needs patient_id and last_followup_date columns")
+    dup = df["patient_id"][df["patient_id"].duplicated()].unique().tolist()
+    if dup:
+        raise InputError(f"patient_id must be unique (one row per patient); repeated: "
+                         f"{dup[:10]}")
     scale = UNITS[unit]
     rules = {s.name: s for s in model.states}
     order = {s: i for i, s in enumerate(model.state_names)}
