@@ -59,7 +59,8 @@ def test_multistate_entry(cohort):
     rm = o.result["occupancy"].rmean
     assert rm["rmean"].sum() == pytest.approx(60.0)
     # salvage -> CR3 under the salvage_start assumption has no waiting time: not modelled
-    assert any("salvage allo HSCT -> CR3 not in the Cox model" in n for n in o.notes)
+    assert any(n.startswith("transition salvage allo HSCT -> CR3: every one is a same-day")
+               for n in o.notes)
     terms = o.result["cox"].terms
     assert not terms["term"].str.contains("-> CR3").any()
     assert [f[0] for f in o.figures] == ["transition_diagram", "state_occupancy"]
@@ -140,3 +141,15 @@ def test_salvage_probabilities_from_salvage_start(cohort):
     # nobody is censored before that death, so P(dead) is exactly 1/8
     allo = p[(p.salvage_state == "salvage allo HSCT") & (p.measure == "dead")]
     np.testing.assert_allclose(allo["estimate"], 1 / 8, rtol=1e-12)
+
+
+def test_estimators_take_transitions_data_directly(cohort):
+    from aplcohort.multistate import relapsed_leukemia_model, state_occupancy, transition_cox
+
+    tr = build_transitions(cohort, relapsed_leukemia_model("salvage_start"))
+    a = state_occupancy(tr)
+    b = state_occupancy(tr.data, id="patient_id", states=list(tr.model.state_names))
+    assert a.states == tr.model.state_names
+    np.testing.assert_array_equal(a.table["estimate"], b.table["estimate"])
+    c = transition_cox(tr, ["age_at_diagnosis"], transitions=[("CR2", "ATO-based")])
+    assert c.n_subjects == 52

@@ -96,13 +96,15 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
 
     Parameters
     ----------
-    data : DataFrame
-        Multi-state rows (e.g. :attr:`TransitionsData.data`).
+    data : DataFrame or TransitionsData
+        Multi-state rows (a ``TransitionsData`` brings its ``patient_id``).
     covariates : sequence of str
         Covariates with a separate effect on every fitted transition.
     id, start, stop, from_state, to_state : str
     transitions : sequence of (from, to), optional
-        Transitions to model (default: every observed transition, as R).
+        Transitions to model (default: every observed transition, as R; for a
+        ``TransitionsData``, except those made only of same-day placements, listed in
+        ``choices["not modelled"]``).
     shared : dict, optional
         ``{covariate: [(from, to), ...]}``: one coefficient common to those
         transitions (R ``1:2 + 1:3 ~ age / common``); the covariate is then not in
@@ -127,6 +129,17 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     >>> r.terms["term"].tolist()
     ['x [CR -> relapse]', 'x [CR -> death]']
     """
+    from .transitions import TransitionsData
+
+    skipped = []
+    if isinstance(data, TransitionsData):
+        id, data = "patient_id", data.data
+        if transitions is None:
+            # transitions that exist only by the same-day rule have no waiting time
+            ev = data[data["to_state"] != "censor"]
+            per = ev.groupby(["from_state", "to_state"], sort=False)["same_day"].all()
+            skipped = [t for t, all_same in per.items() if all_same]
+            transitions = [t for t, all_same in per.items() if not all_same]
     if ties not in ("efron", "breslow"):
         raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not (0 < conf_level < 1):
@@ -273,6 +286,9 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
                "shared": {c: [f"{a} -> {b}" for a, b in t] for c, t in shared.items()} or None,
                "reference_levels": dict(design.reference_levels) if design else {},
                "conf_level": conf_level}
+    if skipped:
+        choices["not modelled"] = [f"{a} -> {b}: every one is a same-day placement (no "
+                                   "waiting time)" for a, b in skipped]
     if not converged:
         choices["converged"] = False
     return TransitionCoxResult(terms, by_tr, trans, (ll0, ll1), int(d[id].nunique()),

@@ -433,9 +433,10 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
 
     Parameters
     ----------
-    data : DataFrame
-        One row per (start, stop] interval of a subject, e.g.
-        :attr:`aplcohort.multistate.TransitionsData.data`.
+    data : DataFrame or TransitionsData
+        One row per (start, stop] interval of a subject; a
+        :class:`~aplcohort.multistate.TransitionsData` brings its ``patient_id`` and
+        the model's state order.
     id, start, stop, from_state, to_state : str
         Column names; ``to_state`` is the state entered at ``stop`` (missing or
         ``"censor"`` = no transition).
@@ -472,8 +473,12 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     id = id, istate = istate)`` (mgus2, myeloid, left truncation, Min 2022 replica) to
     1e-6; see the module docstring.
     """
-    from .transitions import check_intervals  # local: avoid an import cycle
+    from .transitions import TransitionsData, check_intervals  # local: avoid a cycle
 
+    if isinstance(data, TransitionsData):  # rows built from dates: its ids and states
+        states = list(data.model.state_names) if states is None else states
+        id = "patient_id"
+        data = data.data
     if conf_type not in _CONF_TYPES:
         raise InputError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
     if not (0 < conf_level < 1):

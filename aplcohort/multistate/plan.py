@@ -270,16 +270,10 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
     cox_notes = []
     if covariates or shared:
         sh = {k: [tuple(t) for t in v] for k, v in (shared or {}).items()}
-        ev = tr.data[tr.data["to_state"] != "censor"]
-        per = ev.groupby(["from_state", "to_state"], sort=False)["same_day"].all()
-        keep = [t for t, all_same in per.items() if not all_same]
-        for (a, b), all_same in per.items():
-            if all_same:
-                cox_notes.append(f"transition {a} -> {b} not in the Cox model: every one is "
-                                 "a same-day placement (no waiting time to model)")
-        cox = transition_cox(tr.data, list(covariates), id="patient_id", shared=sh,
-                             transitions=keep, categorical=categorical,
+        cox = transition_cox(tr, list(covariates), shared=sh, categorical=categorical,
                              conf_level=conf_level)
+        cox_notes = [f"transition {x} -- not in the Cox model"
+                     for x in cox.choices.get("not modelled", [])]
     notes = [f"time zero: entry into {tr.time_zero}; unit: {unit}",
              "same-day rule: the j-th of m transitions dated day d is placed at "
              "d - (m - j)/m days (on the time-zero day: j/(m + 1) days)"]
