@@ -251,6 +251,9 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
         se_rmean = se_all[:S]
         crm = r_int @ combos
         cse = se_all[S:]
+    # influences of a sum cancel exactly in theory (e.g. alive = 1 - dead with no deaths
+    # yet); floating-point remainders below 1e-14 are reported as the zero they are
+    std[std < 1e-14] = 0.0
     return AJFit(times, pstate, std[:, :S], n_risk, n_event, n_censor, p0, sp0,
                  pstate @ combos, std[:, S:], rmean, se_rmean, crm, cse, n_trans, nid)
 

@@ -377,8 +377,7 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
         for g in res.groups:
             name = "clfs" if len(res.groups) == 1 else f"clfs_{g}"
             out.figures.append((name, _figure(plot_clfs(
-                res, g, times=list(times) if len(times) else None,
-                xlabel=f"{unit.capitalize()} from {tr.time_zero}",
+                res, g, xlabel=f"{unit.capitalize()} from {tr.time_zero}",
                 title=None if len(res.groups) == 1 else str(g)))))
     out.result = {"transitions": tr, "clfs": res}
     return out

@@ -330,7 +330,7 @@ def plot_clfs(result, group=None, ax=None, *, measures=("CLFS", "DFS", "OS"), ti
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Probability")
         skipped = [m for m in measures if m not in draw]
-        ax.legend(loc="upper right", title=("not shown: " + ", ".join(skipped)) if skipped
+        ax.legend(loc="lower left", title=("not shown: " + ", ".join(skipped)) if skipped
                   else None)
         if title:
             ax.set_title(title, loc="left")
