@@ -108,7 +108,7 @@ VARIANTS = {
             "categorical": [V({"sex": "M"}), Rej({"center": "Center A"}, "not among the covariates")],
             "conf_level": [V(0.9)], "figure": [V(False)], "table": [V(False)], "strata": [V("center")],
             "ties": [V("breslow", endpoint="os_m")], "robust": [V(True), Rej(True, "not available with firth", firth=True)],
-            "cluster": [V("center")], "univariable": [V(True)], "firth": [V(True)], "zph": [V(True)]},
+            "cluster": [V("center"), Rej("center", "implies the robust variance", robust=False)], "univariable": [V(True)], "firth": [V(True)], "zph": [V(True)]},
     "finegray": {**COMMON, "where": [V("center == 'Center A'")], "endpoint": [V("nrm")], "covariates": [V(["age_at_relapse"], without=("categorical",))],
                  "categorical": [V({"sex": "M"})], "conf_level": [V(0.9)], "figure": [V(False)],
                  "table": [V(False)], "cause": [V(2), Rej(0, "greater than or equal to 1")]},

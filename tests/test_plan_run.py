@@ -104,12 +104,12 @@ def test_published_counts_are_read_from_the_data():
     drop = d.index[d["reinduction_regimen"] == "IC"][0]
     res = run_plan("min2022", data=d.drop(index=drop), figures=False)
     pub = res.published.set_index("fact")
-    assert pub.loc["Patients with relapsed APL", "reproduced"] == "51"
-    assert pub.loc["Intensive-chemotherapy (IC) reinduction", "reproduced"] == "10"
-    assert pub.loc["Received reinduction", "reproduced"] == "40"
+    assert pub.loc["Patients with relapsed APL", "reproduced"].split()[0] == "51"
+    assert pub.loc["Intensive-chemotherapy (IC) reinduction", "reproduced"].split()[0] == "10"
+    assert pub.loc["Received reinduction", "reproduced"].split()[0] == "40"
     assert not pub.loc[["Patients with relapsed APL", "Intensive-chemotherapy (IC) reinduction",
-                        "Received reinduction"], "holds"].any()
-    assert pub.loc["ATO-based reinduction", "holds"]
+                        "Received reinduction"], "matches"].any()
+    assert pub.loc["ATO-based reinduction", "matches"]
 
 
 def test_immortal_time_warning_recorded(run):

@@ -686,7 +686,7 @@ def h_cox(ctx, m, cohort, out):
         from ..stats.firth import firth_coxph
         res = firth_coxph(df, **kw)
     else:
-        kw.update(robust=m.robust or m.cluster is not None, cluster=m.cluster)
+        kw.update(robust=m.robust, cluster=m.cluster)
         res = coxph(df, **kw)
     _regression_summary(out, res, df)
     if m.univariable:

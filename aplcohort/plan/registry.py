@@ -193,7 +193,8 @@ class _Regression(_M):
 class Cox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="coxph(strata())")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
-    robust: bool = _f(False, r="coxph(robust=)", doc="sandwich variance")
+    robust: Optional[bool] = _f(None, r="coxph(robust=)",
+                                doc="sandwich variance; none follows R (robust when cluster is given)")
     cluster: Optional[str] = _f(None, column=True, r="coxph(cluster=)", doc="cluster column (implies robust)")
     univariable: bool = _f(False, doc="univariable models beside the multivariable one")
     firth: bool = _f(False, r="coxphf::coxphf", doc="Firth-penalized likelihood")
@@ -201,6 +202,8 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
 
     @model_validator(mode="after")
     def _check(self):
+        if self.cluster is not None and self.robust is False:
+            raise ValueError("'cluster' implies the robust variance (R coxph); drop robust: false")
         if self.firth:
             for k in ("robust", "cluster", "univariable", "zph"):
                 if getattr(self, k):
