@@ -129,10 +129,11 @@ VARIANTS = {
     "td_cox": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
                "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
                "categorical": [V({"sex": "M"}, covariates=["sex"])],
-               "ties": [V("breslow", endpoint="os_m", exposure="hsct_months")], "robust": [V(False)], "conf_level": [V(0.9)], "table": [V(False)]},
+               "ties": [V("breslow", endpoint="os_m", exposure="hsct_months", covariates=["age_at_relapse"])],
+               "robust": [V(False)], "conf_level": [V(0.9)], "table": [V(False)]},
     "mantel_byar": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
                     "exposure": [V("postremission_start_date")],
-                    "ties": [V("breslow", endpoint="os_m", exposure="hsct_months")]},
+                    "ties": [V("breslow", where="os_months > 0", endpoint="os_m", exposure="hsct_months")]},
     "simon_makuch": {**COMMON, **CURVE, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
                      "exposure": [V("postremission_start_date")], "conf_type": [V("plain")],
                      "conf_level": [V(0.9)], "labels": [V(["no HSCT yet", "HSCT"]), Rej(["a"], "at least 2")]},
@@ -192,11 +193,22 @@ def _run(ctx, a, figures):
         ctx.figures = False
 
 
+def _rounded(x):
+    """Numbers to 9 significant digits: a change must be real, not floating-point noise."""
+    if isinstance(x, float):
+        return float(f"{x:.9g}")
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v) for v in x]
+    return x
+
+
 def _tables(out):
     res = []
     for name, cap, tab in out.tables:
         df = getattr(tab, "data", tab)
-        res.append((name, cap, df.to_csv(index=False)))
+        res.append((name, cap, df.to_csv(index=False, float_format="%.9g")))
     return res
 
 
@@ -212,8 +224,8 @@ def _figures(out):
 
 def _differs(ctx, a, b) -> bool:
     oa, ob = _run(ctx, a, False), _run(ctx, b, False)
-    ja = json.dumps(oa.summary, default=str)
-    jb = json.dumps(ob.summary, default=str)
+    ja = json.dumps(_rounded(oa.summary), default=str)
+    jb = json.dumps(_rounded(ob.summary), default=str)
     if ja != jb or _tables(oa) != _tables(ob):
         return True
     fa, fb = _figures(_run(ctx, a, True)), _figures(_run(ctx, b, True))
