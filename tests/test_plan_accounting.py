@@ -118,6 +118,7 @@ def test_inestimable_analysis_leaves_the_others_intact(tmp_path):
     for aid in ("os", "mcr2"):
         assert f"id <code>{aid}</code>" in html
     assert any("not estimable" in w for w in doc["warnings"])
+    assert doc["not_estimable"] == {"nrm_after_relapse2": nrm["reason"]}
 
 
 def test_cli_lists_inestimable_analyses_and_strict_exits_2(tmp_path, capsys):

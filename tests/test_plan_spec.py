@@ -136,3 +136,14 @@ def test_values_checked_by_the_registry():
     assert "analyses[2] (c): 'adjust' only applies to pairwise comparisons" in msg
     assert "analyses[1] (b): covariates:" in msg
     assert "analyses[1] (b): ties: 'exact' is not allowed" in msg
+
+
+def test_time_zero_checked_against_the_endpoint():
+    p = _plan(endpoints={"n": {"endpoint": "NRM", "time_zero": "relapse1"},
+                         "o": {"endpoint": "OS", "time_zero": "relapse"}},
+              analyses=[{"id": "a", "kind": "cif", "endpoint": "n"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "endpoints.n: NRM starts in remission: time_zero 'relapse1' does not suit it" in msg
+    assert "endpoints.o: unknown time zero 'relapse'" in msg

@@ -66,6 +66,7 @@ class PlanResults:
         if self.published is not None:
             d["published_vs_reproduced"] = jsonable(self.published)
             d["published_vs_reproduced_explanation"] = self.published.attrs.get("explanation", "")
+        d["not_estimable"] = dict(self.not_estimable)
         d["attrition"] = jsonable(self.cohort.attrition.to_dict())
         d["warnings"] = list(self.warnings)
         return d

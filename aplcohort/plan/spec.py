@@ -152,6 +152,23 @@ def _columns_of(value) -> list[str]:
     return [str(v) for v in value]
 
 
+def _check_time_zero(endpoint: str, time_zero, where: str, problems: list) -> None:
+    """The time zero exists and suits the endpoint (the cohort layer's rules)."""
+    from ..cohort.endpoints import _REMISSION_ENDPOINTS
+    from ..cohort.schema import required_for
+    from ..errors import InputError
+    try:
+        required_for(endpoint, time_zero)
+    except InputError as exc:
+        problems.append(PlanProblem(where, str(exc)))
+        return
+    if endpoint in _REMISSION_ENDPOINTS and time_zero in ("relapse1", "reinduction"):
+        problems.append(PlanProblem(where, f"{endpoint} starts in remission: time_zero "
+                                           f"'{time_zero}' does not suit it",
+                                    "use time_zero: response, mcr2 or postremission "
+                                    "(EFS covers failure to reach CR2)"))
+
+
 def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], problems: list) -> None:
     """Date-based endpoints need their dates; exposure columns must exist."""
     from ..cohort.schema import required_for
@@ -246,6 +263,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                             "state time zero: relapse1, reinduction, response, mcr2, "
                                             "postremission, or a date column"))
             ep_kind[eid] = "competing" if ep.get("endpoint") in COMPETING_ENDPOINTS else "survival"
+            if ep.get("endpoint") in DATE_ENDPOINTS and "time_zero" in ep:
+                _check_time_zero(ep["endpoint"], ep["time_zero"], w, problems)
         elif "time" in ep and ("event" in ep or "code" in ep):
             ep_kind[eid] = "competing" if "code" in ep else "survival"
             if columns is not None:
