@@ -117,6 +117,15 @@ def factorize_cells(values):
     >>> codes.tolist(), uniq
     ([0, 1, 0], ['a', 'b'])
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) and \
+            pd.api.types.infer_dtype(values.cat.categories, skipna=False) in ("string", "empty"):
+        # text read as categories (the CSV reader): already factorised
+        codes = values.cat.codes.to_numpy().astype(np.intp)
+        uniq = list(values.cat.categories)
+        if (codes < 0).any():  # missing (NaN) cells
+            codes = np.where(codes < 0, len(uniq), codes)
+            uniq.append(None)
+        return codes, uniq
     arr = (values.to_numpy(dtype=object) if isinstance(values, pd.Series)
            else np.array(list(values) + [None], dtype=object)[:-1])
     if pd.api.types.infer_dtype(arr, skipna=False) in ("string", "empty"):
@@ -172,7 +181,7 @@ def missing_mask(values) -> np.ndarray:
     """
     s = values if isinstance(values, pd.Series) else pd.Series(
         np.array(list(values) + [None], dtype=object)[:-1], dtype=object)
-    if s.dtype != object:
+    if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype):
         return s.isna().to_numpy()
     codes, uniq = factorize_cells(s)
     umiss = np.fromiter((is_missing(u) for u in uniq), bool, len(uniq))
@@ -297,7 +306,7 @@ def parse_numbers(values, *, unicode_digits: bool = False):
     s = s.reset_index(drop=True)
     n = len(s)
     out = np.full(n, np.nan)
-    if s.dtype != object:
+    if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype):
         if pd.api.types.is_bool_dtype(s.dtype):
             s = s.astype(object)
         elif pd.api.types.is_numeric_dtype(s.dtype):
