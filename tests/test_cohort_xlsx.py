@@ -202,13 +202,9 @@ def test_decompressed_size_limit_checked_before_reading(tmp_path, capsys):
                                                     r"of 16 MiB"):
         load(p, max_uncompressed_bytes=16 * 2**20)
     assert _load(p).n == 4  # under the default limit
-    from aplcohort.cohort import io
-    old = io.MAX_XLSX_UNCOMPRESSED_BYTES
-    try:
-        io.MAX_XLSX_UNCOMPRESSED_BYTES = 2**20
-        assert "more than the limit" in _exit2(p, capsys)
-    finally:
-        io.MAX_XLSX_UNCOMPRESSED_BYTES = old
+    assert "more than the limit of 16 MiB" in _exit2(p, capsys, "--max-xlsx-mib", "16")
+    assert "positive number" in _exit2(p, capsys, "--max-xlsx-mib", "0")
+    assert main(["validate", str(p), "--max-xlsx-mib", "100"]) == 0
 
 
 def test_named_pipe_is_refused_without_hanging(tmp_path, capsys):
