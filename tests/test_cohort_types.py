@@ -236,3 +236,26 @@ def test_source_rows_survive_copies_but_not_reordering(tmp_path):
     # attrs must not get in the way of ordinary pandas use
     pd.concat([df, df])
     df.to_parquet(tmp_path / "x.parquet")
+
+
+def test_date_columns_outside_the_dictionary():
+    df = pd.DataFrame({"patient_id": ["a", "b", "c"],
+                       "tx_date": ["2020-01-05", "", "2021-03-01"],
+                       "visit": ["2020-01-05", "soon", "2021-03-01"]})
+    out = type_extra_columns(df, known_columns={"patient_id"})
+    assert str(out["tx_date"].dtype) == "datetime64[ns]" and out["tx_date"].isna().tolist() == \
+        [False, True, False]
+    assert out["visit"].tolist() == ["2020-01-05", "soon", "2021-03-01"]  # mixed: text
+    with pytest.raises(ColumnTypeError, match=r"row 3: 'soon'.*\n?") as ei:
+        type_extra_columns(df, {"visit": "date"})
+    assert ei.value.problems[0].rule == "type_date" and ei.value.problems[0].patient_id == "b"
+
+
+def test_categorical_text_columns_are_typed_like_object_columns(tmp_path):
+    from aplcohort.cohort import read_table
+    p = tmp_path / "c.csv"
+    p.write_text("patient_id,x,site\na,1,S1\nb,NA,S2\nc,2.5,.\n")
+    raw, _ = read_table(p)
+    out = type_extra_columns(raw, known_columns={"patient_id"})
+    assert out["x"].tolist()[0] == 1.0 and out["x"].isna().tolist() == [False, True, False]
+    assert out["site"].tolist() == ["S1", "S2", None]
