@@ -369,6 +369,10 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
         if c is not None and c.data_type == "e":
             problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header holds the "
                             f"error value {c.value}; type the column name")
+        elif c is not None and c.value is None and (c.row, c.column) in formulas:
+            problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header is the formula "
+                            f"{formulas[(c.row, c.column)]} without a stored value; type the "
+                            "column name")
     if problems:
         raise WorkbookCellError(
             f"{path}: {len(problems)} cell(s) of sheet {chosen!r} cannot be read as data "
