@@ -236,3 +236,30 @@ def test_csv_fast_and_record_readers_agree(tmp_path):
     assert fast is not None and fast[0] == slow[0] and fast[2] == slow[2] == [3, 6, 7]
     pd.testing.assert_frame_equal(fast[1].astype(object), slow[1])  # fast: categoricals of text
     assert _read_csv_fast('a,b\n"x,y",1\n', ",") is None  # quotes: the csv module reads it
+
+
+def test_unreadable_file_is_a_readable_input_error(tmp_path, monkeypatch, capsys):
+    import errno
+    from pathlib import Path
+    from aplcohort.cohort import CohortLoadError
+    p = tmp_path / "c.csv"
+    p.write_text("patient_id,disease,last_followup_date\nP1,APL,2020-01-01\n")
+    x = _book(tmp_path / "c.xlsx")
+    real_rb, real_open = Path.read_bytes, open
+
+    def denied_rb(self):
+        if Path(self) == p:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_rb(self)
+    monkeypatch.setattr(Path, "read_bytes", denied_rb)
+    with pytest.raises(CohortLoadError, match=r"c.csv: cannot be read \(permission denied\)"):
+        load(p)
+    assert "permission denied" in _exit2(p, capsys)
+
+    def denied_open(f, *a, **k):
+        if str(f) == str(x):
+            raise OSError(errno.EIO, "Input/output error", str(f))
+        return real_open(f, *a, **k)
+    monkeypatch.setattr("builtins.open", denied_open)
+    with pytest.raises(CohortLoadError, match=r"cannot be read \(input/output error\)"):
+        load(x)

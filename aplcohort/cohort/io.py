@@ -88,6 +88,13 @@ _MAGIC = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"\xff\xd8\xff":
           b"PAR1": "a Parquet file", b"\xd0\xcf\x11\xe0": "an old Excel .xls / OLE file"}
 
 
+def _os_reason(exc: OSError) -> str:
+    """The reason of an OS error in words ("permission denied", "input/output error")."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
+
+
 def _sniff_magic(head: bytes) -> str | None:
     for m, what in _MAGIC.items():
         if head.startswith(m):
@@ -99,7 +106,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CohortLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise CohortLoadError(f"{path}: cannot be read ({_os_reason(exc)})") from None
     if not data.strip():
         raise EmptyFileError(f"{path}: the file is empty; expected a header row and one row per "
                              "patient")
@@ -454,6 +461,30 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, {"format": "parquet"}
 
 
+def _read_by_format(p: Path, sheet, max_uncompressed_bytes):
+    ext = p.suffix.lower()
+    if ext in _XLSX_EXT:
+        df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
+    elif ext in _PARQUET_EXT:
+        df, info = _read_parquet(p)
+    elif ext in _CSV_EXT:
+        df, info = _read_csv(p)
+    elif ext == ".xls":
+        raise UnsupportedFormatError(f"{p}: old Excel .xls files are not supported; save the "
+                                     "workbook as .xlsx")
+    else:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+        if head.startswith(b"PK\x03\x04"):
+            df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
+        elif head.startswith(b"PAR1"):
+            df, info = _read_parquet(p)
+        else:
+            raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
+                                         "use .csv, .xlsx or .parquet")
+    return df, info
+
+
 def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
                ) -> tuple[pd.DataFrame, dict]:
     """Read a CSV/XLSX/Parquet file as an object table (no type coercion).
@@ -492,7 +523,7 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
     try:
         mode = os.stat(p).st_mode
     except OSError as exc:
-        raise CohortLoadError(f"{p}: cannot be read ({exc.strerror})") from None
+        raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
     if not stat.S_ISREG(mode):
         kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if
                 stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
@@ -501,26 +532,10 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
                                    ".csv, .xlsx or .parquet file and give that file")
     if not os.access(p, os.R_OK):
         raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
-    ext = p.suffix.lower()
-    if ext in _XLSX_EXT:
-        df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
-    elif ext in _PARQUET_EXT:
-        df, info = _read_parquet(p)
-    elif ext in _CSV_EXT:
-        df, info = _read_csv(p)
-    elif ext == ".xls":
-        raise UnsupportedFormatError(f"{p}: old Excel .xls files are not supported; save the "
-                                     "workbook as .xlsx")
-    else:
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-        if head.startswith(b"PK\x03\x04"):
-            df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
-        elif head.startswith(b"PAR1"):
-            df, info = _read_parquet(p)
-        else:
-            raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
-                                         "use .csv, .xlsx or .parquet")
+    try:
+        df, info = _read_by_format(p, sheet, max_uncompressed_bytes)
+    except OSError as exc:  # a read that fails half-way (permissions, I/O error, ...)
+        raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
     if sheet is not None and info["format"] != "xlsx":
         raise _SheetOnNonWorkbook(f"{p}: sheet={sheet!r} was given but the file is {info['format']}, "
                          "not an Excel workbook")
