@@ -259,3 +259,26 @@ def test_categorical_text_columns_are_typed_like_object_columns(tmp_path):
     out = type_extra_columns(raw, known_columns={"patient_id"})
     assert out["x"].tolist()[0] == 1.0 and out["x"].isna().tolist() == [False, True, False]
     assert out["site"].tolist() == ["S1", "S2", None]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_cells = st.one_of(
+    st.text(alphabet="0123456789.,_-+eE NAna/１٢", max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+    st.booleans(), st.none(), st.sampled_from(["", "NA", ".", "1,200", "1_0", "１２"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_cells, max_size=30))
+def test_vectorised_number_parse_equals_scalar_parse(cells):
+    x, miss, bad = parse_numbers(pd.Series(cells, dtype=object))
+    for i, v in enumerate(cells):
+        assert miss[i] == is_missing(v)
+        if miss[i]:
+            assert np.isnan(x[i]) and i not in bad
+            continue
+        f, why = parse_number(v)
+        assert bad.get(i) == why
+        assert (np.isnan(x[i]) if f is None else x[i] == f)
