@@ -282,3 +282,13 @@ def test_vectorised_number_parse_equals_scalar_parse(cells):
         f, why = parse_number(v)
         assert bad.get(i) == why
         assert (np.isnan(x[i]) if f is None else x[i] == f)
+
+
+def test_declaring_a_dictionary_column_another_type_is_an_error():
+    df = pd.DataFrame({"patient_id": ["a"], "wbc_diagnosis": [3.5], "score": ["1"]})
+    known = {"patient_id", "wbc_diagnosis"}
+    out = type_extra_columns(df, {"wbc_diagnosis": "number"}, known_columns=known)
+    assert out["wbc_diagnosis"].tolist() == [3.5]  # same type: accepted, unchanged
+    with pytest.raises(ColumnTypeError, match="'wbc_diagnosis' text, but it is a data-dictionary "
+                                              "column of type number"):
+        type_extra_columns(df, {"wbc_diagnosis": "text"}, known_columns=known)

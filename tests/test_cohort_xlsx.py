@@ -263,3 +263,25 @@ def test_unreadable_file_is_a_readable_input_error(tmp_path, monkeypatch, capsys
     monkeypatch.setattr("builtins.open", denied_open)
     with pytest.raises(CohortLoadError, match=r"cannot be read \(input/output error\)"):
         load(x)
+
+
+def test_workbook_with_falsified_member_size_is_not_read(tmp_path):
+    # a zip whose directory understates a member's size cannot inflate beyond it:
+    # zipfile stops at the declared size and the CRC check fails -> NotATableError
+    import struct
+    from aplcohort.cohort import NotATableError
+    p = _book(tmp_path / "lie.xlsx")
+    b = bytearray(p.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    loc = b.find(b"PK\x03\x04")  # local headers
+    while loc >= 0 and b[loc + 30:loc + 30 + len(name)] != name:
+        loc = b.find(b"PK\x03\x04", loc + 4)
+    cd = b.find(b"PK\x01\x02")
+    while b[cd + 46:cd + 46 + len(name)] != name:
+        cd = b.find(b"PK\x01\x02", cd + 4)
+    b[loc + 22:loc + 26] = struct.pack("<I", 10)
+    b[cd + 24:cd + 28] = struct.pack("<I", 10)
+    assert loc > 0 and cd > 0
+    p.write_bytes(bytes(b))
+    with pytest.raises(NotATableError, match="could not be opened as an Excel workbook.*CRC"):
+        load(p)

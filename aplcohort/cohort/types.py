@@ -386,6 +386,16 @@ class SourceRows(tuple):
         return self
 
 
+def _dictionary_kind(col) -> str | None:
+    """The declared type equivalent to a dictionary column's type (None: no equivalent)."""
+    from .schema import load_dictionary
+    spec = load_dictionary().columns.get(col)
+    if spec is None:
+        return None
+    return {"number": "number", "integer": "integer", "date": "date", "text": "text",
+            "id": "text", "category": "text"}.get(spec.type)
+
+
 def row_numbers_of(df: pd.DataFrame, row_numbers=None) -> list[int]:
     """Spreadsheet row of each data row (header = row 1).
 
@@ -491,6 +501,15 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
             continue
         textual = v.dtype == object or isinstance(v.dtype, pd.CategoricalDtype)
         if kind is None and (col in known or not textual):
+            continue
+        if col in known:  # declared, but typed elsewhere (the data dictionary)
+            fixed = _dictionary_kind(col)
+            if fixed != kind:
+                msg = (f"data.types declares {col!r} {kind}, but it is a data-dictionary column"
+                       + (f" of type {fixed}" if fixed else "") + " and keeps that type")
+                problems.append(Problem(None, None, str(col), None, "declared_type", msg,
+                                        f"remove {col!r} from data.types"))
+                summaries.append(f"- {msg}")
             continue
         if kind == "date" and pd.api.types.is_datetime64_any_dtype(v.dtype):
             continue
