@@ -351,8 +351,8 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     for rng in ws_v.merged_cells.ranges:
         if rng.max_row < header_row or rng.size["rows"] * rng.size["columns"] <= 1:
             continue
-        cols = ", ".join(header[k - 1] or _col_letter(k) for k in range(rng.min_col, rng.max_col + 1)
-                         if k - 1 < len(header))
+        cols = ", ".join(header[k - 1] or _col_letter(k)
+                         for k in range(rng.min_col, rng.max_col + 1) if k - 1 < len(header))
         first = row_of.get(rng.min_row)
         problems.append(
             f"sheet {chosen!r}, cells {rng.coord} (column {cols}{who(first)}): the cells are "
@@ -386,7 +386,8 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     if problems:
         raise WorkbookCellError(
             f"{path}: {len(problems)} cell(s) of sheet {chosen!r} cannot be read as data "
-            "(nothing is read as empty in their place):\n" + "\n".join(f"  - {p}" for p in problems))
+            "(nothing is read as empty in their place):\n"
+            + "\n".join(f"  - {p}" for p in problems))
     data = {k: [] for k in range(width)}
     for i in keep_rows:
         r = grid[i]
@@ -602,6 +603,7 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
     except _SheetOnNonWorkbook:
         if explicit:
             raise
-        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)  # a mapping's sheet only applies to workbooks
+        # a mapping's sheet only applies to workbooks
+        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)
     rows = info.pop("_rows", None)
     return _build_cohort(df, m, source=info, row_numbers=rows)

@@ -301,8 +301,8 @@ def parse_numbers(values, *, unicode_digits: bool = False):
     Examples
     --------
     >>> x, miss, bad = parse_numbers(["1", "", "NA", "2.5", "1,5"])
-    >>> x.tolist()[3], miss.tolist(), bad
-    (2.5, [False, True, True, False, False], {4: 'uses a decimal comma; write 1.5 with a decimal point'})
+    >>> x.tolist()[3], miss.tolist(), bad[4][:20]
+    (2.5, [False, True, True, False, False], 'uses a decimal comma')
     """
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     s = s.reset_index(drop=True)
