@@ -211,13 +211,15 @@ def curve_at(res, times) -> pd.DataFrame:
 
 
 def curve_medians(res) -> pd.DataFrame:
-    """``[group, cause, median, lower, upper, note]`` (NaN median = not reached, said in ``note``)."""
+    """``[group, cause, n, events, median, lower, upper, note]`` (NaN median = not reached,
+    said in ``note``; ``n``/``events`` NaN when the result does not give them)."""
     med = res.median()
     note = _col(med, "note", default="").fillna("").astype(str).to_numpy().copy()
     nr = ~np.isfinite(med["median"].to_numpy(float)) & (note == "")
     note[nr] = "not reached"
     return pd.DataFrame({"group": med["group"].to_numpy(),
                          "cause": _col(med, "cause", default=pd.NA).to_numpy(),
+                         "n": _col(med, "n").to_numpy(float), "events": _col(med, "events").to_numpy(float),
                          "median": med["median"].to_numpy(float), "lower": med["lower"].to_numpy(float),
                          "upper": med["upper"].to_numpy(float), "note": note})
 
@@ -841,8 +843,7 @@ def h_simon_makuch(ctx, m, cohort, out):
     lab = list(m.labels or [f"before {m.exposure}", f"after {m.exposure}"])
     names = {0: lab[0], 1: lab[1]}
     med, at = curve_medians(km), curve_at(km, m.times)
-    kmed = km.median()
-    counts = {names[int(g)]: (int(n), int(e)) for g, n, e in zip(kmed["group"], kmed["n"], kmed["events"])}
+    counts = {names[int(g)]: (int(n), int(e)) for g, n, e in zip(med["group"], med["n"], med["events"])}
     med = med.assign(group=[names[int(g)] for g in med["group"]])
     if len(at):
         at = at.assign(group=[names[int(g)] for g in at["group"]])
