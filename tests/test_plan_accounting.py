@@ -164,3 +164,21 @@ def test_bad_where_names_the_analysis_before_anything_runs():
                                         r"data\n    fix: did you mean 'sex'"):
         run_plan(_plan([{"id": "os", "kind": "km", "endpoint": "os", "where": "sexx == 'F'"}]),
                  figures=False)
+
+
+def test_a_term_without_information_is_na_with_its_reason_not_hr_1():
+    """As R coxph: a constant covariate gets coefficient NA, never HR 1.00 (1.00-1.00), SE 0."""
+    d = pd.read_csv(DATA).assign(constant=1.0)
+    plan = _plan([{"id": "cox", "kind": "cox", "endpoint": "os_rel",
+                   "covariates": ["age_at_relapse", "constant"]}])
+    res = run_plan(plan, data=d, figures=False)
+    s = res["cox"].summary
+    assert s["status"] == "ok"
+    terms = {t["term"]: t for t in s["terms"]}
+    assert terms["age_at_relapse"]["estimable"] and terms["age_at_relapse"]["se"] > 0
+    c = terms["constant"]
+    assert c["estimable"] is False and c["note"]
+    assert all(c[k] is None for k in ("coef", "se", "estimate", "lower", "upper", "statistic", "p"))
+    assert any("constant" in n and "not estimable" in n for n in res["cox"].notes)
+    tab = dict((name, t) for name, _, t in res["cox"].tables)["terms"]
+    assert tab.loc[tab["term"] == "constant", "estimate"].isna().all()
