@@ -201,7 +201,8 @@ def curve_at(res, times) -> pd.DataFrame:
     se = _col(at, "std_err")
     if "std_err" not in at.columns and "variance" in at.columns:
         se = np.sqrt(at["variance"].astype(float))
-    return pd.DataFrame({"group": at["group"].to_numpy(), "cause": _col(at, "cause", default=pd.NA).to_numpy(),
+    return pd.DataFrame({"group": at["group"].to_numpy(),
+                         "cause": _col(at, "cause", default=pd.NA).to_numpy(),
                          "time": at["time"].to_numpy(float),
                          "estimate": _col(at, "estimate", "surv").to_numpy(float),
                          "std_err": np.asarray(se, float), "lower": at["lower"].to_numpy(float),
@@ -484,7 +485,8 @@ def h_km(ctx, m, cohort, out):
         fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,
                              conf_level=m.conf_level, order=order)
         s["median_followup"] = jsonable(fu)
-        out.tables.append(("median_followup", f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
+        out.tables.append(("median_followup",
+                           f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
@@ -586,7 +588,8 @@ def h_cif(ctx, m, cohort, out):
     at = at[at["cause"] == cause].reset_index(drop=True)
     med = curve_medians(res)
     med = med[med["cause"] == cause].reset_index(drop=True)
-    counts = _counts(df, group, order, cause) if group else {med["group"].iloc[0]: _counts(df, None, None, cause)["all"]}
+    counts = (_counts(df, group, order, cause) if group
+              else {med["group"].iloc[0]: _counts(df, None, None, cause)["all"]})
     s.update({"groups": curve_groups(med, at, counts), "conf_type": m.conf_type,
               "conf_level": m.conf_level})
     label = m.label or info["label"]

@@ -116,7 +116,8 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
                                                        doc="confidence-interval transform")
     conf_level: float = _f(0.95, gt=0, lt=1, r="survfit(conf.int=)")
     test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "none"] = _f(
-        "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="test comparing the groups (none: no test)")
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp",
+        doc="test comparing the groups (none: no test)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
     pairwise: bool = _f(False, r="survminer::pairwise_survdiff", doc="pairwise comparisons")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
