@@ -1,0 +1,137 @@
+## Reference values for aplcohort.adjust (propensity scores, weights, matching, balance,
+## weighted KM / CIF / Cox, adjusted risks, E-values).
+## Run from the repository root:  Rscript tests/reference/adjust.R
+## Writes tests/reference/adjust.json and the input data tests/reference/data/adjust_*.csv.
+## R 4.2.2, survival 3.5-3, MatchIt 4.5.1, nnet, KMsurv, riskRegression 2022.11.28, jsonlite.
+##
+## MatchIt 4.5.1 (Debian) truncates distance differences to integers on its vector / glm
+## path (fixed in 4.5.4, NEWS #163); we therefore ALWAYS pass a treated x control distance
+## matrix of |logit PS differences|, which uses its correct matrix code path. With a matrix,
+## MatchIt only offers m.order "data"/"random", so "largest"/"smallest" are obtained by
+## putting the treated rows in that order (controls keep their row order).
+suppressMessages({library(survival); library(jsonlite); library(MatchIt); library(nnet)
+                  library(KMsurv); library(riskRegression)})
+ref_dir <- file.path("tests", "reference")
+dat_dir <- file.path(ref_dir, "data")
+dir.create(dat_dir, showWarnings = FALSE, recursive = TRUE)
+out <- list()
+
+## ---------------------------------------------------------------- datasets
+lung2 <- na.omit(data.frame(id = seq_len(nrow(lung)), time = lung$time, status = lung$status - 1,
+                            sex = ifelse(lung$sex == 1, "M", "F"), age = lung$age,
+                            ph_ecog = pmin(lung$ph.ecog, 2), wt_loss = lung$wt.loss))
+lung2$id <- seq_len(nrow(lung2))
+rec <- colon[colon$etype == 1, ]; dth <- colon[colon$etype == 2, ]
+stopifnot(all(rec$id == dth$id))
+colon2 <- data.frame(id = dth$id, rx = as.character(dth$rx), age = dth$age,
+                     sex = ifelse(dth$sex == 1, "M", "F"), extent = dth$extent,
+                     nodes = dth$nodes, os_time = dth$time, os_status = dth$status,
+                     cr_time = ifelse(rec$status == 1, rec$time, dth$time),
+                     cr_code = ifelse(rec$status == 1, 1L, ifelse(dth$status == 1, 2L, 0L)))
+colon2 <- na.omit(colon2)
+data(bmt)
+bmt2 <- data.frame(id = seq_len(nrow(bmt)), mtx = bmt$z10, age = bmt$z1, donor_age = bmt$z2,
+                   fab = bmt$z8, disease = c("ALL", "AML-low", "AML-high")[bmt$group],
+                   time = bmt$t2, code = ifelse(bmt$d2 == 1, 1L, ifelse(bmt$d1 == 1, 2L, 0L)))
+write.csv(lung2, file.path(dat_dir, "adjust_lung.csv"), row.names = FALSE)
+write.csv(colon2, file.path(dat_dir, "adjust_colon.csv"), row.names = FALSE)
+write.csv(bmt2, file.path(dat_dir, "adjust_bmt.csv"), row.names = FALSE)
+lung2 <- read.csv(file.path(dat_dir, "adjust_lung.csv"))
+colon2 <- read.csv(file.path(dat_dir, "adjust_colon.csv"))
+bmt2 <- read.csv(file.path(dat_dir, "adjust_bmt.csv"))
+
+## ---------------------------------------------------------------- weights by formula
+wts <- function(P, z, estimand, focal = NULL) {   # P: n x K fitted probs, z: 1..K
+  ez <- P[cbind(seq_along(z), z)]
+  switch(estimand,
+         ATE = 1 / ez,
+         ATT = P[, focal] / ez,
+         ATO = (1 / ez) / rowSums(1 / P),
+         ATM = apply(P, 1, min) / ez)
+}
+kish <- function(w) sum(w)^2 / sum(w^2)
+ess_by <- function(w, z, K) sapply(seq_len(K), function(k) kish(w[z == k]))
+trunc_by <- function(w, z, q) {
+  for (k in unique(z)) { m <- z == k; cap <- quantile(w[m], q, type = 7); w[m] <- pmin(w[m], cap) }
+  w
+}
+
+## ---- binary: lung, treatment sex (groups sorted: F, M; model P(M))
+lung2$ph_ecog_f <- factor(lung2$ph_ecog)
+g <- glm(I(sex == "M") ~ age + ph_ecog_f + wt_loss, family = binomial, data = lung2,
+         control = glm.control(epsilon = 1e-14, maxit = 100))
+pM <- unname(fitted(g)); P <- cbind(1 - pM, pM); z <- ifelse(lung2$sex == "M", 2L, 1L)
+w_ate <- wts(P, z, "ATE")
+keep <- apply(P, 1, min) >= 0.2
+out$ps_lung <- list(
+  coef = unname(coef(g)), se = unname(sqrt(diag(vcov(g)))), p_M = pM,
+  w_ate = w_ate, w_ate_stab = w_ate * (tabulate(z) / length(z))[z],
+  w_att = wts(P, z, "ATT", 2), w_ato = wts(P, z, "ATO"), w_atm = wts(P, z, "ATM"),
+  ess_ate = ess_by(w_ate, z, 2),
+  trim_keep_id = lung2$id[keep], w_ate_trim = wts(P[keep, ], z[keep], "ATE"),
+  w_ate_trunc = trunc_by(w_ate, z, 0.9))
+
+## ---- multinomial: colon, treatment rx (groups sorted: Lev, Lev+5FU, Obs)
+colon2$extent_f <- factor(colon2$extent)
+colon2$rx_f <- factor(colon2$rx, levels = c("Lev", "Lev+5FU", "Obs"))
+mn <- multinom(rx_f ~ age + sex + extent_f + nodes, data = colon2, trace = FALSE,
+               maxit = 2000, reltol = 1e-16, abstol = 1e-300)
+Pc <- unname(fitted(mn)); zc <- as.integer(colon2$rx_f)
+out$ps_colon <- list(P = Pc, coef = unname(coef(mn)),
+                     w_ate = wts(Pc, zc, "ATE"), w_att_5fu = wts(Pc, zc, "ATT", 2),
+                     w_ato = wts(Pc, zc, "ATO"), w_atm = wts(Pc, zc, "ATM"),
+                     ess_ato = ess_by(wts(Pc, zc, "ATO"), zc, 3))
+
+## ---------------------------------------------------------------- matching (lung)
+lp <- qlogis(pM)                    # logit P(M): treated = M
+sd_lp <- sd(lp)
+run_match <- function(ratio = 1, caliper = NULL, replace = FALSE, order = "largest",
+                      exact = NULL) {
+  d <- lung2; d$lp <- lp; d$treat <- as.integer(d$sex == "M")
+  tr <- which(d$treat == 1); co <- which(d$treat == 0)
+  tr <- switch(order, largest = tr[order(-d$lp[tr])], smallest = tr[order(d$lp[tr])], data = tr)
+  d <- d[c(tr, co), ]; rownames(d) <- as.character(d$id)
+  D <- abs(outer(d$lp[d$treat == 1], d$lp[d$treat == 0], "-"))
+  args <- list(formula = treat ~ age + ph_ecog_f + wt_loss, data = d, method = "nearest",
+               distance = D, ratio = ratio, replace = replace, m.order = "data")
+  if (!is.null(caliper)) { args$caliper <- caliper * sd_lp; args$std.caliper <- FALSE }
+  if (!is.null(exact)) args$exact <- exact
+  m <- suppressWarnings(do.call(matchit, args))
+  mm <- m$match.matrix
+  s <- summary(m, un = TRUE, standardize = TRUE)
+  list(treated_id = as.integer(rownames(mm)),
+       match = unname(apply(mm, c(1, 2), function(x) if (is.na(x)) -1L else as.integer(x))),
+       weights_id = as.integer(names(m$weights)), weights = unname(m$weights),
+       bal_names = rownames(s$sum.all),
+       smd_all = unname(s$sum.all[, "Std. Mean Diff."]), vr_all = unname(s$sum.all[, "Var. Ratio"]),
+       mt_all = unname(s$sum.all[, "Means Treated"]), mc_all = unname(s$sum.all[, "Means Control"]),
+       smd_m = unname(s$sum.matched[, "Std. Mean Diff."]),
+       vr_m = unname(s$sum.matched[, "Var. Ratio"]),
+       mc_m = unname(s$sum.matched[, "Means Control"]))
+}
+out$match_lung <- list(
+  sd_lp = sd_lp,
+  nn1 = run_match(),
+  cal02 = run_match(caliper = 0.2),
+  k2_cal025_smallest = run_match(ratio = 2, caliper = 0.25, order = "smallest"),
+  repl_cal01 = run_match(replace = TRUE, caliper = 0.1),
+  k2_repl = run_match(ratio = 2, replace = TRUE),
+  exact_ecog = run_match(exact = ~ ph_ecog_f, caliper = 0.5),
+  k3_data = run_match(ratio = 3, order = "data"))
+
+## @@PART2@@
+## 17 significant digits (jsonlite stops at 15): doubles are written verbatim with %.17g
+num17 <- function(x) ifelse(is.na(x), "null", ifelse(is.infinite(x), "null", sprintf("%.17g", x)))
+full <- function(x) {
+  if (is.list(x)) return(lapply(x, full))
+  if (is.matrix(x) && is.double(x)) return(lapply(seq_len(nrow(x)), function(i) full(x[i, ])))
+  if (is.double(x)) {
+    s <- num17(x)
+    return(structure(if (length(x) == 1) s else paste0("[", paste(s, collapse = ","), "]"),
+                     class = "json"))
+  }
+  x
+}
+out <- full(out)
+writeLines(toJSON(out, json_verbatim = TRUE, digits = NA, auto_unbox = TRUE, null = "null", na = "null", matrix = "rowmajor"),
+           file.path(ref_dir, "adjust.json"))
