@@ -119,6 +119,42 @@ out$match_lung <- list(
   exact_ecog = run_match(exact = ~ ph_ecog_f, caliper = 0.5),
   k3_data = run_match(ratio = 3, order = "data"))
 
+## ---------------------------------------------------------------- weighted balance
+## MatchIt's own balance routine (what summary.matchit calls) with PS weights
+bal_w <- function(w, denom) {
+  X <- cbind(age = lung2$age, ph_ecog0 = as.numeric(lung2$ph_ecog == 0),
+             ph_ecog1 = as.numeric(lung2$ph_ecog == 1), ph_ecog2 = as.numeric(lung2$ph_ecog == 2),
+             wt_loss = lung2$wt_loss)
+  tt <- as.integer(lung2$sex == "M")
+  r <- t(sapply(colnames(X), function(v) MatchIt:::bal1var(X[, v], tt = tt, ww = w,
+        s.weights = rep(1, nrow(X)), standardize = TRUE, s.d.denom = denom,
+        compute.pair.dist = FALSE)))
+  list(mt = unname(r[, 1]), mc = unname(r[, 2]), smd = unname(r[, 3]), vr = unname(r[, 4]))
+}
+out$balance_lung <- list(ate = bal_w(out$ps_lung$w_ate, "pooled"),
+                         ato = bal_w(out$ps_lung$w_ato, "pooled"),
+                         att = bal_w(out$ps_lung$w_att, "treated"))
+## three groups (colon, ATO weights): pairwise b - a, denominator = sqrt(mean of all groups'
+## unweighted variances) -- our stated convention, computed by formula
+wv <- function(x, w, bin) { w <- w / sum(w); m <- sum(w * x)
+  if (bin) m * (1 - m) else sum(w * (x - m)^2) / (1 - sum(w^2)) }
+Xc <- cbind(age = colon2$age, `sex=F` = as.numeric(colon2$sex == "F"),
+            `sex=M` = as.numeric(colon2$sex == "M"),
+            sapply(1:4, function(k) as.numeric(colon2$extent == k)), nodes = colon2$nodes)
+wc <- out$ps_colon$w_ato
+smd3 <- c(); vr3 <- c()
+for (j in seq_len(ncol(Xc))) {
+  x <- Xc[, j]; bin <- all(x %in% c(0, 1))
+  sdp <- sqrt(mean(sapply(1:3, function(k) wv(x[zc == k], rep(1, sum(zc == k)), bin))))
+  for (a in 1:2) for (b in (a + 1):3) {
+    mb <- sum(wc[zc == b] * x[zc == b]) / sum(wc[zc == b])
+    ma <- sum(wc[zc == a] * x[zc == a]) / sum(wc[zc == a])
+    smd3 <- c(smd3, (mb - ma) / sdp)
+    vr3 <- c(vr3, if (bin) NA else wv(x[zc == b], wc[zc == b], FALSE) / wv(x[zc == a], wc[zc == a], FALSE))
+  }
+}
+out$balance_colon_ato <- list(smd = smd3, vr = vr3)
+
 ## @@PART2@@
 ## 17 significant digits (jsonlite stops at 15): doubles are written verbatim with %.17g
 num17 <- function(x) ifelse(is.na(x), "null", ifelse(is.infinite(x), "null", sprintf("%.17g", x)))
