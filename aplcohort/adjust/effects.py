@@ -242,10 +242,11 @@ class AdjustedRisks(Result):
     Attributes
     ----------
     risks : DataFrame
-        ``[group, time, risk, std_err, lower, upper]``.
+        ``[group, time, risk, std_err, lower, upper, note]`` (``note`` says why a CI
+        is missing).
     differences : DataFrame
-        ``[group, reference, time, difference, std_err, lower, upper]`` (group minus
-        reference).
+        ``[group, reference, time, difference, std_err, lower, upper, note]`` (group
+        minus reference).
     method : str
         ``"iptw"`` or ``"gcomp"``.
     ci : str
@@ -370,6 +371,10 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                               "risk": 1 - at["estimate"], "std_err": at["std_err"]})
         risks["lower"] = np.clip(risks["risk"] - z * risks["std_err"], 0, 1)
         risks["upper"] = np.clip(risks["risk"] + z * risks["std_err"], 0, 1)
+        flat = risks["std_err"] == 0
+        risks["note"] = np.where(flat, "no event by this time: SE 0, no Wald CI", "")
+        risks.loc[flat, ["lower", "upper"]] = np.nan
+        risks.loc[risks["risk"].isna(), "note"] = at.loc[risks["risk"].isna(), "note"]
         groups = list(km.groups)
         ci = "Wald on the IJ (robust) SE of the weighted KM, weights treated as known"
         diffs = []
@@ -379,9 +384,13 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                 a = risks[(risks["group"] == g) & (risks["time"] == t)].iloc[0]
                 b = risks[(risks["group"] == ref) & (risks["time"] == t)].iloc[0]
                 dd, se = a["risk"] - b["risk"], np.hypot(a["std_err"], b["std_err"])
-                diffs.append((g, ref, t, dd, se, dd - z * se, dd + z * se))
+                if se == 0:
+                    diffs.append((g, ref, t, dd, se, np.nan, np.nan,
+                                  "no event in either group by this time: no Wald CI"))
+                else:
+                    diffs.append((g, ref, t, dd, se, dd - z * se, dd + z * se, ""))
         differences = pd.DataFrame(diffs, columns=["group", "reference", "time", "difference",
-                                                   "std_err", "lower", "upper"])
+                                                   "std_err", "lower", "upper", "note"])
     elif method == "gcomp":
         if not covariates:
             raise InputError("method='gcomp' needs covariates= for the outcome Cox model")
@@ -448,6 +457,8 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                                             "upper"])
         differences = pd.DataFrame(diffs, columns=["group", "reference", "time", "difference",
                                                    "std_err", "lower", "upper"])
+        why = "" if B is not None else "no CI: n_boot = 0"
+        risks["note"], differences["note"] = why, why
         if B is None:
             notes.append("no confidence intervals: n_boot = 0")
     else:
