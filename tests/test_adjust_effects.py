@@ -229,3 +229,25 @@ def test_evalue_published_example_and_ci_including_one():
     assert e["evalue_ci"].iloc[0] == 1.0 and "CI includes 1" in e["note"].iloc[0]
     with pytest.raises(InputError, match="not inside its CI"):
         evalue_rr(2.0, 2.5, 3.0)
+
+
+def test_weighted_km_median_matches_quantile_survfit(lung):
+    d, ps = lung
+    med = weighted_km(d, "time", "status", "sex", psweights(ps, "ATO")).median()
+    r = REF["weighted_lung"]["km_ato_median"]
+    np.testing.assert_allclose(med["median"], r["median"], rtol=1e-6)
+    np.testing.assert_allclose(med["lower"], _arr(r["lower"]), rtol=1e-6)
+    np.testing.assert_allclose(med["upper"], _arr(r["upper"]), rtol=1e-6)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+    import aplcohort.adjust as A
+    for name in ("balance", "curves", "effects", "evalue", "matching", "ps", "weights"):
+        mod = importlib.import_module(f"aplcohort.adjust.{name}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            res = doctest.testmod(mod, extraglobs=vars(A))
+        assert res.failed == 0, mod.__name__
+        assert res.attempted > 0, mod.__name__

@@ -32,7 +32,7 @@ Validated against R survival 3.5-3 ``survfit`` with weights
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,7 @@ class AdjustedCurves(Result):
     conf_level: float
     weighting: str
     variance: str = "robust (infinitesimal jackknife), weights treated as known"
+    _medians: object = field(default=None, repr=False)
 
     @property
     def title(self):
@@ -143,23 +144,20 @@ class AdjustedCurves(Result):
         return out
 
     def median(self) -> pd.DataFrame:
-        """Median survival (survival curves only; NaN = not reached)."""
-        if self.curve != "survival":
+        """Median survival with CI (survival curves only; NaN = not reached).
+
+        Computed by :meth:`aplcohort.stats.km.KMResult.median` (R ``quantile.survfit``
+        rules) on the weighted curve; ``n`` = patients, ``events`` = weighted events.
+        Returns ``group, cause, n, events, median, lower, upper, note``.
+        """
+        if self.curve != "survival" or self._medians is None:
             raise InputError("a median is defined for survival curves; for a CIF read the "
                              "time at which it crosses 0.5 with .at()")
-        rows = []
-        for g, cur in self.table.groupby("group", sort=False):
-            def first_below(col):
-                m = cur[col].to_numpy() <= 0.5
-                return float(cur["time"].to_numpy()[m][0]) if m.any() else np.nan
-            med = first_below("estimate")
-            rows.append((g, pd.NA, float(cur["n_risk"].iloc[0]),
-                         float(cur["n_event"].sum()), med, first_below("lower"),
-                         first_below("upper"), "not reached" if np.isnan(med) else ""))
-        out = pd.DataFrame(rows, columns=["group", "cause", "n", "events", "median", "lower",
-                                          "upper", "note"])
-        out["cause"] = out["cause"].astype("Int64")
-        return out
+        m = self._medians.copy()
+        m["cause"] = pd.array([pd.NA] * len(m), dtype="Int64")
+        if "note" not in m.columns:
+            m["note"] = np.where(m["median"].isna(), "not reached", "")
+        return m[["group", "cause", "n", "events", "median", "lower", "upper", "note"]]
 
 
 def _weights_array(weights, data):
@@ -204,7 +202,7 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
     >>> d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 0, 1, 1, 0, 1], "g": list("ABABAB")})
     >>> w = pd.Series([0.5, 1, 1.5, 1, 2, 1.0])
     >>> float(weighted_km(d, "t", "e", "g", w).at([2])["estimate"].iloc[0])
-    0.8
+    0.875
 
     Validated against R ``survfit(..., weights = w, robust = TRUE, id = id)``.
     """
@@ -223,7 +221,7 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
         t["cause"] = pd.array([pd.NA] * len(t), dtype="Int64")
     return AdjustedCurves(table=t[CURVE_COLUMNS].reset_index(drop=True), curve="survival",
                           groups=tuple(fit.groups), conf_type=conf_type,
-                          conf_level=conf_level, weighting=label)
+                          conf_level=conf_level, weighting=label, _medians=fit.median())
 
 
 def _aj_one(time, code, w, ids, causes):
@@ -294,7 +292,7 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
     >>> d = pd.DataFrame({"t": [1, 2, 3, 4], "c": [1, 2, 0, 1], "g": ["A"] * 4})
     >>> r = weighted_cif(d, "t", "c", "g", pd.Series([1.0, 1.0, 1.0, 1.0]))
     >>> r.at([4])["estimate"].round(3).tolist()
-    [0.5, 0.25]
+    [0.75, 0.25]
 
     Validated against R ``survfit(Surv(t, factor(code)) ~ g, weights = w, id = id)``.
     """

@@ -351,7 +351,7 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
     ...                   "g": ["A", "B", "A", "A", "B", "B", "A", "B"]})
     >>> r = adjusted_risks(d, "t", "e", "g", [6], weights=pd.Series([1.0] * 8))
     >>> r.risks["risk"].round(3).tolist()
-    [0.25, 0.0]
+    [0.5, 0.0]
     """
     times = np.sort(np.atleast_1d(np.asarray(times, float)))
     if not np.isfinite(times).all() or (times < 0).any():

@@ -184,6 +184,9 @@ mr <- as.data.frame(a_g$meanRisk)
 ## survfit-based g-formula by hand (same model): mean over patients of 1 - S_i(t | sex = a)
 out$weighted_lung <- list(
   km_ato = curve_out(km_l),
+  km_ato_median = with(quantile(km_l, 0.5), list(median = unname(quantile[, 1]),
+                                                  lower = unname(lower[, 1]),
+                                                  upper = unname(upper[, 1]))),
   cox_ate = list(coef = unname(coef(cx_l)), se = unname(sqrt(diag(cx_l$naive.var))),
                  robust_se = unname(sqrt(diag(vcov(cx_l)))),
                  robscore = unname(sx_l$robscore["test"]), robscore_df = unname(sx_l$robscore["df"]),
