@@ -244,10 +244,43 @@ def test_docstring_examples_run():
     import doctest
     import importlib
     import aplcohort.adjust as A
-    for name in ("balance", "curves", "effects", "evalue", "matching", "ps", "weights"):
+    for name in ("balance", "curves", "effects", "evalue", "finegray", "matching", "ps",
+                 "weights"):
         mod = importlib.import_module(f"aplcohort.adjust.{name}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
             res = doctest.testmod(mod, extraglobs=vars(A))
         assert res.failed == 0, mod.__name__
         assert res.attempted > 0, mod.__name__
+
+
+def test_finegray_expansion_equals_r_finegray(bmt):
+    from aplcohort.adjust.finegray import finegray_data
+    d, _ = bmt
+    r = REF["finegray_bmt"]
+    fg = finegray_data(d["time"], d["code"], cause=1)
+    ids = d["id"].to_numpy()[fg["row"].to_numpy()]
+    got = pd.DataFrame({"id": ids, "start": fg["fgstart"], "stop": fg["fgstop"],
+                        "status": fg["fgstatus"], "wt": fg["fgwt"]})
+    ref = pd.DataFrame({"id": r["id"], "start": r["fgstart"], "stop": r["fgstop"],
+                        "status": r["fgstatus"], "wt": r["fgwt"]})
+    key = ["id", "start"]
+    got, ref = got.sort_values(key).reset_index(drop=True), ref.sort_values(key).reset_index(drop=True)
+    assert len(got) == len(ref) == 195
+    assert (got[["id", "status"]].to_numpy() == ref[["id", "status"]].to_numpy()).all()
+    np.testing.assert_allclose(got[["start", "stop"]], ref[["start", "stop"]], rtol=0, atol=0)
+    np.testing.assert_allclose(got["wt"], ref["wt"], rtol=1e-12)
+
+
+def test_weighted_finegray_matches_coxph_on_finegray_data(bmt):
+    from aplcohort.adjust.finegray import weighted_finegray
+    d, ps = bmt
+    r = REF["finegray_bmt"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        res = weighted_finegray(d, "time", "code", "mtx", psweights(ps, "ATE"), cause=1, id="id")
+    assert res.scale == "SHR"
+    np.testing.assert_allclose(res.terms["coef"], [r["coef"]], rtol=1e-6)
+    np.testing.assert_allclose(res.terms["se"], [r["se"]], rtol=1e-6)
+    np.testing.assert_allclose(res.terms["robust_se"], [r["robust_se"]], rtol=1e-6)
+    assert "censoring distribution unweighted" in res.weighting

@@ -100,5 +100,14 @@ def test_plan_adjust_settings_are_validated(lung):
                     adjust={"covariates": ["age"], "caliper": 0.2})
     with pytest.raises(InputError, match="non-empty list"):
         adjusted_km(lung, time="time", event="status", group="sex", adjust={"method": "iptw"})
-    with pytest.raises(InputError, match="not available for finegray"):
-        adjusted_finegray(lung, adjust={"covariates": ["age"]})
+
+
+
+def test_plan_finegray_handler(lung):
+    d = lung.assign(code=lung["status"] * np.where(lung["age"] > 65, 2, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fg = adjusted_finegray(d, time="time", code="code", group="sex", cause=1,
+                               adjust={"covariates": ["age", "wt_loss"], "estimand": "ATO"})
+    assert fg.adjusted.scale == "SHR" and fg.unadjusted.scale == "SHR"
+    assert any("finegray() expansion" in n for n in fg.notes)

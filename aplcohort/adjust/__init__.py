@@ -9,6 +9,7 @@ Modules
 ``balance``   SMDs and variance ratios before / after (as MatchIt::summary), weighted Table 1
 ``curves``    weighted KM, weighted Aalen–Johansen CIF with robust (IJ) variance
 ``effects``   weighted Cox, robust score ("weighted log-rank") test, adjusted risks
+``finegray``  weighted Fine–Gray (R finegray() expansion + weighted Cox)
 ``evalue``    E-values (VanderWeele & Ding 2017)
 ``plan``      handler-style functions for plans
 """
@@ -21,9 +22,11 @@ from .curves import AdjustedCurves, weighted_cif, weighted_km
 from .effects import (AdjustedRisks, WeightedCoxResult, WeightedLogrankResult, adjusted_risks,
                       weighted_cox, weighted_logrank)
 from .evalue import evalue, evalue_hr, evalue_rr
+from .finegray import finegray_data, weighted_finegray
 
 __all__ = ["propensity_score", "PropensityScore", "PositivityError", "psweights", "PSWeights",
            "ESTIMANDS", "match_nearest", "MatchResult", "balance", "BalanceResult",
            "weighted_table1", "weighted_km", "weighted_cif", "AdjustedCurves", "weighted_cox",
            "WeightedCoxResult", "weighted_logrank", "WeightedLogrankResult", "adjusted_risks",
-           "AdjustedRisks", "evalue", "evalue_hr", "evalue_rr"]
+           "AdjustedRisks", "evalue", "evalue_hr", "evalue_rr", "finegray_data",
+           "weighted_finegray"]

@@ -202,9 +202,15 @@ def adjusted_table1(data, *, group, variables, adjust, categorical=None):
     return AdjustedAnalysis("table1", _settings(adjust), ps, adj, bal, None, t, tuple(notes))
 
 
-def adjusted_finegray(data, **kwargs):
-    """Not implemented: rejected with a message (no silent unweighted fit)."""
-    raise InputError("adjust: is not available for finegray yet: aplcohort's Fine–Gray "
-                     "(stats.finegray) takes no case weights. Use kind 'cif' with adjust: "
-                     "(weighted Aalen–Johansen curves) or a weighted cause-specific Cox "
-                     "(kind 'cox' on the cause's event indicator with adjust:)")
+def adjusted_finegray(data, *, time, code, group, adjust, cause=1, conf_level=0.95):
+    """Fine–Gray SHR unadjusted (unit weights) and weighted (R finegray + weighted coxph)."""
+    from .finegray import weighted_finegray
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ones = pd.Series(1.0, index=data.index)
+    un = weighted_finegray(data, time, code, group, ones, cause=cause, conf_level=conf_level)
+    ad = weighted_finegray(data, time, code, group, adj, cause=cause, conf_level=conf_level)
+    notes.append("Fine–Gray via R's finegray() expansion: censoring distribution estimated "
+                 "without the weights, which are then multiplied into the Fine–Gray weights; "
+                 "the unadjusted fit uses the same code with unit weights (Efron ties, robust SE)")
+    return AdjustedAnalysis("finegray", _settings(adjust, cause=cause), ps, adj, bal, un, ad,
+                            tuple(notes))

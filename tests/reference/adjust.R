@@ -219,6 +219,17 @@ out$weighted_colon <- list(
   cox_ato = list(coef = unname(coef(cx_c)), robust_se = unname(sqrt(diag(vcov(cx_c)))),
                  robscore = unname(sx_c$robscore["test"]), robscore_df = unname(sx_c$robscore["df"])))
 
+## weighted Fine-Gray: finegray() expansion (censoring KM unweighted, user weights multiplied)
+fgd <- bmt2[, c("id", "time", "code", "mtx")]; fgd$w <- bmt2$w_ate
+fgd$status <- factor(fgd$code, 0:2, c("cens", "relapse", "death"))
+fg <- finegray(Surv(time, status) ~ id + mtx, data = fgd, etype = "relapse", weights = w)
+fgfit <- coxph(Surv(fgstart, fgstop, fgstatus) ~ mtx, data = fg, weights = fgwt, cluster = id)
+fg1 <- finegray(Surv(time, status) ~ id + mtx, data = fgd, etype = "relapse")
+out$finegray_bmt <- list(id = fg1$id, fgstart = fg1$fgstart, fgstop = fg1$fgstop,
+                         fgstatus = fg1$fgstatus, fgwt = fg1$fgwt, fgwt_w = fg$fgwt,
+                         coef = unname(coef(fgfit)), robust_se = unname(sqrt(diag(vcov(fgfit)))),
+                         se = unname(sqrt(diag(fgfit$naive.var))))
+
 ## ---------------------------------------------------------------- E-values (by formula)
 ev <- function(rr) { rr <- ifelse(rr < 1, 1 / rr, rr); rr + sqrt(rr * (rr - 1)) }
 hr2rr <- function(h) (1 - 0.5^sqrt(h)) / (1 - 0.5^sqrt(1 / h))
