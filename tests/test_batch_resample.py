@@ -91,7 +91,7 @@ def test_bootstrap_matches_plain_loop_and_is_chunk_invariant():
         f = kaplan_meier(t[ix], e[ix], g[ix])
         m = f.median()["median"].to_numpy()
         meds.append(np.where(np.isnan(m), np.inf, m))
-        survs.append(f.survival_at([5.0])["surv"].to_numpy())
+        survs.append(f.at([5.0])["estimate"].to_numpy())
     meds, survs = np.array(meds), np.array(survs)
     for j, lab in enumerate("ABC"):
         row = r.table[(r.table.quantity == "survival") & (r.table.group == lab)].iloc[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
@@ -60,7 +60,7 @@ def _check_against_r(res, block):
         sub = tab[(tab.cause == int(cause)) & (tab.gs == g)]
         np.testing.assert_array_equal(sub.time.to_numpy(), T)
         np.testing.assert_allclose(sub.estimate.to_numpy(), E, rtol=RTOL, atol=1e-14)
-        np.testing.assert_allclose(sub.variance.to_numpy(), V, rtol=RTOL, atol=1e-14)
+        np.testing.assert_allclose((sub.std_err.to_numpy() ** 2), V, rtol=RTOL, atol=1e-14)
     tp = block["timepoints"]
     at = res.at(tp["times"])
     at = at.assign(gs=[_gname(g) for g in at.group])
@@ -69,7 +69,7 @@ def _check_against_r(res, block):
         s = at[(at.cause == int(cause)) & (at.gs == g)]
         np.testing.assert_array_equal(s.time.to_numpy(), tp["times"])
         np.testing.assert_allclose(s.estimate.to_numpy(), _num(e), rtol=RTOL, atol=1e-14)
-        np.testing.assert_allclose(s.variance.to_numpy(), _num(v), rtol=RTOL, atol=1e-14)
+        np.testing.assert_allclose((s.std_err.to_numpy() ** 2), _num(v), rtol=RTOL, atol=1e-14)
 
 
 # ---------------------------------------------------------------- hand cohort
@@ -97,7 +97,7 @@ def test_hand_cohort_exact_fractions():
     # Gray's variance at the first jump, by hand from cmprsk's cinc recursion:
     # fk=1, fkn=9/10, f=1/10, t6=1/100, t3=10/9, t4=1+t3 f=10/9
     # v1=v2=v3=(10/9)^2/100 = 1/81 -> v = 1/81 (1 + f^2 - 2 f) = 1/100
-    assert at[(at.cause == 1) & (at.time == 1)].variance.item() == pytest.approx(0.01, rel=1e-13)
+    assert at[(at.cause == 1) & (at.time == 1)].std_err.item() ** 2 == pytest.approx(0.01, rel=1e-13)
     # rows: time 0, the jump times of the cause, the largest follow-up time
     assert res.table[res.table.cause == 1].time.tolist() == [0, 1, 2, 4, 6]
     assert res.table[res.table.cause == 2].time.tolist() == [0, 2, 4, 6]
@@ -110,9 +110,12 @@ def test_hand_cohort_against_cmprsk():
 
 def test_hand_median():
     med = cumulative_incidence(HAND.time, HAND.code).median()
-    assert list(med.columns) == ["group", "cause", "median", "lower", "upper"]
+    assert list(med.columns) == ["group", "cause", "n", "events", "median", "lower", "upper",
+                                 "note"]
     assert med[med.cause == 1]["median"].item() == 6  # F1 first >= 0.5 at t = 6 (11/20)
     assert np.isnan(med[med.cause == 2]["median"].item())  # F2 never reaches 0.5
+    assert med[med.cause == 2]["note"].item() == "not reached"
+    assert med[med.cause == 1]["note"].item() == ""
 
 
 # ---------------------------------------------------------------- R references
@@ -246,7 +249,7 @@ def test_cif_plus_km_is_one(data):
             cur = res.table[(res.table.group == g) & (res.table.cause == c)]
             est = cur.estimate.to_numpy()
             assert np.all(np.diff(est) >= -1e-15) and est.min() >= 0 and est.max() <= 1 + 1e-12
-            assert np.all(cur.variance.to_numpy() >= -1e-15)
+            assert np.all(cur.std_err.to_numpy() >= -1e-15)
             # past the last follow-up time: NaN, as cmprsk::timepoints
             assert np.isnan(res.at([gt.max() + 1]).query("group == @g and cause == @c").estimate.item())
 
@@ -255,8 +258,7 @@ def test_cif_plus_km_is_one(data):
 @given(cohorts())
 def test_gray_statistic_nonnegative_and_monotone_transform_invariant(data):
     t, code, grp = data
-    if len(set(grp)) < 2 or not (code == 1).any():
-        return
+    assume(len(set(grp)) >= 2 and (code == 1).any())
     with _nowarn():
         a = gray_test(t, code, grp)
         b = gray_test(np.exp(t / 3.0), code, grp)  # rank-based: same statistic
@@ -282,9 +284,29 @@ class _nowarn:
 def test_result_object():
     res = cumulative_incidence(MG.etime, MG.event, MG.sex)
     assert res.kind == "cif"
-    assert list(res.table.columns) == ["group", "cause", "time", "estimate", "variance",
-                                       "lower", "upper"]
-    assert list(res.at([12]).columns) == list(res.table.columns)
+    assert list(res.table.columns) == ["group", "cause", "time", "estimate", "std_err",
+                                       "lower", "upper", "n_risk", "n_event", "n_censor"]
+    assert list(res.at([12]).columns) == ["group", "cause", "time", "estimate", "std_err",
+                                          "lower", "upper", "n_risk", "note"]
+    assert list(res.median().columns) == ["group", "cause", "n", "events", "median", "lower",
+                                          "upper", "note"]
+    # n_risk / n_event / n_censor by direct counting in the data
+    t, e, g = MG.etime.to_numpy(), MG.event.to_numpy(), MG.sex.to_numpy()
+    for r in res.table.sample(25, random_state=1).itertuples():
+        m = g == r.group
+        assert r.n_risk == np.sum(m & (t >= r.time))
+        assert r.n_event == np.sum(m & (t == r.time) & (e == r.cause))
+        assert r.n_censor == np.sum(m & (t == r.time) & (e == 0))
+    rt = res.risk_table([0, 12, 1e6])
+    for r in rt.itertuples():
+        m = g == r.group
+        assert r.n_risk == np.sum(m & (t >= r.time))
+        assert r.cum_events == np.sum(m & (t <= r.time) & (e > 0))
+    past = res.at([1e6])
+    assert past["estimate"].isna().all() and (past["note"] != "").all()
+    ext = res.at([1e6], extend=True)
+    last = res.table.groupby(["group", "cause"])["estimate"].last().to_numpy()
+    np.testing.assert_allclose(ext["estimate"].to_numpy(), last, rtol=0)
     assert res.choices["conf_type"] == "log-log" and res.choices["conf_level"] == 0.95
     d = res.to_dict()
     json.dumps(d)

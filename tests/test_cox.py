@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as hst
 
-from aplcohort.errors import ConvergenceWarning, InputError, SeparationWarning
+from aplcohort.errors import (ConvergenceWarning, InputError, SeparationWarning,
+                             StatisticalWarning)
 from aplcohort.stats.cox import CoxResult, cox_fit, coxph, univariable_multivariable
 
 REF = Path(__file__).parent / "reference"
@@ -53,9 +54,9 @@ CASES = {
                                        categorical={"sex": "M"}, strata="inst",
                                        ties="breslow")),
     # coxph(Surv(time, event) ~ age + sex + ph_ecog, data = L, weights = w)  (robust by default)
-    "lung_weights": (LUNG, dict(LUNG3, weights="w", robust=True)),
+    "lung_weights": (LUNG, dict(LUNG3, weights="w")),  # R default: robust (w not integer)
     # coxph(Surv(time, event) ~ age + sex + ph_ecog, data = L, weights = w, robust = FALSE)
-    "lung_weights_naive": (LUNG, dict(LUNG3, weights="w")),
+    "lung_weights_naive": (LUNG, dict(LUNG3, weights="w", robust=False)),
     # L1$ph_ecog <- relevel(L1$ph_ecog, ref = "1"); coxph(Surv(time, event) ~ age + sex + ph_ecog)
     "lung_ref1": (LUNG, dict(LUNG3, categorical={"sex": "M", "ph_ecog": 1})),
     # V$celltype <- relevel(V$celltype, ref = "large")
@@ -102,8 +103,8 @@ def test_against_r(key):
     t = _aligned(res, ref)
     np.testing.assert_allclose(t["coef"], _vec(ref["coef"]), rtol=RTOL)
     np.testing.assert_allclose(t["se"], _vec(ref["se"]), rtol=RTOL)
-    np.testing.assert_allclose(t["hr_lower"], _vec(ref["hr_lower"]), rtol=RTOL)
-    np.testing.assert_allclose(t["hr_upper"], _vec(ref["hr_upper"]), rtol=RTOL)
+    np.testing.assert_allclose(t["lower"], _vec(ref["hr_lower"]), rtol=RTOL)
+    np.testing.assert_allclose(t["upper"], _vec(ref["hr_upper"]), rtol=RTOL)
     np.testing.assert_allclose(t["p"], _vec(ref["p"]), rtol=1e-7)
     np.testing.assert_allclose(res.loglik, _vec(ref["loglik"]), rtol=1e-10)
     assert (res.n, res.events) == (ref["n"], ref["nevent"])
@@ -125,8 +126,10 @@ def test_against_r(key):
 
 def test_result_shape_and_choices():
     res = coxph(LUNG, **LUNG3)
-    assert list(res.terms.columns) == ["term", "coef", "se", "robust_se", "hr", "hr_lower",
-                                       "hr_upper", "z", "p"]
+    assert list(res.terms.columns) == ["term", "level", "coef", "se", "robust_se", "estimate",
+                                       "lower", "upper", "statistic", "p", "estimable", "note"]
+    assert res.terms["level"].tolist() == [None, "F", 1, 2, 3]
+    assert res.scale == "HR" and res.conf_level == 0.95 and res.variance == "model"
     assert list(res.tests.columns) == ["test", "statistic", "df", "p"]
     assert list(res.tests["test"]) == ["likelihood ratio", "wald", "score"]
     assert res.kind == "cox"
@@ -140,13 +143,13 @@ def test_result_shape_and_choices():
     with pytest.raises(Exception):
         res.n = 3  # frozen
     np.testing.assert_allclose(np.sqrt(np.diag(res.var)), res.terms["se"], rtol=1e-12)
-    np.testing.assert_allclose(res.terms["hr"], np.exp(res.terms["coef"]), rtol=1e-14)
+    np.testing.assert_allclose(res.terms["estimate"], np.exp(res.terms["coef"]), rtol=1e-14)
 
 
 def test_conf_level():
     r90 = coxph(LUNG, **LUNG3, conf_level=0.90).terms
     z = 1.6448536269514722
-    np.testing.assert_allclose(r90["hr_lower"], np.exp(r90["coef"] - z * r90["se"]), rtol=1e-12)
+    np.testing.assert_allclose(r90["lower"], np.exp(r90["coef"] - z * r90["se"]), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- hand-worked cohorts
@@ -196,14 +199,12 @@ def test_integer_weights_equal_duplicated_rows(seed):
     rep = np.repeat(np.arange(n), w)
     # Breslow only: R's Efron approximation counts tied rows, not weights, so a weight of
     # 2 is not the same as two copies of a row at a tied event time (as in R).
-    for ties in ("breslow",):
-        a = cox_fit(x, t, e, weights=w.astype(float), ties=ties, warn=False)
-        b = cox_fit(x[rep], t[rep], e[rep], ties=ties, warn=False)
-        if not (a.converged and b.converged) or a.infinite.any():
-            continue
-        np.testing.assert_allclose(a.coef, b.coef, rtol=1e-7, atol=1e-10)
-        np.testing.assert_allclose(a.var, b.var, rtol=1e-7, atol=1e-12)
-        np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-10)
+    a = cox_fit(x, t, e, weights=w.astype(float), ties="breslow", warn=False)
+    b = cox_fit(x[rep], t[rep], e[rep], ties="breslow", warn=False)
+    assume(a.converged and b.converged and not a.infinite.any())
+    np.testing.assert_allclose(a.coef, b.coef, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(a.var, b.var, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-10)
 
 
 @settings(max_examples=25, deadline=None)
@@ -216,8 +217,7 @@ def test_row_order_and_location_scale(seed):
     e = rng.integers(0, 2, size=n)
     e[:2] = 1
     a = cox_fit(x, t, e, warn=False)
-    if not a.converged or a.infinite.any():
-        return
+    assume(a.converged and not a.infinite.any())
     perm = rng.permutation(n)
     b = cox_fit(x[perm], t[perm], e[perm], warn=False)
     np.testing.assert_allclose(a.coef, b.coef, rtol=1e-8, atol=1e-12)
@@ -252,9 +252,14 @@ def test_separation_warning_names_covariate():
         res = coxph(d, time="t", event="e", covariates=["g", "x"])
     assert res.separated == ("g",)
     assert "separation" in res.choices
-    assert np.isfinite(res.terms.loc[0, "coef"]) and res.terms.loc[0, "coef"] < -10
+    # the diverging coefficient is kept in the fit but the term is shown as not estimable
+    assert np.isfinite(res.coef[0]) and res.coef[0] < -10
+    g = res.terms.iloc[0]
+    assert not g["estimable"] and "may be infinite" in g["note"] and "firth" in g["note"]
+    assert g[["coef", "se", "estimate", "lower", "upper", "statistic", "p"]].isna().all()
     # x is estimable and not flagged
     assert "x" not in res.separated
+    assert res.terms.iloc[1]["estimable"] and np.isfinite(res.terms.iloc[1]["estimate"])
 
 
 def test_separated_matches_r():
@@ -268,8 +273,8 @@ def test_separated_matches_r():
         res = coxph(d, time="t", event="e", covariates=["g", "x"])
     # same iterations and estimates as R, including the diverging one
     assert res.n_iter == ref["iter"]
-    np.testing.assert_allclose(res.terms["coef"], ref["coef"], rtol=1e-8)
-    np.testing.assert_allclose(res.terms["se"], ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(res.coef, ref["coef"], rtol=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(res.var)), ref["se"], rtol=1e-6)
     np.testing.assert_allclose(res.loglik, ref["loglik"], rtol=1e-10)
 
 
@@ -295,11 +300,6 @@ def test_input_errors():
         coxph(LUNG, time="time", event="event", covariates=["age"], ties="exact")
     with pytest.raises(InputError, match="needs cluster"):
         coxph(HEART, **HEART3, robust=True)
-    with pytest.raises(InputError, match="constant"):
-        coxph(LUNG.assign(k=1.0), time="time", event="event", covariates=["k"])
-    with pytest.raises(InputError, match="collinear"):
-        coxph(LUNG.assign(a2=LUNG["age"] * 2), time="time", event="event",
-              covariates=["age", "a2"])
     with pytest.raises(InputError, match="start must be < stop"):
         coxph(HEART.assign(start=HEART["stop"]), **HEART3)
     with pytest.raises(InputError, match="no events"):
@@ -339,3 +339,118 @@ def test_univariable_multivariable():
     assert list(um.counts["events"]) == [163, 163, 163, 163]
     assert um.kind == "cox_unimulti"
     json.dumps(um.to_dict())
+
+
+# ---------------------------------------------------------------- non-estimable terms
+NE = json.loads((REF / "nonestimable.json").read_text())
+
+
+def _nan(v):
+    return np.array([np.nan if x is None else x for x in np.atleast_1d(v)], dtype=float)
+
+
+def _check_ne(res, ref, rtol=1e-6):
+    t = res.terms
+    assert t["term"].tolist() == list(ref["terms"])
+    coef = _nan(ref["coef"])
+    na = np.isnan(coef)
+    np.testing.assert_array_equal(~t["estimable"].to_numpy(bool), na)
+    for col, key in (("coef", "coef"), ("se", "se"), ("lower", "lower"), ("upper", "upper"),
+                     ("p", "p")):
+        np.testing.assert_allclose(t[col].to_numpy(float), _nan(ref[key]), rtol=rtol,
+                                   equal_nan=True, err_msg=col)
+    if ref["robust_se"]:
+        np.testing.assert_allclose(t["robust_se"], _nan(ref["robust_se"]), rtol=rtol,
+                                   equal_nan=True)
+        assert res.variance == "robust"
+    else:
+        assert res.variance == "model" and t["robust_se"].isna().all()
+    np.testing.assert_allclose(res.loglik, ref["loglik"], rtol=1e-9)
+    tests = res.tests.set_index("test")
+    assert (tests["df"] == ref["df"]).all()
+    np.testing.assert_allclose(tests.loc["likelihood ratio", "statistic"], ref["logtest"][0],
+                               rtol=rtol)
+    np.testing.assert_allclose(tests.loc["score", "statistic"], ref["sctest"][0], rtol=rtol)
+    np.testing.assert_allclose(tests.loc["wald", "statistic"], ref["wald"], rtol=rtol)
+    assert res.n_iter == ref["iter"]
+
+
+def test_aliased_and_constant_columns_match_r():
+    # coxph(Surv(time, event) ~ age + sex + a2 + k + ph_ecog, data = L): a2, k NA
+    d = LUNG.assign(a2=2 * LUNG["age"] + 3, k=1.0)
+    with pytest.warns(StatisticalWarning, match="not estimable"):
+        res = coxph(d, time="time", event="event", covariates=["age", "sex", "a2", "k",
+                                                               "ph_ecog"],
+                    categorical={"sex": "M", "ph_ecog": 0})
+    _check_ne(res, NE["aliased"])
+    notes = res.terms.set_index("term")["note"]
+    assert notes["a2"] == "aliased with 'age' (a linear combination of them)"
+    assert notes["k"] == "no information (constant column)"
+    assert notes["age"] == "" and set(res.choices["not estimable"]) == {"a2", "k"}
+
+
+def test_constant_within_strata_matches_r():
+    # coxph(Surv(time, event) ~ age + male + strata(sex), data = L): male NA
+    d = LUNG.assign(male=(LUNG["sex"] == "M").astype(float))
+    with pytest.warns(StatisticalWarning, match="male"):
+        res = coxph(d, time="time", event="event", covariates=["age", "male"], strata="sex")
+    _check_ne(res, NE["strata_constant"])
+    assert res.terms["note"].iloc[1] == "no information (constant within every stratum)"
+
+
+def test_monotone_likelihood_matches_r():
+    # coxph(Surv(t, e) ~ g + x, data = S): "Loglik converged before variable 1; coefficient
+    # may be infinite." -> g not estimable; x as R
+    ref = NE["monotone"]
+    assert "coefficient may be infinite" in ref["warnings"]
+    d = pd.read_csv(DATA / "cox_separated.csv")
+    with pytest.warns(SeparationWarning):
+        res = coxph(d, time="t", event="e", covariates=["g", "x"])
+    t = res.terms
+    assert t["estimable"].tolist() == [False, True]
+    assert t["note"].iloc[0] == ("coefficient may be infinite (monotone likelihood); "
+                                 "consider firth: true")
+    assert t.iloc[0][["coef", "se", "estimate", "lower", "upper", "statistic", "p"]].isna().all()
+    for col in ("coef", "se", "lower", "upper", "p"):
+        np.testing.assert_allclose(t[col].iloc[1], ref[col][1], rtol=1e-6, err_msg=col)
+    np.testing.assert_allclose(res.coef, ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(res.loglik, ref["loglik"], rtol=1e-9)
+
+
+def test_monotone_and_aliased_together_match_r():
+    ref = NE["monotone_aliased"]
+    d = pd.read_csv(DATA / "cox_separated.csv")
+    d["x2"] = -d["x"]
+    with pytest.warns(SeparationWarning):
+        res = coxph(d, time="t", event="e", covariates=["g", "x", "x2"])
+    t = res.terms
+    assert t["estimable"].tolist() == [False, True, False]
+    assert "may be infinite" in t["note"].iloc[0]
+    assert t["note"].iloc[2] == "aliased with 'x' (a linear combination of them)"
+    np.testing.assert_allclose(t["coef"].iloc[1], ref["coef"][1], rtol=1e-6)
+    np.testing.assert_allclose(res.coef, _nan(ref["coef"]), rtol=1e-6, equal_nan=True)
+    assert (res.tests["df"] == ref["df"]).all()
+
+
+def test_non_integer_weights_default_to_robust_as_r():
+    # coxph(Surv(time, event) ~ age + sex + ph_ecog, data = L, weights = w)  (no robust=)
+    res = coxph(LUNG, **LUNG3, weights="w")
+    _check_ne(res, NE["weights_default"])
+    assert res.choices["robust"] is True
+    naive = coxph(LUNG, **LUNG3, weights="w", robust=False)
+    assert naive.variance == "model"
+    # counting-process data: R uses one cluster per row
+    h = pd.read_csv(DATA / "nonest_heart_w.csv")
+    res = coxph(h, **HEART3, weights="w")
+    _check_ne(res, NE["heart_weights_default"])
+    # integer weights keep the model variance (R)
+    assert coxph(LUNG.assign(w2=2.0), **LUNG3, weights="w2").variance == "model"
+
+
+def test_no_term_reported_as_hr_one_with_se_zero():
+    d = LUNG.assign(k=3.0, a2=LUNG["age"] * 2)
+    with pytest.warns(StatisticalWarning):
+        t = coxph(d, time="time", event="event", covariates=["k", "age", "a2"]).terms
+    bad = t[t["se"] == 0]
+    assert bad.empty
+    assert t["estimable"].tolist() == [False, True, False]

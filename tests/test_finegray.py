@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
-from aplcohort.errors import ConvergenceWarning, InputError
+from aplcohort.errors import ConvergenceWarning, InputError, SeparationWarning
 from aplcohort.stats.competing import cause_specific_cox, fine_gray
 from aplcohort.stats.finegray import _Problem, crr_fit
 
@@ -55,7 +55,9 @@ def test_fine_gray_front_end_with_factors(key, cause):
     r = R[key]
     res = fine_gray(SIM, time="time", code="code", covariates=["x1", "x2", "fac", "grp"],
                     categorical={"fac": "lo", "grp": "A"}, cause=cause, conf_level=0.9)
-    assert list(res.terms.columns) == ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p"]
+    assert list(res.terms.columns) == ["term", "level", "coef", "se", "robust_se", "estimate",
+                                       "lower", "upper", "statistic", "p", "estimable", "note"]
+    assert res.scale == "SHR" and res.terms["estimable"].all()
     assert sorted(res.terms.term) == sorted(r["names"])
     t = res.terms.set_index("term").loc[r["names"]]
     coef = np.array(r["coef"])
@@ -64,10 +66,10 @@ def test_fine_gray_front_end_with_factors(key, cause):
     np.testing.assert_allclose(t.se, se, rtol=RTOL)
     # summary.crr: exp(coef), exp(coef -+ qnorm(0.95) se), z = coef/se, p = 2(1 - pnorm|z|)
     z = sst.norm.ppf(0.95)
-    np.testing.assert_allclose(t.hr, np.exp(coef), rtol=RTOL)
-    np.testing.assert_allclose(t.hr_lower, np.exp(coef - z * se), rtol=RTOL)
-    np.testing.assert_allclose(t.hr_upper, np.exp(coef + z * se), rtol=RTOL)
-    np.testing.assert_allclose(t.z, coef / se, rtol=RTOL)
+    np.testing.assert_allclose(t.estimate, np.exp(coef), rtol=RTOL)
+    np.testing.assert_allclose(t.lower, np.exp(coef - z * se), rtol=RTOL)
+    np.testing.assert_allclose(t.upper, np.exp(coef + z * se), rtol=RTOL)
+    np.testing.assert_allclose(t.statistic, coef / se, rtol=RTOL)
     np.testing.assert_allclose(t.p, 2 * sst.norm.sf(np.abs(coef / se)), rtol=RTOL)
     assert res.loglik == pytest.approx((r["loglik_null"], r["loglik"]), rel=RTOL)
     assert res.converged and res.reference_levels == {"fac": "lo", "grp": "A"}
@@ -236,3 +238,44 @@ def test_crr_edge_cohort_time_zero():
     np.testing.assert_allclose(f.bfitj, r["bfitj"], rtol=RTOL)
     np.testing.assert_allclose(f.predict(np.array([[0.0], [1.0]])).T, np.array(r["predict"]),
                                rtol=RTOL)
+
+
+# ---------------------------------------------------------------- non-estimable terms
+NE = json.loads((Path(__file__).parent / "reference" / "nonestimable.json").read_text())
+
+
+def test_aliased_column_is_na_and_rest_matches_crr_without_it():
+    # R: crr(etime, event, cbind(age, age2 = 2 * age, male)) stops ("singular");
+    #    crr(etime, event, cbind(age, male)) is the model we fit, with age2 NA
+    ref = NE["crr_aliased"]
+    assert "singular" in ref["r_error"]
+    d = MG.assign(age2=2 * MG["age"], male=(MG["sex"] == "M").astype(float))
+    res = fine_gray(d, time="etime", code="event", covariates=["age", "age2", "male"])
+    t = res.terms
+    assert t["estimable"].tolist() == [True, False, True]
+    assert t["note"].iloc[1] == "aliased with 'age' (a linear combination of them)"
+    assert t.iloc[1][["coef", "se", "estimate", "lower", "upper", "statistic", "p"]].isna().all()
+    np.testing.assert_allclose(t["coef"].iloc[[0, 2]], ref["coef"], rtol=1e-5)
+    np.testing.assert_allclose(t["se"].iloc[[0, 2]], ref["se"], rtol=1e-5)
+    assert res.loglik == pytest.approx((ref["loglik_null"], ref["loglik"]), rel=1e-6)
+    assert (res.tests["df"] == 2).all()
+    # predictions ignore the aliased column (out of the model)
+    p = res.predict({"age": 60, "age2": 0, "male": 1}, times=[100])
+    q = fine_gray(d, time="etime", code="event", covariates=["age", "male"]).predict(
+        {"age": 60, "male": 1}, times=[100])
+    np.testing.assert_allclose(p["estimate"], q["estimate"], rtol=1e-10)
+
+
+def test_monotone_pseudo_likelihood_not_estimable():
+    # R: crr(t, c, cbind(g, x)): g = 1 has no cause-1 events; crr reports coef -12.6 with
+    # SE 0.71 (p ~ 1e-69) and no warning -- a silently wrong answer we refuse to give
+    ref = NE["crr_monotone"]
+    assert ref["events_g1"] == 0
+    d = pd.read_csv(Path(__file__).parent / "reference" / "data" / "nonest_fg_monotone.csv")
+    with pytest.warns(SeparationWarning, match="may be infinite"):
+        res = fine_gray(d, time="t", code="c", covariates=["g", "x"])
+    t = res.terms
+    assert t["estimable"].tolist() == [False, True]
+    assert t["note"].iloc[0].startswith("coefficient may be infinite")
+    np.testing.assert_allclose(res.fit.coef, ref["coef"], rtol=1e-5)  # same fit as crr
+    np.testing.assert_allclose(t["se"].iloc[1], ref["se"][1], rtol=1e-5)

@@ -57,7 +57,7 @@ def test_against_firthmodels(key):
     np.testing.assert_allclose(t["se"], fm.bse_, rtol=1e-7)
     np.testing.assert_allclose(res.loglik[1], fm.loglik_, rtol=1e-10)
     np.testing.assert_allclose(t["p"], lrt_p, rtol=1e-6)
-    np.testing.assert_allclose(np.log(t[["hr_lower", "hr_upper"]].to_numpy()), ci, rtol=1e-7)
+    np.testing.assert_allclose(np.log(t[["lower", "upper"]].to_numpy()), ci, rtol=1e-7)
 
 
 def test_separated_data_firth_is_finite_where_cox_is_not():
@@ -66,8 +66,8 @@ def test_separated_data_firth_is_finite_where_cox_is_not():
     res = firth_coxph(SEP, time="t", event="e", covariates=["g", "x"])
     g = res.terms.iloc[0]
     assert np.isfinite(g["coef"]) and -5 < g["coef"] < 0
-    assert 0 < g["hr_lower"] < g["hr"] < g["hr_upper"] < 1
-    assert cox.terms.iloc[0]["coef"] < -10
+    assert 0 < g["lower"] < g["estimate"] < g["upper"] < 1
+    assert cox.coef[0] < -10 and not cox.terms.iloc[0]["estimable"]
 
 
 def test_regular_data_firth_close_to_cox():
@@ -114,7 +114,7 @@ def test_penalised_score_is_gradient(ties):
 def test_efron_firth_runs_and_profile_contains_estimate():
     res = firth_coxph(OVA, time="futime", event="fustat", covariates=["age", "rx"], ties="efron")
     t = res.terms
-    assert ((t["hr_lower"] < t["hr"]) & (t["hr"] < t["hr_upper"])).all()
+    assert ((t["lower"] < t["estimate"]) & (t["estimate"] < t["upper"])).all()
     assert res.choices["ties"] == "efron"
 
 
@@ -138,8 +138,17 @@ def test_profile_ci_is_at_the_chisq_cutoff():
 
 def test_result_and_errors():
     res = firth_coxph(OVA, time="futime", event="fustat", covariates=["age"])
-    assert list(res.terms.columns) == ["term", "coef", "se", "hr", "hr_lower", "hr_upper",
-                                       "chisq", "p"]
+    assert list(res.terms.columns) == ["term", "level", "coef", "se", "robust_se", "estimate",
+                                       "lower", "upper", "statistic", "p", "estimable", "note"]
+    assert res.scale == "HR" and res.variance == "model" and res.conf_level == 0.95
+    # an aliased column is NA with the reason; the other terms are the fit without it
+    both = firth_coxph(OVA.assign(a2=OVA["age"] * 3), time="futime", event="fustat",
+                       covariates=["age", "a2"])
+    assert both.terms["estimable"].tolist() == [True, False]
+    assert both.terms["note"].iloc[1] == "aliased with 'age' (a linear combination of them)"
+    np.testing.assert_allclose(both.terms["coef"].iloc[0], res.terms["coef"].iloc[0], rtol=1e-12)
+    np.testing.assert_allclose(both.terms[["lower", "upper"]].iloc[0],
+                               res.terms[["lower", "upper"]].iloc[0], rtol=1e-10)
     assert list(res.tests["test"]) == ["penalized likelihood ratio"]
     assert res.kind == "firth_cox"
     json.dumps(res.to_dict())

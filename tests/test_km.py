@@ -24,6 +24,7 @@ REF = json.loads((REF_DIR / "km_logrank.json").read_text())
 DATA = {name: pd.read_csv(REF_DIR / "data" / f"km_{name}.csv")
         for name in ("hand", "aml", "lung", "veteran", "heart")}
 RTOL = 1e-9
+_C = {"surv": "estimate"}  # R survfit name -> the shared curve column
 
 
 def _arr(x):
@@ -56,11 +57,12 @@ def test_curve_rows_match_r(case):
     fit = _fit_case(case)
     r = case["rows"]
     t = fit.table
-    assert list(t.columns) == ["group", "time", "n_risk", "n_event", "n_censor", "surv",
-                               "std_err", "lower", "upper"]
+    assert list(t.columns) == ["group", "cause", "time", "estimate", "std_err", "lower",
+                               "upper", "n_risk", "n_event", "n_censor"]
+    assert t["cause"].isna().all() and str(t["cause"].dtype) == "Int64"
     assert [str(g) for g in t["group"]] == [str(g) for g in r["group"]]
     for col in ("time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper"):
-        np.testing.assert_allclose(t[col].to_numpy(float), _arr(r[col]), rtol=RTOL, atol=0,
+        np.testing.assert_allclose(t[_C.get(col, col)].to_numpy(float), _arr(r[col]), rtol=RTOL, atol=0,
                                    equal_nan=True, err_msg=f"{case['name']}: {col}")
 
 
@@ -80,7 +82,9 @@ def test_quantiles_and_median_match_r(case):
                                        equal_nan=True, err_msg=f"{case['name']} {g} {key}")
     # R: summary(fit)$table[, c("records", "events", "median", "0.95LCL", "0.95UCL")]
     med = fit.median()
-    assert list(med.columns) == ["group", "n", "events", "median", "lower", "upper"]
+    assert list(med.columns) == ["group", "cause", "n", "events", "median", "lower", "upper",
+                                 "note"]
+    assert (med["note"] == np.where(med["median"].isna(), "not reached", "")).all()
     tab = case["table"]
     np.testing.assert_allclose(med["n"].to_numpy(float), _arr(tab["records"]), rtol=0)
     np.testing.assert_allclose(med["events"].to_numpy(float), _arr(tab["events"]), rtol=RTOL)
@@ -97,23 +101,24 @@ def test_survival_at_times_match_r(case):
     fit = _fit_case(case)
     times = case["times"]
     # R: summary(fit, times = times, extend = TRUE)
-    ext = fit.survival_at(times, extend=True)
+    ext = fit.at(times, extend=True)
     r = case["at_extend"]
     assert [str(g) for g in ext["group"]] == [str(g) for g in r["group"]]
     for col in ("time", "n_risk", "surv", "std_err", "lower", "upper"):
-        np.testing.assert_allclose(ext[col].to_numpy(float), _arr(r[col]), rtol=RTOL,
+        np.testing.assert_allclose(ext[_C.get(col, col)].to_numpy(float), _arr(r[col]), rtol=RTOL,
                                    equal_nan=True, err_msg=f"{case['name']} {col}")
     # R: summary(fit, times = times) (extend = FALSE) omits times after the last
     # observation; we keep those rows with NaN estimates.
-    noext = fit.survival_at(times)
+    noext = fit.at(times)
     r = case["at"]
-    kept = noext[noext["surv"].notna()]
+    kept = noext[noext["estimate"].notna()]
     assert [str(g) for g in kept["group"]] == [str(g) for g in r["group"]]
     for col in ("time", "n_risk", "surv", "std_err", "lower", "upper"):
-        np.testing.assert_allclose(kept[col].to_numpy(float), _arr(r[col]), rtol=RTOL,
+        np.testing.assert_allclose(kept[_C.get(col, col)].to_numpy(float), _arr(r[col]), rtol=RTOL,
                                    equal_nan=True, err_msg=f"{case['name']} {col}")
-    dropped = noext[noext["surv"].isna()]
+    dropped = noext[noext["estimate"].isna()]
     assert (dropped["n_risk"] == 0).all()
+    assert (dropped["note"] == "after the last follow-up time of the group").all()
     # R: n.event / n.censor per interval of summary(fit, times = , extend = TRUE)
     d = DATA[case["dataset"]]
     if case["group"] is not None:
@@ -195,7 +200,7 @@ def test_hand_worked_km_exact_fractions():
     surv = [F(6, 7), F(4, 7), F(4, 7), F(2, 7), F(2, 7), F(5, 6), F(2, 3), F(4, 9), F(2, 9)]
     gw = [F(1, 42), F(3, 28), F(3, 28), F(17, 28), F(17, 28), F(1, 30), F(1, 12), F(1, 4),
           F(3, 4)]
-    np.testing.assert_allclose(t["surv"], [float(s) for s in surv], rtol=1e-14)
+    np.testing.assert_allclose(t["estimate"], [float(s) for s in surv], rtol=1e-14)
     np.testing.assert_allclose(t["std_err"], [float(s) * np.sqrt(float(g))
                                               for s, g in zip(surv, gw)], rtol=1e-14)
     assert t["n_risk"].tolist() == [7, 6, 3, 2, 1, 6, 5, 3, 2]
@@ -248,7 +253,7 @@ def test_left_truncation_hand():
     fit = kaplan_meier([3, 6, 4, 8, 7], [1, 0, 1, 1, 0], entry=[0, 2, 0, 5, 1])
     t = fit.table
     assert t["n_risk"].tolist() == [4, 3, 3, 2, 1]
-    np.testing.assert_allclose(t["surv"], [0.75, 0.5, 0.5, 0.5, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(t["estimate"], [0.75, 0.5, 0.5, 0.5, 0.0], rtol=1e-15)
     assert np.isnan(t["std_err"].iloc[-1])      # R: 0 * Inf = NaN once S reaches 0
     assert fit.left_truncated
 
@@ -295,7 +300,7 @@ def test_input_errors_outcome():
     with pytest.raises(InputError, match="probabilities"):
         fit.quantile(1.5)
     with pytest.raises(InputError, match="finite"):
-        fit.survival_at([np.inf])
+        fit.at([np.inf])
     with pytest.raises(InputError, match="two groups"):
         rmst_difference([1, 2, 3], [1, 1, 1], ["a", "b", "c"], tau=2)
 
@@ -313,7 +318,7 @@ def test_invariants(rows, conf_type):
     t = fit.table
     for g in fit.groups:
         c = t[t["group"] == g]
-        s = c["surv"].to_numpy()
+        s = c["estimate"].to_numpy()
         assert ((s >= 0) & (s <= 1)).all() and (np.diff(s) <= 1e-15).all()
         lo, up = c["lower"].to_numpy(), c["upper"].to_numpy()
         ok = ~np.isnan(lo) & ~np.isnan(up)
@@ -327,7 +332,7 @@ def test_invariants(rows, conf_type):
     a = kaplan_meier(time, event, group, weights=w, conf_type=conf_type).table
     b = kaplan_meier(np.array(time)[rep], np.array(event)[rep], np.array(group)[rep],
                      conf_type=conf_type).table
-    for col in ("n_risk", "surv", "std_err", "lower", "upper"):
+    for col in ("n_risk", "estimate", "std_err", "lower", "upper"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-12, equal_nan=True)
 
 

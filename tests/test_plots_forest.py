@@ -54,14 +54,14 @@ def test_cells_equal_cox_terms():
     assert c["cell:label:1"] == "arm: IC vs ATO"
     assert c["head:label"] == f"n = {r.n}, events = {r.events}"
     for i, row in enumerate(r.terms.itertuples()):
-        assert c[f"cell:estimate:{i}"] == format_ci(row.hr, row.hr_lower, row.hr_upper, 2)
+        assert c[f"cell:estimate:{i}"] == format_ci(row.estimate, row.lower, row.upper, 2)
         assert c[f"cell:p:{i}"] == format_p(row.p)
     pax = [a for a in fig.axes if a.get_label() == "forest"][0]
     assert pax.get_xscale() == "log"
     est = [ln for ln in pax.lines if ln.get_gid() == "est:0"][0]
-    np.testing.assert_allclose(est.get_xdata(), r.terms["hr"])
+    np.testing.assert_allclose(est.get_xdata(), r.terms["estimate"])
     ci0 = [ln for ln in pax.lines if ln.get_gid() == "ci:0:1"][0]
-    np.testing.assert_allclose(ci0.get_xdata(), r.terms[["hr_lower", "hr_upper"]].iloc[1])
+    np.testing.assert_allclose(ci0.get_xdata(), r.terms[["lower", "upper"]].iloc[1])
 
 
 def test_uni_multi_two_estimates():
@@ -88,7 +88,7 @@ def test_subgroups_interaction_p():
     # HR in F equals a Cox fit on the F subset
     f = df[df.sex == "F"].assign(x=lambda d: (d.arm == "IC").astype(float))
     ref = coxph(f, time="time", event="event", covariates=["x"]).terms.iloc[0]
-    assert sg.loc[2, "hr"] == pytest.approx(ref.hr, rel=1e-10)
+    assert sg.loc[2, "hr"] == pytest.approx(ref.estimate, rel=1e-10)
     # interaction LR test by hand from two fits
     d = df.assign(x=(df.arm == "IC").astype(float), m=(df.sex == "M").astype(float))
     d["xm"] = d.x * d.m
@@ -149,4 +149,4 @@ def test_fine_gray_forest_says_shr():
     assert c["head:estimate"] == "SHR (95% CI)"
     assert c["cell:label:1"] == "arm: IC vs ATO"
     row = r.terms.iloc[1]
-    assert c["cell:estimate:1"] == format_ci(row.hr, row.hr_lower, row.hr_upper, 2)
+    assert c["cell:estimate:1"] == format_ci(row.estimate, row.lower, row.upper, 2)

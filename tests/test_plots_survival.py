@@ -98,12 +98,12 @@ def test_curves_censor_marks_legend_and_annotation():
         sub = tab[tab.group == grp]
         x, y = line.get_data()
         np.testing.assert_array_equal(x[1:], sub["time"])
-        np.testing.assert_array_equal(y[1:], sub["surv"])
+        np.testing.assert_array_equal(y[1:], sub["estimate"])
         assert (x[0], y[0]) == (0.0, 1.0)
         cm = [ln for ln in ax.lines if ln.get_gid() == f"censor:{grp}"][0]
         c = sub[sub.n_censor > 0]
         np.testing.assert_array_equal(cm.get_xdata(), c["time"])
-        np.testing.assert_array_equal(cm.get_ydata(), c["surv"])
+        np.testing.assert_array_equal(cm.get_ydata(), c["estimate"])
     med = km.median().set_index("group")
     labels = [tx.get_text() for tx in ax.get_legend().get_texts()]
     n_ic = int(med.loc["IC", "n"])
@@ -119,8 +119,9 @@ def test_curves_censor_marks_legend_and_annotation():
 
 def test_hr_annotation_and_errors():
     class Fake:
-        terms = pd.DataFrame({"term": ["arm", "age"], "hr": [0.6412, 1.01],
-                              "hr_lower": [0.4901, 0.99], "hr_upper": [0.8349, 1.03], "p": [0.001, 0.3]})
+        terms = pd.DataFrame({"term": ["arm", "age"], "estimate": [0.6412, 1.01],
+                              "lower": [0.4901, 0.99], "upper": [0.8349, 1.03], "p": [0.001, 0.3],
+                              "estimable": [True, True], "note": ["", ""]})
         conf_level = 0.95
     assert hr_text(Fake(), "arm") == "HR 0.64 (95% CI 0.49\u20130.83)"
     with pytest.raises(InputError, match="hr_term"):
@@ -259,5 +260,5 @@ def test_annotations_from_real_logrank_and_cox_results():
     ann = [tx for tx in ax.texts if tx.get_gid() == "annotation"][0].get_text()
     row = cx.terms.iloc[0]
     assert ann.splitlines() == [
-        f"HR {row.hr:.2f} (95% CI {row.hr_lower:.2f}\u2013{row.hr_upper:.2f})",
+        f"HR {row.estimate:.2f} (95% CI {row.lower:.2f}\u2013{row.upper:.2f})",
         f"Log-rank p = {lr.p:.3f}"]

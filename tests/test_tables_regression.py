@@ -30,7 +30,7 @@ def test_single_model_layout():
     terms = r.terms.set_index("term")
     for i, term in ((0, "age"), (3, "riskhigh"), (4, "riskintermediate")):
         row = terms.loc[term]
-        assert d.iloc[i, 1] == format_ci(row.hr, row.hr_lower, row.hr_upper, 2)
+        assert d.iloc[i, 1] == format_ci(row.estimate, row.lower, row.upper, 2)
         assert d.iloc[i, 2] == format_p(row.p)
     assert t.footnotes[0] == f"n = {r.n}, events = {r.events}."
 
@@ -52,3 +52,24 @@ def test_uni_multi_side_by_side(tmp_path):
     import docx
     cells = [c.text for c in docx.Document(str(tmp_path / "reg.docx")).tables[0].rows[0].cells]
     assert cells[1] == "Univariable" and cells[3] == "Multivariable"
+
+
+def test_not_estimable_terms_are_ne_with_the_reason():
+    import warnings
+
+    from aplcohort.stats.cox import coxph
+    d = data()
+    d["age2"] = 2 * d["age"]
+    d.loc[d["risk"] == "high", "event"] = 0          # no events: monotone likelihood
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = coxph(d, time="time", event="event", covariates=["age", "age2", "risk"],
+                  categorical={"risk": "low"})
+    t = regression_table(r)
+    cells = dict(zip(t.data["Variable"], t.data["HR (95% CI)"]))
+    assert cells["age2"] == "NE" and cells["high"] == "NE"
+    assert cells["age"] != "NE" and cells["intermediate"] != "NE"
+    note = t.footnotes[-1]
+    assert note.startswith("NE, not estimable") and "aliased with 'age'" in note
+    assert "may be infinite" in note
+    assert not (t.raw["estimate"] == 1).any()

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ..stats._lazy import scipy_stats as st
 
 from .._results import Result, jsonable
 from ..errors import InputError
+from ..stats._coxcore import RiskSetKernel, distinct_times  # noqa: F401  (the one kernel)
 from ..stats.cox import _solve_psd  # same Newton step solver as the single-cohort fit
 from ._layout import as_batch
 
@@ -134,207 +135,51 @@ class BatchCox(Result):
 
 
 class _Chunk:
-    """Rows of a chunk of replicates sorted by DEcreasing time (independent of beta).
-
-    Risk-set sums are then forward cumulative sums read at the last row of each
-    tie block; everything per death is held in compressed ``(M, ...)`` arrays
-    (M = number of deaths in the chunk), summed per replicate with
-    ``np.add.reduceat``.
+    """Replicates ``idx`` of a batch on the one Cox kernel
+    (:class:`aplcohort.stats._coxcore.RiskSetKernel`, each replicate its own group of
+    rows with its own coefficients): the statistic the single-cohort ``cox_fit`` uses.
     """
 
-    def __init__(self, time, event, X, ties):
+    def __init__(self, time, event, X, ties, single=False):
         r, n = time.shape
         p = X.shape[2]
-        order = np.argsort(time, axis=1, kind="stable")[:, ::-1]
-        ts = np.take_along_axis(time, order, axis=1)
-        ev = np.take_along_axis(event, order, axis=1)
-        Xs = np.take_along_axis(X, order[:, :, None], axis=1)
         # centring as cox_fit (weights 1): does not change any estimate
-        self.X = Xs - X.sum(axis=1, keepdims=True) / n
-        self.iu = np.triu_indices(p)
-        self.p = p
-        last = np.ones((r, n), bool)
-        last[:, :-1] = ts[:, 1:] != ts[:, :-1]
-        pos = np.broadcast_to(np.arange(n), (r, n))
-        end = np.minimum.accumulate(np.where(last, pos, n - 1)[:, ::-1], axis=1)[:, ::-1]
-        dead = ev > 0
-        self.r, self.n = r, n
-        self.dflat = np.flatnonzero(dead.ravel())                     # death rows (flat)
-        drep = self.dflat // n
-        self.drep = drep
-        self.rep_starts = np.flatnonzero(np.r_[True, drep[1:] != drep[:-1]])
-        self.dend = drep * n + end.ravel()[self.dflat]               # risk set: rows <= end
-        blk = self.dend
-        self.blk_starts = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
-        blk_id = np.cumsum(np.r_[True, blk[1:] != blk[:-1]]) - 1
-        d = np.bincount(blk_id).astype(float)
-        rank = np.arange(blk.size) - self.blk_starts[blk_id]
-        self.blk_id = blk_id
-        self.frac = rank / d[blk_id] if ties == "efron" else np.zeros(blk.size)
-        Xf = self.X.reshape(r * n, p)
-        self.Xd = Xf[self.dflat]                                       # (M, p)
-        self.XXu = self.X[:, :, self.iu[0]] * self.X[:, :, self.iu[1]]  # (r, n, npair)
-        self.Xsum_dead = np.add.reduceat(self.Xd, self.rep_starts, axis=0)
+        Xc = X - X.sum(axis=1, keepdims=True) / n
+        self.X = Xc
+        self.r, self.n, self.p = r, n, p
+        self._args = (time, event, ties)
+        rep = None if single else np.repeat(np.arange(r), n)
+        self.kern = RiskSetKernel(Xc.reshape(r * n, p), time.ravel(), event.ravel(),
+                                  ties=ties, rep=rep, nrep=r)
 
     def sub(self, idx):
-        """The same bookkeeping restricted to replicates ``idx`` (sorted)."""
+        """The same replicates restricted to ``idx`` (sorted)."""
+        if len(idx) == self.r:
+            return self
+        time, event, ties = self._args
         c = object.__new__(_Chunk)
-        r, n = len(idx), self.n
-        c.r, c.n, c.p, c.iu = r, n, self.p, self.iu
-        c.X, c.XXu = self.X[idx], self.XXu[idx]
-        keep = np.isin(self.drep, idx)
-        newrep = np.searchsorted(idx, self.drep[keep])
-        c.drep = newrep
-        c.dflat = newrep * n + self.dflat[keep] % n
-        c.dend = newrep * n + self.dend[keep] % n
-        c.rep_starts = np.flatnonzero(np.r_[True, newrep[1:] != newrep[:-1]])
-        blk = c.dend
-        c.blk_starts = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
-        c.blk_id = np.cumsum(np.r_[True, blk[1:] != blk[:-1]]) - 1
-        c.frac = self.frac[keep]
-        c.Xd = self.Xd[keep]
-        c.Xsum_dead = self.Xsum_dead[idx]
+        c.X = self.X[idx]
+        c.r, c.n, c.p = len(idx), self.n, self.p
+        c._args = (time[idx], event[idx], ties)
+        c.kern = RiskSetKernel(c.X.reshape(c.r * c.n, c.p), time[idx].ravel(),
+                               event[idx].ravel(), ties=ties,
+                               rep=np.repeat(np.arange(c.r), c.n), nrep=c.r)
         return c
 
     def stats(self, beta):
         """Log-likelihood (r,), score (r, p), information (r, p, p) at beta (r, p)."""
-        r, n, p = self.r, self.n, self.p
-        eta = np.einsum("rnp,rp->rn", self.X, beta)
-        c = eta.max(axis=1, keepdims=True)
-        risk = np.exp(eta - c)
-        # columns: risk, risk * x (p), risk * x_a x_b (a <= b)
-        V = np.concatenate([risk[:, :, None], risk[:, :, None] * self.X,
-                            risk[:, :, None] * self.XXu], axis=2)
-        q = V.shape[2]
-        cum = np.cumsum(V, axis=1).reshape(r * n, q)
-        S = cum[self.dend]                                             # (M, q) risk-set sums
-        Vd = V.reshape(r * n, q)[self.dflat]
-        D = np.add.reduceat(Vd, self.blk_starts, axis=0)[self.blk_id]  # tied-death sums
-        A = S - self.frac[:, None] * D
-        den = A[:, 0]
-        m = A[:, 1:1 + p] / den[:, None]
-        s2 = A[:, 1 + p:] / den[:, None]
-        eta_d = (eta - c).ravel()[self.dflat]
-        ll = np.add.reduceat(eta_d, self.rep_starts) - \
-            np.add.reduceat(np.log(den), self.rep_starts)
-        U = self.Xsum_dead - np.add.reduceat(m, self.rep_starts, axis=0)
-        iu = self.iu
-        Ipair = np.add.reduceat(s2 - m[:, iu[0]] * m[:, iu[1]], self.rep_starts, axis=0)
-        Imat = np.empty((r, p, p))
-        Imat[:, iu[0], iu[1]] = Ipair
-        Imat[:, iu[1], iu[0]] = Ipair
-        return ll, U, Imat
+        return self.kern.stats(np.asarray(beta, float).reshape(self.r, self.p))
 
     def max_abs_lp(self, coef):
         return np.abs(np.einsum("rnp,rp->rn", self.X, coef)).max(axis=1)
 
 
-def distinct_times(time):
-    """``(ut, inverse)`` as ``np.unique(time, return_inverse=True)``.
-
-    Whole-number times (days) use a counting pass instead of a sort.
-    """
-    t = np.asarray(time, float)
-    tmax = t.max() if t.size else 0.0
-    if t.size and tmax <= 4 * t.size + 100_000 and np.all(t == np.floor(t)):
-        ti = t.astype(np.int64)
-        present = np.bincount(ti, minlength=int(tmax) + 1) > 0
-        ut = np.flatnonzero(present).astype(float)
-        rank = np.cumsum(present) - 1
-        return ut, rank[ti]
-    return np.unique(t, return_inverse=True)
-
-
-class _Aggregated:
-    """One large cohort, risk sets aggregated per distinct time (same interface as _Chunk).
-
-    Rows are grouped (once) into segments "deaths at time j" and "other rows at
-    time j" through a sparse segment x row matrix ``P``; per iteration its data
-    are the risks ``r_i = exp(x_i b - c)`` and ``P @ [1, x, x_a x_b]`` gives every
-    segment's sums in one sparse product. Risk-set sums are reverse cumulative
-    sums over the J distinct times. The Efron terms of the ``d_j`` tied deaths
-    enter through scalar sums over ``k = 0 .. d_j - 1`` of ``1/den_k``,
-    ``f_k/den_k``, ``1/den_k^2``, ``f_k/den_k^2``, ``f_k^2/den_k^2``. Memory is one
-    ``n x (1 + p + p(p+1)/2)`` array; no per-iteration copies of the rows.
-    """
+class _Aggregated(_Chunk):
+    """One large cohort on the same kernel (risk sets aggregated per distinct time)."""
 
     def __init__(self, time, event, X, ties):
-        from scipy import sparse
-        n, p = X.shape
-        dead = np.asarray(event) > 0
-        ut, tidx = distinct_times(time)
-        J = ut.size
-        seg = 2 * tidx + (~dead)                    # segment: deaths / others at each time
-        # stable sort of small integer keys: numpy uses a radix sort for 16-bit keys
-        key = seg.astype(np.uint16) if 2 * J <= 1 << 16 else seg
-        order = np.argsort(key, kind="stable")
-        counts = np.bincount(seg, minlength=2 * J)
-        indptr = np.concatenate([[0], np.cumsum(counts)])
-        # rows sorted by segment once: the sparse product then streams through Z
-        self.P = sparse.csr_matrix((np.ones(n), np.arange(n), indptr), shape=(2 * J, n))
-        Xs = np.take(X, order, axis=0)
-        Xs -= X.sum(axis=0) / n                     # centred, in segment order
-        self.X = Xs[None]
-        self.p = p
-        self.iu = np.triu_indices(p)
-        i0, i1 = self.iu
-        q = 1 + p + i0.size
-        Z = np.empty((n, q))
-        Z[:, 0] = 1.0
-        Z[:, 1:1 + p] = Xs
-        blk = 1 << 14
-        for s in range(0, n, blk):                  # products in cache-sized blocks
-            xb = Xs[s:s + blk]
-            np.multiply(xb[:, i0], xb[:, i1], out=Z[s:s + blk, 1 + p:])
-        self.Z = Z
-        d = counts[0::2]
-        self.jd = np.flatnonzero(d > 0)                                  # event times
-        dd = d[self.jd]
-        self.dead = np.flatnonzero(~(seg[order] & 1).astype(bool))     # rows in death segments
-        self.row = np.repeat(np.arange(self.jd.size), dd)                # Efron rows
-        k = np.arange(dd.sum()) - np.repeat(np.cumsum(dd) - dd, dd)
-        self.f = k / np.repeat(dd, dd) if ties == "efron" else np.zeros(k.size)
-        self.Xsum_dead = self.X[0][self.dead].sum(axis=0)[None]
-
-    def sub(self, idx):
-        return self
-
-    def max_abs_lp(self, coef):
-        return np.abs(self.X[0] @ coef[0]).max(keepdims=True)
-
-    def stats(self, beta):
-        X = self.X[0]
-        p, iu = self.p, self.iu
-        eta = X @ beta[0]
-        c = eta.max()
-        risk = np.exp(eta - c)
-        self.P.data[:] = risk
-        G = self.P @ self.Z                                              # per segment
-        Gd, Go = G[0::2], G[1::2]
-        B = Gd + Go                                                      # per distinct time
-        S = np.cumsum(B[::-1], axis=0)[::-1][self.jd]                    # risk-set sums
-        D = Gd[self.jd]                                                  # tied-death sums
-        f, row = self.f, self.row
-        den = S[row, 0] - f * D[row, 0]
-        inv = 1.0 / den
-        nj = self.jd.size
-        a0 = np.bincount(row, weights=inv, minlength=nj)
-        a1 = np.bincount(row, weights=f * inv, minlength=nj)
-        b0 = np.bincount(row, weights=inv * inv, minlength=nj)
-        b1 = np.bincount(row, weights=f * inv * inv, minlength=nj)
-        b2 = np.bincount(row, weights=f * f * inv * inv, minlength=nj)
-        ll = (eta[self.dead] - c).sum() - np.log(den).sum()
-        S1, D1 = S[:, 1:1 + p], D[:, 1:1 + p]
-        S2, D2 = S[:, 1 + p:], D[:, 1 + p:]
-        U = self.Xsum_dead[0] - (a0 @ S1 - a1 @ D1)
-        i, j = iu
-        mm = (b0 @ (S1[:, i] * S1[:, j]) - b1 @ (S1[:, i] * D1[:, j] + D1[:, i] * S1[:, j])
-              + b2 @ (D1[:, i] * D1[:, j]))
-        Ipair = a0 @ S2 - a1 @ D2 - mm
-        Imat = np.empty((p, p))
-        Imat[i, j] = Ipair
-        Imat[j, i] = Ipair
-        return np.array([ll]), U[None], Imat[None]
+        super().__init__(np.asarray(time)[None], np.asarray(event)[None], np.asarray(X)[None],
+                         ties, single=True)
 
 
 def _solve_psd(A, b):

@@ -15,7 +15,7 @@ whole-number times such as days, else one ``np.unique``), then works on the
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as st
+from ..stats._lazy import scipy_stats as st
 
 from ..stats import _surv_core as core
 from ._layout import as_batch

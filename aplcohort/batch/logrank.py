@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ..stats._lazy import scipy_stats as st
 
 from .._results import Result
 from ._layout import as_batch, layout
@@ -156,12 +156,13 @@ def chisq_batch(O, E, V):
     Replicates are grouped by their pattern of groups with ``E > 0`` (at most
     ``2^k`` patterns) and each pattern is solved as one batched system.
 
-    Returns ``(chisq, df)``; NaN / 0 where fewer than two groups have E > 0.
+    Returns ``(chisq, df)``; 0 / 0 where fewer than two groups have E > 0 (R
+    ``survdiff``'s ``chisq <- 0``; the p-value is undefined there).
     """
     reps, k = E.shape
     ok = E > 0
     df = ok.sum(axis=1) - 1
-    chisq = np.full(reps, np.nan)
+    chisq = np.zeros(reps)
     pat = ok @ (1 << np.arange(k))
     for code in np.unique(pat[df >= 1]):
         rows = np.flatnonzero(pat == code)

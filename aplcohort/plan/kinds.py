@@ -3,8 +3,10 @@
 Every handler builds the ``results.json`` summary with the contract's field
 names (see ``docs/results_json.md``): ``n``, ``events``; tests ``statistic``,
 ``df``, ``p``; curves ``groups`` -> ``{n, events, median, median_lower,
-median_upper, at: [{time, estimate, lower, upper(, variance)}]}``; regression
-``terms`` -> ``[{term, coef, se, hr, hr_lower, hr_upper, p}]``.
+median_upper, at: [{time, estimate, std_err, lower, upper, n_risk, note}]}``
+(the curve shape of :mod:`aplcohort.stats.shapes`); regression ``terms`` -> the
+terms shape ``[{term, level, coef, se, robust_se, estimate, lower, upper,
+statistic, p, estimable, note}]``.
 """
 
 from __future__ import annotations
@@ -108,23 +110,35 @@ def exposure_time(df: pd.DataFrame, col: str, unit: str) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- summaries
-def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, *, value_col: str,
+def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, *, value_col: str = "estimate",
                  variance: bool = False) -> dict:
+    """``groups`` of results.json from a curve result's ``median()`` and ``at()`` frames.
+
+    ``value_col`` and ``variance`` are kept for old callers; every curve has the
+    shared shape, so the entries are always ``time, estimate, std_err, lower, upper,
+    n_risk, note``.
+    """
     groups = {}
     for _, m in medians.iterrows():
         g = m["group"]
         rows = at[at["group"] == g] if len(at) else at
         entries = []
         for _, r in rows.iterrows():
-            e = {"time": _num(r["time"]), "estimate": _num(r[value_col]),
-                 "lower": _num(r["lower"]), "upper": _num(r["upper"])}
-            if variance:
-                e["variance"] = _num(r["variance"])
-            entries.append(e)
+            entries.append({"time": _num(r["time"]), "estimate": _num(r["estimate"]),
+                            "std_err": _num(r["std_err"]), "lower": _num(r["lower"]),
+                            "upper": _num(r["upper"]), "n_risk": _num(r["n_risk"]),
+                            "note": str(r["note"]) if "note" in r else ""})
         groups[str(g)] = {"n": int(m["n"]), "events": int(m["events"]),
                           "median": _num(m["median"]), "median_lower": _num(m["lower"]),
                           "median_upper": _num(m["upper"]), "at": entries}
     return groups
+
+
+def survival_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A curve frame for a survival table: without the shape's all-<NA> ``cause`` column."""
+    if "cause" in df.columns and df["cause"].isna().all():
+        return df.drop(columns="cause")
+    return df
 
 
 def test_summary(res, name=None) -> dict:
@@ -133,11 +147,18 @@ def test_summary(res, name=None) -> dict:
 
 
 def terms_summary(terms: pd.DataFrame) -> list[dict]:
+    """results.json ``terms``: the shared terms shape, one dict per term (robust SE included)."""
     out = []
     for _, r in terms.iterrows():
-        out.append({"term": str(r["term"]), "coef": _num(r["coef"]), "se": _num(r["se"]),
-                    "hr": _num(r["hr"]), "hr_lower": _num(r["hr_lower"]),
-                    "hr_upper": _num(r["hr_upper"]), "p": _num(r["p"])})
+        lv = r["level"]
+        out.append({"term": str(r["term"]),
+                    "level": None if lv is None or (isinstance(lv, float) and math.isnan(lv))
+                    else (lv.item() if hasattr(lv, "item") else lv),
+                    "coef": _num(r["coef"]), "se": _num(r["se"]),
+                    "robust_se": _num(r["robust_se"]), "estimate": _num(r["estimate"]),
+                    "lower": _num(r["lower"]), "upper": _num(r["upper"]),
+                    "statistic": _num(r["statistic"]), "p": _num(r["p"]),
+                    "estimable": bool(r["estimable"]), "note": str(r["note"])})
     return out
 
 
@@ -226,10 +247,10 @@ def h_km(ctx, a, cohort, out):
                        conf_level=a.get("conf_level", 0.95), order=order)
     times = a.get("times") or []
     med = res.median()
-    at = res.survival_at(times) if times else pd.DataFrame(columns=["group", "time", "surv", "lower", "upper"])
+    at = res.at(times) if times else res.at([0.0]).iloc[0:0]
     s = out.summary
     s.update({"endpoint": info, "n": int(len(df)), "events": int((df["event"] == 1).sum()),
-              "groups": curve_groups(med, at, value_col="surv"),
+              "groups": curve_groups(med, at),
               "conf_type": res.conf_type, "conf_level": res.conf_level})
     if dropped:
         s["dropped"] = {k: len(v) for k, v in dropped.items()}
@@ -249,10 +270,10 @@ def h_km(ctx, a, cohort, out):
     out.result = res
     immortal_time_guard(a, df, info, group, order, out)
     out.choices = f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} in {info['unit']}"
-    tab = med.copy()
+    tab = survival_frame(med.copy())
     out.tables.append(("medians", f"{info['label']}: median (95% CI), {info['unit']}", tab))
     if len(at):
-        out.tables.append(("estimates", f"{info['label']} at chosen times", at))
+        out.tables.append(("estimates", f"{info['label']} at chosen times", survival_frame(at)))
     if _fig(ctx):
         from ..plots.survival import plot_km
         fig = plot_km(res, times=_ticks(a, df["time"], info["unit"]),
@@ -339,7 +360,7 @@ def h_cif(ctx, a, cohort, out):
     s.update({"endpoint": info, "cause": cause, "n": int(len(df)),
               "events": int((df["event"] == cause).sum()),
               "competing_events": int(((df["event"] > 0) & (df["event"] != cause)).sum()),
-              "groups": curve_groups(med, at, value_col="estimate", variance=True),
+              "groups": curve_groups(med, at),
               "conf_type": a.get("conf_type", "log-log"), "conf_level": a.get("conf_level", 0.95)})
     test = None
     if group and len(order) >= 2:
@@ -540,21 +561,21 @@ def h_simon_makuch(ctx, a, cohort, out):
     km = res.km if hasattr(res, "km") else res
     times = a.get("times") or []
     med = km.median()
-    at = km.survival_at(times) if times else pd.DataFrame(columns=["group", "time", "surv", "lower", "upper"])
+    at = km.at(times) if times else km.at([0.0]).iloc[0:0]
     lab = list(a.get("labels") or [f"before {a['exposure']}", f"after {a['exposure']}"])
     names = {0: lab[0], 1: lab[1]}
     med = med.assign(group=[names[int(g)] for g in med["group"]])
     if len(at):
         at = at.assign(group=[names[int(g)] for g in at["group"]])
     out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
-                        "groups": curve_groups(med, at, value_col="surv"), "exposure": a["exposure"],
+                        "groups": curve_groups(med, at), "exposure": a["exposure"],
                         "labels": {"0": lab[0], "1": lab[1]}})
     mb = getattr(res, "mantel_byar", None)
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
     out.result = res
     if len(at):
-        out.tables.append(("estimates", "Survival by current exposure", at))
+        out.tables.append(("estimates", "Survival by current exposure", survival_frame(at)))
     if _fig(ctx):
         from ..plots.survival import plot_simon_makuch
         fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=info["label"], labels=names,

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
+from ..stats._lazy import scipy_stats as stats
 
 from ..errors import InputError
 from ..tables.format import format_ci, format_p
@@ -55,7 +55,9 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
     Parameters
     ----------
     obj : CoxResult, FineGrayResult, UniMultiResult or DataFrame
-        * Cox / Fine–Gray: one row per term (``.terms`` hr, hr_lower, hr_upper, p);
+        * Cox / Fine–Gray / Firth: one row per term (``.terms`` estimate, lower, upper, p
+          of the shared terms shape; a term that is not estimable is an empty row,
+          printed "NE");
         * UniMultiResult: univariable estimate in ``hr/lower/upper/p`` and the
           multivariable one in ``hr2/lower2/upper2/p2``;
         * DataFrame with at least [label, hr, lower, upper] and optionally p, n,
@@ -93,9 +95,8 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
     terms = getattr(obj, "terms", None)
     if isinstance(terms, pd.DataFrame):
-        sep = set(getattr(obj, "separated", ()) or ())
-        rows = [_empty_row(label=_term_label(r.term, obj, labels), hr=r.hr, lower=r.hr_lower,
-                           upper=r.hr_upper, p=r.p) if r.term not in sep else
+        rows = [_empty_row(label=_term_label(r.term, obj, labels), hr=r.estimate, lower=r.lower,
+                           upper=r.upper, p=r.p) if r.estimable else
                 _empty_row(label=_term_label(r.term, obj, labels), p=np.nan)
                 for r in terms.itertuples()]
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -140,8 +141,9 @@ def subgroup_hazard_ratios(data: pd.DataFrame, *, time: str, event: str, treatme
     overall = coxph(d.assign(_trt=x), time=time, event=event, covariates=["_trt"],
                     conf_level=conf_level)
     t0 = overall.terms.iloc[0]
-    rows.append(_empty_row(label=f"All patients ({other} vs {ref})", hr=t0.hr, lower=t0.hr_lower,
-                           upper=t0.hr_upper, p=t0.p, n=overall.n, events=overall.events))
+    rows.append(_empty_row(label=f"All patients ({other} vs {ref})", hr=t0.estimate,
+                           lower=t0.lower, upper=t0.upper, p=t0.p, n=overall.n,
+                           events=overall.events))
     for sg in subgroups:
         lv_s = sorted(d[sg].unique().tolist(), key=str)
         dummies = pd.DataFrame({f"_sg{i}": (d[sg] == lv).astype(float)
@@ -167,11 +169,11 @@ def subgroup_hazard_ratios(data: pd.DataFrame, *, time: str, event: str, treatme
             f = coxph(sub.assign(_trt=xs), time=time, event=event, covariates=["_trt"],
                       conf_level=conf_level)
             tr = f.terms.iloc[0]
-            if f.separated or not f.converged:  # infinite HR: not estimable, printed "NE"
+            if not tr.estimable or not f.converged:  # infinite HR: not estimable, printed "NE"
                 rows.append(_empty_row(label=str(lv), n=n, events=ev, indent=1))
                 continue
-            rows.append(_empty_row(label=str(lv), hr=tr.hr, lower=tr.hr_lower, upper=tr.hr_upper,
-                                   p=np.nan, n=n, events=ev, indent=1))
+            rows.append(_empty_row(label=str(lv), hr=tr.estimate, lower=tr.lower,
+                                   upper=tr.upper, p=np.nan, n=n, events=ev, indent=1))
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 

@@ -82,8 +82,9 @@ def hr_text(result, term=None, label: str = "HR", decimals: int = 2) -> str:
     --------
     >>> import pandas as pd
     >>> class R:  # stand-in for a CoxResult
-    ...     terms = pd.DataFrame({"term": ["arm"], "hr": [0.6412], "hr_lower": [0.49],
-    ...                           "hr_upper": [0.8349], "p": [0.001]})
+    ...     terms = pd.DataFrame({"term": ["arm"], "estimate": [0.6412], "lower": [0.49],
+    ...                           "upper": [0.8349], "p": [0.001], "estimable": [True],
+    ...                           "note": [""]})
     >>> hr_text(R())
     'HR 0.64 (95% CI 0.49–0.83)'
     """
@@ -100,9 +101,11 @@ def hr_text(result, term=None, label: str = "HR", decimals: int = 2) -> str:
         if hit.empty:
             raise InputError(f"hr_term {term!r} not in the Cox terms {terms['term'].tolist()}")
         row = hit.iloc[0]
+    if not bool(row.get("estimable", True)):
+        return f"{label} not estimable ({row.get('note', '')})".replace(" ()", "")
     lvl = _conf_level(result)
-    return (f"{label} {format_num(row['hr'], decimals)} ({lvl} CI "
-            f"{format_num(row['hr_lower'], decimals)}{DASH}{format_num(row['hr_upper'], decimals)})")
+    return (f"{label} {format_num(row['estimate'], decimals)} ({lvl} CI "
+            f"{format_num(row['lower'], decimals)}{DASH}{format_num(row['upper'], decimals)})")
 
 
 def _conf_level(result) -> str:
@@ -430,7 +433,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             sub = table[table["group"] == g].sort_values("time")
             st = styles[g]
             t_start = float(getattr(result, "start_time", 0.0) or 0.0)
-            x, y = _step_xy(sub["time"], sub["surv"], 1.0, t_start)
+            x, y = _step_xy(sub["time"], sub["estimate"], 1.0, t_start)
             text = lab[g]
             if med is not None and median_legend:
                 mrow = med[med["group"] == g].iloc[0]
@@ -449,7 +452,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
                                 alpha=0.15, linewidth=0, gid=f"ci:{g}")
             if censor_marks:
                 c = sub[sub["n_censor"] > 0]
-                ax.plot(c["time"], c["surv"] * scale, linestyle="none", marker="|",
+                ax.plot(c["time"], c["estimate"] * scale, linestyle="none", marker="|",
                         markersize=4.5, markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
             if median_lines and med is not None:
                 m = med[med["group"] == g]["median"].iloc[0]
@@ -493,7 +496,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
     ----------
     result : CIFResult
         From :func:`aplcohort.stats.competing.cumulative_incidence`; ``.table`` has
-        [group, cause, time, estimate, variance, lower, upper].
+        the shared curve shape [group, cause, time, estimate, std_err, lower, upper,
+        n_risk, n_event, n_censor].
     cause : int
         The cause drawn by group (``stacked=False``).
     causes, stacked, group

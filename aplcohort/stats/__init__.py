@@ -14,19 +14,45 @@ Each function returns a frozen result object (tidy DataFrames with fixed column 
 ``landmark``    landmark analysis
 """
 
-from .competing import cause_specific_cox, cumulative_incidence, gray_test, pairwise_gray
-from .cox import coxph, univariable_multivariable
-from .finegray import fine_gray
-from .firth import firth_coxph
-from .grouptests import (binom_ci, chisq_test, compare_groups, compare_response_rates,
-                         fisher_exact, kruskal_wallis, t_test, wilcoxon_ranksum)
-from .km import kaplan_meier, median_followup, number_at_risk, rmst_difference
-from .landmark import landmark
-from .logrank import logrank_test, pairwise_logrank, trend_test, weighted_logrank
-from .outcome import Outcome
-from .timedep import (compare_naive_vs_timedependent, immortal_time_check, mantel_byar,
-                      simon_makuch, split_at_exposure, td_coxph)
-from .zph import cox_zph
+import importlib
+
+# Lazy: the submodules (and scipy) load on first use, so ``import aplcohort.stats.outcome``
+# or ``import aplcohort`` does not pay for every estimator.
+_WHERE = {
+    "cause_specific_cox": "competing", "cumulative_incidence": "competing",
+    "gray_test": "competing", "pairwise_gray": "competing",
+    "coxph": "cox", "univariable_multivariable": "cox", "fine_gray": "finegray",
+    "firth_coxph": "firth", "binom_ci": "grouptests", "chisq_test": "grouptests",
+    "compare_groups": "grouptests", "compare_response_rates": "grouptests",
+    "fisher_exact": "grouptests", "kruskal_wallis": "grouptests", "t_test": "grouptests",
+    "wilcoxon_ranksum": "grouptests", "kaplan_meier": "km", "median_followup": "km",
+    "number_at_risk": "km", "rmst_difference": "km",
+    "logrank_test": "logrank", "pairwise_logrank": "logrank", "trend_test": "logrank",
+    "weighted_logrank": "logrank",
+    "compare_naive_vs_timedependent": "timedep", "immortal_time_check": "timedep",
+    "mantel_byar": "timedep", "simon_makuch": "timedep", "split_at_exposure": "timedep",
+    "td_coxph": "timedep", "cox_zph": "zph",
+}
+
+
+# ``landmark`` is both a submodule and a function: bind the function now, or a later
+# ``import aplcohort.stats.landmark`` would leave the module under that name.
+from .landmark import landmark  # noqa: E402  (cheap: no scipy at import)
+from .outcome import Outcome  # noqa: E402
+
+
+def __getattr__(name):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'aplcohort.stats' has no attribute {name!r}")
+    val = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = val
+    return val
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "Outcome", "kaplan_meier", "median_followup", "number_at_risk", "rmst_difference",

@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import InputError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Design:
     """A numeric design matrix with its term bookkeeping.
 
@@ -173,11 +173,6 @@ def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
             assign[cov] = (len(names),)
             names.append(cov)
     X = np.column_stack(cols) if cols else np.empty((len(data), 0))
-    for j, nm in enumerate(names):
-        if np.ptp(X[:, j]) == 0:
-            raise InputError(f"term {nm!r} is constant in the data; it cannot be estimated. "
-                             "Drop the covariate (or the level).")
-    if X.shape[1] and np.linalg.matrix_rank(X - X.mean(axis=0)) < X.shape[1]:
-        raise InputError(f"the design matrix of terms {names} is collinear (rank-deficient); "
-                         "drop one of the linearly dependent covariates")
+    # constant or aliased columns are not an error: the estimators report them as not
+    # estimable (coefficient NA with the reason), as R does
     return Design(X, tuple(names), assign, refs, levels_out)

@@ -22,7 +22,7 @@ Conventions follow R survival 3.x:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 _TOL = np.sqrt(np.finfo(float).eps)
 
@@ -343,12 +343,13 @@ def oev_from_counts(n_risk, n_event, w):
 def chisq_from_oev(O, E, V):
     """R survdiff's chi-square: groups with E > 0, drop the first, solve.
 
-    Returns ``(chisq, df)``; ``(nan, 0)`` when fewer than two groups have E > 0.
+    Returns ``(chisq, df)``; ``(0.0, 0)`` when fewer than two groups have E > 0
+    (R ``survdiff`` sets ``chisq <- 0`` there; the p-value is then undefined).
     """
     ok = E > 0
     df = int(ok.sum()) - 1
     if df < 1:
-        return float("nan"), 0
+        return 0.0, 0
     z = (O - E)[ok][1:]
     vv = V[np.ix_(ok, ok)][1:, 1:]
     try:

@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from .outcome import Outcome
+from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame
 
 __all__ = [
     "cumulative_incidence",
@@ -202,16 +203,22 @@ def _step_at(times, values, t):
 
 
 @dataclass(frozen=True, eq=False)
-class CIFResult(Result):
+class CIFResult(CurveShape, Result):
     """Cumulative incidence functions per group and cause (``kind = "cif"``).
+
+    The curve shape of :mod:`aplcohort.stats.shapes`.
 
     Attributes
     ----------
     table : DataFrame
-        Columns ``[group, cause, time, estimate, variance, lower, upper]``: per
-        group and cause a row at time 0, one row per distinct time at which the
-        cause has events (value after the jump) and a last row at the largest
-        follow-up time of the group (as the corners of ``cmprsk::cuminc``).
+        ``[group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
+        n_censor]``: per group and cause a row at time 0, one row per distinct
+        time at which the cause has events (value after the jump) and a last row
+        at the largest follow-up time of the group (as the corners of
+        ``cmprsk::cuminc``). ``estimate`` is F_k(t), ``std_err`` the square root
+        of Gray's variance; ``n_risk`` is the number still followed at ``time``
+        (time >= t), ``n_event`` the events of the cause and ``n_censor`` the
+        censorings at exactly ``time``.
     groups : tuple
         Group labels in order (``("all",)`` without ``group``).
     causes : tuple of int
@@ -226,8 +233,10 @@ class CIFResult(Result):
     conf_type: str
     conf_level: float
     counts: pd.DataFrame
+    _data: tuple = field(default=None, repr=False)
 
     kind = "cif"
+    curve = "cumulative incidence"
 
     @property
     def title(self) -> str:
@@ -251,46 +260,79 @@ class CIFResult(Result):
 
     def _curves(self):
         tab = self.table
+        cause = tab["cause"].to_numpy(dtype=np.int64)
         for g in self.groups:
             gsel = (tab["group"] == g).to_numpy()
             for c in self.causes:
-                yield g, c, tab[gsel & (tab["cause"] == c).to_numpy()]
+                yield g, c, tab[gsel & (cause == c)]
 
-    def at(self, times) -> pd.DataFrame:
+    def at(self, times, *, extend=False) -> pd.DataFrame:
         """Estimates at given times, as ``cmprsk::timepoints``.
 
         Step-function values (right-continuous); NaN for times after the largest
-        follow-up time of the group (where ``timepoints`` gives NA).
+        follow-up time of the group (where ``timepoints`` gives NA; ``note`` says
+        so) unless ``extend=True`` (last value carried forward).
 
         Returns
         -------
-        DataFrame ``[group, cause, time, estimate, variance, lower, upper]``
+        DataFrame ``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]``
+        (``n_risk``: number followed at the time, time >= t).
         """
         t = np.unique(np.asarray(times, dtype=float).ravel())
         if t.size == 0 or not np.all(np.isfinite(t)):
             raise InputError("times must be a non-empty array of finite numbers")
         rows = []
-        for g, c, sub in self._curves():
+        tm, _, gc = self._data
+        for gi, (g, c, sub) in enumerate(self._curves()):
             tt = sub["time"].to_numpy()
-            est = _step_at(tt, sub["estimate"].to_numpy(), t)
-            var = _step_at(tt, sub["variance"].to_numpy(), t)
-            lo, hi = _ci(est, var, self.conf_type, self.conf_level)
-            rows.append(pd.DataFrame({"group": [g] * t.size, "cause": c, "time": t,
-                                      "estimate": est, "variance": var,
-                                      "lower": lo, "upper": hi}))
+            tq = np.minimum(t, tt[-1]) if extend else t
+            est = _step_at(tt, sub["estimate"].to_numpy(), tq)
+            se = _step_at(tt, sub["std_err"].to_numpy(), tq)
+            lo, hi = _ci(est, se * se, self.conf_type, self.conf_level)
+            ts = np.sort(tm[gc == self.groups.index(g)])
+            n_risk = ts.size - np.searchsorted(ts, t, side="left")
+            rows.append(at_frame(g, c, t, est, se, lo, hi, n_risk))
         return pd.concat(rows, ignore_index=True)
+
+    def risk_table(self, times) -> pd.DataFrame:
+        """Numbers followed at each time and events / censorings before it.
+
+        Returns
+        -------
+        DataFrame ``[group, time, n_risk, cum_events, cum_censored]``: ``n_risk``
+        is the number with time >= t (any event leaves the risk set);
+        ``cum_events`` counts events of any cause at or before t (as
+        :func:`aplcohort.stats.km.number_at_risk` with event = code > 0).
+        """
+        t = np.sort(np.unique(np.asarray(times, dtype=float).ravel()))
+        if t.size == 0 or not np.all(np.isfinite(t)):
+            raise InputError("times must be a non-empty array of finite numbers")
+        tm, code, gc = self._data
+        out = []
+        for gi, g in enumerate(self.groups):
+            m = gc == gi
+            ts = np.sort(tm[m])
+            te = np.sort(tm[m & (code > 0)])
+            tcz = np.sort(tm[m & (code == 0)])
+            out.append(pd.DataFrame({
+                "group": [g] * t.size, "time": t,
+                "n_risk": (ts.size - np.searchsorted(ts, t, side="left")).astype(float),
+                "cum_events": np.searchsorted(te, t, side="right").astype(float),
+                "cum_censored": np.searchsorted(tcz, t, side="right").astype(float)}))
+        return pd.concat(out, ignore_index=True)
 
     def median(self) -> pd.DataFrame:
         """Time at which each cumulative incidence first reaches 0.5.
 
         ``lower``/``upper`` are the first times at which the upper/lower
-        confidence limit reaches 0.5 (NaN = not reached).
+        confidence limit reaches 0.5 (NaN = not reached, said in ``note``).
 
         Returns
         -------
-        DataFrame ``[group, cause, median, lower, upper]``
+        DataFrame ``[group, cause, n, events, median, lower, upper, note]``
         """
         rows = []
+        cnt = self.counts.set_index(["group", "cause"])
         for g, c, sub in self._curves():
             tt = sub["time"].to_numpy()
 
@@ -298,10 +340,10 @@ class CIFResult(Result):
                 hit = np.flatnonzero(np.nan_to_num(v, nan=-1.0) >= 0.5)
                 return float(tt[hit[0]]) if hit.size else np.nan
 
-            rows.append({"group": g, "cause": c, "median": first(sub["estimate"].to_numpy()),
-                         "lower": first(sub["upper"].to_numpy()),
-                         "upper": first(sub["lower"].to_numpy())})
-        return pd.DataFrame(rows, columns=["group", "cause", "median", "lower", "upper"])
+            k = cnt.loc[(g, c)]
+            rows.append((g, c, int(k["n"]), int(k["events"]), first(sub["estimate"].to_numpy()),
+                         first(sub["upper"].to_numpy()), first(sub["lower"].to_numpy())))
+        return median_frame(rows)
 
 
 def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-log",
@@ -328,8 +370,8 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     Returns
     -------
     CIFResult
-        ``.table`` columns ``[group, cause, time, estimate, variance, lower,
-        upper]``; ``.at(times)`` and ``.median()``.
+        ``.table`` columns ``[group, cause, time, estimate, std_err, lower, upper,
+        n_risk, n_event, n_censor]``; ``.at(times)``, ``.median()``, ``.risk_table(times)``.
 
     Examples
     --------
@@ -362,15 +404,18 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
                            "censored": int((eg == 0).sum())})
             tt, est, var = _cinc(tg, eg > 0, eg == c)
             lo, hi = _ci(est, var, conf_type, conf_level)
-            parts.append(pd.DataFrame({"group": [g] * tt.size, "cause": c, "time": tt,
-                                       "estimate": est, "variance": var,
-                                       "lower": lo, "upper": hi}))
-    table = pd.concat(parts, ignore_index=True)
-    table["cause"] = table["cause"].astype(np.int64)
+            ts = np.sort(tg)
+            tc = np.sort(tg[eg == c])
+            t0 = np.sort(tg[eg == 0])
+            n_risk = ts.size - np.searchsorted(ts, tt, side="left")
+            n_ev = np.searchsorted(tc, tt, side="right") - np.searchsorted(tc, tt, side="left")
+            n_ce = np.searchsorted(t0, tt, side="right") - np.searchsorted(t0, tt, side="left")
+            parts.append(curve_frame(g, c, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce))
+    table = pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
     counts_df = pd.DataFrame(counts, columns=["group", "cause", "n", "events", "competing",
                                               "censored"])
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
-                     conf_level=float(conf_level), counts=counts_df)
+                     conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode))
 
 
 # --------------------------------------------------------------------------

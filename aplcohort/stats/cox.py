@@ -36,17 +36,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
-from ..errors import ConvergenceWarning, InputError, SeparationWarning
+from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
+from ._coxcore import RiskSetKernel
 from .outcome import Outcome
+from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
 
 __all__ = ["cox_fit", "CoxFit", "coxph", "CoxResult", "univariable_multivariable",
            "UniMultiResult"]
 
-_TERM_COLUMNS = ["term", "coef", "se", "robust_se", "hr", "hr_lower", "hr_upper", "z", "p"]
+_TERM_COLUMNS = TERM_COLUMNS
 _TEST_COLUMNS = ["test", "statistic", "df", "p"]
 
 
@@ -104,8 +106,26 @@ def _risk_sums(st: _Stratum, v):
     return A - _revcum(v[st.ord_entry])[st.n_entry_lt]
 
 
+class _LazyEngine:
+    """Builds the per-row :class:`_Engine` only when residuals / event terms are needed
+    (robust variance, cox.zph); the fit itself runs on :class:`~._coxcore.RiskSetKernel`."""
+
+    def __init__(self, *args):
+        self._args = args
+        self._eng = None
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_args", "_eng"):
+            raise AttributeError(name)
+        if self._eng is None:
+            self._eng = _Engine(*self._args)
+        return getattr(self._eng, name)
+
+
 class _Engine:
-    """Log partial likelihood, score and information of a Cox model."""
+    """Per-row Cox quantities: Schoenfeld / score residuals and per-event-time terms
+    (cox.zph, robust variance, Firth); the likelihood, score and information of the
+    fit come from :class:`~._coxcore.RiskSetKernel`."""
 
     def __init__(self, X, time, event, entry, strata, weights, ties):
         self.X = X
@@ -266,6 +286,9 @@ class CoxFit:
     infinite : ndarray of bool (p,)
         R's infinite-coefficient flag (monotone likelihood).
     n, n_events : int ; events_weighted : float
+    aliased : ndarray of bool (p,)
+        Columns with no information or aliased with earlier ones: ``coef`` NaN and
+        zero rows / columns of ``var`` (as R ``coxph``); ``alias_notes`` says why.
     """
 
     coef: np.ndarray
@@ -284,6 +307,94 @@ class CoxFit:
     n_events: int
     ties: str
     _engine: object = field(default=None, repr=False)
+    aliased: np.ndarray = None
+    alias_notes: dict = field(default_factory=dict)
+
+    @property
+    def df(self) -> int:
+        """Number of estimated coefficients (R ``sum(!is.na(coef))``)."""
+        return int(len(self.coef) - (0 if self.aliased is None else self.aliased.sum()))
+
+
+def _expand_fit(fit, sing, notes, p):
+    """Full-length CoxFit from a fit on the non-singular columns (R's NA layout)."""
+    keep = np.flatnonzero(~sing)
+
+    def vec(v, fill):
+        out = np.full(p, fill, dtype=float)
+        out[keep] = v
+        return out
+
+    def mat(m):
+        if m is None:
+            return None
+        out = np.zeros((p, p))
+        out[np.ix_(keep, keep)] = m
+        return out
+
+    inf = np.zeros(p, dtype=bool)
+    inf[keep] = fit.infinite
+    return CoxFit(vec(fit.coef, np.nan), mat(fit.var), mat(fit.robust_var), fit.loglik,
+                  vec(fit.score, 0.0), fit.score_test, fit.wald_test, fit.lr_test,
+                  fit.robust_score_test, fit.n_iter, fit.converged, inf, fit.n, fit.n_events,
+                  fit.ties, fit._engine, sing.copy(), dict(notes))
+
+
+def singular_columns(info, toler=np.finfo(float).eps ** 0.75):
+    """Columns R's ``cholesky2`` declares singular (coef NA in R ``coxph``).
+
+    Pivots are taken in column order; a pivot below ``toler * max(diag)`` is
+    singular (R ``coxph.control(toler.chol = .Machine$double.eps^.75)``), so of
+    two aliased columns the later one is dropped, as R does.
+    """
+    A = np.array(info, dtype=float, copy=True)
+    n = A.shape[0]
+    mx = np.max(np.diag(A)) if n else 0.0
+    eps = toler if not mx > 0 else mx * toler
+    sing = np.zeros(n, dtype=bool)
+    for i in range(n):
+        piv = A[i, i]
+        if not np.isfinite(piv) or piv < eps:
+            sing[i] = True
+            continue
+        col = A[i + 1:, i] / piv
+        A[i + 1:, i + 1:] -= np.outer(col, A[i, i + 1:])
+    return sing
+
+
+def alias_notes(X, sing, names, strata=None, weights=None):
+    """Reason text for each singular column (R only says NA; we say why)."""
+    X = np.asarray(X, float)
+    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, float)
+    keep = np.flatnonzero(~sing)
+    notes = {}
+    for j in np.flatnonzero(sing):
+        x = X[:, j]
+        if np.ptp(x) == 0:
+            notes[j] = "no information (constant column)"
+            continue
+        if strata is not None:
+            sc = pd.factorize(pd.Series(np.asarray(strata, dtype=object)))[0]
+            if all(np.ptp(x[sc == k]) == 0 for k in np.unique(sc)):
+                notes[j] = "no information (constant within every stratum)"
+                continue
+        sw = np.sqrt(w)
+        xc = (x - (w @ x) / w.sum()) * sw
+        A = (X[:, keep] - (w @ X[:, keep]) / w.sum()) * sw[:, None] if keep.size else \
+            np.zeros((X.shape[0], 0))
+        if keep.size:
+            b, *_ = np.linalg.lstsq(A, xc, rcond=None)
+            resid = xc - A @ b
+        else:
+            b, resid = np.zeros(0), xc
+        if np.linalg.norm(resid) <= 1e-7 * max(np.linalg.norm(xc), 1e-300):
+            scale = np.abs(b) * np.linalg.norm(A, axis=0)
+            used = [names[keep[k]] for k in np.flatnonzero(scale > 1e-8 * np.linalg.norm(xc))]
+            notes[j] = "aliased with " + ", ".join(map(repr, used)) + \
+                " (a linear combination of them)"
+        else:
+            notes[j] = "no information (does not vary within the risk sets at event times)"
+    return notes
 
 
 def _solve_psd(A, b):
@@ -355,7 +466,7 @@ def _prepare(X, time, event, entry, strata, weights, cluster):
 
 
 def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efron",
-            robust=False, cluster=None, init=None, max_iter=20, tol=1e-9,
+            robust=None, cluster=None, init=None, max_iter=20, tol=1e-9,
             term_names=None, warn=True) -> CoxFit:
     """Fit a Cox model by Newton-Raphson, exactly as R ``coxph``.
 
@@ -374,8 +485,10 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     weights : array_like (n,), optional
         Positive case weights.
     ties : {"efron", "breslow"}
-    robust : bool
-        Sandwich variance (R ``robust=TRUE``); implied by ``cluster``.
+    robust : bool or None
+        Sandwich variance (R ``robust=TRUE``); implied by ``cluster``. ``None``
+        (default) follows R ``coxph``: robust when ``cluster`` is given or some case
+        weight is not an integer (one cluster per row), model-based otherwise.
     cluster : array_like (n,), optional
         Cluster (subject) ids for the robust variance (R ``cluster(id)``).
     init : array_like (p,), optional
@@ -408,23 +521,45 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
                                                       weights, cluster)
     n, p = X.shape
+    explicit_robust = robust is not None
+    if robust is None:
+        # R coxph: robust by default with a cluster or non-integer case weights
+        robust = cluster is not None or bool(np.any(w != np.floor(w)))
     if cluster is not None:
         robust = True
     if robust and ccode is None:
-        if entry is not None:
+        if entry is not None and explicit_robust:
             raise InputError("robust=True with counting-process (entry, time] data needs "
                              "cluster= (the subject id), as in R: several rows may belong to "
                              "one subject")
         ccode = np.arange(n)
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
     Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
-    eng = _Engine(Xc, time, event, entry, scode, w, ties)
+    eng = _LazyEngine(Xc, time, event, entry, scode, w, ties)
+    kern = RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties)
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     if beta.shape != (p,):
         raise InputError(f"init must have length {p}")
-    ll0, U, Imat = eng.stats(beta)
-    sctest = _quad(Imat, U)
+    ll0, U, Imat = kern.stats(beta)
     n_ev = int(event.sum())
+    if p and n_ev:
+        sing = singular_columns(Imat)
+        if sing.any():
+            # R: NA coefficient for a column the information matrix cannot separate; the
+            # model is the fit without it (identical likelihood), laid out at full length
+            notes = alias_notes(X, sing, names, strata, w)
+            if warn:
+                warnings.warn("terms not estimable (coefficient NA, as R coxph): " + "; ".join(
+                    f"{names[j]!r}: {notes[j]}" for j in np.flatnonzero(sing)),
+                    StatisticalWarning, stacklevel=3)
+            keep = ~sing
+            sub = cox_fit(X[:, keep], time, event, entry=entry, strata=strata, weights=weights,
+                          ties=ties, robust=robust, cluster=cluster,
+                          init=None if init is None else np.asarray(init, float)[keep],
+                          max_iter=max_iter, tol=tol,
+                          term_names=[nm for nm, k in zip(names, keep) if k], warn=warn)
+            return _expand_fit(sub, sing, notes, p)
+    sctest = _quad(Imat, U)
     if p == 0 or n_ev == 0:
         if n_ev == 0:
             raise InputError("there are no events: a Cox model cannot be fitted")
@@ -442,7 +577,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     it = 0
     newll = ll0
     for it in range(1, max_iter + 1):
-        newll, newU, newI = eng.stats(newbeta)
+        newll, newU, newI = kern.stats(newbeta)
         if not np.isfinite(newll):
             newll = -np.inf
         if np.isfinite(newll) and abs(1 - loglik / newll) <= tol and not halving:
@@ -461,7 +596,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     coef = newbeta
     llf = newll
     if not np.isfinite(llf):
-        llf, newU, newI = eng.stats(coef)
+        llf, newU, newI = kern.stats(coef)
     var = _inv(newI)
     step = np.abs(newU @ var)
     if max_iter <= 1:  # R checks for infinite coefficients only when iter.max > 1
@@ -501,21 +636,26 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     b0 = coef if init is None else coef - np.asarray(init, float)
     wald = _quad(robust_var if robust else var, b0)
     return CoxFit(coef, var, robust_var, (float(ll0), float(llf)), newU, float(sctest), wald,
-                  float(2 * (llf - ll0)), rscore, it, converged, infinite, n, n_ev, ties, eng)
+                  float(2 * (llf - ll0)), rscore, it, converged, infinite, n, n_ev, ties, eng,
+                  np.zeros(p, dtype=bool), {})
 
 
 # --------------------------------------------------------------------------------------
 # pandas front-end
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class CoxResult(Result):
-    """Cox proportional-hazards fit (frozen).
+class CoxResult(TermsShape, Result):
+    """Cox proportional-hazards fit (frozen; the terms shape of :mod:`~aplcohort.stats.shapes`).
 
     Attributes
     ----------
     terms : DataFrame
-        ``[term, coef, se, robust_se, hr, hr_lower, hr_upper, z, p]``; ``robust_se``
-        is NaN unless robust; with robust, z, p and the HR CI use ``robust_se``.
+        ``[term, level, coef, se, robust_se, estimate, lower, upper, statistic, p,
+        estimable, note]``; ``estimate`` is the HR; ``robust_se`` is NaN unless
+        robust, and then the statistic (Wald z), p and the HR CI use it. A term
+        that is aliased, has no information or a coefficient that may be infinite
+        (monotone likelihood) has NaN numbers, ``estimable = False`` and the reason
+        in ``note``.
     tests : DataFrame
         ``[test, statistic, df, p]`` with rows "likelihood ratio", "wald", "score"
         (+ "robust score" when robust), as R ``summary(coxph)``.
@@ -556,9 +696,22 @@ class CoxResult(Result):
     def tables(self) -> dict:
         return {"terms": self.terms, "tests": self.tests}
 
+    scale = "HR"
+
+    @property
+    def conf_level(self) -> float:
+        return float(self._choices.get("conf_level", 0.95))
+
+    @property
+    def variance(self) -> str:
+        """"robust" when the CI and p use the sandwich variance, else "model"."""
+        return "robust" if self._fit is not None and self._fit.robust_var is not None \
+            else "model"
+
     @property
     def coef(self) -> np.ndarray:
-        return self.terms["coef"].to_numpy()
+        """Coefficients as fitted (NaN for aliased terms; a diverging one is kept here)."""
+        return self._fit.coef.copy() if self._fit is not None else self.terms["coef"].to_numpy()
 
     @property
     def var(self) -> np.ndarray:
@@ -571,25 +724,21 @@ class CoxResult(Result):
         return None if self._fit.robust_var is None else self._fit.robust_var.copy()
 
 
-def _terms_table(names, coef, se, rse, conf_level):
-    use = rse if rse is not None else se
-    zq = _st.norm.ppf(1 - (1 - conf_level) / 2)
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = coef / use
-        return pd.DataFrame({
-            "term": list(names),
-            "coef": coef,
-            "se": se,
-            "robust_se": rse if rse is not None else np.full(len(coef), np.nan),
-            "hr": np.exp(coef),
-            "hr_lower": np.exp(coef - zq * use),
-            "hr_upper": np.exp(coef + zq * use),
-            "z": z,
-            "p": 2 * _st.norm.sf(np.abs(z)),
-        }, columns=_TERM_COLUMNS)
+def _terms_table(names, fit, conf_level, levels=None):
+    """Terms in the shared shape; aliased and infinite coefficients not estimable."""
+    se = np.sqrt(np.diag(fit.var)) if fit.var.size else np.zeros(0)
+    rse = None if fit.robust_var is None else np.sqrt(np.diag(fit.robust_var))
+    p = len(names)
+    aliased = np.zeros(p, bool) if fit.aliased is None else fit.aliased
+    ok = ~aliased & ~fit.infinite
+    notes = [fit.alias_notes.get(j, NOTE_INFINITE if fit.infinite[j] else "")
+             for j in range(p)]
+    return terms_frame(names, fit.coef, se, conf_level=conf_level, robust_se=rse,
+                       levels=levels, estimable=ok, notes=notes)
 
 
 def _tests_table(fit: CoxFit, p):
+    p = fit.df  # R: degrees of freedom = number of non-NA coefficients
     rows = [("likelihood ratio", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)]
     if fit.robust_score_test is not None:
         rows.append(("robust score", fit.robust_score_test))
@@ -611,7 +760,7 @@ def _event_array(data, event, name="event"):
 
 
 def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata=None,
-          ties="efron", robust=False, cluster=None, weights=None, conf_level=0.95,
+          ties="efron", robust=None, cluster=None, weights=None, conf_level=0.95,
           max_iter=20, tol=1e-9) -> CoxResult:
     """Cox proportional-hazards regression on a DataFrame (R ``coxph``).
 
@@ -630,8 +779,9 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
     strata : str or sequence of str, optional
         Stratification column(s).
     ties : {"efron", "breslow"}
-    robust : bool
-        Robust sandwich SE (R ``robust=TRUE``).
+    robust : bool or None
+        Robust sandwich SE (R ``robust=TRUE``). ``None`` (default) follows R:
+        robust when ``cluster`` is given or some case weight is not an integer.
     cluster : str, optional
         Cluster id column (R ``cluster(id)``); implies robust.
     weights : str, optional
@@ -642,6 +792,12 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
     Returns
     -------
     CoxResult
+        ``.terms`` in the shared terms shape. Terms that cannot be estimated are
+        kept with NaN numbers, ``estimable = False`` and a ``note``: a constant
+        column, a column aliased with earlier ones (R: coefficient NA), or a
+        coefficient that may be infinite (monotone likelihood, e.g. a group with no
+        events; R warns "coefficient may be infinite") -- for the latter, fit
+        :func:`aplcohort.stats.firth.firth_coxph` (plans: ``firth: true``).
 
     Examples
     --------
@@ -676,9 +832,7 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
                   strata=sv, weights=None if weights is None else data[weights].to_numpy(),
                   ties=ties, robust=robust, cluster=None if cluster is None else data[cluster],
                   max_iter=max_iter, tol=tol, term_names=design.names)
-    se = np.sqrt(np.diag(fit.var))
-    rse = None if fit.robust_var is None else np.sqrt(np.diag(fit.robust_var))
-    terms = _terms_table(design.names, fit.coef, se, rse, conf_level)
+    terms = _terms_table(design.names, fit, conf_level, term_levels(design))
     tests = _tests_table(fit, len(design.names))
     separated = tuple(design.names[j] for j in np.flatnonzero(fit.infinite))
     choices = {
@@ -693,8 +847,11 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
         "ci": "Wald, " + ("robust SE" if fit.robust_var is not None else "model SE"),
     }
     if separated:
-        choices["separation"] = (f"infinite coefficient(s) {list(separated)}: estimates not "
-                                 "interpretable; use firth_coxph")
+        choices["separation"] = (f"coefficient(s) {list(separated)} may be infinite (monotone "
+                                 "likelihood): not estimable; use firth_coxph (firth: true)")
+    if fit.aliased is not None and fit.aliased.any():
+        choices["not estimable"] = {design.names[j]: fit.alias_notes[j]
+                                    for j in np.flatnonzero(fit.aliased)}
     if not fit.converged:
         choices["converged"] = False
     return CoxResult(terms, tests, fit.loglik, fit.n, fit.n_events, tuple(covariates), separated,
@@ -745,7 +902,7 @@ class UniMultiResult(Result):
 
 
 def univariable_multivariable(data, *, time, event, covariates, entry=None, categorical=None,
-                              strata=None, ties="efron", robust=False, cluster=None,
+                              strata=None, ties="efron", robust=None, cluster=None,
                               weights=None, conf_level=0.95) -> UniMultiResult:
     """Each covariate alone, then all together, side by side (R ``coxph`` each).
 
@@ -795,9 +952,9 @@ def univariable_multivariable(data, *, time, event, covariates, entry=None, cate
     m = multi.terms
     table = pd.DataFrame({
         "term": m["term"],
-        "hr_uni": uni["hr"].to_numpy(), "lower_uni": uni["hr_lower"].to_numpy(),
-        "upper_uni": uni["hr_upper"].to_numpy(), "p_uni": uni["p"].to_numpy(),
-        "hr_multi": m["hr"], "lower_multi": m["hr_lower"], "upper_multi": m["hr_upper"],
+        "hr_uni": uni["estimate"].to_numpy(), "lower_uni": uni["lower"].to_numpy(),
+        "upper_uni": uni["upper"].to_numpy(), "p_uni": uni["p"].to_numpy(),
+        "hr_multi": m["estimate"], "lower_multi": m["lower"], "upper_multi": m["upper"],
         "p_multi": m["p"]}, columns=_UM_COLUMNS)
     counts = pd.DataFrame({"model": covariates + ["multivariable"],
                            "n": [u.n for u in unis] + [multi.n],

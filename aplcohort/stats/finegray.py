@@ -26,17 +26,20 @@ supported.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, InputError, SeparationWarning
 from ._design import build_design, check_columns
+from .cox import alias_notes, singular_columns
 from .outcome import Outcome
+from .shapes import TermsShape, term_levels, terms_frame
 
 __all__ = ["crr_fit", "CrrFit", "fine_gray", "FineGrayResult"]
 
@@ -81,6 +84,9 @@ class CrrFit:
     events: int
     competing: int
     censored: int
+    aliased: np.ndarray = None
+    alias_notes: dict = field(default_factory=dict)
+    infinite: np.ndarray = None
 
     def predict(self, Z, times=None) -> np.ndarray:
         """Predicted cumulative incidence for covariate rows ``Z`` (as ``predict.crr``).
@@ -92,7 +98,8 @@ class CrrFit:
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         if Z.shape[1] != self.coef.size:
             raise InputError(f"profiles need {self.coef.size} covariate values, got {Z.shape[1]}")
-        lhat = np.cumsum(self.bfitj)[:, None] * np.exp(Z @ self.coef)[None, :]
+        # an aliased column (coef NaN) is out of the model: contributes 0
+        lhat = np.cumsum(self.bfitj)[:, None] * np.exp(Z @ np.nan_to_num(self.coef))[None, :]
         cif = 1 - np.exp(-lhat)
         if times is None:
             return cif
@@ -278,6 +285,26 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None) -> Crr
     converged = False
     it = 0
     lik, score, info = pr.objective(b)
+    sing = singular_columns(info) if p else np.zeros(0, bool)
+    if sing.any():
+        # cmprsk::crr stops with "system is exactly singular"; we fit without the
+        # columns that carry no information (R coxph's rule) and report them as NA
+        notes = alias_notes(X, sing, [f"x{j + 1}" for j in range(p)])
+        keep = np.flatnonzero(~sing)
+        sub = crr_fit(time, code, X[:, keep], cause=cause, max_iter=max_iter, gtol=gtol,
+                      init=None if init is None else np.asarray(init, float)[keep])
+        coef = np.full(p, np.nan)
+        coef[keep] = sub.coef
+        var = np.zeros((p, p))
+        var[np.ix_(keep, keep)] = sub.var
+        inf_m = np.zeros((p, p))
+        inf_m[np.ix_(keep, keep)] = sub.inf
+        score_f = np.zeros(p)
+        score_f[keep] = sub.score
+        infinite = np.zeros(p, bool)
+        infinite[keep] = sub.infinite
+        return dataclasses.replace(sub, coef=coef, var=var, inf=inf_m, score=score_f,
+                                   aliased=sing, alias_notes=notes, infinite=infinite)
     for ll in range(max_iter + 1):
         it = ll
         if np.max(np.abs(score) * np.maximum(np.abs(b), 1)) < max(abs(lik), 1) * gtol:
@@ -307,24 +334,46 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None) -> Crr
     inf, v2, a, shift = pr.sandwich(b)
     h = np.linalg.inv(inf)
     var = h @ v2 @ h.T
+    # cmprsk has no flag for a diverging coefficient (monotone pseudo-likelihood, e.g. a
+    # group with no events of the cause: crr stops on the gradient with a large coefficient
+    # and a deceptively small sandwich SE). Our check: moving the coefficient a further
+    # 10 units of the linear predictor (over the column's range) away from 0 does not
+    # lower the pseudo-likelihood, which a finite maximum always would.
+    infinite = np.zeros(p, dtype=bool)
+    for j in range(p):
+        rng_j = float(np.ptp(X[:, j]))
+        if b[j] == 0 or rng_j == 0:
+            continue
+        bb = b.copy()
+        bb[j] += np.sign(b[j]) * 10.0 / rng_j
+        l2 = pr.objective(bb, need_derivs=False)[0]
+        infinite[j] = bool(np.isfinite(l2) and l2 <= lik + 1e-6 * max(abs(lik), 1.0))
     lik0 = pr.objective(np.zeros(p), need_derivs=False)[0]
     # baseline jumps with the original (uncentred) covariates: d / S0_raw
     bfitj = a * np.exp(-(shift + float(pr.xmean @ b)))
     return CrrFit(coef=b, var=var, inf=inf, loglik=-lik, loglik_null=-lik0, score=-score,
                   converged=converged, iterations=it, uftime=pr.uft, bfitj=bfitj,
                   n=out.n, events=int((status == 1).sum()), competing=int((status == 2).sum()),
-                  censored=int((status == 0).sum()))
+                  censored=int((status == 0).sum()), aliased=np.zeros(p, bool), alias_notes={},
+                  infinite=infinite)
+
+
+NOTE_INFINITE_FG = ("coefficient may be infinite (monotone likelihood: a group without events "
+                    "of the cause?)")
 
 
 @dataclass(frozen=True, eq=False)
-class FineGrayResult(Result):
-    """Fine–Gray regression result (``kind = "finegray"``).
+class FineGrayResult(TermsShape, Result):
+    """Fine–Gray regression result (``kind = "finegray"``; the shared terms shape).
 
     Attributes
     ----------
     terms : DataFrame
-        ``[term, coef, se, hr, hr_lower, hr_upper, z, p]``; ``hr`` is the
-        subdistribution hazard ratio exp(coef) with its Wald CI.
+        ``[term, level, coef, se, robust_se, estimate, lower, upper, statistic, p,
+        estimable, note]``; ``estimate`` is the subdistribution hazard ratio
+        exp(coef) with its Wald CI (``se`` is crr's sandwich SE; ``robust_se`` NaN).
+        Aliased / constant columns and coefficients that may be infinite are not
+        estimable (NaN, with the reason in ``note``).
     tests : DataFrame ``[test, statistic, df, p]`` (likelihood ratio of the
         pseudo-likelihood, Wald).
     n, events, competing, censored : int
@@ -355,6 +404,8 @@ class FineGrayResult(Result):
     _categorical: dict
 
     kind = "finegray"
+    scale = "SHR"
+    variance = "model"  # crr's own (sandwich) variance is its model variance
 
     @property
     def fit(self) -> CrrFit:
@@ -446,7 +497,7 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     Returns
     -------
     FineGrayResult
-        ``.terms`` ``[term, coef, se, hr, hr_lower, hr_upper, z, p]``,
+        ``.terms`` in the shared terms shape (``estimate`` = SHR),
         ``.predict(profiles, times)``.
 
     Examples
@@ -469,17 +520,28 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     design = build_design(data, covariates, categorical)
     fit = crr_fit(data[time].to_numpy(), data[code].to_numpy(), design.X, cause=cause,
                   max_iter=max_iter, gtol=gtol)
+    names = list(design.names)
     se = np.sqrt(np.diag(fit.var))
-    z = fit.coef / se
-    q = _st.norm.ppf(0.5 + conf_level / 2)
-    terms = pd.DataFrame({
-        "term": list(design.names), "coef": fit.coef, "se": se, "hr": np.exp(fit.coef),
-        "hr_lower": np.exp(fit.coef - q * se), "hr_upper": np.exp(fit.coef + q * se),
-        "z": z, "p": 2 * _st.norm.sf(np.abs(z)),
-    })
-    p = fit.coef.size
+    notes = [fit.alias_notes.get(j, "") for j in range(len(names))]
+    for j, nt in list(enumerate(notes)):
+        for k in range(len(names) - 1, -1, -1):  # x10 before x1
+            nt = nt.replace(f"'x{k + 1}'", repr(names[k]))
+        notes[j] = nt
+    infinite = fit.infinite if fit.infinite is not None else np.zeros(len(names), bool)
+    for j in np.flatnonzero(infinite):
+        notes[j] = NOTE_INFINITE_FG
+    ok = ~fit.aliased & ~infinite
+    terms = terms_frame(names, fit.coef, se, conf_level=conf_level, levels=term_levels(design),
+                        estimable=ok, notes=notes)
+    if infinite.any():
+        warnings.warn(f"Fine-Gray: the coefficient of {[names[j] for j in np.flatnonzero(infinite)]} "
+                      "may be infinite (monotone pseudo-likelihood, e.g. a group without events "
+                      "of the cause); it is reported as not estimable", SeparationWarning,
+                      stacklevel=2)
+    p = int(ok.sum() + infinite.sum())
     lr = 2 * (fit.loglik - fit.loglik_null)
-    wald = float(fit.coef @ np.linalg.solve(fit.var, fit.coef))
+    keep = ~fit.aliased
+    wald = float(fit.coef[keep] @ np.linalg.solve(fit.var[np.ix_(keep, keep)], fit.coef[keep]))
     tests = pd.DataFrame({"test": ["pseudo likelihood ratio", "wald"], "statistic": [lr, wald],
                           "df": [p, p], "p": [_st.chi2.sf(lr, p), _st.chi2.sf(wald, p)]})
     cat_levels = {k: v for k, v in design.levels.items() if k in design.reference_levels}

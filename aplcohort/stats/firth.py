@@ -25,22 +25,23 @@ implementation used for validation (PyPI ``firthmodels``); Efron is available.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as _opt
-from scipy import stats as _st
+from ._lazy import scipy_optimize as _opt
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError
 from ._design import build_design, check_columns, check_complete
-from .cox import _Engine, _event_array, _prepare, _risk_sums
+from .cox import _Engine, _event_array, _prepare, _risk_sums, alias_notes, singular_columns
+from .shapes import TermsShape, term_levels, terms_frame
 
 __all__ = ["firth_cox_fit", "FirthFit", "firth_coxph", "FirthCoxResult"]
 
-_TERM_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "chisq", "p"]
 _TEST_COLUMNS = ["test", "statistic", "df", "p"]
 
 
@@ -164,6 +165,8 @@ class FirthFit:
     n: int
     n_events: int
     ties: str
+    aliased: np.ndarray = None
+    alias_notes: dict = field(default_factory=dict)
 
 
 def _profile_bound(eng, beta_hat, lp_hat, j, direction, crit, se, max_iter):
@@ -243,6 +246,29 @@ def firth_cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
     Xc = X - (w @ X) / w.sum()
     eng = _Engine(Xc, time, event, entry, scode, w, ties)
+    sing = singular_columns(eng.stats(np.zeros(p))[2])
+    if sing.any():
+        # as coxph (R): a column without information is NA and the model is fitted without it
+        keep = np.flatnonzero(~sing)
+        if keep.size == 0:
+            raise InputError(f"no covariate of {names} carries information (constant or "
+                             "not varying within the risk sets); nothing to estimate")
+        sub = firth_cox_fit(X[:, keep], time, event, entry=entry, strata=strata,
+                            weights=weights, ties=ties, conf_level=conf_level, max_iter=max_iter,
+                            term_names=[names[j] for j in keep], profile=profile)
+        notes = alias_notes(X, sing, names, strata, w)
+
+        def vec(v):
+            out = np.full(p, np.nan)
+            out[keep] = v
+            return out
+
+        var = np.zeros((p, p))
+        var[np.ix_(keep, keep)] = sub.var
+        ci = np.full((p, 2), np.nan)
+        ci[keep] = sub.ci
+        return dataclasses.replace(sub, coef=vec(sub.coef), var=var, lr_chisq=vec(sub.lr_chisq),
+                                   ci=ci, aliased=sing, alias_notes=notes)
     allfree = np.ones(p, dtype=bool)
     lp0, *_ = _penalised(eng, np.zeros(p))
     beta, lp, U, I, conv, it = _maximise(eng, np.zeros(p), allfree, max_iter=max_iter)
@@ -270,19 +296,21 @@ def firth_cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties
                 warnings.warn(f"profile-likelihood CI of {names[j]!r} is unbounded on one side",
                               ConvergenceWarning, stacklevel=2)
     return FirthFit(beta, var, (float(lp0), float(lp)), float(ll), lr, ci,
-                    float(max(2 * (lp - lp0), 0.0)), conv, it, n, int(event.sum()), ties)
+                    float(max(2 * (lp - lp0), 0.0)), conv, it, n, int(event.sum()), ties,
+                    np.zeros(p, dtype=bool), {})
 
 
 @dataclass(frozen=True, eq=False)
-class FirthCoxResult(Result):
-    """Firth-penalised Cox model (frozen).
+class FirthCoxResult(TermsShape, Result):
+    """Firth-penalised Cox model (frozen; the shared terms shape).
 
     Attributes
     ----------
     terms : DataFrame
-        ``[term, coef, se, hr, hr_lower, hr_upper, chisq, p]``: HR CI from the profile
-        penalised likelihood; ``chisq``/``p`` the penalised likelihood-ratio test of
-        ``coef = 0`` (1 df).
+        ``[term, level, coef, se, robust_se, estimate, lower, upper, statistic, p,
+        estimable, note]``: HR with its CI from the profile penalised likelihood;
+        ``statistic``/``p`` the penalised likelihood-ratio chi-square of ``coef = 0``
+        (1 df). Aliased / constant columns are not estimable (NaN, reason in ``note``).
     tests : DataFrame
         ``[test, statistic, df, p]``: the global "penalized likelihood ratio" test.
     loglik : tuple
@@ -300,6 +328,12 @@ class FirthCoxResult(Result):
     _fit: object = field(default=None, repr=False)
 
     kind = "firth_cox"
+    scale = "HR"
+    variance = "model"
+
+    @property
+    def conf_level(self) -> float:
+        return float(self._choices.get("conf_level", 0.95))
 
     @property
     def title(self) -> str:
@@ -340,7 +374,7 @@ def firth_coxph(data, *, time, event, covariates, entry=None, categorical=None, 
     >>> df = pd.DataFrame({"t": [2, 3, 5, 7, 8, 10, 12, 14], "e": [1, 1, 1, 0, 1, 0, 0, 0],
     ...                    "grp": ["a", "a", "a", "a", "a", "b", "b", "b"]})
     >>> res = firth_coxph(df, time="t", event="e", covariates=["grp"])
-    >>> bool(res.terms["hr_upper"].iloc[0] < 1)
+    >>> bool(res.terms["upper"].iloc[0] < 1)
     True
 
     Validated against: PyPI ``firthmodels`` ``FirthCoxPH`` (Breslow): coefficients,
@@ -365,11 +399,12 @@ def firth_coxph(data, *, time, event, covariates, entry=None, categorical=None, 
                         term_names=design.names)
     se = np.sqrt(np.diag(fit.var))
     with np.errstate(over="ignore"):
-        terms = pd.DataFrame({
-            "term": list(design.names), "coef": fit.coef, "se": se, "hr": np.exp(fit.coef),
-            "hr_lower": np.exp(fit.ci[:, 0]), "hr_upper": np.exp(fit.ci[:, 1]),
-            "chisq": fit.lr_chisq, "p": _st.chi2.sf(fit.lr_chisq, 1)}, columns=_TERM_COLUMNS)
-    p = len(design.names)
+        terms = terms_frame(design.names, fit.coef, se, conf_level=conf_level,
+                            levels=term_levels(design), estimable=~fit.aliased,
+                            notes=[fit.alias_notes.get(j, "") for j in range(len(design.names))],
+                            lower=np.exp(fit.ci[:, 0]), upper=np.exp(fit.ci[:, 1]),
+                            statistic=fit.lr_chisq, p=_st.chi2.sf(fit.lr_chisq, 1))
+    p = int((~fit.aliased).sum())
     tests = pd.DataFrame({"test": ["penalized likelihood ratio"], "statistic": [fit.global_lr],
                           "df": [p], "p": [float(_st.chi2.sf(fit.global_lr, p))]},
                          columns=_TEST_COLUMNS)

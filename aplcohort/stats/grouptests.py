@@ -52,7 +52,10 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from ._lazy import LazyModule
+
+special = LazyModule("scipy.special")
+stats = LazyModule("scipy.stats")
 
 from aplcohort._results import Result
 from aplcohort.errors import ApproximationWarning, InputError, StatisticalWarning

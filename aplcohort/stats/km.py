@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ._lazy import scipy_stats as st
 
 from .._results import Result
 from ..errors import InputError
 from . import _surv_core as core
 from .outcome import Outcome
+from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame
 
 __all__ = ["kaplan_meier", "KMResult", "number_at_risk", "rmst_difference",
            "RMSTDifferenceResult", "median_followup"]
@@ -129,20 +130,19 @@ def _check_times(times, name="times"):
     return t
 
 
-_TABLE_COLS = ["group", "time", "n_risk", "n_event", "n_censor", "surv", "std_err",
-               "lower", "upper"]
 
 
 # ------------------------------------------------------------------ result
 @dataclass(frozen=True, eq=False)
-class KMResult(Result):
-    """Kaplan–Meier curves (frozen).
+class KMResult(CurveShape, Result):
+    """Kaplan–Meier curves (frozen; the curve shape of :mod:`aplcohort.stats.shapes`).
 
     Attributes
     ----------
     table : DataFrame
-        ``[group, time, n_risk, n_event, n_censor, surv, std_err, lower, upper]``,
-        one row per distinct time per group (R ``summary(fit, censored=TRUE)``).
+        ``[group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
+        n_censor]`` (``cause`` <NA>, ``estimate`` = S(t)), one row per distinct
+        time per group (R ``summary(fit, censored=TRUE)``).
     groups : tuple
         Group labels in order (``("all",)`` without groups).
     conf_type, conf_level : str, float
@@ -152,6 +152,7 @@ class KMResult(Result):
     """
 
     kind = "km"
+    curve = "survival"
 
     table: pd.DataFrame
     groups: tuple
@@ -205,7 +206,7 @@ class KMResult(Result):
             def fq(curve):
                 return core.findq(x, np.concatenate([[0.0], 1.0 - curve]), probs)
 
-            q = fq(c["surv"].to_numpy())
+            q = fq(c["estimate"].to_numpy())
             lo = fq(c["lower"].to_numpy())
             up = fq(c["upper"].to_numpy())
             ev = float(c["n_event"].sum())
@@ -220,10 +221,12 @@ class KMResult(Result):
 
         Returns
         -------
-        DataFrame ``[group, n, events, median, lower, upper]``.
+        DataFrame ``[group, cause, n, events, median, lower, upper, note]``
+        (``note`` = "not reached" where the median is NaN).
         """
-        q = self.quantile(0.5).drop(columns="p").rename(columns={"quantile": "median"})
-        return q
+        q = self.quantile(0.5)
+        return median_frame((r.group, None, r.n, r.events, r.quantile, r.lower, r.upper)
+                            for r in q.itertuples(index=False))
 
     # ---- survival at times
     def _at(self, times, extend):
@@ -235,13 +238,13 @@ class KMResult(Result):
             # survfit0: a row at start time with S = 1 and n.risk of the first row
             if ct.size and ct[0] != self.start_time:
                 ct0 = np.concatenate([[self.start_time], ct])
-                pre = {"surv": 1.0, "std_err": 0.0, "lower": 1.0, "upper": 1.0,
+                pre = {"estimate": 1.0, "std_err": 0.0, "lower": 1.0, "upper": 1.0,
                        "n_event": 0.0, "n_censor": 0.0}
                 col = {k: np.concatenate([[v], c[k].to_numpy()]) for k, v in pre.items()}
                 col["n_risk"] = np.concatenate([[c["n_risk"].iloc[0]], c["n_risk"].to_numpy()])
             else:
                 ct0 = ct
-                col = {k: c[k].to_numpy() for k in ("surv", "std_err", "lower", "upper",
+                col = {k: c[k].to_numpy() for k in ("estimate", "std_err", "lower", "upper",
                                                     "n_event", "n_censor", "n_risk")}
             i1 = np.searchsorted(ct0, t, side="right")          # findInterval(t, time)
             i2 = np.searchsorted(ct0, t, side="left")           # rows with time < t
@@ -250,7 +253,8 @@ class KMResult(Result):
             cum_ce = np.concatenate([[0.0], np.cumsum(col["n_censor"])])[i1]
             n_risk = np.concatenate([col["n_risk"], [0.0]])[i2]
             past = t > ct0.max()
-            vals = {k: col[k][row].astype(float) for k in ("surv", "std_err", "lower", "upper")}
+            vals = {k: col[k][row].astype(float) for k in ("estimate", "std_err", "lower",
+                                                            "upper")}
             if not extend:
                 for k in vals:
                     vals[k] = np.where(past, np.nan, vals[k])
@@ -258,7 +262,7 @@ class KMResult(Result):
                                      "cum_events": cum_ev, "cum_censored": cum_ce, **vals}))
         return pd.concat(out, ignore_index=True)
 
-    def survival_at(self, times, *, extend=False) -> pd.DataFrame:
+    def at(self, times, *, extend=False) -> pd.DataFrame:
         """Survival with CI at chosen times (R ``summary(fit, times = , extend = )``).
 
         Parameters
@@ -272,11 +276,13 @@ class KMResult(Result):
 
         Returns
         -------
-        DataFrame ``[group, time, surv, std_err, lower, upper, n_risk]``; ``n_risk`` is
-        the number at risk at the start of the time (first survfit row >= time).
+        DataFrame ``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]``;
+        ``n_risk`` is the number at risk at the start of the time (first survfit row
+        >= time); ``note`` says why an estimate is NaN (after the group's follow-up).
         """
         a = self._at(times, extend)
-        return a[["group", "time", "surv", "std_err", "lower", "upper", "n_risk"]]
+        return at_frame(a["group"], None, a["time"], a["estimate"], a["std_err"], a["lower"],
+                        a["upper"], a["n_risk"])
 
     def risk_table(self, times) -> pd.DataFrame:
         """At risk at each time and cumulative events / censorings up to it.
@@ -312,7 +318,7 @@ class KMResult(Result):
         rows = []
         for g in self.groups:
             c = self._curve(g)
-            m, se = core.rmst(c["time"].to_numpy(), c["surv"].to_numpy(),
+            m, se = core.rmst(c["time"].to_numpy(), c["estimate"].to_numpy(),
                               c["n_risk"].to_numpy(), c["n_event"].to_numpy(), tau,
                               self.start_time)
             rows.append((g, tau, m, se, m - z * se, m + z * se))
@@ -364,7 +370,7 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     --------
     >>> from aplcohort.stats.km import kaplan_meier
     >>> fit = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])
-    >>> fit.table["surv"].round(3).tolist()
+    >>> fit.table["estimate"].round(3).tolist()
     [0.8, 0.6, 0.3, 0.3]
     >>> float(fit.median()["median"].iloc[0])
     3.0
@@ -398,12 +404,10 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
             with np.errstate(divide="ignore", invalid="ignore"):
                 logse = np.where(se_s == 0, 0.0, se_s / r["surv"])
         lower, upper = core.confint(r["surv"], logse, conf_type, cl)
-        parts.append(pd.DataFrame({
-            "group": [g] * r["time"].size, "time": r["time"], "n_risk": r["n_risk"],
-            "n_event": r["n_event"], "n_censor": r["n_censor"], "surv": r["surv"],
-            "std_err": se_s, "lower": lower, "upper": upper}))
+        parts.append(curve_frame(g, None, r["time"], r["surv"], se_s, lower, upper, r["n_risk"],
+                                 r["n_event"], r["n_censor"]))
         nrec.append(int(m.sum()))
-    table = pd.concat(parts, ignore_index=True)[_TABLE_COLS]
+    table = pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
     return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
                     weighted=w is not None, left_truncated=oc.start is not None,
                     n_records=tuple(nrec), start_time=start_time, variance=variance)

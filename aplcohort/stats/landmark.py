@@ -35,7 +35,7 @@ def _helpers():
 
 __all__ = ["landmark", "LandmarkResult", "landmark_set"]
 
-_SUMMARY_COLUMNS = ["landmark", "n", "events", "term", "hr", "hr_lower", "hr_upper", "p_cox",
+_SUMMARY_COLUMNS = ["landmark", "n", "events", "term", "estimate", "lower", "upper", "p_cox",
                     "logrank_statistic", "logrank_df", "logrank_p"]
 _ATTRITION_COLUMNS = ["landmark", "n_start", "n_event_before", "n_censored_before",
                       "n_included", "events_after"]
@@ -127,7 +127,7 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
     return out, excl
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LandmarkResult(Result):
     """Landmark analyses at one or more landmark times.
 
@@ -135,7 +135,7 @@ class LandmarkResult(Result):
     ----------
     landmarks : tuple of float
     summary : DataFrame
-        ``[landmark, n, events, term, hr, hr_lower, hr_upper, p_cox,
+        ``[landmark, n, events, term, estimate, lower, upper, p_cox,
         logrank_statistic, logrank_df, logrank_p]``: one row per landmark and Cox
         term (the exposure / group terms, adjusted for ``covariates``).
     attrition : DataFrame
@@ -288,7 +288,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                           StatisticalWarning, stacklevel=2)
             lr[L] = cx[L] = None
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": None,
-                         "hr": np.nan, "hr_lower": np.nan, "hr_upper": np.nan, "p_cox": np.nan,
+                         "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p_cox": np.nan,
                          "logrank_statistic": np.nan, "logrank_df": np.nan, "logrank_p": np.nan})
             continue
         lr[L] = logrank_test(s["landmark_time"].to_numpy(float), ev, gv)
@@ -300,7 +300,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
         for j in gterms:
             r = terms.iloc[j]
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": r["term"],
-                         "hr": r["hr"], "hr_lower": r["hr_lower"], "hr_upper": r["hr_upper"],
+                         "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
                          "p_cox": r["p"], "logrank_statistic": lr[L].statistic,
                          "logrank_df": lr[L].df, "logrank_p": lr[L].p})
     choices = {"landmarks": list(Ls), "groups": (f"{exposure} = treatment started at or before "

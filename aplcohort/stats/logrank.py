@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
+from ._lazy import scipy_stats as st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
@@ -64,6 +64,9 @@ class LogRankResult(Result):
         ``[group, n, observed, expected, o_minus_e, variance]``.
     var : ndarray
         Full k x k variance matrix (R ``survdiff$var``).
+    note : str
+        Why ``p`` is NaN when it is: fewer than two groups with expected events
+        (then ``statistic`` is 0 and ``df`` 0, as R ``survdiff``).
     """
 
     kind = "logrank"
@@ -81,6 +84,7 @@ class LogRankResult(Result):
     fh_q: float = 0.0
     n_strata: int = 1
     scores: tuple | None = None
+    note: str = ""
 
     @property
     def title(self) -> str:
@@ -187,9 +191,11 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
     k = len(groups)
     O, E, V = _oev(oc.time, oc.event.astype(float), codes, k, s_codes, ns, weights, p, q)
     chisq, df = core.chisq_from_oev(O, E, V)
+    note = ""
     if df < 1:
-        warnings.warn("fewer than two groups have expected events > 0: the test is undefined "
-                      "(statistic and p are NaN)", StatisticalWarning, stacklevel=3)
+        note = ("fewer than two groups have expected events > 0: no comparison is possible "
+                "(statistic 0 on 0 df as R survdiff; p undefined)")
+        warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
         pval = float("nan")
     else:
         pval = float(st.chi2.sf(chisq, df))
@@ -199,7 +205,7 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
                           "variance": np.diag(V).copy()})
     return LogRankResult(test=_test_name(weights, p, q, ns > 1), statistic=chisq, df=df,
                          p=pval, table=table, var=V, groups=groups, weights=weights, rho=rho,
-                         fh_p=p, fh_q=q, n_strata=ns)
+                         fh_p=p, fh_q=q, n_strata=ns, note=note)
 
 
 def _check_nonneg(x, name):

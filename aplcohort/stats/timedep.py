@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .._results import Result
+from .shapes import CurveShape
 from ..errors import AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError
 
 __all__ = [
@@ -266,7 +267,7 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
 # ----------------------------------------------------------------------------------
 # checking (start, stop] data
 # ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IntervalCheck(Result):
     """Report of every problem in (start, stop] data (like R ``survcheck``).
 
@@ -455,7 +456,7 @@ def _delay(data: pd.DataFrame, col: str, time_zero: str | None, unit: str) -> np
     return _numeric(data, col)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ImmortalTimeCheck(Result):
     """Result of :func:`immortal_time_check`.
 
@@ -731,7 +732,7 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
     return _dc.replace(res, _choices=ch)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MantelByarResult(Result):
     """Mantel–Byar test of a time-dependent exposure.
 
@@ -863,9 +864,9 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
 # ----------------------------------------------------------------------------------
 # Simon-Makuch curves
 # ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SimonMakuchResult(Result):
-    """Simon–Makuch curves: Kaplan–Meier by current exposure status.
+@dataclass(frozen=True, eq=False)
+class SimonMakuchResult(CurveShape, Result):
+    """Simon–Makuch curves: Kaplan–Meier by current exposure status (the curve shape).
 
     Attributes
     ----------
@@ -884,8 +885,8 @@ class SimonMakuchResult(Result):
     -------
     risk_table(times)
         Patients in each curve at chosen times and how they moved between curves.
-    median(), survival_at(times)
-        Those of :attr:`km`.
+    median(), at(times)
+        Those of :attr:`km` (curve shape of :mod:`aplcohort.stats.shapes`).
     """
 
     km: object
@@ -909,11 +910,25 @@ class SimonMakuchResult(Result):
         """The (start, stop] data the curves were computed from (a copy)."""
         return self._split.copy()
 
+    curve = "survival"
+
+    @property
+    def conf_type(self) -> str:
+        return self.km.conf_type
+
+    @property
+    def conf_level(self) -> float:
+        return self.km.conf_level
+
+    @property
+    def start_time(self) -> float:
+        return self.km.start_time
+
     def median(self) -> pd.DataFrame:
         return self.km.median()
 
-    def survival_at(self, times, *, extend=False) -> pd.DataFrame:
-        return self.km.survival_at(times, extend=extend)
+    def at(self, times, *, extend=False) -> pd.DataFrame:
+        return self.km.at(times, extend=extend)
 
     def risk_table(self, times) -> pd.DataFrame:
         """Patients in each curve at ``times`` and the moves between curves.
@@ -1065,7 +1080,7 @@ def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
 _COMPARE_COLUMNS = ["method", "term", "estimate", "lower", "upper", "p", "n", "events", "note"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NaiveVsTimeDependent(Result):
     """Naive and immortal-time-safe analyses side by side.
 
@@ -1191,9 +1206,10 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
         t = res.terms.set_index("term")
         for term in terms:
             r = t.loc[term]
-            rows.append({"method": method, "term": term, "estimate": r["hr"],
-                         "lower": r["hr_lower"], "upper": r["hr_upper"], "p": r["p"],
-                         "n": n, "events": res.events, "note": note})
+            rows.append({"method": method, "term": term, "estimate": r["estimate"],
+                         "lower": r["lower"], "upper": r["upper"], "p": r["p"],
+                         "n": n, "events": res.events,
+                         "note": note if r["estimable"] else f"{note}; not estimable: {r['note']}"})
 
     work = data.copy()
     if exposure_time is not None:

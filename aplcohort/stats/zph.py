@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -94,12 +95,15 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
             raise InputError(f"regression_table needs a CoxResult, FineGrayResult or "
                              f"UniMultiResult; got {type(result).__name__}")
         src = result
-        ratio_label = ratio_label or ("SHR" if getattr(result, "kind", "") == "finegray" else "HR")
+        ratio_label = ratio_label or getattr(result, "scale", "HR")
         cl = conf_level or getattr(result, "conf_level", None) or \
             (getattr(result, "choices", None) or {}).get("conf_level", 0.95)
-        est = {r.term: ((r.hr, r.hr_lower, r.hr_upper, r.p),) for r in terms_df.itertuples()}
+        est = {r.term: ((r.estimate, r.lower, r.upper, r.p),) for r in terms_df.itertuples()}
         terms = list(terms_df["term"])
-    sep = set(getattr(src, "separated", ()) or ())
+    # terms not estimable (shared terms shape: estimable False, reason in note): "NE"
+    st = src.terms
+    why = {r.term: r.note for r in st.itertuples() if not r.estimable}
+    sep = set(why)
     pct = f"{100 * float(cl):g}%"
     rows_spec = _layout(terms, _refs(src), labels)
     nmod = 2 if two else 1
@@ -119,14 +123,14 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
             continue
         cells = [label]
         for k, (hr, lo, hi, p) in enumerate(est[term]):
-            if term in sep and k == nmod - 1 or (term in sep and not two):
+            if term in sep and k == nmod - 1 or not np.isfinite(hr):
                 cells += ["NE", ""]
             else:
                 dec = max(decimals, decimals_for([hr, lo, hi], 3))  # 0.004, not 0.00
                 cells += [format_ci(hr, lo, hi, dec, na="NE", na_bound="NE"), format_p(p)]
             raw.append({"term": term, "model": (("univariable", "multivariable")[k] if two
                                                 else "model"),
-                        "hr": hr, "lower": lo, "upper": hi, "p": p})
+                        "estimate": hr, "lower": lo, "upper": hi, "p": p})
         rows.append(cells)
         indent.append(1 if kind == "level" else 0)
     df = pd.DataFrame(rows, columns=head)
@@ -142,9 +146,9 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
     notes.append(f"{ratio_label}, {'subdistribution ' if ratio_label == 'SHR' else ''}hazard ratio "
                  f"({name} model); {pct} Wald CI; p, Wald test.")
     if sep:
-        notes.append("NE, not estimable (monotone likelihood: no events in a group); consider "
-                     "Firth's penalised Cox model.")
-    raw_df = pd.DataFrame(raw, columns=["term", "model", "hr", "lower", "upper", "p"])
+        notes.append("NE, not estimable: " + "; ".join(
+            f"{labels.get(t, t)}, {why[t]}" for t in terms if t in why) + ".")
+    raw_df = pd.DataFrame(raw, columns=["term", "model", "estimate", "lower", "upper", "p"])
     return JournalTable(title or f"{'Univariable and multivariable ' if two else ''}"
                         f"{'Fine' + chr(8211) + 'Gray' if ratio_label == 'SHR' else 'Cox'} regression",
                         df, raw_df, tuple(indent), tuple(notes), spans,

@@ -98,7 +98,7 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                            order=order)
         groups = list(res.groups)
         med = res.median().set_index("group", drop=False)
-        at = res.survival_at(times) if times else None
+        at = res.at(times) if times else None
         p = np.nan
         tname = ""
         if test and group is not None and len(groups) > 1:
@@ -129,13 +129,13 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
             cells = [lab[g], str(n), str(ev),
                      format_ci(m[0], m[1], m[2], decimals, na="NR", na_bound="NR")]
         for x in times:
+            # both results have the shared curve shape: .at() -> group, cause, time, estimate
+            sel = ((at["group"] == g) if g is not None else at["group"].isna()) & \
+                np.isclose(at["time"], x)
             if competing:
-                a = at[(at["cause"] == cause) & ((at["group"] == g) if g is not None else at["group"].isna())
-                       & np.isclose(at["time"], x)].iloc[0]
-                est, lo, hi = a["estimate"], a["lower"], a["upper"]
-            else:
-                a = at[(at["group"] == g) & np.isclose(at["time"], x)].iloc[0]
-                est, lo, hi = a["surv"], a["lower"], a["upper"]
+                sel &= (at["cause"] == cause).fillna(False).to_numpy(bool)
+            a = at[sel].iloc[0]
+            est, lo, hi = a["estimate"], a["lower"], a["upper"]
             cells.append(format_pct_ci(est, lo, hi, pct_decimals))
             raw.append({"group": g, "n": n, "events": ev, "competing": comp, "median": m[0],
                         "median_lower": m[1], "median_upper": m[2], "time": x, "estimate": est,

@@ -1,0 +1,324 @@
+"""The one Cox partial-likelihood kernel: log-likelihood, score and information.
+
+Used by :func:`aplcohort.stats.cox.cox_fit` (one cohort; strata, case weights,
+(entry, stop] data, Efron or Breslow ties) and by :func:`aplcohort.batch.batch_cox`
+(many replicate cohorts at once: each replicate is a group of strata with its own
+coefficient vector), so the statistic exists once.
+
+Why our own code and not a library: lifelines / scikit-survival / statsmodels do
+not reproduce R ``coxph``'s Efron likelihood with case weights, strata and
+counting-process data together, and they keep per-row ``p x p`` arrays (memory
+~ n p^2); this kernel aggregates per distinct time.
+
+Method
+------
+Rows are grouped once into *blocks* (stratum, distinct stop time), each split
+into its deaths and its other rows. Per evaluation, every row's
+``w_i exp(x_i b - c) [1, x_i, x_ia x_ib]`` is summed per block in cache-sized
+row chunks (no ``n x p^2`` array is ever held); the risk-set sums are reverse
+cumulative sums over the blocks of the stratum, minus (with entry times) the
+same sums over the rows whose entry is at or after the event time. The Efron
+terms of ``d`` tied deaths (weight ``mean w`` of the tied deaths, as R) enter
+through scalar sums over ``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``,
+``1/den_k^2``, ``f_k/den_k^2``, ``f_k^2/den_k^2`` with ``f_k = k / d``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["RiskSetKernel", "distinct_times"]
+
+_CHUNK = 1 << 15
+
+
+def distinct_times(time):
+    """``(ut, inverse)`` as ``np.unique(time, return_inverse=True)``.
+
+    Whole-number times (days) use a counting pass instead of a sort.
+    """
+    t = np.asarray(time, float)
+    if t.size and t.min() >= 0:
+        tmax = t.max()
+        if tmax <= 4 * t.size + 100_000 and np.all(t == np.floor(t)):
+            ti = t.astype(np.int64)
+            present = np.bincount(ti, minlength=int(tmax) + 1) > 0
+            ut = np.flatnonzero(present).astype(float)
+            rank = np.cumsum(present) - 1
+            return ut, rank[ti]
+    return np.unique(t, return_inverse=True)
+
+
+def _stable_order(key, kmax):
+    """Stable argsort of non-negative integer keys (radix sort for small key ranges)."""
+    if kmax < 1 << 16:
+        return np.argsort(key.astype(np.uint16), kind="stable")
+    if kmax < 1 << 32:
+        return np.argsort(key.astype(np.uint32), kind="stable")
+    return np.argsort(key, kind="stable")
+
+
+def _seg_cumsum(V, starts, reverse=False):
+    """Cumulative sums of the rows of ``V`` restarted at each segment start.
+
+    Exact per segment (no subtraction of running totals across segments), so a
+    replicate's or stratum's sums never depend on the rows of the others.
+    """
+    m = V.shape[0]
+    out = np.empty_like(V)
+    if m == 0:
+        return out
+    bounds = np.r_[starts, m]
+    if starts.size <= 64:
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if reverse:
+                out[a:b] = np.cumsum(V[a:b][::-1], axis=0)[::-1]
+            else:
+                np.cumsum(V[a:b], axis=0, out=out[a:b])
+        return out
+    lens = np.diff(bounds)
+    grp = np.repeat(np.arange(starts.size), lens)
+    pos = np.arange(m) - np.repeat(starts, lens)
+    if reverse:
+        pos = np.repeat(lens, lens) - 1 - pos
+    P = np.zeros((starts.size, int(lens.max())) + V.shape[1:])
+    P[grp, pos] = V
+    np.cumsum(P, axis=1, out=P)
+    return P[grp, pos]
+
+
+def _starts(codes):
+    """Positions where a sorted code array changes (segment starts)."""
+    if codes.size == 0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+
+
+class _Indicator:
+    """Sparse block x row indicator: ``sums(r, X)`` = per block ``[sum r, sum r x]``
+    (one sparse product, no n x p temporary)."""
+
+    def __init__(self, codes, nb):
+        from scipy import sparse
+
+        codes = np.asarray(codes, np.int64)
+        order = _stable_order(codes, nb)
+        counts = np.bincount(codes, minlength=nb)
+        self.order = order
+        self.codes = codes
+        self.nb = nb
+        self.P = sparse.csr_matrix((np.ones(codes.size), order,
+                                    np.concatenate([[0], np.cumsum(counts)])),
+                                   shape=(nb, codes.size))
+
+    def sums(self, r, X):
+        out = np.empty((self.nb, 1 + X.shape[1]))
+        out[:, 0] = np.bincount(self.codes, weights=r, minlength=self.nb)
+        self.P.data = r[self.order]
+        out[:, 1:] = self.P @ X
+        return out
+
+
+class RiskSetKernel:
+    """Cox log partial likelihood, score and information for one or many cohorts.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        Covariates (centred by the caller; centring does not change estimates).
+    time, event : ndarray (n,)
+        Stop time and 0/1 event.
+    entry : ndarray (n,), optional
+        Entry times: a row is at risk at ``t`` when ``entry < t <= time``.
+    strata : int ndarray (n,), optional
+        Stratum codes 0..S-1 (separate baseline hazards).
+    weights : ndarray (n,), optional
+        Case weights.
+    ties : {"efron", "breslow"}
+    rep : int ndarray (n,), optional
+        Replicate codes 0..R-1: independent cohorts (each with its own beta);
+        :meth:`stats` then returns one log-likelihood / score / information per
+        replicate.
+    nrep : int
+
+    Notes
+    -----
+    Only ``[1, x]`` is summed per block (``np.bincount``); the information matrix
+    is one weighted Gram matrix ``X' diag(v) X`` minus the Efron mean terms, where
+    ``v_i = w_i r_i (sum of a0_j over the event times in row i's risk interval)
+    - [death] w_i r_i a1_j(i)`` (the order of the two sums swapped), so no
+    ``n x p^2`` array exists and one evaluation costs O(n p) plus a BLAS call.
+    """
+
+    def __init__(self, X, time, event, *, entry=None, strata=None, weights=None, ties="efron",
+                 rep=None, nrep=1):
+        X = np.asarray(X, dtype=float)
+        n, p = X.shape
+        self.n, self.p, self.nrep = n, p, int(nrep)
+        w = np.ones(n) if weights is None else np.asarray(weights, float)
+        rep = None if rep is None else np.asarray(rep, np.int64)
+        if self.nrep > 1 and rep is None:
+            raise ValueError("rep codes are needed with nrep > 1")
+        sc = np.zeros(n, np.int64) if strata is None else np.asarray(strata, np.int64)
+        ns = int(sc.max()) + 1 if n else 1
+        skey = (sc if rep is None else rep * ns + sc)       # combined stratum key
+        nsk = ns * self.nrep
+        dead = np.asarray(event) > 0
+        t = np.asarray(time, float)
+        if entry is None:
+            vals, trank = distinct_times(t)
+            erank = None
+        else:
+            e = np.asarray(entry, float)
+            vals, inv = np.unique(np.concatenate([t, e]), return_inverse=True)
+            trank, erank = inv[:n], inv[n:]
+        M = vals.size
+        # ---- stop blocks: (stratum, stop time)
+        if nsk == 1:
+            bk_u, block, nblk = None, trank, M
+            bstrat = np.zeros(nblk, np.int64)
+        else:
+            bk_u, block = np.unique(skey * M + trank, return_inverse=True)
+            nblk = bk_u.size
+            bstrat = bk_u // M
+        # rows are held in block order: every per-block sum then streams through memory
+        perm = _stable_order(block, nblk)
+        X = np.ascontiguousarray(X[perm])
+        w, dead, block, trank, skey = w[perm], dead[perm], block[perm], trank[perm], skey[perm]
+        if erank is not None:
+            erank = erank[perm]
+        if rep is not None:
+            rep = rep[perm]
+        self.X, self.w, self.rep = X, w, rep
+        self.dead = dead
+        self.dead_rows = np.flatnonzero(dead)
+        self.block, self.nblk = block, nblk
+        self._P = _Indicator(block, nblk)
+        d = np.bincount(block[dead], minlength=nblk)
+        self.jd = np.flatnonzero(d > 0)                    # event blocks, in key order
+        dd = d[self.jd]
+        nj = self.jd.size
+        self.nj = nj
+        self.row = np.repeat(np.arange(nj), dd)            # Efron rows (block, k)
+        k = np.arange(dd.sum()) - np.repeat(np.cumsum(dd) - dd, dd)
+        self.f = k / np.repeat(dd, dd) if ties == "efron" else np.zeros(k.size)
+        self.blk_starts = _starts(bstrat)                 # strata of the blocks
+        jkey = (self.jd if bk_u is None else bk_u[self.jd])  # stratum * M + time rank
+        jstrat = jkey // M
+        self.jrep = jstrat // ns
+        wd = np.bincount(block[dead], weights=self.w[dead], minlength=nblk)[self.jd]
+        self.meanwt = (wd / dd)[self.row]                  # R: mean weight of tied deaths
+        self.wdead = self.w[dead]
+        # event block of each death; the event blocks in each row's risk interval
+        jpos = np.full(nblk, -1, np.int64)
+        jpos[self.jd] = np.arange(nj)
+        self.dead_j = jpos[block[dead]]
+        self._Pd = _Indicator(self.dead_j, nj)
+        self.Xd = X[self.dead_rows]
+        self.j_starts = _starts(jstrat)                    # strata of the event blocks
+        cum = np.cumsum(d > 0)                              # event blocks up to each block
+        hi = cum[block]                                     # t_j <= stop: j < hi
+        first = np.searchsorted(jstrat, skey, side="left")  # stratum's first event block
+        # indices into [0, cumsum-within-stratum of a0]: 0 = nothing summed
+        self.hi_idx = np.where(hi > first, hi, 0)
+        if erank is None:
+            self.lo_idx = None                              # from the stratum start
+        else:
+            lo = np.searchsorted(jkey, skey * M + erank, side="right")  # t_j > entry: j >= lo
+            self.lo_idx = np.where(lo > first, lo, 0)
+        # ---- entry blocks: rows with entry >= t of the same stratum leave the risk set
+        self.eblock = None
+        if erank is not None:
+            ek_u, self.eblock = np.unique(skey * M + erank, return_inverse=True)
+            self.neblk = ek_u.size
+            self._Pe = _Indicator(self.eblock, self.neblk)
+            estrat = ek_u // M
+            self.e_starts = _starts(estrat)
+            e_first = np.searchsorted(ek_u, jkey, side="left")       # entry >= t
+            e_next = np.searchsorted(ek_u, (jstrat + 1) * M, side="left")
+            self.e_idx = np.where(e_first < e_next, e_first, self.neblk)  # neblk: zero row
+        if self.rep is not None:
+            self.dead_rep = self.rep[dead]
+            self.i0, self.i1 = np.triu_indices(p)
+
+    # ------------------------------------------------------------------
+    def _per_rep(self, v, codes):
+        """Sum the rows of ``v`` into (nrep, ...) by replicate code."""
+        if self.rep is None:
+            return v.sum(axis=0)[None]
+        if v.ndim == 1:
+            return np.bincount(codes, weights=v, minlength=self.nrep)
+        return np.stack([np.bincount(codes, weights=v[:, j], minlength=self.nrep)
+                         for j in range(v.shape[1])], axis=1)
+
+
+    def stats(self, beta, need_info=True):
+        """``(loglik (R,), score (R, p), information (R, p, p))`` at ``beta`` (R, p) or (p,)."""
+        beta = np.asarray(beta, float)
+        single = beta.ndim == 1
+        B = beta[None] if single else beta
+        p = self.p
+        X = self.X
+        if self.rep is None:
+            eta = X @ B[0]
+            c = eta.max() if eta.size else 0.0
+            eta_c = eta - c
+        else:
+            eta = np.einsum("np,np->n", X, B[self.rep])
+            cr = np.full(self.nrep, -np.inf)
+            np.maximum.at(cr, self.rep, eta)
+            cr[~np.isfinite(cr)] = 0.0
+            eta_c = eta - cr[self.rep]
+        wr = self.w * np.exp(eta_c)
+        Bk = self._P.sums(wr, X)                                          # all rows
+        dr = self.dead_rows
+        Dk = self._Pd.sums(wr[dr], self.Xd)                                # tied deaths
+        S = _seg_cumsum(Bk, self.blk_starts, reverse=True)[self.jd]      # stop >= t
+        if self.eblock is not None:
+            E = self._Pe.sums(wr, X)
+            RE = np.zeros((self.neblk + 1, 1 + p))
+            RE[:-1] = _seg_cumsum(E, self.e_starts, reverse=True)
+            S -= RE[self.e_idx]                                           # entry >= t
+        f, row, mw = self.f, self.row, self.meanwt
+        den = S[row, 0] - f * Dk[row, 0]
+        inv = 1.0 / den
+        nj = self.nj
+        a0 = np.bincount(row, weights=mw * inv, minlength=nj)
+        a1 = np.bincount(row, weights=mw * f * inv, minlength=nj)
+        ll = self._per_rep(self.wdead * eta_c[dr], None if self.rep is None else self.dead_rep) \
+            - self._per_rep(mw * np.log(den), None if self.rep is None else self.jrep[row])
+        # v_i: row i's share of sum_j a0_j S_j - a1_j D_j (summation order swapped)
+        C0 = np.concatenate([[0.0], _seg_cumsum(a0, self.j_starts)])
+        A0 = C0[self.hi_idx] if self.lo_idx is None else C0[self.hi_idx] - C0[self.lo_idx]
+        v = wr * A0
+        v[dr] -= wr[dr] * a1[self.dead_j]
+        xd = self.wdead[:, None] * self.Xd
+        if self.rep is None:
+            U = (xd.sum(axis=0) - v @ X)[None]
+        else:
+            U = self._per_rep(xd, self.dead_rep) - self._per_rep(v[:, None] * X, self.rep)
+        Imat = None
+        if need_info:
+            b0 = np.bincount(row, weights=mw * inv * inv, minlength=nj)
+            b1 = np.bincount(row, weights=mw * f * inv * inv, minlength=nj)
+            b2 = np.bincount(row, weights=mw * f * f * inv * inv, minlength=nj)
+            S1, D1 = S[:, 1:], Dk[:, 1:]
+            # sum_k mw m_k m_k' with m_k = (S1 - f_k D1) / den_k, per event block
+            P0 = S1 * np.sqrt(b0)[:, None]
+            if self.rep is None:
+                mm = P0.T @ P0 - (S1 * b1[:, None]).T @ D1 - (D1 * b1[:, None]).T @ S1 \
+                    + (D1 * b2[:, None]).T @ D1
+                Imat = ((X * v[:, None]).T @ X - mm)[None]
+            else:
+                i0, i1 = self.i0, self.i1
+                per = (b0[:, None] * S1[:, i0] * S1[:, i1]
+                       - b1[:, None] * (S1[:, i0] * D1[:, i1] + D1[:, i0] * S1[:, i1])
+                       + b2[:, None] * D1[:, i0] * D1[:, i1])
+                G = self._per_rep((v[:, None] * X[:, i0]) * X[:, i1], self.rep) - \
+                    self._per_rep(per, self.jrep)
+                Imat = np.empty((self.nrep, p, p))
+                Imat[:, i0, i1] = G
+                Imat[:, i1, i0] = G
+        if single:
+            return ll[0], U[0], (None if Imat is None else Imat[0])
+        return ll, U, Imat

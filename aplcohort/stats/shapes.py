@@ -1,0 +1,250 @@
+"""The two result shapes shared by every estimator, plot, table and ``results.json``.
+
+Curves (Kaplan–Meier, cumulative incidence, Simon–Makuch, landmark KM)
+    ``.table`` has exactly :data:`CURVE_COLUMNS`::
+
+        group, cause, time, estimate, std_err, lower, upper, n_risk, n_event, n_censor
+
+    ``cause`` is a nullable ``Int64`` column: ``<NA>`` for survival curves, the
+    cause code for cumulative incidence; ``estimate`` is S(t) for survival curves
+    and F_k(t) for cumulative incidence; ``std_err`` is the standard error of the
+    estimate (not of its log).  ``.at(times, extend=False)`` returns
+    :data:`AT_COLUMNS` (rows past a group's follow-up are kept with NaN and a
+    reason in ``note``), ``.median()`` returns :data:`MEDIAN_COLUMNS` (NaN =
+    "not reached", said in ``note``), ``.risk_table(times)`` the numbers at risk.
+    Metadata: ``conf_type``, ``conf_level``, ``curve`` ("survival" or
+    "cumulative incidence"), ``groups``.
+
+Regression terms (Cox, cause-specific Cox, time-dependent Cox, Fine–Gray, Firth)
+    ``.terms`` has exactly :data:`TERM_COLUMNS`::
+
+        term, level, coef, se, robust_se, estimate, lower, upper, statistic, p,
+        estimable, note
+
+    ``estimate/lower/upper`` are on the ratio scale (HR, or SHR for Fine–Gray);
+    ``robust_se`` is NaN unless a robust / cluster variance is used, and then the
+    CI and p use it; a term that cannot be estimated has every number NaN,
+    ``estimable = False`` and the reason in ``note``.  Metadata: ``scale``
+    ("HR" / "SHR"), ``conf_level``, ``variance`` ("model" / "robust").
+
+Plots (:mod:`aplcohort.plots`), tables (:mod:`aplcohort.tables`) and the plan
+layer read only these columns, so a new estimator that returns these shapes
+reaches figures, tables and the report without an adapter.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
+           "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
+           "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
+           "terms_frame", "z_value"]
+
+CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
+                 "n_event", "n_censor"]
+AT_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk", "note"]
+MEDIAN_COLUMNS = ["group", "cause", "n", "events", "median", "lower", "upper", "note"]
+TERM_COLUMNS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
+                "statistic", "p", "estimable", "note"]
+
+NOTE_NOT_REACHED = "not reached"
+NOTE_PAST_FOLLOWUP = "after the last follow-up time of the group"
+NOTE_INFINITE = ("coefficient may be infinite (monotone likelihood); consider firth: true")
+NOTE_CONSTANT = "no information (constant column)"
+
+
+@functools.lru_cache(maxsize=64)
+def z_value(conf_level: float) -> float:
+    """Two-sided normal quantile ``qnorm(1 - (1 - conf_level) / 2)`` (cached).
+
+    Examples
+    --------
+    >>> round(z_value(0.95), 6)
+    1.959964
+    """
+    from scipy.special import ndtri  # ndtri is the normal quantile; scipy.stats is slow to import
+
+    return float(-ndtri((1.0 - float(conf_level)) / 2.0))
+
+
+def _norm_sf2(z):
+    """Two-sided normal p-value ``2 * pnorm(-|z|)``."""
+    from scipy.special import ndtr
+
+    return 2.0 * ndtr(-np.abs(z))
+
+
+# ----------------------------------------------------------------------------- curves
+def _cause_col(cause, n):
+    if cause is None:
+        return pd.array([pd.NA] * n, dtype="Int64")
+    if np.ndim(cause) == 0:
+        return pd.array(np.full(n, int(cause)), dtype="Int64")
+    return pd.array(np.asarray(cause, dtype=np.int64), dtype="Int64")
+
+
+def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
+                n_censor) -> pd.DataFrame:
+    """Build a curve table with exactly :data:`CURVE_COLUMNS` (``cause`` as ``Int64``).
+
+    ``group`` may be a scalar label (repeated) or one label per row; ``cause``
+    None (survival), a scalar cause code or one code per row.
+
+    Examples
+    --------
+    >>> curve_frame("A", None, [1.0], [0.5], [0.1], [0.3], [0.8], [2], [1], [0]).columns.tolist()[:4]
+    ['group', 'cause', 'time', 'estimate']
+    """
+    t = np.asarray(time, dtype=float)
+    n = t.size
+    g = [group] * n if (np.ndim(group) == 0 and not isinstance(group, (list, tuple))) \
+        else list(group)
+    return pd.DataFrame({"group": pd.Series(g, dtype=object), "cause": _cause_col(cause, n),
+                         "time": t, "estimate": np.asarray(estimate, float),
+                         "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
+                         "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
+                         "n_event": np.asarray(n_event, float),
+                         "n_censor": np.asarray(n_censor, float)}, columns=CURVE_COLUMNS)
+
+
+def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=None):
+    """Build an ``.at()`` frame with exactly :data:`AT_COLUMNS`.
+
+    ``note`` defaults to :data:`NOTE_PAST_FOLLOWUP` where ``estimate`` is NaN.
+    """
+    t = np.asarray(time, dtype=float)
+    est = np.asarray(estimate, float)
+    if note is None:
+        note = np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, "")
+    g = [group] * t.size if np.ndim(group) == 0 else list(group)
+    return pd.DataFrame({"group": pd.Series(g, dtype=object), "cause": _cause_col(cause, t.size),
+                         "time": t, "estimate": est, "std_err": np.asarray(std_err, float),
+                         "lower": np.asarray(lower, float), "upper": np.asarray(upper, float),
+                         "n_risk": np.asarray(n_risk, float),
+                         "note": pd.Series(list(note), dtype=object)}, columns=AT_COLUMNS)
+
+
+def median_frame(rows) -> pd.DataFrame:
+    """Build a ``.median()`` frame from ``(group, cause, n, events, median, lower, upper)``.
+
+    ``note`` says "not reached" where the median is NaN.
+    """
+    df = pd.DataFrame(list(rows), columns=MEDIAN_COLUMNS[:-1])
+    df["cause"] = _cause_col(None, len(df)) if df["cause"].isna().all() else \
+        pd.array(df["cause"], dtype="Int64")
+    df["group"] = df["group"].astype(object)
+    df["note"] = np.where(df["median"].isna(), NOTE_NOT_REACHED, "")
+    return df[MEDIAN_COLUMNS]
+
+
+class CurveShape:
+    """Mixin of curve results: metadata and the thin deprecated aliases.
+
+    A subclass has ``table`` (:data:`CURVE_COLUMNS`), ``groups``, ``conf_type``,
+    ``conf_level`` and implements ``at``, ``median`` and ``risk_table``.
+    """
+
+    curve: str = "survival"
+
+    def survival_at(self, times, *, extend=False) -> pd.DataFrame:
+        """Deprecated alias of :meth:`at` (kept for old notebooks)."""
+        warnings.warn("survival_at() is deprecated; use at() (columns group, cause, time, "
+                      "estimate, std_err, lower, upper, n_risk, note)", DeprecationWarning,
+                      stacklevel=2)
+        return self.at(times, extend=extend)
+
+
+# ----------------------------------------------------------------------------- terms
+def terms_frame(names, coef, se, *, conf_level, robust_se=None, levels=None, estimable=None,
+                notes=None, lower=None, upper=None, statistic=None, p=None) -> pd.DataFrame:
+    """Build a regression-terms table with exactly :data:`TERM_COLUMNS`.
+
+    Parameters
+    ----------
+    names : sequence of str
+    coef, se : array (p,)
+        Log-ratio coefficients and model-based SEs.
+    conf_level : float
+    robust_se : array (p,), optional
+        When given, the Wald CI, statistic and p use it (as R with a robust variance).
+    levels : sequence, optional
+        Level of a categorical covariate per term (None for numeric terms).
+    estimable : array of bool, optional
+        False rows get NaN in every number; ``notes`` gives the reason.
+    lower, upper, statistic, p : array, optional
+        Override the Wald CI (ratio scale), the statistic (default the Wald z) and
+        p, e.g. profile-likelihood CIs and LR tests of a Firth fit.
+
+    Examples
+    --------
+    >>> t = terms_frame(["x"], [0.5], [0.25], conf_level=0.95)
+    >>> round(float(t["estimate"].iloc[0]), 6), bool(t["estimable"].iloc[0])
+    (1.648721, True)
+    """
+    names = list(names)
+    k = len(names)
+    coef = np.asarray(coef, float).reshape(k)
+    se = np.asarray(se, float).reshape(k)
+    rse = np.full(k, np.nan) if robust_se is None else np.asarray(robust_se, float).reshape(k)
+    use = se if robust_se is None else rse
+    z = z_value(conf_level)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        stat = coef / use if statistic is None else np.asarray(statistic, float).reshape(k)
+        pv = _norm_sf2(stat) if p is None else np.asarray(p, float).reshape(k)
+        lo = np.exp(coef - z * use) if lower is None else np.asarray(lower, float).reshape(k)
+        hi = np.exp(coef + z * use) if upper is None else np.asarray(upper, float).reshape(k)
+        est = np.exp(coef)
+    ok = np.ones(k, bool) if estimable is None else np.asarray(estimable, bool).reshape(k)
+    note = [""] * k if notes is None else ["" if v is None else str(v) for v in notes]
+    cols = {"coef": coef, "se": se, "robust_se": rse, "estimate": est, "lower": lo,
+            "upper": hi, "statistic": stat, "p": pv}
+    for key, v in cols.items():
+        v = np.array(v, dtype=float)
+        v[~ok] = np.nan
+        cols[key] = v
+    lv = [None] * k if levels is None else [None if x is None else x for x in levels]
+    return pd.DataFrame({"term": names, "level": pd.Series(lv, dtype=object), **cols,
+                         "estimable": ok, "note": note}, columns=TERM_COLUMNS)
+
+
+def term_levels(design) -> list:
+    """Level of each design column (None for a numeric covariate)."""
+    out = [None] * len(design.names)
+    for cov, idx in design.assign.items():
+        lv = design.levels.get(cov)
+        if lv is None:
+            continue
+        for k, j in enumerate(idx):
+            v = lv[k + 1]
+            out[j] = v.item() if isinstance(v, np.generic) else v
+    return out
+
+
+class TermsShape:
+    """Mixin of regression results: ``scale``, ``conf_level``, ``variance`` metadata.
+
+    A subclass has ``terms`` (:data:`TERM_COLUMNS`).
+    """
+
+    scale: str = "HR"
+
+    @property
+    def not_estimable(self) -> pd.DataFrame:
+        """The terms that could not be estimated, with the reason."""
+        t = self.terms
+        return t.loc[~t["estimable"].astype(bool), ["term", "note"]].reset_index(drop=True)
+
+
+def finite_or_nan(x) -> float:
+    """float(x) if finite else NaN (helper for summaries)."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f if math.isfinite(f) else float("nan")
