@@ -64,7 +64,7 @@ fig.savefig("docs/figures/adjust_ps_min2022.png", dpi=200)
 print("\n== 3. OS: unadjusted vs ATO-weighted")
 un = kaplan_meier(d["os_months"], d["death"], d["group"])
 ad = weighted_km(d, "os_months", "death", "group", ow)
-print(un.survival_at([24, 60]).round(3).to_string())
+print(un.at([24, 60]).round(3).to_string())
 print(ad.at([24, 60]).round(3).to_string())
 print("log-rank unadjusted:", round(logrank_test(d["os_months"], d["death"], d["group"]).p, 3))
 with warnings.catch_warnings(record=True) as w:

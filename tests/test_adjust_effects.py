@@ -142,7 +142,7 @@ def test_weighted_cox_robust_matches_coxph(lung):
     r = REF["weighted_lung"]["cox_ate"]
     t = res.terms
     assert list(t.columns) == TERM_COLUMNS
-    assert (t["term"].tolist(), t["level"].tolist()) == (["sex"], ["M"])
+    assert (t["term"].tolist(), t["level"].tolist()) == (["sexM"], ["M"])
     np.testing.assert_allclose(t["coef"], [r["coef"]], rtol=1e-6)
     np.testing.assert_allclose(t["se"], [r["se"]], rtol=1e-6)
     np.testing.assert_allclose(t["robust_se"], [r["robust_se"]], rtol=1e-6)
@@ -284,3 +284,30 @@ def test_weighted_finegray_matches_coxph_on_finegray_data(bmt):
     np.testing.assert_allclose(res.terms["se"], [r["se"]], rtol=1e-6)
     np.testing.assert_allclose(res.terms["robust_se"], [r["robust_se"]], rtol=1e-6)
     assert "censoring distribution unweighted" in res.weighting
+
+
+def test_unit_weights_reproduce_the_unweighted_estimators(lung):
+    from aplcohort.stats import kaplan_meier
+    from aplcohort.stats.shapes import AT_COLUMNS, MEDIAN_COLUMNS
+    d, _ = lung
+    ones = pd.Series(1.0, index=d.index)
+    wk = weighted_km(d, "time", "status", "sex", ones)
+    km = kaplan_meier(d["time"], d["status"], d["sex"])
+    times = [100, 365, 2000]
+    a, b = wk.at(times), km.at(times)
+    assert list(a.columns) == AT_COLUMNS and list(wk.median().columns) == MEDIAN_COLUMNS
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-12)
+    assert a["note"].tolist() == b["note"].tolist()
+    pd.testing.assert_frame_equal(wk.risk_table(times), km.risk_table(times), check_dtype=False)
+    np.testing.assert_allclose(wk.median()["median"], km.median()["median"])
+
+
+def test_cif_at_and_risk_table(bmt):
+    d, _ = bmt
+    r = weighted_cif(d, "time", "code", "mtx", pd.Series(1.0, index=d.index))
+    at = r.at([0, 500, 10_000])
+    assert at.loc[at["time"] == 0, "estimate"].eq(0).all()
+    assert at.loc[at["time"] == 10_000, "estimate"].isna().all()
+    assert (at.loc[at["time"] == 10_000, "note"] != "").all()
+    rt = r.risk_table([0])
+    assert rt["n_risk"].tolist() == [float((d["mtx"] == g).sum()) for g in (0, 1)]

@@ -40,6 +40,7 @@ from scipy import stats as st
 
 from .._results import Result
 from ..errors import InputError
+from ..stats.shapes import CURVE_COLUMNS, NOTE_PAST_FOLLOWUP, CurveShape, at_frame, curve_frame
 
 __all__ = ["weighted_km", "weighted_cif", "AdjustedCurves", "CURVE_COLUMNS"]
 
@@ -68,7 +69,7 @@ def _ci(est, se, conf_type, conf_level, cif):
 
 
 @dataclass(frozen=True)
-class AdjustedCurves(Result):
+class AdjustedCurves(CurveShape, Result):
     """Weighted survival or cumulative-incidence curves (frozen; shared curves shape).
 
     Attributes
@@ -88,11 +89,11 @@ class AdjustedCurves(Result):
     kind = "adjusted_curves"
 
     table: pd.DataFrame
-    curve: str
     groups: tuple
     conf_type: str
     conf_level: float
     weighting: str
+    curve: str = "survival"
     variance: str = "robust (infinitesimal jackknife), weights treated as known"
     _medians: object = field(default=None, repr=False)
 
@@ -121,27 +122,49 @@ class AdjustedCurves(Result):
         t = np.sort(np.atleast_1d(np.asarray(times, float)))
         if not np.isfinite(t).all() or (t < 0).any():
             raise InputError(f"times must be finite and >= 0; got {t.tolist()}")
-        rows = []
+        parts = []
         for (g, c), cur in self.table.groupby(["group", "cause"], sort=False, dropna=False):
             ct = cur["time"].to_numpy()
             i = np.searchsorted(ct, t, side="right") - 1
             j = np.searchsorted(ct, t, side="left")
             nr = np.concatenate([cur["n_risk"].to_numpy(), [0.0]])[j]
             base = 1.0 if self.curve == "survival" else 0.0
-            for k, tk in enumerate(t):
-                if i[k] < 0:
-                    vals = (base, 0.0, base, base)
-                else:
-                    r = cur.iloc[i[k]]
-                    vals = (r["estimate"], r["std_err"], r["lower"], r["upper"])
-                note = ""
-                if tk > ct.max() and not extend:
-                    vals, note = (np.nan,) * 4, f"after the last follow-up of group {g!r}"
-                rows.append((g, c, tk, *vals, nr[k], note))
-        out = pd.DataFrame(rows, columns=["group", "cause", "time", "estimate", "std_err",
-                                          "lower", "upper", "n_risk", "note"])
-        out["cause"] = out["cause"].astype("Int64")
-        return out
+            vals = {}
+            for col, before in (("estimate", base), ("std_err", 0.0), ("lower", base),
+                                ("upper", base)):
+                v = cur[col].to_numpy()
+                vals[col] = np.where(i < 0, before, v[np.maximum(i, 0)])
+            past = (t > ct.max()) & (not extend)
+            for col in vals:
+                vals[col] = np.where(past, np.nan, vals[col])
+            note = np.where(past, NOTE_PAST_FOLLOWUP, "")
+            parts.append(at_frame(g, None if pd.isna(c) else int(c), t, vals["estimate"],
+                                  vals["std_err"], vals["lower"], vals["upper"], nr, note))
+        return pd.concat(parts, ignore_index=True)
+
+    def risk_table(self, times) -> pd.DataFrame:
+        """Weighted number at risk at each time and cumulated weighted events / censorings.
+
+        Returns ``group, time, n_risk, cum_events, cum_censored`` (one row per group
+        and time; for a CIF the events of all causes). Numbers are sums of weights
+        (the pseudo-population), not patients.
+        """
+        t = np.sort(np.atleast_1d(np.asarray(times, float)))
+        rows = []
+        first = self.table.drop_duplicates(["group", "time"])
+        ev = self.table.groupby(["group", "time"], sort=False)["n_event"].sum().reset_index()
+        for g in self.groups:
+            cur = first[first["group"] == g]
+            e = ev[ev["group"] == g]["n_event"].to_numpy()
+            ct = cur["time"].to_numpy()
+            i = np.searchsorted(ct, t, side="right")
+            j = np.searchsorted(ct, t, side="left")
+            nr = np.concatenate([cur["n_risk"].to_numpy(), [0.0]])[j]
+            ce = np.concatenate([[0.0], np.cumsum(e)])[i]
+            cc = np.concatenate([[0.0], np.cumsum(cur["n_censor"].to_numpy())])[i]
+            rows += [(g, tk, nr[k], ce[k], cc[k]) for k, tk in enumerate(t)]
+        return pd.DataFrame(rows, columns=["group", "time", "n_risk", "cum_events",
+                                           "cum_censored"])
 
     def median(self) -> pd.DataFrame:
         """Median survival with CI (survival curves only; NaN = not reached).
@@ -153,11 +176,7 @@ class AdjustedCurves(Result):
         if self.curve != "survival" or self._medians is None:
             raise InputError("a median is defined for survival curves; for a CIF read the "
                              "time at which it crosses 0.5 with .at()")
-        m = self._medians.copy()
-        m["cause"] = pd.array([pd.NA] * len(m), dtype="Int64")
-        if "note" not in m.columns:
-            m["note"] = np.where(m["median"].isna(), "not reached", "")
-        return m[["group", "cause", "n", "events", "median", "lower", "upper", "note"]]
+        return self._medians.copy()
 
 
 def _weights_array(weights, data):
@@ -215,10 +234,6 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
                        weights=w.to_numpy(float), conf_type=conf_type, conf_level=conf_level,
                        variance="robust")
     t = fit.table.copy()
-    if "estimate" not in t.columns:          # stats result shapes are being unified
-        t = t.rename(columns={"surv": "estimate"})
-    if "cause" not in t.columns:
-        t["cause"] = pd.array([pd.NA] * len(t), dtype="Int64")
     return AdjustedCurves(table=t[CURVE_COLUMNS].reset_index(drop=True), curve="survival",
                           groups=tuple(fit.groups), conf_type=conf_type,
                           conf_level=conf_level, weighting=label, _medians=fit.median())
@@ -320,12 +335,9 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
         r = _aj_one(tt[m], cc[m], w.to_numpy(float)[m], ids[m], causes)
         for k in causes:
             lo, hi = _ci(r["F"][k], r["se"][k], conf_type, conf_level, True)
-            parts.append(pd.DataFrame({
-                "group": g, "cause": k, "time": r["time"], "estimate": r["F"][k],
-                "std_err": r["se"][k], "lower": lo, "upper": hi, "n_risk": r["n_risk"],
-                "n_event": r["n_event"][k], "n_censor": r["n_censor"]}))
+            parts.append(curve_frame(g, k, r["time"], r["F"][k], r["se"][k], lo, hi,
+                                     r["n_risk"], r["n_event"][k], r["n_censor"]))
     t = pd.concat(parts, ignore_index=True)
-    t["cause"] = t["cause"].astype("Int64")
     return AdjustedCurves(table=t[CURVE_COLUMNS], curve="cumulative incidence",
                           groups=tuple(groups), conf_type=conf_type, conf_level=conf_level,
                           weighting=label)

@@ -37,13 +37,26 @@ from scipy import stats as st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
 from ._common import MIN_EVENTS_PER_COVARIATE, check_columns, design, levels_of
 
 __all__ = ["weighted_cox", "weighted_logrank", "adjusted_risks", "WeightedCoxResult",
            "WeightedLogrankResult", "AdjustedRisks", "TERM_COLUMNS"]
 
-TERM_COLUMNS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
-                "statistic", "p", "estimable", "note"]
+
+
+def fit_terms(fit, names, conf_level):
+    """Shared-shape terms from a robust ``cox_fit``: term ``<column><level>`` (R naming),
+    ``level`` the level (None for numeric), CI and p on the robust SE."""
+    terms, levels = [], []
+    for nm in names:
+        col, sep, lev = nm.partition("=")
+        terms.append(f"{col}{lev}" if sep else col)
+        levels.append(lev if sep else None)
+    ok = ~np.asarray(fit.infinite, bool) & np.isfinite(fit.coef)
+    return terms_frame(terms, fit.coef, np.sqrt(np.diag(fit.var)), conf_level=conf_level,
+                       robust_se=np.sqrt(np.diag(fit.robust_var)), levels=levels,
+                       estimable=ok, notes=[("" if o else NOTE_INFINITE) for o in ok])
 
 
 def _weights_for(weights, data):
@@ -59,7 +72,7 @@ def _event01(s, name):
 
 
 @dataclass(frozen=True)
-class WeightedCoxResult(Result):
+class WeightedCoxResult(TermsShape, Result):
     """Weighted Cox model with robust SE (frozen; shared regression-terms shape).
 
     Attributes
@@ -148,27 +161,13 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
     ...                   "g": ["A", "B", "A", "A", "B", "B", "A", "B"]})
     >>> r = weighted_cox(d, "t", "e", "g", pd.Series([1.0, 0.5, 2, 1, 1, 1.5, 1, 1]))
     >>> r.terms["term"].tolist()
-    ['g']
+    ['gB']
 
     Validated against R ``coxph(..., weights = w, robust = TRUE)`` (lung, colon).
     """
     fit, names, groups, label, d = _fit_weighted(data, time, event, treatment, weights,
                                                  covariates, cluster)
-    z = st.norm.ppf(1 - (1 - conf_level) / 2)
-    se = np.sqrt(np.diag(fit.var))
-    rse = np.sqrt(np.diag(fit.robust_var))
-    rows = []
-    for j, nm in enumerate(names):
-        term, _, level = nm.partition("=")
-        b = fit.coef[j]
-        if fit.infinite[j] or not np.isfinite(b):
-            rows.append((term, level, *[np.nan] * 8, False,
-                         "coefficient may be infinite (monotone likelihood); consider firth: true"))
-            continue
-        zz = b / rse[j]
-        rows.append((term, level, b, se[j], rse[j], np.exp(b), np.exp(b - z * rse[j]),
-                     np.exp(b + z * rse[j]), zz, 2 * st.norm.sf(abs(zz)), True, ""))
-    terms = pd.DataFrame(rows, columns=TERM_COLUMNS)
+    terms = fit_terms(fit, names, conf_level)
     k = len(names)
     tests = pd.DataFrame({"test": ["robust wald", "robust score"],
                           "statistic": [float(fit.wald_test), float(fit.robust_score_test)],

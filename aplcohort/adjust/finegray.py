@@ -30,7 +30,7 @@ from scipy import stats as st
 
 from ..errors import InputError
 from ._common import check_columns, design, levels_of
-from .effects import TERM_COLUMNS, WeightedCoxResult
+from .effects import WeightedCoxResult, fit_terms
 
 __all__ = ["finegray_data", "weighted_finegray"]
 
@@ -139,6 +139,8 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     if d[[time, code, treatment]].isna().any().any():
         raise InputError(f"weighted rows with missing {time}/{code}/{treatment}")
     groups = levels_of(d[treatment])
+    if len(groups) < 2:
+        raise InputError(f"treatment has a single group {groups} among weighted patients")
     fg = finegray_data(d[time].to_numpy(float), d[code].to_numpy(), cause)
     X, _ = design(d, [treatment], categorical=[treatment])
     Xe = X.to_numpy()[fg["row"].to_numpy()]
@@ -147,25 +149,12 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     fit = cox_fit(Xe, fg["fgstop"].to_numpy(), fg["fgstatus"].to_numpy(float),
                   entry=fg["fgstart"].to_numpy(), weights=ww, robust=True, cluster=cl,
                   term_names=list(X.columns))
-    z = st.norm.ppf(1 - (1 - conf_level) / 2)
-    se, rse = np.sqrt(np.diag(fit.var)), np.sqrt(np.diag(fit.robust_var))
-    rows = []
-    for j, nm in enumerate(X.columns):
-        term, _, level = nm.partition("=")
-        b = fit.coef[j]
-        if fit.infinite[j] or not np.isfinite(b):
-            rows.append((term, level, *[np.nan] * 8, False,
-                         "coefficient may be infinite (monotone likelihood); consider firth: true"))
-            continue
-        zz = b / rse[j]
-        rows.append((term, level, b, se[j], rse[j], np.exp(b), np.exp(b - z * rse[j]),
-                     np.exp(b + z * rse[j]), zz, 2 * st.norm.sf(abs(zz)), True, ""))
     k = X.shape[1]
     tests = pd.DataFrame({"test": ["robust wald", "robust score"],
                           "statistic": [float(fit.wald_test), float(fit.robust_score_test)],
                           "df": [k, k], "p": [float(st.chi2.sf(fit.wald_test, k)),
                                              float(st.chi2.sf(fit.robust_score_test, k))]})
-    return WeightedCoxResult(terms=pd.DataFrame(rows, columns=TERM_COLUMNS), tests=tests,
+    return WeightedCoxResult(terms=fit_terms(fit, list(X.columns), conf_level), tests=tests,
                              n=int(len(d)), events=int((d[code] == cause).sum()),
                              weighting=label + "; censoring distribution unweighted (as R "
                              "finegray), weights multiplied into fgwt", scale="SHR",
