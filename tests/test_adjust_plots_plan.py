@@ -111,3 +111,17 @@ def test_plan_finegray_handler(lung):
                                adjust={"covariates": ["age", "wt_loss"], "estimand": "ATO"})
     assert fg.adjusted.scale == "SHR" and fg.unadjusted.scale == "SHR"
     assert any("finegray() expansion" in n for n in fg.notes)
+
+
+def test_adjusted_results_are_json_safe_and_render(lung):
+    import json
+    adj = {"method": "iptw", "estimand": "ATO", "covariates": COVS, "categorical": ["ph_ecog"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        res = adjusted_cox(lung, time="time", event="status", group="sex", adjust=adj)
+    out = json.loads(json.dumps(res.to_dict()))
+    assert out["kind"] == "adjusted_analysis"
+    assert out["balance"]["kind"] == "balance"
+    assert out["adjusted"]["terms"][0]["term"] == "sexM"
+    html = res._repr_html_()
+    assert html.index("balance") < html.index("unadjusted: terms") < html.index("adjusted: terms")
