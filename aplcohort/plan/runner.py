@@ -61,6 +61,7 @@ class PlanResults:
              "provenance": jsonable(self.provenance)}
         if self.published is not None:
             d["published_vs_reproduced"] = jsonable(self.published)
+            d["published_vs_reproduced_explanation"] = self.published.attrs.get("explanation", "")
         d["attrition"] = jsonable(self.cohort.attrition.to_dict())
         d["warnings"] = list(self.warnings)
         return d
