@@ -155,24 +155,31 @@ def adjusted_km(data, *, time, event, group, adjust, conf_type="log", conf_level
 
 
 def adjusted_cif(data, *, time, code, group, adjust, conf_type="log", conf_level=0.95):
-    """CIF unadjusted and weighted (both weighted Aalen–Johansen code, unit weights first)."""
+    """CIF unadjusted (``stats.cumulative_incidence``) and weighted (IJ robust CI)."""
+    from ..stats.competing import cumulative_incidence
     from .curves import weighted_cif
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
-    ones = pd.Series(1.0, index=data.index)
-    un = weighted_cif(data, time, code, group, ones, conf_type=conf_type, conf_level=conf_level)
+    un = cumulative_incidence(data[time].to_numpy(float), data[code].to_numpy(),
+                              data[group].to_numpy(), conf_type=conf_type,
+                              conf_level=conf_level)
     ad = weighted_cif(data, time, code, group, adj, conf_type=conf_type, conf_level=conf_level)
+    notes.append("unadjusted CIF with the cumulative_incidence variance; adjusted CIF with the "
+                 "infinitesimal-jackknife (robust) variance, weights treated as known")
     return AdjustedAnalysis("cif", _settings(adjust), ps, adj, bal, un, ad, tuple(notes))
 
 
 def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_rare=False):
-    """Cox HR for the treatment unadjusted and weighted (robust SE), with E-values."""
+    """Cox HR for the treatment unadjusted (``stats.coxph``, model SE) and weighted
+    (robust SE), with E-values of the adjusted HRs."""
+    from ..stats.cox import coxph
+    from ._common import levels_of
     from .effects import weighted_cox
     from .evalue import evalue_hr
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
-    ones = pd.Series(1.0, index=data.index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        un = weighted_cox(data, time, event, group, ones, conf_level=conf_level)
+        un = coxph(data, time=time, event=event, covariates=[group],
+                   categorical={group: levels_of(data[group])[0]}, conf_level=conf_level)
         ad = weighted_cox(data, time, event, group, adj, conf_level=conf_level)
     notes += [str(w.message) for w in caught]
     ev = [evalue_hr(r.estimate, r.lower, r.upper, rare=evalue_rare).assign(
@@ -186,11 +193,11 @@ def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_ra
 
 
 def adjusted_logrank(data, *, time, event, group, adjust):
-    """Log-rank-type robust score test unadjusted (unit weights) and weighted."""
+    """Log-rank test unadjusted and the weighted robust score test (see effects)."""
+    from ..stats.logrank import logrank_test
     from .effects import weighted_logrank
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
-    ones = pd.Series(1.0, index=data.index)
-    un = weighted_logrank(data, time, event, group, ones)
+    un = logrank_test(data[time].to_numpy(float), data[event].to_numpy(), data[group].to_numpy())
     ad = weighted_logrank(data, time, event, group, adj)
     return AdjustedAnalysis("logrank", _settings(adjust), ps, adj, bal, un, ad, tuple(notes))
 
