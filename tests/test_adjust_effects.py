@@ -168,17 +168,33 @@ def test_weighted_cox_three_groups(colon):
 def test_gcomp_point_estimates_match_riskregression(lung):
     d, _ = lung
     res = adjusted_risks(d, "time", "status", "sex", [180, 365], method="gcomp",
-                         covariates=LUNG_COVS, categorical=["ph_ecog"], n_boot=0)
+                         covariates=LUNG_COVS, categorical=["ph_ecog"], ci="none")
     r = REF["weighted_lung"]["gcomp"]
     got = res.risks.set_index(["group", "time"])["risk"]
     for g, t, v in zip(r["treatment"], r["time"], r["risk"]):
         assert got.loc[(g, float(t))] == pytest.approx(v, rel=1e-6)
-    assert res.risks["lower"].isna().all() and "n_boot = 0" in " ".join(res.notes)
+    assert res.risks["lower"].isna().all() and "ci = 'none'" in " ".join(res.notes)
+
+
+def test_gcomp_influence_se_matches_riskregression_without_ties():
+    # riskRegression::ate(..., se = TRUE) on lung with untied (jittered) times
+    d = pd.read_csv(REF_DIR / "data" / "adjust_lung_untied.csv")
+    res = adjusted_risks(d, "time", "status", "sex", [180, 365], method="gcomp",
+                         covariates=LUNG_COVS, categorical=["ph_ecog"])
+    r = REF["weighted_lung"]["gcomp_untied"]
+    got = res.risks.set_index(["group", "time"])
+    for g, t, v, se in zip(r["treatment"], r["time"], r["risk"], r["se"]):
+        assert got.loc[(g, float(t)), "risk"] == pytest.approx(v, rel=1e-6)
+        assert got.loc[(g, float(t)), "std_err"] == pytest.approx(se, rel=1e-6)
+    dif = res.differences.set_index("time")
+    assert (r["diff_A"], r["diff_B"]) == (["F", "F"], ["M", "M"])
+    np.testing.assert_allclose(dif.loc[[180.0, 365.0], "difference"], r["diff"], rtol=1e-6)
+    np.testing.assert_allclose(dif.loc[[180.0, 365.0], "std_err"], r["diff_se"], rtol=1e-6)
 
 
 def test_gcomp_bootstrap_is_seeded(lung):
     d, _ = lung
-    kw = dict(method="gcomp", covariates=["age"], n_boot=30, seed=7)
+    kw = dict(method="gcomp", covariates=["age"], ci="bootstrap", n_boot=30, seed=7)
     a = adjusted_risks(d, "time", "status", "sex", [365], **kw)
     b = adjusted_risks(d, "time", "status", "sex", [365], **kw)
     pd.testing.assert_frame_equal(a.risks, b.risks)
@@ -202,6 +218,9 @@ def test_effect_input_errors(lung):
         adjusted_risks(d, "time", "status", "sex", [100])
     with pytest.raises(InputError, match="needs covariates="):
         adjusted_risks(d, "time", "status", "sex", [100], method="gcomp")
+    with pytest.raises(InputError, match="only for method='gcomp'"):
+        adjusted_risks(d, "time", "status", "sex", [100], weights=psweights(ps, "ATO"),
+                       ci="bootstrap")
     with pytest.raises(InputError, match="method must be"):
         adjusted_risks(d, "time", "status", "sex", [100], method="aipw")
     with pytest.raises(InputError, match="must be 0/1"):

@@ -181,7 +181,20 @@ cx_out <- coxph(Surv(time, status) ~ sexf + age + ph_ecog_f + wt_loss, data = lu
 a_g <- ate(cx_out, treatment = "sexf", data = lung2, times = c(180, 365), se = TRUE,
            estimator = "GFORMULA", verbose = FALSE)
 mr <- as.data.frame(a_g$meanRisk)
-## survfit-based g-formula by hand (same model): mean over patients of 1 - S_i(t | sex = a)
+## the same on untied times (lung + uniform(0, 0.01) jitter, seeded): riskRegression's
+## influence-function SEs equal the textbook Breslow IF only without tied event times
+set.seed(20261130)
+lungj <- lung2[, c("id", "time", "status", "sex", "age", "ph_ecog", "wt_loss")]
+lungj$time <- lungj$time + round(runif(nrow(lungj), 0, 0.01), 6)
+write.csv(lungj, file.path(dat_dir, "adjust_lung_untied.csv"), row.names = FALSE)
+lungj <- read.csv(file.path(dat_dir, "adjust_lung_untied.csv"))
+stopifnot(!anyDuplicated(lungj$time[lungj$status == 1]))
+lungj$sexf <- factor(lungj$sex, levels = c("F", "M")); lungj$ph_ecog_f <- factor(lungj$ph_ecog)
+cxj <- coxph(Surv(time, status) ~ sexf + age + ph_ecog_f + wt_loss, data = lungj, x = TRUE,
+             ties = "breslow")
+a_j <- ate(cxj, treatment = "sexf", data = lungj, times = c(180, 365), se = TRUE,
+           estimator = "GFORMULA", verbose = FALSE)
+mrj <- as.data.frame(a_j$meanRisk); drj <- as.data.frame(a_j$diffRisk)
 out$weighted_lung <- list(
   km_ato = curve_out(km_l),
   km_ato_median = with(quantile(km_l, 0.5), list(median = unname(quantile[, 1]),
@@ -192,7 +205,11 @@ out$weighted_lung <- list(
                  robscore = unname(sx_l$robscore["test"]), robscore_df = unname(sx_l$robscore["df"]),
                  wald = unname(sx_l$waldtest["test"])),
   gcomp = list(treatment = as.character(mr$treatment), time = mr$time,
-               risk = mr$estimate, se = mr$se))
+               risk = mr$estimate, se = mr$se),
+  gcomp_untied = list(treatment = as.character(mrj$treatment), time = mrj$time,
+                      risk = mrj$estimate, se = mrj$se, diff_time = drj$time,
+                      diff = drj$estimate, diff_se = drj$se,
+                      diff_A = as.character(drj$A), diff_B = as.character(drj$B)))
 
 ## bmt: binary MTX, ATE weights; weighted Aalen-Johansen (relapse = 1, death in remission = 2)
 bmt2$fab_f <- factor(bmt2$fab); bmt2$disease_f <- factor(bmt2$disease)
