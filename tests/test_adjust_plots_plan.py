@@ -123,5 +123,9 @@ def test_adjusted_results_are_json_safe_and_render(lung):
     assert out["kind"] == "adjusted_analysis"
     assert out["balance"]["kind"] == "balance"
     assert out["adjusted"]["terms"][0]["term"] == "sexM"
+    figs = res.figures()
+    assert list(figs) == ["love plot", "propensity-score overlap"]
+    for f in figs.values():
+        plt.close(f)
     html = res._repr_html_()
     assert html.index("balance") < html.index("unadjusted: terms") < html.index("adjusted: terms")

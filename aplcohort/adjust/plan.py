@@ -83,6 +83,17 @@ class AdjustedAnalysis(Result):
         return out
 
 
+def _figures(self) -> dict:
+    """``{"love plot": Figure, "propensity-score overlap": Figure}`` for the report
+    (to be shown before the adjusted results)."""
+    from ..plots.balance import love_plot, ps_histogram
+    return {"love plot": love_plot(self.balance),
+            "propensity-score overlap": ps_histogram(self.ps)}
+
+
+AdjustedAnalysis.figures = _figures
+
+
 def _check_settings(adjust):
     if not isinstance(adjust, dict):
         raise InputError(f"adjust must be a mapping such as {{method: iptw, covariates: [age]}}; "
