@@ -69,6 +69,13 @@ class AdjustedAnalysis(Result):
     def choices(self):
         return dict(self.settings)
 
+    def figures(self) -> dict:
+        """``{"love plot": Figure, "propensity-score overlap": Figure}`` for the report
+        (to be shown before the adjusted results)."""
+        from ..plots.balance import love_plot, ps_histogram
+        return {"love plot": love_plot(self.balance),
+                "propensity-score overlap": ps_histogram(self.ps)}
+
     @property
     def tables(self):
         out = {"balance": self.balance.table}
@@ -81,17 +88,6 @@ class AdjustedAnalysis(Result):
         if self.notes:
             out["notes"] = pd.DataFrame({"note": list(self.notes)})
         return out
-
-
-def _figures(self) -> dict:
-    """``{"love plot": Figure, "propensity-score overlap": Figure}`` for the report
-    (to be shown before the adjusted results)."""
-    from ..plots.balance import love_plot, ps_histogram
-    return {"love plot": love_plot(self.balance),
-            "propensity-score overlap": ps_histogram(self.ps)}
-
-
-AdjustedAnalysis.figures = _figures
 
 
 def _check_settings(adjust):
