@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlanError
+from .identifiers import check_identifiers
 from .registry import KINDS
+from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
-            "output", "seed", "published"}
+            "output", "seed", "published", "allow_identifiers"}
 DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types"}
 FILTER_KEYS = {"id", "keep", "reason"}
 OUTPUT_KEYS = {"formats", "dpi", "tables"}
@@ -295,6 +297,11 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                         "it keys the analysis in results.json"))
         elif aid in seen:
             problems.append(PlanProblem(w, f"duplicate id '{aid}'"))
+        else:
+            try:  # ids name output files: checked here, and again where files are written
+                validate_output_name(aid, "analysis id")
+            except PlanError as exc:
+                problems.append(PlanProblem(w, str(exc)))
         seen.add(aid)
         kind = a.get("kind")
         if kind not in KINDS:
@@ -326,6 +333,12 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
     out = plan.get("output") or {}
     if isinstance(out, dict):
         _check_keys(out, OUTPUT_KEYS, "output", problems)
+    try:
+        output_options(plan)
+    except PlanError as exc:
+        problems.append(PlanProblem("output", str(exc)))
+    # identifying columns (names, MRN, birth date...) never reach an output unless allowed
+    problems += [PlanProblem("identifiers", p) for p in check_identifiers(plan, columns)]
     if problems:
         lines = [f"{name}: {len(problems)} problem(s) in the analysis plan; nothing was run."]
         lines += [str(p) for p in problems]
