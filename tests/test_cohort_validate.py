@@ -270,3 +270,22 @@ def test_vectorised_validation_equals_row_by_row():
         if p.rule in ("type_number", "type_date", "vocabulary", "required_value", "range"):
             rows_by_col.setdefault((p.column, p.rule), []).append(p.row)
     assert all(r == sorted(r) for r in rows_by_col.values())
+
+
+DATE_RULE_CASES = [c for c in CASES + [(*w, 2) for w in WARN_CASES]
+                   if c[1] in {"future_date", "date_order", "after_death", "followup_before_event",
+                               "followup_before_death", "after_cutoff"}]
+
+
+@pytest.mark.parametrize("changes, rule, column, row", DATE_RULE_CASES,
+                         ids=[f"{c[1]}-{c[2]}" for c in DATE_RULE_CASES])
+def test_date_messages_give_intervals_not_calendar_dates(changes, rule, column, row):
+    """Issue 12: a message relates a patient's dates to each other ('34 days before
+    relapse1_date'); it never prints a calendar date of the patient."""
+    import re
+    rep = validate(table(**changes))
+    msgs = [p.message for p in rep.problems if p.rule == rule and p.column == column]
+    assert msgs
+    for m in msgs:
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", m), m
+        assert re.search(r"\d+ days? (before|after|in the future)|on the same day as", m), m

@@ -664,6 +664,14 @@ def _d(ts) -> str:
     return pd.Timestamp(ts).date().isoformat()
 
 
+def _gap(a, b) -> str:
+    """Days from ``b`` to ``a`` in words. Messages give a patient's dates relative to
+    each other, never as calendar dates (issue 12); the cell's value is the report's
+    ``value`` field, shown to the data owner only, never written to a run's outputs."""
+    k = abs(int((pd.Timestamp(a) - pd.Timestamp(b)).days))
+    return f"{k} day{'s' if k != 1 else ''}"
+
+
 def _check_dates(df: pd.DataFrame, c: _Collector):
     n = len(df)
     today = pd.Timestamp(_dt.date.today())
@@ -671,7 +679,7 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
         if str(df[col].dtype).startswith("datetime64"):
             for i in np.flatnonzero((df[col] > today).to_numpy()):
                 c.add(i, col, _d(df[col].iloc[i]), "future_date",
-                      f"{_d(df[col].iloc[i])} is in the future", "correct the date")
+                      f"{col} is {_gap(df[col].iloc[i], today)} in the future", "correct the date")
     for early, late, strict, only_if_missing in _ORDER_RULES:
         if early not in df.columns or late not in df.columns:
             continue
@@ -684,7 +692,9 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
         for i in np.flatnonzero(bad.to_numpy() & gate):
             rel = "after" if strict else "on or after"
             c.add(i, late, _d(lt.iloc[i]), "date_order",
-                  f"{late} {_d(lt.iloc[i])} must be {rel} {early} {_d(e.iloc[i])}",
+                  (f"{late} is on the same day as {early}" if lt.iloc[i] == e.iloc[i] else
+                   f"{late} is {_gap(lt.iloc[i], e.iloc[i])} before {early}")
+                  + f"; it must be {rel} {early}",
                   f"correct {late} or {early}")
     if "death_date" in df.columns:
         death = df["death_date"]
@@ -693,7 +703,7 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
                 continue
             for i in np.flatnonzero((df[col] > death).to_numpy()):
                 c.add(i, col, _d(df[col].iloc[i]), "after_death",
-                      f"{col} {_d(df[col].iloc[i])} is after death_date {_d(death.iloc[i])}",
+                      f"{col} is {_gap(df[col].iloc[i], death.iloc[i])} after death_date",
                       f"correct {col} or death_date")
     if "last_followup_date" in df.columns:
         lfu = df["last_followup_date"]
@@ -702,15 +712,14 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
                 continue
             for i in np.flatnonzero((df[col] > lfu).to_numpy()):
                 c.add(i, "last_followup_date", _d(lfu.iloc[i]), "followup_before_event",
-                      f"last_followup_date {_d(lfu.iloc[i])} is before {col} "
-                      f"{_d(df[col].iloc[i])}",
+                      f"last_followup_date is {_gap(lfu.iloc[i], df[col].iloc[i])} before {col}",
                       "set last_followup_date to the last date the patient was known alive "
                       "(the death date for patients who died)")
         if "death_date" in df.columns:
             for i in np.flatnonzero((df["death_date"] > lfu).to_numpy()):
                 c.add(i, "last_followup_date", _d(lfu.iloc[i]), "followup_before_death",
-                      f"last_followup_date {_d(lfu.iloc[i])} is before death_date "
-                      f"{_d(df['death_date'].iloc[i])}; endpoints use the death date",
+                      f"last_followup_date is {_gap(lfu.iloc[i], df['death_date'].iloc[i])} "
+                      "before death_date; endpoints use the death date",
                       "set last_followup_date to the death date", "warning")
     if "data_cutoff_date" in df.columns:
         cut = df["data_cutoff_date"]
@@ -719,8 +728,8 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
                 continue
             for i in np.flatnonzero((df[col] > cut).to_numpy()):
                 c.add(i, col, _d(df[col].iloc[i]), "after_cutoff",
-                      f"{col} {_d(df[col].iloc[i])} is after data_cutoff_date "
-                      f"{_d(cut.iloc[i])}; endpoints ignore it and censor at the cut-off",
+                      f"{col} is {_gap(df[col].iloc[i], cut.iloc[i])} after data_cutoff_date; "
+                      "endpoints ignore it and censor at the cut-off",
                       "check the date or the cut-off", "warning")
 
 
