@@ -198,3 +198,19 @@ def test_cli_validate_checks_columns_an_analysis_needs(tmp_path, capsys):
                     "P1,APL,2020-01-01,,2021-01-01\n")
     assert main(["validate", str(path), "--analysis", "OS", "--time-zero", "relapse1"]) == 0
     assert "columns for OS from relapse1: all present" in capsys.readouterr().out
+
+
+def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
+    """pyarrow is an optional extra (issue 13): its absence is a readable InputError."""
+    import builtins
+
+    from aplcohort.cohort import load
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError("No module named 'pyarrow'")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    with pytest.raises(InputError, match=r'aplcohort\[parquet\]'):
+        load(FIX + "endpoints.parquet")

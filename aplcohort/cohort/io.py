@@ -449,6 +449,11 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
                              f"{' (it looks like ' + what + ')' if what else ''}")
     try:
         import pyarrow.parquet as pq
+    except ImportError:
+        raise UnsupportedFormatError(
+            f"{path}: reading Parquet needs the optional pyarrow package; install it with "
+            "pip install \"aplcohort[parquet]\" (or save the table as CSV or XLSX)") from None
+    try:
         names = list(pq.read_schema(path).names)
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise NotATableError(f"{path}: could not be read as Parquet ({type(exc).__name__}: "
