@@ -37,8 +37,6 @@ REF = json.loads((HERE / "reference" / "plans_public.json").read_text())
 RTOL = 1e-6        # closed-form statistics
 RTOL_FIT = 1e-5    # iterative fits (Newton-Raphson coxph, crr)
 
-INT_LABELS = ("integer-valued columns are typed float, so group labels and dummy names read "
-              "'1.0' / 'group2.0' where R (and the spreadsheet) say '1' / 'group2'")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -147,7 +145,6 @@ def test_stratified_logrank_matches_survdiff(runs):
     assert not np.isclose(s["statistic"], REF["bmt"]["km_group"]["test"]["chisq"], rtol=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason=INT_LABELS)
 def test_group_labels_are_as_in_the_spreadsheet(runs):
     s = runs("bmt").summary("km_group")
     assert sorted(s["groups"]) == ["1", "2", "3"]
@@ -202,7 +199,6 @@ def test_robust_se_in_results_json(runs, plan, aid):
     _close([t["robust_se"] for t in s["terms"]], REF[plan][aid]["robust_se"], RTOL_FIT)
 
 
-@pytest.mark.xfail(strict=True, reason=INT_LABELS)
 def test_cox_term_names_are_rs(runs):
     s = runs("bmt").summary("cox_robust")
     assert [t["term"] for t in s["terms"]] == REF["bmt"]["cox_robust"]["terms"]

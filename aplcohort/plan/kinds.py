@@ -73,11 +73,27 @@ def _exclude(out, df: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
 
 def _drop_missing(out, df: pd.DataFrame, cols: dict) -> pd.DataFrame:
     """Complete-case rows for ``{role: column or [columns]}``; each missing value recorded
-    under ``missing <role> '<column>'`` (a row is counted under the first column it lacks)."""
+    under ``missing <role> '<column>'`` (a row is counted under the first column it lacks).
+    Group and strata columns become labels (see :func:`_as_labels`)."""
     for role, col in cols.items():
         for c in ([col] if isinstance(col, str) else list(col or [])):
             if c and c in df.columns:
                 df = _exclude(out, df, df[c].isna().to_numpy(), f"missing {role} '{c}'")
+    return _as_labels(df, [c for r in ("group", "strata") for c in
+                           ([cols.get(r)] if isinstance(cols.get(r), str) else cols.get(r) or [])])
+
+
+def _as_labels(df: pd.DataFrame, cols) -> pd.DataFrame:
+    """Columns used as levels (groups, strata, categorical covariates) keep the labels the
+    spreadsheet shows: a numeric column whose values are all whole numbers gives levels
+    ``1, 2, 3`` (as R's factor of an integer column), not ``1.0, 2.0, 3.0``."""
+    for c in cols:
+        if c in df.columns and pd.api.types.is_float_dtype(df[c].dtype):
+            v = df[c].to_numpy()
+            ok = ~np.isnan(v)
+            if ok.any() and np.all(v[ok] == np.round(v[ok])) and np.all(np.abs(v[ok]) < 2**53):
+                df = df.assign(**{c: pd.Series([int(x) if k else None for x, k in zip(v, ok)],
+                                               index=df.index, dtype=object)})
     return df
 
 
@@ -684,6 +700,7 @@ def h_cox(ctx, m, cohort, out):
     out.summary["endpoint"] = info
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
+    df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df)
     kw = dict(time="time", event="event", covariates=cov, categorical=m.categorical,
               strata=m.strata, ties=m.ties, conf_level=m.conf_level)
@@ -714,6 +731,7 @@ def h_finegray(ctx, m, cohort, out):
     out.summary["endpoint"] = info
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov})
+    df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df, m.cause, f"events of cause {m.cause}")
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                     categorical=m.categorical, conf_level=m.conf_level)
@@ -730,6 +748,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
     out.summary["endpoint"] = info
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov})
+    df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df, m.cause, f"events of cause {m.cause}")
     res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
