@@ -402,16 +402,22 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
             put(c, lab, bold=True)
             _set_cell_border(c, bottom=4)
     hdr = nhead - 1
+    # python-docx's table.cell(i, j) rebuilds the whole cell grid on every call (quadratic
+    # in the table size); each row's cells are read once instead
+    rows = table.rows
+    hdr_cells = rows[hdr].cells
     for j, col in enumerate(t.data.columns):
-        put(table.cell(hdr, j), str(col), bold=True, align="left" if j == 0 else "center")
+        put(hdr_cells[j], str(col), bold=True, align="left" if j == 0 else "center")
     for i, cells in enumerate(t._rows("")):
+        row_cells = rows[nhead + i].cells
         for j, v in enumerate(cells):
-            put(table.cell(nhead + i, j), v, align="left" if j == 0 else "center",
+            put(row_cells[j], v, align="left" if j == 0 else "center",
                 indent=t.indent[i] if j == 0 else 0)
+    top, last = rows[0].cells, rows[nhead + len(t.data) - 1].cells
     for j in range(ncol):
-        _set_cell_border(table.cell(0, j), top=12)
-        _set_cell_border(table.cell(hdr, j), bottom=8)
-        _set_cell_border(table.cell(nhead + len(t.data) - 1, j), bottom=12)
+        _set_cell_border(top[j], top=12)
+        _set_cell_border(hdr_cells[j], bottom=8)
+        _set_cell_border(last[j], bottom=12)
     for f in t.footnotes:
         p = doc.add_paragraph()
         r = p.add_run(docx_safe_text(f))
