@@ -27,16 +27,12 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from ..stats import _surv_core as core
 from ..stats._design import build_design
 from ..stats.cox import cox_fit
+from ..stats.shapes import NOTE_CONSTANT, NOTE_INFINITE, TERM_COLUMNS, term_levels, terms_frame
 
 __all__ = ["transition_cox", "TransitionCoxResult", "TERM_COLUMNS"]
 
-TERM_COLUMNS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
-                "statistic", "p", "estimable", "note"]
-NOTE_INFINITE = "coefficient may be infinite (monotone likelihood); consider firth: true"
-NOTE_CONSTANT = "no information (constant column)"
 NOTE_NOINFO = ("no information (every risk set of the transition holds patients with the "
                "same value, e.g. a single patient)")
 
@@ -196,7 +192,7 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     event = np.concatenate([x[4] for x in info])
     cols, names, meta = [], [], []  # meta: (base term, level, [transitions])
     if design is not None:
-        levels = _term_levels(design)
+        levels = term_levels(design)
         for cov, jdx in design.assign.items():
             for j in jdx:
                 base = design.X[rows, j]
@@ -269,7 +265,8 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     estimable = informative & ~infinite & ~noinfo
     notes = np.where(~informative, NOTE_CONSTANT, np.where(
         infinite, NOTE_INFINITE, np.where(noinfo, NOTE_NOINFO, "")))
-    terms = _terms(names, [m[1] for m in meta], coef, se, rse, estimable, notes, conf_level)
+    terms = terms_frame(names, coef, se, conf_level=conf_level, robust_se=rse,
+                        levels=[m[1] for m in meta], estimable=estimable, notes=notes)
     bt = []
     for i, (base, lvl, trs) in enumerate(meta):
         for a, b in trs:
@@ -295,33 +292,3 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
                                conf_level, "HR", "robust", converged, choices)
 
 
-def _term_levels(design):
-    out = [None] * len(design.names)
-    for cov, idx in design.assign.items():
-        lv = design.levels.get(cov)
-        if lv is None:
-            continue
-        for k, j in enumerate(idx):
-            v = lv[k + 1]
-            out[j] = v.item() if isinstance(v, np.generic) else v
-    return out
-
-
-def _terms(names, levels, coef, se, rse, estimable, notes, conf_level):
-    """The shared terms shape (robust SE drives CI, statistic and p, as R)."""
-    z = core.z_value(conf_level)
-    from scipy import stats as _st
-
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        stat = coef / rse
-        pv = 2 * _st.norm.sf(np.abs(stat))
-        cols = {"coef": coef, "se": se, "robust_se": rse, "estimate": np.exp(coef),
-                "lower": np.exp(coef - z * rse), "upper": np.exp(coef + z * rse),
-                "statistic": stat, "p": pv}
-    for k, v in cols.items():
-        v = np.array(v, float)
-        v[~estimable] = np.nan
-        cols[k] = v
-    return pd.DataFrame({"term": list(names), "level": pd.Series(list(levels), dtype=object),
-                         **cols, "estimable": np.asarray(estimable, bool),
-                         "note": list(notes)}, columns=TERM_COLUMNS)
