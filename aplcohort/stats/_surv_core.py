@@ -69,6 +69,35 @@ def km_curve(time, event, entry=None, weights=None):
             "surv": surv, "cumvar": cumvar}
 
 
+def km_curves_by_group(time, event, codes, k, weights=None):
+    """:func:`km_curve` of every group from ONE table of counts (no entry times).
+
+    One pass over the rows (distinct times by a counting pass for whole-number
+    times, one ``bincount`` of the (time, group) cells) instead of a sort per group;
+    each group's curve is the rows of the table where the group has records.
+    """
+    from ._coxcore import distinct_times
+
+    t = np.asarray(time, float)
+    e = np.asarray(event, float)
+    ut, inv = distinct_times(t)
+    J = ut.size
+    cell = inv * k + np.asarray(codes, np.int64)
+    w = None if weights is None else np.asarray(weights, float)
+    n_all = np.bincount(cell, weights=w, minlength=J * k).reshape(J, k)
+    n_ev = np.bincount(cell, weights=e if w is None else w * e, minlength=J * k).reshape(J, k)
+    cnt = n_all if w is None else np.bincount(cell, minlength=J * k).reshape(J, k)
+    out = []
+    for g in range(k):
+        m = cnt[:, g] > 0
+        na, ne = n_all[m, g].astype(float), n_ev[m, g].astype(float)
+        n_risk = np.cumsum(na[::-1])[::-1]
+        surv, cumvar = km_from_counts(n_risk, ne)
+        out.append({"time": ut[m], "n_risk": n_risk, "n_event": ne, "n_censor": na - ne,
+                    "surv": surv, "cumvar": cumvar})
+    return out
+
+
 def km_robust_se(time, event, entry, weights, curve):
     """Infinitesimal-jackknife SE of S(t), one cluster per row (R ``robust = TRUE``).
 
@@ -269,10 +298,12 @@ def risk_event_counts(time, event, group_idx, k):
     n_event : ndarray (J, k)
         Number of events at t_j in each group.
     """
+    from ._coxcore import distinct_times
+
     time = np.asarray(time, float)
     event = np.asarray(event, float)
     g = np.asarray(group_idx, np.int64)
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = distinct_times(time)
     cell = inv * k + g
     all_ = np.bincount(cell, minlength=ut.size * k).reshape(ut.size, k).astype(float)
     ev = np.bincount(cell, weights=event, minlength=ut.size * k).reshape(ut.size, k)

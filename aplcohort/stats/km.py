@@ -68,20 +68,25 @@ def _check_conf(conf_type, conf_level):
 
 
 def _group_codes(group, n, order=None, name="group"):
-    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given."""
+    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given.
+
+    One hash pass (``pd.factorize``) over the rows, then the few distinct labels
+    are sorted: no per-row Python objects for numeric groups.
+    """
     if group is None:
         return ("all",), np.zeros(n, np.int64)
-    g = pd.Series(np.asarray(group, dtype=object) if not isinstance(group, pd.Series)
-                  else group.to_numpy(dtype=object))
-    if len(g) != n:
-        raise InputError(f"{name} has {len(g)} values but time has {n}; give one {name} "
+    arr = group.to_numpy() if isinstance(group, pd.Series) else np.asarray(group)
+    if arr.ndim != 1 or len(arr) != n:
+        raise InputError(f"{name} has {len(arr)} values but time has {n}; give one {name} "
                          f"label per row")
-    miss = g.isna().to_numpy()
-    if miss.any():
-        idx = np.flatnonzero(miss)[:20].tolist()
-        raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
-                         f"explicitly or give them a label")
-    present = list(pd.unique(g))
+    if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.dtype.kind == "O":
+        miss = pd.isna(arr)
+        if miss.any():
+            idx = np.flatnonzero(miss)[:20].tolist()
+            raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
+                             f"explicitly or give them a label")
+    codes0, uniq = pd.factorize(arr)
+    present = [x.item() if isinstance(x, np.generic) else x for x in list(uniq)]
     if order is None:
         try:
             levels = sorted(present)
@@ -98,8 +103,9 @@ def _group_codes(group, n, order=None, name="group"):
                              f"add them to order=")
         levels = [x for x in levels if x in present]
     levels = [x.item() if isinstance(x, np.generic) else x for x in levels]
-    codes = pd.Categorical(g, categories=levels).codes.astype(np.int64)
-    return tuple(levels), codes
+    pos = {v: i for i, v in enumerate(levels)}
+    remap = np.array([pos[v] for v in present], dtype=np.int64)
+    return tuple(levels), remap[codes0]
 
 
 def _outcome(time, event, entry):
@@ -389,11 +395,14 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     # R: survmean / survfit0 use min(0, stop times) as the start of follow-up
     start_time = min(0.0, float(oc.time.min()))
     parts, nrec = [], []
+    counts = np.bincount(codes, minlength=len(groups))
+    pre = (core.km_curves_by_group(oc.time, oc.event, codes, len(groups), w)
+           if oc.start is None else None)
     for k, g in enumerate(groups):
         m = codes == k
         em = None if oc.start is None else oc.start[m]
         wm = None if w is None else w[m]
-        r = core.km_curve(oc.time[m], oc.event[m], em, wm)
+        r = pre[k] if pre is not None else core.km_curve(oc.time[m], oc.event[m], em, wm)
         if variance == "greenwood":
             logse = np.sqrt(r["cumvar"])
             with np.errstate(invalid="ignore"):
@@ -404,10 +413,14 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
             with np.errstate(divide="ignore", invalid="ignore"):
                 logse = np.where(se_s == 0, 0.0, se_s / r["surv"])
         lower, upper = core.confint(r["surv"], logse, conf_type, cl)
-        parts.append(curve_frame(g, None, r["time"], r["surv"], se_s, lower, upper, r["n_risk"],
-                                 r["n_event"], r["n_censor"]))
-        nrec.append(int(m.sum()))
-    table = pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
+        parts.append((np.full(r["time"].size, k), r["time"], r["surv"], se_s, lower, upper,
+                      r["n_risk"], r["n_event"], r["n_censor"]))
+        nrec.append(int(counts[k]))
+    # one DataFrame at the end (per-group frames dominated small cohorts)
+    cols = [np.concatenate(c) for c in zip(*parts)]
+    glab = np.empty(len(groups), dtype=object)
+    glab[:] = list(groups)
+    table = curve_frame(glab[cols[0]], None, *cols[1:])
     return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
                     weighted=w is not None, left_truncated=oc.start is not None,
                     n_records=tuple(nrec), start_time=start_time, variance=variance)

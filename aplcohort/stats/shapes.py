@@ -103,9 +103,12 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
     """
     t = np.asarray(time, dtype=float)
     n = t.size
-    g = [group] * n if (np.ndim(group) == 0 and not isinstance(group, (list, tuple))) \
-        else list(group)
-    return pd.DataFrame({"group": pd.Series(g, dtype=object), "cause": _cause_col(cause, n),
+    if np.ndim(group) == 0 and not isinstance(group, (list, tuple)):
+        g = np.empty(n, dtype=object)
+        g[:] = [group] * n
+    else:
+        g = np.asarray(group, dtype=object) if not isinstance(group, np.ndarray) else group
+    return pd.DataFrame({"group": g, "cause": _cause_col(cause, n),
                          "time": t, "estimate": np.asarray(estimate, float),
                          "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
                          "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
