@@ -188,8 +188,21 @@ class KMResult(CurveShape, Result):
         return {"median": self.median(), "curve": self.table}
 
     def _curve(self, g):
-        t = self.table
-        return t[t["group"] == g]
+        """Columns of group ``g``'s rows as numpy arrays (sliced once per result:
+        the table is grouped in ``groups`` order)."""
+        cache = self.__dict__.setdefault("_curve_cache", {})
+        if not cache:
+            t = self.table
+            gcol = t["group"].to_numpy()
+            cols = {k: t[k].to_numpy() for k in ("time", "estimate", "std_err", "lower",
+                                                 "upper", "n_risk", "n_event", "n_censor")}
+            bounds = np.flatnonzero(np.r_[True, gcol[1:] != gcol[:-1], True]) \
+                if len(gcol) else np.zeros(1, int)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                cache[gcol[a]] = {k: v[a:b] for k, v in cols.items()}
+        empty = {k: np.zeros(0) for k in ("time", "estimate", "std_err", "lower", "upper",
+                                          "n_risk", "n_event", "n_censor")}
+        return cache.get(g, empty)
 
     # ---- quantiles
     def quantile(self, p) -> pd.DataFrame:
@@ -207,14 +220,14 @@ class KMResult(CurveShape, Result):
         rows = []
         for g, nrec in zip(self.groups, self.n_records):
             c = self._curve(g)
-            x = np.concatenate([[0.0], c["time"].to_numpy()])
+            x = np.concatenate([[0.0], c["time"]])
 
             def fq(curve):
                 return core.findq(x, np.concatenate([[0.0], 1.0 - curve]), probs)
 
-            q = fq(c["estimate"].to_numpy())
-            lo = fq(c["lower"].to_numpy())
-            up = fq(c["upper"].to_numpy())
+            q = fq(c["estimate"])
+            lo = fq(c["lower"])
+            up = fq(c["upper"])
             ev = float(c["n_event"].sum())
             ev = int(ev) if ev.is_integer() else ev  # whole counts unless weights are fractional
             for i, pr in enumerate(probs):
@@ -230,9 +243,15 @@ class KMResult(CurveShape, Result):
         DataFrame ``[group, cause, n, events, median, lower, upper, note]``
         (``note`` = "not reached" where the median is NaN).
         """
-        q = self.quantile(0.5)
-        return median_frame((r.group, None, r.n, r.events, r.quantile, r.lower, r.upper)
-                            for r in q.itertuples(index=False))
+        rows = []
+        for g, nrec in zip(self.groups, self.n_records):
+            c = self._curve(g)
+            x = np.concatenate([[0.0], c["time"]])
+            q, lo, up = (core.findq(x, np.concatenate([[0.0], 1.0 - v]), np.array([0.5]))[0]
+                         for v in (c["estimate"], c["lower"], c["upper"]))
+            ev = float(c["n_event"].sum())
+            rows.append((g, None, nrec, int(ev) if ev.is_integer() else ev, q, lo, up))
+        return median_frame(rows)
 
     # ---- survival at times
     def _at(self, times, extend):
@@ -240,18 +259,18 @@ class KMResult(CurveShape, Result):
         out = []
         for g in self.groups:
             c = self._curve(g)
-            ct = c["time"].to_numpy()
+            ct = c["time"]
             # survfit0: a row at start time with S = 1 and n.risk of the first row
             if ct.size and ct[0] != self.start_time:
                 ct0 = np.concatenate([[self.start_time], ct])
                 pre = {"estimate": 1.0, "std_err": 0.0, "lower": 1.0, "upper": 1.0,
                        "n_event": 0.0, "n_censor": 0.0}
-                col = {k: np.concatenate([[v], c[k].to_numpy()]) for k, v in pre.items()}
-                col["n_risk"] = np.concatenate([[c["n_risk"].iloc[0]], c["n_risk"].to_numpy()])
+                col = {k: np.concatenate([[v], c[k]]) for k, v in pre.items()}
+                col["n_risk"] = np.concatenate([[c["n_risk"][0]], c["n_risk"]])
             else:
                 ct0 = ct
-                col = {k: c[k].to_numpy() for k in ("estimate", "std_err", "lower", "upper",
-                                                    "n_event", "n_censor", "n_risk")}
+                col = {k: c[k] for k in ("estimate", "std_err", "lower", "upper",
+                                         "n_event", "n_censor", "n_risk")}
             i1 = np.searchsorted(ct0, t, side="right")          # findInterval(t, time)
             i2 = np.searchsorted(ct0, t, side="left")           # rows with time < t
             row = np.maximum(i1, 1) - 1
@@ -324,8 +343,7 @@ class KMResult(CurveShape, Result):
         rows = []
         for g in self.groups:
             c = self._curve(g)
-            m, se = core.rmst(c["time"].to_numpy(), c["estimate"].to_numpy(),
-                              c["n_risk"].to_numpy(), c["n_event"].to_numpy(), tau,
+            m, se = core.rmst(c["time"], c["estimate"], c["n_risk"], c["n_event"], tau,
                               self.start_time)
             rows.append((g, tau, m, se, m - z * se, m + z * se))
         return pd.DataFrame(rows, columns=["group", "tau", "rmst", "se", "lower", "upper"])
