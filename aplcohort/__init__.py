@@ -6,11 +6,41 @@ endpoints) -> ``stats`` (estimators) -> ``plots`` / ``tables`` (presentation)
 labelled synthetic cohorts; ``batch`` runs estimators over many replicate
 cohorts at once.
 
->>> import aplcohort
->>> res = aplcohort.run_plan("min2022", data="data/synthetic/min2022.csv")  # doctest: +SKIP
+The names below are imported on first use, so ``import aplcohort`` stays fast
+(scipy.stats alone costs about half a second).
+
+>>> import aplcohort as apc
+>>> res = apc.run_plan("min2022", data="data/synthetic/min2022.csv")  # doctest: +SKIP
 """
 
-from ._version import __version__
-from .plan import run_plan
+from importlib import import_module
 
-__all__ = ["__version__", "run_plan"]
+from ._version import __version__
+
+# public name -> module that defines it
+_LAZY = {
+    "run_plan": "aplcohort.plan",
+    "load": "aplcohort.cohort",
+    "validate": "aplcohort.cohort",
+    "kaplan_meier": "aplcohort.stats.km",
+    "logrank_test": "aplcohort.stats.logrank",
+    "coxph": "aplcohort.stats.cox",
+    "cumulative_incidence": "aplcohort.stats.competing",
+    "gray_test": "aplcohort.stats.competing",
+    "fine_gray": "aplcohort.stats.finegray",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'aplcohort' has no attribute {name!r}")
+    value = getattr(import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

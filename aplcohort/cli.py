@@ -11,7 +11,9 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
 from ._version import __version__
@@ -45,23 +47,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_text(exc: OSError) -> str:
+    """One readable paragraph for an operating-system error (no traceback)."""
+    name = exc.filename
+    where = f" {name}" if name else ""
+    if exc.errno == errno.ENOSPC:
+        return (f"the disk is full{' while writing' + where if name else ''}; free some space "
+                "and run again. Nothing was changed in the output folder (outputs are written "
+                "to a temporary folder and moved into place only when complete).")
+    if exc.errno == errno.EDQUOT:
+        return (f"the disk quota is exceeded{' while writing' + where if name else ''}; free "
+                "some space and run again.")
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found:{where or ' (unnamed)'}"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name or 'a path'} is a folder where a file was expected; give the file itself."
+    if isinstance(exc, NotADirectoryError):
+        return (f"{name or 'a path'}: a part of this path is a file where a folder was "
+                "expected.")
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return (f"permission denied:{where or ' (unnamed)'}. Check that you may read the "
+                "input files and write to the output folder (or choose another --out).")
+    if exc.errno == errno.EROFS:
+        return (f"read-only file system:{where or ' (unnamed)'}. Choose an output folder on a "
+                "writable disk.")
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"a file name is too long:{where}. Use shorter names."
+    detail = exc.strerror or str(exc)
+    return f"cannot read or write{where or ' a file'}: {detail}."
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    0 success; 2 a user-caused problem (input, plan, arguments, file system:
+    missing or unreadable file, permission, read-only or full disk), printed as
+    one paragraph without traceback; 1 an unexpected internal error (the
+    traceback is printed only when ``APLCOHORT_DEBUG=1``); 130 interrupted.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # malformed arguments: argparse prints usage, exits 2
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    cmd = args.command
+    debug = os.environ.get("APLCOHORT_DEBUG") == "1"
     try:
         return int(args.handler(args) or 0)
     except InputError as exc:
-        print(f"aplcohort {args.command}: error\n{exc}", file=sys.stderr)
+        _error(cmd, str(exc))
         return 2
-    except FileNotFoundError as exc:
-        print(f"aplcohort {args.command}: error\nfile not found: {exc.filename}", file=sys.stderr)
+    except OSError as exc:
+        _error(cmd, _os_error_text(exc))
+        return 2
+    except UnicodeDecodeError as exc:
+        _error(cmd, f"a file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "
+                    f"{exc.start}); plans and mappings are YAML text files saved as UTF-8, not "
+                    "binary or other documents.")
+        return 2
+    except MemoryError:
+        _error(cmd, "out of memory; the input is too large for this machine.")
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an internal error: readable, with the traceback on request
+        if debug:
+            raise
+        _error(cmd, f"internal error ({type(exc).__name__}: {exc}). This is a bug in aplcohort, "
+                    "not in your input; please report it with the command you ran. Set "
+                    "APLCOHORT_DEBUG=1 to see the traceback.")
+        return 1
+
+
+def _error(cmd: str, text: str) -> None:
+    print(f"aplcohort {cmd}: error\n{text}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,8 +63,37 @@ def test_power_null_is_alpha_and_schoenfeld():
     alt = power_curve(_scenario(hr, censor=False), [n], reps=2000, seed=2)
     schoenfeld = st.norm.cdf(math.sqrt(n / 4) * abs(math.log(hr)) - st.norm.ppf(0.975))
     assert abs(alt.table["power"].iloc[0] - schoenfeld) < 0.04   # approximation + 4 MC SE
-    n_grid, n_int = alt.sample_size(0.5)
-    assert n_grid == 100 and n_int == 100.0
+
+
+def _power_result(n, power):
+    from aplcohort.batch.power import PowerResult
+    t = pd.DataFrame({"n": n, "reps": 100, "power": power, "mc_se": 0.0, "lower": power,
+                      "upper": power, "n_undefined": 0, "mean_events": 0.0})
+    return PowerResult(t, "hand", 0.05, 1, "death", ("a", "b"))
+
+
+def test_sample_size_interpolates_between_grid_points():
+    # hand-worked: power 0.6 at n=40 and 0.9 at n=60; 0.8 is 2/3 of the way -> n = 40 + 40/3
+    r = _power_result([20, 40, 60, 80], [0.2, 0.6, 0.9, 0.95])
+    n_grid, n_int = r.sample_size(0.8)
+    assert n_grid == 60
+    assert n_int == pytest.approx(40 + 40 / 3, rel=1e-12)
+    assert r.sample_size(0.6) == (40, 40.0)            # a grid point hit exactly
+    assert r.sample_size(0.1) == (20, 20.0)            # the first grid point already suffices
+    assert r.sample_size(0.99) == (None, None)         # never reached on the grid
+
+
+def test_sample_size_on_a_simulated_grid():
+    # several grid points, so the interpolation branch runs on a simulated curve
+    res = power_curve(_scenario(2 / 3, censor=False), [40, 100, 160], reps=400, seed=2)
+    n, p = res.table["n"].to_numpy(), res.table["power"].to_numpy()
+    target = (p[0] + p[1]) / 2                       # strictly between the first two points
+    assert p[0] < target < p[1]
+    n_grid, n_int = res.sample_size(target)
+    assert n_grid == 100
+    assert 40 < n_int < 100
+    # the interpolated n lies on the straight line through the two bracketing points
+    assert np.interp(n_int, n[:2], p[:2]) == pytest.approx(target, rel=1e-12)
 
 
 def test_sweep_inprocess_equals_power_curve():

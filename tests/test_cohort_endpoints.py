@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aplcohort.cohort import (DAYS_PER_MONTH, DAYS_PER_YEAR, from_dataframe, load,
+from aplcohort.cohort import (from_dataframe, load,
                               endpoint_arrays)
 from aplcohort.errors import DataQualityWarning, InputError
 
@@ -125,9 +125,10 @@ def test_units(cohort):
     d = cohort.endpoint("OS", time_zero="relapse1")
     m = cohort.endpoint("OS", time_zero="relapse1", unit="months")
     y = cohort.endpoint("OS", time_zero="relapse1", unit="years")
-    assert DAYS_PER_MONTH == 30.4375 and DAYS_PER_YEAR == 365.25
-    assert m.data["time"].iloc[0] == 300 / 30.4375
-    assert y.data["time"].iloc[0] == 300 / 365.25
+    assert d.data["time"].iloc[0] == 300                 # days between the fixture's dates
+    # every patient, not one: a month is 365.25 / 12 = 30.4375 days, a year 365.25 days
+    np.testing.assert_array_equal(m.data["time"], d.data["time"] / (365.25 / 12))
+    np.testing.assert_array_equal(y.data["time"], d.data["time"] / 365.25)
     np.testing.assert_array_equal(d.event, m.event)
     with pytest.raises(InputError, match="unit must be one of"):
         cohort.endpoint("OS", time_zero="relapse1", unit="weeks")

@@ -12,6 +12,7 @@ import pytest
 from aplcohort.cli import main
 from aplcohort.cohort import (CohortFileNotFoundError, EmptyFileError, MappingError,
                               NotATableError, SheetNotFoundError, UnsupportedFormatError, load)
+from aplcohort.cohort.io import SheetChoiceError
 from aplcohort.errors import CohortValidationError, DataQualityWarning, InputError
 
 FIX = "tests/data/cohort/"
@@ -45,9 +46,9 @@ def test_row_numbers_follow_spreadsheet_in_every_format():
         assert c.warnings[0].row == 8 and c.warnings[0].patient_id == "P7"
 
 
-def test_xlsx_default_sheet_is_first_and_sheet_from_mapping(tmp_path):
-    # the first sheet is "Notes", which has no patient columns
-    with pytest.raises(CohortValidationError, match="required column 'patient_id' is missing"):
+def test_xlsx_several_visible_sheets_need_a_name_and_sheet_from_mapping(tmp_path):
+    # two visible sheets ("Notes", "Patients"): never guess, list them
+    with pytest.raises(SheetChoiceError, match=r"2 visible sheets \('Notes', 'Patients'\)"):
         _load(FIX + "endpoints.xlsx")
     m = tmp_path / "m.yaml"
     m.write_text("sheet: Patients\n")

@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["aplcohort.synthetic.min2022", "aplcohort.synthetic.scenario", "aplcohort.synthetic.engine",
-           "aplcohort.synthetic.published", "aplcohort.synthetic.variant_apl"]
+           "aplcohort.synthetic.published", "aplcohort.synthetic.variant_apl",
+           "aplcohort.synthetic.vocab_additions"]
 
 
 @pytest.mark.parametrize("name", MODULES)

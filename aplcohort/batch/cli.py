@@ -42,9 +42,11 @@ def _power(args: argparse.Namespace) -> int:
     if und:
         print(f"note: {und} replicates had an undefined test (fewer than two arms with "
               f"events) and count as not significant", file=sys.stderr)
+    from ..plan.write import output_transaction
     out = Path(args.out) if args.out else Path(f"power-{sc.name}")
-    paths = res.write(out)
-    print(f"wrote {paths['csv']} and {paths['png']}", file=sys.stderr)
+    with output_transaction(out, force=args.force, kind="power") as tmp:  # atomic, marker rule
+        res.write(tmp)
+    print(f"wrote {out / 'power.csv'} and {out / 'power.png'}", file=sys.stderr)
     return 0
 
 
@@ -56,9 +58,11 @@ def _sweep(args: argparse.Namespace) -> int:
                      endpoint=args.endpoint, chunk=args.chunk, scheduler=args.scheduler,
                      progress=not args.no_progress)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    from ..plan.write import output_transaction
     out = Path(args.out) if args.out else Path("sweep")
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "sweep.csv", index=False, lineterminator="\n")  # full precision (shortest round-trip repr)
+    with output_transaction(out, force=args.force, kind="sweep") as tmp:  # atomic, marker rule
+        # full precision (shortest round-trip repr)
+        df.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
     print(f"wrote {out / 'sweep.csv'} (executed: {df.attrs.get('executor', '?')})",
           file=sys.stderr)
     return 0
@@ -74,6 +78,8 @@ def _common(p):
     p.add_argument("--chunk", type=int, default=2000,
                    help="replicates per batch (memory only; results do not depend on it)")
     p.add_argument("--out", default=None, help="output directory")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out folder that aplcohort did not write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning, InputError
+from ..expr import Expression, ExpressionError
+from ..expr import parse as parse_expression
 from .attrition import AttritionLog
 from .mapping import load_mapping
 from .validate import ValidationReport, validate
@@ -63,10 +65,15 @@ class Cohort:
 
         Parameters
         ----------
-        mask : boolean array/Series, callable or str
-            A boolean per patient, a function ``data -> booleans``, or a
-            ``DataFrame.eval`` expression. Missing values in the mask are an
-            error (decide explicitly how to treat them, e.g. ``.fillna(False)``).
+        mask : boolean array/Series, callable, str or Expression
+            A boolean per patient, a function ``data -> booleans``, or an
+            expression of :mod:`aplcohort.expr` (e.g. ``"reinduction_regimen in
+            ['ATO-based', 'IC'] and age_at_relapse < 60"``; never evaluated as
+            Python). For an expression, a patient whose result is missing (a
+            value it reads is missing) is excluded, and the attrition reason says
+            how many were excluded that way. For an array or a function, missing
+            values in the mask are an error (decide explicitly how to treat them,
+            e.g. ``.fillna(False)``).
         step : str
             Name of the step (shown in the flow diagram).
         reason : str
@@ -86,6 +93,9 @@ class Cohort:
         >>> apl = c.filter(lambda d: d["disease"] == "APL", step="APL", reason="not APL")
         >>> apl.n, apl.attrition.steps[-1].excluded_ids
         (1, ('b',))
+        >>> c.filter("disease in ['APL', 'AML'] and last_followup_date >= '2020-01-15'",
+        ...          step="late", reason="early follow-up").patient_ids
+        ['b']
 
         Validated against: tests/test_cohort_cohort.py.
         """
@@ -93,11 +103,18 @@ class Cohort:
             raise InputError("Cohort.filter needs a step name and a reason (for the attrition log)")
         if callable(mask):
             m = mask(self.data)
-        elif isinstance(mask, str):
+        elif isinstance(mask, (str, Expression)):
+            # Our own expression language: pandas eval/query would run code from the text.
             try:
-                m = self.data.eval(mask, engine="python")
-            except Exception as exc:
-                raise InputError(f"Cohort.filter: cannot evaluate {mask!r}: {exc}") from None
+                m, unknown = parse_expression(mask).mask_detail(self.data)
+            except ExpressionError as exc:
+                raise ExpressionError(f"Cohort.filter ({step}): cannot evaluate the {exc}",
+                                      text=None, token=exc.token,
+                                      position=exc.position) from None
+            n_unknown = int((unknown & ~m).sum())
+            if n_unknown:
+                reason = (f"{reason} ({n_unknown} of them because a value the expression "
+                          "reads is missing)")
         else:
             m = mask
         m = pd.Series(m.to_numpy() if isinstance(m, pd.Series) else np.asarray(m, dtype=object),

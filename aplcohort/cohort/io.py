@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import os
+import re
+import stat
+import unicodedata
+import warnings as _warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError  # noqa: F401 (documented base class)
 from .mapping import load_mapping
+from .types import SourceRows, header_key
 
 
 class CohortLoadError(InputError):
@@ -49,6 +56,26 @@ class UnsupportedFormatError(CohortLoadError):
     """The file format is not supported."""
 
 
+class SheetChoiceError(SheetNotFoundError):
+    """A workbook has several visible sheets and no sheet was named."""
+
+
+class WorkbookCellError(CohortLoadError):
+    """Workbook cells that cannot be read as data (formula without value, error value, merge)."""
+
+
+class WorkbookTooLargeError(CohortLoadError):
+    """A workbook decompresses to more than the allowed size."""
+
+
+class DuplicateColumnError(CohortLoadError):
+    """Two columns of a file have the same name."""
+
+
+class NotARegularFileError(CohortLoadError):
+    """The input is a named pipe, device or socket, not a file."""
+
+
 class _SheetOnNonWorkbook(CohortLoadError):
     """A sheet name was given for a file that is not a workbook."""
 
@@ -69,7 +96,10 @@ def _sniff_magic(head: bytes) -> str | None:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CohortLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not data.strip():
         raise EmptyFileError(f"{path}: the file is empty; expected a header row and one row per "
                              "patient")
@@ -83,6 +113,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     except UnicodeDecodeError as exc:
         raise NotATableError(f"{path}: the file is not UTF-8 text (byte {exc.start}); save it as "
                              "'CSV UTF-8' from your spreadsheet program") from None
+    del data  # memory: the text is all that is needed from here
     sample = text[:20000]
     if path.suffix.lower() == ".tsv":
         delim = "\t"
@@ -92,6 +123,62 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
                                         delimiters=",;\t|").delimiter
         except csv.Error:
             delim = ","
+    fast = _read_csv_fast(text, delim)
+    if fast is not None:
+        header, df, rows = fast
+    else:
+        header, df, rows = _read_csv_records(path, text, delim)
+    # trailing separators give nameless, empty columns: drop only those
+    blank = [i for i, h in enumerate(header)
+             if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
+    if blank:
+        df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
+    _check_duplicate_headers(path, header)
+    _check_header(path, df)
+    return df, {"format": "csv", "delimiter": delim, "_rows": rows}
+
+
+def _read_csv_fast(text: str, delim: str):
+    """Read a regular, unquoted CSV text with pandas' C parser, every cell as text.
+
+    Returns ``(header, DataFrame, spreadsheet rows)``, or ``None`` when the text has
+    quotes or lone carriage returns, or is not regular (a line with more or fewer
+    fields than the header): :func:`_read_csv_records` then reads it with the
+    :mod:`csv` module and gives the precise message. Without quotes a line is a
+    record, so fields are counted per line; both readers give the same table for
+    such a text (tested).
+    """
+    if '"' in text or text.count("\r") != text.count("\r\n"):
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return None
+    nf = np.fromiter((ln.count(delim) for ln in lines), np.intp, len(lines)) + 1
+    blank = np.fromiter((not ln.replace(delim, "").strip() for ln in lines), bool, len(lines))
+    n_lines = len(lines)
+    del lines  # memory: a million line strings
+    idx = np.flatnonzero(~blank)
+    if not len(idx) or (nf[idx] != nf[idx[0]]).any():
+        return None
+    try:
+        raw = pd.read_csv(_io.StringIO(text), sep=delim, header=None, dtype=str,
+                          keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                          engine="c", quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        return None
+    if raw.shape != (n_lines, int(nf[idx[0]])):
+        return None
+    header = [str(h).strip() for h in raw.iloc[idx[0]].tolist()]
+    data_idx = idx[1:]
+    df = raw.iloc[data_idx] if len(data_idx) < n_lines - 1 else raw.iloc[1:]
+    df = df.reset_index(drop=True)
+    df.columns = header
+    return header, df, (data_idx + 1).tolist()
+
+
+def _read_csv_records(path, text: str, delim: str):
     try:
         records = list(csv.reader(_io.StringIO(text), delimiter=delim))
     except csv.Error as exc:
@@ -112,13 +199,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     if len(df) == 0:
         df = pd.DataFrame(columns=header, dtype=object)
     rows = [ln for ln, _ in lines[1:]]
-    # trailing separators give nameless, empty columns: drop only those
-    blank = [i for i, h in enumerate(header)
-             if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
-    if blank:
-        df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
-    _check_header(path, df)
-    return df, {"format": "csv", "delimiter": delim, "_rows": rows}
+    return header, df, rows
 
 
 def _check_header(path, df):
@@ -133,53 +214,228 @@ def _check_header(path, df):
                              "the header")
 
 
-def _read_xlsx(path: Path, sheet) -> tuple[pd.DataFrame, dict]:
-    head = path.read_bytes()[:8]
+#: Default limit on the decompressed size of an .xlsx workbook (sum of its zip members,
+#: checked before anything is decompressed). ``read_table``/``load`` take
+#: ``max_uncompressed_bytes`` to change it.
+MAX_XLSX_UNCOMPRESSED_BYTES = 512 * 2**20
+
+_PATIENT_HEADER_KEYS = {"patientid", "patient", "pid", "id", "ptid", "ptno"}
+
+
+def _col_letter(k: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(k)
+
+
+def _check_zip_size(path: Path, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise NotATableError(f"{path}: could not be opened as an Excel workbook ({exc})") from None
+    if total > limit:
+        raise WorkbookTooLargeError(
+            f"{path}: the workbook decompresses to {total / 2**20:,.0f} MiB, more than the limit "
+            f"of {limit / 2**20:,.0f} MiB; a patient table is far smaller, so the file is "
+            "probably not what it seems (or holds images/other sheets): save the patient sheet "
+            "alone as .xlsx or CSV, or raise the limit with max_uncompressed_bytes=")
+
+
+def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
+               ) -> tuple[pd.DataFrame, dict]:
+    """Read one sheet with openpyxl, knowing every cell: values, formulas, errors, merges.
+
+    Errors (never an empty cell in their place): a formula without a cached value, an
+    error value (``#DIV/0!``, ``#N/A``, ...), a merged range in the table; each names
+    the sheet, the cell (e.g. ``D7``), the column and the patient. Hidden sheets are
+    never chosen by default; several visible sheets and no ``sheet`` is an error listing
+    them. Rows are the sheet's own row numbers.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
     if not head:
         raise EmptyFileError(f"{path}: the file is empty")
     if not head.startswith(b"PK\x03\x04"):
         what = _sniff_magic(head)
         raise NotATableError(f"{path}: this is not an Excel .xlsx workbook"
                              f"{' (it looks like ' + what + ')' if what else ''}")
+    limit = MAX_XLSX_UNCOMPRESSED_BYTES if max_uncompressed_bytes is None \
+        else int(max_uncompressed_bytes)
+    _check_zip_size(path, limit)
+    import openpyxl
     try:
-        xl = pd.ExcelFile(path, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise NotATableError(f"{path}: could not be opened as an Excel workbook ({exc})") from None
-    sheets = list(xl.sheet_names)
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", UserWarning)  # openpyxl style/extension notes
+            wb_v = openpyxl.load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many types (zip, XML, its own) for bad files
+        raise NotATableError(f"{path}: could not be opened as an Excel workbook "
+                             f"({type(exc).__name__}: {exc})") from None
+    sheets = list(wb_v.sheetnames)
+    states = {n: wb_v[n].sheet_state for n in sheets}
+    visible = [n for n in sheets if states[n] == "visible"]
     if sheet is None:
-        chosen = sheets[0]
+        if len(visible) == 1:
+            chosen = visible[0]
+        elif not visible:
+            raise SheetNotFoundError(f"{path}: the workbook has no visible sheet")
+        else:
+            hidden = [n for n in sheets if n not in visible]
+            raise SheetChoiceError(
+                f"{path}: the workbook has {len(visible)} visible sheets "
+                f"({', '.join(repr(n) for n in visible)}); say which one holds the patients "
+                "(--sheet NAME, sheet=, or 'sheet:' in the mapping or plan)"
+                + (f"; hidden sheets, never read unless named: "
+                   f"{', '.join(repr(n) for n in hidden)}" if hidden else ""))
     elif str(sheet) in sheets:
         chosen = str(sheet)
     else:
-        raise SheetNotFoundError(f"{path}: no sheet named {sheet!r}; the workbook has: "
-                                 f"{', '.join(repr(s) for s in sheets)}")
+        shown = ", ".join(repr(n) + ("" if states[n] == "visible" else f" ({states[n]})")
+                          for n in sheets)
+        raise SheetNotFoundError(f"{path}: no sheet named {sheet!r}; the workbook has: {shown}")
+    ws_v = wb_v[chosen]
+    # formulas (and whether Excel stored their value) need the workbook read a second
+    # time without data_only; read-only mode streams it
+    formulas = {}
     try:
-        df = xl.parse(chosen, dtype=object, header=0, na_filter=False)
-    except ValueError as exc:
-        raise NotATableError(f"{path}: sheet {chosen!r} could not be read ({exc})") from None
-    # drop fully empty trailing rows/columns that spreadsheets carry
-    df = df.loc[:, [not (str(c).startswith("Unnamed:") and
-                         df[c].map(lambda v: v is None or str(v).strip() == "").all())
-                    for c in df.columns]]
-    if df.shape[1] == 0:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", UserWarning)
+            wb_f = openpyxl.load_workbook(path, data_only=False, read_only=True)
+        try:
+            for frow in wb_f[chosen].iter_rows():
+                for fc in frow:
+                    if getattr(fc, "data_type", None) == "f":
+                        formulas[(fc.row, fc.column)] = fc.value
+        finally:
+            wb_f.close()
+    except Exception as exc:  # as above: many exception types for a damaged file
+        raise NotATableError(f"{path}: could not be opened as an Excel workbook "
+                             f"({type(exc).__name__}: {exc})") from None
+    grid = [list(r) for r in ws_v.iter_rows()]
+    # the header is the first row with any content
+    def blank(v):
+        return v is None or (isinstance(v, str) and not v.strip())
+    content = [i for i, r in enumerate(grid) if any(not blank(c.value) for c in r)]
+    if not content:
         raise EmptyFileError(f"{path}: sheet {chosen!r} is empty")
-    empty_row = df.apply(lambda r: all(v is None or (isinstance(v, float) and v != v)
-                                       or str(v).strip() == "" for v in r), axis=1)
-    keep = ~empty_row
-    rows = [i + 2 for i in range(len(df)) if keep.iloc[i]]
-    df = df[keep.to_numpy()].reset_index(drop=True)
+    h = content[0]
+    width = max(len(r) for r in grid)
+    hdr_cells = grid[h] + [None] * (width - len(grid[h]))
+    header = ["" if c is None or blank(c.value) else _header_text(c.value) for c in hdr_cells]
+    header_row = grid[h][0].row
+    pid_col = next((k for k, name in enumerate(header)
+                    if re.sub(r"[\s_\-]+", "", name.casefold()) in _PATIENT_HEADER_KEYS), None)
+
+    def who(r_idx):
+        if pid_col is None or r_idx is None:
+            return ""
+        r = grid[r_idx]
+        v = r[pid_col].value if pid_col < len(r) else None
+        return "" if blank(v) else f", patient {_as_cell_text(v)}"
+
+    row_of = {grid[i][0].row: i for i in content if grid[i]}
+    problems = []
+    for rng in ws_v.merged_cells.ranges:
+        if rng.max_row < header_row or rng.size["rows"] * rng.size["columns"] <= 1:
+            continue
+        cols = ", ".join(header[k - 1] or _col_letter(k) for k in range(rng.min_col, rng.max_col + 1)
+                         if k - 1 < len(header))
+        first = row_of.get(rng.min_row)
+        problems.append(
+            f"sheet {chosen!r}, cells {rng.coord} (column {cols}{who(first)}): the cells are "
+            "merged, so all but the first are empty; unmerge them and fill in every cell")
+    keep_rows = []
+    for i in content[1:]:
+        for c in grid[i]:
+            if c.data_type == "e":
+                problems.append(
+                    f"sheet {chosen!r}, cell {c.coordinate} (column "
+                    f"{header[c.column - 1] if c.column - 1 < len(header) else ''}{who(i)}): "
+                    f"the error value {c.value} is not data; correct the formula or type the "
+                    "value (leave the cell empty if it is unknown)")
+                continue
+            if c.value is None and (c.row, c.column) in formulas:
+                col = header[c.column - 1] if c.column - 1 < len(header) else ""
+                problems.append(
+                    f"sheet {chosen!r}, cell {c.coordinate} (column {col}{who(i)}): the formula "
+                    f"{formulas[(c.row, c.column)]} has no stored value (the file was written by "
+                    "a program that does not calculate); open and save it in Excel or "
+                    "LibreOffice, or type the value")
+        keep_rows.append(i)
+    for c in hdr_cells:
+        if c is not None and c.data_type == "e":
+            problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header holds the "
+                            f"error value {c.value}; type the column name")
+    if problems:
+        raise WorkbookCellError(
+            f"{path}: {len(problems)} cell(s) of sheet {chosen!r} cannot be read as data "
+            "(nothing is read as empty in their place):\n" + "\n".join(f"  - {p}" for p in problems))
+    data = {k: [] for k in range(width)}
+    for i in keep_rows:
+        r = grid[i]
+        for k in range(width):
+            v = r[k].value if k < len(r) else None
+            data[k].append(v)
+    df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
+    df.columns = header
+    nameless_empty = [k for k, name in enumerate(header)
+                      if name == "" and all(blank(v) for v in data[k])]
+    if nameless_empty:
+        df = df.iloc[:, [k for k in range(width) if k not in nameless_empty]]
+    rows = [grid[i][0].row for i in keep_rows]
+    _check_duplicate_headers(path, list(df.columns), sheet=chosen)
     _check_header(path, df)
-    return df, {"format": "xlsx", "sheet": chosen, "sheets": sheets, "_rows": rows}
+    return df, {"format": "xlsx", "sheet": chosen, "sheets": sheets,
+                "hidden_sheets": [n for n in sheets if n not in visible], "_rows": rows}
+
+
+def _header_text(v) -> str:
+    return _as_cell_text(v)
+
+
+def _as_cell_text(v) -> str:
+    from .types import as_text
+    return as_text(v)
+
+
+def _check_duplicate_headers(path, header, sheet=None) -> None:
+    """Two columns with the same name (ignoring case, spaces and line breaks) are an error."""
+    groups: dict = {}
+    for k, name in enumerate(header):
+        if str(name) == "":
+            continue
+        groups.setdefault(header_key(name), []).append(k)
+    dups = [ks for ks in groups.values() if len(ks) > 1]
+    if not dups:
+        return
+    where = f"sheet {sheet!r} of " if sheet else ""
+
+    def pos(k):
+        return f"column {_col_letter(k + 1)}" if sheet else f"field {k + 1}"
+
+    shown = "; ".join(" and ".join(f"{header[k]!r} ({pos(k)})" for k in ks) for ks in dups)
+    raise DuplicateColumnError(
+        f"{where}{path}: duplicate column names: {shown}; every column needs its own name "
+        "(names that differ only in case, spaces or line breaks count as the same): rename or "
+        "delete the extra columns")
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
-    head = path.read_bytes()[:4]
+    with open(path, "rb") as fh:
+        head = fh.read(4)
     if not head:
         raise EmptyFileError(f"{path}: the file is empty")
     if head != b"PAR1":
         what = _sniff_magic(head)
         raise NotATableError(f"{path}: this is not a Parquet file"
                              f"{' (it looks like ' + what + ')' if what else ''}")
+    try:
+        import pyarrow.parquet as pq
+        names = list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise NotATableError(f"{path}: could not be read as Parquet ({type(exc).__name__}: "
+                             f"{exc})") from None
+    names = [n for n in names if n != "__index_level_0__"]
+    _check_duplicate_headers(path, names)
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for corrupt files
@@ -190,22 +446,53 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, {"format": "parquet"}
 
 
-def read_table(path, sheet=None) -> tuple[pd.DataFrame, dict]:
+def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
+               ) -> tuple[pd.DataFrame, dict]:
     """Read a CSV/XLSX/Parquet file as an object table (no type coercion).
+
+    Parameters
+    ----------
+    path : str or Path
+        A regular file (a named pipe or device is refused, never read).
+    sheet : str, optional
+        Excel sheet; required when a workbook has several visible sheets. Hidden
+        sheets are read only when named.
+    max_uncompressed_bytes : int, optional
+        Limit on the decompressed size of an .xlsx workbook (default
+        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
 
     Returns
     -------
     (DataFrame, dict)
-        The raw table and source information (format, sheet, delimiter, ...).
+        The raw table and source information (format, sheet, delimiter, ...). The
+        spreadsheet row of each data row is also in ``DataFrame.attrs["source_rows"]``.
+
+    Raises
+    ------
+    CohortLoadError subclasses
+        Missing, non-regular or unreadable file; duplicate column names (every
+        format); workbook cells that cannot be read as data; too-large workbook.
     """
     p = Path(path)
     if not p.exists():
         raise CohortFileNotFoundError(f"file not found: {p}")
     if p.is_dir():
         raise CohortLoadError(f"{p} is a directory; give a .csv, .xlsx or .parquet file")
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        raise CohortLoadError(f"{p}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if
+                stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise NotARegularFileError(f"{p} is {kind}, not a regular file; save the table to a "
+                                   ".csv, .xlsx or .parquet file and give that file")
+    if not os.access(p, os.R_OK):
+        raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
     ext = p.suffix.lower()
     if ext in _XLSX_EXT:
-        df, info = _read_xlsx(p, sheet)
+        df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
     elif ext in _PARQUET_EXT:
         df, info = _read_parquet(p)
     elif ext in _CSV_EXT:
@@ -214,9 +501,10 @@ def read_table(path, sheet=None) -> tuple[pd.DataFrame, dict]:
         raise UnsupportedFormatError(f"{p}: old Excel .xls files are not supported; save the "
                                      "workbook as .xlsx")
     else:
-        head = p.read_bytes()[:8]
+        with open(p, "rb") as fh:
+            head = fh.read(8)
         if head.startswith(b"PK\x03\x04"):
-            df, info = _read_xlsx(p, sheet)
+            df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
         elif head.startswith(b"PAR1"):
             df, info = _read_parquet(p)
         else:
@@ -226,10 +514,13 @@ def read_table(path, sheet=None) -> tuple[pd.DataFrame, dict]:
         raise _SheetOnNonWorkbook(f"{p}: sheet={sheet!r} was given but the file is {info['format']}, "
                          "not an Excel workbook")
     info["path"] = str(p)
+    rows = info.get("_rows")
+    df.attrs["source_rows"] = SourceRows(int(r) for r in (rows if rows is not None else
+                                                         range(2, len(df) + 2)))
     return df, info
 
 
-def load(path, mapping=None, sheet=None):
+def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None = None):
     """Load, parse and validate a patient table.
 
     Parameters
@@ -240,8 +531,11 @@ def load(path, mapping=None, sheet=None):
     mapping : str, Path, dict or ColumnMapping, optional
         Column mapping (:mod:`aplcohort.cohort.mapping`).
     sheet : str, optional
-        Excel sheet name (default: the mapping's ``sheet``, else the first
-        sheet).
+        Excel sheet name (default: the mapping's ``sheet``, else the only visible
+        sheet; several visible sheets without a name is an error listing them).
+    max_uncompressed_bytes : int, optional
+        Limit on the decompressed size of an .xlsx workbook
+        (default :data:`MAX_XLSX_UNCOMPRESSED_BYTES`).
 
     Returns
     -------
@@ -275,10 +569,10 @@ def load(path, mapping=None, sheet=None):
     if sheet is None and m is not None:
         sheet = m.sheet
     try:
-        df, info = read_table(path, sheet=sheet)
+        df, info = read_table(path, sheet=sheet, max_uncompressed_bytes=max_uncompressed_bytes)
     except _SheetOnNonWorkbook:
         if explicit:
             raise
-        df, info = read_table(path)  # a mapping's sheet only applies to workbooks
+        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)  # a mapping's sheet only applies to workbooks
     rows = info.pop("_rows", None)
     return _build_cohort(df, m, source=info, row_numbers=rows)

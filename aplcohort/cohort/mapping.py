@@ -15,6 +15,8 @@ A mapping is a YAML file (or the same structure as a dict)::
     units:                   # values are multiplied by `factor` to give the dictionary unit
       wbc_diagnosis: {from: "/uL", factor: 0.001}   # /uL -> x10^9/L
     sheet: Patients          # Excel sheet (the `sheet=` argument of load() wins)
+    unicode_digits: true     # accept full-width / Arabic-Indic digits in numbers and dates
+                             # (default false: such digits are an error, never read silently)
 
 Codes in ``values`` are matched with the vocabulary matching rule
 (:func:`aplcohort.cohort.vocab.match_key`), and the values they map to must be
@@ -50,7 +52,7 @@ KNOWN_UNIT_FACTORS = {
     "g/l": 1.0, "x10^9/l": 1.0, "10^9/l": 1.0,
 }
 
-_ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet"}
+_ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet", "unicode_digits"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class ColumnMapping:
         ``{dictionary column: UnitConversion}``.
     sheet : str or None
         Excel sheet name.
+    unicode_digits : bool
+        Numbers and dates may use non-ASCII decimal digits (full-width,
+        Arabic-Indic); they are read as the ASCII digits they stand for.
     source : str
         Where the mapping came from (file path or ``"dict"``).
     """
@@ -91,6 +96,7 @@ class ColumnMapping:
     date_formats: dict = field(default_factory=dict)
     units: dict = field(default_factory=dict)
     sheet: str | None = None
+    unicode_digits: bool = False
     source: str = "dict"
 
     def date_format_for(self, column: str) -> str | None:
@@ -106,7 +112,7 @@ class ColumnMapping:
                 "date_format": self.date_format, "date_formats": dict(self.date_formats),
                 "units": {k: {"from": u.from_unit, "to": u.to_unit, "factor": u.factor}
                           for k, u in self.units.items()},
-                "sheet": self.sheet}
+                "sheet": self.sheet, "unicode_digits": self.unicode_digits}
 
 
 def _check_format(fmt, where, problems):
@@ -283,9 +289,13 @@ def load_mapping(mapping) -> ColumnMapping | None:
     sheet = raw.get("sheet")
     if sheet is not None and not isinstance(sheet, (str, int)):
         problems.append(f"sheet: expected a sheet name, got {sheet!r}")
+    unicode_digits = raw.get("unicode_digits", False)
+    if not isinstance(unicode_digits, bool):
+        problems.append(f"unicode_digits: expected true or false, got {unicode_digits!r}")
     if problems:
         raise MappingError(f"invalid column mapping ({source}): {len(problems)} problem(s)\n"
                            + "\n".join(f"  - {p}" for p in problems))
     return ColumnMapping(columns=columns, values=values, date_format=date_format,
                          date_formats=date_formats, units=units,
-                         sheet=None if sheet is None else str(sheet), source=source)
+                         sheet=None if sheet is None else str(sheet),
+                         unicode_digits=unicode_digits is True, source=source)

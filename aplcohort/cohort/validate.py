@@ -10,13 +10,21 @@ Row numbers follow the spreadsheet: **row 1 is the header, row 2 the first
 patient** (for a CSV file that is also the line number). Tables built in
 Python are numbered the same way (position + 2).
 
-Missing values: empty cells, white space, and the tokens ``NA``, ``N/A``,
-``#N/A``, ``NaN``, ``NaT``, ``null`` (any case) are missing. Nothing else is.
+Missing values and numbers follow the one policy of :mod:`aplcohort.cohort.types`:
+empty cells, white space, and the tokens ``NA``, ``N/A``, ``#N/A``, ``NaN``,
+``NaT``, ``null`` and ``.`` (any case) are missing; nothing else is. Numbers are
+parsed strictly (ASCII digits and a decimal point; a decimal comma, a thousands
+separator, an underscore or non-ASCII digits are errors with their own message).
+
+Performance: every column is parsed once per distinct value and every rule is a
+vectorised mask; problems are then reported cell by cell in row order.
 
 Rules (``Problem.rule``) and severity
 -------------------------------------
 errors
     ``required_column``, ``required_value``, ``duplicate_column``,
+    ``ambiguous_column`` (a header matches two mapping names once case, spaces
+    and line breaks are ignored),
     ``type_number``, ``type_integer``, ``type_date`` (unparseable date),
     ``vocabulary`` (unknown code), ``duplicate_id``, ``range`` (outside the
     dictionary min/max: negative counts, ages out of range), ``future_date``,
@@ -47,6 +55,7 @@ A ``last_followup_date`` after the cut-off is normal and not reported.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -57,10 +66,14 @@ import pandas as pd
 from ..errors import CohortValidationError
 from .mapping import ColumnMapping, load_mapping
 from .schema import CORE_REQUIRED, load_dictionary, required_for
+from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
+                    factorize_cells, header_key, parse_numbers, row_numbers_of,
+                    texts_of)
+from .types import SourceRows, _has_unicode_digit, _unicode_to_ascii
 from .vocab import match_key
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "nan", "nat", "null"})
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+# [0-9], not \d: \d also matches full-width and Arabic-Indic digits
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 ROW_CONVENTION = "Rows are numbered as in the spreadsheet: row 1 is the header, row 2 the first patient."
 
 #: WBC at relapse (x10^9/L) above which a molecular relapse is flagged.
@@ -185,37 +198,19 @@ class ValidationReport:
 
 
 # --------------------------------------------------------------------------------------
-# helpers
+# helpers (the missing-value and number policy lives in aplcohort.cohort.types)
 # --------------------------------------------------------------------------------------
 
-def is_missing(v) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    if isinstance(v, str):
-        return v.strip().casefold() in MISSING_TOKENS
-    if isinstance(v, (float, np.floating)):
-        return math.isnan(v)
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+_as_text = as_text
 
 
-def _as_text(v) -> str:
-    """Text form of a cell (Excel numbers 12.0 -> '12', booleans -> 'true')."""
-    if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return pd.Timestamp(v).date().isoformat()
-    return str(v).strip()
-
-
-def _parse_date(v, fmt):
+def _parse_date(v, fmt, unicode_digits=False):
     """Return (Timestamp, None) or (None, reason)."""
+    if isinstance(v, str) and not v.isascii() and _has_unicode_digit(v):
+        if not unicode_digits:
+            return None, ("uses non-ASCII digits (full-width or Arabic-Indic); retype it with "
+                          "ASCII digits 0-9, or declare unicode_digits: true in the mapping")
+        v = _unicode_to_ascii(v)
     try:
         ts, why = _parse_date_raw(v, fmt)
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -258,21 +253,10 @@ def _parse_date_raw(v, fmt):
 
 
 def _parse_number(v):
-    if isinstance(v, (bool, np.bool_)):
-        return None, "is a yes/no value, not a number"
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        f = float(v)
-    else:
-        s = str(v).strip()
-        try:
-            f = float(s)
-        except ValueError:
-            if re.fullmatch(r"[+-]?\d+,\d+", s):
-                return None, "uses a decimal comma"
-            return None, "is not a number"
-    if not math.isfinite(f):
-        return None, "is not a finite number"
-    return f, None
+    return parse_number(v)
+
+
+_factorize = factorize_cells
 
 
 # --------------------------------------------------------------------------------------
@@ -296,33 +280,61 @@ def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Colle
     names = [str(c).strip() for c in raw.columns]
     new = []
     mapped_from = {}
+    # mapping names are matched exactly, else ignoring case, spaces and line breaks
+    # (a header typed "WBC\n(Rel)" in one file and "WBC (Rel)" in another)
+    by_key: dict = {}
+    if mapping is not None:
+        for theirs in mapping.columns:
+            by_key.setdefault(header_key(theirs), []).append(theirs)
+    used = set()
     for n in names:
+        target = None
         if mapping is not None and n in mapping.columns:
             target = mapping.columns[n]
-        elif n in d.columns:
-            target = n
-        else:
-            key = re.sub(r"[\s\-]+", "_", n.casefold())
-            if key in d.columns and (mapping is None or key not in mapping.columns.values()):
-                target = key
-                notes.append(f"column {n!r} read as {key!r}")
+            used.add(n)
+        elif mapping is not None and header_key(n) in by_key:
+            cands = by_key[header_key(n)]
+            targets = sorted({mapping.columns[k] for k in cands})
+            if len(targets) == 1:
+                target = targets[0]
+                used.update(cands)
+                notes.append(f"column {n!r} read as the mapping's {cands[0]!r} -> {target!r} "
+                             "(case, spaces and line breaks ignored)")
             else:
+                col.add(None, n, cands, "ambiguous_column",
+                        f"column {n!r} matches several names of the mapping when case, spaces "
+                        f"and line breaks are ignored: "
+                        + ", ".join(f"{k!r} -> {mapping.columns[k]!r}" for k in cands),
+                        f"spell the mapping's name exactly as the file's header ({n!r})")
                 target = n
+        if target is None:
+            if n in d.columns:
+                target = n
+            else:
+                key = re.sub(r"[\s\-]+", "_", n.casefold())
+                if key in d.columns and (mapping is None or key not in mapping.columns.values()):
+                    target = key
+                    notes.append(f"column {n!r} read as {key!r}")
+                else:
+                    target = n
         new.append(target)
         mapped_from.setdefault(target, []).append(n)
     if mapping is not None:
+        keys = {header_key(n): n for n in names}
         for theirs, ours in mapping.columns.items():
-            if theirs not in names and ours not in names:
+            if theirs not in used and ours not in names:
+                close = difflib.get_close_matches(header_key(theirs), list(keys), n=1, cutoff=0.75)
+                hint = f"; did you mean {keys[close[0]]!r}?" if close else ""
                 col.add(None, ours, theirs, "mapped_column_absent",
                         f"the mapping maps {theirs!r} to {ours!r} but the file has no column "
-                        f"{theirs!r}", "check the column name in the mapping (exact spelling)",
-                        "warning")
+                        f"{theirs!r}{hint}", "check the column name in the mapping (exact "
+                        "spelling; case, spaces and line breaks are ignored)", "warning")
     for target, srcs in mapped_from.items():
         if len(srcs) > 1:
             col.add(None, target, srcs, "duplicate_column",
                     f"{len(srcs)} columns of the file become {target!r}: {srcs}",
                     "keep one column for each dictionary column (rename or delete the others)")
-    out = raw.copy()
+    out = raw.copy(deep=False)  # only the names change; cells are never written
     out.columns = new
     return out, {t: s for t, s in mapped_from.items() if len(s) == 1}
 
@@ -369,15 +381,17 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     if not isinstance(df, pd.DataFrame):
         raise CohortValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
     n = len(df)
-    rows = list(row_numbers) if row_numbers is not None else [i + 2 for i in range(n)]
+    rows = row_numbers_of(df, row_numbers)
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
     raw, _ = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
     # patient ids first so every problem can name the patient
     if "patient_id" in raw.columns and not isinstance(raw["patient_id"], pd.DataFrame):
-        for i, v in enumerate(raw["patient_id"].tolist()):
-            raw_ids[i] = None if is_missing(v) else _as_text(v)
+        codes, uniq = _factorize(raw["patient_id"])
+        utext, umiss = texts_of(uniq)
+        utext[umiss] = None
+        raw_ids[:] = utext[codes].tolist()
 
     for req in (CORE_REQUIRED if required is None else tuple(required)):
         if req not in raw.columns:
@@ -394,12 +408,12 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         series = raw[name]
         if isinstance(series, pd.DataFrame):  # duplicate column, reported above
             series = series.iloc[:, 0]
-        values = series.tolist()
+        values = pd.Series(series.to_numpy(dtype=object), dtype=object)
         if name not in d.columns:
             c.add(None, name, None, "extra_column",
                   f"column {name!r} is not in the data dictionary; it is kept unchanged and "
                   "not validated", "map it to a dictionary column if it is one", "warning")
-            data[name] = pd.Series(values, dtype=object)
+            data[name] = values.copy()  # never share cells with the caller's frame
             continue
         data[name] = _parse_column(name, values, mapping, c)
 
@@ -419,113 +433,140 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     order = [k for k in d.columns if k in typed.columns] + \
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
+    typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
                             derived=derived, notes=tuple(notes))
 
 
 def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
+    # Vectorised: each distinct cell value is parsed once (_factorize) and problems are
+    # built only for the cells that fail, in row order, with the same messages as a
+    # cell-by-cell parse.
     d = load_dictionary()
     spec = d.columns[name]
-    n = len(values)
     t = spec.type
-    if t in ("id", "text"):
-        out = [None if is_missing(v) else _as_text(v) for v in values]
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else \
+        values.reset_index(drop=True).astype(object)
+    n = len(s)
+    found: list = []  # (position, args of Collector.add)
+
+    def required(miss, fix):
         if spec.required:
-            for i, v in enumerate(out):
-                if v is None:
-                    c.add(i, name, values[i], "required_value", f"{name} is empty",
-                          f"fill in {name} for this patient")
-        return pd.Series(out, dtype=object)
+            for i in np.flatnonzero(miss):
+                found.append((i, (name, s.iat[i] if t in ("id", "text") else None,
+                                  "required_value", f"{name} is empty", fix)))
+
+    def flush():
+        found.sort(key=lambda x: x[0])
+        for i, args in found:
+            c.add(int(i), *args)
+
+    if t != "number" and t != "integer":
+        codes, uniq = _factorize(s)
+        utext, umiss = texts_of(uniq)
+        miss = umiss[codes] if n else np.zeros(0, bool)
+    if t in ("id", "text"):
+        utext[umiss] = None
+        required(miss, f"fill in {name} for this patient")
+        flush()
+        return pd.Series(utext[codes] if n else [], dtype=object)
     if t in ("category", "bool"):
         vocab = d.vocabularies[spec.vocabulary]
-        codes = mapping.code_lookup(name) if mapping is not None else {}
-        out = []
-        for i, v in enumerate(values):
-            if is_missing(v):
-                out.append(None)
-                if spec.required:
-                    c.add(i, name, None, "required_value", f"{name} is empty",
-                          f"fill in {name} ({', '.join(vocab.labels)})")
-                continue
+        lookup = mapping.code_lookup(name) if mapping is not None else {}
+
+        def label(v):
             txt = _as_text(v)
-            lab = codes.get(match_key(txt))
-            if lab is None:
-                lab = vocab.normalise(txt)
-            if lab is None:
-                shown = ", ".join(vocab.labels)
-                c.add(i, name, v, "vocabulary",
-                      f"{txt!r} is not a known {vocab.name} value (labels: {shown})",
-                      f"use one of {shown} (synonyms: docs/data_dictionary.md) or map the code "
-                      f"under values: {name}: in the mapping")
-            out.append(lab)
+            lab = lookup.get(match_key(txt))
+            return lab if lab is not None else vocab.normalise(txt)
+
+        ulab = np.array([None if m else label(u) for u, m in zip(uniq, umiss)] + [None],
+                        dtype=object)[:-1]
+        required(miss, f"fill in {name} ({', '.join(vocab.labels)})")
+        shown = ", ".join(vocab.labels)
+        ubad = np.array([lab is None for lab in ulab], bool) & ~umiss
+        for i in np.flatnonzero(ubad[codes] if n else []):
+            v = s.iat[i]
+            found.append((i, (name, v, "vocabulary",
+                              f"{_as_text(v)!r} is not a known {vocab.name} value (labels: "
+                              f"{shown})",
+                              f"use one of {shown} (synonyms: docs/data_dictionary.md) or map "
+                              f"the code under values: {name}: in the mapping")))
+        flush()
+        out = ulab[codes] if n else np.array([], dtype=object)
         if t == "bool":
             return pd.Series([None if x is None else x == "yes" for x in out], dtype="boolean")
         return pd.Series(out, dtype=object)
+    unicode_digits = bool(getattr(mapping, "unicode_digits", False))
     if t == "date":
         fmt = mapping.date_format_for(name) if mapping is not None else None
-        out = []
-        for i, v in enumerate(values):
-            if is_missing(v):
-                out.append(pd.NaT)
-                if spec.required:
-                    c.add(i, name, None, "required_value", f"{name} is empty",
-                          f"fill in {name} (a date)")
+        required(miss, f"fill in {name} (a date)")
+        fix = (f"write the date in the mapping's format {fmt!r}" if fmt else
+               "write the date as YYYY-MM-DD, or state the format in the mapping "
+               "(date_format: \"%d/%m/%Y\")")
+        uts = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[ns]")
+        uwhy = [None] * len(uniq)
+        for k, (u, m) in enumerate(zip(uniq, umiss)):
+            if m:
                 continue
-            ts, why = _parse_date(v, fmt)
+            ts, why = _parse_date(u, fmt, unicode_digits)
             if ts is None:
-                fix = (f"write the date in the mapping's format {fmt!r}" if fmt else
-                       "write the date as YYYY-MM-DD, or state the format in the mapping "
-                       "(date_format: \"%d/%m/%Y\")")
-                c.add(i, name, v, "type_date", f"{_as_text(v)!r} {why}", fix)
-                out.append(pd.NaT)
+                uwhy[k] = why
             else:
-                out.append(ts)
-        return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), dtype="datetime64[ns]")
+                uts[k] = np.datetime64(ts.to_datetime64(), "ns")
+        ubad = np.array([w is not None for w in uwhy], bool)
+        for i in np.flatnonzero(ubad[codes] if n else []):
+            v = s.iat[i]
+            found.append((i, (name, v, "type_date", f"{_as_text(v)!r} {uwhy[codes[i]]}", fix)))
+        flush()
+        return pd.Series(uts[codes] if n else np.array([], "datetime64[ns]"),
+                         dtype="datetime64[ns]")
     # number / integer
     factor = 1.0
     if mapping is not None and name in mapping.units:
         factor = mapping.units[name].factor
-    out = np.full(n, np.nan)
-    for i, v in enumerate(values):
-        if is_missing(v):
-            if spec.required:
-                c.add(i, name, None, "required_value", f"{name} is empty", f"fill in {name}")
-            continue
-        f, why = _parse_number(v)
-        if f is None:
-            c.add(i, name, v, "type_number", f"{_as_text(v)!r} {why}",
-                  f"write a plain number{' in ' + spec.unit if spec.unit else ''} "
-                  "(decimal point, no units or text in the cell)")
-            continue
-        if t == "integer" and not float(f).is_integer():
-            c.add(i, name, v, "type_integer", f"{f!r} is not a whole number",
-                  "write a whole number")
-            continue
-        f = f * factor
-        if (spec.min is not None and f < spec.min) or (spec.max is not None and f > spec.max):
-            c.add(i, name, v, "range",
-                  f"{f:g}{' ' + spec.unit if spec.unit else ''} is outside the allowed range "
-                  f"{spec.min} to {spec.max}",
-                  "correct the value" + (f" (unit {spec.unit}; state a unit conversion in the "
-                                         "mapping if the file uses another unit)" if spec.unit
-                                         else ""))
-            continue
-        out[i] = f
-    return pd.Series(out, dtype=float)
+    f, miss, bad = parse_numbers(s, unicode_digits=unicode_digits)
+    required(miss, f"fill in {name}")
+    for i, why in bad.items():
+        found.append((i, (name, s.iat[i], "type_number", f"{_as_text(s.iat[i])!r} {why}",
+                          f"write a plain number{' in ' + spec.unit if spec.unit else ''} "
+                          "(decimal point, no units or text in the cell)")))
+    good = ~np.isnan(f)
+    if t == "integer":
+        frac = good & (np.mod(np.where(good, f, 0.0), 1) != 0)
+        for i in np.flatnonzero(frac):
+            found.append((i, (name, s.iat[i], "type_integer",
+                              f"{float(f[i])!r} is not a whole number", "write a whole number")))
+        good &= ~frac
+    f = np.where(good, f * factor, np.nan)
+    out_of_range = np.zeros(len(f), bool)
+    if spec.min is not None:
+        out_of_range |= good & (f < spec.min)
+    if spec.max is not None:
+        out_of_range |= good & (f > spec.max)
+    for i in np.flatnonzero(out_of_range):
+        found.append((i, (name, s.iat[i], "range",
+                          f"{f[i]:g}{' ' + spec.unit if spec.unit else ''} is outside the allowed "
+                          f"range {spec.min} to {spec.max}",
+                          "correct the value" + (f" (unit {spec.unit}; state a unit conversion "
+                                                 "in the mapping if the file uses another unit)"
+                                                 if spec.unit else ""))))
+    f[out_of_range] = np.nan
+    flush()
+    return pd.Series(f, dtype=float)
 
 
 def _check_ids(ids, c: _Collector):
-    pos = {}
-    for i, v in enumerate(ids):
-        if v is not None:
-            pos.setdefault(v, []).append(i)
+    s = pd.Series(ids, dtype=object)
+    dup = s.notna().to_numpy() & s.duplicated(keep=False).to_numpy()
+    pos: dict = {}
+    for i in np.flatnonzero(dup):
+        pos.setdefault(ids[i], []).append(int(i))
     for v, where in pos.items():
-        if len(where) > 1:
-            others = [c.rows[j] for j in where]
-            for i in where:
-                c.add(i, "patient_id", v, "duplicate_id",
-                      f"patient id {v!r} appears on {len(where)} rows ({others})",
-                      "give every patient one row with a unique patient_id")
+        others = [c.rows[j] for j in where]
+        for i in where:
+            c.add(i, "patient_id", v, "duplicate_id",
+                  f"patient id {v!r} appears on {len(where)} rows ({others})",
+                  "give every patient one row with a unique patient_id")
 
 
 def _get(df, col):
@@ -533,68 +574,61 @@ def _get(df, col):
 
 
 def _derive_and_check(df: pd.DataFrame, c: _Collector, derived: dict):
+    # vectorised; problems in row order, as a row-by-row pass would give them
+    n = len(df)
     # ---- age from birth date
     b, dx = _get(df, "birth_date"), _get(df, "diagnosis_date")
     if b is not None and dx is not None:
-        computed = (dx - b).dt.days / 365.25
+        computed = ((dx - b).dt.days / 365.25).to_numpy(dtype=float)
         if "age_at_diagnosis" not in df.columns:
             df["age_at_diagnosis"] = np.nan
-        age = df["age_at_diagnosis"]
-        ids = []
-        for i in range(len(df)):
-            if pd.isna(computed.iloc[i]):
-                continue
-            if pd.isna(age.iloc[i]):
-                if 0 <= computed.iloc[i] <= 110:
-                    df.loc[i, "age_at_diagnosis"] = computed.iloc[i]
-                    ids.append(c.ids[i])
-            elif abs(age.iloc[i] - computed.iloc[i]) > 1.0:
-                c.add(i, "age_at_diagnosis", float(age.iloc[i]), "age_birth_date_mismatch",
-                      f"age {age.iloc[i]:g} years differs by more than 1 year from the age "
-                      f"computed from birth_date and diagnosis_date ({computed.iloc[i]:.1f})",
-                      "correct age_at_diagnosis, birth_date or diagnosis_date")
-        if ids:
-            derived["age_at_diagnosis"] = ids
+        age = df["age_at_diagnosis"].to_numpy(dtype=float)
+        have = ~np.isnan(computed)
+        fill = have & np.isnan(age) & (computed >= 0) & (computed <= 110)
+        mism = have & ~np.isnan(age) & (np.abs(age - computed) > 1.0)
+        for i in np.flatnonzero(mism):
+            c.add(i, "age_at_diagnosis", float(age[i]), "age_birth_date_mismatch",
+                  f"age {age[i]:g} years differs by more than 1 year from the age "
+                  f"computed from birth_date and diagnosis_date ({computed[i]:.1f})",
+                  "correct age_at_diagnosis, birth_date or diagnosis_date")
+        if fill.any():
+            df["age_at_diagnosis"] = np.where(fill, computed, age)
+            derived["age_at_diagnosis"] = [c.ids[i] for i in np.flatnonzero(fill)]
     # ---- Sanz risk
     w, p = _get(df, "wbc_diagnosis"), _get(df, "plt_diagnosis")
     if w is None:
         return
     dis = _get(df, "disease")
-    risk = pd.Series([None] * len(df), dtype=object)
-    for i in range(len(df)):
-        if dis is not None and dis.iloc[i] != "APL":
-            continue
-        wi = w.iloc[i]
-        pi = p.iloc[i] if p is not None else np.nan
-        if pd.isna(wi):
-            continue
-        if wi > 10:
-            risk.iloc[i] = "high"
-        elif not pd.isna(pi):
-            risk.iloc[i] = "low" if pi > 40 else "intermediate"
-    if not risk.notna().any():
+    wv = w.to_numpy(dtype=float)
+    pv = p.to_numpy(dtype=float) if p is not None else np.full(n, np.nan)
+    apl = (dis == "APL").to_numpy(dtype=bool) if dis is not None else np.ones(n, bool)
+    known = apl & ~np.isnan(wv)
+    high = known & (wv > 10)
+    low = known & ~high & ~np.isnan(pv) & (pv > 40)
+    inter = known & ~high & ~np.isnan(pv) & (pv <= 40)
+    risk = np.full(n, None, dtype=object)
+    risk[high], risk[low], risk[inter] = "high", "low", "intermediate"
+    has = high | low | inter
+    if not has.any():
         return
     if "sanz_risk" not in df.columns:
-        df["sanz_risk"] = pd.Series([None] * len(df), dtype=object)
-    ids = []
-    for i in range(len(df)):
-        r = risk.iloc[i]
-        if r is None:
-            continue
-        given = df["sanz_risk"].iloc[i]
-        if given is None or (not isinstance(given, str) and pd.isna(given)):
-            df.loc[i, "sanz_risk"] = r
-            ids.append(c.ids[i])
-        elif given != r:
-            c.add(i, "sanz_risk", given, "sanz_risk_mismatch",
-                  f"sanz_risk {given!r} contradicts the risk derived from wbc_diagnosis "
-                  f"{w.iloc[i]:g} and plt_diagnosis "
-                  f"{'missing' if p is None or pd.isna(p.iloc[i]) else format(p.iloc[i], 'g')} "
-                  f"x10^9/L ({r!r}); the given value is kept, not overwritten",
-                  "correct sanz_risk or the counts (high: WBC > 10; low: WBC <= 10 and PLT > 40;"
-                  " intermediate: WBC <= 10 and PLT <= 40)")
-    if ids:
-        derived["sanz_risk"] = ids
+        df["sanz_risk"] = pd.Series([None] * n, dtype=object)
+    given = df["sanz_risk"].to_numpy(dtype=object)
+    gmiss = pd.isna(df["sanz_risk"]).to_numpy()
+    fill = has & gmiss
+    mism = has & ~gmiss & (given != risk)
+    for i in np.flatnonzero(mism):
+        r = risk[i]
+        c.add(i, "sanz_risk", given[i], "sanz_risk_mismatch",
+              f"sanz_risk {given[i]!r} contradicts the risk derived from wbc_diagnosis "
+              f"{wv[i]:g} and plt_diagnosis "
+              f"{'missing' if p is None or np.isnan(pv[i]) else format(pv[i], 'g')} "
+              f"x10^9/L ({r!r}); the given value is kept, not overwritten",
+              "correct sanz_risk or the counts (high: WBC > 10; low: WBC <= 10 and PLT > 40;"
+              " intermediate: WBC <= 10 and PLT <= 40)")
+    if fill.any():
+        df["sanz_risk"] = pd.Series(np.where(fill, risk, given), dtype=object)
+        derived["sanz_risk"] = [c.ids[i] for i in np.flatnonzero(fill)]
 
 
 # (earlier, later, strict, only_if_missing)
@@ -684,63 +718,102 @@ def _check_dates(df: pd.DataFrame, c: _Collector):
                       "check the date or the cut-off", "warning")
 
 
-def _val(df, col, i):
+class _RowOrder:
+    """Collect problems from vectorised checks, then add them in row order.
+
+    A row-by-row pass reports, for each row, its problems in check order; the
+    vectorised checks find them check by check. Sorting by (row, check) restores the
+    row-by-row order, so messages and their order are unchanged.
+    """
+
+    def __init__(self, c: _Collector):
+        self.c = c
+        self.found: list = []
+
+    def add(self, mask, k, make):
+        for i in np.flatnonzero(mask):
+            self.found.append((int(i), k, make(int(i))))
+
+    def flush(self):
+        self.found.sort(key=lambda x: (x[0], x[1]))
+        for i, _, args in self.found:
+            self.c.add(i, *args)
+
+
+def _present(df, col):
+    """Non-missing mask of a column (all false when the column is absent)."""
     if col not in df.columns:
-        return None
-    v = df[col].iloc[i]
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return v
+        return np.zeros(len(df), bool)
+    return pd.notna(df[col]).to_numpy()
+
+
+def _is(df, col, *labels):
+    """Mask: the column holds one of ``labels`` (false when absent or missing)."""
+    if col not in df.columns:
+        return np.zeros(len(df), bool)
+    return df[col].isin(labels).to_numpy()
 
 
 def _check_contradictions(df: pd.DataFrame, c: _Collector):
-    for i in range(len(df)):
-        def contra(col, value, msg, fix):
-            c.add(i, col, value, "contradiction", msg, fix)
-        cause, death = _val(df, "death_cause", i), _val(df, "death_date", i)
-        if cause is not None and "death_date" in df.columns and death is None:
-            contra("death_cause", cause, f"death_cause {cause!r} is given but death_date is empty",
-                   "fill in death_date or clear death_cause")
-        resp, rdate = _val(df, "response", i), _val(df, "response_date", i)
-        if resp == "none" and rdate is not None:
-            contra("response_date", _d(rdate), "response_date is given but response is 'none'",
-                   "clear response_date or correct response (CR2/mCR2)")
-        mod, pdate = _val(df, "postremission_modality", i), _val(df, "postremission_start_date", i)
-        if mod == "none" and pdate is not None:
-            contra("postremission_start_date", _d(pdate),
-                   "postremission_start_date is given but postremission_modality is 'none'",
-                   "clear the date or correct postremission_modality")
-        if mod is not None and mod != "none" and resp == "none":
-            contra("postremission_modality", mod,
-                   f"post-remission therapy {mod!r} is given but response is 'none'",
-                   "correct response or postremission_modality")
-        reg, sdate = _val(df, "reinduction_regimen", i), _val(df, "reinduction_start_date", i)
-        if reg == "none" and sdate is not None:
-            contra("reinduction_start_date", _d(sdate),
-                   "reinduction_start_date is given but reinduction_regimen is 'none'",
-                   "clear the date or correct reinduction_regimen")
-        if reg == "none" and resp in ("CR2", "mCR2"):
-            contra("response", resp, f"response {resp!r} is given but reinduction_regimen is 'none'",
-                   "correct response (none) or reinduction_regimen")
-        r2 = _val(df, "relapse2_date", i)
-        if r2 is not None and resp == "none":
-            contra("relapse2_date", _d(r2), "relapse2_date is given but response is 'none' "
-                   "(a second relapse needs a second remission)",
-                   "correct response or relapse2_date")
-        if "relapse2_date" in df.columns and r2 is None:
-            s2m, s2d = _val(df, "salvage2_modality", i), _val(df, "salvage2_start_date", i)
-            if s2d is not None:
-                contra("salvage2_start_date", _d(s2d),
-                       "salvage2_start_date is given but relapse2_date is empty",
-                       "fill in relapse2_date or clear the salvage columns")
-            elif s2m is not None and s2m != "none":
-                contra("salvage2_modality", s2m,
-                       f"salvage2_modality {s2m!r} is given but relapse2_date is empty",
-                       "fill in relapse2_date or clear the salvage columns")
-        if resp in ("CR2", "mCR2") and "response_date" in df.columns and rdate is None:
-            c.add(i, "response_date", None, "response_date_missing",
-                  f"response is {resp!r} but response_date is empty; the patient is left out "
-                  "of endpoints that start at the response", "fill in response_date", "warning")
+    ro = _RowOrder(c)
+
+    def contra(col, value, msg, fix):
+        return (col, value, "contradiction", msg, fix)
+
+    def v(col, i):
+        return df[col].iat[i]
+
+    if "death_date" in df.columns:
+        ro.add(_present(df, "death_cause") & ~_present(df, "death_date"), 0, lambda i: contra(
+            "death_cause", v("death_cause", i),
+            f"death_cause {v('death_cause', i)!r} is given but death_date is empty",
+            "fill in death_date or clear death_cause"))
+    resp_none = _is(df, "response", "none")
+    ro.add(resp_none & _present(df, "response_date"), 1, lambda i: contra(
+        "response_date", _d(v("response_date", i)),
+        "response_date is given but response is 'none'",
+        "clear response_date or correct response (CR2/mCR2)"))
+    mod_none = _is(df, "postremission_modality", "none")
+    ro.add(mod_none & _present(df, "postremission_start_date"), 2, lambda i: contra(
+        "postremission_start_date", _d(v("postremission_start_date", i)),
+        "postremission_start_date is given but postremission_modality is 'none'",
+        "clear the date or correct postremission_modality"))
+    ro.add(_present(df, "postremission_modality") & ~mod_none & resp_none, 3, lambda i: contra(
+        "postremission_modality", v("postremission_modality", i),
+        f"post-remission therapy {v('postremission_modality', i)!r} is given but response is "
+        "'none'", "correct response or postremission_modality"))
+    reg_none = _is(df, "reinduction_regimen", "none")
+    ro.add(reg_none & _present(df, "reinduction_start_date"), 4, lambda i: contra(
+        "reinduction_start_date", _d(v("reinduction_start_date", i)),
+        "reinduction_start_date is given but reinduction_regimen is 'none'",
+        "clear the date or correct reinduction_regimen"))
+    resp_cr = _is(df, "response", "CR2", "mCR2")
+    ro.add(reg_none & resp_cr, 5, lambda i: contra(
+        "response", v("response", i),
+        f"response {v('response', i)!r} is given but reinduction_regimen is 'none'",
+        "correct response (none) or reinduction_regimen"))
+    r2 = _present(df, "relapse2_date")
+    ro.add(r2 & resp_none, 6, lambda i: contra(
+        "relapse2_date", _d(v("relapse2_date", i)), "relapse2_date is given but response is "
+        "'none' (a second relapse needs a second remission)",
+        "correct response or relapse2_date"))
+    if "relapse2_date" in df.columns:
+        s2d = _present(df, "salvage2_start_date")
+        ro.add(~r2 & s2d, 7, lambda i: contra(
+            "salvage2_start_date", _d(v("salvage2_start_date", i)),
+            "salvage2_start_date is given but relapse2_date is empty",
+            "fill in relapse2_date or clear the salvage columns"))
+        ro.add(~r2 & ~s2d & _present(df, "salvage2_modality")
+               & ~_is(df, "salvage2_modality", "none"), 7, lambda i: contra(
+            "salvage2_modality", v("salvage2_modality", i),
+            f"salvage2_modality {v('salvage2_modality', i)!r} is given but relapse2_date is "
+            "empty", "fill in relapse2_date or clear the salvage columns"))
+    if "response_date" in df.columns:
+        ro.add(resp_cr & ~_present(df, "response_date"), 8, lambda i: (
+            "response_date", None, "response_date_missing",
+            f"response is {v('response', i)!r} but response_date is empty; the patient is left "
+            "out of endpoints that start at the response", "fill in response_date", "warning"))
+    ro.flush()
 
 
 _ATO_COLS = ("reinduction_regimen", "postremission_modality", "salvage2_modality")
@@ -748,36 +821,44 @@ _ATO_COLS = ("reinduction_regimen", "postremission_modality", "salvage2_modality
 
 def _check_plausibility(df: pd.DataFrame, c: _Collector):
     fus = _get(df, "fusion")
-    dis = _get(df, "disease")
-    for i in range(len(df)):
-        f = _val(df, "fusion", i)
-        di = _val(df, "disease", i)
-        if f is not None and di is not None and di != "APL" and f not in ("unknown",):
-            c.add(i, "fusion", f, "fusion_non_apl",
-                  f"a RARA fusion ({f}) is recorded for disease {di}",
-                  "check disease (RARA fusions define APL) or clear fusion", "warning")
-        for col in _ATO_COLS:
-            if _val(df, col, i) != "ATO-based":
-                continue
-            if f == "PLZF-RARA":
-                c.add(i, col, "ATO-based", "ato_resistant_fusion",
-                      "ATO-based therapy recorded for a PLZF-RARA (ATO-resistant) APL variant",
-                      "check the fusion and the regimen; consider excluding variant APL from "
-                      "ATO-efficacy comparisons", "warning")
-            elif f is not None and f not in ("PML-RARA", "unknown"):
-                c.add(i, col, "ATO-based", "ato_non_pml_rara",
-                      f"ATO-based therapy recorded for fusion {f} (ATO is for PML-RARA-positive "
-                      "disease)", "check the fusion and the regimen", "warning")
-            elif di is not None and di != "APL":
-                c.add(i, col, "ATO-based", "ato_non_apl",
-                      f"ATO-based therapy recorded for disease {di}",
-                      "check disease and the regimen", "warning")
-        rt, wr = _val(df, "relapse_type", i), _val(df, "wbc_relapse", i)
-        if rt == "molecular" and wr is not None and wr > MOLECULAR_RELAPSE_WBC_LIMIT:
-            c.add(i, "wbc_relapse", float(wr), "molecular_relapse_high_wbc",
-                  f"molecular relapse with WBC {wr:g} x10^9/L at relapse (> "
-                  f"{MOLECULAR_RELAPSE_WBC_LIMIT:g}); a molecular relapse is in haematologic CR",
-                  "check relapse_type (hematologic?) and wbc_relapse", "warning")
+    ro = _RowOrder(c)
+
+    def v(col, i):
+        return df[col].iat[i]
+
+    f_present, d_present = _present(df, "fusion"), _present(df, "disease")
+    not_apl = d_present & ~_is(df, "disease", "APL")
+    ro.add(f_present & not_apl & ~_is(df, "fusion", "unknown"), 0, lambda i: (
+        "fusion", v("fusion", i), "fusion_non_apl",
+        f"a RARA fusion ({v('fusion', i)}) is recorded for disease {v('disease', i)}",
+        "check disease (RARA fusions define APL) or clear fusion", "warning"))
+    plzf = _is(df, "fusion", "PLZF-RARA")
+    other = f_present & ~_is(df, "fusion", "PML-RARA", "unknown") & ~plzf
+    for k, col in enumerate(_ATO_COLS, start=1):
+        ato = _is(df, col, "ATO-based")
+        ro.add(ato & plzf, k, lambda i, col=col: (
+            col, "ATO-based", "ato_resistant_fusion",
+            "ATO-based therapy recorded for a PLZF-RARA (ATO-resistant) APL variant",
+            "check the fusion and the regimen; consider excluding variant APL from "
+            "ATO-efficacy comparisons", "warning"))
+        ro.add(ato & other, k, lambda i, col=col: (
+            col, "ATO-based", "ato_non_pml_rara",
+            f"ATO-based therapy recorded for fusion {v('fusion', i)} (ATO is for "
+            "PML-RARA-positive disease)", "check the fusion and the regimen", "warning"))
+        ro.add(ato & ~plzf & ~other & not_apl, k, lambda i, col=col: (
+            col, "ATO-based", "ato_non_apl",
+            f"ATO-based therapy recorded for disease {v('disease', i)}",
+            "check disease and the regimen", "warning"))
+    if "wbc_relapse" in df.columns:
+        wr = pd.to_numeric(df["wbc_relapse"], errors="coerce").to_numpy(dtype=float)
+        high = _is(df, "relapse_type", "molecular") & ~np.isnan(wr) & \
+            (np.nan_to_num(wr, nan=-np.inf) > MOLECULAR_RELAPSE_WBC_LIMIT)
+        ro.add(high, len(_ATO_COLS) + 1, lambda i: (
+            "wbc_relapse", float(wr[i]), "molecular_relapse_high_wbc",
+            f"molecular relapse with WBC {wr[i]:g} x10^9/L at relapse (> "
+            f"{MOLECULAR_RELAPSE_WBC_LIMIT:g}); a molecular relapse is in haematologic CR",
+            "check relapse_type (hematologic?) and wbc_relapse", "warning"))
+    ro.flush()
     if fus is not None:
         present = set(fus.dropna())
         variants = sorted(present - {"PML-RARA", "unknown", "other"})

@@ -10,11 +10,27 @@ def _print_summary(res, out):
     print(f"{len(res.analyses)} analyses on {res.cohort.n} patients"
           f"{' (SYNTHETIC data)' if res.provenance.get('synthetic_data') else ''}")
     if res.published is not None:
-        n_hold = int(res.published["holds"].sum())
-        print(f"published vs reproduced: {n_hold}/{len(res.published)} facts hold")
-        for _, r in res.published.iterrows():
-            mark = "ok " if r["holds"] else "NO "
-            print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
+        pub = res.published
+        if "verdict" in pub.columns:
+            # verdicts of aplcohort.plan.min2022.published_vs_reproduced: "holds" only where the
+            # quantity was reproduced; by-construction rows of the synthetic replica are not findings
+            vc = pub["verdict"].value_counts()
+            others = ", ".join(f"{int(v)} {k}" for k, v in vc.items() if k != "holds")
+            print(f"published vs reproduced: {int(pub['holds'].sum())}/{len(pub)} facts hold"
+                  + (f" ({others})" if others else ""))
+            if pub.attrs.get("explanation"):
+                print(pub.attrs["explanation"])
+            marks = {"holds": "ok ", "equal by construction": "=  ", "not estimable": "n/e"}
+            for _, r in pub.iterrows():
+                mark = marks.get(r["verdict"], "NO ")
+                print(f"  {mark} [{r['kind']}] {r['fact'].strip()}: published {r['published']}; "
+                      f"this run {r['reproduced']}")
+        else:
+            n_hold = int(pub["holds"].sum())
+            print(f"published vs reproduced: {n_hold}/{len(pub)} facts hold")
+            for _, r in pub.iterrows():
+                mark = "ok " if r["holds"] else "NO "
+                print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
     for w in res.warnings:
         print(f"warning: {w}")
     print(f"wrote {out}/results.json, tables/, figures/, report.html")
@@ -22,20 +38,32 @@ def _print_summary(res, out):
 
 def _run(args) -> int:
     from .runner import run_plan
-    res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=args.out)
+    from .write import OutputLock, check_output_dir, write_outputs
+    with OutputLock(args.out):  # a second run into the same --out stops here, with a message
+        check_output_dir(args.out, force=args.force)  # refuse before any work
+        res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None)
+        write_outputs(res, args.out, force=args.force)  # confined, atomic
     _print_summary(res, args.out)
     return 0
 
 
 def _replicate(args) -> int:
+    import tempfile
+
     from .runner import run_plan
-    data = args.data
-    if data is None:
-        from ..synthetic.min2022 import write_files
-        paths = write_files(Path(args.out) / "data", seed=args.seed)
-        data = paths["min2022.csv"]
-        print(f"synthetic Min 2022 replica (seed {args.seed}) written to {data}")
-    res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=args.out)
+    from .write import OutputLock, check_output_dir, write_outputs
+    with OutputLock(args.out), tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
+        check_output_dir(args.out, force=args.force)
+        data, extra = args.data, None
+        if data is None:  # the replica goes into --out/data with the outputs, in one transaction
+            from ..synthetic.min2022 import write_files
+            data = write_files(Path(tmp) / "data", seed=args.seed)["min2022.csv"]
+            extra = {"data": Path(tmp) / "data"}
+        res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None)
+        write_outputs(res, args.out, force=args.force, extra_dirs=extra)
+    if extra:
+        print(f"synthetic Min 2022 replica (seed {args.seed}) written to "
+              f"{Path(args.out) / 'data' / 'min2022.csv'}")
     _print_summary(res, args.out)
     return 0
 
@@ -49,6 +77,8 @@ def register(sub) -> None:
     p.add_argument("--data", help="cohort file (overrides data.source in the plan)")
     p.add_argument("--mapping", help="column mapping (YAML) for an institutional cohort")
     p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out folder that aplcohort did not write")
     p.set_defaults(handler=_run)
 
     r = sub.add_parser("replicate", help="replicate a published study (min2022) on the synthetic "
@@ -61,4 +91,6 @@ def register(sub) -> None:
     r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")
     r.add_argument("--sheet", help="Excel sheet name")
     r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
+    r.add_argument("--force", action="store_true",
+                   help="replace an existing --out folder that aplcohort did not write")
     r.set_defaults(handler=_replicate)

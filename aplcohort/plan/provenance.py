@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import platform
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from .._version import __version__
+from ..errors import InputError
 
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "pyyaml",
              "openpyxl", "pyarrow", "python-docx")
@@ -37,15 +40,51 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+#: Field holding the run time; it appears in ``provenance.json`` only.
+RUN_TIME_KEY = "run_time_utc"
+
+
+def run_time(now: _dt.datetime | None = None) -> _dt.datetime:
+    """The run time to record: ``now`` if given, else ``SOURCE_DATE_EPOCH``, else the clock.
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970-01-01 UTC, the reproducible-builds
+    convention, https://reproducible-builds.org/specs/source-date-epoch/) makes two
+    runs byte-identical.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "1767225600"
+    >>> run_time().isoformat()
+    '2026-01-01T00:00:00+00:00'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    if now is not None:
+        return now
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde is not None and sde.strip() != "":
+        if not re.fullmatch(r"\d{1,12}", sde.strip()):
+            raise InputError(f"SOURCE_DATE_EPOCH={sde!r} is not a whole number of seconds since "
+                             "1970-01-01 UTC (e.g. SOURCE_DATE_EPOCH=1767225600)")
+        return _dt.datetime.fromtimestamp(int(sde.strip()), _dt.timezone.utc)
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def for_results(prov: dict) -> dict:
+    """The provenance without the run time (for ``results.json`` and ``report.html``)."""
+    return {k: v for k, v in prov.items() if k != RUN_TIME_KEY}
+
+
 def provenance(*, data_path, plan_text: str, seed, mapping_path=None, synthetic: bool,
                plan_path=None, now: _dt.datetime | None = None) -> dict:
     """Build the provenance record written beside every run's outputs.
 
-    ``now`` is recorded as the run time; it is the only field that differs between
-    two runs of the same plan on the same data (kept out of results by
-    :func:`aplcohort.plan.run_plan`'s ``deterministic`` option).
+    ``now`` is recorded as the run time (default: ``SOURCE_DATE_EPOCH`` when set,
+    else the clock; see :func:`run_time`); it is the only field that differs
+    between two runs of the same plan on the same data, and only
+    ``provenance.json`` holds it (:func:`for_results` strips it elsewhere).
     """
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = run_time(now)
     rec = {
         "input_file": Path(data_path).name,
         "input_sha256": sha256_file(data_path),
@@ -57,6 +96,6 @@ def provenance(*, data_path, plan_text: str, seed, mapping_path=None, synthetic:
         "synthetic_data": bool(synthetic),
         "packages": package_versions(),
         "platform": platform.platform(),
-        "run_time_utc": now.replace(microsecond=0).isoformat(),
+        RUN_TIME_KEY: now.astimezone(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
     return rec

@@ -61,6 +61,7 @@ class PlanResults:
              "provenance": jsonable(self.provenance)}
         if self.published is not None:
             d["published_vs_reproduced"] = jsonable(self.published)
+            d["published_vs_reproduced_explanation"] = self.published.attrs.get("explanation", "")
         d["attrition"] = jsonable(self.cohort.attrition.to_dict())
         d["warnings"] = list(self.warnings)
         return d
@@ -134,39 +135,23 @@ def _is_synthetic(cohort) -> bool:
 
 
 def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame:
-    """Give columns outside the data dictionary a type.
+    """Give columns outside the data dictionary a type (``data.types`` declares some).
 
-    The loader keeps such columns as text (nothing is coerced silently). Here a
-    column becomes numeric when ``data.types`` says ``number`` or, without a
-    declaration, when *every* non-missing value parses as a number; a declared
-    ``number`` column with values that do not parse is an error naming them.
+    The policy lives in the cohort layer: :func:`aplcohort.cohort.types.type_extra_columns`
+    (the same missing tokens and number rules as dictionary columns).
     """
     from ..cohort.schema import load_dictionary
-    known = set(load_dictionary().columns)
+    from ..cohort.types import type_extra_columns
+    from ..errors import CohortValidationError
     declared = (plan.get("data") or {}).get("types") or {}
-    out = df.copy()
-    problems = []
-    for col in out.columns:
-        if col in known or out[col].dtype != object:
-            continue
-        v = out[col]
-        num = pd.to_numeric(v.where(v.notna(), None), errors="coerce")
-        bad = v.notna() & num.isna()
-        kind = declared.get(col)
-        if kind == "text":
-            continue
-        if bad.any():
-            if kind == "number":
-                rows = [f"row {i + 2}: {v[i]!r}" for i in np.flatnonzero(bad.to_numpy())[:10]]
-                problems.append(f"- column '{col}' is declared number but has non-numeric values: "
-                                + "; ".join(rows))
-            continue
-        if v.notna().any():
-            out[col] = num.astype(float)
-    if problems:
-        raise PlanError(f"{name}: {len(problems)} problem(s) in data columns; nothing was run.\n"
-                        + "\n".join(problems))
-    return out
+    if not isinstance(declared, dict):
+        raise PlanError(f"{name}: data.types must map column names to a type "
+                        f"(number, integer, text), got {declared!r}")
+    try:
+        return type_extra_columns(df, declared, known_columns=set(load_dictionary().columns),
+                                  source=name)
+    except CohortValidationError as exc:
+        raise PlanError(str(exc), exc.problems) from None
 
 
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,

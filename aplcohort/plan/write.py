@@ -1,19 +1,397 @@
-"""Write a plan run's outputs: results.json, provenance.json, tables/, figures/, report.html."""
+"""Write a plan run's outputs: results.json, provenance.json, tables/, figures/, report.html.
+
+Outputs are confined and atomic (see ``docs/security.md``):
+
+* every file name built from a plan (analysis ids, table and figure names) must
+  be an identifier -- letters, digits, ``_`` and ``-``, at most 64 characters
+  (:func:`validate_output_name`) -- and every path is resolved and checked to lie
+  inside the output folder (:func:`resolve_inside`), so ``id: "../../x"`` or an
+  absolute path can never write elsewhere, even if the plan validator missed it;
+* a run writes into a fresh temporary folder beside ``--out`` and renames it into
+  place only when everything was written (:func:`output_transaction`); an
+  interrupted or failed run leaves the previous outputs untouched;
+* a lock file beside ``--out`` stops a second concurrent run with a clear message
+  (:class:`OutputLock`);
+* an existing ``--out`` that aplcohort did not write (no marker file
+  ``.aplcohort-output``) is refused unless ``force=True``; one that aplcohort
+  wrote is replaced whole, so no stale file of an earlier run survives.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import secrets
+import shutil
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ..errors import InputError, PlanError
 from .report import build_report
 
+#: Marker file aplcohort writes in every output folder it creates.
+MARKER = ".aplcohort-output"
+#: Longest file-name component built from a plan (an analysis id, a table or figure name).
+MAX_NAME = 64
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
-def _table_formats(output: dict) -> tuple[str, ...]:
-    fm = output.get("tables") or ["csv", "docx", "tex"]
-    return tuple(fm)
+__all__ = ["MARKER", "OutputError", "OutputLock", "check_output_dir", "output_transaction",
+           "resolve_inside", "validate_output_name", "write_outputs", "journal_table_from_frame",
+           "atomic_write_bytes"]
+
+
+class OutputError(InputError):
+    """An output folder or file name cannot be used (the CLI exits with status 2)."""
+
+
+def validate_output_name(name, what: str = "analysis id") -> str:
+    """Check that ``name`` can be used as a file name inside the output folder.
+
+    Allowed: ASCII letters, digits, ``_`` and ``-``; 1 to 64 characters. No
+    slashes, dots, spaces or absolute paths, so a name can never leave ``--out``.
+
+    Parameters
+    ----------
+    name : str
+    what : str
+        What the name is (used in the message), e.g. ``"analysis id"``.
+
+    Returns
+    -------
+    str
+        ``name`` unchanged.
+
+    Raises
+    ------
+    OutputError
+
+    Examples
+    --------
+    >>> validate_output_name("os_by_consolidation")
+    'os_by_consolidation'
+    >>> validate_output_name("../../x")
+    Traceback (most recent call last):
+    ...
+    aplcohort.plan.write.OutputError: analysis id '../../x' cannot be used as a file name: ...
+    """
+    if not isinstance(name, str):
+        raise OutputError(f"{what} {name!r} must be text (letters, digits, '_' and '-'), "
+                          f"not {type(name).__name__}")
+    shown = name if len(name) <= 80 else name[:60] + f"... ({len(name)} characters)"
+    if not name:
+        raise OutputError(f"{what} is empty; use letters, digits, '_' and '-'")
+    if len(name) > MAX_NAME:
+        raise OutputError(f"{what} {shown!r} is {len(name)} characters long; at most {MAX_NAME} "
+                          "are allowed (it becomes a file name)")
+    if not _NAME_RE.fullmatch(name):
+        bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9_-]", c)})
+        raise OutputError(f"{what} {shown!r} cannot be used as a file name: only letters A-Z "
+                          f"a-z, digits, '_' and '-' are allowed (found {''.join(bad)!r}); "
+                          "e.g. 'os_by_consolidation'")
+    return name
+
+
+def resolve_inside(root, *parts: str, suffix: str = "") -> Path:
+    """``root/part1/part2...<suffix>``, after checking that it stays inside ``root``.
+
+    Every part must pass :func:`validate_output_name`; the resolved path (symbolic
+    links followed) must lie inside the resolved ``root``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> resolve_inside(d, "tables", "t1", suffix=".csv").name
+    't1.csv'
+    """
+    root_r = Path(root).resolve()
+    p = root_r
+    for part in parts:
+        p = p / validate_output_name(part, "output name")
+    if suffix:
+        if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+            raise OutputError(f"file extension {suffix!r} is not allowed")
+        p = p.with_name(p.name + suffix)
+    real = p.resolve()
+    if real != root_r and root_r not in real.parents:
+        raise OutputError(f"{p} would be written outside the output folder {root_r}")
+    return real
+
+
+# ----------------------------------------------------------------------------- lock
+_HELD: dict[str, list] = {}
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.aplcohort.lock"
+
+
+class OutputLock:
+    """Exclusive lock on an output folder (a lock file beside it), for one process.
+
+    Re-entrant within a process. Uses ``fcntl.flock`` (POSIX) or ``msvcrt.locking``
+    (Windows), so a crashed run never leaves a stale lock: the operating system
+    releases it when the process ends.
+
+    Raises
+    ------
+    OutputError
+        If another process holds the lock.
+    """
+
+    def __init__(self, out):
+        self.out = Path(out).absolute()
+        self.path = _lock_path(self.out)
+        self._key = str(self.path)
+
+    def __enter__(self):
+        held = _HELD.get(self._key)
+        if held is not None:
+            held[1] += 1
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(20):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _try_lock(fd)
+            except BlockingIOError:
+                holder = ""
+                try:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                except OSError:
+                    pass
+                os.close(fd)
+                raise OutputError(
+                    f"another aplcohort run is writing to {self.out} right now"
+                    f"{f' (process {holder})' if holder else ''}; wait for it to finish or "
+                    f"choose another --out (lock file {self.path})") from None
+            except BaseException:
+                os.close(fd)
+                raise
+            # The holder before us may have removed the file after we opened it: make
+            # sure the lock we hold is on the file that is at the path now.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+                _HELD[self._key] = [fd, 1]
+                return self
+            os.close(fd)
+        raise OutputError(f"could not lock {self.path}; try again")
+
+    def __exit__(self, *exc):
+        held = _HELD[self._key]
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[self._key]
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)  # while still locked (see the inode check above)
+            os.close(held[0])        # closing releases the lock
+        return False
+
+
+def _try_lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            raise BlockingIOError from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# ----------------------------------------------------------------------------- folders
+def _has_marker(d: Path) -> bool:
+    m = d / MARKER
+    try:
+        return m.is_file() and b"aplcohort" in m.read_bytes()[:200]
+    except OSError:
+        return False
+
+
+def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
+    """Check that ``out`` may be (re)written; return it as an absolute path.
+
+    Parameters
+    ----------
+    out : str or Path
+    force : bool
+        Replace an existing folder that aplcohort did not write.
+    protect : iterable of paths
+        Files that must survive (the input data, mapping, plan): an ``out`` that
+        contains one of them is refused even with ``force``.
+
+    Raises
+    ------
+    OutputError
+    """
+    out = Path(out).absolute()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder; give a folder name (it is "
+                          "created if missing)")
+    real = out.resolve()
+    for p in protect or ():
+        if p is None:
+            continue
+        try:
+            pr = Path(p).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if pr == real or real in pr.parents:
+            raise OutputError(f"--out {out} contains the input file {p}; the output folder is "
+                              "replaced whole at every run, so choose a folder that holds no "
+                              "input")
+    if out.is_dir():
+        try:
+            entries = [e.name for e in os.scandir(out)]
+        except OSError as exc:
+            raise OutputError(f"cannot read the output folder {out}: "
+                              f"{exc.strerror or exc}") from None
+        if entries and not _has_marker(out):
+            if not force:
+                some = ", ".join(sorted(entries)[:5]) + (" ..." if len(entries) > 5 else "")
+                raise OutputError(
+                    f"--out {out} already exists and was not written by aplcohort (no "
+                    f"{MARKER} file; it holds {some}); nothing was written. Choose a new "
+                    "folder, or pass --force to replace this folder and everything in it")
+            home = Path.home().resolve()
+            cwd = Path.cwd().resolve()
+            if real == Path(real.anchor) or real == home or real == cwd or real in cwd.parents:
+                raise OutputError(f"refusing to replace {out} (the root, home or current "
+                                  "folder) even with --force; give a dedicated output folder")
+    return out
+
+
+def _cleanup_stale(out: Path) -> None:
+    """Under the lock: undo a commit cut short and remove temporary folders of dead runs."""
+    parent = out.parent
+    olds = sorted(parent.glob(f".{out.name}.aplcohort-old-*"))
+    if not out.exists() and olds:
+        os.rename(olds[-1], out)  # killed between the two renames: put the old outputs back
+        olds = olds[:-1]
+    for d in olds + sorted(parent.glob(f".{out.name}.aplcohort-tmp-*")):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run"):
+    """Write a folder atomically: yields a fresh temporary folder beside ``out``.
+
+    When the ``with`` block ends without error the marker file is added and the
+    folder replaces ``out`` (the previous one is removed whole). On any error, or
+    if the process is killed, ``out`` is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "res"
+    >>> with output_transaction(out) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("x")
+    >>> sorted(p.name for p in out.iterdir())
+    ['.aplcohort-output', 'a.txt']
+    """
+    out = Path(out).absolute()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder; give a folder name (it is "
+                          "created if missing)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(out):
+        _cleanup_stale(out)
+        check_output_dir(out, force=force, protect=protect)
+        tmp = out.parent / f".{out.name}.aplcohort-tmp-{secrets.token_hex(6)}"
+        os.mkdir(tmp)
+        try:
+            yield tmp
+            (tmp / MARKER).write_text(json.dumps({"written_by": "aplcohort", "kind": kind})
+                                      + "\n", encoding="utf-8")
+            if out.exists():
+                old = out.parent / f".{out.name}.aplcohort-old-{secrets.token_hex(6)}"
+                os.rename(out, old)
+                os.rename(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def atomic_write_bytes(path, data: bytes, *, force: bool = False) -> Path:
+    """Write one file atomically; refuse to overwrite an existing file unless ``force``.
+
+    Used for single-file outputs (``synth scenario --out FILE.csv``).
+    """
+    path = Path(path).absolute()
+    if path.is_dir():
+        raise OutputError(f"--out {path} is a folder; give a file name")
+    if path.exists() and not force:
+        raise OutputError(f"--out {path} already exists; nothing was written. Choose a new "
+                          "file name, or pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(path):
+        tmp = path.parent / f".{path.name}.aplcohort-tmp-{secrets.token_hex(6)}"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return path
+
+
+# ----------------------------------------------------------------------------- plan outputs
+_FIG_FORMATS = ("png", "svg", "pdf", "tiff")
+_TAB_FORMATS = ("csv", "html", "tex", "docx")
+
+
+def _format_list(output: dict, key: str, allowed, default) -> tuple[str, ...]:
+    v = output.get(key)
+    if v is None:
+        return tuple(default)
+    if isinstance(v, str) or not isinstance(v, (list, tuple)):
+        raise PlanError(f"output.{key} must be a list such as [{', '.join(default)}], "
+                        f"not {v!r}")
+    bad = [f for f in v if not isinstance(f, str) or f.lower() not in allowed]
+    if bad:
+        raise PlanError(f"output.{key}: {bad} not supported; choose from {list(allowed)}")
+    return tuple(f.lower() for f in v)
+
+
+def output_options(plan: dict) -> dict:
+    """The plan's ``output`` section checked: figure formats, table formats, dpi.
+
+    Raises
+    ------
+    PlanError
+        ``output`` is not a mapping, a format list is a string (``formats: "png"``)
+        or names an unknown format, or ``dpi`` is not 300 or 600.
+    """
+    output = plan.get("output")
+    if output is None:
+        output = {}
+    if not isinstance(output, dict):
+        raise PlanError(f"output must be a mapping such as {{formats: [png, pdf], dpi: 300, "
+                        f"tables: [csv, docx]}}, not {output!r}")
+    figs = _format_list(output, "formats", _FIG_FORMATS, ("png", "pdf"))
+    if "png" not in figs:
+        figs = ("png", *figs)  # the report embeds PNG
+    tabs = _format_list(output, "tables", _TAB_FORMATS, ("csv", "docx", "tex"))
+    dpi = output.get("dpi", 300)
+    if isinstance(dpi, bool) or dpi not in (300, 600):
+        raise PlanError(f"output.dpi must be 300 or 600, not {dpi!r}")
+    return {"formats": figs, "tables": tabs, "dpi": int(dpi)}
 
 
 _P_COLUMNS = {"p", "p_adj", "p_value", "pvalue"}
@@ -41,48 +419,118 @@ def journal_table_from_frame(df: pd.DataFrame, caption: str):
     return JournalTable(caption=caption, data=cells.reset_index(drop=True), raw=df.reset_index(drop=True))
 
 
-def write_outputs(res, out: Path) -> None:
-    from ..plots.export import save_figure
-    from ..tables.export import JournalTable, save_table
+def _protected_inputs(res) -> list:
+    src = getattr(getattr(res, "cohort", None), "source", None) or {}
+    out = []
+    for key in ("path", "mapping_path"):
+        v = src.get(key)
+        if isinstance(v, (str, Path)) and Path(v).exists():
+            out.append(Path(v))
+    return out
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tables").mkdir(exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
-    output = res.plan.get("output") or {}
-    fig_formats = tuple(output.get("formats") or ["png", "pdf"])
-    if "png" not in fig_formats:
-        fig_formats = ("png", *fig_formats)
-    dpi = int(output.get("dpi", 300))
-    sections = []
+
+def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = None,
+                  protect=()) -> Path:
+    """Write a run's outputs into ``out`` atomically (see the module docstring).
+
+    Parameters
+    ----------
+    res : PlanResults
+    out : str or Path
+        Output folder; created if missing, replaced whole if aplcohort wrote it.
+    force : bool
+        Replace an existing folder that aplcohort did not write.
+    extra_dirs : dict, optional
+        ``{name: folder}`` copied into ``out/name`` in the same transaction (the
+        synthetic data of ``aplcohort replicate``).
+    protect : iterable of paths
+        Input files that must not be inside ``out`` (the data file is added
+        automatically).
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    from ..plots.export import save_figure
+    from ..tables.export import JournalTable, save_table, write_csv_frame
+    from .provenance import for_results
+
+    options = output_options(res.plan)
+    # every name is checked before anything is written
     for aid, a in res.analyses.items():
-        sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
-               "tables": [], "figures": [], "notes": list(a.notes)}
-        for name, caption, tab in a.tables:
-            stem = out / "tables" / (aid if name == aid else f"{aid}__{name}")
-            if isinstance(tab, JournalTable):
-                save_table(tab, stem, formats=_table_formats(output))
-                sec["tables"].append((caption, tab.data))
-            elif isinstance(tab, pd.DataFrame):
-                tab.to_csv(stem.with_suffix(".csv"), index=False)  # full precision
-                jt = journal_table_from_frame(tab, caption)
-                fmts = tuple(f for f in _table_formats(output) if f != "csv")
-                if fmts:
-                    save_table(jt, stem, formats=fmts)
-                sec["tables"].append((caption, jt.data))
-        for name, fig in a.figures:
-            stem = out / "figures" / name
-            save_figure(fig, stem, formats=fig_formats, dpi=dpi)
-            sec["figures"].append(stem.with_suffix(".png"))
-            plt.close(fig)
-        sections.append(sec)
-    doc = res.to_dict()
-    (out / "results.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                                      encoding="utf-8")
-    (out / "provenance.json").write_text(json.dumps(doc["provenance"], indent=2) + "\n", encoding="utf-8")
-    if res.published is not None:
-        res.published.to_csv(out / "tables" / "published_vs_reproduced.csv", index=False)
-    html = build_report(title=res.plan.get("title", res.plan.get("plan", "Analysis report")),
-                        synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
-                        provenance=res.provenance, attrition=res.cohort.attrition.to_frame(),
-                        published=res.published, warnings=res.warnings)
-    (out / "report.html").write_text(html, encoding="utf-8")
+        validate_output_name(aid, "analysis id")
+        for name, _caption, _tab in a.tables:
+            validate_output_name(name, f"table name of analysis '{aid}'")
+        for name, _fig in a.figures:
+            validate_output_name(name, f"figure name of analysis '{aid}'")
+    for name in (extra_dirs or {}):
+        validate_output_name(name, "output folder name")
+    # identifying columns: checked again here, whatever the plan validator did
+    from .identifiers import check_identifiers, redact_dates
+    problems = check_identifiers(res.plan, list(res.cohort.data.columns))
+    if problems:
+        raise PlanError("identifying columns would be written to the outputs; nothing was "
+                        "written.\n- " + "\n- ".join(problems))
+
+    out = Path(out)
+    with output_transaction(out, force=force, protect=[*_protected_inputs(res), *protect]) as tmp:
+        tables_dir = resolve_inside(tmp, "tables")
+        figures_dir = resolve_inside(tmp, "figures")
+        tables_dir.mkdir()
+        figures_dir.mkdir()
+        sections = []
+        for aid, a in res.analyses.items():
+            sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
+                   "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
+            for name, caption, tab in a.tables:
+                stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
+                if isinstance(tab, JournalTable):
+                    save_table(tab, stem, formats=options["tables"])
+                    sec["tables"].append((caption, tab.data))
+                elif isinstance(tab, pd.DataFrame):
+                    write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
+                    jt = journal_table_from_frame(tab, caption)
+                    fmts = tuple(f for f in options["tables"] if f != "csv")
+                    if fmts:
+                        save_table(jt, stem, formats=fmts)
+                    sec["tables"].append((caption, jt.data))
+            for name, fig in a.figures:
+                stem = resolve_inside(tmp, "figures", name)
+                save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
+                sec["figures"].append(stem.with_name(stem.name + ".png"))
+                plt.close(fig)
+            sections.append(sec)
+        doc = res.to_dict()
+        # the run time lives in provenance.json only (byte-identical reruns)
+        doc["provenance"] = for_results(doc["provenance"])
+        # no per-patient calendar date in warnings that leave the machine
+        warnings_out = [redact_dates(w) for w in res.warnings]
+        doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
+        for summ in doc.get("analyses", {}).values():
+            if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
+                summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
+                                    for w in summ["warnings"]]
+        _write_text(resolve_inside(tmp, "results", suffix=".json"),
+                    json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        from .._results import jsonable
+        _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
+                    json.dumps(jsonable(res.provenance), indent=2) + "\n")
+        if res.published is not None:
+            write_csv_frame(res.published,
+                            resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv"))
+        html = build_report(title=res.plan.get("title", res.plan.get("plan", "Analysis report")),
+                            synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
+                            provenance=for_results(res.provenance),
+                            attrition=res.cohort.attrition.to_frame(),
+                            published=res.published, warnings=warnings_out)
+        _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
+        for name, src in (extra_dirs or {}).items():
+            shutil.copytree(src, resolve_inside(tmp, name))
+    return out
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+

@@ -2,12 +2,15 @@
 
 Subcommands
 -----------
-``aplcohort synth min2022 --seed N --out DIR``
+``aplcohort synth min2022 --seed N --out DIR [--force]``
     Write the Min 2022 replica (``min2022.csv``, ``min2022_dictionary.csv``,
-    ``min2022_provenance.json``, ``README.md``) into ``DIR``.
-``aplcohort synth scenario FILE --n N --seed S --out FILE.csv``
+    ``min2022_provenance.json``, ``README.md``) into ``DIR``. ``DIR`` is written
+    atomically; an existing ``DIR`` that aplcohort did not write is refused
+    unless ``--force``.
+``aplcohort synth scenario FILE --n N --seed S --out FILE.csv [--force]``
     Simulate one cohort from a YAML scenario file (or a bundled scenario name
-    such as ``admiral``) and write the tidy per-patient CSV.
+    such as ``admiral``) and write the tidy per-patient CSV; an existing file is
+    never overwritten unless ``--force``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import sys
 
 
 def _min2022(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..plan.write import output_transaction
     from . import min2022
-    paths = min2022.write_files(args.out, seed=args.seed)
+    # Written into a temporary folder and moved into place when complete; an existing
+    # folder that aplcohort did not write (no marker file) is refused unless --force.
+    with output_transaction(args.out, force=args.force, kind="synth") as tmp:
+        paths = min2022.write_files(tmp, seed=args.seed)
     for name in sorted(paths):
-        print(paths[name])
+        print(Path(args.out) / name)
     return 0
 
 
@@ -32,10 +41,10 @@ def _scenario(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
     sim = simulate(sc, n=args.n, reps=1, seed=args.seed)
     df = to_frame(sim, rep=0)
+    from ..plan.write import atomic_write_bytes
     out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, index=False, lineterminator="\n", float_format="%.10g")
+    text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    atomic_write_bytes(out, text.encode("utf-8"), force=args.force)  # never overwrites unasked
     print(f"{out}: {len(df)} synthetic patients (scenario {sc.name!r}, seed {args.seed})", file=sys.stderr)
     return 0
 
@@ -48,10 +57,13 @@ def register(subparsers) -> None:
     m = sub.add_parser("min2022", help="the Min 2022 relapsed-APL replica (52 patients)")
     m.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
     m.add_argument("--out", required=True, help="output directory")
+    m.add_argument("--force", action="store_true",
+                   help="replace an existing --out folder that aplcohort did not write")
     m.set_defaults(handler=_min2022)
     s = sub.add_parser("scenario", help="simulate a cohort from a YAML scenario file")
     s.add_argument("file", help="scenario YAML file, or the name of a bundled scenario")
     s.add_argument("--n", type=int, default=None, help="number of patients (default: the scenario's n)")
     s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     s.add_argument("--out", required=True, help="output CSV file")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file")
     s.set_defaults(handler=_scenario)

@@ -16,6 +16,8 @@ from .engine import simulate, to_frame
 from .scenario import load_scenario
 
 ATO_RESISTANT = ("PLZF-RARA", "STAT5b-RARA")
+#: ATRA-resistant fusions (seed 004; aplcohort/synthetic/vocab_additions.yaml, tested equal).
+ATRA_RESISTANT = ("PLZF-RARA", "STAT5b-RARA")
 
 
 def generate(seed: int = 1, n: int | None = None) -> pd.DataFrame:
@@ -32,7 +34,7 @@ def generate(seed: int = 1, n: int | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``patient_id, synthetic, disease, fusion, sex, age_at_diagnosis,
-        relapse1_date, reinduction_regimen, reinduction_start_date, death_date,
+        frontline_regimen, relapse1_date, reinduction_regimen, reinduction_start_date, death_date,
         death_cause, last_followup_date, data_cutoff_date``; dates ISO strings.
 
     Examples
@@ -59,6 +61,9 @@ def generate(seed: int = 1, n: int | None = None) -> pd.DataFrame:
         "fusion": f.fusion,
         "sex": f.sex,
         "age_at_diagnosis": np.clip(np.round(f.age.to_numpy()), 18, 90).astype(int),
+        # every patient was first treated as APL with ATRA + chemotherapy (the variant is often
+        # recognised only after ATRA failure), so an ATRA-resistant variant is visible to QC
+        "frontline_regimen": "ATRA+chemo",
         "relapse1_date": iso(start),
         "reinduction_regimen": f.arm,
         "reinduction_start_date": iso(start),

@@ -13,7 +13,12 @@ The notebook display (``_repr_html_``) is the HTML export.
 
 from __future__ import annotations
 
+import csv
+import datetime as _dt
 import html as _html
+import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,13 +108,22 @@ class JournalTable(Result):
             yield cells
 
     def to_csv(self, path=None) -> str:
-        """CSV text (levels indented by two spaces); written to ``path`` if given."""
+        """CSV text (levels indented by two spaces); written to ``path`` if given.
+
+        Text cells that a spreadsheet would run as a formula are escaped (see
+        :func:`csv_safe_cell`); footnotes follow the table, one quoted cell each.
+        """
         df = pd.DataFrame(list(self._rows("  ")), columns=list(self.data.columns))
-        text = df.to_csv(index=False, lineterminator="\n")
+        text = escape_csv_frame(df).to_csv(index=False, lineterminator="\n")
         if self.footnotes:
-            text += "".join(f'"{f}"\n' for f in self.footnotes)
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+            for f in self.footnotes:
+                w.writerow([csv_safe_cell(str(f))])
+            text += buf.getvalue()
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
         return text
 
     def to_html(self, path=None, *, standalone: bool = False) -> str:
@@ -235,6 +249,92 @@ def latex_escape(s: str) -> str:
     return "".join(_LATEX_MAP.get(ch, ch) for ch in str(s))
 
 
+# ----------------------------------------------------------------------------- CSV safety
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) treat a
+#: CSV cell as a formula (OWASP "CSV injection"); tab and carriage return are included
+#: because some programs strip them before looking at the next character.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_safe_cell(value):
+    """Escape one CSV cell against spreadsheet formula injection.
+
+    The rule: a *text* cell whose first character is ``=``, ``+``, ``-``, ``@``,
+    tab or carriage return gets a leading apostrophe ``'`` (the spreadsheet then
+    shows it as text), unless the whole cell is a plain number such as ``-0.5``,
+    ``+3`` or ``-1.2e-05`` (a number is never a formula, and stays a number).
+    Anything else (numbers, missing values, other text) is returned unchanged.
+
+    Examples
+    --------
+    >>> csv_safe_cell("=1+2"), csv_safe_cell("@SUM(A1)")
+    ("'=1+2", "'@SUM(A1)")
+    >>> csv_safe_cell("-0.5"), csv_safe_cell("-0.12 (-0.50, 0.26)"), csv_safe_cell(-2.0)
+    ('-0.5', "'-0.12 (-0.50, 0.26)", -2.0)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def escape_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with text cells and column names escaped by :func:`csv_safe_cell`.
+
+    Numeric columns are untouched (full precision is kept).
+    """
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            out[c] = col.map(csv_safe_cell, na_action="ignore")
+    out.columns = [csv_safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv_frame(df: pd.DataFrame, path) -> Path:
+    """Write a result frame as CSV at full precision, with text cells escaped."""
+    escape_csv_frame(df).to_csv(path, index=False, lineterminator="\n")
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------- DOCX
+#: Fixed document dates so the same table gives the same bytes (the run time is
+#: recorded in provenance.json only).
+DOCX_DATE = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def docx_safe_text(text: str) -> str:
+    """Text Word can store: control characters become their visible symbol (U+2400 block).
+
+    XML 1.0 cannot hold most control characters; rather than fail or drop them
+    silently, each one is shown as its control picture (``\\x07`` -> ``␇``).
+
+    >>> docx_safe_text("a\x07b")
+    'a␇b'
+    """
+    def pic(m):
+        c = ord(m.group(0))
+        return chr(0x2400 + c) if c < 0x20 else "\ufffd"
+    return _XML_ILLEGAL.sub(pic, str(text))
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Re-pack a zip with fixed entry dates and attributes (python-docx stamps the clock)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            dst.writestr(zi, src.read(info.filename))
+    return buf.getvalue()
+
+
 def _set_cell_border(cell, **edges):
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -262,7 +362,12 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
     from docx.shared import Pt
 
     doc = docx.Document()
-    doc.core_properties.author = "aplcohort"
+    cp = doc.core_properties
+    cp.author = "aplcohort"
+    cp.last_modified_by = "aplcohort"
+    cp.created = cp.modified = DOCX_DATE
+    cp.revision = 1
+    cp.title = docx_safe_text(t.title)[:255]
     if landscape:
         sec = doc.sections[0]
         sec.orientation = WD_ORIENT.LANDSCAPE
@@ -271,7 +376,7 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
     style.font.name = font
     style.font.size = Pt(font_size)
     cap = doc.add_paragraph()
-    run = cap.add_run(t.title)
+    run = cap.add_run(docx_safe_text(t.title))
     run.bold = True
     ncol = t.data.shape[1]
     nhead = 2 if t.spans else 1
@@ -281,7 +386,7 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
     def put(cell, text, bold=False, align="center", indent=0):
         cell.text = ""
         p = cell.paragraphs[0]
-        r = p.add_run(text)
+        r = p.add_run(docx_safe_text(text))
         r.bold = bold
         r.font.size = Pt(font_size)
         r.font.name = font
@@ -309,10 +414,13 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
         _set_cell_border(table.cell(nhead + len(t.data) - 1, j), bottom=12)
     for f in t.footnotes:
         p = doc.add_paragraph()
-        r = p.add_run(f)
+        r = p.add_run(docx_safe_text(f))
         r.font.size = Pt(max(7.0, font_size - 1))
         p.paragraph_format.space_after = Pt(0)
-    doc.save(str(path))
+    buf = io.BytesIO()
+    doc.save(buf)
+    with open(path, "wb") as fh:
+        fh.write(_deterministic_zip(buf.getvalue()))
     return doc
 
 
