@@ -102,7 +102,9 @@ class _Indicator:
         from scipy import sparse
 
         codes = np.asarray(codes, np.int64)
-        order = _stable_order(codes, nb)
+        # rows are usually already in block order (the kernel sorts them once)
+        order = (np.arange(codes.size) if codes.size < 2 or np.all(codes[1:] >= codes[:-1])
+                 else _stable_order(codes, nb))
         counts = np.bincount(codes, minlength=nb)
         self.order = order
         self.codes = codes
@@ -184,7 +186,8 @@ class RiskSetKernel:
         # rows are held in block order: every per-block sum then streams through memory
         perm = _stable_order(block, nblk)
         X = np.ascontiguousarray(X[perm])
-        w, dead, block, trank, skey = w[perm], dead[perm], block[perm], trank[perm], skey[perm]
+        w, dead, block, trank = w[perm], dead[perm], block[perm], trank[perm]
+        skey = skey if nsk == 1 else skey[perm]
         if erank is not None:
             erank = erank[perm]
         if rep is not None:
@@ -219,9 +222,10 @@ class RiskSetKernel:
         self.j_starts = _starts(jstrat)                    # strata of the event blocks
         cum = np.cumsum(d > 0)                              # event blocks up to each block
         hi = cum[block]                                     # t_j <= stop: j < hi
-        first = np.searchsorted(jstrat, skey, side="left")  # stratum's first event block
+        # stratum's first event block (0 with one stratum)
+        first = 0 if nsk == 1 else np.searchsorted(jstrat, skey, side="left")
         # indices into [0, cumsum-within-stratum of a0]: 0 = nothing summed
-        self.hi_idx = np.where(hi > first, hi, 0)
+        self.hi_idx = hi if nsk == 1 else np.where(hi > first, hi, 0)
         if erank is None:
             self.lo_idx = None                              # from the stratum start
         else:
