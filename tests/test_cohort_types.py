@@ -236,3 +236,59 @@ def test_source_rows_survive_copies_but_not_reordering(tmp_path):
     # attrs must not get in the way of ordinary pandas use
     pd.concat([df, df])
     df.to_parquet(tmp_path / "x.parquet")
+
+
+def test_date_columns_outside_the_dictionary():
+    df = pd.DataFrame({"patient_id": ["a", "b", "c"],
+                       "tx_date": ["2020-01-05", "", "2021-03-01"],
+                       "visit": ["2020-01-05", "soon", "2021-03-01"]})
+    out = type_extra_columns(df, known_columns={"patient_id"})
+    assert str(out["tx_date"].dtype) == "datetime64[ns]" and out["tx_date"].isna().tolist() == \
+        [False, True, False]
+    assert out["visit"].tolist() == ["2020-01-05", "soon", "2021-03-01"]  # mixed: text
+    with pytest.raises(ColumnTypeError, match=r"row 3: 'soon'.*\n?") as ei:
+        type_extra_columns(df, {"visit": "date"})
+    assert ei.value.problems[0].rule == "type_date" and ei.value.problems[0].patient_id == "b"
+
+
+def test_categorical_text_columns_are_typed_like_object_columns(tmp_path):
+    from aplcohort.cohort import read_table
+    p = tmp_path / "c.csv"
+    p.write_text("patient_id,x,site\na,1,S1\nb,NA,S2\nc,2.5,.\n")
+    raw, _ = read_table(p)
+    out = type_extra_columns(raw, known_columns={"patient_id"})
+    assert out["x"].tolist()[0] == 1.0 and out["x"].isna().tolist() == [False, True, False]
+    assert out["site"].tolist() == ["S1", "S2", None]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_cells = st.one_of(
+    st.text(alphabet="0123456789.,_-+eE NAna/１٢", max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+    st.booleans(), st.none(), st.sampled_from(["", "NA", ".", "1,200", "1_0", "１２"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_cells, max_size=30))
+def test_vectorised_number_parse_equals_scalar_parse(cells):
+    x, miss, bad = parse_numbers(pd.Series(cells, dtype=object))
+    for i, v in enumerate(cells):
+        assert miss[i] == is_missing(v)
+        if miss[i]:
+            assert np.isnan(x[i]) and i not in bad
+            continue
+        f, why = parse_number(v)
+        assert bad.get(i) == why
+        assert (np.isnan(x[i]) if f is None else x[i] == f)
+
+
+def test_declaring_a_dictionary_column_another_type_is_an_error():
+    df = pd.DataFrame({"patient_id": ["a"], "wbc_diagnosis": [3.5], "score": ["1"]})
+    known = {"patient_id", "wbc_diagnosis"}
+    out = type_extra_columns(df, {"wbc_diagnosis": "number"}, known_columns=known)
+    assert out["wbc_diagnosis"].tolist() == [3.5]  # same type: accepted, unchanged
+    with pytest.raises(ColumnTypeError, match="'wbc_diagnosis' text, but it is a data-dictionary "
+                                              "column of type number"):
+        type_extra_columns(df, {"wbc_diagnosis": "text"}, known_columns=known)

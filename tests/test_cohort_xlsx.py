@@ -185,11 +185,13 @@ def test_mapped_column_absent_says_did_you_mean(tmp_path):
 
 def test_ambiguous_tolerant_match_is_an_error(tmp_path):
     from aplcohort.cohort import validate
-    df = pd.DataFrame({"patient_id": ["P1"], "disease": ["APL"], "last_followup_date": ["2020-01-01"],
-                       "WBC(Rel)": ["1"]})
-    rep = validate(df, mapping={"columns": {"WBC (Rel)": "wbc_relapse", "wbc (rel)": "wbc_diagnosis"}})
+    df = pd.DataFrame({"patient_id": ["P1"], "disease": ["APL"],
+                       "last_followup_date": ["2020-01-01"], "WBC(Rel)": ["1"]})
+    rep = validate(df, mapping={"columns": {"WBC (Rel)": "wbc_relapse",
+                                            "wbc (rel)": "wbc_diagnosis"}})
     p = [q for q in rep.errors if q.rule == "ambiguous_column"][0]
-    assert "'WBC (Rel)' -> 'wbc_relapse'" in p.message and "'wbc (rel)' -> 'wbc_diagnosis'" in p.message
+    assert "'WBC (Rel)' -> 'wbc_relapse'" in p.message
+    assert "'wbc (rel)' -> 'wbc_diagnosis'" in p.message
 
 
 def test_decompressed_size_limit_checked_before_reading(tmp_path, capsys):
@@ -202,13 +204,9 @@ def test_decompressed_size_limit_checked_before_reading(tmp_path, capsys):
                                                     r"of 16 MiB"):
         load(p, max_uncompressed_bytes=16 * 2**20)
     assert _load(p).n == 4  # under the default limit
-    from aplcohort.cohort import io
-    old = io.MAX_XLSX_UNCOMPRESSED_BYTES
-    try:
-        io.MAX_XLSX_UNCOMPRESSED_BYTES = 2**20
-        assert "more than the limit" in _exit2(p, capsys)
-    finally:
-        io.MAX_XLSX_UNCOMPRESSED_BYTES = old
+    assert "more than the limit of 16 MiB" in _exit2(p, capsys, "--max-xlsx-mib", "16")
+    assert "positive number" in _exit2(p, capsys, "--max-xlsx-mib", "0")
+    assert main(["validate", str(p), "--max-xlsx-mib", "100"]) == 0
 
 
 def test_named_pipe_is_refused_without_hanging(tmp_path, capsys):
@@ -238,5 +236,54 @@ def test_csv_fast_and_record_readers_agree(tmp_path):
     fast = _read_csv_fast(text, ",")
     slow = _read_csv_records("t.csv", text, ",")
     assert fast is not None and fast[0] == slow[0] and fast[2] == slow[2] == [3, 6, 7]
-    pd.testing.assert_frame_equal(fast[1], slow[1])
+    pd.testing.assert_frame_equal(fast[1].astype(object), slow[1])  # fast: categoricals of text
     assert _read_csv_fast('a,b\n"x,y",1\n', ",") is None  # quotes: the csv module reads it
+
+
+def test_unreadable_file_is_a_readable_input_error(tmp_path, monkeypatch, capsys):
+    import errno
+    from pathlib import Path
+    from aplcohort.cohort import CohortLoadError
+    p = tmp_path / "c.csv"
+    p.write_text("patient_id,disease,last_followup_date\nP1,APL,2020-01-01\n")
+    x = _book(tmp_path / "c.xlsx")
+    real_rb, real_open = Path.read_bytes, open
+
+    def denied_rb(self):
+        if Path(self) == p:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_rb(self)
+    monkeypatch.setattr(Path, "read_bytes", denied_rb)
+    with pytest.raises(CohortLoadError, match=r"c.csv: cannot be read \(permission denied\)"):
+        load(p)
+    assert "permission denied" in _exit2(p, capsys)
+
+    def denied_open(f, *a, **k):
+        if str(f) == str(x):
+            raise OSError(errno.EIO, "Input/output error", str(f))
+        return real_open(f, *a, **k)
+    monkeypatch.setattr("builtins.open", denied_open)
+    with pytest.raises(CohortLoadError, match=r"cannot be read \(input/output error\)"):
+        load(x)
+
+
+def test_workbook_with_falsified_member_size_is_not_read(tmp_path):
+    # a zip whose directory understates a member's size cannot inflate beyond it:
+    # zipfile stops at the declared size and the CRC check fails -> NotATableError
+    import struct
+    from aplcohort.cohort import NotATableError
+    p = _book(tmp_path / "lie.xlsx")
+    b = bytearray(p.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    loc = b.find(b"PK\x03\x04")  # local headers
+    while loc >= 0 and b[loc + 30:loc + 30 + len(name)] != name:
+        loc = b.find(b"PK\x03\x04", loc + 4)
+    cd = b.find(b"PK\x01\x02")
+    while b[cd + 46:cd + 46 + len(name)] != name:
+        cd = b.find(b"PK\x01\x02", cd + 4)
+    b[loc + 22:loc + 26] = struct.pack("<I", 10)
+    b[cd + 24:cd + 28] = struct.pack("<I", 10)
+    assert loc > 0 and cd > 0
+    p.write_bytes(bytes(b))
+    with pytest.raises(NotATableError, match="could not be opened as an Excel workbook.*CRC"):
+        load(p)

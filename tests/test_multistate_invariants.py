@@ -62,9 +62,9 @@ def test_alive_dead_equals_kaplan_meier(data):
     occ = r.occupancy
     alive = occ[occ.state == "alive"].set_index("time")
     dead = occ[occ.state == "dead"].set_index("time")
-    np.testing.assert_allclose(alive.loc[km["time"], "estimate"], km["surv"], rtol=1e-12,
+    np.testing.assert_allclose(alive.loc[km["time"], "estimate"], km["estimate"], rtol=1e-12,
                                atol=1e-14)
-    np.testing.assert_allclose(dead.loc[km["time"], "estimate"], 1 - km["surv"], rtol=1e-12,
+    np.testing.assert_allclose(dead.loc[km["time"], "estimate"], 1 - km["estimate"], rtol=1e-12,
                                atol=1e-14)
     np.testing.assert_allclose(alive.loc[km["time"], "std_err"], km["std_err"], rtol=1e-10,
                                atol=1e-14)
@@ -126,4 +126,4 @@ def test_clfs_dfs_os_equal_kaplan_meier_from_cr2(pts):
         km = kaplan_meier(np.array(t, float), np.array(e)).table
         got = res.measure_at(km["time"].to_numpy())
         got = got[got.measure == measure]
-        np.testing.assert_allclose(got["estimate"], km["surv"], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(got["estimate"], km["estimate"], rtol=1e-12, atol=1e-14)

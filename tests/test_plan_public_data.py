@@ -37,7 +37,6 @@ REF = json.loads((HERE / "reference" / "plans_public.json").read_text())
 RTOL = 1e-6        # closed-form statistics
 RTOL_FIT = 1e-5    # iterative fits (Newton-Raphson coxph, crr)
 
-NEEDS_REGISTRY = "needs registry branch: per-analysis exclusions [{reason, n, ids}] / robust_se in results.json"
 INT_LABELS = ("integer-valued columns are typed float, so group labels and dummy names read "
               "'1.0' / 'group2.0' where R (and the spreadsheet) say '1' / 'group2'")
 
@@ -172,8 +171,8 @@ def test_cox_terms_match_coxph(runs, plan, aid):
     assert len(terms) == len(r["terms"])
     _close([t["coef"] for t in terms], r["coef"], RTOL_FIT, "coef")
     _close([t["se"] for t in terms], r["se"], RTOL_FIT, "se")
-    _close([t["hr_lower"] for t in terms], r["hr_lower"], RTOL_FIT, "hr_lower")
-    _close([t["hr_upper"] for t in terms], r["hr_upper"], RTOL_FIT, "hr_upper")
+    _close([t["lower"] for t in terms], r["hr_lower"], RTOL_FIT, "hr_lower")
+    _close([t["upper"] for t in terms], r["hr_upper"], RTOL_FIT, "hr_upper")
     _close([t["p"] for t in terms], r["p"], RTOL_FIT, "p")
     _close(s["loglik"], r["loglik"], RTOL_FIT, "loglik")
 
@@ -194,9 +193,8 @@ def test_cox_robust_se_matches_coxph_robust(runs):
 
 
 @pytest.mark.parametrize("plan,aid", [
-    pytest.param("bmt", "cox_robust", marks=pytest.mark.xfail(strict=True, reason=NEEDS_REGISTRY)),
-    pytest.param("jasa", "td_cox", marks=pytest.mark.xfail(
-        strict=True, reason=NEEDS_REGISTRY)),
+    ("bmt", "cox_robust"),
+    ("jasa", "td_cox"),
 ])
 def test_robust_se_in_results_json(runs, plan, aid):
     """The robust SE that gives the CI and p is exported beside the model SE."""
@@ -223,7 +221,7 @@ def test_cif_and_gray_match_cuminc(runs, plan, aid):
         at = {float(e["time"]): e for e in groups[g]["at"]}
         assert sorted(at) == [float(t) for t in r["times"]]
         _close([at[float(t)]["estimate"] for t in r["times"]], est, RTOL, f"{aid} {g} estimate")
-        _close([at[float(t)]["variance"] for t in r["times"]], var, RTOL, f"{aid} {g} variance")
+        _close([at[float(t)]["std_err"] ** 2 for t in r["times"]], var, RTOL, f"{aid} {g} variance")
     assert s["df"] == r["gray_df"]
     _close([s["statistic"], s["p"]], [r["gray_stat"], r["gray_p"]], RTOL, f"{aid} Gray")
 
@@ -257,8 +255,8 @@ def test_td_cox_matches_tmerge_coxph(runs):
     assert len(terms) == len(r["terms"])
     _close([t["coef"] for t in terms], r["coef"], RTOL_FIT, "coef")
     _close([t["se"] for t in terms], r["se"], RTOL_FIT, "se")
-    _close([t["hr_lower"] for t in terms], r["hr_lower"], RTOL_FIT, "hr_lower (robust)")
-    _close([t["hr_upper"] for t in terms], r["hr_upper"], RTOL_FIT, "hr_upper (robust)")
+    _close([t["lower"] for t in terms], r["hr_lower"], RTOL_FIT, "hr_lower (robust)")
+    _close([t["upper"] for t in terms], r["hr_upper"], RTOL_FIT, "hr_upper (robust)")
     _close([t["p"] for t in terms], r["p"], RTOL_FIT, "p (robust)")
     _close(runs("jasa").result("td_cox").terms["robust_se"], r["robust_se"], RTOL_FIT, "robust_se")
 
@@ -268,8 +266,7 @@ EXCL_CASES = [("bmt", "cox_robust"), ("bmt", "finegray"), ("bmt", "cs_cox"), ("j
               ("mgus2", "cox"), ("mgus2", "finegray"), ("mgus2", "cs_cox_death")]
 
 
-@pytest.mark.parametrize("plan,aid", [pytest.param(*c, marks=pytest.mark.xfail(
-    strict=True, reason=NEEDS_REGISTRY)) for c in EXCL_CASES])
+@pytest.mark.parametrize("plan,aid", EXCL_CASES)
 def test_complete_case_exclusions_are_recorded_with_ids(runs, plan, aid):
     """Every row R's complete-case analysis leaves out is listed, with a reason, under the
     analysis's ``exclusions`` in results.json."""
@@ -296,7 +293,6 @@ def test_declared_number_column_with_blanks_is_complete_case(tmp_path):
 
 
 # ----------------------------------------------------------------------------- settings reach R's answer
-IGNORED = "issue 11: the plan accepts this key but never passes it to the estimator"
 
 
 def _bmt_plan_with(analysis: dict) -> dict:
@@ -320,7 +316,6 @@ def _run_or_rejected(plan: dict, key: str, tmp_path):
     return doc["analyses"][plan["analyses"][0]["id"]]
 
 
-@pytest.mark.xfail(strict=True, reason=IGNORED + " (km strata: the unstratified log-rank is reported)")
 def test_km_strata_gives_stratified_survdiff_or_is_rejected(tmp_path):
     plan = _bmt_plan_with({"id": "km", "kind": "km", "endpoint": "dfs", "group": "group",
                            "strata": "z8"})
@@ -330,7 +325,6 @@ def test_km_strata_gives_stratified_survdiff_or_is_rejected(tmp_path):
         _close([s["statistic"], s["p"]], [r["chisq"], r["p"]], RTOL)
 
 
-@pytest.mark.xfail(strict=True, reason=IGNORED + " (cif strata: the unstratified Gray test is reported)")
 def test_cif_strata_gives_stratified_gray_or_is_rejected(tmp_path):
     plan = _bmt_plan_with({"id": "cif", "kind": "cif", "endpoint": "relapse", "group": "group",
                            "cause": 1, "strata": "z8"})
@@ -341,7 +335,6 @@ def test_cif_strata_gives_stratified_gray_or_is_rejected(tmp_path):
         _close([s["statistic"], s["p"]], [r["gray_stat"], r["gray_p"]], RTOL)
 
 
-@pytest.mark.xfail(strict=True, reason=IGNORED + " (cause_specific_cox conf_level: 95% CI reported)")
 def test_cause_specific_cox_conf_level_or_rejected(tmp_path):
     plan = _bmt_plan_with({"id": "cs", "kind": "cause_specific_cox", "endpoint": "relapse",
                            "covariates": ["group"], "categorical": {"group": 1}, "cause": 1,
@@ -350,8 +343,8 @@ def test_cause_specific_cox_conf_level_or_rejected(tmp_path):
     if s is not None:
         r = REF["bmt"]["cs_cox_conf90"]
         assert s["n"] == r["n"]
-        _close([t["hr_lower"] for t in s["terms"]], r["hr_lower"], RTOL_FIT)
-        _close([t["hr_upper"] for t in s["terms"]], r["hr_upper"], RTOL_FIT)
+        _close([t["lower"] for t in s["terms"]], r["hr_lower"], RTOL_FIT)
+        _close([t["upper"] for t in s["terms"]], r["hr_upper"], RTOL_FIT)
 
 
 # ----------------------------------------------------------------------------- other routes in

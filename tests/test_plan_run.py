@@ -53,18 +53,23 @@ def test_results_json_contract(run):
         assert set(g) >= {"n", "events", "median", "median_lower", "median_upper", "at"}
         assert [e["time"] for e in g["at"]] == [12.0, 36.0, 60.0]
         for e in g["at"]:
-            assert set(e) == {"time", "estimate", "lower", "upper"}
+            assert set(e) == {"time", "estimate", "std_err", "lower", "upper", "n_risk", "note"}
     assert sum(g["n"] for g in km["groups"].values()) == km["n"] == 37
     cif = doc["analyses"]["cir_by_consolidation"]
     assert cif["kind"] == "cif"
     for g in cif["groups"].values():
         for e in g["at"]:
-            assert set(e) == {"time", "estimate", "lower", "upper", "variance"}
+            assert set(e) == {"time", "estimate", "std_err", "lower", "upper", "n_risk", "note"}
     td = doc["analyses"]["td_cox_hsct"]
     assert td["kind"] == "td_cox" and td["n"] == 37
     for t in td["terms"]:
-        assert set(t) == {"term", "coef", "se", "hr", "hr_lower", "hr_upper", "p"}
-        assert t["hr"] == pytest.approx(np.exp(t["coef"]), rel=1e-12)
+        assert set(t) == {"term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
+                          "statistic", "p", "estimable", "note"}
+        assert t["estimate"] == pytest.approx(np.exp(t["coef"]), rel=1e-12)
+        # td_cox uses the robust variance (R coxph with id=): exported, and the CI uses it
+        assert t["robust_se"] is not None and t["robust_se"] != t["se"]
+        assert t["upper"] == pytest.approx(np.exp(t["coef"] + 1.959963984540054 * t["robust_se"]), rel=1e-9)
+    assert td["variance"] == "robust"
     mb = doc["analyses"]["mantel_byar_hsct"]
     assert mb["kind"] == "mantel_byar" and mb["df"] == 1 and 0 <= mb["p"] <= 1
 
@@ -76,7 +81,8 @@ def test_not_reached_median_is_null(run):
     # a median is null exactly when the group's curve never drops to 0.5
     km = res["os_by_consolidation"].result
     for g, v in groups.items():
-        reached = (km.table.loc[km.table["group"] == g, "surv"] <= 0.5).any()
+        col = "estimate" if "estimate" in km.table.columns else "surv"
+        reached = (km.table.loc[km.table["group"] == g, col] <= 0.5).any()
         assert (v["median"] is None) == (not reached)
     assert any(v["median"] is None for v in groups.values())
 
@@ -89,6 +95,21 @@ def test_published_counts_hold_on_the_replica(run):
     assert len(counts) == 14
     assert counts["matches"].all(), counts[~counts["matches"]]
     assert (counts["verdict"] == "equal by construction").all() and not counts["holds"].any()
+
+
+def test_published_counts_are_read_from_the_data():
+    """The counts above hold on the replica by construction; here they must follow the data:
+    one IC patient fewer changes exactly the facts that count them."""
+    d = pd.read_csv(DATA)
+    drop = d.index[d["reinduction_regimen"] == "IC"][0]
+    res = run_plan("min2022", data=d.drop(index=drop), figures=False)
+    pub = res.published.set_index("fact")
+    assert pub.loc["Patients with relapsed APL", "reproduced"].split()[0] == "51"
+    assert pub.loc["Intensive-chemotherapy (IC) reinduction", "reproduced"].split()[0] == "10"
+    assert pub.loc["Received reinduction", "reproduced"].split()[0] == "40"
+    assert not pub.loc[["Patients with relapsed APL", "Intensive-chemotherapy (IC) reinduction",
+                        "Received reinduction"], "matches"].any()
+    assert pub.loc["ATO-based reinduction", "matches"]
 
 
 def test_immortal_time_warning_recorded(run):

@@ -108,3 +108,42 @@ def test_endpoint_needs_date_columns_the_data_lacks():
     assert "endpoints.os: OS from relapse1 needs column(s) 'death_date'" in msg
     assert "(used by analyses: a)" in msg
     assert "endpoints.cir: CIR from response needs column(s)" in msg and "'relapse2_date'" in msg
+
+
+def test_filter_and_where_expressions_checked_before_anything_runs():
+    p = _plan(filters=[{"id": "f", "keep": "disease = 'APL'", "reason": "r"},
+                       {"id": "g", "keep": "diseas == 'APL'", "reason": "r"}],
+              analyses=[{"id": "a", "kind": "km", "endpoint": "os", "where": "open('x')"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p, {"disease", "patient_id", "reinduction_regimen"})
+    msg = str(ei.value)
+    assert "filters[0]: keep:" in msg
+    assert "filters[1]: keep: column 'diseas' is not in the data" in msg and "did you mean 'disease'?" in msg
+    assert "analyses[0] (a): where:" in msg
+
+
+def test_values_checked_by_the_registry():
+    p = _plan(analyses=[{"id": "a", "kind": "km", "endpoint": "os", "group": "g", "conf_level": 95,
+                         "conf_type": "loglog"},
+                        {"id": "b", "kind": "cox", "endpoint": "os", "covariates": [],
+                         "ties": "exact"},
+                        {"id": "c", "kind": "km", "endpoint": "os", "group": "g", "adjust": "holm"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "analyses[0] (a): conf_level: Input should be less than 1 (got 95)" in msg
+    assert "analyses[0] (a): conf_type: 'loglog' is not allowed" in msg and "did you mean 'log-log'?" in msg
+    assert "analyses[2] (c): 'adjust' only applies to pairwise comparisons" in msg
+    assert "analyses[1] (b): covariates:" in msg
+    assert "analyses[1] (b): ties: 'exact' is not allowed" in msg
+
+
+def test_time_zero_checked_against_the_endpoint():
+    p = _plan(endpoints={"n": {"endpoint": "NRM", "time_zero": "relapse1"},
+                         "o": {"endpoint": "OS", "time_zero": "relapse"}},
+              analyses=[{"id": "a", "kind": "cif", "endpoint": "n"}])
+    with pytest.raises(PlanError) as ei:
+        validate_plan(p)
+    msg = str(ei.value)
+    assert "endpoints.n: NRM starts in remission: time_zero 'relapse1' does not suit it" in msg
+    assert "endpoints.o: unknown time zero 'relapse'" in msg

@@ -87,6 +87,24 @@ def test_cohort_filter_rejects_code_without_side_effect(tmp_path):
     assert not target.exists()
 
 
+def test_cohort_filter_records_patients_left_out_for_missing_values():
+    from aplcohort.cohort.cohort import from_dataframe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = from_dataframe(pd.DataFrame({
+            "patient_id": ["a", "b", "c", "d"], "disease": ["APL"] * 4,
+            "reinduction_regimen": ["ATO-based", "IC", None, "ATO-based"],
+            "last_followup_date": ["2020-01-01"] * 4}))
+    sub = c.filter("reinduction_regimen != 'IC'", step="not IC", reason="IC")
+    step = sub.attrition.steps[-1]
+    assert sub.patient_ids == ["a", "d"]
+    assert step.excluded_ids == ("b", "c")
+    assert step.reason == "IC (1 of them because a value the expression reads is missing)"
+    keep = c.filter("reinduction_regimen != 'IC' or reinduction_regimen is missing",
+                    step="s", reason="r")
+    assert keep.patient_ids == ["a", "c", "d"] and keep.attrition.steps[-1].reason == "r"
+
+
 def test_messages_name_the_token():
     with pytest.raises(ExpressionError, match=r"attribute access.*'\.system'"):
         parse("x.system")

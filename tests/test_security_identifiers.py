@@ -116,7 +116,13 @@ def test_allow_identifiers_lets_the_author_decide(tmp_path):
     plan = {"plan": "p", "data": {"source": str(data)},
             "endpoints": {"os": {"time": "t", "event": "d"}},
             "analyses": [{"id": "who", "kind": "counts", "columns": ["name"]}]}
-    res = run_plan(plan, figures=False)
+    # refused before anything runs (plan validation) ...
+    with pytest.raises(PlanError, match="column 'name' looks like a name"):
+        run_plan(plan, figures=False, out=tmp_path / "o0")
+    assert not (tmp_path / "o0").exists()
+    res = run_plan({**plan, "allow_identifiers": True}, figures=False)
+    # ... and again where files are written, whatever the validator did
+    res.plan["allow_identifiers"] = False
     with pytest.raises(PlanError, match="column 'name' looks like a name"):
         write_outputs(res, tmp_path / "o1")
     assert not (tmp_path / "o1").exists()

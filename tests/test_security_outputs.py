@@ -340,6 +340,19 @@ def test_commit_cut_between_renames_is_recovered(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
 
 
+def test_out_given_as_symlink_to_our_folder(tmp_path):
+    real = tmp_path / "real"
+    with output_transaction(real) as t:
+        (t / "a.txt").write_text("old")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with output_transaction(link) as t:
+        (t / "a.txt").write_text("new")
+    assert (link / "a.txt").read_text() == "new" and not link.is_symlink()
+    assert (real / "a.txt").read_text() == "old"  # the link's target is not deleted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
 def test_lock_is_reentrant_and_removed(tmp_path):
     out = tmp_path / "o"
     with OutputLock(out):

@@ -17,7 +17,11 @@ def register(subparsers) -> None:
                     "fix). Exit status 0 when valid (warnings allowed), 2 on errors.")
     p.add_argument("file", help="patient table (.csv, .xlsx, .parquet)")
     p.add_argument("--mapping", help="column mapping YAML (institution columns/codes -> dictionary)")
-    p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet or the first)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet, else the "
+                                   "only visible sheet; several visible sheets need a name)")
+    p.add_argument("--max-xlsx-mib", dest="max_xlsx_mib", type=float, default=None,
+                   metavar="MIB", help="limit on the decompressed size of an .xlsx workbook "
+                                       "(default 512 MiB)")
     p.add_argument("--analysis", action="append", metavar="ENDPOINT",
                    help="also check the columns an endpoint needs (OS, EFS, RFS, CIR, NRM, "
                         "ANC_recovery, PLT_recovery); repeatable")
@@ -32,7 +36,15 @@ def _run_validate(args) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)  # printed in the report below
-        cohort = load(args.file, mapping=args.mapping, sheet=args.sheet)
+        limit = None
+        if args.max_xlsx_mib is not None:
+            if not args.max_xlsx_mib > 0:
+                from .io import CohortLoadError
+                raise CohortLoadError(f"--max-xlsx-mib must be a positive number of MiB, got "
+                                      f"{args.max_xlsx_mib:g}")
+            limit = int(args.max_xlsx_mib * 2**20)
+        cohort = load(args.file, mapping=args.mapping, sheet=args.sheet,
+                      max_uncompressed_bytes=limit)
     out = sys.stdout
     print(str(cohort.report), file=out)
     for note in cohort.source.get("notes", []):

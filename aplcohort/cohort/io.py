@@ -88,6 +88,13 @@ _MAGIC = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"\xff\xd8\xff":
           b"PAR1": "a Parquet file", b"\xd0\xcf\x11\xe0": "an old Excel .xls / OLE file"}
 
 
+def _os_reason(exc: OSError) -> str:
+    """The reason of an OS error in words ("permission denied", "input/output error")."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
+
+
 def _sniff_magic(head: bytes) -> str | None:
     for m, what in _MAGIC.items():
         if head.startswith(m):
@@ -99,7 +106,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CohortLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise CohortLoadError(f"{path}: cannot be read ({_os_reason(exc)})") from None
     if not data.strip():
         raise EmptyFileError(f"{path}: the file is empty; expected a header row and one row per "
                              "patient")
@@ -163,7 +170,9 @@ def _read_csv_fast(text: str, delim: str):
     if not len(idx) or (nf[idx] != nf[idx[0]]).any():
         return None
     try:
-        raw = pd.read_csv(_io.StringIO(text), sep=delim, header=None, dtype=str,
+        # categories: a column of a million cells holds a few thousand distinct texts,
+        # stored once each (memory), and the validator parses each once (time)
+        raw = pd.read_csv(_io.StringIO(text), sep=delim, header=None, dtype="category",
                           keep_default_na=False, na_filter=False, skip_blank_lines=False,
                           engine="c", quoting=csv.QUOTE_NONE)
     except (pd.errors.ParserError, ValueError, csv.Error):
@@ -175,6 +184,8 @@ def _read_csv_fast(text: str, delim: str):
     df = raw.iloc[data_idx] if len(data_idx) < n_lines - 1 else raw.iloc[1:]
     df = df.reset_index(drop=True)
     df.columns = header
+    for k in range(df.shape[1]):  # drop the header text from each column's categories
+        df.isetitem(k, df.iloc[:, k].cat.remove_unused_categories())
     return header, df, (data_idx + 1).tolist()
 
 
@@ -228,6 +239,9 @@ def _col_letter(k: int) -> str:
 
 
 def _check_zip_size(path: Path, limit: int) -> None:
+    # The declared sizes bound what can be decompressed: zipfile never returns more than
+    # a member's declared size (a member that inflates further fails its CRC check), so
+    # checking the directory before opening is enough, and costs nothing.
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist())
@@ -337,8 +351,8 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     for rng in ws_v.merged_cells.ranges:
         if rng.max_row < header_row or rng.size["rows"] * rng.size["columns"] <= 1:
             continue
-        cols = ", ".join(header[k - 1] or _col_letter(k) for k in range(rng.min_col, rng.max_col + 1)
-                         if k - 1 < len(header))
+        cols = ", ".join(header[k - 1] or _col_letter(k)
+                         for k in range(rng.min_col, rng.max_col + 1) if k - 1 < len(header))
         first = row_of.get(rng.min_row)
         problems.append(
             f"sheet {chosen!r}, cells {rng.coord} (column {cols}{who(first)}): the cells are "
@@ -365,10 +379,15 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
         if c is not None and c.data_type == "e":
             problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header holds the "
                             f"error value {c.value}; type the column name")
+        elif c is not None and c.value is None and (c.row, c.column) in formulas:
+            problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header is the formula "
+                            f"{formulas[(c.row, c.column)]} without a stored value; type the "
+                            "column name")
     if problems:
         raise WorkbookCellError(
             f"{path}: {len(problems)} cell(s) of sheet {chosen!r} cannot be read as data "
-            "(nothing is read as empty in their place):\n" + "\n".join(f"  - {p}" for p in problems))
+            "(nothing is read as empty in their place):\n"
+            + "\n".join(f"  - {p}" for p in problems))
     data = {k: [] for k in range(width)}
     for i in keep_rows:
         r = grid[i]
@@ -446,50 +465,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, {"format": "parquet"}
 
 
-def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
-               ) -> tuple[pd.DataFrame, dict]:
-    """Read a CSV/XLSX/Parquet file as an object table (no type coercion).
-
-    Parameters
-    ----------
-    path : str or Path
-        A regular file (a named pipe or device is refused, never read).
-    sheet : str, optional
-        Excel sheet; required when a workbook has several visible sheets. Hidden
-        sheets are read only when named.
-    max_uncompressed_bytes : int, optional
-        Limit on the decompressed size of an .xlsx workbook (default
-        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
-
-    Returns
-    -------
-    (DataFrame, dict)
-        The raw table and source information (format, sheet, delimiter, ...). The
-        spreadsheet row of each data row is also in ``DataFrame.attrs["source_rows"]``.
-
-    Raises
-    ------
-    CohortLoadError subclasses
-        Missing, non-regular or unreadable file; duplicate column names (every
-        format); workbook cells that cannot be read as data; too-large workbook.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise CohortFileNotFoundError(f"file not found: {p}")
-    if p.is_dir():
-        raise CohortLoadError(f"{p} is a directory; give a .csv, .xlsx or .parquet file")
-    try:
-        mode = os.stat(p).st_mode
-    except OSError as exc:
-        raise CohortLoadError(f"{p}: cannot be read ({exc.strerror})") from None
-    if not stat.S_ISREG(mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if
-                stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "not a regular file")
-        raise NotARegularFileError(f"{p} is {kind}, not a regular file; save the table to a "
-                                   ".csv, .xlsx or .parquet file and give that file")
-    if not os.access(p, os.R_OK):
-        raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
+def _read_by_format(p: Path, sheet, max_uncompressed_bytes):
     ext = p.suffix.lower()
     if ext in _XLSX_EXT:
         df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
@@ -510,6 +486,60 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
         else:
             raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
                                          "use .csv, .xlsx or .parquet")
+    return df, info
+
+
+def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
+               ) -> tuple[pd.DataFrame, dict]:
+    """Read a CSV/XLSX/Parquet file as an object table (no type coercion).
+
+    Parameters
+    ----------
+    path : str or Path
+        A regular file (a named pipe or device is refused, never read).
+    sheet : str, optional
+        Excel sheet; required when a workbook has several visible sheets. Hidden
+        sheets are read only when named.
+    max_uncompressed_bytes : int, optional
+        Limit on the decompressed size of an .xlsx workbook (default
+        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The raw table and source information (format, sheet, delimiter, ...). The
+        spreadsheet row of each data row is also in ``DataFrame.attrs["source_rows"]``.
+        Cells are the texts or objects stored, never converted; a CSV read by the
+        fast reader holds its texts as pandas categoricals (each distinct text stored
+        once).
+
+    Raises
+    ------
+    CohortLoadError subclasses
+        Missing, non-regular or unreadable file; duplicate column names (every
+        format); workbook cells that cannot be read as data; too-large workbook.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CohortFileNotFoundError(f"file not found: {p}")
+    if p.is_dir():
+        raise CohortLoadError(f"{p} is a directory; give a .csv, .xlsx or .parquet file")
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if
+                stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise NotARegularFileError(f"{p} is {kind}, not a regular file; save the table to a "
+                                   ".csv, .xlsx or .parquet file and give that file")
+    if not os.access(p, os.R_OK):
+        raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
+    try:
+        df, info = _read_by_format(p, sheet, max_uncompressed_bytes)
+    except OSError as exc:  # a read that fails half-way (permissions, I/O error, ...)
+        raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
     if sheet is not None and info["format"] != "xlsx":
         raise _SheetOnNonWorkbook(f"{p}: sheet={sheet!r} was given but the file is {info['format']}, "
                          "not an Excel workbook")
@@ -573,6 +603,7 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
     except _SheetOnNonWorkbook:
         if explicit:
             raise
-        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)  # a mapping's sheet only applies to workbooks
+        # a mapping's sheet only applies to workbooks
+        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)
     rows = info.pop("_rows", None)
     return _build_cohort(df, m, source=info, row_numbers=rows)

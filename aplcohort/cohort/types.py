@@ -33,8 +33,10 @@ neither a number nor missing is an error naming row, patient, column and
 value, never a category made of numbers; other columns are text (missing
 tokens become missing). A plan can declare a column's type (``data.types``):
 ``number`` or ``integer`` (missing tokens are missing, anything else is an
+error), ``date`` (ISO ``YYYY-MM-DD`` text or a date cell; anything else is an
 error), ``text`` (kept as text even when every value is a number, e.g. codes
-``01``, ``02``); or a mapping ``{type: number, unicode_digits: true}``.
+``01``, ``02``); or a mapping ``{type: number, unicode_digits: true}``. An
+undeclared column whose every non-missing cell is a date becomes a date column.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from ..errors import CohortValidationError
 MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "nan", "nat", "null", "."})
 
 #: Declared types accepted for columns outside the data dictionary.
-DECLARED_TYPES = ("number", "integer", "text")
+DECLARED_TYPES = ("number", "integer", "date", "text")
 
 # ASCII only: [0-9] rather than \d, which also matches full-width and Arabic-Indic digits.
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -117,6 +119,15 @@ def factorize_cells(values):
     >>> codes.tolist(), uniq
     ([0, 1, 0], ['a', 'b'])
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) and \
+            pd.api.types.infer_dtype(values.cat.categories, skipna=False) in ("string", "empty"):
+        # text read as categories (the CSV reader): already factorised
+        codes = values.cat.codes.to_numpy().astype(np.intp)
+        uniq = list(values.cat.categories)
+        if (codes < 0).any():  # missing (NaN) cells
+            codes = np.where(codes < 0, len(uniq), codes)
+            uniq.append(None)
+        return codes, uniq
     arr = (values.to_numpy(dtype=object) if isinstance(values, pd.Series)
            else np.array(list(values) + [None], dtype=object)[:-1])
     if pd.api.types.infer_dtype(arr, skipna=False) in ("string", "empty"):
@@ -172,7 +183,7 @@ def missing_mask(values) -> np.ndarray:
     """
     s = values if isinstance(values, pd.Series) else pd.Series(
         np.array(list(values) + [None], dtype=object)[:-1], dtype=object)
-    if s.dtype != object:
+    if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype):
         return s.isna().to_numpy()
     codes, uniq = factorize_cells(s)
     umiss = np.fromiter((is_missing(u) for u in uniq), bool, len(uniq))
@@ -290,14 +301,14 @@ def parse_numbers(values, *, unicode_digits: bool = False):
     Examples
     --------
     >>> x, miss, bad = parse_numbers(["1", "", "NA", "2.5", "1,5"])
-    >>> x.tolist()[3], miss.tolist(), bad
-    (2.5, [False, True, True, False, False], {4: 'uses a decimal comma; write 1.5 with a decimal point'})
+    >>> x.tolist()[3], miss.tolist(), bad[4][:20]
+    (2.5, [False, True, True, False, False], 'uses a decimal comma')
     """
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     s = s.reset_index(drop=True)
     n = len(s)
     out = np.full(n, np.nan)
-    if s.dtype != object:
+    if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype):
         if pd.api.types.is_bool_dtype(s.dtype):
             s = s.astype(object)
         elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -373,6 +384,16 @@ class SourceRows(tuple):
 
     def __copy__(self):
         return self
+
+
+def _dictionary_kind(col) -> str | None:
+    """The declared type equivalent to a dictionary column's type (None: no equivalent)."""
+    from .schema import load_dictionary
+    spec = load_dictionary().columns.get(col)
+    if spec is None:
+        return None
+    return {"number": "number", "integer": "integer", "date": "date", "text": "text",
+            "id": "text", "category": "text"}.get(spec.type)
 
 
 def row_numbers_of(df: pd.DataFrame, row_numbers=None) -> list[int]:
@@ -478,9 +499,21 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         v = out[col]
         if isinstance(v, pd.DataFrame):  # duplicate names are reported by the reader
             continue
-        if kind is None and (col in known or v.dtype != object):
+        textual = v.dtype == object or isinstance(v.dtype, pd.CategoricalDtype)
+        if kind is None and (col in known or not textual):
             continue
-        if kind is not None and v.dtype != object:
+        if col in known:  # declared, but typed elsewhere (the data dictionary)
+            fixed = _dictionary_kind(col)
+            if fixed != kind:
+                msg = (f"data.types declares {col!r} {kind}, but it is a data-dictionary column"
+                       + (f" of type {fixed}" if fixed else "") + " and keeps that type")
+                problems.append(Problem(None, None, str(col), None, "declared_type", msg,
+                                        f"remove {col!r} from data.types"))
+                summaries.append(f"- {msg}")
+            continue
+        if kind == "date" and pd.api.types.is_datetime64_any_dtype(v.dtype):
+            continue
+        if kind is not None and not textual:
             if kind == "text":
                 if pd.api.types.is_numeric_dtype(v.dtype) or pd.api.types.is_bool_dtype(v.dtype):
                     out[col] = pd.Series([None if is_missing(x) else as_text(x)
@@ -500,6 +533,24 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         n_num = int((~miss).sum()) - len(bad)
         n_like = sum(1 for r in bad.values() if _number_like(r))
         n_text = len(bad) - n_like
+        if kind == "date" or (kind is None and n_num == 0 and n_like == 0 and n_text > 0):
+            dates, dbad = _parse_dates(v, miss, unicode_digits=uni)
+            if kind == "date" or not dbad:
+                if dbad:
+                    shown = "; ".join(f"row {rows[i]}: {as_text(v.iat[i])!r}"
+                                      + (f" (patient {ids[i]})" if ids[i] is not None else "")
+                                      for i in list(dbad)[:10])
+                    summaries.append(f"- column {col!r} is declared date but has values that "
+                                     f"are neither dates nor missing: {shown}")
+                    for i, why in dbad.items():
+                        problems.append(Problem(
+                            rows[i], ids[i], str(col), v.iat[i], "type_date",
+                            f"{as_text(v.iat[i])!r} {why}",
+                            "write the date as YYYY-MM-DD (or a date cell in Excel); leave "
+                            "the cell empty (or NA) if it is unknown"))
+                    continue
+                out[col] = pd.Series(dates, index=v.index, dtype="datetime64[ns]")
+                continue
         if kind is None and not (n_num + n_like > 0 and n_num + n_like >= n_text):
             # a text column: missing tokens become missing, values their text form
             out[col] = pd.Series([None if m else as_text(x) for x, m in zip(v.tolist(), miss)],
@@ -535,6 +586,27 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         lines += [f"  - {p}" for p in problems]
         raise ColumnTypeError("\n".join(lines), problems)
     return out
+
+
+def _parse_dates(v: pd.Series, miss: np.ndarray, *, unicode_digits: bool = False):
+    """``(datetime64 array, {position: reason})`` for the non-missing cells of a column."""
+    from .validate import _parse_date  # the dictionary's date rule: ISO text or a date cell
+    codes, uniq = factorize_cells(v)
+    uts = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[ns]")
+    uwhy: list = [None] * len(uniq)
+    for k, u in enumerate(uniq):
+        if is_missing(u):
+            continue
+        ts, why = _parse_date(u, None, unicode_digits)
+        if ts is None:
+            uwhy[k] = why
+        else:
+            uts[k] = np.datetime64(ts.to_datetime64(), "ns")
+    out = uts[codes] if len(codes) else np.array([], "datetime64[ns]")
+    ubad = np.array([w is not None for w in uwhy], bool)
+    bad = {int(i): uwhy[codes[i]]
+           for i in np.flatnonzero(ubad[codes] & ~miss)} if len(codes) else {}
+    return out, bad
 
 
 class ColumnTypeError(CohortValidationError):

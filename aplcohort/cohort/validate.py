@@ -408,12 +408,16 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         series = raw[name]
         if isinstance(series, pd.DataFrame):  # duplicate column, reported above
             series = series.iloc[:, 0]
-        values = pd.Series(series.to_numpy(dtype=object), dtype=object)
+        if isinstance(series.dtype, pd.CategoricalDtype):  # text read as categories
+            values = series.reset_index(drop=True)
+        else:
+            values = pd.Series(series.to_numpy(dtype=object), dtype=object)
         if name not in d.columns:
             c.add(None, name, None, "extra_column",
                   f"column {name!r} is not in the data dictionary; it is kept unchanged and "
                   "not validated", "map it to a dictionary column if it is one", "warning")
-            data[name] = values.copy()  # never share cells with the caller's frame
+            # as objects, never sharing cells with the caller's frame
+            data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
         data[name] = _parse_column(name, values, mapping, c)
 
@@ -446,7 +450,9 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
     spec = d.columns[name]
     t = spec.type
     s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else \
-        values.reset_index(drop=True).astype(object)
+        values.reset_index(drop=True)
+    if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
     n = len(s)
     found: list = []  # (position, args of Collector.add)
 

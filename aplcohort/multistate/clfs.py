@@ -130,9 +130,8 @@ class CLFSResult(Result):
         a = self.occupancy.state_at(times, extend=extend)
         parts = [a[a["state"].isin(self.measures)].rename(columns={"state": "measure"})]
         for m, km in self.km.items():
-            k = km.survival_at(times, extend=extend).rename(columns={"surv": "estimate"})
+            k = km.at(times, extend=extend)
             k["measure"] = m
-            k["note"] = np.where(k["estimate"].isna(), "after last follow-up", "")
             parts.append(k[parts[0].columns])
         return pd.concat(parts, ignore_index=True)
 
@@ -240,7 +239,7 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
         kms[m] = km
         t = km.table
         tabs.append(pd.DataFrame({"group": t["group"].to_numpy(), "cause": len(defs) + k + 1,
-                                  "time": t["time"].to_numpy(), "estimate": t["surv"].to_numpy(),
+                                  "time": t["time"].to_numpy(), "estimate": t["estimate"].to_numpy(),
                                   "std_err": t["std_err"].to_numpy(),
                                   "lower": t["lower"].to_numpy(), "upper": t["upper"].to_numpy(),
                                   "n_risk": t["n_risk"].to_numpy(),

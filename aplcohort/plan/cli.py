@@ -33,7 +33,22 @@ def _print_summary(res, out):
                 print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
     for w in res.warnings:
         print(f"warning: {w}")
+    bad = res.not_estimable
+    if bad:
+        print(f"{len(bad)} analysis(es) not estimable (written with status 'not estimable'):")
+        for aid, reason in bad.items():
+            print(f"  {aid}: {reason}")
     print(f"wrote {out}/results.json, tables/, figures/, report.html")
+
+
+def _exit(res, args) -> int:
+    """0, or 2 under --strict when any analysis is not estimable."""
+    bad = res.not_estimable
+    if getattr(args, "strict", False) and bad:
+        import sys
+        print(f"--strict: {len(bad)} analysis(es) not estimable: {', '.join(bad)}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run(args) -> int:
@@ -44,7 +59,7 @@ def _run(args) -> int:
         res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None)
         write_outputs(res, args.out, force=args.force)  # confined, atomic
     _print_summary(res, args.out)
-    return 0
+    return _exit(res, args)
 
 
 def _replicate(args) -> int:
@@ -65,7 +80,7 @@ def _replicate(args) -> int:
         print(f"synthetic Min 2022 replica (seed {args.seed}) written to "
               f"{Path(args.out) / 'data' / 'min2022.csv'}")
     _print_summary(res, args.out)
-    return 0
+    return _exit(res, args)
 
 
 def register(sub) -> None:
@@ -77,6 +92,9 @@ def register(sub) -> None:
     p.add_argument("--data", help="cohort file (overrides data.source in the plan)")
     p.add_argument("--mapping", help="column mapping (YAML) for an institutional cohort")
     p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 2 when any analysis is not estimable (default: written "
+                        "with status 'not estimable', listed, exit 0)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out folder that aplcohort did not write")
     p.set_defaults(handler=_run)
@@ -91,6 +109,8 @@ def register(sub) -> None:
     r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")
     r.add_argument("--sheet", help="Excel sheet name")
     r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
+    r.add_argument("--strict", action="store_true",
+                   help="exit with status 2 when any analysis is not estimable")
     r.add_argument("--force", action="store_true",
                    help="replace an existing --out folder that aplcohort did not write")
     r.set_defaults(handler=_replicate)

@@ -1,17 +1,30 @@
-"""One function per analysis kind: plan entry -> :class:`AnalysisOutput`.
+"""One function per analysis kind: validated plan entry -> :class:`AnalysisOutput`.
 
-Every handler builds the ``results.json`` summary with the contract's field
-names (see ``docs/results_json.md``): ``n``, ``events``; tests ``statistic``,
-``df``, ``p``; curves ``groups`` -> ``{n, events, median, median_lower,
-median_upper, at: [{time, estimate, std_err, lower, upper, n_risk, note}]}``
-(the curve shape of :mod:`aplcohort.stats.shapes`); regression ``terms`` -> the
-terms shape ``[{term, level, coef, se, robust_se, estimate, lower, upper,
-statistic, p, estimable, note}]``.
+The settings a handler reads are the fields of its kind's model in
+:mod:`aplcohort.plan.registry` (validated before anything runs); a handler reads
+nothing else from the plan entry. Every handler
+
+* builds the ``results.json`` summary with the contract's field names (see
+  ``docs/results_json.md``): ``status``, ``n``, ``events``, ``exclusions``; tests
+  ``statistic``, ``df``, ``p``; curves ``groups`` -> ``{n, events, median,
+  median_lower, median_upper, at: [{time, estimate, std_err, lower, upper}]}``;
+  regression ``terms`` -> ``[{term, level, coef, se, robust_se, estimate, lower,
+  upper, statistic, p, estimable, note}]``;
+* drops rows only through :func:`_exclude` / :func:`_drop_missing`, which record
+  the patient ids and the reason in the analysis's attrition log and in
+  ``exclusions``;
+* reads result columns only through the helpers :func:`curve_at`,
+  :func:`curve_medians`, :func:`curve_groups` and :func:`terms_summary`.
+
+An analysis that cannot be estimated raises :class:`NotEstimable` (or an
+estimator's ``InputError``); :func:`run_analysis` turns it into ``status: "not
+estimable"`` with the reason, and the run goes on.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +33,13 @@ import pandas as pd
 
 from .._results import jsonable
 from ..errors import InputError, PlanError
+from .registry import KINDS
 
 DAYS = {"days": 1.0, "months": 30.4375, "years": 365.25}
+
+
+class NotEstimable(Exception):
+    """An analysis (or part of it) cannot be estimated on this data; the message says why."""
 
 
 @dataclass
@@ -42,63 +60,112 @@ def _num(x):
     return f if math.isfinite(f) else None
 
 
+# ----------------------------------------------------------------------------- exclusions
+def _exclude(out, df: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
+    """Drop the rows where ``mask`` is true, recording ids and reason; return the rest."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        ids = df.loc[mask, "patient_id"].astype(str).tolist()
+        out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+        out.attrition.record(f"{out.id}: {reason}", len(df), ids, reason)
+    return df[~mask].reset_index(drop=True)
+
+
+def _drop_missing(out, df: pd.DataFrame, cols: dict) -> pd.DataFrame:
+    """Complete-case rows for ``{role: column or [columns]}``; each missing value recorded
+    under ``missing <role> '<column>'`` (a row is counted under the first column it lacks)."""
+    for role, col in cols.items():
+        for c in ([col] if isinstance(col, str) else list(col or [])):
+            if c and c in df.columns:
+                df = _exclude(out, df, df[c].isna().to_numpy(), f"missing {role} '{c}'")
+    return df
+
+
 # ----------------------------------------------------------------------------- data access
-def analysis_set(ctx: Context, a: dict):
-    """The cohort restricted by the analysis's ``where`` (NA in the mask counts as not kept)."""
-    cohort = ctx.cohort
-    where = a.get("where")
-    if not where:
-        return cohort, None
+_LEGACY = [(re.compile(r"\b([A-Za-z_]\w*)\.notna\(\)"), r"\1 is not missing"),
+           (re.compile(r"\b([A-Za-z_]\w*)\.isna\(\)"), r"\1 is missing")]
+
+
+def expression_text(text: str) -> str:
+    """A plan expression in the :mod:`aplcohort.expr` language.
+
+    Plans written for the earlier pandas-based engine used ``col.notna()`` /
+    ``col.isna()``; those two spellings (only) are rewritten to ``col is not missing`` /
+    ``col is missing`` -- a text substitution, nothing is evaluated.
+
+    >>> expression_text("relapse2_date.notna() and x == 1")
+    'relapse2_date is not missing and x == 1'
+    """
+    for pat, rep in _LEGACY:
+        text = pat.sub(rep, text)
+    return text
+
+
+def _eval(data: pd.DataFrame, expr: str, what: str, aid: str) -> pd.Series:
+    """Values of a plan expression (``outcome``) on the cohort table (missing kept)."""
+    from ..expr import ExpressionError, evaluate
     try:
-        mask = cohort.data.eval(where, engine="python")
-    except Exception as exc:  # pandas raises many types for a bad expression
-        raise PlanError(f"analysis '{a['id']}': cannot evaluate where = {where!r}: {exc}") from None
-    mask = pd.Series(mask, index=cohort.data.index).astype("boolean").fillna(False).astype(bool)
-    sub = cohort.filter(mask.to_numpy(), step=f"{a['id']}: analysis set",
-                        reason=f"not ({where})")
+        return pd.Series(evaluate(expression_text(expr), data), index=data.index)
+    except ExpressionError as exc:
+        raise PlanError(f"analysis '{aid}': {what}: {exc}") from None
+
+
+def analysis_set(ctx: Context, m, out):
+    """The cohort restricted by the analysis's ``where`` (a missing result counts as not
+    kept, as in :meth:`Cohort.filter`); the left-out patients are recorded in ``out``."""
+    from ..expr import ExpressionError
+    cohort = ctx.cohort
+    if not m.where:
+        return cohort
+    reason = f"not ({m.where})"
+    try:
+        sub = cohort.filter(expression_text(m.where), step=f"{m.id}: analysis set", reason=reason)
+    except ExpressionError as exc:
+        raise PlanError(f"analysis '{m.id}': where: {exc}") from None
     step = sub.attrition.steps[-1]
-    return sub, {"where": where, "n_before": step.n_before, "n": step.n_after,
-                 "excluded": step.n_excluded}
+    out.attrition = sub.attrition.copy()
+    if step.n_excluded:
+        out.exclusions.append({"reason": step.reason, "n": step.n_excluded,
+                               "ids": list(step.excluded_ids)})
+    out.summary["analysis_set"] = {"where": m.where, "n_before": step.n_before, "n": step.n_after,
+                                   "excluded": step.n_excluded}
+    return sub
 
 
-def endpoint_frame(ctx: Context, a: dict, cohort) -> tuple[pd.DataFrame, dict]:
-    """Endpoint data for the analysis set: DataFrame with ``time``, ``event`` + cohort columns."""
-    eid = a["endpoint"]
+def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
+    """Endpoint data for the analysis set: DataFrame with ``time``, ``event`` + cohort columns.
+    Patients without the endpoint (no time zero, missing time or event) are recorded in ``out``."""
+    eid = m.endpoint
     spec = ctx.endpoints[eid]
     unit = spec.get("unit", "days")
     if "endpoint" in spec:
         ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit)
         df = ep.data.copy()
+        exc = ep.excluded
         info = {"endpoint": eid, "definition": ep.definition, "time_zero": spec["time_zero"],
-                "unit": unit, "kind": ep.kind, "excluded": len(ep.excluded),
-                "excluded_reasons": ep.excluded["reason"].value_counts().to_dict()
-                if len(ep.excluded) else {}}
+                "unit": unit, "kind": ep.kind, "excluded": len(exc),
+                "excluded_reasons": exc["reason"].value_counts().to_dict() if len(exc) else {}}
+        n_before = len(df) + len(exc)
+        for reason, ids in exc.groupby("reason", sort=True)["patient_id"]:
+            ids = ids.astype(str).tolist()
+            out.exclusions.append({"reason": f"{eid}: {reason}", "n": len(ids), "ids": ids})
+            out.attrition.record(f"{out.id}: {eid}", n_before, ids, f"{eid}: {reason}")
+            n_before -= len(ids)
     else:
         d = cohort.data.copy()
         col = spec.get("event", spec.get("code"))
-        keep = d[spec["time"]].notna() & d[col].notna()
-        excl = d.loc[~keep, "patient_id"].tolist()
-        df = d[keep].copy()
+        n0 = len(d)
+        d = _drop_missing(out, d, {"time": spec["time"], "event" if "event" in spec else "code": col})
+        df = d.copy()
         df["time"] = df[spec["time"]].astype(float)
         df["event"] = df[col].astype(int)
         info = {"endpoint": eid, "definition": f"given directly: time = {spec['time']}, "
                 f"{'code' if 'code' in spec else 'event'} = {col}", "time_zero": "as given",
                 "unit": unit, "kind": "competing" if "code" in spec else "survival",
-                "excluded": len(excl), "excluded_reasons": {"time or event missing": len(excl)}
-                if excl else {}}
+                "excluded": n0 - len(df),
+                "excluded_reasons": {"time or event missing": n0 - len(df)} if n0 > len(df) else {}}
     info["label"] = spec.get("label", eid)
     return df.reset_index(drop=True), info
-
-
-def _drop_missing(df: pd.DataFrame, cols) -> tuple[pd.DataFrame, dict]:
-    cols = [c for c in cols if c]
-    if not cols:
-        return df, {}
-    miss = df[cols].isna().any(axis=1)
-    dropped = {}
-    if miss.any():
-        dropped = {"missing " + "/".join(cols): df.loc[miss, "patient_id"].astype(str).tolist()}
-    return df[~miss].reset_index(drop=True), dropped
 
 
 def exposure_time(df: pd.DataFrame, col: str, unit: str) -> pd.Series:
@@ -106,31 +173,73 @@ def exposure_time(df: pd.DataFrame, col: str, unit: str) -> pd.Series:
     v = df[col]
     if pd.api.types.is_datetime64_any_dtype(v):
         return (v - pd.to_datetime(df["time_zero_date"])).dt.days.astype(float) / DAYS[unit]
-    return v.astype(float)
+    try:
+        return v.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(f"exposure column '{col}' is neither a date nor a number "
+                         f"(first values: {v.dropna().head(3).tolist()})") from None
 
 
-# ----------------------------------------------------------------------------- summaries
-def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, *, value_col: str = "estimate",
-                 variance: bool = False) -> dict:
-    """``groups`` of results.json from a curve result's ``median()`` and ``at()`` frames.
+# ----------------------------------------------------------------------------- result readers
+# Every reading of an estimator's result columns goes through these helpers, so a change
+# of the result shapes (aplcohort.stats.shapes) is absorbed here.
+def _col(df: pd.DataFrame, *names, default=np.nan) -> pd.Series:
+    for n in names:
+        if n in df.columns:
+            return df[n]
+    return pd.Series(default, index=df.index)
 
-    ``value_col`` and ``variance`` are kept for old callers; every curve has the
-    shared shape, so the entries are always ``time, estimate, std_err, lower, upper,
-    n_risk, note``.
-    """
+
+def curve_at(res, times) -> pd.DataFrame:
+    """``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]`` at ``times``
+    (the curve shape of :mod:`aplcohort.stats.shapes`; ``note`` says why a value is missing,
+    e.g. a time past a group's follow-up)."""
+    cols = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk", "note"]
+    if not times:
+        return pd.DataFrame(columns=cols)
+    at = res.at(list(times)) if hasattr(res, "at") else res.survival_at(list(times))
+    se = _col(at, "std_err")
+    if "std_err" not in at.columns and "variance" in at.columns:
+        se = np.sqrt(at["variance"].astype(float))
+    return pd.DataFrame({"group": at["group"].to_numpy(),
+                         "cause": _col(at, "cause", default=pd.NA).to_numpy(),
+                         "time": at["time"].to_numpy(float),
+                         "estimate": _col(at, "estimate", "surv").to_numpy(float),
+                         "std_err": np.asarray(se, float), "lower": at["lower"].to_numpy(float),
+                         "upper": at["upper"].to_numpy(float),
+                         "n_risk": _col(at, "n_risk").to_numpy(float),
+                         "note": _col(at, "note", default="").fillna("").astype(str).to_numpy()})
+
+
+def curve_medians(res) -> pd.DataFrame:
+    """``[group, cause, n, events, median, lower, upper, note]`` (NaN median = not reached,
+    said in ``note``; ``n``/``events`` NaN when the result does not give them)."""
+    med = res.median()
+    note = _col(med, "note", default="").fillna("").astype(str).to_numpy().copy()
+    nr = ~np.isfinite(med["median"].to_numpy(float)) & (note == "")
+    note[nr] = "not reached"
+    return pd.DataFrame({"group": med["group"].to_numpy(),
+                         "cause": _col(med, "cause", default=pd.NA).to_numpy(),
+                         "n": _col(med, "n").to_numpy(float), "events": _col(med, "events").to_numpy(float),
+                         "median": med["median"].to_numpy(float), "lower": med["lower"].to_numpy(float),
+                         "upper": med["upper"].to_numpy(float), "note": note})
+
+
+def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, counts: dict) -> dict:
+    """results.json ``groups``: ``{level: {n, events, median, median_lower, median_upper, at}}``;
+    ``counts`` is ``{level: (n, events)}``."""
     groups = {}
     for _, m in medians.iterrows():
         g = m["group"]
         rows = at[at["group"] == g] if len(at) else at
-        entries = []
-        for _, r in rows.iterrows():
-            entries.append({"time": _num(r["time"]), "estimate": _num(r["estimate"]),
-                            "std_err": _num(r["std_err"]), "lower": _num(r["lower"]),
-                            "upper": _num(r["upper"]), "n_risk": _num(r["n_risk"]),
-                            "note": str(r["note"]) if "note" in r else ""})
-        groups[str(g)] = {"n": int(m["n"]), "events": int(m["events"]),
-                          "median": _num(m["median"]), "median_lower": _num(m["lower"]),
-                          "median_upper": _num(m["upper"]), "at": entries}
+        entries = [{"time": _num(r["time"]), "estimate": _num(r["estimate"]),
+                    "std_err": _num(r["std_err"]), "lower": _num(r["lower"]),
+                    "upper": _num(r["upper"]), "n_risk": _num(r["n_risk"]),
+                    "note": r["note"] or None} for _, r in rows.iterrows()]
+        n, ev = counts.get(g, counts.get(str(g), (None, None)))
+        groups[str(g)] = {"n": n, "events": ev, "median": _num(m["median"]),
+                          "median_lower": _num(m["lower"]), "median_upper": _num(m["upper"]),
+                          "at": entries}
     return groups
 
 
@@ -146,30 +255,59 @@ def test_summary(res, name=None) -> dict:
             "df": _num(res.df), "p": _num(res.p)}
 
 
+TERM_FIELDS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
+               "statistic", "p", "estimable", "note"]
+
+
+def terms_frame(terms: pd.DataFrame) -> pd.DataFrame:
+    """Regression terms in the shared shape ``[term, level, coef, se, robust_se, estimate,
+    lower, upper, statistic, p, estimable, note]``.
+
+    A term without information (SE 0 or not finite) is not estimable: every number is
+    NaN and ``note`` says why (never an HR with SE 0).
+    """
+    t = pd.DataFrame({"term": terms["term"].astype(str).to_numpy(),
+                      "level": _col(terms, "level", default=None).to_numpy(),
+                      "coef": _col(terms, "coef").to_numpy(float),
+                      "se": _col(terms, "se").to_numpy(float),
+                      "robust_se": _col(terms, "robust_se").to_numpy(float),
+                      "estimate": _col(terms, "estimate", "hr", "shr").to_numpy(float),
+                      "lower": _col(terms, "lower", "hr_lower", "shr_lower").to_numpy(float),
+                      "upper": _col(terms, "upper", "hr_upper", "shr_upper").to_numpy(float),
+                      "statistic": _col(terms, "statistic", "z").to_numpy(float),
+                      "p": _col(terms, "p").to_numpy(float)})
+    est = _col(terms, "estimable", default=True).astype(bool).to_numpy()
+    note = _col(terms, "note", default="").fillna("").astype(str).to_numpy().copy()
+    se_used = np.where(np.isfinite(t["robust_se"]), t["robust_se"], t["se"])
+    noinfo = est & ~(np.isfinite(t["coef"]) & np.isfinite(se_used) & (se_used > 0))
+    note[noinfo] = "no information (standard error 0 or not finite)"
+    est = est & ~noinfo
+    num = ["coef", "se", "robust_se", "estimate", "lower", "upper", "statistic", "p"]
+    t.loc[~est, num] = np.nan
+    t["estimable"] = est
+    t["note"] = note
+    return t
+
+
 def terms_summary(terms: pd.DataFrame) -> list[dict]:
-    """results.json ``terms``: the shared terms shape, one dict per term (robust SE included)."""
+    """results.json ``terms`` from a result's terms table (see :func:`terms_frame`)."""
     out = []
-    for _, r in terms.iterrows():
-        lv = r["level"]
-        out.append({"term": str(r["term"]),
-                    "level": None if lv is None or (isinstance(lv, float) and math.isnan(lv))
-                    else (lv.item() if hasattr(lv, "item") else lv),
-                    "coef": _num(r["coef"]), "se": _num(r["se"]),
-                    "robust_se": _num(r["robust_se"]), "estimate": _num(r["estimate"]),
-                    "lower": _num(r["lower"]), "upper": _num(r["upper"]),
-                    "statistic": _num(r["statistic"]), "p": _num(r["p"]),
-                    "estimable": bool(r["estimable"]), "note": str(r["note"])})
+    for _, r in terms_frame(terms).iterrows():
+        d = {k: _num(r[k]) for k in TERM_FIELDS if k not in ("term", "level", "estimable", "note")}
+        d.update({"term": r["term"], "level": None if pd.isna(r["level"]) else str(r["level"]),
+                  "estimable": bool(r["estimable"]), "note": r["note"] or None})
+        out.append({k: d[k] for k in TERM_FIELDS})
     return out
 
 
-def _fig(ctx):
-    return ctx.figures
+def _fig(ctx, m) -> bool:
+    return bool(ctx.figures and getattr(m, "figure", False))
 
 
 from ..cohort.endpoints import TREATMENT_START  # noqa: E402  (shared with EndpointData.grouped)
 
 
-def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None, order, out) -> None:
+def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out) -> None:
     """Detect groups defined by a treatment that starts after time zero; warn and compare.
 
     When ``group`` is a treatment column whose start date (``TREATMENT_START``) falls
@@ -178,9 +316,14 @@ def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None
     (treatment start as a time-dependent state; before it, patients count in the
     first group of ``order``, the reference).
     """
+    landmarks = list(getattr(m, "landmarks", None) or [])
     start_col = TREATMENT_START.get(group or "")
     if (start_col is None or start_col not in df.columns or "time_zero_date" not in df.columns
             or info.get("kind") != "survival" or len(order or []) < 2):
+        if landmarks:
+            out.notes.append(f"landmarks {landmarks} unused: the immortal-time guard applies to "
+                             f"groups defined by a treatment starting after time zero")
+            out.summary["landmarks_unused"] = landmarks
         return
     from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
     d = df.copy()
@@ -190,11 +333,14 @@ def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None
     chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
                               warn=False)
     if not len(chk.flagged):
+        if landmarks:
+            out.notes.append(f"landmarks {landmarks} unused: no immortal time detected")
+            out.summary["landmarks_unused"] = landmarks
         return
     import warnings
     from ..errors import ImmortalTimeWarning
     warnings.warn(
-        f"analysis '{a['id']}' compares groups of '{group}' from {info['time_zero']}, but "
+        f"analysis '{m.id}' compares groups of '{group}' from {info['time_zero']}, but "
         f"the treatment defining {', '.join(map(str, chk.flagged))} starts after time zero "
         f"('{start_col}'); the naive comparison credits the waiting time to the treated groups. "
         f"The time-dependent and landmark analyses are shown beside it.", ImmortalTimeWarning)
@@ -202,10 +348,11 @@ def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None
         d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
         cmp = compare_naive_vs_timedependent(d, time="time", event="event", id="patient_id",
                                              group=group, treatment_time=tt, reference=ref,
-                                             landmarks=list(a.get("landmarks") or []))
-    except Exception as exc:  # a comparison that cannot be fitted is reported, not fatal
+                                             landmarks=landmarks)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        # a comparison that cannot be fitted is reported, not fatal
         out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
-                                        "comparison_error": str(exc)}
+                                        "comparison_error": f"analysis '{m.id}': {exc}"}
         return
     out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
                                     "comparison": jsonable(cmp.table)}
@@ -213,82 +360,155 @@ def immortal_time_guard(a: dict, df: pd.DataFrame, info: dict, group: str | None
                        cmp.table))
 
 
-# ----------------------------------------------------------------------------- handlers
-def run_analysis(ctx: Context, a: dict):
+# ----------------------------------------------------------------------------- running one analysis
+def run_analysis(ctx: Context, a):
+    """Run one analysis (a plan entry or its validated model) -> :class:`AnalysisOutput`.
+
+    A :class:`PlanError` (a mistake in the plan) propagates; anything that makes the
+    analysis impossible to estimate on this data (:class:`NotEstimable`, an estimator's
+    ``InputError``/``ValueError``, a singular matrix) gives ``status: "not estimable"``
+    with the reason, naming the analysis; the other analyses are unaffected.
+    """
     from .runner import AnalysisOutput
-    kind = a["kind"]
-    handler = HANDLERS[kind]
-    cohort, aset = analysis_set(ctx, a)
-    out = AnalysisOutput(id=a["id"], kind=kind, title=a.get("title", a["id"]), summary={"kind": kind})
-    if aset:
-        out.summary["analysis_set"] = aset
-    handler(ctx, a, cohort, out)
+    from .spec import parse_analysis
+    m = a if hasattr(a, "model_fields") else parse_analysis(a, f"analysis '{a.get('id')}'")
+    handler = globals()[KINDS[m.kind].handler]
+    out = AnalysisOutput(id=m.id, kind=m.kind, title=m.title or m.id,
+                         summary={"kind": m.kind, "title": m.title or m.id, "status": "ok"})
+    out.attrition = ctx.cohort.attrition.copy()
+    for st in ctx.cohort.attrition.steps:  # the plan's filters
+        if st.n_excluded:
+            out.exclusions.append({"reason": f"plan filter '{st.step}': {st.reason}",
+                                   "n": st.n_excluded, "ids": list(st.excluded_ids)})
+    cohort = analysis_set(ctx, m, out)
+    try:
+        handler(ctx, m, cohort, out)
+    except PlanError:
+        raise
+    except (NotEstimable, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        if f"'{m.id}'" not in reason:
+            reason = f"analysis '{m.id}': {reason}"
+        keep = {k: out.summary[k] for k in ("kind", "title", "analysis_set", "endpoint", "n")
+                if k in out.summary}
+        out.summary = {**keep, "status": "not estimable", "reason": reason}
+        out.status, out.reason = "not estimable", reason
+        out.tables, out.figures, out.result = [], [], None
+        out.notes.insert(0, f"Not estimable: {reason}")
+    out.summary["exclusions"] = list(out.exclusions)
+    dropped = {e["reason"]: e["n"] for e in out.exclusions if e["reason"].startswith("missing ")}
+    if dropped:  # older contract: complete-case drops as {reason: n}; `exclusions` has the ids
+        out.summary["dropped"] = dropped
+    for e in out.exclusions:
+        ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
+        out.notes.append(f"Excluded {e['n']}: {e['reason']} ({ids})")
+    if not getattr(m, "table", True):
+        out.tables = []
     return out
 
 
-def _order(a, values):
+def _order(m, values):
     present = [v for v in pd.unique(values) if not pd.isna(v)]
-    if a.get("order"):
-        order = [o for o in a["order"] if o in set(present)]
+    if getattr(m, "order", None):
+        order = [o for o in m.order if o in set(present)]
         extra = sorted(set(present) - set(order), key=str)
         return order + extra
     return sorted(present, key=str)
 
 
-def h_km(ctx, a, cohort, out):
-    from ..stats.km import kaplan_meier
+def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
+    if gcol is None:
+        return {"all": (int(len(df)), int((df["event"] == event_value).sum()))}
+    return {g: (int((df[gcol] == g).sum()), int(((df[gcol] == g) & (df["event"] == event_value)).sum()))
+            for g in order}
+
+
+# ----------------------------------------------------------------------------- handlers
+def _two_groups(m, order, what="test"):
+    if len(order) < 2:
+        raise NotEstimable(f"analysis '{m.id}': one group only ({order[0] if order else 'none'}) "
+                           f"in '{m.group}'; a {what} needs two or more")
+
+
+def h_km(ctx, m, cohort, out):
+    from ..stats.km import kaplan_meier, median_followup
     from ..stats.logrank import logrank_test, pairwise_logrank, weighted_logrank
-    df, info = endpoint_frame(ctx, a, cohort)
-    group = a.get("group")
-    df, dropped = _drop_missing(df, [group])
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    group = m.group
+    df = _drop_missing(out, df, {"group": group, "strata": m.strata})
+    if not len(df):
+        raise NotEstimable(f"analysis '{m.id}': no patients left")
     g = df[group].to_numpy(dtype=object) if group else None
-    order = _order(a, df[group]) if group else None
-    res = kaplan_meier(df["time"], df["event"], g, conf_type=a.get("conf_type", "log"),
-                       conf_level=a.get("conf_level", 0.95), order=order)
-    times = a.get("times") or []
-    med = res.median()
-    at = res.at(times) if times else res.at([0.0]).iloc[0:0]
+    order = _order(m, df[group]) if group else None
+    res = kaplan_meier(df["time"], df["event"], g, conf_type=m.conf_type, conf_level=m.conf_level,
+                       order=order)
+    med, at = curve_medians(res), curve_at(res, m.times)
+    counts = _counts(df, group, order) if group else {med["group"].iloc[0]: _counts(df, None, None)["all"]}
+    label = m.label or info["label"]
     s = out.summary
-    s.update({"endpoint": info, "n": int(len(df)), "events": int((df["event"] == 1).sum()),
-              "groups": curve_groups(med, at),
-              "conf_type": res.conf_type, "conf_level": res.conf_level})
-    if dropped:
-        s["dropped"] = {k: len(v) for k, v in dropped.items()}
+    s.update({"n": int(len(df)), "events": int((df["event"] == 1).sum()),
+              "groups": curve_groups(med, at, counts), "conf_type": res.conf_type,
+              "conf_level": res.conf_level})
+    strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
     test = None
-    if group and len(order) >= 2:
-        kind = a.get("test", "logrank")
-        if kind in ("logrank", "log-rank"):
-            test = logrank_test(df["time"], df["event"], g, rho=a.get("rho", 0.0), order=order)
+    if group and m.test != "none":
+        if len(order) < 2:
+            s["test"] = {"test": m.test, "statistic": None, "df": None, "p": None,
+                         "status": "not estimable", "reason": f"one group only in '{group}'"}
+            out.notes.append(f"No test: one group only in '{group}'.")
         else:
-            test = weighted_logrank(df["time"], df["event"], g, weights=kind, order=order)
-        s["test"] = test_summary(test)
-        s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
-        if a.get("pairwise"):
-            pw = pairwise_logrank(df["time"], df["event"], g, adjust=a.get("adjust", "holm"), order=order)
-            s["pairwise"] = jsonable(pw.table)
-            out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
+            if m.test == "logrank":
+                test = logrank_test(df["time"], df["event"], g, strata=strata, rho=m.rho, order=order)
+            else:
+                test = weighted_logrank(df["time"], df["event"], g, weights=m.test, strata=strata,
+                                        order=order)
+            s["test"] = test_summary(test)
+            if m.strata:
+                s["test"]["strata"] = m.strata
+            s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
+            if m.pairwise:
+                w = None if m.test == "logrank" else m.test
+                pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho,
+                                      weights=w, strata=strata, order=order)
+                s["pairwise"] = jsonable(pw.table)
+                out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
+    if m.hr:
+        from ..stats.cox import coxph
+        _two_groups(m, order, "hazard ratio")
+        cox = coxph(df, time="time", event="event",
+                    covariates=[group], categorical={group: order[0]}, strata=m.strata,
+                    conf_level=m.conf_level)
+        s["hr"] = terms_summary(cox.terms)
+        out.tables.append(("hr", f"Hazard ratios vs {order[0]}", terms_frame(cox.terms)))
+    if m.median_followup:
+        fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,
+                             conf_level=m.conf_level, order=order)
+        s["median_followup"] = jsonable(fu)
+        out.tables.append(("median_followup",
+                           f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
     out.result = res
-    immortal_time_guard(a, df, info, group, order, out)
-    out.choices = f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} in {info['unit']}"
-    tab = survival_frame(med.copy())
-    out.tables.append(("medians", f"{info['label']}: median (95% CI), {info['unit']}", tab))
+    immortal_time_guard(m, df, info, group, order, out)
+    out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
+                   f"in {info['unit']}" + (f"; test stratified by {m.strata}" if m.strata else ""))
+    out.tables.append(("medians", f"{label}: median ({int(m.conf_level*100)}% CI), {info['unit']}",
+                       survival_frame(med)))
     if len(at):
-        out.tables.append(("estimates", f"{info['label']} at chosen times", survival_frame(at)))
-    if _fig(ctx):
+        out.tables.append(("estimates", f"{label} at chosen times", survival_frame(at)))
+    if _fig(ctx, m):
         from ..plots.survival import plot_km
-        fig = plot_km(res, times=_ticks(a, df["time"], info["unit"]),
+        fig = plot_km(res, times=_ticks(m, df["time"], info["unit"]),
                       pvalue=test.p if test is not None else None,
                       pvalue_test=test.test if test is not None else None,
-                      time_unit=info["unit"], ylabel=info["label"], order=order,
-                      width="double")
-        out.figures.append((a["id"], _figure_of(fig)))
+                      time_unit=info["unit"], ylabel=label, order=order, width="double")
+        out.figures.append((m.id, _figure_of(fig)))
 
 
-def _ticks(a: dict, time: pd.Series, unit: str):
+def _ticks(m, time: pd.Series, unit: str):
     """Risk-table / x-axis ticks: plan ``ticks``, else clinical spacing for the unit
     (every 12 or 24 months, every 1 or 2 years, every 7 or 14 days)."""
-    if a.get("ticks"):
-        return list(a["ticks"])
+    if m.ticks:
+        return list(m.ticks)
     tmax = float(np.nanmax(time)) if len(time) else 0.0
     if tmax <= 0:
         return None
@@ -313,353 +533,440 @@ def _figure_of(obj):
     raise TypeError(f"cannot find a matplotlib Figure in {type(obj)}")
 
 
-def h_logrank(ctx, a, cohort, out):
-    from ..stats.logrank import logrank_test, trend_test, weighted_logrank
-    df, info = endpoint_frame(ctx, a, cohort)
-    group = a["group"]
-    df, dropped = _drop_missing(df, [group, a.get("strata")])
-    order = _order(a, df[group])
-    strata = df[a["strata"]].to_numpy(dtype=object) if a.get("strata") else None
+def h_logrank(ctx, m, cohort, out):
+    from ..stats.logrank import logrank_test, pairwise_logrank, trend_test, weighted_logrank
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    group = m.group
+    df = _drop_missing(out, df, {"group": group, "strata": m.strata})
+    order = _order(m, df[group])
+    out.summary.update({"n": int(len(df)), "events": int((df["event"] == 1).sum())})
+    _two_groups(m, order)
+    strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
     g = df[group].to_numpy(dtype=object)
-    if a.get("trend"):
-        res = trend_test(df["time"], df["event"], g, scores=a.get("scores"), strata=strata, order=order)
-    elif a.get("test", "logrank") in ("logrank", "log-rank"):
-        res = logrank_test(df["time"], df["event"], g, strata=strata, rho=a.get("rho", 0.0), order=order)
+    if m.trend:
+        res = trend_test(df["time"], df["event"], g, scores=m.scores, strata=strata, rho=m.rho, order=order)
+    elif m.test == "logrank":
+        res = logrank_test(df["time"], df["event"], g, strata=strata, rho=m.rho, order=order)
     else:
-        res = weighted_logrank(df["time"], df["event"], g, weights=a["test"], p=a.get("p", 0.0),
-                               q=a.get("q", 0.0), strata=strata, order=order)
-    out.summary.update({"endpoint": info, "n": int(len(df)), "events": int((df["event"] == 1).sum()),
-                        **test_summary(res), "table": jsonable(res.table)})
+        res = weighted_logrank(df["time"], df["event"], g, weights=m.test, p=m.p, q=m.q,
+                               strata=strata, order=order)
+    out.summary.update({**test_summary(res), "table": jsonable(res.table)})
+    if m.strata:
+        out.summary["strata"] = m.strata
     out.result = res
-    immortal_time_guard(a, df, info, group, order, out)
+    if m.pairwise:
+        w = None if m.test == "logrank" else m.test
+        pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho, weights=w,
+                              p=m.p, q=m.q, strata=strata, order=order)
+        out.summary["pairwise"] = jsonable(pw.table)
+        out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
+    immortal_time_guard(m, df, info, group, order, out)
     out.tables.append(("observed_expected", res.test, res.table))
 
 
-def h_cif(ctx, a, cohort, out):
-    from ..stats.competing import cumulative_incidence, gray_test
-    df, info = endpoint_frame(ctx, a, cohort)
-    if info["kind"] != "competing":
-        raise PlanError(f"analysis '{a['id']}': endpoint '{a['endpoint']}' is not a competing-risk endpoint")
-    group = a.get("group")
-    df, dropped = _drop_missing(df, [group])
-    order = _order(a, df[group]) if group else None
+def h_cif(ctx, m, cohort, out):
+    from ..stats.competing import cumulative_incidence, gray_test, pairwise_gray
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    group = m.group
+    df = _drop_missing(out, df, {"group": group, "strata": m.strata})
+    if not len(df):
+        raise NotEstimable(f"analysis '{m.id}': no patients left")
+    order = _order(m, df[group]) if group else None
     g = df[group].to_numpy(dtype=object) if group else None
-    cause = int(a.get("cause", 1))
-    res = cumulative_incidence(df["time"], df["event"], g, conf_type=a.get("conf_type", "log-log"),
-                               conf_level=a.get("conf_level", 0.95), order=order)
-    times = a.get("times") or []
-    at = res.at(times) if times else res.table.iloc[0:0]
-    at = at[at["cause"] == cause]
-    med = res.median()
-    med = med[med["cause"] == cause].copy() if "cause" in med.columns else med.copy()
-    gcol = df[group] if group else pd.Series("all", index=df.index)
-    med["n"] = [int((gcol == g).sum()) if group else len(df) for g in med["group"]]
-    med["events"] = [int(((gcol == g) & (df["event"] == cause)).sum()) if group
-                     else int((df["event"] == cause).sum()) for g in med["group"]]
+    cause = m.cause
     s = out.summary
-    s.update({"endpoint": info, "cause": cause, "n": int(len(df)),
-              "events": int((df["event"] == cause).sum()),
-              "competing_events": int(((df["event"] > 0) & (df["event"] != cause)).sum()),
-              "groups": curve_groups(med, at),
-              "conf_type": a.get("conf_type", "log-log"), "conf_level": a.get("conf_level", 0.95)})
+    s.update({"cause": cause, "n": int(len(df)), "events": int((df["event"] == cause).sum()),
+              "competing_events": int(((df["event"] > 0) & (df["event"] != cause)).sum())})
+    if not (df["event"] == cause).any():
+        raise NotEstimable(f"analysis '{m.id}': no events of cause {cause} in endpoint "
+                           f"'{m.endpoint}' (n = {len(df)})")
+    res = cumulative_incidence(df["time"], df["event"], g, conf_type=m.conf_type,
+                               conf_level=m.conf_level, order=order)
+    at = curve_at(res, m.times)
+    at = at[at["cause"] == cause].reset_index(drop=True)
+    med = curve_medians(res)
+    med = med[med["cause"] == cause].reset_index(drop=True)
+    counts = (_counts(df, group, order, cause) if group
+              else {med["group"].iloc[0]: _counts(df, None, None, cause)["all"]})
+    s.update({"groups": curve_groups(med, at, counts), "conf_type": m.conf_type,
+              "conf_level": m.conf_level})
+    label = m.label or info["label"]
     test = None
-    if group and len(order) >= 2:
-        test = gray_test(df["time"], df["event"], g, cause=cause, rho=a.get("rho", 0.0), order=order)
-        s["test"] = test_summary(test, "Gray")
-        s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
+    strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
+    if group and m.test != "none":
+        if len(order) < 2:
+            s["test"] = {"test": "Gray", "statistic": None, "df": None, "p": None,
+                         "status": "not estimable", "reason": f"one group only in '{group}'"}
+            out.notes.append(f"No test: one group only in '{group}'.")
+        else:
+            test = gray_test(df["time"], df["event"], g, cause=cause, rho=m.rho, strata=strata,
+                             order=order)
+            s["test"] = test_summary(test, "Gray")
+            if m.strata:
+                s["test"]["strata"] = m.strata
+            s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
+            if m.pairwise:
+                pw = pairwise_gray(df["time"], df["event"], g, cause=cause, rho=m.rho, strata=strata,
+                                   adjust=m.adjust, order=order)
+                s["pairwise"] = jsonable(pw.table)
+                out.tables.append(("pairwise", "Pairwise Gray tests", pw.table))
     out.result = res
-    out.choices = f"cause {cause}; CI {s['conf_type']}; time from {info['time_zero']} in {info['unit']}"
+    out.choices = (f"cause {cause}; CI {m.conf_type} {int(m.conf_level*100)}%; time from "
+                   f"{info['time_zero']} in {info['unit']}"
+                   + (f"; test stratified by {m.strata}" if m.strata else ""))
+    out.tables.append(("medians", f"{label}: median time ({int(m.conf_level*100)}% CI), {info['unit']}", med))
     if len(at):
-        out.tables.append(("estimates", f"{info['label']} at chosen times", at))
-    if _fig(ctx):
+        out.tables.append(("estimates", f"{label} at chosen times", at))
+    if _fig(ctx, m):
         from ..plots.survival import plot_cif
         fig = plot_cif(res, cause=cause, data=(df["time"].to_numpy(), df["event"].to_numpy(), g),
-                       times=_ticks(a, df["time"], info["unit"]),
+                       times=_ticks(m, df["time"], info["unit"]),
                        pvalue=test.p if test is not None else None,
                        pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
-                       ylabel=info["label"], order=order, width="double")
-        out.figures.append((a["id"], _figure_of(fig)))
+                       ylabel=label, order=order, width="double")
+        out.figures.append((m.id, _figure_of(fig)))
 
 
-def h_gray(ctx, a, cohort, out):
+def h_gray(ctx, m, cohort, out):
     from ..stats.competing import gray_test
-    df, info = endpoint_frame(ctx, a, cohort)
-    group = a["group"]
-    df, _ = _drop_missing(df, [group, a.get("strata")])
-    order = _order(a, df[group])
-    strata = df[a["strata"]].to_numpy(dtype=object) if a.get("strata") else None
-    res = gray_test(df["time"], df["event"], df[group].to_numpy(dtype=object), cause=int(a.get("cause", 1)),
-                    rho=a.get("rho", 0.0), strata=strata, order=order)
-    out.summary.update({"endpoint": info, "n": int(len(df)), **test_summary(res, "Gray")})
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    df = _drop_missing(out, df, {"group": m.group, "strata": m.strata})
+    order = _order(m, df[m.group])
+    out.summary.update({"n": int(len(df)), "cause": m.cause,
+                        "events": int((df["event"] == m.cause).sum())})
+    _two_groups(m, order)
+    if not (df["event"] == m.cause).any():
+        raise NotEstimable(f"analysis '{m.id}': no events of cause {m.cause} in endpoint '{m.endpoint}'")
+    strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
+    res = gray_test(df["time"], df["event"], df[m.group].to_numpy(dtype=object), cause=m.cause,
+                    rho=m.rho, strata=strata, order=order)
+    out.summary.update({**test_summary(res, "Gray"), "table": jsonable(res.table)})
+    if m.strata:
+        out.summary["strata"] = m.strata
     out.result = res
+    out.tables.append(("groups", "Gray's test", res.table))
 
 
-def _regression_summary(out, res, info, df, event_value=1):
-    out.summary.update({"endpoint": info, "n": int(res.n) if hasattr(res, "n") else int(len(df)),
+def _regression_summary(out, res, df, event_value=1):
+    out.summary.update({"n": int(getattr(res, "n", len(df))),
                         "events": int(getattr(res, "events", (df["event"] == event_value).sum())),
-                        "terms": terms_summary(res.terms)})
+                        "terms": terms_summary(res.terms),
+                        "conf_level": _num(getattr(res, "conf_level", None))})
+    variance = getattr(res, "variance", None)
+    if isinstance(variance, str):
+        out.summary["variance"] = variance
+    elif "robust_se" in res.terms.columns and res.terms["robust_se"].notna().any():
+        out.summary["variance"] = "robust"
     ll = getattr(res, "loglik", None)
     if ll is not None:
         out.summary["loglik"] = jsonable(ll)
     tests = getattr(res, "tests", None)
     if isinstance(tests, pd.DataFrame):
         out.summary["tests"] = jsonable(tests)
+    bad = [t for t in out.summary["terms"] if not t["estimable"]]
+    for t in bad:
+        out.notes.append(f"term '{t['term']}' not estimable: {t['note']}")
     out.result = res
-    out.tables.append(("terms", "Model terms", res.terms))
+    out.tables.append(("terms", "Model terms", terms_frame(res.terms)))
 
 
-def h_cox(ctx, a, cohort, out):
+def _check_events(m, df, event_value=1, what="events"):
+    if not (df["event"] == event_value).any():
+        raise NotEstimable(f"analysis '{m.id}': no {what} in endpoint '{m.endpoint}' (n = {len(df)})")
+
+
+def h_cox(ctx, m, cohort, out):
     from ..stats.cox import coxph, univariable_multivariable
-    df, info = endpoint_frame(ctx, a, cohort)
-    cov = list(a["covariates"])
-    df, dropped = _drop_missing(df, cov + [a.get("strata")])
-    kw = dict(time="time", event="event", covariates=cov, categorical=a.get("categorical"),
-              strata=a.get("strata"), ties=a.get("ties", "efron"), robust=a.get("robust", False),
-              cluster=a.get("cluster"), conf_level=a.get("conf_level", 0.95))
-    if a.get("firth"):
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    cov = list(m.covariates)
+    df = _drop_missing(out, df, {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
+    _check_events(m, df)
+    kw = dict(time="time", event="event", covariates=cov, categorical=m.categorical,
+              strata=m.strata, ties=m.ties, conf_level=m.conf_level)
+    if m.firth:
         from ..stats.firth import firth_coxph
-        res = firth_coxph(df, **{k: v for k, v in kw.items() if k not in ("robust", "cluster", "strata")})
+        res = firth_coxph(df, **kw)
     else:
+        kw.update(robust=m.robust, cluster=m.cluster)
         res = coxph(df, **kw)
-    _regression_summary(out, res, info, df)
-    if dropped:
-        out.summary["dropped"] = {k: len(v) for k, v in dropped.items()}
-    if a.get("univariable"):
+    _regression_summary(out, res, df)
+    if m.univariable:
         um = univariable_multivariable(df, **kw)
         out.tables.append(("univariable_multivariable", "Univariable and multivariable", um.table))
         out.summary["univariable_multivariable"] = jsonable(um.table)
-    if a.get("zph"):
+    if m.zph:
         from ..stats.zph import cox_zph
         z = cox_zph(res)
         out.summary["zph"] = jsonable(z.table)
         out.tables.append(("zph", "Proportional-hazards test (cox.zph)", z.table))
-    if _fig(ctx):
+    if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((a["id"], _figure_of(plot_forest(res))))
+        out.figures.append((m.id, _figure_of(plot_forest(res))))
 
 
-def h_finegray(ctx, a, cohort, out):
+def h_finegray(ctx, m, cohort, out):
     from ..stats.finegray import fine_gray
-    df, info = endpoint_frame(ctx, a, cohort)
-    cov = list(a["covariates"])
-    df, _ = _drop_missing(df, cov)
-    res = fine_gray(df, time="time", code="event", covariates=cov, cause=int(a.get("cause", 1)),
-                    categorical=a.get("categorical"), conf_level=a.get("conf_level", 0.95))
-    _regression_summary(out, res, info, df, int(a.get("cause", 1)))
-    if _fig(ctx):
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    cov = list(m.covariates)
+    df = _drop_missing(out, df, {"covariate": cov})
+    _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
+                    categorical=m.categorical, conf_level=m.conf_level)
+    _regression_summary(out, res, df, m.cause)
+    out.summary["cause"] = m.cause
+    if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((a["id"], _figure_of(plot_forest(res))))
+        out.figures.append((m.id, _figure_of(plot_forest(res))))
 
 
-def h_cause_specific_cox(ctx, a, cohort, out):
+def h_cause_specific_cox(ctx, m, cohort, out):
     from ..stats.competing import cause_specific_cox
-    df, info = endpoint_frame(ctx, a, cohort)
-    cov = list(a["covariates"])
-    df, _ = _drop_missing(df, cov)
-    res = cause_specific_cox(df, time="time", code="event", cause=int(a["cause"]), covariates=cov,
-                             categorical=a.get("categorical"), ties=a.get("ties", "efron"))
-    _regression_summary(out, res, info, df, int(a["cause"]))
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    cov = list(m.covariates)
+    df = _drop_missing(out, df, {"covariate": cov})
+    _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
+                             categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
+    _regression_summary(out, res, df, m.cause)
+    out.summary["cause"] = m.cause
+    if _fig(ctx, m):
+        from ..plots.forest import plot_forest
+        out.figures.append((m.id, _figure_of(plot_forest(res))))
 
 
-def h_response(ctx, a, cohort, out):
-    from ..stats.grouptests import compare_groups, compare_response_rates
+def h_response(ctx, m, cohort, out):
+    from ..stats.grouptests import binom_ci, compare_groups, compare_response_rates
     from ..tables.response import response_table
     d = cohort.data.copy()
-    group = a["group"]
-    try:
-        y = d.eval(a["outcome"], engine="python")
-    except Exception as exc:
-        raise PlanError(f"analysis '{a['id']}': cannot evaluate outcome {a['outcome']!r}: {exc}") from None
-    d["_outcome"] = pd.Series(y, index=d.index).astype("boolean")
-    d, dropped = _drop_missing(d, [group])
-    order = _order(a, d[group])
-    label = a.get("outcome_label", a["outcome"])
+    group = m.group
+    d["_outcome"] = _eval(d, m.outcome, "outcome", m.id).astype("boolean")
+    d = _drop_missing(out, d, {"group": group})
+    miss = d["_outcome"].isna()
+    missing_by_group = d.loc[miss, group].value_counts().to_dict()
+    d = _exclude(out, d, miss.to_numpy(), f"missing outcome ({m.outcome})")
+    order = _order(m, d[group])
+    label = m.outcome_label or m.outcome
     rows = {}
     for g in order:
         v = d.loc[d[group] == g, "_outcome"]
-        rows[g] = (int(v.fillna(False).sum()), int(v.notna().sum()), int(v.isna().sum()))
+        rows[g] = (int(v.sum()), int(len(v)), int(missing_by_group.get(g, 0)))
     s = out.summary
-    from ..stats.grouptests import binom_ci
     s["groups"] = {}
-    for g, (x, n, miss) in rows.items():
-        est, lo, hi = binom_ci(x, n, conf_level=a.get("conf_level", 0.95)) if n else (None, None, None)
-        s["groups"][str(g)] = {"n": n, "events": x, "missing": miss, "rate": _num(est),
+    for g, (x, n, miss_g) in rows.items():
+        est, lo, hi = binom_ci(x, n, conf_level=m.conf_level)
+        s["groups"][str(g)] = {"n": n, "events": x, "missing": miss_g, "rate": _num(est),
                                "lower": _num(lo), "upper": _num(hi)}
-    s["n"] = sum(v[1] for v in rows.values())
-    s["events"] = sum(v[0] for v in rows.values())
-    s["outcome"] = label
-    if len(order) == 2:
+    s.update({"n": int(len(d)), "events": int(d["_outcome"].sum()), "outcome": label,
+              "conf_level": m.conf_level})
+    tab = response_table(d, group, {label: "_outcome"}, order=order, conf_level=m.conf_level,
+                         title=out.title)
+    out.tables.append((m.id, out.title, tab))
+    if len(order) < 2:
+        out.notes.append(f"No comparison: one group only in '{group}'.")
+        s.update({"test": None, "statistic": None, "df": None, "p": None})
+    elif len(order) == 2:
         (x1, n1, _), (x2, n2, _) = rows[order[0]], rows[order[1]]
         cmp = compare_response_rates(x1, n1, x2, n2, labels=(str(order[0]), str(order[1])),
-                                     conf_level=a.get("conf_level", 0.95))
+                                     conf_level=m.conf_level)
         f = cmp.fisher
         s.update({"test": f.test, "statistic": None, "df": None, "p": _num(f.p),
                   "odds_ratio": _num(f.estimate), "or_lower": _num(f.lower),
                   "or_upper": _num(f.upper)})
         out.result = cmp
-    elif len(order) > 2:
-        sub = d[d["_outcome"].notna()]
-        res = compare_groups(sub["_outcome"].astype(bool).astype(str).to_numpy(dtype=object),
-                             sub[group].to_numpy(dtype=object), kind="categorical", order=order)
+    else:
+        res = compare_groups(d["_outcome"].astype(bool).astype(str).to_numpy(dtype=object),
+                             d[group].to_numpy(dtype=object), kind="categorical", order=order)
         s.update({"test": res.test, "statistic": _num(res.statistic), "df": _num(res.df), "p": _num(res.p)})
         out.result = res
-    tab = response_table(d, group, {label: "_outcome"}, order=order, title=out.title)
-    out.tables.append((a["id"], out.title, tab))
 
 
-def h_table1(ctx, a, cohort, out):
+def h_table1(ctx, m, cohort, out):
     from ..tables.table1 import table1
-    d = cohort.data
-    group = a["group"]
-    d, dropped = _drop_missing(d, [group])
-    order = _order(a, d[group])
-    t = table1(d, group, list(a["variables"]), order=order, smd=a.get("smd", False),
-               parametric=a.get("parametric", False), overall=a.get("overall", True), title=out.title)
+    group = m.group
+    d = _drop_missing(out, cohort.data, {"group": group})
+    order = _order(m, d[group])
+    t = table1(d, group, list(m.variables), order=order, smd=m.smd, parametric=m.parametric,
+               overall=m.overall, title=out.title)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
                         "rows": jsonable(t.raw)})
     out.result = t
-    out.tables.append((a["id"], out.title, t))
+    out.tables.append((m.id, out.title, t))
 
 
-def _td_frame(ctx, a, cohort):
-    df, info = endpoint_frame(ctx, a, cohort)
+def _td_frame(ctx, m, cohort, out):
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
     if info["kind"] != "survival":
-        raise PlanError(f"analysis '{a['id']}': needs a survival (0/1) endpoint")
-    df["exposure_time"] = exposure_time(df, a["exposure"], info["unit"])
+        raise PlanError(f"analysis '{m.id}': needs a survival (0/1) endpoint")
+    try:
+        df["exposure_time"] = exposure_time(df, m.exposure, info["unit"])
+    except InputError as exc:
+        raise InputError(f"analysis '{m.id}': {exc}") from None
     return df, info
 
 
-def h_td_cox(ctx, a, cohort, out):
+def h_td_cox(ctx, m, cohort, out):
     from ..stats.timedep import td_coxph
-    df, info = _td_frame(ctx, a, cohort)
-    cov = list(a.get("covariates") or [])
-    df, _ = _drop_missing(df, cov)
+    df, info = _td_frame(ctx, m, cohort, out)
+    cov = list(m.covariates)
+    df = _drop_missing(out, df, {"covariate": cov})
+    _check_events(m, df)
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
-                   exposure_time="exposure_time", categorical=a.get("categorical"),
-                   ties=a.get("ties", "efron"), robust=a.get("robust", True),
-                   conf_level=a.get("conf_level", 0.95))
-    _regression_summary(out, res, info, df)
-    out.summary.update({"exposure": a["exposure"], "n": int(df["patient_id"].nunique()),
+                   exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
+                   robust=m.robust, conf_level=m.conf_level)
+    _regression_summary(out, res, df)
+    out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
 
 
-def h_mantel_byar(ctx, a, cohort, out):
+def h_mantel_byar(ctx, m, cohort, out):
     from ..stats.timedep import mantel_byar
-    df, info = _td_frame(ctx, a, cohort)
-    res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time")
-    out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
-                        **test_summary(res, "Mantel-Byar"), "exposure": a["exposure"]})
+    df, info = _td_frame(ctx, m, cohort, out)
+    out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()), "exposure": m.exposure})
+    _check_events(m, df)
+    res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
+                      ties=m.ties)
+    out.summary.update(test_summary(res, "Mantel-Byar"))
     out.result = res
 
 
-def h_simon_makuch(ctx, a, cohort, out):
+def h_simon_makuch(ctx, m, cohort, out):
     from ..stats.timedep import simon_makuch
-    df, info = _td_frame(ctx, a, cohort)
+    df, info = _td_frame(ctx, m, cohort, out)
     res = simon_makuch(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
-                       conf_type=a.get("conf_type", "log"), conf_level=a.get("conf_level", 0.95))
+                       conf_type=m.conf_type, conf_level=m.conf_level)
     km = res.km if hasattr(res, "km") else res
-    times = a.get("times") or []
-    med = km.median()
-    at = km.at(times) if times else km.at([0.0]).iloc[0:0]
-    lab = list(a.get("labels") or [f"before {a['exposure']}", f"after {a['exposure']}"])
+    lab = list(m.labels or [f"before {m.exposure}", f"after {m.exposure}"])
     names = {0: lab[0], 1: lab[1]}
+    med, at = curve_medians(km), curve_at(km, m.times)
+    counts = {names[int(g)]: (int(n), int(e)) for g, n, e in zip(med["group"], med["n"], med["events"])}
     med = med.assign(group=[names[int(g)] for g in med["group"]])
     if len(at):
         at = at.assign(group=[names[int(g)] for g in at["group"]])
-    out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
-                        "groups": curve_groups(med, at), "exposure": a["exposure"],
-                        "labels": {"0": lab[0], "1": lab[1]}})
+    label = m.label or info["label"]
+    out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
+                        "groups": curve_groups(med, at, counts), "exposure": m.exposure,
+                        "labels": {"0": lab[0], "1": lab[1]}, "conf_type": m.conf_type,
+                        "conf_level": m.conf_level})
     mb = getattr(res, "mantel_byar", None)
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
     out.result = res
+    out.tables.append(("medians", f"{label} by current exposure: median, {info['unit']}",
+                       survival_frame(med)))
     if len(at):
-        out.tables.append(("estimates", "Survival by current exposure", survival_frame(at)))
-    if _fig(ctx):
+        out.tables.append(("estimates", f"{label} by current exposure", survival_frame(at)))
+    if _fig(ctx, m):
         from ..plots.survival import plot_simon_makuch
-        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=info["label"], labels=names,
-                                times=_ticks(a, df["time"], info["unit"]),
+        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label, labels=names,
+                                times=_ticks(m, df["time"], info["unit"]),
                                 pvalue=mb.p if mb is not None else None,
                                 pvalue_test="Mantel-Byar" if mb is not None else None, width="double")
-        out.figures.append((a["id"], _figure_of(fig)))
+        out.figures.append((m.id, _figure_of(fig)))
 
 
-def h_landmark(ctx, a, cohort, out):
+def h_landmark(ctx, m, cohort, out):
     from ..stats.landmark import landmark
-    df, info = _td_frame(ctx, a, cohort)
-    res = landmark(df, landmark=list(a["landmarks"]), time="time", event="event",
-                   exposure_time="exposure_time", id="patient_id",
-                   conf_type=a.get("conf_type", "log"), conf_level=a.get("conf_level", 0.95))
+    if m.exposure is not None:
+        df, info = _td_frame(ctx, m, cohort, out)
+        kw = {"exposure_time": "exposure_time"}
+    else:
+        df, info = endpoint_frame(ctx, m, cohort, out)
+        out.summary["endpoint"] = info
+        df = _drop_missing(out, df, {"group": m.group})
+        kw = {"group": m.group, "order": _order(m, df[m.group])}
+    df = _drop_missing(out, df, {"covariate": list(m.covariates)})
+    _check_events(m, df)
+    res = landmark(df, landmark=list(m.landmarks), time="time", event="event", id="patient_id",
+                   covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
+                   conf_type=m.conf_type, conf_level=m.conf_level, **kw)
     out.result = res
-    out.summary.update({"endpoint": info, "landmarks": jsonable(res.to_dict())})
+    out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
+                        "landmarks": jsonable(res.to_dict())})
+    for lm, ids in (res.excluded or {}).items():
+        for reason, pids in ids.items():
+            out.summary.setdefault("landmark_sets", []).append(
+                {"landmark": _num(lm), "reason": reason, "n": len(pids), "ids": [str(p) for p in pids]})
+    if m.times:
+        ests = []
+        for lm, km in res.km.items():
+            if km is None:
+                continue
+            at = curve_at(km, m.times)
+            ests.append(survival_frame(at).assign(landmark=float(lm)))
+        est = pd.concat(ests, ignore_index=True) if ests else pd.DataFrame()
+        out.summary["estimates"] = jsonable(est)
+        out.tables.append(("estimates", "Survival after each landmark (time since the landmark)", est))
     for name, tab in res.tables.items():
         out.tables.append((name.replace(" ", "_"), name, tab))
 
 
-def h_immortal_time(ctx, a, cohort, out):
+def h_immortal_time(ctx, m, cohort, out):
     """Naive vs immortal-time-safe comparison.
 
     Binary form (no ``reference``): exposed = ``exposure`` date present. Group form
-    (``reference`` given): groups of ``group`` other than the reference are defined by
-    a treatment starting at ``exposure``; before it starts, patients count in the
-    reference group.
+    (``reference`` given): the levels of ``order`` (default: all but the reference) are
+    defined by a treatment starting at ``exposure``; before it starts, patients count in
+    the reference group.
     """
     from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
-    df, info = _td_frame(ctx, a, cohort)
-    df, _ = _drop_missing(df, [a["group"]])
-    landmarks = list(a.get("landmarks") or [])
-    ref = a.get("reference")
+    df, info = _td_frame(ctx, m, cohort, out)
+    df = _drop_missing(out, df, {"group": m.group})
+    _check_events(m, df)
+    landmarks = list(m.landmarks)
+    ref = m.reference
     if ref is None:
         tt = "exposure_time"
         cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
                                              exposure_time="exposure_time", landmarks=landmarks)
     else:
-        tt = {g: "exposure_time" for g in _order(a, df[a["group"]]) if g != ref}
+        levels = list(m.order) if m.order else _order(m, df[m.group])
+        tt = {g: "exposure_time" for g in levels if g != ref and (df[m.group] == g).any()}
         cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
-                                             group=a["group"], treatment_time=tt, reference=ref,
+                                             group=m.group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
-    chk = immortal_time_check(df, time="time", group=a["group"], treatment_time=tt,
+    chk = immortal_time_check(df, time="time", group=m.group, treatment_time=tt,
                               unit=info["unit"])
     out.result = (chk, cmp)
-    out.summary.update({"endpoint": info, "n": int(len(df)), "events": int(df["event"].sum()),
+    out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
                         "check": jsonable(chk.to_dict()), "comparison": jsonable(cmp.table)})
     out.tables.append(("comparison", "Naive vs immortal-time-safe analyses", cmp.table))
 
 
-def h_counts(ctx, a, cohort, out):
+def h_counts(ctx, m, cohort, out):
     d = cohort.data
-    cols = list(a.get("columns") or [])
+    cols = list(m.columns)
     counts = (d[cols].astype(object).where(d[cols].notna(), "(missing)")
-              .value_counts(sort=False).rename("n").reset_index()) if cols else pd.DataFrame()
-    counts = counts.sort_values(cols).reset_index(drop=True) if cols else counts
+              .value_counts(sort=False).rename("n").reset_index())
+    counts = counts.sort_values(cols).reset_index(drop=True)
     out.summary.update({"n": int(len(d)), "counts": jsonable(counts)})
     out.tables.append(("counts", out.title, counts))
 
 
-def h_flow(ctx, a, cohort, out):
+def h_flow(ctx, m, cohort, out):
     from ..plots.flow import plot_flow
     from .min2022 import study_flow
     log, splits = study_flow(cohort)
     out.summary.update({"n": int(cohort.n), "steps": jsonable(log.to_dict()), "splits": jsonable(splits)})
     out.result = log
-    if _fig(ctx):
-        out.figures.append((a["id"], _figure_of(plot_flow(log, splits))))
+    if _fig(ctx, m):
+        out.figures.append((m.id, _figure_of(plot_flow(log, splits))))
 
 
-def h_swimmer(ctx, a, cohort, out):
+def h_swimmer(ctx, m, cohort, out):
     from ..plots.swimmer import plot_swimmer
-    out.summary.update({"n": int(cohort.n)})
-    if _fig(ctx):
-        fig = plot_swimmer(cohort.data, color_by=a.get("color_by"), sort_by=a.get("sort_by"),
-                           missing_label=a.get("missing_label", "not recorded"))
-        out.figures.append((a["id"], _figure_of(fig)))
+    out.summary.update({"n": int(cohort.n), "unit": m.unit})
+    if _fig(ctx, m):
+        fig = plot_swimmer(cohort.data, color_by=m.color_by, sort_by=m.sort_by, unit=m.unit,
+                           missing_label=m.missing_label)
+        out.figures.append((m.id, _figure_of(fig)))
 
 
-HANDLERS = {
-    "km": h_km, "logrank": h_logrank, "cif": h_cif, "gray": h_gray, "cox": h_cox,
-    "finegray": h_finegray, "cause_specific_cox": h_cause_specific_cox, "response": h_response,
-    "table1": h_table1, "td_cox": h_td_cox, "mantel_byar": h_mantel_byar,
-    "simon_makuch": h_simon_makuch, "landmark": h_landmark, "immortal_time": h_immortal_time,
-    "counts": h_counts, "flow": h_flow, "swimmer": h_swimmer,
-}
+HANDLERS = {name: globals()[k.handler] for name, k in KINDS.items()}

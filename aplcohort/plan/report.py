@@ -50,7 +50,6 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
                    "described. Numbers illustrate the analysis, not clinical truth.</div>")
     if published is not None and len(published):
         from .min2022 import facts_html  # explanation above the table; kind, CI, test, verdict
-        out.append("<h2>Published vs reproduced</h2>")
         out.append(facts_html(published))
     if warnings:
         out.append("<h2>Warnings</h2>")

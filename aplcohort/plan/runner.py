@@ -23,7 +23,7 @@ from ..errors import AplcohortWarning, InputError, PlanError
 from . import kinds as _kinds
 from .derived import add_derived
 from .provenance import provenance as _provenance
-from .spec import validate_plan
+from .spec import parse_analysis, validate_plan
 
 PLANS_DIR = Path(__file__).parent / "plans"
 
@@ -41,6 +41,10 @@ class AnalysisOutput:
     figures: list = field(default_factory=list)   # [(name, matplotlib Figure)]
     notes: list = field(default_factory=list)
     choices: str = ""
+    status: str = "ok"                 # or "not estimable"
+    reason: str | None = None          # why not estimable
+    exclusions: list = field(default_factory=list)  # [{reason, n, ids}]
+    attrition: Any = None              # the analysis's AttritionLog (plan filters + its own steps)
 
 
 @dataclass
@@ -62,6 +66,7 @@ class PlanResults:
         if self.published is not None:
             d["published_vs_reproduced"] = jsonable(self.published)
             d["published_vs_reproduced_explanation"] = self.published.attrs.get("explanation", "")
+        d["not_estimable"] = dict(self.not_estimable)
         d["attrition"] = jsonable(self.cohort.attrition.to_dict())
         d["warnings"] = list(self.warnings)
         return d
@@ -69,13 +74,20 @@ class PlanResults:
     def __getitem__(self, key):
         return self.analyses[key]
 
+    @property
+    def not_estimable(self) -> dict[str, str]:
+        """``{analysis id: reason}`` of the analyses that could not be estimated."""
+        return {k: v.reason for k, v in self.analyses.items() if v.status != "ok"}
+
     def _repr_html_(self):
-        rows = "".join(f"<tr><td>{k}</td><td>{v.kind}</td><td>{v.title}</td></tr>"
+        import html as _html
+        rows = "".join(f"<tr><td>{_html.escape(k)}</td><td>{v.kind}</td><td>{_html.escape(v.title)}</td>"
+                       f"<td>{_html.escape(v.status if v.status == 'ok' else f'{v.status}: {v.reason}')}</td></tr>"
                        for k, v in self.analyses.items())
         return (f"<div><strong>Plan {self.plan.get('plan', '')}</strong>: "
                 f"{len(self.analyses)} analyses on {self.cohort.n} patients"
                 f"{' (SYNTHETIC)' if self.provenance.get('synthetic_data') else ''}</div>"
-                f"<table><tr><th>id</th><th>kind</th><th>title</th></tr>{rows}</table>")
+                f"<table><tr><th>id</th><th>kind</th><th>title</th><th>status</th></tr>{rows}</table>")
 
 
 def load_plan(plan) -> tuple[dict, str, Path | None]:
@@ -154,16 +166,56 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
         raise PlanError(str(exc), exc.problems) from None
 
 
+def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
+    """Validate, load, type and filter: everything before the analyses run."""
+    validate_plan(plan_d, None, name)
+    dspec = plan_d.get("data") or {}
+    source = data or dspec.get("source")
+    if data is None and plan_path is not None and not Path(source).is_absolute():
+        source = plan_path.parent / source
+    mapping = mapping if mapping is not None else dspec.get("mapping")
+    if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
+        mapping = plan_path.parent / mapping
+    sheet = sheet or dspec.get("sheet")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always", AplcohortWarning)
+        cohort = _load_cohort(source, mapping, sheet, plan_d)
+    data_warn = [str(w.message) for w in caught]
+    derived_df, _added = add_derived(cohort.data)
+    derived_df = _type_extra_columns(derived_df, plan_d, name)
+    cohort = dataclasses.replace(cohort, data=derived_df)
+    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
+
+    for f in plan_d.get("filters") or []:
+        cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
+
+    ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
+                         endpoints=plan_d.get("endpoints") or {},
+                         output=plan_d.get("output") or {})
+    return source, mapping, cohort, data_warn, ctx
+
+
+def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True):
+    """The validated, loaded and filtered :class:`aplcohort.plan.kinds.Context` of a plan,
+    ready for :func:`aplcohort.plan.kinds.run_analysis` (used to run one analysis at a time,
+    e.g. in tests and notebooks)."""
+    plan_d, _text, plan_path = load_plan(plan)
+    return _prepare(plan_d, plan_path.name if plan_path else "plan", plan_path, data, mapping,
+                    sheet, figures)[4]
+
+
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
-             figures: bool = True, now=None) -> PlanResults:
+             figures: bool = True, now=None, _plan_text=None, _plan_path=None) -> PlanResults:
     """Run an analysis plan.
 
     Parameters
     ----------
     plan : str, Path or dict
         A plan file, the name of a bundled plan (``"min2022"``) or a parsed plan.
-    data : str or Path, optional
-        Cohort file; overrides ``data.source`` in the plan.
+    data : str, Path or DataFrame, optional
+        Cohort file, or a pandas DataFrame (validated exactly like a file: it is
+        written as CSV and read back; the provenance records the SHA-256 of those
+        CSV bytes and ``input_file: "DataFrame"``); overrides ``data.source``.
     mapping : str, Path or dict, optional
         Column mapping; overrides ``data.mapping``.
     sheet : str, optional
@@ -187,36 +239,34 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     """
     plan_d, plan_text, plan_path = load_plan(plan)
     name = plan_path.name if plan_path else "plan"
-    validate_plan(plan_d, None, name)
-    dspec = plan_d.get("data", {})
-    source = data or dspec.get("source")
-    if data is None and plan_path is not None and not Path(source).is_absolute():
-        source = plan_path.parent / source
-    mapping = mapping if mapping is not None else dspec.get("mapping")
-    if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
-        mapping = plan_path.parent / mapping
-    sheet = sheet or dspec.get("sheet")
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always", AplcohortWarning)
-        cohort = _load_cohort(source, mapping, sheet, plan_d)
-    data_warn = [str(w.message) for w in caught]
-    derived_df, _added = add_derived(cohort.data)
-    derived_df = _type_extra_columns(derived_df, plan_d, name)
-    cohort = dataclasses.replace(cohort, data=derived_df)
-    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
-
-    for f in plan_d.get("filters") or []:
-        cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
-
-    ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
-                         endpoints=plan_d.get("endpoints") or {},
-                         output=plan_d.get("output") or {})
+    if isinstance(data, pd.DataFrame):
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="aplcohort-") as tmp:
+            csv = Path(tmp) / "DataFrame.csv"
+            csv.write_bytes(data.to_csv(index=False).encode("utf-8"))
+            res = run_plan(plan_d, data=csv, mapping=mapping, sheet=sheet, out=None,
+                           figures=figures, now=now, _plan_text=plan_text, _plan_path=plan_path)
+            res.provenance["input_file"] = "DataFrame"
+            res.provenance["input_note"] = ("pandas DataFrame passed to run_plan; input_sha256 is the "
+                                            "hash of its CSV bytes (DataFrame.to_csv(index=False))")
+            res.cohort = dataclasses.replace(
+                res.cohort, source={**res.cohort.source, "path": "DataFrame"})
+        if out is not None:
+            from .write import write_outputs
+            write_outputs(res, Path(out))
+            res.out_dir = Path(out)
+        return res
+    if _plan_text is not None:
+        plan_text, plan_path = _plan_text, _plan_path
+    source, mapping, cohort, data_warn, ctx = _prepare(plan_d, name, plan_path, data, mapping,
+                                                       sheet, figures)
+    models = {a["id"]: parse_analysis(a, f"analysis '{a['id']}'") for a in plan_d["analyses"]}
     analyses: dict[str, AnalysisOutput] = {}
     run_warnings = list(data_warn)
     for a in plan_d["analyses"]:
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always")
-            out_a = _kinds.run_analysis(ctx, a)
+            out_a = _kinds.run_analysis(ctx, models[a["id"]])
         msgs = []
         for w in caught:
             if issubclass(w.category, AplcohortWarning) or issubclass(w.category, RuntimeWarning):
@@ -227,6 +277,9 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
         run_warnings.extend(msgs)
         analyses[a["id"]] = out_a
+    for aid, o in analyses.items():
+        if o.status != "ok":
+            run_warnings.append(f"[{aid}] not estimable: {o.reason}")
 
     prov = _provenance(data_path=source, plan_text=plan_text, seed=plan_d.get("seed"),
                        mapping_path=mapping if isinstance(mapping, (str, Path)) else None,

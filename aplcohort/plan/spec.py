@@ -25,59 +25,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlanError
+from .identifiers import check_identifiers
+from .registry import KINDS
+from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
-            "output", "seed", "published"}
+            "output", "seed", "published", "allow_identifiers"}
 DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types"}
 FILTER_KEYS = {"id", "keep", "reason"}
-OUTPUT_KEYS = {"formats", "dpi", "tables", "time_unit"}
+OUTPUT_KEYS = {"formats", "dpi", "tables"}
 ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where"}
 DATE_ENDPOINTS = {"OS", "EFS", "RFS", "LFS", "CIR", "NRM", "ANC_recovery", "PLT_recovery"}
 COMPETING_ENDPOINTS = {"CIR", "NRM", "ANC_recovery", "PLT_recovery"}
 UNITS = {"days", "months", "years"}
 
-COMMON = {"id", "kind", "title", "where", "label", "figure", "table"}
-SURV = {"endpoint", "group", "order", "conf_type", "conf_level", "times", "strata", "ticks", "labels"}
-ANALYSIS_KEYS: dict[str, set[str]] = {
-    "counts": COMMON | {"columns"},
-    "table1": COMMON | {"group", "order", "variables", "parametric", "smd", "overall"},
-    "response": COMMON | {"group", "order", "outcome", "outcome_label", "conf_level"},
-    "km": COMMON | SURV | {"test", "rho", "pairwise", "adjust", "hr", "median_followup", "landmarks"},
-    "logrank": COMMON | SURV | {"test", "rho", "p", "q", "trend", "scores", "pairwise", "adjust"},
-    "cox": COMMON | {"endpoint", "covariates", "categorical", "strata", "ties", "robust",
-                     "cluster", "conf_level", "univariable", "firth", "zph"},
-    "cif": COMMON | SURV | {"cause", "test", "rho", "pairwise", "adjust"},
-    "gray": COMMON | {"endpoint", "group", "order", "cause", "rho", "strata"},
-    "finegray": COMMON | {"endpoint", "covariates", "categorical", "cause", "conf_level"},
-    "cause_specific_cox": COMMON | {"endpoint", "covariates", "categorical", "cause", "ties",
-                                    "conf_level"},
-    "landmark": COMMON | SURV | {"landmarks", "exposure", "test"},
-    "td_cox": COMMON | {"endpoint", "exposure", "covariates", "categorical", "ties", "robust",
-                        "conf_level"},
-    "mantel_byar": COMMON | {"endpoint", "exposure"},
-    "simon_makuch": COMMON | SURV | {"exposure"},
-    "immortal_time": COMMON | {"endpoint", "group", "order", "exposure", "landmarks", "reference"},
-    "swimmer": COMMON | {"color_by", "sort_by", "time_zero", "unit", "missing_label"},
-    "flow": COMMON | {"groups"},
-}
-# what each kind needs
-REQUIRED: dict[str, set[str]] = {
-    "table1": {"group", "variables"},
-    "response": {"group", "outcome"},
-    "km": {"endpoint"},
-    "logrank": {"endpoint", "group"},
-    "cox": {"endpoint", "covariates"},
-    "cif": {"endpoint"},
-    "gray": {"endpoint", "group"},
-    "finegray": {"endpoint", "covariates"},
-    "cause_specific_cox": {"endpoint", "covariates", "cause"},
-    "landmark": {"endpoint", "landmarks"},
-    "td_cox": {"endpoint", "exposure"},
-    "mantel_byar": {"endpoint", "exposure"},
-    "simon_makuch": {"endpoint", "exposure"},
-    "immortal_time": {"endpoint", "group", "exposure"},
-}
-NEEDS_COMPETING = {"cif", "gray", "finegray", "cause_specific_cox"}
+# What each kind accepts comes from ONE place, the registry of analysis kinds
+# (aplcohort.plan.registry); these views are derived from it so they cannot drift.
+ANALYSIS_KEYS: dict[str, set[str]] = {k: set(v.keys) for k, v in KINDS.items()}
+REQUIRED: dict[str, set[str]] = {k: v.required for k, v in KINDS.items() if v.required}
+NEEDS_COMPETING = {k for k, v in KINDS.items() if v.competing}
+NEEDS_SURVIVAL = {k for k, v in KINDS.items() if v.survival}
 
 
 @dataclass(frozen=True)
@@ -102,6 +69,81 @@ def _check_keys(obj: dict, allowed: set[str], where: str, problems: list):
             problems.append(PlanProblem(where, f"unknown key '{k}'", _suggest(k, allowed)))
 
 
+def _pydantic_problem(err: dict, kind: str, where: str, model) -> PlanProblem:
+    loc = [str(x) for x in err.get("loc", ())]
+    key = loc[0] if loc else ""
+    path = ".".join(loc)
+    typ = err.get("type", "")
+    keys = list(model.model_fields)
+    if typ == "extra_forbidden":
+        return PlanProblem(where, f"unknown key '{key}'", _suggest(key, keys))
+    if typ == "missing" and len(loc) == 1:
+        return PlanProblem(where, f"'{kind}' needs '{key}'",
+                           (model.model_fields[key].description or "") if key in model.model_fields else "")
+    if typ == "literal_error":
+        allowed = [a.strip().strip("'") for a in
+                   err.get("ctx", {}).get("expected", "").replace(" or ", ", ").split(",")]
+        return PlanProblem(where, f"{path}: {err.get('input')!r} is not allowed",
+                           _suggest(err.get("input"), allowed, "allowed values"))
+    if not loc:  # a rule across keys (model validator)
+        msg = err.get("msg", "").removeprefix("Value error, ")
+        return PlanProblem(where, msg)
+    return PlanProblem(where, f"{path}: {err.get('msg', '').removeprefix('Value error, ')} "
+                              f"(got {err.get('input')!r})")
+
+
+def parse_analysis(a: dict, where: str = "analysis", problems: list | None = None):
+    """Validate one analysis entry against its kind's settings model.
+
+    Returns the validated (frozen) pydantic model, or None when there are problems
+    (appended to ``problems``; raised as :class:`PlanError` when ``problems`` is None).
+
+    Examples
+    --------
+    >>> m = parse_analysis({"id": "a", "kind": "km", "endpoint": "os"})
+    >>> m.conf_type, m.conf_level
+    ('log', 0.95)
+    """
+    from pydantic import ValidationError
+    own = problems is None
+    problems = [] if own else problems
+    kind = a.get("kind")
+    if kind not in KINDS:
+        problems.append(PlanProblem(where, f"unknown kind '{kind}'", _suggest(kind, KINDS, "analysis kinds")))
+        model = None
+    else:
+        spec = KINDS[kind]
+        try:
+            model = spec.model.model_validate(a)
+        except ValidationError as exc:
+            for err in exc.errors():
+                problems.append(_pydantic_problem(err, kind, where, spec.model))
+            model = None
+    if own and problems:
+        raise PlanError(f"{len(problems)} problem(s) in the analysis:\n"
+                        + "\n".join(str(p) for p in problems), problems)
+    return model
+
+
+def _check_expressions(model, where: str, columns, problems: list) -> None:
+    """``where`` and ``outcome`` parse in the plan expression language; their columns exist."""
+    from ..expr import ExpressionError, columns as expr_columns
+    from .kinds import expression_text
+    for key in ("where", "outcome"):
+        text = getattr(model, key, None)
+        if not text:
+            continue
+        try:
+            used = expr_columns(expression_text(text))
+        except ExpressionError as exc:
+            problems.append(PlanProblem(where, f"{key}: {exc}"))
+            continue
+        if columns is not None:
+            for c in sorted(used - set(columns)):
+                problems.append(PlanProblem(where, f"{key}: column '{c}' is not in the data",
+                                            _suggest(c, columns, "columns")))
+
+
 def _columns_of(value) -> list[str]:
     if value is None:
         return []
@@ -110,6 +152,23 @@ def _columns_of(value) -> list[str]:
     if isinstance(value, dict):
         return [str(k) for k in value]
     return [str(v) for v in value]
+
+
+def _check_time_zero(endpoint: str, time_zero, where: str, problems: list) -> None:
+    """The time zero exists and suits the endpoint (the cohort layer's rules)."""
+    from ..cohort.endpoints import _REMISSION_ENDPOINTS
+    from ..cohort.schema import required_for
+    from ..errors import InputError
+    try:
+        required_for(endpoint, time_zero)
+    except InputError as exc:
+        problems.append(PlanProblem(where, str(exc)))
+        return
+    if endpoint in _REMISSION_ENDPOINTS and time_zero in ("relapse1", "reinduction"):
+        problems.append(PlanProblem(where, f"{endpoint} starts in remission: time_zero "
+                                           f"'{time_zero}' does not suit it",
+                                    "use time_zero: response, mcr2 or postremission "
+                                    "(EFS covers failure to reach CR2)"))
 
 
 def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], problems: list) -> None:
@@ -176,6 +235,16 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             if req not in f:
                 problems.append(PlanProblem(w, f"missing '{req}'",
                                             "every filter states what it keeps and why others are excluded"))
+        if isinstance(f.get("keep"), str):
+            from ..expr import ExpressionError, columns as expr_columns
+            try:
+                used = expr_columns(f["keep"])
+            except ExpressionError as exc:
+                problems.append(PlanProblem(w, f"keep: {exc}"))
+            else:
+                for c in sorted(used - set(columns or used)):
+                    problems.append(PlanProblem(w, f"keep: column '{c}' is not in the data",
+                                                _suggest(c, columns, "columns")))
     endpoints = plan.get("endpoints") or {}
     if not isinstance(endpoints, dict):
         problems.append(PlanProblem("endpoints", "must be a mapping {id: definition}"))
@@ -196,6 +265,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                             "state time zero: relapse1, reinduction, response, mcr2, "
                                             "postremission, or a date column"))
             ep_kind[eid] = "competing" if ep.get("endpoint") in COMPETING_ENDPOINTS else "survival"
+            if ep.get("endpoint") in DATE_ENDPOINTS and "time_zero" in ep:
+                _check_time_zero(ep["endpoint"], ep["time_zero"], w, problems)
         elif "time" in ep and ("event" in ep or "code" in ep):
             ep_kind[eid] = "competing" if "code" in ep else "survival"
             if columns is not None:
@@ -226,18 +297,20 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                         "it keys the analysis in results.json"))
         elif aid in seen:
             problems.append(PlanProblem(w, f"duplicate id '{aid}'"))
+        else:
+            try:  # ids name output files: checked here, and again where files are written
+                validate_output_name(aid, "analysis id")
+            except PlanError as exc:
+                problems.append(PlanProblem(w, str(exc)))
         seen.add(aid)
         kind = a.get("kind")
-        if kind not in ANALYSIS_KEYS:
+        if kind not in KINDS:
             problems.append(PlanProblem(w, f"unknown kind '{kind}'",
-                                        _suggest(kind, ANALYSIS_KEYS, "analysis kinds")))
+                                        _suggest(kind, KINDS, "analysis kinds")))
             continue
-        _check_keys(a, ANALYSIS_KEYS[kind], w, problems)
-        for req in sorted(REQUIRED.get(kind, set())):
-            if req not in a:
-                problems.append(PlanProblem(w, f"'{kind}' needs '{req}'"))
+        model = parse_analysis(a, w, problems)
         ep = a.get("endpoint")
-        if ep is not None:
+        if ep is not None and isinstance(ep, str):
             if ep not in endpoints:
                 problems.append(PlanProblem(w, f"endpoint '{ep}' is not defined under 'endpoints'",
                                             _suggest(ep, endpoints, "defined endpoints")))
@@ -245,19 +318,27 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                 problems.append(PlanProblem(w, f"'{kind}' needs a competing-risk endpoint; "
                                                f"'{ep}' has a 0/1 event",
                                             "use CIR/NRM/ANC_recovery/PLT_recovery or give 'code'"))
-        if columns is not None:
-            cols: list[str] = []
-            for key in ("group", "strata", "exposure", "cluster", "color_by", "sort_by"):
-                cols += _columns_of(a.get(key))
-            cols += _columns_of(a.get("covariates"))
-            cols += _columns_of(a.get("variables"))
-            for c in cols:
-                if c not in columns:
-                    problems.append(PlanProblem(w, f"column '{c}' is not in the data",
-                                                _suggest(c, columns, "columns")))
+            elif kind in NEEDS_SURVIVAL and ep_kind.get(ep) != "survival":
+                problems.append(PlanProblem(w, f"'{kind}' needs a survival (0/1) endpoint; "
+                                               f"'{ep}' is a competing-risk endpoint",
+                                            "use OS/EFS/RFS or give 'time' + 'event'"))
+        if model is not None:
+            _check_expressions(model, w, columns, problems)
+        if columns is not None and model is not None:
+            for key in KINDS[kind].column_keys:
+                for c in _columns_of(getattr(model, key)):
+                    if c not in columns:
+                        problems.append(PlanProblem(w, f"{key}: column '{c}' is not in the data",
+                                                    _suggest(c, columns, "columns")))
     out = plan.get("output") or {}
     if isinstance(out, dict):
         _check_keys(out, OUTPUT_KEYS, "output", problems)
+    try:
+        output_options(plan)
+    except PlanError as exc:
+        problems.append(PlanProblem("output", str(exc)))
+    # identifying columns (names, MRN, birth date...) never reach an output unless allowed
+    problems += [PlanProblem("identifiers", p) for p in check_identifiers(plan, columns)]
     if problems:
         lines = [f"{name}: {len(problems)} problem(s) in the analysis plan; nothing was run."]
         lines += [str(p) for p in problems]

@@ -161,7 +161,8 @@ class OutputLock:
             except BlockingIOError:
                 holder = ""
                 try:
-                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    holder = os.read(fd, 64).decode("ascii", "replace").strip()
                 except OSError:
                     pass
                 os.close(fd)
@@ -180,7 +181,8 @@ class OutputLock:
                 same = False
             if same:
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, str(os.getpid()).encode("ascii"))
                 _HELD[self._key] = [fd, 1]
                 return self
             os.close(fd)
@@ -280,6 +282,14 @@ def _cleanup_stale(out: Path) -> None:
         os.rename(olds[-1], out)  # killed between the two renames: put the old outputs back
         olds = olds[:-1]
     for d in olds + sorted(parent.glob(f".{out.name}.aplcohort-tmp-*")):
+        _remove(d)
+
+
+def _remove(d: Path) -> None:
+    """Remove a folder of ours (or a symbolic link that stood for one, not its target)."""
+    if d.is_symlink():
+        d.unlink()
+    else:
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -318,7 +328,7 @@ def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run
                 old = out.parent / f".{out.name}.aplcohort-old-{secrets.token_hex(6)}"
                 os.rename(out, old)
                 os.rename(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
+                _remove(old)
             else:
                 os.rename(tmp, out)
         except BaseException:

@@ -1,0 +1,472 @@
+"""The registry of analysis kinds: one declarative settings schema per kind.
+
+Each :class:`Kind` names the handler that runs it (in :mod:`aplcohort.plan.kinds`),
+the estimator it calls, the shape of its result (``"curves"``, ``"terms"``,
+``"test"``, ``"table"``, ``"figure"``) and a pydantic model of the settings it
+accepts. The model is the *only* list of accepted keys: :mod:`aplcohort.plan.spec`
+validates plans with it, the handlers read the validated model, ``docs/plans.md``
+is generated from it, and ``tests/test_plan_registry.py`` shows that every key it
+accepts changes the output. Defaults are the estimators' (R's) defaults.
+
+Fields carry metadata in ``json_schema_extra``:
+
+``r``
+    the R argument the setting corresponds to (shown in the docs);
+``column``
+    the value names cohort column(s) (checked against the data before anything runs).
+
+>>> from aplcohort.plan.registry import KINDS
+>>> KINDS["km"].model.model_fields["conf_type"].default
+'log'
+>>> sorted(KINDS)[:3]
+['cause_specific_cox', 'cif', 'counts']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..stats._padjust import METHODS as ADJUST_METHODS
+
+# allowed words, shared with the estimators (R names)
+KM_CONF_TYPES = ("log", "plain", "log-log")          # survfit conf.type
+CIF_CONF_TYPES = ("log-log", "log", "plain")         # cmprsk / etm transforms
+TESTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware")
+TIES = ("efron", "breslow")
+
+Scalar = Union[str, int, float, bool]
+
+
+def _f(default: Any = ..., *, r: str = "", column: bool = False, doc: str = "", **kw):
+    extra: dict[str, Any] = {"r": r, "column": column}
+    return Field(default, description=doc, json_schema_extra=extra, **kw)
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnalysisBase(_M):
+    """Keys every analysis has."""
+
+    id: str = _f(doc="key of the analysis in results.json", min_length=1)
+    kind: str = _f(doc="analysis kind")
+    title: Optional[str] = _f(None, doc="heading in the report and `title` in results.json")
+    where: Optional[str] = _f(None, doc="expression restricting the analysis set; left-out "
+                                        "patients are recorded with the reason")
+
+
+class _Table(_M):
+    table: bool = _f(True, doc="false: no table is written for this analysis")
+
+
+class _Figure(_M):
+    figure: bool = _f(True, doc="false: no figure is drawn for this analysis")
+
+
+class _Endpoint(_M):
+    endpoint: str = _f(doc="id of an endpoint defined under `endpoints`", r="Surv(time, status)")
+
+
+class _Group(_M):
+    group: str = _f(doc="grouping column", column=True, r="formula right-hand side")
+    order: Optional[list[Scalar]] = _f(None, doc="group levels in order; the first is the reference",
+                                       r="factor(levels=)")
+
+
+class _OptGroup(_M):
+    group: Optional[str] = _f(None, doc="grouping column (none: one curve)", column=True,
+                              r="formula right-hand side")
+    order: Optional[list[Scalar]] = _f(None, doc="group levels in order; the first is the reference",
+                                       r="factor(levels=)")
+
+
+class _Curve(_M):
+    times: Optional[list[float]] = _f(None, doc="times at which estimates are reported",
+                                      r="summary(times=)")
+    ticks: Optional[list[float]] = _f(None, doc="x-axis / risk-table times of the figure")
+    label: Optional[str] = _f(None, doc="y-axis label and table captions (default: the endpoint's label)")
+
+
+def _require_figure(m, keys=("ticks",)):
+    if not getattr(m, "figure", True):
+        for k in keys:
+            if getattr(m, k, None) is not None:
+                raise ValueError(f"'{k}' only affects the figure, and figure is false")
+
+
+def _require_pairwise(m):
+    if "adjust" in m.model_fields_set and not m.pairwise:
+        raise ValueError("'adjust' only applies to pairwise comparisons; set pairwise: true")
+
+
+def _order_needs_group(m):
+    if getattr(m, "order", None) is not None and getattr(m, "group", None) is None:
+        raise ValueError("'order' needs 'group'")
+
+
+class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
+    strata: Optional[str] = _f(None, column=True, doc="stratified test (curves stay by group)",
+                               r="survdiff(strata())")
+    conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)",
+                                                       doc="confidence-interval transform")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="survfit(conf.int=)")
+    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "none"] = _f(
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp",
+        doc="test comparing the groups (none: no test)")
+    rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
+    pairwise: bool = _f(False, r="survminer::pairwise_survdiff", doc="pairwise comparisons")
+    adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
+    hr: bool = _f(False, r="coxph(Surv ~ group)", doc="hazard ratios of each group vs the reference")
+    median_followup: bool = _f(False, r="reverse Kaplan-Meier (prodlim)",
+                               doc="median follow-up by reverse Kaplan-Meier")
+    landmarks: Optional[list[float]] = _f(None, doc="landmark times of the immortal-time comparison "
+                                          "(used when the guard fires)")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _order_needs_group(self)
+        _require_pairwise(self)
+        _require_figure(self)
+        if self.group is None:
+            for k in ("strata", "hr", "pairwise"):
+                if k in self.model_fields_set and getattr(self, k):
+                    raise ValueError(f"'{k}' needs 'group'")
+            if "test" in self.model_fields_set:
+                raise ValueError("'test' needs 'group'")
+        if self.rho and self.test != "logrank":
+            raise ValueError("'rho' applies to test: logrank only")
+        if self.test == "none":
+            for k in ("strata", "rho"):
+                if k in self.model_fields_set:
+                    raise ValueError(f"'{k}' has no effect with test: none")
+        return self
+
+
+class Logrank(_Table, _Group, _Endpoint, AnalysisBase):
+    strata: Optional[str] = _f(None, column=True, r="survdiff(strata())", doc="stratified test")
+    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"] = _f(
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="weights of the test")
+    rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight (test: logrank)")
+    p: float = _f(0.0, ge=0, r="survMisc::comp FH_p", doc="Fleming-Harrington p (test: fleming-harrington)")
+    q: float = _f(0.0, ge=0, r="survMisc::comp FH_q", doc="Fleming-Harrington q (test: fleming-harrington)")
+    trend: bool = _f(False, r="survMisc::comp trend test", doc="test for trend across ordered groups")
+    scores: Optional[list[float]] = _f(None, doc="scores of the ordered groups (trend: true)")
+    pairwise: bool = _f(False, r="pairwise_survdiff", doc="pairwise comparisons")
+    adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
+    landmarks: Optional[list[float]] = _f(None, doc="landmark times of the immortal-time comparison")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _require_pairwise(self)
+        if self.rho and self.test != "logrank":
+            raise ValueError("'rho' applies to test: logrank only")
+        if (self.p or self.q) and self.test != "fleming-harrington":
+            raise ValueError("'p' and 'q' apply to test: fleming-harrington only")
+        if self.scores is not None and not self.trend:
+            raise ValueError("'scores' needs trend: true")
+        if self.trend and (self.test != "logrank" or self.pairwise):
+            raise ValueError("trend: true is a log-rank trend test; it takes no 'test' other than "
+                             "logrank and no pairwise")
+        return self
+
+
+class _Regression(_M):
+    covariates: list[str] = _f(doc="covariate columns", column=True, r="formula right-hand side",
+                               min_length=1)
+    categorical: Optional[dict[str, Scalar]] = _f(None, column=True,
+                                                  doc="{column: reference level} of categorical covariates",
+                                                  r="relevel(ref=)")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="summary(conf.int=)")
+
+    @model_validator(mode="after")
+    def _cat_in_covariates(self):
+        extra = sorted(set(self.categorical or {}) - set(self.covariates))
+        if extra:
+            raise ValueError(f"categorical column(s) {extra} are not among the covariates")
+        return self
+
+
+class Cox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
+    strata: Optional[str] = _f(None, column=True, r="coxph(strata())")
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+    robust: Optional[bool] = _f(None, r="coxph(robust=)",
+                                doc="sandwich variance; none follows R (robust when cluster is given)")
+    cluster: Optional[str] = _f(None, column=True, r="coxph(cluster=)", doc="cluster column (implies robust)")
+    univariable: bool = _f(False, doc="univariable models beside the multivariable one")
+    firth: bool = _f(False, r="coxphf::coxphf", doc="Firth-penalized likelihood")
+    zph: bool = _f(False, r="cox.zph(transform='km')", doc="proportional-hazards test")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.cluster is not None and self.robust is False:
+            raise ValueError("'cluster' implies the robust variance (R coxph); drop robust: false")
+        if self.firth:
+            for k in ("robust", "cluster", "univariable", "zph"):
+                if getattr(self, k):
+                    raise ValueError(f"'{k}' is not available with firth: true")
+        return self
+
+
+class FineGray(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
+    cause: int = _f(1, ge=1, r="crr(failcode=)")
+
+
+class CauseSpecificCox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
+    cause: int = _f(ge=1, r="Surv(time, status == cause)")
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+
+
+class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
+    cause: int = _f(1, ge=1, r="cuminc / timepoints cause")
+    strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)", doc="stratified Gray test")
+    conf_type: Literal["log-log", "log", "plain"] = _f("log-log", r="cmprsk CI transform (log-log)")
+    conf_level: float = _f(0.95, gt=0, lt=1)
+    test: Literal["gray", "none"] = _f("gray", r="cuminc Gray test", doc="none: no test")
+    rho: float = _f(0.0, r="cuminc(rho=)", doc="Gray test weight")
+    pairwise: bool = _f(False, doc="pairwise Gray tests")
+    adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _order_needs_group(self)
+        _require_pairwise(self)
+        _require_figure(self)
+        if self.group is None:
+            for k in ("strata", "pairwise", "rho", "test"):
+                if k in self.model_fields_set:
+                    raise ValueError(f"'{k}' needs 'group'")
+        if self.test == "none":
+            for k in ("strata", "rho", "pairwise"):
+                if k in self.model_fields_set:
+                    raise ValueError(f"'{k}' has no effect with test: none")
+        return self
+
+
+class Gray(_Table, _Group, _Endpoint, AnalysisBase):
+    cause: int = _f(1, ge=1, r="cuminc cause")
+    rho: float = _f(0.0, r="cuminc(rho=)")
+    strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)")
+
+
+class _Exposure(_M):
+    exposure: str = _f(column=True, doc="exposure start (date column, or time column in the "
+                                        "endpoint's unit); missing = never exposed",
+                       r="tmerge(tdc())")
+
+
+class Landmark(_Table, _Endpoint, AnalysisBase):
+    exposure: Optional[str] = _f(None, column=True, r="tmerge(tdc())",
+                                 doc="exposure start (exposed by the landmark vs not)")
+    group: Optional[str] = _f(None, column=True, doc="instead of exposure: a group known at the landmark")
+    order: Optional[list[Scalar]] = _f(None, doc="group levels in order (group only)")
+    landmarks: list[float] = _f(min_length=1, doc="landmark times (endpoint unit)")
+    times: Optional[list[float]] = _f(None, doc="times (since time zero) of KM estimates per landmark")
+    covariates: list[str] = _f([], column=True, doc="adjustment covariates of the landmark Cox")
+    categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+    conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)")
+    conf_level: float = _f(0.95, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.exposure is None) == (self.group is None):
+            raise ValueError("give exactly one of 'exposure' and 'group'")
+        if self.order is not None and self.group is None:
+            raise ValueError("'order' needs 'group'")
+        return self
+
+
+class TDCox(_Table, _Exposure, _Endpoint, AnalysisBase):
+    covariates: list[str] = _f([], column=True, r="formula right-hand side")
+    categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+    robust: bool = _f(True, r="coxph(id=) robust default with several rows per id")
+    conf_level: float = _f(0.95, gt=0, lt=1)
+
+
+class MantelByar(_Exposure, _Endpoint, AnalysisBase):
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=) score test")
+
+
+class SimonMakuch(_Table, _Figure, _Curve, _Exposure, _Endpoint, AnalysisBase):
+    conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)")
+    conf_level: float = _f(0.95, gt=0, lt=1)
+    labels: Optional[list[str]] = _f(None, min_length=2, max_length=2,
+                                     doc="[label before exposure, label after exposure]")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _require_figure(self)
+        return self
+
+
+class ImmortalTime(_Table, _Exposure, _Endpoint, AnalysisBase):
+    group: str = _f(column=True, doc="the group compared naively")
+    order: Optional[list[Scalar]] = _f(None, doc="levels treated as treatment groups, in order "
+                                                 "(group form; default all but the reference)")
+    reference: Optional[Scalar] = _f(None, doc="group form: the level patients count in before "
+                                               "treatment starts (absent: binary exposed/not)")
+    landmarks: list[float] = _f([], doc="landmark times of the landmark comparison")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.order is not None and self.reference is None:
+            raise ValueError("'order' applies to the group form; give 'reference'")
+        return self
+
+
+class Response(_Table, _Group, AnalysisBase):
+    outcome: str = _f(doc="expression true for a responder, e.g. \"response == 'mCR2'\"")
+    outcome_label: Optional[str] = _f(None, doc="name of the outcome in tables")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="binom.test / fisher.test(conf.level=)")
+
+
+class Table1(_Table, _Group, AnalysisBase):
+    variables: list[str] = _f(column=True, min_length=1, doc="rows of the table")
+    parametric: bool = _f(False, doc="t-test/ANOVA and mean (SD) instead of rank tests and median")
+    smd: bool = _f(False, doc="standardized mean differences")
+    overall: bool = _f(True, doc="an overall column")
+
+
+class Counts(_Table, AnalysisBase):
+    columns: list[str] = _f(column=True, min_length=1, doc="columns cross-tabulated")
+
+
+class Flow(_Figure, AnalysisBase):
+    pass
+
+
+class Swimmer(_Figure, AnalysisBase):
+    color_by: Optional[str] = _f("postremission_modality", column=True, doc="lane colour")
+    sort_by: Optional[str] = _f(None, column=True, doc="lane order")
+    unit: Literal["days", "weeks", "months", "years"] = _f("months", doc="time axis unit")
+    missing_label: str = _f("not recorded", doc="legend entry of a missing color_by value")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One analysis kind: its settings model, handler name, estimator and result shape."""
+
+    name: str
+    model: type[AnalysisBase]
+    handler: str
+    estimator: str
+    shape: str
+    summary: str
+    competing: bool = False       # needs a competing-risk endpoint
+    survival: bool = False        # needs a 0/1 endpoint
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.model.model_fields)
+
+    @property
+    def required(self) -> set[str]:
+        return {k for k, f in self.model.model_fields.items() if f.is_required()} - {"id", "kind"}
+
+    @property
+    def column_keys(self) -> list[str]:
+        return [k for k, f in self.model.model_fields.items()
+                if (f.json_schema_extra or {}).get("column")]
+
+
+_K = [
+    Kind("counts", Counts, "h_counts", "pandas value_counts", "table", "cross-tabulation"),
+    Kind("table1", Table1, "h_table1", "aplcohort.tables.table1", "table",
+         "baseline table with automatically chosen tests"),
+    Kind("response", Response, "h_response", "aplcohort.stats.grouptests", "test",
+         "rates with exact CIs, Fisher p, conditional-MLE odds ratio"),
+    Kind("km", KM, "h_km", "aplcohort.stats.km.kaplan_meier", "curves",
+         "Kaplan–Meier with medians, estimates at times, test, figure with risk table"),
+    Kind("logrank", Logrank, "h_logrank", "aplcohort.stats.logrank", "test", "log-rank family"),
+    Kind("cox", Cox, "h_cox", "aplcohort.stats.cox.coxph", "terms",
+         "Cox model, forest plot, optional univariable table and PH test"),
+    Kind("cif", CIF, "h_cif", "aplcohort.stats.competing.cumulative_incidence", "curves",
+         "cumulative incidence with Gray's test", competing=True),
+    Kind("gray", Gray, "h_gray", "aplcohort.stats.competing.gray_test", "test", "Gray's test alone",
+         competing=True),
+    Kind("finegray", FineGray, "h_finegray", "aplcohort.stats.finegray.fine_gray", "terms",
+         "Fine–Gray regression", competing=True),
+    Kind("cause_specific_cox", CauseSpecificCox, "h_cause_specific_cox",
+         "aplcohort.stats.competing.cause_specific_cox", "terms", "Cox for one cause", competing=True),
+    Kind("landmark", Landmark, "h_landmark", "aplcohort.stats.landmark.landmark", "curves",
+         "KM, log-rank and Cox on the set event-free at each landmark", survival=True),
+    Kind("td_cox", TDCox, "h_td_cox", "aplcohort.stats.timedep.td_coxph", "terms",
+         "Cox with the exposure as a time-dependent covariate", survival=True),
+    Kind("mantel_byar", MantelByar, "h_mantel_byar", "aplcohort.stats.timedep.mantel_byar", "test",
+         "score test of the time-dependent exposure", survival=True),
+    Kind("simon_makuch", SimonMakuch, "h_simon_makuch", "aplcohort.stats.timedep.simon_makuch",
+         "curves", "KM by current exposure", survival=True),
+    Kind("immortal_time", ImmortalTime, "h_immortal_time",
+         "aplcohort.stats.timedep.compare_naive_vs_timedependent", "table",
+         "naive vs time-dependent vs landmark side by side", survival=True),
+    Kind("flow", Flow, "h_flow", "aplcohort.plan.min2022.study_flow", "figure",
+         "patient-flow diagram (Min 2022 study flow)"),
+    Kind("swimmer", Swimmer, "h_swimmer", "aplcohort.plots.swimmer.plot_swimmer", "figure",
+         "one lane per patient from first relapse"),
+]
+KINDS: dict[str, Kind] = {k.name: k for k in _K}
+
+
+_OPS = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}
+
+
+def _type_name(ann) -> str:
+    s = str(ann)
+    for a, b in (("typing.", ""), ("Optional[", ""), ("<class '", ""), ("'>", "")):
+        s = s.replace(a, b)
+    if s.startswith("Literal["):
+        return "word"
+    s = s.replace("Union[str, int, float, bool]", "value").replace("]]", "]")
+    return {"str": "text", "float": "number", "int": "integer", "bool": "true/false"}.get(s.rstrip("]"), s)
+
+
+def describe(kind: str) -> list[dict]:
+    """One row per key of ``kind``: key, type, default, allowed values, R argument, meaning."""
+    from typing import get_args, get_origin
+    rows = []
+    for key, f in KINDS[kind].model.model_fields.items():
+        ann = f.annotation
+        args = get_args(ann)
+        lit = None
+        for a in (ann, *args):
+            if get_origin(a) is Literal:
+                lit = get_args(a)
+        extra = f.json_schema_extra or {}
+        if f.is_required():
+            default = "required"
+        else:
+            default = "none" if f.default is None else repr(f.default).replace("'", "")
+        allowed = ", ".join(map(str, lit)) if lit else ""
+        bounds = [f"{_OPS[type(m).__name__]} {dataclasses.astuple(m)[0]}" for m in f.metadata
+                  if type(m).__name__ in ("Gt", "Ge", "Lt", "Le")]
+        if bounds:
+            allowed = "; ".join(bounds)
+        typ = "column" if extra.get("column") and "list" not in str(ann) and "dict" not in str(ann) \
+            else ("columns" if extra.get("column") else _type_name(ann))
+        rows.append({"key": key, "type": typ, "default": default, "allowed": allowed,
+                     "r": extra.get("r", ""), "meaning": f.description or ""})
+    return rows
+
+
+def markdown() -> str:
+    """The key tables of ``docs/plans.md`` (generated; a test keeps the doc in step)."""
+    out = []
+    for name, k in KINDS.items():
+        out.append(f"### `{name}`\n\n{k.summary}. Estimator: `{k.estimator}`; result shape: "
+                   f"{k.shape}.\n")
+        out.append("| key | type | default | allowed | R | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        for r in describe(name):
+            if r["key"] in ("id", "kind"):
+                continue
+            cells = [f"`{r['key']}`", r["type"], r["default"], r["allowed"],
+                     f"`{r['r']}`" if r["r"] else "", r["meaning"]]
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)

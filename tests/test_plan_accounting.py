@@ -1,0 +1,184 @@
+"""Every row accounted for; partial failure reported, not fatal; DataFrame input."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from aplcohort.cli import main
+from aplcohort.plan import run_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "synthetic" / "min2022.csv"
+W = "postremission_modality in ['ATO-based', 'auto HSCT', 'allo HSCT']"
+ENDPOINTS = {"os": {"endpoint": "OS", "time_zero": "response", "unit": "months"},
+             "nrm": {"endpoint": "NRM", "time_zero": "response", "unit": "months"},
+             "os_rel": {"endpoint": "OS", "time_zero": "relapse1", "unit": "months"},
+             "cir": {"endpoint": "CIR", "time_zero": "response", "unit": "months"}}
+
+
+def _plan(analyses, **over):
+    p = {"plan": "acct", "data": {"source": str(DATA)}, "endpoints": ENDPOINTS, "analyses": analyses}
+    p.update(over)
+    return p
+
+
+@pytest.fixture(scope="module")
+def min2022():
+    return run_plan("min2022", data=DATA, figures=False)
+
+
+def test_every_analysis_accounts_for_every_patient(min2022):
+    """n used + every recorded exclusion = the patients loaded, for every analysis of the
+    bundled plan; each exclusion lists exactly its patient ids."""
+    n_start = min2022.cohort.attrition.n_start
+    assert n_start == 52
+    for aid, a in min2022.analyses.items():
+        s = a.summary
+        assert s["status"] == "ok", (aid, s.get("reason"))
+        excl = s["exclusions"]
+        for e in excl:
+            assert e["reason"] and e["n"] == len(e["ids"]) == len(set(e["ids"])), (aid, e)
+        ids = [i for e in excl for i in e["ids"]]
+        assert len(ids) == len(set(ids)), aid  # nobody excluded twice
+        assert s["n"] + len(ids) == n_start, (aid, s["n"], len(ids))
+        # the analysis's attrition log holds the same exclusions
+        logged = [i for st in a.attrition.steps for i in st.excluded_ids]
+        assert sorted(logged) == sorted(ids), aid
+
+
+def test_flow_denominators_equal_the_analyses_n(min2022):
+    flow = min2022["flow"].summary
+    steps = {s["step"]: s for s in flow["steps"]["steps"]}
+    reinduced = steps["Received reinduction"]["n_after"]
+    consolidated = steps["Post-remission treatment in CR2"]["n_after"]
+    split_r = flow["splits"]["Received reinduction"]
+    split_c = flow["splits"]["Post-remission treatment in CR2"]
+    for aid in ("table1_reinduction", "mcr2_by_reinduction", "infection_by_reinduction",
+                "anc_recovery_by_reinduction", "plt_recovery_by_reinduction"):
+        s = min2022[aid].summary
+        assert s["n"] == reinduced == sum(split_r.values()), aid
+        assert {g: v["n"] for g, v in s["groups"].items()} == split_r, aid
+    for aid in ("table1_consolidation", "os_by_consolidation", "rfs_by_consolidation",
+                "cir_by_consolidation", "nrm_by_consolidation", "td_cox_hsct", "mantel_byar_hsct",
+                "simon_makuch_hsct", "immortal_time_transplant", "landmark_os"):
+        s = min2022[aid].summary
+        assert s["n"] == consolidated == sum(split_c.values()), aid
+        if "groups" in s and aid != "simon_makuch_hsct":
+            assert {g: v["n"] for g, v in s["groups"].items()} == split_c, aid
+
+
+def test_missing_group_rows_are_recorded_with_ids():
+    d = pd.read_csv(DATA)
+    missing = sorted(d.loc[d["postremission_modality"].isna(), "patient_id"].astype(str))
+    assert missing  # the replica has patients without a post-remission group
+    analyses = [{"id": "km", "kind": "km", "endpoint": "os_rel", "group": "postremission_modality"},
+                {"id": "t1", "kind": "table1", "group": "postremission_modality",
+                 "variables": ["age_at_relapse"]},
+                {"id": "lr", "kind": "logrank", "endpoint": "os_rel", "group": "postremission_modality"},
+                {"id": "cif", "kind": "cif", "endpoint": "cir", "group": "postremission_modality"},
+                {"id": "resp", "kind": "response", "group": "postremission_modality",
+                 "outcome": "response == 'mCR2'"}]
+    res = run_plan(_plan(analyses), figures=False)
+    for aid in ("km", "t1", "lr", "cif", "resp"):
+        excl = res[aid].summary["exclusions"]
+        assert set(missing) <= {i for e in excl for i in e["ids"]}, aid
+        assert res[aid].summary["n"] + sum(e["n"] for e in excl) == len(d), aid
+        if aid == "cif":  # CIR from CR2: these patients have no CR2, they leave the endpoint first
+            continue
+        grp = [e for e in excl if e["reason"] == "missing group 'postremission_modality'"]
+        assert len(grp) == 1 and sorted(grp[0]["ids"]) == missing, (aid, excl)
+
+
+def test_inestimable_analysis_leaves_the_others_intact(tmp_path):
+    """NRM among patients who relapsed again has no death in remission: no events of cause 1."""
+    others = [{"id": "os", "kind": "km", "endpoint": "os", "group": "postremission_modality", "where": W,
+               "times": [12, 36]},
+              {"id": "mcr2", "kind": "response", "group": "reinduction_regimen",
+               "outcome": "response == 'mCR2'", "where": "reinduction_regimen in ['ATO-based', 'IC']"}]
+    bad = {"id": "nrm_after_relapse2", "kind": "cif", "endpoint": "nrm", "group": "postremission_modality",
+           "where": "relapse2_date is not missing"}
+    good = run_plan(_plan(others), out=tmp_path / "good")
+    mixed = run_plan(_plan([others[0], bad, others[1]]), out=tmp_path / "mixed")
+    doc = json.loads((tmp_path / "mixed" / "results.json").read_text())
+    ref = json.loads((tmp_path / "good" / "results.json").read_text())
+    nrm = doc["analyses"]["nrm_after_relapse2"]
+    assert nrm["status"] == "not estimable"
+    assert "analysis 'nrm_after_relapse2'" in nrm["reason"] and "no events of cause 1" in nrm["reason"]
+    assert nrm["exclusions"]  # who was left out is still recorded
+    assert mixed.not_estimable == {"nrm_after_relapse2": nrm["reason"]}
+    for aid in ("os", "mcr2"):
+        assert doc["analyses"][aid] == ref["analyses"][aid]
+        assert doc["analyses"][aid]["status"] == "ok"
+    html = (tmp_path / "mixed" / "report.html").read_text()
+    assert "Not estimable" in html and "no events of cause 1" in html
+    for aid in ("os", "mcr2"):
+        assert f"id <code>{aid}</code>" in html
+    assert any("not estimable" in w for w in doc["warnings"])
+    assert doc["not_estimable"] == {"nrm_after_relapse2": nrm["reason"]}
+
+
+def test_cli_lists_inestimable_analyses_and_strict_exits_2(tmp_path, capsys):
+    plan = _plan([{"id": "os", "kind": "km", "endpoint": "os"},
+                  {"id": "nrm_x", "kind": "cif", "endpoint": "nrm",
+                   "where": "relapse2_date is not missing"}])
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    assert main(["run", str(path), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "1 analysis(es) not estimable" in out and "nrm_x: analysis 'nrm_x'" in out
+    assert main(["run", str(path), "--out", str(tmp_path / "b"), "--strict"]) == 2
+    assert "--strict: 1 analysis(es) not estimable: nrm_x" in capsys.readouterr().err
+    assert (tmp_path / "b" / "results.json").is_file()  # the results are still written
+
+
+def test_run_plan_accepts_a_dataframe():
+    d = pd.read_csv(DATA)
+    plan = _plan([{"id": "os", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+                   "where": W, "times": [12]}])
+    from_file = run_plan(plan, figures=False)
+    from_frame = run_plan(plan, data=d, figures=False)
+    assert from_frame["os"].summary == from_file["os"].summary
+    assert from_frame.provenance["input_file"] == "DataFrame"
+    assert from_frame.provenance["input_sha256"] == hashlib.sha256(
+        d.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def test_dataframe_is_validated_like_a_file():
+    from aplcohort.errors import InputError
+    d = pd.read_csv(DATA)
+    d.loc[3, "relapse1_date"] = "not a date"
+    with pytest.raises(InputError, match="relapse1_date"):
+        run_plan(_plan([{"id": "os", "kind": "km", "endpoint": "os"}]), data=d, figures=False)
+
+
+def test_bad_where_names_the_analysis_before_anything_runs():
+    from aplcohort.errors import PlanError
+    with pytest.raises(PlanError, match=r"(?s)analyses\[0\] \(os\).*where.*not allowed"):
+        run_plan(_plan([{"id": "os", "kind": "km", "endpoint": "os",
+                         "where": "__import__('os').system('true')"}]), figures=False)
+    with pytest.raises(PlanError, match=r"analyses\[0\] \(os\): where: column 'sexx' is not in the "
+                                        r"data\n    fix: did you mean 'sex'"):
+        run_plan(_plan([{"id": "os", "kind": "km", "endpoint": "os", "where": "sexx == 'F'"}]),
+                 figures=False)
+
+
+def test_a_term_without_information_is_na_with_its_reason_not_hr_1():
+    """As R coxph: a constant covariate gets coefficient NA, never HR 1.00 (1.00-1.00), SE 0."""
+    d = pd.read_csv(DATA).assign(constant=1.0)
+    plan = _plan([{"id": "cox", "kind": "cox", "endpoint": "os_rel",
+                   "covariates": ["age_at_relapse", "constant"]}])
+    res = run_plan(plan, data=d, figures=False)
+    s = res["cox"].summary
+    assert s["status"] == "ok"
+    terms = {t["term"]: t for t in s["terms"]}
+    assert terms["age_at_relapse"]["estimable"] and terms["age_at_relapse"]["se"] > 0
+    c = terms["constant"]
+    assert c["estimable"] is False and c["note"]
+    assert all(c[k] is None for k in ("coef", "se", "estimate", "lower", "upper", "statistic", "p"))
+    assert any("constant" in n and "not estimable" in n for n in res["cox"].notes)
+    tab = dict((name, t) for name, _, t in res["cox"].tables)["terms"]
+    assert tab.loc[tab["term"] == "constant", "estimate"].isna().all()
