@@ -12,6 +12,7 @@ import warnings
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from aplcohort.batch import batch_cox, batch_km, batch_logrank
@@ -253,3 +254,27 @@ def test_property_batch_equals_single(rows):
                                    rtol=RTOL)
         np.testing.assert_allclose(km.rmst[0, gg], f.rmst(4).query("group == @gg")["rmst"],
                                    rtol=RTOL)
+
+
+def test_public_coxph_and_batch_cox_share_one_kernel():
+    # both paths of batch_cox and coxph evaluate stats._coxcore.RiskSetKernel: same numbers
+    from aplcohort.stats import _coxcore
+    from aplcohort.stats.cox import coxph
+
+    rng = np.random.default_rng(21)
+    n = 6000
+    X = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n)]).astype(float)
+    t = np.ceil(rng.exponential(50 * np.exp(-X @ [0.4, -0.3])))
+    e = (rng.random(n) < 0.7).astype(float)
+    df = pd.DataFrame({"t": t, "e": e, "a": X[:, 0], "b": X[:, 1]})
+    pub = coxph(df, time="t", event="e", covariates=["a", "b"])
+    for method in ("aggregated", "rows"):
+        bc = batch_cox(X, t[None], e[None], method=method)
+        np.testing.assert_allclose(bc.coef[0], pub.terms["coef"], rtol=1e-12)
+        np.testing.assert_allclose(bc.se[0], pub.terms["se"], rtol=1e-12)
+        np.testing.assert_allclose(bc.loglik[0], pub.loglik[1], rtol=1e-13)
+        assert bc.n_iter[0] == pub.n_iter
+    # and the kernel is what both call
+    import aplcohort.batch.cox as bcox
+    import aplcohort.stats.cox as scox
+    assert bcox.RiskSetKernel is _coxcore.RiskSetKernel is scox.RiskSetKernel

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from ..stats import _surv_core as core
 from ..stats._lazy import scipy_stats as st
 
 from .._results import Result
@@ -112,67 +113,21 @@ def logrank_oev(L, gs, k):
     """
     reps, n = gs.shape
     onehot = gs[:, :, None] == np.arange(k)                              # (reps, n, k) bool
-    O = np.einsum("rnk,rn->rk", onehot.astype(float), L.event)
     # number at risk by group from each sorted position on (reverse cumulative count)
     rc = np.cumsum(onehot[:, ::-1], axis=1, dtype=np.int64)[:, ::-1].reshape(reps * n, k)
     starts = np.flatnonzero(L.first.ravel())                             # one per tie block
-    d = np.add.reduceat(L.event.ravel(), starts)
-    keep = d > 0                                                         # distinct event times
-    starts, d = starts[keep], d[keep]
-    rep = starts // n
-    n_risk = rc[starts].astype(float)                                    # (M, k)
-    n_tot = n_risk.sum(axis=1)
-    prop = n_risk / n_tot[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(n_tot > 1, d * (n_tot - d) / (n_tot - 1), 0.0)
-    E = np.empty((reps, k))
-    V = np.empty((reps, k, k))
-    for g in range(k):
-        E[:, g] = np.bincount(rep, weights=d * prop[:, g], minlength=reps)
-        cp = c * prop[:, g]
-        for h in range(g, k):
-            w = cp * ((1.0 if g == h else 0.0) - prop[:, h])
-            V[:, g, h] = V[:, h, g] = np.bincount(rep, weights=w, minlength=reps)
-    return O, E, V
-
-
-def _solve_rows(vv, z):
-    """Batched ``solve(vv, z)`` with survdiff's per-replicate pinv fallback."""
-    try:
-        return np.linalg.solve(vv, z[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.empty_like(z)
-        for i in range(z.shape[0]):
-            try:
-                out[i] = np.linalg.solve(vv[i], z[i])
-            except np.linalg.LinAlgError:
-                out[i] = np.linalg.pinv(vv[i]) @ z[i]
-        return out
+    ev = (onehot * L.event[:, :, None]).reshape(reps * n, k)
+    n_ev = np.add.reduceat(ev, starts, axis=0) if starts.size else np.zeros((0, k))
+    keep = n_ev.sum(axis=1) > 0                                          # distinct event times
+    starts, n_ev = starts[keep], n_ev[keep]
+    # the same O / E / V arithmetic as the single-cohort logrank_test, with a replicate axis
+    return core.oev_from_counts(rc[starts].astype(float), n_ev, np.ones(starts.size),
+                                rep=starts // n, nrep=reps)
 
 
 def chisq_batch(O, E, V):
-    """R survdiff's chi-square for each replicate (groups with E > 0, first dropped).
-
-    Replicates are grouped by their pattern of groups with ``E > 0`` (at most
-    ``2^k`` patterns) and each pattern is solved as one batched system.
-
-    Returns ``(chisq, df)``; 0 / 0 where fewer than two groups have E > 0 (R
-    ``survdiff``'s ``chisq <- 0``; the p-value is undefined there).
-    """
-    reps, k = E.shape
-    ok = E > 0
-    df = ok.sum(axis=1) - 1
-    chisq = np.zeros(reps)
-    pat = ok @ (1 << np.arange(k))
-    for code in np.unique(pat[df >= 1]):
-        rows = np.flatnonzero(pat == code)
-        cols = np.flatnonzero(ok[rows[0]])[1:]
-        z = (O - E)[np.ix_(rows, cols)]
-        vv = V[rows][:, cols][:, :, cols]
-        sol = _solve_rows(vv, z)
-        chisq[rows] = np.einsum("ri,ri->r", sol, z)
-    df = np.maximum(df, 0)
-    return chisq, df
+    """R survdiff's chi-square per replicate: :func:`aplcohort.stats._surv_core.chisq_from_oev_batch`."""
+    return core.chisq_from_oev_batch(O, E, V)
 
 
 def batch_logrank(time, event, group, *, k=None, chunk=None) -> BatchLogRank:

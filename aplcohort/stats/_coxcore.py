@@ -102,7 +102,9 @@ class _Indicator:
         from scipy import sparse
 
         codes = np.asarray(codes, np.int64)
-        order = _stable_order(codes, nb)
+        # rows are usually already in block order (the kernel sorts them once)
+        order = (np.arange(codes.size) if codes.size < 2 or np.all(codes[1:] >= codes[:-1])
+                 else _stable_order(codes, nb))
         counts = np.bincount(codes, minlength=nb)
         self.order = order
         self.codes = codes
@@ -184,7 +186,8 @@ class RiskSetKernel:
         # rows are held in block order: every per-block sum then streams through memory
         perm = _stable_order(block, nblk)
         X = np.ascontiguousarray(X[perm])
-        w, dead, block, trank, skey = w[perm], dead[perm], block[perm], trank[perm], skey[perm]
+        w, dead, block, trank = w[perm], dead[perm], block[perm], trank[perm]
+        skey = skey if nsk == 1 else skey[perm]
         if erank is not None:
             erank = erank[perm]
         if rep is not None:
@@ -215,12 +218,14 @@ class RiskSetKernel:
         self.dead_j = jpos[block[dead]]
         self._Pd = _Indicator(self.dead_j, nj)
         self.Xd = X[self.dead_rows]
+        self.xd_sum = self.w[self.dead_rows] @ self.Xd       # sum_dead w x: beta-free
         self.j_starts = _starts(jstrat)                    # strata of the event blocks
         cum = np.cumsum(d > 0)                              # event blocks up to each block
         hi = cum[block]                                     # t_j <= stop: j < hi
-        first = np.searchsorted(jstrat, skey, side="left")  # stratum's first event block
+        # stratum's first event block (0 with one stratum)
+        first = 0 if nsk == 1 else np.searchsorted(jstrat, skey, side="left")
         # indices into [0, cumsum-within-stratum of a0]: 0 = nothing summed
-        self.hi_idx = np.where(hi > first, hi, 0)
+        self.hi_idx = hi if nsk == 1 else np.where(hi > first, hi, 0)
         if erank is None:
             self.lo_idx = None                              # from the stratum start
         else:
@@ -292,10 +297,18 @@ class RiskSetKernel:
         A0 = C0[self.hi_idx] if self.lo_idx is None else C0[self.hi_idx] - C0[self.lo_idx]
         v = wr * A0
         v[dr] -= wr[dr] * a1[self.dead_j]
-        xd = self.wdead[:, None] * self.Xd
+        Mz = None
         if self.rep is None:
-            U = (xd.sum(axis=0) - v @ X)[None]
+            # v >= 0 (a row's own a0_j >= a1_j): Z = sqrt(v) [x, 1]; Z'Z holds the Gram
+            # matrix X' diag(v) X and X'v in one symmetric BLAS product
+            sv = np.sqrt(np.maximum(v, 0.0))
+            Z = np.empty((X.shape[0], p + 1))
+            np.multiply(X, sv[:, None], out=Z[:, :p])
+            Z[:, p] = sv
+            Mz = Z.T @ Z
+            U = (self.xd_sum - Mz[:p, p])[None]
         else:
+            xd = self.wdead[:, None] * self.Xd
             U = self._per_rep(xd, self.dead_rep) - self._per_rep(v[:, None] * X, self.rep)
         Imat = None
         if need_info:
@@ -308,7 +321,7 @@ class RiskSetKernel:
             if self.rep is None:
                 mm = P0.T @ P0 - (S1 * b1[:, None]).T @ D1 - (D1 * b1[:, None]).T @ S1 \
                     + (D1 * b2[:, None]).T @ D1
-                Imat = ((X * v[:, None]).T @ X - mm)[None]
+                Imat = (Mz[:p, :p] - mm)[None]
             else:
                 i0, i1 = self.i0, self.i1
                 per = (b0[:, None] * S1[:, i0] * S1[:, i1]

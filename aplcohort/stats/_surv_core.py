@@ -69,6 +69,35 @@ def km_curve(time, event, entry=None, weights=None):
             "surv": surv, "cumvar": cumvar}
 
 
+def km_curves_by_group(time, event, codes, k, weights=None):
+    """:func:`km_curve` of every group from ONE table of counts (no entry times).
+
+    One pass over the rows (distinct times by a counting pass for whole-number
+    times, one ``bincount`` of the (time, group) cells) instead of a sort per group;
+    each group's curve is the rows of the table where the group has records.
+    """
+    from ._coxcore import distinct_times
+
+    t = np.asarray(time, float)
+    e = np.asarray(event, float)
+    ut, inv = distinct_times(t)
+    J = ut.size
+    cell = inv * k + np.asarray(codes, np.int64)
+    w = None if weights is None else np.asarray(weights, float)
+    n_all = np.bincount(cell, weights=w, minlength=J * k).reshape(J, k)
+    n_ev = np.bincount(cell, weights=e if w is None else w * e, minlength=J * k).reshape(J, k)
+    cnt = n_all if w is None else np.bincount(cell, minlength=J * k).reshape(J, k)
+    out = []
+    for g in range(k):
+        m = cnt[:, g] > 0
+        na, ne = n_all[m, g].astype(float), n_ev[m, g].astype(float)
+        n_risk = np.cumsum(na[::-1])[::-1]
+        surv, cumvar = km_from_counts(n_risk, ne)
+        out.append({"time": ut[m], "n_risk": n_risk, "n_event": ne, "n_censor": na - ne,
+                    "surv": surv, "cumvar": cumvar})
+    return out
+
+
 def km_robust_se(time, event, entry, weights, curve):
     """Infinitesimal-jackknife SE of S(t), one cluster per row (R ``robust = TRUE``).
 
@@ -269,10 +298,12 @@ def risk_event_counts(time, event, group_idx, k):
     n_event : ndarray (J, k)
         Number of events at t_j in each group.
     """
+    from ._coxcore import distinct_times
+
     time = np.asarray(time, float)
     event = np.asarray(event, float)
     g = np.asarray(group_idx, np.int64)
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = distinct_times(time)
     cell = inv * k + g
     all_ = np.bincount(cell, minlength=ut.size * k).reshape(ut.size, k).astype(float)
     ev = np.bincount(cell, weights=event, minlength=ut.size * k).reshape(ut.size, k)
@@ -308,7 +339,7 @@ def time_weights(n_risk_tot, n_event_tot, weights="logrank", p=0.0, q=0.0):
     raise ValueError(f"unknown weights {weights!r}")
 
 
-def oev_from_counts(n_risk, n_event, w):
+def oev_from_counts(n_risk, n_event, w, rep=None, nrep=1):
     """Observed, expected and variance matrix of the weighted log-rank statistic.
 
     Parameters
@@ -318,6 +349,10 @@ def oev_from_counts(n_risk, n_event, w):
         :func:`risk_event_counts`).
     w : ndarray (J,)
         Weight of each time.
+    rep, nrep : int ndarray (J,), int, optional
+        Replicate of each event time (a batch of cohorts,
+        :func:`aplcohort.batch.batch_logrank`): then O, E, V get a leading
+        replicate axis. The same arithmetic serves one cohort and a batch.
 
     Returns
     -------
@@ -326,6 +361,27 @@ def oev_from_counts(n_risk, n_event, w):
     V : ndarray (k, k)
         Variance matrix (R ``survdiff$var``).
     """
+    if rep is not None:
+        n_risk = np.asarray(n_risk, float)
+        n_event = np.asarray(n_event, float)
+        w = np.asarray(w, float)
+        k = n_risk.shape[1]
+        n = n_risk.sum(axis=1)
+        d = n_event.sum(axis=1)
+        prop = n_risk / n[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(n > 1, w ** 2 * d * (n - d) / (n - 1), 0.0)
+        O = np.empty((nrep, k))
+        E = np.empty((nrep, k))
+        V = np.empty((nrep, k, k))
+        for g in range(k):
+            O[:, g] = np.bincount(rep, weights=w * n_event[:, g], minlength=nrep)
+            E[:, g] = np.bincount(rep, weights=w * d * prop[:, g], minlength=nrep)
+            cp = c * prop[:, g]
+            for h in range(g, k):
+                v = cp * ((1.0 if g == h else 0.0) - prop[:, h])
+                V[:, g, h] = V[:, h, g] = np.bincount(rep, weights=v, minlength=nrep)
+        return O, E, V
     n_risk = np.asarray(n_risk, float)
     n_event = np.asarray(n_event, float)
     w = np.asarray(w, float)
@@ -340,20 +396,53 @@ def oev_from_counts(n_risk, n_event, w):
     return O, E, V
 
 
+def _solve_rows(vv, z):
+    """Batched ``solve(vv, z)`` with survdiff's per-replicate pinv fallback."""
+    try:
+        return np.linalg.solve(vv, z[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(z)
+        for i in range(z.shape[0]):
+            try:
+                out[i] = np.linalg.solve(vv[i], z[i])
+            except np.linalg.LinAlgError:
+                out[i] = np.linalg.pinv(vv[i]) @ z[i]
+        return out
+
+
+def chisq_from_oev_batch(O, E, V):
+    """R survdiff's chi-square for each replicate (groups with E > 0, first dropped).
+
+    The one implementation: :func:`chisq_from_oev` (one cohort) and
+    :func:`aplcohort.batch.batch_logrank` call it. Replicates are grouped by their
+    pattern of groups with ``E > 0`` (at most ``2^k`` patterns) and each pattern is
+    solved as one batched system.
+
+    Returns ``(chisq (reps,), df (reps,))``; 0 / 0 where fewer than two groups have
+    E > 0 (R ``survdiff`` sets ``chisq <- 0``; the p-value is undefined there).
+    """
+    O, E, V = np.asarray(O, float), np.asarray(E, float), np.asarray(V, float)
+    reps, k = E.shape
+    ok = E > 0
+    df = ok.sum(axis=1) - 1
+    chisq = np.zeros(reps)
+    pat = ok @ (1 << np.arange(k))
+    for code in np.unique(pat[df >= 1]):
+        rows = np.flatnonzero(pat == code)
+        cols = np.flatnonzero(ok[rows[0]])[1:]
+        z = (O - E)[np.ix_(rows, cols)]
+        vv = V[rows][:, cols][:, :, cols]
+        sol = _solve_rows(vv, z)
+        chisq[rows] = np.einsum("ri,ri->r", sol, z)
+    return chisq, np.maximum(df, 0)
+
+
 def chisq_from_oev(O, E, V):
     """R survdiff's chi-square: groups with E > 0, drop the first, solve.
 
     Returns ``(chisq, df)``; ``(0.0, 0)`` when fewer than two groups have E > 0
     (R ``survdiff`` sets ``chisq <- 0`` there; the p-value is then undefined).
     """
-    ok = E > 0
-    df = int(ok.sum()) - 1
-    if df < 1:
-        return 0.0, 0
-    z = (O - E)[ok][1:]
-    vv = V[np.ix_(ok, ok)][1:, 1:]
-    try:
-        sol = np.linalg.solve(vv, z)
-    except np.linalg.LinAlgError:
-        sol = np.linalg.pinv(vv) @ z
-    return float(sol @ z), df
+    c, d = chisq_from_oev_batch(np.asarray(O, float)[None], np.asarray(E, float)[None],
+                                np.asarray(V, float)[None])
+    return float(c[0]), int(d[0])

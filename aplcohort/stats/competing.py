@@ -38,7 +38,7 @@ from ._lazy import scipy_stats as _st
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from .outcome import Outcome
-from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame
+from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame, z_value
 
 __all__ = [
     "cumulative_incidence",
@@ -96,7 +96,7 @@ def _labels(values, name, n, order=None):
 
 def _ci(est, var, conf_type, conf_level):
     """Pointwise CI of a cumulative incidence (see module docstring)."""
-    z = _st.norm.ppf(0.5 + conf_level / 2)
+    z = z_value(conf_level)  # cached: norm.ppf per call dominated small cohorts
     est = np.asarray(est, float)
     se = np.sqrt(np.maximum(np.asarray(var, float), 0.0))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -410,8 +410,12 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
             n_risk = ts.size - np.searchsorted(ts, tt, side="left")
             n_ev = np.searchsorted(tc, tt, side="right") - np.searchsorted(tc, tt, side="left")
             n_ce = np.searchsorted(t0, tt, side="right") - np.searchsorted(t0, tt, side="left")
-            parts.append(curve_frame(g, c, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce))
-    table = pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
+            parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, np.sqrt(var), lo, hi,
+                          n_risk, n_ev, n_ce))
+    # one DataFrame built at the end (per-curve frames dominated small cohorts)
+    cols = list(zip(*parts))
+    table = curve_frame(sum(cols[0], []), np.concatenate(cols[1]),
+                        *[np.concatenate(c) for c in cols[2:]])
     counts_df = pd.DataFrame(counts, columns=["group", "cause", "n", "events", "competing",
                                               "censored"])
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,

@@ -352,6 +352,12 @@ def singular_columns(info, toler=np.finfo(float).eps ** 0.75):
     mx = np.max(np.diag(A)) if n else 0.0
     eps = toler if not mx > 0 else mx * toler
     sing = np.zeros(n, dtype=bool)
+    try:  # fast path: the pivots of a successful Cholesky are diag(L)^2
+        L = np.linalg.cholesky(A)
+        if np.all(np.diag(L) ** 2 >= eps):
+            return sing
+    except np.linalg.LinAlgError:
+        pass
     for i in range(n):
         piv = A[i, i]
         if not np.isfinite(piv) or piv < eps:

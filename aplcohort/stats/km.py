@@ -68,20 +68,25 @@ def _check_conf(conf_type, conf_level):
 
 
 def _group_codes(group, n, order=None, name="group"):
-    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given."""
+    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given.
+
+    One hash pass (``pd.factorize``) over the rows, then the few distinct labels
+    are sorted: no per-row Python objects for numeric groups.
+    """
     if group is None:
         return ("all",), np.zeros(n, np.int64)
-    g = pd.Series(np.asarray(group, dtype=object) if not isinstance(group, pd.Series)
-                  else group.to_numpy(dtype=object))
-    if len(g) != n:
-        raise InputError(f"{name} has {len(g)} values but time has {n}; give one {name} "
+    arr = group.to_numpy() if isinstance(group, pd.Series) else np.asarray(group)
+    if arr.ndim != 1 or len(arr) != n:
+        raise InputError(f"{name} has {len(arr)} values but time has {n}; give one {name} "
                          f"label per row")
-    miss = g.isna().to_numpy()
-    if miss.any():
-        idx = np.flatnonzero(miss)[:20].tolist()
-        raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
-                         f"explicitly or give them a label")
-    present = list(pd.unique(g))
+    if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.dtype.kind == "O":
+        miss = pd.isna(arr)
+        if miss.any():
+            idx = np.flatnonzero(miss)[:20].tolist()
+            raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
+                             f"explicitly or give them a label")
+    codes0, uniq = pd.factorize(arr)
+    present = [x.item() if isinstance(x, np.generic) else x for x in list(uniq)]
     if order is None:
         try:
             levels = sorted(present)
@@ -98,8 +103,9 @@ def _group_codes(group, n, order=None, name="group"):
                              f"add them to order=")
         levels = [x for x in levels if x in present]
     levels = [x.item() if isinstance(x, np.generic) else x for x in levels]
-    codes = pd.Categorical(g, categories=levels).codes.astype(np.int64)
-    return tuple(levels), codes
+    pos = {v: i for i, v in enumerate(levels)}
+    remap = np.array([pos[v] for v in present], dtype=np.int64)
+    return tuple(levels), remap[codes0]
 
 
 def _outcome(time, event, entry):
@@ -182,8 +188,21 @@ class KMResult(CurveShape, Result):
         return {"median": self.median(), "curve": self.table}
 
     def _curve(self, g):
-        t = self.table
-        return t[t["group"] == g]
+        """Columns of group ``g``'s rows as numpy arrays (sliced once per result:
+        the table is grouped in ``groups`` order)."""
+        cache = self.__dict__.setdefault("_curve_cache", {})
+        if not cache:
+            t = self.table
+            gcol = t["group"].to_numpy()
+            cols = {k: t[k].to_numpy() for k in ("time", "estimate", "std_err", "lower",
+                                                 "upper", "n_risk", "n_event", "n_censor")}
+            bounds = np.flatnonzero(np.r_[True, gcol[1:] != gcol[:-1], True]) \
+                if len(gcol) else np.zeros(1, int)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                cache[gcol[a]] = {k: v[a:b] for k, v in cols.items()}
+        empty = {k: np.zeros(0) for k in ("time", "estimate", "std_err", "lower", "upper",
+                                          "n_risk", "n_event", "n_censor")}
+        return cache.get(g, empty)
 
     # ---- quantiles
     def quantile(self, p) -> pd.DataFrame:
@@ -201,14 +220,14 @@ class KMResult(CurveShape, Result):
         rows = []
         for g, nrec in zip(self.groups, self.n_records):
             c = self._curve(g)
-            x = np.concatenate([[0.0], c["time"].to_numpy()])
+            x = np.concatenate([[0.0], c["time"]])
 
             def fq(curve):
                 return core.findq(x, np.concatenate([[0.0], 1.0 - curve]), probs)
 
-            q = fq(c["estimate"].to_numpy())
-            lo = fq(c["lower"].to_numpy())
-            up = fq(c["upper"].to_numpy())
+            q = fq(c["estimate"])
+            lo = fq(c["lower"])
+            up = fq(c["upper"])
             ev = float(c["n_event"].sum())
             ev = int(ev) if ev.is_integer() else ev  # whole counts unless weights are fractional
             for i, pr in enumerate(probs):
@@ -224,9 +243,15 @@ class KMResult(CurveShape, Result):
         DataFrame ``[group, cause, n, events, median, lower, upper, note]``
         (``note`` = "not reached" where the median is NaN).
         """
-        q = self.quantile(0.5)
-        return median_frame((r.group, None, r.n, r.events, r.quantile, r.lower, r.upper)
-                            for r in q.itertuples(index=False))
+        rows = []
+        for g, nrec in zip(self.groups, self.n_records):
+            c = self._curve(g)
+            x = np.concatenate([[0.0], c["time"]])
+            q, lo, up = (core.findq(x, np.concatenate([[0.0], 1.0 - v]), np.array([0.5]))[0]
+                         for v in (c["estimate"], c["lower"], c["upper"]))
+            ev = float(c["n_event"].sum())
+            rows.append((g, None, nrec, int(ev) if ev.is_integer() else ev, q, lo, up))
+        return median_frame(rows)
 
     # ---- survival at times
     def _at(self, times, extend):
@@ -234,18 +259,18 @@ class KMResult(CurveShape, Result):
         out = []
         for g in self.groups:
             c = self._curve(g)
-            ct = c["time"].to_numpy()
+            ct = c["time"]
             # survfit0: a row at start time with S = 1 and n.risk of the first row
             if ct.size and ct[0] != self.start_time:
                 ct0 = np.concatenate([[self.start_time], ct])
                 pre = {"estimate": 1.0, "std_err": 0.0, "lower": 1.0, "upper": 1.0,
                        "n_event": 0.0, "n_censor": 0.0}
-                col = {k: np.concatenate([[v], c[k].to_numpy()]) for k, v in pre.items()}
-                col["n_risk"] = np.concatenate([[c["n_risk"].iloc[0]], c["n_risk"].to_numpy()])
+                col = {k: np.concatenate([[v], c[k]]) for k, v in pre.items()}
+                col["n_risk"] = np.concatenate([[c["n_risk"][0]], c["n_risk"]])
             else:
                 ct0 = ct
-                col = {k: c[k].to_numpy() for k in ("estimate", "std_err", "lower", "upper",
-                                                    "n_event", "n_censor", "n_risk")}
+                col = {k: c[k] for k in ("estimate", "std_err", "lower", "upper",
+                                         "n_event", "n_censor", "n_risk")}
             i1 = np.searchsorted(ct0, t, side="right")          # findInterval(t, time)
             i2 = np.searchsorted(ct0, t, side="left")           # rows with time < t
             row = np.maximum(i1, 1) - 1
@@ -318,8 +343,7 @@ class KMResult(CurveShape, Result):
         rows = []
         for g in self.groups:
             c = self._curve(g)
-            m, se = core.rmst(c["time"].to_numpy(), c["estimate"].to_numpy(),
-                              c["n_risk"].to_numpy(), c["n_event"].to_numpy(), tau,
+            m, se = core.rmst(c["time"], c["estimate"], c["n_risk"], c["n_event"], tau,
                               self.start_time)
             rows.append((g, tau, m, se, m - z * se, m + z * se))
         return pd.DataFrame(rows, columns=["group", "tau", "rmst", "se", "lower", "upper"])
@@ -389,11 +413,14 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     # R: survmean / survfit0 use min(0, stop times) as the start of follow-up
     start_time = min(0.0, float(oc.time.min()))
     parts, nrec = [], []
+    counts = np.bincount(codes, minlength=len(groups))
+    pre = (core.km_curves_by_group(oc.time, oc.event, codes, len(groups), w)
+           if oc.start is None else None)
     for k, g in enumerate(groups):
         m = codes == k
         em = None if oc.start is None else oc.start[m]
         wm = None if w is None else w[m]
-        r = core.km_curve(oc.time[m], oc.event[m], em, wm)
+        r = pre[k] if pre is not None else core.km_curve(oc.time[m], oc.event[m], em, wm)
         if variance == "greenwood":
             logse = np.sqrt(r["cumvar"])
             with np.errstate(invalid="ignore"):
@@ -404,10 +431,14 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
             with np.errstate(divide="ignore", invalid="ignore"):
                 logse = np.where(se_s == 0, 0.0, se_s / r["surv"])
         lower, upper = core.confint(r["surv"], logse, conf_type, cl)
-        parts.append(curve_frame(g, None, r["time"], r["surv"], se_s, lower, upper, r["n_risk"],
-                                 r["n_event"], r["n_censor"]))
-        nrec.append(int(m.sum()))
-    table = pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
+        parts.append((np.full(r["time"].size, k), r["time"], r["surv"], se_s, lower, upper,
+                      r["n_risk"], r["n_event"], r["n_censor"]))
+        nrec.append(int(counts[k]))
+    # one DataFrame at the end (per-group frames dominated small cohorts)
+    cols = [np.concatenate(c) for c in zip(*parts)]
+    glab = np.empty(len(groups), dtype=object)
+    glab[:] = list(groups)
+    table = curve_frame(glab[cols[0]], None, *cols[1:])
     return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
                     weighted=w is not None, left_truncated=oc.start is not None,
                     n_records=tuple(nrec), start_time=start_time, variance=variance)

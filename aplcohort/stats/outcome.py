@@ -25,13 +25,20 @@ from ..errors import InputError
 def _as_float(x, name):
     a = np.asarray(x)
     try:
-        return a.astype(float)
+        # a copy: results keep these arrays, so a later change to the caller's data
+        # must not change them
+        return np.array(a, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name}: values must be numeric ({exc})") from None
 
 
 def _as_code(x, name):
+    a = np.asarray(x)
+    if a.dtype.kind in "iub" and (a.size == 0 or a.min() >= 0):
+        return a.astype(np.int64)                 # integer codes: nothing to check
     a = _as_float(x, name)
+    if a.size and ((a == 0) | (a == 1)).all():     # 0/1 events: the common case
+        return a.astype(np.int64)
     bad = ~np.isfinite(a) | (a != np.round(a)) | (a < 0)
     if bad.any():
         idx = np.flatnonzero(bad)[:20].tolist()

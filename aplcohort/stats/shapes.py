@@ -103,9 +103,12 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
     """
     t = np.asarray(time, dtype=float)
     n = t.size
-    g = [group] * n if (np.ndim(group) == 0 and not isinstance(group, (list, tuple))) \
-        else list(group)
-    return pd.DataFrame({"group": pd.Series(g, dtype=object), "cause": _cause_col(cause, n),
+    if np.ndim(group) == 0 and not isinstance(group, (list, tuple)):
+        g = np.empty(n, dtype=object)
+        g[:] = [group] * n
+    else:
+        g = np.asarray(group, dtype=object) if not isinstance(group, np.ndarray) else group
+    return pd.DataFrame({"group": g, "cause": _cause_col(cause, n),
                          "time": t, "estimate": np.asarray(estimate, float),
                          "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
                          "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
@@ -135,12 +138,19 @@ def median_frame(rows) -> pd.DataFrame:
 
     ``note`` says "not reached" where the median is NaN.
     """
-    df = pd.DataFrame(list(rows), columns=MEDIAN_COLUMNS[:-1])
-    df["cause"] = _cause_col(None, len(df)) if df["cause"].isna().all() else \
-        pd.array(df["cause"], dtype="Int64")
-    df["group"] = df["group"].astype(object)
-    df["note"] = np.where(df["median"].isna(), NOTE_NOT_REACHED, "")
-    return df[MEDIAN_COLUMNS]
+    rows = list(rows)
+    cols = list(zip(*rows)) if rows else [()] * 7
+    g = np.empty(len(rows), dtype=object)
+    g[:] = list(cols[0])
+    cause = [c for c in cols[1]]
+    med = np.asarray(cols[4], float)
+    return pd.DataFrame({
+        "group": g,
+        "cause": pd.array([pd.NA if c is None else int(c) for c in cause], dtype="Int64"),
+        "n": list(cols[2]), "events": list(cols[3]), "median": med,
+        "lower": np.asarray(cols[5], float), "upper": np.asarray(cols[6], float),
+        "note": np.where(np.isnan(med), NOTE_NOT_REACHED, "").astype(object)},
+        columns=MEDIAN_COLUMNS)
 
 
 class CurveShape:
