@@ -111,7 +111,8 @@ def parse_n_grid(text) -> list[int]:
 
 
 class Progress:
-    """A plain-text progress bar on stderr (``tqdm`` is used when installed)."""
+    """A progress bar: ``tqdm.auto`` (a widget in Jupyter, text on a terminal), or a plain
+    text bar on stderr if tqdm cannot be imported."""
 
     def __init__(self, total, label="", enabled=True, stream=None):
         self.total = max(1, int(total))
@@ -121,8 +122,8 @@ class Progress:
         self.label = label
         self._tqdm = None
         if enabled:
-            try:  # optional, never a dependency
-                from tqdm import tqdm
+            try:  # tqdm is a dependency; the plain bar is a fallback for a broken install
+                from tqdm.auto import tqdm
                 self._tqdm = tqdm(total=self.total, desc=label, file=self.stream)
             except ImportError:
                 self._draw()
