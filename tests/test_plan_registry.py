@@ -75,7 +75,19 @@ BASE = {
     "counts": {"columns": ["sex"]},
     "flow": {},
     "swimmer": {},
+    "multistate": {"cr3_entry": "salvage_start", "times": [12, 60]},
+    "clfs": {"cr3_entry": "salvage_start", "times": [12, 60]},
 }
+ALIVE_DEAD = {"states": [{"name": "relapse", "date": "relapse1_date"},
+                         {"name": "death", "date": "death_date", "absorbing": True}],
+              "transitions": [["relapse", "death"]]}
+STATES = {"table": [V(False)], "figure": [V(False)],
+          "cr3_entry": [V("date", on_error="exclude"), Rej("cr4", "salvage_start")],
+          "unit": [V("days")], "cutoff": [V("2015-01-01")],
+          "on_error": [V("exclude", cr3_entry="date")],
+          "group": [V("sex")], "order": [V(["M", "F"], group="sex"), Rej(["M"], "needs 'group'")],
+          "times": [V([24.0])], "tau": [V(60.0), Rej(-1, "greater than 0")],
+          "conf_type": [V("plain")], "conf_level": [V(0.9)]}
 
 COMMON = {"title": [V("Another title")], "where": [V("sex == 'F'")]}
 CURVE = {"times": [V([12.0, 36.0])], "ticks": [V([0.0, 10.0, 20.0]), Rej([0, 10], "figure is false", figure=False)],
@@ -152,6 +164,11 @@ VARIANTS = {
                "parametric": [V(True)], "smd": [V(True)], "overall": [V(False)], "table": [V(False)]},
     "counts": {**COMMON, "columns": [V(["center"])], "table": [V(False)]},
     "flow": {**COMMON, "figure": [V(False)]},
+    "multistate": {**COMMON, **STATES, "model": [V(ALIVE_DEAD)], "time_zero": [V("CR2")],
+                   "covariates": [V(["age_at_diagnosis"])],
+                   "shared": [V({"age_at_diagnosis": [["ATO-based", "relapse2"], ["auto HSCT", "relapse2"]]})],
+                   "categorical": [V({"sex": "M"}, covariates=["sex"])]},
+    "clfs": {**COMMON, **STATES, "time_zero": [V("relapse1")], "dfs_os": [V("kaplan-meier")]},
     "swimmer": {**COMMON, "figure": [V(False)], "color_by": [V("sex")], "sort_by": [V("sex")],
                 "unit": [V("days"), Rej("fortnights", "not allowed")],
                 "missing_label": [V("no consolidation")]},

@@ -364,9 +364,16 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
         "definitions": res.definitions, "groups": list(res.groups), "at": at,
         "salvage": salv, "salvage_probabilities": salv_p, "choices": res.choices,
         "notes": notes}), notes=notes)
+    rm = getattr(res.occupancy, "rmean", None)
+    if tau is not None and rm is not None:  # restricted mean time alive in remission, ...
+        rm = rm[rm["state"].isin(res.measures)].reset_index(drop=True)
+        out.summary["rmean"] = jsonable(rm)
     out.tables = [("clfs_definitions", "What each curve measures", res.definitions),
                   ("salvage_outcomes", "Patients entering each salvage state and their "
                    "state at last follow-up", salv)]
+    if tau is not None and rm is not None:
+        out.tables.append(("clfs_rmean", f"Restricted mean time to {tau} {unit} (CLFS: alive "
+                           "in remission)", rm))
     if at is not None:
         out.tables.insert(0, ("clfs_at", "CLFS, DFS and OS at chosen times", at))
         out.tables.append(("salvage_probabilities", "State probabilities from the start of "

@@ -979,6 +979,49 @@ def h_flow(ctx, m, cohort, out):
         out.figures.append((m.id, _figure_of(plot_flow(log, splits))))
 
 
+def _states(handler, ctx, m, cohort, out):
+    """Run a multi-state handler (:mod:`aplcohort.multistate.plan`) on the analysis set.
+
+    Patients missing the group, or left out by ``on_error: exclude``, are recorded in
+    ``out`` with the reason, like every other exclusion.
+    """
+    from ..multistate.plan import accepted_settings
+    if m.group is not None:
+        miss = cohort.data[m.group].isna().to_numpy()
+        if miss.any():
+            reason = f"missing group '{m.group}'"
+            ids = cohort.data.loc[miss, "patient_id"].astype(str).tolist()
+            out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+            out.attrition.record(f"{m.id}: {reason}", cohort.n, ids, reason)
+            cohort = cohort.filter(~miss, step=f"{m.id}: {reason}", reason=reason)
+    names = set(accepted_settings(handler)) - {"figures"}
+    settings = {k: getattr(m, k) for k in names if k in type(m).model_fields}
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
+                if v is not None}
+    r = handler(cohort, **settings, figures=_fig(ctx, m))
+    by_reason: dict[str, list[str]] = {}
+    for e in r.summary.get("excluded") or []:
+        by_reason.setdefault(str(e.get("reason")), []).append(str(e.get("patient_id")))
+    for reason, ids in by_reason.items():
+        out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+        out.attrition.record(f"{m.id}: {reason}", cohort.n, ids, reason)
+    out.summary.update({k: v for k, v in r.summary.items() if k != "kind"})
+    out.tables += list(r.tables)
+    out.figures += [(f"{m.id}__{name}", fig) for name, fig in r.figures]
+    out.notes += list(r.notes)
+    out.result = r.result
+
+
+def h_multistate(ctx, m, cohort, out):
+    from ..multistate.plan import h_multistate as handler
+    _states(handler, ctx, m, cohort, out)
+
+
+def h_clfs(ctx, m, cohort, out):
+    from ..multistate.plan import h_clfs as handler
+    _states(handler, ctx, m, cohort, out)
+
+
 def h_swimmer(ctx, m, cohort, out):
     from ..plots.swimmer import plot_swimmer
     out.summary.update({"n": int(cohort.n), "unit": m.unit})

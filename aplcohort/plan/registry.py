@@ -348,6 +348,56 @@ class Swimmer(_Figure, AnalysisBase):
     missing_label: str = _f("not recorded", doc="legend entry of a missing color_by value")
 
 
+class _States(_Table, _Figure, AnalysisBase):
+    """Keys shared by the multi-state kinds (:mod:`aplcohort.multistate.plan`)."""
+
+    cr3_entry: Literal["date", "salvage_start"] = _f(
+        "date", doc="CR3 entry: the `cr3_date` column, or (a stated assumption) the salvage start")
+    unit: Literal["days", "months", "years"] = _f("months", doc="time unit")
+    cutoff: Optional[str] = _f(None, doc="data cut-off date YYYY-MM-DD (default: the cohort's)")
+    on_error: Literal["raise", "exclude"] = _f(
+        "raise", doc="patients whose dates break the model: stop with the report, or leave them "
+                     "out with the reason (recorded)", r="survcheck()")
+    group: Optional[str] = _f(None, column=True, doc="grouping column fixed at time zero",
+                              r="formula right-hand side")
+    order: Optional[list[Scalar]] = _f(None, doc="group levels in order", r="factor(levels=)")
+    times: Optional[list[float]] = _f(None, doc="times at which probabilities are reported",
+                                      r="summary(times=)")
+    tau: Optional[float] = _f(None, gt=0, doc="horizon of the restricted mean time in state",
+                              r="print(rmean=)")
+    conf_type: Literal["log", "log-log", "plain"] = _f("log", r="conf.type")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="conf.int")
+
+    @model_validator(mode="after")
+    def _rules(self):
+        _order_needs_group(self)
+        return self
+
+
+class Multistate(_States):
+    model: Union[Literal["relapsed_leukemia"], dict] = _f(
+        "relapsed_leukemia", doc="the bundled relapsed-leukaemia model, or a declared model "
+                                 "(docs/multistate.md)", r="Surv(tstart, tstop, state)")
+    time_zero: Optional[str] = _f(None, doc="state whose entry is time zero (default: the "
+                                            "model's first state)", r="istate")
+    covariates: Optional[list[str]] = _f(None, column=True, doc="transition-specific Cox "
+                                         "covariates (none: no Cox model)",
+                                         r="coxph(Surv(tstart, tstop, state) ~ x, id = id)")
+    shared: Optional[dict[str, list[list[str]]]] = _f(
+        None, doc="{covariate: [[from, to], ...]}: one common effect on these transitions",
+        r="coxph formula list with common effects")
+    categorical: Optional[dict[str, Scalar]] = _f(None, column=True,
+                                                  doc="{column: reference level}", r="relevel(ref=)")
+
+
+class CLFS(_States):
+    time_zero: str = _f("CR2", doc="state whose entry is time zero (DFS needs a remission state)",
+                        r="istate")
+    dfs_os: Literal["aalen-johansen", "kaplan-meier"] = _f(
+        "aalen-johansen", doc="DFS and OS from the same Aalen–Johansen fit (so DFS <= CLFS <= OS), "
+                              "or Kaplan–Meier")
+
+
 @dataclass(frozen=True)
 class Kind:
     """One analysis kind: its settings model, handler name, estimator and result shape."""
@@ -407,6 +457,10 @@ _K = [
          "naive vs time-dependent vs landmark side by side", survival=True),
     Kind("flow", Flow, "h_flow", "aplcohort.plan.min2022.study_flow", "figure",
          "patient-flow diagram (Min 2022 study flow)"),
+    Kind("multistate", Multistate, "h_multistate", "aplcohort.multistate", "curves",
+         "state occupancy (Aalen–Johansen, IJ SE), time in state, transition-specific Cox"),
+    Kind("clfs", CLFS, "h_clfs", "aplcohort.multistate.clfs", "curves",
+         "current leukemia-free survival beside DFS and OS; salvage facts as probabilities"),
     Kind("swimmer", Swimmer, "h_swimmer", "aplcohort.plots.swimmer.plot_swimmer", "figure",
          "one lane per patient from first relapse"),
 ]
