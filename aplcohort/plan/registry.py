@@ -19,7 +19,7 @@ Fields carry metadata in ``json_schema_extra``:
 >>> KINDS["km"].model.model_fields["conf_type"].default
 'log'
 >>> sorted(KINDS)[:3]
-['cause_specific_cox', 'cif', 'counts']
+['cause_specific_cox', 'cif', 'clfs']
 """
 
 from __future__ import annotations
