@@ -174,6 +174,14 @@ VARIANTS = {
                 "missing_label": [V("no consolidation")]},
 }
 
+# the propensity-score adjustment (aplcohort.adjust) on the kinds that compare groups
+for _k in ("km", "logrank", "cif", "table1"):
+    VARIANTS[_k]["propensity"] = [
+        V({"method": "iptw", "covariates": ["age_at_relapse"]}),
+        Rej({"method": "iptw", "covarites": ["age_at_relapse"]}, "did you mean 'covariates'"),
+        Rej({"method": "iptw", "covariates": ["age_at_relapse"], "caliper": 0.2},
+            "do not apply to method 'iptw'")]
+
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):

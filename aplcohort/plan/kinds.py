@@ -446,6 +446,45 @@ def _two_groups(m, order, what="test"):
                            f"in '{m.group}'; a {what} needs two or more")
 
 
+def _adjusted(ctx, m, df, out, what: str) -> None:
+    """With ``propensity:``, the propensity-score-adjusted analysis beside the unadjusted one
+    (:mod:`aplcohort.adjust.plan`): balance table and figures first, then the unadjusted and
+    adjusted results; patients without a propensity score are recorded."""
+    if not getattr(m, "propensity", None):
+        return
+    from ..adjust import plan as ap
+    kw = dict(group=m.group, adjust=dict(m.propensity))
+    if what == "km":
+        res = ap.adjusted_km(df, time="time", event="event", conf_type=m.conf_type,
+                             conf_level=m.conf_level, **kw)
+    elif what == "cif":
+        res = ap.adjusted_cif(df, time="time", code="event", conf_type=m.conf_type,
+                              conf_level=m.conf_level, **kw)
+    elif what == "logrank":
+        res = ap.adjusted_logrank(df, time="time", event="event", **kw)
+    else:
+        res = ap.adjusted_table1(df, group=m.group, variables=list(m.variables),
+                                 adjust=dict(m.propensity))
+    left = getattr(res.ps, "excluded", None)
+    if left is not None and len(left) and "patient_id" in df.columns:
+        rows = left.index if "row" not in left.columns else left["row"]
+        ids = [str(df["patient_id"].iloc[int(r)]) for r in rows if int(r) < len(df)]
+        if ids:
+            reason = "adjusted analysis only: missing a propensity-score covariate"
+            out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+    out.summary["adjusted"] = jsonable(res.to_dict())
+    method = res.balance.adjustment
+    for name, tab in res.tables.items():
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
+        cap = "Covariate balance before and after" if name == "balance" else str(name)
+        out.tables.append((f"adjusted_{slug}", f"{cap} ({method})", tab))
+    if _fig(ctx, m):
+        for name, fig in res.figures().items():
+            slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
+            out.figures.append((f"{m.id}__{slug}", fig))
+    out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
+
+
 def h_km(ctx, m, cohort, out):
     from ..stats.km import kaplan_meier, median_followup
     from ..stats.logrank import logrank_test, pairwise_logrank, weighted_logrank
@@ -518,6 +557,7 @@ def h_km(ctx, m, cohort, out):
                       pvalue_test=test.test if test is not None else None,
                       time_unit=info["unit"], ylabel=label, order=order, width="double")
         out.figures.append((m.id, _figure_of(fig)))
+    _adjusted(ctx, m, df, out, "km")
 
 
 def _ticks(m, time: pd.Series, unit: str):
@@ -579,6 +619,7 @@ def h_logrank(ctx, m, cohort, out):
         out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     immortal_time_guard(m, df, info, group, order, out)
     out.tables.append(("observed_expected", res.test, res.table))
+    _adjusted(ctx, m, df, out, "logrank")
 
 
 def h_cif(ctx, m, cohort, out):
@@ -643,6 +684,7 @@ def h_cif(ctx, m, cohort, out):
                        pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
                        ylabel=label, order=order, width="double")
         out.figures.append((m.id, _figure_of(fig)))
+    _adjusted(ctx, m, df, out, "cif")
 
 
 def h_gray(ctx, m, cohort, out):
@@ -817,6 +859,7 @@ def h_table1(ctx, m, cohort, out):
                         "rows": jsonable(t.raw)})
     out.result = t
     out.tables.append((m.id, out.title, t))
+    _adjusted(ctx, m, d, out, "table1")
 
 
 def _td_frame(ctx, m, cohort, out):

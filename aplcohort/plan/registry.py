@@ -109,7 +109,29 @@ def _order_needs_group(m):
         raise ValueError("'order' needs 'group'")
 
 
-class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
+class _Adjust(_M):
+    # named `propensity` because `adjust` is the p-value adjustment of pairwise comparisons
+    propensity: Optional[dict[str, Any]] = _f(
+        None, doc="propensity-score adjustment shown beside the unadjusted result, balance first: "
+                  "{method: iptw|matching, covariates: [...], estimand, trim, truncate, ratio, "
+                  "caliper, ...} (docs/adjustment.md)",
+        r="MatchIt::matchit / survfit(weights=, robust=TRUE)")
+
+    @model_validator(mode="after")
+    def _adjust_rules(self):
+        if self.propensity is not None:
+            from ..adjust.plan import _check_settings
+            _check_settings(self.propensity)  # unknown keys with did-you-mean, method keys
+            if getattr(self, "group", None) is None:
+                raise ValueError("'propensity' needs 'group' (the treatment whose groups are "
+                                 "compared)")
+            if getattr(self, "strata", None) is not None:
+                raise ValueError("'propensity' and 'strata' cannot be combined (the adjusted "
+                                 "analysis is not stratified)")
+        return self
+
+
+class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, doc="stratified test (curves stay by group)",
                                r="survdiff(strata())")
     conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)",
@@ -147,7 +169,7 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
         return self
 
 
-class Logrank(_Table, _Group, _Endpoint, AnalysisBase):
+class Logrank(_Table, _Group, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="survdiff(strata())", doc="stratified test")
     test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"] = _f(
         "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="weights of the test")
@@ -221,7 +243,7 @@ class CauseSpecificCox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
 
 
-class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, AnalysisBase):
+class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     cause: int = _f(1, ge=1, r="cuminc / timepoints cause")
     strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)", doc="stratified Gray test")
     conf_type: Literal["log-log", "log", "plain"] = _f("log-log", r="cmprsk CI transform (log-log)")
@@ -326,7 +348,7 @@ class Response(_Table, _Group, AnalysisBase):
     conf_level: float = _f(0.95, gt=0, lt=1, r="binom.test / fisher.test(conf.level=)")
 
 
-class Table1(_Table, _Group, AnalysisBase):
+class Table1(_Table, _Group, _Adjust, AnalysisBase):
     variables: list[str] = _f(column=True, min_length=1, doc="rows of the table")
     parametric: bool = _f(False, doc="t-test/ANOVA and mean (SD) instead of rank tests and median")
     smd: bool = _f(False, doc="standardized mean differences")

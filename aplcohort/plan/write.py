@@ -420,7 +420,7 @@ def journal_table_from_frame(df: pd.DataFrame, caption: str):
         elif pd.api.types.is_bool_dtype(v):
             cells[c] = ["yes" if x else "no" for x in v]
         elif pd.api.types.is_integer_dtype(v):
-            cells[c] = [str(int(x)) for x in v]
+            cells[c] = ["" if pd.isna(x) else str(int(x)) for x in v]  # nullable Int64 (cause)
         elif pd.api.types.is_float_dtype(v):
             cells[c] = ["NA" if pd.isna(x) else (str(int(x)) if float(x).is_integer() and abs(x) < 1e6
                                                    else f"{x:.3f}") for x in v]
