@@ -55,3 +55,22 @@ def test_adjusted_km_in_the_plan_equals_the_python_api(tmp_path):
 def test_bad_propensity_settings_are_rejected_before_anything_runs(tmp_path, ps, match):
     with pytest.raises(PlanError, match=match):
         run_plan(_plan(tmp_path, propensity=ps), figures=False)
+
+
+def test_weighted_cox_in_the_plan_equals_the_python_api(tmp_path):
+    from aplcohort.adjust.plan import adjusted_cox
+    two = "postremission_modality in ['ATO-based', 'auto HSCT']"
+    ps = {"treatment": "postremission_modality", "method": "iptw", "covariates": ["age_at_diagnosis"]}
+    plan = {"plan": "ps", "data": {"source": str(Path(DATA).resolve())},
+            "endpoints": {"os": {"endpoint": "OS", "time_zero": "response", "unit": "months"}},
+            "analyses": [{"id": "cox_ps", "kind": "cox", "endpoint": "os", "where": two,
+                          "covariates": ["postremission_modality"], "propensity": ps}]}
+    res = run_plan(plan, figures=False)
+    got = res["cox_ps"].summary["adjusted"]["adjusted"]["terms"][0]
+    d = load(DATA).filter(two, step="w", reason="w").endpoint("OS", time_zero="response",
+                                                              unit="months").data
+    want = adjusted_cox(d, time="time", event="event", group="postremission_modality",
+                        adjust={k: v for k, v in ps.items() if k != "treatment"}).adjusted.terms
+    np.testing.assert_allclose([got["coef"], got["robust_se"]],
+                               [want["coef"].iloc[0], want["robust_se"].iloc[0]], rtol=1e-10)
+    assert got["robust_se"] > 0  # the CI uses the robust SE, as R coxph(weights, robust = TRUE)

@@ -174,7 +174,14 @@ VARIANTS = {
                 "missing_label": [V("no consolidation")]},
 }
 
-# the propensity-score adjustment (aplcohort.adjust) on the kinds that compare groups
+# the propensity-score adjustment (aplcohort.adjust): on cox / finegray it names its treatment
+for _k in ("cox", "finegray"):
+    VARIANTS[_k]["propensity"] = [
+        V({"treatment": "sex", "method": "iptw", "covariates": ["age_at_relapse"]}),
+        Rej({"method": "iptw", "covariates": ["age_at_relapse"]}, "needs 'treatment: COLUMN'"),
+        Rej({"treatment": "sex", "method": "iptw", "covariates": ["age_at_relapse"], "ratio": 2},
+            "do not apply to method 'iptw'")]
+# ... and on the kinds that compare groups
 for _k in ("km", "logrank", "cif", "table1"):
     VARIANTS[_k]["propensity"] = [
         V({"method": "iptw", "covariates": ["age_at_relapse"]}),

@@ -453,8 +453,18 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
     if not getattr(m, "propensity", None):
         return
     from ..adjust import plan as ap
-    kw = dict(group=m.group, adjust=dict(m.propensity))
-    if what == "km":
+    settings = dict(m.propensity)
+    group = settings.pop("treatment", None) or m.group   # cox/finegray name the treatment
+    if group not in df.columns:
+        raise PlanError(f"analysis '{m.id}': propensity treatment column '{group}' is not in "
+                        "the data")
+    kw = dict(group=group, adjust=settings)
+    if what == "cox":
+        res = ap.adjusted_cox(df, time="time", event="event", conf_level=m.conf_level, **kw)
+    elif what == "finegray":
+        res = ap.adjusted_finegray(df, time="time", code="event", cause=m.cause,
+                                   conf_level=m.conf_level, **kw)
+    elif what == "km":
         res = ap.adjusted_km(df, time="time", event="event", conf_type=m.conf_type,
                              conf_level=m.conf_level, **kw)
     elif what == "cif":
@@ -463,8 +473,7 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
     elif what == "logrank":
         res = ap.adjusted_logrank(df, time="time", event="event", **kw)
     else:
-        res = ap.adjusted_table1(df, group=m.group, variables=list(m.variables),
-                                 adjust=dict(m.propensity))
+        res = ap.adjusted_table1(df, group=group, variables=list(m.variables), adjust=settings)
     left = getattr(res.ps, "excluded", None)
     if left is not None and len(left) and "patient_id" in df.columns:
         rows = left.index if "row" not in left.columns else left["row"]
@@ -765,6 +774,7 @@ def h_cox(ctx, m, cohort, out):
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
+    _adjusted(ctx, m, df, out, "cox")
 
 
 def h_finegray(ctx, m, cohort, out):
@@ -782,6 +792,7 @@ def h_finegray(ctx, m, cohort, out):
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
+    _adjusted(ctx, m, df, out, "finegray")
 
 
 def h_cause_specific_cox(ctx, m, cohort, out):

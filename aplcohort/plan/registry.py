@@ -131,6 +131,25 @@ class _Adjust(_M):
         return self
 
 
+class _AdjustTreatment(_M):
+    propensity: Optional[dict[str, Any]] = _f(
+        None, doc="propensity-score-weighted or matched model of one treatment beside the "
+                  "unadjusted one: {treatment: column, method: iptw|matching, covariates: [...], "
+                  "...} (docs/adjustment.md)",
+        r="coxph(Surv ~ treatment, weights = w, robust = TRUE)")
+
+    @model_validator(mode="after")
+    def _adjust_rules(self):
+        if self.propensity is not None:
+            from ..adjust.plan import _check_settings
+            rest = dict(self.propensity)
+            if not isinstance(rest.pop("treatment", None), str):
+                raise ValueError("'propensity' needs 'treatment: COLUMN' (the treatment whose "
+                                 "groups are compared)")
+            _check_settings(rest)
+        return self
+
+
 class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, doc="stratified test (curves stay by group)",
                                r="survdiff(strata())")
@@ -213,7 +232,7 @@ class _Regression(_M):
         return self
 
 
-class Cox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
+class Cox(_Table, _Figure, _Regression, _Endpoint, _AdjustTreatment, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="coxph(strata())")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
     robust: Optional[bool] = _f(None, r="coxph(robust=)",
@@ -234,7 +253,7 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
         return self
 
 
-class FineGray(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
+class FineGray(_Table, _Figure, _Regression, _Endpoint, _AdjustTreatment, AnalysisBase):
     cause: int = _f(1, ge=1, r="crr(failcode=)")
 
 
