@@ -44,7 +44,8 @@ def test_adjusted_km_in_the_plan_equals_the_python_api(tmp_path):
     names = [n for n, _, _ in res["km_ps"].tables]
     assert names.index("adjusted_balance") < names.index("adjusted_adjusted_curve")
     figs = {p.name for p in (tmp_path / "o" / "figures").glob("*.png")}
-    assert {"km_ps__love_plot.png", "km_ps__propensity-score_overlap.png"} <= figs
+    assert {"km_ps__love_plot.png", "km_ps__propensity-score_overlap.png",
+            "km_ps__adjusted_curves.png"} <= figs
 
 
 @pytest.mark.parametrize("ps, match", [

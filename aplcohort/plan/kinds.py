@@ -491,6 +491,18 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
         for name, fig in res.figures().items():
             slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
             out.figures.append((f"{m.id}__{slug}", fig))
+        if what in ("km", "cif"):
+            # the weighted curves; no risk table (weighted numbers at risk are not patients),
+            # no median legend counts from weights
+            from ..plots.survival import plot_cif, plot_km
+            lab = f"{m.label or out.summary.get('endpoint', {}).get('label', '')} ({method})"
+            unit = out.summary.get("endpoint", {}).get("unit", "months")
+            fig = (plot_km(res.adjusted, risk_table=False, median_legend=False, show_n=False,
+                           time_unit=unit, ylabel=lab, width="double")
+                   if what == "km" else
+                   plot_cif(res.adjusted, cause=m.cause, risk_table=False, time_unit=unit,
+                            ylabel=lab, width="double"))
+            out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
 
 
