@@ -187,7 +187,9 @@ for _k in ("km", "logrank", "cif", "table1"):
         V({"method": "iptw", "covariates": ["age_at_relapse"]}),
         Rej({"method": "iptw", "covarites": ["age_at_relapse"]}, "did you mean 'covariates'"),
         Rej({"method": "iptw", "covariates": ["age_at_relapse"], "caliper": 0.2},
-            "do not apply to method 'iptw'")]
+            "do not apply to method 'iptw'"),
+        Rej({"treatment": "sex", "method": "iptw", "covariates": ["age_at_relapse"]},
+            "the treatment is 'group'")]
 
 
 @pytest.fixture(scope="module")

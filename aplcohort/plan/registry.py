@@ -114,39 +114,30 @@ class _Adjust(_M):
     propensity: Optional[dict[str, Any]] = _f(
         None, doc="propensity-score adjustment shown beside the unadjusted result, balance first: "
                   "{method: iptw|matching, covariates: [...], estimand, trim, truncate, ratio, "
-                  "caliper, ...} (docs/adjustment.md)",
-        r="MatchIt::matchit / survfit(weights=, robust=TRUE)")
+                  "caliper, ...}; the treatment is `group`, or `treatment: COLUMN` on cox and "
+                  "finegray (docs/adjustment.md)",
+        r="MatchIt::matchit / survfit or coxph(weights =, robust = TRUE)")
 
     @model_validator(mode="after")
     def _adjust_rules(self):
-        if self.propensity is not None:
-            from ..adjust.plan import _check_settings
-            _check_settings(self.propensity)  # unknown keys with did-you-mean, method keys
+        if self.propensity is None:
+            return self
+        from ..adjust.plan import _check_settings
+        rest = dict(self.propensity)
+        treatment = rest.pop("treatment", None)
+        if "group" in type(self).model_fields:   # km, logrank, cif, table1: the treatment is `group`
+            if treatment is not None:
+                raise ValueError("'propensity.treatment' is not used here: the treatment is 'group'")
             if getattr(self, "group", None) is None:
                 raise ValueError("'propensity' needs 'group' (the treatment whose groups are "
                                  "compared)")
             if getattr(self, "strata", None) is not None:
                 raise ValueError("'propensity' and 'strata' cannot be combined (the adjusted "
                                  "analysis is not stratified)")
-        return self
-
-
-class _AdjustTreatment(_M):
-    propensity: Optional[dict[str, Any]] = _f(
-        None, doc="propensity-score-weighted or matched model of one treatment beside the "
-                  "unadjusted one: {treatment: column, method: iptw|matching, covariates: [...], "
-                  "...} (docs/adjustment.md)",
-        r="coxph(Surv ~ treatment, weights = w, robust = TRUE)")
-
-    @model_validator(mode="after")
-    def _adjust_rules(self):
-        if self.propensity is not None:
-            from ..adjust.plan import _check_settings
-            rest = dict(self.propensity)
-            if not isinstance(rest.pop("treatment", None), str):
-                raise ValueError("'propensity' needs 'treatment: COLUMN' (the treatment whose "
-                                 "groups are compared)")
-            _check_settings(rest)
+        elif not isinstance(treatment, str):
+            raise ValueError("'propensity' needs 'treatment: COLUMN' (the treatment whose "
+                             "groups are compared)")
+        _check_settings(rest)  # unknown keys with did-you-mean, keys of the other method
         return self
 
 
@@ -232,7 +223,7 @@ class _Regression(_M):
         return self
 
 
-class Cox(_Table, _Figure, _Regression, _Endpoint, _AdjustTreatment, AnalysisBase):
+class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="coxph(strata())")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
     robust: Optional[bool] = _f(None, r="coxph(robust=)",
@@ -253,7 +244,7 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, _AdjustTreatment, AnalysisBas
         return self
 
 
-class FineGray(_Table, _Figure, _Regression, _Endpoint, _AdjustTreatment, AnalysisBase):
+class FineGray(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
     cause: int = _f(1, ge=1, r="crr(failcode=)")
 
 
