@@ -757,14 +757,22 @@ def _check_events(m, df, event_value=1, what="events"):
         raise NotEstimable(f"analysis '{m.id}': no {what} in endpoint '{m.endpoint}' (n = {len(df)})")
 
 
-def h_cox(ctx, m, cohort, out):
-    from ..stats.cox import coxph, univariable_multivariable
+def _regression_frame(ctx, m, cohort, out, drop: dict, *events):
+    """Complete-case frame of a regression kind: endpoint data, rows missing a model column
+    recorded and dropped, categorical columns as labels, and enough events checked."""
     df, info = endpoint_frame(ctx, m, cohort, out)
     out.summary["endpoint"] = info
-    cov = list(m.covariates)
-    df = _drop_missing(out, df, {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
+    df = _drop_missing(out, df, drop)
     df = _as_labels(df, list(m.categorical or {}))
-    _check_events(m, df)
+    _check_events(m, df, *events)
+    return df
+
+
+def h_cox(ctx, m, cohort, out):
+    from ..stats.cox import coxph, univariable_multivariable
+    cov = list(m.covariates)
+    df = _regression_frame(ctx, m, cohort, out,
+                           {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
     kw = dict(time="time", event="event", covariates=cov, categorical=m.categorical,
               strata=m.strata, ties=m.ties, conf_level=m.conf_level)
     if m.firth:
@@ -791,12 +799,9 @@ def h_cox(ctx, m, cohort, out):
 
 def h_finegray(ctx, m, cohort, out):
     from ..stats.finegray import fine_gray
-    df, info = endpoint_frame(ctx, m, cohort, out)
-    out.summary["endpoint"] = info
     cov = list(m.covariates)
-    df = _drop_missing(out, df, {"covariate": cov})
-    df = _as_labels(df, list(m.categorical or {}))
-    _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    df = _regression_frame(ctx, m, cohort, out, {"covariate": cov}, m.cause,
+                           f"events of cause {m.cause}")
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                     categorical=m.categorical, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause)
@@ -809,12 +814,9 @@ def h_finegray(ctx, m, cohort, out):
 
 def h_cause_specific_cox(ctx, m, cohort, out):
     from ..stats.competing import cause_specific_cox
-    df, info = endpoint_frame(ctx, m, cohort, out)
-    out.summary["endpoint"] = info
     cov = list(m.covariates)
-    df = _drop_missing(out, df, {"covariate": cov})
-    df = _as_labels(df, list(m.categorical or {}))
-    _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    df = _regression_frame(ctx, m, cohort, out, {"covariate": cov}, m.cause,
+                           f"events of cause {m.cause}")
     res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause)
