@@ -28,12 +28,28 @@ _LAZY = {
     "cumulative_incidence": "aplcohort.stats.competing",
     "gray_test": "aplcohort.stats.competing",
     "fine_gray": "aplcohort.stats.finegray",
+    "cause_specific_cox": "aplcohort.stats.competing",
+    "example_cohort": "aplcohort.datasets",
+    "example_data": "aplcohort.datasets",
+    "plot_km": "aplcohort.plots.survival",
+    "plot_cif": "aplcohort.plots.survival",
+    "plot_forest": "aplcohort.plots.forest",
+    "save_figure": "aplcohort.plots.export",
+    "table1": "aplcohort.tables.table1",
+    "save_table": "aplcohort.tables.export",
 }
+# sub-packages reachable as attributes (``apc.stats.td_coxph``), imported on first use
+_SUBPACKAGES = ("adjust", "batch", "cohort", "datasets", "multistate", "plan", "plots", "stats",
+                "synthetic", "tables")
 
 __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name):
+    if name in _SUBPACKAGES:
+        value = import_module(f"aplcohort.{name}")
+        globals()[name] = value
+        return value
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'aplcohort' has no attribute {name!r}")
@@ -43,4 +59,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))

@@ -134,6 +134,29 @@ class Cohort:
         return Cohort(data=self.data[keep].reset_index(drop=True), warnings=self.warnings,
                       attrition=log, source=self.source, report=self.report)
 
+    def with_derived(self) -> "Cohort":
+        """Return the cohort with the derived analysis columns added.
+
+        The columns a plan computes before it runs (age at relapse, CR1 duration,
+        early death, HSCT flags and dates, ...; see
+        :func:`aplcohort.plan.derived.add_derived`) are added where the dates they
+        need are present; existing columns are never overwritten. The names of the
+        added columns are in ``source["derived_columns"]``.
+
+        Examples
+        --------
+        >>> import aplcohort as apc
+        >>> c = apc.example_cohort().with_derived()
+        >>> "cr1_duration_months" in c.data.columns
+        True
+        """
+        import dataclasses
+
+        from ..plan.derived import add_derived
+        data, added = add_derived(self.data)
+        return dataclasses.replace(self, data=data,
+                                   source={**self.source, "derived_columns": list(added)})
+
     def endpoint(self, name: str, time_zero: str, unit: str = "days", **kwargs):
         """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`."""
         from .endpoints import derive_endpoint
