@@ -31,6 +31,7 @@ _LAZY = {
     "cause_specific_cox": "aplcohort.stats.competing",
     "example_cohort": "aplcohort.datasets",
     "example_data": "aplcohort.datasets",
+    "example_mapping": "aplcohort.datasets",
     "plot_km": "aplcohort.plots.survival",
     "plot_cif": "aplcohort.plots.survival",
     "plot_forest": "aplcohort.plots.forest",

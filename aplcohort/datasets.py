@@ -70,3 +70,25 @@ def example_cohort(name: str = "min2022", *, seed: int | None = None):
     label = f"SYNTHETIC example cohort {name!r}" + (f" (seed {seed})" if seed is not None else "")
     return dataclasses.replace(c, source={**c.source, "path": label,
                                           "format": "synthetic example", "synthetic": True})
+
+
+def example_mapping():
+    """Path of the example column mapping (YAML) used in notebook 02.
+
+    It maps a hospital-style spreadsheet (``Study No.``, ``Dx date``, local codes such as
+    ``Arsenic`` / ``ASCT``, dd/mm/yyyy dates, WBC in cells/µL) to the data dictionary; copy
+    it beside your own data and edit it.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import aplcohort as apc
+    >>> apc.example_mapping().name
+    'example_mapping.yaml'
+    """
+    from importlib.resources import files
+    from pathlib import Path
+    return Path(str(files("aplcohort.synthetic") / "example_mapping.yaml"))

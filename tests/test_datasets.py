@@ -46,3 +46,13 @@ def test_every_top_level_name_resolves():
     assert callable(apc.stats.td_coxph)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         apc.nope
+
+
+def test_run_plan_on_a_cohort_with_derived_columns(tmp_path):
+    """The validated, derived table can be given back to run_plan: the derived True/False
+    flags are read back as logical columns (as R's read.csv does), not as text."""
+    c = apc.example_cohort().with_derived()
+    res = apc.run_plan("min2022", data=c.data, figures=False)
+    raw = apc.run_plan("min2022", data=apc.example_data(), figures=False)
+    a, b = res["early_death_by_reinduction"], raw["early_death_by_reinduction"]
+    assert a.summary == b.summary

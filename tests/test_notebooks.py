@@ -21,6 +21,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from aplcohort.datasets import example_mapping as apc_example_mapping
+
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = [
@@ -28,13 +30,8 @@ NOTEBOOKS = [
     "02_your_cohort.ipynb",
     "03_competing_risks_and_transplant_timing.ipynb",
 ]
-# Working directory of each run: Jupyter starts kernels in the notebook's folder; 02 is run from
-# the repository root to check that the notebooks find their files from either place.
-CWD = {
-    "01_replicate_min2022.ipynb": NB_DIR,
-    "02_your_cohort.ipynb": ROOT,
-    "03_competing_risks_and_transplant_timing.ipynb": NB_DIR,
-}
+# Each notebook runs in an empty folder outside the repository: after `pip install aplcohort`
+# a notebook must not need the repository's files or a particular working directory.
 CELL_TIMEOUT = 120  # seconds per cell; the whole notebooks take well under a minute
 
 
@@ -74,6 +71,18 @@ def test_notebook_is_committed_clean(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_uses_the_public_api(name):
+    """No repository paths, no set-up boilerplate, no surgery on internal objects."""
+    code = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+    assert "import aplcohort as apc" in code
+    for banned in ("data/synthetic", '"data"', "pyproject", "find_repo_root", "dataclasses",
+                   "sys.path", "get_ipython"):
+        assert banned not in code, f"{name}: {banned!r} in a code cell"
+    setup = next(c.source for c in _read(name).cells if c.cell_type == "code")
+    assert len(setup.splitlines()) <= 25, f"{name}: set-up cell of {len(setup.splitlines())} lines"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs(name, kernel_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -87,8 +96,10 @@ def test_notebook_runs(name, kernel_dir, tmp_path, monkeypatch):
     nb = _read(name)
     km = KernelManager(kernel_name="python3",
                        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(CWD[name])}})
+                            resources={"metadata": {"path": str(cwd)}})
     client.execute()  # raises CellExecutionError (with the cell and traceback) if a cell fails
 
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
@@ -110,12 +121,12 @@ def test_notebook_runs(name, kernel_dir, tmp_path, monkeypatch):
 
 
 def test_example_mapping_maps_every_synthetic_column():
-    """notebooks/example_mapping.yaml is a valid mapping covering the whole synthetic cohort."""
+    """The packaged example mapping (aplcohort/synthetic/example_mapping.yaml) is a valid mapping covering the whole synthetic cohort."""
     import pandas as pd
 
     from aplcohort.cohort import load_mapping
 
-    m = load_mapping(NB_DIR / "example_mapping.yaml")
+    m = load_mapping(apc_example_mapping())
     synthetic_columns = list(pd.read_csv(ROOT / "data" / "synthetic" / "min2022.csv", nrows=0).columns)
     assert sorted(m.columns.values()) == sorted(synthetic_columns)
     assert m.date_format == "%d/%m/%Y"

@@ -551,6 +551,16 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
                     continue
                 out[col] = pd.Series(dates, index=v.index, dtype="datetime64[ns]")
                 continue
+        if kind is None and n_num == 0 and n_text > 0:
+            words = {as_text(x).strip().lower() for x, m in zip(v.tolist(), miss) if not m}
+            if words <= {"true", "false"}:
+                # True/False written by pandas, R (TRUE/FALSE) or a spreadsheet: a logical
+                # column, as R's read.csv reads it (a derived flag written to CSV and read
+                # back must compare with true/false as before).
+                out[col] = pd.Series([pd.NA if m else as_text(x).strip().lower() == "true"
+                                      for x, m in zip(v.tolist(), miss)],
+                                     index=v.index, dtype="boolean")
+                continue
         if kind is None and not (n_num + n_like > 0 and n_num + n_like >= n_text):
             # a text column: missing tokens become missing, values their text form
             out[col] = pd.Series([None if m else as_text(x) for x, m in zip(v.tolist(), miss)],
