@@ -68,7 +68,10 @@ def _seg_cumsum(V, starts, reverse=False):
     out = np.empty_like(V)
     if m == 0:
         return out
-    bounds = np.r_[starts, m]
+    if starts.size == 1 and starts[0] == 0:                          # one segment
+        return (np.cumsum(V[::-1], axis=0)[::-1] if reverse
+                else np.cumsum(V, axis=0, out=out))
+    bounds = np.append(starts, m)                                   # (np.r_ is slow)
     if starts.size <= 64:
         for a, b in zip(bounds[:-1], bounds[1:]):
             if reverse:
@@ -91,7 +94,10 @@ def _starts(codes):
     """Positions where a sorted code array changes (segment starts)."""
     if codes.size == 0:
         return np.zeros(0, np.int64)
-    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    new = np.empty(codes.size, bool)
+    new[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 class _Indicator:
