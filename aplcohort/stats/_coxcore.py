@@ -40,12 +40,14 @@ def distinct_times(time):
     t = np.asarray(time, float)
     if t.size and t.min() >= 0:
         tmax = t.max()
-        if tmax <= 4 * t.size + 100_000 and np.all(t == np.floor(t)):
+        if tmax <= 4 * t.size + 100_000:
             ti = t.astype(np.int64)
-            present = np.bincount(ti, minlength=int(tmax) + 1) > 0
-            ut = np.flatnonzero(present).astype(float)
-            rank = np.cumsum(present) - 1
-            return ut, rank[ti]
+            if np.array_equal(ti, t):                     # whole numbers (no floor temp)
+                cnt = np.bincount(ti, minlength=int(tmax) + 1)
+                present = cnt > 0
+                ut = np.flatnonzero(present).astype(float)
+                rank = np.cumsum(present) - 1
+                return ut, rank[ti]
     return np.unique(t, return_inverse=True)
 
 
