@@ -13,9 +13,13 @@ counting-process data together, and they keep per-row ``p x p`` arrays (memory
 Method
 ------
 Rows are grouped once into *blocks* (stratum, distinct stop time), each split
-into its deaths and its other rows. Per evaluation, every row's
-``w_i exp(x_i b - c) [1, x_i, x_ia x_ib]`` is summed per block in cache-sized
-row chunks (no ``n x p^2`` array is ever held); the risk-set sums are reverse
+into its deaths and its other rows. One cohort is held transposed, ``(p, n)``, in
+block order with each block's deaths first, so per evaluation ONE
+``np.add.reduceat`` over ``w_i exp(x_i b - c) [1, x_i]`` gives both the block sums
+and the tied-death sums (a batch of replicates keeps an ``(n, p)`` layout and a
+sparse block indicator); the work buffer is allocated once. The information
+matrix is one Gram product (see :class:`RiskSetKernel`; no ``n x p^2`` array is
+ever held); the risk-set sums are reverse
 cumulative sums over the blocks of the stratum, minus (with entry times) the
 same sums over the rows whose entry is at or after the event time. The Efron
 terms of ``d`` tied deaths (weight ``mean w`` of the tied deaths, as R) enter
