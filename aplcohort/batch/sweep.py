@@ -230,7 +230,7 @@ def _auto(scs, ns, reps, seed, alpha, endpoint):
 
     A probe of the first replicates of the first scenario at the LARGEST n (the
     most expensive cell) is run in-process and kept as part of the result; the
-    sweep is extrapolated from it.
+    sweep is extrapolated from it with a cost per replicate proportional to n.
     """
     if not _have_distributed():
         return "none", "auto: dask.distributed not installed", [], []
@@ -241,7 +241,8 @@ def _auto(scs, ns, reps, seed, alpha, endpoint):
     m = min(_PROBE_REPS, reps)
     t0 = time.perf_counter()
     r0 = power_chunk(scs[0], n0, 0, m, seed, alpha, endpoint)
-    est = (time.perf_counter() - t0) / m * reps * len(ns) * len(scs)
+    # cost per replicate taken as proportional to n (measured at the largest n)
+    est = (time.perf_counter() - t0) / m * reps * len(scs) * sum(ns) / n0
     probe = ([(0, n0, 0, m)], [r0])
     if est < AUTO_MIN_SECONDS:
         return ("none", f"auto: estimated {est:.1f} s in-process < {AUTO_MIN_SECONDS:g} s "
