@@ -214,6 +214,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=20261130)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "RESULTS.md"))
     a = ap.parse_args(argv)
+    a.load_start = os.getloadavg()          # the machine is shared: say how busy it was
     rep = a.repeat
     big = 100_000 if a.quick else 1_000_000
     huge = 1_000_000 if a.quick else 10_000_000
@@ -324,6 +325,7 @@ def main(argv=None):
                      "growth exponent": slope})
 
     res = pd.DataFrame(rows)
+    a.load_end = os.getloadavg()
     text = render(res, pd.DataFrame(grow), agree, notes, a)
     print(text)
     with open(a.out, "w") as fh:
@@ -347,6 +349,10 @@ def render(res, grow, agree, notes, a):
              f"{platform.python_version()}, numpy {_np.__version__}, pandas {pd.__version__}; "
              f"best of {a.repeat} runs per tool, all tools in one run on the same data "
              f"(seed {a.seed}).", "",
+             "Load average (1, 5, 15 min) at the start: "
+             f"{', '.join(f'{x:.2f}' for x in a.load_start)}; at the end: "
+             f"{', '.join(f'{x:.2f}' for x in a.load_end)} (other jobs share the CPUs; ratios "
+             "from one run are comparable, absolute seconds less so).", "",
              "Ratios are tool time / aplcohort time (> 1: aplcohort is faster). Floors are the "
              "minimum work any implementation must do on the same data.", ""]
     r = res.copy()

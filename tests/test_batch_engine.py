@@ -278,3 +278,22 @@ def test_public_coxph_and_batch_cox_share_one_kernel():
     import aplcohort.batch.cox as bcox
     import aplcohort.stats.cox as scox
     assert bcox.RiskSetKernel is _coxcore.RiskSetKernel is scox.RiskSetKernel
+
+
+# ------------------------------------------------------------------ one kernel
+@pytest.mark.parametrize("seed", range(6))
+def test_findq_monotone_equals_r_search(seed):
+    # the vectorised quantile search (kaplan_meier and batch_km) against R's findq
+    # written line by line, on step curves with plateaus exactly at p and ending at p
+    from aplcohort.stats import _surv_core as core
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        m = int(rng.integers(1, 12))
+        steps = rng.choice([0.0, 0.1, 0.25, 0.5], m)
+        y = np.concatenate([[0.0], np.minimum(np.cumsum(steps), 1.0)])
+        x = np.concatenate([[0.0], np.cumsum(rng.integers(1, 4, m)).astype(float)])
+        p = np.array([0.0, 0.1, 0.25, 0.5, 0.75, 0.9])
+        np.testing.assert_array_equal(core.findq_monotone(x, y, p), core._findq_general(x, y, p))
+        for pp in p:
+            np.testing.assert_array_equal(core.findq_monotone(x, y, pp),
+                                          core._findq_general(x, y, np.array([pp])))

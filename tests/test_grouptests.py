@@ -259,9 +259,14 @@ def test_wilcoxon_exact_by_hand():
     r = gt.wilcoxon_ranksum([1, 2], [3, 4, 5])
     assert r.statistic == 0.0
     assert r.p == pytest.approx(0.2, rel=1e-14)
-    counts = gt._wilcox_counts(3, 4)
-    assert sum(counts) == comb(7, 3)
-    assert counts == counts[::-1]  # symmetric distribution
+    # x = ranks {1, 3, 4} of 7: W = 8 - 6 = 2; the exact null distribution enumerated by hand
+    from itertools import combinations
+    ws = [sum(c) - 6 for c in combinations(range(1, 8), 3)]
+    assert len(ws) == comb(7, 3)
+    lower = Fraction(sum(w <= 2 for w in ws), len(ws))
+    r = gt.wilcoxon_ranksum([1, 3, 4], [2, 5, 6, 7])
+    assert r.statistic == 2.0
+    assert r.p == pytest.approx(float(min(2 * lower, 1)), rel=1e-14)
 
 
 def test_wilcoxon_ties_with_explicit_exact_warns():

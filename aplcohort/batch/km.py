@@ -26,11 +26,10 @@ import pandas as pd
 
 from .._results import Result, jsonable
 from ..errors import InputError
+from ..stats import _surv_core as core
 from ._layout import as_batch, layout
 
-__all__ = ["batch_km", "BatchKM"]
-
-_TOL = np.sqrt(np.finfo(float).eps)   # survival:::findq tolerance
+__all__ = ["batch_km", "BatchKM", "km_summaries"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +99,61 @@ class BatchKM(Result):
                 "rmst_se": jsonable(self.rmst_se), "choices": jsonable(self.choices)}
 
 
+def km_summaries(x, n_risk, n_event, n_g, events, tmax, times, tau):
+    """Median, S(t) and RMST of ``(reps, k)`` curves from their per-time counts.
+
+    The single-cohort kernels of :mod:`aplcohort.stats._surv_core` over a replicate
+    and a group axis: the product-limit estimate is
+    :func:`~aplcohort.stats._surv_core.km_from_counts`, the median
+    :func:`~aplcohort.stats._surv_core.findq_monotone` and the restricted mean
+    :func:`~aplcohort.stats._surv_core.rmst_rows` -- the functions
+    :func:`aplcohort.stats.km.kaplan_meier` uses, so no statistic is computed twice.
+
+    Parameters
+    ----------
+    x : ndarray (reps, m) or (m,)
+        Sorted times of the rows (a time may repeat; a row of another group has
+        no events and changes nothing).
+    n_risk, n_event : ndarray (reps, k, m)
+        At risk and events at each row (events counted once per distinct time).
+    n_g, events : ndarray (reps, k)
+        Rows and events per group.
+    tmax : ndarray (reps, k)
+        Group's last time (-inf for an empty group).
+    times : ndarray (q,)
+        Sorted times for S(t).
+    tau : float or None
+    """
+    reps, k, m = n_risk.shape
+    x = np.broadcast_to(np.asarray(x, float), (reps, m))
+    S, _ = core.km_from_counts(n_risk, n_event)                            # (r, k, m)
+    empty = n_g == 0
+    x0 = np.concatenate([np.zeros((reps, 1)), x], axis=1)[:, None, :]
+    y0 = np.concatenate([np.zeros((reps, k, 1)), 1.0 - S], axis=2)
+    med = core.findq_monotone(np.broadcast_to(x0, y0.shape), y0, 0.5, xmax=tmax)[..., 0]
+    med = np.where(empty, np.nan, med)
+    if times.size:
+        if reps == 1:                                                      # one large cohort
+            cnt = np.searchsorted(x[0], times, side="right")[None]
+        else:
+            cnt = (x[:, :, None] <= times).sum(axis=1)                     # (r, q) rows <= t
+        idx = np.maximum(cnt - 1, 0)
+        S_at = np.take_along_axis(S, np.broadcast_to(idx[:, None, :], (reps, k, times.size)),
+                                  axis=2)
+        S_at = np.where((cnt > 0)[:, None, :], S_at, 1.0)                  # before any row
+        past = times[None, None, :] > tmax[:, :, None]                     # extend = FALSE
+        surv = np.where(past | empty[:, :, None], np.nan, S_at)
+    else:
+        surv = np.zeros((reps, k, 0))
+    if tau is not None:
+        rm, se = core.rmst_rows(x[:, None, :], S, n_risk, n_event, tau)
+        rm, se = np.where(empty, np.nan, rm), np.where(empty, np.nan, se)
+    else:
+        rm = np.full((reps, k), np.nan)
+        se = np.full((reps, k), np.nan)
+    return n_g, events, med, surv, rm, se
+
+
 def _chunk(ts, es, gs, k, times, tau):
     """KM summaries of one chunk already in layout order; see :func:`batch_km`."""
     reps, n = ts.shape
@@ -115,65 +169,11 @@ def _chunk(ts, es, gs, k, times, tau):
     block = np.cumsum(first.ravel()) - 1
     d = np.add.reduceat(ev, starts, axis=0)[block].reshape(reps, n, k)
     d = np.where(first[:, :, None], d, 0.0)                               # once per time
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(d > 0, 1.0 - d / n_risk, 1.0)
-    S = np.cumprod(frac, axis=1)                                          # S after each row
     n_g = cnt[:, 0, :]
-    events = (onehot * es[:, :, None]).sum(axis=1)
-    empty = n_g == 0
+    events = ev.reshape(reps, n, k).sum(axis=1)
     tmax = np.where(onehot, ts[:, :, None], -np.inf).max(axis=1)          # group's last time
-
-    # median: survival:::findq on (c(0, time), c(0, 1 - surv)) with p = 0.5
-    y = 1.0 - S
-    y_last = y[:, -1, :]
-    c1 = (y + _TOL) >= 0.5
-    c2 = (y - _TOL) >= 0.5
-    i1 = np.argmax(c1, axis=1)
-    i2 = np.argmax(c2, axis=1)
-    x1 = ts[np.arange(reps)[:, None], i1]
-    x2 = ts[np.arange(reps)[:, None], i2]
-    found1 = c1.any(axis=1)
-    found2 = c2.any(axis=1)
-    reached = (y_last >= 0.5) & ~empty
-    at_last = np.abs(0.5 - y_last) < _TOL
-    med = np.where(at_last, np.where(found1, (x1 + tmax) / 2.0, np.nan),
-                   np.where(found1 & found2, (x1 + x2) / 2.0, np.nan))
-    med = np.where(reached, med, np.nan)
-
-    # survival at times (extend = FALSE)
-    m = times.size
-    if m:
-        cnt_t = (ts[:, :, None] <= times).sum(axis=1)                     # (r, m)
-        idx = np.maximum(cnt_t - 1, 0)
-        S_at = np.take_along_axis(S, idx[:, :, None].repeat(k, axis=2), axis=1)  # (r, m, k)
-        S_at = np.where((cnt_t > 0)[:, :, None], S_at, 1.0)
-        past = times[None, :, None] > tmax[:, None, :]
-        S_at = np.where(past | empty[:, None, :], np.nan, S_at)
-        surv = S_at.transpose(0, 2, 1)
-    else:
-        surv = np.zeros((reps, k, 0))
-
-    # RMST to tau and its SE (survival:::survmean)
-    if tau is not None:
-        hi = np.minimum(ts, tau)
-        lo = np.concatenate([np.zeros((reps, 1)), hi[:, :-1]], axis=1)
-        S_prev = np.concatenate([np.ones((reps, 1, k)), S[:, :-1, :]], axis=1)
-        area = (hi - lo)[:, :, None] * S_prev                             # (r, n, k)
-        tail = (tau - hi[:, -1])[:, None] * S[:, -1, :]
-        rm = area.sum(axis=1) + tail
-        # area from each row's time to tau
-        after = np.cumsum(area[:, ::-1, :], axis=1)[:, ::-1, :]
-        A = np.concatenate([after[:, 1:, :], np.zeros((reps, 1, k))], axis=1) + tail[:, None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hh = np.where((d > 0) & (n_risk - d != 0), d / (n_risk * (n_risk - d)), 0.0)
-        hh = np.where((ts <= tau)[:, :, None], hh, 0.0)
-        se = np.sqrt((A * A * hh).sum(axis=1))
-        rm = np.where(empty, np.nan, rm)
-        se = np.where(empty, np.nan, se)
-    else:
-        rm = np.full((reps, k), np.nan)
-        se = np.full((reps, k), np.nan)
-    return n_g, events, med, surv, rm, se
+    return km_summaries(ts, n_risk.transpose(0, 2, 1), d.transpose(0, 2, 1), n_g, events,
+                        tmax, times, tau)
 
 
 def batch_km(time, event, group=None, *, k=None, times=None, tau=None, chunk=None) -> BatchKM:

@@ -6,9 +6,9 @@ whole-number times such as days, else one ``np.unique``), then works on the
 ``J`` distinct times only. The log-rank uses the same kernels as
 :func:`aplcohort.stats.logrank.logrank_test`
 (:func:`aplcohort.stats._surv_core.oev_from_counts`,
-:func:`~aplcohort.stats._surv_core.chisq_from_oev`); the KM summaries follow
-:func:`aplcohort.batch.batch_km` (R ``quantile.survfit``, ``summary(times=)``,
-``survmean``). Cox regression on large cohorts is
+:func:`~aplcohort.stats._surv_core.chisq_from_oev`); the KM summaries are
+:func:`aplcohort.batch.km.km_summaries` (the kernels of ``kaplan_meier``: R
+``quantile.survfit``, ``summary(times=)``, ``survmean``). Cox regression on large cohorts is
 :func:`aplcohort.batch.batch_cox` (its aggregated path).
 """
 
@@ -20,7 +20,7 @@ from ..stats._lazy import scipy_stats as st
 from ..stats import _surv_core as core
 from ._layout import as_batch
 from .cox import distinct_times
-from .km import _TOL, BatchKM
+from .km import BatchKM, km_summaries
 from .logrank import BatchLogRank
 
 __all__ = ["cohort_km_logrank", "count_table"]
@@ -37,49 +37,18 @@ def count_table(time, event, group, k):
 
 
 def _km_summary(ut, n_all, n_ev, times, tau):
+    """KM summaries from the ``(J, k)`` count table: :func:`~aplcohort.batch.km.km_summaries`
+    (the kernels of :func:`aplcohort.stats.km.kaplan_meier`) with one replicate."""
     J, k = n_all.shape
     n_risk = np.cumsum(n_all[::-1], axis=0)[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(n_ev > 0, 1.0 - n_ev / n_risk, 1.0)
-    S = np.cumprod(frac, axis=0)                                          # (J, k)
     n_g = n_all.sum(axis=0)
-    events = n_ev.sum(axis=0)
-    empty = n_g == 0
-    tmax = np.array([ut[np.flatnonzero(n_all[:, g])[-1]] if n_g[g] else -np.inf
-                     for g in range(k)])
-    y = 1.0 - S
-    y_last = y[-1]
-    c1 = (y + _TOL) >= 0.5
-    c2 = (y - _TOL) >= 0.5
-    x1 = ut[np.argmax(c1, axis=0)]
-    x2 = ut[np.argmax(c2, axis=0)]
-    found1, found2 = c1.any(axis=0), c2.any(axis=0)
-    at_last = np.abs(0.5 - y_last) < _TOL
-    med = np.where(at_last, np.where(found1, (x1 + tmax) / 2.0, np.nan),
-                   np.where(found1 & found2, (x1 + x2) / 2.0, np.nan))
-    med = np.where((y_last >= 0.5) & ~empty, med, np.nan)
-    cnt = np.searchsorted(ut, times, side="right")                        # times <= t
-    S_at = np.where((cnt > 0)[:, None], S[np.maximum(cnt - 1, 0)], 1.0)   # (m, k)
-    S_at = np.where((times[:, None] > tmax[None, :]) | empty[None, :], np.nan, S_at)
-    if tau is not None:
-        hi = np.minimum(ut, tau)
-        lo = np.concatenate([[0.0], hi[:-1]])
-        S_prev = np.vstack([np.ones((1, k)), S[:-1]])
-        area = (hi - lo)[:, None] * S_prev
-        tail = (tau - hi[-1]) * S[-1]
-        rm = area.sum(axis=0) + tail
-        after = np.cumsum(area[::-1], axis=0)[::-1]
-        A = np.vstack([after[1:], np.zeros((1, k))]) + tail[None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hh = np.where((n_ev > 0) & (n_risk - n_ev != 0), n_ev / (n_risk * (n_risk - n_ev)),
-                          0.0)
-        hh = np.where((ut <= tau)[:, None], hh, 0.0)
-        se = np.sqrt((A * A * hh).sum(axis=0))
-        rm, se = np.where(empty, np.nan, rm), np.where(empty, np.nan, se)
-    else:
-        rm = se = np.full(k, np.nan)
-    return BatchKM(n=n_g.astype(np.int64)[None], events=events[None], median=med[None],
-                   times=times, surv=S_at.T[None], tau=tau, rmst=rm[None], rmst_se=se[None])
+    last = J - 1 - np.argmax(n_all[::-1] > 0, axis=0)                      # group's last row
+    tmax = np.where(n_g > 0, ut[last] if J else -np.inf, -np.inf)
+    out = km_summaries(ut, n_risk.T[None], n_ev.T[None], n_g.astype(np.int64)[None],
+                       n_ev.sum(axis=0)[None], tmax[None], times, tau)
+    n, events, med, surv, rm, se = out
+    return BatchKM(n=n, events=events, median=med, times=times, surv=surv, tau=tau, rmst=rm,
+                   rmst_se=se)
 
 
 def cohort_km_logrank(time, event, group, *, k=None, times=None, tau=None):

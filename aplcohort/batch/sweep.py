@@ -11,22 +11,45 @@ the sweep gives identical numbers whichever way the chunks are executed:
   closed) here, one single-threaded worker process per core;
 * ``scheduler="tcp://host:8786"`` (any address): an existing
   ``dask.distributed`` scheduler;
-* ``scheduler="auto"`` (default): ``"local"`` when ``distributed`` is
-  installed, else ``"none"``.
+* ``scheduler="auto"`` (default): time a small probe block in-process and
+  extrapolate; a local cluster is started only when ``distributed`` is
+  installed, the machine has at least 2 cores and the sweep is estimated to
+  take more than :data:`AUTO_MIN_SECONDS` in-process (starting worker
+  processes costs a few seconds, which a short sweep never wins back); else
+  the sweep runs in-process. ``df.attrs["executor_reason"]`` says why.
+
+When to pass a scheduler address: when a cluster is already running (several
+machines, or a long-lived local scheduler reused by many sweeps, so no start-up
+cost), or for sweeps of minutes or more. On one small machine (2 cores) the gain
+of a local cluster is at most the number of cores.
+
+Chunks: on a cluster each (scenario, n) is split into blocks so that there are
+at least ``4 x workers`` tasks (load balance); ``chunk`` stays the upper bound
+(memory). The numbers never depend on the blocks.
+
+The local cluster and its client are context managers: worker processes are
+shut down when the sweep ends, also on an error or interrupt.
 
 Dask is an optional extra (``pip install aplcohort[dask]``).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 
 import pandas as pd
 
 from ..errors import InputError
 from .power import Progress, _check, load_any_scenario, power_chunk, table_from_counts
 
-__all__ = ["power_sweep", "sweep_tasks"]
+__all__ = ["power_sweep", "sweep_tasks", "cluster_chunk", "AUTO_MIN_SECONDS"]
+
+#: ``scheduler="auto"`` starts a local cluster only for sweeps estimated to take
+#: longer than this in-process (seconds).
+AUTO_MIN_SECONDS = 10.0
+_PROBE_REPS = 50
 
 
 def sweep_tasks(n_scenarios, ns, reps, chunk):
@@ -37,6 +60,21 @@ def sweep_tasks(n_scenarios, ns, reps, chunk):
             for s in range(0, reps, chunk):
                 out.append((i, int(n), s, min(chunk, reps - s)))
     return out
+
+
+def cluster_chunk(n_pairs, reps, chunk, workers):
+    """Replicates per task on a cluster: at most ``chunk``, small enough for at least
+    ``4 * workers`` tasks over the ``n_pairs`` (scenario, n) pairs.
+
+    Examples
+    --------
+    >>> cluster_chunk(1, 1000, 2000, 2)      # one pair: 8 blocks of 125
+    125
+    >>> cluster_chunk(20, 1000, 2000, 2)     # enough pairs already
+    1000
+    """
+    per_pair = max(1, math.ceil(4 * workers / max(1, n_pairs)))
+    return max(1, min(int(chunk), reps, math.ceil(reps / per_pair)))
 
 
 def _have_distributed():
@@ -57,14 +95,8 @@ def _run_inprocess(scs, tasks, seed, alpha, endpoint, bar):
 
 def _run_dask(scs, tasks, seed, alpha, endpoint, bar, address):
     from distributed import Client, LocalCluster, as_completed
-    cluster = None
-    if address is None:
-        cluster = LocalCluster(n_workers=max(1, min(os.cpu_count() or 1, len(tasks))),
-                               threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(address)
-    try:
+
+    def run(client):
         sc_futures = client.scatter(list(scs), broadcast=True)
         futs = [client.submit(power_chunk, sc_futures[i], n, s, size, seed, alpha, endpoint,
                               pure=False)
@@ -75,10 +107,19 @@ def _run_dask(scs, tasks, seed, alpha, endpoint, bar, address):
             res[index[f.key]] = f.result()
             bar.update(1)
         return res
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+
+    if address is not None:
+        with Client(address) as client:
+            return run(client)
+    # context managers: the worker processes are shut down on return, error or interrupt
+    with LocalCluster(n_workers=_local_workers(len(tasks)), threads_per_worker=1,
+                      processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        return run(client)
+
+
+def _local_workers(n_tasks):
+    return max(1, min(os.cpu_count() or 1, n_tasks))
 
 
 def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any", chunk=2_000,
@@ -130,14 +171,30 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
     ns = [int(x) for x in ns]
     if not ns or min(ns) < 2:
         raise InputError(f"sample sizes must be integers >= 2; got {ns!r}")
+    if len(set(ns)) != len(ns):
+        raise InputError(f"sample sizes are repeated: {ns!r}; give each n once")
     _check(alpha, reps, seed, chunk)
-    tasks = sweep_tasks(len(scs), ns, reps, chunk)
+    pairs = len(scs) * len(ns)
+    reason = f"scheduler={scheduler!r}"
+    done_tasks, done = [], []
     if scheduler in (None, "auto"):
-        scheduler = "local" if _have_distributed() else "none"
-    if scheduler != "none" and not _have_distributed():
+        scheduler, reason, done_tasks, done = _auto(scs, ns, reps, seed, alpha, endpoint)
+    elif scheduler != "none" and not _have_distributed():
         raise InputError(f"scheduler {scheduler!r} needs Dask: pip install 'aplcohort[dask]' "
                          f"(or use scheduler='none' to run in-process)")
-    bar = Progress(len(tasks), label="sweep", enabled=bool(progress))
+    if scheduler == "none":
+        ch = chunk
+    else:                               # an existing scheduler: assume 4 workers
+        ch = cluster_chunk(pairs, reps, chunk, _local_workers(10 ** 9)
+                           if scheduler == "local" else 4)
+    tasks = sweep_tasks(len(scs), ns, reps, ch)
+    if done_tasks:                      # the auto probe: replicates 0 .. m-1 of one pair
+        i0, n0, _, m = done_tasks[0]
+        rest = [(i0, n0, s + m, size) for (_i, _n, s, size) in sweep_tasks(1, [n0], reps - m, ch)]
+        tasks = [t for t in tasks if (t[0], t[1]) != (i0, n0)] + rest
+    bar = Progress(len(tasks) + len(done_tasks), label="sweep", enabled=bool(progress))
+    if done_tasks:
+        bar.update(len(done_tasks))
     try:
         if scheduler == "none":
             res = _run_inprocess(scs, tasks, seed, alpha, endpoint, bar)
@@ -148,6 +205,7 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
             executor = "dask LocalCluster" if address is None else f"dask scheduler {address}"
     finally:
         bar.close()
+    tasks, res = done_tasks + tasks, done + res
     frames = []
     for i, sc in enumerate(scs):
         counts = []
@@ -163,5 +221,32 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
         frames.append(t)
     df = pd.concat(frames, ignore_index=True)
     df.attrs["executor"] = executor
+    df.attrs["executor_reason"] = reason
     return df
+
+
+def _auto(scs, ns, reps, seed, alpha, endpoint):
+    """``scheduler="auto"``: ``(scheduler, reason, probe_tasks, probe_results)``.
+
+    A probe of the first replicates of the first scenario at the LARGEST n (the
+    most expensive cell) is run in-process and kept as part of the result; the
+    sweep is extrapolated from it with a cost per replicate proportional to n.
+    """
+    if not _have_distributed():
+        return "none", "auto: dask.distributed not installed", [], []
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return "none", "auto: one CPU core", [], []
+    n0 = max(ns)
+    m = min(_PROBE_REPS, reps)
+    t0 = time.perf_counter()
+    r0 = power_chunk(scs[0], n0, 0, m, seed, alpha, endpoint)
+    # cost per replicate taken as proportional to n (measured at the largest n)
+    est = (time.perf_counter() - t0) / m * reps * len(scs) * sum(ns) / n0
+    probe = ([(0, n0, 0, m)], [r0])
+    if est < AUTO_MIN_SECONDS:
+        return ("none", f"auto: estimated {est:.1f} s in-process < {AUTO_MIN_SECONDS:g} s "
+                f"(a local cluster would not pay for its start-up)", *probe)
+    return ("local", f"auto: estimated {est:.1f} s in-process >= {AUTO_MIN_SECONDS:g} s, "
+            f"{cores} cores", *probe)
 

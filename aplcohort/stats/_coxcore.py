@@ -13,9 +13,13 @@ counting-process data together, and they keep per-row ``p x p`` arrays (memory
 Method
 ------
 Rows are grouped once into *blocks* (stratum, distinct stop time), each split
-into its deaths and its other rows. Per evaluation, every row's
-``w_i exp(x_i b - c) [1, x_i, x_ia x_ib]`` is summed per block in cache-sized
-row chunks (no ``n x p^2`` array is ever held); the risk-set sums are reverse
+into its deaths and its other rows. One cohort is held transposed, ``(p, n)``, in
+block order with each block's deaths first, so per evaluation ONE
+``np.add.reduceat`` over ``w_i exp(x_i b - c) [1, x_i]`` gives both the block sums
+and the tied-death sums (a batch of replicates keeps an ``(n, p)`` layout and a
+sparse block indicator); the work buffer is allocated once. The information
+matrix is one Gram product (see :class:`RiskSetKernel`; no ``n x p^2`` array is
+ever held); the risk-set sums are reverse
 cumulative sums over the blocks of the stratum, minus (with entry times) the
 same sums over the rows whose entry is at or after the event time. The Efron
 terms of ``d`` tied deaths (weight ``mean w`` of the tied deaths, as R) enter
@@ -40,12 +44,14 @@ def distinct_times(time):
     t = np.asarray(time, float)
     if t.size and t.min() >= 0:
         tmax = t.max()
-        if tmax <= 4 * t.size + 100_000 and np.all(t == np.floor(t)):
+        if tmax <= 4 * t.size + 100_000:
             ti = t.astype(np.int64)
-            present = np.bincount(ti, minlength=int(tmax) + 1) > 0
-            ut = np.flatnonzero(present).astype(float)
-            rank = np.cumsum(present) - 1
-            return ut, rank[ti]
+            if np.array_equal(ti, t):                     # whole numbers (no floor temp)
+                cnt = np.bincount(ti, minlength=int(tmax) + 1)
+                present = cnt > 0
+                ut = np.flatnonzero(present).astype(float)
+                rank = np.cumsum(present) - 1
+                return ut, rank[ti]
     return np.unique(t, return_inverse=True)
 
 
@@ -68,7 +74,10 @@ def _seg_cumsum(V, starts, reverse=False):
     out = np.empty_like(V)
     if m == 0:
         return out
-    bounds = np.r_[starts, m]
+    if starts.size == 1 and starts[0] == 0:                          # one segment
+        return (np.cumsum(V[::-1], axis=0)[::-1] if reverse
+                else np.cumsum(V, axis=0, out=out))
+    bounds = np.append(starts, m)                                   # (np.r_ is slow)
     if starts.size <= 64:
         for a, b in zip(bounds[:-1], bounds[1:]):
             if reverse:
@@ -91,7 +100,10 @@ def _starts(codes):
     """Positions where a sorted code array changes (segment starts)."""
     if codes.size == 0:
         return np.zeros(0, np.int64)
-    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    new = np.empty(codes.size, bool)
+    new[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 class _Indicator:
@@ -114,11 +126,49 @@ class _Indicator:
                                    shape=(nb, codes.size))
 
     def sums(self, r, X):
+        """Per block ``[sum r, sum r x]``; ``X`` is (n, p)."""
         out = np.empty((self.nb, 1 + X.shape[1]))
         out[:, 0] = np.bincount(self.codes, weights=r, minlength=self.nb)
         self.P.data = r[self.order]
         out[:, 1:] = self.P @ X
         return out
+
+
+class _DeathFirstBlocks:
+    """Per-block sums of ``[r, r x]`` over rows held in block order with each block's
+    deaths first, for a transposed ``(p, n)`` design.
+
+    One ``np.add.reduceat`` along the contiguous row axis gives, per block, the sums
+    over its deaths and over its other rows, so the risk-set terms and the tied-death
+    terms come from ONE streaming pass (no separate gather of the deaths). The
+    ``(p + 1, n)`` work buffer is allocated once and reused by every evaluation.
+    """
+
+    def __init__(self, block, dead, nb, p):
+        seg = np.asarray(block, np.int64) * 2 + (~np.asarray(dead, bool))
+        self.starts = _starts(seg)
+        sb = seg[self.starts]
+        self.blk = sb // 2
+        self.is_dead = sb % 2 == 0
+        self.nb = nb
+        self.buf = np.empty((p + 1, seg.size))
+
+    def sums(self, r, XT):
+        """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
+        p = XT.shape[0]
+        B = np.zeros((self.nb, p + 1))
+        D = np.zeros((self.nb, p + 1))
+        if r.size == 0:
+            return B, D
+        W = self.buf
+        W[0] = r
+        np.multiply(XT, r, out=W[1:])
+        red = np.add.reduceat(W, self.starts, axis=1).T                  # (segments, 1 + p)
+        d = self.is_dead
+        D[self.blk[d]] = red[d]
+        B[self.blk[~d]] = red[~d]
+        B += D
+        return B, D
 
 
 class RiskSetKernel:
@@ -184,9 +234,23 @@ class RiskSetKernel:
             nblk = bk_u.size
             bstrat = bk_u // M
         # rows are held in block order: every per-block sum then streams through memory
-        perm = _stable_order(block, nblk)
-        X = np.ascontiguousarray(X[perm])
-        w, dead, block, trank = w[perm], dead[perm], block[perm], trank[perm]
+        # block order, each block's deaths first (one reduceat gives both sums)
+        skey2 = block * 2 + (np.asarray(event) <= 0)
+        perm = _stable_order(skey2, 2 * nblk)
+        if rep is None:
+            # one cohort: the design is held transposed (p, n), so that every per-row
+            # product streams along contiguous rows (a batch keeps the (n, p) layout)
+            XT = np.ascontiguousarray(X.T)
+            XT = np.take(XT, perm, axis=1)
+            X = XT.T
+        else:
+            XT = None
+            X = np.ascontiguousarray(X[perm])
+        # the sorted keys are runs of equal values: rebuilt from their counts, no gather
+        skey2 = np.repeat(np.arange(2 * nblk), np.bincount(skey2, minlength=2 * nblk))
+        block, dead = skey2 // 2, skey2 % 2 == 0
+        w = w if weights is None else w[perm]
+        trank = block if nsk == 1 else trank[perm]
         skey = skey if nsk == 1 else skey[perm]
         if erank is not None:
             erank = erank[perm]
@@ -196,7 +260,9 @@ class RiskSetKernel:
         self.dead = dead
         self.dead_rows = np.flatnonzero(dead)
         self.block, self.nblk = block, nblk
-        self._P = _Indicator(block, nblk)
+        self.XT = XT
+        self._P = (_Indicator(block, nblk) if rep is not None
+                   else _DeathFirstBlocks(block, dead, nblk, p))
         d = np.bincount(block[dead], minlength=nblk)
         self.jd = np.flatnonzero(d > 0)                    # event blocks, in key order
         dd = d[self.jd]
@@ -216,9 +282,12 @@ class RiskSetKernel:
         jpos = np.full(nblk, -1, np.int64)
         jpos[self.jd] = np.arange(nj)
         self.dead_j = jpos[block[dead]]
-        self._Pd = _Indicator(self.dead_j, nj)
-        self.Xd = X[self.dead_rows]
-        self.xd_sum = self.w[self.dead_rows] @ self.Xd       # sum_dead w x: beta-free
+        if rep is None:
+            self.xd_sum = self.XT @ np.where(dead, self.w, 0.0)          # beta-free
+        else:
+            self._Pd = _Indicator(self.dead_j, nj)
+            self.Xd = X[self.dead_rows]
+            self.xd_sum = self.w[self.dead_rows] @ self.Xd       # sum_dead w x: beta-free
         self.j_starts = _starts(jstrat)                    # strata of the event blocks
         cum = np.cumsum(d > 0)                              # event blocks up to each block
         hi = cum[block]                                     # t_j <= stop: j < hi
@@ -236,7 +305,7 @@ class RiskSetKernel:
         if erank is not None:
             ek_u, self.eblock = np.unique(skey * M + erank, return_inverse=True)
             self.neblk = ek_u.size
-            self._Pe = _Indicator(self.eblock, self.neblk)
+            self._Pe = _Indicator(self.eblock, self.neblk)   # entry order != row order
             estrat = ek_u // M
             self.e_starts = _starts(estrat)
             e_first = np.searchsorted(ek_u, jkey, side="left")       # entry >= t
@@ -265,7 +334,7 @@ class RiskSetKernel:
         p = self.p
         X = self.X
         if self.rep is None:
-            eta = X @ B[0]
+            eta = B[0] @ self.XT
             c = eta.max() if eta.size else 0.0
             eta_c = eta - c
         else:
@@ -275,9 +344,13 @@ class RiskSetKernel:
             cr[~np.isfinite(cr)] = 0.0
             eta_c = eta - cr[self.rep]
         wr = self.w * np.exp(eta_c)
-        Bk = self._P.sums(wr, X)                                          # all rows
         dr = self.dead_rows
-        Dk = self._Pd.sums(wr[dr], self.Xd)                                # tied deaths
+        if self.rep is None:
+            Bk, Dk = self._P.sums(wr, self.XT)                            # all rows, deaths
+            Dk = Dk[self.jd]
+        else:
+            Bk = self._P.sums(wr, X)                                      # all rows
+            Dk = self._Pd.sums(wr[dr], self.Xd)                           # tied deaths
         S = _seg_cumsum(Bk, self.blk_starts, reverse=True)[self.jd]      # stop >= t
         if self.eblock is not None:
             E = self._Pe.sums(wr, X)
@@ -302,10 +375,10 @@ class RiskSetKernel:
             # v >= 0 (a row's own a0_j >= a1_j): Z = sqrt(v) [x, 1]; Z'Z holds the Gram
             # matrix X' diag(v) X and X'v in one symmetric BLAS product
             sv = np.sqrt(np.maximum(v, 0.0))
-            Z = np.empty((X.shape[0], p + 1))
-            np.multiply(X, sv[:, None], out=Z[:, :p])
-            Z[:, p] = sv
-            Mz = Z.T @ Z
+            Z = self._P.buf                                               # reused buffer
+            np.multiply(self.XT, sv, out=Z[:p])
+            Z[p] = sv
+            Mz = Z @ Z.T
             U = (self.xd_sum - Mz[:p, p])[None]
         else:
             xd = self.wdead[:, None] * self.Xd

@@ -11,6 +11,8 @@ import numpy as np
 from ..errors import InputError
 
 METHODS = ("holm", "hochberg", "bonferroni", "BH", "BY", "none")
+_SM_METHOD = {"holm": "holm", "hochberg": "simes-hochberg", "bonferroni": "bonferroni",
+              "BH": "fdr_bh", "BY": "fdr_by"}
 
 
 def p_adjust(p, method="holm", n=None):
@@ -61,23 +63,13 @@ def p_adjust(p, method="holm", n=None):
     n = int(n)
     if n <= 1 or method == "none":
         return p0
-    if method == "bonferroni":
-        adj = np.minimum(1.0, n * pv)
-    elif method == "holm":
-        o = np.argsort(pv, kind="stable")
-        i = np.arange(1, lp + 1)
-        adj = np.empty(lp)
-        adj[o] = np.minimum(1.0, np.maximum.accumulate((n - i + 1) * pv[o]))
-    else:
-        o = np.argsort(-pv, kind="stable")          # decreasing, ties in original order
-        i = np.arange(lp, 0, -1)
-        if method == "hochberg":
-            scaled = (n - i + 1) * pv[o]
-        elif method == "BH":
-            scaled = n / i * pv[o]
-        else:  # BY
-            scaled = np.sum(1.0 / np.arange(1, n + 1)) * n / i * pv[o]
-        adj = np.empty(lp)
-        adj[o] = np.minimum(1.0, np.minimum.accumulate(scaled))
+    # statsmodels' multipletests is R's p.adjust for these methods (max relative
+    # difference 2.5e-15 on the R reference vectors; tests/test_grouptests.py). R's ``n``
+    # (more comparisons than p-values given) equals padding with p = 1: a padded p
+    # sorts last, where it changes no step-down/step-up term of the real ones.
+    from statsmodels.stats.multitest import multipletests
+
+    padded = np.concatenate([pv, np.ones(n - lp)])
+    adj = multipletests(padded, method=_SM_METHOD[method])[1][:lp]
     p0[ok] = adj
     return p0

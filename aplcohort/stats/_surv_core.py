@@ -206,15 +206,83 @@ def confint(surv, logse, conf_type, conf_level):
     raise ValueError(f"unknown conf_type {conf_type!r}")
 
 
+def findq_monotone(x, y, p, xmax=None, tol=_TOL):
+    """R ``survival:::findq`` for curves whose ``y`` never decreases, over leading axes.
+
+    The one quantile search of a Kaplan–Meier estimate: :func:`findq` (one curve)
+    and the batch engine (:func:`aplcohort.batch.batch_km`, a replicate and a group
+    axis) both call it.
+
+    Parameters
+    ----------
+    x, y : ndarray (..., m)
+        ``x`` = ``c(firstx, time)``, ``y`` = ``c(0, 1 - S)``, non-decreasing along
+        the last axis, no NaN. Extra rows where ``y`` does not change (e.g. other
+        groups' times in a batch layout) change nothing.
+    p : float or ndarray (q,)
+        Probabilities.
+    xmax : ndarray (...), optional
+        The curve's last time (default ``x[..., -1]``), used by R's midpoint rule
+        where the curve ends exactly at ``p``.
+
+    Returns
+    -------
+    ndarray (..., q)
+        Times; NaN = not reached.
+
+    Notes
+    -----
+    Because ``y`` is monotone, R's ``duplicated`` + ``approx(method = "constant",
+    f = 1)`` search is "first index where ``y +- tol >= p``": the first
+    occurrence of a plateau is the knot ``approx`` returns.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    p = np.atleast_1d(np.asarray(p, float))
+    lead = y.shape[:-1]
+    xmax = x[..., -1] if xmax is None else np.broadcast_to(np.asarray(xmax, float), lead)
+    y_last = y[..., -1]
+    y0 = y[..., 0]
+    pp = p.reshape((1,) * len(lead) + (p.size,))
+
+    def first_at_least(shift):
+        c = (y[..., None, :] + shift) >= pp[..., None]                    # (..., q, m)
+        i = np.argmax(c, axis=-1)
+        ok = c.any(axis=-1) & (pp >= (y0 + shift)[..., None])
+        return i, ok
+
+    i1, f1 = first_at_least(tol)
+    i2, f2 = first_at_least(-tol)
+    xq = np.broadcast_to(x[..., None, :], lead + (p.size, x.shape[-1]))
+    x1 = np.take_along_axis(xq, i1[..., None], -1)[..., 0]
+    x2 = np.take_along_axis(xq, i2[..., None], -1)[..., 0]
+    out = np.where(f1 & f2, (x1 + x2) / 2.0, np.nan)
+    out = np.where(pp == 0, x[..., :1], out)
+    last = np.abs(pp - y_last[..., None]) < tol
+    out = np.where(last, np.where(f1, (x1 + xmax[..., None]) / 2.0, np.nan), out)
+    # R: no quantile at all when the curve never reaches the smallest p
+    return np.where((y_last < p.min())[..., None], np.nan, out)
+
+
 def findq(x, y, p, tol=_TOL):
     """Quantile search of R ``survival:::findq``.
 
     ``x`` = ``c(firstx, time)``, ``y`` = ``c(0, 1 - curve)`` (NaN allowed),
     ``p`` = probabilities. Returns an array of times (NaN = not reached).
+    A monotone curve without NaN (every Kaplan–Meier estimate) goes through
+    :func:`findq_monotone`, the kernel the batch engine uses; confidence limits
+    (which may be NaN or not monotone) take R's general search below.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     p = np.atleast_1d(np.asarray(p, float))
+    if y.size and not np.isnan(y).any() and np.all(np.diff(y) >= 0):
+        return findq_monotone(x, y, p, tol=tol)
+    return _findq_general(x, y, p, tol)
+
+
+def _findq_general(x, y, p, tol=_TOL):
+    """R ``findq`` line by line (any ``y``, NaN allowed): confidence limits."""
     out = np.full(p.shape, np.nan)
     if np.all(np.isnan(y)) or np.nanmax(y) < p.min():
         return out
@@ -252,30 +320,51 @@ def findq(x, y, p, tol=_TOL):
     return out
 
 
-def rmst(time, surv, n_risk, n_event, tau, start_time=0.0):
-    """Restricted mean to ``tau`` and its SE as R ``survival:::survmean``.
+def rmst_rows(time, surv, n_risk, n_event, tau, start_time=0.0):
+    """Restricted mean to ``tau`` and its SE (R ``survival:::survmean``), over leading axes.
 
-    Arrays are one curve's survfit rows. Returns ``(rmst, se)``.
+    The one RMST computation: :func:`rmst` (one curve) and the batch engine call it.
+
+    Parameters
+    ----------
+    time : ndarray (..., m) or (m,)
+        Sorted times of the curve's rows (a batch layout may hold rows of other
+        groups, with no events and ``surv`` carried: they add nothing).
+    surv, n_risk, n_event : ndarray (..., m)
+        S after each row, numbers at risk and events.
+    tau, start_time : float
+
+    Returns
+    -------
+    (rmst, se) : ndarrays (...)
     """
-    time = np.asarray(time, float)
     surv = np.asarray(surv, float)
     n_risk = np.asarray(n_risk, float)
     n_event = np.asarray(n_event, float)
+    lead = surv.shape[:-1]
+    t = np.broadcast_to(np.asarray(time, float), surv.shape)
+    # rows, then tau itself: rectangle widths from the previous row (or the start)
+    hi = np.minimum(np.concatenate([t, np.full(lead + (1,), float(tau))], -1), tau)
+    lo = np.concatenate([np.full(lead + (1,), float(start_time)), hi[..., :-1]], -1)
+    s_prev = np.concatenate([np.ones(lead + (1,)), surv], -1)
+    area = (hi - lo) * s_prev
+    after = np.cumsum(area[..., ::-1], -1)[..., ::-1]                    # area from row to tau
     with np.errstate(divide="ignore", invalid="ignore"):
-        hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
-    keep = time <= tau
-    if not keep.any():
-        temptime = np.array([tau])
-        tempsurv = np.array([1.0])
-        hh = np.array([0.0])
-    else:
-        temptime = np.append(time[keep], tau)
-        tempsurv = np.append(surv[keep], surv[keep][-1])
-        hh = np.append(hh[keep], 0.0)
-    delta = np.diff(np.concatenate([[start_time], temptime]))
-    rect = delta * np.concatenate([[1.0], tempsurv[:-1]])
-    varmean = np.sum(np.cumsum(rect[1:][::-1]) ** 2 * hh[::-1][1:])
-    return float(np.sum(rect) + start_time), float(np.sqrt(varmean))
+        hh = np.where((n_event > 0) & (n_risk - n_event != 0),
+                      n_event / (n_risk * (n_risk - n_event)), 0.0)
+    hh = np.where(t <= tau, hh, 0.0)
+    var = (after[..., 1:] ** 2 * hh).sum(-1)
+    return after[..., 0] + start_time, np.sqrt(var)
+
+
+def rmst(time, surv, n_risk, n_event, tau, start_time=0.0):
+    """Restricted mean to ``tau`` and its SE as R ``survival:::survmean``.
+
+    Arrays are one curve's survfit rows. Returns ``(rmst, se)``
+    (:func:`rmst_rows` on one curve).
+    """
+    m, se = rmst_rows(np.asarray(time, float), surv, n_risk, n_event, tau, start_time)
+    return float(m), float(se)
 
 
 # --------------------------------------------------------------------- log-rank

@@ -72,12 +72,13 @@ def _labels(values, name, n, order=None):
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise InputError(f"{name} must be 1-D with one value per subject ({n}); got shape {arr.shape}")
-    miss = pd.isna(pd.Series(arr)).to_numpy()
+    miss = pd.isna(arr)
     if miss.any():
         idx = np.flatnonzero(miss)[:20].tolist()
         raise InputError(f"{name} has missing values at positions {idx}; rows are never dropped "
                          f"silently: remove them or give them a label first")
-    uniq = list(pd.unique(arr))
+    codes0, uniq = pd.factorize(arr)       # one hash pass (uniques in order of appearance)
+    uniq = list(uniq)
     if order is not None:
         order = list(order)
         extra = [u for u in uniq if u not in order]
@@ -90,7 +91,7 @@ def _labels(values, name, n, order=None):
         except TypeError:
             labels = sorted(uniq, key=str)
     pos = {lab: i for i, lab in enumerate(labels)}
-    codes = np.fromiter((pos[v] for v in arr), dtype=np.int64, count=n)
+    codes = np.array([pos[v] for v in uniq], dtype=np.int64)[codes0]
     return codes, tuple(labels)
 
 
@@ -416,8 +417,9 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     cols = list(zip(*parts))
     table = curve_frame(sum(cols[0], []), np.concatenate(cols[1]),
                         *[np.concatenate(c) for c in cols[2:]])
-    counts_df = pd.DataFrame(counts, columns=["group", "cause", "n", "events", "competing",
-                                              "censored"])
+    # from columns, not from a list of dicts with columns= (slow for small cohorts)
+    counts_df = pd.DataFrame({k: [c[k] for c in counts] for k in
+                              ("group", "cause", "n", "events", "competing", "censored")})
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode))
 
@@ -507,7 +509,9 @@ def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
     else:
         stat = float(s_tot @ np.linalg.solve(v_tot, s_tot))
     df = ng - 1
-    p = float(_st.chi2.sf(stat, df)) if np.isfinite(stat) else np.nan
+    # chdtrc is what scipy.stats.chi2.sf evaluates, without its per-call overhead
+    from scipy.special import chdtrc
+    p = float(chdtrc(df, stat)) if np.isfinite(stat) else np.nan
     return stat, df, p, s_tot, v_tot
 
 

@@ -315,6 +315,9 @@ def _numeric_vector(x, name: str) -> np.ndarray:
 def _uniroot(f, lower: float, upper: float, tol: float = _EPS**0.25, maxiter: int = 1000) -> float:
     """R's ``uniroot`` (Brent's zeroin, R_zeroin2) with R's default tolerance.
 
+    Kept instead of ``scipy.optimize.brentq``: brentq's iterates differ from R's
+    zeroin, so at R's loose tolerance the roots differ (see ``_Fisher2x2``).
+
     Reproducing R's root finder step by step makes the fisher.test odds ratio
     and its CI agree with R to rounding, not merely to the root tolerance.
     """
@@ -370,7 +373,15 @@ def _uniroot(f, lower: float, upper: float, tol: float = _EPS**0.25, maxiter: in
 # Fisher's exact test
 # --------------------------------------------------------------------------- #
 class _Fisher2x2:
-    """The noncentral hypergeometric machinery of R's fisher.test (2x2)."""
+    """The noncentral hypergeometric machinery of R's fisher.test (2x2).
+
+    Kept instead of scipy: ``scipy.stats.contingency.odds_ratio(kind="conditional")``
+    finds the exact root, R stops ``uniroot`` at tolerance ``eps^0.25``; on our R
+    reference tables the two odds ratios / CI limits differ by up to 0.7 % (relative).
+    The two-sided p uses R's relative tolerance ``1 + 1e-7`` for "no more probable"
+    (``scipy.stats.fisher_exact`` uses ``1 + 1e-14``, which can differ from R when
+    table probabilities tie up to rounding), on the same ``dnhyper`` as the CI.
+    """
 
     def __init__(self, tab: np.ndarray):
         self.m = int(tab[:, 0].sum())
@@ -488,6 +499,8 @@ def _compositions(total: int, caps: tuple[int, ...]):
     return out
 
 
+# Kept instead of scipy: scipy.stats.fisher_exact has no exact r x c test (only a
+# Monte Carlo permutation method); this enumeration reproduces R's FEXACT p-value.
 def _fisher_rxc_pvalue(tab: np.ndarray, max_work: int = FISHER_MAX_WORK) -> float:
     """Exact r x c Fisher p-value (R's FEXACT convention), by a network search.
 
@@ -766,17 +779,14 @@ def chisq_test(table, correct: bool = True) -> TestResult:
             "chisq_test: a row or column of the table has zero total, so expected counts are "
             "zero and the statistic is undefined (R returns NaN). Drop the empty level(s)."
         )
-    e = _expected(tab)
-    nr, nc = tab.shape
+    # scipy's Yates correction (per cell min(0.5, |O - E|), only when df == 1) is R's
+    # (one min over the cells, only for 2x2): in a 2x2 table |O - E| is the same in
+    # every cell, so the numbers are identical
+    stat, p, df, e = stats.chi2_contingency(tab, correction=correct)
+    stat, p, df = float(stat), float(p), float(df)
     method = "Pearson's Chi-squared test"
-    yates = 0.0
-    if correct and nr == 2 and nc == 2:
-        yates = float(min(0.5, np.min(np.abs(tab - e))))
-        if yates > 0:
-            method += " with Yates' continuity correction"
-    stat = float(np.sum((np.abs(tab - e) - yates) ** 2 / e))
-    df = float((nr - 1) * (nc - 1))
-    p = float(stats.chi2.sf(stat, df))
+    if correct and tab.shape == (2, 2) and np.min(np.abs(tab - e)) > 0:
+        method += " with Yates' continuity correction"
     if np.any(e < 5):
         warnings.warn(
             "Chi-squared approximation may be incorrect: an expected count is below 5 "
@@ -800,41 +810,6 @@ def chisq_test(table, correct: bool = True) -> TestResult:
 # --------------------------------------------------------------------------- #
 def _rank(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(x, method="average")
-
-
-def _wilcox_counts(m: int, n: int) -> list[int]:
-    """Exact counts of the Mann-Whitney statistic W = 0..m*n (Gaussian binomial)."""
-    # coefficients of prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i), exact integers
-    size = m * n + 1
-    poly = [0] * size
-    poly[0] = 1
-    for i in range(1, m + 1):
-        # multiply by (1 - q^(n+i))
-        s = n + i
-        for u in range(size - 1, s - 1, -1):
-            poly[u] -= poly[u - s]
-        # divide by (1 - q^i): running sum with stride i
-        for u in range(i, size):
-            poly[u] += poly[u - i]
-    return poly
-
-
-def _pwilcox(q: float, m: int, n: int, lower_tail: bool = True) -> float:
-    """R ``pwilcox(q, m, n, lower.tail)``."""
-    counts = _wilcox_counts(m, n)
-    total = math.comb(m + n, n)
-    q = math.floor(q + 1e-7)
-    if lower_tail:
-        if q < 0:
-            return 0.0
-        if q >= m * n:
-            return 1.0
-        return sum(counts[: q + 1]) / total
-    if q < 0:
-        return 1.0
-    if q >= m * n:
-        return 0.0
-    return sum(counts[q + 1 :]) / total
 
 
 def wilcoxon_ranksum(
@@ -891,40 +866,23 @@ def wilcoxon_ranksum(
     w = float(r[:nx].sum() - nx * (nx + 1) / 2)
     use_exact = (nx < 50 and ny < 50) if exact is None else bool(exact)
     ties = np.unique(r).size != r.size
+    if not use_exact or ties:
+        _, nties = np.unique(r, return_counts=True)
+        if np.all(nties == nx + ny):
+            raise InputError("wilcoxon_ranksum: all values are identical; the test is undefined.")
+    # scipy's Mann-Whitney U of x is R's W; its exact null distribution, tie-corrected
+    # normal approximation and continuity correction are R's (same p to rounding)
+    alt = {"two.sided": "two-sided"}.get(alternative, alternative)
     if use_exact and not ties:
         test = "Wilcoxon rank-sum exact test"
-        if alternative == "two.sided":
-            if w > nx * ny / 2:
-                p = _pwilcox(w - 1, nx, ny, lower_tail=False)
-            else:
-                p = _pwilcox(w, nx, ny)
-            p = min(2 * p, 1.0)
-        elif alternative == "greater":
-            p = _pwilcox(w - 1, nx, ny, lower_tail=False)
-        else:
-            p = _pwilcox(w, nx, ny)
+        p = stats.mannwhitneyu(xa, ya, alternative=alt, method="exact").pvalue
         method = "Wilcoxon rank sum exact test (R wilcox.test)"
     else:
-        _, nties = np.unique(r, return_counts=True)
-        z = w - nx * ny / 2
-        sigma = math.sqrt(
-            (nx * ny / 12)
-            * ((nx + ny + 1) - float(np.sum(nties**3 - nties)) / ((nx + ny) * (nx + ny - 1)))
-        )
-        corr = 0.0
         test = "Wilcoxon rank-sum test"
         if correct:
-            corr = {"two.sided": float(np.sign(z)) * 0.5, "greater": 0.5, "less": -0.5}[alternative]
             test += " with continuity correction"
-        if sigma == 0:
-            raise InputError("wilcoxon_ranksum: all values are identical; the test is undefined.")
-        z = (z - corr) / sigma
-        if alternative == "less":
-            p = stats.norm.cdf(z)
-        elif alternative == "greater":
-            p = stats.norm.sf(z)
-        else:
-            p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
+        p = stats.mannwhitneyu(xa, ya, alternative=alt, method="asymptotic",
+                               use_continuity=correct).pvalue
         method = "Wilcoxon rank sum test, normal approximation with tie-corrected variance (R wilcox.test)"
         if use_exact and ties:
             method += "; exact p-value not possible with ties"
@@ -1006,24 +964,16 @@ def kruskal_wallis(values, groups, *, order=None) -> TestResult:
         raise InputError("kruskal_wallis: all observations are in the same group.")
     x = np.concatenate(data)
     n = x.size
-    r = _rank(x)
-    s = 0.0
-    start = 0
-    for d in data:
-        rr = r[start : start + d.size]
-        s += rr.sum() ** 2 / d.size
-        start += d.size
-    _, ties = np.unique(x, return_counts=True)
-    denom = 1 - float(np.sum(ties**3 - ties)) / (n**3 - n)
-    if denom == 0:
+    if np.all(x == x[0]):
         raise InputError("kruskal_wallis: all values are identical; the test is undefined.")
-    stat = (12 * s / (n * (n + 1)) - 3 * (n + 1)) / denom
+    # scipy's tie-corrected H is R's kruskal.test statistic
+    stat, p = stats.kruskal(*data)
     df = float(len(levels) - 1)
     return TestResult(
         test="Kruskal-Wallis rank-sum test",
         statistic=float(stat),
         df=df,
-        p=float(stats.chi2.sf(stat, df)),
+        p=float(p),
         n=n,
         method="Kruskal-Wallis rank sum test, tie-corrected (R kruskal.test)",
     )
@@ -1082,44 +1032,27 @@ def t_test(
         if ny < 2:
             raise InputError("t_test: not enough 'y' observations (need at least 2 for Welch).")
     mx, my = float(xa.mean()), float(ya.mean())
+    # R's check of essentially constant data, on the standard error of the difference
     vx = float(xa.var(ddof=1)) if nx > 1 else 0.0
     vy = float(ya.var(ddof=1)) if ny > 1 else 0.0
-    if var_equal:
-        df = float(nx + ny - 2)
-        v = 0.0
-        if nx > 1:
-            v += (nx - 1) * vx
-        if ny > 1:
-            v += (ny - 1) * vy
-        v /= df
-        se = math.sqrt(v * (1 / nx + 1 / ny))
-        test = "Two-sample t-test"
-    else:
-        sx2, sy2 = vx / nx, vy / ny
-        se = math.sqrt(sx2 + sy2)
-        df = (sx2 + sy2) ** 2 / (sx2**2 / (nx - 1) + sy2**2 / (ny - 1)) if se > 0 else _NAN
-        test = "Welch two-sample t-test"
-    if se < 10 * _EPS * max(abs(mx), abs(my)) or se == 0:
+    se = (math.sqrt(((nx - 1) * vx + (ny - 1) * vy) / (nx + ny - 2) * (1 / nx + 1 / ny))
+          if var_equal else math.sqrt(vx / nx + vy / ny))
+    if se == 0 or se < 10 * _EPS * max(abs(mx), abs(my)):
         raise InputError("t_test: data are essentially constant; the t statistic is undefined.")
-    t = (mx - my) / se
-    if alternative == "less":
-        p = stats.t.cdf(t, df)
-        ci = (-math.inf, t + stats.t.ppf(conf_level, df))
-    elif alternative == "greater":
-        p = stats.t.sf(t, df)
-        ci = (t - stats.t.ppf(conf_level, df), math.inf)
-    else:
-        p = 2 * stats.t.cdf(-abs(t), df)
-        q = stats.t.ppf(1 - (1 - conf_level) / 2, df)
-        ci = (t - q, t + q)
+    # scipy's ttest_ind (pooled or Welch-Satterthwaite) and its CI are R's t.test
+    res = stats.ttest_ind(xa, ya, equal_var=var_equal,
+                          alternative={"two.sided": "two-sided"}.get(alternative, alternative))
+    t, df, p = float(res.statistic), float(res.df), float(res.pvalue)
+    ci = res.confidence_interval(conf_level)
+    test = "Two-sample t-test" if var_equal else "Welch two-sample t-test"
     return TestResult(
         test=test,
-        statistic=float(t),
-        df=float(df),
-        p=float(p),
+        statistic=t,
+        df=df,
+        p=p,
         estimate=mx - my,
-        lower=float(ci[0] * se),
-        upper=float(ci[1] * se),
+        lower=float(ci.low),
+        upper=float(ci.high),
         alternative=alternative,
         estimate_name="difference in means (x - y)",
         conf_level=conf_level,
@@ -1162,14 +1095,10 @@ def anova_oneway(values, groups, *, var_equal: bool = True, order=None) -> TestR
     if k < 2:
         raise InputError("anova_oneway: need at least two groups.")
     n_i = np.array([d.size for d in data], dtype=float)
-    m_i = np.array([d.mean() for d in data])
     n = n_i.sum()
     if var_equal:
         if n - k < 1:
             raise InputError("anova_oneway: not enough observations (need n > number of groups).")
-        v_i = np.array([d.var(ddof=1) if d.size > 1 else 0.0 for d in data])
-        m = float(np.concatenate(data).mean())
-        stat = (np.sum(n_i * (m_i - m) ** 2) / (k - 1)) / (np.sum((n_i - 1) * v_i) / (n - k))
         df1, df2 = float(k - 1), float(n - k)
         test = "One-way ANOVA F test"
         method = "R oneway.test(var.equal=TRUE) / aov"
@@ -1180,19 +1109,18 @@ def anova_oneway(values, groups, *, var_equal: bool = True, order=None) -> TestR
         if np.any(v_i == 0):
             raise InputError("anova_oneway: a group has zero variance; Welch's test is undefined.")
         w_i = n_i / v_i
-        sw = w_i.sum()
-        tmp = float(np.sum((1 - w_i / sw) ** 2 / (n_i - 1)) / (k**2 - 1))
-        m = float(np.sum(w_i * m_i) / sw)
-        stat = np.sum(w_i * (m_i - m) ** 2) / ((k - 1) * (1 + 2 * (k - 2) * tmp))
-        df1, df2 = float(k - 1), 1 / (3 * tmp)
+        tmp = float(np.sum((1 - w_i / w_i.sum()) ** 2 / (n_i - 1)) / (k**2 - 1))
+        df1, df2 = float(k - 1), 1 / (3 * tmp)          # scipy does not report Welch's df2
         test = "Welch one-way ANOVA"
         method = "R oneway.test(var.equal=FALSE)"
+    # scipy's F (classical, and Welch's with equal_var=False) is R's oneway.test
+    stat, p = stats.f_oneway(*data, equal_var=var_equal)
     return TestResult(
         test=test,
         statistic=float(stat),
         df=df1,
         df2=float(df2),
-        p=float(stats.f.sf(stat, df1, df2)),
+        p=float(p),
         n=int(n),
         method=method,
     )
@@ -1248,6 +1176,8 @@ def binom_ci(x, n, conf_level: float = 0.95) -> tuple[float, float, float]:
     """
     x, n = _check_binom(x, n, "binom_ci")
     conf_level = _check_conf_level(conf_level)
+    # R qbeta, not scipy's binomtest(...).proportion_ci("exact"): the latter solves the
+    # binomial tail by root finding and differs from R by up to ~3e-10 (relative)
     a = (1 - conf_level) / 2
     return x / n, _cp_lower(x, n, a), _cp_upper(x, n, a)
 
@@ -1283,35 +1213,19 @@ def binom_test(x, n, p: float = 0.5, *, alternative: str = "two.sided", conf_lev
     conf_level = _check_conf_level(conf_level)
     if not (0 <= p <= 1):
         raise InputError(f"binom_test: p must lie in [0, 1], got {p!r}.")
-    bd = stats.binom(n, p)
+    # scipy's binomtest is R's binom.test: two-sided p sums the outcomes no more
+    # probable than x with R's relative tolerance 1 + 1e-7. Clopper-Pearson intervals
+    # (one-sided for one-sided alternatives) with R's qbeta, see binom_ci
+    bt = stats.binomtest(x, n, p, alternative={"two.sided": "two-sided"}.get(alternative,
+                                                                              alternative))
+    pv = float(bt.pvalue)
     if alternative == "less":
-        pv = bd.cdf(x)
         lo, hi = 0.0, _cp_upper(x, n, 1 - conf_level)
     elif alternative == "greater":
-        pv = bd.sf(x - 1)
         lo, hi = _cp_lower(x, n, 1 - conf_level), 1.0
     else:
         a = (1 - conf_level) / 2
         lo, hi = _cp_lower(x, n, a), _cp_upper(x, n, a)
-        if p == 0:
-            pv = float(x == 0)
-        elif p == 1:
-            pv = float(x == n)
-        else:
-            rel_err = 1 + 1e-7
-            d = bd.pmf(x)
-            m = n * p
-            if x == m:
-                pv = 1.0
-            elif x < m:
-                i = np.arange(math.ceil(m), n + 1)
-                y = int(np.sum(bd.pmf(i) <= d * rel_err))
-                pv = bd.cdf(x) + bd.sf(n - y)
-            else:
-                i = np.arange(0, math.floor(m) + 1)
-                y = int(np.sum(bd.pmf(i) <= d * rel_err))
-                pv = bd.cdf(y - 1) + bd.sf(x - 1)
-            pv = min(1.0, pv)
     return TestResult(
         test="Exact binomial test",
         statistic=float(x),

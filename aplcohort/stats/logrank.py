@@ -167,8 +167,11 @@ def _oev(time, event, codes, k, s_codes, ns, weights, p, q):
     E = np.zeros(k)
     V = np.zeros((k, k))
     for s in range(ns):
-        m = s_codes == s
-        nr, ne = core.risk_event_counts(time[m], event[m], codes[m], k)
+        if ns == 1:                      # no stratum copies of large cohorts
+            nr, ne = core.risk_event_counts(time, event, codes, k)
+        else:
+            m = s_codes == s
+            nr, ne = core.risk_event_counts(time[m], event[m], codes[m], k)
         if nr.shape[0] == 0:
             continue
         w = core.time_weights(nr.sum(axis=1), ne.sum(axis=1), weights, p, q)

@@ -113,7 +113,8 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
                          "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
                          "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
                          "n_event": np.asarray(n_event, float),
-                         "n_censor": np.asarray(n_censor, float)}, columns=CURVE_COLUMNS)
+                         "n_censor": np.asarray(n_censor, float)})   # CURVE_COLUMNS order
+    # (no columns=: its reindex cost more than the table itself for small cohorts)
 
 
 def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=None):
@@ -220,7 +221,7 @@ def terms_frame(names, coef, se, *, conf_level, robust_se=None, levels=None, est
         cols[key] = v
     lv = [None] * k if levels is None else [None if x is None else x for x in levels]
     return pd.DataFrame({"term": names, "level": pd.Series(lv, dtype=object), **cols,
-                         "estimable": ok, "note": note}, columns=TERM_COLUMNS)
+                         "estimable": ok, "note": note})   # TERM_COLUMNS order (no reindex)
 
 
 def term_levels(design) -> list:
