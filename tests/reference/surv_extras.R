@@ -89,7 +89,10 @@ infl_out <- lapply(infl_cases, function(cs) {
   c(cs, list(groups = as.list(as.character(labs)),
              influence = lapply(inf, function(m) unname(lapply(seq_len(nrow(m)),
                                                                function(i) m[i, ]))),
-             std_err = fit$std.err * fit$surv))
+             ## influence = TRUE makes the variance robust and then std.err is the SE of S
+             ## itself (fit$logse FALSE)
+             logse = fit$logse,
+             std_err = if (isTRUE(fit$logse)) fit$std.err * fit$surv else fit$std.err))
 })
 
 ## ------------------------------------------------ 3. conditional survival, reverse KM
