@@ -217,6 +217,15 @@ near_cox_notimefix <- coxph(Surv(time, status) ~ group + x, data = near,
                             control = coxph.control(timefix = FALSE))
 near_cox_cp <- coxph(Surv(entry, time, status) ~ group + x, data = near[near$entry < near$time, ])
 near_ci <- survfit(Surv(time, factor(cause, 0:2)) ~ 1, data = near)
+## Fine-Gray: cmprsk::crr does not merge near-ties itself; R survival's finegray() does
+## (timefix). The reference is crr on the merged times (aeqSurv's grid), which is what
+## aplcohort's fine_gray fits after merging.
+suppressMessages(library(cmprsk))
+merged_time <- aeqSurv(Surv(near$time, near$status))[, 1]
+near_crr <- crr(merged_time, near$cause, cbind(group = near$group, x = near$x),
+                failcode = 1, cencode = 0)
+near_crr_raw <- crr(near$time, near$cause, cbind(group = near$group, x = near$x),
+                    failcode = 1, cencode = 0)
 aeq_out <- list(
   data = list(time = sprintf("%.17g", near$time), status = near$status, group = near$group,
               x = near$x, cause = near$cause, entry = sprintf("%.17g", near$entry)),
@@ -229,7 +238,9 @@ aeq_out <- list(
   cox_no_timefix = list(coef = unname(coef(near_cox_notimefix))),
   cox_counting = list(coef = unname(coef(near_cox_cp)),
                       se = unname(sqrt(diag(vcov(near_cox_cp))))),
-  cif = list(time = near_ci$time, cif1 = near_ci$pstate[, 2], cif2 = near_ci$pstate[, 3])
+  cif = list(time = near_ci$time, cif1 = near_ci$pstate[, 2], cif2 = near_ci$pstate[, 3]),
+  finegray = list(coef = unname(near_crr$coef), se = unname(sqrt(diag(near_crr$var))),
+                  coef_unmerged = unname(near_crr_raw$coef))
 )
 
 ## ------------------------------------------------ 6. RMST as survRM2::rmst2
