@@ -35,6 +35,7 @@ Conventions (R defaults, documented where we add something)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -773,7 +774,31 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
     >>> float(median_followup([1, 2, 3, 4, 5], [1, 0, 0, 1, 0])["median"].iloc[0])
     4.0
     """
-    ev = Outcome.right(time, event).event
-    fit = kaplan_meier(time, 1 - ev, group, conf_type=conf_type, conf_level=conf_level,
-                       order=order)
+    fit = reverse_kaplan_meier(time, event, group, conf_type=conf_type, conf_level=conf_level,
+                               order=order)
     return fit.median()[["group", "n", "median", "lower", "upper"]]
+
+
+def reverse_kaplan_meier(time, event, group=None, *, conf_type="log", conf_level=0.95,
+                         order=None) -> KMResult:
+    """Reverse Kaplan–Meier: the distribution of follow-up (censorings are the events).
+
+    R ``survfit(Surv(time, status == 0) ~ group)``; a competing-risk code is reversed as
+    "censored (0) vs any event". The curve, its CI and :meth:`KMResult.median` (the
+    median follow-up, as :func:`median_followup`) are R's.
+
+    Notes
+    -----
+    Validated against: R ``survfit(Surv(time, 1 - status) ~ g, conf.type = )`` and its
+    ``quantile(, 0.5)`` on lung by sex, aml (log-log) and veteran (rtol 1e-6).
+
+    Examples
+    --------
+    >>> from aplcohort.stats.km import reverse_kaplan_meier
+    >>> reverse_kaplan_meier([1, 2, 3, 4, 5], [1, 0, 0, 1, 0]).table["n_event"].tolist()
+    [0.0, 1.0, 1.0, 0.0, 1.0]
+    """
+    oc = Outcome.competing(time, event)          # checked codes: 0 = censored, >= 1 = event
+    fit = kaplan_meier(oc.time, (oc.event == 0).astype(np.int64), group, conf_type=conf_type, conf_level=conf_level,
+                       order=order)
+    return dataclasses.replace(fit, reverse=True)
