@@ -27,7 +27,7 @@ fit_of <- function(d, group, entry, ...) {
 }
 labels_of <- function(fit) {
   if (is.null(fit$strata)) rep("all", length(fit$time))
-  else rep(sub("^[^=]*=", "", names(fit$strata)), fit$strata)
+  else rep(sub(".*=", "", names(fit$strata)), fit$strata)   # labels contain no "="
 }
 
 ## ------------------------------------------------ 1. cumulative hazard, ctype / stype
@@ -293,15 +293,15 @@ rmst2_by_hand <- function(time, status, arm, tau = NULL, alpha = 0.05) {
 }
 rmst_cases <- list(
   list(name = "aml_default_tau", dataset = "aml", group = "group",
-       arm1 = "Nonmaintained", tau = NULL),
-  list(name = "aml_tau30", dataset = "aml", group = "group", arm1 = "Nonmaintained", tau = 30),
-  list(name = "lung_sex_tau365", dataset = "lung", group = "sex", arm1 = 2, tau = 365),
-  list(name = "lung_sex_default_tau", dataset = "lung", group = "sex", arm1 = 2, tau = NULL),
-  list(name = "veteran_trt_tau200", dataset = "veteran", group = "trt", arm1 = 2, tau = 200)
+       arm1_label = "Nonmaintained", tau = NULL),
+  list(name = "aml_tau30", dataset = "aml", group = "group", arm1_label = "Nonmaintained", tau = 30),
+  list(name = "lung_sex_tau365", dataset = "lung", group = "sex", arm1_label = 2, tau = 365),
+  list(name = "lung_sex_default_tau", dataset = "lung", group = "sex", arm1_label = 2, tau = NULL),
+  list(name = "veteran_trt_tau200", dataset = "veteran", group = "trt", arm1_label = 2, tau = 200)
 )
 rmst_out <- lapply(rmst_cases, function(cs) {
   d <- datasets[[cs$dataset]]
-  arm <- as.integer(d[[cs$group]] == cs$arm1)
+  arm <- as.integer(d[[cs$group]] == cs$arm1_label)
   r <- rmst2_by_hand(d$time, d$status, arm, cs$tau)
   ## cross-check the arm values with survival's own restricted mean (print(fit, rmean=))
   sm <- summary(survfit(Surv(time, status) ~ arm, data = cbind(d, arm = arm)),
