@@ -17,7 +17,7 @@ from .survival import (_check_unit, _default_label, _draw_risk_table,
 __all__ = ["plot_cumhaz"]
 
 
-def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=True, censor_marks=True,
+def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=None, censor_marks=True,
                 time_unit="months", xlabel=None, ylabel=None, order=None, labels=None,
                 colors=None, linestyles=None, title=None, width="single", height_mm=None):
     """Cumulative hazard by group with its CI band and an at-risk table.
@@ -28,8 +28,9 @@ def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=True, censor
         From :meth:`aplcohort.stats.km.KMResult.cumhaz`.
     times : sequence of float, optional
         x ticks and risk-table columns.
-    ci : bool
-        Shade the pointwise CI (``result.conf_type``).
+    ci : bool, optional
+        Shade the pointwise CI (``result.conf_type``); default as R ``plot.survfit``:
+        only when there is one curve.
     ylabel : str, optional
         Default "Cumulative hazard (Nelson–Aalen)" / "(Fleming–Harrington)".
 
@@ -50,6 +51,8 @@ def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=True, censor
         raise InputError("plot_cumhaz takes the result of KMResult.cumhaz()")
     table = result.table
     groups = ordered_groups(_result_groups(result, table), order)
+    if ci is None:
+        ci = len(groups) == 1
     if ylabel is None:
         ylabel = "Cumulative hazard" + (" (Nelson–Aalen)" if result.ctype == 1
                                         else " (Fleming–Harrington)")
@@ -77,7 +80,10 @@ def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=True, censor
                 _, hi = _step_xy(sub["time"], sub["upper"].ffill(), 0.0, t_start)
                 ax.fill_between(x, lo, hi, step="post", color=st["color"], alpha=0.15,
                                 linewidth=0, gid=f"ci:{g}")
-                ymax = max(ymax, float(np.nanmax(hi)) if np.isfinite(hi).any() else 0.0)
+                # the band after the last time has no width: its top is not drawn
+                shown = np.asarray(hi, float)[:-1]
+                if np.isfinite(shown).any():
+                    ymax = max(ymax, float(np.nanmax(shown)))
             if censor_marks:
                 c = sub[sub["n_censor"] > 0]
                 ax.plot(c["time"], c["estimate"], linestyle="none", marker="|", markersize=4.5,
