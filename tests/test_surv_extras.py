@@ -428,3 +428,17 @@ def test_plot_cumhaz_draws_the_result(tmp_path):
     plt.close(ax.figure)
     with pytest.raises(InputError, match="KMResult.cumhaz"):
         plot_cumhaz(kaplan_meier(d["time"], d["status"]))
+
+
+def test_split_at_exposure_merges_an_exposure_near_tied_to_follow_up():
+    # exposure at sqrt(2)^2 and death at 2: the same time for R (timefix); the split must
+    # not create a (2, 2.0000000000000004] interval (coxph would stop on it)
+    from aplcohort.stats.timedep import split_at_exposure
+    d = pd.DataFrame({"pid": ["a", "b", "c"], "t": [2.0, 5.0, 3.0], "d": [1, 0, 1],
+                      "tx": [np.sqrt(2) ** 2, 1.0, np.nan]})
+    sp = split_at_exposure(d, id="pid", time="t", event="d", exposure_time="tx")
+    a = sp[sp["pid"] == "a"]
+    assert (a["tstop"] - a["tstart"] > 1e-9).all()
+    ref = split_at_exposure(d.assign(tx=[2.0, 1.0, np.nan]), id="pid", time="t", event="d",
+                            exposure_time="tx")
+    pd.testing.assert_frame_equal(sp, ref)

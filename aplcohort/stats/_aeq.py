@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["AEQ_TOLERANCE", "aeq_times", "aeq_outcome"]
+__all__ = ["AEQ_TOLERANCE", "aeq_times", "aeq_outcome", "aeq_snap"]
 
 AEQ_TOLERANCE = float(np.sqrt(np.finfo(float).eps))   # R sqrt(.Machine$double.eps)
 
@@ -115,3 +115,26 @@ def aeq_outcome(oc, tol=AEQ_TOLERANCE):
     if t2 is oc.time and s2 is oc.start:
         return oc
     return type(oc)(time=t2, event=oc.event, start=s2, type=oc.type)
+
+
+def aeq_snap(*arrays, tol=AEQ_TOLERANCE):
+    """Put several time arrays on one grid with near-ties merged (no interval check).
+
+    For code that builds intervals itself (:func:`aplcohort.stats.timedep.split_at_exposure`):
+    an exposure time equal to a follow-up time up to rounding becomes exactly equal, so
+    the same-day rule applies instead of a (t, t + 4e-16] interval. NaN stays NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, x = aeq_snap(np.array([2.0, 5.0]), np.array([np.sqrt(2) ** 2, np.nan]))
+    >>> bool(t[0] == x[0])
+    True
+    """
+    arrs = [np.asarray(a, dtype=float) for a in arrays]
+    if tol <= 0:
+        return tuple(arrs)
+    cuts = _cuts(np.concatenate([a.ravel() for a in arrs]), tol)
+    if cuts is None:
+        return tuple(arrs)
+    return tuple(_snap(a, cuts) for a in arrs)
