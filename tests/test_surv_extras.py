@@ -442,3 +442,12 @@ def test_split_at_exposure_merges_an_exposure_near_tied_to_follow_up():
     ref = split_at_exposure(d.assign(tx=[2.0, 1.0, np.nan]), id="pid", time="t", event="d",
                             exposure_time="tx")
     pd.testing.assert_frame_equal(sp, ref)
+
+
+def test_singular_logrank_variance_is_not_estimable_not_zero():
+    # R: survdiff(Surv(t, s) ~ g + strata(st)) stops: "system is exactly singular"
+    # (each stratum has one patient: every event has one at risk, V = 0)
+    from aplcohort.errors import StatisticalWarning
+    with pytest.warns(StatisticalWarning, match="singular"):
+        r = logrank_test([1, 2, 3, 4], [1, 1, 0, 0], [0, 1, 0, 1], strata=[1, 2, 3, 4])
+    assert np.isnan(r.statistic) and np.isnan(r.p) and "not estimable" in r.note

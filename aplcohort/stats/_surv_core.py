@@ -432,7 +432,8 @@ def chisq_from_oev_batch(O, E, V):
     solved as one batched system.
 
     Returns ``(chisq (reps,), df (reps,))``; 0 / 0 where fewer than two groups have
-    E > 0 (R ``survdiff`` sets ``chisq <- 0``; the p-value is undefined there).
+    E > 0 (R ``survdiff`` sets ``chisq <- 0``; the p-value is undefined there); NaN
+    where the reduced variance matrix is singular (R ``survdiff`` stops there).
     """
     O, E, V = np.asarray(O, float), np.asarray(E, float), np.asarray(V, float)
     reps, k = E.shape
@@ -447,6 +448,12 @@ def chisq_from_oev_batch(O, E, V):
         vv = V[rows][:, cols][:, :, cols]
         sol = _solve_rows(vv, z)
         chisq[rows] = np.einsum("ri,ri->r", sol, z)
+        # a singular reduced variance matrix: R survdiff stops ("system is exactly
+        # singular"); the statistic is not estimable (NaN), never the 0 of a pseudo-inverse
+        sv = np.linalg.svd(vv, compute_uv=False)
+        top = sv.max(axis=1)
+        sing = ~np.isfinite(top) | (top <= 0) | (sv.min(axis=1) <= 1e-10 * top)
+        chisq[rows[sing]] = np.nan
     return chisq, np.maximum(df, 0)
 
 

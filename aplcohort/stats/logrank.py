@@ -198,6 +198,14 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
                 "(statistic 0 on 0 df as R survdiff; p undefined)")
         warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
         pval = float("nan")
+    elif not np.isfinite(chisq):
+        # R survdiff stops here (solve(): "system is exactly singular"); a generalized
+        # inverse would print a statistic of 0 and p = 1 that nothing supports
+        note = ("the variance matrix of O - E is singular (e.g. every event time has a single "
+                "patient at risk in its stratum): the test is not estimable (R survdiff stops "
+                "with 'system is exactly singular')")
+        warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
+        chisq, pval = float("nan"), float("nan")
     else:
         pval = float(st.chi2.sf(chisq, df))
     table = pd.DataFrame({"group": list(groups),
