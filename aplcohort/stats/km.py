@@ -13,6 +13,14 @@ rmst_difference
     Difference of restricted mean survival times of two groups.
 median_followup
     Median follow-up by the reverse Kaplan–Meier method.
+reverse_kaplan_meier
+    The reverse Kaplan–Meier curve (follow-up distribution) with its CI.
+KMResult.cumhaz
+    Nelson–Aalen / Fleming–Harrington cumulative hazard as a curve result.
+
+Options of :func:`kaplan_meier` beyond the product limit (R ``survfit``): ``ctype``,
+``stype``, ``start_time`` (conditional survival), ``influence`` and ``timefix``
+(near-tied times merged, :mod:`aplcohort.stats._aeq`).
 
 Conventions (R defaults, documented where we add something)
 -----------------------------------------------------------
@@ -158,6 +166,17 @@ class KMResult(CurveShape, Result):
         CI transform and level.
     weighted, left_truncated : bool
         Whether case weights / entry times were used.
+    ctype, stype : int
+        Cumulative hazard (1 Nelson–Aalen, 2 Fleming–Harrington) and survival (1 product
+        limit, 2 ``exp(-H)``) as R ``survfit(ctype =, stype =)``.
+    hazard : DataFrame or None
+        ``[cumhaz, std_chaz]`` per row of ``table`` (see :meth:`cumhaz`); None for robust fits.
+    influence : DataFrame or None
+        ``[group, row, time, influence]`` when fitted with ``influence=True``.
+    reverse, conditional : bool
+        Reverse KM (:func:`reverse_kaplan_meier`); conditional on ``start_time``.
+    n_before_start : tuple
+        Rows per group left out because their follow-up ended before ``start_time``.
     """
 
     kind = "km"
