@@ -143,8 +143,9 @@ def test_influence_values_match_r(case):
     # R: survfit(Surv ~ g, influence = TRUE)$influence.surv (rows: observations in data
     #    order within group; columns: the group's times) and its (robust) std.err
     d, time, event, entry = _outcome(case)
+    w = None if case.get("weights") is None else d[case["weights"]]
     fit = kaplan_meier(time, event, None if case["group"] is None else d[case["group"]],
-                       entry=entry, influence=True)
+                       entry=entry, influence=True, weights=w)
     assert fit.variance == "robust"          # R: influence = TRUE implies robust = TRUE
     inf = fit.influence
     assert list(inf.columns) == ["group", "row", "time", "influence"]
@@ -161,7 +162,8 @@ def test_influence_values_match_r(case):
         gcol = d[case["group"]].astype(str) if case["group"] else pd.Series(["all"] * len(d))
         assert rows.tolist() == np.flatnonzero(gcol.to_numpy() == str(g)).tolist()
     _close(fit.table["std_err"], case["std_err"], "robust std.err")
-    # the robust variance is the sum of squared influence values (one cluster per row)
+    # the robust variance is the sum of squared influence values (one cluster per row; R's
+    # influence values of weighted rows already carry the weight)
     v = inf.groupby(["group", "time"], sort=False)["influence"].apply(lambda x: (x ** 2).sum())
     np.testing.assert_allclose(np.sqrt(v.to_numpy()), fit.table["std_err"].to_numpy(),
                                rtol=1e-9)

@@ -538,7 +538,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     influence : bool
         Also return the influence of each row on S(t) (R ``influence = TRUE``) in
         ``.influence`` ``[group, row, time, influence]`` (``row`` = position in the
-        input). As in R this makes the default variance the robust one.
+        input; with case weights the row's weight times its per-unit influence, as R).
+        As in R this makes the default variance the robust one.
     timefix : bool
         Merge times equal up to floating-point rounding first (R ``timefix``;
         :mod:`aplcohort.stats._aeq`).
@@ -637,6 +638,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
             haz.append(None)
         if influence:
             val = core.km_influence(oc.time[m], oc.event[m], em, r)
+            if wm is not None:      # R reports w_i times the per-unit-weight influence
+                val = val * wm[:, None]
             nr_, nt_ = val.shape
             infl.append(pd.DataFrame({"group": pd.Series([g] * (nr_ * nt_), dtype=object),
                                       "row": np.repeat(rows_all[m], nt_),

@@ -78,11 +78,14 @@ cumhaz_out <- lapply(cumhaz_cases, function(cs) {
 infl_cases <- list(
   list(name = "aml_by_group", dataset = "aml", group = "group", entry = FALSE),
   list(name = "veteran_all", dataset = "veteran", group = NULL, entry = FALSE),
-  list(name = "heart_lefttrunc", dataset = "heart", group = NULL, entry = TRUE)
+  list(name = "heart_lefttrunc", dataset = "heart", group = NULL, entry = TRUE),
+  list(name = "aml_noninteger_weights", dataset = "aml", group = "group", entry = FALSE,
+       weights = "w2")
 )
 infl_out <- lapply(infl_cases, function(cs) {
   d <- datasets[[cs$dataset]]
-  fit <- fit_of(d, cs$group, cs$entry, influence = TRUE)
+  fit <- if (is.null(cs$weights)) fit_of(d, cs$group, cs$entry, influence = TRUE)
+         else fit_of(d, cs$group, cs$entry, influence = TRUE, weights = d[[cs$weights]])
   inf <- fit$influence.surv
   if (!is.list(inf)) inf <- list(all = inf)
   labs <- if (is.null(cs$group)) "all" else srt(d[[cs$group]])
