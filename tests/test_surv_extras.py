@@ -453,3 +453,12 @@ def test_singular_logrank_variance_is_not_estimable_not_zero():
     with pytest.warns(StatisticalWarning, match="singular"):
         r = logrank_test([1, 2, 3, 4], [1, 1, 0, 0], [0, 1, 0, 1], strata=[1, 2, 3, 4])
     assert np.isnan(r.statistic) and np.isnan(r.p) and "not estimable" in r.note
+
+
+def test_conditional_group_without_rows_says_why():
+    fit = kaplan_meier([1, 2, 3, 10, 12], [1, 0, 1, 0, 1], list("aaabb"), start_time=5)
+    med = fit.median()
+    assert med["n"].tolist() == [0, 2] and fit.n_before_start == (3, 0)
+    assert med["note"].iloc[0] == "no patient followed to start_time 5"
+    with pytest.raises(InputError, match="no row is followed that long"):
+        kaplan_meier([1, 2, 3], [1, 0, 1], start_time=5)

@@ -327,7 +327,11 @@ class KMResult(CurveShape, Result):
                          for v in (c["estimate"], c["lower"], c["upper"]))
             ev = float(c["n_event"].sum())
             rows.append((g, None, nrec, int(ev) if ev.is_integer() else ev, q, lo, up))
-        return median_frame(rows)
+        out = median_frame(rows)
+        if self.conditional:   # a group whose every row ended before start_time has no curve
+            empty = out["n"].to_numpy() == 0
+            out.loc[empty, "note"] = f"no patient followed to start_time {self.start_time:g}"
+        return out
 
     # ---- survival at times
     def _at(self, times, extend):
