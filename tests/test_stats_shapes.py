@@ -41,6 +41,7 @@ def _cohort(n=60, seed=3):
 
 
 def _instances():
+    from aplcohort.stats.rmst import rmst2 as _rmst2
     d = _cohort()
     km = kaplan_meier(d.t, d.e, d.arm)
     cox = coxph(d, time="t", event="e", covariates=["age", "arm"])
@@ -79,6 +80,8 @@ def _instances():
         "ZphResult": cox_zph(cox),
         "Outcome": Outcome.right(d.t, d.e),
         "Design": build_design(d, ["age", "arm"]),
+        "CumHazResult": km.cumhaz(),
+        "RMSTResult": _rmst2(d.t, d.e, d.arm),
     }
 
 

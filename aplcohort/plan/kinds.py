@@ -513,12 +513,16 @@ def h_km(ctx, m, cohort, out):
     out.summary["endpoint"] = info
     group = m.group
     df = _drop_missing(out, df, {"group": group, "strata": m.strata})
+    if m.start_time is not None:   # conditional survival: R survfit(start.time =)
+        df = _exclude(out, df, (df["time"] < m.start_time).to_numpy(),
+                      f"followed less than start_time {m.start_time:g} {info['unit']} "
+                      f"(conditional survival)")
     if not len(df):
         raise NotEstimable(f"analysis '{m.id}': no patients left")
     g = df[group].to_numpy(dtype=object) if group else None
     order = _order(m, df[group]) if group else None
     res = kaplan_meier(df["time"], df["event"], g, conf_type=m.conf_type, conf_level=m.conf_level,
-                       order=order)
+                       order=order, ctype=m.ctype, stype=m.stype, start_time=m.start_time)
     med, at = curve_medians(res), curve_at(res, m.times)
     counts = _counts(df, group, order) if group else {med["group"].iloc[0]: _counts(df, None, None)["all"]}
     label = m.label or info["label"]
@@ -563,10 +567,34 @@ def h_km(ctx, m, cohort, out):
         s["median_followup"] = jsonable(fu)
         out.tables.append(("median_followup",
                            f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
+    if m.stype != 1 or m.ctype != 1:
+        s["survival"] = res.choices.get("survival")
+        s["cumulative_hazard"] = res.choices.get("cumulative hazard")
+    if m.start_time is not None:
+        s["start_time"] = m.start_time
+        out.notes.append(f"Conditional survival: patients still followed at {m.start_time:g} "
+                         f"{info['unit']}; curves start there at 1 (R survfit start.time).")
+    chaz = None
+    if m.cumhaz:
+        chaz = res.cumhaz()
+        cat = curve_at(chaz, m.times)
+        s["cumhaz"] = {"estimator": chaz.choices["estimator"], "conf_type": chaz.conf_type,
+                       "groups": {str(gr): [{"time": _num(r["time"]), "estimate": _num(r["estimate"]),
+                                             "std_err": _num(r["std_err"]), "lower": _num(r["lower"]),
+                                             "upper": _num(r["upper"]), "n_risk": _num(r["n_risk"]),
+                                             "note": r["note"] or None}
+                                            for _, r in cat[cat["group"] == gr].iterrows()]
+                                  for gr in chaz.groups}}
+        out.tables.append(("cumulative_hazard", f"{label}: cumulative hazard "
+                           f"({chaz.choices['estimator']})", survival_frame(chaz.table)))
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
-                   f"in {info['unit']}" + (f"; test stratified by {m.strata}" if m.strata else ""))
+                   f"in {info['unit']}" + (f"; test stratified by {m.strata}" if m.strata else "")
+                   + (f"; survival {res.choices['survival']}, cumulative hazard "
+                      f"{res.choices['cumulative hazard']}" if m.stype != 1 or m.ctype != 1 else "")
+                   + (f"; conditional on follow-up to {m.start_time:g}"
+                      if m.start_time is not None else ""))
     out.tables.append(("medians", f"{label}: median ({int(m.conf_level*100)}% CI), {info['unit']}",
                        survival_frame(med)))
     if len(at):
@@ -578,6 +606,11 @@ def h_km(ctx, m, cohort, out):
                       pvalue_test=test.test if test is not None else None,
                       time_unit=info["unit"], ylabel=label, order=order, width="double")
         out.figures.append((m.id, _figure_of(fig)))
+        if chaz is not None:
+            from ..plots.cumhaz import plot_cumhaz
+            fig = plot_cumhaz(chaz, times=_ticks(m, df["time"], info["unit"]),
+                              time_unit=info["unit"], order=order, width="double")
+            out.figures.append((f"{m.id}__cumhaz", _figure_of(fig)))
     _adjusted(ctx, m, df, out, "km")
 
 
@@ -641,6 +674,35 @@ def h_logrank(ctx, m, cohort, out):
     immortal_time_guard(m, df, info, group, order, out)
     out.tables.append(("observed_expected", res.test, res.table))
     _adjusted(ctx, m, df, out, "logrank")
+
+
+def h_rmst(ctx, m, cohort, out):
+    from ..stats.rmst import rmst2
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    group = m.group
+    df = _drop_missing(out, df, {"group": group})
+    order = _order(m, df[group])
+    out.summary.update({"n": int(len(df)), "events": int((df["event"] == 1).sum())})
+    if len(order) != 2:
+        raise NotEstimable(f"analysis '{m.id}': the RMST comparison needs exactly two groups in "
+                           f"'{group}'; found {len(order)}: {order} (restrict with where:)")
+    res = rmst2(df["time"], df["event"], df[group].to_numpy(dtype=object), m.tau,
+                conf_level=m.conf_level, order=order)
+    s = out.summary
+    s.update({"tau": res.tau, "tau_source": res.tau_source, "tau_max": res.tau_max,
+              "conf_level": res.conf_level, "reference": str(order[0]),
+              "arms": jsonable(res.arms), "contrasts": jsonable(res.table)})
+    diff = res.table.iloc[0]
+    s.update({"statistic": _num(diff["estimate"] / diff["se"]) if diff["se"] > 0 else None,
+              "p": _num(diff["p"]), "test": "RMST difference (Wald z)"})
+    out.result = res
+    immortal_time_guard(m, df, info, group, order, out)
+    out.choices = (f"tau {res.tau:g} {info['unit']} ({res.tau_source}); {order[1]} vs "
+                   f"{order[0]}; {int(res.conf_level * 100)}% CI; survRM2 rmst2")
+    out.tables.append(("rmst", f"Restricted mean survival time to {res.tau:g} {info['unit']}",
+                       res.arms))
+    out.tables.append(("rmst_contrasts", f"RMST contrasts, {order[1]} vs {order[0]}", res.table))
 
 
 def h_cif(ctx, m, cohort, out):

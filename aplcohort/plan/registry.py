@@ -35,7 +35,7 @@ from ..stats._padjust import METHODS as ADJUST_METHODS
 # allowed words, shared with the estimators (R names)
 KM_CONF_TYPES = ("log", "plain", "log-log")          # survfit conf.type
 CIF_CONF_TYPES = ("log-log", "log", "plain")         # cmprsk / etm transforms
-TESTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware")
+TESTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "peto-prentice")
 TIES = ("efron", "breslow")
 
 Scalar = Union[str, int, float, bool]
@@ -147,9 +147,11 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)",
                                                        doc="confidence-interval transform")
     conf_level: float = _f(0.95, gt=0, lt=1, r="survfit(conf.int=)")
-    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "none"] = _f(
+    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "peto-prentice",
+                  "none"] = _f(
         "logrank", r="survdiff(rho=); other weights as survMisc::comp",
-        doc="test comparing the groups (none: no test)")
+        doc="test comparing the groups (none: no test); peto = Peto-Peto, R survdiff rho = 1 "
+            "(pooled KM S(t-)); peto-prentice = Stata's peto (prod(1 - d/(n+1)) at t)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
     pairwise: bool = _f(False, r="survminer::pairwise_survdiff", doc="pairwise comparisons")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
@@ -158,6 +160,15 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
                                doc="median follow-up by reverse Kaplan-Meier")
     landmarks: Optional[list[float]] = _f(None, doc="landmark times of the immortal-time comparison "
                                           "(used when the guard fires)")
+    ctype: Literal[1, 2] = _f(1, r="survfit(ctype=)",
+                              doc="cumulative hazard: 1 Nelson-Aalen, 2 Fleming-Harrington")
+    stype: Literal[1, 2] = _f(1, r="survfit(stype=)",
+                              doc="survival: 1 Kaplan-Meier, 2 exp(-cumulative hazard)")
+    start_time: Optional[float] = _f(None, r="survfit(start.time=)",
+                                     doc="conditional survival: curves of the patients still "
+                                         "followed at this time (endpoint unit)")
+    cumhaz: bool = _f(False, r="plot(survfit, cumhaz=TRUE)",
+                      doc="cumulative hazard table (and figure) beside the survival curves")
 
     @model_validator(mode="after")
     def _check(self):
@@ -181,8 +192,11 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
 
 class Logrank(_Table, _Group, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="survdiff(strata())", doc="stratified test")
-    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"] = _f(
-        "logrank", r="survdiff(rho=); other weights as survMisc::comp", doc="weights of the test")
+    test: Literal["logrank", "peto", "fleming-harrington", "gehan", "tarone-ware",
+                  "peto-prentice"] = _f(
+        "logrank", r="survdiff(rho=); other weights as survMisc::comp",
+        doc="weights of the test; peto = Peto-Peto, R survdiff rho = 1 (pooled KM S(t-)); "
+            "peto-prentice = Stata's peto (prod(1 - d/(n+1)) at t)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight (test: logrank)")
     p: float = _f(0.0, ge=0, r="survMisc::comp FH_p", doc="Fleming-Harrington p (test: fleming-harrington)")
     q: float = _f(0.0, ge=0, r="survMisc::comp FH_q", doc="Fleming-Harrington q (test: fleming-harrington)")
@@ -205,6 +219,13 @@ class Logrank(_Table, _Group, _Endpoint, _Adjust, AnalysisBase):
             raise ValueError("trend: true is a log-rank trend test; it takes no 'test' other than "
                              "logrank and no pairwise")
         return self
+
+
+class RMST(_Table, _Group, _Endpoint, AnalysisBase):
+    tau: Optional[float] = _f(None, gt=0, r="survRM2::rmst2(tau=)",
+                              doc="horizon (endpoint unit); none: the smallest of the groups' "
+                                  "largest observed times; rejected beyond what both curves support")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="survRM2::rmst2(alpha = 1 - conf_level)")
 
 
 class _Regression(_M):
@@ -466,6 +487,9 @@ _K = [
     Kind("km", KM, "h_km", "aplcohort.stats.km.kaplan_meier", "curves",
          "Kaplan–Meier with medians, estimates at times, test, figure with risk table"),
     Kind("logrank", Logrank, "h_logrank", "aplcohort.stats.logrank", "test", "log-rank family"),
+    Kind("rmst", RMST, "h_rmst", "aplcohort.stats.rmst.rmst2", "table",
+         "restricted mean survival time: difference, ratio and RMTL ratio of two groups "
+         "(survRM2 rmst2)", survival=True),
     Kind("cox", Cox, "h_cox", "aplcohort.stats.cox.coxph", "terms",
          "Cox model, forest plot, optional univariable table and PH test"),
     Kind("cif", CIF, "h_cif", "aplcohort.stats.competing.cumulative_incidence", "curves",

@@ -3,7 +3,9 @@
 Each function returns a frozen result object (tidy DataFrames with fixed column names,
 ``choices``, ``to_dict()``, HTML display). Modules:
 
-``km``          Kaplan–Meier, quantiles, survival at times, RMST, reverse-KM follow-up
+``km``          Kaplan–Meier, Nelson–Aalen / Fleming–Harrington cumulative hazard, influence,
+                conditional survival, quantiles, survival at times, RMST, reverse KM, follow-up
+``rmst``        RMST difference / ratio of two groups (survRM2 ``rmst2``)
 ``logrank``     log-rank, stratified, G-rho / Fleming–Harrington, Gehan, Tarone–Ware, trend, pairwise
 ``cox``         Cox PH (Efron/Breslow, strata, weights, robust/cluster, (start, stop])
 ``zph``         proportional-hazards test (R ``cox.zph``)
@@ -26,7 +28,8 @@ _WHERE = {
     "compare_groups": "grouptests", "compare_response_rates": "grouptests",
     "fisher_exact": "grouptests", "kruskal_wallis": "grouptests", "t_test": "grouptests",
     "wilcoxon_ranksum": "grouptests", "kaplan_meier": "km", "median_followup": "km",
-    "number_at_risk": "km", "rmst_difference": "km",
+    "number_at_risk": "km", "rmst_difference": "km", "reverse_kaplan_meier": "km",
+    "rmst2": "rmst",
     "logrank_test": "logrank", "pairwise_logrank": "logrank", "trend_test": "logrank",
     "weighted_logrank": "logrank",
     "compare_naive_vs_timedependent": "timedep", "immortal_time_check": "timedep",
@@ -56,6 +59,7 @@ def __dir__():
 
 __all__ = [
     "Outcome", "kaplan_meier", "median_followup", "number_at_risk", "rmst_difference",
+    "reverse_kaplan_meier", "rmst2",
     "logrank_test", "weighted_logrank", "trend_test", "pairwise_logrank",
     "coxph", "univariable_multivariable", "cox_zph", "firth_coxph",
     "fisher_exact", "chisq_test", "wilcoxon_ranksum", "kruskal_wallis", "t_test", "binom_ci",

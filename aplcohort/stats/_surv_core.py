@@ -65,8 +65,11 @@ def km_curve(time, event, entry=None, weights=None):
         # rows not yet entered at t: entry >= t
         n_risk = n_risk - tail[np.searchsorted(se, ut, side="left")]
     surv, cumvar = km_from_counts(n_risk, n_event)
-    return {"time": ut, "n_risk": n_risk, "n_event": n_event, "n_censor": n_censor,
-            "surv": surv, "cumvar": cumvar}
+    out = {"time": ut, "n_risk": n_risk, "n_event": n_event, "n_censor": n_censor,
+           "surv": surv, "cumvar": cumvar}
+    if weights is not None:   # number of event rows (Fleming–Harrington ties)
+        out["n_event_rows"] = np.bincount(inv, weights=event, minlength=ut.size)
+    return out
 
 
 def km_curves_by_group(time, event, codes, k, weights=None):
@@ -87,6 +90,7 @@ def km_curves_by_group(time, event, codes, k, weights=None):
     n_all = np.bincount(cell, weights=w, minlength=J * k).reshape(J, k)
     n_ev = np.bincount(cell, weights=e if w is None else w * e, minlength=J * k).reshape(J, k)
     cnt = n_all if w is None else np.bincount(cell, minlength=J * k).reshape(J, k)
+    ev_rows = None if w is None else np.bincount(cell, weights=e, minlength=J * k).reshape(J, k)
     out = []
     for g in range(k):
         m = cnt[:, g] > 0
@@ -95,6 +99,8 @@ def km_curves_by_group(time, event, codes, k, weights=None):
         surv, cumvar = km_from_counts(n_risk, ne)
         out.append({"time": ut[m], "n_risk": n_risk, "n_event": ne, "n_censor": na - ne,
                     "surv": surv, "cumvar": cumvar})
+        if w is not None:   # number of event rows (Fleming–Harrington ties)
+            out[-1]["n_event_rows"] = ev_rows[m, g].astype(float)
     return out
 
 
@@ -412,7 +418,9 @@ def time_weights(n_risk_tot, n_event_tot, weights="logrank", p=0.0, q=0.0):
 
     ``logrank``: 1; ``peto``: pooled S(t-) (R survdiff rho = 1);
     ``fleming-harrington``: S(t-)^p (1 - S(t-))^q (p = rho, q = 0 is R's G-rho);
-    ``gehan``: n at risk; ``tarone-ware``: sqrt(n at risk).
+    ``gehan``: n at risk; ``tarone-ware``: sqrt(n at risk);
+    ``peto-prentice``: Prentice's modified pooled survivor at t_j,
+    ``prod_{i <= j} (1 - d_i / (n_i + 1))`` (Stata's ``peto``; not R's rho = 1).
     """
     if weights == "logrank":
         return np.ones_like(n_risk_tot, dtype=float)
@@ -420,6 +428,11 @@ def time_weights(n_risk_tot, n_event_tot, weights="logrank", p=0.0, q=0.0):
         return np.asarray(n_risk_tot, float)
     if weights == "tarone-ware":
         return np.sqrt(np.asarray(n_risk_tot, float))
+    if weights == "peto-prentice":
+        # Prentice's modified survivor AT t_j: prod_{i <= j} (1 - d_i / (n_i + 1))
+        # (Stata `sts test, peto`; Kleinbaum & Klein's "Peto" weight)
+        n = np.asarray(n_risk_tot, float)
+        return np.cumprod(1.0 - np.asarray(n_event_tot, float) / (n + 1.0))
     s = pooled_km_left(n_risk_tot, n_event_tot)
     if weights == "peto":
         return s
@@ -508,7 +521,8 @@ def chisq_from_oev_batch(O, E, V):
     solved as one batched system.
 
     Returns ``(chisq (reps,), df (reps,))``; 0 / 0 where fewer than two groups have
-    E > 0 (R ``survdiff`` sets ``chisq <- 0``; the p-value is undefined there).
+    E > 0 (R ``survdiff`` sets ``chisq <- 0``; the p-value is undefined there); NaN
+    where the reduced variance matrix is singular (R ``survdiff`` stops there).
     """
     O, E, V = np.asarray(O, float), np.asarray(E, float), np.asarray(V, float)
     reps, k = E.shape
@@ -523,6 +537,12 @@ def chisq_from_oev_batch(O, E, V):
         vv = V[rows][:, cols][:, :, cols]
         sol = _solve_rows(vv, z)
         chisq[rows] = np.einsum("ri,ri->r", sol, z)
+        # a singular reduced variance matrix: R survdiff stops ("system is exactly
+        # singular"); the statistic is not estimable (NaN), never the 0 of a pseudo-inverse
+        sv = np.linalg.svd(vv, compute_uv=False)
+        top = sv.max(axis=1)
+        sing = ~np.isfinite(top) | (top <= 0) | (sv.min(axis=1) <= 1e-10 * top)
+        chisq[rows[sing]] = np.nan
     return chisq, np.maximum(df, 0)
 
 
@@ -535,3 +555,90 @@ def chisq_from_oev(O, E, V):
     c, d = chisq_from_oev_batch(np.asarray(O, float)[None], np.asarray(E, float)[None],
                                 np.asarray(V, float)[None])
     return float(c[0]), int(d[0])
+
+
+# ------------------------------------------------------- cumulative hazard (issue 16)
+def chaz_from_counts(n_risk, n_event, n_event_rows=None, ctype=1):
+    """Cumulative hazard and its variance as R ``survfit(ctype = )`` (survfitkm.c).
+
+    ``ctype = 1`` (Nelson–Aalen): increment ``d / n``, variance ``d / n^2``.
+    ``ctype = 2`` (Fleming–Harrington): the ``m`` tied events at a time leave one by one,
+    each carrying the mean weight ``d / m``: increment ``sum_{k<m} (d/m) / (n - k d/m)``,
+    variance ``sum_{k<m} (d/m) / (n - k d/m)^2`` (``m`` = number of event rows,
+    ``d`` = their summed case weight; unweighted: ``sum 1 / (n - k)``).
+
+    Returns ``(cumhaz, var_cumhaz)`` along the last axis.
+    """
+    n = np.asarray(n_risk, float)
+    d = np.asarray(n_event, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ctype == 1:
+            inc = np.where(d > 0, d / n, 0.0)
+            vinc = np.where(d > 0, d / (n * n), 0.0)
+        elif ctype == 2:
+            m = d if n_event_rows is None else np.asarray(n_event_rows, float)
+            wbar = np.where(m > 0, d / m, 0.0)
+            inc = np.zeros_like(n)
+            vinc = np.zeros_like(n)
+            kmax = int(m.max()) if m.size else 0
+            for k in range(kmax):
+                on = m > k
+                step = np.where(on, wbar / (n - k * wbar), 0.0)
+                inc += step
+                vinc += np.where(on, step / (n - k * wbar), 0.0)
+        else:
+            raise ValueError(f"ctype must be 1 or 2; got {ctype!r}")
+    return np.cumsum(inc, axis=-1), np.cumsum(vinc, axis=-1)
+
+
+def km_influence(time, event, entry, curve):
+    """Influence of each row on S(t_j) (R ``survfit(influence = TRUE)$influence.surv``).
+
+    The derivative of the product-limit estimate with respect to the case weight of
+    row ``i`` (the same terms as :func:`km_robust_se`):
+
+        S(t) * sum_{t_j <= t} [Y_ij d_j / (n_j (n_j - d_j)) - dN_ij / (n_j - d_j)],
+
+    zero at times where the curve has reached 0 (as R).
+
+    Returns
+    -------
+    ndarray (rows, J)
+        One row per observation (input order), one column per ``curve["time"]``.
+    """
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    ut, n, d, surv = curve["time"], curve["n_risk"], curve["n_event"], curve["surv"]
+    ok = (d > 0) & (n > d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hp = np.where(ok, d / (n * (n - d)), 0.0)
+        g = np.where(ok, 1.0 / (n - d), 0.0)
+    H0 = np.concatenate([[0.0], np.cumsum(hp)])       # H0[j] = sum_{l < j} hp_l
+    js = np.searchsorted(ut, time, side="left")        # row's stop-time index
+    je = (np.zeros(time.size, np.int64) if entry is None
+          else np.searchsorted(ut, np.asarray(entry, float), side="right"))
+    j = np.arange(ut.size)[None, :]
+    upto = np.minimum(j, js[:, None]) + 1               # at-risk times counted up to t_j
+    at_risk = np.where(upto > je[:, None], H0[upto] - H0[je][:, None], 0.0)
+    left = np.where(j >= js[:, None], (event * g[js])[:, None], 0.0)
+    return np.where(surv > 0, surv * (at_risk - left), 0.0)
+
+
+def confint_chaz(cumhaz, se, conf_type, conf_level):
+    """CI of the cumulative hazard as R ``plot.survfit(cumhaz = TRUE)`` draws it:
+    ``survfit_confint(cumhaz, std.chaz, logse = FALSE, conf.type, ulimit = FALSE)``.
+
+    ``"plain"``: ``max(H - z se, 0)``, ``H + z se``; ``"log"``: ``H exp(-/+ z se / H)``
+    (NaN where H = 0, as R's NA).
+    """
+    p = np.asarray(cumhaz, float)
+    se = np.asarray(se, float)
+    z = z_value(conf_level)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            return np.maximum(p - z * se, 0.0), p + z * se
+        if conf_type == "log":
+            sl = np.where(se == 0, 0.0, se / p)
+            xx = np.where(p == 0, np.nan, p)
+            return np.exp(np.log(xx) - z * sl), np.exp(np.log(xx) + z * sl)
+    raise ValueError(f"unknown conf_type {conf_type!r}")

@@ -37,6 +37,7 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ._aeq import aeq_outcome
 from .outcome import Outcome
 from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame, z_value
 
@@ -385,7 +386,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     hand-worked cohort (exact fractions).
     """
     _check_conf(conf_type, conf_level)
-    out = Outcome.competing(time, code)
+    out = aeq_outcome(Outcome.competing(time, code))   # R survfit timefix (stats/_aeq.py)
     t, e = out.time, out.event
     gcode, glabels = _labels(group, "group", out.n, order)
     if strata is not None:

@@ -42,6 +42,7 @@ from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
 from ._coxcore import RiskSetKernel
+from ._aeq import aeq_outcome
 from .outcome import Outcome
 from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
 
@@ -434,10 +435,10 @@ def _prepare(X, time, event, entry, strata, weights, cluster):
         raise InputError(f"X must be a 2-D array (n, p); got shape {X.shape}")
     if entry is None:
         out = Outcome.right(time, event)
-        entry_a = None
     else:
         out = Outcome.counting(entry, time, event)
-        entry_a = out.start
+    out = aeq_outcome(out)   # R coxph timefix: near-tied times merged (stats/_aeq.py)
+    entry_a = out.start
     n = out.n
     if X.shape[0] != n:
         raise InputError(f"X has {X.shape[0]} rows but the outcome has {n}")

@@ -38,6 +38,7 @@ from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning
 from ._design import build_design, check_columns
 from .cox import alias_notes, singular_columns
+from ._aeq import aeq_outcome
 from .outcome import Outcome
 from .shapes import TermsShape, term_levels, terms_frame
 
@@ -268,7 +269,7 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None) -> Crr
     ``predict.crr``) on ``survival::mgus2`` and a simulated cohort with ties,
     both causes (rtol 1e-5).
     """
-    out = Outcome.competing(time, code)
+    out = aeq_outcome(Outcome.competing(time, code))   # R finegray timefix (stats/_aeq.py)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]

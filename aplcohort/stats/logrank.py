@@ -38,6 +38,7 @@ from ._lazy import scipy_stats as st
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from . import _surv_core as core
+from ._aeq import aeq_outcome
 from ._padjust import p_adjust
 from .km import _group_codes
 from .outcome import Outcome
@@ -45,7 +46,7 @@ from .outcome import Outcome
 __all__ = ["logrank_test", "weighted_logrank", "trend_test", "pairwise_logrank",
            "LogRankResult", "PairwiseResult", "p_adjust"]
 
-_WEIGHTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware")
+_WEIGHTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "peto-prentice")
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,7 +139,7 @@ class PairwiseResult(Result):
 
 # ------------------------------------------------------------------ helpers
 def _prepare(time, event, group, strata, order):
-    oc = Outcome.right(time, event)
+    oc = aeq_outcome(Outcome.right(time, event))   # R survdiff timefix: near-ties merged
     if oc.n == 0:
         raise InputError("no rows: a log-rank test needs observations")
     if group is None:
@@ -184,7 +185,7 @@ def _oev(time, event, codes, k, s_codes, ns, weights, p, q):
 
 def _test_name(weights, p, q, stratified):
     name = {"logrank": "log-rank", "peto": "Peto-Peto", "gehan": "Gehan-Breslow",
-            "tarone-ware": "Tarone-Ware"}.get(weights)
+            "tarone-ware": "Tarone-Ware", "peto-prentice": "Peto-Prentice"}.get(weights)
     if name is None:
         name = f"Fleming-Harrington({p:g},{q:g})"
     return ("stratified " if stratified else "") + name
@@ -200,6 +201,14 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
                 "(statistic 0 on 0 df as R survdiff; p undefined)")
         warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
         pval = float("nan")
+    elif not np.isfinite(chisq):
+        # R survdiff stops here (solve(): "system is exactly singular"); a generalized
+        # inverse would print a statistic of 0 and p = 1 that nothing supports
+        note = ("the variance matrix of O - E is singular (e.g. every event time has a single "
+                "patient at risk in its stratum): the test is not estimable (R survdiff stops "
+                "with 'system is exactly singular')")
+        warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
+        chisq, pval = float("nan"), float("nan")
     else:
         pval = float(st.chi2.sf(chisq, df))
     table = pd.DataFrame({"group": list(groups),
@@ -267,10 +276,13 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
 
     Parameters
     ----------
-    weights : {"logrank", "peto", "fleming-harrington", "gehan", "tarone-ware"}
-        Weight at each event time: 1; pooled KM S(t-) (R ``rho = 1``);
-        ``S(t-)^p (1 - S(t-))^q``; n at risk (Gehan–Breslow); sqrt(n at risk)
-        (Tarone–Ware). n and S are pooled over groups, within stratum.
+    weights : {"logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "peto-prentice"}
+        Weight at each event time: 1; pooled KM S(t-) (``"peto"``: R ``survdiff(rho = 1)``,
+        "Peto-Peto"); ``S(t-)^p (1 - S(t-))^q``; n at risk (Gehan–Breslow); sqrt(n at
+        risk) (Tarone–Ware); ``"peto-prentice"``: Prentice's modified survivor AT t_j,
+        ``prod_{i <= j} (1 - d_i / (n_i + 1))`` (Stata ``sts test, peto``, Kleinbaum &
+        Klein's "Peto" test; it differs from R's rho = 1 in both the ``n + 1`` and the
+        ``t`` instead of ``t-``). n and S are pooled over groups, within stratum.
     p, q : float
         Fleming–Harrington exponents (``p = rho, q = 0`` is R's G-rho).
 
@@ -284,6 +296,8 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
     Tarone–Ware and FH(p, q) against an explicit R implementation in
     tests/reference/km_logrank.R (itself checked to reproduce ``survdiff`` to
     1e-10), on aml, veteran (incl. strata), lung and the hand cohort; rtol 1e-9.
+    Peto–Prentice against an explicit loop in tests/reference/surv_extras.R (the
+    same loop reproduces ``survdiff`` rho = 0 and 1 to 1e-10), rtol 1e-6.
 
     Examples
     --------

@@ -205,6 +205,8 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
     if problems:
         raise InputError("split_at_exposure: invalid input:\n  - " + "\n  - ".join(problems))
 
+    from ._aeq import aeq_snap
+    T, X = aeq_snap(T, X)   # near-ties of exposure and follow-up merged, as R timefix
     after = np.isfinite(X) & (X > T)
     if after.any():
         warnings.warn(f"split_at_exposure: {int(after.sum())} patient(s) have {exposure_time!r} "
