@@ -42,6 +42,7 @@ from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
 from ._coxcore import RiskSetKernel
+from ._coxexact import ExactKernel
 from .outcome import Outcome
 from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
 
@@ -471,6 +472,17 @@ def _prepare(X, time, event, entry, strata, weights, cluster):
     return X, out.time, out.event.astype(int), entry_a, scode, w, ccode
 
 
+def _check_exact(w, robust, cluster):
+    """R coxph(ties="exact") has no case weights and no score residuals (so no robust SE)."""
+    if np.any(w != 1):
+        raise InputError("case weights are not supported with ties='exact' (R coxph stops: "
+                         "'Case weights are not supported for the exact method'); use "
+                         "ties='efron'")
+    if robust or cluster is not None:
+        raise InputError("a robust / cluster variance is not available with ties='exact' (R "
+                         "has no score residuals for the exact method); use ties='efron'")
+
+
 def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efron",
             robust=None, cluster=None, init=None, max_iter=20, tol=1e-9,
             term_names=None, warn=True) -> CoxFit:
@@ -490,7 +502,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         Stratum labels (separate baseline hazards, R ``strata()``).
     weights : array_like (n,), optional
         Positive case weights.
-    ties : {"efron", "breslow"}
+    ties : {"efron", "breslow", "exact"}
+        ``"exact"``: the exact discrete partial likelihood (R ``ties="exact"``; no case
+        weights, no robust variance, as R).
     robust : bool or None
         Sandwich variance (R ``robust=TRUE``); implied by ``cluster``. ``None``
         (default) follows R ``coxph``: robust when ``cluster`` is given or some case
@@ -522,10 +536,12 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     Validated against: R survival 3.5-3 ``coxph`` (lung, veteran, ovarian, aml,
     heart) -- coefficients, SEs, robust SEs, log-likelihoods and tests to 1e-8.
     """
-    if ties not in ("efron", "breslow"):
-        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    if ties not in ("efron", "breslow", "exact"):
+        raise InputError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
                                                       weights, cluster)
+    if ties == "exact":
+        _check_exact(w, robust, cluster)
     n, p = X.shape
     explicit_robust = robust is not None
     if robust is None:
@@ -541,8 +557,12 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         ccode = np.arange(n)
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
     Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
-    eng = _LazyEngine(Xc, time, event, entry, scode, w, ties)
-    kern = RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties)
+    # exact ties: own kernel (stats/_coxexact.py); per-row residuals then use R's
+    # Breslow-form martingale residuals (coxmart2), as R does for the exact method
+    eng = _LazyEngine(Xc, time, event, entry, scode, w, "breslow" if ties == "exact" else ties)
+    kern = (ExactKernel(Xc, time, event, entry=entry, strata=scode, weights=w)
+            if ties == "exact" else
+            RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties))
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     if beta.shape != (p,):
         raise InputError(f"init must have length {p}")
@@ -784,7 +804,9 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
         ``{column: reference level}`` (see :mod:`aplcohort.stats._design`).
     strata : str or sequence of str, optional
         Stratification column(s).
-    ties : {"efron", "breslow"}
+    ties : {"efron", "breslow", "exact"}
+        ``"exact"``: exact discrete partial likelihood (R ``ties="exact"``,
+        :mod:`~aplcohort.stats._coxexact`); no case weights or robust variance, as R.
     robust : bool or None
         Robust sandwich SE (R ``robust=TRUE``). ``None`` (default) follows R:
         robust when ``cluster`` is given or some case weight is not an integer.

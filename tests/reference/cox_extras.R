@@ -224,6 +224,19 @@ out$heart <- c(list(fit = fitpart(f)), predpart(f, nd_h),
 f <- coxph(Surv(start, stop, event) ~ age + transplant + surgery, data = H, ties = "exact")
 out$heart_exact <- list(fit = fitpart(f), resid = residpart(f, exact = TRUE))
 
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = FALSE, null = "null"),
+# jsonlite writes at most 15 significant digits: write every double verbatim with 17
+num17 <- function(x) ifelse(is.na(x), "null", sprintf("%.17g", x))
+full17 <- function(x) {
+  if (is.list(x)) return(lapply(x, full17))
+  if (is.matrix(x) && is.double(x))
+    return(lapply(seq_len(nrow(x)), function(i) full17(as.vector(x[i, ]))))
+  if (is.double(x)) {
+    if (length(x) == 1) return(structure(num17(x), class = "json"))
+    return(structure(paste0("[", paste(num17(x), collapse = ","), "]"), class = "json"))
+  }
+  x
+}
+writeLines(toJSON(full17(out), json_verbatim = TRUE, auto_unbox = TRUE, pretty = FALSE,
+                  null = "null"),
            "tests/reference/cox_extras.json")
 cat("wrote tests/reference/cox_extras.json\n")
