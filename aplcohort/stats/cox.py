@@ -707,6 +707,10 @@ class CoxResult(TermsShape, Result):
     _choices: dict = field(default_factory=dict, repr=False)
     _fit: object = field(default=None, repr=False)
     _design: object = field(default=None, repr=False)
+    # the model's input arrays (time, event, entry, strata labels, weights, row index):
+    # what predictions, residuals and concordance (coxpredict / residuals / concordance)
+    # need besides the fit
+    _inputs: dict = field(default=None, repr=False)
 
     kind = "cox"
 
@@ -882,8 +886,14 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
                                     for j in np.flatnonzero(fit.aliased)}
     if not fit.converged:
         choices["converged"] = False
+    inputs = {"time": data[time].to_numpy(dtype=float), "event": ev,
+              "entry": None if entry is None else data[entry].to_numpy(dtype=float),
+              "strata": None if sv is None else np.asarray(sv.astype(str), dtype=object),
+              "strata_columns": strata_cols,
+              "weights": None if weights is None else data[weights].to_numpy(dtype=float),
+              "index": data.index}
     return CoxResult(terms, tests, fit.loglik, fit.n, fit.n_events, tuple(covariates), separated,
-                     fit.converged, fit.n_iter, choices, fit, design)
+                     fit.converged, fit.n_iter, choices, fit, design, inputs)
 
 
 # --------------------------------------------------------------------------------------
