@@ -82,11 +82,12 @@ concpart <- function(f, data, strata = NULL) {
             count = u(if (is.matrix(cc$count)) colSums(cc$count) else cc$count))
   if (is.matrix(cc$count)) {
     r$strata_count <- mat(cc$count)
-    r$strata <- rownames(cc$count)
+    # rows of cc$count: levels of the strata factor (concordancefit's ustrat)
+    r$strata <- levels(as.factor(strata))[table(as.factor(strata)) > 0]
     # per stratum: concordance() of the fitted linear predictor on that stratum's rows
     lp <- predict(f, type = "lp")
     ys <- f$y
-    per <- lapply(rownames(cc$count), function(s) {
+    per <- lapply(r$strata, function(s) {
       keep <- as.character(strata) == s
       y <- ys[keep, ]
       x <- lp[keep]
