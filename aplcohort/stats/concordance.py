@@ -39,8 +39,10 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from .coxpredict import _model, predict_lp
 from .shapes import z_value
+
+# ``concordance`` is both this module and its function, bound eagerly in
+# ``aplcohort.stats`` (as ``landmark``): keep the import cheap, load the Cox code on use.
 
 __all__ = ["concordance", "ConcordanceResult", "td_auc"]
 
@@ -158,6 +160,8 @@ def concordance(result, *, times=None, conf_level=0.95) -> ConcordanceResult:
 
     Validated against: R survival 3.5-3 ``concordance(fit)``.
     """
+    from .coxpredict import _model, predict_lp
+
     if not 0 < conf_level < 1:
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
     m = _model(result)
@@ -225,6 +229,8 @@ def td_auc(result, times) -> pd.DataFrame:
     Validated against: the definition coded independently in R
     (tests/reference/cox_extras.R, ``td_auc``).
     """
+    from .coxpredict import _model, predict_lp
+
     m = _model(result)
     if m.entry is not None:
         raise InputError("td_auc needs right-censored data; the model has entry times")

@@ -753,6 +753,43 @@ class CoxResult(TermsShape, Result):
         """Robust variance matrix (None unless robust)."""
         return None if self._fit.robust_var is None else self._fit.robust_var.copy()
 
+    # ---- predictions, residuals, concordance, PH test (thin wrappers; see the modules)
+    def predict(self, newdata=None, *, type="lp", reference="strata"):
+        """Linear predictor / risk score (R ``predict``); see
+        :func:`aplcohort.stats.coxpredict.predict_lp`."""
+        from .coxpredict import predict_lp
+        return predict_lp(self, newdata, type=type, reference=reference)
+
+    def basehaz(self, *, centered=True):
+        """Cumulative baseline hazard (R ``basehaz``); see
+        :func:`aplcohort.stats.coxpredict.basehaz`."""
+        from .coxpredict import basehaz
+        return basehaz(self, centered=centered)
+
+    def survfit(self, profiles=None, *, conf_type="log", conf_level=0.95):
+        """Predicted survival curves of covariate profiles (R ``survfit(fit, newdata=)``);
+        see :func:`aplcohort.stats.coxpredict.predict_survival`."""
+        from .coxpredict import predict_survival
+        return predict_survival(self, profiles, conf_type=conf_type, conf_level=conf_level)
+
+    def residuals(self, type="martingale", *, weighted=None):
+        """Residuals (R ``residuals.coxph``); see
+        :func:`aplcohort.stats.residuals.cox_residuals`."""
+        from .residuals import cox_residuals
+        return cox_residuals(self, type, weighted=weighted)
+
+    def concordance(self, *, times=None, conf_level=0.95):
+        """Harrell's C with R's SE (R ``concordance``), optionally time-dependent AUC; see
+        :func:`aplcohort.stats.concordance.concordance`."""
+        from .concordance import concordance
+        return concordance(self, times=times, conf_level=conf_level)
+
+    def zph(self, transform="km"):
+        """Proportional-hazards test and scaled Schoenfeld residuals (R ``cox.zph``); see
+        :func:`aplcohort.stats.zph.cox_zph`."""
+        from .zph import cox_zph
+        return cox_zph(self, transform=transform)
+
 
 def _terms_table(names, fit, conf_level, levels=None):
     """Terms in the shared shape; aliased and infinite coefficients not estimable."""
