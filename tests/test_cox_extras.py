@@ -452,3 +452,46 @@ def test_plot_predicted_survival_and_cumhaz_draw_the_tables():
     plt.close(ax.figure)
     with pytest.raises(InputError, match="plot_cumhaz takes"):
         plot_cumhaz(pd.DataFrame({"x": [1]}))
+
+
+# ------------------------------------------------------------------------ plans
+def test_plan_cox_extras_equal_the_python_api(tmp_path):
+    """kind: cox with the issue-16 keys gives the numbers of the Python API on the same rows."""
+    from aplcohort.plan.kinds import run_analysis
+    from aplcohort.plan.runner import plan_context
+    from aplcohort.plan.spec import parse_analysis
+
+    d = LUNG.assign(patient_id=[f"P{i:03d}" for i in range(len(LUNG))])
+    path = tmp_path / "lung.csv"
+    d.to_csv(path, index=False)
+    plan = {"plan": "lung", "data": {"source": str(path)},
+            "endpoints": {"os": {"time": "time", "event": "event", "unit": "days"}},
+            "analyses": [{"id": "c", "kind": "counts", "columns": ["sex"]}]}
+    ctx = plan_context(plan, data=path, figures=False)
+    a = parse_analysis({"id": "cx", "kind": "cox", "endpoint": "os",
+                        "covariates": ["age", "sex"], "categorical": {"sex": "M"},
+                        "concordance": True, "auc_times": [180.0, 365.0],
+                        "residuals": ["martingale", "schoenfeld"], "basehaz": "zero",
+                        "zph": True, "zph_transform": "log",
+                        "predict": {"60 F": {"age": 60, "sex": "F"}},
+                        "predict_times": [365.0]})
+    out = run_analysis(ctx, a)
+    assert out.status == "ok", out.reason
+    api = coxph(LUNG, time="time", event="event", covariates=["age", "sex"],
+                categorical={"sex": "M"})
+    c = api.concordance(times=[180.0, 365.0])
+    s = out.summary
+    assert s["concordance"][0]["concordance"] == pytest.approx(c.estimate, rel=1e-12)
+    assert [r["auc"] for r in s["auc"]] == pytest.approx(list(c.auc["auc"]), rel=1e-12)
+    at = api.survfit(pd.DataFrame({"age": [60], "sex": ["F"]}, index=["60 F"])).at([365.0])
+    assert s["predicted"]["at"][0]["estimate"] == pytest.approx(at["estimate"].iloc[0], rel=1e-12)
+    assert s["zph_transform"] == "log"
+    assert s["zph"][0]["chisq"] == pytest.approx(
+        float(api.zph("log").table["chisq"].iloc[0]), rel=1e-12)
+    tables = {name: tab for name, _cap, tab in out.tables}
+    mart = tables["residuals_martingale"]
+    assert list(mart.columns) == ["patient_id", "martingale"]
+    np.testing.assert_allclose(mart["martingale"], api.residuals()["martingale"], rtol=1e-12)
+    assert len(tables["residuals_schoenfeld"]) == int(LUNG["event"].sum())
+    np.testing.assert_allclose(tables["basehaz"]["hazard"],
+                               api.basehaz(centered=False)["hazard"], rtol=1e-12)
