@@ -196,7 +196,7 @@ for (tt in c("efron", "breslow", "exact")) {
   f <- coxph(Surv(time, event) ~ age + sex, data = LM, ties = tt)
   key <- paste0("lungm_", tt)
   out[[key]] <- c(list(fit = fitpart(f)), list(resid = residpart(f, exact = tt == "exact")))
-  if (tt != "exact") out[[key]] <- c(out[[key]], predpart(f, nd_m), list(conc = concpart(f, LM)))
+  out[[key]] <- c(out[[key]], predpart(f, nd_m), list(conc = concpart(f, LM)))
 }
 f <- coxph(Surv(time, event) ~ age + sex + strata(inst), data = LM, ties = "exact")
 out$lungm_exact_strata <- list(fit = fitpart(f), resid = residpart(f, exact = TRUE))
