@@ -350,6 +350,42 @@ def test_concordance_against_r(key):
             close(row.iloc[5:].to_numpy(float), ref["strata_count"][i])
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_concordance_counts_equal_brute_force_pairs(seed):
+    """The tree sweep counts what the definition says, pair by pair (ties in time and in the
+    predictor, weights, (entry, stop] rows)."""
+    from aplcohort.stats.concordance import _count
+    rng = np.random.default_rng(seed)
+    n = 60
+    time = rng.integers(2, 15, n).astype(float)
+    entry = np.where(rng.random(n) < 0.4, rng.integers(0, 2, n).astype(float), 0.0)
+    event = (rng.random(n) < 0.6).astype(float)
+    lp = rng.integers(0, 6, n).astype(float)
+    w = rng.integers(1, 4, n).astype(float)
+    counts, imat = _count(time, event, entry, lp, w)
+    want = np.zeros(5)
+    inf = np.zeros((n, 3))
+    for i in range(n):
+        if event[i] != 1:
+            continue
+        for j in range(n):
+            if j == i:
+                continue
+            if time[j] == time[i] and event[j] == 1:
+                if j > i:
+                    want[4 if lp[i] == lp[j] else 3] += w[i] * w[j]
+                continue
+            if not (entry[j] < time[i] and (time[j] > time[i] or
+                                            (time[j] == time[i] and event[j] == 0))):
+                continue
+            k = 0 if lp[i] > lp[j] else (1 if lp[i] < lp[j] else 2)
+            want[k] += w[i] * w[j]
+            inf[i, k] += w[j]
+            inf[j, k] += w[i]
+    np.testing.assert_allclose(counts, want, rtol=1e-13)
+    np.testing.assert_allclose(imat, inf, rtol=1e-13, atol=1e-12)
+
+
 @pytest.mark.parametrize("key", ["lung", "veteran"])
 def test_td_auc_against_r_code(key):
     res, ref = fit(key), R[key]

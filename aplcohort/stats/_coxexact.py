@@ -32,6 +32,8 @@ from ..errors import InputError
 
 __all__ = ["ExactKernel"]
 
+_MAX_HELD = 50_000_000      # risk-set entries held at once (~400 MB of indices)
+
 
 class ExactKernel:
     """Log partial likelihood, score and information for ``ties="exact"``.
@@ -71,14 +73,23 @@ class ExactKernel:
         ev = np.asarray(event) > 0
         ent = None if entry is None else np.asarray(entry, float)
         sc = np.zeros(self.n, np.int64) if strata is None else np.asarray(strata, np.int64)
-        # one record per (stratum, event time): risk-set rows (sorted by stop) and deaths
+        # one record per (stratum, event time): risk-set rows and deaths.  The risk sets are
+        # held explicitly (memory ~ sum of their sizes): the exact likelihood is meant for
+        # study-sized cohorts, as in R, whose coxexact is also O(n x event times)
         self.sets = []
+        held = 0
         for s in np.unique(sc):
             rows = np.flatnonzero(sc == s)
             for tau in np.unique(t[rows][ev[rows]]):
                 at = rows[(t[rows] >= tau) & (True if ent is None else ent[rows] < tau)]
                 dead = at[(t[at] == tau) & ev[at]]
                 self.sets.append((at, dead))
+                held += at.size
+                if held > _MAX_HELD:
+                    raise InputError(
+                        "ties='exact' is meant for study-sized cohorts: this one has more "
+                        f"than {_MAX_HELD:,} (row, event time) risk-set entries; use "
+                        "ties='efron' (R's default)")
 
     def stats(self, beta, need_info=True):
         """``(loglik, score (p,), information (p, p))`` at ``beta``."""
