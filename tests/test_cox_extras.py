@@ -463,6 +463,8 @@ def test_plot_zph_draws_the_smooth_numbers():
     pts = [c for c in ax.collections if c.get_gid() == "zph:residuals"][0].get_offsets()
     assert len(pts) == len(z.residuals)
     assert ax.get_xscale() == "log"
+    beta = float(fit("veteran").terms.set_index("term").loc["karno", "coef"])
+    assert lines["zph:coef"].get_ydata()[0] == pytest.approx(beta, rel=1e-12)
     plt.close(ax.figure)
     ax = plot_zph(cox_zph(fit("veteran")), "karno")        # km: times as tick labels
     assert len(ax.get_xticklabels()) == 8

@@ -82,7 +82,8 @@ def plot_zph(z, term=None, ax=None, *, resid=True, se=True, df=4, nsmo=40, xlabe
     xlabel, ylabel, title : str, optional
         ``ylabel`` defaults to R's "Beta(t) for <term>".
     show_coef : bool
-        A dotted horizontal line at the Cox coefficient (a flat smooth near it = PH holds).
+        A dotted horizontal line at the Cox coefficient (``z.centers``; a flat smooth near
+        it = PH holds). R does not draw it.
     width : str or float
         Figure width when ``ax`` is not given.
 
@@ -129,10 +130,9 @@ def plot_zph(z, term=None, ax=None, *, resid=True, se=True, df=4, nsmo=40, xlabe
             ax.plot(xs, sm["lower"], color=PALETTE[0], lw=1.0, ls="--", gid="zph:lower",
                     zorder=3)
         if show_coef:
-            coef = res[term].dropna()
-            # the fitted coefficient: R's residuals are centred on it (mean over events)
-            beta = float(np.nanmean(coef)) if len(coef) else np.nan
-            ax.axhline(beta, color="0.3", lw=0.7, ls=":", gid="zph:coef", zorder=2)
+            # the fitted coefficient (1 for a categorical term of several columns, as R
+            # scales those): a flat smooth at this level is proportional hazards
+            ax.axhline(z.centers[term], color="0.3", lw=0.7, ls=":", gid="zph:coef", zorder=2)
         if z.transform == "log":
             ax.set_xscale("log")
         elif z.transform in ("km", "rank"):

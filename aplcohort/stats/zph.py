@@ -54,12 +54,16 @@ class ZphResult(Result):
         constant within the stratum, as R).
     var : ndarray (terms, terms)
         R ``cox.zph(fit)$var`` (used for the +-2 SE band of :func:`zph_smooth`).
+    centers : dict
+        ``{term: value}`` the residuals of a term scatter around under proportional
+        hazards: its coefficient, or 1 for a categorical term of several columns (R).
     """
 
     table: pd.DataFrame
     transform: str
     residuals: pd.DataFrame = None
     var: np.ndarray = None
+    centers: dict = None
     _choices: dict = field(default_factory=dict, repr=False)
 
     kind = "cox_zph"
@@ -183,8 +187,8 @@ def cox_zph(result, transform: str = "km") -> ZphResult:
                          columns=_COLUMNS)
     choices = {"transform": transform, "test": "score test (survival >= 3.0)",
                "ties": fit.ties, "strata": result.choices.get("strata")}
-    resid, zvar = _scaled_residuals(result, design, tt, I11)
-    return ZphResult(table, transform, resid, zvar, choices)
+    resid, zvar, centers = _scaled_residuals(result, design, tt, I11)
+    return ZphResult(table, transform, resid, zvar, centers, choices)
 
 
 def _scaled_residuals(result, design, tt, imat):
@@ -243,15 +247,16 @@ def _scaled_residuals(result, design, tt, imat):
                                                   sres[np.ix_(j, kk)].T).T
         drop = np.setdiff1d(np.arange(nterm), kk)
         sres[np.ix_(j, drop)] = np.nan
-    for i, (_t, cc) in enumerate(asgn):
-        sres[:, i] += fcoef[cc[0]] if len(cc) == 1 else 1.0
+    centers = {t: float(fcoef[cc[0]]) if len(cc) == 1 else 1.0 for t, cc in asgn}
+    for i, (t, _cc) in enumerate(asgn):
+        sres[:, i] += centers[t]
     cols = {"time": m.time[rows], "x": np.asarray(tt, float)[rows]}
     if m.strata is not None:
         cols["strata"] = m.strata[rows]
     out = pd.DataFrame(cols, index=m.index[rows])
     for i, (term, _cc) in enumerate(asgn):
         out[term] = sres[:, i]
-    return out, np.linalg.inv(vmean)
+    return out, np.linalg.inv(vmean), centers
 
 
 def _ns_basis(x, knots, lo, hi):
