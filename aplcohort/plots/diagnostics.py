@@ -143,7 +143,7 @@ def plot_zph(z, term=None, ax=None, *, resid=True, se=True, df=4, nsmo=40, xlabe
         ax.set_ylabel(ylabel if ylabel is not None else f"Beta(t) for {term}")
         row = z.table.set_index("term").loc[term]
         ax.set_title(title if title is not None else
-                     f"{term}: PH test p = {row['p']:.3g} (transform {z.transform})",
+                     f"PH test p = {row['p']:.3g} ({z.transform} time)",
                      fontsize=plt.rcParams["axes.titlesize"])
     return ax
 
