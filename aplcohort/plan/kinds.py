@@ -797,7 +797,9 @@ def h_cox(ctx, m, cohort, out):
         if m.zph_plot and _fig(ctx, m):
             from ..plots.diagnostics import plot_zph
             for term in [t for t in z.table["term"] if t != "GLOBAL"]:
-                out.figures.append((f"{m.id}__zph_{_slug(term)}", _figure_of(plot_zph(z, term))))
+                xl = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
+                out.figures.append((f"{m.id}__zph_{_slug(term)}",
+                                    _figure_of(plot_zph(z, term, xlabel=xl))))
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
@@ -814,6 +816,7 @@ def _cox_extras(ctx, m, res, df, out):
     """Concordance, residual tables, baseline hazard and predicted survival of a Cox fit
     (keys concordance / auc_times, residuals, basehaz, predict / predict_times /
     predict_conf_type; estimators in stats.concordance, stats.residuals, stats.coxpredict)."""
+    xlabel = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
     if m.concordance:
         from ..stats.concordance import concordance
         c = concordance(res, times=m.auc_times, conf_level=m.conf_level)
@@ -836,7 +839,7 @@ def _cox_extras(ctx, m, res, df, out):
             "at the covariate means" if m.basehaz == "centered" else "at covariates 0") + ")", bh))
         if _fig(ctx, m):
             from ..plots.diagnostics import plot_cumhaz
-            out.figures.append((f"{m.id}__basehaz", _figure_of(plot_cumhaz(bh))))
+            out.figures.append((f"{m.id}__basehaz", _figure_of(plot_cumhaz(bh, xlabel=xlabel))))
     if m.predict:
         from ..stats.coxpredict import predict_survival
         prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()}, orient="index")
@@ -858,7 +861,8 @@ def _cox_extras(ctx, m, res, df, out):
         if _fig(ctx, m):
             from ..plots.diagnostics import plot_predicted_survival
             out.figures.append((f"{m.id}__predicted",
-                                _figure_of(plot_predicted_survival(cur, ci=True))))
+                                _figure_of(plot_predicted_survival(cur, ci=True,
+                                                                   xlabel=xlabel))))
 
 
 def h_finegray(ctx, m, cohort, out):
