@@ -141,6 +141,31 @@ def test_exact_hand_worked():
     assert k.stats(b)[0] == pytest.approx(want, rel=1e-13)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_score_and_information_are_the_derivatives(seed):
+    """Score and information of the exact kernel equal numerical derivatives of its
+    log-likelihood (heavy ties, entry times, two strata)."""
+    from aplcohort.stats._coxexact import ExactKernel
+    rng = np.random.default_rng(seed)
+    n = 40
+    X = rng.normal(size=(n, 2))
+    time = rng.integers(2, 7, n).astype(float)
+    entry = np.where(rng.random(n) < 0.3, 1.0, 0.0)
+    k = ExactKernel(X, time, (rng.random(n) < 0.7).astype(int), entry=entry,
+                    strata=rng.integers(0, 2, n))
+    b = rng.normal(scale=0.3, size=2)
+    ll, U, info = k.stats(b)
+    h = 1e-5
+    for a in range(2):
+        e = np.zeros(2)
+        e[a] = h
+        lp, Up, _ = k.stats(b + e)
+        lm, Um, _ = k.stats(b - e)
+        assert U[a] == pytest.approx((lp - lm) / (2 * h), rel=1e-6, abs=1e-8)
+        np.testing.assert_allclose(info[:, a], -(Up - Um) / (2 * h), rtol=1e-6, atol=1e-8)
+    assert k.stats(b, need_info=False)[0] == pytest.approx(ll, rel=1e-14)
+
+
 def test_exact_equals_breslow_without_ties():
     d = OVA.assign(futime=OVA["futime"] + np.arange(len(OVA)) * 1e-3)   # no tied times
     a = coxph(d, **dict(OVA3, ties="exact"))
