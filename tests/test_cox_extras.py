@@ -463,6 +463,21 @@ def test_zph_transforms_residuals_and_smooth_against_r(key, transform):
         close(sm["lower"], ref["smooth"][i]["lower"])
 
 
+def test_aliased_column_against_r():
+    # La$a2 <- 2 * La$age; f <- coxph(Surv(time, event) ~ age + a2 + sex, data = La)
+    ref = R["lung_aliased"]
+    with pytest.warns(Warning, match="not estimable"):
+        res = coxph(LUNG.assign(a2=2 * LUNG["age"]), time="time", event="event",
+                    covariates=["age", "a2", "sex"], categorical={"sex": "M"})
+    z = res.zph()                                   # cox.zph(f): the NA coefficient dropped
+    assert list(z.table["term"]) == list(ref["zph_term"])
+    close(z.table["chisq"], ref["zph_chisq"])
+    close(z.residuals[["age", "sex"]].to_numpy(), ref["zph_y"])
+    close(res.residuals()["martingale"], ref["martingale"])
+    close(res.concordance().estimate, ref["concordance"])
+    assert res.residuals("score")["a2"].isna().all()
+
+
 def test_zph_errors():
     z = cox_zph(fit("lung"))
     with pytest.raises(InputError, match="transform must be one of"):

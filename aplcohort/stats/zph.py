@@ -160,7 +160,10 @@ def cox_zph(result, transform: str = "km") -> ZphResult:
         tt = _km_left(time, event, entry)
     g_row = tt - tt[event == 1].mean()
     # g at each event time: all rows with that time share it
-    sidx, tau, schoen, V = eng.event_terms(fit.coef)
+    # R drops NA (aliased) coefficients before the test; the engine holds the kept columns
+    keep = (np.flatnonzero(~fit.aliased) if fit.aliased is not None
+            else np.arange(len(fit.coef)))
+    sidx, tau, schoen, V = eng.event_terms(fit.coef[keep])
     # map event time -> g (same function of time for every row)
     order = np.argsort(time, kind="stable")
     pos = np.searchsorted(time[order], tau, side="left")
@@ -171,8 +174,11 @@ def cox_zph(result, transform: str = "km") -> ZphResult:
     u2 = g @ schoen
     imat = np.block([[I11, I12], [I12.T, I22]])
     rows = []
+    pos = {c: i for i, c in enumerate(keep)}
     for term, cols in design.assign.items():
-        cols = list(cols)
+        cols = [pos[c] for c in cols if c in pos]
+        if not cols:
+            continue
         kk = list(range(p)) + [p + c for c in cols]
         u = np.concatenate([np.zeros(p), u2[cols]])
         sub = imat[np.ix_(kk, kk)]

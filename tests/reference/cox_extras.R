@@ -225,6 +225,14 @@ out$heart <- c(list(fit = fitpart(f)), predpart(f, nd_h),
 f <- coxph(Surv(start, stop, event) ~ age + transplant + surgery, data = H, ties = "exact")
 out$heart_exact <- list(fit = fitpart(f), resid = residpart(f, exact = TRUE))
 
+# an aliased column (a2 = 2 age: coefficient NA): cox.zph drops it, residuals / concordance
+La <- L; La$a2 <- 2 * La$age
+f <- coxph(Surv(time, event) ~ age + a2 + sex, data = La)
+za <- cox.zph(f)
+out$lung_aliased <- list(zph_term = rownames(za$table), zph_chisq = u(za$table[, 1]),
+                         zph_y = mat(za$y), martingale = u(residuals(f)),
+                         concordance = concordance(f)$concordance)
+
 # jsonlite writes at most 15 significant digits: write every double verbatim with 17
 num17 <- function(x) ifelse(is.na(x), "null", sprintf("%.17g", x))
 full17 <- function(x) {
