@@ -126,7 +126,7 @@ def test_values_checked_by_the_registry():
     p = _plan(analyses=[{"id": "a", "kind": "km", "endpoint": "os", "group": "g", "conf_level": 95,
                          "conf_type": "loglog"},
                         {"id": "b", "kind": "cox", "endpoint": "os", "covariates": [],
-                         "ties": "exact"},
+                         "ties": "average"},
                         {"id": "c", "kind": "km", "endpoint": "os", "group": "g", "adjust": "holm"}])
     with pytest.raises(PlanError) as ei:
         validate_plan(p)
@@ -135,7 +135,7 @@ def test_values_checked_by_the_registry():
     assert "analyses[0] (a): conf_type: 'loglog' is not allowed" in msg and "did you mean 'log-log'?" in msg
     assert "analyses[2] (c): 'adjust' only applies to pairwise comparisons" in msg
     assert "analyses[1] (b): covariates:" in msg
-    assert "analyses[1] (b): ties: 'exact' is not allowed" in msg
+    assert "analyses[1] (b): ties: 'average' is not allowed" in msg
 
 
 def test_time_zero_checked_against_the_endpoint():

@@ -78,6 +78,8 @@ def _instances():
         "SimonMakuchResult": simon_makuch(d, time="t", event="e", id="pid", exposure_time="tx"),
         "NaiveVsTimeDependent": nv,
         "ZphResult": cox_zph(cox),
+        "ConcordanceResult": cox.concordance(),
+        "CoxSurvivalResult": cox.survfit(),
         "Outcome": Outcome.right(d.t, d.e),
         "Design": build_design(d, ["age", "arm"]),
         "CumHazResult": km.cumhaz(),
@@ -119,11 +121,13 @@ def _curve_results():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = landmark(d, landmark=5, time="t", event="e", id="pid", exposure_time="tx")
+    cox = coxph(d, time="t", event="e", covariates=["age", "arm"])
     return [kaplan_meier(d.t, d.e, d.arm), kaplan_meier(d.t, d.e),
-            cumulative_incidence(d.t, d.code, d.arm), sm, lm.km[5.0]]
+            cumulative_incidence(d.t, d.code, d.arm), sm, lm.km[5.0],
+            cox.survfit(d.iloc[:2][["age", "arm"]])]
 
 
-@pytest.mark.parametrize("k", range(5))
+@pytest.mark.parametrize("k", range(6))
 def test_curve_shape(k):
     r = _curve_results()[k]
     assert list(r.table.columns) == shapes.CURVE_COLUMNS

@@ -850,13 +850,81 @@ def h_cox(ctx, m, cohort, out):
         out.summary["univariable_multivariable"] = jsonable(um.table)
     if m.zph:
         from ..stats.zph import cox_zph
-        z = cox_zph(res)
+        z = cox_zph(res, transform=m.zph_transform)
         out.summary["zph"] = jsonable(z.table)
-        out.tables.append(("zph", "Proportional-hazards test (cox.zph)", z.table))
+        if m.zph_transform != "km":
+            out.summary["zph_transform"] = m.zph_transform
+        out.tables.append(("zph", f"Proportional-hazards test (cox.zph, transform "
+                                  f"{m.zph_transform})", z.table))
+        if m.zph_plot and _fig(ctx, m):
+            from ..plots.diagnostics import plot_zph
+            for term in [t for t in z.table["term"] if t != "GLOBAL"]:
+                xl = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
+                out.figures.append((f"{m.id}__zph_{_slug(term)}",
+                                    _figure_of(plot_zph(z, term, xlabel=xl))))
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
+    if not m.firth:
+        _cox_extras(ctx, m, res, df, out)
     _adjusted(ctx, m, df, out, "cox")
+
+
+def _slug(text) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "term"
+
+
+def _cox_extras(ctx, m, res, df, out):
+    """Concordance, residual tables, baseline hazard and predicted survival of a Cox fit
+    (keys concordance / auc_times, residuals, basehaz, predict / predict_times /
+    predict_conf_type; estimators in stats.concordance, stats.residuals, stats.coxpredict)."""
+    xlabel = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
+    if m.concordance:
+        from ..stats.concordance import concordance
+        c = concordance(res, times=m.auc_times, conf_level=m.conf_level)
+        out.summary["concordance"] = jsonable(c.table)
+        out.tables.append(("concordance", "Concordance (Harrell's C, R concordance())", c.table))
+        if c.auc is not None:
+            out.summary["auc"] = jsonable(c.auc)
+            out.tables.append(("auc", "Time-dependent AUC (cumulative/dynamic, IPCW)", c.auc))
+    for rtype in m.residuals:
+        from ..stats.residuals import cox_residuals
+        r = cox_residuals(res, rtype)
+        if "patient_id" in df.columns:
+            r.insert(0, "patient_id", df.loc[r.index, "patient_id"].to_numpy())
+        out.tables.append((f"residuals_{rtype}", f"Residuals: {rtype} (R residuals.coxph)",
+                           r.reset_index(drop=True)))
+    if m.basehaz:
+        from ..stats.coxpredict import basehaz
+        bh = basehaz(res, centered=m.basehaz == "centered")
+        out.tables.append(("basehaz", "Cumulative baseline hazard (" + (
+            "at the covariate means" if m.basehaz == "centered" else "at covariates 0") + ")", bh))
+        if _fig(ctx, m):
+            from ..plots.diagnostics import plot_cumhaz
+            out.figures.append((f"{m.id}__basehaz", _figure_of(plot_cumhaz(bh, xlabel=xlabel))))
+    if m.predict:
+        from ..stats.coxpredict import predict_survival
+        prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()}, orient="index")
+        for col in prof.columns:       # profile values typed as the analysis data
+            if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
+                prof[col] = prof[col].astype(str)
+        cur = predict_survival(res, prof, conf_type=m.predict_conf_type,
+                               conf_level=m.conf_level)
+        med = cur.median()
+        pred = {"conf_type": m.predict_conf_type, "profiles": jsonable(cur.profiles),
+                "medians": jsonable(med)}
+        if m.predict_times:
+            at = cur.at(m.predict_times)
+            pred["at"] = jsonable(at)
+            out.tables.append(("predicted_at", "Predicted survival at chosen times", at))
+        out.summary["predicted"] = pred
+        out.tables.append(("predicted_curves", "Predicted survival (R survfit(fit, newdata=))",
+                           cur.table))
+        if _fig(ctx, m):
+            from ..plots.diagnostics import plot_predicted_survival
+            out.figures.append((f"{m.id}__predicted",
+                                _figure_of(plot_predicted_survival(cur, ci=True,
+                                                                   xlabel=xlabel))))
 
 
 def h_finegray(ctx, m, cohort, out):

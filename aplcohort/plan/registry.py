@@ -36,7 +36,7 @@ from ..stats._padjust import METHODS as ADJUST_METHODS
 KM_CONF_TYPES = ("log", "plain", "log-log")          # survfit conf.type
 CIF_CONF_TYPES = ("log-log", "log", "plain")         # cmprsk / etm transforms
 TESTS = ("logrank", "peto", "fleming-harrington", "gehan", "tarone-ware", "peto-prentice")
-TIES = ("efron", "breslow")
+TIES = ("efron", "breslow")                           # (cox also takes "exact")
 
 Scalar = Union[str, int, float, bool]
 
@@ -244,24 +244,86 @@ class _Regression(_M):
         return self
 
 
+COX_RESIDUALS = ("martingale", "deviance", "score", "schoenfeld", "scaledsch", "dfbeta",
+                 "dfbetas")                          # residuals.coxph type
+
+
 class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
     strata: Optional[str] = _f(None, column=True, r="coxph(strata())")
-    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+    ties: Literal["efron", "breslow", "exact"] = _f("efron", r="coxph(ties=)")
     robust: Optional[bool] = _f(None, r="coxph(robust=)",
                                 doc="sandwich variance; none follows R (robust when cluster is given)")
     cluster: Optional[str] = _f(None, column=True, r="coxph(cluster=)", doc="cluster column (implies robust)")
     univariable: bool = _f(False, doc="univariable models beside the multivariable one")
     firth: bool = _f(False, r="coxphf::coxphf", doc="Firth-penalized likelihood")
     zph: bool = _f(False, r="cox.zph(transform='km')", doc="proportional-hazards test")
+    zph_transform: Literal["km", "rank", "log", "identity"] = _f(
+        "km", r="cox.zph(transform=)", doc="time transform of the PH test (needs zph: true)")
+    zph_plot: bool = _f(False, r="plot(cox.zph(fit))",
+                        doc="one figure per term: scaled Schoenfeld residuals, spline smooth and "
+                            "±2 SE band (needs zph: true)")
+    concordance: bool = _f(False, r="concordance(fit)",
+                           doc="Harrell's C with its standard error (overall and by stratum)")
+    auc_times: Optional[list[float]] = _f(
+        None, r="own IPCW code (Uno 2007; timeROC cumulative/dynamic)",
+        doc="time-dependent AUC of the linear predictor at these times (needs concordance: true)")
+    residuals: list[Literal[COX_RESIDUALS]] = _f(
+        [], r="residuals(fit, type=)", doc="residual types written as tables (one per type, "
+                                          "keyed by patient; Schoenfeld types by event time)")
+    basehaz: Optional[Literal["centered", "zero"]] = _f(
+        None, r="basehaz(fit, centered=)", doc="cumulative baseline hazard table and figure: at "
+                                               "the covariate means (R's default) or at 0")
+    predict: Optional[dict[str, dict[str, Scalar]]] = _f(
+        None, r="survfit(fit, newdata=)", doc="{label: {covariate: value}}: predicted survival "
+                                             "of each profile with CIs (table, figure, medians)")
+    predict_times: Optional[list[float]] = _f(
+        None, r="summary(survfit(fit, newdata=), times=)",
+        doc="predicted survival of each profile at these times (needs predict)")
+    predict_conf_type: Literal["log", "log-log", "plain"] = _f(
+        "log", r="survfit(fit, newdata=, conf.type=)", doc="CI transform of the predicted curves")
 
     @model_validator(mode="after")
     def _check(self):
         if self.cluster is not None and self.robust is False:
             raise ValueError("'cluster' implies the robust variance (R coxph); drop robust: false")
         if self.firth:
-            for k in ("robust", "cluster", "univariable", "zph"):
+            for k in ("robust", "cluster", "univariable", "zph", "concordance", "residuals",
+                      "basehaz", "predict"):
                 if getattr(self, k):
                     raise ValueError(f"'{k}' is not available with firth: true")
+            if self.ties == "exact":
+                raise ValueError("ties: exact is not available with firth: true")
+        if self.ties == "exact":
+            if self.robust or self.cluster is not None:
+                raise ValueError("ties: exact has no robust / cluster variance (R has no score "
+                                 "residuals for the exact method); use ties: efron")
+            bad = [r for r in self.residuals if r not in ("martingale", "deviance")]
+            if bad:
+                raise ValueError(f"residuals {bad} are not available with ties: exact (as R); "
+                                 "martingale and deviance are")
+        if not self.zph and (self.zph_transform != "km" or self.zph_plot):
+            raise ValueError("'zph_transform' and 'zph_plot' need zph: true")
+        if self.auc_times is not None:
+            if not self.concordance:
+                raise ValueError("'auc_times' needs concordance: true")
+            if not self.auc_times or any(not t > 0 for t in self.auc_times):
+                raise ValueError("'auc_times' must be a non-empty list of times > 0")
+        if self.predict is None and (self.predict_times is not None
+                                     or self.predict_conf_type != "log"):
+            raise ValueError("'predict_times' and 'predict_conf_type' need 'predict' "
+                             "(profiles {label: {covariate: value}})")
+        if self.predict is not None:
+            if not self.predict:
+                raise ValueError("'predict' needs at least one profile")
+            allowed = set(self.covariates) | ({self.strata} if self.strata else set())
+            for label, prof in self.predict.items():
+                missing = sorted(set(self.covariates) - set(prof))
+                extra = sorted(set(prof) - allowed)
+                if missing:
+                    raise ValueError(f"predict profile '{label}' lacks covariate(s) {missing}")
+                if extra:
+                    raise ValueError(f"predict profile '{label}' names {extra}, which are not "
+                                     "covariates (or the strata column) of the model")
         return self
 
 

@@ -10,6 +10,9 @@ plot_km                Kaplan–Meier curves + number-at-risk table, medians, p,
 plot_cif               cumulative incidence (by group or stacked causes) + risk table
 plot_simon_makuch      Simon–Makuch curves; risk table shows moves between curves
 plot_forest            forest plot (Cox, Fine–Gray, univariable + multivariable, subgroups)
+plot_zph               scaled Schoenfeld residuals with spline smooth (R plot.cox.zph)
+plot_predicted_survival  Cox predicted survival of covariate profiles with CI bands
+plot_cumhaz            cumulative (baseline) hazard curves
 subgroup_hazard_ratios subgroup HRs with interaction p (input of plot_forest)
 plot_swimmer           one lane per patient from first relapse
 plot_flow              flow diagram from an attrition log
@@ -20,6 +23,7 @@ save_figure            write PNG / SVG / PDF / TIFF
 =====================  ==========================================================
 """
 
+from .diagnostics import plot_cumhaz, plot_predicted_survival, plot_zph
 from .export import FORMATS, check_baseline, save_figure
 from .flow import count_groups, flow_layout, plot_flow
 from .forest import forest_frame, plot_forest, subgroup_hazard_ratios
@@ -36,5 +40,5 @@ __all__ = [
     "recovery_summary", "COLUMN_WIDTHS_MM", "LINESTYLES", "OKABE_ITO", "PALETTE", "column_width",
     "figure_size", "group_styles", "journal_style", "default_ticks", "hr_text", "plot_cif",
     "plot_km", "plot_simon_makuch", "pvalue_text", "risk_table_values", "plot_swimmer",
-    "swimmer_events",
+    "swimmer_events", "plot_zph", "plot_predicted_survival", "plot_cumhaz",
 ]

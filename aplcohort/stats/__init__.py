@@ -8,7 +8,10 @@ Each function returns a frozen result object (tidy DataFrames with fixed column 
 ``rmst``        RMST difference / ratio of two groups (survRM2 ``rmst2``)
 ``logrank``     log-rank, stratified, G-rho / Fleming–Harrington, Gehan, Tarone–Ware, trend, pairwise
 ``cox``         Cox PH (Efron/Breslow, strata, weights, robust/cluster, (start, stop])
-``zph``         proportional-hazards test (R ``cox.zph``)
+``zph``         proportional-hazards test (R ``cox.zph``), scaled Schoenfeld smooth
+``coxpredict``  Cox predictions: survfit.coxph curves, basehaz, predict lp / risk
+``residuals``   Cox residuals (martingale ... dfbetas)
+``concordance`` Harrell's C (R ``concordance``), time-dependent AUC
 ``firth``       Firth-penalized Cox
 ``grouptests``  Fisher, chi-square, Wilcoxon, Kruskal–Wallis, t, ANOVA, binomial CIs
 ``competing``   cumulative incidence, Gray's test, cause-specific Cox (Fine–Gray in ``finegray``)
@@ -35,12 +38,16 @@ _WHERE = {
     "compare_naive_vs_timedependent": "timedep", "immortal_time_check": "timedep",
     "mantel_byar": "timedep", "simon_makuch": "timedep", "split_at_exposure": "timedep",
     "td_coxph": "timedep", "cox_zph": "zph",
+    "zph_smooth": "zph", "predict_lp": "coxpredict", "basehaz": "coxpredict",
+    "predict_survival": "coxpredict", "cox_residuals": "residuals",
+    "td_auc": "concordance",
 }
 
 
 # ``landmark`` is both a submodule and a function: bind the function now, or a later
 # ``import aplcohort.stats.landmark`` would leave the module under that name.
 from .landmark import landmark  # noqa: E402  (cheap: no scipy at import)
+from .concordance import concordance  # noqa: E402  (same reason; cheap at import)
 from .outcome import Outcome  # noqa: E402
 
 
@@ -67,4 +74,6 @@ __all__ = [
     "cumulative_incidence", "gray_test", "pairwise_gray", "fine_gray", "cause_specific_cox",
     "split_at_exposure", "td_coxph", "mantel_byar", "simon_makuch", "landmark",
     "immortal_time_check", "compare_naive_vs_timedependent",
+    "zph_smooth", "predict_lp", "basehaz", "predict_survival", "cox_residuals", "concordance",
+    "td_auc",
 ]

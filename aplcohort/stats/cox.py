@@ -43,6 +43,7 @@ from ..errors import ConvergenceWarning, InputError, SeparationWarning, Statisti
 from ._design import build_design, check_columns, check_complete
 from ._coxcore import RiskSetKernel
 from ._aeq import aeq_outcome
+from ._coxexact import ExactKernel
 from .outcome import Outcome
 from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
 
@@ -472,6 +473,17 @@ def _prepare(X, time, event, entry, strata, weights, cluster):
     return X, out.time, out.event.astype(int), entry_a, scode, w, ccode
 
 
+def _check_exact(w, robust, cluster):
+    """R coxph(ties="exact") has no case weights and no score residuals (so no robust SE)."""
+    if np.any(w != 1):
+        raise InputError("case weights are not supported with ties='exact' (R coxph stops: "
+                         "'Case weights are not supported for the exact method'); use "
+                         "ties='efron'")
+    if robust or cluster is not None:
+        raise InputError("a robust / cluster variance is not available with ties='exact' (R "
+                         "has no score residuals for the exact method); use ties='efron'")
+
+
 def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efron",
             robust=None, cluster=None, init=None, max_iter=20, tol=1e-9,
             term_names=None, warn=True) -> CoxFit:
@@ -491,7 +503,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         Stratum labels (separate baseline hazards, R ``strata()``).
     weights : array_like (n,), optional
         Positive case weights.
-    ties : {"efron", "breslow"}
+    ties : {"efron", "breslow", "exact"}
+        ``"exact"``: the exact discrete partial likelihood (R ``ties="exact"``; no case
+        weights, no robust variance, as R).
     robust : bool or None
         Sandwich variance (R ``robust=TRUE``); implied by ``cluster``. ``None``
         (default) follows R ``coxph``: robust when ``cluster`` is given or some case
@@ -523,10 +537,12 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     Validated against: R survival 3.5-3 ``coxph`` (lung, veteran, ovarian, aml,
     heart) -- coefficients, SEs, robust SEs, log-likelihoods and tests to 1e-8.
     """
-    if ties not in ("efron", "breslow"):
-        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    if ties not in ("efron", "breslow", "exact"):
+        raise InputError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
                                                       weights, cluster)
+    if ties == "exact":
+        _check_exact(w, robust, cluster)
     n, p = X.shape
     explicit_robust = robust is not None
     if robust is None:
@@ -542,8 +558,12 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         ccode = np.arange(n)
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
     Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
-    eng = _LazyEngine(Xc, time, event, entry, scode, w, ties)
-    kern = RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties)
+    # exact ties: own kernel (stats/_coxexact.py); per-row residuals then use R's
+    # Breslow-form martingale residuals (coxmart2), as R does for the exact method
+    eng = _LazyEngine(Xc, time, event, entry, scode, w, "breslow" if ties == "exact" else ties)
+    kern = (ExactKernel(Xc, time, event, entry=entry, strata=scode, weights=w)
+            if ties == "exact" else
+            RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties))
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     if beta.shape != (p,):
         raise InputError(f"init must have length {p}")
@@ -688,6 +708,10 @@ class CoxResult(TermsShape, Result):
     _choices: dict = field(default_factory=dict, repr=False)
     _fit: object = field(default=None, repr=False)
     _design: object = field(default=None, repr=False)
+    # the model's input arrays (time, event, entry, strata labels, weights, row index):
+    # what predictions, residuals and concordance (coxpredict / residuals / concordance)
+    # need besides the fit
+    _inputs: dict = field(default=None, repr=False)
 
     kind = "cox"
 
@@ -729,6 +753,43 @@ class CoxResult(TermsShape, Result):
     def robust_var(self):
         """Robust variance matrix (None unless robust)."""
         return None if self._fit.robust_var is None else self._fit.robust_var.copy()
+
+    # ---- predictions, residuals, concordance, PH test (thin wrappers; see the modules)
+    def predict(self, newdata=None, *, type="lp", reference="strata"):
+        """Linear predictor / risk score (R ``predict``); see
+        :func:`aplcohort.stats.coxpredict.predict_lp`."""
+        from .coxpredict import predict_lp
+        return predict_lp(self, newdata, type=type, reference=reference)
+
+    def basehaz(self, *, centered=True):
+        """Cumulative baseline hazard (R ``basehaz``); see
+        :func:`aplcohort.stats.coxpredict.basehaz`."""
+        from .coxpredict import basehaz
+        return basehaz(self, centered=centered)
+
+    def survfit(self, profiles=None, *, conf_type="log", conf_level=0.95):
+        """Predicted survival curves of covariate profiles (R ``survfit(fit, newdata=)``);
+        see :func:`aplcohort.stats.coxpredict.predict_survival`."""
+        from .coxpredict import predict_survival
+        return predict_survival(self, profiles, conf_type=conf_type, conf_level=conf_level)
+
+    def residuals(self, type="martingale", *, weighted=None):
+        """Residuals (R ``residuals.coxph``); see
+        :func:`aplcohort.stats.residuals.cox_residuals`."""
+        from .residuals import cox_residuals
+        return cox_residuals(self, type, weighted=weighted)
+
+    def concordance(self, *, times=None, conf_level=0.95):
+        """Harrell's C with R's SE (R ``concordance``), optionally time-dependent AUC; see
+        :func:`aplcohort.stats.concordance.concordance`."""
+        from .concordance import concordance
+        return concordance(self, times=times, conf_level=conf_level)
+
+    def zph(self, transform="km"):
+        """Proportional-hazards test and scaled Schoenfeld residuals (R ``cox.zph``); see
+        :func:`aplcohort.stats.zph.cox_zph`."""
+        from .zph import cox_zph
+        return cox_zph(self, transform=transform)
 
 
 def _terms_table(names, fit, conf_level, levels=None):
@@ -788,7 +849,9 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
         ``{column: reference level}`` (see :mod:`aplcohort.stats._design`).
     strata : str or sequence of str, optional
         Stratification column(s).
-    ties : {"efron", "breslow"}
+    ties : {"efron", "breslow", "exact"}
+        ``"exact"``: exact discrete partial likelihood (R ``ties="exact"``,
+        :mod:`~aplcohort.stats._coxexact`); no case weights or robust variance, as R.
     robust : bool or None
         Robust sandwich SE (R ``robust=TRUE``). ``None`` (default) follows R:
         robust when ``cluster`` is given or some case weight is not an integer.
@@ -864,8 +927,14 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
                                     for j in np.flatnonzero(fit.aliased)}
     if not fit.converged:
         choices["converged"] = False
+    inputs = {"time": data[time].to_numpy(dtype=float), "event": ev,
+              "entry": None if entry is None else data[entry].to_numpy(dtype=float),
+              "strata": None if sv is None else np.asarray(sv.astype(str), dtype=object),
+              "strata_columns": strata_cols,
+              "weights": None if weights is None else data[weights].to_numpy(dtype=float),
+              "index": data.index}
     return CoxResult(terms, tests, fit.loglik, fit.n, fit.n_events, tuple(covariates), separated,
-                     fit.converged, fit.n_iter, choices, fit, design)
+                     fit.converged, fit.n_iter, choices, fit, design, inputs)
 
 
 # --------------------------------------------------------------------------------------
