@@ -10,6 +10,7 @@ Each function returns a frozen result object (tidy DataFrames with fixed column 
 ``firth``       Firth-penalized Cox
 ``grouptests``  Fisher, chi-square, Wilcoxon, Kruskal–Wallis, t, ANOVA, binomial CIs
 ``competing``   cumulative incidence, Gray's test, cause-specific Cox (Fine–Gray in ``finegray``)
+``finegray_td`` Fine–Gray on (start, stop] data (``survival::finegray`` weights + weighted Cox)
 ``timedep``     (start, stop] splitting, time-dependent Cox, Mantel–Byar, Simon–Makuch, immortal time
 ``landmark``    landmark analysis
 """
@@ -32,6 +33,7 @@ _WHERE = {
     "compare_naive_vs_timedependent": "timedep", "immortal_time_check": "timedep",
     "mantel_byar": "timedep", "simon_makuch": "timedep", "split_at_exposure": "timedep",
     "td_coxph": "timedep", "cox_zph": "zph",
+    "finegray_expand": "finegray_td", "td_fine_gray": "finegray_td", "time_function": "finegray",
 }
 
 
@@ -63,4 +65,5 @@ __all__ = [
     "cumulative_incidence", "gray_test", "pairwise_gray", "fine_gray", "cause_specific_cox",
     "split_at_exposure", "td_coxph", "mantel_byar", "simon_makuch", "landmark",
     "immortal_time_check", "compare_naive_vs_timedependent",
+    "finegray_expand", "td_fine_gray", "time_function",
 ]
