@@ -161,6 +161,16 @@ def test_crr_cov2_cengroup_match_r(case):
     np.testing.assert_allclose(f.predict(Z), ref["predict"], rtol=RTOL_IT)
 
 
+def test_crr_cov2_without_cov1_matches_r():
+    """crr(time, code, cov2 = cbind(x1), tf = log); predict(f, cov2 = 0.5)."""
+    f = crr_fit(CS.time, CS.code, np.zeros((len(CS), 0)), cov2=CS[["x1"]].to_numpy(), tf="log")
+    ref = REF["crr"]["cov2_only"]
+    np.testing.assert_allclose(f.coef, ref["coef"], rtol=RTOL_IT)
+    np.testing.assert_allclose(f.var, ref["var"], rtol=RTOL_IT)
+    np.testing.assert_allclose(f.bfitj, ref["bfitj"], rtol=RTOL_IT)
+    np.testing.assert_allclose(f.predict([[0.5]])[:, 0], ref["predict"], rtol=RTOL_IT)
+
+
 def test_general_path_with_one_censoring_group_equals_fast_path():
     fast = crr_fit(CS.time, CS.code, X)
     general = crr_fit(CS.time, CS.code, X, cengroup=np.zeros(len(CS)))

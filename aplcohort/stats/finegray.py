@@ -673,6 +673,10 @@ class FineGrayResult(TermsShape, Result):
     _design_levels: dict
     _covariates: tuple
     _categorical: dict
+    _cov2: tuple = ()
+    _cov2_levels: dict = field(default_factory=dict)
+    tf: tuple = ()
+    cengroup: str = None
 
     kind = "finegray"
     scale = "SHR"
@@ -693,7 +697,9 @@ class FineGrayResult(TermsShape, Result):
                 "censoring weights": "Kaplan-Meier of censoring, G(t-)",
                 "variance": "Fine-Gray sandwich (cmprsk::crr)",
                 "reference_levels": dict(self.reference_levels),
-                "converged": self.converged}
+                "converged": self.converged,
+                "cov2": {c: f for c, f in zip(self._cov2, self.tf)} or None,
+                "cengroup": self.cengroup}
 
     @property
     def tables(self) -> dict:
@@ -710,6 +716,9 @@ class FineGrayResult(TermsShape, Result):
         times : array_like, optional
             Times to evaluate (step function, 0 before the first failure time);
             default the distinct failure times (``predict.crr``).
+            With ``cov2`` the profile also gives the ``cov2`` columns and the
+            prediction uses their time functions at each failure time
+            (``predict.crr(fit, cov1, cov2)``).
 
         Returns
         -------
@@ -721,12 +730,14 @@ class FineGrayResult(TermsShape, Result):
             profiles = pd.DataFrame(profiles)
         if not isinstance(profiles, pd.DataFrame):
             raise InputError("profiles must be a DataFrame, a dict or a list of dicts")
-        check_columns(profiles, self._covariates, "profile column")
+        check_columns(profiles, list(self._covariates) + list(self._cov2), "profile column")
         cols = []
-        for cov in self._covariates:
+        specs = [(c, self._design_levels) for c in self._covariates] + \
+            [(c, self._cov2_levels) for c in self._cov2]
+        for cov, lvmap in specs:
             s = profiles[cov]
-            if cov in self._design_levels:
-                levels = self._design_levels[cov]
+            if cov in lvmap:
+                levels = lvmap[cov]
                 bad = [v for v in s if not any(v == lv or str(v) == str(lv) for lv in levels)]
                 if bad:
                     raise InputError(f"profile values {bad} of {cov!r} are not levels {list(levels)}")
@@ -747,7 +758,8 @@ class FineGrayResult(TermsShape, Result):
 
 
 def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
-              conf_level=0.95, max_iter=10, gtol=1e-6) -> FineGrayResult:
+              conf_level=0.95, max_iter=10, gtol=1e-6, cov2=None, tf=None,
+              cengroup=None) -> FineGrayResult:
     """Fine–Gray subdistribution hazard regression (``cmprsk::crr``).
 
     Parameters
@@ -764,6 +776,18 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
         ``model.matrix`` (``"sexM"``).
     conf_level : float
     max_iter, gtol : as crr ``maxiter``, ``gtol``.
+    cov2 : sequence of str, optional
+        Columns whose coefficient varies with time as ``beta * tf(t)`` (crr
+        ``cov2``); terms are named ``"column*tf"`` (e.g. ``"age*log(t)"``) and
+        follow the ``covariates`` terms. A column may be in both (a
+        proportional-hazards test of that column).
+    tf : str or sequence of str, optional
+        Time function(s) of ``cov2`` by name: ``"identity"``, ``"log"``,
+        ``"step(t0)"`` (see :func:`time_function`); one name for all columns or
+        one per column. Required with ``cov2``.
+    cengroup : str, optional
+        Column of censoring groups (crr ``cengroup``): the censoring
+        distribution is estimated within each group.
 
     Returns
     -------
@@ -786,12 +810,41 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
         raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
     check_columns(data, [time, code], "column")
     covariates = list(covariates)
-    if not covariates:
-        raise InputError("covariates must name at least one column")
+    if not covariates and not cov2:
+        raise InputError("covariates (or cov2) must name at least one column")
     design = build_design(data, covariates, categorical)
+    cov2 = list(cov2 or [])
+    X2 = None
+    tf_names = ()
+    names2 = []
+    levels2 = []
+    cov2_levels = {}
+    if cov2:
+        if tf is None:
+            raise InputError(f"cov2 needs tf (a time function per column: {list(TIME_FUNCTIONS)})")
+        d2 = build_design(data, cov2, {k: v for k, v in (categorical or {}).items() if k in cov2})
+        tf_cols = [tf] * len(cov2) if isinstance(tf, str) else list(tf)
+        if len(tf_cols) != len(cov2):
+            raise InputError(f"tf gives {len(tf_cols)} function(s) for {len(cov2)} cov2 column(s)")
+        tf_names = tuple(tf_cols)
+        per_col = []
+        for cov, f in zip(cov2, tf_cols):
+            per_col += [f] * len(d2.assign[cov])
+        labels = [time_function(f)[1] for f in per_col]
+        names2 = [f"{nm}*{lab}" for nm, lab in zip(d2.names, labels)]
+        levels2 = term_levels(d2)
+        X2 = d2.X
+        tf = per_col
+        cov2_levels = {k: v for k, v in d2.levels.items() if k in d2.reference_levels}
+    elif tf is not None:
+        raise InputError("tf is the time function of cov2 columns; give cov2 too")
+    cg = None
+    if cengroup is not None:
+        check_columns(data, [cengroup], "column")
+        cg = data[cengroup].to_numpy(dtype=object)
     fit = crr_fit(data[time].to_numpy(), data[code].to_numpy(), design.X, cause=cause,
-                  max_iter=max_iter, gtol=gtol)
-    names = list(design.names)
+                  max_iter=max_iter, gtol=gtol, cov2=X2, tf=tf if cov2 else None, cengroup=cg)
+    names = list(design.names) + names2
     se = np.sqrt(np.diag(fit.var))
     notes = [fit.alias_notes.get(j, "") for j in range(len(names))]
     for j, nt in list(enumerate(notes)):
@@ -802,8 +855,8 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     for j in np.flatnonzero(infinite):
         notes[j] = NOTE_INFINITE_FG
     ok = ~fit.aliased & ~infinite
-    terms = terms_frame(names, fit.coef, se, conf_level=conf_level, levels=term_levels(design),
-                        estimable=ok, notes=notes)
+    terms = terms_frame(names, fit.coef, se, conf_level=conf_level,
+                        levels=term_levels(design) + levels2, estimable=ok, notes=notes)
     if infinite.any():
         warnings.warn(f"Fine-Gray: the coefficient of {[names[j] for j in np.flatnonzero(infinite)]} "
                       "may be infinite (monotone pseudo-likelihood, e.g. a group without events "
@@ -823,4 +876,5 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
                           conf_level=float(conf_level),
                           reference_levels=dict(design.reference_levels), _fit=fit,
                           _design_levels=cat_levels, _covariates=tuple(covariates),
-                          _categorical=dict(categorical or {}))
+                          _categorical=dict(categorical or {}), _cov2=tuple(cov2),
+                          _cov2_levels=cov2_levels, tf=tf_names, cengroup=cengroup)

@@ -115,6 +115,10 @@ out$crr <- list(
                              cengroup = cs$cg), prof1, prof2),
   cause2_cengroup = crr_out(crr(cs$time, cs$code, cov1, cengroup = cs$cg, failcode = 2), prof1),
   plain = crr_out(crr(cs$time, cs$code, cov1), prof1))
+# cov2 without cov1; predict.crr with one cov2 profile (several profiles error in R itself)
+f2o <- crr(cs$time, cs$code, cov2 = cbind(x1 = cs$x1), tf = tf_log)
+out$crr$cov2_only <- crr_out(f2o)
+out$crr$cov2_only$predict <- unname(predict(f2o, cov2 = 0.5)[, 2])
 
 ## ---- 4. Fine-Gray on (start, stop] data: finegray() + weighted coxph ------
 # KMsurv::bmt: relapse (1) vs death in remission (2) after transplant; acute GVHD as a
