@@ -254,6 +254,8 @@ def test_td_fine_gray_matches_weighted_coxph(kw, key):
     np.testing.assert_allclose(r.terms["robust_se"], np.sqrt(np.diag(ref["var"])), rtol=RTOL_IT)
     np.testing.assert_allclose(r.terms["se"], np.sqrt(np.diag(ref["naive_var"])), rtol=RTOL_IT)
     assert r.variance == "robust"
+    assert (r.n, r.events, r.scale, r.kind) == (137, 42, "SHR", "td_finegray")
+    assert r.choices["expanded rows"] == len(REF["td_finegray"]["fg_relapse"]["id"])
 
 
 def test_td_fine_gray_other_cause_and_right_censored():
@@ -305,3 +307,56 @@ def test_finegray_weights_hand_example():
     assert comp[["fgstart", "fgstop"]].values.tolist() == [[0.0, 3.0], [3.0, 5.0], [5.0, 6.0]]
     np.testing.assert_allclose(comp["fgwt"], [1.0, 3 / 4, 3 / 8], rtol=1e-15)
     assert fg["fgstatus"].tolist() == [1, 0, 0, 0, 0, 1, 0, 1]
+
+
+# ---------------------------------------------------------------------------
+# plans: the new keys and kind give the Python API's numbers
+# ---------------------------------------------------------------------------
+def test_plan_keys_equal_python_api(tmp_path):
+    import yaml
+
+    from aplcohort import run_plan
+
+    src = Path(__file__).parent / "data" / "public" / "bmt.csv"
+    plan = {"plan": "competing-extras", "data": {"source": str(src)},
+            "endpoints": {"relapse": {"time": "t2", "code": "status", "unit": "days"}},
+            "analyses": [
+                {"id": "cif_ij", "kind": "cif", "endpoint": "relapse", "group": "group",
+                 "variance": "ij", "times": [365, 730, 5000], "extend": True},
+                {"id": "fg_cov2", "kind": "finegray", "endpoint": "relapse",
+                 "covariates": ["group", "z1"], "categorical": {"group": 1},
+                 "cov2": {"z1": "log"}, "cengroup": "z8"},
+                {"id": "td_fg", "kind": "td_finegray", "endpoint": "relapse", "exposure": "ta",
+                 "covariates": ["z1", "group"], "categorical": {"group": 1}, "cluster": True}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(plan))
+    run_plan(tmp_path / "p.yaml", out=tmp_path / "out", figures=False)
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())["analyses"]
+
+    d = pd.read_csv(src)
+    d["group"] = d["group"].astype(str)
+    cif = cumulative_incidence(d.t2, d.status, d.group, variance="ij", extend=True)
+    at = cif.at([365, 730, 5000])
+    at = at[(at.group == "1") & (at.cause == 1)]
+    got = doc["cif_ij"]["groups"]["1"]["at"]
+    np.testing.assert_allclose([g["estimate"] for g in got], at["estimate"], rtol=1e-12)
+    np.testing.assert_allclose([g["std_err"] for g in got], at["std_err"], rtol=1e-12)
+    assert "carried forward" in got[-1]["note"] and doc["cif_ij"]["variance"] == "ij"
+
+    cc = d[d["z1"].notna()].reset_index(drop=True)
+    fg = fine_gray(cc, time="t2", code="status", covariates=["group", "z1"],
+                   categorical={"group": "1"}, cov2=["z1"], tf="log", cengroup="z8")
+    terms = doc["fg_cov2"]["terms"]
+    assert [t["term"] for t in terms] == fg.terms["term"].tolist() == ["group2", "group3", "z1",
+                                                                        "z1*log(t)"]
+    np.testing.assert_allclose([t["coef"] for t in terms], fg.terms["coef"], rtol=1e-12)
+    np.testing.assert_allclose([t["se"] for t in terms], fg.terms["se"], rtol=1e-12)
+    assert doc["fg_cov2"]["n"] == len(cc) == len(d) - 6
+
+    cc["pid"] = np.arange(len(cc))
+    td = td_fine_gray(cc, time="t2", code="status", id="pid", exposure_time="ta",
+                      covariates=["z1", "group"], categorical={"group": "1"}, cluster=True)
+    terms = doc["td_fg"]["terms"]
+    assert [t["term"] for t in terms] == td.terms["term"].tolist()
+    np.testing.assert_allclose([t["coef"] for t in terms], td.terms["coef"], rtol=1e-12)
+    np.testing.assert_allclose([t["robust_se"] for t in terms], td.terms["robust_se"], rtol=1e-12)
+    assert doc["td_fg"]["n"] == len(cc) and doc["td_fg"]["events"] == int((cc.status == 1).sum())

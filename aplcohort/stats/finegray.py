@@ -694,7 +694,8 @@ class FineGrayResult(TermsShape, Result):
     def choices(self) -> dict:
         return {"cause": self.cause, "conf_level": self.conf_level,
                 "ties": "Breslow (as cmprsk::crr)",
-                "censoring weights": "Kaplan-Meier of censoring, G(t-)",
+                "censoring weights": "Kaplan-Meier of censoring, G(t-)" + (
+                    f", within each level of {self.cengroup!r}" if self.cengroup else ""),
                 "variance": "Fine-Gray sandwich (cmprsk::crr)",
                 "reference_levels": dict(self.reference_levels),
                 "converged": self.converged,

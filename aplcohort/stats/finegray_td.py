@@ -36,13 +36,32 @@ clusters the sandwich on the subject id (``coxph(..., cluster = id)``).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .cox import CoxResult
 
-__all__ = ["finegray_expand", "td_fine_gray"]
+__all__ = ["finegray_expand", "td_fine_gray", "TDFineGrayResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class TDFineGrayResult(CoxResult):
+    """Fine–Gray fit on (start, stop] data (``kind = "td_finegray"``).
+
+    The terms shape of :class:`aplcohort.stats.cox.CoxResult`; ``estimate`` is the
+    subdistribution hazard ratio (``scale = "SHR"``), ``robust_se`` the SE R reports.
+    """
+
+    kind = "td_finegray"
+    scale = "SHR"
+
+    @property
+    def title(self) -> str:
+        return (f"Fine-Gray subdistribution hazard regression on (start, stop] data, "
+                f"cause {self._choices.get('cause')}")
 
 FG_COLUMNS = ("fgstart", "fgstop", "fgstatus", "fgwt")
 
@@ -236,7 +255,7 @@ def td_fine_gray(data: pd.DataFrame, *, time: str, code: str, covariates=(), cau
 
     Returns
     -------
-    CoxResult
+    TDFineGrayResult
         Terms in the shared shape; ``estimate`` is the subdistribution hazard
         ratio, ``se`` the model SE, ``robust_se`` the SE R reports (the CI and p
         use it). ``choices`` records the model, cause and variance.
@@ -280,6 +299,7 @@ def td_fine_gray(data: pd.DataFrame, *, time: str, code: str, covariates=(), cau
                 covariates=covs, categorical=categorical, ties=ties, robust=True,
                 cluster=id if cluster else row, conf_level=conf_level)
     ch = dict(res.choices)
+    ch["cluster"] = id if cluster else None
     ch.update({"model": "Fine-Gray by finegray() weights + weighted Cox (R survival)",
                "cause": int(cause), "time-dependent exposure": exposure,
                "data": ("split here at " + repr(exposure_time)) if exposure_time
@@ -289,4 +309,9 @@ def td_fine_gray(data: pd.DataFrame, *, time: str, code: str, covariates=(), cau
                "expanded rows": int(len(fg))})
     if exposure_time is not None:
         ch["same_day_rule"] = same_day_rule
-    return dataclasses.replace(res, _choices=ch)
+    vals = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
+    vals["_choices"] = ch
+    # patients and their events, not the rows of the expanded data (those are in choices)
+    vals["n"] = int(pd.Series(d[id]).nunique())
+    vals["events"] = int(fg["fgstatus"].sum())
+    return TDFineGrayResult(**vals)
