@@ -360,3 +360,59 @@ def test_plan_keys_equal_python_api(tmp_path):
     np.testing.assert_allclose([t["coef"] for t in terms], td.terms["coef"], rtol=1e-12)
     np.testing.assert_allclose([t["robust_se"] for t in terms], td.terms["robust_se"], rtol=1e-12)
     assert doc["td_fg"]["n"] == len(cc) and doc["td_fg"]["events"] == int((cc.status == 1).sum())
+
+
+# ---------------------------------------------------------------------------
+# invariants (hypothesis)
+# ---------------------------------------------------------------------------
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _cohorts(draw, causes=(0, 1, 2)):
+    n = draw(st.integers(3, 30))
+    t = draw(st.lists(st.integers(1, 12), min_size=n, max_size=n))
+    c = draw(st.lists(st.sampled_from(causes), min_size=n, max_size=n))
+    return np.asarray(t, float), np.asarray(c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cohorts(causes=(0, 1)))
+def test_one_cause_greenwood_is_greenwood_of_one_minus_km(data):
+    """With a single cause F = 1 - S, and the Greenwood-type variance of F is Greenwood's
+    formula S^2 sum d / (Y (Y - d)) (worked by hand from the recursion)."""
+    t, c = data
+    assume((c == 1).any())
+    res = cumulative_incidence(t, c, variance="greenwood")
+    ut = np.unique(t[c == 1])
+    s, gw = 1.0, 0.0
+    for u in ut:
+        y = (t >= u).sum()
+        d = ((t == u) & (c == 1)).sum()
+        s *= 1 - d / y
+        gw += d / (y * (y - d)) if y > d else np.inf
+        row = res.at([u])
+        assert row["estimate"].item() == pytest.approx(1 - s, abs=1e-12)
+        if np.isfinite(gw) and s > 0:
+            assert row["std_err"].item() == pytest.approx(s * np.sqrt(gw), rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cohorts())
+def test_variances_share_the_estimate_and_are_nonnegative(data):
+    t, c = data
+    assume((c > 0).any())
+    times = np.arange(0.0, 13.0)
+    ref = cumulative_incidence(t, c).at(times)
+    for v in ("greenwood", "aalen", "ij"):
+        at = cumulative_incidence(t, c, variance=v).at(times)
+        np.testing.assert_allclose(at["estimate"], ref["estimate"], rtol=1e-12, atol=1e-14)
+        se = at["std_err"].to_numpy()
+        assert np.all(se[np.isfinite(se)] >= 0)
+        # causes sum to 1 - KM (any cause) whatever the variance
+        tot = at.groupby("time")["estimate"].sum(min_count=1)
+        km = [np.prod([1 - ((t == u) & (c > 0)).sum() / (t >= u).sum()
+                       for u in np.unique(t[c > 0]) if u <= x]) for x in tot.index]
+        ok = np.isfinite(tot.to_numpy())
+        np.testing.assert_allclose(tot.to_numpy()[ok], 1 - np.asarray(km)[ok], atol=1e-12)

@@ -23,9 +23,9 @@ per iteration (a 100,000-row cohort fits in about a second).
 With time-varying coefficients (crr's ``cov2`` multiplied by a named function of
 time ``tf``) or censoring-group-specific weights (crr's ``cengroup``) the fit goes
 through :class:`_GeneralProblem`, a direct vectorised transcription of the same
-Fortran routines (O(n K p^2) per iteration, K = distinct failure times): the
-linear predictor then differs at each failure time, which the linear-time sums
-cannot express. Time functions are chosen by name only (:func:`time_function`),
+Fortran routines (O(n K p^2) time per iteration and O(n K) memory, K = distinct
+failure times; about 3 s for n = 5,000 with K ~ 500): the linear predictor then
+differs at each failure time, which the linear-time sums cannot express. Time functions are chosen by name only (:func:`time_function`),
 never given as code.
 """
 
