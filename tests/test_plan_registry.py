@@ -330,6 +330,7 @@ def test_defaults_are_the_estimators_defaults():
     competing, cox, finegray, km, landmark, timedep = (
         importlib.import_module(f"aplcohort.stats.{m}")
         for m in ("competing", "cox", "finegray", "km", "landmark", "timedep"))
+    finegray_td = importlib.import_module("aplcohort.stats.finegray_td")
     checks = [("km", "conf_type", km.kaplan_meier), ("km", "conf_level", km.kaplan_meier),
               ("cif", "conf_type", competing.cumulative_incidence),
               ("cif", "rho", competing.gray_test), ("gray", "cause", competing.gray_test),
@@ -338,7 +339,12 @@ def test_defaults_are_the_estimators_defaults():
               ("finegray", "cause", finegray.fine_gray),
               ("landmark", "conf_type", landmark.landmark), ("landmark", "ties", landmark.landmark),
               ("simon_makuch", "conf_type", timedep.simon_makuch),
-              ("mantel_byar", "ties", timedep.mantel_byar), ("td_cox", "ties", timedep.td_coxph)]
+              ("mantel_byar", "ties", timedep.mantel_byar), ("td_cox", "ties", timedep.td_coxph),
+              ("cif", "variance", competing.cumulative_incidence),
+              ("cif", "extend", competing.cumulative_incidence),
+              ("td_finegray", "ties", finegray_td.td_fine_gray),
+              ("td_finegray", "cluster", finegray_td.td_fine_gray),
+              ("td_finegray", "cause", finegray_td.td_fine_gray)]
     for kind, key, fn in checks:
         default = inspect.signature(fn).parameters[key].default
         assert KINDS[kind].model.model_fields[key].default == default, (kind, key)
