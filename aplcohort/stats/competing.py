@@ -11,6 +11,9 @@ Conventions (as R ``cmprsk``)
   (1988) delta-method variance, computed exactly as the Fortran routine
   ``cinc`` of ``cmprsk::cuminc`` (the variance is updated at the jump times of
   the cause of interest; it accumulates the other-cause terms in between).
+* ``variance=`` chooses another variance of the same estimate: Greenwood-type
+  (delta method, etm), Aalen-type, or the infinitesimal jackknife (survfit); see
+  :func:`_cif_alt`.
 * Confidence intervals are pointwise, from the variance, on the scale chosen by
   ``conf_type``:
 
@@ -516,7 +519,10 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
 
     Validated against: ``cmprsk::cuminc`` / ``timepoints`` (cmprsk 2.2-11) on
     ``survival::mgus2`` and a simulated cohort with ties (rtol 1e-6), and a
-    hand-worked cohort (exact fractions).
+    hand-worked cohort (exact fractions); the other variances against
+    ``etm::etm`` covariance (greenwood), ``survfit`` multi-state ``std.err`` (ij)
+    and an R transcription of the Aalen-type recursion (aalen), ``extend``
+    against ``summary.survfit(extend = TRUE)`` (``tests/reference/competing_extras.R``).
     """
     _check_conf(conf_type, conf_level)
     if variance not in CIF_VARIANCES:
