@@ -577,7 +577,7 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None, cov2=N
     # lower the pseudo-likelihood, which a finite maximum always would.
     infinite = np.zeros(p, dtype=bool)
     for j in range(p):
-        rng_j = float(np.ptp(X[:, j] * (pr.F[:, j].max() if general else 1.0)))
+        rng_j = float(np.ptp(X[:, j] * (np.abs(pr.F[:, j]).max() if general else 1.0)))
         if b[j] == 0 or rng_j == 0:
             continue
         bb = b.copy()
