@@ -68,6 +68,7 @@ BASE = {
                            "categorical": {"sex": "F"}, "cause": 1, "where": "response.notna()"},
     "landmark": {"endpoint": "os", "exposure": "hsct_start_date", "landmarks": [3], "where": W},
     "td_cox": {"endpoint": "os", "exposure": "hsct_start_date", "where": W},
+    "td_finegray": {"endpoint": "cir", "exposure": "hsct_start_date", "where": W},
     "mantel_byar": {"endpoint": "os", "exposure": "hsct_start_date", "where": W},
     "simon_makuch": {"endpoint": "os", "exposure": "hsct_start_date", "where": W},
     "immortal_time": {"endpoint": "os", "group": "hsct", "exposure": "hsct_start_date", "where": W},
@@ -121,7 +122,9 @@ VARIANTS = {
     "cif": {**COMMON, **CURVE, **GROUPED, "where": [V(W + " and sex == 'F'")], "endpoint": [V("nrm")],
             "cause": [V(2)], "strata": [V("sex")], "conf_type": [V("log")], "conf_level": [V(0.9)],
             "test": [V("none"), Rej("grey", "not allowed")], "rho": [V(1.0)], "pairwise": [V(True)],
-            "adjust": [V("none", pairwise=True)]},
+            "adjust": [V("none", pairwise=True)],
+            "variance": [V("ij"), V("greenwood"), V("aalen"), Rej("delta", "not allowed")],
+            "extend": [V(True, times=[12.0, 1200.0]), Rej(True, "give times")]},
     "gray": {**COMMON, **GROUPED, "where": [V(W + " and sex == 'F'")], "endpoint": [V("nrm")],
              "table": [V(False)], "cause": [V(2)], "rho": [V(1.0)], "strata": [V("sex")]},
     "cox": {**COMMON, "where": [V("center == 'Center A'")], "endpoint": [V("os")],
@@ -147,7 +150,12 @@ VARIANTS = {
             "predict_conf_type": [V("log-log", predict={"p": {"age_at_relapse": 60, "sex": "F"}})]},
     "finegray": {**COMMON, "where": [V("center == 'Center A'")], "endpoint": [V("nrm")], "covariates": [V(["age_at_relapse"], without=("categorical",))],
                  "categorical": [V({"sex": "M"})], "conf_level": [V(0.9)], "figure": [V(False)],
-                 "table": [V(False)], "cause": [V(2), Rej(0, "greater than or equal to 1")]},
+                 "table": [V(False)], "cause": [V(2), Rej(0, "greater than or equal to 1")],
+                 "cov2": [V({"age_at_relapse": "identity"}), V({"age_at_relapse": "step(12)"}),
+                          Rej({"age_at_relapse": "exp"}, "unknown time function"),
+                          Rej({"age_at_relapse": "__import__('os')"}, "unknown time function")],
+                 "cengroup": [V("center"),
+                              Rej("center", "not combined", propensity={"treatment": "sex", "method": "iptw", "covariates": ["age_at_relapse"]})]},
     "cause_specific_cox": {**COMMON, "where": [V("center == 'Center A'")], "endpoint": [V("nrm")],
                            "covariates": [V(["age_at_relapse"], without=("categorical",))],
                            "categorical": [V({"sex": "M"})], "conf_level": [V(0.9)], "figure": [V(False)],
@@ -167,6 +175,12 @@ VARIANTS = {
                "categorical": [V({"sex": "M"}, covariates=["sex"])],
                "ties": [V("breslow", endpoint="os_m", exposure="hsct_months", covariates=["age_at_relapse"])],
                "robust": [V(False)], "conf_level": [V(0.9)], "table": [V(False)]},
+    "td_finegray": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("nrm")],
+                    "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
+                    "categorical": [V({"sex": "M"}, covariates=["sex"]), Rej({"sex": "M"}, "not among the covariates")],
+                    "cause": [V(2), Rej(0, "greater than or equal to 1")],
+                    "ties": [V("breslow", endpoint="cr_m", exposure="hsct_months")],
+                    "cluster": [V(True)], "conf_level": [V(0.9)], "table": [V(False)]},
     "mantel_byar": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
                     "exposure": [V("postremission_start_date")],
                     "ties": [V("breslow", where="os_months > 0", endpoint="os_m", exposure="hsct_months")]},
@@ -340,6 +354,7 @@ def test_defaults_are_the_estimators_defaults():
     competing, cox, finegray, km, landmark, timedep = (
         importlib.import_module(f"aplcohort.stats.{m}")
         for m in ("competing", "cox", "finegray", "km", "landmark", "timedep"))
+    finegray_td = importlib.import_module("aplcohort.stats.finegray_td")
     checks = [("km", "conf_type", km.kaplan_meier), ("km", "conf_level", km.kaplan_meier),
               ("km", "ctype", km.kaplan_meier), ("km", "stype", km.kaplan_meier),
               ("km", "start_time", km.kaplan_meier),
@@ -350,7 +365,12 @@ def test_defaults_are_the_estimators_defaults():
               ("finegray", "cause", finegray.fine_gray),
               ("landmark", "conf_type", landmark.landmark), ("landmark", "ties", landmark.landmark),
               ("simon_makuch", "conf_type", timedep.simon_makuch),
-              ("mantel_byar", "ties", timedep.mantel_byar), ("td_cox", "ties", timedep.td_coxph)]
+              ("mantel_byar", "ties", timedep.mantel_byar), ("td_cox", "ties", timedep.td_coxph),
+              ("cif", "variance", competing.cumulative_incidence),
+              ("cif", "extend", competing.cumulative_incidence),
+              ("td_finegray", "ties", finegray_td.td_fine_gray),
+              ("td_finegray", "cluster", finegray_td.td_fine_gray),
+              ("td_finegray", "cause", finegray_td.td_fine_gray)]
     for kind, key, fn in checks:
         default = inspect.signature(fn).parameters[key].default
         assert KINDS[kind].model.model_fields[key].default == default, (kind, key)

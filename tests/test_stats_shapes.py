@@ -17,6 +17,7 @@ from aplcohort.stats import shapes
 from aplcohort.stats.competing import cumulative_incidence, gray_test, pairwise_gray
 from aplcohort.stats.cox import cox_fit, coxph, univariable_multivariable
 from aplcohort.stats.finegray import crr_fit, fine_gray
+from aplcohort.stats.finegray_td import td_fine_gray
 from aplcohort.stats.firth import firth_cox_fit, firth_coxph
 from aplcohort.stats.grouptests import compare_response_rates, fisher_exact
 from aplcohort.stats.km import kaplan_meier, rmst_difference
@@ -84,6 +85,8 @@ def _instances():
         "Design": build_design(d, ["age", "arm"]),
         "CumHazResult": km.cumhaz(),
         "RMSTResult": _rmst2(d.t, d.e, d.arm),
+        "TDFineGrayResult": td_fine_gray(d, time="t", code="code", id="pid", exposure_time="tx",
+                                         covariates=["age"]),
     }
 
 

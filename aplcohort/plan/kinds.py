@@ -723,7 +723,8 @@ def h_cif(ctx, m, cohort, out):
         raise NotEstimable(f"analysis '{m.id}': no events of cause {cause} in endpoint "
                            f"'{m.endpoint}' (n = {len(df)})")
     res = cumulative_incidence(df["time"], df["event"], g, conf_type=m.conf_type,
-                               conf_level=m.conf_level, order=order)
+                               conf_level=m.conf_level, order=order, variance=m.variance,
+                               extend=m.extend)
     at = curve_at(res, m.times)
     at = at[at["cause"] == cause].reset_index(drop=True)
     med = curve_medians(res)
@@ -731,7 +732,7 @@ def h_cif(ctx, m, cohort, out):
     counts = (_counts(df, group, order, cause) if group
               else {med["group"].iloc[0]: _counts(df, None, None, cause)["all"]})
     s.update({"groups": curve_groups(med, at, counts), "conf_type": m.conf_type,
-              "conf_level": m.conf_level})
+              "conf_level": m.conf_level, "variance": m.variance, "extend": m.extend})
     label = m.label or info["label"]
     test = None
     strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
@@ -753,7 +754,8 @@ def h_cif(ctx, m, cohort, out):
                 s["pairwise"] = jsonable(pw.table)
                 out.tables.append(("pairwise", "Pairwise Gray tests", pw.table))
     out.result = res
-    out.choices = (f"cause {cause}; CI {m.conf_type} {int(m.conf_level*100)}%; time from "
+    out.choices = (f"cause {cause}; CI {m.conf_type} {int(m.conf_level*100)}% ({m.variance} "
+                   f"variance){'; last value carried past follow-up' if m.extend else ''}; time from "
                    f"{info['time_zero']} in {info['unit']}"
                    + (f"; test stratified by {m.strata}" if m.strata else ""))
     out.tables.append(("medians", f"{label}: median time ({int(m.conf_level*100)}% CI), {info['unit']}", med))
@@ -930,12 +932,20 @@ def _cox_extras(ctx, m, res, df, out):
 def h_finegray(ctx, m, cohort, out):
     from ..stats.finegray import fine_gray
     cov = list(m.covariates)
-    df = _regression_frame(ctx, m, cohort, out, {"covariate": cov}, m.cause,
-                           f"events of cause {m.cause}")
+    cov2 = list(m.cov2 or {})
+    df = _regression_frame(ctx, m, cohort, out,
+                           {"covariate": cov + [c for c in cov2 if c not in cov],
+                            "cengroup": m.cengroup},
+                           m.cause, f"events of cause {m.cause}")
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
-                    categorical=m.categorical, conf_level=m.conf_level)
+                    categorical=m.categorical, conf_level=m.conf_level, cov2=cov2 or None,
+                    tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    if m.cov2:
+        out.summary["cov2"] = dict(m.cov2)
+    if m.cengroup:
+        out.summary["cengroup"] = m.cengroup
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
@@ -1041,6 +1051,34 @@ def h_td_cox(ctx, m, cohort, out):
     _regression_summary(out, res, df)
     out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
+
+
+def h_td_finegray(ctx, m, cohort, out):
+    from ..stats.finegray_td import td_fine_gray
+    df, info = endpoint_frame(ctx, m, cohort, out)
+    out.summary["endpoint"] = info
+    if info["kind"] != "competing":
+        raise PlanError(f"analysis '{m.id}': needs a competing-risk endpoint")
+    try:
+        df["exposure_time"] = exposure_time(df, m.exposure, info["unit"])
+    except InputError as exc:
+        raise InputError(f"analysis '{m.id}': {exc}") from None
+    cov = list(m.covariates)
+    df = _drop_missing(out, df, {"covariate": cov})
+    df = _as_labels(df, list(m.categorical or {}))
+    _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    res = td_fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
+                       id="patient_id", exposure_time="exposure_time",
+                       categorical=m.categorical, ties=m.ties, cluster=m.cluster,
+                       conf_level=m.conf_level)
+    _regression_summary(out, res, df, m.cause)
+    out.summary.update({"exposure": m.exposure, "cause": m.cause,
+                        "n": int(df["patient_id"].nunique()),
+                        "events": int((df["event"] == m.cause).sum()),
+                        "variance": res.choices["variance"]})
+    out.choices = (f"cause {m.cause}; Fine-Gray by finegray() weights + weighted Cox "
+                   f"({m.ties}); {res.choices['variance']}; time from {info['time_zero']} "
+                   f"in {info['unit']}")
 
 
 def h_mantel_byar(ctx, m, cohort, out):

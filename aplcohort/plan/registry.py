@@ -329,6 +329,29 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
 
 class FineGray(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
     cause: int = _f(1, ge=1, r="crr(failcode=)")
+    cov2: Optional[dict[str, str]] = _f(
+        None, column=True, r="crr(cov2=, tf=)",
+        doc="{column: time function}: the column's coefficient varies with time as beta * tf(t); "
+            "tf by name: identity, log, step(t0) (1 from t0 on)")
+    cengroup: Optional[str] = _f(None, column=True, r="crr(cengroup=)",
+                                 doc="censoring groups: censoring distribution estimated within each")
+
+    @model_validator(mode="after")
+    def _check_cov2(self):
+        if self.cov2 is not None:
+            from ..errors import InputError
+            from ..stats.finegray import time_function
+            if not self.cov2:
+                raise ValueError("'cov2' is empty; give {column: time function}")
+            for nm in self.cov2.values():
+                try:
+                    time_function(nm)
+                except InputError as exc:
+                    raise ValueError(str(exc)) from None
+        if self.propensity is not None and (self.cov2 is not None or self.cengroup is not None):
+            raise ValueError("'propensity' is not combined with 'cov2'/'cengroup' (the weighted "
+                             "Fine-Gray fit has neither)")
+        return self
 
 
 class CauseSpecificCox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
@@ -338,6 +361,13 @@ class CauseSpecificCox(_Table, _Figure, _Regression, _Endpoint, AnalysisBase):
 
 class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     cause: int = _f(1, ge=1, r="cuminc / timepoints cause")
+    variance: Literal["gray", "greenwood", "aalen", "ij"] = _f(
+        "gray", r="cuminc (gray); etm covariance (greenwood); survfit std.err (ij)",
+        doc="variance of the estimate and its CI: gray (cmprsk), greenwood (delta method, etm), "
+            "aalen (Poisson increments), ij (infinitesimal jackknife, survfit)")
+    extend: bool = _f(False, r="summary.survfit(extend=)",
+                      doc="estimates at times after a group's last follow-up: last value carried "
+                          "forward (false: not estimable, with the reason)")
     strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)", doc="stratified Gray test")
     conf_type: Literal["log-log", "log", "plain"] = _f("log-log", r="cmprsk CI transform (log-log)")
     conf_level: float = _f(0.95, gt=0, lt=1)
@@ -359,6 +389,8 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
             for k in ("strata", "rho", "pairwise"):
                 if k in self.model_fields_set:
                     raise ValueError(f"'{k}' has no effect with test: none")
+        if self.extend and self.times is None:
+            raise ValueError("'extend' only affects the estimates at 'times'; give times")
         return self
 
 
@@ -402,6 +434,24 @@ class TDCox(_Table, _Exposure, _Endpoint, AnalysisBase):
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
     robust: bool = _f(True, r="coxph(id=) robust default with several rows per id")
     conf_level: float = _f(0.95, gt=0, lt=1)
+
+
+class TDFineGray(_Table, _Exposure, _Endpoint, AnalysisBase):
+    covariates: list[str] = _f([], column=True, r="formula right-hand side")
+    categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
+    cause: int = _f(1, ge=1, r="finegray(etype=)")
+    ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
+    cluster: bool = _f(False, r="coxph(cluster = id)",
+                       doc="robust variance clustered on the patient (false: rows as units, "
+                           "R's default for the weighted fit)")
+    conf_level: float = _f(0.95, gt=0, lt=1, r="summary(conf.int=)")
+
+    @model_validator(mode="after")
+    def _cat_in_covariates(self):
+        extra = sorted(set(self.categorical or {}) - set(self.covariates))
+        if extra:
+            raise ValueError(f"categorical column(s) {extra} are not among the covariates")
+        return self
 
 
 class MantelByar(_Exposure, _Endpoint, AnalysisBase):
@@ -566,6 +616,9 @@ _K = [
          "KM, log-rank and Cox on the set event-free at each landmark", survival=True),
     Kind("td_cox", TDCox, "h_td_cox", "aplcohort.stats.timedep.td_coxph", "terms",
          "Cox with the exposure as a time-dependent covariate", survival=True),
+    Kind("td_finegray", TDFineGray, "h_td_finegray", "aplcohort.stats.finegray_td.td_fine_gray",
+         "terms", "Fine–Gray with the exposure as a time-dependent covariate (finegray weights)",
+         competing=True),
     Kind("mantel_byar", MantelByar, "h_mantel_byar", "aplcohort.stats.timedep.mantel_byar", "test",
          "score test of the time-dependent exposure", survival=True),
     Kind("simon_makuch", SimonMakuch, "h_simon_makuch", "aplcohort.stats.timedep.simon_makuch",

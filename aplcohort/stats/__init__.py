@@ -15,6 +15,7 @@ Each function returns a frozen result object (tidy DataFrames with fixed column 
 ``firth``       Firth-penalized Cox
 ``grouptests``  Fisher, chi-square, Wilcoxon, Kruskal–Wallis, t, ANOVA, binomial CIs
 ``competing``   cumulative incidence, Gray's test, cause-specific Cox (Fine–Gray in ``finegray``)
+``finegray_td`` Fine–Gray on (start, stop] data (``survival::finegray`` weights + weighted Cox)
 ``timedep``     (start, stop] splitting, time-dependent Cox, Mantel–Byar, Simon–Makuch, immortal time
 ``landmark``    landmark analysis
 """
@@ -41,6 +42,7 @@ _WHERE = {
     "zph_smooth": "zph", "predict_lp": "coxpredict", "basehaz": "coxpredict",
     "predict_survival": "coxpredict", "cox_residuals": "residuals",
     "td_auc": "concordance",
+    "finegray_expand": "finegray_td", "td_fine_gray": "finegray_td", "time_function": "finegray",
 }
 
 
@@ -76,4 +78,5 @@ __all__ = [
     "immortal_time_check", "compare_naive_vs_timedependent",
     "zph_smooth", "predict_lp", "basehaz", "predict_survival", "cox_residuals", "concordance",
     "td_auc",
+    "finegray_expand", "td_fine_gray", "time_function",
 ]

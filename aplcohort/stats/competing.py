@@ -11,6 +11,9 @@ Conventions (as R ``cmprsk``)
   (1988) delta-method variance, computed exactly as the Fortran routine
   ``cinc`` of ``cmprsk::cuminc`` (the variance is updated at the jump times of
   the cause of interest; it accumulates the other-cause terms in between).
+* ``variance=`` chooses another variance of the same estimate: Greenwood-type
+  (delta method, etm), Aalen-type, or the infinitesimal jackknife (survfit); see
+  :func:`_cif_alt`.
 * Confidence intervals are pointwise, from the variance, on the scale chosen by
   ``conf_type``:
 
@@ -43,6 +46,7 @@ from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_fra
 
 __all__ = [
     "cumulative_incidence",
+    "CIF_VARIANCES",
     "CIFResult",
     "gray_test",
     "GrayResult",
@@ -204,6 +208,111 @@ def _step_at(times, values, t):
     return np.where(t > times[-1], np.nan, out)
 
 
+# --------------------------------------------------------------------------
+# alternative variances of the Aalen–Johansen CIF (issue 16)
+# --------------------------------------------------------------------------
+#: accepted ``variance=`` words of :func:`cumulative_incidence`, with the R reference of each
+CIF_VARIANCES = {
+    "gray": "Gray (1988), cmprsk::cuminc",
+    "greenwood": "Greenwood-type (delta method), etm::etm covariance",
+    "aalen": "Aalen-type (Poisson) increments, Andersen et al. (1993) IV.4.20 "
+             "(etm < 1.0 var.type = 'aalen')",
+    "ij": "infinitesimal jackknife, survival::survfit multi-state std.err",
+}
+
+NOTE_EXTENDED = "last value carried forward past the last follow-up (extend=True)"
+
+
+def _cif_alt(time, code, causes, variance):
+    """Aalen–Johansen CIFs of all ``causes`` for one group with a non-Gray variance.
+
+    We keep our own implementation because no Python library gives the
+    competing-risk Aalen–Johansen with these variances; each is checked against R
+    (``tests/reference/competing_extras.R``).
+
+    The Aalen–Johansen recursion ``p(u) = p(u-) (I + dA(u))`` runs over the
+    distinct event times ``u`` (any cause), state 0 = event-free, ``dA_0k = d_k / Y``:
+
+    * ``"greenwood"`` / ``"aalen"``: the covariance of ``p`` is propagated as etm
+      does (Andersen, Borgan, Gill & Keiding 1993, eq. IV.4.20),
+      ``C(u) = B' C(u-) B + p_0(u-)^2 V``, ``B = I + dA(u)``, with ``V`` the
+      covariance of the increments of row 0: Greenwood type
+      ``cov(dA_0j, dA_0j') = (delta_jj' d_j Y - d_j d_j') / Y^3`` (multinomial) or
+      Aalen type ``delta_jj' d_j / Y^2`` (Poisson), ``dA_00 = -sum_j dA_0j``;
+    * ``"ij"``: per-subject influence ``U_i(u) = U_i(u-) B + p_0(u-) dA_i(u)`` with
+      ``dA_i,0k = (dN_ik - Y_i d_k / Y) / Y``, variance ``sum_i U_ik^2`` (survfit).
+
+    Returns ``times, est (T, K), var (T, K)`` with a row at 0 (unless the first
+    event is at 0), one row per distinct event time of any cause and a last row
+    at the largest follow-up time if later.
+    """
+    K = len(causes)
+    n = time.shape[0]
+    ut, inv = np.unique(time, return_inverse=True)
+    cnt = np.bincount(inv, minlength=ut.size).astype(float)
+    Yall = n - np.concatenate(([0.0], np.cumsum(cnt)[:-1]))
+    dk = np.zeros((ut.size, K))
+    for j, c in enumerate(causes):
+        dk[:, j] = np.bincount(inv, weights=(code == c).astype(float), minlength=ut.size)
+    dall = np.bincount(inv, weights=(code > 0).astype(float), minlength=ut.size)
+    ev = dall > 0
+    u, dk, d, Y = ut[ev], dk[ev], dall[ev], Yall[ev]
+    T = u.size
+    est = np.zeros((T, K))
+    var = np.zeros((T, K))
+    p = np.zeros(K + 1)
+    p[0] = 1.0
+    if variance == "ij":
+        U = np.zeros((n, K + 1))
+        onehot = np.zeros((n, K))
+        for j, c in enumerate(causes):
+            onehot[:, j] = code == c
+        fail = code > 0
+    else:
+        C = np.zeros((K + 1, K + 1))
+    for i in range(T):
+        a = dk[i] / Y[i]
+        p0 = p[0]
+        if variance == "ij":
+            at_risk = time >= u[i]
+            now = time == u[i]
+            inc = np.zeros((n, K + 1))
+            inc[:, 1:] = ((onehot * now[:, None]) - at_risk[:, None] * a[None, :]) / Y[i]
+            inc[:, 0] = -((fail & now) - at_risk * (d[i] / Y[i])) / Y[i]
+            U0 = U[:, 0].copy()
+            U[:, 1:] += U0[:, None] * a[None, :]
+            U[:, 0] = U0 * (1 - d[i] / Y[i])
+            U += p0 * inc
+            var[i] = (U[:, 1:] ** 2).sum(axis=0)
+        else:
+            B = np.eye(K + 1)
+            B[0, 1:] = a
+            B[0, 0] = 1 - d[i] / Y[i]
+            if variance == "greenwood":
+                V = (np.diag(dk[i]) * Y[i] - np.outer(dk[i], dk[i])) / Y[i] ** 3
+            else:  # aalen
+                V = np.diag(dk[i]) / Y[i] ** 2
+            W = np.zeros((K + 1, K + 1))
+            W[1:, 1:] = V
+            W[0, 1:] = W[1:, 0] = -V.sum(axis=1)
+            W[0, 0] = V.sum()
+            C = B.T @ C @ B + p0 * p0 * W
+            var[i] = np.diag(C)[1:]
+        p = np.concatenate(([p0 * (1 - d[i] / Y[i])], p[1:] + p0 * a))
+        est[i] = p[1:]
+    times, ests, vars_ = [u], [est], [var]
+    if T == 0 or u[0] > 0:
+        times.insert(0, np.zeros(1))
+        ests.insert(0, np.zeros((1, K)))
+        vars_.insert(0, np.zeros((1, K)))
+    tmax = float(ut[-1])
+    if T == 0 or tmax > u[-1]:
+        times.append(np.array([tmax]))
+        ests.append(est[-1:] if T else np.zeros((1, K)))
+        vars_.append(var[-1:] if T else np.zeros((1, K)))
+    return np.concatenate(times), np.vstack(ests), np.maximum(np.vstack(vars_), 0.0)
+
+
 @dataclass(frozen=True, eq=False)
 class CIFResult(CurveShape, Result):
     """Cumulative incidence functions per group and cause (``kind = "cif"``).
@@ -236,6 +345,8 @@ class CIFResult(CurveShape, Result):
     conf_level: float
     counts: pd.DataFrame
     _data: tuple = field(default=None, repr=False)
+    variance: str = "gray"
+    extend: bool = False
 
     kind = "cif"
     curve = "cumulative incidence"
@@ -248,7 +359,8 @@ class CIFResult(CurveShape, Result):
     def choices(self) -> dict:
         return {
             "estimator": "Aalen-Johansen",
-            "variance": "Gray (cmprsk::cuminc)",
+            "variance": CIF_VARIANCES[self.variance],
+            "extend": self.extend,
             "conf_type": self.conf_type,
             "conf_level": self.conf_level,
             "causes": list(self.causes),
@@ -268,12 +380,15 @@ class CIFResult(CurveShape, Result):
             for c in self.causes:
                 yield g, c, tab[gsel & (cause == c)]
 
-    def at(self, times, *, extend=False) -> pd.DataFrame:
+    def at(self, times, *, extend=None) -> pd.DataFrame:
         """Estimates at given times, as ``cmprsk::timepoints``.
 
         Step-function values (right-continuous); NaN for times after the largest
         follow-up time of the group (where ``timepoints`` gives NA; ``note`` says
-        so) unless ``extend=True`` (last value carried forward).
+        so) unless ``extend=True`` (last value and its standard error carried
+        forward, as ``summary(survfit(...), times, extend = TRUE)``; ``note`` says
+        so). ``extend=None`` uses the ``extend`` given to
+        :func:`cumulative_incidence`.
 
         Returns
         -------
@@ -283,6 +398,8 @@ class CIFResult(CurveShape, Result):
         t = np.unique(np.asarray(times, dtype=float).ravel())
         if t.size == 0 or not np.all(np.isfinite(t)):
             raise InputError("times must be a non-empty array of finite numbers")
+        if extend is None:
+            extend = self.extend
         rows = []
         tm, _, gc = self._data
         for gi, (g, c, sub) in enumerate(self._curves()):
@@ -293,7 +410,12 @@ class CIFResult(CurveShape, Result):
             lo, hi = _ci(est, se * se, self.conf_type, self.conf_level)
             ts = np.sort(tm[gc == self.groups.index(g)])
             n_risk = ts.size - np.searchsorted(ts, t, side="left")
-            rows.append(at_frame(g, c, t, est, se, lo, hi, n_risk))
+            note = None
+            if extend:
+                from .shapes import NOTE_PAST_FOLLOWUP
+                note = np.where(t > tt[-1], NOTE_EXTENDED,
+                                np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, ""))
+            rows.append(at_frame(g, c, t, est, se, lo, hi, n_risk, note))
         return pd.concat(rows, ignore_index=True)
 
     def risk_table(self, times) -> pd.DataFrame:
@@ -349,7 +471,8 @@ class CIFResult(CurveShape, Result):
 
 
 def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-log",
-                         conf_level=0.95, order=None) -> CIFResult:
+                         conf_level=0.95, order=None, variance="gray",
+                         extend=False) -> CIFResult:
     """Cumulative incidence of each cause (Aalen–Johansen), per group.
 
     Parameters
@@ -368,6 +491,21 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     conf_level : float
     order : sequence, optional
         Explicit group order.
+    variance : {"gray", "greenwood", "aalen", "ij"}
+        Variance of the estimate (and so ``std_err`` and the CI): ``"gray"``
+        (default, ``cmprsk::cuminc``); ``"greenwood"`` (delta method with
+        multinomial increments, as ``etm::etm``'s covariance); ``"aalen"``
+        (delta method with Poisson increments, ABGK 1993 IV.4.20, etm's former
+        ``var.type = "aalen"``); ``"ij"`` (infinitesimal jackknife, as
+        ``survfit(Surv(time, factor(code)) ~ 1)$std.err``). With a non-Gray
+        variance the table has a row at every event time of any cause (the
+        variance moves there even where the estimate does not). Formulas:
+        :func:`_cif_alt`.
+    extend : bool
+        Default for :meth:`CIFResult.at`: ``True`` carries the last value past
+        the largest follow-up time of a group (``summary.survfit(extend =
+        TRUE)``); ``False`` (default, as ``cmprsk::timepoints``) reports it as not
+        estimable (NaN with the reason in ``note``).
 
     Returns
     -------
@@ -383,9 +521,16 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
 
     Validated against: ``cmprsk::cuminc`` / ``timepoints`` (cmprsk 2.2-11) on
     ``survival::mgus2`` and a simulated cohort with ties (rtol 1e-6), and a
-    hand-worked cohort (exact fractions).
+    hand-worked cohort (exact fractions); the other variances against
+    ``etm::etm`` covariance (greenwood), ``survfit`` multi-state ``std.err`` (ij)
+    and an R transcription of the Aalen-type recursion (aalen), ``extend``
+    against ``summary.survfit(extend = TRUE)`` (``tests/reference/competing_extras.R``).
     """
     _check_conf(conf_type, conf_level)
+    if variance not in CIF_VARIANCES:
+        raise InputError(f"variance must be one of {list(CIF_VARIANCES)}, got {variance!r}")
+    if not isinstance(extend, (bool, np.bool_)):
+        raise InputError(f"extend must be true or false, got {extend!r}")
     out = aeq_outcome(Outcome.competing(time, code))   # R survfit timefix (stats/_aeq.py)
     t, e = out.time, out.event
     gcode, glabels = _labels(group, "group", out.n, order)
@@ -399,12 +544,16 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     for gi, g in enumerate(glabels):
         sel = gcode == gi
         tg, eg = t[sel], e[sel]
-        for c in causes:
+        alt = None if variance == "gray" else _cif_alt(tg, eg, causes, variance)
+        for ci_, c in enumerate(causes):
             counts.append({"group": g, "cause": c, "n": int(sel.sum()),
                            "events": int((eg == c).sum()),
                            "competing": int(((eg > 0) & (eg != c)).sum()),
                            "censored": int((eg == 0).sum())})
-            tt, est, var = _cinc(tg, eg > 0, eg == c)
+            if alt is None:
+                tt, est, var = _cinc(tg, eg > 0, eg == c)
+            else:
+                tt, est, var = alt[0], alt[1][:, ci_], alt[2][:, ci_]
             lo, hi = _ci(est, var, conf_type, conf_level)
             ts = np.sort(tg)
             tc = np.sort(tg[eg == c])
@@ -422,7 +571,8 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     counts_df = pd.DataFrame({k: [c[k] for c in counts] for k in
                               ("group", "cause", "n", "events", "competing", "censored")})
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
-                     conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode))
+                     conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
+                     variance=variance, extend=bool(extend))
 
 
 # --------------------------------------------------------------------------
