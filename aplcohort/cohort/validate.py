@@ -653,11 +653,13 @@ _ORDER_RULES = [
     ("relapse1_date", "relapse2_date", True, "response_date"),
     ("postremission_start_date", "relapse2_date", False, None),
     ("relapse2_date", "salvage2_start_date", False, None),
+    ("salvage2_start_date", "cr3_date", False, None),
+    ("relapse2_date", "cr3_date", True, "salvage2_start_date"),
 ]
 
 _EVENT_DATES = ("diagnosis_date", "cr1_date", "relapse1_date", "reinduction_start_date",
                 "response_date", "anc_recovery_date", "plt_recovery_date",
-                "postremission_start_date", "relapse2_date", "salvage2_start_date")
+                "postremission_start_date", "relapse2_date", "salvage2_start_date", "cr3_date")
 
 
 def _d(ts) -> str:
