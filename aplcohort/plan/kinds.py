@@ -903,10 +903,28 @@ def h_finegray(ctx, m, cohort, out):
                     categorical=m.categorical, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
     _adjusted(ctx, m, df, out, "finegray")
+
+
+def _treatment_covariate_guard(m, df, out):
+    """Immortal-time guard of a competing-risk regression (Fine-Gray, cause-specific Cox)
+    whose covariate is a treatment starting after time zero: warn and show the
+    time-dependent cause-specific Cox model of that treatment beside it (unadjusted; the
+    reference is the covariate's ``categorical`` reference or its first level)."""
+    info = out.summary.get("endpoint") or {}
+    for cov in m.covariates:
+        if cov not in TREATMENT_START or cov not in df.columns:
+            continue
+        levels = sorted(pd.unique(df[cov].dropna().astype(object)), key=str)
+        ref = (m.categorical or {}).get(cov, levels[0] if levels else None)
+        if ref not in levels:
+            continue
+        immortal_time_guard(m, df, info, cov, [ref] + [x for x in levels if x != ref], out,
+                            cause=m.cause)
 
 
 def h_cause_specific_cox(ctx, m, cohort, out):
@@ -918,6 +936,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
@@ -1018,7 +1037,13 @@ def h_mantel_byar(ctx, m, cohort, out):
     res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
                       ties=m.ties)
     out.summary.update(test_summary(res, "Mantel-Byar"))
+    out.summary["observed_expected"] = jsonable(res.table)
     out.result = res
+    out.choices = f"score test on (start, stop] data, risk sets by current exposure; ties {m.ties}"
+    out.tables.append(("test", f"Mantel–Byar test of '{m.exposure}' (time-dependent, {len(df)} "
+                       f"patients, {res.events} events)", res.tables["test"]))
+    out.tables.append(("observed_expected", "Events observed and expected by current exposure",
+                       res.table))
 
 
 def h_simon_makuch(ctx, m, cohort, out):
@@ -1130,8 +1155,11 @@ def h_counts(ctx, m, cohort, out):
     counts = (d[cols].astype(object).where(d[cols].notna(), "(missing)")
               .value_counts(sort=False).rename("n").reset_index())
     counts = counts.sort_values(cols).reset_index(drop=True)
+    # the denominator of every row is stated (issue 14: which patients a count is out of)
+    counts["percent"] = 100.0 * counts["n"] / len(d) if len(d) else np.nan
     out.summary.update({"n": int(len(d)), "counts": jsonable(counts)})
-    out.tables.append(("counts", out.title, counts))
+    out.tables.append(("counts", f"{out.title} (denominator: the {len(d)} patients of this "
+                       f"analysis; percent of {len(d)})", counts))
 
 
 def h_flow(ctx, m, cohort, out):
