@@ -276,11 +276,13 @@ COURSE_MODEL: tuple = (
      "or dies before it)", "-", (), "allowed by the analysis model for other cohorts"),
     ("CR2", "death", "death in CR2 before consolidation (IC patients without post-remission therapy)",
      "7-60 days after CR2", ("p_post_none_reason",), "assumed"),
-    ("ATO-based", "relapse2", "9 of the 18 ATO-reinduced mCR2 (designed); cure fraction 0.5 otherwise",
+    ("ATO-based", "relapse2", "9 of the 18 ATO-reinduced mCR2 (designed; the other 9 do not "
+     "relapse); the 19th (IC) patient: cure fraction 0.5",
      "30 + exponential (median 250) after the start, within 60 months of CR2",
      ("relapse2_median_days", "relapse2_min_days", "relapse2_horizon_months", "cure_fraction_other"),
      "abstract counts; latency calibrated to 50.7 % at 60 months"),
-    ("auto HSCT", "relapse2", "5 of 12 (designed)", "as ATO-based", ("relapse2_median_days",),
+    ("auto HSCT", "relapse2", "5 of 12 (designed; the other 7 do not relapse)", "as ATO-based",
+     ("relapse2_median_days",),
      "abstract counts; latency calibrated to 41.7 % at 60 months"),
     ("allo HSCT", "relapse2", "cure fraction 0.65, else relapse", "as ATO-based",
      ("cure_fraction_allo", "relapse2_median_days"), "assumed"),
@@ -915,6 +917,7 @@ def provenance(seed: int, params: dict, csv_bytes: bytes, df: pd.DataFrame) -> d
         "source": "Min GJ, Cho BS, et al. Treatment for relapsed acute promyelocytic leukemia: what is "
                   "the best post-remission treatment? Blood Res 2022;57(3):197-206 (abstract only)",
         "assumptions": list(ASSUMPTIONS),
+        "course_model": course_model_frame().to_dict("records"),
         "assumptions_doc": "docs/synthetic.md (section 'Min 2022 replica: assumptions')",
     }
 
