@@ -22,7 +22,8 @@ def test_dictionary_matches_yaml():
     assert d.column("plt_diagnosis").unit == "x10^9/L"
     assert (d.column("age_at_diagnosis").min, d.column("age_at_diagnosis").max) == (0, 110)
     assert d.column("infection_grade3").vocabulary == "yes_no"
-    assert d.vocabularies["response"].labels == ("mCR2", "CR2", "none")
+    assert d.vocabularies["response"].labels == ("mCR2", "CR2", "MRD-negative CR", "CRh", "CRi", "MLFS",
+                                                 "PR", "none")
     with pytest.raises(InputError, match="unknown column"):
         d.column("transplant")
 

@@ -39,9 +39,24 @@ def test_unknown_setting_rejected_with_suggestion(cohort):
     assert "covariates" not in accepted_settings(h_clfs)
 
 
-def test_default_cr3_rule_refuses_min2022_without_cr3_dates(cohort):
+def test_default_cr3_rule_refuses_a_cohort_without_cr3_dates(cohort):
+    from aplcohort.cohort import from_dataframe
+    no_cr3 = from_dataframe(cohort.data.drop(columns=["cr3_date"]))
     with pytest.raises(TransitionCheckError, match="cr3_date \\(column absent\\)"):
-        run_handler(h_multistate, cohort, {"figures": False})
+        run_handler(h_multistate, no_cr3, {"figures": False})
+
+
+def test_replica_has_cr3_dates_so_no_same_day_assumption(cohort):
+    """Generator >= 3.0.0 draws CR3 dates: the default rule reads them, salvage -> CR3 is a
+    real waiting time (a transition Cox term), and no assumption note is printed."""
+    o = run_handler(h_multistate, cohort, {"times": [12, 60], "tau": 60, "figures": False})
+    assert not any("salvage_start" in n for n in o.notes)
+    d = cohort.data
+    tr = {(t["from_state"], t["to_state"]): t["n"] for t in o.summary["transitions"]}
+    assert tr[("salvage allo HSCT", "CR3")] == int(
+        (d["cr3_date"].notna() & (d["salvage2_modality"] == "allo HSCT")).sum())
+    assert not any(n.startswith("transition salvage allo HSCT -> CR3: every one is a same-day")
+                   for n in o.notes)
 
 
 def test_multistate_entry(cohort):

@@ -202,7 +202,7 @@ def test_min2022_occupancy_and_clfs_match_r(min2022):
     from aplcohort.multistate import build_transitions, relapsed_leukemia_model
 
     tr = build_transitions(load(os.path.join(HERE, "..", "data", "synthetic", "min2022.csv")),
-                           relapsed_leukemia_model(cr3_entry="salvage_start"))
+                           relapsed_leukemia_model())
     c = clfs(tr)
     assert sorted(c.definitions.set_index("measure").loc["CLFS", "states"].split(", ")) == \
         sorted(rc["states"])

@@ -99,8 +99,18 @@ def check_dates(df: pd.DataFrame) -> list[str]:
     rule(~post & D["postremission_start_date"].notna(), "no post-remission date without therapy")
     r2 = D["relapse2_date"].notna()
     rule(r2 & ~(D["relapse2_date"] > D["postremission_start_date"]), "relapse2 after post-remission start")
-    rule(r2 != df.salvage2_modality.notna(), "salvage2 iff relapse2")
-    rule(r2 & ~(D["salvage2_start_date"] >= D["relapse2_date"]), "salvage2 start >= relapse2")
+    s2 = df.salvage2_modality.notna()
+    rule(s2 & ~r2, "salvage2 only after relapse2")
+    # relapse2 -> death before salvage (COURSE_MODEL): within death_before_salvage_max_days
+    pre = (D["death_date"] - D["relapse2_date"]).dt.days
+    rule(r2 & ~s2 & ~(pre <= min2022.DEFAULT_PARAMS["death_before_salvage_max_days"]),
+         "a second relapse without salvage dies before salvage")
+    rule(s2 & ~(D["salvage2_start_date"] >= D["relapse2_date"]), "salvage2 start >= relapse2")
+    # salvage -> CR3: a CR3 date iff in remission after salvage, after the salvage start
+    in_cr3 = df.status_after_salvage2.isin(["mCR", "CR"])
+    rule(in_cr3 != D["cr3_date"].notna(), "CR3 date iff in remission after salvage")
+    rule(in_cr3 & ~(D["cr3_date"] > D["salvage2_start_date"]), "CR3 after the salvage start")
+    rule(s2 != df.status_after_salvage2.notna(), "status after salvage iff salvaged")
     dead = D["death_date"].notna()
     rule(dead != df.death_cause.notna(), "death cause iff death date")
     rule(dead & (D["last_followup_date"] != D["death_date"]), "last follow-up = death date")
@@ -301,3 +311,31 @@ def test_transplant_timing_and_allo_deaths():
         assert gap[pm == "ATO-based"].between(7, 60).all()
         with_allo_death += bool(((pm == "allo HSCT") & df.death_date.notna()).any())
     assert with_allo_death >= 30, with_allo_death
+
+
+def test_course_model_is_the_analysis_model():
+    """The generator's declared disease course names exactly the transitions of the
+    multi-state analysis model (relapsed_leukemia_model, CR3 from cr3_date)."""
+    from aplcohort.multistate import relapsed_leukemia_model
+    declared = {(a, b) for a, b, *_ in min2022.COURSE_MODEL}
+    assert declared == set(relapsed_leukemia_model().transitions)
+    for a, b, who, time, params, source in min2022.COURSE_MODEL:
+        assert set(params) <= set(min2022.DEFAULT_PARAMS), (a, b, params)
+        assert who and time and source
+
+
+@pytest.mark.parametrize("seed", [2022, 3, 77])
+def test_every_generated_transition_is_declared_and_cr3_dated(seed):
+    """The replica builds multi-state data with CR3 from its own cr3_date column (no
+    same-day assumption), and every observed transition is in COURSE_MODEL."""
+    from aplcohort.cohort import from_dataframe
+    from aplcohort.multistate import build_transitions, relapsed_leukemia_model
+    tr = build_transitions(from_dataframe(min2022.generate(seed)), relapsed_leukemia_model())
+    assert tr.report.ok
+    declared = {(a, b) for a, b, *_ in min2022.COURSE_MODEL}
+    d = tr.data[tr.data.to_state != "censor"]
+    assert set(zip(d.from_state, d.to_state)) <= declared
+    # salvage and CR3 are different days: the CR3 state is entered after the salvage start
+    into_cr3 = d[d.to_state == "CR3"]
+    assert len(into_cr3) >= 9 and (into_cr3.tstop > into_cr3.tstart).all()
+    assert not into_cr3.same_day.any()

@@ -14,18 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DICT = yaml.safe_load((ROOT / "aplcohort" / "cohort" / "dictionary.yaml").read_text())
 
 
-def test_additions_merge_without_collisions():
+def test_dictionary_vocabularies_have_no_collisions():
+    """The AML / ALL vocabularies merged into the dictionary leave every key with one label."""
     assert vocab_additions.collisions(DICT) == []
 
 
 def test_collision_is_detected():
-    d = {"vocabularies": {"reinduction_regimen": {"IC": ["blina"]}}}
+    d = {"vocabularies": {"reinduction_regimen": {"IC": ["blina"], "blinatumomab": ["blina"]}}}
     assert vocab_additions.collisions(d) == [
-        "reinduction_regimen: 'blina' of new label 'blinatumomab' already belongs to existing 'IC'"]
+        "reinduction_regimen: 'blina' of label 'blinatumomab' already belongs to label 'IC'"]
 
 
-def test_every_regimen_and_response_named_in_the_brief_is_covered():
-    v = vocab_additions.load()["vocabularies"]
+def test_every_regimen_and_response_named_in_the_brief_is_in_the_dictionary():
+    v = DICT["vocabularies"]
     keys = {match_key(k): label for label, syns in v["reinduction_regimen"].items() for k in [label, *syns]}
     for value, label in (("venetoclax + azacitidine", "venetoclax-based"), ("Gilteritinib", "FLT3 inhibitor"),
                          ("ivosidenib", "IDH inhibitor"), ("enasidenib", "IDH inhibitor"),
@@ -35,8 +36,10 @@ def test_every_regimen_and_response_named_in_the_brief_is_covered():
                          ("ponatinib + blinatumomab", "TKI-based"), ("Hyper-CVAD", "hyper-CVAD"),
                          ("Tamibarotene", "tamibarotene"), ("AM80", "tamibarotene")):
         assert keys.get(match_key(value)) == label, value
-    r = {match_key(k): label for label, syns in v["response_rr"].items() for k in [label, *syns]}
-    for value, label in (("CR", "CR"), ("CRi", "CRi"), ("CRh", "CRh"), ("MLFS", "MLFS"),
+    # tamibarotene is no longer a synonym of "other"
+    assert "tamibarotene" not in v["reinduction_regimen"]["other"]
+    r = {match_key(k): label for label, syns in v["response"].items() for k in [label, *syns]}
+    for value, label in (("CR", "CR2"), ("CRi", "CRi"), ("CRh", "CRh"), ("MLFS", "MLFS"),
                          ("CR MRD-negative", "MRD-negative CR"), ("CR (MRD-)", "MRD-negative CR")):
         assert r.get(match_key(value)) == label, value
 

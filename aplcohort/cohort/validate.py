@@ -36,7 +36,10 @@ warnings
     ``mapped_column_absent``, ``extra_column``, ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
     the cut-off), ``response_date_missing``, ``ato_resistant_fusion``
-    (ATO for PLZF-RARA), ``ato_non_pml_rara`` (ATO for another RARA fusion),
+    (ATO for PLZF-RARA or STAT5b-RARA), ``atra_resistant_fusion`` (ATRA or
+    tamibarotene for PLZF-RARA or STAT5b-RARA), ``response_for_disease`` (a
+    response category of another disease, ``vocab.RESPONSE_BY_DISEASE``),
+    ``ato_non_pml_rara`` (ATO for another RARA fusion),
     ``ato_non_apl``, ``fusion_non_apl``, ``mixed_fusions`` (cohort mixes
     PML-RARA and variant fusions), ``molecular_relapse_high_wbc`` (molecular
     relapse with WBC at relapse > 10 x10^9/L).
@@ -65,6 +68,7 @@ import pandas as pd
 
 from ..errors import CohortValidationError
 from .mapping import ColumnMapping, load_mapping
+from .vocab import RESPONSE_BY_DISEASE, resistant_fusions
 from .schema import CORE_REQUIRED, load_dictionary, required_for
 from .types import (MISSING_TOKENS, as_text, is_missing, parse_number,  # noqa: F401
                     factorize_cells, header_key, parse_numbers, row_numbers_of,
@@ -653,11 +657,13 @@ _ORDER_RULES = [
     ("relapse1_date", "relapse2_date", True, "response_date"),
     ("postremission_start_date", "relapse2_date", False, None),
     ("relapse2_date", "salvage2_start_date", False, None),
+    ("salvage2_start_date", "cr3_date", False, None),
+    ("relapse2_date", "cr3_date", True, "salvage2_start_date"),
 ]
 
 _EVENT_DATES = ("diagnosis_date", "cr1_date", "relapse1_date", "reinduction_start_date",
                 "response_date", "anc_recovery_date", "plt_recovery_date",
-                "postremission_start_date", "relapse2_date", "salvage2_start_date")
+                "postremission_start_date", "relapse2_date", "salvage2_start_date", "cr3_date")
 
 
 def _d(ts) -> str:
@@ -847,13 +853,15 @@ def _check_plausibility(df: pd.DataFrame, c: _Collector):
         "fusion", v("fusion", i), "fusion_non_apl",
         f"a RARA fusion ({v('fusion', i)}) is recorded for disease {v('disease', i)}",
         "check disease (RARA fusions define APL) or clear fusion", "warning"))
-    plzf = _is(df, "fusion", "PLZF-RARA")
+    # one definition of variant resistance (cohort.vocab.FUSION_SENSITIVITY), shared with
+    # the synthetic variant-APL scenario
+    plzf = _is(df, "fusion", *resistant_fusions("ato"))
     other = f_present & ~_is(df, "fusion", "PML-RARA", "unknown") & ~plzf
     for k, col in enumerate(_ATO_COLS, start=1):
         ato = _is(df, col, "ATO-based")
         ro.add(ato & plzf, k, lambda i, col=col: (
             col, "ATO-based", "ato_resistant_fusion",
-            "ATO-based therapy recorded for a PLZF-RARA (ATO-resistant) APL variant",
+            f"ATO-based therapy recorded for a {v('fusion', i)} (ATO-resistant) APL variant",
             "check the fusion and the regimen; consider excluding variant APL from "
             "ATO-efficacy comparisons", "warning"))
         ro.add(ato & other, k, lambda i, col=col: (
@@ -873,6 +881,29 @@ def _check_plausibility(df: pd.DataFrame, c: _Collector):
             f"molecular relapse with WBC {wr[i]:g} x10^9/L at relapse (> "
             f"{MOLECULAR_RELAPSE_WBC_LIMIT:g}); a molecular relapse is in haematologic CR",
             "check relapse_type (hematologic?) and wbc_relapse", "warning"))
+    # ATRA / retinoid therapy for an ATRA-resistant variant (PLZF-RARA, STAT5b-RARA)
+    atra_res = _is(df, "fusion", *resistant_fusions("atra"))
+    if "frontline_regimen" in df.columns:
+        fr = df["frontline_regimen"].astype(object)
+        atra_front = fr.map(lambda x: isinstance(x, str) and "atra" in x.casefold()).to_numpy(bool)
+        ro.add(atra_res & atra_front, len(_ATO_COLS) + 2, lambda i: (
+            "frontline_regimen", v("frontline_regimen", i), "atra_resistant_fusion",
+            f"ATRA-based therapy recorded for a {v('fusion', i)} (ATRA-resistant) APL variant",
+            "check the fusion and the regimen; ATRA-resistant variants are analysed apart",
+            "warning"))
+    ro.add(atra_res & _is(df, "reinduction_regimen", "tamibarotene"), len(_ATO_COLS) + 3,
+           lambda i: ("reinduction_regimen", "tamibarotene", "atra_resistant_fusion",
+                      f"tamibarotene (a retinoid) recorded for a {v('fusion', i)} "
+                      "(ATRA-resistant) APL variant",
+                      "check the fusion and the regimen", "warning"))
+    # response categories by disease (cohort.vocab.RESPONSE_BY_DISEASE)
+    if "response" in df.columns and "disease" in df.columns:
+        for j, (dis, ok) in enumerate(RESPONSE_BY_DISEASE.items()):
+            bad = _is(df, "disease", dis) & _present(df, "response") & ~_is(df, "response", *ok)
+            ro.add(bad, len(_ATO_COLS) + 4 + j, lambda i, dis=dis, ok=ok: (
+                "response", v("response", i), "response_for_disease",
+                f"response {v('response', i)!r} is not a {dis} response category "
+                f"({', '.join(ok)})", "check disease and response", "warning"))
     ro.flush()
     if fus is not None:
         present = set(fus.dropna())

@@ -138,3 +138,43 @@ def normalise_series(values: pd.Series, vocabulary: Vocabulary) -> tuple[pd.Seri
             bad.append((idx, v))
         out.append(lab)
     return pd.Series(out, index=values.index, dtype=object), bad
+
+
+#: Drug sensitivity of the RARA fusions (seed 004, DOMAIN.md): NuMA-, NPM1-, FIP1L1-RARA are
+#: ATRA sensitive; PLZF-RARA (t(11;17)(q23;q21)) and STAT5b-RARA are ATRA resistant;
+#: PLZF-RARA is ATO resistant and STAT5b-RARA responds poorly to ATO (case series); ATO is
+#: established for PML-RARA only. The one definition used by validation
+#: (:mod:`aplcohort.cohort.validate`) and by the synthetic variant-APL scenario.
+FUSION_SENSITIVITY: dict = {
+    "PML-RARA": {"atra": "sensitive", "ato": "sensitive"},
+    "PLZF-RARA": {"atra": "resistant", "ato": "resistant"},
+    "STAT5b-RARA": {"atra": "resistant", "ato": "resistant"},
+    "NPM1-RARA": {"atra": "sensitive", "ato": "not established"},
+    "NuMA-RARA": {"atra": "sensitive", "ato": "not established"},
+    "FIP1L1-RARA": {"atra": "sensitive", "ato": "not established"},
+}
+
+
+def resistant_fusions(drug: str) -> tuple:
+    """Fusions resistant to ``drug`` ("ato" or "atra") in :data:`FUSION_SENSITIVITY`.
+
+    Examples
+    --------
+    >>> resistant_fusions("atra")
+    ('PLZF-RARA', 'STAT5b-RARA')
+    """
+    if drug not in ("ato", "atra"):
+        raise InputError(f"drug must be 'ato' or 'atra', got {drug!r}")
+    return tuple(f for f, s in FUSION_SENSITIVITY.items() if s[drug] == "resistant")
+
+
+#: Response categories (vocabulary ``response``) that apply to each disease: APL molecular /
+#: haematological CR2; AML ELN 2022 categories (CR, CRh as in ADMIRAL, CRi, MLFS, PR,
+#: MRD-negative CR); ALL (TOWER: CR, CRh, CRi; MRD-negative CR). A CR after a relapse is
+#: recorded as CR2. Validation warns when a category of another disease is recorded.
+RESPONSE_BY_DISEASE: dict = {
+    "APL": ("mCR2", "CR2", "none"),
+    "AML": ("CR2", "MRD-negative CR", "CRh", "CRi", "MLFS", "PR", "none"),
+    "ALL": ("CR2", "MRD-negative CR", "CRh", "CRi", "PR", "none"),
+}
+

@@ -323,7 +323,8 @@ def _fig(ctx, m) -> bool:
 from ..cohort.endpoints import TREATMENT_START  # noqa: E402  (shared with EndpointData.grouped)
 
 
-def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out) -> None:
+def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out,
+                        cause: int | None = None) -> None:
     """Detect groups defined by a treatment that starts after time zero; warn and compare.
 
     When ``group`` is a treatment column whose start date (``TREATMENT_START``) falls
@@ -331,11 +332,18 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     groups and the naive analysis is shown beside the time-dependent and landmark ones
     (treatment start as a time-dependent state; before it, patients count in the
     first group of ``order``, the reference).
+
+    For a competing-risk endpoint (``cause`` given: CIF, Gray) the counterparts are the
+    time-dependent *cause-specific* Cox model (events of ``cause``; competing events
+    censored, R ``coxph(Surv(tstart, tstop, status == cause) ~ state)``) and, at each
+    landmark, the cumulative incidence by the group known at the landmark
+    (:func:`landmark_cif_rows`).
     """
     landmarks = list(getattr(m, "landmarks", None) or [])
     start_col = TREATMENT_START.get(group or "")
+    competing = info.get("kind") == "competing" and cause is not None
     if (start_col is None or start_col not in df.columns or "time_zero_date" not in df.columns
-            or info.get("kind") != "survival" or len(order or []) < 2):
+            or not (info.get("kind") == "survival" or competing) or len(order or []) < 2):
         if landmarks:
             out.notes.append(f"landmarks {landmarks} unused: the immortal-time guard applies to "
                              f"groups defined by a treatment starting after time zero")
@@ -355,13 +363,23 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         return
     import warnings
     from ..errors import ImmortalTimeWarning
+    beside = (f"the time-dependent {'cause-specific Cox model' if competing else 'analysis'} and "
+              f"the landmark {'cumulative incidences' if competing else 'analyses'} at "
+              f"{', '.join(f'{x:g}' for x in landmarks)} {info['unit']} are shown beside it"
+              if landmarks else
+              f"the time-dependent {'cause-specific Cox model' if competing else 'analysis'} is "
+              f"shown beside it (no landmark analysis: the analysis gives no `landmarks:`)")
     warnings.warn(
         f"analysis '{m.id}' compares groups of '{group}' from {info['time_zero']}, but "
         f"the treatment defining {', '.join(map(str, chk.flagged))} starts after time zero "
         f"('{start_col}'); the naive comparison credits the waiting time to the treated groups. "
-        f"The time-dependent and landmark analyses are shown beside it.", ImmortalTimeWarning)
+        f"{beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
+    out.notes.append(f"Immortal time: {beside}.")
     try:
         d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
+        if competing:
+            # cause-specific hazard: events of `cause`, competing events censored
+            d = d.assign(event=(d["event"] == cause).astype(np.int64))
         cmp = compare_naive_vs_timedependent(d, time="time", event="event", id="patient_id",
                                              group=group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
@@ -370,10 +388,86 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
                                         "comparison_error": f"analysis '{m.id}': {exc}"}
         return
+    table = cmp.table
+    if competing:
+        table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
     out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
-                                    "comparison": jsonable(cmp.table)}
-    out.tables.append(("immortal_time", "Immortal-time check: naive vs time-dependent vs landmark",
-                       cmp.table))
+                                    "comparison": jsonable(table)}
+    out.tables.append(("immortal_time", "Immortal-time check: naive vs time-dependent vs landmark"
+                       + (f" (cause-specific hazard of cause {cause})" if competing else ""), table))
+    if competing and landmarks:
+        lm = landmark_cif_rows(df.assign(treatment_time=exposure_time(df, start_col, info["unit"])),
+                               group=group, order=order, cause=cause, landmarks=landmarks,
+                               times=list(getattr(m, "times", None) or []),
+                               conf_type=getattr(m, "conf_type", "log-log"),
+                               conf_level=getattr(m, "conf_level", 0.95))
+        out.summary["immortal_time"]["landmark_cif"] = jsonable(lm["estimates"])
+        out.summary["immortal_time"]["landmark_sets"] = lm["sets"]
+        out.tables.append(("landmark_cif", f"Landmark cumulative incidence of cause {cause} by the "
+                           f"group known at the landmark (time since the landmark, {info['unit']})",
+                           lm["estimates"]))
+
+
+def landmark_cif_rows(df: pd.DataFrame, *, group: str, order, cause: int, landmarks, times,
+                      conf_type: str = "log-log", conf_level: float = 0.95) -> dict:
+    """Landmark cumulative incidence: the immortal-time-safe counterpart of a naive CIF.
+
+    At each landmark ``L`` the analysis set is the patients still event-free and under
+    follow-up after ``L`` (``time > L``); their group is the one known at ``L`` (a
+    treatment started at or before ``L``; otherwise the reference, ``order[0]``), time
+    restarts at ``L``, and the Aalen-Johansen cumulative incidence of ``cause`` is
+    estimated by group with Gray's test. Columns ``df``: ``time``, ``event`` (code),
+    ``treatment_time`` (endpoint unit, NaN = never), ``group``.
+
+    Returns ``{"estimates": DataFrame[landmark, group, time, estimate, lower, upper,
+    n_risk, n, events, gray_p, note], "sets": [{landmark, n, excluded: {reason: n}}]}``.
+    A landmark with one group left or no event of ``cause`` is a row with its reason.
+
+    Validated against: its parts (cumulative_incidence, gray_test) are validated against
+    R cmprsk::cuminc; the landmark set follows stats.landmark.landmark_set (tested).
+    """
+    from ..stats.competing import cumulative_incidence, gray_test
+    ref = order[0]
+    rows, sets = [], []
+    T = df["time"].to_numpy(float)
+    E = df["event"].to_numpy()
+    X = df["treatment_time"].to_numpy(float)
+    G = df[group].astype(object).to_numpy()
+    for L in landmarks:
+        L = float(L)
+        keep = T > L
+        ended = ~keep
+        sets.append({"landmark": L, "n": int(keep.sum()),
+                     "excluded": {"event at or before landmark": int((ended & (E > 0)).sum()),
+                                  "censored at or before landmark": int((ended & (E == 0)).sum())}})
+        g = np.where(np.isfinite(X) & (X <= L), G, ref)[keep]
+        t, e = T[keep] - L, E[keep]
+        levels = [x for x in order if x in set(g)]
+        base = {"landmark": L, "n": int(keep.sum()), "events": int((e == cause).sum())}
+        if len(levels) < 2 or not (e == cause).any():
+            why = ("one group only at the landmark" if len(levels) < 2
+                   else f"no events of cause {cause} after the landmark")
+            rows.append({**base, "group": None, "time": np.nan, "estimate": np.nan,
+                         "lower": np.nan, "upper": np.nan, "n_risk": np.nan, "gray_p": np.nan,
+                         "note": f"not estimable: {why}"})
+            continue
+        res = cumulative_incidence(t, e, g, conf_type=conf_type, conf_level=conf_level,
+                                   order=levels)
+        p = gray_test(t, e, g, cause=cause, order=levels).p
+        at = curve_at(res, times) if times else pd.DataFrame()
+        at = at[at["cause"] == cause] if len(at) else at
+        if not len(at):
+            rows.append({**base, "group": None, "time": np.nan, "estimate": np.nan,
+                         "lower": np.nan, "upper": np.nan, "n_risk": np.nan, "gray_p": p,
+                         "note": "no times: give `times:` for landmark estimates"})
+            continue
+        for _, r in at.iterrows():
+            rows.append({**base, "group": r["group"], "time": r["time"], "estimate": r["estimate"],
+                         "lower": r["lower"], "upper": r["upper"], "n_risk": r["n_risk"],
+                         "gray_p": p, "note": r.get("note", "") or ""})
+    cols = ["landmark", "group", "time", "estimate", "lower", "upper", "n_risk", "n", "events",
+            "gray_p", "note"]
+    return {"estimates": pd.DataFrame(rows, columns=cols), "sets": sets}
 
 
 # ----------------------------------------------------------------------------- running one analysis
@@ -753,6 +847,8 @@ def h_cif(ctx, m, cohort, out):
                                    adjust=m.adjust, order=order)
                 s["pairwise"] = jsonable(pw.table)
                 out.tables.append(("pairwise", "Pairwise Gray tests", pw.table))
+    if group:
+        immortal_time_guard(m, df, info, group, order, out, cause=cause)
     out.result = res
     out.choices = (f"cause {cause}; CI {m.conf_type} {int(m.conf_level*100)}% ({m.variance} "
                    f"variance){'; last value carried past follow-up' if m.extend else ''}; time from "
@@ -789,6 +885,7 @@ def h_gray(ctx, m, cohort, out):
     out.summary.update({**test_summary(res, "Gray"), "table": jsonable(res.table)})
     if m.strata:
         out.summary["strata"] = m.strata
+    immortal_time_guard(m, df, info, m.group, order, out, cause=m.cause)
     out.result = res
     out.tables.append(("groups", "Gray's test", res.table))
 
@@ -946,10 +1043,28 @@ def h_finegray(ctx, m, cohort, out):
         out.summary["cov2"] = dict(m.cov2)
     if m.cengroup:
         out.summary["cengroup"] = m.cengroup
+    _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
     _adjusted(ctx, m, df, out, "finegray")
+
+
+def _treatment_covariate_guard(m, df, out):
+    """Immortal-time guard of a competing-risk regression (Fine-Gray, cause-specific Cox)
+    whose covariate is a treatment starting after time zero: warn and show the
+    time-dependent cause-specific Cox model of that treatment beside it (unadjusted; the
+    reference is the covariate's ``categorical`` reference or its first level)."""
+    info = out.summary.get("endpoint") or {}
+    for cov in m.covariates:
+        if cov not in TREATMENT_START or cov not in df.columns:
+            continue
+        levels = sorted(pd.unique(df[cov].dropna().astype(object)), key=str)
+        ref = (m.categorical or {}).get(cov, levels[0] if levels else None)
+        if ref not in levels:
+            continue
+        immortal_time_guard(m, df, info, cov, [ref] + [x for x in levels if x != ref], out,
+                            cause=m.cause)
 
 
 def h_cause_specific_cox(ctx, m, cohort, out):
@@ -961,6 +1076,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res))))
@@ -1089,7 +1205,13 @@ def h_mantel_byar(ctx, m, cohort, out):
     res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
                       ties=m.ties)
     out.summary.update(test_summary(res, "Mantel-Byar"))
+    out.summary["observed_expected"] = jsonable(res.table)
     out.result = res
+    out.choices = f"score test on (start, stop] data, risk sets by current exposure; ties {m.ties}"
+    out.tables.append(("test", f"Mantel–Byar test of '{m.exposure}' (time-dependent, {len(df)} "
+                       f"patients, {res.events} events)", res.tables["test"]))
+    out.tables.append(("observed_expected", "Events observed and expected by current exposure",
+                       res.table))
 
 
 def h_simon_makuch(ctx, m, cohort, out):
@@ -1201,8 +1323,11 @@ def h_counts(ctx, m, cohort, out):
     counts = (d[cols].astype(object).where(d[cols].notna(), "(missing)")
               .value_counts(sort=False).rename("n").reset_index())
     counts = counts.sort_values(cols).reset_index(drop=True)
+    # the denominator of every row is stated (issue 14: which patients a count is out of)
+    counts["percent"] = 100.0 * counts["n"] / len(d) if len(d) else np.nan
     out.summary.update({"n": int(len(d)), "counts": jsonable(counts)})
-    out.tables.append(("counts", out.title, counts))
+    out.tables.append(("counts", f"{out.title} (denominator: the {len(d)} patients of this "
+                       f"analysis; percent of {len(d)})", counts))
 
 
 def h_flow(ctx, m, cohort, out):

@@ -375,6 +375,9 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     rho: float = _f(0.0, r="cuminc(rho=)", doc="Gray test weight")
     pairwise: bool = _f(False, doc="pairwise Gray tests")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)")
+    landmarks: Optional[list[float]] = _f(None, r="cuminc on the landmark set",
+                                          doc="landmark times of the immortal-time comparison "
+                                          "(landmark CIF; used when the guard fires)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -398,6 +401,8 @@ class Gray(_Table, _Group, _Endpoint, AnalysisBase):
     cause: int = _f(1, ge=1, r="cuminc cause")
     rho: float = _f(0.0, r="cuminc(rho=)")
     strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)")
+    landmarks: Optional[list[float]] = _f(None, r="cuminc on the landmark set",
+                                          doc="landmark times of the immortal-time comparison")
 
 
 class _Exposure(_M):

@@ -11,6 +11,10 @@ Subcommands
     Simulate one cohort from a YAML scenario file (or a bundled scenario name
     such as ``admiral``) and write the tidy per-patient CSV; an existing file is
     never overwritten unless ``--force``.
+``aplcohort synth trial {admiral,tower} --seed S --out FILE.csv [--force]``
+    A synthetic r/r AML (ADMIRAL) or ALL (TOWER) cohort in the dictionary's columns
+    (:mod:`aplcohort.synthetic.rr_trials`), ready for ``aplcohort run rr_aml`` /
+    ``aplcohort run rr_all --data FILE.csv``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trial(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..plan.write import atomic_write_bytes
+    from .rr_trials import generate
+    df = generate(args.trial, seed=args.seed)
+    out = Path(args.out)
+    text = df.to_csv(index=False, lineterminator="\n", na_rep="")
+    atomic_write_bytes(out, text.encode("utf-8"), force=args.force)  # never overwrites unasked
+    print(f"{out}: {len(df)} synthetic patients (trial {args.trial!r}, seed {args.seed}); "
+          f"analyse with: aplcohort run {'rr_aml' if args.trial == 'admiral' else 'rr_all'} "
+          f"--data {out} --out DIR", file=sys.stderr)
+    return 0
+
+
 def register(subparsers) -> None:
     """Add the ``synth`` subcommand to the ``aplcohort`` parser."""
     p = subparsers.add_parser("synth", help="generate labelled synthetic cohorts",
@@ -67,3 +86,10 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True, help="output CSV file")
     s.add_argument("--force", action="store_true", help="replace an existing --out file")
     s.set_defaults(handler=_scenario)
+    t = sub.add_parser("trial", help="a synthetic r/r AML (admiral) or ALL (tower) cohort in "
+                                     "dictionary columns")
+    t.add_argument("trial", choices=["admiral", "tower"])
+    t.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    t.add_argument("--out", required=True, help="output CSV file")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file")
+    t.set_defaults(handler=_trial)

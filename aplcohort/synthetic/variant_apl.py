@@ -12,12 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..cohort.vocab import resistant_fusions
 from .engine import simulate, to_frame
 from .scenario import load_scenario
 
-ATO_RESISTANT = ("PLZF-RARA", "STAT5b-RARA")
-#: ATRA-resistant fusions (seed 004; aplcohort/synthetic/vocab_additions.yaml, tested equal).
-ATRA_RESISTANT = ("PLZF-RARA", "STAT5b-RARA")
+ATO_RESISTANT = resistant_fusions("ato")
+#: ATRA-resistant fusions (seed 004; aplcohort.cohort.vocab.FUSION_SENSITIVITY, shared with
+#: validation).
+ATRA_RESISTANT = resistant_fusions("atra")
 
 
 def generate(seed: int = 1, n: int | None = None) -> pd.DataFrame:

@@ -1,11 +1,11 @@
-"""Proposed vocabularies for relapsed AML / ALL and variant-APL QC (data in vocab_additions.yaml).
+"""Variant-APL QC on a table, and a collision check of the data dictionary's vocabularies.
 
-The data dictionary (``aplcohort/cohort/dictionary.yaml``) is owned by the
-cohort-input layer; this module holds the proposed additions in the same
-format so that they can be merged there, checks that they do not collide with
-the existing labels and synonyms, and implements the variant-APL QC rules the
-YAML states (:func:`variant_qc`) so that the synthetic variant-APL scenario and
-validation use one definition of ATO / ATRA resistance.
+The vocabularies for relapsed AML / ALL this module used to propose are merged into
+``aplcohort/cohort/dictionary.yaml`` and the fusion sensitivities into
+:data:`aplcohort.cohort.vocab.FUSION_SENSITIVITY`, the one definition of ATO / ATRA
+resistance used by validation (:mod:`aplcohort.cohort.validate`) and by the synthetic
+variant-APL scenario. ``vocab_additions.yaml`` documents the QC rules that
+:func:`variant_qc` applies.
 """
 
 from __future__ import annotations
@@ -16,68 +16,67 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from ..cohort.vocab import match_key
+from ..cohort.vocab import FUSION_SENSITIVITY, match_key, resistant_fusions
 
 
 @lru_cache(maxsize=1)
 def load() -> dict:
-    """The proposed additions (``remove_synonyms``, ``vocabularies``, ``fusion_sensitivity``,
-    ``qc_rules``).
+    """The QC rules (``qc_rules``) and the fusion sensitivities (``fusion_sensitivity``,
+    from :data:`aplcohort.cohort.vocab.FUSION_SENSITIVITY`).
 
     Examples
     --------
     >>> from aplcohort.synthetic import vocab_additions
-    >>> sorted(vocab_additions.load()["vocabularies"]["response_rr"])[:3]
-    ['CR', 'CRh', 'CRi']
+    >>> [r["rule"] for r in vocab_additions.load()["qc_rules"]][:1]
+    ['ato_resistant_variant']
     """
     text = resources.files("aplcohort.synthetic").joinpath("vocab_additions.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    out = yaml.safe_load(text)
+    out["fusion_sensitivity"] = {k: dict(v) for k, v in FUSION_SENSITIVITY.items()}
+    return out
 
 
 def collisions(dictionary: dict) -> list[str]:
-    """Keys of the additions that clash with an existing label/synonym or with each other.
+    """Synonyms or labels that belong to two labels of the same vocabulary.
 
-    A synonym equal (by :func:`aplcohort.cohort.vocab.match_key`) to a key of
-    *another* label of the same vocabulary would make a recorded value ambiguous.
-    Synonyms listed under ``remove_synonyms`` are taken out of the existing
-    dictionary first.
+    A key equal (by :func:`aplcohort.cohort.vocab.match_key`) under two labels would make
+    a recorded value ambiguous.
 
     Parameters
     ----------
     dictionary : dict
-        The parsed ``aplcohort/cohort/dictionary.yaml``.
+        A parsed data dictionary (``aplcohort/cohort/dictionary.yaml``).
 
     Returns
     -------
     list of str
-        One line per clash (empty when the additions can be merged as they are).
+        One line per clash (empty when every key has one label).
+
+    Examples
+    --------
+    >>> collisions({"vocabularies": {"r": {"IC": ["blina"], "blinatumomab": ["blina"]}}})
+    ["r: 'blina' of label 'blinatumomab' already belongs to label 'IC'"]
     """
     out = []
-    existing = dictionary.get("vocabularies", {})
-    removed = load().get("remove_synonyms") or {}
-    for vname, labels in load()["vocabularies"].items():
+    for vname, labels in (dictionary.get("vocabularies") or {}).items():
         owner: dict[str, str] = {}
-        for label, syns in (existing.get(vname) or {}).items():
-            drop = {match_key(x) for x in (removed.get(vname) or {}).get(label, [])}
-            for k in [label, *(syns or [])]:
-                if match_key(k) not in drop:
-                    owner.setdefault(match_key(k), f"existing {label!r}")
-        for label, syns in labels.items():
+        for label, syns in (labels or {}).items():
             for k in [label, *(syns or [])]:
                 key = match_key(k)
                 prev = owner.get(key)
-                if prev is not None and prev != f"new {label!r}":
-                    out.append(f"{vname}: {k!r} of new label {label!r} already belongs to {prev}")
-                owner[key] = f"new {label!r}"
+                if prev is not None and prev != label:
+                    out.append(f"{vname}: {k!r} of label {label!r} already belongs to label {prev!r}")
+                owner.setdefault(key, label)
     return out
 
 
 def _resistant(drug: str) -> set[str]:
-    return {f for f, s in load()["fusion_sensitivity"].items() if s.get(drug) == "resistant"}
+    return set(resistant_fusions(drug))
 
 
 def variant_qc(df: pd.DataFrame) -> pd.DataFrame:
-    """Apply the variant-APL QC rules of vocab_additions.yaml to a cohort table.
+    """Apply the variant-APL QC rules of vocab_additions.yaml to a cohort table
+    (the same resistance definition as :mod:`aplcohort.cohort.validate`).
 
     Returns one row per finding: ``patient_id, rule, column, value, message``
     (data-quality warnings: the rows stay in the cohort).

@@ -165,13 +165,13 @@ if (file.exists(mp)) {
   isum <- apply(I[, -1, rem, drop = FALSE], c(1, 2), sum)
   out$min2022_clfs <- list(states = fit$states[rem], time = fit$time, estimate = p,
                            std_err = sqrt(colSums(isum^2)))
-  # per-transition Cox with age on the transitions with >= 5 events that are real
-  # waiting times (salvage -> CR3 lasts half a day under cr3_entry = "salvage_start")
+  # per-transition Cox with age on the transitions with >= 5 events (CR3 from the
+  # replica's cr3_date since generator 3.0.0: salvage -> CR3 is a real waiting time)
   tr$age <- tr$age_at_diagnosis
   cox_tr <- list(c("relapse1", "CR2"), c("relapse1", "death"), c("CR2", "ATO-based"),
                  c("CR2", "auto HSCT"), c("CR2", "allo HSCT"), c("ATO-based", "relapse2"),
                  c("auto HSCT", "relapse2"), c("relapse2", "salvage other"),
-                 c("relapse2", "salvage allo HSCT"))
+                 c("relapse2", "salvage allo HSCT"), c("salvage allo HSCT", "CR3"))
   lhs <- paste(sapply(cox_tr, function(x) paste0('"', x[1], '":"', x[2], '"')),
                collapse = " + ")
   fl <- list(Surv(tstart, tstop, event) ~ 1, as.formula(paste(lhs, "~ age")))

@@ -15,7 +15,7 @@ COLUMNS = ["id", "tstart", "tstop", "from_state", "to_state", "age_at_diagnosis"
 
 def min2022_transitions():
     cohort = load("data/synthetic/min2022.csv")
-    tr = build_transitions(cohort, relapsed_leukemia_model(cr3_entry="salvage_start"))
+    tr = build_transitions(cohort, relapsed_leukemia_model())  # CR3 from cr3_date (generator >= 3.0.0)
     return tr.data.rename(columns={"patient_id": "id"})[COLUMNS]
 
 
