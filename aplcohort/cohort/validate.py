@@ -256,6 +256,58 @@ def _parse_number(v):
     return parse_number(v)
 
 
+def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
+    """``(Timestamp, None, imputed)`` or ``(None, reason, None)`` for one date cell.
+
+    Beyond :func:`_parse_date`: Excel serial day numbers (numeric cells of an .xlsx,
+    whose workbook records its date system; numbers or digit texts anywhere when the
+    mapping declares ``excel_serial_dates: true``), and partial dates under the
+    mapping's ``partial_dates`` policy. ``imputed`` is ``(ISO date, what was done)``
+    for a value that was not a full date, else ``None``.
+    """
+    from .types import (excel_serial_to_date, impute_partial_date, is_serial_text,
+                        partial_date)
+    is_num = isinstance(u, (int, float, np.integer, np.floating)) and not isinstance(u, bool)
+    part = partial_date(u)
+    if part is not None and (is_num or isinstance(u, str)) and not (
+            isinstance(u, str) and fmt is not None and _fmt_matches(u, fmt)):
+        year, month = part
+        shown = f"{year}-{month:02d}" if month else f"{year}"
+        if policy == "reject":
+            return None, (f"is a partial date ({'year and month' if month else 'year only'}); "
+                          "write the full date, or declare partial_dates: mid (15th of the "
+                          "month / 1 July) or first in the mapping to impute the day (every "
+                          "imputed date is recorded)"), None
+        day = impute_partial_date(year, month, policy)
+        return day, None, (day.date().isoformat(),
+                           f"partial date {shown} (partial_dates: {policy})")
+    if serial is not None and (is_num or (declared_serial and is_serial_text(u))):
+        system = serial if serial in ("1900", "1904") else "1900"
+        ts, why = excel_serial_to_date(u, system)
+        if ts is None:
+            return None, why, None
+        if not 1900 <= ts.year <= 2199:
+            return None, "has a year outside 1900-2199", None
+        return ts, None, (ts.date().isoformat(),
+                          f"is an Excel serial date ({system} date system)")
+    if is_num or (isinstance(u, str) and is_serial_text(u) and len(u.strip()) == 5):
+        ts, why = _parse_date(u, fmt, unicode_digits)
+        if ts is None:
+            return None, (f"{why}; if it is an Excel serial date (a day number such as 43831 "
+                          "= 2020-01-01), declare excel_serial_dates: true in the mapping"), None
+        return ts, None, None
+    ts, why = _parse_date(u, fmt, unicode_digits)
+    return ts, why, None
+
+
+def _fmt_matches(s, fmt) -> bool:
+    try:
+        _dt.datetime.strptime(s.strip(), fmt)
+        return True
+    except ValueError:
+        return False
+
+
 _factorize = factorize_cells
 
 
@@ -268,6 +320,7 @@ class _Collector:
         self.rows = rows  # position -> spreadsheet row
         self.ids = ids  # position -> patient id or None
         self.problems: list[Problem] = []
+        self.serials: dict = {}  # column -> cells read as Excel serial dates
 
     def add(self, pos, column, value, rule, message, fix, severity="error"):
         row = None if pos is None else int(self.rows[pos])
@@ -386,6 +439,21 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
     raw, _ = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
+    serial = df.attrs.get("excel_date_system")  # set by the .xlsx reader ("1900"/"1904")
+    if mapping is not None and mapping.excel_serial_dates:
+        serial = serial or "1900"
+    derive = dict(mapping.derive) if mapping is not None else {}
+    for name, (kind, value) in list(derive.items()):
+        if name in raw.columns:
+            c.add(None, name, None, "derive_conflict",
+                  f"the mapping derives {name!r} but the file already has a column {name!r}",
+                  f"remove {name!r} from derive: in the mapping, or map the file's column to "
+                  "another name", "error")
+            derive.pop(name)
+        elif kind == "constant":
+            raw = raw.copy(deep=False)
+            raw[name] = pd.Series([value] * n, dtype=object)
+            notes.append(f"{name} set to the constant {value!r} for every patient (mapping)")
     # patient ids first so every problem can name the patient
     if "patient_id" in raw.columns and not isinstance(raw["patient_id"], pd.DataFrame):
         codes, uniq = _factorize(raw["patient_id"])
@@ -419,7 +487,28 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             # as objects, never sharing cells with the caller's frame
             data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
-        data[name] = _parse_column(name, values, mapping, c)
+        data[name] = _parse_column(name, values, mapping, c, serial=serial)
+
+    for name, (kind, expr) in derive.items():
+        if kind != "expression":
+            continue
+        from ..expr import ExpressionError
+        try:
+            values = expr.evaluate(pd.DataFrame(data, index=range(n)))
+        except ExpressionError as exc:
+            c.add(None, name, expr.text, "derive",
+                  f"the mapping's expression for {name!r} cannot be evaluated: {exc}",
+                  "correct the expression under derive: in the mapping (it reads the columns "
+                  "after mapping: dictionary names, dictionary types)")
+            continue
+        notes.append(f"{name} derived from the expression {expr.text!r} (mapping)")
+        if name in d.columns:
+            if values.dtype == "boolean":
+                values = pd.Series([None if v is pd.NA else ("yes" if v else "no")
+                                    for v in values], dtype=object)
+            data[name] = _parse_column(name, values.reset_index(drop=True), mapping, c)
+        else:
+            data[name] = values.reset_index(drop=True)
 
     typed = pd.DataFrame(data, index=range(n))
     derived: dict = {}
@@ -430,6 +519,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     _check_dates(typed, c)
     _check_contradictions(typed, c)
     _check_plausibility(typed, c)
+    for name, k in c.serials.items():
+        notes.append(f"{name}: {k} cell(s) read as Excel serial dates "
+                     f"({serial} date system; serial 60 = 1900-02-29 does not exist)")
     if mapping is not None:
         for u in mapping.units.values():
             notes.append(f"{u.column}: {u.from_unit} x {u.factor:g} -> {u.to_unit}")
@@ -442,7 +534,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
                             derived=derived, notes=tuple(notes))
 
 
-def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
+def _parse_column(name, values, mapping, c: _Collector, serial=None) -> pd.Series:
     # Vectorised: each distinct cell value is parsed once (_factorize) and problems are
     # built only for the cells that fail, in row order, with the same messages as a
     # cell-by-cell parse.
@@ -509,20 +601,36 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         fix = (f"write the date in the mapping's format {fmt!r}" if fmt else
                "write the date as YYYY-MM-DD, or state the format in the mapping "
                "(date_format: \"%d/%m/%Y\")")
+        policy = mapping.partial_dates if mapping is not None else "reject"
+        declared_serial = mapping is not None and mapping.excel_serial_dates
         uts = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[ns]")
         uwhy = [None] * len(uniq)
+        uimp: list = [None] * len(uniq)  # (imputed date, kind) per distinct value
         for k, (u, m) in enumerate(zip(uniq, umiss)):
             if m:
                 continue
-            ts, why = _parse_date(u, fmt, unicode_digits)
+            ts, why, imp = _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial,
+                                            policy)
             if ts is None:
                 uwhy[k] = why
             else:
                 uts[k] = np.datetime64(ts.to_datetime64(), "ns")
+                uimp[k] = imp
         ubad = np.array([w is not None for w in uwhy], bool)
         for i in np.flatnonzero(ubad[codes] if n else []):
             v = s.iat[i]
             found.append((i, (name, v, "type_date", f"{_as_text(v)!r} {uwhy[codes[i]]}", fix)))
+        uhas = np.array([x is not None for x in uimp], bool)
+        for i in np.flatnonzero(uhas[codes] if n else []):
+            v = s.iat[i]
+            day, what = uimp[codes[i]]
+            if not what.startswith("partial"):  # Excel serial: counted, one note a column
+                c.serials[name] = c.serials.get(name, 0) + 1
+                continue
+            found.append((i, (name, v, "partial_date_imputed",
+                              f"{_as_text(v)!r} is a {what}: imputed as {day}",
+                              "nothing to do if this is right (recorded in the attrition log)",
+                              "warning")))
         flush()
         return pd.Series(uts[codes] if n else np.array([], "datetime64[ns]"),
                          dtype="datetime64[ns]")
