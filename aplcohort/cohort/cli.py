@@ -1,4 +1,5 @@
-"""``aplcohort validate FILE [--mapping MAP] [--sheet NAME]``."""
+"""``aplcohort validate FILE [--mapping MAP] [--sheet NAME]`` and
+``aplcohort mapping from-redcap DICTIONARY.csv``."""
 
 from __future__ import annotations
 
@@ -28,7 +29,45 @@ def register(subparsers) -> None:
     p.add_argument("--time-zero", dest="time_zero",
                    help="time zero for --analysis (relapse1, reinduction, response, mcr2, "
                         "postremission, or a date column)")
+    p.add_argument("--encoding", help="text encoding of a CSV (default: detected and stated), "
+                                      "e.g. cp949, euc-kr, latin-1, utf-16")
+    p.add_argument("--query", help="for a database URL: one read-only SELECT")
+    p.add_argument("--table", help="for a database URL: a table name")
+    p.add_argument("--redcap-dictionary", dest="redcap_dictionary", metavar="CSV",
+                   help="REDCap Data Dictionary CSV: FILE is then a REDCap raw CSV export")
     p.set_defaults(handler=_run_validate)
+
+    m = subparsers.add_parser(
+        "mapping", help="draft a column mapping (from a REDCap data dictionary)",
+        description="Draft a column mapping to the data dictionary.")
+    msub = m.add_subparsers(dest="mapping_command", metavar="SOURCE", required=True)
+    r = msub.add_parser("from-redcap", help="draft a mapping from a REDCap Data Dictionary CSV",
+                        description="Match each REDCap field to a data-dictionary column by name "
+                                    "or label and each choice label to the column's vocabulary; "
+                                    "print the mapping as YAML, with what could not be matched "
+                                    "listed as comments.")
+    r.add_argument("dictionary", help="REDCap Data Dictionary CSV")
+    r.add_argument("--out", help="write the mapping to this file (default: print it); an "
+                                 "existing file is not overwritten")
+    r.set_defaults(handler=_run_from_redcap)
+
+
+def _run_from_redcap(args) -> int:
+    from pathlib import Path
+
+    from .redcap import draft_mapping_yaml
+    text = draft_mapping_yaml(args.dictionary)
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            from ..errors import InputError
+            raise InputError(f"{out} exists; choose another --out (a mapping is never "
+                             "overwritten)")
+        out.write_text(text, encoding="utf-8")
+        print(f"mapping drafted to {out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _run_validate(args) -> int:
@@ -44,7 +83,8 @@ def _run_validate(args) -> int:
                                       f"{args.max_xlsx_mib:g}")
             limit = int(args.max_xlsx_mib * 2**20)
         cohort = load(args.file, mapping=args.mapping, sheet=args.sheet,
-                      max_uncompressed_bytes=limit)
+                      max_uncompressed_bytes=limit, encoding=args.encoding, query=args.query,
+                      table=args.table, redcap_dictionary=args.redcap_dictionary)
     out = sys.stdout
     print(str(cohort.report), file=out)
     for note in cohort.source.get("notes", []):
