@@ -288,7 +288,7 @@ def read_sql(url: str, *, query: str | None = None, table: str | None = None
                             f"({detail})") from None
     finally:
         engine.dispose()
-    from ..io import EmptyFileError, _check_duplicate_headers
+    from .io import EmptyFileError, _check_duplicate_headers
     _check_duplicate_headers(_safe(url), cols)
     df = pd.DataFrame(rows, columns=cols, dtype=object) if rows else \
         pd.DataFrame(columns=cols, dtype=object)

@@ -114,7 +114,7 @@ def _date_based(plan: dict) -> bool:
     return any(isinstance(e, dict) and "endpoint" in e for e in (plan.get("endpoints") or {}).values())
 
 
-def _load_cohort(source, mapping, sheet, plan):
+def _load_cohort(source, mapping, sheet, plan, source_kw=None):
     """Load the cohort.
 
     A plan with a date-based endpoint needs the date-based schema: the table is
@@ -125,11 +125,12 @@ def _load_cohort(source, mapping, sheet, plan):
     the spreadsheet are used when it is absent).
     """
     from ..cohort import load
+    source_kw = dict(source_kw or {})
     if _date_based(plan) or mapping is not None:
-        return load(source, mapping=mapping, sheet=sheet)
+        return load(source, mapping=mapping, sheet=sheet, **source_kw)
     from ..cohort.cohort import from_dataframe
     from ..cohort.io import read_table
-    raw, info = read_table(source, sheet=sheet)
+    raw, info = read_table(source, sheet=sheet, **source_kw)
     if "patient_id" not in raw.columns:
         raw = raw.copy()
         raw.insert(0, "patient_id", [f"row {i + 2}" for i in range(len(raw))])
@@ -170,8 +171,11 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     """Validate, load, type and filter: everything before the analyses run."""
     validate_plan(plan_d, None, name)
     dspec = plan_d.get("data") or {}
-    source = data or dspec.get("source")
-    if data is None and plan_path is not None and not Path(source).is_absolute():
+    source = data if data is not None else dspec.get("source")
+    from ..cohort.sql import is_database_url, reject_passwords
+    reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
+    if data is None and plan_path is not None and not is_database_url(source) and \
+            not Path(source).is_absolute():
         source = plan_path.parent / source
     mapping = mapping if mapping is not None else dspec.get("mapping")
     if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
@@ -179,7 +183,9 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     sheet = sheet or dspec.get("sheet")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always", AplcohortWarning)
-        cohort = _load_cohort(source, mapping, sheet, plan_d)
+        cohort = _load_cohort(source, mapping, sheet, plan_d,
+                              {k: dspec[k] for k in ("query", "table", "encoding")
+                               if dspec.get(k) is not None})
     data_warn = [str(w.message) for w in caught]
     derived_df, _added = add_derived(cohort.data)
     derived_df = _type_extra_columns(derived_df, plan_d, name)
@@ -281,9 +287,17 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         if o.status != "ok":
             run_warnings.append(f"[{aid}] not estimable: {o.reason}")
 
+    from ..cohort.sql import _safe, is_database_url
+    db_hash = None
+    if is_database_url(str(source)):  # not a file: hash the table as read (CSV of the rows)
+        import hashlib
+        db_hash = hashlib.sha256(cohort.report.data.to_csv(index=False).encode("utf-8")
+                                 ).hexdigest()
+        source = _safe(str(source))
     prov = _provenance(data_path=source, plan_text=plan_text, seed=plan_d.get("seed"),
                        mapping_path=mapping if isinstance(mapping, (str, Path)) else None,
-                       synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now)
+                       synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now,
+                       input_sha256=db_hash)
     published = None
     if plan_d.get("plan") == "min2022":
         from .min2022 import published_vs_reproduced
