@@ -210,8 +210,8 @@ def write_duckdb(df: pd.DataFrame, path: Path) -> str:
         con.execute(create_table_sql(df, "duckdb"))
         ph = ", ".join("?" for _ in df.columns)
         con.executemany(f"INSERT INTO patients VALUES ({ph})", rows_of(df))
-        con.execute("CREATE SCHEMA registry")
-        con.execute("CREATE VIEW registry.apl AS SELECT * FROM patients WHERE disease = 'APL'")
+        con.execute("CREATE SCHEMA clinic")
+        con.execute("CREATE VIEW clinic.apl AS SELECT * FROM patients WHERE disease = 'APL'")
     finally:
         con.close()
     return f"duckdb:///{path}"
@@ -296,8 +296,8 @@ def write_postgres(df: pd.DataFrame, cluster: PgCluster, dbname: str) -> str:
         ph = ", ".join("%s" for _ in df.columns)
         with con.cursor() as cur:
             cur.executemany(f"INSERT INTO patients VALUES ({ph})", rows_of(df))
-        con.execute("CREATE SCHEMA registry")
-        con.execute("CREATE VIEW registry.apl AS SELECT * FROM patients WHERE disease = 'APL'")
+        con.execute("CREATE SCHEMA clinic")
+        con.execute("CREATE VIEW clinic.apl AS SELECT * FROM patients WHERE disease = 'APL'")
     return f"postgresql:///{dbname}"
 
 

@@ -169,11 +169,11 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
 
 def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
     """Validate, load, type and filter: everything before the analyses run."""
+    from ..cohort.sql import is_database_url, reject_passwords
+    reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
     validate_plan(plan_d, None, name)
     dspec = plan_d.get("data") or {}
     source = data if data is not None else dspec.get("source")
-    from ..cohort.sql import is_database_url, reject_passwords
-    reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
     if data is None and plan_path is not None and not is_database_url(source) and \
             not Path(source).is_absolute():
         source = plan_path.parent / source
@@ -184,7 +184,9 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always", AplcohortWarning)
         cohort = _load_cohort(source, mapping, sheet, plan_d,
-                              {k: dspec[k] for k in ("query", "table", "encoding")
+                              {k: dspec[k] for k in (("query", "table")
+                                                     if is_database_url(str(source))
+                                                     else ("encoding",))
                                if dspec.get(k) is not None})
     data_warn = [str(w.message) for w in caught]
     derived_df, _added = add_derived(cohort.data)
