@@ -643,8 +643,8 @@ def excel_serial_to_date(n, system: str = "1900"):
     ['1900-01-01', '1900-02-28', '1900-03-01', '2020-01-01', '2020-01-01']
     >>> excel_serial_to_date(60)[1][:40]
     'is Excel serial 60, the day 1900-02-29 t'
-    >>> str(excel_serial_to_date(42369, "1904")[0].date())
-    '2019-12-31'
+    >>> str(excel_serial_to_date(42369, "1904")[0].date())  # 1462 days less than in 1900
+    '2020-01-01'
     """
     try:
         f = float(n)
