@@ -70,12 +70,13 @@ def read_stats_file(path: Path, encoding: str | None = None) -> tuple[pd.DataFra
     kw = {}
     if kind in ("spss", "stata", "sas"):
         kw["user_missing"] = True
+        kw["apply_value_formats"] = False  # labels are applied below, with a record
     if encoding is not None:
         kw["encoding"] = encoding
     if path.stat().st_size == 0:
         raise EmptyFileError(f"{path}: the file is empty")
     try:
-        df, meta = reader(str(path), apply_value_formats=False, **kw)
+        df, meta = reader(str(path), **kw)
     except Exception as exc:  # ReadStat raises its own error types for damaged files
         raise NotATableError(f"{path}: could not be read as a {kind.upper()} file "
                              f"({type(exc).__name__}: {exc})") from None
