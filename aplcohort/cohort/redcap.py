@@ -412,14 +412,19 @@ def draft_mapping(dictionary) -> tuple[dict, list[str]]:
     d = load_dictionary()
     names = list(d.columns)
     by_norm = {_norm(n): n for n in names}
-    by_desc = {_norm(s.description): n for n, s in d.columns.items() if s.description}
+    by_desc = {}
+    for n, spec in d.columns.items():
+        if spec.description:  # the description, and the description without (...) or ';'
+            by_desc.setdefault(_norm(spec.description), n)
+            by_desc.setdefault(_norm(re.split(r"[(;]", spec.description)[0]), n)
     columns, values, todo, check = {}, {}, [], []
     used = set()
     for i, (name, f) in enumerate(fields.items()):
         if f.type in ("descriptive", "calc", "file", "signature"):
             continue
         target = "patient_id" if i == 0 else by_norm.get(_norm(name)) or \
-            by_norm.get(_norm(f.label)) or by_desc.get(_norm(f.label))
+            by_norm.get(_norm(f.label)) or by_desc.get(_norm(f.label)) or \
+            by_desc.get(_norm(re.split(r"[(;]", f.label)[0]))
         close = False
         if target is None:
             cand = difflib.get_close_matches(_norm(name), list(by_norm), n=1, cutoff=0.85) or \
