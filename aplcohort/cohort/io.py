@@ -1,9 +1,14 @@
-"""Load a patient table from CSV, Excel (.xlsx) or Parquet through one entry point.
+"""Load a patient table from any source through one entry point.
 
-Everything is read as text/objects first (CSV cells as text, Excel and Parquet
-cells as the objects stored), so that nothing is coerced silently; each column
-is then parsed with its dictionary type by :func:`aplcohort.cohort.validate.validate`
-and every failure is collected into one report.
+CSV (any common encoding, :mod:`aplcohort.cohort.encoding`), Excel (.xlsx), Parquet,
+SPSS/Stata/SAS (:mod:`aplcohort.cohort.sources.statfiles`), a REDCap export
+(:mod:`aplcohort.cohort.redcap`), DuckDB/PostgreSQL (:mod:`aplcohort.cohort.sql`) or
+a DataFrame (docs/data_sources.md).
+
+Everything is read as text/objects first (CSV cells as text, typed formats' cells
+as the objects stored), so that nothing is coerced silently; each column is then
+parsed with its dictionary type by :func:`aplcohort.cohort.validate.validate` and
+every failure is collected into one report: the same path for every source.
 
 Every failure raises a subclass of :class:`aplcohort.errors.InputError`:
 :class:`EmptyFileError`, :class:`NotATableError`, :class:`SheetNotFoundError`,

@@ -31,7 +31,9 @@ errors
     ``date_order``, ``after_death``, ``followup_before_event``,
     ``contradiction``, ``age_birth_date_mismatch`` (> 1 year apart),
     ``sanz_risk_mismatch`` (given Sanz risk differs from the one derived from
-    WBC and platelets: reported, never overwritten).
+    WBC and platelets: reported, never overwritten), ``derive`` (a mapping's
+    derived-column expression cannot be evaluated), ``derive_conflict`` (a
+    derived column the file already has).
 warnings
     ``mapped_column_absent``, ``extra_column``, ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
@@ -39,7 +41,14 @@ warnings
     (ATO for PLZF-RARA), ``ato_non_pml_rara`` (ATO for another RARA fusion),
     ``ato_non_apl``, ``fusion_non_apl``, ``mixed_fusions`` (cohort mixes
     PML-RARA and variant fusions), ``molecular_relapse_high_wbc`` (molecular
-    relapse with WBC at relapse > 10 x10^9/L).
+    relapse with WBC at relapse > 10 x10^9/L), ``partial_date_imputed`` (a
+    partial date imputed under the mapping's ``partial_dates`` policy; also in
+    the attrition log).
+
+Dates: ISO text, a date cell, the mapping's ``date_format``; Excel serial day
+numbers in numeric cells of an .xlsx (the workbook's 1900/1904 system) or when
+the mapping declares ``excel_serial_dates``; partial dates (``2015-03``, ``2015``)
+per the mapping's ``partial_dates`` (default reject) -- see docs/mapping.md.
 
 Derived values (recorded in ``ValidationReport.derived``, never overwriting a
 given value): ``sanz_risk`` for APL from ``wbc_diagnosis``/``plt_diagnosis``
