@@ -69,3 +69,25 @@ def test_run_plan_dataframe_keeps_typed_cells():
         r1 = run_plan(plan, data=typed, figures=False)
         r2 = run_plan(plan, data=df, figures=False)
     pd.testing.assert_frame_equal(r1["km"].result.table, r2["km"].result.table)
+
+
+def test_dataframe_rows_named_by_its_own_index():
+    from aplcohort.plan import run_plan
+    df = pd.read_csv(CSV, dtype=str, keep_default_na=False)
+    sub = df[df["reinduction_regimen"] == "ATO-based"]  # a filtered frame keeps its labels
+    label = int(sub.index[3])
+    assert label != 5  # its position + 2
+    sub = sub.copy()
+    sub.loc[label, "relapse1_date"] = "2015-13-01"
+    rep = validate(sub)
+    bad = [p for p in rep.errors if p.column == "relapse1_date"]
+    assert [p.row for p in bad] == [label]
+    assert "Rows are the DataFrame's index labels" in str(rep)
+    plan = {"data": {"source": "unused.csv"},
+            "endpoints": {"os": {"endpoint": "OS", "time_zero": "relapse1", "unit": "months"}},
+            "analyses": [{"id": "km", "kind": "km", "endpoint": "os"}]}
+    with pytest.raises(CohortValidationError, match=rf"row {label}, patient "):
+        run_plan(plan, data=sub, figures=False)
+    # a default index keeps the spreadsheet convention (position + 2)
+    rep0 = validate(sub.reset_index(drop=True))
+    assert [p.row for p in rep0.errors if p.column == "relapse1_date"] == [5]

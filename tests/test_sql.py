@@ -177,3 +177,7 @@ def test_missing_driver_message(monkeypatch, duck):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(DatabaseError, match=r"aplcohort\[duckdb\]"):
         load(duck, table="patients")
+
+
+def test_string_functions_are_not_keywords():
+    assert check_select("SELECT replace(patient_id, 'SYN', 'P') AS patient_id FROM patients")

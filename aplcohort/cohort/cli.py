@@ -13,10 +13,13 @@ def register(subparsers) -> None:
     """Add the ``validate`` subcommand."""
     p = subparsers.add_parser(
         "validate", help="load and validate a patient table; print every problem",
-        description="Load a patient table (CSV, XLSX or Parquet), check it against the data "
+        description="Load a patient table (CSV in any common encoding, XLSX, Parquet, SPSS, "
+                    "Stata, SAS, a REDCap export, or a database URL such as "
+                    "duckdb:///file.duckdb with --table/--query), check it against the data "
                     "dictionary and print every problem (row, patient, column, value, rule, "
                     "fix). Exit status 0 when valid (warnings allowed), 2 on errors.")
-    p.add_argument("file", help="patient table (.csv, .xlsx, .parquet)")
+    p.add_argument("file", help="patient table (.csv, .xlsx, .parquet, .sav, .dta, .sas7bdat, "
+                                ".xpt) or database URL (duckdb:///f.duckdb, postgresql:///db)")
     p.add_argument("--mapping", help="column mapping YAML (institution columns/codes -> dictionary)")
     p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet, else the "
                                    "only visible sheet; several visible sheets need a name)")

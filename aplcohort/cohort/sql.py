@@ -45,8 +45,9 @@ _FORBIDDEN = {"insert", "update", "delete", "merge", "upsert", "create", "drop",
               "truncate", "attach", "detach", "copy", "grant", "revoke", "set", "reset",
               "pragma", "call", "execute", "exec", "do", "install", "load", "export", "import",
               "into", "vacuum", "checkpoint", "lock", "listen", "notify", "begin", "commit",
-              "rollback", "savepoint", "prepare", "deallocate", "discard", "comment",
-              "refresh", "cluster", "reindex", "security", "use", "force", "replace"}
+              "rollback", "savepoint", "prepare", "deallocate", "discard", "refresh",
+              "cluster", "reindex"}
+# (not "replace": it is also a string function; CREATE OR REPLACE needs CREATE anyway)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 
 

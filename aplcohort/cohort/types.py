@@ -473,6 +473,9 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
                                     f"{type(df).__name__}")
     known = set(known_columns)
     rows = row_numbers_of(df, row_numbers)
+    if df.attrs.get("row_convention") and df.attrs.get("source_rows") is not None and \
+            len(df.attrs["source_rows"]) == len(df):
+        rows = [int(r) for r in df.attrs["source_rows"]]  # index labels (validate)
     ids = [None] * len(df)
     if id_column in df.columns:
         ids = [None if is_missing(v) else as_text(v) for v in df[id_column].tolist()]
@@ -582,7 +585,8 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         out[col] = nums.astype(float) if kind != "integer" else nums
     if problems:
         lines = [f"{source}: {len(problems)} problem(s) typing data columns outside the data "
-                 "dictionary; nothing was run.", ROW_CONVENTION, *summaries, "Every problem:"]
+                 "dictionary; nothing was run.", df.attrs.get("row_convention", ROW_CONVENTION),
+                 *summaries, "Every problem:"]
         lines += [f"  - {p}" for p in problems]
         raise ColumnTypeError("\n".join(lines), problems)
     return out

@@ -84,6 +84,8 @@ from .vocab import match_key
 # [0-9], not \d: \d also matches full-width and Arabic-Indic digits
 _ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 ROW_CONVENTION = "Rows are numbered as in the spreadsheet: row 1 is the header, row 2 the first patient."
+#: For a DataFrame with its own integer index (e.g. a filtered frame): rows are its labels.
+INDEX_CONVENTION = "Rows are the DataFrame's index labels (df.loc[row])."
 
 #: WBC at relapse (x10^9/L) above which a molecular relapse is flagged.
 MOLECULAR_RELAPSE_WBC_LIMIT = 10.0
@@ -166,6 +168,7 @@ class ValidationReport:
     data: pd.DataFrame | None = None
     derived: dict = field(default_factory=dict)
     notes: tuple = ()
+    row_convention: str = ROW_CONVENTION
 
     @property
     def errors(self) -> list[Problem]:
@@ -189,7 +192,7 @@ class ValidationReport:
     def __str__(self) -> str:
         e, w = self.errors, self.warnings
         lines = [f"Cohort validation of {self.source}: {self.n_rows} row(s), "
-                 f"{len(e)} error(s), {len(w)} warning(s).", ROW_CONVENTION]
+                 f"{len(e)} error(s), {len(w)} warning(s).", self.row_convention]
         if e:
             lines.append("ERRORS")
             lines += [f"  - {p}" for p in e]
@@ -263,6 +266,17 @@ def _parse_date_raw(v, fmt):
 
 def _parse_number(v):
     return parse_number(v)
+
+
+def _own_integer_index(df: pd.DataFrame, row_numbers) -> bool:
+    """A DataFrame given by the user with its own integer index (not 0..n-1, unique, no
+    reader's rows): its messages name rows by index label, as the user finds them."""
+    if row_numbers is not None or df.attrs.get("source_rows") is not None:
+        return False
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        return False
+    return pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and len(idx) > 0
 
 
 def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
@@ -444,6 +458,10 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         raise CohortValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
     n = len(df)
     rows = row_numbers_of(df, row_numbers)
+    convention = ROW_CONVENTION
+    if _own_integer_index(df, row_numbers):  # issue 18: rows as in the frame's index
+        rows = [int(i) for i in df.index]
+        convention = INDEX_CONVENTION
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
@@ -539,7 +557,10 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
     typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
+    if convention is not ROW_CONVENTION:
+        typed.attrs["row_convention"] = convention
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
+                            row_convention=convention,
                             derived=derived, notes=tuple(notes))
 
 
