@@ -91,3 +91,11 @@ def test_dataframe_rows_named_by_its_own_index():
     # a default index keeps the spreadsheet convention (position + 2)
     rep0 = validate(sub.reset_index(drop=True))
     assert [p.row for p in rep0.errors if p.column == "relapse1_date"] == [5]
+
+
+def test_file_options_refused_for_a_dataframe():
+    from aplcohort.cohort.io import CohortLoadError
+    df = pd.DataFrame({"patient_id": ["a"], "disease": ["APL"],
+                       "last_followup_date": ["2020-01-01"]})
+    with pytest.raises(CohortLoadError, match="encoding, table do\\(es\\) not apply"):
+        load(df, encoding="cp949", table="x")

@@ -666,6 +666,12 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
 
     m = load_mapping(mapping)
     if isinstance(path, pd.DataFrame):
+        given = [k for k, v in (("sheet", sheet), ("encoding", encoding), ("query", query),
+                                ("table", table), ("redcap_dictionary", redcap_dictionary))
+                 if v is not None]
+        if given:
+            raise CohortLoadError(f"load(DataFrame): {', '.join(given)} do(es) not apply to a "
+                                  "DataFrame (it is already a table)")
         from .cohort import from_dataframe
         return from_dataframe(path, m)
     explicit = sheet is not None
