@@ -71,11 +71,15 @@ def test_latin1_detected_and_given(tmp_path):
     assert via_mapping.source["encoding_source"] == "given"
 
 
-def test_utf16_without_bom_and_big_endian(tmp_path):
+@pytest.mark.parametrize("enc, codec", [("utf-16-le", "utf_16_le"), ("utf-16-be", "utf_16_be")])
+def test_utf16_without_bom(tmp_path, enc, codec):
     f = tmp_path / "u.csv"
-    f.write_bytes(KOREAN.encode("utf-16-be"))
-    c = _load(f, mapping=KOREAN_MAP, encoding="utf-16-be")
-    assert c.n == 3 and c.data["center"].iat[0] == "서울성모병원"
+    f.write_bytes(KOREAN.encode(enc))
+    given = _load(f, mapping=KOREAN_MAP, encoding=enc)
+    assert given.n == 3 and given.data["center"].iat[0] == "서울성모병원"
+    det = _load(f, mapping=KOREAN_MAP)
+    assert det.source["encoding"] == codec and det.source["encoding_source"] == "detected"
+    assert det.data.equals(given.data)
 
 
 def test_wrong_encoding_given_is_an_error(tmp_path):

@@ -109,6 +109,8 @@ def decode_bytes(data: bytes, encoding: str | None = None, *, where: str = "the 
         src, codec = "byte-order mark", "utf-8-sig"
     elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         src, codec = "byte-order mark", "utf-16"
+    elif _utf16_without_bom(data[:4096]):
+        src, codec = "detected", _utf16_without_bom(data[:4096])
     else:
         try:
             text = data.decode("utf-8")
@@ -144,3 +146,20 @@ def _detect(data: bytes, where: str) -> str:
                             "recognised (tried " + ", ".join(CANDIDATES) + "); save it as "
                             "'CSV UTF-8' or give the encoding (encoding: in the mapping)")
     return codecs.lookup(best.encoding).name.replace("-", "_") if best.encoding else "utf_8"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf_16_le``/``utf_16_be`` when the bytes look like UTF-16 text without a mark.
+
+    Table text is mostly ASCII (digits, separators, dates), which UTF-16 writes with a
+    zero byte beside every character; NUL bytes are valid UTF-8, so without this check
+    such a file would decode as UTF-8 full of NULs.
+    """
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.25 * len(odd) and even.count(0) == 0:
+        return "utf_16_le"
+    if even.count(0) > 0.25 * len(even) and odd.count(0) == 0:
+        return "utf_16_be"
+    return None

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError  # noqa: F401 (documented base class)
+from .encoding import _utf16_without_bom, decode_bytes
 from .mapping import load_mapping
 from .types import SourceRows, header_key
 
@@ -117,12 +118,11 @@ def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, di
                              "patient")
     what = _sniff_magic(data[:8])
     utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or (
-        encoding is not None and "16" in str(encoding)) or _looks_utf16(data[:8192])
+        encoding is not None and "16" in str(encoding)) or _utf16_without_bom(data[:4096]) is not None
     if what is not None or (b"\x00" in data[:8192] and not utf16):
         raise NotATableError(f"{path}: this is not a text table (it looks like "
                              f"{what or 'a binary file'}); save the sheet as CSV (UTF-8), "
                              "or give the .xlsx/.parquet file itself")
-    from .encoding import decode_bytes
     text, enc = decode_bytes(data, encoding, where=str(path))
     del data  # memory: the text is all that is needed from here
     sample = text[:20000]
@@ -148,14 +148,6 @@ def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, di
     _check_header(path, df)
     return df, {"format": "csv", "delimiter": delim, "_rows": rows, **enc}
 
-
-def _looks_utf16(head: bytes) -> bool:
-    """UTF-16 text without a byte-order mark: every other byte of ASCII text is zero."""
-    if len(head) < 8:
-        return False
-    even, odd = head[0::2], head[1::2]
-    return (odd.count(0) > 0.9 * len(odd) and even.count(0) == 0) or \
-        (even.count(0) > 0.9 * len(even) and odd.count(0) == 0)
 
 
 def _read_csv_fast(text: str, delim: str):
