@@ -164,3 +164,89 @@ def test_cli_validate_redcap():
                         "--redcap-dictionary", str(DICT)], capture_output=True, text=True)
     # without a mapping the dictionary columns are not named: the report says so (exit 2)
     assert r.returncode == 2 and "required column 'last_followup_date'" in r.stderr
+
+
+TOKEN = "0123456789ABCDEF0123456789ABCDEF"  # a fake 32-character token
+
+
+def _api_metadata_csv() -> str:
+    """The fixture dictionary as the API's metadata export writes it (API column names)."""
+    from aplcohort.cohort.redcap import API_HEADERS
+    lines = DICT.read_text(encoding="utf-8").splitlines(keepends=True)
+    return ",".join(API_HEADERS) + "\n" + "".join(lines[1:])
+
+
+class _FakeRedcapTransport:
+    """A requests adapter answering REDCap API calls with the fixture files, recording each
+    request's parameters (no network)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def adapter(self):
+        import requests
+        from urllib.parse import parse_qs
+        outer = self
+
+        class Adapter(requests.adapters.BaseAdapter):
+            def send(self, request, **kw):
+                body = {k: v[0] for k, v in parse_qs(request.body).items()}
+                outer.calls.append(body)
+                if body.get("format") == "json":  # PyCap's own look-ups (field names, events)
+                    import csv
+                    import io
+                    import json
+                    meta = list(csv.DictReader(io.StringIO(_api_metadata_csv())))
+                    events = [{"arm_num": 1, "unique_event_name": e, "form": f}
+                              for e, f in (("baseline_arm_1", "baseline"),
+                                           ("baseline_arm_1", "relapse"),
+                                           ("baseline_arm_1", "courses"),
+                                           ("baseline_arm_1", "transplants"),
+                                           ("followup_arm_1", "followup"))]
+                    text = json.dumps({"metadata": meta, "formEventMapping": events}
+                                      .get(body.get("content"), {"error": "unknown"}))
+                else:
+                    text = {"metadata": _api_metadata_csv(),
+                            "record": EXPORT.read_text(encoding="utf-8")}.get(body.get("content"))
+                resp = requests.Response()
+                resp.status_code = 200 if text is not None and body.get("token") == TOKEN \
+                    else 403
+                resp._content = (text or '{"error": "forbidden"}').encode("utf-8")
+                resp.headers["Content-Type"] = ("application/json" if body.get("format") ==
+                                                "json" or text is None else
+                                                "text/csv; charset=utf-8")
+                resp.encoding = "utf-8"
+                resp.url, resp.request = request.url, request
+                return resp
+
+            def close(self):
+                pass
+        return Adapter()
+
+
+def test_api_export_gives_the_same_table_as_the_files(monkeypatch):
+    pytest.importorskip("redcap")
+    import redcap.request
+    from aplcohort.cohort.redcap import read_redcap_api
+    fake = _FakeRedcapTransport()
+    redcap.request._session.mount("https://redcap.example.org/", fake.adapter())
+    try:
+        monkeypatch.setenv("REDCAP_API_TOKEN", TOKEN)
+        api = read_redcap_api("https://redcap.example.org/api/")
+    finally:
+        redcap.request._session.adapters.pop("https://redcap.example.org/", None)
+    files = read_redcap_export(EXPORT, DICT)
+    pd.testing.assert_frame_equal(api.patients, files.patients)
+    assert api.repeating.keys() == files.repeating.keys()
+    for k in files.repeating:
+        pd.testing.assert_frame_equal(api.repeating[k], files.repeating[k])
+    rec = [c for c in fake.calls if c.get("content") == "record"][0]
+    assert rec["format"] == "csv" and rec["rawOrLabel"] == "raw" and rec["eventName"] == "unique"
+
+
+def test_api_needs_a_token_from_the_environment(monkeypatch):
+    pytest.importorskip("redcap")
+    from aplcohort.cohort.redcap import read_redcap_api
+    monkeypatch.delenv("REDCAP_API_TOKEN", raising=False)
+    with pytest.raises(RedcapError, match="set the environment variable REDCAP_API_TOKEN"):
+        read_redcap_api("https://redcap.example.org/api/")

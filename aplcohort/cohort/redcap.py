@@ -121,12 +121,22 @@ class RedcapExport:
     notes: list
 
 
-def _read_csv_text(path, encoding=None) -> list[list[str]]:
+#: The API's metadata export names the dictionary's columns differently (same order).
+API_HEADERS = dict(zip((
+    "field_name", "form_name", "section_header", "field_type", "field_label",
+    "select_choices_or_calculations", "field_note", "text_validation_type_or_show_slider_number",
+    "text_validation_min", "text_validation_max", "identifier", "branching_logic",
+    "required_field", "custom_alignment", "question_number", "matrix_group_name",
+    "matrix_ranking", "field_annotation"), DICTIONARY_HEADERS))
+
+
+def _read_csv_text(path, encoding=None, text=None) -> list[list[str]]:
     from .encoding import decode_bytes
-    p = Path(path)
-    if not p.is_file():
-        raise RedcapError(f"REDCap file not found: {p}")
-    text, _info = decode_bytes(p.read_bytes(), encoding, where=str(p))
+    if text is None:
+        p = Path(path)
+        if not p.is_file():
+            raise RedcapError(f"REDCap file not found: {p}")
+        text, _info = decode_bytes(p.read_bytes(), encoding, where=str(p))
     try:
         return [r for r in csv.reader(_io.StringIO(text))]
     except csv.Error as exc:
@@ -153,8 +163,11 @@ def parse_choices(text: str, where: str = "") -> dict:
     return out
 
 
-def read_dictionary(path, encoding=None) -> dict:
+def read_dictionary(path, encoding=None, *, text=None) -> dict:
     """Read a REDCap Data Dictionary CSV; ``{field name: Field}`` in order.
+
+    ``text``: the CSV text itself (e.g. the API's metadata export, whose column names
+    :data:`API_HEADERS` are translated) instead of reading ``path``.
 
     Raises
     ------
@@ -162,10 +175,10 @@ def read_dictionary(path, encoding=None) -> dict:
         When a required REDCap header is missing (naming it) or a choices text is
         malformed.
     """
-    rows = _read_csv_text(path, encoding)
+    rows = _read_csv_text(path, encoding, text)
     if not rows:
         raise RedcapError(f"{path}: the data dictionary is empty")
-    header = [h.strip() for h in rows[0]]
+    header = [API_HEADERS.get(h.strip(), h.strip()) for h in rows[0]]
     missing = [h for h in _REQUIRED_HEADERS if h not in header]
     if missing:
         raise RedcapError(f"{path}: not a REDCap data dictionary: the header lacks "
@@ -208,7 +221,7 @@ def _date(value: str, order: str):
     return value, False
 
 
-def read_redcap_export(export, dictionary, *, encoding=None) -> RedcapExport:
+def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> RedcapExport:
     """Read a REDCap raw CSV export with its data dictionary (see module docstring).
 
     Parameters
@@ -225,7 +238,7 @@ def read_redcap_export(export, dictionary, *, encoding=None) -> RedcapExport:
     RedcapExport
     """
     fields = dictionary if isinstance(dictionary, dict) else read_dictionary(dictionary)
-    rows = _read_csv_text(export, encoding)
+    rows = _read_csv_text(export, encoding, text)
     rows = [(i + 1, r) for i, r in enumerate(rows) if any(x.strip() for x in r)]
     if len(rows) < 2:
         raise RedcapError(f"{export}: the export has no records")
@@ -359,6 +372,49 @@ def read_redcap_export(export, dictionary, *, encoding=None) -> RedcapExport:
                      + ", ".join(f"{k} ({len(v)} rows)" for k, v in long.items()))
     return RedcapExport(patients=wide, repeating=long, fields=fields,
                         rows=[first_line[p] for p in patients], notes=notes)
+
+
+#: Environment variable holding a REDCap API token (never in a plan or mapping).
+TOKEN_ENV = "REDCAP_API_TOKEN"
+
+
+def read_redcap_api(url: str, *, token: str | None = None, **project_kwargs) -> RedcapExport:
+    """Export a project through the REDCap API (PyCap) and read it like the files.
+
+    The records are exported as REDCap's raw CSV (``raw_or_label="raw"``, unique event
+    names) and the metadata as CSV, then read by :func:`read_redcap_export` and
+    :func:`read_dictionary`: the same table as the "CSV (raw data)" export and the
+    Data Dictionary download (tested with a fake transport). Through `PyCap
+    <https://github.com/redcap-tools/PyCap>`_ (extra ``aplcohort[redcap]``).
+
+    Parameters
+    ----------
+    url : str
+        The project's API URL (``https://redcap.example.org/api/``).
+    token : str, optional
+        Default: the environment variable ``REDCAP_API_TOKEN``; a token is never read
+        from a plan or mapping.
+    """
+    try:
+        from redcap import Project
+    except ImportError:
+        raise RedcapError("the REDCap API needs the optional PyCap package; install "
+                          "pip install \"aplcohort[redcap]\" (or export the CSV files)") from None
+    import os
+    token = token if token is not None else os.environ.get(TOKEN_ENV)
+    if not token:
+        raise RedcapError(f"REDCap API: no token; set the environment variable {TOKEN_ENV} "
+                          "(a token is never written in a plan or mapping)")
+    try:
+        proj = Project(url, token, **project_kwargs)
+        meta = proj.export_metadata(format_type="csv")
+        records = proj.export_records(format_type="csv", raw_or_label="raw",
+                                      event_name="unique")
+    except Exception as exc:  # PyCap raises requests' and its own errors
+        raise RedcapError(f"REDCap API {url}: the export failed ({type(exc).__name__}: "
+                          f"{exc})") from None
+    fields = read_dictionary(f"{url} (metadata)", text=meta)
+    return read_redcap_export(f"{url} (records)", fields, text=records)
 
 
 def read_redcap(export, dictionary, *, encoding=None) -> tuple[pd.DataFrame, dict]:
