@@ -268,7 +268,8 @@ class PgCluster:
             cmd = self._as + [" ".join(cmd)]
         else:
             cmd = self._as + cmd
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        # cwd: the postgres user may not be allowed into the test's working directory
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.dir)
         if r.returncode != 0:
             raise RuntimeError(f"{cmd}: {r.stdout}\n{r.stderr}")
         return r
