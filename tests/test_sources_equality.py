@@ -19,9 +19,9 @@ import yaml
 
 from aplcohort.cohort import load
 from aplcohort.errors import DataQualityWarning
-from test_sources_build import (KOREAN_CENTERS, ROOT, PgCluster, write_csv, pg_bin, typed_cohort, write_dta,
-                                write_duckdb, write_parquet, write_postgres, write_redcap,
-                                write_sav, write_xlsx)
+from test_sources_build import (KOREAN_CENTERS, ROOT, PgCluster, pg_bin, typed_cohort,
+                                write_csv, write_dta, write_duckdb, write_parquet,
+                                write_postgres, write_redcap, write_sav, write_xlsx)
 
 pytest.importorskip("pyreadstat")
 pytest.importorskip("duckdb_engine")
@@ -71,12 +71,6 @@ SOURCES = ["xlsx", "parquet", "spss", "stata", "redcap", "duckdb", "postgresql",
            "utf16"]
 
 
-def test_postgres_binaries_present_or_skip_reason():
-    if not (pg_bin("initdb") and pg_bin("pg_ctl")):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
-                    "apt-get install postgresql (.ci/run does)")
-
-
 @pytest.mark.parametrize("name", SOURCES)
 def test_same_validated_cohort(sources, name, pg_session_env):
     if name not in sources:
@@ -86,6 +80,8 @@ def test_same_validated_cohort(sources, name, pg_session_env):
     pd.testing.assert_frame_equal(got.data, ref.data)
     assert [str(w) for w in got.warnings] == [str(w) for w in ref.warnings]
     assert set(KOREAN_CENTERS.values()) <= set(got.data["center"])
+    if name in ("cp949", "utf16"):
+        assert got.source["encoding"] == {"cp949": "cp949", "utf16": "utf-16"}[name]
 
 
 def test_dataframe_source_same_cohort(sources):
