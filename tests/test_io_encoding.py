@@ -119,3 +119,15 @@ def test_cli_validate_encoding(tmp_path):
                         "--encoding", "latin-1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "read as iso8859-1 (encoding given)" in r.stdout
+
+
+def test_run_provenance_states_the_encoding(tmp_path):
+    from aplcohort.plan.runner import run_plan
+    f = tmp_path / "k.csv"
+    f.write_bytes(KOREAN.encode("cp949"))
+    plan = {"data": {"source": str(f), "mapping": KOREAN_MAP},
+            "analyses": [{"id": "flow", "kind": "flow"}]}
+    res = run_plan(plan, figures=False)
+    assert res.provenance["input_encoding"] == "cp949 (detected)"
+    f.write_bytes(KOREAN.encode("utf-8"))
+    assert "input_encoding" not in run_plan(plan, figures=False).provenance

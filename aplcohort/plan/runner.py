@@ -297,6 +297,9 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                        mapping_path=mapping if isinstance(mapping, (str, Path)) else None,
                        synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now,
                        input_sha256=db_hash)
+    if cohort.source.get("encoding_source") not in (None, "valid UTF-8"):
+        # issue 18: a text file that was not plain UTF-8 says how it was decoded
+        prov["input_encoding"] = f"{cohort.source['encoding']} ({cohort.source['encoding_source']})"
     if frame_hash is not None:
         prov["input_note"] = ("pandas DataFrame passed to run_plan; input_sha256 is the hash of "
                               "its CSV bytes (DataFrame.to_csv(index=False))")
