@@ -142,7 +142,7 @@ def test_same_results_json(sources, pg_session_env):
     plan = _small_plan()
     assert len(plan["analyses"]) >= 4
     ref = _strip(_results(run_plan(plan, data=sources["csv"][0], figures=False)))
-    for name in ["xlsx", "spss", "redcap", "duckdb", "postgresql"]:
+    for name in SOURCES:
         if name not in sources:
             continue
         src, kw = sources[name]
