@@ -20,6 +20,7 @@ from ._version import __version__
 # public name -> module that defines it
 _LAZY = {
     "run_plan": "aplcohort.plan",
+    "replicate": "aplcohort.plan",
     "load": "aplcohort.cohort",
     "validate": "aplcohort.cohort",
     "kaplan_meier": "aplcohort.stats.km",

@@ -134,8 +134,10 @@ def test_not_utf8_and_semicolon(tmp_path):
     f = tmp_path / "latin.csv"
     f.write_bytes("patient_id;disease;last_followup_date;center\na;APL;2020-01-01;Sé\n"
                   .encode("latin-1"))
-    with pytest.raises(NotATableError, match="UTF-8"):
-        load(f)
+    # issue 18: a Latin-1 file is no longer refused; it is read with the detected (or
+    # given) encoding, and the encoding is stated (tests/test_io_encoding.py)
+    c = load(f, encoding="latin-1")
+    assert c.data["center"].tolist() == ["Sé"] and c.source["encoding_source"] == "given"
     f.write_text("patient_id;disease;last_followup_date\na;APL;2020-01-01\n", encoding="utf-8")
     assert load(f).source["delimiter"] == ";"
 

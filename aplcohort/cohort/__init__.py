@@ -1,6 +1,7 @@
 """aplcohort.cohort: load, validate and derive endpoints from a patient table.
 
-Data flow: :func:`load` (CSV / XLSX / Parquet, optional column mapping) ->
+Data flow: :func:`load` (CSV in any common encoding / XLSX / Parquet / SPSS / Stata /
+SAS / REDCap export / DuckDB / PostgreSQL / DataFrame, optional column mapping) ->
 :func:`validate` (every problem in one report) -> :class:`Cohort` (canonical
 data, warnings, attrition log) -> :meth:`Cohort.endpoint` (time, event).
 One typing and missing-value policy for every column: :mod:`aplcohort.cohort.types`.
@@ -14,6 +15,7 @@ from .io import (CohortFileNotFoundError, CohortLoadError, DuplicateColumnError,
                  NotARegularFileError, NotATableError, SheetChoiceError, SheetNotFoundError,
                  UnsupportedFormatError, WorkbookCellError, WorkbookTooLargeError, load,
                  read_table)
+from .encoding import EncodingError
 from .mapping import ColumnMapping, MappingError, load_mapping
 from .schema import (ColumnSpec, DataDictionary, data_dictionary, load_dictionary,
                      required_for, write_data_dictionary_doc)
@@ -29,7 +31,7 @@ __all__ = [
     "NotATableError", "SheetNotFoundError", "UnsupportedFormatError", "DuplicateColumnError",
     "NotARegularFileError", "SheetChoiceError", "WorkbookCellError", "WorkbookTooLargeError",
     "MISSING_TOKENS", "ColumnTypeError", "is_missing", "parse_number", "type_extra_columns",
-    "ColumnMapping",
+    "ColumnMapping", "EncodingError",
     "MappingError", "load_mapping", "ColumnSpec", "DataDictionary", "data_dictionary",
     "load_dictionary", "required_for", "write_data_dictionary_doc", "Problem",
     "ValidationReport", "check_required", "validate", "Vocabulary", "match_key", "normalise",

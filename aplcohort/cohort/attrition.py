@@ -50,6 +50,14 @@ class AttritionLog:
         self.n_start = n_start
         self.label = label
         self._steps: list[AttritionStep] = []
+        #: values imputed at loading (partial dates): {patient_id, column, value, imputed, rule}
+        self.imputed: list[dict] = []
+
+    def record_imputed(self, patient_id, column: str, value, imputed: str, rule: str) -> None:
+        """Record a value imputed at loading (e.g. a partial date ``2015-03`` -> 2015-03-15)."""
+        self.imputed.append({"patient_id": None if patient_id is None else str(patient_id),
+                             "column": str(column), "value": str(value),
+                             "imputed": str(imputed), "rule": str(rule)})
 
     def record(self, step: str, n_before: int, excluded_ids, reason: str, reasons=None) -> AttritionStep:
         ids = tuple(str(i) for i in excluded_ids)
@@ -77,12 +85,16 @@ class AttritionLog:
             columns=["step", "n_before", "n_after", "n_excluded", "reason", "excluded_ids"])
 
     def to_dict(self) -> dict:
-        return {"n_start": self.n_start, "label": self.label,
-                "steps": [jsonable(s) for s in self._steps]}
+        out = {"n_start": self.n_start, "label": self.label,
+               "steps": [jsonable(s) for s in self._steps]}
+        if self.imputed:  # only when something was imputed: other outputs stay as they were
+            out["imputed"] = [dict(x) for x in self.imputed]
+        return out
 
     def copy(self) -> "AttritionLog":
         new = AttritionLog(self.n_start, self.label)
         new._steps = list(self._steps)
+        new.imputed = list(self.imputed)
         return new
 
     def _repr_html_(self):

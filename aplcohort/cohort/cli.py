@@ -1,4 +1,5 @@
-"""``aplcohort validate FILE [--mapping MAP] [--sheet NAME]``."""
+"""``aplcohort validate FILE [--mapping MAP] [--sheet NAME]`` and
+``aplcohort mapping from-redcap DICTIONARY.csv``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ def register(subparsers) -> None:
     """Add the ``validate`` subcommand."""
     p = subparsers.add_parser(
         "validate", help="load and validate a patient table; print every problem",
-        description="Load a patient table (CSV, XLSX or Parquet), check it against the data "
+        description="Load a patient table (CSV in any common encoding, XLSX, Parquet, SPSS, "
+                    "Stata, SAS, a REDCap export, or a database URL such as "
+                    "duckdb:///file.duckdb with --table/--query), check it against the data "
                     "dictionary and print every problem (row, patient, column, value, rule, "
                     "fix). Exit status 0 when valid (warnings allowed), 2 on errors.")
-    p.add_argument("file", help="patient table (.csv, .xlsx, .parquet)")
+    p.add_argument("file", help="patient table (.csv, .xlsx, .parquet, .sav, .dta, .sas7bdat, "
+                                ".xpt) or database URL (duckdb:///f.duckdb, postgresql:///db)")
     p.add_argument("--mapping", help="column mapping YAML (institution columns/codes -> dictionary)")
     p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet, else the "
                                    "only visible sheet; several visible sheets need a name)")
@@ -28,7 +32,45 @@ def register(subparsers) -> None:
     p.add_argument("--time-zero", dest="time_zero",
                    help="time zero for --analysis (relapse1, reinduction, response, mcr2, "
                         "postremission, or a date column)")
+    p.add_argument("--encoding", help="text encoding of a CSV (default: detected and stated), "
+                                      "e.g. cp949, euc-kr, latin-1, utf-16")
+    p.add_argument("--query", help="for a database URL: one read-only SELECT")
+    p.add_argument("--table", help="for a database URL: a table name")
+    p.add_argument("--redcap-dictionary", dest="redcap_dictionary", metavar="CSV",
+                   help="REDCap Data Dictionary CSV: FILE is then a REDCap raw CSV export")
     p.set_defaults(handler=_run_validate)
+
+    m = subparsers.add_parser(
+        "mapping", help="draft a column mapping (from a REDCap data dictionary)",
+        description="Draft a column mapping to the data dictionary.")
+    msub = m.add_subparsers(dest="mapping_command", metavar="SOURCE", required=True)
+    r = msub.add_parser("from-redcap", help="draft a mapping from a REDCap Data Dictionary CSV",
+                        description="Match each REDCap field to a data-dictionary column by name "
+                                    "or label and each choice label to the column's vocabulary; "
+                                    "print the mapping as YAML, with what could not be matched "
+                                    "listed as comments.")
+    r.add_argument("dictionary", help="REDCap Data Dictionary CSV")
+    r.add_argument("--out", help="write the mapping to this file (default: print it); an "
+                                 "existing file is not overwritten")
+    r.set_defaults(handler=_run_from_redcap)
+
+
+def _run_from_redcap(args) -> int:
+    from pathlib import Path
+
+    from .redcap import draft_mapping_yaml
+    text = draft_mapping_yaml(args.dictionary)
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            from ..errors import InputError
+            raise InputError(f"{out} exists; choose another --out (a mapping is never "
+                             "overwritten)")
+        out.write_text(text, encoding="utf-8")
+        print(f"mapping drafted to {out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _run_validate(args) -> int:
@@ -44,7 +86,8 @@ def _run_validate(args) -> int:
                                       f"{args.max_xlsx_mib:g}")
             limit = int(args.max_xlsx_mib * 2**20)
         cohort = load(args.file, mapping=args.mapping, sheet=args.sheet,
-                      max_uncompressed_bytes=limit)
+                      max_uncompressed_bytes=limit, encoding=args.encoding, query=args.query,
+                      table=args.table, redcap_dictionary=args.redcap_dictionary)
     out = sys.stdout
     print(str(cohort.report), file=out)
     for note in cohort.source.get("notes", []):

@@ -210,8 +210,18 @@ def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None,
     info["derived"] = report.derived
     info["notes"] = list(report.notes)
     log = AttritionLog(n_start=report.n_rows)
+    for w in report.warnings:
+        if w.rule == "partial_date_imputed":  # recorded per patient and column (issue 18)
+            log.record_imputed(w.patient_id, w.column, _text(w.value),
+                               w.message.rsplit("imputed as ", 1)[-1],
+                               f"partial_dates: {m.partial_dates}")
     return Cohort(data=report.data, warnings=tuple(report.warnings), attrition=log,
                   source=info, report=report)
+
+
+def _text(v) -> str:
+    from .types import as_text
+    return as_text(v)
 
 
 def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:

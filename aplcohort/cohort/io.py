@@ -1,9 +1,14 @@
-"""Load a patient table from CSV, Excel (.xlsx) or Parquet through one entry point.
+"""Load a patient table from any source through one entry point.
 
-Everything is read as text/objects first (CSV cells as text, Excel and Parquet
-cells as the objects stored), so that nothing is coerced silently; each column
-is then parsed with its dictionary type by :func:`aplcohort.cohort.validate.validate`
-and every failure is collected into one report.
+CSV (any common encoding, :mod:`aplcohort.cohort.encoding`), Excel (.xlsx), Parquet,
+SPSS/Stata/SAS (:mod:`aplcohort.cohort.sources.statfiles`), a REDCap export
+(:mod:`aplcohort.cohort.redcap`), DuckDB/PostgreSQL (:mod:`aplcohort.cohort.sql`) or
+a DataFrame (docs/data_sources.md).
+
+Everything is read as text/objects first (CSV cells as text, typed formats' cells
+as the objects stored), so that nothing is coerced silently; each column is then
+parsed with its dictionary type by :func:`aplcohort.cohort.validate.validate` and
+every failure is collected into one report: the same path for every source.
 
 Every failure raises a subclass of :class:`aplcohort.errors.InputError`:
 :class:`EmptyFileError`, :class:`NotATableError`, :class:`SheetNotFoundError`,
@@ -28,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError  # noqa: F401 (documented base class)
+from .encoding import _utf16_without_bom, decode_bytes
 from .mapping import load_mapping
 from .types import SourceRows, header_key
 
@@ -102,7 +108,7 @@ def _sniff_magic(head: bytes) -> str | None:
     return None
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, dict]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -111,15 +117,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
         raise EmptyFileError(f"{path}: the file is empty; expected a header row and one row per "
                              "patient")
     what = _sniff_magic(data[:8])
-    if what is not None or b"\x00" in data[:8192]:
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+        encoding is not None and "16" in str(encoding)) or _utf16_without_bom(data[:4096]) is not None
+    if what is not None or (b"\x00" in data[:8192] and not utf16):
         raise NotATableError(f"{path}: this is not a text table (it looks like "
                              f"{what or 'a binary file'}); save the sheet as CSV (UTF-8), "
                              "or give the .xlsx/.parquet file itself")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NotATableError(f"{path}: the file is not UTF-8 text (byte {exc.start}); save it as "
-                             "'CSV UTF-8' from your spreadsheet program") from None
+    text, enc = decode_bytes(data, encoding, where=str(path))
     del data  # memory: the text is all that is needed from here
     sample = text[:20000]
     if path.suffix.lower() == ".tsv":
@@ -142,7 +146,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
         df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
     _check_duplicate_headers(path, header)
     _check_header(path, df)
-    return df, {"format": "csv", "delimiter": delim, "_rows": rows}
+    return df, {"format": "csv", "delimiter": delim, "_rows": rows, **enc}
+
 
 
 def _read_csv_fast(text: str, delim: str):
@@ -403,6 +408,10 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     rows = [grid[i][0].row for i in keep_rows]
     _check_duplicate_headers(path, list(df.columns), sheet=chosen)
     _check_header(path, df)
+    import datetime as _dtm
+    # the workbook's date system, for numbers in date columns (Excel serial dates)
+    df.attrs["excel_date_system"] = ("1904" if getattr(wb_v, "epoch", None) ==
+                                     _dtm.datetime(1904, 1, 1) else "1900")
     return df, {"format": "xlsx", "sheet": chosen, "sheets": sheets,
                 "hidden_sheets": [n for n in sheets if n not in visible], "_rows": rows}
 
@@ -470,14 +479,22 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, {"format": "parquet"}
 
 
-def _read_by_format(p: Path, sheet, max_uncompressed_bytes):
+def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None):
+    from .sources.statfiles import EXTENSIONS as _STATS_EXT
+    from .sources.statfiles import read_stats_file
     ext = p.suffix.lower()
-    if ext in _XLSX_EXT:
+    if encoding is not None and ext not in _CSV_EXT and ext not in _STATS_EXT:
+        raise _SheetOnNonWorkbook(f"{p}: encoding={encoding!r} was given but the file is not "
+                                  "a text (CSV) file; only CSV, SPSS, Stata and SAS files "
+                                  "have an encoding")
+    if ext in _STATS_EXT:
+        df, info = read_stats_file(p, encoding=encoding)
+    elif ext in _XLSX_EXT:
         df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
     elif ext in _PARQUET_EXT:
         df, info = _read_parquet(p)
     elif ext in _CSV_EXT:
-        df, info = _read_csv(p)
+        df, info = _read_csv(p, encoding)
     elif ext == ".xls":
         raise UnsupportedFormatError(f"{p}: old Excel .xls files are not supported; save the "
                                      "workbook as .xlsx")
@@ -490,18 +507,28 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes):
             df, info = _read_parquet(p)
         else:
             raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
-                                         "use .csv, .xlsx or .parquet")
+                                         "use .csv, .xlsx, .parquet, .sav, .dta, .sas7bdat or "
+                                         ".xpt, or a database URL (duckdb:///file.duckdb)")
     return df, info
 
 
-def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
-               ) -> tuple[pd.DataFrame, dict]:
-    """Read a CSV/XLSX/Parquet file as an object table (no type coercion).
+def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
+               encoding: str | None = None, query: str | None = None,
+               table: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Read a table from any source as an object table (no type coercion).
 
     Parameters
     ----------
     path : str or Path
-        A regular file (a named pipe or device is refused, never read).
+        A regular file (a named pipe or device is refused, never read): CSV, XLSX,
+        Parquet, SPSS ``.sav``, Stata ``.dta``, SAS ``.sas7bdat``/``.xpt``; or a
+        database URL (``duckdb:///file.duckdb``, ``postgresql:///dbname``) with
+        ``query=`` or ``table=`` (:mod:`aplcohort.cohort.sql`).
+    encoding : str, optional
+        Text encoding of a CSV (default: detected, :mod:`aplcohort.cohort.encoding`)
+        or of an old SPSS/Stata/SAS file.
+    query, table : str, optional
+        For a database URL: one read-only SELECT, or a table name.
     sheet : str, optional
         Excel sheet; required when a workbook has several visible sheets. Hidden
         sheets are read only when named.
@@ -524,6 +551,18 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
         Missing, non-regular or unreadable file; duplicate column names (every
         format); workbook cells that cannot be read as data; too-large workbook.
     """
+    from .sql import is_database_url, read_sql
+    if is_database_url(path):
+        if sheet is not None or encoding is not None:
+            raise _SheetOnNonWorkbook(f"{path}: sheet= and encoding= do not apply to a database")
+        df, info = read_sql(path, query=query, table=table)
+        from .sql import _safe
+        info["path"] = _safe(path)
+        df.attrs["source_rows"] = SourceRows(range(2, len(df) + 2))
+        return df, info
+    if query is not None or table is not None:
+        raise CohortLoadError(f"{path}: query= and table= are for a database URL "
+                              "(duckdb:///file.duckdb, postgresql:///dbname), not a file")
     p = Path(path)
     if not p.exists():
         raise CohortFileNotFoundError(f"file not found: {p}")
@@ -542,7 +581,7 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
     if not os.access(p, os.R_OK):
         raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
     try:
-        df, info = _read_by_format(p, sheet, max_uncompressed_bytes)
+        df, info = _read_by_format(p, sheet, max_uncompressed_bytes, encoding)
     except OSError as exc:  # a read that fails half-way (permissions, I/O error, ...)
         raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
     if sheet is not None and info["format"] != "xlsx":
@@ -555,14 +594,32 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None
     return df, info
 
 
-def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None = None):
-    """Load, parse and validate a patient table.
+def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None = None,
+         encoding: str | None = None, query: str | None = None, table: str | None = None,
+         redcap_dictionary=None):
+    """Load, parse and validate a patient table from any source.
+
+    Every source returns the same raw table (texts, or typed cells where the format
+    is typed) to the same validation: messages, missing tokens and typing are the
+    same whatever the source (docs/data_sources.md).
 
     Parameters
     ----------
-    path : str or Path
-        ``.csv`` (comma, semicolon or tab separated, UTF-8), ``.xlsx`` or
-        ``.parquet``.
+    path : str, Path or DataFrame
+        ``.csv`` (comma, semicolon or tab separated; UTF-8 with or without BOM,
+        UTF-16, CP949/EUC-KR, Latin-1, detected or given), ``.xlsx``,
+        ``.parquet``, SPSS ``.sav``, Stata ``.dta``, SAS ``.sas7bdat``/``.xpt``, a
+        REDCap raw export CSV (with ``redcap_dictionary``), a database URL
+        (``duckdb:///file.duckdb``, ``postgresql:///dbname``), or a DataFrame.
+    encoding : str, optional
+        Text encoding of a CSV (default: the mapping's ``encoding``, else detected;
+        what was used is in ``Cohort.source["encoding"]`` and the notes).
+    query, table : str, optional
+        For a database URL: one read-only SELECT, or a table name (default: the
+        mapping's ``query``/``table``).
+    redcap_dictionary : str or Path, optional
+        The REDCap project's Data Dictionary CSV: ``path`` is then read as a REDCap
+        raw export (:mod:`aplcohort.cohort.redcap`).
     mapping : str, Path, dict or ColumnMapping, optional
         Column mapping (:mod:`aplcohort.cohort.mapping`).
     sheet : str, optional
@@ -600,15 +657,45 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
     from .cohort import _build_cohort
 
     m = load_mapping(mapping)
+    if isinstance(path, pd.DataFrame):
+        given = [k for k, v in (("sheet", sheet), ("encoding", encoding), ("query", query),
+                                ("table", table), ("redcap_dictionary", redcap_dictionary))
+                 if v is not None]
+        if given:
+            raise CohortLoadError(f"load(DataFrame): {', '.join(given)} do(es) not apply to a "
+                                  "DataFrame (it is already a table)")
+        from .cohort import from_dataframe
+        return from_dataframe(path, m)
     explicit = sheet is not None
+    explicit_enc = encoding is not None
     if sheet is None and m is not None:
         sheet = m.sheet
-    try:
-        df, info = read_table(path, sheet=sheet, max_uncompressed_bytes=max_uncompressed_bytes)
-    except _SheetOnNonWorkbook:
-        if explicit:
-            raise
-        # a mapping's sheet only applies to workbooks
-        df, info = read_table(path, max_uncompressed_bytes=max_uncompressed_bytes)
+    if m is not None:
+        encoding = encoding if encoding is not None else m.encoding
+        if query is None and table is None:
+            query, table = m.query, m.table
+        if redcap_dictionary is None and m.redcap_dictionary is not None:
+            redcap_dictionary = m.redcap_dictionary
+            if m.source != "dict" and not Path(redcap_dictionary).is_absolute():
+                redcap_dictionary = Path(m.source).parent / redcap_dictionary
+    if redcap_dictionary is not None:
+        from .redcap import read_redcap
+        df, info = read_redcap(path, redcap_dictionary, encoding=encoding)
+    else:
+        kw = dict(max_uncompressed_bytes=max_uncompressed_bytes, encoding=encoding,
+                  query=query, table=table)
+        try:
+            df, info = read_table(path, sheet=sheet, **kw)
+        except _SheetOnNonWorkbook:
+            if explicit or explicit_enc:
+                raise
+            # a mapping's sheet (or encoding) only applies to the formats that have one
+            kw["encoding"] = None
+            df, info = read_table(path, **kw)
     rows = info.pop("_rows", None)
-    return _build_cohort(df, m, source=info, row_numbers=rows)
+    source_notes = list(info.pop("source_notes", []))
+    if info.get("encoding_note"):
+        source_notes.insert(0, info.pop("encoding_note"))
+    cohort = _build_cohort(df, m, source=info, row_numbers=rows)
+    cohort.source["notes"] = source_notes + list(cohort.source.get("notes", []))
+    return cohort

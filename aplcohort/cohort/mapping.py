@@ -17,6 +17,14 @@ A mapping is a YAML file (or the same structure as a dict)::
     sheet: Patients          # Excel sheet (the `sheet=` argument of load() wins)
     unicode_digits: true     # accept full-width / Arabic-Indic digits in numbers and dates
                              # (default false: such digits are an error, never read silently)
+    encoding: cp949          # text encoding of a CSV (default: detected, and stated)
+    partial_dates: mid       # 2015-03 -> 2015-03-15, 2015 -> 2015-07-01 (or first; default
+                             # reject); every imputed date is recorded
+    excel_serial_dates: true # a day number in a date column is an Excel serial date
+                             # (automatic for numeric cells of an .xlsx; CSV needs this)
+    derive:                  # columns the file lacks
+      disease: {constant: APL}
+      age_at_relapse: {expression: "(relapse1_date - birth_date) / 365.25"}
 
 Codes in ``values`` are matched with the vocabulary matching rule
 (:func:`aplcohort.cohort.vocab.match_key`), and the values they map to must be
@@ -52,7 +60,9 @@ KNOWN_UNIT_FACTORS = {
     "g/l": 1.0, "x10^9/l": 1.0, "10^9/l": 1.0,
 }
 
-_ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet", "unicode_digits"}
+_ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet", "unicode_digits",
+                 "encoding", "partial_dates", "excel_serial_dates", "derive", "query", "table",
+                 "redcap_dictionary"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,13 @@ class ColumnMapping:
     sheet: str | None = None
     unicode_digits: bool = False
     source: str = "dict"
+    encoding: str | None = None
+    partial_dates: str = "reject"
+    excel_serial_dates: bool = False
+    derive: dict = field(default_factory=dict)
+    query: str | None = None
+    table: str | None = None
+    redcap_dictionary: str | None = None
 
     def date_format_for(self, column: str) -> str | None:
         return self.date_formats.get(column, self.date_format)
@@ -112,7 +129,17 @@ class ColumnMapping:
                 "date_format": self.date_format, "date_formats": dict(self.date_formats),
                 "units": {k: {"from": u.from_unit, "to": u.to_unit, "factor": u.factor}
                           for k, u in self.units.items()},
-                "sheet": self.sheet, "unicode_digits": self.unicode_digits}
+                "sheet": self.sheet, "unicode_digits": self.unicode_digits,
+                **({"encoding": self.encoding} if self.encoding else {}),
+                **({"partial_dates": self.partial_dates} if self.partial_dates != "reject"
+                   else {}),
+                **({"excel_serial_dates": True} if self.excel_serial_dates else {}),
+                **({"derive": {k: {kind: (v if kind == "constant" else v.text)}
+                               for k, (kind, v) in self.derive.items()}} if self.derive else {}),
+                **({"query": self.query} if self.query else {}),
+                **({"table": self.table} if self.table else {}),
+                **({"redcap_dictionary": self.redcap_dictionary}
+                   if self.redcap_dictionary else {})}
 
 
 def _check_format(fmt, where, problems):
@@ -292,10 +319,84 @@ def load_mapping(mapping) -> ColumnMapping | None:
     unicode_digits = raw.get("unicode_digits", False)
     if not isinstance(unicode_digits, bool):
         problems.append(f"unicode_digits: expected true or false, got {unicode_digits!r}")
+    encoding = raw.get("encoding")
+    if encoding is not None:
+        from .encoding import EncodingError, check_encoding
+        try:
+            check_encoding(encoding)
+        except EncodingError as exc:
+            problems.append(str(exc))
+    from .types import PARTIAL_DATE_POLICIES
+    partial = raw.get("partial_dates", "reject")
+    if partial not in PARTIAL_DATE_POLICIES:
+        problems.append(f"partial_dates: expected one of {', '.join(PARTIAL_DATE_POLICIES)} "
+                        f"(mid: 2015-03 -> 2015-03-15; first: -> 2015-03-01), got {partial!r}")
+    serial = raw.get("excel_serial_dates", False)
+    if not isinstance(serial, bool):
+        problems.append(f"excel_serial_dates: expected true or false, got {serial!r}")
+    derive = _check_derive(raw.get("derive"), d, set(columns.values()), problems)
+    for key in ("query", "table", "redcap_dictionary"):
+        if raw.get(key) is not None and not isinstance(raw.get(key), str):
+            problems.append(f"{key}: expected text, got {raw.get(key)!r}")
+    from .sql import CredentialsInPlanError, reject_passwords
+    try:
+        reject_passwords(raw, f"mapping {source}")
+    except CredentialsInPlanError as exc:
+        problems.append(str(exc))
     if problems:
         raise MappingError(f"invalid column mapping ({source}): {len(problems)} problem(s)\n"
                            + "\n".join(f"  - {p}" for p in problems))
     return ColumnMapping(columns=columns, values=values, date_format=date_format,
                          date_formats=date_formats, units=units,
                          sheet=None if sheet is None else str(sheet),
-                         unicode_digits=unicode_digits is True, source=source)
+                         unicode_digits=unicode_digits is True, source=source,
+                         encoding=encoding, partial_dates=partial,
+                         excel_serial_dates=serial is True, derive=derive,
+                         query=raw.get("query"), table=raw.get("table"),
+                         redcap_dictionary=raw.get("redcap_dictionary"))
+
+
+def _check_derive(spec, d, mapped_targets, problems) -> dict:
+    """``{column: ("constant", value) | ("expression", Expression)}`` from ``derive:``."""
+    import datetime as _dtm
+    from ..expr import ExpressionError
+    from ..expr import parse as parse_expression
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        problems.append("derive: expected {column: {constant: VALUE}} or {column: {expression: "
+                        "\"...\"}}")
+        return {}
+    out = {}
+    for col, rule in spec.items():
+        col = str(col)
+        where = f"derive: {col}"
+        if col in mapped_targets:
+            problems.append(f"{where}: {col!r} is also the target of a column under columns:; "
+                            "a column comes from the file or is derived, not both")
+            continue
+        if not isinstance(rule, dict) or len(rule) != 1 or \
+                next(iter(rule)) not in ("constant", "expression"):
+            problems.append(f"{where}: expected {{constant: VALUE}} or {{expression: \"...\"}}, "
+                            f"got {rule!r}")
+            continue
+        kind, value = next(iter(rule.items()))
+        if kind == "constant":
+            if value is None or not isinstance(value, (str, int, float, bool, _dtm.date)):
+                problems.append(f"{where}: constant: expected one value (text, number, date), "
+                                f"got {value!r}")
+                continue
+            if col in d.columns and d.vocabulary_of(col) is not None:
+                vocab = d.vocabulary_of(col)
+                if vocab.normalise(str(value) if not isinstance(value, bool) else
+                                   ("yes" if value else "no")) is None:
+                    problems.append(f"{where}: constant {value!r} is not in vocabulary "
+                                    f"{vocab.name!r} (labels: {', '.join(vocab.labels)})")
+                    continue
+            out[col] = ("constant", value)
+        else:
+            try:
+                out[col] = ("expression", parse_expression(value))
+            except ExpressionError as exc:
+                problems.append(f"{where}: {exc}")
+    return out

@@ -473,6 +473,9 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
                                     f"{type(df).__name__}")
     known = set(known_columns)
     rows = row_numbers_of(df, row_numbers)
+    if df.attrs.get("row_convention") and df.attrs.get("source_rows") is not None and \
+            len(df.attrs["source_rows"]) == len(df):
+        rows = [int(r) for r in df.attrs["source_rows"]]  # index labels (validate)
     ids = [None] * len(df)
     if id_column in df.columns:
         ids = [None if is_missing(v) else as_text(v) for v in df[id_column].tolist()]
@@ -592,7 +595,8 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         out[col] = nums.astype(float) if kind != "integer" else nums
     if problems:
         lines = [f"{source}: {len(problems)} problem(s) typing data columns outside the data "
-                 "dictionary; nothing was run.", ROW_CONVENTION, *summaries, "Every problem:"]
+                 "dictionary; nothing was run.", df.attrs.get("row_convention", ROW_CONVENTION),
+                 *summaries, "Every problem:"]
         lines += [f"  - {p}" for p in problems]
         raise ColumnTypeError("\n".join(lines), problems)
     return out
@@ -621,3 +625,108 @@ def _parse_dates(v: pd.Series, miss: np.ndarray, *, unicode_digits: bool = False
 
 class ColumnTypeError(CohortValidationError):
     """Columns outside the data dictionary could not be typed (see :func:`type_extra_columns`)."""
+
+
+# --------------------------------------------------------------------------------------
+# date parts: Excel serial dates and partial dates (issue 18)
+# --------------------------------------------------------------------------------------
+
+#: Policies for partial dates (``partial_dates:`` in a mapping).
+PARTIAL_DATE_POLICIES = ("reject", "mid", "first")
+
+_PARTIAL_RE = re.compile(r"^([0-9]{4})(?:[-/.]([0-9]{1,2}))?$")
+_PARTIAL_MY_RE = re.compile(r"^([0-9]{1,2})[-/.]([0-9]{4})$")
+_SERIAL_TEXT_RE = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+
+
+def excel_serial_to_date(n, system: str = "1900"):
+    """The date of an Excel serial day number; ``(Timestamp, None)`` or ``(None, reason)``.
+
+    Excel stores a date as the number of days since an epoch. In the **1900 date
+    system** (Windows Excel, LibreOffice's default for .xlsx) day 1 is 1900-01-01,
+    but Excel also counts the day 1900-02-29, which does not exist (a bug kept from
+    Lotus 1-2-3 for compatibility): serial 60 is that non-existent day (an error
+    here), serials 1-59 are 1899-12-31 + n days and serials from 61 are
+    1899-12-30 + n days, so 61 is 1900-03-01 and 43831 is 2020-01-01. In the **1904
+    date system** (old Mac Excel; recorded in the workbook) day 0 is 1904-01-01. A
+    fractional part is the time of day and is dropped (dates are whole days here).
+
+    Examples
+    --------
+    >>> [str(excel_serial_to_date(n)[0].date()) for n in (1, 59, 61, 43831, 43831.75)]
+    ['1900-01-01', '1900-02-28', '1900-03-01', '2020-01-01', '2020-01-01']
+    >>> excel_serial_to_date(60)[1][:40]
+    'is Excel serial 60, the day 1900-02-29 t'
+    >>> str(excel_serial_to_date(42369, "1904")[0].date())  # 1462 days less than in 1900
+    '2020-01-01'
+    """
+    try:
+        f = float(n)
+    except (TypeError, ValueError):
+        return None, "is not an Excel serial date number"
+    if not math.isfinite(f) or f < 0 or (system == "1900" and f < 1):
+        return None, "is not an Excel serial date (a day number from 1)"
+    d = int(math.floor(f))
+    if system == "1904":
+        return pd.Timestamp(1904, 1, 1) + pd.Timedelta(days=d), None
+    if d == 60:
+        return None, ("is Excel serial 60, the day 1900-02-29 that Excel counts but that does "
+                      "not exist (Excel's 1900 leap-year bug); correct the date")
+    base = pd.Timestamp(1899, 12, 31) if d < 60 else pd.Timestamp(1899, 12, 30)
+    return base + pd.Timedelta(days=d), None
+
+
+def is_serial_text(s) -> bool:
+    """Whether a text cell is a plain day number (``43831`` or ``43831.5``)."""
+    return isinstance(s, str) and bool(_SERIAL_TEXT_RE.match(s.strip()))
+
+
+def partial_date(s):
+    """``(year, month or None)`` when a text is a partial date, else ``None``.
+
+    Partial dates are a year (``2015``) or a year and month (``2015-03``, ``2015/3``,
+    ``03/2015``).
+
+    Examples
+    --------
+    >>> partial_date("2015-03"), partial_date("2015"), partial_date("3/2015"), partial_date("x")
+    ((2015, 3), (2015, None), (2015, 3), None)
+    """
+    if isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 1900 <= int(s) <= 2199:
+        return int(s), None
+    if isinstance(s, float) and s.is_integer() and 1900 <= s <= 2199:
+        return int(s), None
+    if not isinstance(s, str):
+        return None
+    t = s.strip()
+    m = _PARTIAL_RE.match(t)
+    if m:
+        month = int(m[2]) if m[2] else None
+    else:
+        m2 = _PARTIAL_MY_RE.match(t)
+        if not m2:
+            return None
+        m, month = (None, m2[2]), int(m2[1])
+    year = int(m[1])
+    if month is not None and not 1 <= month <= 12:
+        return None
+    return year, month
+
+
+def impute_partial_date(year: int, month, policy: str) -> pd.Timestamp:
+    """The day a partial date stands for under a policy.
+
+    ``mid``: the 15th of the month, or 1 July for a year alone (the middle of the
+    period, which halves the largest possible error); ``first``: the 1st of the month,
+    or 1 January.
+
+    Examples
+    --------
+    >>> str(impute_partial_date(2015, 3, "mid").date()), str(impute_partial_date(2015, None, "mid").date())
+    ('2015-03-15', '2015-07-01')
+    >>> str(impute_partial_date(2015, 3, "first").date())
+    '2015-03-01'
+    """
+    if policy == "mid":
+        return pd.Timestamp(year, month, 15) if month else pd.Timestamp(year, 7, 1)
+    return pd.Timestamp(year, month or 1, 1)

@@ -31,7 +31,9 @@ errors
     ``date_order``, ``after_death``, ``followup_before_event``,
     ``contradiction``, ``age_birth_date_mismatch`` (> 1 year apart),
     ``sanz_risk_mismatch`` (given Sanz risk differs from the one derived from
-    WBC and platelets: reported, never overwritten).
+    WBC and platelets: reported, never overwritten), ``derive`` (a mapping's
+    derived-column expression cannot be evaluated), ``derive_conflict`` (a
+    derived column the file already has).
 warnings
     ``mapped_column_absent``, ``extra_column``, ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
@@ -42,7 +44,14 @@ warnings
     ``ato_non_pml_rara`` (ATO for another RARA fusion),
     ``ato_non_apl``, ``fusion_non_apl``, ``mixed_fusions`` (cohort mixes
     PML-RARA and variant fusions), ``molecular_relapse_high_wbc`` (molecular
-    relapse with WBC at relapse > 10 x10^9/L).
+    relapse with WBC at relapse > 10 x10^9/L), ``partial_date_imputed`` (a
+    partial date imputed under the mapping's ``partial_dates`` policy; also in
+    the attrition log).
+
+Dates: ISO text, a date cell, the mapping's ``date_format``; Excel serial day
+numbers in numeric cells of an .xlsx (the workbook's 1900/1904 system) or when
+the mapping declares ``excel_serial_dates``; partial dates (``2015-03``, ``2015``)
+per the mapping's ``partial_dates`` (default reject) -- see docs/mapping.md.
 
 Derived values (recorded in ``ValidationReport.derived``, never overwriting a
 given value): ``sanz_risk`` for APL from ``wbc_diagnosis``/``plt_diagnosis``
@@ -79,6 +88,8 @@ from .vocab import match_key
 # [0-9], not \d: \d also matches full-width and Arabic-Indic digits
 _ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 ROW_CONVENTION = "Rows are numbered as in the spreadsheet: row 1 is the header, row 2 the first patient."
+#: For a DataFrame with its own integer index (e.g. a filtered frame): rows are its labels.
+INDEX_CONVENTION = "Rows are the DataFrame's index labels (df.loc[row])."
 
 #: WBC at relapse (x10^9/L) above which a molecular relapse is flagged.
 MOLECULAR_RELAPSE_WBC_LIMIT = 10.0
@@ -161,6 +172,7 @@ class ValidationReport:
     data: pd.DataFrame | None = None
     derived: dict = field(default_factory=dict)
     notes: tuple = ()
+    row_convention: str = ROW_CONVENTION
 
     @property
     def errors(self) -> list[Problem]:
@@ -184,7 +196,7 @@ class ValidationReport:
     def __str__(self) -> str:
         e, w = self.errors, self.warnings
         lines = [f"Cohort validation of {self.source}: {self.n_rows} row(s), "
-                 f"{len(e)} error(s), {len(w)} warning(s).", ROW_CONVENTION]
+                 f"{len(e)} error(s), {len(w)} warning(s).", self.row_convention]
         if e:
             lines.append("ERRORS")
             lines += [f"  - {p}" for p in e]
@@ -260,6 +272,69 @@ def _parse_number(v):
     return parse_number(v)
 
 
+def _own_integer_index(df: pd.DataFrame, row_numbers) -> bool:
+    """A DataFrame given by the user with its own integer index (not 0..n-1, unique, no
+    reader's rows): its messages name rows by index label, as the user finds them."""
+    if row_numbers is not None or df.attrs.get("source_rows") is not None:
+        return False
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        return False
+    return pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and len(idx) > 0
+
+
+def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
+    """``(Timestamp, None, imputed)`` or ``(None, reason, None)`` for one date cell.
+
+    Beyond :func:`_parse_date`: Excel serial day numbers (numeric cells of an .xlsx,
+    whose workbook records its date system; numbers or digit texts anywhere when the
+    mapping declares ``excel_serial_dates: true``), and partial dates under the
+    mapping's ``partial_dates`` policy. ``imputed`` is ``(ISO date, what was done)``
+    for a value that was not a full date, else ``None``.
+    """
+    from .types import (excel_serial_to_date, impute_partial_date, is_serial_text,
+                        partial_date)
+    is_num = isinstance(u, (int, float, np.integer, np.floating)) and not isinstance(u, bool)
+    part = partial_date(u)
+    if part is not None and (is_num or isinstance(u, str)) and not (
+            isinstance(u, str) and fmt is not None and _fmt_matches(u, fmt)):
+        year, month = part
+        shown = f"{year}-{month:02d}" if month else f"{year}"
+        if policy == "reject":
+            return None, (f"is a partial date ({'year and month' if month else 'year only'}); "
+                          "write the full date, or declare partial_dates: mid (15th of the "
+                          "month / 1 July) or first in the mapping to impute the day (every "
+                          "imputed date is recorded)"), None
+        day = impute_partial_date(year, month, policy)
+        return day, None, (day.date().isoformat(),
+                           f"partial date {shown} (partial_dates: {policy})")
+    if serial is not None and (is_num or (declared_serial and is_serial_text(u))):
+        system = serial if serial in ("1900", "1904") else "1900"
+        ts, why = excel_serial_to_date(u, system)
+        if ts is None:
+            return None, why, None
+        if not 1900 <= ts.year <= 2199:
+            return None, "has a year outside 1900-2199", None
+        return ts, None, (ts.date().isoformat(),
+                          f"is an Excel serial date ({system} date system)")
+    if is_num or (isinstance(u, str) and is_serial_text(u) and len(u.strip()) == 5):
+        ts, why = _parse_date(u, fmt, unicode_digits)
+        if ts is None:
+            return None, (f"{why}; if it is an Excel serial date (a day number such as 43831 "
+                          "= 2020-01-01), declare excel_serial_dates: true in the mapping"), None
+        return ts, None, None
+    ts, why = _parse_date(u, fmt, unicode_digits)
+    return ts, why, None
+
+
+def _fmt_matches(s, fmt) -> bool:
+    try:
+        _dt.datetime.strptime(s.strip(), fmt)
+        return True
+    except ValueError:
+        return False
+
+
 _factorize = factorize_cells
 
 
@@ -272,6 +347,7 @@ class _Collector:
         self.rows = rows  # position -> spreadsheet row
         self.ids = ids  # position -> patient id or None
         self.problems: list[Problem] = []
+        self.serials: dict = {}  # column -> cells read as Excel serial dates
 
     def add(self, pos, column, value, rule, message, fix, severity="error"):
         row = None if pos is None else int(self.rows[pos])
@@ -386,10 +462,29 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         raise CohortValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
     n = len(df)
     rows = row_numbers_of(df, row_numbers)
+    convention = ROW_CONVENTION
+    if _own_integer_index(df, row_numbers):  # issue 18: rows as in the frame's index
+        rows = [int(i) for i in df.index]
+        convention = INDEX_CONVENTION
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
     raw, _ = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
+    serial = df.attrs.get("excel_date_system")  # set by the .xlsx reader ("1900"/"1904")
+    if mapping is not None and mapping.excel_serial_dates:
+        serial = serial or "1900"
+    derive = dict(mapping.derive) if mapping is not None else {}
+    for name, (kind, value) in list(derive.items()):
+        if name in raw.columns:
+            c.add(None, name, None, "derive_conflict",
+                  f"the mapping derives {name!r} but the file already has a column {name!r}",
+                  f"remove {name!r} from derive: in the mapping, or map the file's column to "
+                  "another name", "error")
+            derive.pop(name)
+        elif kind == "constant":
+            raw = raw.copy(deep=False)
+            raw[name] = pd.Series([value] * n, dtype=object)
+            notes.append(f"{name} set to the constant {value!r} for every patient (mapping)")
     # patient ids first so every problem can name the patient
     if "patient_id" in raw.columns and not isinstance(raw["patient_id"], pd.DataFrame):
         codes, uniq = _factorize(raw["patient_id"])
@@ -423,7 +518,28 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             # as objects, never sharing cells with the caller's frame
             data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
-        data[name] = _parse_column(name, values, mapping, c)
+        data[name] = _parse_column(name, values, mapping, c, serial=serial)
+
+    for name, (kind, expr) in derive.items():
+        if kind != "expression":
+            continue
+        from ..expr import ExpressionError
+        try:
+            values = expr.evaluate(pd.DataFrame(data, index=range(n)))
+        except ExpressionError as exc:
+            c.add(None, name, expr.text, "derive",
+                  f"the mapping's expression for {name!r} cannot be evaluated: {exc}",
+                  "correct the expression under derive: in the mapping (it reads the columns "
+                  "after mapping: dictionary names, dictionary types)")
+            continue
+        notes.append(f"{name} derived from the expression {expr.text!r} (mapping)")
+        if name in d.columns:
+            if values.dtype == "boolean":
+                values = pd.Series([None if v is pd.NA else ("yes" if v else "no")
+                                    for v in values], dtype=object)
+            data[name] = _parse_column(name, values.reset_index(drop=True), mapping, c)
+        else:
+            data[name] = values.reset_index(drop=True)
 
     typed = pd.DataFrame(data, index=range(n))
     derived: dict = {}
@@ -434,6 +550,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     _check_dates(typed, c)
     _check_contradictions(typed, c)
     _check_plausibility(typed, c)
+    for name, k in c.serials.items():
+        notes.append(f"{name}: {k} cell(s) read as Excel serial dates "
+                     f"({serial} date system; serial 60 = 1900-02-29 does not exist)")
     if mapping is not None:
         for u in mapping.units.values():
             notes.append(f"{u.column}: {u.from_unit} x {u.factor:g} -> {u.to_unit}")
@@ -442,11 +561,14 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
     typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
+    if convention is not ROW_CONVENTION:
+        typed.attrs["row_convention"] = convention
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
+                            row_convention=convention,
                             derived=derived, notes=tuple(notes))
 
 
-def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
+def _parse_column(name, values, mapping, c: _Collector, serial=None) -> pd.Series:
     # Vectorised: each distinct cell value is parsed once (_factorize) and problems are
     # built only for the cells that fail, in row order, with the same messages as a
     # cell-by-cell parse.
@@ -513,20 +635,36 @@ def _parse_column(name, values, mapping, c: _Collector) -> pd.Series:
         fix = (f"write the date in the mapping's format {fmt!r}" if fmt else
                "write the date as YYYY-MM-DD, or state the format in the mapping "
                "(date_format: \"%d/%m/%Y\")")
+        policy = mapping.partial_dates if mapping is not None else "reject"
+        declared_serial = mapping is not None and mapping.excel_serial_dates
         uts = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[ns]")
         uwhy = [None] * len(uniq)
+        uimp: list = [None] * len(uniq)  # (imputed date, kind) per distinct value
         for k, (u, m) in enumerate(zip(uniq, umiss)):
             if m:
                 continue
-            ts, why = _parse_date(u, fmt, unicode_digits)
+            ts, why, imp = _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial,
+                                            policy)
             if ts is None:
                 uwhy[k] = why
             else:
                 uts[k] = np.datetime64(ts.to_datetime64(), "ns")
+                uimp[k] = imp
         ubad = np.array([w is not None for w in uwhy], bool)
         for i in np.flatnonzero(ubad[codes] if n else []):
             v = s.iat[i]
             found.append((i, (name, v, "type_date", f"{_as_text(v)!r} {uwhy[codes[i]]}", fix)))
+        uhas = np.array([x is not None for x in uimp], bool)
+        for i in np.flatnonzero(uhas[codes] if n else []):
+            v = s.iat[i]
+            day, what = uimp[codes[i]]
+            if not what.startswith("partial"):  # Excel serial: counted, one note a column
+                c.serials[name] = c.serials.get(name, 0) + 1
+                continue
+            found.append((i, (name, v, "partial_date_imputed",
+                              f"{_as_text(v)!r} is a {what}: imputed as {day}",
+                              "nothing to do if this is right (recorded in the attrition log)",
+                              "warning")))
         flush()
         return pd.Series(uts[codes] if n else np.array([], "datetime64[ns]"),
                          dtype="datetime64[ns]")

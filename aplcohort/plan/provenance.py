@@ -76,7 +76,8 @@ def for_results(prov: dict) -> dict:
 
 
 def provenance(*, data_path, plan_text: str, seed, mapping_path=None, synthetic: bool,
-               plan_path=None, now: _dt.datetime | None = None) -> dict:
+               plan_path=None, now: _dt.datetime | None = None,
+               input_sha256: str | None = None) -> dict:
     """Build the provenance record written beside every run's outputs.
 
     ``now`` is recorded as the run time (default: ``SOURCE_DATE_EPOCH`` when set,
@@ -86,8 +87,10 @@ def provenance(*, data_path, plan_text: str, seed, mapping_path=None, synthetic:
     """
     now = run_time(now)
     rec = {
-        "input_file": Path(data_path).name,
-        "input_sha256": sha256_file(data_path),
+        # a database URL (issue 18) is not a file: its name is the URL without credentials
+        # and its hash the one given (of the table as read)
+        "input_file": Path(data_path).name if input_sha256 is None else str(data_path),
+        "input_sha256": sha256_file(data_path) if input_sha256 is None else input_sha256,
         "mapping_file": Path(mapping_path).name if mapping_path else None,
         "mapping_sha256": sha256_file(mapping_path) if mapping_path else None,
         "plan_file": Path(plan_path).name if plan_path else None,

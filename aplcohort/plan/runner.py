@@ -114,7 +114,7 @@ def _date_based(plan: dict) -> bool:
     return any(isinstance(e, dict) and "endpoint" in e for e in (plan.get("endpoints") or {}).values())
 
 
-def _load_cohort(source, mapping, sheet, plan):
+def _load_cohort(source, mapping, sheet, plan, source_kw=None):
     """Load the cohort.
 
     A plan with a date-based endpoint needs the date-based schema: the table is
@@ -125,16 +125,21 @@ def _load_cohort(source, mapping, sheet, plan):
     the spreadsheet are used when it is absent).
     """
     from ..cohort import load
+    source_kw = dict(source_kw or {})
     if _date_based(plan) or mapping is not None:
-        return load(source, mapping=mapping, sheet=sheet)
+        return load(source, mapping=mapping, sheet=sheet, **source_kw)
     from ..cohort.cohort import from_dataframe
     from ..cohort.io import read_table
-    raw, info = read_table(source, sheet=sheet)
+    if isinstance(source, pd.DataFrame):
+        raw, info = source, {"format": "DataFrame"}
+    else:
+        raw, info = read_table(source, sheet=sheet, **source_kw)
     if "patient_id" not in raw.columns:
         raw = raw.copy()
         raw.insert(0, "patient_id", [f"row {i + 2}" for i in range(len(raw))])
     cohort = from_dataframe(raw, required=("patient_id",))
-    return dataclasses.replace(cohort, source={**cohort.source, **info, "path": str(source),
+    path = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
+    return dataclasses.replace(cohort, source={**cohort.source, **info, "path": path,
                                                "generic_table": True})
 
 
@@ -168,10 +173,13 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
 
 def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
     """Validate, load, type and filter: everything before the analyses run."""
+    from ..cohort.sql import is_database_url, reject_passwords
+    reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
     validate_plan(plan_d, None, name)
     dspec = plan_d.get("data") or {}
-    source = data or dspec.get("source")
-    if data is None and plan_path is not None and not Path(source).is_absolute():
+    source = data if data is not None else dspec.get("source")
+    if data is None and plan_path is not None and not is_database_url(source) and \
+            not Path(source).is_absolute():
         source = plan_path.parent / source
     mapping = mapping if mapping is not None else dspec.get("mapping")
     if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
@@ -179,8 +187,14 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     sheet = sheet or dspec.get("sheet")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always", AplcohortWarning)
-        cohort = _load_cohort(source, mapping, sheet, plan_d)
+        cohort = _load_cohort(source, mapping, sheet, plan_d,
+                              {k: dspec[k] for k in (("query", "table")
+                                                     if is_database_url(source)
+                                                     else ("encoding",))
+                               if dspec.get(k) is not None})
     data_warn = [str(w.message) for w in caught]
+    if isinstance(source, pd.DataFrame):
+        cohort = dataclasses.replace(cohort, source={**cohort.source, "path": "DataFrame"})
     derived_df, _added = add_derived(cohort.data)
     derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
@@ -239,23 +253,12 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     """
     plan_d, plan_text, plan_path = load_plan(plan)
     name = plan_path.name if plan_path else "plan"
+    frame_hash = None
     if isinstance(data, pd.DataFrame):
-        import tempfile
-        with tempfile.TemporaryDirectory(prefix="aplcohort-") as tmp:
-            csv = Path(tmp) / "DataFrame.csv"
-            csv.write_bytes(data.to_csv(index=False).encode("utf-8"))
-            res = run_plan(plan_d, data=csv, mapping=mapping, sheet=sheet, out=None,
-                           figures=figures, now=now, _plan_text=plan_text, _plan_path=plan_path)
-            res.provenance["input_file"] = "DataFrame"
-            res.provenance["input_note"] = ("pandas DataFrame passed to run_plan; input_sha256 is the "
-                                            "hash of its CSV bytes (DataFrame.to_csv(index=False))")
-            res.cohort = dataclasses.replace(
-                res.cohort, source={**res.cohort.source, "path": "DataFrame"})
-        if out is not None:
-            from .write import write_outputs
-            write_outputs(res, Path(out))
-            res.out_dir = Path(out)
-        return res
+        # issue 18: the DataFrame itself goes to the one validation path (typed cells kept,
+        # as from an .xlsx or a database); the provenance hashes its CSV bytes
+        import hashlib
+        frame_hash = hashlib.sha256(data.to_csv(index=False).encode("utf-8")).hexdigest()
     if _plan_text is not None:
         plan_text, plan_path = _plan_text, _plan_path
     source, mapping, cohort, data_warn, ctx = _prepare(plan_d, name, plan_path, data, mapping,
@@ -281,9 +284,25 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         if o.status != "ok":
             run_warnings.append(f"[{aid}] not estimable: {o.reason}")
 
+    from ..cohort.sql import _safe, is_database_url
+    db_hash = frame_hash
+    if frame_hash is not None:
+        source = "DataFrame"
+    elif is_database_url(source):  # not a file: hash the table as read (CSV of the rows)
+        import hashlib
+        db_hash = hashlib.sha256(cohort.report.data.to_csv(index=False).encode("utf-8")
+                                 ).hexdigest()
+        source = _safe(str(source))
     prov = _provenance(data_path=source, plan_text=plan_text, seed=plan_d.get("seed"),
                        mapping_path=mapping if isinstance(mapping, (str, Path)) else None,
-                       synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now)
+                       synthetic=_is_synthetic(cohort), plan_path=plan_path, now=now,
+                       input_sha256=db_hash)
+    if cohort.source.get("encoding_source") not in (None, "valid UTF-8"):
+        # issue 18: a text file that was not plain UTF-8 says how it was decoded
+        prov["input_encoding"] = f"{cohort.source['encoding']} ({cohort.source['encoding_source']})"
+    if frame_hash is not None:
+        prov["input_note"] = ("pandas DataFrame passed to run_plan; input_sha256 is the hash of "
+                              "its CSV bytes (DataFrame.to_csv(index=False))")
     published = None
     if plan_d.get("plan") == "min2022":
         from .min2022 import published_vs_reproduced
@@ -295,3 +314,45 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         write_outputs(res, Path(out))
         res.out_dir = Path(out)
     return res
+
+
+def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
+              seed: int = 2022, out: str | Path | None = None, figures: bool = True,
+              now=None) -> PlanResults:
+    """Replicate a published study: the Python form of ``aplcohort replicate``.
+
+    Parameters
+    ----------
+    study : {"min2022"}
+        The bundled plan to run.
+    data : str, Path or DataFrame, optional
+        Your cohort: a file, a database URL (with ``mapping={"table": ...}`` or
+        ``{"query": ...}``) or a pandas DataFrame, validated like a file. Default:
+        the synthetic replica generated with ``seed``.
+    mapping, sheet
+        As :func:`run_plan`.
+    seed : int
+        Seed of the synthetic replica (used only when ``data`` is not given).
+    out : str or Path, optional
+        Output folder (results.json, tables, figures, report).
+
+    Returns
+    -------
+    PlanResults
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = replicate(data=pd.read_csv("data/synthetic/min2022.csv"))  # doctest: +SKIP
+    """
+    if study != "min2022":
+        raise PlanError(f"replicate: unknown study {study!r}; available: min2022")
+    if data is None:
+        import tempfile
+        from ..synthetic.min2022 import write_files
+        with tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
+            csv = write_files(Path(tmp) / "data", seed=seed)["min2022.csv"]
+            frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        data = frame
+    return run_plan(study, data=data, mapping=mapping, sheet=sheet, out=out, figures=figures,
+                    now=now)

@@ -31,7 +31,8 @@ from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
             "output", "seed", "published", "allow_identifiers"}
-DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types"}
+DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types",
+             "query", "table", "encoding"}  # issue 18: databases and encodings
 FILTER_KEYS = {"id", "keep", "reason"}
 OUTPUT_KEYS = {"formats", "dpi", "tables"}
 ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where"}
