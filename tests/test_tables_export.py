@@ -20,9 +20,13 @@ def table():
 
 
 def test_format_functions():
+    # default: "< 0.001", 2 significant digits
     assert [format_p(p) for p in (0.0001, 0.001, 0.0499, 0.05, 0.878, 0.99951, float("nan"))] == \
-        ["<0.001", "0.001", "0.050", "0.050", "0.878", ">0.999", "NA"]
-    assert format_p(0.00001, threshold=0.0001, digits=4) == "<0.0001"
+        ["< 0.001", "0.0010", "0.050", "0.050", "0.88", "> 0.99", "NA"]
+    # fixed decimals on request (figure annotations)
+    assert [format_p(p, digits=3) for p in (0.0001, 0.0499, 0.99951)] == \
+        ["< 0.001", "0.050", "> 0.999"]
+    assert format_p(0.00001, threshold=0.0001, digits=4) == "< 0.0001"
     with pytest.raises(ValueError):
         format_p(1.5)
     assert format_num(-0.04, 1) == "0.0"

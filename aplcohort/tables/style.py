@@ -182,7 +182,7 @@ def get_style(style=None, **options) -> TableStyle:
     >>> get_style("nejm")
     Traceback (most recent call last):
     ...
-    aplcohort.errors.InputError: unknown table style 'nejm'; choose from aplcohort, ama, blood, lancet (or jama, ash)
+    aplcohort.errors.InputError: unknown table style 'nejm'; choose from ama, aplcohort, blood, lancet (or jama, ash)
     """
     if isinstance(style, TableStyle):
         return style.with_options(**options) if options else style
