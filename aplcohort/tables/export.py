@@ -197,8 +197,9 @@ class JournalTable(Result):
         return text
 
     def is_wide(self) -> bool:
-        """True when the table needs a landscape page (portrait text width ~95 characters)."""
-        return _natural_width(self) > PORTRAIT_CHARS
+        """True when the table cannot fit the portrait text width, even by wrapping its
+        columns (to 60% of their width, never inside a word): it gets a landscape page."""
+        return not _fits_portrait(self)
 
     def to_docx(self, path, *, font: str = "Arial", font_size: float = 9.0,
                 landscape: bool | None = None):
@@ -215,10 +216,13 @@ class JournalTable(Result):
         return save_table(self, path_stem, formats)
 
 
-#: Characters of the LaTeX text width (portrait, \small, A4 or US Letter with 2.5 cm
-#: margins) and of a landscape page; wider tables go landscape, then wrap.
-PORTRAIT_CHARS = 95
-LANDSCAPE_CHARS = 140
+#: Characters (at ~0.55 em each) of the text width in portrait (A4 or US Letter with
+#: 2.5 cm margins: 453 pt, the narrower A4 binding) and in landscape (Letter: 650 pt,
+#: the narrower); a table that cannot fit portrait by wrapping goes landscape.
+PORTRAIT_CHARS = 88
+LANDSCAPE_CHARS = 126
+_EM_PER_CHAR = 0.55
+_WORD = re.compile(r"\(n = \d+\)|\S+")
 
 # text characters with a LaTeX meaning
 _LATEX_TEXT = {
@@ -282,20 +286,35 @@ def latex_escape(s: str) -> str:
     return "".join(out)
 
 
-def _cell_widths(t: "JournalTable") -> list[int]:
-    """Natural width of each column in characters (longest cell; header words may wrap)."""
+def _cell_widths(t: "JournalTable", words: bool = False) -> list[int]:
+    """Natural width of each column in characters (longest cell; header words may wrap);
+    with ``words=True`` the longest unbreakable word of each column instead."""
     widths = []
     rows = list(t._rows("  "))
     for j, c in enumerate(t.data.columns):
-        body = max([len(r[j]) for r in rows] or [0])
-        head = max([len(w) for w in str(c).split()] or [0])
+        cells = [r[j] for r in rows]
+        if words:
+            body = max([len(w) for x in cells for w in _WORD.findall(x)] or [0])
+        else:
+            body = max([len(x) for x in cells] or [0])
+        head = (max([len(w) for w in _WORD.findall(str(c))] or [0]) if words
+                else len(str(c).strip()))
         widths.append(max(body, head, 2))
     return widths
 
 
 def _natural_width(t: "JournalTable") -> int:
     w = _cell_widths(t)
-    return sum(w) + 2 * len(w)
+    return sum(w) + 3 * len(w)
+
+
+def _fits_portrait(t: "JournalTable") -> bool:
+    """Fits the portrait text width, wrapping columns to no less than 60% of their natural
+    width and never inside a word."""
+    nat = _cell_widths(t)
+    word = _cell_widths(t, words=True)
+    need = sum(max(wd, int(0.6 * n + 0.999)) for n, wd in zip(nat, word))
+    return need + 3 * len(nat) <= PORTRAIT_CHARS
 
 
 def latex_table(t: "JournalTable", *, label: str | None = None) -> str:
@@ -308,18 +327,19 @@ def latex_table(t: "JournalTable", *, label: str | None = None) -> str:
     """
     ncol = t.data.shape[1]
     widths = _cell_widths(t)
-    natural = sum(widths) + 2 * ncol
-    landscape = natural > PORTRAIT_CHARS
+    natural = sum(widths) + 3 * ncol
+    landscape = t.is_wide()
     budget = LANDSCAPE_CHARS if landscape else PORTRAIT_CHARS
-    size = "\\small" if natural <= budget or not landscape else "\\footnotesize"
+    size = "\\small"
+    if landscape and natural > budget:
+        size, budget = "\\footnotesize", int(budget * 9 / 8)  # 8 pt instead of 9 pt
     if natural > budget:  # wrap the widest columns until the table fits
-        widths = _shrink(widths, budget - 2 * ncol)
-    # column widths as fractions of the line width (minus the inter-column space)
-    fr = [w / budget for w in widths]
+        widths = _shrink(widths, budget - 3 * ncol, _cell_widths(t, words=True))
     spec = []
-    for j, f in enumerate(fr):
+    total_em = sum(_EM_PER_CHAR * w + 0.4 for w in widths)
+    for j, w in enumerate(widths):
         align = "\\raggedright" if j == 0 else "\\centering"
-        spec.append(f">{{{align}\\arraybackslash}}p{{{f:.3f}\\dimexpr\\linewidth-{2 * ncol}\\tabcolsep\\relax}}")
+        spec.append(f">{{{align}\\arraybackslash}}p{{{_EM_PER_CHAR * w + 0.4:.1f}em}}")
     out = [f"% {latex_escape(t.title)}",
            "% needs \\usepackage{booktabs,longtable,array}"
            + (" and pdflscape (landscape page)" if landscape else "")]
@@ -340,17 +360,19 @@ def latex_table(t: "JournalTable", *, label: str | None = None) -> str:
         cells += [""] * (ncol - pos)
         head.append(" & ".join(cells) + " \\\\")
         head.append(" ".join(rules))
-    head.append(" & ".join(latex_escape(str(c).strip()) for c in t.data.columns) + " \\\\")
+    head.append(" & ".join(re.sub(r"\(n = (\d+)\)", r"(n~=~\1)", latex_escape(str(c).strip()))
+                           for c in t.data.columns) + " \\\\")
     head.append("\\midrule")
     out += head + ["\\endfirsthead"]
     out += [f"\\multicolumn{{{ncol}}}{{@{{}}l}}{{\\footnotesize\\itshape "
-            f"{latex_escape(t.title)} (continued)}} \\\\", "\\toprule"] + head + ["\\endhead",
+            "Table \\thetable{} (continued)} \\\\", "\\toprule"] + head + ["\\endhead",
                                                                                   "\\bottomrule",
                                                                                   "\\endfoot",
                                                                                   "\\bottomrule"]
     if t.footnotes:
         for f in t.footnotes:
-            out.append(f"\\multicolumn{{{ncol}}}{{@{{}}p{{\\dimexpr\\linewidth\\relax}}@{{}}}}"
+            out.append(f"\\multicolumn{{{ncol}}}{{@{{}}p{{\\dimexpr{total_em:.1f}em+"
+                       f"{2 * (ncol - 1)}\\tabcolsep\\relax}}@{{}}}}"
                        f"{{\\footnotesize {latex_escape(f)}}} \\\\")
     out.append("\\endlastfoot")
     for i, cells in enumerate(t._rows("")):
@@ -366,17 +388,18 @@ def latex_table(t: "JournalTable", *, label: str | None = None) -> str:
     return text
 
 
-def _shrink(widths: list[int], budget: int) -> list[int]:
-    """Cap the widest columns so that the widths sum to ``budget`` (at least 6 each)."""
+def _shrink(widths: list[int], budget: int, floor: list[int] | None = None) -> list[int]:
+    """Cap the widest columns so the widths sum to ``budget``, never below ``floor`` (the
+    longest word of each column) nor 6 characters, when that is possible."""
     w = list(widths)
-    while sum(w) > budget and max(w) > 6:
-        top = max(w)
-        second = max([x for x in w if x < top] or [6])
-        k = w.count(top)
-        excess = sum(w) - budget
-        cut = min(top - max(second, 6), -(-excess // k))
-        cut = max(cut, 1)
-        w = [x - cut if x == top else x for x in w]
+    lo = [max(6, f) for f in (floor or [6] * len(w))]
+    lo = [min(a, b) for a, b in zip(lo, w)]
+    while sum(w) > budget:
+        room = [x - m for x, m in zip(w, lo)]
+        if max(room) <= 0:
+            break
+        k = room.index(max(room))
+        w[k] -= 1
     return w
 
 
@@ -396,10 +419,9 @@ def latex_document(inputs, *, title: str | None = None, paper: str = "a4paper") 
            f"\\usepackage[{paper},margin=2.5cm]{{geometry}}",
            "\\usepackage[T1]{fontenc}",
            "\\usepackage{booktabs,longtable,array,pdflscape}",
-           "\\setlength{\\LTleft}{0pt}\\setlength{\\LTright}{0pt}",
            "\\begin{document}"]
-    if title:
-        out.append(f"\\section*{{{latex_escape(title)}}}")
+    if title:  # a comment: a title line alone would take the page before a landscape table
+        out.insert(1, f"% {latex_escape(title)}")
     for name in inputs:
         name = str(name)
         if not re.fullmatch(r"[A-Za-z0-9_./-]+", name):
@@ -600,7 +622,7 @@ def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "
         mm_per_char = 1.75 * font_size / 9.0
         budget = int(width_mm / mm_per_char) - 2 * ncol
         if sum(widths) > budget:
-            widths = _shrink(widths, budget)
+            widths = _shrink(widths, budget, _cell_widths(t, words=True))
         total = sum(widths)
         use = min(width_mm, (total + 2 * ncol) * mm_per_char)
         col_mm = [use * w / total for w in widths]

@@ -200,3 +200,22 @@ def get_style(style=None, **options) -> TableStyle:
                          f"{', '.join(sorted(STYLES))} (or jama, ash){hint}")
     st = STYLES[key]
     return st.with_options(**options) if options else st
+
+
+def plan_presentation(plan) -> tuple:
+    """``(Labels, TableStyle)`` of a plan: its top-level ``labels:``, ``levels:``,
+    ``style:`` and ``reference_rows:`` applied to the data dictionary and the default style.
+
+    Examples
+    --------
+    >>> lab, st = plan_presentation({"style": "lancet", "reference_rows": "\u2014",
+    ...                              "labels": {"sex": "Gender"}})
+    >>> lab.column("sex"), st.name, st.reference
+    ('Gender', 'lancet', '—')
+    """
+    from .labels import resolve_labels
+    plan = plan or {}
+    st = get_style(plan.get("style"))
+    if plan.get("reference_rows") is not None:
+        st = st.with_options(reference=plan["reference_rows"])
+    return resolve_labels(plan), st
