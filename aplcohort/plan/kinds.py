@@ -850,8 +850,10 @@ def h_response(ctx, m, cohort, out):
                                "lower": _num(lo), "upper": _num(hi)}
     s.update({"n": int(len(d)), "events": int(d["_outcome"].sum()), "outcome": label,
               "conf_level": m.conf_level})
+    from ..tables.style import plan_presentation
+    labels, style = plan_presentation(ctx.plan)  # plan-level labels / style (docs/tables.md)
     tab = response_table(d, group, {label: "_outcome"}, order=order, conf_level=m.conf_level,
-                         title=out.title)
+                         title=out.title, labels=labels, style=style)
     out.tables.append((m.id, out.title, tab))
     if len(order) < 2:
         out.notes.append(f"No comparison: one group only in '{group}'.")
@@ -877,8 +879,10 @@ def h_table1(ctx, m, cohort, out):
     group = m.group
     d = _drop_missing(out, cohort.data, {"group": group})
     order = _order(m, d[group])
+    from ..tables.style import plan_presentation
+    labels, style = plan_presentation(ctx.plan)  # plan-level labels / levels / style
     t = table1(d, group, list(m.variables), order=order, smd=m.smd, parametric=m.parametric,
-               overall=m.overall, title=out.title)
+               overall=m.overall, title=out.title, labels=labels, style=style)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
                         "rows": jsonable(t.raw)})

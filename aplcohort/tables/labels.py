@@ -188,14 +188,15 @@ def check_overrides(labels: Mapping | None, levels: Mapping | None, columns=None
     Parameters
     ----------
     columns : iterable of str, optional
-        The cohort's columns (with derived ones); default the dictionary's.
+        The cohort's columns (with derived ones); None: column names are not checked
+        (the plan is checked again once the data is loaded).
 
     Examples
     --------
     >>> check_overrides({"wbc_relaps": "WBC"}, None, ["wbc_relapse", "sex"])
     ["labels: column 'wbc_relaps' is not in the data; did you mean 'wbc_relapse'?"]
     """
-    cols = set(map(str, columns)) if columns is not None else known_columns()
+    cols = set(map(str, columns)) if columns is not None else None
     _, _, dict_levels = dictionary_labels()
     all_levels = {**dict_levels, **DERIVED_LEVELS}
     out = []
@@ -206,7 +207,7 @@ def check_overrides(labels: Mapping | None, levels: Mapping | None, columns=None
             out.append(f"{what}: must be a mapping {{column: ...}}; got {mapping!r}")
             continue
         for col in mapping:
-            if str(col) not in cols:
+            if cols is not None and str(col) not in cols:
                 m = difflib.get_close_matches(str(col), sorted(cols), n=1, cutoff=0.6)
                 out.append(f"{what}: column '{col}' is not in the data; "
                            + (f"did you mean '{m[0]}'?" if m else "check the spelling"))

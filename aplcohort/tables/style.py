@@ -96,10 +96,14 @@ class TableStyle:
 
     def with_options(self, **kw) -> "TableStyle":
         """A copy with some conventions changed (unknown names are rejected)."""
-        bad = sorted(set(kw) - {f.name for f in dataclasses.fields(self)})
+        names = [f.name for f in dataclasses.fields(self) if f.name != "name"]
+        bad = sorted(set(kw) - set(names))
         if bad:
-            raise InputError(f"unknown style option(s) {bad}; allowed: "
-                             f"{[f.name for f in dataclasses.fields(self)]}")
+            import difflib
+            hints = [m for b in bad for m in difflib.get_close_matches(b, names, n=1)]
+            raise InputError(f"unknown style option(s) {bad}"
+                             + (f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints
+                                else "") + f" (allowed: {', '.join(names)})")
         return dataclasses.replace(self, **kw)
 
     # ------------------------------------------------------------------ numbers
