@@ -67,7 +67,8 @@ def test_docx_read_back(tmp_path):
     tab = d.tables[0]
     cells = [[c.text for c in row.cells] for row in tab.rows]
     assert cells[0][1] == "Reinduction"  # spanning header row
-    assert cells[1] == ["Characteristic", "ATO (n = 4)", "p"]
+    # "(n = 4)" with no-break spaces: never split over two lines
+    assert cells[1] == ["Characteristic", "ATO (n\u00a0=\u00a04)", "p"]
     assert cells[2:] == [["Sex, n (%)", "", "<0.001"], ["F", "1 (25.0)", ""],
                          ["Age, median [IQR]", "40.5 [32.8\u201348.0]", "0.229"]]
     xml = tab.rows[-1].cells[0]._tc.xml

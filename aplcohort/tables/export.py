@@ -299,6 +299,7 @@ def _cell_widths(t: "JournalTable", words: bool = False) -> list[int]:
             body = max([len(x) for x in cells] or [0])
         head = (max([len(w) for w in _WORD.findall(str(c))] or [0]) if words
                 else len(str(c).strip()))
+        head = -(-head * 23 // 20)  # bold header characters are ~15% wider
         widths.append(max(body, head, 2))
     return widths
 
@@ -619,13 +620,14 @@ def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "
     table = doc.add_table(rows=nhead + len(t.data), cols=ncol)
     widths = _cell_widths(t)
     if width_mm is not None:
-        mm_per_char = 1.75 * font_size / 9.0
-        budget = int(width_mm / mm_per_char) - 2 * ncol
+        # Arial digits are 0.556 em (1.77 mm at 9 pt); Word pads each cell 1.9 mm a side
+        mm_per_char, pad = 1.8 * font_size / 9.0, 4.0
+        budget = int((width_mm - pad * ncol) / mm_per_char)
         if sum(widths) > budget:
             widths = _shrink(widths, budget, _cell_widths(t, words=True))
-        total = sum(widths)
-        use = min(width_mm, (total + 2 * ncol) * mm_per_char)
-        col_mm = [use * w / total for w in widths]
+        col_mm = [w * mm_per_char + pad for w in widths]
+        if sum(col_mm) > width_mm:  # words longer than the budget: scale (they wrap)
+            col_mm = [c * width_mm / sum(col_mm) for c in col_mm]
         table.autofit = False
         for j, col in enumerate(table.columns):
             col.width = Mm(col_mm[j])
@@ -661,7 +663,9 @@ def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "
         _mark_header_row(rows[k])
     hdr_cells = rows[hdr].cells
     for j, col in enumerate(t.data.columns):
-        put(hdr_cells[j], str(col).strip(), bold=True, align="left" if j == 0 else "center", j=j)
+        # "(n = 30)" never splits over two lines
+        head = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(col).strip())
+        put(hdr_cells[j], head, bold=True, align="left" if j == 0 else "center", j=j)
     for i, cells in enumerate(t._rows("")):
         row_cells = rows[nhead + i].cells
         for j, v in enumerate(cells):
