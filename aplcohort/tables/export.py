@@ -300,7 +300,7 @@ def _cell_widths(t: "JournalTable", words: bool = False) -> list[int]:
         head = (max([len(w) for w in _WORD.findall(str(c))] or [0]) if words
                 else len(str(c).strip()))
         head = -(-head * 23 // 20)  # bold header characters are ~15% wider
-        widths.append(max(body, head, 2))
+        widths.append(max(body, head, 3))
     return widths
 
 
@@ -620,8 +620,9 @@ def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "
     table = doc.add_table(rows=nhead + len(t.data), cols=ncol)
     widths = _cell_widths(t)
     if width_mm is not None:
-        # Arial digits are 0.556 em (1.77 mm at 9 pt); Word pads each cell 1.9 mm a side
-        mm_per_char, pad = 1.8 * font_size / 9.0, 4.0
+        # Arial digits are 0.556 em (1.77 mm at 9 pt), capitals up to 0.78 em; Word pads
+        # each cell 1.9 mm a side
+        mm_per_char, pad = 2.0 * font_size / 9.0, 4.0
         budget = int((width_mm - pad * ncol) / mm_per_char)
         if sum(widths) > budget:
             widths = _shrink(widths, budget, _cell_widths(t, words=True))

@@ -158,7 +158,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     pct = f"{100 * float(conf_level):g}%"
     row_id = next((c for c in cols if c not in drop and c not in in_trip), None)
     footn: list[str] = []
-    nr_used = ne_used = False
+    footn_na: list[str] = []
+    nr_used = ne_used = na_used = False
     out_cols: dict[str, list] = {}
     p_cols = [c for c in cols if is_p_column(c)]
 
@@ -172,6 +173,9 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                                             "measure") if c in cols and c not in drop
                  and not _isnan(df.at[i, c])]
         return ", ".join(parts) if parts else str(v)
+
+    def has_test(i):
+        return any(not _isnan(df.at[i, c]) for c in p_cols)
 
     def why(i):
         n = notes_col.iat[i].strip()
@@ -205,6 +209,14 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                     ne_used = True
                     footn.append(f"{rowname(i)}: " + odds_ratio_zero_cell_note(v, a, b, st, pct))
                     cells.append("NE")
+                    continue
+                if (_isnan(v) and not not_est.iat[i] and not is_median and has_test(i)
+                        and notes_col.iat[i].strip()):
+                    # a test-only row (e.g. a score test): no estimate to give, the note says
+                    # what the row is
+                    na_used = True
+                    footn_na.append(f"{rowname(i)}: {notes_col.iat[i].strip()}")
+                    cells.append("\u2014")
                     continue
                 if _isnan(v) or not_est.iat[i] or (not _isnan(v) and not np.isfinite(v)):
                     if is_median and ("not reached" in note or note == ""):
@@ -276,6 +288,9 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     if ne_used:
         seen = list(dict.fromkeys(footn))
         notes.append("NE, not estimable: " + "; ".join(seen) + ".")
+    if na_used:
+        notes.append("\u2014, no estimate (a test only): " + "; ".join(dict.fromkeys(footn_na))
+                     + ".")
     return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
                         table_choices={"style": st.name, "conf_level": conf_level})
 

@@ -45,6 +45,7 @@ DERIVED = {
     "hsct": ("HSCT in CR2", None),
     "hsct_start_date": ("Date of HSCT", None),
     "exposed": ("Treatment received (time-dependent)", None),
+    "state": ("State", None),
     "ever_treated": ("Ever treated", None),
 }
 #: Level order of derived columns.
