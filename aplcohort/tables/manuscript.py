@@ -53,9 +53,13 @@ class ManuscriptItem:
 
 
 def _png_size(path) -> tuple[int, int]:
-    from PIL import Image
-    with Image.open(path) as im:
-        return im.size
+    """Width and height in pixels from a PNG's IHDR chunk (no imaging library needed)."""
+    import struct
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise InputError(f"{path} is not a PNG file")
+    return struct.unpack(">II", head[16:24])
 
 
 def write_manuscript(items, path, *, title: str | None = None, font: str = "Arial",
