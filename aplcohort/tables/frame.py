@@ -169,8 +169,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         v = df.at[i, row_id]
         if row_id == "term":
             return lab.term(v, reference_levels)
-        parts = [str(df.at[i, c]) for c in ("group", "term", "time", "landmark", "state",
-                                            "measure") if c in cols and c not in drop
+        parts = [_id_text(df.at[i, c]) for c in ("group", "term", "time", "landmark", "state",
+                                                 "measure") if c in cols and c not in drop
                  and not _isnan(df.at[i, c])]
         return ", ".join(parts) if parts else str(v)
 
@@ -293,6 +293,13 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                      + ".")
     return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
                         table_choices={"style": st.name, "conf_level": conf_level})
+
+
+def _id_text(x) -> str:
+    """A row identifier as printed: 60.0 -> '60'."""
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
 
 
 def _num(x, dec):
