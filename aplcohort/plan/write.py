@@ -521,8 +521,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                     jt = tab
                 elif isinstance(tab, pd.DataFrame):
                     write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
-                    jt = _table_of_frame(tab, caption, name, a, plan_of.get(aid) or {},
-                                         labels, style)
+                    jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
+                                         plan_of.get(aid) or {}, labels, style)
                     fmts = tuple(f for f in options["tables"] if f != "csv")
                     if fmts:
                         save_table(jt, stem, formats=fmts)

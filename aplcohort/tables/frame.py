@@ -19,6 +19,7 @@ into a :class:`~aplcohort.tables.export.JournalTable`:
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -169,7 +170,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         v = df.at[i, row_id]
         if row_id == "term":
             return lab.term(v, reference_levels)
-        parts = [_id_text(df.at[i, c]) for c in ("group", "term", "time", "landmark", "state",
+        parts = [(lab.term(df.at[i, c], reference_levels) if c == "term" else
+                  _id_text(df.at[i, c])) for c in ("group", "term", "time", "landmark", "state",
                                                  "measure") if c in cols and c not in drop
                  and not _isnan(df.at[i, c])]
         return ", ".join(parts) if parts else str(v)
@@ -264,8 +266,10 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                     cells.append("")
                 elif integer and abs(x) < 1e9:
                     cells.append(str(int(x)))
-                else:
-                    cells.append(st.num(_num(x, 1 if abs(x) >= 10 else 2)))
+                else:  # 2 decimals, or 2 significant digits below 0.01 (never "0.00")
+                    dec = 1 if abs(x) >= 10 else (2 if abs(x) >= 0.01 or x == 0 else
+                                                  1 - int(math.floor(math.log10(abs(x)))))
+                    cells.append(st.num(_num(x, dec)))
             head = _header(c, lab)
         else:
             if c == "term":

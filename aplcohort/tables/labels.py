@@ -46,6 +46,7 @@ DERIVED = {
     "hsct_start_date": ("Date of HSCT", None),
     "exposed": ("Treatment received (time-dependent)", None),
     "state": ("State", None),
+    "group_at_landmark": ("Group at the landmark", None),
     "ever_treated": ("Ever treated", None),
 }
 #: Level order of derived columns.

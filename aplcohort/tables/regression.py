@@ -43,6 +43,28 @@ def _layout(terms: list[str], refs: dict):
     return rows
 
 
+def _order_levels(rows, namer):
+    """Level rows of each categorical variable in the resolved level order (data
+    dictionary / plan ``levels:``), not the model's (alphabetical) order."""
+    out, i = [], 0
+    while i < len(rows):
+        kind, var, term = rows[i]
+        if kind != "level":
+            out.append(rows[i])
+            i += 1
+            continue
+        j = i
+        while j < len(rows) and rows[j][0] == "level" and rows[j][1] == var:
+            j += 1
+        block = rows[i:j]
+        if namer.lab.has_order(var):
+            by_level = {t[len(var):]: (k, v, t) for k, v, t in block}
+            block = [by_level[lv] for lv in namer.lab.order(var, list(by_level))]
+        out += block
+        i = j
+    return out
+
+
 class _Namer:
     """Row labels: a plain mapping {term or variable: label} first (legacy ``labels=``),
     then the resolved :class:`~aplcohort.tables.labels.Labels`."""
@@ -185,7 +207,7 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
         events = getattr(src, "events", None) if events is None else events
     sep = set(why)
     pct = f"{100 * float(cl):g}%"
-    rows_spec = _layout(terms, refs)
+    rows_spec = _order_levels(_layout(terms, refs), namer)
     ref_text = st.reference_text
     nmod = 2 if two else 1
     head = ["Variable"]
