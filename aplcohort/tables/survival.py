@@ -5,7 +5,7 @@ Numbers come from :func:`aplcohort.stats.km.kaplan_meier` (``median()``,
 :func:`aplcohort.stats.logrank.logrank_test` (R ``survdiff``); with
 ``competing=True`` from :func:`aplcohort.stats.competing.cumulative_incidence`
 (``.at(times)``, cmprsk ``timepoints``) and :func:`~aplcohort.stats.competing.gray_test`.
-An estimate at a time after a group's last follow-up prints "NA" (R omits it).
+An estimate at a time after a group's last follow-up prints "NE" with a footnote (R omits it).
 """
 
 from __future__ import annotations
