@@ -509,7 +509,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         tables_dir.mkdir()
         figures_dir.mkdir()
         sections = []
-        items, tex_files = [], []
+        items, tex_files, listings = [], [], []
         for aid, a in res.analyses.items():
             sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                    "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
@@ -529,7 +529,12 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                     sec["tables"].append((caption, jt.data))
                 else:
                     continue
-                items.append(ManuscriptItem("table", _manuscript_caption(a, caption), table=jt))
+                if "patient_id" in getattr(jt.raw, "columns", ()):
+                    # per-patient listings (data reports) are not manuscript material
+                    listings.append(stem.name)
+                else:
+                    items.append(ManuscriptItem("table", _manuscript_caption(a, caption),
+                                                table=jt))
                 if "tex" in options["tables"]:
                     tex_files.append(stem.name + ".tex")
             for name, fig in a.figures:
@@ -548,6 +553,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         if "docx" in options["tables"]:
             notes = [f"Table style: {style.name}; every table and figure of the run, in the "
                      "order of the plan. Per-table files are in tables/."]
+            if listings:
+                notes.append("Per-patient listings are not included here (tables/ only): "
+                             + ", ".join(listings) + ".")
             if res.provenance.get("synthetic_data"):
                 notes.insert(0, "SYNTHETIC DATA: these results describe a generated cohort, "
                                 "not patients.")
