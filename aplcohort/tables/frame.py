@@ -187,8 +187,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         if c in drop:
             continue
         if c in in_trip:
-            t = next(t for t in trip if t[0] == c)  if any(t[0] == c for t in trip) else None
-            if t is None:
+            t = next((t for t in trip if t[0] == c), None)
+            if t is None:  # a bound: printed with its estimate
                 continue
             e, lo, hi, head = t
             is_median = e in ("median",)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .export import JournalTable
-from .format import decimals_for, format_ci, format_p
+from .format import decimals_for, format_ci
 
 
 def _refs(result) -> dict:
