@@ -231,6 +231,8 @@ _LATEX_TEXT = {
     "\u2013": "--", "\u2014": "---", "\u00a0": "~", "\u2018": "`", "\u2019": "'",
     "\u201c": "``", "\u201d": "''", "\u2026": r"\ldots{}", "\u00a7": r"\S{}",
     "\u2192": r"$\rightarrow$", "\u2009": r"\,", "\u00b0": r"\textdegree{}",
+    # a line break inside a caption or cell would end the paragraph (a LaTeX error)
+    "\n": " ", "\r": " ", "\t": " ",
 }
 # characters typeset in math mode (runs of them share one $...$)
 _LATEX_MATH = {
@@ -277,8 +279,10 @@ def latex_escape(s: str) -> str:
         flush()
         if ch in _LATEX_TEXT:
             out.append(_LATEX_TEXT[ch])
-        elif ord(ch) < 128:
+        elif 32 <= ord(ch) < 127:
             out.append(ch)
+        elif ord(ch) < 128:  # a control character: shown, never passed to TeX
+            out.append(f"[U+{ord(ch):04X}]")
         else:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
             out.append(latex_escape(base) if base else f"[U+{ord(ch):04X}]")
