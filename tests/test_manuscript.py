@@ -254,3 +254,23 @@ def test_results_json_and_raw_csv_keep_full_precision(run):
     assert doc["analyses"]["mcr2"]["p"] == pytest.approx(ref["p"], rel=1e-6)
     raw = pd.read_csv(out / "tables" / "os__medians.csv")
     assert {"median", "lower", "upper", "note"} <= set(raw.columns)
+
+
+def test_hostile_text_compiles_and_is_never_run_by_tex(tmp_path):
+    from aplcohort.tables.export import JournalTable, latex_document
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("pdflatex is not installed (Debian: texlive-latex-base, "
+                    "texlive-latex-recommended; .ci/run installs them)")
+    nasty = "\u03c7\u00b2 \u2265 3 & 100% {x} \\input{/etc/hostname}\n\nnew $1 #_~^ \x07 \u6f22 \u00e9"
+    t = JournalTable(nasty, pd.DataFrame({"Characteristic": [nasty, "a"],
+                                          "p": ["< 0.001", "0\u00b705"]}),
+                     pd.DataFrame(), footnotes=(nasty,))
+    t.to_latex(tmp_path / "t.tex")
+    (tmp_path / "doc.tex").write_text(latex_document(["t.tex"]), encoding="ascii")
+    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert r.returncode == 0, log[-3000:]
+    assert "/etc/hostname" not in log  # \input was text, not a command
+    assert "[U+0007]" in (tmp_path / "t.tex").read_text()
