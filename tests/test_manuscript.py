@@ -274,3 +274,15 @@ def test_hostile_text_compiles_and_is_never_run_by_tex(tmp_path):
     assert r.returncode == 0, log[-3000:]
     assert "/etc/hostname" not in log  # \input was text, not a command
     assert "[U+0007]" in (tmp_path / "t.tex").read_text()
+
+
+def test_plan_levels_order_the_groups_of_an_analysis_without_order():
+    import copy
+    plan = copy.deepcopy(PLAN)
+    plan["levels"] = {"postremission_modality": ["allo HSCT", "auto HSCT", "ATO-based"]}
+    plan["analyses"] = [dict(a) for a in PLAN["analyses"] if a["id"] in ("os", "cir")]
+    plan["analyses"][0].pop("order")           # os: the plan-level levels apply
+    res = run_plan(plan)
+    assert list(res.analyses["os"].summary["groups"]) == ["allo HSCT", "auto HSCT", "ATO-based"]
+    # an explicit `order:` wins
+    assert list(res.analyses["cir"].summary["groups"]) == ["ATO-based", "auto HSCT", "allo HSCT"]

@@ -377,6 +377,19 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
 
 
 # ----------------------------------------------------------------------------- running one analysis
+def _plan_level_order(ctx: Context, m):
+    """A group column without ``order:`` takes the plan-level ``levels:`` of that column
+    (docs/tables.md): the same level order in every table and figure, the first level the
+    reference, as with ``order:``. Kinds whose ``order`` means something else are untouched."""
+    from .registry import _Group, _OptGroup
+    levels = (ctx.plan or {}).get("levels") or {}
+    group = getattr(m, "group", None)
+    if (isinstance(m, (_Group, _OptGroup)) and isinstance(group, str) and group in levels
+            and m.order is None):
+        return m.model_copy(update={"order": list(levels[group])})
+    return m
+
+
 def run_analysis(ctx: Context, a):
     """Run one analysis (a plan entry or its validated model) -> :class:`AnalysisOutput`.
 
@@ -388,6 +401,7 @@ def run_analysis(ctx: Context, a):
     from .runner import AnalysisOutput
     from .spec import parse_analysis
     m = a if hasattr(a, "model_fields") else parse_analysis(a, f"analysis '{a.get('id')}'")
+    m = _plan_level_order(ctx, m)
     handler = globals()[KINDS[m.kind].handler]
     out = AnalysisOutput(id=m.id, kind=m.kind, title=m.title or m.id,
                          summary={"kind": m.kind, "title": m.title or m.id, "status": "ok"})
