@@ -439,7 +439,8 @@ class Presentation(_M):
         None, doc="printed names of columns: {column: label} or {column: {label, unit, "
                   "levels: {value: label}}}; default from the data dictionary")
     levels: Optional[dict[str, list[Scalar]]] = _f(
-        None, doc="order of the levels of a column in tables and legends", r="factor(levels=)")
+        None, doc="order of the levels of a column in tables and legends; the group order "
+                  "(first = reference) of analyses without `order:`", r="factor(levels=)")
     style: Optional[Union[str, dict[str, Any]]] = _f(
         None, doc="journal style of numbers: aplcohort (default), ama (jama), lancet, blood; or "
                   "{journal: NAME, p_threshold, p_digits, ...}")
