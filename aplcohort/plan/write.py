@@ -543,7 +543,11 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 png = stem.with_name(stem.name + ".png")
                 sec["figures"].append(png)
                 plt.close(fig)
-                items.append(ManuscriptItem("figure", a.title or name, figure=png))
+                cap = a.title or name
+                if len(a.figures) > 1:  # several figures of one analysis: say which
+                    part = name.split("__", 1)[-1].replace("_", " ")
+                    cap = f"{cap}: {part}"
+                items.append(ManuscriptItem("figure", cap, figure=png))
             sections.append(sec)
         title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
         if tex_files:
