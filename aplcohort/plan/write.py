@@ -424,8 +424,13 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
     res = getattr(a, "result", None)
     refs = _refs(res) if res is not None else {}
     cols = set(map(str, tab.columns))
-    is_terms = {"term", "estimate", "lower", "upper", "p", "estimable"} <= cols
-    is_um = {"term", "hr_uni", "hr_multi"} <= cols
+    from ..stats.shapes import TERM_COLUMNS
+    unique = "term" in cols and tab["term"].is_unique
+    # one model's terms only (a frame with extra columns, e.g. one row per transition and
+    # term, goes through the frame formatter, which keeps every column)
+    is_terms = unique and {"term", "estimate", "lower", "upper", "p", "estimable"} <= cols \
+        and cols <= set(TERM_COLUMNS)
+    is_um = unique and {"term", "hr_uni", "hr_multi"} <= cols
     if is_terms or is_um:
         ratio = "SHR" if a.kind == "finegray" else "HR"
         return regression_table(tab, labels=labels, style=style, reference_levels=refs,
