@@ -286,3 +286,15 @@ def test_plan_levels_order_the_groups_of_an_analysis_without_order():
     assert list(res.analyses["os"].summary["groups"]) == ["allo HSCT", "auto HSCT", "ATO-based"]
     # an explicit `order:` wins
     assert list(res.analyses["cir"].summary["groups"]) == ["ATO-based", "auto HSCT", "allo HSCT"]
+
+
+def test_same_run_same_bytes(run, tmp_path):
+    import datetime as dt
+    import hashlib
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for o in outs:
+        run_plan({**PLAN, "analyses": PLAN["analyses"][:3]}, out=o, now=now)
+    for f in ("manuscript.docx", "tables/tables.tex", "tables/t1.docx", "tables/t1.tex"):
+        a, b = (hashlib.sha256((o / f).read_bytes()).hexdigest() for o in outs)
+        assert a == b, f
