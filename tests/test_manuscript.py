@@ -288,7 +288,7 @@ def test_plan_levels_order_the_groups_of_an_analysis_without_order():
     assert list(res.analyses["cir"].summary["groups"]) == ["ATO-based", "auto HSCT", "allo HSCT"]
 
 
-def test_same_run_same_bytes(run, tmp_path):
+def test_same_run_same_bytes(tmp_path):
     import datetime as dt
     import hashlib
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
