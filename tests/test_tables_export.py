@@ -20,9 +20,13 @@ def table():
 
 
 def test_format_functions():
+    # default: "< 0.001", 2 significant digits
     assert [format_p(p) for p in (0.0001, 0.001, 0.0499, 0.05, 0.878, 0.99951, float("nan"))] == \
-        ["<0.001", "0.001", "0.050", "0.050", "0.878", ">0.999", "NA"]
-    assert format_p(0.00001, threshold=0.0001, digits=4) == "<0.0001"
+        ["< 0.001", "0.0010", "0.050", "0.050", "0.88", "> 0.99", "NA"]
+    # fixed decimals on request (figure annotations)
+    assert [format_p(p, digits=3) for p in (0.0001, 0.0499, 0.99951)] == \
+        ["< 0.001", "0.050", "> 0.999"]
+    assert format_p(0.00001, threshold=0.0001, digits=4) == "< 0.0001"
     with pytest.raises(ValueError):
         format_p(1.5)
     assert format_num(-0.04, 1) == "0.0"
@@ -49,7 +53,8 @@ def test_csv_html_latex(tmp_path):
     assert "colspan='1'" in h and ">Reinduction</th>" in h
     tex = t.to_latex()
     assert "\\toprule" in tex and "\\bottomrule" in tex and "\\midrule" in tex
-    assert "$<$0.001" in tex and "\\hspace{1em}F" in tex and "32.8--48.0" in tex
+    assert "$<$0.001" in tex and "\\hspace*{1em}F" in tex and "32.8--48.0" in tex
+    tex.encode("ascii")  # ASCII only
     assert "Baseline \\& more" in tex and "5\\% level" in tex
     assert latex_escape("a_b #1 ~") == "a\\_b \\#1 \\textasciitilde{}"
 
@@ -62,7 +67,8 @@ def test_docx_read_back(tmp_path):
     tab = d.tables[0]
     cells = [[c.text for c in row.cells] for row in tab.rows]
     assert cells[0][1] == "Reinduction"  # spanning header row
-    assert cells[1] == ["Characteristic", "ATO (n = 4)", "p"]
+    # "(n = 4)" with no-break spaces: never split over two lines
+    assert cells[1] == ["Characteristic", "ATO (n\u00a0=\u00a04)", "p"]
     assert cells[2:] == [["Sex, n (%)", "", "<0.001"], ["F", "1 (25.0)", ""],
                          ["Age, median [IQR]", "40.5 [32.8\u201348.0]", "0.229"]]
     xml = tab.rows[-1].cells[0]._tc.xml

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from aplcohort.errors import InputError
+from aplcohort.tables.format import format_p
 from aplcohort.tables.survival import survival_summary, time_label
 
 # R: survival::aml (public; 23 rows)
@@ -37,7 +38,8 @@ def test_beyond_follow_up_is_na_and_single_group():
     t = survival_summary(AML_T[11:], AML_E[11:], times=[50], test=True)
     assert t.data.columns.tolist() == ["Group", "n", "Events", "Median (95% CI), months",
                                        "50-month (95% CI), %"]
-    assert t.data.iloc[0, 4] == "NA"
+    assert t.data.iloc[0, 4] == "NE"
+    assert "NE, not estimable: time beyond the last follow-up of the group." in t.footnotes
 
 
 def test_competing_summary_uses_cuminc():
@@ -50,7 +52,7 @@ def test_competing_summary_uses_cuminc():
     row = ci[(ci.group == "Maintained") & (ci.cause == 1)].iloc[0]
     assert t.data.iloc[0, 4] == (f"{100 * row.estimate:.1f} ({100 * row.lower:.1f}\u2013"
                                  f"{100 * row.upper:.1f})")
-    assert t.data.iloc[0, 5] == f"{gray_test(AML_T, code, AML_X).p:.3f}"
+    assert t.data.iloc[0, 5] == format_p(gray_test(AML_T, code, AML_X).p)
     n_ev = int(((code == 1) & (np.array(AML_X) == "Maintained")).sum())
     assert t.data.iloc[0, 2] == str(n_ev)
 

@@ -26,19 +26,20 @@ def test_cells_by_hand():
     assert d.columns.tolist() == ["Characteristic", "ATO (n = 4)", "IC (n = 3)",
                                   "Overall (n = 7)", "p", "Test", "SMD"]
     assert d["Characteristic"].tolist() == [
-        "sex, n (%)", "F", "M", "Age, years, median [IQR]", "wbc, median [IQR]", "Missing",
+        "Sex, n (%)", "M", "F", "Age, years, median [IQR]", "wbc, median [IQR]", "Missing",
         "infection, n (%)", "Missing"]
     assert t.indent == (0, 1, 1, 0, 0, 1, 0, 1)
-    # sex: F 1/4 = 25.0 %, IC 2/3 = 66.7 %, overall 3/7 = 42.9 %
-    assert d.iloc[1, 1:4].tolist() == ["1 (25.0)", "2 (66.7)", "3 (42.9)"]
-    assert d.iloc[2, 1:4].tolist() == ["3 (75.0)", "1 (33.3)", "4 (57.1)"]
+    # sex: label and level order (M, F) from the data dictionary
+    # F 1/4 = 25.0 %, IC 2/3 = 66.7 %, overall 3/7 = 42.9 %
+    assert d.iloc[2, 1:4].tolist() == ["1 (25.0)", "2 (66.7)", "3 (42.9)"]
+    assert d.iloc[1, 1:4].tolist() == ["3 (75.0)", "1 (33.3)", "4 (57.1)"]
     # R: fisher.test(matrix(c(3,1,1,2),2))$p.value = 0.4857143 (expected counts < 5)
-    assert (d.iloc[0]["p"], d.iloc[0]["Test"]) == ("0.486", "Fisher")
+    assert (d.iloc[0]["p"], d.iloc[0]["Test"]) == ("0.49", "Fisher")
     # age: R quantile(c(34,51,47,29), c(.5,.25,.75)) = 40.5, 32.75, 48 (type 7)
     assert d.iloc[3, 1:4].tolist() == ["40.5 [32.8\u201348.0]", "55.0 [48.0\u201357.5]",
                                        "47.0 [37.5\u201353.0]"]
     # R: wilcox.test(c(34,51,47,29), c(60,55,41))$p.value = 0.2285714
-    assert (d.iloc[3]["p"], d.iloc[3]["Test"]) == ("0.229", "Wilcoxon")
+    assert (d.iloc[3]["p"], d.iloc[3]["Test"]) == ("0.23", "Wilcoxon")
     # wbc: one missing in ATO -> median of 1, 2, 4 = 2; Missing row 1 / 0 / 1
     assert d.iloc[4, 1] == "2.0 [1.5\u20133.0]"
     assert d.iloc[5, 1:4].tolist() == ["1", "0", "1"]

@@ -471,6 +471,19 @@ def landmark_cif_rows(df: pd.DataFrame, *, group: str, order, cause: int, landma
 
 
 # ----------------------------------------------------------------------------- running one analysis
+def _plan_level_order(ctx: Context, m):
+    """A group column without ``order:`` takes the plan-level ``levels:`` of that column
+    (docs/tables.md): the same level order in every table and figure, the first level the
+    reference, as with ``order:``. Kinds whose ``order`` means something else are untouched."""
+    from .registry import _Group, _OptGroup
+    levels = (ctx.plan or {}).get("levels") or {}
+    group = getattr(m, "group", None)
+    if (isinstance(m, (_Group, _OptGroup)) and isinstance(group, str) and group in levels
+            and m.order is None):
+        return m.model_copy(update={"order": list(levels[group])})
+    return m
+
+
 def run_analysis(ctx: Context, a):
     """Run one analysis (a plan entry or its validated model) -> :class:`AnalysisOutput`.
 
@@ -482,6 +495,7 @@ def run_analysis(ctx: Context, a):
     from .runner import AnalysisOutput
     from .spec import parse_analysis
     m = a if hasattr(a, "model_fields") else parse_analysis(a, f"analysis '{a.get('id')}'")
+    m = _plan_level_order(ctx, m)
     handler = globals()[KINDS[m.kind].handler]
     out = AnalysisOutput(id=m.id, kind=m.kind, title=m.title or m.id,
                          summary={"kind": m.kind, "title": m.title or m.id, "status": "ok"})
@@ -1106,8 +1120,10 @@ def h_response(ctx, m, cohort, out):
                                "lower": _num(lo), "upper": _num(hi)}
     s.update({"n": int(len(d)), "events": int(d["_outcome"].sum()), "outcome": label,
               "conf_level": m.conf_level})
+    from ..tables.style import plan_presentation
+    labels, style = plan_presentation(ctx.plan)  # plan-level labels / style (docs/tables.md)
     tab = response_table(d, group, {label: "_outcome"}, order=order, conf_level=m.conf_level,
-                         title=out.title)
+                         title=out.title, labels=labels, style=style)
     out.tables.append((m.id, out.title, tab))
     if len(order) < 2:
         out.notes.append(f"No comparison: one group only in '{group}'.")
@@ -1133,8 +1149,10 @@ def h_table1(ctx, m, cohort, out):
     group = m.group
     d = _drop_missing(out, cohort.data, {"group": group})
     order = _order(m, d[group])
+    from ..tables.style import plan_presentation
+    labels, style = plan_presentation(ctx.plan)  # plan-level labels / levels / style
     t = table1(d, group, list(m.variables), order=order, smd=m.smd, parametric=m.parametric,
-               overall=m.overall, title=out.title)
+               overall=m.overall, title=out.title, labels=labels, style=style)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
                         "rows": jsonable(t.raw)})

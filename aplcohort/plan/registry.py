@@ -568,6 +568,38 @@ class CLFS(_States):
                               "or Kaplan–Meier")
 
 
+class Presentation(_M):
+    """Plan-level presentation keys (not an analysis kind): labels, level order and the
+    journal style of every table (docs/tables.md). Applied by
+    :func:`aplcohort.tables.style.plan_presentation`."""
+
+    labels: Optional[dict[str, Union[str, dict[str, Any]]]] = _f(
+        None, doc="printed names of columns: {column: label} or {column: {label, unit, "
+                  "levels: {value: label}}}; default from the data dictionary")
+    levels: Optional[dict[str, list[Scalar]]] = _f(
+        None, doc="order of the levels of a column in tables and legends; the group order "
+                  "(first = reference) of analyses without `order:`", r="factor(levels=)")
+    style: Optional[Union[str, dict[str, Any]]] = _f(
+        None, doc="journal style of numbers: aplcohort (default), ama (jama), lancet, blood; or "
+                  "{journal: NAME, p_threshold, p_digits, ...}")
+    reference_rows: Optional[Literal["1 (reference)", "\u2014", "none"]] = _f(
+        None, doc="reference-level rows of regression tables: '1 (reference)', '\u2014' or none")
+
+    @model_validator(mode="after")
+    def _presentation_rules(self):
+        from ..tables.labels import check_overrides
+        from ..tables.style import get_style
+        get_style(self.style)  # unknown journal or option: InputError (a ValueError here)
+        probs = check_overrides(self.labels, self.levels, None)
+        if probs:
+            raise ValueError("; ".join(probs))
+        return self
+
+
+#: Plan-level keys of :class:`Presentation`.
+PRESENTATION_KEYS = tuple(Presentation.model_fields)
+
+
 @dataclass(frozen=True)
 class Kind:
     """One analysis kind: its settings model, handler name, estimator and result shape."""

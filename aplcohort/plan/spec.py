@@ -26,11 +26,11 @@ from typing import Any
 
 from ..errors import PlanError
 from .identifiers import check_identifiers
-from .registry import KINDS
+from .registry import KINDS, PRESENTATION_KEYS, Presentation
 from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
-            "output", "seed", "published", "allow_identifiers"}
+            "output", "seed", "published", "allow_identifiers", *PRESENTATION_KEYS}
 DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types",
              "query", "table", "encoding"}  # issue 18: databases and encodings
 FILTER_KEYS = {"id", "keep", "reason"}
@@ -198,6 +198,30 @@ def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], prob
                 "add the column(s) to the cohort or map them in the column mapping"))
 
 
+def _check_presentation(plan: dict, columns, problems: list) -> None:
+    """Plan-level labels / levels / style / reference_rows (the registry's Presentation
+    model; column names checked against the data when it is known)."""
+    from pydantic import ValidationError
+
+    from ..errors import InputError
+    from ..tables.labels import check_overrides
+    pres = {k: plan[k] for k in PRESENTATION_KEYS if k in plan}
+    if not pres:
+        return
+    try:
+        Presentation(**pres)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(_pydantic_problem(err, "plan", "top level", Presentation))
+        return
+    except InputError as exc:
+        problems.append(PlanProblem("style", str(exc)))
+        return
+    if columns is not None:
+        for msg in check_overrides(plan.get("labels"), plan.get("levels"), columns):
+            problems.append(PlanProblem(msg.split(":", 1)[0].split(".")[0], msg))
+
+
 def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan") -> dict:
     """Check a plan's structure; raise :class:`PlanError` listing every problem.
 
@@ -220,6 +244,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
         raise PlanError(f"{name}: a plan must be a YAML mapping with keys such as "
                         f"'data', 'endpoints', 'analyses'; got {type(plan).__name__}")
     _check_keys(plan, TOP_KEYS, "top level", problems)
+    _check_presentation(plan, columns, problems)
     data = plan.get("data")
     if not isinstance(data, dict) or "source" not in (data or {}):
         problems.append(PlanProblem("data", "missing 'data: {source: FILE}'",

@@ -404,29 +404,49 @@ def output_options(plan: dict) -> dict:
     return {"formats": figs, "tables": tabs, "dpi": int(dpi)}
 
 
-_P_COLUMNS = {"p", "p_adj", "p_value", "pvalue"}
+def journal_table_from_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
+                             group_column: str | None = None, reference_levels=None):
+    """Format a tidy result frame as a journal table.
+
+    One formatter for every plan table: :func:`aplcohort.tables.frame.format_frame`
+    (every p column through the style's p formatter, NR / NE with reasons, estimates
+    with their CI as "x (y–z)", internal columns hidden, labels applied).
+    """
+    from ..tables.frame import format_frame
+    return format_frame(df, caption, labels=labels, style=style, group_column=group_column,
+                        reference_levels=reference_levels)
 
 
-def journal_table_from_frame(df: pd.DataFrame, caption: str):
-    """Format a tidy result frame as a journal table (p as '<0.001', 3 decimals elsewhere)."""
-    from ..tables.export import JournalTable
-    from ..tables.format import format_p
+def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict, labels, style):
+    """The journal table of one result frame of analysis ``a`` (regression terms with
+    reference rows; everything else through the frame formatter)."""
+    from ..tables.regression import _refs, regression_table
+    res = getattr(a, "result", None)
+    refs = _refs(res) if res is not None else {}
+    cols = set(map(str, tab.columns))
+    from ..stats.shapes import TERM_COLUMNS
+    unique = "term" in cols and tab["term"].is_unique
+    # one model's terms only (a frame with extra columns, e.g. one row per transition and
+    # term, goes through the frame formatter, which keeps every column)
+    is_terms = unique and {"term", "estimate", "lower", "upper", "p", "estimable"} <= cols \
+        and cols <= set(TERM_COLUMNS)
+    is_um = unique and {"term", "hr_uni", "hr_multi"} <= cols
+    if is_terms or is_um:
+        ratio = "SHR" if a.kind == "finegray" else "HR"
+        return regression_table(tab, labels=labels, style=style, reference_levels=refs,
+                                ratio_label=ratio, title=caption,
+                                n=getattr(res, "n", None), events=getattr(res, "events", None),
+                                conf_level=plan_a.get("conf_level"))
+    group = plan_a.get("group") or plan_a.get("exposure")
+    return journal_table_from_frame(tab, caption, labels=labels, style=style,
+                                    group_column=group if isinstance(group, str) else None,
+                                    reference_levels=refs)
 
-    cells = pd.DataFrame(index=df.index)
-    for c in df.columns:
-        v = df[c]
-        if c in _P_COLUMNS:
-            cells[c] = [format_p(x) for x in v]
-        elif pd.api.types.is_bool_dtype(v):
-            cells[c] = ["yes" if x else "no" for x in v]
-        elif pd.api.types.is_integer_dtype(v):
-            cells[c] = ["" if pd.isna(x) else str(int(x)) for x in v]  # nullable Int64 (cause)
-        elif pd.api.types.is_float_dtype(v):
-            cells[c] = ["NA" if pd.isna(x) else (str(int(x)) if float(x).is_integer() and abs(x) < 1e6
-                                                   else f"{x:.3f}") for x in v]
-        else:
-            cells[c] = ["" if (not isinstance(x, (list, dict)) and pd.isna(x)) else str(x) for x in v]
-    return JournalTable(caption=caption, data=cells.reset_index(drop=True), raw=df.reset_index(drop=True))
+
+def _manuscript_caption(a, caption: str) -> str:
+    if caption == a.title or ":" in caption or not a.title:
+        return caption
+    return f"{a.title}: {caption[:1].lower() + caption[1:] if caption[:2].istitle() else caption}"
 
 
 def _protected_inputs(res) -> list:
@@ -467,6 +487,10 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     from .provenance import for_results
 
     options = output_options(res.plan)
+    from ..tables.manuscript import ManuscriptItem, write_manuscript
+    from ..tables.style import plan_presentation
+    labels, style = plan_presentation(res.plan)
+    plan_of = {p.get("id"): p for p in res.plan.get("analyses") or [] if isinstance(p, dict)}
     # every name is checked before anything is written
     for aid, a in res.analyses.items():
         validate_output_name(aid, "analysis id")
@@ -490,6 +514,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         tables_dir.mkdir()
         figures_dir.mkdir()
         sections = []
+        items, tex_files, listings = [], [], []
         for aid, a in res.analyses.items():
             sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                    "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
@@ -498,19 +523,53 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 if isinstance(tab, JournalTable):
                     save_table(tab, stem, formats=options["tables"])
                     sec["tables"].append((caption, tab.data))
+                    jt = tab
                 elif isinstance(tab, pd.DataFrame):
                     write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
-                    jt = journal_table_from_frame(tab, caption)
+                    jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
+                                         plan_of.get(aid) or {}, labels, style)
                     fmts = tuple(f for f in options["tables"] if f != "csv")
                     if fmts:
                         save_table(jt, stem, formats=fmts)
                     sec["tables"].append((caption, jt.data))
+                else:
+                    continue
+                if "patient_id" in getattr(jt.raw, "columns", ()):
+                    # per-patient listings (data reports) are not manuscript material
+                    listings.append(stem.name)
+                else:
+                    items.append(ManuscriptItem("table", _manuscript_caption(a, caption),
+                                                table=jt))
+                if "tex" in options["tables"]:
+                    tex_files.append(stem.name + ".tex")
             for name, fig in a.figures:
                 stem = resolve_inside(tmp, "figures", name)
                 save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
-                sec["figures"].append(stem.with_name(stem.name + ".png"))
+                png = stem.with_name(stem.name + ".png")
+                sec["figures"].append(png)
                 plt.close(fig)
+                cap = a.title or name
+                if len(a.figures) > 1:  # several figures of one analysis: say which
+                    part = name.split("__", 1)[-1].replace("_", " ")
+                    cap = f"{cap}: {part}"
+                items.append(ManuscriptItem("figure", cap, figure=png))
             sections.append(sec)
+        title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
+        if tex_files:
+            from ..tables.export import latex_document
+            _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
+                        latex_document(tex_files, title=title))
+        if "docx" in options["tables"]:
+            notes = [f"Table style: {style.name}; every table and figure of the run, in the "
+                     "order of the plan. Per-table files are in tables/."]
+            if listings:
+                notes.append("Per-patient listings are not included here (tables/ only): "
+                             + ", ".join(listings) + ".")
+            if res.provenance.get("synthetic_data"):
+                notes.insert(0, "SYNTHETIC DATA: these results describe a generated cohort, "
+                                "not patients.")
+            write_manuscript(items, resolve_inside(tmp, "manuscript", suffix=".docx"),
+                             title=title, notes=notes)
         doc = res.to_dict()
         # the run time lives in provenance.json only (byte-identical reruns)
         doc["provenance"] = for_results(doc["provenance"])

@@ -186,43 +186,27 @@ class JournalTable(Result):
         return "\n".join(lines)
 
     def to_latex(self, path=None, *, label: str | None = None) -> str:
-        """LaTeX ``table`` with booktabs rules (needs ``\\usepackage{booktabs}``)."""
-        ncol = self.data.shape[1]
-        spec = "l" + "c" * (ncol - 1)
-        out = ["\\begin{table}[ht]", "\\centering", "\\small",
-               f"\\caption{{{latex_escape(self.title)}}}"]
-        if label:
-            out.append(f"\\label{{{label}}}")
-        out += [f"\\begin{{tabular}}{{{spec}}}", "\\toprule"]
-        if self.spans:
-            cells, rules, pos = [], [], 0
-            for lab, a, b in sorted(self.spans, key=lambda s: s[1]):
-                cells += [""] * (a - pos)
-                cells.append(f"\\multicolumn{{{b - a + 1}}}{{c}}{{{latex_escape(lab)}}}")
-                rules.append(f"\\cmidrule(lr){{{a + 1}-{b + 1}}}")
-                pos = b + 1
-            cells += [""] * (ncol - pos)
-            out.append(" & ".join(cells) + " \\\\")
-            out.append(" ".join(rules))
-        out.append(" & ".join(latex_escape(str(c)) for c in self.data.columns) + " \\\\")
-        out.append("\\midrule")
-        for i, cells in enumerate(self._rows("")):
-            cells = [latex_escape(c) for c in cells]
-            if self.indent[i]:
-                cells[0] = f"\\hspace{{{self.indent[i]}em}}" + cells[0]
-            out.append(" & ".join(cells) + " \\\\")
-        out.append("\\bottomrule")
-        for f in self.footnotes:
-            out.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\footnotesize {latex_escape(f)}}} \\\\")
-        out += ["\\end{tabular}", "\\end{table}"]
-        text = "\n".join(out) + "\n"
+        """LaTeX table, ASCII only, that fits the text width (see :func:`latex_table`).
+
+        Needs ``booktabs``, ``longtable``, ``array`` and, for wide tables,
+        ``pdflscape`` (the preamble of :func:`latex_document`).
+        """
+        text = latex_table(self, label=label)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            Path(path).write_text(text, encoding="ascii")
         return text
 
-    def to_docx(self, path, *, font: str = "Arial", font_size: float = 9.0, landscape: bool = False):
+    def is_wide(self) -> bool:
+        """True when the table cannot fit the portrait text width, even by wrapping its
+        columns (to 60% of their width, never inside a word): it gets a landscape page."""
+        return not _fits_portrait(self)
+
+    def to_docx(self, path, *, font: str = "Arial", font_size: float = 9.0,
+                landscape: bool | None = None):
         """Write a Word document holding the table (three-rule journal layout).
 
+        The page is A4 with margins that also fit US Letter; a table wider than the
+        portrait text width gets a landscape page (``landscape=None``, the default).
         Returns the ``docx.Document``.
         """
         return _write_docx(self, path, font=font, font_size=font_size, landscape=landscape)
@@ -232,21 +216,225 @@ class JournalTable(Result):
         return save_table(self, path_stem, formats)
 
 
-_LATEX_MAP = {
+#: Characters (at ~0.55 em each) of the text width in portrait (A4 or US Letter with
+#: 2.5 cm margins: 453 pt, the narrower A4 binding) and in landscape (Letter: 650 pt,
+#: the narrower); a table that cannot fit portrait by wrapping goes landscape.
+PORTRAIT_CHARS = 88
+LANDSCAPE_CHARS = 126
+_EM_PER_CHAR = 0.55
+_WORD = re.compile(r"\(n = \d+\)|\S+")
+
+# text characters with a LaTeX meaning
+_LATEX_TEXT = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "<": r"$<$", ">": r"$>$", "\u2013": "--", "\u2014": "---", "\u2265": r"$\geq$",
-    "\u2264": r"$\leq$", "\u00b1": r"$\pm$", "\u00d7": r"$\times$", "\u03b2": r"$\beta$",
+    "\u2013": "--", "\u2014": "---", "\u00a0": "~", "\u2018": "`", "\u2019": "'",
+    "\u201c": "``", "\u201d": "''", "\u2026": r"\ldots{}", "\u00a7": r"\S{}",
+    "\u2192": r"$\rightarrow$", "\u2009": r"\,", "\u00b0": r"\textdegree{}",
+    # a line break inside a caption or cell would end the paragraph (a LaTeX error)
+    "\n": " ", "\r": " ", "\t": " ",
+}
+# characters typeset in math mode (runs of them share one $...$)
+_LATEX_MATH = {
+    "<": "<", ">": ">", "\u2265": r"\geq", "\u2264": r"\leq", "\u00b1": r"\pm",
+    "\u00d7": r"\times", "\u2212": "-", "\u00b7": r"\cdot", "\u221e": r"\infty",
+    "\u03b1": r"\alpha", "\u03b2": r"\beta", "\u03b3": r"\gamma", "\u03b4": r"\delta",
+    "\u03ba": r"\kappa", "\u03bb": r"\lambda", "\u03bc": r"\mu", "\u00b5": r"\mu",
+    "\u03c0": r"\pi", "\u03c1": r"\rho", "\u03c3": r"\sigma", "\u03c4": r"\tau",
+    "\u03c7": r"\chi", "\u0394": r"\Delta", "\u2248": r"\approx", "\u2260": r"\neq",
+    "\u00b2": "^{2}", "\u00b3": "^{3}", "\u00b9": "^{1}", "\u2070": "^{0}", "\u2074": "^{4}",
+    "\u2075": "^{5}", "\u2076": "^{6}", "\u2077": "^{7}", "\u2078": "^{8}", "\u2079": "^{9}",
+    "\u207b": "^{-}", "\u2080": "_{0}", "\u2081": "_{1}", "\u2082": "_{2}",
 }
 
 
 def latex_escape(s: str) -> str:
-    """Escape LaTeX special characters (and typeset <, >, en dash, ≥, ≤).
+    """Escape text for LaTeX, returning ASCII only.
 
-    >>> latex_escape("p <0.001 & 5% – ok")
+    Special characters are escaped; symbols become math (``χ²`` -> ``$\\chi^{2}$``,
+    ``×10⁹/L`` -> ``$\\times$10$^{9}$/L``, ``<`` -> ``$<$``, the Lancet decimal point
+    ``·`` -> ``$\\cdot$``); accented letters lose their accent; any other non-ASCII
+    character is written visibly as ``[U+XXXX]`` (never dropped).
+
+    >>> latex_escape("p <0.001 & 5% \\u2013 ok")
     'p $<$0.001 \\\\& 5\\\\% -- ok'
+    >>> latex_escape("\\u03c7\\u00b2, \\u00d710\\u2079/L, \\u2265 3")
+    '$\\\\chi^{2}$, $\\\\times$10$^{9}$/L, $\\\\geq$ 3'
     """
-    return "".join(_LATEX_MAP.get(ch, ch) for ch in str(s))
+    import unicodedata
+    out, math = [], []
+
+    def flush():
+        if math:
+            out.append("$" + "".join(math) + "$")
+            math.clear()
+
+    for ch in str(s):
+        if ch in _LATEX_MATH:
+            m = _LATEX_MATH[ch]
+            if math and m[:1].isalpha() and math[-1][-1:].isalpha():
+                m = " " + m
+            math.append(m)
+            continue
+        flush()
+        if ch in _LATEX_TEXT:
+            out.append(_LATEX_TEXT[ch])
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        elif ord(ch) < 128:  # a control character: shown, never passed to TeX
+            out.append(f"[U+{ord(ch):04X}]")
+        else:
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+            out.append(latex_escape(base) if base else f"[U+{ord(ch):04X}]")
+    flush()
+    return "".join(out)
+
+
+def _cell_widths(t: "JournalTable", words: bool = False) -> list[int]:
+    """Natural width of each column in characters (longest cell; header words may wrap);
+    with ``words=True`` the longest unbreakable word of each column instead."""
+    widths = []
+    rows = list(t._rows("  "))
+    for j, c in enumerate(t.data.columns):
+        cells = [r[j] for r in rows]
+        if words:
+            body = max([len(w) for x in cells for w in _WORD.findall(x)] or [0])
+        else:
+            body = max([len(x) for x in cells] or [0])
+        head = (max([len(w) for w in _WORD.findall(str(c))] or [0]) if words
+                else len(str(c).strip()))
+        head = -(-head * 23 // 20)  # bold header characters are ~15% wider
+        widths.append(max(body, head, 3))
+    return widths
+
+
+def _natural_width(t: "JournalTable") -> int:
+    w = _cell_widths(t)
+    return sum(w) + 3 * len(w)
+
+
+def _fits_portrait(t: "JournalTable") -> bool:
+    """Fits the portrait text width, wrapping columns to no less than 60% of their natural
+    width and never inside a word."""
+    nat = _cell_widths(t)
+    word = _cell_widths(t, words=True)
+    need = sum(max(wd, int(0.6 * n + 0.999)) for n, wd in zip(nat, word))
+    return need + 3 * len(nat) <= PORTRAIT_CHARS
+
+
+def latex_table(t: "JournalTable", *, label: str | None = None) -> str:
+    """The LaTeX source of a journal table: ASCII only, booktabs rules, fits the text width.
+
+    A ``longtable`` (breaks across pages, header repeated) whose columns are
+    ``p{}`` boxes sized from their natural widths: a table wider than the portrait
+    text width goes on a landscape page (``pdflscape``), and one wider than that
+    wraps its longest columns. The caption, spanning headers and footnotes are kept.
+    """
+    ncol = t.data.shape[1]
+    widths = _cell_widths(t)
+    natural = sum(widths) + 3 * ncol
+    landscape = t.is_wide()
+    budget = LANDSCAPE_CHARS if landscape else PORTRAIT_CHARS
+    size = "\\small"
+    if landscape and natural > budget:
+        size, budget = "\\footnotesize", int(budget * 9 / 8)  # 8 pt instead of 9 pt
+    if natural > budget:  # wrap the widest columns until the table fits
+        widths = _shrink(widths, budget - 3 * ncol, _cell_widths(t, words=True))
+    spec = []
+    total_em = sum(_EM_PER_CHAR * w + 0.4 for w in widths)
+    for j, w in enumerate(widths):
+        align = "\\raggedright" if j == 0 else "\\centering"
+        spec.append(f">{{{align}\\arraybackslash}}p{{{_EM_PER_CHAR * w + 0.4:.1f}em}}")
+    out = [f"% {latex_escape(t.title)}",
+           "% needs \\usepackage{booktabs,longtable,array}"
+           + (" and pdflscape (landscape page)" if landscape else "")]
+    if landscape:
+        out.append("\\begin{landscape}")
+    out += ["{" + size, "\\setlength{\\LTcapwidth}{\\linewidth}",
+            "\\begin{longtable}{@{}" + "".join(spec) + "@{}}",
+            f"\\caption{{{latex_escape(t.title)}}}" + (f"\\label{{{label}}}" if label else "")
+            + " \\\\", "\\toprule"]
+    head = []
+    if t.spans:
+        cells, rules, pos = [], [], 0
+        for lab, a, b in sorted(t.spans, key=lambda s: s[1]):
+            cells += [""] * (a - pos)
+            cells.append(f"\\multicolumn{{{b - a + 1}}}{{c}}{{{latex_escape(lab)}}}")
+            rules.append(f"\\cmidrule(lr){{{a + 1}-{b + 1}}}")
+            pos = b + 1
+        cells += [""] * (ncol - pos)
+        head.append(" & ".join(cells) + " \\\\")
+        head.append(" ".join(rules))
+    head.append(" & ".join(re.sub(r"\(n = (\d+)\)", r"(n~=~\1)", latex_escape(str(c).strip()))
+                           for c in t.data.columns) + " \\\\")
+    head.append("\\midrule")
+    out += head + ["\\endfirsthead"]
+    out += [f"\\multicolumn{{{ncol}}}{{@{{}}l}}{{\\footnotesize\\itshape "
+            "Table \\thetable{} (continued)} \\\\", "\\toprule"] + head + ["\\endhead",
+                                                                                  "\\bottomrule",
+                                                                                  "\\endfoot",
+                                                                                  "\\bottomrule"]
+    if t.footnotes:
+        for f in t.footnotes:
+            out.append(f"\\multicolumn{{{ncol}}}{{@{{}}p{{\\dimexpr{total_em:.1f}em+"
+                       f"{2 * (ncol - 1)}\\tabcolsep\\relax}}@{{}}}}"
+                       f"{{\\footnotesize {latex_escape(f)}}} \\\\")
+    out.append("\\endlastfoot")
+    for i, cells in enumerate(t._rows("")):
+        cells = [latex_escape(c) for c in cells]
+        if t.indent[i]:
+            cells[0] = f"\\hspace*{{{t.indent[i]}em}}" + cells[0]
+        out.append(" & ".join(cells) + " \\\\")
+    out += ["\\end{longtable}", "}"]
+    if landscape:
+        out.append("\\end{landscape}")
+    text = "\n".join(out) + "\n"
+    text.encode("ascii")  # every character was escaped to ASCII
+    return text
+
+
+def _shrink(widths: list[int], budget: int, floor: list[int] | None = None) -> list[int]:
+    """Cap the widest columns so the widths sum to ``budget``, never below ``floor`` (the
+    longest word of each column) nor 6 characters, when that is possible."""
+    w = list(widths)
+    lo = [max(6, f) for f in (floor or [6] * len(w))]
+    lo = [min(a, b) for a, b in zip(lo, w)]
+    while sum(w) > budget:
+        room = [x - m for x, m in zip(w, lo)]
+        if max(room) <= 0:
+            break
+        k = room.index(max(room))
+        w[k] -= 1
+    return w
+
+
+def latex_document(inputs, *, title: str | None = None, paper: str = "a4paper") -> str:
+    """A ``tables.tex`` that ``\\input``s every table file (ASCII, compiles with pdflatex).
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        File names (relative to the document) of the table fragments, in order.
+    paper : {"a4paper", "letterpaper"}
+    """
+    if paper not in ("a4paper", "letterpaper"):
+        raise InputError(f"paper must be a4paper or letterpaper; got {paper!r}")
+    out = ["% Tables of an aplcohort run; compile with: pdflatex tables.tex",
+           "\\documentclass[10pt]{article}",
+           f"\\usepackage[{paper},margin=2.5cm]{{geometry}}",
+           "\\usepackage[T1]{fontenc}",
+           "\\usepackage{booktabs,longtable,array,pdflscape}",
+           "\\begin{document}"]
+    if title:  # a comment: a title line alone would take the page before a landscape table
+        out.insert(1, f"% {latex_escape(title)}")
+    for name in inputs:
+        name = str(name)
+        if not re.fullmatch(r"[A-Za-z0-9_./-]+", name):
+            raise InputError(f"table file name {name!r} cannot be used in LaTeX")
+        out.append(f"\\input{{{name}}}")
+        out.append("\\clearpage")
+    out.append("\\end{document}")
+    return "\n".join(out) + "\n"
 
 
 # ----------------------------------------------------------------------------- CSV safety
@@ -355,36 +543,107 @@ def _set_cell_border(cell, **edges):
             el.set(qn("w:color"), "000000")
 
 
-def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
-    import docx
-    from docx.enum.section import WD_ORIENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+#: Page geometry (mm) whose text area fits both A4 and US Letter: A4 paper, side margins
+#: 25 mm (text 160 mm wide; Letter is 215.9 mm wide), top/bottom 34 mm (text 229 mm high;
+#: Letter is 279.4 mm high). Landscape: the same text box turned (229 x 160 mm... see below).
+PAGE = {"portrait": {"width": 210.0, "height": 297.0, "left": 25.0, "right": 25.0,
+                     "top": 34.0, "bottom": 34.0},
+        # landscape text 229 mm x 160 mm: fits A4 (297 x 210) and Letter (279.4 x 215.9)
+        "landscape": {"width": 297.0, "height": 210.0, "left": 34.0, "right": 34.0,
+                      "top": 25.0, "bottom": 25.0}}
 
+
+def text_width_mm(orientation: str) -> float:
+    """Text width of a manuscript page (mm): 160 portrait, 229 landscape."""
+    g = PAGE[orientation]
+    return g["width"] - g["left"] - g["right"]
+
+
+def set_page(section, orientation: str) -> None:
+    """Give a python-docx section the A4/Letter-safe geometry of :data:`PAGE`."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
+    g = PAGE[orientation]
+    section.orientation = WD_ORIENT.LANDSCAPE if orientation == "landscape" else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(g["width"]), Mm(g["height"])
+    section.left_margin, section.right_margin = Mm(g["left"]), Mm(g["right"])
+    section.top_margin, section.bottom_margin = Mm(g["top"]), Mm(g["bottom"])
+
+
+def new_document(font: str = "Arial", font_size: float = 9.0, title: str = ""):
+    """A python-docx Document with fixed metadata (same bytes for the same content)."""
+    import docx
+    from docx.shared import Pt
     doc = docx.Document()
     cp = doc.core_properties
     cp.author = "aplcohort"
     cp.last_modified_by = "aplcohort"
     cp.created = cp.modified = DOCX_DATE
     cp.revision = 1
-    cp.title = docx_safe_text(t.title)[:255]
-    if landscape:
-        sec = doc.sections[0]
-        sec.orientation = WD_ORIENT.LANDSCAPE
-        sec.page_width, sec.page_height = sec.page_height, sec.page_width
+    cp.title = docx_safe_text(title)[:255]
     style = doc.styles["Normal"]
     style.font.name = font
     style.font.size = Pt(font_size)
+    set_page(doc.sections[0], "portrait")
+    return doc
+
+
+def save_document(doc, path) -> None:
+    """Save a Document with fixed zip dates (deterministic bytes)."""
+    buf = io.BytesIO()
+    doc.save(buf)
+    with open(path, "wb") as fh:
+        fh.write(_deterministic_zip(buf.getvalue()))
+
+
+def _mark_header_row(row) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    trPr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    trPr.append(el)
+
+
+def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "Arial",
+              font_size: float = 9.0, width_mm: float | None = None):
+    """Append a journal table (caption, three rules, footnotes) to a python-docx Document.
+
+    Column widths come from the cells' natural widths, scaled to ``width_mm`` (the
+    text width) when wider; header rows repeat on every page.
+    """
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt
+
     cap = doc.add_paragraph()
-    run = cap.add_run(docx_safe_text(t.title))
+    run = cap.add_run(docx_safe_text(caption if caption is not None else t.title))
     run.bold = True
+    cap.paragraph_format.keep_with_next = True
     ncol = t.data.shape[1]
     nhead = 2 if t.spans else 1
     table = doc.add_table(rows=nhead + len(t.data), cols=ncol)
-    table.autofit = True
+    widths = _cell_widths(t)
+    if width_mm is not None:
+        # Arial digits are 0.556 em (1.77 mm at 9 pt), capitals up to 0.78 em; Word pads
+        # each cell 1.9 mm a side
+        mm_per_char, pad = 2.0 * font_size / 9.0, 4.0
+        budget = int((width_mm - pad * ncol) / mm_per_char)
+        if sum(widths) > budget:
+            widths = _shrink(widths, budget, _cell_widths(t, words=True))
+        col_mm = [w * mm_per_char + pad for w in widths]
+        if sum(col_mm) > width_mm:  # words longer than the budget: scale (they wrap)
+            col_mm = [c * width_mm / sum(col_mm) for c in col_mm]
+        table.autofit = False
+        for j, col in enumerate(table.columns):
+            col.width = Mm(col_mm[j])
+    else:
+        table.autofit = True
+        col_mm = None
 
-    def put(cell, text, bold=False, align="center", indent=0):
+    def put(cell, text, bold=False, align="center", indent=0, j=None):
         cell.text = ""
+        if col_mm is not None and j is not None:
+            cell.width = Mm(col_mm[j])
         p = cell.paragraphs[0]
         r = p.add_run(docx_safe_text(text))
         r.bold = bold
@@ -405,14 +664,18 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
     # python-docx's table.cell(i, j) rebuilds the whole cell grid on every call (quadratic
     # in the table size); each row's cells are read once instead
     rows = table.rows
+    for k in range(nhead):
+        _mark_header_row(rows[k])
     hdr_cells = rows[hdr].cells
     for j, col in enumerate(t.data.columns):
-        put(hdr_cells[j], str(col), bold=True, align="left" if j == 0 else "center")
+        # "(n = 30)" never splits over two lines
+        head = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(col).strip())
+        put(hdr_cells[j], head, bold=True, align="left" if j == 0 else "center", j=j)
     for i, cells in enumerate(t._rows("")):
         row_cells = rows[nhead + i].cells
         for j, v in enumerate(cells):
             put(row_cells[j], v, align="left" if j == 0 else "center",
-                indent=t.indent[i] if j == 0 else 0)
+                indent=t.indent[i] if j == 0 else 0, j=j)
     top, last = rows[0].cells, rows[nhead + len(t.data) - 1].cells
     for j in range(ncol):
         _set_cell_border(top[j], top=12)
@@ -423,10 +686,17 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
         r = p.add_run(docx_safe_text(f))
         r.font.size = Pt(max(7.0, font_size - 1))
         p.paragraph_format.space_after = Pt(0)
-    buf = io.BytesIO()
-    doc.save(buf)
-    with open(path, "wb") as fh:
-        fh.write(_deterministic_zip(buf.getvalue()))
+    return table
+
+
+def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
+    if landscape is None:
+        landscape = t.is_wide()
+    orient = "landscape" if landscape else "portrait"
+    doc = new_document(font, font_size, t.title)
+    set_page(doc.sections[0], orient)
+    add_table(doc, t, font=font, font_size=font_size, width_mm=text_width_mm(orient))
+    save_document(doc, path)
     return doc
 
 

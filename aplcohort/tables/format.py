@@ -23,36 +23,52 @@ def _isna(x) -> bool:
         return False
 
 
-def format_p(p, *, digits: int = 3, threshold: float = 0.001, na: str = "NA",
-             prefix: bool = False) -> str:
-    """Format a p-value for a journal table.
+def format_p(p, *, digits: int | None = None, threshold: float | None = None,
+             na: str = "NA", prefix: bool = False, style=None) -> str:
+    """Format a p-value: the one p-value formatter of every table, figure and report.
 
-    ``p < threshold`` prints ``"<0.001"``; otherwise ``digits`` decimals, except that
-    p >= 0.01 values keep ``digits`` decimals too (consistent column), and a value that
-    would round to 1 prints ``">0.999"``. With ``prefix=True`` a leading ``"p = "`` /
-    ``"p < "`` is added (for figure annotations).
+    Default rule (``style=None``, the aplcohort style): ``p < threshold`` (0.001)
+    prints ``"< 0.001"``; otherwise 2 significant digits (``0.88``, ``0.050``,
+    ``0.0012``), and a value that would round to 1 prints ``"> 0.99"``. A journal
+    style (``"ama"``, ``"lancet"``, ``"blood"`` or a
+    :class:`~aplcohort.tables.style.TableStyle`) changes the threshold, the digits,
+    the leading zero and the decimal mark (see ``docs/tables.md``). ``digits=`` asks
+    for that many *decimals* instead (a fixed-width column, e.g. figure annotations).
+    With ``prefix=True`` ``"p = "`` / ``"p < "`` is prepended (figure annotations).
 
     Examples
     --------
-    >>> format_p(0.0004), format_p(0.01234), format_p(0.878), format_p(1.0)
-    ('<0.001', '0.012', '0.878', '>0.999')
-    >>> format_p(0.0004, prefix=True), format_p(0.05, prefix=True)
+    >>> format_p(0.0004), format_p(0.01234), format_p(0.878), format_p(0.9996)
+    ('< 0.001', '0.012', '0.88', '> 0.99')
+    >>> format_p(0.0004, prefix=True), format_p(0.05, digits=3, prefix=True)
     ('p < 0.001', 'p = 0.050')
+    >>> format_p(0.0321, style="ama"), format_p(0.00004, style="lancet")
+    ('.03', '<0\u00b70001')
     """
+    from .style import get_style
     if _isna(p):
         return na
     p = float(p)
     if p < 0 or p > 1 + 1e-12:
         raise ValueError(f"p-value must be in [0, 1]; got {p}")
-    if p < threshold:
-        tstr = np.format_float_positional(threshold, trim="-")
-        return f"p < {tstr}" if prefix else f"<{tstr}"
-    s = f"{p:.{digits}f}"
-    top = 1 - 10 ** (-digits)
-    if float(s) >= 1:
-        s = f">{top:.{digits}f}"
-        return f"p > {top:.{digits}f}" if prefix else s
-    return f"p = {s}" if prefix else s
+    st = get_style(style)
+    if digits is not None:  # fixed decimals (legacy / figure annotations)
+        thr = 0.001 if threshold is None else float(threshold)
+        if p < thr:
+            body, op = st.number_text(np.format_float_positional(thr, trim="-")), "<"
+        else:
+            s = f"{p:.{digits}f}"
+            if float(s) >= 1:
+                body, op = st.number_text(f"{1 - 10 ** (-digits):.{digits}f}"), ">"
+            else:
+                body, op = st.number_text(s), "="
+    else:
+        op, body = st.p_parts(p, threshold)
+    if prefix:
+        return f"p {op} {body}"
+    if op == "=":
+        return body
+    return f"{op}{st.p_space}{body}"
 
 
 def format_num(x, decimals: int = 1, na: str = "NA") -> str:

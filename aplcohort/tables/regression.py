@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .export import JournalTable
-from .format import decimals_for, format_ci, format_p
+from .format import decimals_for, format_ci
 
 
 def _refs(result) -> dict:
@@ -26,42 +26,126 @@ def _refs(result) -> dict:
     return {str(k): v for k, v in refs.items()}
 
 
-def _layout(terms: list[str], refs: dict, labels: dict):
-    """Rows [(kind, label, term)] with kind in header / reference / level / term."""
+def _layout(terms: list[str], refs: dict):
+    """Rows [(kind, variable, term)] with kind in header / reference / level / term."""
     rows, seen = [], set()
     for term in terms:
         var = next((v for v in sorted(refs, key=len, reverse=True)
                     if term.startswith(v) and term != v), None)
         if var is None:
-            rows.append(("term", labels.get(term, term), term))
+            rows.append(("term", term, term))
             continue
         if var not in seen:
             seen.add(var)
-            rows.append(("header", labels.get(var, var), None))
-            rows.append(("reference", f"{refs[var]}", None))
-        rows.append(("level", labels.get(term, term[len(var):]), term))
+            rows.append(("header", var, None))
+            rows.append(("reference", var, None))
+        rows.append(("level", var, term))
     return rows
 
 
-def regression_table(result, *, labels: Mapping | None = None, ratio_label: str | None = None,
+def _order_levels(rows, namer):
+    """Level rows of each categorical variable in the resolved level order (data
+    dictionary / plan ``levels:``), not the model's (alphabetical) order."""
+    out, i = [], 0
+    while i < len(rows):
+        kind, var, term = rows[i]
+        if kind != "level":
+            out.append(rows[i])
+            i += 1
+            continue
+        j = i
+        while j < len(rows) and rows[j][0] == "level" and rows[j][1] == var:
+            j += 1
+        block = rows[i:j]
+        if namer.lab.has_order(var):
+            by_level = {t[len(var):]: (k, v, t) for k, v, t in block}
+            block = [by_level[lv] for lv in namer.lab.order(var, list(by_level))]
+        out += block
+        i = j
+    return out
+
+
+class _Namer:
+    """Row labels: a plain mapping {term or variable: label} first (legacy ``labels=``),
+    then the resolved :class:`~aplcohort.tables.labels.Labels`."""
+
+    def __init__(self, labels):
+        from .labels import Labels, resolve_labels
+        if isinstance(labels, Labels):
+            self.plain, self.lab = {}, labels
+        else:
+            self.plain, self.lab = dict(labels or {}), resolve_labels()
+
+    def variable(self, var):
+        return self.plain.get(var) or self.lab.column(var, unit=False)
+
+    def term(self, term):
+        return self.plain.get(term) or self.lab.column(term)
+
+    def level(self, var, term):
+        lv = term[len(var):]
+        return self.plain.get(term) or self.lab.level(var, lv)
+
+    def ref(self, var, value):
+        return self.lab.level(var, value)
+
+    def full(self, term, refs):
+        return self.plain.get(term) or self.lab.term(term, refs)
+
+
+def _from_frame(df: pd.DataFrame):
+    """(two, est, terms, why) from a terms frame or a univariable/multivariable frame."""
+    cols = set(df.columns)
+    if {"hr_uni", "hr_multi"} <= cols:
+        est = {r.term: ((r.hr_uni, r.lower_uni, r.upper_uni, r.p_uni),
+                        (r.hr_multi, r.lower_multi, r.upper_multi, r.p_multi))
+               for r in df.itertuples()}
+        return True, est, list(df["term"].astype(str)), {}
+    if {"term", "estimate", "lower", "upper", "p"} <= cols:
+        est = {r.term: ((r.estimate, r.lower, r.upper, r.p),) for r in df.itertuples()}
+        why = {}
+        if "estimable" in cols:
+            notes = df["note"] if "note" in cols else pd.Series("", index=df.index)
+            why = {t: (n or "not estimable") for t, e, n in
+                   zip(df["term"], df["estimable"], notes.fillna("")) if not bool(e)}
+        return False, est, list(df["term"].astype(str)), why
+    raise InputError("regression_table needs a CoxResult, FineGrayResult, UniMultiResult or a "
+                     "terms frame [term, estimate, lower, upper, p]; got columns "
+                     f"{list(df.columns)}")
+
+
+def regression_table(result, *, labels=None, ratio_label: str | None = None,
                      decimals: int = 2, conf_level: float | None = None,
                      model_labels=("Univariable", "Multivariable"),
-                     title: str | None = None) -> JournalTable:
+                     title: str | None = None, style=None, reference_rows: str | None = None,
+                     reference_levels: Mapping | None = None, n=None,
+                     events=None) -> JournalTable:
     """Journal table of a Cox / Fine–Gray fit or a univariable + multivariable result.
 
     Parameters
     ----------
-    result : CoxResult, FineGrayResult or UniMultiResult
-    labels : mapping {term or variable: label}
+    result : CoxResult, FineGrayResult, UniMultiResult or DataFrame
+        A DataFrame in the shared terms shape (``term, estimate, lower, upper, p``,
+        optionally ``estimable, note``) or the univariable/multivariable frame
+        (``term, hr_uni, ..., p_multi``); give ``reference_levels`` with it.
+    labels : Labels or mapping {term or variable: label}
+        Default: :func:`aplcohort.tables.labels.resolve_labels` (data dictionary).
     ratio_label : "HR" / "SHR" (default from the result kind)
     decimals : int
         Decimals of ratios and CIs (a row with a value below 0.1 gets up to 3 so a bound
-        never prints as 0.00; p-values: 3, "<0.001").
+        never prints as 0.00).
+    style : str or TableStyle
+        Journal style (p-values, decimal mark; :mod:`aplcohort.tables.style`).
+    reference_rows : {"1 (reference)", "—", "none"}, optional
+        Text of the reference-level row (default the style's, "1 (reference)");
+        "none" prints no reference row and names the reference levels in a footnote.
+    reference_levels : mapping {variable: reference level}, optional
+        For a DataFrame ``result`` (a fitted result carries its own).
 
     Returns
     -------
     JournalTable
-        ``.raw`` columns [term, model, hr, lower, upper, p] (model "univariable",
+        ``.raw`` columns [term, model, estimate, lower, upper, p] (model "univariable",
         "multivariable" or "model").
 
     Examples
@@ -78,18 +162,30 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
     validated against R ``coxph`` / ``cmprsk::crr``); checked in
     ``tests/test_tables_regression.py``.
     """
-    labels = dict(labels or {})
+    from .style import REFERENCE_CHOICES, get_style
+    st = get_style(style)
+    if reference_rows is not None:
+        if reference_rows not in REFERENCE_CHOICES:
+            raise InputError(f"reference_rows must be one of {list(REFERENCE_CHOICES)}; "
+                             f"got {reference_rows!r}")
+        st = st.with_options(reference=reference_rows)
+    namer = _Namer(labels)
     table = getattr(result, "table", None)
-    two = isinstance(table, pd.DataFrame) and {"hr_uni", "hr_multi"} <= set(table.columns)
-    if two:
+    why: dict = {}
+    src = None
+    if isinstance(result, pd.DataFrame):
+        two, est, terms, why = _from_frame(result)
+        ratio_label = ratio_label or "HR"
+        cl = conf_level or 0.95
+        refs = {str(k): v for k, v in (reference_levels or {}).items()}
+    elif isinstance(table, pd.DataFrame) and {"hr_uni", "hr_multi"} <= set(table.columns):
+        two = True
         src = result.multivariable
         ratio_label = ratio_label or "HR"
         cl = conf_level or (src.choices or {}).get("conf_level", 0.95)
-        est = {r.term: ((r.hr_uni, r.lower_uni, r.upper_uni, r.p_uni),
-                        (r.hr_multi, r.lower_multi, r.upper_multi, r.p_multi))
-               for r in table.itertuples()}
-        terms = list(table["term"])
+        _, est, terms, _ = _from_frame(table)
     else:
+        two = False
         terms_df = getattr(result, "terms", None)
         if not isinstance(terms_df, pd.DataFrame):
             raise InputError(f"regression_table needs a CoxResult, FineGrayResult or "
@@ -100,34 +196,46 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
             (getattr(result, "choices", None) or {}).get("conf_level", 0.95)
         est = {r.term: ((r.estimate, r.lower, r.upper, r.p),) for r in terms_df.itertuples()}
         terms = list(terms_df["term"])
-    # terms not estimable (shared terms shape: estimable False, reason in note): "NE"
-    st = src.terms
-    why = {r.term: r.note for r in st.itertuples() if not r.estimable}
+    if src is not None:
+        # terms not estimable (shared terms shape: estimable False, reason in note): "NE"
+        st_terms = src.terms
+        why = {r.term: r.note for r in st_terms.itertuples() if not r.estimable}
+        refs = _refs(src)
+        if reference_levels:
+            refs.update({str(k): v for k, v in reference_levels.items()})
+        n = getattr(src, "n", None) if n is None else n
+        events = getattr(src, "events", None) if events is None else events
     sep = set(why)
     pct = f"{100 * float(cl):g}%"
-    rows_spec = _layout(terms, _refs(src), labels)
+    rows_spec = _order_levels(_layout(terms, refs), namer)
+    ref_text = st.reference_text
     nmod = 2 if two else 1
     head = ["Variable"]
     for k in range(nmod):
         head += [f"{ratio_label} ({pct} CI)" + (" " * k), "p" + (" " * k)]
     # column names must be unique: the second model's get a trailing space (invisible)
     rows, indent, raw = [], [], []
-    for kind, label, term in rows_spec:
+    for kind, var, term in rows_spec:
         if kind == "header":
-            rows.append([label] + [""] * (2 * nmod))
+            rows.append([namer.variable(var)] + [""] * (2 * nmod))
             indent.append(0)
             continue
         if kind == "reference":
-            rows.append([label] + ["1 (reference)", ""] * nmod)
+            if ref_text is None:
+                continue
+            rows.append([namer.ref(var, refs[var])] + [ref_text, ""] * nmod)
             indent.append(1)
             continue
+        label = namer.level(var, term) if kind == "level" else namer.term(term)
         cells = [label]
         for k, (hr, lo, hi, p) in enumerate(est[term]):
             if term in sep and k == nmod - 1 or not np.isfinite(hr):
                 cells += ["NE", ""]
             else:
                 dec = max(decimals, decimals_for([hr, lo, hi], 3))  # 0.004, not 0.00
-                cells += [format_ci(hr, lo, hi, dec, na="NE", na_bound="NE"), format_p(p)]
+                cells += [st.num(format_ci(hr, lo, hi, dec, na="NE", na_bound="NE",
+                                           sep=st.ci_sep)),
+                          st.p(p, na="NE")]
             raw.append({"term": term, "model": (("univariable", "multivariable")[k] if two
                                                 else "model"),
                         "estimate": hr, "lower": lo, "upper": hi, "p": p})
@@ -135,22 +243,29 @@ def regression_table(result, *, labels: Mapping | None = None, ratio_label: str 
         indent.append(1 if kind == "level" else 0)
     df = pd.DataFrame(rows, columns=head)
     spans = ((model_labels[0], 1, 2), (model_labels[1], 3, 4)) if two else ()
-    n = getattr(src, "n", None)
-    ev = getattr(src, "events", None)
     notes = []
     if n is not None:
-        notes.append(f"n = {n}, events = {ev}." if not two else
+        notes.append(f"n = {n}, events = {events}." if not two else
                      f"Univariable models: each covariate alone; multivariable: all together "
-                     f"(n = {n}, events = {ev}, same patients in every model).")
+                     f"(n = {n}, events = {events}, same patients in every model).")
     name = "Fine" + chr(8211) + "Gray subdistribution hazards" if ratio_label == "SHR" else "Cox proportional hazards"
     notes.append(f"{ratio_label}, {'subdistribution ' if ratio_label == 'SHR' else ''}hazard ratio "
                  f"({name} model); {pct} Wald CI; p, Wald test.")
-    if sep:
-        notes.append("NE, not estimable: " + "; ".join(
-            f"{labels.get(t, t)}, {why[t]}" for t in terms if t in why) + ".")
+    used_refs = [v for k, v, _ in rows_spec if k == "header"]
+    if used_refs and ref_text is None:
+        notes.append("Reference levels: " + "; ".join(
+            f"{namer.variable(v)}, {namer.ref(v, refs[v])}" for v in used_refs) + ".")
+    elif used_refs and ref_text != "1 (reference)":
+        notes.append(f"{ref_text}, reference level.")
+    if any(c == "NE" for r in rows for c in r[1:]):
+        reasons = [f"{namer.full(t, refs)}, {why[t]}" for t in terms if t in why]
+        reasons += [f"{namer.full(t, refs)}, no finite estimate" for t in terms
+                    if t not in why and any(not np.isfinite(e[0]) for e in est[t])]
+        notes.append("NE, not estimable: " + "; ".join(reasons) + ".")
     raw_df = pd.DataFrame(raw, columns=["term", "model", "estimate", "lower", "upper", "p"])
     return JournalTable(title or f"{'Univariable and multivariable ' if two else ''}"
                         f"{'Fine' + chr(8211) + 'Gray' if ratio_label == 'SHR' else 'Cox'} regression",
                         df, raw_df, tuple(indent), tuple(notes), spans,
                         table_choices={"ratio": ratio_label, "conf_level": float(cl),
-                                       "reference_levels": _refs(src)})
+                                       "reference_levels": refs, "style": st.name,
+                                       "reference_rows": st.reference})

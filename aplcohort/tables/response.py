@@ -17,7 +17,34 @@ import pandas as pd
 from ..errors import InputError
 from ..stats.grouptests import binom_ci, compare_response_rates, fisher_exact
 from .export import JournalTable
-from .format import DASH, decimals_for, format_ci, format_p, format_pct_ci
+from .format import DASH, decimals_for, format_ci, format_pct_ci
+
+
+def odds_ratio_zero_cell_note(orv, lower, upper, style=None, pct="95%") -> str:
+    """Footnote of an odds ratio that a zero cell makes 0 or infinite.
+
+    R ``fisher.test`` returns the conditional MLE 0 (or Inf) and a one-sided exact CI
+    ``[0, upper]`` (or ``[lower, Inf]``); the table prints "NE" and this note gives R's
+    numbers, so no cell reads ``inf (9.77–inf)``.
+
+    >>> odds_ratio_zero_cell_note(float("inf"), 9.7712, float("inf"))
+    'odds ratio not estimable (a zero cell): conditional MLE infinite, exact 95% CI 9.77 to infinity'
+    >>> odds_ratio_zero_cell_note(0.0, 0.0, 14.3)
+    'odds ratio not estimable (a zero cell): conditional MLE 0, exact 95% CI 0 to 14.30'
+    """
+    from .style import get_style
+    st = get_style(style)
+
+    def f(x):
+        if np.isinf(x):
+            return "infinity"
+        if x == 0:
+            return "0"
+        return st.num(format_ci(x, x, x, max(2, decimals_for([x], 3))).split(" ")[0])
+
+    mle = "infinite" if np.isinf(orv) else "0"
+    return (f"odds ratio not estimable (a zero cell): conditional MLE {mle}, exact {pct} CI "
+            f"{f(lower)} to {f(upper)}")
 
 
 def _outcome_spec(spec, name):
@@ -32,7 +59,8 @@ def _outcome_spec(spec, name):
 
 def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=None,
                    labels: Mapping | None = None, conf_level: float = 0.95, decimals: int = 1,
-                   or_decimals: int = 2, title: str = "Response to reinduction") -> JournalTable:
+                   or_decimals: int = 2, title: str = "Response to reinduction",
+                   style=None) -> JournalTable:
     """Rates per group with exact CIs, odds ratio (first vs second group) with CI and p.
 
     Parameters
@@ -48,7 +76,10 @@ def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=N
         number is given in a footnote (never silently dropped).
     order : sequence
         Groups (columns) in order; the odds ratio is group 1 vs group 2.
-    labels : mapping {group: label}
+    labels : mapping {group: label} or Labels
+        A :class:`~aplcohort.tables.labels.Labels` gives the group levels' labels.
+    style : str or TableStyle
+        Journal style (p-values, decimal mark).
 
     Returns
     -------
@@ -80,12 +111,18 @@ def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=N
                          "data to the groups compared")
     if len(groups) < 2:
         raise InputError("a response table compares at least two groups")
-    lab = {g: (labels or {}).get(g, str(g)) for g in groups}
+    from .labels import Labels
+    from .style import get_style
+    st = get_style(style)
+    if isinstance(labels, Labels):
+        lab = {g: labels.level(group, g) for g in groups}
+    else:
+        lab = {g: (labels or {}).get(g, str(g)) for g in groups}
     ng = {g: int((data[group] == g).sum()) for g in groups}
     pct = f"{100 * conf_level:g}%"
     head = (["Outcome"] + [f"{lab[g]} (n = {ng[g]})" for g in groups]
             + ([f"OR ({pct} CI)"] if len(groups) == 2 else []) + ["p"])
-    rows, raw, notes = [], [], []
+    rows, raw, notes, or_notes = [], [], [], []
     for name, spec in outcomes.items():
         col, levels = _outcome_spec(spec, name)
         if col not in data.columns:
@@ -128,25 +165,32 @@ def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=N
         for g in groups:
             x, n, m = counts[g]
             est, lo, hi = binom_ci(x, n, conf_level)
-            cells.append(f"{x}/{n}, {format_pct_ci(est, lo, hi, decimals)}")
+            cells.append(st.num(f"{x}/{n}, {format_pct_ci(est, lo, hi, decimals, sep=st.ci_sep)}"))
             raw.append({"outcome": name, "group": g, "responders": x, "n": n, "rate": est,
                         "lower": lo, "upper": hi, "missing": m, "odds_ratio": orv,
                         "or_lower": olo, "or_upper": ohi, "p": p, "test": test})
         row = [name, *cells]
         if len(groups) == 2:
-            dec = max(or_decimals, decimals_for([orv, olo, ohi], 3))  # 0.004, not 0.00
-            row.append(format_ci(orv, olo, ohi, dec, na_bound="\u221e"))
-        row.append(format_p(p))
+            if np.isinf(orv) or orv == 0:
+                # a zero cell: R's conditional MLE is 0 or Inf; never "inf (9.77-inf)"
+                row.append("NE")
+                or_notes.append(f"{name}: {odds_ratio_zero_cell_note(orv, olo, ohi, st, pct)}")
+            else:
+                dec = max(or_decimals, decimals_for([orv, olo, ohi], 3))  # 0.004, not 0.00
+                row.append(st.num(format_ci(orv, olo, ohi, dec, na_bound="NE", sep=st.ci_sep)))
+        row.append(st.p(p))
         rows.append(row)
     df = pd.DataFrame(rows, columns=head)
     notes = [f"Cells: responders/evaluable, % ({pct} CI, Clopper{DASH}Pearson exact)."] + (
         [f"OR, odds ratio {lab[groups[0]]} vs {lab[groups[1]]} (conditional maximum likelihood, "
          "exact CI); p, Fisher's exact test."] if len(groups) == 2 else
         ["p, Fisher's exact test (r x 2)."]) + notes
+    if or_notes:
+        notes.append("NE, not estimable: " + "; ".join(or_notes) + ".")
     raw_df = pd.DataFrame(raw, columns=["outcome", "group", "responders", "n", "rate", "lower",
                                         "upper", "missing", "odds_ratio", "or_lower", "or_upper",
                                         "p", "test"])
     return JournalTable(title, df, raw_df, (0,) * len(df), tuple(notes),
                         table_choices={"rate CI": "Clopper-Pearson", "conf_level": conf_level,
                                        "odds ratio": "conditional MLE (fisher.test)",
-                                       "groups": groups})
+                                       "groups": groups, "style": st.name})

@@ -5,7 +5,7 @@ Numbers come from :func:`aplcohort.stats.km.kaplan_meier` (``median()``,
 :func:`aplcohort.stats.logrank.logrank_test` (R ``survdiff``); with
 ``competing=True`` from :func:`aplcohort.stats.competing.cumulative_incidence`
 (``.at(times)``, cmprsk ``timepoints``) and :func:`~aplcohort.stats.competing.gray_test`.
-An estimate at a time after a group's last follow-up prints "NA" (R omits it).
+An estimate at a time after a group's last follow-up prints "NE" with a footnote (R omits it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .export import JournalTable
-from .format import format_ci, format_p, format_pct_ci
+from .format import format_ci, format_pct_ci
 
 _SINGULAR = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
 
@@ -37,7 +37,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                      order=None, labels: Mapping | None = None, conf_type: str | None = None,
                      conf_level: float = 0.95, test: bool = True, competing: bool = False,
                      cause: int = 1, decimals: int = 1, pct_decimals: int = 1,
-                     group_header: str = "Group", title: str | None = None) -> JournalTable:
+                     group_header: str = "Group", title: str | None = None, style=None,
+                     group_column: str | None = None) -> JournalTable:
     """Per-group survival (or cumulative incidence) summary as a journal table.
 
     Parameters
@@ -55,6 +56,11 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
         Log-rank (KM) or Gray (CIF, for ``cause``) p in the first row.
     competing, cause
         Cumulative incidence of ``cause`` with the other causes competing.
+    labels : mapping {group: label} or Labels
+        With a :class:`~aplcohort.tables.labels.Labels`, ``group_column`` names the
+        cohort column the groups are levels of (labels and order from it).
+    style : str or TableStyle
+        Journal style (p-values, decimal mark).
 
     Returns
     -------
@@ -73,6 +79,16 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     Validated against: the KM / CIF / test functions it calls (R survival / cmprsk);
     cells checked in ``tests/test_tables_survival.py``.
     """
+    from .labels import Labels
+    from .style import get_style
+    st = get_style(style)
+    if isinstance(labels, Labels):
+        if order is None and group is not None and group_column and labels.has_order(group_column):
+            order = labels.order(group_column, [g for g in pd.unique(np.asarray(group, dtype=object))
+                                                if not pd.isna(g)])
+        labels = ({} if not group_column else
+                  {g: labels.level(group_column, g)
+                   for g in pd.unique(np.asarray(group, dtype=object))} if group is not None else {})
     time_label(1, time_unit)
     t = np.asarray(time, dtype=float)
     e = np.asarray(event)
@@ -127,7 +143,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
             n, ev, comp = int(r["n"]), int(r["events"]), np.nan
             m = (r["median"], r["lower"], r["upper"])
             cells = [lab[g], str(n), str(ev),
-                     format_ci(m[0], m[1], m[2], decimals, na="NR", na_bound="NR")]
+                     st.num(format_ci(m[0], m[1], m[2], decimals, na="NR", na_bound="NR",
+                                      sep=st.ci_sep))]
         for x in times:
             # both results have the shared curve shape: .at() -> group, cause, time, estimate
             sel = ((at["group"] == g) if g is not None else at["group"].isna()) & \
@@ -136,7 +153,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                 sel &= (at["cause"] == cause).fillna(False).to_numpy(bool)
             a = at[sel].iloc[0]
             est, lo, hi = a["estimate"], a["lower"], a["upper"]
-            cells.append(format_pct_ci(est, lo, hi, pct_decimals))
+            cells.append(st.num(format_pct_ci(est, lo, hi, pct_decimals, sep=st.ci_sep,
+                                              na="NE")))
             raw.append({"group": g, "n": n, "events": ev, "competing": comp, "median": m[0],
                         "median_lower": m[1], "median_upper": m[2], "time": x, "estimate": est,
                         "lower": lo, "upper": hi, "p": p, "test": tname})
@@ -145,7 +163,7 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                         "median_lower": m[1], "median_upper": m[2], "time": np.nan,
                         "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p": p, "test": tname})
         if tests_col:
-            cells.append(format_p(p) if i == 0 else "")
+            cells.append(st.p(p, na="NE") if i == 0 else "")
         rows.append(cells)
     df = pd.DataFrame(rows, columns=head)
     ctype = conf_type or ("log-log" if competing else "log")
@@ -157,7 +175,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
         notes.append(f"Kaplan{chr(8211)}Meier estimates; {pct} CI on the {ctype} scale (Greenwood); "
                      "NR, not reached.")
     if times:
-        notes.append("NA: time beyond the last follow-up of the group.")
+        if any("NE" == c for r in rows for c in r):
+            notes.append("NE, not estimable: time beyond the last follow-up of the group.")
     if tests_col:
         notes.append(f"p, {'Gray test' if competing else 'log-rank test'}.")
     raw_df = pd.DataFrame(raw, columns=["group", "n", "events", "competing", "median",
@@ -167,4 +186,5 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     return JournalTable(title, df, raw_df, (0,) * len(df), tuple(notes),
                         table_choices={"estimator": "Aalen-Johansen" if competing else "Kaplan-Meier",
                                        "conf_type": ctype, "conf_level": conf_level,
-                                       "time_unit": time_unit, "test": tname or None})
+                                       "time_unit": time_unit, "test": tname or None,
+                                       "style": st.name})

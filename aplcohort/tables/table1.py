@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..stats.grouptests import compare_groups, standardized_mean_difference
 from .export import JournalTable
-from .format import format_mean_sd, format_median_iqr, format_n_pct, format_num, format_p
+from .format import format_mean_sd, format_median_iqr, format_n_pct, format_num
 
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
@@ -80,7 +80,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
            kinds: Mapping | None = None, summary: str | Mapping = "median", order=None,
            level_order: Mapping | None = None, overall: bool = True, tests: bool = True,
            smd: bool = False, parametric: bool = False, decimals: int = 1, pct_decimals: int = 1,
-           title: str = "Table 1. Baseline characteristics") -> JournalTable:
+           title: str = "Table 1. Baseline characteristics", style=None) -> JournalTable:
     """Baseline characteristics by group with tests, missing counts and optional SMD.
 
     Parameters
@@ -92,8 +92,11 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         Missing group values raise (filter them out explicitly first).
     variables : sequence of str
         Rows, in order.
-    labels : mapping {column: row label}
-        E.g. ``{"age_at_diagnosis": "Age at diagnosis, years"}``.
+    labels : Labels or mapping {column: row label}
+        E.g. ``{"age_at_diagnosis": "Age at diagnosis, years"}``. A
+        :class:`~aplcohort.tables.labels.Labels` (``resolve_labels(plan)``) also gives
+        units, level labels, level order and the group labels; a plain mapping is applied
+        on top of the data dictionary's labels.
     kinds : mapping {column: "categorical" | "continuous"}
         Override the automatic choice (non-numeric / boolean = categorical).
     summary : "median" | "mean" or mapping {column: "median" | "mean"}
@@ -106,6 +109,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         Passed to ``compare_groups`` (t-test / ANOVA instead of rank tests).
     decimals, pct_decimals : int
         Decimals of continuous summaries and of percentages.
+    style : str or TableStyle
+        Journal style (p-values, decimal mark; :mod:`aplcohort.tables.style`).
 
     Returns
     -------
@@ -137,11 +142,17 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         raise InputError(f"{int(data[group].isna().sum())} rows have no value in the group column "
                          f"{group!r} (index {ids}); filter them explicitly or fill a level such as "
                          "'unknown'")
-    labels = dict(labels or {})
+    from .labels import Labels, resolve_labels
+    from .style import get_style
+    st = get_style(style)
+    lab = labels if isinstance(labels, Labels) else resolve_labels()
+    labels = {} if isinstance(labels, Labels) else dict(labels or {})
     kinds = dict(kinds or {})
     level_order = dict(level_order or {})
     if summary not in ("median", "mean") and not isinstance(summary, Mapping):
         raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
+    if order is None and lab.has_order(group):
+        order = lab.order(group, data[group].dropna().unique().tolist())
     groups = _levels(data[group], order)
     unknown = [g for g in groups if not (data[group] == g).any()] if order is not None else []
     absent = sorted(set(data[group].unique()) - set(groups), key=str)
@@ -151,7 +162,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     cols = [(g, data[group] == g) for g in groups]
     if overall:
         cols.append(("Overall", pd.Series(True, index=data.index)))
-    head = ["Characteristic"] + [f"{g} (n = {int(m.sum())})" for g, m in cols[: len(groups)]]
+    head = ["Characteristic"] + [f"{lab.level(group, g)} (n = {int(m.sum())})"
+                                 for g, m in cols[: len(groups)]]
     if overall:
         head.append(f"Overall (n = {len(data)})")
     if tests:
@@ -178,7 +190,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                                      or not pd.api.types.is_numeric_dtype(s.dtype)) else "continuous"
         if kind not in ("categorical", "continuous"):
             raise InputError(f"kind for {var!r} must be 'categorical' or 'continuous'; got {kind!r}")
-        label = labels.get(var, var)
+        label = labels.get(var) or lab.column(var)
         extra, test_name, p = {}, "", np.nan
         if tests and len(groups) >= 2:
             vals = s.astype(object).where(s.notna(), None) if kind == "categorical" else s
@@ -186,7 +198,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 vals = pd.to_numeric(s, errors="raise")
             tr = compare_groups(vals, data[group], kind=kind, parametric=parametric, order=groups)
             test_name, p = tr.test, tr.p
-            extra = {"p": format_p(p), "test": short_test_name(test_name)}
+            extra = {"p": st.p(p), "test": short_test_name(test_name)}
             if test_name and test_name != "none":
                 used_tests.add(test_name)
         d_smd = np.nan
@@ -223,7 +235,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 levels = [True]
                 sv = yes
             else:
-                levels = list(level_order.get(var, _levels(s)))
+                levels = list(level_order.get(var) or (
+                    lab.order(var, sv.dropna().unique().tolist()) if lab.has_order(var)
+                    else _levels(s)))
                 extra_lv = sorted(set(sv.dropna().unique()) - set(levels), key=str)
                 if extra_lv:
                     raise InputError(f"level_order for {var!r} misses levels {extra_lv} present in "
@@ -249,12 +263,14 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 rows.append([f"{label}, n (%)", *[""] * len(cols), *stat_cells(extra)])
                 indent.append(0)
                 for lv, cells in zip(levels, level_cells):
-                    rows.append([str(lv), *cells, *stat_cells({})])
+                    rows.append([lab.level(var, lv), *cells, *stat_cells({})])
                     indent.append(1)
         if sum(nmiss.values()):
             rows.append(["Missing", *[str(nmiss[g]) for g, _ in cols], *stat_cells({})])
             indent.append(1)
     df = pd.DataFrame(rows, columns=head)
+    if st.decimal_mark != ".":
+        df = df.apply(lambda col: col.map(st.num)) if len(df) else df
     raw_df = pd.DataFrame(raw, columns=["variable", "level", "group", "n", "denominator", "pct",
                                         "median", "q1", "q3", "mean", "sd", "missing", "test",
                                         "p", "smd"])
@@ -270,4 +286,4 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                         table_choices={"group": group, "summary": summary if isinstance(summary, str)
                                        else dict(summary), "parametric": parametric,
                                        "percent denominator": "non-missing values",
-                                       "quantiles": "type 7 (R default)"})
+                                       "quantiles": "type 7 (R default)", "style": st.name})

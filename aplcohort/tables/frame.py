@@ -1,0 +1,324 @@
+"""Tidy result frames as journal tables: the formatter of every table a plan writes.
+
+:func:`format_frame` turns a result frame (curves, medians, terms, tests, counts...)
+into a :class:`~aplcohort.tables.export.JournalTable`:
+
+* every p-value column, whatever its name (``p``, ``p_adj``, ``p_value``,
+  ``Pr(>|z|)``, ``p (Gray)``, ``logrank_p``, ``p_cox``, ``p_uni`` ...; see
+  :func:`is_p_column`), goes through the one p formatter of the chosen style;
+* an estimate with its bounds (``estimate/lower/upper``, ``median/lower/upper``,
+  ``hr_uni/lower_uni/upper_uni``, ``odds_ratio/or_lower/or_upper`` ...) becomes one
+  ``"x (y–z)"`` column; probabilities of curves print as percentages;
+* internal columns (``cause``, ``std_err``, ``se``, ``variance``, ``coef``,
+  ``estimable``, ``note``) are not shown; a row's ``note`` becomes a footnote;
+* a median that was not reached prints ``NR``; a value that could not be
+  estimated prints ``NE`` with a footnote saying why (the row's note);
+* model terms, column names and level values print with their labels
+  (:mod:`aplcohort.tables.labels`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from .export import JournalTable
+from .format import DASH, decimals_for, format_ci
+
+#: Columns never shown in a formatted table (kept in the full-precision CSV).
+INTERNAL = ("cause", "std_err", "se", "robust_se", "variance", "coef", "estimable", "note",
+            "level")
+_P_RE = re.compile(r"^(p|pr\(>\|?[a-z]\|?\)|p[ ._-]?val(ue)?|p[ _.-].*|.*[_ .-]p|.*[_ .-]p[_ .-]"
+                   r"(value|adj.*)|p_?adj.*|.*p[_.-]?value)$", re.I)
+
+#: Printed names of the standard result columns.
+HEADERS = {
+    "group": "Group", "time": "Time", "n": "n", "events": "Events", "n_risk": "At risk",
+    "n_event": "Events", "n_censor": "Censored", "competing": "Competing events",
+    "median": "Median", "rmean": "Restricted mean", "tau": "Up to", "term": "Variable",
+    "method": "Method", "statistic": "Statistic", "df": "df", "test": "Test",
+    "group1": "Group 1", "group2": "Group 2", "landmark": "Landmark", "state": "State",
+    "measure": "Measure", "observed": "Observed", "expected": "Expected",
+    "o_minus_e": "O \u2212 E", "chisq": "\u03c7\u00b2", "estimate": "Estimate",
+    "hr": "HR", "odds_ratio": "OR", "from_state": "From", "to_state": "To",
+    "n_start": "n at start", "n_included": "n included", "events_after": "Events after",
+    "logrank_statistic": "Log-rank \u03c7\u00b2", "logrank_df": "Log-rank df",
+}
+_P_HEADERS = {"p": "p", "p_value": "p", "pvalue": "p", "p.value": "p", "p_adj": "Adjusted p",
+              "p_cox": "p (Cox)", "logrank_p": "p (log-rank)", "p_uni": "p", "p_multi": "p"}
+
+
+def is_p_column(name) -> bool:
+    """True for the column names that hold p-values.
+
+    Examples
+    --------
+    >>> [is_p_column(c) for c in ("p", "p_adj", "Pr(>|z|)", "p (Gray)", "logrank_p", "p_cox",
+    ...                           "p_uni", "p.value", "pvalue", "group", "n_risk", "tau")]
+    [True, True, True, True, True, True, True, True, True, False, False, False]
+    """
+    return bool(_P_RE.match(str(name).strip()))
+
+
+def _triplets(cols: list[str]) -> list[tuple[str, str, str, str]]:
+    """(estimate, lower, upper, header) column triplets present in ``cols``."""
+    out, used = [], set()
+    s = set(cols)
+
+    def add(e, lo, hi, head):
+        if {e, lo, hi} <= s and not ({e, lo, hi} & used):
+            out.append((e, lo, hi, head))
+            used.update((e, lo, hi))
+
+    for suf in ("uni", "multi", "adj", "unadj", "weighted"):
+        add(f"hr_{suf}", f"lower_{suf}", f"upper_{suf}", "HR")
+        add(f"estimate_{suf}", f"lower_{suf}", f"upper_{suf}", "Estimate")
+    add("odds_ratio", "or_lower", "or_upper", "OR")
+    for e in ("hr", "shr", "estimate", "rate"):
+        add(e, f"{e}_lower", f"{e}_upper", HEADERS.get(e, e.upper()))
+    add("reproduced_estimate", "ci_lower", "ci_upper", "Reproduced estimate")
+    for e in ("estimate", "median", "rmean", "hr", "rate"):
+        add(e, "lower", "upper", HEADERS.get(e, e))
+    for c in cols:
+        if c.endswith("_lower"):
+            b = c[: -len("_lower")]
+            add(b, c, b + "_upper", HEADERS.get(b, b.replace("_", " ").capitalize()))
+    return out
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
+                 conf_level: float = 0.95, group_column: str | None = None,
+                 reference_levels=None, percent: bool | None = None) -> JournalTable:
+    """Format a tidy result frame as a journal table (see the module docstring).
+
+    Parameters
+    ----------
+    df : DataFrame
+        A result frame (full-precision numbers; the CSV of the run keeps them).
+    caption : str
+    labels : Labels, optional
+        Default :func:`~aplcohort.tables.labels.resolve_labels` (the data dictionary).
+    style : str or TableStyle, optional
+    conf_level : float
+        Printed in the interval headers.
+    group_column : str, optional
+        The cohort column the ``group`` values are levels of (their labels are used).
+    reference_levels : mapping, optional
+        Reference level of each categorical model variable (for term labels).
+    percent : bool, optional
+        Print curve probabilities as percentages (default: when the frame has ``time``
+        and ``estimate`` columns with values in [0, 1] and no ``term``).
+
+    Returns
+    -------
+    JournalTable
+        ``.raw`` is ``df`` itself.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"group": ["A", "B"], "n": [19.0, 12.0], "events": [5.0, 2.0],
+    ...                    "median": [21.7, float("nan")], "lower": [8.7, 9.9],
+    ...                    "upper": [float("nan"), float("nan")], "note": ["", "not reached"],
+    ...                    "p": [0.0004, float("nan")]})
+    >>> format_frame(df, "Medians").data.values.tolist()
+    [['A', '19', '5', '21.7 (8.7–NR)', '< 0.001'], ['B', '12', '2', 'NR (9.9–NR)', '']]
+    """
+    from .labels import Labels, resolve_labels
+    from .style import get_style
+    lab = labels if isinstance(labels, Labels) else resolve_labels(labels=labels)
+    st = get_style(style)
+    df = df.reset_index(drop=True)
+    cols = [str(c) for c in df.columns]
+    df.columns = cols
+    notes_col = df["note"].fillna("").astype(str) if "note" in cols else pd.Series("", index=df.index)
+    if "estimable" in cols:
+        not_est = ~df["estimable"].fillna(True).astype(bool)
+    else:
+        not_est = pd.Series(False, index=df.index)
+    trip = _triplets(cols)
+    in_trip = {c for t in trip for c in t[:3]}
+    drop = set(INTERNAL)
+    if "cause" in cols and df["cause"].nunique(dropna=False) > 1:
+        drop.discard("cause")
+    if "level" in cols and "term" not in cols:
+        drop.discard("level")
+    if percent is None:
+        percent = ("time" in cols and "estimate" in cols and "term" not in cols
+                   and bool(df["estimate"].dropna().between(0, 1).all()))
+    pct = f"{100 * float(conf_level):g}%"
+    row_id = next((c for c in cols if c not in drop and c not in in_trip), None)
+    footn: list[str] = []
+    footn_na: list[str] = []
+    nr_used = ne_used = na_used = False
+    out_cols: dict[str, list] = {}
+    p_cols = [c for c in cols if is_p_column(c)]
+
+    def rowname(i):
+        if row_id is None:
+            return f"row {i + 1}"
+        v = df.at[i, row_id]
+        if row_id == "term":
+            return lab.term(v, reference_levels)
+        parts = [(lab.term(df.at[i, c], reference_levels) if c == "term" else
+                  _id_text(df.at[i, c])) for c in ("group", "term", "time", "landmark", "state",
+                                                 "measure") if c in cols and c not in drop
+                 and not _isnan(df.at[i, c])]
+        return ", ".join(parts) if parts else str(v)
+
+    def has_test(i):
+        return any(not _isnan(df.at[i, c]) for c in p_cols)
+
+    def why(i):
+        n = notes_col.iat[i].strip()
+        return n or "not estimable"
+
+    for c in cols:
+        if c in drop:
+            continue
+        if c in in_trip:
+            t = next((t for t in trip if t[0] == c), None)
+            if t is None:  # a bound: printed with its estimate
+                continue
+            e, lo, hi, head = t
+            is_median = e in ("median",)
+            scale = 100.0 if (percent and e == "estimate") else 1.0
+            vals = pd.to_numeric(df[e], errors="coerce") * scale
+            los = pd.to_numeric(df[lo], errors="coerce") * scale
+            his = pd.to_numeric(df[hi], errors="coerce") * scale
+            if scale == 100.0:
+                dec = 1
+            elif e in ("median", "rmean", "tau"):
+                dec = 1
+            else:
+                dec = max(2, decimals_for(pd.concat([vals, los, his]).to_numpy(float), 3))
+            cells = []
+            for i in range(len(df)):
+                v, a, b = vals.iat[i], los.iat[i], his.iat[i]
+                note = notes_col.iat[i].lower()
+                if e in ("odds_ratio",) and not _isnan(v) and (np.isinf(v) or v == 0):
+                    from .response import odds_ratio_zero_cell_note
+                    ne_used = True
+                    footn.append(f"{rowname(i)}: " + odds_ratio_zero_cell_note(v, a, b, st, pct))
+                    cells.append("NE")
+                    continue
+                if (_isnan(v) and not not_est.iat[i] and not is_median and has_test(i)
+                        and notes_col.iat[i].strip()):
+                    # a test-only row (e.g. a score test): no estimate to give, the note says
+                    # what the row is
+                    na_used = True
+                    footn_na.append(f"{rowname(i)}: {notes_col.iat[i].strip()}")
+                    cells.append("\u2014")
+                    continue
+                if _isnan(v) or not_est.iat[i] or (not _isnan(v) and not np.isfinite(v)):
+                    if is_median and ("not reached" in note or note == ""):
+                        nr_used = True
+                        cells.append("NR" if _isnan(a) else st.num(
+                            f"NR ({_num(a, dec)}{st.ci_sep}{'NR' if _isnan(b) else _num(b, dec)})"))
+                    else:
+                        ne_used = True
+                        footn.append(f"{rowname(i)}: {why(i)}")
+                        cells.append("NE")
+                    continue
+                nb = "NR" if is_median else "NE"
+                if is_median and (_isnan(a) or _isnan(b)):
+                    nr_used = True
+                elif not is_median and (_isnan(a) or _isnan(b)):
+                    ne_used = True
+                    footn.append(f"{rowname(i)}: confidence limit {why(i)}")
+                cells.append(st.num(format_ci(v, a, b, dec, na="NE", na_bound=nb, sep=st.ci_sep)))
+            unit = ", %" if scale == 100.0 else ""
+            out_cols[f"{head}{unit} ({pct} CI)" + (" " * sum(1 for k in out_cols if k.startswith(head)))] = cells
+            continue
+        v = df[c]
+        if c in p_cols:
+            cells = []
+            for i, x in enumerate(v):
+                if _isnan(x):
+                    if not_est.iat[i]:
+                        ne_used = True
+                        footn.append(f"{rowname(i)}: p {why(i)}")
+                        cells.append("NE")
+                    else:
+                        cells.append("")
+                else:
+                    cells.append(st.p(float(x)))
+            head = _P_HEADERS.get(c, c)
+        elif pd.api.types.is_bool_dtype(v):
+            cells = ["" if _isnan(x) else ("yes" if x else "no") for x in v]
+            head = _header(c, lab)
+        elif pd.api.types.is_numeric_dtype(v):
+            fin = pd.to_numeric(v, errors="coerce")
+            integer = bool(fin.dropna().apply(lambda x: float(x).is_integer()).all())
+            cells = []
+            for i, x in enumerate(fin):
+                if _isnan(x):
+                    cells.append("")
+                elif integer and abs(x) < 1e9:
+                    cells.append(str(int(x)))
+                else:  # 2 decimals, or 2 significant digits below 0.01 (never "0.00")
+                    dec = 1 if abs(x) >= 10 else (2 if abs(x) >= 0.01 or x == 0 else
+                                                  1 - int(math.floor(math.log10(abs(x)))))
+                    cells.append(st.num(_num(x, dec)))
+            head = _header(c, lab)
+        else:
+            if c == "term":
+                cells = [lab.term(x, reference_levels) for x in v]
+            elif c == "group" and group_column:
+                cells = ["" if _isnan(x) else lab.level(group_column, x) for x in v]
+            elif c in lab.columns:
+                cells = ["" if _isnan(x) else lab.level(c, x) for x in v]
+            else:
+                cells = ["" if (not isinstance(x, (list, dict)) and _isnan(x)) else str(x)
+                         for x in v]
+            head = _header(c, lab)
+        while head in out_cols:
+            head += " "
+        out_cols[head] = cells
+    data = pd.DataFrame(out_cols)
+    notes = []
+    if nr_used:
+        notes.append("NR, not reached.")
+    if ne_used:
+        seen = list(dict.fromkeys(footn))
+        notes.append("NE, not estimable: " + "; ".join(seen) + ".")
+    if na_used:
+        notes.append("\u2014, no estimate (a test only): " + "; ".join(dict.fromkeys(footn_na))
+                     + ".")
+    return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
+                        table_choices={"style": st.name, "conf_level": conf_level})
+
+
+def _id_text(x) -> str:
+    """A row identifier as printed: 60.0 -> '60'."""
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _num(x, dec):
+    s = f"{float(x):.{dec}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s
+
+
+def _header(c: str, lab) -> str:
+    if c in HEADERS:
+        return HEADERS[c]
+    if c in lab.columns:
+        return lab.column(c)
+    return c.replace("_", " ").capitalize() if re.fullmatch(r"[a-z0-9_]+", c) else c
+
+
+__all__ = ["format_frame", "is_p_column", "INTERNAL", "DASH"]
