@@ -191,8 +191,37 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
 
     ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
                          endpoints=plan_d.get("endpoints") or {},
-                         output=plan_d.get("output") or {})
+                         output=plan_d.get("output") or {},
+                         palette=plan_palette(plan_d, cohort.data))
     return source, mapping, cohort, data_warn, ctx
+
+
+def plan_palette(plan_d: dict, data: pd.DataFrame):
+    """One :class:`~aplcohort.plots.style.Palette` for every figure of a plan run.
+
+    Every level of every grouping column the plan names (``group:`` of an analysis,
+    ``color_by:`` of a swimmer plot) is registered before any analysis runs, in plan
+    order (an analysis's ``order:`` first, then the other levels present, sorted), so
+    a level has the same colour and line style in every figure whichever analyses run
+    or fail. Levels met later (e.g. the 0/1 of a time-dependent exposure) get the next
+    free style.
+    """
+    from ..plots.style import Palette
+    pal = Palette()
+    for a in plan_d.get("analyses") or []:
+        if not isinstance(a, dict):
+            continue
+        for key in ("group", "color_by"):
+            col = a.get(key)
+            if not isinstance(col, str) or col not in data.columns:
+                continue
+            present = [v for v in pd.unique(data[col]) if not pd.isna(v)]
+            order = [v for v in (a.get("order") or []) if v in set(present)] if key == "group" else []
+            for lv in order + sorted((v for v in present if v not in set(order)), key=str):
+                pal.add(lv)
+            if key == "color_by" and data[col].isna().any():
+                pal.add(a.get("missing_label", "not recorded"))
+    return pal
 
 
 def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True):

@@ -359,7 +359,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             xlabel=None, ylabel="Overall survival", order=None, labels=None, colors=None,
             linestyles=None, ylim=(0.0, 1.03), legend_loc="auto",
             annotation_loc="auto", title=None, width="single", height_mm=None,
-            decimals=1, percent=False, show_n=True):
+            decimals=1, percent=False, show_n=True, palette=None):
     """Kaplan–Meier curves with censor marks, CI bands, medians, p / HR and risk table.
 
     Parameters
@@ -390,6 +390,9 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
     order, labels, colors, linestyles
         Group order, display labels {group: label}, colours / line styles
         (sequence in order or mapping).
+    palette : Palette, optional
+        Colour and line style per group level shared by every figure of a run
+        (:class:`~aplcohort.plots.style.Palette`); ``colors`` / ``linestyles`` win.
     legend_loc, annotation_loc : "auto" or a corner ("lower left", "upper right", ...)
         "auto" (default) puts each in the first corner its box leaves the curves free
         (deterministic; preference: legend lower left, annotation upper right).
@@ -425,7 +428,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
-        styles = group_styles(groups, colors, linestyles)
+        styles = group_styles(groups, colors, linestyles, palette=palette)
         med = result.median() if median_legend or median_lines else None
         scale = 100.0 if percent else 1.0
         curves, leg_labels = [], []
@@ -489,7 +492,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
              cause_labels=None, ylim=(0.0, 1.0), legend_loc="auto",
              annotation_loc="auto", title=None, width="single", height_mm=None,
-             percent=False):
+             percent=False, palette=None):
     """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
 
     Parameters
@@ -559,7 +562,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
-        styles = group_styles(groups, colors, linestyles)
+        styles = group_styles(groups, colors, linestyles, palette=palette)
         curves, leg_labels = [], []
         if stacked:
             sub = tab[_sel(tab, group)]
