@@ -917,6 +917,9 @@ def h_td_cox(ctx, m, cohort, out):
     _regression_summary(out, res, df)
     out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
+    if _fig(ctx, m):
+        from ..plots.forest import plot_forest
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
 
 
 def h_mantel_byar(ctx, m, cohort, out):
@@ -928,6 +931,10 @@ def h_mantel_byar(ctx, m, cohort, out):
                       ties=m.ties)
     out.summary.update(test_summary(res, "Mantel-Byar"))
     out.result = res
+    # the report shows every analysis's numbers: the test as a one-row table
+    out.tables.append(("test", "Mantel–Byar test (exposure as time-dependent)",
+                       pd.DataFrame([{"n": out.summary["n"], "events": out.summary["events"],
+                                      **test_summary(res, "Mantel-Byar")}])))
 
 
 def h_simon_makuch(ctx, m, cohort, out):

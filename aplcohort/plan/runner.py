@@ -90,6 +90,33 @@ class PlanResults:
                 f"<table><tr><th>id</th><th>kind</th><th>title</th><th>status</th></tr>{rows}</table>")
 
 
+_NUMPY_WORDS = (
+    ("divide by zero", "a division by zero occurred (typically a group with no patient at risk "
+                       "or no event)"),
+    ("invalid value", "an undefined value (0/0, log of a negative number, or similar) occurred"),
+    ("overflow", "a number grew too large to represent (typically a coefficient running "
+                 "to infinity)"),
+    ("underflow", "a number became too small to represent"),
+    ("mean of empty slice", "an average over no values was asked for (an empty group)"),
+    ("degrees of freedom", "a variance was asked for with too few values"),
+)
+
+
+def numerical_warning_text(message: str) -> str:
+    """A numpy / scipy RuntimeWarning in words for the report (the raw text in brackets).
+
+    Examples
+    --------
+    >>> numerical_warning_text("divide by zero encountered in log")[:40]
+    'While computing this analysis a division'
+    """
+    low = message.lower()
+    what = next((words for key, words in _NUMPY_WORDS if key in low),
+                "a numerical problem occurred")
+    return (f"While computing this analysis {what}; check its estimates for missing or "
+            f"infinite values (numpy: {message})")
+
+
 def load_plan(plan) -> tuple[dict, str, Path | None]:
     """Read a plan from a path, a bundled plan name, or a dict.
 
@@ -298,8 +325,10 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
             out_a = _kinds.run_analysis(ctx, models[a["id"]])
         msgs = []
         for w in caught:
-            if issubclass(w.category, AplcohortWarning) or issubclass(w.category, RuntimeWarning):
+            if issubclass(w.category, AplcohortWarning):
                 m = f"[{a['id']}] {w.category.__name__}: {w.message}"
+            elif issubclass(w.category, RuntimeWarning):
+                m = f"[{a['id']}] NumericalWarning: {numerical_warning_text(str(w.message))}"
                 if m not in msgs:
                     msgs.append(m)
         out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)

@@ -140,6 +140,33 @@ def default_ticks(tmax: float, nbins: int = 6) -> np.ndarray:
     return t[: last + 1]
 
 
+#: Upper limits a cumulative-incidence axis may end at (the smallest that leaves room
+#: above the highest curve is used; 1 when a curve passes 0.5).
+CIF_UPPER_LIMITS = (0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8)
+
+
+def cif_upper_limit(ymax: float, headroom: float = 1.15) -> float:
+    """Top of a cumulative-incidence y axis for curves reaching ``ymax`` (pure).
+
+    The axis ends at the smallest of :data:`CIF_UPPER_LIMITS` that is at least
+    ``headroom`` x ``ymax`` (so a non-relapse mortality of 17 % is drawn on 0–0.2, not
+    squeezed against the x axis of a 0–1 plot); curves higher than about 0.7 keep the
+    full 0–1 scale (1.03, so a curve reaching 1 is not drawn on the frame).
+
+    Examples
+    --------
+    >>> cif_upper_limit(0.167), cif_upper_limit(0.0), cif_upper_limit(0.45), cif_upper_limit(0.9)
+    (0.2, 0.05, 0.6, 1.03)
+    """
+    if not np.isfinite(ymax) or ymax < 0:
+        raise InputError(f"ymax must be a number >= 0; got {ymax!r}")
+    need = ymax * headroom
+    for lim in CIF_UPPER_LIMITS:
+        if lim >= need:
+            return lim
+    return 1.03
+
+
 def _check_unit(unit):
     if unit not in TIME_UNITS:
         raise InputError(f"time_unit must be one of {TIME_UNITS}; got {unit!r}")
@@ -227,6 +254,37 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
     ax.tick_params(labelbottom=True)
     rax.set_xlabel("")
     return rax
+
+
+def fit_inside(fig, pad_in: float = 0.04) -> None:
+    """Move and shrink the axes of a figure we made so every text (risk-table labels
+    left of the axes, y label, annotations, legend) lies inside the figure.
+
+    After this, ``fig.savefig(path)`` without ``bbox_inches="tight"`` cuts nothing off.
+    Only the horizontal position is changed (the heights were sized for the risk table).
+    """
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    W = fig.get_size_inches()[0]
+    x0s, x1s = [], []
+    for a in fig.axes:
+        bb = a.get_tightbbox(r)
+        if bb is not None:
+            x0s.append(bb.x0 / fig.dpi)
+            x1s.append(bb.x1 / fig.dpi)
+    if not x0s:
+        return
+    left_over = pad_in - min(x0s)           # > 0: something sticks out on the left
+    right_over = max(x1s) - (W - pad_in)    # > 0: sticks out on the right
+    if left_over <= 0 and right_over <= 0:
+        return
+    for a in fig.axes:
+        if a.get_axes_locator() is not None:
+            continue  # placed by its parent's divider (the risk table)
+        pos = a.get_position(original=True)
+        dx0 = max(left_over, 0.0) / W
+        dx1 = max(right_over, 0.0) / W
+        a.set_position([pos.x0 + dx0, pos.y0, max(pos.width - dx0 - dx1, 0.05), pos.height])
 
 
 def _finish_axes(ax, times, xlabel, ylabel, ylim, title):
@@ -356,7 +414,7 @@ def _step_xy(t, y, start_y, start_t=0.0):
 def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk",), ci=False,
             censor_marks=True, pvalue=None, pvalue_test=None, hr=None, hr_term=None,
             hr_label="HR", median_legend=True, median_lines=False, time_unit="months",
-            xlabel=None, ylabel="Overall survival", order=None, labels=None, colors=None,
+            xlabel=None, ylabel=None, order=None, labels=None, colors=None,
             linestyles=None, ylim=(0.0, 1.03), legend_loc="auto",
             annotation_loc="auto", title=None, width="single", height_mm=None,
             decimals=1, percent=False, show_n=True, palette=None):
@@ -381,6 +439,10 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         Annotated as ``"<Test> p = ..."``; a float needs ``pvalue_test``.
     hr, hr_term, hr_label : CoxResult, term name, "HR" / "SHR"
         Annotated as ``"HR 0.64 (95% CI 0.49–0.83)"``.
+    ylabel : str, optional
+        The endpoint, e.g. "Overall survival", "Relapse-free survival" (the plan passes
+        the endpoint's label). Default "Survival probability": a KM curve does not
+        know which endpoint it estimates, so it does not guess.
     median_legend : bool
         Legend entries ``"<group> (n = N): median (95% CI)"`` from ``result.median()``.
     median_lines : bool
@@ -425,6 +487,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         if np.any(np.diff(times) <= 0) or times[0] < 0:
             raise InputError(f"times must be increasing and >= 0; got {times.tolist()}")
         rows = tuple(risk_rows) if risk_table is not False else ()
+        own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
@@ -478,11 +541,13 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
                   facecolor="white", edgecolor="none", framealpha=0.85,
                   alignment="left")
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})",
-                     ylabel + (" (%)" if percent else ""),
+                     (ylabel or "Survival probability") + (" (%)" if percent else ""),
                      (ylim[0] * scale, ylim[1] * scale), title)
         if rows:
             risk = risk_table if isinstance(risk_table, pd.DataFrame) else _risk_from_result(result, times)
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+        if own_fig:
+            fit_inside(ax.figure)
     return ax
 
 
@@ -490,7 +555,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
              data=None, risk_table=None, risk_rows=("n_risk",), ci=False, censor_marks=True, pvalue=None, pvalue_test=None,
              hr=None, hr_term=None, hr_label="SHR", time_unit="months", xlabel=None,
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
-             cause_labels=None, ylim=(0.0, 1.0), legend_loc="auto",
+             cause_labels=None, ylim=None, legend_loc="auto",
              annotation_loc="auto", title=None, width="single", height_mm=None,
              percent=False, palette=None):
     """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
@@ -515,7 +580,16 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         ``None``: from ``data`` if given, else ``result.risk_table(times)`` if the
         result has it, else no table; ``False``: none.
     cause_labels : mapping {cause: label}
+    ylim : (low, high), optional
+        Default: 0 to :func:`cif_upper_limit` of the highest curve drawn (its CI too
+        with ``ci=True``), e.g. 0–0.2 for a non-relapse mortality of 17 %. The x axis
+        is set a few points below 0 so a curve that stays at 0 is seen, not hidden in
+        the axis line.
     Other parameters as :func:`plot_km`.
+
+    The risk table comes from the result alone (``result.risk_table(times)``, every
+    :func:`~aplcohort.stats.competing.cumulative_incidence` result has it); censor marks
+    from the result's ``n_censor`` column. ``data=`` is no longer needed for either.
 
     Returns
     -------
@@ -555,10 +629,14 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             if d_g is None:
                 risk = risk.assign(group=[all_groups[0]] * len(risk))
         elif risk_table is None and callable(getattr(result, "risk_table", None)):
-            risk = result.risk_table(list(times))
+            try:
+                risk = result.risk_table(list(times))
+            except (TypeError, ValueError):  # a result built without its data
+                risk = None
         elif risk_table is True:
             risk = _risk_from_result(result, times)
         rows = tuple(risk_rows) if risk is not None else ()
+        own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
@@ -606,6 +684,11 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                     cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
                     ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
                             markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
+                elif censor_marks and "n_censor" in sc.columns:
+                    c = sc[sc["n_censor"].fillna(0) > 0]
+                    ax.plot(c["time"], c["estimate"] * scale, linestyle="none", marker="|",
+                            markersize=4.5, markeredgewidth=0.9, color=st["color"],
+                            gid=f"censor:{g}")
                 if ci:
                     _, lo = _step_xy(sc["time"], sc["lower"].fillna(0.0), 0.0)
                     _, hi = _step_xy(sc["time"], sc["upper"].fillna(0.0), 0.0)
@@ -616,6 +699,15 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             ann.append(hr_text(hr, hr_term, hr_label))
         if pvalue is not None:
             ann.append(pvalue_text(pvalue, pvalue_test))
+        auto_ylim = ylim is None
+        if auto_ylim:
+            top = max([float(np.nanmax(y)) / scale for _x, y in curves if len(y)] + [0.0])
+            if ci and not stacked:
+                for g in groups:
+                    up = tab[_sel(tab, g) & (tab["cause"] == cause)]["upper"]
+                    if up.notna().any():
+                        top = max(top, float(up.max()))
+            ylim = (0.0, cif_upper_limit(top))
         table_in = (sum(1 + len(groups) for _ in rows) * _LINE_IN + 0.42) if rows else 0.0
         legend_loc, annotation_loc = _place(
             ax, curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale), leg_labels,
@@ -624,14 +716,20 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=False)
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
                      (ylim[0] * scale, ylim[1] * scale), title)
+        if auto_ylim:
+            # a curve at 0 (no event in a group) would lie on the x axis line: move the axis
+            # line a few points down so it shows
+            ax.spines["bottom"].set_position(("outward", 3))
         if rows:
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+        if own_fig:
+            fit_inside(ax.figure)
     return ax
 
 
 def plot_simon_makuch(result, ax=None, *, times=None,
                       risk_rows=("n_risk", "cum_entered"), pvalue="auto", labels=None,
-                      ylabel="Overall survival", censor_marks=False, **kwargs):
+                      ylabel=None, censor_marks=False, **kwargs):
     """Simon–Makuch curves (KM by current exposure on (start, stop] data).
 
     Parameters
