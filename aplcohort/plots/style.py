@@ -147,7 +147,7 @@ def style_rc(font_size: float = 8.0, *, font: str = "DejaVu Sans", grid: bool = 
         "savefig.pad_inches": 0.03,
         "pdf.fonttype": 42,   # embed TrueType (journals reject Type 3 fonts)
         "ps.fonttype": 42,
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",  # SVG text stays text (editable)
         "svg.hashsalt": "aplcohort",  # deterministic SVG ids
         "text.usetex": False,
         "mathtext.default": "regular",

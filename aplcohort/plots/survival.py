@@ -189,6 +189,14 @@ def _risk_from_result(result, times) -> pd.DataFrame:
                      "aplcohort.stats.km.number_at_risk(...)> or risk_table=False")
 
 
+def _result_data(result):
+    """``(time, code, group index)`` arrays a CIFResult keeps for its risk table, or None."""
+    d = getattr(result, "_data", None)
+    if not (isinstance(d, tuple) and len(d) == 3):
+        return None
+    return tuple(np.asarray(x) for x in d)
+
+
 def _sel(tab: pd.DataFrame, g):
     """Rows of group ``g`` (``None`` = the ungrouped curve)."""
     if g is None:
@@ -257,34 +265,92 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
 
 
 def fit_inside(fig, pad_in: float = 0.04) -> None:
-    """Move and shrink the axes of a figure we made so every text (risk-table labels
-    left of the axes, y label, annotations, legend) lies inside the figure.
+    """Resize a figure we made so everything drawn (risk-table labels left of the axes,
+    tick labels, y label, legend) lies inside it, with ``pad_in`` inches to spare.
 
-    After this, ``fig.savefig(path)`` without ``bbox_inches="tight"`` cuts nothing off.
-    Only the horizontal position is changed (the heights were sized for the risk table).
+    The axes keep their size in inches (the risk table was sized in inches); the figure
+    grows or shrinks around them, as ``bbox_inches="tight"`` would crop it when saving.
+    After this, ``fig.savefig(path)`` cuts nothing off.
     """
     fig.draw_without_rendering()
+    bb = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+    W, H = fig.get_size_inches()
+    if (bb.x0 >= pad_in and bb.y0 >= pad_in and bb.x1 <= W - pad_in and bb.y1 <= H - pad_in
+            and bb.x0 <= 2 * pad_in and bb.y0 <= 2 * pad_in):
+        return
+    W2, H2 = bb.width + 2 * pad_in, bb.height + 2 * pad_in
+    dx, dy = pad_in - bb.x0, pad_in - bb.y0
+    for a in fig.axes:
+        if a.get_label() == "risk table":
+            continue  # placed by its curve axes' divider
+        p = a.get_position(original=True)
+        a.set_position([(p.x0 * W + dx) / W2, (p.y0 * H + dy) / H2, p.width * W / W2,
+                        p.height * H / H2])
+    fig.set_size_inches(W2, H2)
+
+
+def _risk_pairs(fig):
+    """[(curve axes, risk-table axes)] of a figure."""
+    pairs = []
+    for rax in fig.axes:
+        if rax.get_label() != "risk table":
+            continue
+        for a in rax.get_shared_x_axes().get_siblings(rax):
+            if a is not rax and a.get_label() != "risk table":
+                pairs.append((a, rax))
+                break
+    return pairs
+
+
+def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
+    """Keep the risk-table labels of every panel of a grid clear of the panel to its left.
+
+    In a grid of KM / CIF panels each risk table prints its group labels left of its
+    axes, where the panel to the left has its last column of numbers. Each panel whose
+    labels would overlap that panel (or stick out of the figure) is narrowed from the
+    left, keeping its right edge, until ``pad_pt`` points separate them. Called by
+    :func:`plot_km` / :func:`plot_cif` whenever they draw into a figure with other
+    panels; call it again after changing a layout by hand.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from aplcohort.stats.km import kaplan_meier
+    >>> km = kaplan_meier([5, 8, 12, 20, 3, 9], [1, 0, 1, 0, 1, 1], ["ATO-based"] * 3 + ["IC"] * 3)
+    >>> fig, (a1, a2) = plt.subplots(1, 2, figsize=(6, 3))
+    >>> _ = plot_km(km, a1); _ = plot_km(km, a2)
+    >>> align_risk_tables(fig)   # nothing left to move
+    """
+    pairs = _risk_pairs(fig)
+    if not pairs:
+        return
+    fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
-    W = fig.get_size_inches()[0]
-    x0s, x1s = [], []
-    for a in fig.axes:
-        bb = a.get_tightbbox(r)
-        if bb is not None:
-            x0s.append(bb.x0 / fig.dpi)
-            x1s.append(bb.x1 / fig.dpi)
-    if not x0s:
-        return
-    left_over = pad_in - min(x0s)           # > 0: something sticks out on the left
-    right_over = max(x1s) - (W - pad_in)    # > 0: sticks out on the right
-    if left_over <= 0 and right_over <= 0:
-        return
-    for a in fig.axes:
-        if a.get_axes_locator() is not None:
-            continue  # placed by its parent's divider (the risk table)
-        pos = a.get_position(original=True)
-        dx0 = max(left_over, 0.0) / W
-        dx1 = max(right_over, 0.0) / W
-        a.set_position([pos.x0 + dx0, pos.y0, max(pos.width - dx0 - dx1, 0.05), pos.height])
+    W = fig.get_size_inches()[0] * fig.dpi
+    pad = pad_pt * fig.dpi / 72.0
+    for ax, rax in sorted(pairs, key=lambda p: p[0].get_position().x0):
+        labels = [t for t in rax.texts if (t.get_gid() or "").startswith(("risk-label:", "risk-title:"))]
+        if not labels:
+            continue
+        lab_x0 = min(t.get_window_extent(r).x0 for t in labels)
+        rb = rax.get_window_extent(r)
+        cb = ax.get_window_extent(r)
+        y0, y1 = min(rb.y0, cb.y0), max(rb.y1, cb.y1)
+        limit = 0.0
+        for other in fig.axes:
+            if other is ax or other is rax:
+                continue
+            ob = other.get_tightbbox(r)
+            if ob is None or ob.x1 > cb.x0 or ob.y1 < y0 or ob.y0 > y1:
+                continue  # not a panel to the left in the same row
+            limit = max(limit, ob.x1)
+        need = (limit + pad) - lab_x0
+        if need <= 0:
+            continue
+        pos = ax.get_position(original=True)
+        dx = need / W
+        ax.set_position([pos.x0 + dx, pos.y0, max(pos.width - dx, 0.05), pos.height])
+        fig.draw_without_rendering()
 
 
 def _finish_axes(ax, times, xlabel, ylabel, ylim, title):
@@ -548,6 +614,8 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
         if own_fig:
             fit_inside(ax.figure)
+        elif rows and len(_risk_pairs(ax.figure)) > 1:
+            align_risk_tables(ax.figure)
     return ax
 
 
@@ -588,8 +656,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
     Other parameters as :func:`plot_km`.
 
     The risk table comes from the result alone (``result.risk_table(times)``, every
-    :func:`~aplcohort.stats.competing.cumulative_incidence` result has it); censor marks
-    from the result's ``n_censor`` column. ``data=`` is no longer needed for either.
+    :func:`~aplcohort.stats.competing.cumulative_incidence` result has it), censor marks
+    from the censored times the result keeps. ``data=`` is no longer needed for either.
 
     Returns
     -------
@@ -684,11 +752,17 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                     cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
                     ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
                             markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
-                elif censor_marks and "n_censor" in sc.columns:
-                    c = sc[sc["n_censor"].fillna(0) > 0]
-                    ax.plot(c["time"], c["estimate"] * scale, linestyle="none", marker="|",
-                            markersize=4.5, markeredgewidth=0.9, color=st["color"],
-                            gid=f"censor:{g}")
+                elif censor_marks and _result_data(result) is not None:
+                    # censored times from the data the result keeps (its table has rows at
+                    # event times only, so its n_censor cannot place the marks)
+                    r_t, r_c, r_g = _result_data(result)
+                    gi = list(result.groups).index(g) if g in tuple(result.groups) else None
+                    gm = np.ones(r_t.size, bool) if gi is None else (r_g == gi)
+                    ct = np.unique(r_t[gm & (r_c == 0)])
+                    idx = np.searchsorted(sc["time"].to_numpy(float), ct, side="right") - 1
+                    cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
+                    ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
+                            markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
                 if ci:
                     _, lo = _step_xy(sc["time"], sc["lower"].fillna(0.0), 0.0)
                     _, hi = _step_xy(sc["time"], sc["upper"].fillna(0.0), 0.0)
@@ -724,6 +798,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
         if own_fig:
             fit_inside(ax.figure)
+        elif rows and len(_risk_pairs(ax.figure)) > 1:
+            align_risk_tables(ax.figure)
     return ax
 
 
