@@ -329,8 +329,10 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                 m = f"[{a['id']}] {w.category.__name__}: {w.message}"
             elif issubclass(w.category, RuntimeWarning):
                 m = f"[{a['id']}] NumericalWarning: {numerical_warning_text(str(w.message))}"
-                if m not in msgs:
-                    msgs.append(m)
+            else:
+                continue
+            if m not in msgs:
+                msgs.append(m)
         out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)
         out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
         run_warnings.extend(msgs)
