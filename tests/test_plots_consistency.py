@@ -302,3 +302,15 @@ def test_pdf_fonts_truetype_and_svg_text_as_text(tmp_path):
     assert "<text" in text and "Log-rank" in text
     # nothing global was changed
     assert matplotlib.rcParams["pdf.fonttype"] == matplotlib.rcParamsDefault["pdf.fonttype"]
+
+
+def test_state_named_like_a_group_level_takes_its_colour_and_no_colour_is_used_twice():
+    from aplcohort.plots.multistate import palette_state_colors, state_colors
+    states = ["relapse1", "CR2", "ATO-based", "auto HSCT", "allo HSCT", "relapse2",
+              "salvage allo HSCT", "CR3", "death"]
+    pal = Palette(["ATO-based", "IC", "auto HSCT", "allo HSCT"])
+    cols = palette_state_colors(states, pal, state_colors(states))
+    for lv in ("ATO-based", "auto HSCT", "allo HSCT"):
+        assert cols[lv] == pal.color(lv)
+    assert len({str(c).lower() for c in cols.values()}) == len(states)
+    assert palette_state_colors(states, None, state_colors(states)) == state_colors(states)

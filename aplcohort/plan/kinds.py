@@ -1080,6 +1080,9 @@ def _states(handler, ctx, m, cohort, out):
     settings = {k: getattr(m, k) for k in names if k in type(m).model_fields}
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
                 if v is not None}
+    import inspect
+    if "palette" in inspect.signature(handler).parameters:  # the run's colours per level
+        settings["palette"] = ctx.palette
     r = handler(cohort, **settings, figures=_fig(ctx, m))
     by_reason: dict[str, list[str]] = {}
     for e in r.summary.get("excluded") or []:
