@@ -231,7 +231,7 @@ def diagram_layout(model, counts: pd.DataFrame) -> tuple:
 
 
 def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="double",
-                            title=None):
+                            title=None, palette=None):
     """State-transition diagram with the number of patients making each transition.
 
     Parameters
@@ -243,6 +243,9 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
         Draw allowed transitions nobody made (dotted).
     width : str or float
     title : str, optional
+    palette : Palette, optional
+        The run's group colours: a state named like a group level takes its colour, as in
+        :func:`plot_state_occupancy`.
 
     Returns
     -------
@@ -253,7 +256,8 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
 
     boxes, edges = diagram_layout(model, counts)
     pos = {r.state: (r.x, r.y) for r in boxes.itertuples()}
-    cols = state_colors(model.state_names, model.absorbing_states)
+    cols = palette_state_colors(list(model.state_names), palette,
+                                state_colors(model.state_names, model.absorbing_states))
     bw, bh = 0.8, 0.42
     with journal_style():
         if ax is None:
@@ -265,7 +269,7 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
                                         boxstyle="round,pad=0.02", fc=cols[s], ec="black",
                                         lw=0.6, alpha=0.9, gid=f"box:{s}"))
             dark = cols[s] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], "#117733",
-                               "#882255", "#AA4499", OKABE_ITO["bluish green"])
+                               "#882255", "#AA4499", OKABE_ITO["bluish green"], "#332288")
             label = s.replace(" ", "\n", 1) if len(s) > 10 else s
             ax.text(x, y, label, ha="center", va="center", fontsize=7, linespacing=1.0,
                     color="white" if dark else "black", gid=f"label:{s}")
