@@ -206,3 +206,16 @@ def test_numpy_warnings_in_words():
     assert t.endswith("(numpy: divide by zero encountered in log)")
     assert "undefined value" in numerical_warning_text("invalid value encountered in divide")
     assert "numerical problem" in numerical_warning_text("something new")
+
+
+def test_report_figures_share_one_scale(run):
+    _, out = run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    widths = {alt: int(w) for alt, w in re.findall(r"<img alt='([^']+)' style='width:(\d+)px'", html)}
+    from PIL import Image
+    for alt, w in widths.items():
+        with Image.open(out / "figures" / f"{alt}.png") as im:
+            assert w == round(im.width / im.info["dpi"][0] * 96 * 1.4), alt
+    # a one-row forest plot is narrower on the page than a double-column KM plot
+    assert widths["td_cox_hsct"] < widths["os_by_consolidation"]
+    assert len(widths) == len(list((out / "figures").glob("*.png")))
