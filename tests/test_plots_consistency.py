@@ -314,3 +314,10 @@ def test_state_named_like_a_group_level_takes_its_colour_and_no_colour_is_used_t
         assert cols[lv] == pal.color(lv)
     assert len({str(c).lower() for c in cols.values()}) == len(states)
     assert palette_state_colors(states, None, state_colors(states)) == state_colors(states)
+
+
+def test_swimmer_legend_in_the_run_order():
+    pal = Palette(["ATO-based", "auto HSCT", "allo HSCT"])
+    ax = plot_swimmer(_swimmer_frame(), palette=pal, missing_label="not reinduced")
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert names[1:4] == ["auto HSCT", "allo HSCT", "not reinduced"]

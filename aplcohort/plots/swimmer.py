@@ -217,6 +217,13 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
         key = np.array(["all"] * len(df))
     lanes["sort_key"] = key
     levels = list(order) if order is not None else sorted(pd.unique(lanes["colour_key"]), key=str)
+    if order is None and palette is not None:
+        # the legend lists levels in the run's order (as every other figure), "no group"
+        # levels (none, not reinduced, ...) after the groups, unknown ones last
+        from .style import _is_neutral
+        known = {lv: i for i, lv in enumerate(palette.levels)}
+        levels = sorted(levels, key=lambda lv: (_is_neutral(lv), known.get(lv, len(known)),
+                                                str(lv)))
     if missing_label in levels:
         levels = [lv for lv in levels if lv != missing_label] + [missing_label]
     extra = sorted(set(lanes["colour_key"]) - set(levels))
