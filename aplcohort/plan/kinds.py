@@ -50,6 +50,9 @@ class Context:
     endpoints: dict
     output: dict
     _ep_cache: dict = field(default_factory=dict)
+    #: colour / line style per group level, one for every figure of the run
+    #: (:class:`aplcohort.plots.style.Palette`; the runner fills it before any analysis)
+    palette: Any = None
 
 
 def _num(x):
@@ -606,9 +609,10 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
             lab = f"{m.label or out.summary.get('endpoint', {}).get('label', '')} ({method})"
             unit = out.summary.get("endpoint", {}).get("unit", "months")
             fig = (plot_km(res.adjusted, risk_table=False, median_legend=False, show_n=False,
-                           time_unit=unit, ylabel=lab, width="double")
+                           time_unit=unit, ylabel=lab, width="double", palette=ctx.palette)
                    if what == "km" else
                    plot_cif(res.adjusted, cause=m.cause, risk_table=False, time_unit=unit,
+                            palette=ctx.palette,
                             ylabel=lab, width="double"))
             out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
@@ -712,7 +716,8 @@ def h_km(ctx, m, cohort, out):
         fig = plot_km(res, times=_ticks(m, df["time"], info["unit"]),
                       pvalue=test.p if test is not None else None,
                       pvalue_test=test.test if test is not None else None,
-                      time_unit=info["unit"], ylabel=label, order=order, width="double")
+                      time_unit=info["unit"], ylabel=label, order=order, width="double",
+                      palette=ctx.palette)
         out.figures.append((m.id, _figure_of(fig)))
         if chaz is not None:
             from ..plots.cumhaz import plot_cumhaz
@@ -874,6 +879,7 @@ def h_cif(ctx, m, cohort, out):
     if _fig(ctx, m):
         from ..plots.survival import plot_cif
         fig = plot_cif(res, cause=cause, data=(df["time"].to_numpy(), df["event"].to_numpy(), g),
+                       palette=ctx.palette,
                        times=_ticks(m, df["time"], info["unit"]),
                        pvalue=test.p if test is not None else None,
                        pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
@@ -977,7 +983,7 @@ def h_cox(ctx, m, cohort, out):
                                     _figure_of(plot_zph(z, term, xlabel=xl))))
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
     if not m.firth:
         _cox_extras(ctx, m, res, df, out)
     _adjusted(ctx, m, df, out, "cox")
@@ -1060,7 +1066,7 @@ def h_finegray(ctx, m, cohort, out):
     _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
     _adjusted(ctx, m, df, out, "finegray")
 
 
@@ -1093,7 +1099,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
     _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
 
 
 def h_response(ctx, m, cohort, out):
@@ -1185,6 +1191,9 @@ def h_td_cox(ctx, m, cohort, out):
     _regression_summary(out, res, df)
     out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
+    if _fig(ctx, m):
+        from ..plots.forest import plot_forest
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
 
 
 def h_td_finegray(ctx, m, cohort, out):
@@ -1263,7 +1272,8 @@ def h_simon_makuch(ctx, m, cohort, out):
         fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label, labels=names,
                                 times=_ticks(m, df["time"], info["unit"]),
                                 pvalue=mb.p if mb is not None else None,
-                                pvalue_test="Mantel-Byar" if mb is not None else None, width="double")
+                                pvalue_test="Mantel-Byar" if mb is not None else None, width="double",
+                                palette=ctx.palette)
         out.figures.append((m.id, _figure_of(fig)))
 
 
@@ -1377,6 +1387,9 @@ def _states(handler, ctx, m, cohort, out):
     settings = {k: getattr(m, k) for k in names if k in type(m).model_fields}
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
                 if v is not None}
+    import inspect
+    if "palette" in inspect.signature(handler).parameters:  # the run's colours per level
+        settings["palette"] = ctx.palette
     r = handler(cohort, **settings, figures=_fig(ctx, m))
     by_reason: dict[str, list[str]] = {}
     for e in r.summary.get("excluded") or []:
@@ -1406,7 +1419,7 @@ def h_swimmer(ctx, m, cohort, out):
     out.summary.update({"n": int(cohort.n), "unit": m.unit})
     if _fig(ctx, m):
         fig = plot_swimmer(cohort.data, color_by=m.color_by, sort_by=m.sort_by, unit=m.unit,
-                           missing_label=m.missing_label)
+                           missing_label=m.missing_label, palette=ctx.palette)
         out.figures.append((m.id, _figure_of(fig)))
 
 

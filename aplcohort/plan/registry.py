@@ -433,7 +433,7 @@ class Landmark(_Table, _Endpoint, AnalysisBase):
         return self
 
 
-class TDCox(_Table, _Exposure, _Endpoint, AnalysisBase):
+class TDCox(_Table, _Figure, _Exposure, _Endpoint, AnalysisBase):
     covariates: list[str] = _f([], column=True, r="formula right-hand side")
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")

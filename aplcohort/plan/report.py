@@ -1,9 +1,17 @@
-"""Self-contained HTML report: figures embedded as base64 PNG, opens offline."""
+"""Self-contained HTML report: figures embedded as base64 PNG, opens offline.
+
+Layout (top to bottom): title, synthetic-data banner, a short summary of the run,
+a table of contents, ONE collapsible warnings panel (grouped by kind, each message
+once with the analyses it concerns), published vs reproduced facts, attrition, one
+section per analysis (choices, notes, figures, tables; an analysis that produced
+nothing says why), provenance.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,18 +26,107 @@ th,td{border-top:1px solid #ddd;border-bottom:1px solid #ddd;padding:.25em .6em;
 th{background:#f4f4f4} .banner{background:#fff3cd;border:1px solid #e0c36b;padding:.6em 1em;margin:1em 0}
 .holds{color:#176b2c;font-weight:600} .fails{color:#a4161a;font-weight:600}
 .choices{color:#555;font-size:.85em} figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee}
-.warn{background:#fdecea;border:1px solid #f5c2c0;padding:.5em 1em;margin:.6em 0}
+details.warnings{background:#fdf6e3;border:1px solid #e6d3a3;padding:.4em 1em;margin:1em 0}
+details.warnings summary{cursor:pointer;font-weight:600}
+details.warnings h4{margin:.8em 0 .2em 0;font-size:.95em}
+details.warnings li{margin:.25em 0}
+.where{color:#555;font-size:.85em}
+nav.toc ol{columns:2;font-size:.9em} nav.toc li{margin:.1em 0}
+.empty{color:#a4161a}
 code{background:#f4f4f4;padding:0 .2em}
 """
 
+#: Plain-language headings of the warning categories (the warning class names).
+WARNING_GROUPS = {
+    "not estimable": "Analyses that could not be estimated",
+    "SeparationWarning": "Infinite estimates (monotone likelihood / separation)",
+    "ImmortalTimeWarning": "Immortal-time bias risk",
+    "ConvergenceWarning": "Models that did not converge",
+    "NumericalWarning": "Numerical problems",
+    "RuntimeWarning": "Numerical problems",
+}
+_WARN_RE = re.compile(r"^\[(?P<aid>[^\]]+)\] (?P<cat>[A-Za-z ]+?): (?P<msg>.*)$", re.S)
+
+
+def group_warnings(warnings: list[str]) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """Group run warnings for the report (pure).
+
+    Each warning ``"[analysis id] Category: message"`` is filed under its category;
+    identical messages (after replacing the analysis's own id by "this analysis") are
+    shown once, with every analysis they concern. Warnings without an analysis id
+    (data loading) go under "Data".
+
+    Returns
+    -------
+    list of (heading, [(message, [analysis ids])]) in order of first appearance.
+
+    Examples
+    --------
+    >>> g = group_warnings(["[a] SeparationWarning: x is infinite",
+    ...                     "[b] SeparationWarning: x is infinite", "bad date in row 3"])
+    >>> g[0][0], g[0][1][0][1], g[1][0]
+    ('Infinite estimates (monotone likelihood / separation)', ['a', 'b'], 'Data')
+    """
+    groups: dict[str, dict[str, list[str]]] = {}
+    for w in warnings:
+        m = _WARN_RE.match(str(w))
+        if m:
+            aid, cat, msg = m.group("aid"), m.group("cat").strip(), m.group("msg").strip()
+            msg = msg.replace(f"analysis '{aid}'", "this analysis")
+            if msg and msg[0].islower():
+                msg = msg[0].upper() + msg[1:]
+        else:
+            aid, cat, msg = None, "Data", str(w)
+        heading = WARNING_GROUPS.get(cat, cat if cat == "Data" else f"{cat}")
+        bucket = groups.setdefault(heading, {})
+        ids = bucket.setdefault(msg, [])
+        if aid is not None and aid not in ids:
+            ids.append(aid)
+    return [(h, list(b.items())) for h, b in groups.items()]
+
 
 def _img(path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f"<img alt='{html.escape(Path(path).stem)}' src='data:image/png;base64,{data}'>"
+    """The PNG embedded at 1.4 x its printed size (a 300-dpi, 85-mm figure shows 1.4 x
+    85 mm wide on a 96-dpi screen, 7-pt text as about 13 px), the same scale for every
+    figure, so a short forest plot is not blown up to the page width."""
+    raw = Path(path).read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
+    style = ""
+    try:
+        from io import BytesIO
+
+        from PIL import Image
+        with Image.open(BytesIO(raw)) as im:
+            dpi = float((im.info.get("dpi") or (300, 300))[0]) or 300.0
+            style = f" style='width:{im.width / dpi * 96 * 1.4:.0f}px'"
+    except (ImportError, OSError, ValueError):
+        pass
+    return f"<img alt='{html.escape(Path(path).stem)}'{style} src='data:image/png;base64,{data}'>"
 
 
 def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(index=False, na_rep="—", escape=True, border=0)
+
+
+def _anchor(aid: str) -> str:
+    return "a-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(aid))
+
+
+def _warnings_html(warnings: list[str], known_ids: set) -> list[str]:
+    grouped = group_warnings(warnings)
+    n = sum(len(items) for _h, items in grouped)
+    out = [f"<details class='warnings' id='warnings'><summary>Warnings: {n} "
+           f"(grouped by kind; click to open)</summary>"]
+    for heading, items in grouped:
+        out.append(f"<h4>{html.escape(heading)} ({len(items)})</h4><ul>")
+        for msg, ids in items:
+            where = ", ".join(f"<a href='#{_anchor(i)}'>{html.escape(i)}</a>" if i in known_ids
+                              else html.escape(i) for i in ids)
+            out.append(f"<li>{html.escape(msg)}"
+                       + (f" <span class='where'>— in {where}</span>" if ids else "") + "</li>")
+        out.append("</ul>")
+    out.append("</details>")
+    return out
 
 
 def build_report(*, title: str, synthetic: bool, sections: list[dict], provenance: dict,
@@ -39,8 +136,20 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
 
     ``sections`` is a list of dicts with keys ``id``, ``title``, ``kind``, ``choices`` (str),
     ``tables`` (list of (caption, DataFrame)), ``figures`` (list of PNG paths),
-    ``notes`` (list of str).
+    ``notes`` (list of str), optionally ``status`` and ``reason`` (not estimable).
+    ``warnings`` are the run's warnings ``"[analysis id] Category: message"``; they are
+    shown once, grouped, in one collapsible panel after the summary
+    (:func:`group_warnings`).
     """
+    known = {s["id"] for s in sections}
+    # the run lists analyses that could not be estimated among its warnings
+    ne = {}
+    for w in warnings or []:
+        m = _WARN_RE.match(str(w))
+        if m and m.group("cat").strip() == "not estimable":
+            ne.setdefault(m.group("aid"), m.group("msg").strip())
+    sections = [dict(s, status="not estimable", reason=ne[s["id"]])
+                if s["id"] in ne and s.get("status", "ok") == "ok" else s for s in sections]
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
            f"<h1>{html.escape(title)}</h1>"]
@@ -48,19 +157,42 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
         out.append("<div class='banner'><strong>SYNTHETIC DATA.</strong> Every patient in this "
                    "report was generated by a model (aplcohort.synthetic); no real patient is "
                    "described. Numbers illustrate the analysis, not clinical truth.</div>")
+    # summary
+    n_ne = sum(1 for s in sections if s.get("status", "ok") != "ok")
+    n_fig = sum(len(s.get("figures", [])) for s in sections)
+    n_tab = sum(len(s.get("tables", [])) for s in sections)
+    n_warn = sum(len(items) for _h, items in group_warnings(warnings)) if warnings else 0
+    summ = (f"{len(sections)} analyses ({n_fig} figures, {n_tab} tables)"
+            + (f"; {n_ne} not estimable" if n_ne else "")
+            + (f"; <a href='#warnings'>{n_warn} warnings</a>" if n_warn else "; no warnings"))
+    out.append(f"<p id='summary'><strong>Summary.</strong> {summ}.</p>")
+    # table of contents
+    toc = []
+    if published is not None and len(published):
+        toc.append("<li><a href='#published'>Published vs reproduced</a></li>")
+    if attrition is not None and len(attrition):
+        toc.append("<li><a href='#attrition'>Attrition</a></li>")
+    for s in sections:
+        flag = " (not estimable)" if s.get("status", "ok") != "ok" else ""
+        toc.append(f"<li><a href='#{_anchor(s['id'])}'>{html.escape(s['title'])}</a>{flag}</li>")
+    toc.append("<li><a href='#provenance'>Provenance</a></li>")
+    out.append("<nav class='toc'><h2>Contents</h2><ol>" + "".join(toc) + "</ol></nav>")
+    if warnings:
+        out += _warnings_html(warnings, known)
     if published is not None and len(published):
         from .min2022 import facts_html  # explanation above the table; kind, CI, test, verdict
+        out.append("<div id='published'></div>")
         out.append(facts_html(published))
-    if warnings:
-        out.append("<h2>Warnings</h2>")
-        out += [f"<div class='warn'>{html.escape(w)}</div>" for w in warnings]
     if attrition is not None and len(attrition):
-        out.append("<h2>Attrition</h2>")
+        out.append("<h2 id='attrition'>Attrition</h2>")
         out.append(_table_html(attrition.drop(columns=["excluded_ids"], errors="ignore")))
     out.append("<h2>Analyses</h2>")
     for s in sections:
-        out.append(f"<h3 id='{html.escape(s['id'])}'>{html.escape(s['title'])} "
+        out.append(f"<h3 id='{_anchor(s['id'])}'>{html.escape(s['title'])} "
                    f"<small>({html.escape(s['kind'])}, id <code>{html.escape(s['id'])}</code>)</small></h3>")
+        if s.get("status", "ok") != "ok":
+            out.append(f"<p class='empty'><strong>Not estimable:</strong> "
+                       f"{html.escape(str(s.get('reason') or 'no reason recorded'))}</p>")
         if s.get("choices"):
             out.append(f"<div class='choices'>{html.escape(s['choices'])}</div>")
         for note in s.get("notes", []):
@@ -71,7 +203,11 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
             if cap:
                 out.append(f"<p><em>{html.escape(cap)}</em></p>")
             out.append(_table_html(df))
-    out.append("<h2>Provenance</h2><table><tbody>")
+        if (not s.get("figures") and not s.get("tables") and s.get("status", "ok") == "ok"):
+            out.append("<p class='empty'>This analysis produced no table or figure; its numbers "
+                       "are in <code>results.json</code> under "
+                       f"<code>analyses.{html.escape(s['id'])}</code>.</p>")
+    out.append("<h2 id='provenance'>Provenance</h2><table><tbody>")
     for k, v in provenance.items():
         if isinstance(v, dict):
             v = ", ".join(f"{a} {b}" for a, b in v.items())

@@ -90,6 +90,33 @@ class PlanResults:
                 f"<table><tr><th>id</th><th>kind</th><th>title</th><th>status</th></tr>{rows}</table>")
 
 
+_NUMPY_WORDS = (
+    ("divide by zero", "a division by zero occurred (typically a group with no patient at risk "
+                       "or no event)"),
+    ("invalid value", "an undefined value (0/0, log of a negative number, or similar) occurred"),
+    ("overflow", "a number grew too large to represent (typically a coefficient running "
+                 "to infinity)"),
+    ("underflow", "a number became too small to represent"),
+    ("mean of empty slice", "an average over no values was asked for (an empty group)"),
+    ("degrees of freedom", "a variance was asked for with too few values"),
+)
+
+
+def numerical_warning_text(message: str) -> str:
+    """A numpy / scipy RuntimeWarning in words for the report (the raw text in brackets).
+
+    Examples
+    --------
+    >>> numerical_warning_text("divide by zero encountered in log")[:40]
+    'While computing this analysis a division'
+    """
+    low = message.lower()
+    what = next((words for key, words in _NUMPY_WORDS if key in low),
+                "a numerical problem occurred")
+    return (f"While computing this analysis {what}; check its estimates for missing or "
+            f"infinite values (numpy: {message})")
+
+
 def load_plan(plan) -> tuple[dict, str, Path | None]:
     """Read a plan from a path, a bundled plan name, or a dict.
 
@@ -205,8 +232,37 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
 
     ctx = _kinds.Context(plan=plan_d, cohort=cohort, figures=figures,
                          endpoints=plan_d.get("endpoints") or {},
-                         output=plan_d.get("output") or {})
+                         output=plan_d.get("output") or {},
+                         palette=plan_palette(plan_d, cohort.data))
     return source, mapping, cohort, data_warn, ctx
+
+
+def plan_palette(plan_d: dict, data: pd.DataFrame):
+    """One :class:`~aplcohort.plots.style.Palette` for every figure of a plan run.
+
+    Every level of every grouping column the plan names (``group:`` of an analysis,
+    ``color_by:`` of a swimmer plot) is registered before any analysis runs, in plan
+    order (an analysis's ``order:`` first, then the other levels present, sorted), so
+    a level has the same colour and line style in every figure whichever analyses run
+    or fail. Levels met later (e.g. the 0/1 of a time-dependent exposure) get the next
+    free style.
+    """
+    from ..plots.style import Palette
+    pal = Palette()
+    for a in plan_d.get("analyses") or []:
+        if not isinstance(a, dict):
+            continue
+        for key in ("group", "color_by"):
+            col = a.get(key)
+            if not isinstance(col, str) or col not in data.columns:
+                continue
+            present = [v for v in pd.unique(data[col]) if not pd.isna(v)]
+            order = [v for v in (a.get("order") or []) if v in set(present)] if key == "group" else []
+            for lv in order + sorted((v for v in present if v not in set(order)), key=str):
+                pal.add(lv)
+            if key == "color_by" and data[col].isna().any():
+                pal.add(a.get("missing_label", "not recorded"))
+    return pal
 
 
 def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True):
@@ -272,10 +328,14 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
             out_a = _kinds.run_analysis(ctx, models[a["id"]])
         msgs = []
         for w in caught:
-            if issubclass(w.category, AplcohortWarning) or issubclass(w.category, RuntimeWarning):
+            if issubclass(w.category, AplcohortWarning):
                 m = f"[{a['id']}] {w.category.__name__}: {w.message}"
-                if m not in msgs:
-                    msgs.append(m)
+            elif issubclass(w.category, RuntimeWarning):
+                m = f"[{a['id']}] NumericalWarning: {numerical_warning_text(str(w.message))}"
+            else:
+                continue
+            if m not in msgs:
+                msgs.append(m)
         out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)
         out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
         run_warnings.extend(msgs)

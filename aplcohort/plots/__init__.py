@@ -19,23 +19,27 @@ plot_flow              flow diagram from an attrition log
 plot_recovery          days to ANC / platelet recovery (CIF with death competing, or box)
 recovery_figure        ANC and platelet recovery side by side
 journal_style          context manager: fonts >= 7 pt, Okabe–Ito colours, no global change
-save_figure            write PNG / SVG / PDF / TIFF
+Palette                one colour / line style / marker per group level for every figure
+save_figure            write PNG / SVG / PDF / TIFF (TrueType in PDF, text in SVG)
+save                   write one file, format from the extension, nothing cut off
+align_risk_tables      keep risk-table labels clear of the panel to the left in a grid
 =====================  ==========================================================
 """
 
 from .diagnostics import plot_cumhaz, plot_predicted_survival, plot_zph
-from .export import FORMATS, check_baseline, save_figure
+from .export import FORMATS, check_baseline, save, save_figure
 from .flow import count_groups, flow_layout, plot_flow
 from .forest import forest_frame, plot_forest, subgroup_hazard_ratios
 from .recovery import plot_recovery, recovery_figure, recovery_summary
-from .style import (COLUMN_WIDTHS_MM, LINESTYLES, OKABE_ITO, PALETTE, column_width, figure_size,
-                    group_styles, journal_style)
-from .survival import (default_ticks, hr_text, plot_cif, plot_km, plot_simon_makuch,
-                       pvalue_text, risk_table_values)
-from .swimmer import plot_swimmer, swimmer_events
+from .style import (COLUMN_WIDTHS_MM, LINESTYLES, OKABE_ITO, PALETTE, Palette, column_width,
+                    figure_size, group_styles, journal_style)
+from .survival import (align_risk_tables, cif_upper_limit, default_ticks, hr_text, plot_cif,
+                       plot_km, plot_simon_makuch, pvalue_text, risk_table_values)
+from .swimmer import dodge_positions, plot_swimmer, swimmer_events
 
 __all__ = [
-    "FORMATS", "check_baseline", "save_figure", "count_groups", "flow_layout", "plot_flow",
+    "FORMATS", "check_baseline", "save", "save_figure", "Palette", "align_risk_tables",
+    "cif_upper_limit", "dodge_positions", "count_groups", "flow_layout", "plot_flow",
     "forest_frame", "plot_forest", "subgroup_hazard_ratios", "plot_recovery", "recovery_figure",
     "recovery_summary", "COLUMN_WIDTHS_MM", "LINESTYLES", "OKABE_ITO", "PALETTE", "column_width",
     "figure_size", "group_styles", "journal_style", "default_ticks", "hr_text", "plot_cif",

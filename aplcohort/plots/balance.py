@@ -127,7 +127,7 @@ def ps_histogram_frame(ps, bins=20) -> pd.DataFrame:
                                        "count"])
 
 
-def ps_histogram(ps, *, bins=20):
+def ps_histogram(ps, *, bins=20, palette=None):
     """Mirrored histogram of propensity scores (overlap diagnostic).
 
     Parameters
@@ -136,6 +136,8 @@ def ps_histogram(ps, *, bins=20):
     bins : int
         Equal-width bins on [0, 1]. Counts are of patients (unweighted): overlap is
         about who exists, not about the weighted pseudo-population.
+    palette : Palette, optional
+        Colour per treatment level shared with the run's other figures.
 
     Returns
     -------
@@ -150,6 +152,8 @@ def ps_histogram(ps, *, bins=20):
             f = fr[fr["panel"] == panel]
             for side, sign, colour in (("up", 1, PALETTE[0]), ("down", -1, PALETTE[1])):
                 s = f[f["side"] == side]
+                if palette is not None and len(s):
+                    colour = palette.color(s["group"].iloc[0])
                 bars = ax.bar(s["bin_left"], sign * s["count"], width=s["bin_right"] -
                               s["bin_left"], align="edge", color=colour, alpha=0.8,
                               edgecolor="white", lw=0.3, label=f"{s['group'].iloc[0]} "

@@ -86,8 +86,45 @@ def occupancy_stack(result, group=None, states=None) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+#: Colours given to a state whose default colour is taken by a group level of the run's
+#: palette (Paul Tol's muted scheme, colour-blind safe).
+SPARE_STATE_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77",
+                      "#CC6677", "#882255", "#AA4499")
+
+
+def palette_state_colors(states, palette, base: dict) -> dict:
+    """State colours with the run's palette: a state named like a group level (e.g. the
+    post-remission states "ATO-based", "auto HSCT", "allo HSCT") takes that level's
+    colour, as in the KM / CIF / swimmer figures; any other state whose colour would
+    then be used twice gets a spare one (pure).
+
+    Examples
+    --------
+    >>> from aplcohort.plots.style import Palette
+    >>> c = palette_state_colors(["CR2", "allo HSCT", "death"], Palette(["allo HSCT"]),
+    ...                          {"CR2": "#0072B2", "allo HSCT": "#009E73", "death": "#BBBBBB"})
+    >>> c["allo HSCT"] == Palette(["allo HSCT"]).color("allo HSCT"), c["CR2"] != c["allo HSCT"]
+    (True, True)
+    """
+    cols = dict(base)
+    if palette is None:
+        return cols
+    fixed = {s for s in states if s in palette}
+    for s in fixed:
+        cols[s] = palette.color(s)
+    taken = {str(cols[s]).lower() for s in fixed}
+    spare = [c for c in SPARE_STATE_COLORS if c.lower() not in taken]
+    for s in states:
+        if s in fixed:
+            continue
+        if str(cols[s]).lower() in taken:
+            cols[s] = spare.pop(0) if spare else "#777777"
+        taken.add(str(cols[s]).lower())
+    return cols
+
+
 def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=None,
-                         xlabel="Time", title=None, width="single", xmax=None):
+                         xlabel="Time", title=None, width="single", xmax=None, palette=None):
     """Stacked state-occupancy plot of one group (Aalen–Johansen probabilities).
 
     Parameters
@@ -100,6 +137,9 @@ def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=Non
         Stacking order bottom-up (default: the result's state order).
     colors : dict, optional
         ``{state: colour}`` (default :func:`state_colors`).
+    palette : Palette, optional
+        The run's group colours: states named like a group level take its colour
+        (:func:`palette_state_colors`); ``colors`` still wins.
     xlabel, title : str
     width : str or float
         Journal column width when a new figure is made.
@@ -113,7 +153,7 @@ def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=Non
 
     data = occupancy_stack(result, group, states)
     states = list(dict.fromkeys(data["state"]))
-    cols = state_colors(result.states)
+    cols = palette_state_colors(list(result.states), palette, state_colors(result.states))
     cols.update(colors or {})
     with journal_style():
         if ax is None:
@@ -191,7 +231,7 @@ def diagram_layout(model, counts: pd.DataFrame) -> tuple:
 
 
 def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="double",
-                            title=None):
+                            title=None, palette=None):
     """State-transition diagram with the number of patients making each transition.
 
     Parameters
@@ -203,6 +243,9 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
         Draw allowed transitions nobody made (dotted).
     width : str or float
     title : str, optional
+    palette : Palette, optional
+        The run's group colours: a state named like a group level takes its colour, as in
+        :func:`plot_state_occupancy`.
 
     Returns
     -------
@@ -213,7 +256,8 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
 
     boxes, edges = diagram_layout(model, counts)
     pos = {r.state: (r.x, r.y) for r in boxes.itertuples()}
-    cols = state_colors(model.state_names, model.absorbing_states)
+    cols = palette_state_colors(list(model.state_names), palette,
+                                state_colors(model.state_names, model.absorbing_states))
     bw, bh = 0.8, 0.42
     with journal_style():
         if ax is None:
@@ -225,7 +269,7 @@ def plot_transition_diagram(model, counts, ax=None, *, show_zero=False, width="d
                                         boxstyle="round,pad=0.02", fc=cols[s], ec="black",
                                         lw=0.6, alpha=0.9, gid=f"box:{s}"))
             dark = cols[s] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], "#117733",
-                               "#882255", "#AA4499", OKABE_ITO["bluish green"])
+                               "#882255", "#AA4499", OKABE_ITO["bluish green"], "#332288")
             label = s.replace(" ", "\n", 1) if len(s) > 10 else s
             ax.text(x, y, label, ha="center", va="center", fontsize=7, linespacing=1.0,
                     color="white" if dark else "black", gid=f"label:{s}")

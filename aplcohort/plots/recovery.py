@@ -89,7 +89,7 @@ def _strip_offsets(values: np.ndarray, width: float = 0.28) -> np.ndarray:
 def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str = "ANC",
                   order=None, labels: Mapping | None = None, colors=None, times=None,
                   test: bool = True, risk_table: bool = True, width="single", title=None,
-                  ylabel: str | None = None):
+                  ylabel: str | None = None, palette=None):
     """Days to count recovery by reinduction arm.
 
     Parameters
@@ -102,6 +102,8 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
         Name used in labels ("ANC", "Platelet").
     test : bool
         ``cif``: Gray's test p; ``box``: Wilcoxon / Kruskal–Wallis among recovered.
+    palette : Palette, optional
+        Colour per arm shared with the run's other figures (``colors`` wins).
 
     Returns
     -------
@@ -137,8 +139,8 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
                         xlabel="Days from start of reinduction",
                         ylabel=ylabel or f"Cumulative incidence of {count} recovery",
                         legend_loc="auto",
-                        annotation_loc="auto", title=title, width=width)
-    styles = group_styles(groups, colors)
+                        annotation_loc="auto", title=title, width=width, palette=palette)
+    styles = group_styles(groups, colors, palette=palette)
     with journal_style():
         if ax is None:
             fig = plt.figure(figsize=figure_size(width, aspect=0.8))
@@ -181,7 +183,7 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
 
 
 def recovery_figure(panels: Mapping, *, kind: str = "cif", order=None, labels=None, colors=None,
-                    width="double", test: bool = True):
+                    width="double", test: bool = True, palette=None):
     """Side-by-side recovery panels, e.g. ``{"ANC": (t, code, arm), "Platelet": (t, code, arm)}``.
 
     Returns
@@ -198,6 +200,6 @@ def recovery_figure(panels: Mapping, *, kind: str = "cif", order=None, labels=No
         for i, (name, (t, c, g)) in enumerate(panels.items()):
             ax = fig.add_axes([0.1 + i / k, bottom, 1 / k - 0.14, 0.9 - bottom])
             plot_recovery(t, c, g, ax, kind=kind, count=name, order=order, labels=labels,
-                          colors=colors, test=test, title=f"{chr(65 + i)}  {name} recovery",
+                          colors=colors, test=test, palette=palette, title=f"{chr(65 + i)}  {name} recovery",
                           ylabel="Cumulative incidence" if kind == "cif" else "Days to recovery")
     return fig

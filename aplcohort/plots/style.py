@@ -23,6 +23,7 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib as mpl
+import numpy as np
 
 from ..errors import InputError
 
@@ -146,7 +147,7 @@ def style_rc(font_size: float = 8.0, *, font: str = "DejaVu Sans", grid: bool = 
         "savefig.pad_inches": 0.03,
         "pdf.fonttype": 42,   # embed TrueType (journals reject Type 3 fonts)
         "ps.fonttype": 42,
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",  # SVG text stays text (editable)
         "svg.hashsalt": "aplcohort",  # deterministic SVG ids
         "text.usetex": False,
         "mathtext.default": "regular",
@@ -191,11 +192,14 @@ def journal_style(font_size: float = 8.0, *, font: str = "DejaVu Sans", grid: bo
     mpl.interactive(interactive_now)
 
 
-def group_styles(groups: Sequence, colors=None, linestyles=None, markers=None) -> dict:
+def group_styles(groups: Sequence, colors=None, linestyles=None, markers=None,
+                 palette: "Palette | None" = None) -> dict:
     """Map each group label to ``{"color", "linestyle", "marker"}``.
 
     ``colors`` / ``linestyles`` may be a sequence (in group order) or a mapping
-    {group: value}; missing groups fall back to :data:`PALETTE` / :data:`LINESTYLES`.
+    {group: value}; missing groups take their style from ``palette`` (a
+    :class:`Palette`, the same for every figure of a run) or, without one, from
+    :data:`PALETTE` / :data:`LINESTYLES` in group order.
 
     Examples
     --------
@@ -218,6 +222,17 @@ def group_styles(groups: Sequence, colors=None, linestyles=None, markers=None) -
                              "give one per group or a mapping {group: style}")
         return spec[i]
 
+    if palette is not None:
+        out = {}
+        for i, g in enumerate(groups):
+            st = palette.style(g)
+            out[g] = {"color": pick(colors, [st["color"]] * len(groups), i, g) if colors is not None
+                      else st["color"],
+                      "linestyle": pick(linestyles, [st["linestyle"]] * len(groups), i, g)
+                      if linestyles is not None else st["linestyle"],
+                      "marker": pick(markers, [st["marker"]] * len(groups), i, g)
+                      if markers is not None else st["marker"]}
+        return out
     return {g: {"color": pick(colors, PALETTE, i, g),
                 "linestyle": pick(linestyles, LINESTYLES, i, g),
                 "marker": pick(markers, MARKERS, i, g)} for i, g in enumerate(groups)}
@@ -234,3 +249,120 @@ def ordered_groups(available: Iterable, order=None) -> list:
         raise InputError(f"order names groups {missing} that are not in the result; "
                          f"available groups: {available}")
     return order
+
+
+#: Colours reserved for markers and never given to a group level (swimmer events,
+#: censor marks): black, white and Okabe–Ito yellow.
+MARKER_COLORS: tuple[str, ...] = ("#000000", "#FFFFFF", OKABE_ITO["yellow"])
+#: Group colours of a :class:`Palette`: Okabe–Ito without black and yellow (kept for
+#: markers), most distinct first.
+GROUP_COLORS: tuple[str, ...] = tuple(c for c in PALETTE if c not in MARKER_COLORS)
+#: Levels that mean "no group" (not treated, not recorded): drawn in greys, not colours.
+NEUTRAL_LEVELS = ("none", "not reinduced", "not recorded", "missing", "unknown", "other",
+                  "no hsct", "not transplanted")
+#: Greys of the neutral levels (distinct from one another and from every group colour).
+NEUTRAL_COLORS: tuple[str, ...] = ("#999999", "#C8C8C8", "#7A7A7A")
+#: Colour of the single ungrouped curve ("All patients").
+ALL_COLOR = "#000000"
+
+
+def _is_neutral(level) -> bool:
+    return isinstance(level, str) and level.strip().lower() in NEUTRAL_LEVELS
+
+
+class Palette:
+    """One colour, line style and marker per group level, for every figure of a run.
+
+    A level keeps the style it was first given: the plan runner registers every group
+    level of a plan (in plan order) before any figure is drawn and passes the same
+    palette to every figure, so "allo HSCT" has one colour in the KM, CIF, swimmer and
+    recovery figures alike. Colours are Okabe–Ito (colour-blind safe) without black and
+    yellow, which stay free for markers (:data:`MARKER_COLORS`); line styles differ for
+    every level (distinct in greyscale). Levels meaning "no group" (:data:`NEUTRAL_LEVELS`,
+    e.g. "none", "not reinduced") are grey; the single ungrouped curve ("all") is black.
+
+    Parameters
+    ----------
+    levels : iterable, optional
+        Levels to register now, in order.
+    colors, linestyles : mapping {level: value}, optional
+        Fixed styles for some levels (user choices win over the automatic ones).
+
+    Examples
+    --------
+    >>> p = Palette(["ATO-based", "auto HSCT", "allo HSCT"])
+    >>> p.color("allo HSCT") == GROUP_COLORS[2]
+    True
+    >>> p.color("none"), p.color("IC") == GROUP_COLORS[3]
+    ('#999999', True)
+    """
+
+    def __init__(self, levels=(), *, colors: Mapping | None = None,
+                 linestyles: Mapping | None = None):
+        self._styles: dict = {}
+        self._n_group = 0
+        self._n_neutral = 0
+        self._colors = dict(colors or {})
+        self._linestyles = dict(linestyles or {})
+        for lv in levels:
+            self.add(lv)
+
+    @staticmethod
+    def _key(level):
+        if level is None or (isinstance(level, float) and level != level):
+            return None
+        if isinstance(level, (bool, np.bool_)):
+            return bool(level)
+        if isinstance(level, (np.integer, np.floating)):
+            return level.item()
+        return level
+
+    def add(self, level) -> dict:
+        """Register ``level`` (no-op if known); return its style."""
+        k = self._key(level)
+        if k in self._styles:
+            return self._styles[k]
+        if k is None or k == "all":
+            st = {"color": ALL_COLOR, "linestyle": "-", "marker": "o"}
+        elif _is_neutral(k):
+            i = self._n_neutral
+            self._n_neutral += 1
+            st = {"color": NEUTRAL_COLORS[i % len(NEUTRAL_COLORS)],
+                  "linestyle": LINESTYLES[(len(LINESTYLES) - 1 - i) % len(LINESTYLES)],
+                  "marker": MARKERS[(len(MARKERS) - 1 - i) % len(MARKERS)]}
+        else:
+            i = self._n_group
+            self._n_group += 1
+            st = {"color": GROUP_COLORS[i % len(GROUP_COLORS)],
+                  "linestyle": LINESTYLES[i % len(LINESTYLES)],
+                  "marker": MARKERS[i % len(MARKERS)]}
+        if k in self._colors:
+            st["color"] = self._colors[k]
+        if k in self._linestyles:
+            st["linestyle"] = self._linestyles[k]
+        self._styles[k] = st
+        return st
+
+    def style(self, level) -> dict:
+        """``{"color", "linestyle", "marker"}`` of ``level`` (registered on first use)."""
+        return dict(self.add(level))
+
+    def color(self, level) -> str:
+        """Colour of ``level``."""
+        return self.add(level)["color"]
+
+    @property
+    def levels(self) -> list:
+        """Registered levels in registration order."""
+        return list(self._styles)
+
+    def to_dict(self) -> dict:
+        """``{level: {"color", "linestyle", "marker"}}`` (line styles as given to matplotlib)."""
+        return {k: dict(v) for k, v in self._styles.items()}
+
+    def __contains__(self, level) -> bool:
+        return self._key(level) in self._styles
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k!r}: {v['color']}" for k, v in self._styles.items())
+        return f"Palette({inner})"

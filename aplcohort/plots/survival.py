@@ -140,6 +140,33 @@ def default_ticks(tmax: float, nbins: int = 6) -> np.ndarray:
     return t[: last + 1]
 
 
+#: Upper limits a cumulative-incidence axis may end at (the smallest that leaves room
+#: above the highest curve is used; 1 when a curve passes 0.5).
+CIF_UPPER_LIMITS = (0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8)
+
+
+def cif_upper_limit(ymax: float, headroom: float = 1.15) -> float:
+    """Top of a cumulative-incidence y axis for curves reaching ``ymax`` (pure).
+
+    The axis ends at the smallest of :data:`CIF_UPPER_LIMITS` that is at least
+    ``headroom`` x ``ymax`` (so a non-relapse mortality of 17 % is drawn on 0–0.2, not
+    squeezed against the x axis of a 0–1 plot); curves higher than about 0.7 keep the
+    full 0–1 scale (1.03, so a curve reaching 1 is not drawn on the frame).
+
+    Examples
+    --------
+    >>> cif_upper_limit(0.167), cif_upper_limit(0.0), cif_upper_limit(0.45), cif_upper_limit(0.9)
+    (0.2, 0.05, 0.6, 1.03)
+    """
+    if not np.isfinite(ymax) or ymax < 0:
+        raise InputError(f"ymax must be a number >= 0; got {ymax!r}")
+    need = ymax * headroom
+    for lim in CIF_UPPER_LIMITS:
+        if lim >= need:
+            return lim
+    return 1.03
+
+
 def _check_unit(unit):
     if unit not in TIME_UNITS:
         raise InputError(f"time_unit must be one of {TIME_UNITS}; got {unit!r}")
@@ -160,6 +187,14 @@ def _risk_from_result(result, times) -> pd.DataFrame:
         return rt
     raise InputError("this result has no risk_table(times); pass risk_table=<DataFrame from "
                      "aplcohort.stats.km.number_at_risk(...)> or risk_table=False")
+
+
+def _result_data(result):
+    """``(time, code, group index)`` arrays a CIFResult keeps for its risk table, or None."""
+    d = getattr(result, "_data", None)
+    if not (isinstance(d, tuple) and len(d) == 3):
+        return None
+    return tuple(np.asarray(x) for x in d)
 
 
 def _sel(tab: pd.DataFrame, g):
@@ -227,6 +262,95 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
     ax.tick_params(labelbottom=True)
     rax.set_xlabel("")
     return rax
+
+
+def fit_inside(fig, pad_in: float = 0.04) -> None:
+    """Resize a figure we made so everything drawn (risk-table labels left of the axes,
+    tick labels, y label, legend) lies inside it, with ``pad_in`` inches to spare.
+
+    The axes keep their size in inches (the risk table was sized in inches); the figure
+    grows or shrinks around them, as ``bbox_inches="tight"`` would crop it when saving.
+    After this, ``fig.savefig(path)`` cuts nothing off.
+    """
+    fig.draw_without_rendering()
+    bb = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+    W, H = fig.get_size_inches()
+    if (bb.x0 >= pad_in and bb.y0 >= pad_in and bb.x1 <= W - pad_in and bb.y1 <= H - pad_in
+            and bb.x0 <= 2 * pad_in and bb.y0 <= 2 * pad_in):
+        return
+    W2, H2 = bb.width + 2 * pad_in, bb.height + 2 * pad_in
+    dx, dy = pad_in - bb.x0, pad_in - bb.y0
+    for a in fig.axes:
+        if a.get_label() == "risk table":
+            continue  # placed by its curve axes' divider
+        p = a.get_position(original=True)
+        a.set_position([(p.x0 * W + dx) / W2, (p.y0 * H + dy) / H2, p.width * W / W2,
+                        p.height * H / H2])
+    fig.set_size_inches(W2, H2)
+
+
+def _risk_pairs(fig):
+    """[(curve axes, risk-table axes)] of a figure."""
+    pairs = []
+    for rax in fig.axes:
+        if rax.get_label() != "risk table":
+            continue
+        for a in rax.get_shared_x_axes().get_siblings(rax):
+            if a is not rax and a.get_label() != "risk table":
+                pairs.append((a, rax))
+                break
+    return pairs
+
+
+def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
+    """Keep the risk-table labels of every panel of a grid clear of the panel to its left.
+
+    In a grid of KM / CIF panels each risk table prints its group labels left of its
+    axes, where the panel to the left has its last column of numbers. Each panel whose
+    labels would overlap that panel (or stick out of the figure) is narrowed from the
+    left, keeping its right edge, until ``pad_pt`` points separate them. Called by
+    :func:`plot_km` / :func:`plot_cif` whenever they draw into a figure with other
+    panels; call it again after changing a layout by hand.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from aplcohort.stats.km import kaplan_meier
+    >>> km = kaplan_meier([5, 8, 12, 20, 3, 9], [1, 0, 1, 0, 1, 1], ["ATO-based"] * 3 + ["IC"] * 3)
+    >>> fig, (a1, a2) = plt.subplots(1, 2, figsize=(6, 3))
+    >>> _ = plot_km(km, a1); _ = plot_km(km, a2)
+    >>> align_risk_tables(fig)   # nothing left to move
+    """
+    pairs = _risk_pairs(fig)
+    if not pairs:
+        return
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    W = fig.get_size_inches()[0] * fig.dpi
+    pad = pad_pt * fig.dpi / 72.0
+    for ax, rax in sorted(pairs, key=lambda p: p[0].get_position().x0):
+        labels = [t for t in rax.texts if (t.get_gid() or "").startswith(("risk-label:", "risk-title:"))]
+        if not labels:
+            continue
+        lab_x0 = min(t.get_window_extent(r).x0 for t in labels)
+        rb = rax.get_window_extent(r)
+        cb = ax.get_window_extent(r)
+        y0, y1 = min(rb.y0, cb.y0), max(rb.y1, cb.y1)
+        limit = 0.0
+        for other in fig.axes:
+            if other is ax or other is rax:
+                continue
+            ob = other.get_tightbbox(r)
+            if ob is None or ob.x1 > cb.x0 or ob.y1 < y0 or ob.y0 > y1:
+                continue  # not a panel to the left in the same row
+            limit = max(limit, ob.x1)
+        need = (limit + pad) - lab_x0
+        if need <= 0:
+            continue
+        pos = ax.get_position(original=True)
+        dx = need / W
+        ax.set_position([pos.x0 + dx, pos.y0, max(pos.width - dx, 0.05), pos.height])
+        fig.draw_without_rendering()
 
 
 def _finish_axes(ax, times, xlabel, ylabel, ylim, title):
@@ -356,10 +480,10 @@ def _step_xy(t, y, start_y, start_t=0.0):
 def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk",), ci=False,
             censor_marks=True, pvalue=None, pvalue_test=None, hr=None, hr_term=None,
             hr_label="HR", median_legend=True, median_lines=False, time_unit="months",
-            xlabel=None, ylabel="Overall survival", order=None, labels=None, colors=None,
+            xlabel=None, ylabel=None, order=None, labels=None, colors=None,
             linestyles=None, ylim=(0.0, 1.03), legend_loc="auto",
             annotation_loc="auto", title=None, width="single", height_mm=None,
-            decimals=1, percent=False, show_n=True):
+            decimals=1, percent=False, show_n=True, palette=None):
     """Kaplan–Meier curves with censor marks, CI bands, medians, p / HR and risk table.
 
     Parameters
@@ -381,6 +505,10 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         Annotated as ``"<Test> p = ..."``; a float needs ``pvalue_test``.
     hr, hr_term, hr_label : CoxResult, term name, "HR" / "SHR"
         Annotated as ``"HR 0.64 (95% CI 0.49–0.83)"``.
+    ylabel : str, optional
+        The endpoint, e.g. "Overall survival", "Relapse-free survival" (the plan passes
+        the endpoint's label). Default "Survival probability": a KM curve does not
+        know which endpoint it estimates, so it does not guess.
     median_legend : bool
         Legend entries ``"<group> (n = N): median (95% CI)"`` from ``result.median()``.
     median_lines : bool
@@ -390,6 +518,9 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
     order, labels, colors, linestyles
         Group order, display labels {group: label}, colours / line styles
         (sequence in order or mapping).
+    palette : Palette, optional
+        Colour and line style per group level shared by every figure of a run
+        (:class:`~aplcohort.plots.style.Palette`); ``colors`` / ``linestyles`` win.
     legend_loc, annotation_loc : "auto" or a corner ("lower left", "upper right", ...)
         "auto" (default) puts each in the first corner its box leaves the curves free
         (deterministic; preference: legend lower left, annotation upper right).
@@ -422,10 +553,11 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         if np.any(np.diff(times) <= 0) or times[0] < 0:
             raise InputError(f"times must be increasing and >= 0; got {times.tolist()}")
         rows = tuple(risk_rows) if risk_table is not False else ()
+        own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
-        styles = group_styles(groups, colors, linestyles)
+        styles = group_styles(groups, colors, linestyles, palette=palette)
         med = result.median() if median_legend or median_lines else None
         scale = 100.0 if percent else 1.0
         curves, leg_labels = [], []
@@ -475,11 +607,15 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
                   facecolor="white", edgecolor="none", framealpha=0.85,
                   alignment="left")
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})",
-                     ylabel + (" (%)" if percent else ""),
+                     (ylabel or "Survival probability") + (" (%)" if percent else ""),
                      (ylim[0] * scale, ylim[1] * scale), title)
         if rows:
             risk = risk_table if isinstance(risk_table, pd.DataFrame) else _risk_from_result(result, times)
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+        if own_fig:
+            fit_inside(ax.figure)
+        elif rows and len(_risk_pairs(ax.figure)) > 1:
+            align_risk_tables(ax.figure)
     return ax
 
 
@@ -487,9 +623,9 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
              data=None, risk_table=None, risk_rows=("n_risk",), ci=False, censor_marks=True, pvalue=None, pvalue_test=None,
              hr=None, hr_term=None, hr_label="SHR", time_unit="months", xlabel=None,
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
-             cause_labels=None, ylim=(0.0, 1.0), legend_loc="auto",
+             cause_labels=None, ylim=None, legend_loc="auto",
              annotation_loc="auto", title=None, width="single", height_mm=None,
-             percent=False):
+             percent=False, palette=None):
     """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
 
     Parameters
@@ -512,7 +648,16 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         ``None``: from ``data`` if given, else ``result.risk_table(times)`` if the
         result has it, else no table; ``False``: none.
     cause_labels : mapping {cause: label}
+    ylim : (low, high), optional
+        Default: 0 to :func:`cif_upper_limit` of the highest curve drawn (its CI too
+        with ``ci=True``), e.g. 0–0.2 for a non-relapse mortality of 17 %. The x axis
+        is set a few points below 0 so a curve that stays at 0 is seen, not hidden in
+        the axis line.
     Other parameters as :func:`plot_km`.
+
+    The risk table comes from the result alone (``result.risk_table(times)``, every
+    :func:`~aplcohort.stats.competing.cumulative_incidence` result has it), censor marks
+    from the censored times the result keeps. ``data=`` is no longer needed for either.
 
     Returns
     -------
@@ -552,14 +697,18 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             if d_g is None:
                 risk = risk.assign(group=[all_groups[0]] * len(risk))
         elif risk_table is None and callable(getattr(result, "risk_table", None)):
-            risk = result.risk_table(list(times))
+            try:
+                risk = result.risk_table(list(times))
+            except (TypeError, ValueError):  # a result built without its data
+                risk = None
         elif risk_table is True:
             risk = _risk_from_result(result, times)
         rows = tuple(risk_rows) if risk is not None else ()
+        own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
         lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
-        styles = group_styles(groups, colors, linestyles)
+        styles = group_styles(groups, colors, linestyles, palette=palette)
         curves, leg_labels = [], []
         if stacked:
             sub = tab[_sel(tab, group)]
@@ -603,6 +752,17 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                     cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
                     ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
                             markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
+                elif censor_marks and _result_data(result) is not None:
+                    # censored times from the data the result keeps (its table has rows at
+                    # event times only, so its n_censor cannot place the marks)
+                    r_t, r_c, r_g = _result_data(result)
+                    gi = list(result.groups).index(g) if g in tuple(result.groups) else None
+                    gm = np.ones(r_t.size, bool) if gi is None else (r_g == gi)
+                    ct = np.unique(r_t[gm & (r_c == 0)])
+                    idx = np.searchsorted(sc["time"].to_numpy(float), ct, side="right") - 1
+                    cy = sc["estimate"].to_numpy(float)[np.maximum(idx, 0)]
+                    ax.plot(ct, cy * scale, linestyle="none", marker="|", markersize=4.5,
+                            markeredgewidth=0.9, color=st["color"], gid=f"censor:{g}")
                 if ci:
                     _, lo = _step_xy(sc["time"], sc["lower"].fillna(0.0), 0.0)
                     _, hi = _step_xy(sc["time"], sc["upper"].fillna(0.0), 0.0)
@@ -613,6 +773,15 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             ann.append(hr_text(hr, hr_term, hr_label))
         if pvalue is not None:
             ann.append(pvalue_text(pvalue, pvalue_test))
+        auto_ylim = ylim is None
+        if auto_ylim:
+            top = max([float(np.nanmax(y)) / scale for _x, y in curves if len(y)] + [0.0])
+            if ci and not stacked:
+                for g in groups:
+                    up = tab[_sel(tab, g) & (tab["cause"] == cause)]["upper"]
+                    if up.notna().any():
+                        top = max(top, float(up.max()))
+            ylim = (0.0, cif_upper_limit(top))
         table_in = (sum(1 + len(groups) for _ in rows) * _LINE_IN + 0.42) if rows else 0.0
         legend_loc, annotation_loc = _place(
             ax, curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale), leg_labels,
@@ -621,14 +790,22 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=False)
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
                      (ylim[0] * scale, ylim[1] * scale), title)
+        if auto_ylim:
+            # a curve at 0 (no event in a group) would lie on the x axis line: move the axis
+            # line a few points down so it shows
+            ax.spines["bottom"].set_position(("outward", 3))
         if rows:
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
+        if own_fig:
+            fit_inside(ax.figure)
+        elif rows and len(_risk_pairs(ax.figure)) > 1:
+            align_risk_tables(ax.figure)
     return ax
 
 
 def plot_simon_makuch(result, ax=None, *, times=None,
                       risk_rows=("n_risk", "cum_entered"), pvalue="auto", labels=None,
-                      ylabel="Overall survival", censor_marks=False, **kwargs):
+                      ylabel=None, censor_marks=False, **kwargs):
     """Simon–Makuch curves (KM by current exposure on (start, stop] data).
 
     Parameters

@@ -6,6 +6,17 @@ the first relapse; :func:`plot_swimmer` draws the lanes (coloured by a chosen
 column), event markers (reinduction, CR2 / mCR2, post-remission therapy, second
 relapse, salvage, death) and an arrow for patients alive at last follow-up.
 Marker shapes differ so the plot reads in greyscale.
+
+Marker colours are black, white and Okabe–Ito yellow only (:data:`~aplcohort.plots.style.MARKER_COLORS`),
+which no group level is ever given, so every marker stays visible on every lane
+colour; each marker also has its own shape and a black edge.
+
+Overlapping markers: events of one patient closer together than one marker width
+(e.g. reinduction, mCR2 and post-remission therapy within weeks, on an axis of
+years) are drawn side by side: each marker is moved right just enough to touch the
+previous one (:func:`dodge_positions`, in the order the events happened). The
+events' true times are those of :func:`swimmer_events`; only the drawing is
+offset, by at most a few marker widths.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..errors import InputError
-from .style import OKABE_ITO, PALETTE, column_width, journal_style
+from .style import OKABE_ITO, Palette, column_width, journal_style
 
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 
@@ -29,12 +40,33 @@ EVENTS = {
     "mCR2": ("response_date", "o", "black", "black", "mCR2"),
     "CR2": ("response_date", "o", "white", "black", "CR2 (PCR+ / NA)"),
     "postremission": ("postremission_start_date", "D", "white", "black", "Post-remission therapy"),
-    "relapse2": ("relapse2_date", "X", OKABE_ITO["vermillion"], OKABE_ITO["vermillion"], "Second relapse"),
-    "salvage2": ("salvage2_start_date", "P", OKABE_ITO["reddish purple"], OKABE_ITO["reddish purple"],
-                 "Salvage"),
+    "relapse2": ("relapse2_date", "X", OKABE_ITO["yellow"], "black", "Second relapse"),
+    "salvage2": ("salvage2_start_date", "^", "white", "black", "Salvage"),
     "death": ("death_date", "s", "black", "black", "Death"),
-    "alive": ("last_followup_date", ">", "0.35", "0.35", "Alive at last follow-up"),
+    "alive": ("last_followup_date", ">", "black", "black", "Alive at last follow-up"),
 }
+#: Marker size (points) of the event markers; the dodge distance is one marker width.
+MARKER_PT = 3.8
+
+
+def dodge_positions(times, min_gap: float) -> np.ndarray:
+    """Drawing positions of one lane's markers so that none overlaps the previous one.
+
+    ``times`` are in drawing order (ascending); each position is
+    ``max(time, previous position + min_gap)``, so markers closer than ``min_gap``
+    (one marker width, in data units) sit side by side in the order the events
+    happened, and markers far apart are not moved.
+
+    Examples
+    --------
+    >>> dodge_positions([0.0, 0.5, 1.0, 20.0], min_gap=2.0).tolist()
+    [0.0, 2.0, 4.0, 20.0]
+    """
+    t = np.asarray(times, dtype=float)
+    out = t.copy()
+    for i in range(1, t.size):
+        out[i] = max(t[i], out[i - 1] + float(min_gap))
+    return out
 
 
 def _dates(df, col):
@@ -138,7 +170,8 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
                  colors: Mapping | None = None, labels: Mapping | None = None,
                  show_ids: bool | None = None, id_col: str = "patient_id", width="double",
                  lane_height_in: float = 0.11, missing_label: str = "not recorded",
-                 title: str | None = None):
+                 title: str | None = None, palette: Palette | None = None,
+                 dodge: bool = True):
     """Swimmer plot of a canonical cohort from first relapse.
 
     Parameters
@@ -154,6 +187,12 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     unit : {"days", "weeks", "months", "years"}
     show_ids : bool
         Patient ids as y tick labels (default: only when lanes are >= 0.11 in high).
+    palette : Palette, optional
+        Lane colour per level shared with the run's other figures; ``colors`` wins.
+        Without one, a palette of the levels in order (missing level grey).
+    dodge : bool
+        Draw a patient's markers that are closer than one marker width side by side
+        (:func:`dodge_positions`); ``False`` draws every marker at its exact time.
 
     Returns
     -------
@@ -178,6 +217,13 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
         key = np.array(["all"] * len(df))
     lanes["sort_key"] = key
     levels = list(order) if order is not None else sorted(pd.unique(lanes["colour_key"]), key=str)
+    if order is None and palette is not None:
+        # the legend lists levels in the run's order (as every other figure), "no group"
+        # levels (none, not reinduced, ...) after the groups, unknown ones last
+        from .style import _is_neutral
+        known = {lv: i for i, lv in enumerate(palette.levels)}
+        levels = sorted(levels, key=lambda lv: (_is_neutral(lv), known.get(lv, len(known)),
+                                                str(lv)))
     if missing_label in levels:
         levels = [lv for lv in levels if lv != missing_label] + [missing_label]
     extra = sorted(set(lanes["colour_key"]) - set(levels))
@@ -186,8 +232,10 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     skey_levels = levels if sort_by == color_by else sorted(pd.unique(lanes["sort_key"]), key=str)
     lanes["_k"] = lanes["sort_key"].map({k: i for i, k in enumerate(skey_levels)})
     lanes = lanes.sort_values(["_k", "end"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    cmap = {lv: (colors or {}).get(lv, PALETTE[i % len(PALETTE)]) for i, lv in enumerate(levels)}
-    if missing_label in cmap and not (colors or {}).get(missing_label):
+    pal = palette if palette is not None else Palette(levels)
+    cmap = {lv: (colors or {}).get(lv) or pal.color(lv) for lv in levels}
+    if missing_label in cmap and not (colors or {}).get(missing_label) \
+            and missing_label not in pal:
         cmap[missing_label] = "0.75"
     n = len(lanes)
     if n == 0:
@@ -203,6 +251,16 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
             fig = plt.figure(figsize=(W, H))
             ax = fig.add_axes([left, 0.5 / H, 1 - left - 2.0 / W, 1 - 0.6 / H])
         ypos = {pid: i for i, pid in enumerate(lanes["patient_id"])}
+        xmax = lanes["end"].max() * 1.04
+        ax.set_xlim(0, xmax)
+        ev = ev.copy()
+        ev["x"] = ev["time"].astype(float)
+        ev.loc[ev["event"] == "alive", "x"] += 0.008 * max(1.0, lanes["end"].max())
+        if dodge and xmax > 0:
+            fig_w = ax.figure.get_size_inches()[0] * ax.get_position().width
+            gap = MARKER_PT / 72.0 / fig_w * xmax  # one marker width in data units
+            ev["x"] = ev.groupby("patient_id", sort=False)["x"].transform(
+                lambda v: dodge_positions(v.to_numpy(float), gap))
         for r in lanes.itertuples():
             ax.barh(r.Index, r.end, height=0.62, left=0, color=cmap[r.colour_key], edgecolor="none",
                     gid=f"lane:{r.patient_id}")
@@ -211,14 +269,11 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
             if sub.empty:
                 continue
             y = sub["patient_id"].map(ypos).to_numpy(float)
-            x = sub["time"].to_numpy(float)
-            if name == "alive":
-                x = x + 0.008 * max(1.0, lanes["end"].max())
-            ax.plot(x, y, linestyle="none", marker=mk, markersize=3.6 if mk != "|" else 4.5,
+            x = sub["x"].to_numpy(float)
+            ax.plot(x, y, linestyle="none", marker=mk, markersize=MARKER_PT if mk != "|" else 4.5,
                     markerfacecolor=face, markeredgecolor=edge, markeredgewidth=0.7,
                     gid=f"event:{name}", zorder=3)
         ax.set_ylim(n - 0.5, -0.5)
-        ax.set_xlim(0, lanes["end"].max() * 1.04)
         if show_ids:
             ax.set_yticks(range(n))
             ax.set_yticklabels(lanes["patient_id"], fontsize=7)
