@@ -134,7 +134,7 @@ def test_hr_annotation_and_errors():
     ax = plot_km(km, hr=Fake(), hr_term="arm", pvalue=0.2, pvalue_test="log-rank",
                  time_unit="days", risk_table=False)
     ann = [tx for tx in ax.texts if tx.get_gid() == "annotation"][0]
-    assert ann.get_text() == "HR 0.64 (95% CI 0.49\u20130.83)\nLog-rank p = 0.200"
+    assert ann.get_text() == "HR 0.64 (95% CI 0.49\u20130.83)\nLog-rank p = 0.20"  # the one p rule: 2 significant digits
     assert ax.get_xlabel() == "Time (days)"
     assert len(ax.figure.axes) == 1
 
@@ -249,6 +249,7 @@ def test_simon_makuch_baseline():
 
 
 def test_annotations_from_real_logrank_and_cox_results():
+    from aplcohort.tables.format import format_p
     from aplcohort.stats.cox import coxph
     from aplcohort.stats.logrank import logrank_test
     t, e, g = cohort()
@@ -261,4 +262,4 @@ def test_annotations_from_real_logrank_and_cox_results():
     row = cx.terms.iloc[0]
     assert ann.splitlines() == [
         f"HR {row.estimate:.2f} (95% CI {row.lower:.2f}\u2013{row.upper:.2f})",
-        f"Log-rank p = {lr.p:.3f}"]
+        f"Log-rank p = {format_p(lr.p)}"]

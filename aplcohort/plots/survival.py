@@ -59,7 +59,7 @@ def format_test_name(test) -> str:
     return name[0].upper() + name[1:]
 
 
-def pvalue_text(pvalue, test=None, digits: int = 3) -> str:
+def pvalue_text(pvalue, test=None, digits: int | None = None) -> str:
     """``"Log-rank p = 0.012"`` from a test result (``.p``, ``.test``) or a float + name.
 
     Examples
