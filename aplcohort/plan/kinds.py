@@ -1167,11 +1167,13 @@ def h_table1(ctx, m, cohort, out):
     _adjusted(ctx, m, d, out, "table1")
 
 
-def _td_frame(ctx, m, cohort, out):
+def _td_frame(ctx, m, cohort, out, kind="survival"):
     df, info = endpoint_frame(ctx, m, cohort, out)
     out.summary["endpoint"] = info
-    if info["kind"] != "survival":
-        raise PlanError(f"analysis '{m.id}': needs a survival (0/1) endpoint")
+    if info["kind"] != kind:
+        raise PlanError(f"analysis '{m.id}': needs a "
+                        + ("survival (0/1)" if kind == "survival" else "competing-risk")
+                        + " endpoint")
     try:
         df["exposure_time"] = exposure_time(df, m.exposure, info["unit"])
     except InputError as exc:
@@ -1198,14 +1200,7 @@ def h_td_cox(ctx, m, cohort, out):
 
 def h_td_finegray(ctx, m, cohort, out):
     from ..stats.finegray_td import td_fine_gray
-    df, info = endpoint_frame(ctx, m, cohort, out)
-    out.summary["endpoint"] = info
-    if info["kind"] != "competing":
-        raise PlanError(f"analysis '{m.id}': needs a competing-risk endpoint")
-    try:
-        df["exposure_time"] = exposure_time(df, m.exposure, info["unit"])
-    except InputError as exc:
-        raise InputError(f"analysis '{m.id}': {exc}") from None
+    df, info = _td_frame(ctx, m, cohort, out, kind="competing")
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov})
     df = _as_labels(df, list(m.categorical or {}))
