@@ -120,7 +120,7 @@ def test_template_runs_end_to_end_and_writes_its_report(trial, plan, tmp_path, c
     for aid, a in doc["analyses"].items():
         # every analysis ok, or not estimable with its reason
         assert a["status"] == "ok" or (a["status"] == "not estimable" and a["reason"]), aid
-        assert f"id='{aid}'" in html or f'id="{aid}"' in html, aid
+        assert f"id='a-{aid}'" in html or f'id="a-{aid}"' in html, aid   # report anchors: a-<id>
     km = doc["analyses"]["os_by_arm"]
     assert km["n"] == n and km["median_followup"]
     # the immortal-time guard fires on the naive HSCT comparison and shows the

@@ -33,12 +33,13 @@ def run(tmp_path_factory):
 
 
 def _sections(html):
-    """{analysis id: html of its section} (each analysis is a heading with id="ID")."""
+    """{analysis id: html of its section} (each analysis is a heading with id="a-ID")."""
     heads = list(re.finditer(r"<h[1-4][^>]*\bid=['\"]([^'\"]+)['\"]", html))
     out = {}
     for i, m in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(html)
-        out[m.group(1)] = html[m.start():end]
+        if m.group(1).startswith("a-"):
+            out[m.group(1)[2:]] = html[m.start():end]
     return out
 
 

@@ -137,7 +137,7 @@ VARIANTS = {
                      Rej("exact", "no robust", robust=True)], "robust": [V(True), Rej(True, "not available with firth", firth=True)],
             "cluster": [V("center"), Rej("center", "implies the robust variance", robust=False)], "univariable": [V(True)], "firth": [V(True)], "zph": [V(True)],
             # issue 16 (Cox extras)
-            "zph_transform": [V("log", zph=True), Rej("rank", "need zph: true")],
+            "zph_transform": [V("log", zph=True, where="os_months > 0"), Rej("rank", "need zph: true")],
             "zph_plot": [V(True, zph=True), Rej(True, "need zph: true")],
             "concordance": [V(True), Rej(True, "not available with firth", firth=True)],
             "auc_times": [V([12.0, 24.0], concordance=True), Rej([12.0], "needs concordance: true")],
