@@ -213,8 +213,13 @@ def _immortal_time_check(model, time_zero, group, notes):
 def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_zero=None,
                  unit="months", cutoff=None, on_error="raise", group=None, order=None,
                  times=(), tau=None, covariates=(), shared=None, categorical=None,
-                 conf_type="log", conf_level=0.95, figures=True) -> MultistateOutput:
+                 conf_type="log", conf_level=0.95, figures=True,
+                 palette=None) -> MultistateOutput:
     """``kind: multistate``: transitions, state occupancy, transition-specific Cox.
+
+    ``palette`` (a :class:`aplcohort.plots.style.Palette`) gives the states the run's
+    colours: a plan passes its own, so a state named like a group level ("allo HSCT")
+    has that level's colour in every figure.
 
     Parameters
     ----------
@@ -311,12 +316,12 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
         from ..plots.multistate import plot_state_occupancy, plot_transition_diagram
 
         out.figures.append(("transition_diagram", _figure(plot_transition_diagram(
-            m, tr.transition_counts()))))
+            m, tr.transition_counts(), palette=palette))))
         for g in occ.groups:
             name = "state_occupancy" if len(occ.groups) == 1 else f"state_occupancy_{g}"
             out.figures.append((name, _figure(plot_state_occupancy(
                 occ, g, xlabel=f"{unit.capitalize()} from {tr.time_zero}",
-                title=None if len(occ.groups) == 1 else str(g)))))
+                title=None if len(occ.groups) == 1 else str(g), palette=palette))))
     out.result = {"transitions": tr, "occupancy": occ, "cox": cox}
     return out
 
