@@ -462,3 +462,20 @@ def test_conditional_group_without_rows_says_why():
     assert med["note"].iloc[0] == "no patient followed to start_time 5"
     with pytest.raises(InputError, match="no row is followed that long"):
         kaplan_meier([1, 2, 3], [1, 0, 1], start_time=5)
+
+
+def test_concordance_merges_near_ties_as_r():
+    """R's concordance() applies timefix: 2 and sqrt(2)**2 are one time, so the pair of
+    events there is tied, not ordered. Same C as with the exact value 2."""
+    import pandas as pd
+
+    from aplcohort.stats.concordance import concordance
+    from aplcohort.stats.cox import coxph
+    x = [1.0, 0.0, 2.0, 1.5, 0.5, 3.0]
+    e = [1, 1, 1, 0, 1, 1]
+    near = pd.DataFrame({"t": [2.0, np.sqrt(2.0) ** 2, 3.0, 4.0, 5.0, 1.0], "e": e, "x": x})
+    exact = near.assign(t=[2.0, 2.0, 3.0, 4.0, 5.0, 1.0])
+    assert near["t"][0] != near["t"][1]
+    c_near = concordance(coxph(near, time="t", event="e", covariates=["x"]))
+    c_exact = concordance(coxph(exact, time="t", event="e", covariates=["x"]))
+    pd.testing.assert_frame_equal(c_near.table, c_exact.table)

@@ -246,16 +246,20 @@ def concordance(result, *, times=None, conf_level=0.95) -> ConcordanceResult:
 
     if not 0 < conf_level < 1:
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
+    from ._aeq import aeq_times
     m = _model(result)
     lp = predict_lp(result, reference="sample").to_numpy()
     ev = np.asarray(m.event, float)
+    # times equal up to rounding are one time, as R's concordance (aeqSurv via timefix)
+    mtime, mentry = aeq_times(np.asarray(m.time, float),
+                              None if m.entry is None else np.asarray(m.entry, float))
     rows = []
     all_counts = np.zeros(5)
     imat = np.zeros((m.n, 3))
     per = []
     for k, lev in enumerate(m.levels):
         idx = np.flatnonzero(m.codes == k)
-        c, im = _count(m.time[idx], ev[idx], None if m.entry is None else m.entry[idx],
+        c, im = _count(mtime[idx], ev[idx], None if mentry is None else mentry[idx],
                        lp[idx], m.w[idx])
         all_counts += c
         imat[idx] = im
