@@ -150,3 +150,27 @@ def test_fine_gray_forest_says_shr():
     assert c["cell:label:1"] == "arm: IC vs ATO"
     row = r.terms.iloc[1]
     assert c["cell:estimate:1"] == format_ci(row.estimate, row.lower, row.upper, 2)
+
+
+def test_forest_labels_subdistribution_ratios_shr_for_every_fine_gray_result():
+    """A time-dependent Fine–Gray result (scale SHR) is labelled SHR, not HR."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from aplcohort.plots.forest import plot_forest
+    from aplcohort.stats.finegray_td import td_fine_gray
+    rng = np.random.default_rng(1)
+    n = 80
+    d = pd.DataFrame({"pid": range(n), "t": rng.exponential(10, n) + 0.5,
+                      "code": rng.integers(0, 3, n),
+                      "tx": np.where(rng.random(n) < .5, rng.uniform(0, 3, n), np.nan),
+                      "age": rng.normal(60, 8, n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = td_fine_gray(d, time="t", code="code", id="pid", exposure_time="tx", covariates=["age"])
+    f = plot_forest(r)
+    fig = getattr(f, "figure", f)
+    texts = [t.get_text() for t in fig.findobj(lambda a: a.__class__.__name__ == "Text")]
+    assert any("SHR" in t for t in texts)

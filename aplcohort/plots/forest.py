@@ -274,7 +274,7 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
 
     f = forest_frame(obj, labels=labels)
     if ratio_label is None:
-        ratio_label = "SHR" if getattr(obj, "kind", "") == "finegray" else "HR"
+        ratio_label = "SHR" if getattr(obj, "scale", None) == "SHR" or getattr(obj, "kind", "") == "finegray" else "HR"
     two = bool(f["hr2"].notna().any())
     nrow = len(f)
     if nrow == 0:
