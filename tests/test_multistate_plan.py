@@ -177,3 +177,19 @@ def test_estimators_take_transitions_data_directly(cohort):
     np.testing.assert_array_equal(a.table["estimate"], b.table["estimate"])
     c = transition_cox(tr, ["age_at_diagnosis"], transitions=[("CR2", "ATO-based")])
     assert c.n_subjects == 52
+
+
+def test_data_report_in_outputs_has_no_calendar_dates(cohort):
+    """The same-day notes name patient and rule; the dates themselves stay local (the
+    builder's own report keeps them for the data manager)."""
+    import re
+
+    o = run_handler(h_multistate, cohort, {"figures": False})
+    tables = dict((name, df) for name, _title, df in o.tables)
+    report = tables["transition_report"]
+    assert len(report) and report["detail"].str.contains("date withheld").any()
+    date = re.compile(r"\d{4}-\d{2}-\d{2}")
+    assert not any(date.search(str(d)) for d in report["detail"])
+    assert not date.search(json.dumps(o.summary["problems"], default=str))
+    local = build_transitions(cohort).report.problems
+    assert local["detail"].str.contains(date).any()

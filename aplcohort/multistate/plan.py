@@ -292,13 +292,16 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
         notes.append(f"excluded {r.patient_id}: {r.reason}")
     notes += pre_notes + cox_notes
     out.notes = notes
+    # The data report names patient and rule; calendar dates stay on the local machine
+    # (the same rule as warnings in report.html/results.json: identifiers.redact_dates).
+    problems = _redacted(tr.report.problems)
     out.summary = jsonable({
         "kind": "multistate", "model": m.name, "states": list(m.state_names),
         "time_zero": tr.time_zero, "unit": unit, "n": int(tr.data["patient_id"].nunique()),
         "excluded": tr.excluded, "transitions": tr.transition_counts(),
         "groups": list(occ.groups), "at": at, "rmean": occ.rmean,
         "cox_terms": cox.terms if cox is not None else None,
-        "problems": tr.report.problems, "choices": occ.choices, "notes": notes})
+        "problems": problems, "choices": occ.choices, "notes": notes})
     out.tables = [("transitions", "Patients making each transition", tr.transition_counts())]
     if at is not None:
         out.tables.append(("state_probabilities", "State occupancy probabilities (Aalen–"
@@ -309,9 +312,8 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
     if cox is not None:
         out.tables.append(("transition_cox", "Transition-specific Cox model (robust SE)",
                            cox.terms))
-    if len(tr.report.problems):
-        out.tables.append(("transition_report", "Multi-state data report",
-                           tr.report.problems))
+    if len(problems):
+        out.tables.append(("transition_report", "Multi-state data report", problems))
     if figures:
         from ..plots.multistate import plot_state_occupancy, plot_transition_diagram
 
@@ -394,3 +396,13 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
     out.result = {"transitions": tr, "clfs": res}
     return out
 
+
+def _redacted(problems: pd.DataFrame) -> pd.DataFrame:
+    """The data report without calendar dates in its free-text column (plan outputs leave
+    the machine; ``build_transitions(...).report`` keeps the dates for the data manager)."""
+    from ..plan.identifiers import redact_dates
+
+    out = problems.copy()
+    if "detail" in out.columns:
+        out["detail"] = [redact_dates(d) if isinstance(d, str) else d for d in out["detail"]]
+    return out
