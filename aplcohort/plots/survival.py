@@ -235,6 +235,9 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
     for sp in rax.spines.values():
         sp.set_visible(False)
     rax.tick_params(axis="both", which="both", length=0, labelbottom=False, labelleft=False)
+    # no ticks or tick labels are shown: invisible axes are not laid out at every draw
+    rax.xaxis.set_visible(False)
+    rax.yaxis.set_visible(False)
     rax.set_ylim(nlines - 0.5, -0.5)
     rax.set_yticks([])
     fs = max(7.0, plt.rcParams["font.size"] - 1)
@@ -272,7 +275,8 @@ def fit_inside(fig, pad_in: float = 0.04) -> None:
     grows or shrinks around them, as ``bbox_inches="tight"`` would crop it when saving.
     After this, ``fig.savefig(path)`` cuts nothing off.
     """
-    fig.draw_without_rendering()
+    # get_tightbbox lays every artist out (tick labels, legend, risk-table texts, axes
+    # locators) itself: a draw_without_rendering first would lay the figure out twice
     bb = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
     W, H = fig.get_size_inches()
     if (bb.x0 >= pad_in and bb.y0 >= pad_in and bb.x1 <= W - pad_in and bb.y1 <= H - pad_in
