@@ -89,3 +89,74 @@ def test_journal_style_keeps_interactive_mode_switched_on_inside_it():
         assert mpl.is_interactive()
     finally:
         mpl.interactive(was)
+
+
+# ----------------------------------------------------------------------------- one render per format
+def _km_fig():
+    import numpy as np
+
+    from aplcohort.plots.survival import plot_km
+    from aplcohort.stats.km import kaplan_meier
+    rng = np.random.default_rng(3)
+    g = rng.choice(["ATO-based", "auto HSCT", "allo HSCT"], 40)
+    km = kaplan_meier(rng.exponential(30, 40), rng.integers(0, 2, 40), g)
+    return plot_km(km, pvalue=0.03, pvalue_test="log-rank", width="double").figure
+
+
+def _count_draws(monkeypatch):
+    from matplotlib.figure import Figure
+    calls = []
+    orig = Figure.draw
+
+    def draw(self, renderer):
+        calls.append(type(renderer).__name__)
+        return orig(self, renderer)
+    monkeypatch.setattr(Figure, "draw", draw)
+    return calls
+
+
+def test_save_figure_draws_each_format_once(tmp_path, monkeypatch):
+    fig = _km_fig()
+    calls = _count_draws(monkeypatch)
+    save_figure(fig, tmp_path / "km", formats=("png", "pdf", "svg", "tiff"), dpi=300)
+    # PNG and TIFF share one Agg render; PDF and SVG one draw each; no layout-only pass
+    assert len(calls) == 3, calls
+    plt.close(fig)
+
+
+def test_save_figure_png_is_the_savefig_image_of_its_box(tmp_path):
+    import io
+
+    import numpy as np
+
+    from aplcohort.plots.export import _render_raster, tight_bbox
+    for fig in (_km_fig(), plt.figure(figsize=(2, 1.5))):
+        if not fig.axes:  # an axes filling the figure: the padding lies outside the canvas
+            a = fig.add_axes([0, 0, 1, 1])
+            a.set_axis_off()
+            a.add_patch(plt.Rectangle((0, 0), 1, 1, color="#0072B2"))
+        p = save_figure(fig, tmp_path / "a", formats=("png",), dpi=300)[0]
+        box, px = _render_raster(fig, 300, 0.03)
+        assert px is not None
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=300, bbox_inches=box)
+        want = np.asarray(Image.open(buf))
+        got = np.asarray(Image.open(p))
+        assert got.shape == want.shape
+        assert np.array_equal(got, want)
+        # the box is what bbox_inches="tight" crops to, grown to whole pixels
+        tight = tight_bbox(fig, 0.03, dpi=300)  # laid out at the raster dpi
+        assert box.x0 <= tight.x0 + 1e-9 and box.x1 >= tight.x1 - 1e-9
+        assert box.x0 > tight.x0 - 1 / 300 and box.x1 < tight.x1 + 1 / 300
+        plt.close(fig)
+
+
+def test_save_figure_keeps_what_lies_outside_the_figure(tmp_path):
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.text(-0.9, 0.5, "far left label", transform=ax.transAxes, clip_on=False)
+    p = save_figure(fig, tmp_path / "out", formats=("png",), dpi=300)[0]
+    w = Image.open(p).size[0]
+    assert w > 2 * 300  # wider than the figure: the label was not cut off
+    bb = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.03)
+    assert w == pytest.approx(bb.width * 300, abs=2)
+    plt.close(fig)
