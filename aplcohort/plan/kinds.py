@@ -540,7 +540,11 @@ def _order(m, values):
         order = [o for o in m.order if o in set(present)]
         extra = sorted(set(present) - set(order), key=str)
         return order + extra
-    return sorted(present, key=str)
+    # neither order: nor levels: -> the data dictionary's level order where the column has
+    # a vocabulary (ATO-based, auto HSCT, allo HSCT; no HSCT, HSCT), else alphabetical as
+    # text; the first level is the reference (docs/plans.md, "Group order")
+    from ..tables.labels import resolve_labels
+    return resolve_labels().order(getattr(values, "name", None), present)
 
 
 def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
