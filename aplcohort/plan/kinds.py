@@ -547,6 +547,15 @@ def _order(m, values):
     return resolve_labels().order(getattr(values, "name", None), present)
 
 
+def _legend_labels(ctx, column, levels):
+    """``{level: printed name}`` for a figure legend: the label resolver of the run (data
+    dictionary, plan ``labels:``), the names the tables print; None without groups."""
+    if column is None or not levels:
+        return None
+    from ..tables.labels import resolve_labels
+    return resolve_labels(ctx.plan).level_map(column, levels)
+
+
 def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
     if gcol is None:
         return {"all": (int(len(df)), int((df["event"] == event_value).sum()))}
@@ -603,7 +612,15 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
         cap = "Covariate balance before and after" if name == "balance" else str(name)
         out.tables.append((f"adjusted_{slug}", f"{cap} ({method})", tab))
     if _fig(ctx, m):
-        for name, fig in res.figures().items():
+        from ..plots.balance import love_plot, ps_histogram
+        lab = _legend_labels(ctx, group, list(getattr(res.ps, "groups", ())))
+        from ..tables.labels import resolve_labels
+        cov = {c: resolve_labels(ctx.plan).column(c) for c in res.balance.table["covariate"]}
+        figs = {"love plot": love_plot(res.balance, palette=ctx.palette, level_labels=lab,
+                                       labels=cov),
+                "propensity-score overlap": ps_histogram(res.ps, palette=ctx.palette,
+                                                         labels=lab)}
+        for name, fig in figs.items():  # as res.figures(), on the run's palette
             slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
             out.figures.append((f"{m.id}__{slug}", fig))
         if what in ("km", "cif"):
@@ -612,11 +629,13 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
             from ..plots.survival import plot_cif, plot_km
             lab = f"{m.label or out.summary.get('endpoint', {}).get('label', '')} ({method})"
             unit = out.summary.get("endpoint", {}).get("unit", "months")
+            names = _legend_labels(ctx, group, list(getattr(res.adjusted, "groups", ()) or ()))
             fig = (plot_km(res.adjusted, risk_table=False, median_legend=False, show_n=False,
-                           time_unit=unit, ylabel=lab, width="double", palette=ctx.palette)
+                           time_unit=unit, ylabel=lab, width="double", palette=ctx.palette,
+                           labels=names)
                    if what == "km" else
                    plot_cif(res.adjusted, cause=m.cause, risk_table=False, time_unit=unit,
-                            palette=ctx.palette,
+                            palette=ctx.palette, labels=names,
                             ylabel=lab, width="double"))
             out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
@@ -721,7 +740,7 @@ def h_km(ctx, m, cohort, out):
                       pvalue=test.p if test is not None else None,
                       pvalue_test=test.test if test is not None else None,
                       time_unit=info["unit"], ylabel=label, order=order, width="double",
-                      palette=ctx.palette)
+                      palette=ctx.palette, labels=_legend_labels(ctx, group, order))
         out.figures.append((m.id, _figure_of(fig)))
         if chaz is not None:
             from ..plots.cumhaz import plot_cumhaz
@@ -887,7 +906,8 @@ def h_cif(ctx, m, cohort, out):
                        times=_ticks(m, df["time"], info["unit"]),
                        pvalue=test.p if test is not None else None,
                        pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
-                       ylabel=label, order=order, width="double")
+                       ylabel=label, order=order, width="double",
+                       labels=_legend_labels(ctx, group, order))
         out.figures.append((m.id, _figure_of(fig)))
     _adjusted(ctx, m, df, out, "cif")
 
@@ -1415,10 +1435,12 @@ def h_clfs(ctx, m, cohort, out):
 
 def h_swimmer(ctx, m, cohort, out):
     from ..plots.swimmer import plot_swimmer
+    from ..tables.labels import resolve_labels
     out.summary.update({"n": int(cohort.n), "unit": m.unit})
     if _fig(ctx, m):
         fig = plot_swimmer(cohort.data, color_by=m.color_by, sort_by=m.sort_by, unit=m.unit,
-                           missing_label=m.missing_label, palette=ctx.palette)
+                           missing_label=m.missing_label, palette=ctx.palette,
+                           labels=resolve_labels(ctx.plan))
         out.figures.append((m.id, _figure_of(fig)))
 
 

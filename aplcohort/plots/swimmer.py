@@ -165,6 +165,23 @@ _TITLES = {"postremission_modality": "Post-remission treatment",
            "relapse_type": "Relapse type"}
 
 
+def _legend_title(column, labels) -> str:
+    """The colour legend's title: the column's label from the label resolver (data
+    dictionary, plan ``labels:``), as tables print it."""
+    from ..tables.labels import Labels, resolve_labels
+    lab = labels if isinstance(labels, Labels) else resolve_labels()
+    if str(column) in lab.columns:
+        return lab.column(column, unit=False)
+    return _TITLES.get(column, str(column).replace("_", " ").capitalize())
+
+
+def _level_text(labels, column, level) -> str:
+    from ..tables.labels import Labels
+    if isinstance(labels, Labels):
+        return labels.level(column, level)
+    return str((labels or {}).get(level, level))
+
+
 def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremission_modality",
                  sort_by: str | None = None, unit: str = "months", order=None,
                  colors: Mapping | None = None, labels: Mapping | None = None,
@@ -187,6 +204,10 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     unit : {"days", "weeks", "months", "years"}
     show_ids : bool
         Patient ids as y tick labels (default: only when lanes are >= 0.11 in high).
+    labels : mapping {level: label} or Labels, optional
+        Legend names of the ``color_by`` levels; a :class:`~aplcohort.tables.labels.Labels`
+        (``resolve_labels(plan)``) gives the level names and the legend title of the
+        plan, as its tables print them. Default: the data dictionary's column label.
     palette : Palette, optional
         Lane colour per level shared with the run's other figures; ``colors`` wins.
         Without one, a palette of the levels in order (missing level grey).
@@ -216,7 +237,12 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     else:
         key = np.array(["all"] * len(df))
     lanes["sort_key"] = key
-    levels = list(order) if order is not None else sorted(pd.unique(lanes["colour_key"]), key=str)
+    # default order: the data dictionary's level order (as tables and plan analyses),
+    # levels outside it alphabetically after
+    from ..tables.labels import Labels, resolve_labels
+    lab = labels if isinstance(labels, Labels) else resolve_labels()
+    levels = (list(order) if order is not None
+              else lab.order(color_by, pd.unique(lanes["colour_key"])))
     if order is None and palette is not None:
         # the legend lists levels in the run's order (as every other figure), "no group"
         # levels (none, not reinduced, ...) after the groups, unknown ones last
@@ -229,7 +255,7 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     extra = sorted(set(lanes["colour_key"]) - set(levels))
     if extra:
         raise InputError(f"order misses levels {extra} of {color_by!r}")
-    skey_levels = levels if sort_by == color_by else sorted(pd.unique(lanes["sort_key"]), key=str)
+    skey_levels = levels if sort_by == color_by else lab.order(sort_by, pd.unique(lanes["sort_key"]))
     lanes["_k"] = lanes["sort_key"].map({k: i for i, k in enumerate(skey_levels)})
     lanes = lanes.sort_values(["_k", "end"], ascending=[True, False], kind="stable").reset_index(drop=True)
     pal = palette if palette is not None else Palette(levels)
@@ -296,17 +322,17 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
                 y0, y1 = sub.index.min() - 0.4, sub.index.max() + 0.4
                 ax.plot([0, 0], [y0, y1], transform=tr, color="0.3", lw=0.8, clip_on=False,
                         gid=f"sortgroup:{skey_levels[k]}")
-                ax.text(0, (y0 + y1) / 2, str(skey_levels[k]), transform=tr, rotation=90,
+                ax.text(0, (y0 + y1) / 2, lab.level(sort_by, skey_levels[k]), transform=tr,
+                        rotation=90,
                         ha="right", va="center", fontsize=7, clip_on=False,
                         gid=f"sortlabel:{skey_levels[k]}")
                 if y0 > 0:
                     ax.axhline(y0 - 0.1, color="0.75", lw=0.5, zorder=0)
         blank = Line2D([], [], linestyle="none")
-        cat_title = (_TITLES.get(color_by, color_by.replace("_", " ").capitalize())
-                     if color_by else "")
+        cat_title = _legend_title(color_by, labels) if color_by else ""
         if color_by is not None:
             handles = [blank] + [Patch(facecolor=cmap[lv]) for lv in levels]
-            names = [cat_title] + [(labels or {}).get(lv, lv) for lv in levels]
+            names = [cat_title] + [_level_text(labels, color_by, lv) for lv in levels]
         else:
             handles, names = [], []
         shown = [e for e in EVENTS if (ev["event"] == e).any()]

@@ -114,6 +114,16 @@ class Labels:
         """Printed name of a level of ``column``."""
         return str((self.level_labels.get(str(column)) or {}).get(str(value), value))
 
+    def level_map(self, column, values) -> dict:
+        """``{value: printed label}`` of ``values`` of ``column``: what figure legends
+        print (``plot_km(..., labels=lab.level_map("sex", km.groups))``), the same names
+        as the tables.
+
+        >>> resolve_labels(labels={"sex": {"levels": {"M": "Male"}}}).level_map("sex", ["F", "M"])
+        {'F': 'F', 'M': 'Male'}
+        """
+        return {v: self.level(column, v) for v in values}
+
     def order(self, column, values) -> list:
         """``values`` (distinct) in the resolved order of ``column``; unknown ones after,
         sorted as text."""
