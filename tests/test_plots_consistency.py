@@ -321,3 +321,39 @@ def test_swimmer_legend_in_the_run_order():
     ax = plot_swimmer(_swimmer_frame(), palette=pal, missing_label="not reinduced")
     names = [t.get_text() for t in ax.get_legend().get_texts()]
     assert names[1:4] == ["auto HSCT", "allo HSCT", "not reinduced"]
+
+
+def test_risk_tables_of_a_grid_line_up_with_different_group_counts():
+    rng = np.random.default_rng(3)
+    n = 60
+    t = rng.exponential(30, n)
+    c = rng.integers(0, 3, n)
+    g2 = rng.choice(["ATO-based", "IC"], n)
+    g3 = rng.choice(["ATO-based (long label)", "auto HSCT", "allo HSCT"], n)
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 7.5))
+    plot_km(kaplan_meier(t, c > 0, g2), axes[0, 0])
+    plot_cif(cumulative_incidence(t, c, g3), axes[0, 1])          # 3 groups beside 2
+    plot_km(kaplan_meier(t, c > 0, g3), axes[1, 0])               # long labels, left column
+    plot_km(kaplan_meier(t, c > 0), axes[1, 1])                   # one curve
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    box = {(i, j): axes[i, j].get_window_extent(r) for i in (0, 1) for j in (0, 1)}
+    for i in (0, 1):   # rows: same curve-axes bottom and top (x axes on one line)
+        assert box[i, 0].y0 == pytest.approx(box[i, 1].y0, abs=0.01)
+        assert box[i, 0].y1 == pytest.approx(box[i, 1].y1, abs=0.01)
+    for j in (0, 1):   # columns: same left and right edges
+        assert box[0, j].x0 == pytest.approx(box[1, j].x0, abs=0.01)
+        assert box[0, j].x1 == pytest.approx(box[1, j].x1, abs=0.01)
+    # the first group's at-risk row sits at the same height in both panels of the top row
+    ys = [tx.get_window_extent(r).y0 for a in fig.axes for tx in a.texts
+          if (tx.get_gid() or "").startswith("risk:n_risk:ATO-based") and tx.get_gid().endswith(":0")]
+    assert len(ys) == 3
+    top_row = [y for y in ys if y > box[1, 0].y1]
+    assert len(top_row) == 2 and top_row[0] == pytest.approx(top_row[1], abs=0.01)
+    # labels clear of the panel to the left, everything inside the figure
+    for tx in (tx for a in fig.axes for tx in a.texts if tx.get_text()):
+        bb = tx.get_window_extent(r)
+        assert bb.x0 >= -0.5 and bb.x1 <= fig.bbox.x1 + 0.5, tx.get_text()
+    align_risk_tables(fig)   # idempotent: a second call moves nothing
+    fig.canvas.draw()
+    assert axes[0, 1].get_window_extent(fig.canvas.get_renderer()).x0 == pytest.approx(box[0, 1].x0)

@@ -15,13 +15,14 @@ curve axes, so its columns sit exactly under the x ticks.
 
 from __future__ import annotations
 
+import weakref
 
 import matplotlib.pyplot as plt
 import matplotlib.transforms as mtransforms
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
-from mpl_toolkits.axes_grid1 import make_axes_locatable
+from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
 
 from ..errors import InputError
 from ..tables.format import DASH, format_num, format_p
@@ -34,6 +35,8 @@ RISK_ROWS = {"n_risk": "Number at risk", "cum_events": "Cumulative events",
              "cum_switched_out": "Moved to the other curve (cumulative)"}
 _LINE_IN = 0.155  # height of one risk-table line (inches) at 7 pt
 HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\")  # greyscale-safe fills of stacked areas
+#: risk-table axes -> (its height in the divider, its number of text lines)
+_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # ---------------------------------------------------------------------------- pure helpers
@@ -230,7 +233,9 @@ def _new_axes(width, height_mm, n_table_lines):
 def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows, unit_xlabel):
     nlines = sum(1 + len(groups) for _ in rows)
     divider = make_axes_locatable(ax)
-    rax = divider.append_axes("bottom", size=nlines * _LINE_IN, pad=0.42, sharex=ax)
+    size = axes_size.Fixed(nlines * _LINE_IN)  # kept: align_risk_tables may make it taller
+    rax = divider.append_axes("bottom", size=size, pad=0.42, sharex=ax)
+    _TABLES[rax] = (size, nlines)
     rax.set_label("risk table")
     for sp in rax.spines.values():
         sp.set_visible(False)
@@ -307,14 +312,20 @@ def _risk_pairs(fig):
 
 
 def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
-    """Keep the risk-table labels of every panel of a grid clear of the panel to its left.
+    """Line up the KM / CIF panels of a grid and keep their risk-table labels apart.
 
-    In a grid of KM / CIF panels each risk table prints its group labels left of its
-    axes, where the panel to the left has its last column of numbers. Each panel whose
-    labels would overlap that panel (or stick out of the figure) is narrowed from the
-    left, keeping its right edge, until ``pad_pt`` points separate them. Called by
-    :func:`plot_km` / :func:`plot_cif` whenever they draw into a figure with other
-    panels; call it again after changing a layout by hand.
+    * Panels of one row get risk tables of the same height (the tallest; a table with
+      fewer groups keeps its lines at the top and blank space below), so their curve
+      axes, x axes and table rows line up even when the panels have different numbers
+      of groups.
+    * Each risk table prints its group labels left of its axes, where the panel to the
+      left has its last column of numbers: a panel whose labels would overlap that
+      panel (or stick out of the figure) is narrowed from the left, keeping its right
+      edge, until ``pad_pt`` points separate them; every panel of the same grid column
+      is narrowed by the same amount, so the columns' x axes stay aligned.
+
+    Called by :func:`plot_km` / :func:`plot_cif` whenever they draw into a figure with
+    other panels; call it again after changing a layout by hand.
 
     Examples
     --------
@@ -328,11 +339,36 @@ def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
     pairs = _risk_pairs(fig)
     if not pairs:
         return
+
+    def base(ax):
+        """Grid cell of a panel: (row key, column key, position before any narrowing)."""
+        ss = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+        if ss is not None:
+            gs = id(ss.get_gridspec())
+            return ((gs, ss.rowspan.start, ss.rowspan.stop),
+                    (gs, ss.colspan.start, ss.colspan.stop), ss.get_position(fig))
+        p = ax.get_position(original=True)  # placed by hand: its own place is the base
+        return ((round(p.y0, 3), round(p.height, 3)), (round(p.x0, 3), round(p.width, 3)), p)
+    cells = {ax: base(ax) for ax, _ in pairs}
+    rows: dict = {}
+    for ax, rax in pairs:
+        rows.setdefault(cells[ax][0], []).append(rax)
+    for raxes in rows.values():
+        known = [r for r in raxes if r in _TABLES]
+        if len(known) < 2:
+            continue
+        most = max(_TABLES[r][1] for r in known)
+        for r in known:
+            size, _n = _TABLES[r]
+            size.fixed_size = most * _LINE_IN
+            r.set_ylim(most - 0.5, -0.5)   # lines stay at the top
+
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
     W = fig.get_size_inches()[0] * fig.dpi
     pad = pad_pt * fig.dpi / 72.0
-    for ax, rax in sorted(pairs, key=lambda p: p[0].get_position().x0):
+    need = {}
+    for ax, rax in pairs:
         labels = [t for t in rax.texts if (t.get_gid() or "").startswith(("risk-label:", "risk-title:"))]
         if not labels:
             continue
@@ -348,12 +384,24 @@ def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
             if ob is None or ob.x1 > cb.x0 or ob.y1 < y0 or ob.y0 > y1:
                 continue  # not a panel to the left in the same row
             limit = max(limit, ob.x1)
-        need = (limit + pad) - lab_x0
-        if need <= 0:
-            continue
-        pos = ax.get_position(original=True)
-        dx = need / W
-        ax.set_position([pos.x0 + dx, pos.y0, max(pos.width - dx, 0.05), pos.height])
+        # shift from the panel's grid cell (it may have been narrowed by an earlier call)
+        done = (ax.get_position(original=True).x0 - cells[ax][2].x0) * W
+        need[ax] = (limit + pad) - lab_x0 + done
+    # the panels to the left keep their right edges, so every need is known in one pass;
+    # a grid column moves together, by the largest need of its panels
+    cols: dict = {}
+    for ax in need:
+        cols.setdefault(cells[ax][1], []).append(ax)
+    moved = False
+    for axes in cols.values():
+        dx = max(max(need[a] for a in axes), 0.0) / W
+        for a in axes:
+            b, cur = cells[a][2], a.get_position(original=True)
+            new = [b.x0 + dx, cur.y0, max(b.x1 - b.x0 - dx, 0.05), cur.height]
+            if not np.allclose(new, [cur.x0, cur.y0, cur.width, cur.height]):
+                a.set_position(new)
+                moved = True
+    if moved:
         fig.draw_without_rendering()
 
 
