@@ -357,3 +357,36 @@ def test_risk_tables_of_a_grid_line_up_with_different_group_counts():
     align_risk_tables(fig)   # idempotent: a second call moves nothing
     fig.canvas.draw()
     assert axes[0, 1].get_window_extent(fig.canvas.get_renderer()).x0 == pytest.approx(box[0, 1].x0)
+
+
+def test_cif_inset_when_curves_are_near_zero():
+    from aplcohort.plots.survival import inset_upper_limit, needs_inset
+    assert needs_inset(0.03, 1.0) and not needs_inset(0.3, 1.0) and not needs_inset(0.0, 1.0)
+    assert not needs_inset(0.167, cif_upper_limit(0.167))   # the automatic axis needs none
+    assert inset_upper_limit(0.031) == 0.05 and inset_upper_limit(0.0042) == 0.005
+    assert inset_upper_limit(0.08) == 0.1 and inset_upper_limit(0.2) == 0.25
+    with pytest.raises(InputError, match="peak"):
+        inset_upper_limit(0.0)
+    t, code, g = _nrm_like()
+    res = cumulative_incidence(t, code, g)
+    ax = plot_cif(res, cause=2, ylim=(0, 1))     # 17 % on a 0-1 axis: near zero
+    ins = [a for a in ax.child_axes if a.get_label() == "cif inset"]
+    assert len(ins) == 1
+    ins = ins[0]
+    assert ins.get_ylim() == (0.0, inset_upper_limit(1 / 6))
+    main = [ln for ln in ax.lines if ln.get_gid() == "curve:allo HSCT"][0]
+    zoom = [ln for ln in ins.lines if ln.get_gid() == "inset:allo HSCT"][0]
+    np.testing.assert_array_equal(zoom.get_xdata(), main.get_xdata())
+    np.testing.assert_array_equal(zoom.get_ydata(), main.get_ydata())
+    # legend and p-value are placed clear of the inset
+    fig = ax.figure
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ib = ins.get_window_extent(r)
+    lb = ax.get_legend().get_window_extent(r)
+    assert lb.x0 >= ib.x1 or lb.x1 <= ib.x0 or lb.y0 >= ib.y1 or lb.y1 <= ib.y0
+    assert not [a for a in plot_cif(res, cause=2).child_axes]          # axis 0-0.2: no inset
+    assert not [a for a in plot_cif(res, cause=2, ylim=(0, 1), inset=False).child_axes]
+    assert len(plot_cif(res, cause=2, inset=True).child_axes) == 1
+    with pytest.raises(InputError, match="inset"):
+        plot_cif(res, cause=2, inset="yes")

@@ -60,9 +60,10 @@ def test_plot_values_and_order():
     ax = plot_swimmer(cohort(), color_by="postremission_modality", unit="days")
     bars = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("lane:")}
     assert bars["lane:P1"].get_width() == 1461.0
-    # grouped by modality (sorted, missing last), longest first within a group
+    # grouped by modality in the data dictionary's order (ATO-based, auto HSCT, allo HSCT;
+    # not alphabetical), missing last, longest first within a group
     ys = {gid[5:]: b.get_y() + b.get_height() / 2 for gid, b in bars.items()}
-    assert sorted(ys, key=ys.get) == ["P1", "P6", "P2", "P3", "P5", "P4"]
+    assert sorted(ys, key=ys.get) == ["P1", "P6", "P3", "P2", "P5", "P4"]
     death = [ln for ln in ax.lines if ln.get_gid() == "event:death"][0]
     assert sorted(death.get_xdata().tolist()) == [4.0, 31.0, 306.0]
     relapse = [ln for ln in ax.lines if ln.get_gid() == "event:relapse2"][0]

@@ -170,6 +170,69 @@ def cif_upper_limit(ymax: float, headroom: float = 1.15) -> float:
     return 1.03
 
 
+def needs_inset(peak: float, axis_top: float, fraction: float = 0.25) -> bool:
+    """The inset rule of :func:`plot_cif`: curves reaching ``peak`` are "near zero" on an
+    axis ending at ``axis_top`` when they rise above 0 but stay below ``fraction`` of it
+    (pure).
+
+    Examples
+    --------
+    >>> needs_inset(0.03, 1.0), needs_inset(0.3, 1.0), needs_inset(0.0, 1.0), needs_inset(0.17, 0.2)
+    (True, False, False, False)
+    """
+    return bool(peak > 0 and axis_top > 0 and peak < fraction * axis_top)
+
+
+def inset_upper_limit(peak: float, headroom: float = 1.15) -> float:
+    """Top of an inset's y axis: the smallest 1, 2, 2.5 or 5 x 10^k at least
+    ``headroom`` x ``peak`` (pure).
+
+    >>> inset_upper_limit(0.031), inset_upper_limit(0.0042), inset_upper_limit(0.2)
+    (0.05, 0.005, 0.25)
+    """
+    if not np.isfinite(peak) or peak <= 0:
+        raise InputError(f"peak must be a number > 0; got {peak!r}")
+    need = peak * headroom
+    k = np.floor(np.log10(need))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        v = float(np.round(m * 10.0 ** k, 12))
+        if v >= need * (1 - 1e-12):
+            return v
+    return float(10.0 ** (k + 1))
+
+
+#: Box of the inset (axes fraction: x0, y0, width, height): upper left, over the empty
+#: upper part of a near-zero CIF.
+_INSET_BOX = (0.1, 0.42, 0.5, 0.5)
+
+
+def _draw_inset(ax, tab, groups, cause, styles, lab, peak, times, scale, percent):
+    ins = ax.inset_axes(list(_INSET_BOX))
+    ins.set_label("cif inset")
+    for g in groups:
+        sc = tab[_sel(tab, g) & (tab["cause"] == cause)].sort_values("time")
+        x, y = _step_xy(sc["time"], sc["estimate"], 0.0)
+        st = styles[g]
+        ins.step(x, y * scale, where="post", color=st["color"], linestyle=st["linestyle"],
+                 linewidth=1.0, gid=f"inset:{g}")
+    top = inset_upper_limit(peak)
+    ins.set_xlim(0, float(times[-1]) if len(times) > 1 else None)
+    ins.set_ylim(0, top * scale)
+    ins.set_yticks([0, top * scale / 2, top * scale])
+    ins.set_xticks([float(times[0]), float(times[len(times) // 2]), float(times[-1])]
+                   if len(times) > 2 else list(times))
+    ins.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ins.yaxis.set_major_formatter(plt.FuncFormatter(
+        lambda v, _: f"{v:g}" if percent else f"{v:.3g}"))
+    ins.tick_params(labelsize=max(6.5, plt.rcParams["font.size"] - 1.5), length=2, pad=1.5)
+    ins.spines["bottom"].set_position(("outward", 2))
+    ins.set_facecolor("white")
+    ins.patch.set_alpha(0.9)
+    ins.text(0.02, 0.98, "zoom", transform=ins.transAxes, ha="left", va="top",
+             fontsize=max(6.5, plt.rcParams["font.size"] - 1.5), color="0.35")
+    return ins
+
+
 def _check_unit(unit):
     if unit not in TIME_UNITS:
         raise InputError(f"time_unit must be one of {TIME_UNITS}; got {unit!r}")
@@ -677,7 +740,7 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
              ylabel="Cumulative incidence", order=None, labels=None, colors=None, linestyles=None,
              cause_labels=None, ylim=None, legend_loc="auto",
              annotation_loc="auto", title=None, width="single", height_mm=None,
-             percent=False, palette=None):
+             percent=False, palette=None, inset="auto"):
     """Cumulative incidence curves (one cause by group, or stacked causes) + risk table.
 
     Parameters
@@ -705,6 +768,14 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         with ``ci=True``), e.g. 0–0.2 for a non-relapse mortality of 17 %. The x axis
         is set a few points below 0 so a curve that stays at 0 is seen, not hidden in
         the axis line.
+    inset : "auto", bool
+        A zoomed inset (same curves on 0 to :func:`inset_upper_limit` of the highest
+        curve) in the free upper part of the axes. ``"auto"``: drawn when the curves
+        are near zero, i.e. every curve stays below a quarter of the y axis (a 0–1 axis
+        asked for with ``ylim=``, or curves under 1.25 % on the smallest automatic axis,
+        0–0.05) and at least one rises above 0 (:func:`needs_inset`); ``True``: whenever
+        a curve rises above 0; ``False``: never. Not drawn for ``stacked=True``. The
+        inset axes has the label ``"cif inset"``, its curves gids ``"inset:<group>"``.
     Other parameters as :func:`plot_km`.
 
     The risk table comes from the result alone (``result.risk_table(times)``, every
@@ -835,9 +906,23 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
                         top = max(top, float(up.max()))
             ylim = (0.0, cif_upper_limit(top))
         table_in = (sum(1 + len(groups) for _ in rows) * _LINE_IN + 0.42) if rows else 0.0
+        peak = max([float(np.nanmax(y)) / scale for _x, y in curves if len(y)] + [0.0])
+        if inset not in ("auto", True, False):
+            raise InputError(f"inset must be 'auto', True or False; got {inset!r}")
+        draw_inset = (not stacked and peak > 0
+                      and (inset is True or (inset == "auto" and needs_inset(peak, ylim[1]))))
+        place_curves = list(curves)
+        if draw_inset:
+            # the inset's box is taken: legend and p-value go elsewhere
+            x1 = float(times[-1])
+            bx0, by0, bw, bh = _INSET_BOX
+            ys = np.linspace(ylim[0] + by0 * (ylim[1] - ylim[0]),
+                             ylim[0] + (by0 + bh) * (ylim[1] - ylim[0]), 12) * scale
+            gx = np.linspace(bx0 * x1, (bx0 + bw) * x1, 60)
+            place_curves += [(gx, np.full(gx.size, yy)) for yy in ys]
         legend_loc, annotation_loc = _place(
-            ax, curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale), leg_labels,
-            None, ann, legend_loc, annotation_loc, table_in)
+            ax, place_curves, (0.0, float(times[-1])), (ylim[0] * scale, ylim[1] * scale),
+            leg_labels, None, ann, legend_loc, annotation_loc, table_in)
         _annotate(ax, ann, annotation_loc)
         ax.legend(loc=legend_loc, handlelength=2.6, borderaxespad=0.3, frameon=False)
         _finish_axes(ax, times, xlabel or f"Time ({time_unit})", ylabel + (" (%)" if percent else ""),
@@ -846,6 +931,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             # a curve at 0 (no event in a group) would lie on the x axis line: move the axis
             # line a few points down so it shows
             ax.spines["bottom"].set_position(("outward", 3))
+        if draw_inset:
+            _draw_inset(ax, tab, groups, cause, styles, lab, peak, times, scale, percent)
         if rows:
             _draw_risk_table(ax, risk, times, groups, lab, styles, rows, None)
         if own_fig:
