@@ -155,6 +155,7 @@ def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=Non
     states = list(dict.fromkeys(data["state"]))
     cols = palette_state_colors(list(result.states), palette, state_colors(result.states))
     cols.update(colors or {})
+    own_fig = ax is None
     with journal_style():
         if ax is None:
             fig, ax = plt.subplots(figsize=figure_size(width, aspect=0.7))
@@ -174,6 +175,9 @@ def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=Non
                   fontsize=7)
         if title:
             ax.set_title(title, loc="left")
+        if own_fig:  # the legend right of the axes inside the figure (plain savefig keeps it)
+            from .survival import fit_inside
+            fit_inside(ax.figure)
     return ax
 
 

@@ -268,6 +268,7 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
         raise InputError("no patients to draw")
     if show_ids is None:
         show_ids = lane_height_in >= 0.11 and n <= 60
+    own_fig = ax is None
     with journal_style():
         if ax is None:
             n_leg = len(levels) + len(EVENTS) + 2
@@ -347,4 +348,9 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
                 txt.set_fontweight("bold")
         if title:
             ax.set_title(title, loc="left")
+        if own_fig:
+            # sort-group labels and ids left of the lanes, the legend right of them: all
+            # inside the figure, so a plain savefig cuts nothing off
+            from .survival import fit_inside
+            fit_inside(ax.figure)
     return ax
