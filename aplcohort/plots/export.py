@@ -189,8 +189,8 @@ def snap_bbox(bbox, dpi: float):
     Examples
     --------
     >>> from matplotlib.transforms import Bbox
-    >>> snap_bbox(Bbox([[0.001, 0.5], [2.0, 1.2]]), 100).bounds
-    (0.0, 0.5, 2.0, 0.7)
+    >>> [round(float(v), 6) for v in snap_bbox(Bbox([[0.001, 0.5], [1.996, 1.2]]), 100).bounds]
+    [0.0, 0.5, 2.0, 0.7]
     """
     from matplotlib.transforms import Bbox
     x0, y0 = np.floor(bbox.x0 * dpi + 1e-9), np.floor(bbox.y0 * dpi + 1e-9)
