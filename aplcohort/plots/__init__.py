@@ -22,7 +22,9 @@ journal_style          context manager: fonts >= 7 pt, Okabe–Ito colours, no g
 Palette                one colour / line style / marker per group level for every figure
 save_figure            write PNG / SVG / PDF / TIFF (TrueType in PDF, text in SVG)
 save                   write one file, format from the extension, nothing cut off
-align_risk_tables      keep risk-table labels clear of the panel to the left in a grid
+align_risk_tables      line up the panels and risk tables of a grid, labels kept apart
+love_plot              SMD before / after adjustment, comparisons in the run's colours
+ps_histogram           mirrored propensity-score histogram (overlap)
 =====================  ==========================================================
 """
 
@@ -33,8 +35,10 @@ from .forest import forest_frame, plot_forest, subgroup_hazard_ratios
 from .recovery import plot_recovery, recovery_figure, recovery_summary
 from .style import (COLUMN_WIDTHS_MM, LINESTYLES, OKABE_ITO, PALETTE, Palette, column_width,
                     figure_size, group_styles, journal_style)
-from .survival import (align_risk_tables, cif_upper_limit, default_ticks, hr_text, plot_cif,
-                       plot_km, plot_simon_makuch, pvalue_text, risk_table_values)
+from .balance import love_plot, ps_histogram
+from .survival import (align_risk_tables, cif_upper_limit, default_ticks, hr_text,
+                       inset_upper_limit, needs_inset, plot_cif, plot_km, plot_simon_makuch,
+                       pvalue_text, risk_table_values)
 from .swimmer import dodge_positions, plot_swimmer, swimmer_events
 
 __all__ = [
@@ -45,4 +49,5 @@ __all__ = [
     "figure_size", "group_styles", "journal_style", "default_ticks", "hr_text", "plot_cif",
     "plot_km", "plot_simon_makuch", "pvalue_text", "risk_table_values", "plot_swimmer",
     "swimmer_events", "plot_zph", "plot_predicted_survival", "plot_cumhaz",
+    "needs_inset", "inset_upper_limit", "love_plot", "ps_histogram",
 ]
