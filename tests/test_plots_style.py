@@ -160,3 +160,25 @@ def test_save_figure_keeps_what_lies_outside_the_figure(tmp_path):
     bb = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.03)
     assert w == pytest.approx(bb.width * 300, abs=2)
     plt.close(fig)
+
+
+def test_pdf_bytes_depend_only_on_the_figure_not_on_earlier_saves(tmp_path):
+    # font subsets are cached across PDFs: a figure's PDF must not depend on what was
+    # saved before it (nor on a cold or warm cache)
+    from aplcohort.plots import export
+    a = _km_fig()
+    with journal_style():
+        fig_b, ax = plt.subplots()
+        ax.set_title("Überleben Ω ≥ 5")   # glyphs outside the shared base set
+    export._SUBSETS.clear()
+    first = save_figure(a, tmp_path / "a1", formats=("pdf",))[0].read_bytes()
+    b1 = save_figure(fig_b, tmp_path / "b1", formats=("pdf",))[0].read_bytes()
+    again = save_figure(a, tmp_path / "a2", formats=("pdf",))[0].read_bytes()
+    export._SUBSETS.clear()
+    b2 = save_figure(fig_b, tmp_path / "b2", formats=("pdf",))[0].read_bytes()
+    assert first == again and b1 == b2
+    assert b"/FontFile2" in b1 and b"Type3" not in b1
+    from matplotlib.backends import _backend_pdf_ps as mod
+    assert mod.get_glyphs_subset.__module__ == "matplotlib.backends._backend_pdf_ps"  # restored
+    plt.close(fig_b)
+    plt.close(a)
