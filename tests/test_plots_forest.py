@@ -174,3 +174,31 @@ def test_forest_labels_subdistribution_ratios_shr_for_every_fine_gray_result():
     fig = getattr(f, "figure", f)
     texts = [t.get_text() for t in fig.findobj(lambda a: a.__class__.__name__ == "Text")]
     assert any("SHR" in t for t in texts)
+
+
+def test_forest_labels_from_the_label_resolver_keep_the_palette_colour():
+    import matplotlib.colors as mcolors
+
+    from aplcohort.plots.forest import _term_label
+    from aplcohort.plots.style import Palette
+    from aplcohort.tables.labels import resolve_labels
+
+    class Res:  # a Cox result's naming: column name + level, reference levels in choices
+        choices = {"reference_levels": {"postremission_modality": "ATO-based"}}
+        terms = pd.DataFrame({"term": ["postremission_modalityallo HSCT", "age_at_relapse"],
+                              "estimate": [1.2, 1.01], "lower": [0.5, 0.97], "upper": [2.9, 1.05],
+                              "p": [0.7, 0.6], "estimable": [True, True], "note": ["", ""]})
+    lab = resolve_labels(labels={"postremission_modality": {"levels": {"allo HSCT": "Allogeneic HSCT"}}})
+    assert _term_label("postremission_modalityallo HSCT", Res(), lab) == \
+        "Post-remission treatment: Allogeneic HSCT vs ATO-based"
+    assert _term_label("age_at_relapse", Res(), lab) == "Age at first relapse, years"
+    assert _term_label("postremission_modalityallo HSCT", Res(), {}) == \
+        "postremission_modality: allo HSCT vs ATO-based"   # a plain mapping: names as given
+    pal = Palette(["ATO-based", "auto HSCT", "allo HSCT"])
+    fig = plot_forest(Res(), labels=lab, palette=pal)
+    texts = [t.get_text() for a in fig.axes for t in a.texts]
+    assert "Post-remission treatment: Allogeneic HSCT vs ATO-based" in texts
+    pax = [a for a in fig.axes if a.get_label() == "forest"][0]
+    ci0 = [ln for ln in pax.lines if ln.get_gid() == "ci:0:0"][0]
+    assert mcolors.to_hex(ci0.get_color()) == pal.color("allo HSCT").lower()
+    plt.close(fig)

@@ -556,6 +556,12 @@ def _legend_labels(ctx, column, levels):
     return resolve_labels(ctx.plan).level_map(column, levels)
 
 
+def _resolver(ctx):
+    """The run's label resolver (data dictionary + plan ``labels:`` / ``levels:``)."""
+    from ..tables.labels import resolve_labels
+    return resolve_labels(ctx.plan)
+
+
 def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
     if gcol is None:
         return {"all": (int(len(df)), int((df["event"] == event_value).sum()))}
@@ -1007,7 +1013,8 @@ def h_cox(ctx, m, cohort, out):
                                     _figure_of(plot_zph(z, term, xlabel=xl))))
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
+                                                         labels=_resolver(ctx)))))
     if not m.firth:
         _cox_extras(ctx, m, res, df, out)
     _adjusted(ctx, m, df, out, "cox")
@@ -1090,7 +1097,8 @@ def h_finegray(ctx, m, cohort, out):
     _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
+                                                         labels=_resolver(ctx)))))
     _adjusted(ctx, m, df, out, "finegray")
 
 
@@ -1123,7 +1131,8 @@ def h_cause_specific_cox(ctx, m, cohort, out):
     _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
+                                                         labels=_resolver(ctx)))))
 
 
 def h_response(ctx, m, cohort, out):
@@ -1219,7 +1228,8 @@ def h_td_cox(ctx, m, cohort, out):
                         "events": int(df["event"].sum())})
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette))))
+        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
+                                                         labels=_resolver(ctx)))))
 
 
 def h_td_finegray(ctx, m, cohort, out):

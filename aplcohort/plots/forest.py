@@ -39,8 +39,18 @@ def _empty_row(**kw):
     return r
 
 
+def _is_resolver(labels) -> bool:
+    from ..tables.labels import Labels
+    return isinstance(labels, Labels)
+
+
 def _term_label(term, result, labels):
-    if term in labels:
+    """Row label of a model term: ``"<variable>: <level> vs <reference>"`` for a level
+    term, the term itself otherwise; ``labels`` a mapping {term or variable: label} or a
+    :class:`~aplcohort.tables.labels.Labels` (variable labels, level names and units as
+    the tables print them)."""
+    resolver = _is_resolver(labels)
+    if not resolver and term in labels:
         return labels[term]
     refs = {}
     ch = getattr(result, "choices", None) or {}
@@ -49,7 +59,13 @@ def _term_label(term, result, labels):
     for var, ref in refs.items():
         if term.startswith(str(var)) and term != var:
             lvl = term[len(str(var)):]
+            if resolver:
+                return (f"{labels.column(var, unit=False)}: {labels.level(var, lvl)} vs "
+                        f"{labels.level(var, ref)}")
             return f"{labels.get(var, var)}: {lvl} vs {ref}"
+    if resolver:
+        return labels.column(term) if (str(term) in labels.columns
+                                       or str(term) in labels.units) else str(term)
     return term
 
 
@@ -66,7 +82,10 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
           multivariable one in ``hr2/lower2/upper2/p2``;
         * DataFrame with at least [label, hr, lower, upper] and optionally p, n,
           events, indent, header (e.g. :func:`subgroup_hazard_ratios`).
-    labels : mapping {term or variable: display label}
+    labels : mapping {term or variable: display label}, or Labels
+        A :class:`~aplcohort.tables.labels.Labels` (``resolve_labels(plan)``) prints
+        variable labels, level names and units as the tables do ("Post-remission
+        treatment: allo HSCT vs ATO-based", "Age at first relapse, years").
 
     Returns
     -------
@@ -79,7 +98,7 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
     >>> f[["label", "hr", "indent", "header"]].values.tolist()
     [['Age', 1.2, 0, False]]
     """
-    labels = dict(labels or {})
+    labels = labels if _is_resolver(labels) else dict(labels or {})
     if isinstance(obj, pd.DataFrame):
         need = {"label", "hr", "lower", "upper"}
         if not need <= set(obj.columns):
@@ -298,10 +317,15 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
         xlim = (lo, hi)
     color = color or "#000000"
 
+    # printed level names back to the levels the palette knows (labels from a resolver)
+    printed = ({str(v): k for m in labels.level_labels.values() for k, v in m.items()}
+               if _is_resolver(labels) else {})
+
     def row_color(label, default):
         if palette is None:
             return default
         lvl = str(label).split(": ", 1)[-1].split(" vs ", 1)[0]
+        lvl = lvl if lvl in palette else printed.get(lvl, lvl)
         return palette.color(lvl) if lvl in palette else default
     cells = _cells(f, decimals)
     if p_header is None:
