@@ -182,3 +182,12 @@ def test_pdf_bytes_depend_only_on_the_figure_not_on_earlier_saves(tmp_path):
     assert mod.get_glyphs_subset.__module__ == "matplotlib.backends._backend_pdf_ps"  # restored
     plt.close(fig_b)
     plt.close(a)
+
+
+def test_making_a_figure_draws_nothing(monkeypatch):
+    # layout is measured once (get_tightbbox) when a figure is made; drawing happens only
+    # when it is saved, once per format
+    calls = _count_draws(monkeypatch)
+    fig = _km_fig()
+    assert calls == []
+    plt.close(fig)
