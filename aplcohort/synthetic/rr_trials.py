@@ -21,6 +21,7 @@ naive comparison. Parameters and their sources: :data:`TRIALS` and ``docs/synthe
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,7 @@ TRIALS: dict[str, dict[str, Any]] = {
                              "response": {"CR2": 0.105, "CRh": 0.153 - 0.105}, "hsct": 0.153},
         },
         "control": "chemotherapy", "treatment": "gilteritinib",
+        "arm_sizes": {"gilteritinib": 247, "chemotherapy": 124},
         "response_median_days": 56.0, "hsct_gap_median_days": 60.0,
         "hsct_in_remission_max": 0.8, "hsct_no_remission_median_days": 110.0,
         "relapse_before_death": 0.8, "relapse_to_death_days": 60.0,
@@ -119,6 +121,7 @@ TRIALS: dict[str, dict[str, Any]] = {
                              "hsct": 0.24},
         },
         "control": "chemotherapy", "treatment": "blinatumomab",
+        "arm_sizes": {"blinatumomab": 271, "chemotherapy": 134},
         "response_median_days": 42.0, "hsct_gap_median_days": 75.0,
         "hsct_in_remission_max": 0.8, "hsct_no_remission_median_days": 110.0,
         "relapse_before_death": 0.8, "relapse_to_death_days": 60.0,
@@ -198,6 +201,10 @@ def generate(trial: str, seed: int = 1, n: int | None = None,
         raise ScenarioError(f"seed must be a non-negative integer, got {seed!r}")
     t = TRIALS[trial]
     sc = load_scenario(t["scenario"])
+    if n is None:  # the published arm sizes (405 at 2:1 rounds to 270/135, TOWER had 271/134)
+        sizes = tuple(int(t["arm_sizes"][a]) for a in sc.arms)
+        sc = dataclasses.replace(sc, sizes=sizes, ratios=tuple(float(x) for x in sizes),
+                                 n=int(sum(sizes)))
     sim = simulate(sc, n=n, reps=1, seed=int(seed))
     f = to_frame(sim, 0)
     m = len(f)
