@@ -73,9 +73,8 @@ def _replicate(args) -> int:
         trial = args.study in ("admiral", "tower")
         if data is None:  # the replica goes into --out/data with the outputs, in one transaction
             if trial:  # synthetic ADMIRAL / TOWER cohort (aplcohort.synthetic.rr_trials)
-                from ..synthetic.rr_trials import write_csv
-                (Path(tmp) / "data").mkdir()
-                data = write_csv(args.study, Path(tmp) / "data" / f"{args.study}.csv", seed=args.seed)
+                from ..synthetic.rr_trials import write_files as write_trial
+                data = write_trial(Path(tmp) / "data", args.study, seed=args.seed)[f"{args.study}.csv"]
             else:
                 from ..synthetic.min2022 import write_files
                 data = write_files(Path(tmp) / "data", seed=args.seed)["min2022.csv"]

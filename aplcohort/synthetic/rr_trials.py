@@ -330,3 +330,29 @@ def write_csv(trial: str, path, seed: int = 1) -> str:
     df = generate(trial, seed=seed)
     df.to_csv(path, index=False, lineterminator="\n", na_rep="")
     return str(path)
+
+
+def write_files(directory, trial: str, seed: int = 1) -> dict:
+    """Write ``<trial>.csv`` and ``<trial>_provenance.json`` into ``directory``; return the paths.
+
+    The provenance names the generator, its version, the seed, the synthetic label and the
+    sources of the trial-level parameters (:data:`TRIALS`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sorted(write_files(tempfile.mkdtemp(), "tower", seed=2))
+    ['tower.csv', 'tower_provenance.json']
+    """
+    import json
+    from pathlib import Path
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    csv = write_csv(trial, d / f"{trial}.csv", seed=seed)
+    prov = {"generator": "aplcohort.synthetic.rr_trials", "generator_version": GENERATOR_VERSION,
+            "trial": trial, "seed": int(seed), "label": SYNTHETIC_LABEL,
+            "reference": TRIALS[trial]["reference"], "parameters_and_sources": TRIALS[trial]["source"]}
+    pj = d / f"{trial}_provenance.json"
+    pj.write_text(json.dumps(prov, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return {f"{trial}.csv": Path(csv), f"{trial}_provenance.json": pj}
