@@ -58,7 +58,7 @@ def test_replicate_trial_end_to_end(trial, plan, tmp_path, capsys):
             assert 0 <= r["share_of_seeds"] <= 1 and "of 200 seeds]" in r["reproduced"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Published vs reproduced" in html and "model-driven" in html and "emergent" in html
-    assert "SYNTHETIC" in html
+    assert "SYNTHETIC" in html and "fact published for " in html
     # the same command again replaces its own output; a folder that is not ours is refused
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -525,7 +525,8 @@ def facts_html(table: pd.DataFrame) -> str:
     out = ["<h2>Published vs reproduced</h2>"]
     if table.attrs.get("explanation"):
         out.append(f"<p class='explanation'>{esc(table.attrs['explanation'])}</p>")
-    head = ["fact stated in the abstract", "published", "this run", "95 % CI", "kind",
+    head = [table.attrs.get("fact_header", "fact stated in the abstract"), "published", "this run",
+            "95 % CI", "kind",
             "share of seeds", "test", "verdict"]
     rows = []
     for _, r in table.iterrows():

@@ -445,9 +445,11 @@ def published_vs_reproduced(cohort, trial: str, *, replica: bool | None = None) 
                           f"not {GENERATOR_VERSION}; rerun python -m aplcohort.synthetic.trial_facts")
         elif committed is not None:
             shares = committed["trials"][trial]["facts"]
-    return label_facts(facts, replica=replica, kinds=REPLICA_KIND[trial],
-                       notes=REPLICA_NOTES[trial], shares=shares, share_note=share_note,
-                       n_seeds=200, explanation=_explanation(trial, replica))
+    table = label_facts(facts, replica=replica, kinds=REPLICA_KIND[trial],
+                        notes=REPLICA_NOTES[trial], shares=shares, share_note=share_note,
+                        n_seeds=200, explanation=_explanation(trial, replica))
+    table.attrs["fact_header"] = f"fact published for {TRIAL_NAMES[trial]}"
+    return table
 
 
 #: The plan template each trial is replicated with.
