@@ -104,6 +104,14 @@ def test_trial_cohort_is_valid_and_calibrated(trial):
         assert (pd.to_datetime(allo.hsct_start_date) < pd.to_datetime(allo.last_followup_date)).all()
         assert (allo.response != "none").sum() == len(tx)
         assert (tx.postremission_start_date == tx.hsct_start_date).all()
+        # relapse after remission only: after the response date, by the last follow-up,
+        # after a transplant given in remission
+        rel = sub[sub.relapse2_date.notna()]
+        assert len(rel) and (rel.response != "none").all()
+        assert (pd.to_datetime(rel.relapse2_date) > pd.to_datetime(rel.response_date)).all()
+        assert (pd.to_datetime(rel.relapse2_date) <= pd.to_datetime(rel.last_followup_date)).all()
+        rtx = rel[rel.postremission_modality == "allo HSCT"]
+        assert (pd.to_datetime(rtx.relapse2_date) > pd.to_datetime(rtx.postremission_start_date)).all()
         share = (sub.hsct == "HSCT").mean()
         assert abs(share - a["hsct"]) < 3 * np.sqrt(a["hsct"] * (1 - a["hsct"]) / len(sub)), (arm, share)
     # deterministic
