@@ -549,7 +549,7 @@ def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
                          f"({', '.join(d.names_of_type('date'))})")
     if ep in _REMISSION_ENDPOINTS and time_zero in ("relapse1", "reinduction"):
         raise InputError(f"{ep} starts in remission: use time_zero='response', 'mcr2' or "
-                         f"'postremission' (not {time_zero!r}); EFS covers failure to reach CR2")
+                         f"'postremission' (not {time_zero!r}); EFS covers failure to reach remission")
     check_required(df, ep, time_zero)
     if remission is not None:
         if isinstance(remission, str) or not all(isinstance(c, str) for c in remission) \
