@@ -25,7 +25,7 @@ test: $(STAMP)
 # Second CI stage (issue 13): pandas 2 and 3 are both supported. `make test` runs under the
 # pandas pip picks for .venv; `make test-pandas PANDAS="pandas>=3"` (or "pandas>=2,<3") runs
 # the statistics, batch, cohort loading (CSV/XLSX/encodings/dates), tables and plan-run tests
-# again in a separate venv with that pandas (installs from pip's cache; about 4 minutes).
+# again in a separate venv with that pandas (installs from pip's cache; about 5 minutes of CPU).
 PANDAS   ?= pandas>=3
 P_VENV   ?= .venv-pandas
 P_TESTS  := $(sort $(wildcard tests/test_km.py tests/test_logrank.py tests/test_cox*.py \
