@@ -33,7 +33,7 @@ P_TESTS  := $(sort $(wildcard tests/test_km.py tests/test_logrank.py tests/test_
 	tests/test_landmark.py tests/test_timedep.py tests/test_zph.py tests/test_surv_extras.py \
 	tests/test_stats_shapes.py tests/test_multistate_*.py tests/test_batch_*.py \
 	tests/test_cohort_*.py tests/test_io_*.py tests/test_mapping_derive.py \
-	tests/test_sources_dataframes.py tests/test_adjust_*.py tests/test_tables_*.py \
+	tests/test_sources_*.py tests/test_redcap.py tests/test_adjust_*.py tests/test_tables_*.py \
 	tests/test_plan_run.py tests/test_plan_accounting.py tests/test_plan_spec.py \
 	tests/test_package.py))
 
