@@ -41,8 +41,8 @@ from ._lazy import scipy_stats as _st
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
-from ._coxcore import RiskSetKernel
-from ._aeq import aeq_outcome
+from ._coxcore import RiskSetKernel, distinct_times
+from ._aeq import aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
 from .outcome import Outcome
 from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame
@@ -428,7 +428,12 @@ def _quad(A, u):
     return float(u @ _solve_psd(A, u))
 
 
-def _prepare(X, time, event, entry, strata, weights, cluster):
+def _prepare(X, time, event, entry, strata, weights, cluster, distinct=None):
+    """Checked arrays of a Cox fit.
+
+    ``distinct``: a list that receives ``(values, inverse)`` of the (merged) stop
+    times of right-censored data, so the kernel does not compute them again.
+    """
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
@@ -436,9 +441,20 @@ def _prepare(X, time, event, entry, strata, weights, cluster):
         raise InputError(f"X must be a 2-D array (n, p); got shape {X.shape}")
     if entry is None:
         out = Outcome.right(time, event)
+        # R coxph timefix (stats/_aeq.py) applied to the distinct times: aeqSurv's
+        # grid is built from the sorted distinct values, so merging them and mapping
+        # back gives the same times as merging every row, without a sort of n values
+        ut, inv = distinct_times(out.time)
+        ut2, _ = aeq_times(ut)
+        if ut2 is not ut:
+            out = Outcome(ut2[inv], out.event, None, out.type)
+            ut, m = np.unique(ut2, return_inverse=True)
+            inv = m[inv]
+        if distinct is not None:
+            distinct.append((ut, inv))
     else:
         out = Outcome.counting(entry, time, event)
-    out = aeq_outcome(out)   # R coxph timefix: near-tied times merged (stats/_aeq.py)
+        out = aeq_outcome(out)   # R coxph timefix: near-tied times merged (stats/_aeq.py)
     entry_a = out.start
     n = out.n
     if X.shape[0] != n:
@@ -539,8 +555,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     """
     if ties not in ("efron", "breslow", "exact"):
         raise InputError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
+    distinct = []
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
-                                                      weights, cluster)
+                                                      weights, cluster, distinct)
     if ties == "exact":
         _check_exact(w, robust, cluster)
     n, p = X.shape
@@ -563,7 +580,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     eng = _LazyEngine(Xc, time, event, entry, scode, w, "breslow" if ties == "exact" else ties)
     kern = (ExactKernel(Xc, time, event, entry=entry, strata=scode, weights=w)
             if ties == "exact" else
-            RiskSetKernel(Xc, time, event, entry=entry, strata=scode, weights=w, ties=ties))
+            RiskSetKernel(Xc, time, event, entry=entry, strata=scode,
+                          weights=None if weights is None else w, ties=ties,
+                          distinct=distinct[0] if distinct else None))
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     if beta.shape != (p,):
         raise InputError(f"init must have length {p}")
@@ -822,6 +841,10 @@ def _tests_table(fit: CoxFit, p):
 
 def _event_array(data, event, name="event"):
     e = data[event]
+    if isinstance(e.dtype, np.dtype) and e.dtype.kind in "fiub":
+        a = e.to_numpy(dtype=float)
+        if ((a == 0) | (a == 1)).all():            # 0/1 coded: the common case, no unique()
+            return a
     vals = pd.unique(e.dropna())
     if not set(np.asarray(vals, dtype=object).tolist()) <= {0, 1, True, False}:
         raise InputError(f"{name} column {event!r} must be coded 0 = censored, 1 = event; found "
@@ -900,7 +923,7 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
             else data[strata_cols[0]]
     else:
         sv = None
-    fit = cox_fit(design.X, data[time].to_numpy(), ev,
+    fit = cox_fit(design.XT.T, data[time].to_numpy(), ev,
                   entry=None if entry is None else data[entry].to_numpy(),
                   strata=sv, weights=None if weights is None else data[weights].to_numpy(),
                   ties=ties, robust=robust, cluster=None if cluster is None else data[cluster],
