@@ -33,7 +33,8 @@ import numpy as np
 
 __all__ = ["RiskSetKernel", "distinct_times"]
 
-_CHUNK = 1 << 15
+_CHUNK = 1 << 14          # rows per cache block of a large one-cohort evaluation
+_FLAT_MAX = 1 << 18      # one flat bincount up to this many values (codes: 2 MB)
 
 
 def distinct_times(time):
@@ -153,6 +154,12 @@ class _SegmentSums:
         self.seg = np.asarray(seg, np.intp)      # bincount's index type: no per-call cast
         self.nseg = nseg
         self.buf = np.empty((p + 1, self.seg.size))
+        # small cohorts: ONE bincount over the whole buffer with codes (column, segment)
+        # (same sums, in the same row order, as one bincount per column; a study-sized
+        # fit is dominated by per-call overhead)
+        self.flat = None
+        if self.buf.size <= _FLAT_MAX:
+            self.flat = (self.seg[None, :] + nseg * np.arange(p + 1)[:, None]).ravel()
 
     def sums(self, r, XT):
         """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
@@ -163,9 +170,13 @@ class _SegmentSums:
         W = self.buf
         W[0] = r
         np.multiply(XT, r, out=W[1:])
-        red = np.empty((p1, self.nseg))
-        for j in range(p1):
-            red[j] = np.bincount(self.seg, weights=W[j], minlength=self.nseg)
+        if self.flat is not None:
+            red = np.bincount(self.flat, weights=W.ravel(),
+                              minlength=p1 * self.nseg).reshape(p1, self.nseg)
+        else:
+            red = np.empty((p1, self.nseg))
+            for j in range(p1):
+                red[j] = np.bincount(self.seg, weights=W[j], minlength=self.nseg)
         D = red[:, 0::2].T                                  # deaths of each block
         B = red[:, 1::2].T + D                              # others + deaths (as before)
         return B, np.ascontiguousarray(D)
@@ -287,6 +298,10 @@ class RiskSetKernel:
         # evaluate them left to right (mw * f * inv == (mw * f) * inv): same numbers
         self.mwf = self.meanwt * self.f
         self.mwff = self.mwf * self.f
+        # small cohorts: the five per-block Efron sums as one bincount (codes (sum, block))
+        m = self.row.size
+        self.row5 = ((self.row[None, :] + nj * np.arange(5)[:, None]).ravel()
+                     if 5 * m <= _FLAT_MAX else None)
         # event block of each death; the event blocks in each row's risk interval
         jpos = np.full(nblk, -1, np.int64)
         jpos[self.jd] = np.arange(nj)
@@ -309,8 +324,17 @@ class RiskSetKernel:
             self.hi_seg = hi
             self.seg = self._P.seg
             self.hi_idx = self.lo_idx = None
+            # large cohorts are evaluated in cache-sized blocks of rows (_stats_blocked)
+            self.blocked = n > 4 * _CHUNK
+            if self.blocked:
+                self._P.buf = np.empty((p + 1, _CHUNK))          # one block, reused
+                # the Efron rows of an event block are contiguous: per-block sums are
+                # reduceat over runs (bincount re-scans its index array on every call)
+                self.row_starts = np.cumsum(dd) - dd
+                self.deadw = np.where(dead, w, 0.0)              # sum_dead w eta as a dot
         else:
             self.hi_seg = None
+            self.blocked = False
             hi = cum[block]                                     # t_j <= stop: j < hi
             # stratum's first event block (0 with one stratum)
             first = 0 if nsk == 1 else np.searchsorted(jstrat, skey, side="left")
@@ -346,6 +370,44 @@ class RiskSetKernel:
         return np.stack([np.bincount(codes, weights=v[:, j], minlength=self.nrep)
                          for j in range(v.shape[1])], axis=1)
 
+    # ---- one large cohort, block by block --------------------------------------------
+    # The two passes over the rows (per-segment sums of w r [1, x]; the Gram matrix of
+    # sqrt(v) [x, 1]) run over blocks of _CHUNK rows whose work arrays stay in the CPU
+    # cache, instead of writing and re-reading two (p + 1, n) arrays: the same terms,
+    # summed block by block (the sums differ from the one-pass sums only in rounding).
+    def _sums_blocked(self, wr):
+        XT, seg, nseg = self.XT, self.seg, self._P.nseg
+        p1 = self.p + 1
+        red = np.zeros((p1, nseg))
+        buf = self._P.buf
+        for a in range(0, self.n, _CHUNK):
+            b = min(a + _CHUNK, self.n)
+            W = buf[:, :b - a]
+            W[0] = wr[a:b]
+            np.multiply(XT[:, a:b], W[0], out=W[1:])
+            sc = seg[a:b]
+            for j in range(p1):
+                red[j] += np.bincount(sc, weights=W[j], minlength=nseg)
+        D = red[:, 0::2].T
+        return red[:, 1::2].T + D, np.ascontiguousarray(D)
+
+    def _gram_blocked(self, wr, g0, g1):
+        """``Z'Z`` with ``Z = sqrt(v) [x, 1]``, ``v = wr g0[seg] - wr g1[seg]``."""
+        XT, seg, p = self.XT, self.seg, self.p
+        Mz = np.zeros((p + 1, p + 1))
+        buf = self._P.buf
+        for a in range(0, self.n, _CHUNK):
+            b = min(a + _CHUNK, self.n)
+            sc, w = seg[a:b], wr[a:b]
+            v = w * g0[sc]
+            v -= w * g1[sc]
+            sv = np.sqrt(np.maximum(v, 0.0, out=v), out=v)
+            Z = buf[:, :b - a]
+            np.multiply(XT[:, a:b], sv, out=Z[:p])
+            Z[p] = sv
+            Mz += Z @ Z.T
+        return Mz
+
     def stats(self, beta, need_info=True):
         """``(loglik (R,), score (R, p), information (R, p, p))`` at ``beta`` (R, p) or (p,)."""
         beta = np.asarray(beta, float)
@@ -367,7 +429,10 @@ class RiskSetKernel:
         if not self.unit_w:                 # (w * r with w = 1 is r: skip the pass)
             wr = self.w * wr
         dr = self.dead_rows
-        if self.rep is None:
+        if self.blocked:
+            Bk, Dk = self._sums_blocked(wr)
+            Dk = Dk[self.jd]
+        elif self.rep is None:
             Bk, Dk = self._P.sums(wr, self.XT)                            # all rows, deaths
             Dk = Dk[self.jd]
         else:
@@ -387,16 +452,38 @@ class RiskSetKernel:
         nj = self.nj
         mwi = inv if self.unit_w else mw * inv            # (mw = 1: mw * inv is inv)
         mwfi = self.mwf * inv
-        a0 = np.bincount(row, weights=mwi, minlength=nj)
-        a1 = np.bincount(row, weights=mwfi, minlength=nj)
+        if self.blocked:
+            rs = self.row_starts
+            a0 = np.add.reduceat(mwi, rs)
+            a1 = np.add.reduceat(mwfi, rs)
+            b0 = np.add.reduceat(mwi * inv, rs)
+            b1 = np.add.reduceat(mwfi * inv, rs)
+            b2 = np.add.reduceat(self.mwff * inv * inv, rs)
+        elif self.row5 is not None:
+            E5 = np.empty((5, inv.size))
+            E5[0], E5[1] = mwi, mwfi
+            np.multiply(mwi, inv, out=E5[2])
+            np.multiply(mwfi, inv, out=E5[3])
+            np.multiply(self.mwff * inv, inv, out=E5[4])
+            a0, a1, b0, b1, b2 = np.bincount(self.row5, weights=E5.ravel(),
+                                             minlength=5 * nj).reshape(5, nj)
+        else:
+            a0 = np.bincount(row, weights=mwi, minlength=nj)
+            a1 = np.bincount(row, weights=mwfi, minlength=nj)
         lden = np.log(den)
         if not self.unit_w:
             lden *= mw
-        ll = self._per_rep(self.wdead * eta_c[dr], None if self.rep is None else self.dead_rep) \
-            - self._per_rep(lden, None if self.rep is None else self.jrep[row])
+        if self.blocked:
+            ll = np.array([np.dot(self.deadw, eta_c) - lden.sum()])
+        else:
+            ll = self._per_rep(self.wdead * eta_c[dr],
+                               None if self.rep is None else self.dead_rep) \
+                - self._per_rep(lden, None if self.rep is None else self.jrep[row])
         # v_i: row i's share of sum_j a0_j S_j - a1_j D_j (summation order swapped)
         C0 = np.concatenate([[0.0], _seg_cumsum(a0, self.j_starts)])
-        if self.hi_seg is not None:
+        if self.blocked:
+            pass                                  # v is formed block by block below
+        elif self.hi_seg is not None:
             # per segment (block, dead): A0 of the block; a1 of the block for its deaths,
             # 0 for the others (v - wr * 0 is v: the numbers of the per-row update)
             a1s = np.zeros(self.hi_seg.size)
@@ -408,7 +495,12 @@ class RiskSetKernel:
             v = wr * A0
             v[dr] -= wr[dr] * a1[self.dead_j]
         Mz = None
-        if self.rep is None:
+        if self.blocked:
+            a1s = np.zeros(self.hi_seg.size)
+            a1s[2 * self.jd] = a1
+            Mz = self._gram_blocked(wr, C0[self.hi_seg], a1s)
+            U = (self.xd_sum - Mz[:p, p])[None]
+        elif self.rep is None:
             # v >= 0 (a row's own a0_j >= a1_j): Z = sqrt(v) [x, 1]; Z'Z holds the Gram
             # matrix X' diag(v) X and X'v in one symmetric BLAS product
             sv = np.sqrt(np.maximum(v, 0.0, out=v), out=v)
@@ -422,10 +514,10 @@ class RiskSetKernel:
             U = self._per_rep(xd, self.dead_rep) - self._per_rep(v[:, None] * X, self.rep)
         Imat = None
         if need_info:
-            ii = inv * inv if self.unit_w else None
-            b0 = np.bincount(row, weights=ii if self.unit_w else mwi * inv, minlength=nj)
-            b1 = np.bincount(row, weights=mwfi * inv, minlength=nj)
-            b2 = np.bincount(row, weights=self.mwff * inv * inv, minlength=nj)
+            if self.row5 is None and not self.blocked:
+                b0 = np.bincount(row, weights=mwi * inv, minlength=nj)
+                b1 = np.bincount(row, weights=mwfi * inv, minlength=nj)
+                b2 = np.bincount(row, weights=self.mwff * inv * inv, minlength=nj)
             S1, D1 = S[:, 1:], Dk[:, 1:]
             # sum_k mw m_k m_k' with m_k = (S1 - f_k D1) / den_k, per event block
             P0 = S1 * np.sqrt(b0)[:, None]

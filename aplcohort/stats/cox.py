@@ -606,7 +606,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
                           max_iter=max_iter, tol=tol,
                           term_names=[nm for nm, k in zip(names, keep) if k], warn=warn)
             return _expand_fit(sub, sing, notes, p)
-    sctest = _quad(Imat, U)
+    # the score test and the first Newton step solve the same system: solved once
+    step0 = _solve_psd(Imat, U) if p and n_ev else None
+    sctest = float(U @ step0) if step0 is not None else _quad(Imat, U)
     if p == 0 or n_ev == 0:
         if n_ev == 0:
             raise InputError("there are no events: a Cox model cannot be fitted")
@@ -618,7 +620,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         it = 0
         newbeta = beta.copy()
     loglik = ll0
-    newbeta = beta + _solve_psd(Imat, U) if max_iter > 0 else beta.copy()
+    newbeta = beta + step0 if max_iter > 0 else beta.copy()
     halving = False
     converged = max_iter == 0
     it = 0
