@@ -12,19 +12,25 @@ counting-process data together, and they keep per-row ``p x p`` arrays (memory
 
 Method
 ------
-Rows are grouped once into *blocks* (stratum, distinct stop time), each split
-into its deaths and its other rows. One cohort is held transposed, ``(p, n)``, in
-block order with each block's deaths first, so per evaluation ONE
-``np.add.reduceat`` over ``w_i exp(x_i b - c) [1, x_i]`` gives both the block sums
-and the tied-death sums (a batch of replicates keeps an ``(n, p)`` layout and a
-sparse block indicator); the work buffer is allocated once. The information
-matrix is one Gram product (see :class:`RiskSetKernel`; no ``n x p^2`` array is
-ever held); the risk-set sums are reverse
-cumulative sums over the blocks of the stratum, minus (with entry times) the
-same sums over the rows whose entry is at or after the event time. The Efron
-terms of ``d`` tied deaths (weight ``mean w`` of the tied deaths, as R) enter
-through scalar sums over ``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``,
-``1/den_k^2``, ``f_k/den_k^2``, ``f_k^2/den_k^2`` with ``f_k = k / d``.
+Rows are grouped into *blocks* (stratum, distinct stop time), each split into its
+deaths and its other rows (two *segments* per block). One cohort keeps its rows in
+their original order and the design transposed, ``(p, n)`` (the layout
+:func:`aplcohort.stats._design.build_design` produces, so no copy): per evaluation
+the segment sums of ``w_i exp(x_i b - c) [1, x_i]`` are bincounts of contiguous
+rows into a few thousand bins -- no sort of the rows and no gather of the design,
+so the cost is O(n p) (a sort would make it O(n log n)). A large cohort is
+evaluated in blocks of ``_CHUNK`` rows whose work arrays stay in the CPU cache.
+A batch of replicates keeps an ``(n, p)`` layout in block order and a sparse block
+indicator. The information matrix is one Gram product (see :class:`RiskSetKernel`;
+no ``n x p^2`` array is ever held); the risk-set sums are reverse cumulative sums
+over the blocks of the stratum, minus (with entry times) the same sums over the
+rows whose entry is at or after the event time. The Efron terms of ``d`` tied
+deaths (weight ``mean w`` of the tied deaths, as R) enter through scalar sums
+over ``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``, ``1/den_k^2``,
+``f_k/den_k^2``, ``f_k^2/den_k^2`` with ``f_k = k / d``.
+
+Why numpy only (no numba / cython): the install stays lean; every per-row step is
+a streaming numpy pass or a BLAS call, and the per-row Python work is none.
 """
 
 from __future__ import annotations
