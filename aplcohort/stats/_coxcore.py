@@ -298,11 +298,14 @@ class RiskSetKernel:
         jstrat = jkey // M
         self.jrep = jstrat // ns
         self.wdead = self.w[self.dead_rows]
-        wd = np.bincount(bdead, weights=self.wdead, minlength=nblk)[self.jd]
-        self.meanwt = (wd / dd)[self.row]                  # R: mean weight of tied deaths
+        if self.unit_w:
+            self.meanwt = None                             # 1 for every Efron row
+        else:
+            wd = np.bincount(bdead, weights=self.wdead, minlength=nblk)[self.jd]
+            self.meanwt = (wd / dd)[self.row]              # R: mean weight of tied deaths
         # beta-free products of the Efron terms, formed as the expressions in stats()
         # evaluate them left to right (mw * f * inv == (mw * f) * inv): same numbers
-        self.mwf = self.meanwt * self.f
+        self.mwf = self.f if self.unit_w else self.meanwt * self.f   # (1 * f is f)
         self.mwff = self.mwf * self.f
         # small cohorts: the five per-block Efron sums as one bincount (codes (sum, block))
         m = self.row.size
@@ -313,7 +316,8 @@ class RiskSetKernel:
         jpos[self.jd] = np.arange(nj)
         self.dead_j = jpos[bdead]
         if rep is None:
-            self.xd_sum = self.XT @ np.where(dead, self.w, 0.0)          # beta-free
+            self.deadw = np.where(dead, self.w, 0.0)
+            self.xd_sum = self.XT @ self.deadw                            # beta-free
         else:
             self._Pd = _Indicator(self.dead_j, nj)
             self.Xd = X[self.dead_rows]
@@ -337,7 +341,6 @@ class RiskSetKernel:
                 # the Efron rows of an event block are contiguous: per-block sums are
                 # reduceat over runs (bincount re-scans its index array on every call)
                 self.row_starts = np.cumsum(dd) - dd
-                self.deadw = np.where(dead, w, 0.0)              # sum_dead w eta as a dot
         else:
             self.hi_seg = None
             self.blocked = False
