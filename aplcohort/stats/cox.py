@@ -42,7 +42,7 @@ from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
 from ._coxcore import RiskSetKernel, distinct_times
-from ._aeq import aeq_outcome, aeq_times
+from ._aeq import AEQ_TOLERANCE, aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
 from .outcome import Outcome
 from .shapes import (NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame,  # noqa: F401
@@ -446,7 +446,13 @@ def _prepare(X, time, event, entry, strata, weights, cluster, distinct=None):
         # grid is built from the sorted distinct values, so merging them and mapping
         # back gives the same times as merging every row, without a sort of n values
         ut, inv = distinct_times(out.time)
-        ut2, _ = aeq_times(ut)
+        ut2 = ut
+        # aeqSurv ties two neighbours when their gap is <= tol or <= tol * mean|t|; a
+        # smallest gap above tol * max(1, max|t|) (>= both bounds) ties nothing, so
+        # the merge is skipped (whole-day times: always)
+        if ut.size > 1 and not (np.diff(ut).min() > 1.001 * AEQ_TOLERANCE * max(
+                1.0, abs(ut[0]), abs(ut[-1]))):
+            ut2, _ = aeq_times(ut)
         if ut2 is not ut:
             out = Outcome(ut2[inv], out.event, None, out.type)
             ut, m = np.unique(ut2, return_inverse=True)
