@@ -69,7 +69,8 @@ def test_kernel_takes_the_transposed_design_without_copy():
 
 
 @pytest.mark.parametrize("robust", [False, True])
-def test_wald_terms_table_equals_terms_frame(robust):
+@pytest.mark.parametrize("with_levels", [False, True])
+def test_wald_terms_table_equals_terms_frame(robust, with_levels):
     rng = np.random.default_rng(11)
     k = 5
     coef = rng.normal(size=k)
@@ -77,7 +78,7 @@ def test_wald_terms_table_equals_terms_frame(robust):
     rse = rng.uniform(0.1, 1, k) if robust else None
     ok = np.array([True, False, True, True, False])
     notes = ["", "aliased with 'a'", "", None, "coefficient may be infinite"]
-    levels = [None, "B", 2, None, "C"]
+    levels = [None, "B", 2, None, "C"] if with_levels else [None] * k
     names = ["a", "armB", "ecog2", "age", "armC"]
     for cl in (0.95, 0.9):
         got = C._terms_frame_wald(names, coef, se, cl, rse, levels, ok, notes)

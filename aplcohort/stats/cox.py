@@ -859,7 +859,11 @@ def _terms_frame_wald(names, coef, se, conf_level, robust_se, levels, estimable,
     ok = np.asarray(estimable, bool).reshape(k)
     A[:, ~ok] = np.nan
     lv = [None if x is None else x for x in levels] if levels is not None else [None] * k
-    return pd.DataFrame({"term": list(names), "level": pd.Series(lv, dtype=object),
+    if any(x is not None for x in lv):
+        level = pd.Series(lv, dtype=object)     # object, never inferred as strings
+    else:
+        level = np.empty(k, dtype=object)       # all None: object without a Series
+    return pd.DataFrame({"term": list(names), "level": level,
                          "coef": A[0], "se": A[1], "robust_se": A[2], "estimate": A[3],
                          "lower": A[4], "upper": A[5], "statistic": A[6], "p": A[7],
                          "estimable": ok.copy(),
