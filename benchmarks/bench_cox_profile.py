@@ -18,6 +18,7 @@ the largest relative difference of every number of the terms and tests tables is
 printed (the speed work must not change results beyond the last bits).
 ``--clock cpu``: process CPU time instead of wall time (the machine is shared; the
 R times are always elapsed times, so use wall time for ratios against R).
+``--lifelines``: lifelines ``CoxPHFitter`` timed interleaved on the large data.
 ``--profile``: cProfile of the n = 52 call (where the time goes).
 
 Nothing here is a test: speed is never asserted.
@@ -37,7 +38,7 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_public import COVS, floor_cox, make_data, run_r  # noqa: E402  (read-only reuse)
+from bench_public import COVS, floor_cox, lifelines_cox, make_data, run_r  # noqa: E402
 
 from aplcohort.stats.cox import coxph  # noqa: E402
 
@@ -94,6 +95,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=20261130)
     ap.add_argument("--baseline", default=None)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--lifelines", action="store_true",
+                    help="also time lifelines CoxPHFitter on the large data (interleaved)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="cpu: process CPU time (steadier on a shared machine; run with "
                          "OPENBLAS_NUM_THREADS=1 so BLAS threads are not summed)")
@@ -134,6 +137,8 @@ def main(argv=None):
               f"{_table_diff(res['coxph'], res['baseline coxph']):.2e}")
     cands = {k: (lambda f=f: _call(f, df)) for k, f in fns.items()}
     cands["floor (argsort + cumsum of [1, x, xx'])"] = lambda: floor_cox(df)
+    if a.lifelines:
+        cands["lifelines CoxPHFitter"] = lambda: lifelines_cox(df)
     t_big = _best_interleaved(cands, max(1, a.repeat - 2))
     for k, v in t_big.items():
         print(f"n={big:.0e} {k:40s} {v:8.4f} s  ({v / t_big['coxph']:.2f} x coxph)")
