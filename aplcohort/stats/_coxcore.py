@@ -209,6 +209,9 @@ class RiskSetKernel:
         :meth:`stats` then returns one log-likelihood / score / information per
         replicate.
     nrep : int
+    distinct : tuple, optional
+        ``(values, inverse)`` of ``time`` as :func:`distinct_times` returns them, when
+        the caller has them already (right-censored data only).
 
     Notes
     -----
