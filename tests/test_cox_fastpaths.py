@@ -65,7 +65,8 @@ def test_kernel_takes_the_transposed_design_without_copy():
     XT = np.ascontiguousarray(X.T)
     k = RiskSetKernel(XT.T, t, e)
     assert np.shares_memory(k.XT, XT)
-    np.testing.assert_array_equal(k.stats(np.zeros(3))[1], RiskSetKernel(X, t, e).stats(np.zeros(3))[1])
+    np.testing.assert_array_equal(k.stats(np.zeros(3))[1],
+                                  RiskSetKernel(X, t, e).stats(np.zeros(3))[1])
 
 
 @pytest.mark.parametrize("robust", [False, True])

@@ -45,8 +45,7 @@ from ._coxcore import RiskSetKernel, distinct_times
 from ._aeq import AEQ_TOLERANCE, aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
 from .outcome import Outcome
-from .shapes import (NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, terms_frame,  # noqa: F401
-                     z_value)
+from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, z_value
 
 __all__ = ["cox_fit", "CoxFit", "coxph", "CoxResult", "univariable_multivariable",
            "UniMultiResult"]
