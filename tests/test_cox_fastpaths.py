@@ -61,7 +61,7 @@ def test_kernel_one_cohort_equals_replicate_axis():
 
 
 def test_kernel_takes_the_transposed_design_without_copy():
-    _, X, t, e = _data(3)
+    _, X, t, e = _data(3, n=70_000)          # above the small-cohort size (block order)
     XT = np.ascontiguousarray(X.T)
     k = RiskSetKernel(XT.T, t, e)
     assert np.shares_memory(k.XT, XT)

@@ -40,7 +40,7 @@ import numpy as np
 __all__ = ["RiskSetKernel", "distinct_times"]
 
 _CHUNK = 1 << 14          # rows per cache block of a large one-cohort evaluation
-_FLAT_MAX = 1 << 18      # one flat bincount up to this many values (codes: 2 MB)
+_FLAT_MAX = 1 << 18      # small cohort: (p + 1) n up to this (block order, flat sums)
 
 
 def distinct_times(time):
@@ -160,12 +160,6 @@ class _SegmentSums:
         self.seg = np.asarray(seg, np.intp)      # bincount's index type: no per-call cast
         self.nseg = nseg
         self.buf = np.empty((p + 1, self.seg.size))
-        # small cohorts: ONE bincount over the whole buffer with codes (column, segment)
-        # (same sums, in the same row order, as one bincount per column; a study-sized
-        # fit is dominated by per-call overhead)
-        self.flat = None
-        if self.buf.size <= _FLAT_MAX:
-            self.flat = (self.seg[None, :] + nseg * np.arange(p + 1)[:, None]).ravel()
 
     def sums(self, r, XT):
         """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
@@ -176,16 +170,50 @@ class _SegmentSums:
         W = self.buf
         W[0] = r
         np.multiply(XT, r, out=W[1:])
-        if self.flat is not None:
-            red = np.bincount(self.flat, weights=W.ravel(),
-                              minlength=p1 * self.nseg).reshape(p1, self.nseg)
-        else:
-            red = np.empty((p1, self.nseg))
-            for j in range(p1):
-                red[j] = np.bincount(self.seg, weights=W[j], minlength=self.nseg)
+        red = np.empty((p1, self.nseg))
+        for j in range(p1):
+            red[j] = np.bincount(self.seg, weights=W[j], minlength=self.nseg)
         D = red[:, 0::2].T                                  # deaths of each block
         B = red[:, 1::2].T + D                              # others + deaths (as before)
         return B, np.ascontiguousarray(D)
+
+
+class _DeathFirstBlocks:
+    """Per-block sums of ``[r, r x]`` over rows held in block order with each block's
+    deaths first, for a transposed ``(p, n)`` design (small cohorts; see
+    :class:`RiskSetKernel`).
+
+    One ``np.add.reduceat`` along the contiguous row axis gives, per block, the sums
+    over its deaths and over its other rows, so the risk-set terms and the tied-death
+    terms come from ONE streaming pass (no separate gather of the deaths). The
+    ``(p + 1, n)`` work buffer is allocated once and reused by every evaluation.
+    """
+
+    def __init__(self, block, dead, nb, p):
+        seg = np.asarray(block, np.int64) * 2 + (~np.asarray(dead, bool))
+        self.starts = _starts(seg)
+        sb = seg[self.starts]
+        self.blk = sb // 2
+        self.is_dead = sb % 2 == 0
+        self.nb = nb
+        self.buf = np.empty((p + 1, seg.size))
+
+    def sums(self, r, XT):
+        """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
+        p = XT.shape[0]
+        B = np.zeros((self.nb, p + 1))
+        D = np.zeros((self.nb, p + 1))
+        if r.size == 0:
+            return B, D
+        W = self.buf
+        W[0] = r
+        np.multiply(XT, r, out=W[1:])
+        red = np.add.reduceat(W, self.starts, axis=1).T                  # (segments, 1 + p)
+        d = self.is_dead
+        D[self.blk[d]] = red[d]
+        B[self.blk[~d]] = red[~d]
+        B += D
+        return B, D
 
 
 class RiskSetKernel:
@@ -255,14 +283,29 @@ class RiskSetKernel:
             bk_u, block = np.unique(skey * M + trank, return_inverse=True)
             nblk = bk_u.size
             bstrat = bk_u // M
+        small = False
         if rep is None:
-            # one cohort: rows stay in their original order and the design is held
-            # transposed (p, n) (free when the caller passes the transpose of a C-ordered
-            # (p, n) array, as cox_fit does), so every per-row product streams along
-            # contiguous rows; per-block sums are bincounts (see _SegmentSums)
+            # one cohort: the design is held transposed (p, n) (free when the caller
+            # passes the transpose of a C-ordered (p, n) array, as cox_fit does), so every
+            # per-row product streams along contiguous rows; rows stay in their original
+            # order and per-block sums are bincounts (see _SegmentSums)
             XT = np.ascontiguousarray(X.T)
-            X = XT.T
             seg = block * 2 + ~dead
+            small = (p + 1) * n <= _FLAT_MAX
+            if small:
+                # a small cohort is put in block order, each block's deaths first (its
+                # sort costs nothing): every sum then runs in the order of earlier
+                # releases, so a study-sized fit gives the same numbers to the last bit
+                perm = _stable_order(seg, 2 * nblk)
+                XT = np.take(XT, perm, axis=1)
+                seg = np.repeat(np.arange(2 * nblk), np.bincount(seg, minlength=2 * nblk))
+                block, dead = seg // 2, seg % 2 == 0
+                w = w if weights is None else w[perm]
+                trank = block if nsk == 1 else trank[perm]
+                skey = skey if nsk == 1 else skey[perm]
+                if erank is not None:
+                    erank = erank[perm]
+            X = XT.T
         else:
             # a batch: rows in block order, each block's deaths first, (n, p) layout and
             # a sparse block indicator (many replicates share no accumulator)
@@ -285,6 +328,7 @@ class RiskSetKernel:
         self.block, self.nblk = block, nblk
         self.XT = XT
         self._P = (_Indicator(block, nblk) if rep is not None
+                   else _DeathFirstBlocks(block, dead, nblk, p) if small
                    else _SegmentSums(seg, 2 * nblk, p))
         bdead = block[self.dead_rows]
         d = np.bincount(bdead, minlength=nblk)
@@ -335,7 +379,7 @@ class RiskSetKernel:
                 sfirst = np.searchsorted(jstrat, bstrat, side="left")   # per block
                 hi = np.where(hi > np.repeat(sfirst, 2), hi, 0)
             self.hi_seg = hi
-            self.seg = self._P.seg
+            self.seg = np.asarray(seg, np.intp)
             self.hi_idx = self.lo_idx = None
             # large cohorts are evaluated in cache-sized blocks of rows (_stats_blocked)
             self.blocked = n > 4 * _CHUNK

@@ -580,7 +580,10 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
                              "one subject")
         ccode = np.arange(n)
     names = list(term_names) if term_names is not None else [f"x{j + 1}" for j in range(p)]
-    Xc = X - (w @ X) / w.sum()  # centring (as R) does not change any estimate
+    # centring (as R) does not change any estimate; a small design takes its means from
+    # the (n, p) C-ordered layout, as earlier releases (BLAS sums in the same order)
+    Xm = X if X.size > 1 << 18 else np.ascontiguousarray(X)
+    Xc = X - (w @ Xm) / w.sum()
     # exact ties: own kernel (stats/_coxexact.py); per-row residuals then use R's
     # Breslow-form martingale residuals (coxmart2), as R does for the exact method
     eng = _LazyEngine(Xc, time, event, entry, scode, w, "breslow" if ties == "exact" else ties)
