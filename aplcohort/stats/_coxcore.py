@@ -19,7 +19,9 @@ their original order and the design transposed, ``(p, n)`` (the layout
 the segment sums of ``w_i exp(x_i b - c) [1, x_i]`` are bincounts of contiguous
 rows into a few thousand bins -- no sort of the rows and no gather of the design,
 so the cost is O(n p) (a sort would make it O(n log n)). A large cohort is
-evaluated in blocks of ``_CHUNK`` rows whose work arrays stay in the CPU cache.
+evaluated in blocks of ``_CHUNK`` rows whose work arrays stay in the CPU cache. A
+small cohort is put in block order, each block's deaths first, and summed with one
+``np.add.reduceat`` (the layout of earlier releases: the same numbers to the bit).
 A batch of replicates keeps an ``(n, p)`` layout in block order and a sparse block
 indicator. The information matrix is one Gram product (see :class:`RiskSetKernel`;
 no ``n x p^2`` array is ever held); the risk-set sums are reverse cumulative sums
