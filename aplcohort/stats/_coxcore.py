@@ -197,6 +197,11 @@ class _DeathFirstBlocks:
         sb = seg[self.starts]
         self.blk = sb // 2
         self.is_dead = sb % 2 == 0
+        # integer positions of the death / other segments and their blocks (no boolean
+        # masks to convert on every evaluation)
+        self.sd = np.flatnonzero(self.is_dead)
+        self.so = np.flatnonzero(~self.is_dead)
+        self.bd, self.bo = self.blk[self.sd], self.blk[self.so]
         self.nb = nb
         self.buf = np.empty((p + 1, seg.size))
 
@@ -211,9 +216,8 @@ class _DeathFirstBlocks:
         W[0] = r
         np.multiply(XT, r, out=W[1:])
         red = np.add.reduceat(W, self.starts, axis=1).T                  # (segments, 1 + p)
-        d = self.is_dead
-        D[self.blk[d]] = red[d]
-        B[self.blk[~d]] = red[~d]
+        D[self.bd] = red[self.sd]
+        B[self.bo] = red[self.so]
         B += D
         return B, D
 
@@ -343,6 +347,7 @@ class RiskSetKernel:
         k = np.arange(dd.sum()) - np.repeat(np.cumsum(dd) - dd, dd)
         self.f = k / np.repeat(dd, dd) if ties == "efron" else np.zeros(k.size)
         self.blk_starts = _starts(bstrat)                 # strata of the blocks
+        self.one_stratum = nsk == 1
         jkey = (self.jd if bk_u is None else bk_u[self.jd])  # stratum * M + time rank
         jstrat = jkey // M
         self.jrep = jstrat // ns
@@ -496,7 +501,10 @@ class RiskSetKernel:
         else:
             Bk = self._P.sums(wr, X)                                      # all rows
             Dk = self._Pd.sums(wr[dr], self.Xd)                           # tied deaths
-        S = _seg_cumsum(Bk, self.blk_starts, reverse=True)[self.jd]      # stop >= t
+        if self.one_stratum:                                # (_seg_cumsum's one-segment case)
+            S = np.cumsum(Bk[::-1], axis=0)[::-1][self.jd]                # stop >= t
+        else:
+            S = _seg_cumsum(Bk, self.blk_starts, reverse=True)[self.jd]  # stop >= t
         if self.eblock is not None:
             E = self._Pe.sums(wr, X)
             RE = np.zeros((self.neblk + 1, 1 + p))
@@ -534,11 +542,18 @@ class RiskSetKernel:
         if self.blocked:
             ll = np.array([np.dot(self.deadw, eta_c) - lden.sum()])
         else:
-            ll = self._per_rep(self.wdead * eta_c[dr],
-                               None if self.rep is None else self.dead_rep) \
-                - self._per_rep(lden, None if self.rep is None else self.jrep[row])
+            if self.rep is None:
+                ll = np.array([(self.wdead * eta_c[dr]).sum(axis=0) - lden.sum(axis=0)])
+            else:
+                ll = self._per_rep(self.wdead * eta_c[dr], self.dead_rep) \
+                    - self._per_rep(lden, self.jrep[row])
         # v_i: row i's share of sum_j a0_j S_j - a1_j D_j (summation order swapped)
-        C0 = np.concatenate([[0.0], _seg_cumsum(a0, self.j_starts)])
+        C0 = np.empty(nj + 1)
+        C0[0] = 0.0
+        if self.one_stratum:
+            np.cumsum(a0, out=C0[1:])
+        else:
+            C0[1:] = _seg_cumsum(a0, self.j_starts)
         if self.blocked:
             pass                                  # v is formed block by block below
         elif self.hi_seg is not None:
