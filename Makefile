@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: replicate test install clean
+.PHONY: replicate test test-pandas install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,5 +22,27 @@ replicate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected: failing"; exit 1; fi; exit $$rc
 
+# Second CI stage (issue 13): pandas 2 and 3 are both supported. `make test` runs under the
+# pandas pip picks for .venv; `make test-pandas PANDAS="pandas>=3"` (or "pandas>=2,<3") runs
+# the statistics, batch, cohort loading (CSV/XLSX/encodings/dates), tables and plan-run tests
+# again in a separate venv with that pandas (installs from pip's cache; about 5 minutes of CPU).
+PANDAS   ?= pandas>=3
+P_VENV   ?= .venv-pandas
+P_TESTS  := $(sort $(wildcard tests/test_km.py tests/test_logrank.py tests/test_cox*.py \
+	tests/test_competing*.py tests/test_finegray.py tests/test_firth.py tests/test_grouptests.py \
+	tests/test_landmark.py tests/test_timedep.py tests/test_zph.py tests/test_surv_extras.py \
+	tests/test_stats_shapes.py tests/test_multistate_*.py tests/test_batch_*.py \
+	tests/test_cohort_*.py tests/test_io_*.py tests/test_mapping_derive.py \
+	tests/test_sources_*.py tests/test_redcap.py tests/test_adjust_*.py tests/test_tables_*.py \
+	tests/test_plan_run.py tests/test_plan_accounting.py tests/test_plan_spec.py \
+	tests/test_package.py))
+
+test-pandas:
+	$(PYTHON) -m venv $(P_VENV)
+	$(P_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(P_VENV)/bin/python -m pip install --quiet -e ".[test]" "$(PANDAS)"
+	$(P_VENV)/bin/python -c "import pandas; print('pandas', pandas.__version__)"
+	$(P_VENV)/bin/python -m pytest -q $(P_TESTS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected: failing"; exit 1; fi; exit $$rc
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(P_VENV) build *.egg-info

@@ -83,7 +83,7 @@ def test_tamibarotene_for_an_atra_resistant_variant_is_flagged():
 def test_trial_cohort_is_valid_and_calibrated(trial):
     df = rr_trials.generate(trial, seed=5)
     spec = rr_trials.TRIALS[trial]
-    rep = validate(df.drop(columns=["trial_arm"]))
+    rep = validate(df.drop(columns=list(rr_trials.EXTRA_COLUMNS)))
     assert rep.ok and rep.warnings == []
     assert set(df.response) <= set(RESPONSE_BY_DISEASE[spec["disease"]])
     for arm, a in spec["arms"].items():
@@ -97,6 +97,23 @@ def test_trial_cohort_is_valid_and_calibrated(trial):
         assert (tx.response != "none").all()
         assert (pd.to_datetime(tx.postremission_start_date) > pd.to_datetime(tx.response_date)).all()
         assert (pd.to_datetime(tx.postremission_start_date) < pd.to_datetime(tx.last_followup_date)).all()
+        # every allo HSCT (in remission or not) is in hsct / hsct_start_date, while alive; in
+        # remission it is the post-remission transplant
+        allo = sub[sub.hsct == "HSCT"]
+        assert allo.hsct_start_date.notna().all() and sub[sub.hsct != "HSCT"].hsct_start_date.isna().all()
+        assert (pd.to_datetime(allo.hsct_start_date) < pd.to_datetime(allo.last_followup_date)).all()
+        assert (allo.response != "none").sum() == len(tx)
+        assert (tx.postremission_start_date == tx.hsct_start_date).all()
+        # relapse after remission only: after the response date, by the last follow-up,
+        # after a transplant given in remission
+        rel = sub[sub.relapse2_date.notna()]
+        assert len(rel) and (rel.response != "none").all()
+        assert (pd.to_datetime(rel.relapse2_date) > pd.to_datetime(rel.response_date)).all()
+        assert (pd.to_datetime(rel.relapse2_date) <= pd.to_datetime(rel.last_followup_date)).all()
+        rtx = rel[rel.postremission_modality == "allo HSCT"]
+        assert (pd.to_datetime(rtx.relapse2_date) > pd.to_datetime(rtx.postremission_start_date)).all()
+        share = (sub.hsct == "HSCT").mean()
+        assert abs(share - a["hsct"]) < 3 * np.sqrt(a["hsct"] * (1 - a["hsct"]) / len(sub)), (arm, share)
     # deterministic
     pd.testing.assert_frame_equal(df, rr_trials.generate(trial, seed=5))
 

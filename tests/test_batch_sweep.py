@@ -81,7 +81,9 @@ def test_local_cluster_shut_down_after_an_error(monkeypatch):
     assert not ({p.pid for p in _children()} - before)
 
 
-def test_auto_runs_short_sweeps_in_process_with_the_same_numbers():
+def test_auto_runs_short_sweeps_in_process_with_the_same_numbers(monkeypatch):
+    from aplcohort.batch import sweep as sw
+    monkeypatch.setattr(sw, "_load", lambda: 0.0)      # an idle machine: the estimate decides
     scs = [_sc("a", 0.5), _sc("b", 0.8)]
     ref = power_sweep(scs, [20, 40], reps=60, seed=5, chunk=16, scheduler="none")
     auto = power_sweep(scs, [20, 40], reps=60, seed=5, chunk=16, scheduler="auto")
@@ -99,3 +101,32 @@ def test_cluster_chunk_rule_and_repeated_n_rejected():
     assert cluster_chunk(1, 3, 2000, 2) == 1
     with pytest.raises(InputError, match="repeated"):
         power_sweep([_sc("a", 0.6)], [30, 30], reps=10, scheduler="none")
+
+
+def test_auto_uses_a_local_cluster_for_long_sweeps_on_an_idle_machine(monkeypatch):
+    # the estimate is over the threshold (set to 0 here): a local cluster, same numbers,
+    # and the probe block run in-process is part of the result
+    from aplcohort.batch import sweep as sw
+    monkeypatch.setattr(sw, "_load", lambda: 0.0)
+    monkeypatch.setattr(sw, "AUTO_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(sw.os, "cpu_count", lambda: 2)
+    scs = [_sc("a", 0.5)]
+    ref = power_sweep(scs, [20, 40], reps=60, seed=5, chunk=16, scheduler="none")
+    auto = power_sweep(scs, [20, 40], reps=60, seed=5, chunk=16, scheduler="auto")
+    assert auto.attrs["executor"] == "dask LocalCluster"
+    assert auto.attrs["executor_reason"].startswith("auto: estimated")
+    pd.testing.assert_frame_equal(auto, ref)
+
+
+def test_auto_stays_in_process_when_no_core_is_idle(monkeypatch):
+    from aplcohort.batch import sweep as sw
+    monkeypatch.setattr(sw, "_load", lambda: 2.5)
+    monkeypatch.setattr(sw.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(sw, "AUTO_MIN_SECONDS", 0.0)
+    scs = [_sc("a", 0.5)]
+    ref = power_sweep(scs, [20], reps=30, seed=5, scheduler="none")
+    auto = power_sweep(scs, [20], reps=30, seed=5, scheduler="auto")
+    assert auto.attrs["executor"] == "in-process"
+    assert auto.attrs["executor_reason"] == ("auto: no idle core (load average 2.5 on 2 cores); "
+                                             "a local cluster would not run faster")
+    pd.testing.assert_frame_equal(auto, ref)

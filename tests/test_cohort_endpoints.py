@@ -299,3 +299,107 @@ def test_grouped_warns_when_groups_are_a_treatment_started_after_time_zero():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ImmortalTimeWarning)
         ep2.grouped("postremission_modality")
+
+
+# ---------------------------------------------------------------------------------------
+# Remission by disease (issue 14): AML / ALL responses CR, CRh, CRi (and MRD-negative CR)
+# start the remission clock; MLFS and PR do not; APL keeps CR2 / mCR2.
+#
+# Day offsets after relapse1 = 2020-01-01 (worked by hand):
+# pid disease response(day)          post-rem(day)  relapse2 death  lfu
+# A1  AML     CRh d40                allo d100      d200     d250   d250
+# A2  AML     CRi d35                none           -        -      d300
+# A3  AML     MLFS d30               -              -        d90    d90
+# A4  AML     PR d45                 -              -        -      d120
+# A5  AML     none                   -              -        d60    d60
+# L1  ALL     MRD-negative CR d30    allo d90       -        -      d400
+# L2  ALL     CRh d28                none           d150     -      d210
+# P1  APL     CRh d40 (not APL)      -              -        -      d100
+# P2  APL     mCR2 d42               none           -        -      d365
+# ---------------------------------------------------------------------------------------
+
+def _day(k):
+    return None if k is None else str((pd.Timestamp("2020-01-01") + pd.Timedelta(days=k)).date())
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    rows = [  # pid, disease, response, resp day, post-rem, post day, relapse2, death, lfu
+        ("A1", "AML", "CRh", 40, "allo HSCT", 100, 200, 250, 250),
+        ("A2", "AML", "CRi", 35, "none", None, None, None, 300),
+        ("A3", "AML", "MLFS", 30, None, None, None, 90, 90),
+        ("A4", "AML", "PR", 45, None, None, None, None, 120),
+        ("A5", "AML", "none", None, None, None, None, 60, 60),
+        ("L1", "ALL", "MRD-negative CR", 30, "allo HSCT", 90, None, None, 400),
+        ("L2", "ALL", "CRh", 28, "none", None, 150, None, 210),
+        ("P1", "APL", "CRh", 40, None, None, None, None, 100),
+        ("P2", "APL", "mCR2", 42, "none", None, None, None, 365),
+    ]
+    df = pd.DataFrame({
+        "patient_id": [r[0] for r in rows], "disease": [r[1] for r in rows],
+        "relapse1_date": _day(0), "reinduction_regimen": "other",
+        "reinduction_start_date": _day(2),
+        "response": [r[2] for r in rows], "response_date": [_day(r[3]) for r in rows],
+        "postremission_modality": [r[4] for r in rows],
+        "postremission_start_date": [_day(r[5]) for r in rows],
+        "relapse2_date": [_day(r[6]) for r in rows], "death_date": [_day(r[7]) for r in rows],
+        "last_followup_date": [_day(r[8]) for r in rows]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)  # P1: CRh is not an APL category
+        return from_dataframe(df)
+
+
+def test_remission_by_disease_starts_the_clock(mixed):
+    ep = mixed.endpoint("RFS", time_zero="response")
+    # A1: relapse d200 - CRh d40; A2 censored d300 - d35; L1 d400 - d30; L2 relapse d150 - d28
+    assert te(ep) == {"A1": (160, 1), "A2": (265, 0), "L1": (370, 0), "L2": (122, 1),
+                      "P2": (323, 0)}
+    reasons = dict(zip(ep.excluded.patient_id, ep.excluded.reason))
+    assert reasons == {
+        "A3": "response MLFS is not a remission for AML (remission: CR2/MRD-negative CR/CRh/CRi)",
+        "A4": "response PR is not a remission for AML (remission: CR2/MRD-negative CR/CRh/CRi)",
+        "A5": "no remission (response none)",
+        "P1": "response CRh is not a remission for APL (remission: CR2/mCR2)"}
+    assert ep.attrition.steps[-1].reasons["no remission (response none)"] == ["A5"]
+
+
+def test_os_from_response_counts_only_remissions(mixed):
+    ep = mixed.endpoint("OS", time_zero="response")
+    assert te(ep) == {"A1": (210, 1), "A2": (265, 0), "L1": (370, 0), "L2": (182, 0),
+                      "P2": (323, 0)}
+
+
+def test_efs_counts_a_response_that_is_not_remission_as_failure(mixed):
+    ep = mixed.endpoint("EFS", time_zero="relapse1")
+    assert te(ep) == {"A1": (200, 1), "A2": (300, 0), "A3": (0, 1), "A4": (0, 1), "A5": (0, 1),
+                      "L1": (400, 0), "L2": (150, 1), "P1": (0, 1), "P2": (365, 0)}
+    assert ep.event_codes[1] == "no remission, second relapse or death"
+
+
+def test_cir_from_postremission_includes_crh(mixed):
+    # A1 (CRh) and L1 (MRD-negative CR) were transplanted in remission: both are in the set
+    ep = mixed.endpoint("CIR", time_zero="postremission")
+    assert te(ep) == {"A1": (100, 1), "L1": (310, 0)}
+
+
+def test_remission_categories_can_be_restricted(mixed):
+    cr_only = ["CR2", "MRD-negative CR", "mCR2"]
+    ep = mixed.endpoint("RFS", time_zero="response", remission=cr_only)
+    assert set(te(ep)) == {"L1", "P2"}
+    reasons = dict(zip(ep.excluded.patient_id, ep.excluded.reason))
+    assert reasons["A1"] == "response CRh is not a remission for AML (remission: CR2/MRD-negative CR/mCR2)"
+    efs = te(mixed.endpoint("EFS", time_zero="relapse1", remission=cr_only))
+    assert efs["A1"] == (0, 1) and efs["L2"] == (0, 1) and efs["L1"] == (400, 0)
+    with pytest.raises(InputError, match="non-empty list of response categories"):
+        mixed.endpoint("RFS", time_zero="response", remission="CR2")
+    with pytest.raises(InputError, match=r"\['CR3'\] not in the response vocabulary"):
+        mixed.endpoint("RFS", time_zero="response", remission=["CR2", "CR3"])
+
+
+def test_in_remission_by_disease():
+    from aplcohort.cohort.endpoints import REMISSION_BY_DISEASE, in_remission
+    from aplcohort.cohort.vocab import RESPONSE_BY_DISEASE
+    for dis, cats in REMISSION_BY_DISEASE.items():
+        assert set(cats) <= set(RESPONSE_BY_DISEASE[dis])  # remission is a response of that disease
+        assert "none" not in cats and "PR" not in cats and "MLFS" not in cats
+    assert in_remission(["CRi", None, "CR2"], ["ALL", "AML", None]).tolist() == [True, False, False]

@@ -392,3 +392,41 @@ def test_docs_list_every_kind_and_key():
     assert start in doc and end in doc
     block = doc.split(start, 1)[1].split(end, 1)[0].strip()
     assert block == markdown().strip(), "docs/plans.md is out of date: paste aplcohort.plan.registry.markdown()"
+
+
+def test_plan_level_models_list_every_key_the_plan_accepts():
+    """The plan-level keys documented (registry models) are exactly those spec accepts."""
+    from typing import get_args
+
+    from aplcohort.plan import spec, write
+    from aplcohort.plan.registry import PlanData, PlanEndpoint, PlanFilter, PlanLevel, PlanOutput
+    pairs = [(spec.TOP_KEYS, PlanLevel), (spec.DATA_KEYS, PlanData), (spec.OUTPUT_KEYS, PlanOutput),
+             (spec.ENDPOINT_KEYS, PlanEndpoint), (spec.FILTER_KEYS, PlanFilter)]
+    for accepted, model in pairs:
+        assert set(accepted) == set(model.model_fields), (
+            f"{model.__name__}: accepted by aplcohort.plan.spec but not documented: "
+            f"{sorted(set(accepted) - set(model.model_fields))}; documented but not accepted: "
+            f"{sorted(set(model.model_fields) - set(accepted))}")
+    # allowed output formats are the writer's
+    fig = get_args(get_args(PlanOutput.model_fields["formats"].annotation)[0])
+    tab = get_args(get_args(PlanOutput.model_fields["tables"].annotation)[0])
+    assert set(fig) == set(write._FIG_FORMATS) and set(tab) == set(write._TAB_FORMATS)
+    assert set(spec.UNITS) == set(get_args(PlanEndpoint.model_fields["unit"].annotation))
+
+
+def test_docs_list_every_plan_level_key():
+    """Each key accepted at plan level has a row in its section of docs/plans.md."""
+    from aplcohort.plan import spec
+    doc = (ROOT / "docs" / "plans.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- registry:start -->", 1)[1].split("<!-- registry:end -->", 1)[0]
+    sections = {}
+    for part in block.split("\n### ")[1:]:
+        head, _, body = part.partition("\n")
+        sections[head.strip()] = body
+    for head, keys in (("Plan level", spec.TOP_KEYS), ("Plan level: `data:`", spec.DATA_KEYS),
+                       ("Plan level: `output:`", spec.OUTPUT_KEYS),
+                       ("Plan level: `endpoints: {id: ...}`", spec.ENDPOINT_KEYS),
+                       ("Plan level: `filters: [...]`", spec.FILTER_KEYS)):
+        assert head in sections, f"docs/plans.md: no section '### {head}' in the registry block"
+        missing = sorted(k for k in keys if f"| `{k}` |" not in sections[head])
+        assert not missing, f"docs/plans.md, {head}: keys accepted but not documented: {missing}"

@@ -1,5 +1,7 @@
 """Plan validation: every problem reported at once, before anything runs."""
 
+import json
+
 import pytest
 import yaml
 
@@ -147,3 +149,41 @@ def test_time_zero_checked_against_the_endpoint():
     msg = str(ei.value)
     assert "endpoints.n: NRM starts in remission: time_zero 'relapse1' does not suit it" in msg
     assert "endpoints.o: unknown time zero 'relapse'" in msg
+
+
+def test_endpoint_remission_key_validated():
+    p = _plan(endpoints={"rfs": {"endpoint": "RFS", "time_zero": "response",
+                                 "remission": ["CR", "CRh"]}},
+              analyses=[{"id": "a", "kind": "km", "endpoint": "rfs"}])
+    with pytest.raises(PlanError, match="unknown response category 'CR'\\n    fix: did you mean"):
+        validate_plan(p)
+    p["endpoints"]["rfs"]["remission"] = "CR2"
+    with pytest.raises(PlanError, match="must be a non-empty list of response categories"):
+        validate_plan(p)
+
+
+def test_endpoint_remission_key_changes_the_analysis_set(tmp_path):
+    """remission: [CR2] on an AML cohort keeps only CR patients in RFS; the CRh/CRi patients
+    leave with their reason in the attrition log (the default counts CR, CRh and CRi)."""
+    from aplcohort.plan import run_plan
+    from aplcohort.synthetic import rr_trials
+
+    df = rr_trials.generate("admiral", seed=3)
+    base = {"plan": "t", "data": {"source": "inline"},
+            "endpoints": {"rfs": {"endpoint": "RFS", "time_zero": "response", "unit": "months"}},
+            "analyses": [{"id": "rfs", "kind": "km", "endpoint": "rfs", "group": "trial_arm",
+                          "figure": False}]}
+    runs = {}
+    for label, rem in (("default", None), ("cr_only", ["CR2"])):
+        plan = yaml.safe_load(yaml.safe_dump(base))
+        if rem is not None:
+            plan["endpoints"]["rfs"]["remission"] = rem
+        run_plan(plan, data=df, out=str(tmp_path / label))
+        runs[label] = json.loads((tmp_path / label / "results.json").read_text())
+    resp = df["response"]
+    assert runs["cr_only"]["analyses"]["rfs"]["n"] == (resp == "CR2").sum()
+    assert runs["default"]["analyses"]["rfs"]["n"] == resp.isin(["CR2", "CRh", "CRi"]).sum()
+    assert (resp == "CR2").sum() < resp.isin(["CR2", "CRh", "CRi"]).sum()
+    text = json.dumps(runs["cr_only"])
+    assert "is not a remission for AML (remission: CR2)" in text
+    assert "is not a remission for AML (remission: CR2)" not in json.dumps(runs["default"])

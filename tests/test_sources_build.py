@@ -80,7 +80,7 @@ def _coded(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c, labels in codes_for(df).items():
         inv = {v: k for k, v in labels.items()}
-        out[c] = [float(inv[v]) if v is not None else np.nan for v in df[c]]
+        out[c] = [np.nan if pd.isna(v) else float(inv[v]) for v in df[c]]  # NaN: pandas 3
     return out
 
 

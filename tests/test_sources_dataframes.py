@@ -99,3 +99,19 @@ def test_file_options_refused_for_a_dataframe():
                        "last_followup_date": ["2020-01-01"]})
     with pytest.raises(CohortLoadError, match="encoding, table do\\(es\\) not apply"):
         load(df, encoding="cp949", table="x")
+
+
+def test_time_of_day_dropped_is_said_once_per_column():
+    """A datetime column with clock times keeps its calendar dates, and the validator says
+    that the times were dropped (before, they were cut silently)."""
+    base = load(CSV).data
+    d = base.copy()
+    d["relapse1_date"] = pd.to_datetime(d["relapse1_date"]) + pd.Timedelta(hours=14)
+    d.loc[0, "death_date"] = pd.Timestamp(d.loc[0, "death_date"]).tz_localize("Asia/Seoul") \
+        if pd.notna(d.loc[0, "death_date"]) else pd.NaT
+    r = validate(d)
+    said = [n for n in r.notes if "time of day" in n]
+    assert any(n.startswith("relapse1_date: 52 cell(s)") for n in said)
+    assert (r.data["relapse1_date"] == base["relapse1_date"]).all()
+    midnight = validate(base)
+    assert not [n for n in midnight.notes if "time of day" in n]

@@ -11,12 +11,14 @@ the sweep gives identical numbers whichever way the chunks are executed:
   closed) here, one single-threaded worker process per core;
 * ``scheduler="tcp://host:8786"`` (any address): an existing
   ``dask.distributed`` scheduler;
-* ``scheduler="auto"`` (default): time a small probe block in-process and
-  extrapolate; a local cluster is started only when ``distributed`` is
-  installed, the machine has at least 2 cores and the sweep is estimated to
-  take more than :data:`AUTO_MIN_SECONDS` in-process (starting worker
-  processes costs a few seconds, which a short sweep never wins back); else
-  the sweep runs in-process. ``df.attrs["executor_reason"]`` says why.
+* ``scheduler="auto"`` (default): a local cluster is started only when
+  ``distributed`` is installed, the machine has at least 2 cores of which at
+  least one is idle (1-minute load average <= cores - 1: on a busy machine the
+  workers would share the busy cores) and a small probe block, run in-process
+  and extrapolated, estimates the sweep at more than :data:`AUTO_MIN_SECONDS`
+  in-process (starting worker processes costs a few seconds, which a short
+  sweep never wins back); else the sweep runs in-process.
+  ``df.attrs["executor_reason"]`` says why.
 
 When to pass a scheduler address: when a cluster is already running (several
 machines, or a long-lived local scheduler reused by many sweeps, so no start-up
@@ -116,6 +118,14 @@ def _run_dask(scs, tasks, seed, alpha, endpoint, bar, address):
                       processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         return run(client)
+
+
+def _load():
+    """1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def _local_workers(n_tasks):
@@ -237,6 +247,12 @@ def _auto(scs, ns, reps, seed, alpha, endpoint):
     cores = os.cpu_count() or 1
     if cores < 2:
         return "none", "auto: one CPU core", [], []
+    free = cores - _load()
+    if free < 1:
+        # the other cores are busy: worker processes would only share this one, after paying
+        # for their start-up (measured: 11-14 s at load 6 on 2 cores, benchmarks/bench_sweep.py)
+        return ("none", f"auto: no idle core (load average {cores - free:.1f} on {cores} cores); "
+                f"a local cluster would not run faster", [], [])
     n0 = max(ns)
     m = min(_PROBE_REPS, reps)
     t0 = time.perf_counter()

@@ -6,7 +6,10 @@ time zero (date differences), converted to months (/ 30.4375) or years
 
 Time zero
     ``relapse1`` (relapse1_date), ``reinduction`` (reinduction_start_date),
-    ``response`` (response_date of patients with response CR2 or mCR2),
+    ``response`` (response_date of patients in remission: a best response
+    that counts as remission for the patient's disease, :data:`REMISSION_BY_DISEASE`:
+    CR2 or mCR2 for APL; CR (recorded CR2), MRD-negative CR, CRh or CRi for AML
+    and ALL; not MLFS or PR),
     ``mcr2`` (response_date of patients with response mCR2 only),
     ``postremission`` (postremission_start_date of patients whose
     postremission_modality is not ``none``), or any date column of the
@@ -22,12 +25,13 @@ End of follow-up
 
 Endpoints (``event``: 0 = censored)
     OS      death from any cause (1).
-    EFS     failure to reach CR2 (response ``none``: event at time 0), second
-            relapse or death, whichever first (1). Patients with a missing
-            response are excluded (recorded).
-    RFS     (alias LFS) from a remission time zero (response, mcr2,
-            postremission or a date column, patients in CR2/mCR2 only): second
-            relapse or death, whichever first (1).
+    EFS     failure to reach remission (a best response that is not a remission
+            for the disease: ``none``, and PR / MLFS for AML and ALL: event at
+            time 0), second relapse or death, whichever first (1). Patients with
+            a missing response are excluded (recorded).
+    RFS     (alias LFS; "duration of remission") from a remission time zero
+            (response, mcr2, postremission or a date column, patients in
+            remission only): second relapse or death, whichever first (1).
     CIR     1 = second relapse; 2 = death without a prior second relapse.
     NRM     1 = death without a prior second relapse; 2 = second relapse.
     ANC_recovery / PLT_recovery
@@ -66,7 +70,7 @@ _KIND = {"OS": "survival", "EFS": "survival", "RFS": "survival", "CIR": "competi
          "NRM": "competing", "ANC_recovery": "competing", "PLT_recovery": "competing"}
 EVENT_CODES = {
     "OS": {0: "censored", 1: "death"},
-    "EFS": {0: "censored", 1: "no CR2, second relapse or death"},
+    "EFS": {0: "censored", 1: "no remission, second relapse or death"},
     "RFS": {0: "censored", 1: "second relapse or death"},
     "CIR": {0: "censored", 1: "second relapse", 2: "death without second relapse"},
     "NRM": {0: "censored", 1: "death without second relapse", 2: "second relapse"},
@@ -75,7 +79,8 @@ EVENT_CODES = {
 }
 DEFINITIONS = {
     "OS": "death from any cause",
-    "EFS": "failure to reach CR2 (event at time 0), second relapse, or death",
+    "EFS": "failure to reach remission (CR2/mCR2 for APL; CR, CRh or CRi for AML and ALL; "
+           "event at time 0), second relapse, or death",
     "RFS": "second relapse or death, from a remission time zero",
     "CIR": "second relapse; death without second relapse competing (same day: relapse)",
     "NRM": "death without second relapse; second relapse competing (same day: relapse)",
@@ -83,6 +88,74 @@ DEFINITIONS = {
     "PLT_recovery": "platelets >= 20 x10^9/L; death before recovery competing (same day: recovery)",
 }
 _REMISSION_ENDPOINTS = ("RFS", "CIR", "NRM")
+
+#: Best-response categories (the dictionary's ``response`` vocabulary) that count as
+#: remission, by disease: they start the remission clock (time zero ``response``), make a
+#: patient eligible for RFS / CIR / NRM, and are not an EFS failure.
+#:
+#: * APL: second complete remission, haematological (``CR2``) or molecular (``mCR2``).
+#: * AML: CR (recorded ``CR2`` after a relapse), CR without MRD, CR with partial (``CRh``)
+#:   or incomplete (``CRi``) haematological recovery: ELN 2022 defines relapse-free survival
+#:   for patients achieving CR, CRh or CRi (Döhner H, et al. Blood 2022;140:1345, Table 8),
+#:   and ADMIRAL reported remission duration for CR/CRh (Perl 2019). MLFS (marrow blasts
+#:   < 5 % without count recovery) and PR are responses, not remission.
+#: * ALL: CR (``CR2``, ``MRD-negative CR``), CRh, CRi: TOWER reported the duration of
+#:   remission for CR/CRh/CRi (Kantarjian 2017). PR is not remission.
+#:
+#: To count fewer categories (e.g. CR only) pass ``remission=`` to :func:`derive_endpoint`.
+REMISSION_BY_DISEASE: dict[str, tuple[str, ...]] = {
+    "APL": ("CR2", "mCR2"),
+    "AML": ("CR2", "MRD-negative CR", "CRh", "CRi"),
+    "ALL": ("CR2", "MRD-negative CR", "CRh", "CRi"),
+}
+
+
+def _missing(v) -> bool:
+    return v is None or (not isinstance(v, str) and pd.isna(v))
+
+
+def in_remission(response, disease, remission=None):
+    """Whether each best response counts as remission for the patient's disease.
+
+    Parameters
+    ----------
+    response, disease : array-like of str
+        The ``response`` and ``disease`` columns (missing values allowed).
+    remission : sequence of str, optional
+        The categories that count as remission for every disease (default:
+        :data:`REMISSION_BY_DISEASE` per patient).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        False for a missing response and, with the default, for a missing or
+        unknown disease.
+
+    Examples
+    --------
+    >>> in_remission(["CRh", "CRh", "MLFS", "mCR2", "none"],
+    ...              ["AML", "APL", "AML", "APL", "ALL"]).tolist()
+    [True, False, False, True, False]
+    >>> in_remission(["CRh", "CR2"], ["AML", "AML"], remission=["CR2"]).tolist()
+    [False, True]
+    """
+    r = np.asarray(response, dtype=object)
+    d = np.asarray(disease, dtype=object)
+    out = np.zeros(len(r), dtype=bool)
+    for i, (v, dis) in enumerate(zip(r, d)):
+        if _missing(v):
+            continue
+        cats = remission if remission is not None else REMISSION_BY_DISEASE.get(dis, ())
+        out[i] = v in cats
+    return out
+
+
+def _remission_label(disease, remission) -> str:
+    """'CR2/mCR2' for APL; the category list otherwise (for exclusion reasons)."""
+    cats = remission if remission is not None else REMISSION_BY_DISEASE.get(disease)
+    if cats is None:
+        return "remission"
+    return "/".join(cats)
 
 
 def canonical_endpoint(name: str) -> str:
@@ -240,7 +313,7 @@ def endpoint_arrays(name: str, t0, censor, *, death=None, relapse=None, recovery
         Event dates as day numbers; NaN = did not happen. ``relapse`` is the
         second relapse; ``recovery`` the ANC/platelet recovery date.
     failure : array of bool, optional
-        EFS only: failure to reach CR2 (event at time 0).
+        EFS only: failure to reach remission (event at time 0).
     cutoff : array of float, optional
         Data cut-off; NaN = none.
 
@@ -347,11 +420,33 @@ def _col(df, col):
     return df[col]
 
 
-def _time_zero(df: pd.DataFrame, time_zero: str, endpoint: str):
+def _response_reasons(resp, disease, remission):
+    """Per patient: None when the best response is a remission for the disease, else why not."""
+    out = np.full(len(resp), None, dtype=object)
+    for i, (v, dis) in enumerate(zip(resp, disease)):
+        label = _remission_label(dis, remission)
+        cats = remission if remission is not None else REMISSION_BY_DISEASE.get(dis)
+        if _missing(v):
+            out[i] = "response missing"
+        elif v == "none":
+            out[i] = ("no CR2 (response none)" if label == "CR2/mCR2"
+                      else "no remission (response none)")
+        elif cats is None:
+            out[i] = (f"disease {dis!r} has no remission categories: cannot tell whether "
+                      f"response {v} is a remission (pass remission=)")
+        elif v not in cats:
+            out[i] = f"response {v} is not a remission for {dis} (remission: {label})"
+    return out
+
+
+def _time_zero(df: pd.DataFrame, time_zero: str, endpoint: str, remission=None):
     """Return (t0 day numbers, reason array: None = has a time zero)."""
     n = len(df)
     reason = np.full(n, None, dtype=object)
     resp = _col(df, "response")
+    r = resp.to_numpy(dtype=object)
+    disease = _col(df, "disease").to_numpy(dtype=object)
+    resp_reason = _response_reasons(r, disease, remission)
     if time_zero in TIME_ZERO_COLUMNS:
         col = TIME_ZERO_COLUMNS[time_zero]
     else:
@@ -362,14 +457,11 @@ def _time_zero(df: pd.DataFrame, time_zero: str, endpoint: str):
         notre = (_col(df, "reinduction_regimen") == "none").to_numpy()
         reason[missing & notre] = "not reinduced (reinduction_regimen none)"
     elif time_zero in ("response", "mcr2"):
-        r = resp.to_numpy(dtype=object)
-        isnone = np.array([v == "none" for v in r])
-        ismiss = np.array([v is None or (not isinstance(v, str) and pd.isna(v)) for v in r])
-        reason[isnone] = "no CR2 (response none)"
-        reason[(reason == None) & ismiss] = "response missing"  # noqa: E711
+        # the remission clock starts at the response date of a remission for the disease
+        reason[:] = resp_reason
         if time_zero == "mcr2":
-            reason[(reason == None) & np.array([v == "CR2" for v in r])] = \
-                "CR2 without molecular CR (response CR2, not mCR2)"  # noqa: E711
+            for i in np.flatnonzero((reason == None) & (r != "mCR2")):  # noqa: E711
+                reason[i] = f"{r[i]} without molecular CR (response {r[i]}, not mCR2)"
     elif time_zero == "postremission":
         nopr = (_col(df, "postremission_modality") == "none").to_numpy()
         reason[nopr] = "no post-remission therapy (postremission_modality none)"
@@ -378,20 +470,20 @@ def _time_zero(df: pd.DataFrame, time_zero: str, endpoint: str):
         # name the earliest step the patient did not reach
         excluded = reason != None  # noqa: E711
         if time_zero == "postremission":
-            r = resp.to_numpy(dtype=object)
-            reason[excluded & np.array([v == "none" for v in r])] = "no CR2 (response none)"
+            isnone = np.array([v == "none" for v in r])
+            reason[excluded & isnone] = resp_reason[excluded & isnone]
         notre = (_col(df, "reinduction_regimen") == "none").to_numpy()
         reason[excluded & notre] = "not reinduced (reinduction_regimen none)"
     if endpoint in _REMISSION_ENDPOINTS and time_zero not in ("response", "mcr2"):
-        r = resp.to_numpy(dtype=object)
-        notcr = np.array([v not in ("CR2", "mCR2") for v in r])
-        reason[(reason == None) & notcr] = "not in CR2/mCR2 at time zero"  # noqa: E711
+        notcr = resp_reason != None  # noqa: E711
+        for i in np.flatnonzero((reason == None) & notcr):  # noqa: E711
+            reason[i] = f"not in {_remission_label(disease[i], remission)} at time zero"
     t0 = np.where(reason == None, t0, np.nan)  # noqa: E711
     return t0, reason
 
 
 def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
-                    cutoff=None) -> EndpointData:
+                    cutoff=None, remission=None) -> EndpointData:
     """Derive (time, event) for an endpoint from a chosen time zero.
 
     Parameters
@@ -410,6 +502,13 @@ def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
     cutoff : date-like, optional
         Administrative cut-off for every patient (overrides
         ``data_cutoff_date``).
+    remission : sequence of str, optional
+        Best-response categories that count as remission for every patient
+        (e.g. ``["CR2", "MRD-negative CR"]`` for CR only). Default: by disease,
+        :data:`REMISSION_BY_DISEASE` (APL CR2/mCR2; AML and ALL CR, MRD-negative
+        CR, CRh, CRi). Used by time zero ``response``, by RFS/CIR/NRM (patients
+        not in remission are excluded with the reason) and by EFS (a best
+        response that is not a remission is a failure at time 0).
 
     Returns
     -------
@@ -450,16 +549,35 @@ def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
                          f"({', '.join(d.names_of_type('date'))})")
     if ep in _REMISSION_ENDPOINTS and time_zero in ("relapse1", "reinduction"):
         raise InputError(f"{ep} starts in remission: use time_zero='response', 'mcr2' or "
-                         f"'postremission' (not {time_zero!r}); EFS covers failure to reach CR2")
+                         f"'postremission' (not {time_zero!r}); EFS covers failure to reach remission")
     check_required(df, ep, time_zero)
+    if remission is not None:
+        if isinstance(remission, str) or not all(isinstance(c, str) for c in remission) \
+                or not len(remission):
+            raise InputError(f"remission must be a non-empty list of response categories, "
+                             f"got {remission!r}")
+        known = set(d.vocabularies["response"].labels) if "response" in d.vocabularies else None
+        bad = [c for c in remission if known is not None and c not in known]
+        if bad:
+            raise InputError(f"remission: {bad} not in the response vocabulary "
+                             f"({', '.join(sorted(known))})")
+        remission = tuple(remission)
 
-    t0, reason = _time_zero(df, time_zero, ep)
+    t0, reason = _time_zero(df, time_zero, ep, remission)
     failure = None
     if ep == "EFS":
         r = _col(df, "response").to_numpy(dtype=object)
-        ismiss = np.array([v is None or (not isinstance(v, str) and pd.isna(v)) for v in r])
+        dis = _col(df, "disease").to_numpy(dtype=object)
+        ismiss = np.array([_missing(v) for v in r])
         reason[(reason == None) & ismiss] = "response missing (EFS needs it)"  # noqa: E711
-        failure = np.array([v == "none" for v in r])
+        unknown = np.array([remission is None and not _missing(v) and v != "none"
+                            and x not in REMISSION_BY_DISEASE for v, x in zip(r, dis)])
+        for i in np.flatnonzero((reason == None) & unknown):  # noqa: E711
+            reason[i] = (f"disease {dis[i]!r} has no remission categories: cannot tell "
+                         f"whether response {r[i]} is a failure (pass remission=)")
+        # failure to reach remission: none, and a response that is not a remission for
+        # the disease (PR, MLFS) -- an event at time 0
+        failure = ~in_remission(r, dis, remission) & ~ismiss
     if cutoff is not None:
         cut = np.full(len(df), float((pd.Timestamp(cutoff) - _EPOCH).days))
     else:

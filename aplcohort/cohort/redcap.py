@@ -287,7 +287,9 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
     for col in header:
         if col in _SPECIAL:
             continue
-        table[col] = [convert(col, v) for v in table[col]]
+        # object dtype: pandas 3 would infer its "str" dtype from a list and turn None into NaN
+        table[col] = pd.Series([convert(col, v) for v in table[col]], index=table.index,
+                               dtype=object)
     # checkbox summary columns: "label; label" of the checked choices
     for name, f in fields.items():
         if f.type != "checkbox":
@@ -295,8 +297,8 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         cols = [(f"{name}___{c.lower()}", lab) for c, lab in f.choices.items()
                 if f"{name}___{c.lower()}" in table.columns]
         if cols:
-            table[name] = ["; ".join(lab for c, lab in cols if table.at[i, c] == "yes") or None
-                           for i in table.index]
+            table[name] = pd.Series(["; ".join(lab for c, lab in cols if table.at[i, c] == "yes")
+                                     or None for i in table.index], index=table.index, dtype=object)
     for col, k in time_dropped.items():
         notes.append(f"{col}: the time of {k} REDCap datetime value(s) dropped (dates are days)")
 

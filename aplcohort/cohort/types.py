@@ -163,8 +163,10 @@ def texts_of(cells) -> tuple[np.ndarray, np.ndarray]:
     arr = np.array(list(cells) + [None], dtype=object)[:-1]
     if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) == "string":
         stripped = pd.Series(arr, dtype=object).str.strip()
-        return (stripped.to_numpy(dtype=object),
-                stripped.str.casefold().isin(MISSING_TOKENS).to_numpy())
+        # copies: under pandas 3 (copy-on-write) to_numpy() returns a read-only view, and
+        # callers write into the text array
+        return (stripped.to_numpy(dtype=object, copy=True),
+                stripped.str.casefold().isin(MISSING_TOKENS).to_numpy(copy=True))
     miss = np.fromiter((is_missing(v) for v in arr), bool, len(arr))
     text = np.array([None if m else as_text(v) for v, m in zip(arr, miss)] + [None],
                     dtype=object)[:-1]
@@ -502,7 +504,8 @@ def type_extra_columns(df: pd.DataFrame, declared: dict | None = None, *, known_
         v = out[col]
         if isinstance(v, pd.DataFrame):  # duplicate names are reported by the reader
             continue
-        textual = v.dtype == object or isinstance(v.dtype, pd.CategoricalDtype)
+        # pandas 3 reads text columns as the "str" dtype (a StringDtype), pandas 2 as object
+        textual = v.dtype == object or isinstance(v.dtype, (pd.CategoricalDtype, pd.StringDtype))
         if kind is None and (col in known or not textual):
             continue
         if col in known:  # declared, but typed elsewhere (the data dictionary)

@@ -236,6 +236,15 @@ def _parse_date(v, fmt, unicode_digits=False):
     return ts, why
 
 
+def _has_clock(v) -> bool:
+    """A datetime value with a time of day other than midnight, or a time zone: the date
+    parsers keep only its calendar date, which the validator then says in a note."""
+    if isinstance(v, (pd.Timestamp, np.datetime64, _dt.datetime)):
+        ts = pd.Timestamp(v)
+        return ts.tzinfo is not None or ts != ts.normalize()
+    return False
+
+
 def _parse_date_raw(v, fmt):
     if isinstance(v, (_dt.datetime, _dt.date)) and not isinstance(v, pd.Timestamp):
         return pd.Timestamp(v.year, v.month, v.day), None
@@ -348,6 +357,7 @@ class _Collector:
         self.ids = ids  # position -> patient id or None
         self.problems: list[Problem] = []
         self.serials: dict = {}  # column -> cells read as Excel serial dates
+        self.clock: dict = {}  # column -> cells whose time of day / time zone was dropped
 
     def add(self, pos, column, value, rule, message, fix, severity="error"):
         row = None if pos is None else int(self.rows[pos])
@@ -553,6 +563,10 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     for name, k in c.serials.items():
         notes.append(f"{name}: {k} cell(s) read as Excel serial dates "
                      f"({serial} date system; serial 60 = 1900-02-29 does not exist)")
+    for name, k in c.clock.items():
+        notes.append(f"{name}: {k} cell(s) carried a time of day or a time zone; only the "
+                     "calendar date (local to the time zone given) is used, as every analysis "
+                     "counts whole days")
     if mapping is not None:
         for u in mapping.units.values():
             notes.append(f"{u.column}: {u.from_unit} x {u.factor:g} -> {u.to_unit}")
@@ -648,6 +662,8 @@ def _parse_column(name, values, mapping, c: _Collector, serial=None) -> pd.Serie
             if ts is None:
                 uwhy[k] = why
             else:
+                if _has_clock(u):
+                    c.clock[name] = c.clock.get(name, 0) + int((codes == k).sum())
                 uts[k] = np.datetime64(ts.to_datetime64(), "ns")
                 uimp[k] = imp
         ubad = np.array([w is not None for w in uwhy], bool)

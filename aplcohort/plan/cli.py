@@ -70,15 +70,26 @@ def _replicate(args) -> int:
     with OutputLock(args.out), tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
         check_output_dir(args.out, force=args.force)
         data, extra = args.data, None
+        trial = args.study in ("admiral", "tower")
         if data is None:  # the replica goes into --out/data with the outputs, in one transaction
-            from ..synthetic.min2022 import write_files
-            data = write_files(Path(tmp) / "data", seed=args.seed)["min2022.csv"]
+            if trial:  # synthetic ADMIRAL / TOWER cohort (aplcohort.synthetic.rr_trials)
+                from ..synthetic.rr_trials import write_files as write_trial
+                data = write_trial(Path(tmp) / "data", args.study, seed=args.seed)[f"{args.study}.csv"]
+            else:
+                from ..synthetic.min2022 import write_files
+                data = write_files(Path(tmp) / "data", seed=args.seed)["min2022.csv"]
             extra = {"data": Path(tmp) / "data"}
-        res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None)
+        if trial:
+            from ..synthetic.trial_facts import PLANS, published_vs_reproduced
+            res = run_plan(PLANS[args.study], data=data, mapping=args.mapping, sheet=args.sheet, out=None)
+            res.published = published_vs_reproduced(res.cohort, args.study)
+        else:
+            res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None)
         write_outputs(res, args.out, force=args.force, extra_dirs=extra)
     if extra:
-        print(f"synthetic Min 2022 replica (seed {args.seed}) written to "
-              f"{Path(args.out) / 'data' / 'min2022.csv'}")
+        name = {"admiral": "ADMIRAL cohort", "tower": "TOWER cohort"}.get(args.study, "Min 2022 replica")
+        print(f"synthetic {name} (seed {args.seed}) written to "
+              f"{Path(args.out) / 'data' / (args.study + '.csv')}")
     _print_summary(res, args.out)
     return _exit(res, args)
 
@@ -99,11 +110,15 @@ def register(sub) -> None:
                    help="replace an existing --out folder that aplcohort did not write")
     p.set_defaults(handler=_run)
 
-    r = sub.add_parser("replicate", help="replicate a published study (min2022) on the synthetic "
-                                         "replica or on your own cohort",
-                       description="Replicate Min et al., Blood Res 2022 (relapsed APL). Without --data "
-                                   "the synthetic replica is generated (seed 2022) and analysed.")
-    r.add_argument("study", choices=["min2022"])
+    r = sub.add_parser("replicate", help="replicate a published study (min2022, admiral, tower) on "
+                                         "a synthetic cohort or on your own cohort",
+                       description="Replicate Min et al., Blood Res 2022 (relapsed APL; plan min2022), "
+                                   "ADMIRAL (Perl et al., NEJM 2019; r/r FLT3 AML; plan rr_aml) or TOWER "
+                                   "(Kantarjian et al., NEJM 2017; r/r B-ALL; plan rr_all). Without --data "
+                                   "a SYNTHETIC cohort is generated (seed 2022) and analysed; with --data "
+                                   "your cohort is compared with the publication (admiral/tower need a "
+                                   "trial_arm column with the trial's arm names).")
+    r.add_argument("study", choices=["min2022", "admiral", "tower"])
     r.add_argument("--out", required=True, help="output folder, e.g. reports/min2022")
     r.add_argument("--data", help="institutional cohort file (CSV, XLSX or Parquet)")
     r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")

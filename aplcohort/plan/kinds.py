@@ -158,7 +158,8 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
     spec = ctx.endpoints[eid]
     unit = spec.get("unit", "days")
     if "endpoint" in spec:
-        ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit)
+        ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
+                             remission=spec.get("remission"))
         df = ep.data.copy()
         exc = ep.excluded
         info = {"endpoint": eid, "definition": ep.definition, "time_zero": spec["time_zero"],

@@ -100,10 +100,8 @@ REPLICA_NOTES: dict[str, str] = {
     "cir_auto": "on the replica 5 of 12 relapses are fixed; their timing (hence the estimate) is drawn",
 }
 
-#: Output columns of :func:`published_vs_reproduced`.
-COLUMNS = ["id", "fact", "published", "reproduced", "kind", "share_of_seeds", "test",
-           "reproduced_estimate", "ci_lower", "ci_upper", "ci", "published_value", "published_in_ci",
-           "p", "matches", "verdict", "holds", "note"]
+#: Output columns of :func:`published_vs_reproduced` (shared with the trial tables).
+from ..synthetic.published import FACT_COLUMNS as COLUMNS  # noqa: E402
 
 PAPER_TEST_NOTE = "the abstract does not state which test gave the published P value"
 
@@ -498,35 +496,12 @@ def published_vs_reproduced(cohort, analyses: dict | None = None, *, replica: bo
             share_note = (f"seed shares were computed for generator {shares.get('generator_version')}, "
                           f"not {GENERATOR_VERSION}; rerun benchmarks/synthetic_fragility.py")
             shares = None
-    out = []
-    for f in facts:
-        row = dict(f)
-        kind = REPLICA_KIND.get(f["id"], "emergent") if replica else "comparison"
-        row["kind"] = kind
-        row["share_of_seeds"] = (shares["facts"][f["id"]]["share"]
-                                 if shares is not None and f["id"] in shares["facts"] else None)
-        if replica and f["id"] in REPLICA_NOTES:
-            row["note"] = (row["note"] + "; " if row["note"] else "") + REPLICA_NOTES[f["id"]]
-        if replica and share_note:
-            row["note"] = (row["note"] + "; " if row["note"] else "") + share_note
-        if f["reproduced"].startswith("not estimable"):
-            verdict = "not estimable"
-        elif kind == "by construction":
-            verdict = "equal by construction" if f["matches"] else "differs (by-construction count)"
-        else:
-            verdict = "holds" if f["matches"] else "does not hold"
-        row["verdict"] = verdict
-        row["holds"] = verdict == "holds"
-        if kind == "by construction":
-            row["reproduced"] = f"{f['reproduced']} (fixed by the generator)"
-        elif replica and row["share_of_seeds"] is not None:
-            row["reproduced"] = (f"{f['reproduced']} [{kind}; agrees in {100 * row['share_of_seeds']:.1f}% "
-                                 f"of 200 seeds]")
-        out.append(row)
-    df = pd.DataFrame(out, columns=COLUMNS)
-    df.attrs["explanation"] = EXPLANATION_REPLICA if replica else EXPLANATION_INSTITUTIONAL
-    df.attrs["replica"] = bool(replica)
-    return df
+    # the labelling rule is shared with the ADMIRAL / TOWER tables
+    from ..synthetic.published import label_facts
+    return label_facts(facts, replica=replica, kinds=REPLICA_KIND, notes=REPLICA_NOTES,
+                       shares=shares["facts"] if shares is not None else None,
+                       share_note=share_note,
+                       explanation=EXPLANATION_REPLICA if replica else EXPLANATION_INSTITUTIONAL)
 
 
 def facts_html(table: pd.DataFrame) -> str:
@@ -550,7 +525,8 @@ def facts_html(table: pd.DataFrame) -> str:
     out = ["<h2>Published vs reproduced</h2>"]
     if table.attrs.get("explanation"):
         out.append(f"<p class='explanation'>{esc(table.attrs['explanation'])}</p>")
-    head = ["fact stated in the abstract", "published", "this run", "95 % CI", "kind",
+    head = [table.attrs.get("fact_header", "fact stated in the abstract"), "published", "this run",
+            "95 % CI", "kind",
             "share of seeds", "test", "verdict"]
     rows = []
     for _, r in table.iterrows():

@@ -41,8 +41,11 @@ TIES = ("efron", "breslow")                           # (cox also takes "exact")
 Scalar = Union[str, int, float, bool]
 
 
-def _f(default: Any = ..., *, r: str = "", column: bool = False, doc: str = "", **kw):
+def _f(default: Any = ..., *, r: str = "", column: bool = False, doc: str = "", typ: str = "",
+       **kw):
     extra: dict[str, Any] = {"r": r, "column": column}
+    if typ:                       # the type as the docs name it (plan-level keys)
+        extra["type"] = typ
     return Field(default, description=doc, json_schema_extra=extra, **kw)
 
 
@@ -574,13 +577,13 @@ class Presentation(_M):
     :func:`aplcohort.tables.style.plan_presentation`."""
 
     labels: Optional[dict[str, Union[str, dict[str, Any]]]] = _f(
-        None, doc="printed names of columns: {column: label} or {column: {label, unit, "
+        None, typ="{column: text or mapping}", doc="printed names of columns: {column: label} or {column: {label, unit, "
                   "levels: {value: label}}}; default from the data dictionary")
     levels: Optional[dict[str, list[Scalar]]] = _f(
-        None, doc="order of the levels of a column in tables and legends; the group order "
+        None, typ="{column: list}", doc="order of the levels of a column in tables and legends; the group order "
                   "(first = reference) of analyses without `order:`", r="factor(levels=)")
     style: Optional[Union[str, dict[str, Any]]] = _f(
-        None, doc="journal style of numbers: aplcohort (default), ama (jama), lancet, blood; or "
+        None, typ="word or mapping", doc="journal style of numbers: aplcohort (default), ama (jama), lancet, blood; or "
                   "{journal: NAME, p_threshold, p_digits, ...}")
     reference_rows: Optional[Literal["1 (reference)", "\u2014", "none"]] = _f(
         None, doc="reference-level rows of regression tables: '1 (reference)', '\u2014' or none")
@@ -598,6 +601,87 @@ class Presentation(_M):
 
 #: Plan-level keys of :class:`Presentation`.
 PRESENTATION_KEYS = tuple(Presentation.model_fields)
+
+
+# --- plan-level keys (issue 15): documented in the generated block of docs/plans.md; ------
+# tests/test_plan_registry.py checks that these models list exactly the keys that
+# aplcohort.plan.spec accepts (TOP_KEYS, DATA_KEYS, OUTPUT_KEYS, ENDPOINT_KEYS, FILTER_KEYS).
+class PlanData(_M):
+    """Keys of ``data:``."""
+
+    source: str = _f(doc="cohort file (CSV, XLSX, Parquet, .sav/.dta/.sas7bdat/.xpt, relative to the "
+                         "plan file) or database URL (duckdb:///f.duckdb, postgresql:///db); "
+                         "`--data` overrides")
+    mapping: Optional[str] = _f(None, doc="mapping file: institution columns/codes -> data "
+                                          "dictionary; `--mapping` overrides")
+    sheet: Optional[Union[str, int]] = _f(None, typ="text or integer", doc="Excel sheet (default: the first)")
+    query: Optional[str] = _f(None, doc="database source: one read-only SELECT")
+    table: Optional[str] = _f(None, doc="database source: a table read whole (instead of `query`)")
+    encoding: Optional[str] = _f(None, doc="CSV encoding (default: detected and stated in the "
+                                           "provenance)")
+    types: Optional[dict[str, Union[str, dict[str, Any]]]] = _f(
+        None, typ="{column: type}", doc="type of columns outside the data dictionary: number, integer, date or text")
+    synthetic: Optional[bool] = _f(None, doc="accepted for old plans; no effect (whether the data "
+                                             "are synthetic is read from the `synthetic` column)")
+
+
+class PlanOutput(_M):
+    """Keys of ``output:``."""
+
+    formats: list[Literal["png", "svg", "pdf", "tiff"]] = _f(
+        ["png", "pdf"], typ="list of words", doc="figure formats (PNG is always written: the report embeds it)")
+    dpi: Literal[300, 600] = _f(300, typ="integer", doc="raster resolution of figures")
+    tables: list[Literal["csv", "html", "tex", "docx"]] = _f(
+        ["csv", "docx", "tex"], typ="list of words", doc="table formats")
+
+
+class PlanEndpoint(_M):
+    """Keys of one endpoint under ``endpoints: {id: ...}``."""
+
+    endpoint: Optional[str] = _f(None, doc="date-based endpoint: OS, EFS, RFS (LFS), CIR, NRM, "
+                                           "ANC_recovery, PLT_recovery (docs/endpoints.md)")
+    time_zero: Optional[str] = _f(None, doc="relapse1, reinduction, response, mcr2, "
+                                            "postremission or a date column (with `endpoint`)")
+    unit: Literal["days", "months", "years"] = _f("days", doc="time unit (months = 30.4375 days, "
+                                                              "years = 365.25 days)")
+    time: Optional[str] = _f(None, column=True, doc="given directly: column of follow-up times")
+    event: Optional[str] = _f(None, column=True, doc="given directly: 0/1 event column (with `time`)")
+    code: Optional[str] = _f(None, column=True, doc="given directly: 0 censored, 1, 2, ... cause "
+                                                    "column (with `time`)")
+    label: Optional[str] = _f(None, doc="axis label and table heading of the endpoint")
+    where: Optional[str] = _f(None, doc="accepted but not applied yet (restrict with the "
+                                        "analysis's `where`)")
+
+
+class PlanFilter(_M):
+    """Keys of one entry of ``filters:`` (applied in order, each exclusion logged)."""
+
+    id: str = _f(doc="name of the filter in the attrition log")
+    keep: str = _f(doc="expression of the patients kept")
+    reason: str = _f(doc="why the others are excluded (attrition log)")
+
+
+class PlanLevel(Presentation):
+    """Top-level keys of a plan (the presentation keys are inherited)."""
+
+    plan: Optional[str] = _f(None, doc="name of the plan; `min2022` adds the published-vs-"
+                                       "reproduced table")
+    title: Optional[str] = _f(None, doc="title of the report (default: the plan name)")
+    description: Optional[str] = _f(None, doc="free text for the reader of the plan; not used")
+    data: PlanData = _f(typ="mapping", doc="where the cohort comes from (keys below)")
+    filters: Optional[list[PlanFilter]] = _f(None, typ="list of mappings", doc="exclusions applied in order (keys below)")
+    endpoints: Optional[dict[str, PlanEndpoint]] = _f(None, typ="{id: mapping}", doc="{id: definition} (keys below)")
+    analyses: list[dict[str, Any]] = _f(typ="list of mappings", doc="the analyses, each {id, kind, ...} (kinds below)")
+    output: Optional[PlanOutput] = _f(None, typ="mapping", doc="output formats (keys below)")
+    seed: Optional[int] = _f(None, doc="recorded in the provenance")
+    published: Optional[Any] = _f(None, typ="any", doc="accepted for old plans; no effect")
+    allow_identifiers: bool = _f(False, doc="let identifying columns (names, MRN, birth date) "
+                                            "reach an output (docs/security.md)")
+
+
+#: The plan-level models documented in docs/plans.md, with their headings.
+PLAN_LEVEL = (("", PlanLevel), ("`data:`", PlanData), ("`output:`", PlanOutput),
+              ("`endpoints: {id: ...}`", PlanEndpoint), ("`filters: [...]`", PlanFilter))
 
 
 @dataclass(frozen=True)
@@ -692,7 +776,8 @@ def describe(kind: str) -> list[dict]:
     """One row per key of ``kind``: key, type, default, allowed values, R argument, meaning."""
     from typing import get_args, get_origin
     rows = []
-    for key, f in KINDS[kind].model.model_fields.items():
+    model = kind if isinstance(kind, type) else KINDS[kind].model   # or a plan-level model
+    for key, f in model.model_fields.items():
         ann = f.annotation
         args = get_args(ann)
         lit = None
@@ -709,7 +794,7 @@ def describe(kind: str) -> list[dict]:
                   if type(m).__name__ in ("Gt", "Ge", "Lt", "Le")]
         if bounds:
             allowed = "; ".join(bounds)
-        typ = "column" if extra.get("column") and "list" not in str(ann) and "dict" not in str(ann) \
+        typ = extra["type"] if extra.get("type") else "column" if extra.get("column") and "list" not in str(ann) and "dict" not in str(ann) \
             else ("columns" if extra.get("column") else _type_name(ann))
         rows.append({"key": key, "type": typ, "default": default, "allowed": allowed,
                      "r": extra.get("r", ""), "meaning": f.description or ""})
@@ -719,6 +804,15 @@ def describe(kind: str) -> list[dict]:
 def markdown() -> str:
     """The key tables of ``docs/plans.md`` (generated; a test keeps the doc in step)."""
     out = []
+    for title, model in PLAN_LEVEL:
+        out.append(f"### Plan level{': ' + title if title else ''}\n\n{model.__doc__.strip()}\n")
+        out.append("| key | type | default | allowed | R | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        for r in describe(model):
+            cells = [f"`{r['key']}`", r["type"], r["default"], r["allowed"],
+                     f"`{r['r']}`" if r["r"] else "", r["meaning"]]
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
     for name, k in KINDS.items():
         out.append(f"### `{name}`\n\n{k.summary}. Estimator: `{k.estimator}`; result shape: "
                    f"{k.shape}.\n")

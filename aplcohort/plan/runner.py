@@ -383,8 +383,9 @@ def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
 
     Parameters
     ----------
-    study : {"min2022"}
-        The bundled plan to run.
+    study : {"min2022", "admiral", "tower"}
+        The bundled plan to run (ADMIRAL: ``rr_aml``, TOWER: ``rr_all``, with the
+        trial's published-vs-reproduced table; :func:`aplcohort.synthetic.trial_facts.run_trial`).
     data : str, Path or DataFrame, optional
         Your cohort: a file, a database URL (with ``mapping={"table": ...}`` or
         ``{"query": ...}``) or a pandas DataFrame, validated like a file. Default:
@@ -405,8 +406,12 @@ def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
     >>> import pandas as pd
     >>> res = replicate(data=pd.read_csv("data/synthetic/min2022.csv"))  # doctest: +SKIP
     """
+    if study in ("admiral", "tower"):  # synthetic trial cohorts (issue 14)
+        from ..synthetic.trial_facts import run_trial
+        return run_trial(study, data=data, mapping=mapping, sheet=sheet, seed=seed, out=out,
+                         figures=figures, now=now)
     if study != "min2022":
-        raise PlanError(f"replicate: unknown study {study!r}; available: min2022")
+        raise PlanError(f"replicate: unknown study {study!r}; available: min2022, admiral, tower")
     if data is None:
         import tempfile
         from ..synthetic.min2022 import write_files

@@ -35,7 +35,8 @@ DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types",
              "query", "table", "encoding"}  # issue 18: databases and encodings
 FILTER_KEYS = {"id", "keep", "reason"}
 OUTPUT_KEYS = {"formats", "dpi", "tables"}
-ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where"}
+ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where",
+                 "remission"}
 DATE_ENDPOINTS = {"OS", "EFS", "RFS", "LFS", "CIR", "NRM", "ANC_recovery", "PLT_recovery"}
 COMPETING_ENDPOINTS = {"CIR", "NRM", "ANC_recovery", "PLT_recovery"}
 UNITS = {"days", "months", "years"}
@@ -169,7 +170,24 @@ def _check_time_zero(endpoint: str, time_zero, where: str, problems: list) -> No
         problems.append(PlanProblem(where, f"{endpoint} starts in remission: time_zero "
                                            f"'{time_zero}' does not suit it",
                                     "use time_zero: response, mcr2 or postremission "
-                                    "(EFS covers failure to reach CR2)"))
+                                    "(EFS covers failure to reach remission)"))
+
+
+def _check_remission(value, where: str, problems: list) -> None:
+    """``remission:`` is a non-empty list of best-response categories of the dictionary."""
+    from ..cohort.schema import load_dictionary
+
+    allowed = set(load_dictionary().vocabularies["response"].labels)
+    if isinstance(value, str) or not isinstance(value, list) or not value \
+            or not all(isinstance(v, str) for v in value):
+        problems.append(PlanProblem(f"{where}.remission", "must be a non-empty list of response "
+                                    "categories", f"e.g. remission: [CR2] (allowed: "
+                                    f"{', '.join(sorted(allowed))})"))
+        return
+    for v in value:
+        if v not in allowed:
+            problems.append(PlanProblem(f"{where}.remission", f"unknown response category "
+                                        f"'{v}'", _suggest(v, allowed)))
 
 
 def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], problems: list) -> None:
@@ -293,6 +311,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             ep_kind[eid] = "competing" if ep.get("endpoint") in COMPETING_ENDPOINTS else "survival"
             if ep.get("endpoint") in DATE_ENDPOINTS and "time_zero" in ep:
                 _check_time_zero(ep["endpoint"], ep["time_zero"], w, problems)
+            if "remission" in ep:
+                _check_remission(ep["remission"], w, problems)
         elif "time" in ep and ("event" in ep or "code" in ep):
             ep_kind[eid] = "competing" if "code" in ep else "survival"
             if columns is not None:

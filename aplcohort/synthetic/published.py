@@ -381,3 +381,91 @@ def write_bundled(directory=None) -> list:
         p.write_text(render_yaml(name), encoding="utf-8")
         paths.append(p)
     return paths
+
+
+# --------------------------------------------------------------------------- published vs reproduced
+
+#: Columns of a published-vs-reproduced table (Min 2022, ADMIRAL, TOWER).
+FACT_COLUMNS = ["id", "fact", "published", "reproduced", "kind", "share_of_seeds", "test",
+                "reproduced_estimate", "ci_lower", "ci_upper", "ci", "published_value",
+                "published_in_ci", "p", "matches", "verdict", "holds", "note"]
+
+
+def label_facts(facts, *, replica: bool, kinds: dict, explanation: str, notes: dict | None = None,
+                shares: dict | None = None, share_note: str | None = None, n_seeds: int = 200):
+    """Label computed facts by how they arise and give each its verdict.
+
+    The one labelling rule of every published-vs-reproduced table (Min 2022 replica,
+    ADMIRAL and TOWER cohorts): ``kind`` is ``kinds[id]`` (default ``emergent``) on a
+    synthetic cohort and ``comparison`` on real data; ``verdict`` is ``not
+    estimable`` when the quantity could not be computed, ``equal by construction`` (or
+    ``differs (by-construction count)``) for a by-construction row, else ``holds`` /
+    ``does not hold`` from the fact's ``matches``; ``holds`` is ``verdict == "holds"``, so
+    a by-construction row never "holds".
+
+    Parameters
+    ----------
+    facts : list of dict
+        Computed facts (``id, fact, published, reproduced, test, reproduced_estimate,
+        ci_lower, ci_upper, ci, published_value, published_in_ci, p, matches, note``).
+    replica : bool
+        Whether the cohort is a synthetic one whose generator was given the facts.
+    kinds : dict
+        ``{id: "by construction" | "model-driven" | "emergent"}`` on the synthetic cohort.
+    explanation : str
+        Plain words printed above the table (``df.attrs["explanation"]``).
+    notes : dict, optional
+        ``{id: note}`` added on the synthetic cohort.
+    shares : dict, optional
+        ``{id: {"share": float}}``: share of seeds in which the fact agrees.
+    share_note : str, optional
+        Added to every row's note on the synthetic cohort (e.g. stale shares).
+    n_seeds : int
+        Number of seeds behind ``shares`` (for the text).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FACT_COLUMNS`; ``attrs["explanation"]`` and ``attrs["replica"]``.
+
+    Examples
+    --------
+    >>> f = {"id": "n", "fact": "Patients", "published": "52", "reproduced": "52", "test": "count",
+    ...      "reproduced_estimate": 52.0, "ci_lower": None, "ci_upper": None, "ci": "",
+    ...      "published_value": 52.0, "published_in_ci": None, "p": None, "matches": True, "note": ""}
+    >>> t = label_facts([f], replica=True, kinds={"n": "by construction"}, explanation="")
+    >>> t[["kind", "verdict", "holds"]].values.tolist()
+    [['by construction', 'equal by construction', False]]
+    """
+    import pandas as pd
+
+    notes = notes or {}
+    out = []
+    for f in facts:
+        row = dict(f)
+        kind = kinds.get(f["id"], "emergent") if replica else "comparison"
+        row["kind"] = kind
+        row["share_of_seeds"] = (shares[f["id"]]["share"]
+                                 if shares is not None and f["id"] in shares else None)
+        if replica and f["id"] in notes:
+            row["note"] = (row["note"] + "; " if row["note"] else "") + notes[f["id"]]
+        if replica and share_note:
+            row["note"] = (row["note"] + "; " if row["note"] else "") + share_note
+        if f["reproduced"].startswith("not estimable"):
+            verdict = "not estimable"
+        elif kind == "by construction":
+            verdict = "equal by construction" if f["matches"] else "differs (by-construction count)"
+        else:
+            verdict = "holds" if f["matches"] else "does not hold"
+        row["verdict"] = verdict
+        row["holds"] = verdict == "holds"
+        if kind == "by construction":
+            row["reproduced"] = f"{f['reproduced']} (fixed by the generator)"
+        elif replica and row["share_of_seeds"] is not None:
+            row["reproduced"] = (f"{f['reproduced']} [{kind}; agrees in {100 * row['share_of_seeds']:.1f}% "
+                                 f"of {n_seeds} seeds]")
+        out.append(row)
+    df = pd.DataFrame(out, columns=FACT_COLUMNS)
+    df.attrs["explanation"] = explanation
+    df.attrs["replica"] = bool(replica)
+    return df

@@ -88,7 +88,8 @@ def read_stats_file(path: Path, encoding: str | None = None) -> tuple[pd.DataFra
                   if v not in (None, "")}
     user_missing = []
     for col in df.columns:
-        vals = df[col].to_numpy(dtype=object)
+        # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view
+        vals = df[col].to_numpy(dtype=object, copy=True)
         lab = labels.get(col, {})
         miss = np.zeros(len(vals), bool)
         numeric = any(isinstance(x, (int, float, np.integer, np.floating)) for x in vals)
