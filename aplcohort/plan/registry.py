@@ -649,8 +649,12 @@ class PlanEndpoint(_M):
     code: Optional[str] = _f(None, column=True, doc="given directly: 0 censored, 1, 2, ... cause "
                                                     "column (with `time`)")
     label: Optional[str] = _f(None, doc="axis label and table heading of the endpoint")
-    where: Optional[str] = _f(None, doc="accepted but not applied yet (restrict with the "
-                                        "analysis's `where`)")
+    where: Optional[str] = _f(None, doc="expression of the patients the endpoint is defined "
+                                        "for (applied after the analysis's `where`; the others "
+                                        "are in the attrition log)")
+    remission: Optional[list[str]] = _f(None, doc="response categories that count as remission "
+                                                  "for every patient (default: by disease, "
+                                                  "docs/endpoints.md)")
 
 
 class PlanFilter(_M):

@@ -325,6 +325,9 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                            "or 'time' + 'event' / 'time' + 'code' (given directly)"))
         if ep.get("unit", "days") not in UNITS:
             problems.append(PlanProblem(w, f"unit '{ep.get('unit')}' unknown", f"use one of {sorted(UNITS)}"))
+        if "where" in ep:
+            from types import SimpleNamespace
+            _check_expressions(SimpleNamespace(where=ep["where"]), w, columns, problems)
     if columns is not None:
         _check_endpoint_columns(plan, endpoints, columns, problems)
     analyses = plan.get("analyses")
