@@ -211,3 +211,11 @@ def test_endpoint_where_restricts_the_endpoint(tmp_path):
     bad["endpoints"]["os"]["where"] = "sexx == 'F'"
     with pytest.raises(PlanError, match="endpoints.os: where: column 'sexx' is not in the data"):
         validate_plan(bad, set(df.columns))
+
+
+@pytest.mark.parametrize("over,where,key", [
+    ({"published": {"os": 0.5}}, "top level", "published"),
+    ({"data": {"source": "x.csv", "synthetic": True}}, "data", "synthetic")])
+def test_keys_without_effect_are_rejected_with_what_to_do(over, where, key):
+    with pytest.raises(PlanError, match=f"- {where}: key '{key}' is no longer used\\n    fix: "):
+        validate_plan(_plan(**over))

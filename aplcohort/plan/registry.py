@@ -621,8 +621,6 @@ class PlanData(_M):
                                            "provenance)")
     types: Optional[dict[str, Union[str, dict[str, Any]]]] = _f(
         None, typ="{column: type}", doc="type of columns outside the data dictionary: number, integer, date or text")
-    synthetic: Optional[bool] = _f(None, doc="accepted for old plans; no effect (whether the data "
-                                             "are synthetic is read from the `synthetic` column)")
 
 
 class PlanOutput(_M):
@@ -678,7 +676,6 @@ class PlanLevel(Presentation):
     analyses: list[dict[str, Any]] = _f(typ="list of mappings", doc="the analyses, each {id, kind, ...} (kinds below)")
     output: Optional[PlanOutput] = _f(None, typ="mapping", doc="output formats (keys below)")
     seed: Optional[int] = _f(None, doc="recorded in the provenance")
-    published: Optional[Any] = _f(None, typ="any", doc="accepted for old plans; no effect")
     allow_identifiers: bool = _f(False, doc="let identifying columns (names, MRN, birth date) "
                                             "reach an output (docs/security.md)")
 
