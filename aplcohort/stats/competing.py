@@ -200,6 +200,118 @@ def _cinc(time, failed, cause):
     return np.concatenate(times), np.concatenate(ests), np.concatenate(vars_)
 
 
+def cinc_from_counts(rs, d1, dall):
+    """cmprsk ``cinc`` (Aalen–Johansen CIF and Gray's variance) over leading axes.
+
+    The one implementation of the Gray-variance cumulative incidence: one cohort's
+    groups and causes (:func:`cumulative_incidence`) and a batch of replicate cohorts
+    (:func:`aplcohort.batch.batch_cif`) are leading axes of the same arrays.
+
+    Parameters
+    ----------
+    rs, d1, dall : ndarray (..., J), broadcastable
+        Along the last axis, a grid of sorted distinct times: numbers at risk
+        (time >= u), events of the cause of interest and events of any cause. The
+        grid may hold times without events (other groups' or replicates' times, or
+        after the group's last time, with ``rs = 0``): there the factors are exactly
+        1 and the increments exactly 0, so the values equal those of ``cinc`` on the
+        group's own event times, bit for bit (sequential cumulative sums and products).
+
+    Returns
+    -------
+    f, v : ndarray (..., J)
+        The estimate and Gray's variance after each grid time.
+    """
+    rs = np.asarray(rs, float)
+    d1 = np.asarray(d1, float)
+    dall = np.asarray(dall, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ev = dall > 0
+        fkn = np.cumprod(np.where(ev, (rs - dall) / rs, 1.0), axis=-1)
+        fk = np.concatenate([np.ones(fkn.shape[:-1] + (1,)), fkn[..., :-1]], axis=-1)
+        f = np.cumsum(np.where(ev, fk * d1 / rs, 0.0), axis=-1)
+        d2 = dall - d1
+        # other-cause increments (only where nd2 > 0 and fkn > 0)
+        m2 = (d2 > 0) & (fkn > 0)
+        t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        t6 = fk * fk * t5 * d2 / (rs * rs)
+        t3 = np.where(m2, 1 / fkn, 0.0)
+        t4 = np.where(m2, f / fkn, 0.0)
+        t6 = np.where(m2, t6, 0.0)
+        a1 = t4 * t4 * t6
+        a2 = t3 * t4 * t6
+        a3 = t3 * t3 * t6
+        # cause-of-interest increments
+        m1 = d1 > 0
+        t5 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
+        t6 = np.where(m1, fk * fk * t5 * d1 / (rs * rs), 0.0)
+        t3 = np.where(fkn > 0, 1 / fkn, 0.0)
+        t4 = 1 + t3 * f
+        a1 = a1 + t4 * t4 * t6
+        a2 = a2 + t3 * t4 * t6
+        a3 = a3 + t3 * t3 * t6
+    v1, v2, v3 = np.cumsum(a1, axis=-1), np.cumsum(a2, axis=-1), np.cumsum(a3, axis=-1)
+    return f, v1 + f * f * v3 - 2 * f * v2
+
+
+def _cif_table(time, code, gcode, G, causes):
+    """Distinct times ``ut`` (J,) and counts ``D`` (G, C + 1, J) of each group at each
+    time: ``D[:, 0]`` censored, ``D[:, 1 + j]`` events of ``causes[j]`` (one bincount)."""
+    ut, inv = np.unique(time, return_inverse=True)
+    C = len(causes)
+    cidx = np.where(code > 0, np.searchsorted(np.asarray(causes), code) + 1, 0)
+    key = (inv * G + gcode) * (C + 1) + cidx
+    D = np.bincount(key, minlength=ut.size * G * (C + 1)).reshape(ut.size, G, C + 1)
+    return ut, D.transpose(1, 2, 0).astype(float)
+
+
+def _cif_gray_curves(ut, D):
+    """Per group and cause the corners of ``cmprsk::cuminc`` (as :func:`_cinc`).
+
+    Returns a list over groups of lists over causes of ``(tt, est, var, n_risk,
+    n_event, n_censor)``.
+    """
+    G, C1, J = D.shape
+    tot = D.sum(axis=1)                                        # (G, J)
+    rs = np.cumsum(tot[:, ::-1], axis=1)[:, ::-1]              # time >= u
+    dall = D[:, 1:].sum(axis=1)
+    f, v = cinc_from_counts(rs[:, None, :], D[:, 1:], dall[:, None, :])
+    out = []
+    for g in range(G):
+        have = np.flatnonzero(tot[g] > 0)
+        last = have[-1]
+        tmax = ut[last]
+        n_g = rs[g, 0]
+        per = []
+        for c in range(C1 - 1):
+            jr = np.flatnonzero(D[g, 1 + c] > 0)               # jump rows of the cause
+            rows = jr
+            head = jr.size == 0 or ut[jr[0]] > 0
+            tail = jr.size == 0 or tmax > ut[jr[-1]]
+            if tail:
+                rows = np.append(rows, last)
+            tt = ut[rows]
+            est = f[g, c, rows]
+            var = v[g, c, rows]
+            nr = rs[g, rows]
+            ne = D[g, 1 + c, rows]
+            nc = D[g, 0, rows]
+            if tail:     # the last row carries the last jump's values (or 0 without any)
+                est[-1] = est[-2] if jr.size else 0.0
+                var[-1] = var[-2] if jr.size else 0.0
+            if head:     # a row at time 0: at risk = all, counts at time 0
+                z = ut[0] == 0
+                tt = np.concatenate([[0.0], tt])
+                est = np.concatenate([[0.0], est])
+                var = np.concatenate([[0.0], var])
+                nr = np.concatenate([[n_g], nr])
+                ne = np.concatenate([[D[g, 1 + c, 0] if z else 0.0], ne])
+                nc = np.concatenate([[D[g, 0, 0] if z else 0.0], nc])
+            per.append((tt, est, var, nr, ne, nc))
+        out.append(per)
+    return out
+
+
 def _step_at(times, values, t):
     """cmprsk ``timepoints``: right-continuous step value; NaN past the last time or before 0."""
     t = np.asarray(t, float)
@@ -539,28 +651,36 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     causes = tuple(out.causes())
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
+    G = len(glabels)
+    ut, D = _cif_table(t, e, gcode, G, causes)
+    per_group = D.sum(axis=2)                                  # (G, C + 1)
+    n_g = per_group.sum(axis=1)
+    gray = _cif_gray_curves(ut, D) if variance == "gray" else None
     parts = []
     counts = []
     for gi, g in enumerate(glabels):
-        sel = gcode == gi
-        tg, eg = t[sel], e[sel]
-        alt = None if variance == "gray" else _cif_alt(tg, eg, causes, variance)
+        if gray is None:
+            sel = gcode == gi
+            tg, eg = t[sel], e[sel]
+            alt = _cif_alt(tg, eg, causes, variance)
         for ci_, c in enumerate(causes):
-            counts.append({"group": g, "cause": c, "n": int(sel.sum()),
-                           "events": int((eg == c).sum()),
-                           "competing": int(((eg > 0) & (eg != c)).sum()),
-                           "censored": int((eg == 0).sum())})
-            if alt is None:
-                tt, est, var = _cinc(tg, eg > 0, eg == c)
+            ev_c = per_group[gi, 1 + ci_]
+            counts.append({"group": g, "cause": c, "n": int(n_g[gi]), "events": int(ev_c),
+                           "competing": int(n_g[gi] - per_group[gi, 0] - ev_c),
+                           "censored": int(per_group[gi, 0])})
+            if gray is not None:
+                tt, est, var, n_risk, n_ev, n_ce = gray[gi][ci_]
             else:
                 tt, est, var = alt[0], alt[1][:, ci_], alt[2][:, ci_]
+                ts = np.sort(tg)
+                tc = np.sort(tg[eg == c])
+                t0 = np.sort(tg[eg == 0])
+                n_risk = ts.size - np.searchsorted(ts, tt, side="left")
+                n_ev = (np.searchsorted(tc, tt, side="right")
+                        - np.searchsorted(tc, tt, side="left"))
+                n_ce = (np.searchsorted(t0, tt, side="right")
+                        - np.searchsorted(t0, tt, side="left"))
             lo, hi = _ci(est, var, conf_type, conf_level)
-            ts = np.sort(tg)
-            tc = np.sort(tg[eg == c])
-            t0 = np.sort(tg[eg == 0])
-            n_risk = ts.size - np.searchsorted(ts, tt, side="left")
-            n_ev = np.searchsorted(tc, tt, side="right") - np.searchsorted(tc, tt, side="left")
-            n_ce = np.searchsorted(t0, tt, side="right") - np.searchsorted(t0, tt, side="left")
             parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, np.sqrt(var), lo, hi,
                           n_risk, n_ev, n_ce))
     # one DataFrame built at the end (per-curve frames dominated small cohorts)
