@@ -129,77 +129,6 @@ def _ci(est, var, conf_type, conf_level):
 # --------------------------------------------------------------------------
 # cumulative incidence (cmprsk cinc)
 # --------------------------------------------------------------------------
-def _cinc(time, failed, cause):
-    """Aalen–Johansen CIF and Gray's variance for one group (cmprsk ``cinc``).
-
-    Parameters
-    ----------
-    time : ndarray, float (any order)
-    failed : ndarray of bool, failure from any cause
-    cause : ndarray of bool, failure from the cause of interest
-
-    Returns
-    -------
-    times, est, var : ndarrays
-        Row 0 is time 0 (est 0, var 0) unless the first jump is at 0; then one
-        row per distinct jump time of the cause (values after the jump); a last
-        row at the largest follow-up time if it is later than the last jump.
-    """
-    n = time.shape[0]
-    if n == 0:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
-    ut, inv = np.unique(time, return_inverse=True)
-    d1 = np.bincount(inv, weights=cause.astype(float), minlength=ut.size)
-    dall = np.bincount(inv, weights=failed.astype(float), minlength=ut.size)
-    cnt = np.bincount(inv, minlength=ut.size).astype(float)
-    rs_all = n - np.concatenate(([0.0], np.cumsum(cnt)[:-1]))  # at risk: t >= u
-    ev = dall > 0
-    u = ut[ev]
-    d1 = d1[ev]
-    nd = dall[ev]
-    d2 = nd - d1
-    rs = rs_all[ev]
-    fkn = np.cumprod((rs - nd) / rs)
-    fk = np.concatenate(([1.0], fkn[:-1]))  # KM just before each time
-    f = np.cumsum(fk * d1 / rs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # other-cause increments (only where nd2 > 0 and fkn > 0)
-        m2 = (d2 > 0) & (fkn > 0)
-        t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
-        t6 = fk * fk * t5 * d2 / (rs * rs)
-        t3 = np.where(m2, 1 / fkn, 0.0)
-        t4 = np.where(m2, f / fkn, 0.0)
-        t6 = np.where(m2, t6, 0.0)
-        a1 = t4 * t4 * t6
-        a2 = t3 * t4 * t6
-        a3 = t3 * t3 * t6
-        # cause-of-interest increments
-        m1 = d1 > 0
-        t5 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
-        t6 = np.where(m1, fk * fk * t5 * d1 / (rs * rs), 0.0)
-        t3 = np.where(fkn > 0, 1 / fkn, 0.0)
-        t4 = 1 + t3 * f
-        a1 = a1 + t4 * t4 * t6
-        a2 = a2 + t3 * t4 * t6
-        a3 = a3 + t3 * t3 * t6
-    v1, v2, v3 = np.cumsum(a1), np.cumsum(a2), np.cumsum(a3)
-    v = v1 + f * f * v3 - 2 * f * v2
-    jt, jf, jv = u[m1], f[m1], v[m1]
-    tmax = float(ut[-1])
-    times = [jt]
-    ests = [jf]
-    vars_ = [jv]
-    if jt.size == 0 or jt[0] > 0:
-        times.insert(0, np.zeros(1))
-        ests.insert(0, np.zeros(1))
-        vars_.insert(0, np.zeros(1))
-    if jt.size == 0 or tmax > jt[-1]:
-        times.append(np.array([tmax]))
-        ests.append(np.array([jf[-1] if jf.size else 0.0]))
-        vars_.append(np.array([jv[-1] if jv.size else 0.0]))
-    return np.concatenate(times), np.concatenate(ests), np.concatenate(vars_)
-
-
 def cinc_from_counts(rs, d1, dall):
     """cmprsk ``cinc`` (Aalen–Johansen CIF and Gray's variance) over leading axes.
 
@@ -266,7 +195,10 @@ def _cif_table(time, code, gcode, G, causes):
 
 
 def _cif_gray_curves(ut, D):
-    """Per group and cause the corners of ``cmprsk::cuminc`` (as :func:`_cinc`).
+    """Per group and cause the corners of ``cmprsk::cuminc`` (Fortran ``cinc``): a row
+    at time 0 unless the first jump is at 0, one row per distinct jump time of the
+    cause (values after the jump), a last row at the group's largest follow-up time
+    if later than the last jump (carrying the last jump's values).
 
     Returns a list over groups of lists over causes of ``(tt, est, var, n_risk,
     n_event, n_censor)``.
@@ -707,12 +639,12 @@ def _crst(time, m, g, ng, rho):
     """
     ut, inv = np.unique(time, return_inverse=True)
     T = ut.size
-    d1 = np.zeros((T, ng))
-    d2 = np.zeros((T, ng))
-    cnt = np.zeros((T, ng))
-    np.add.at(cnt, (inv, g), 1.0)
-    np.add.at(d1, (inv, g), (m == 1).astype(float))
-    np.add.at(d2, (inv, g), (m == 2).astype(float))
+    # one bincount of (time, group, m) cells: exact integer counts
+    D = np.bincount((inv * ng + g) * 3 + m, minlength=T * ng * 3).reshape(T, ng, 3)
+    D = D.astype(float)
+    cnt = D.sum(axis=2)
+    d1 = np.ascontiguousarray(D[:, :, 1])
+    d2 = np.ascontiguousarray(D[:, :, 2])
     rs = cnt[::-1].cumsum(axis=0)[::-1]  # at risk (t >= u) per group
     nd1 = d1.sum(axis=1)
     nd2 = d2.sum(axis=1)
@@ -889,12 +821,14 @@ def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -
     nst = 1 if slabels is None else len(slabels)
     stat, df, p, _, _ = _gray_core(out.time, out.event, gcode, ng, cause, float(rho), scode, nst)
     e = out.event
+    kind = np.where(e == cause, 1, np.where(e > 0, 2, 0))     # 1 cause, 2 competing, 0 cens.
+    nk = np.bincount(gcode * 3 + kind, minlength=ng * 3).reshape(ng, 3)
     table = pd.DataFrame({
         "group": list(glabels),
-        "n": [int((gcode == i).sum()) for i in range(ng)],
-        "events": [int(((gcode == i) & (e == cause)).sum()) for i in range(ng)],
-        "competing": [int(((gcode == i) & (e > 0) & (e != cause)).sum()) for i in range(ng)],
-        "censored": [int(((gcode == i) & (e == 0)).sum()) for i in range(ng)],
+        "n": nk.sum(axis=1),
+        "events": nk[:, 1],
+        "competing": nk[:, 2],
+        "censored": nk[:, 0],
     })
     name = "Gray" if rho == 0 else f"Gray (rho={rho:g})"
     return GrayResult(statistic=stat, df=df, p=p, cause=int(cause), rho=float(rho), test=name,

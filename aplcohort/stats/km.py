@@ -726,12 +726,19 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     if influence:
         infl_tab = pd.concat(infl, ignore_index=True) if infl else pd.DataFrame(
             columns=["group", "row", "time", "influence"])
-    return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
-                    weighted=w is not None, left_truncated=oc.start is not None,
-                    n_records=tuple(nrec), start_time=start, variance=variance,
-                    ctype=int(ctype), stype=int(stype), hazard=hazard, influence=infl_tab,
-                    conditional=start_time is not None,
-                    n_before_start=tuple(int(x) for x in before))
+    res = KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
+                   weighted=w is not None, left_truncated=oc.start is not None,
+                   n_records=tuple(nrec), start_time=start, variance=variance,
+                   ctype=int(ctype), stype=int(stype), hazard=hazard, influence=infl_tab,
+                   conditional=start_time is not None,
+                   n_before_start=tuple(int(x) for x in before))
+    # the per-group columns KMResult._curve would slice from the table (same values):
+    # median() / at() on a fresh fit then skip reading the DataFrame back
+    names = ("time", "estimate", "std_err", "lower", "upper", "n_risk", "n_event", "n_censor")
+    res.__dict__["_curve_cache"] = {
+        groups[p[0][0]]: {k: np.asarray(v, float) for k, v in zip(names, p[1:])}
+        for p in parts if p[0].size}
+    return res
 
 
 def number_at_risk(time, event, times, group=None, entry=None, order=None) -> pd.DataFrame:

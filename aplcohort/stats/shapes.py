@@ -82,11 +82,13 @@ def _norm_sf2(z):
 
 # ----------------------------------------------------------------------------- curves
 def _cause_col(cause, n):
+    # IntegerArray(values, mask) is what pd.array(..., dtype="Int64") builds, without
+    # inferring the type of every element (that dominated small cohorts)
     if cause is None:
-        return pd.array([pd.NA] * n, dtype="Int64")
+        return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
     if np.ndim(cause) == 0:
-        return pd.array(np.full(n, int(cause)), dtype="Int64")
-    return pd.array(np.asarray(cause, dtype=np.int64), dtype="Int64")
+        return pd.arrays.IntegerArray(np.full(n, int(cause), np.int64), np.zeros(n, bool))
+    return pd.arrays.IntegerArray(np.array(cause, dtype=np.int64), np.zeros(n, bool))
 
 
 def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
@@ -143,15 +145,27 @@ def median_frame(rows) -> pd.DataFrame:
     cols = list(zip(*rows)) if rows else [()] * 7
     g = np.empty(len(rows), dtype=object)
     g[:] = list(cols[0])
-    cause = [c for c in cols[1]]
+    cause = pd.arrays.IntegerArray(np.array([0 if c is None else int(c) for c in cols[1]],
+                                            dtype=np.int64),
+                                   np.array([c is None for c in cols[1]], dtype=bool))
     med = np.asarray(cols[4], float)
-    return pd.DataFrame({
-        "group": g,
-        "cause": pd.array([pd.NA if c is None else int(c) for c in cause], dtype="Int64"),
-        "n": list(cols[2]), "events": list(cols[3]), "median": med,
+    note = np.empty(len(rows), dtype=object)
+    note[:] = [NOTE_NOT_REACHED if np.isnan(m) else "" for m in med]
+    return pd.DataFrame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
+        "group": g, "cause": cause,
+        "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,
         "lower": np.asarray(cols[5], float), "upper": np.asarray(cols[6], float),
-        "note": np.where(np.isnan(med), NOTE_NOT_REACHED, "").astype(object)},
-        columns=MEDIAN_COLUMNS)
+        "note": note})
+
+
+def _int_or_float(values):
+    """Counts as pandas would type the list: int64 when all are integers, else float."""
+    vals = list(values)
+    if not vals:
+        return np.array([], dtype=object)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=np.int64)
+    return pd.Series(vals).to_numpy()
 
 
 class CurveShape:
