@@ -42,7 +42,8 @@ from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ._aeq import aeq_outcome
 from .outcome import Outcome
-from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame, z_value
+from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
+                     label_column, median_frame, z_value)
 
 __all__ = [
     "cumulative_incidence",
@@ -74,6 +75,16 @@ def _labels(values, name, n, order=None):
     """Return (codes 0..k-1, labels tuple) for a grouping variable."""
     if values is None:
         return np.zeros(n, dtype=np.int64), ("all",)
+    raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if order is None and raw.dtype.kind in "iu" and raw.shape == (n,) and n:
+        # small non-negative integer labels: a counting pass gives the sorted labels
+        # (the same labels and codes as the general path below, without objects)
+        lo, hi = int(raw.min()), int(raw.max())
+        if lo >= 0 and hi < min(1 << 16, 4 * n + 64):
+            present = np.flatnonzero(np.bincount(raw, minlength=hi + 1))
+            rank = np.zeros(hi + 1, np.int64)
+            rank[present] = np.arange(present.size)
+            return rank[raw], tuple(int(v) for v in present)
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise InputError(f"{name} must be 1-D with one value per subject ({n}); got shape {arr.shape}")
@@ -195,53 +206,61 @@ def _cif_table(time, code, gcode, G, causes):
 
 
 def _cif_gray_curves(ut, D):
-    """Per group and cause the corners of ``cmprsk::cuminc`` (Fortran ``cinc``): a row
-    at time 0 unless the first jump is at 0, one row per distinct jump time of the
-    cause (values after the jump), a last row at the group's largest follow-up time
-    if later than the last jump (carrying the last jump's values).
+    """The corners of ``cmprsk::cuminc`` (Fortran ``cinc``) of every group and cause.
 
-    Returns a list over groups of lists over causes of ``(tt, est, var, n_risk,
-    n_event, n_censor)``.
+    Per (group, cause): a row at time 0 unless the first jump is at 0, one row per
+    distinct jump time of the cause (values after the jump), a last row at the
+    group's largest follow-up time if later than the last jump (carrying the last
+    jump's values). Selected from the ``(G, C, J)`` arrays of :func:`cinc_from_counts`
+    with masks (no loop over groups and causes).
+
+    Returns
+    -------
+    gi, ci, tt, est, var, n_risk, n_event, n_censor : ndarrays, rows in (group, cause,
+    time) order.
     """
     G, C1, J = D.shape
+    C = C1 - 1
     tot = D.sum(axis=1)                                        # (G, J)
     rs = np.cumsum(tot[:, ::-1], axis=1)[:, ::-1]              # time >= u
     dall = D[:, 1:].sum(axis=1)
     f, v = cinc_from_counts(rs[:, None, :], D[:, 1:], dall[:, None, :])
-    out = []
-    for g in range(G):
-        have = np.flatnonzero(tot[g] > 0)
-        last = have[-1]
-        tmax = ut[last]
-        n_g = rs[g, 0]
-        per = []
-        for c in range(C1 - 1):
-            jr = np.flatnonzero(D[g, 1 + c] > 0)               # jump rows of the cause
-            rows = jr
-            head = jr.size == 0 or ut[jr[0]] > 0
-            tail = jr.size == 0 or tmax > ut[jr[-1]]
-            if tail:
-                rows = np.append(rows, last)
-            tt = ut[rows]
-            est = f[g, c, rows]
-            var = v[g, c, rows]
-            nr = rs[g, rows]
-            ne = D[g, 1 + c, rows]
-            nc = D[g, 0, rows]
-            if tail:     # the last row carries the last jump's values (or 0 without any)
-                est[-1] = est[-2] if jr.size else 0.0
-                var[-1] = var[-2] if jr.size else 0.0
-            if head:     # a row at time 0: at risk = all, counts at time 0
-                z = ut[0] == 0
-                tt = np.concatenate([[0.0], tt])
-                est = np.concatenate([[0.0], est])
-                var = np.concatenate([[0.0], var])
-                nr = np.concatenate([[n_g], nr])
-                ne = np.concatenate([[D[g, 1 + c, 0] if z else 0.0], ne])
-                nc = np.concatenate([[D[g, 0, 0] if z else 0.0], nc])
-            per.append((tt, est, var, nr, ne, nc))
-        out.append(per)
-    return out
+    jump = D[:, 1:] > 0                                        # (G, C, J)
+    last = J - 1 - np.argmax(tot[:, ::-1] > 0, axis=1)         # group's last time row
+    anyj = jump.any(axis=2)                                    # (G, C)
+    lastj = J - 1 - np.argmax(jump[:, :, ::-1], axis=2)        # last jump row (if any)
+    firstj = np.argmax(jump, axis=2)
+    tail = ~anyj | (ut[last][:, None] > ut[lastj])
+    head = ~anyj | (ut[firstj] > 0)
+    emit = jump.copy()
+    tg, tc = np.nonzero(tail)
+    emit[tg, tc, last[tg]] = True
+    g_, c_, j_ = np.nonzero(emit)                              # (group, cause, time) order
+    tt = ut[j_]
+    est = f[g_, c_, j_]
+    var = v[g_, c_, j_]
+    is_tail = ~jump[g_, c_, j_]                    # emitted rows without a jump: tails
+    if is_tail.any():
+        gt, ct = g_[is_tail], c_[is_tail]
+        has = anyj[gt, ct]
+        est[is_tail] = np.where(has, f[gt, ct, lastj[gt, ct]], 0.0)
+        var[is_tail] = np.where(has, v[gt, ct, lastj[gt, ct]], 0.0)
+    nr = rs[g_, j_]
+    ne = D[g_, 1 + c_, j_]
+    nc = D[g_, 0, j_]
+    hg, hc = np.nonzero(head)
+    if hg.size:                  # a row at time 0: at risk = all, counts at time 0
+        at = np.searchsorted(g_ * C + c_, hg * C + hc, side="left")
+        z = ut[0] == 0
+        g_ = np.insert(g_, at, hg)
+        c_ = np.insert(c_, at, hc)
+        tt = np.insert(tt, at, 0.0)
+        est = np.insert(est, at, 0.0)
+        var = np.insert(var, at, 0.0)
+        nr = np.insert(nr, at, rs[hg, 0])
+        ne = np.insert(ne, at, D[hg, 1 + hc, 0] if z else 0.0)
+        nc = np.insert(nc, at, D[hg, 0, 0] if z else 0.0)
+    return g_, c_, tt, est, var, nr, ne, nc
 
 
 def _step_at(times, values, t):
@@ -587,22 +606,26 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     ut, D = _cif_table(t, e, gcode, G, causes)
     per_group = D.sum(axis=2)                                  # (G, C + 1)
     n_g = per_group.sum(axis=1)
-    gray = _cif_gray_curves(ut, D) if variance == "gray" else None
-    parts = []
-    counts = []
-    for gi, g in enumerate(glabels):
-        if gray is None:
+    counts_df = frame({
+        "group": label_column([g for g in glabels for _ in causes]),
+        "cause": np.tile(np.asarray(causes, np.int64), G),
+        "n": np.repeat(n_g.astype(np.int64), len(causes)),
+        "events": per_group[:, 1:].astype(np.int64).ravel(),
+        "competing": (n_g[:, None] - per_group[:, :1] - per_group[:, 1:]).astype(
+            np.int64).ravel(),
+        "censored": np.repeat(per_group[:, 0].astype(np.int64), len(causes))})
+    if variance == "gray":
+        gi, ci, tt, est, var, n_risk, n_ev, n_ce = _cif_gray_curves(ut, D)
+        glab = np.empty(G, dtype=object)
+        glab[:] = list(glabels)
+        gcol, ccol = glab[gi], np.asarray(causes, np.int64)[ci]
+    else:
+        parts = []
+        for gi, g in enumerate(glabels):
             sel = gcode == gi
             tg, eg = t[sel], e[sel]
             alt = _cif_alt(tg, eg, causes, variance)
-        for ci_, c in enumerate(causes):
-            ev_c = per_group[gi, 1 + ci_]
-            counts.append({"group": g, "cause": c, "n": int(n_g[gi]), "events": int(ev_c),
-                           "competing": int(n_g[gi] - per_group[gi, 0] - ev_c),
-                           "censored": int(per_group[gi, 0])})
-            if gray is not None:
-                tt, est, var, n_risk, n_ev, n_ce = gray[gi][ci_]
-            else:
+            for ci_, c in enumerate(causes):
                 tt, est, var = alt[0], alt[1][:, ci_], alt[2][:, ci_]
                 ts = np.sort(tg)
                 tc = np.sort(tg[eg == c])
@@ -612,16 +635,15 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
                         - np.searchsorted(tc, tt, side="left"))
                 n_ce = (np.searchsorted(t0, tt, side="right")
                         - np.searchsorted(t0, tt, side="left"))
-            lo, hi = _ci(est, var, conf_type, conf_level)
-            parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, np.sqrt(var), lo, hi,
-                          n_risk, n_ev, n_ce))
-    # one DataFrame built at the end (per-curve frames dominated small cohorts)
-    cols = list(zip(*parts))
-    table = curve_frame(sum(cols[0], []), np.concatenate(cols[1]),
-                        *[np.concatenate(c) for c in cols[2:]])
-    # from columns, not from a list of dicts with columns= (slow for small cohorts)
-    counts_df = pd.DataFrame({k: [c[k] for c in counts] for k in
-                              ("group", "cause", "n", "events", "competing", "censored")})
+                parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, var, n_risk,
+                              n_ev, n_ce))
+        cols = list(zip(*parts))
+        gcol = np.asarray(sum(cols[0], []), dtype=object)
+        ccol = np.concatenate(cols[1])
+        tt, est, var, n_risk, n_ev, n_ce = (np.concatenate(c) for c in cols[2:])
+    # the CI is elementwise: one call for every row (per-curve calls dominated small cohorts)
+    lo, hi = _ci(est, var, conf_type, conf_level)
+    table = curve_frame(gcol, ccol, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce)
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
                      variance=variance, extend=bool(extend))
@@ -697,8 +719,11 @@ def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
     s_tot = np.zeros(ng - 1)
     v_tot = np.zeros((ng - 1, ng - 1))
     for k in range(nst):
-        sel = scode == k
-        s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
+        if nst == 1:                     # one stratum: no copies of the rows
+            s, v = _crst(time, m, gcode, ng, rho)
+        else:
+            sel = scode == k
+            s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
         s_tot += s[: ng - 1]
         v_tot += v[: ng - 1, : ng - 1]
     finite = bool(np.all(np.isfinite(v_tot)) and np.all(np.isfinite(s_tot)))
@@ -823,13 +848,8 @@ def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -
     e = out.event
     kind = np.where(e == cause, 1, np.where(e > 0, 2, 0))     # 1 cause, 2 competing, 0 cens.
     nk = np.bincount(gcode * 3 + kind, minlength=ng * 3).reshape(ng, 3)
-    table = pd.DataFrame({
-        "group": list(glabels),
-        "n": nk.sum(axis=1),
-        "events": nk[:, 1],
-        "competing": nk[:, 2],
-        "censored": nk[:, 0],
-    })
+    table = frame({"group": label_column(glabels), "n": nk.sum(axis=1), "events": nk[:, 1],
+                   "competing": nk[:, 2], "censored": nk[:, 0]})
     name = "Gray" if rho == 0 else f"Gray (rho={rho:g})"
     return GrayResult(statistic=stat, df=df, p=p, cause=int(cause), rho=float(rho), test=name,
                       groups=glabels, strata=slabels, table=table)

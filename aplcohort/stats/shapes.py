@@ -44,7 +44,7 @@ import pandas as pd
 __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
-           "terms_frame", "z_value"]
+           "terms_frame", "z_value", "frame"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -91,6 +91,36 @@ def _cause_col(cause, n):
     return pd.arrays.IntegerArray(np.array(cause, dtype=np.int64), np.zeros(n, bool))
 
 
+def frame(columns: dict) -> pd.DataFrame:
+    """DataFrame from a dict of equal-length 1-D numpy / pandas extension arrays.
+
+    The same frame as ``pd.DataFrame(columns)`` (each array copied, a RangeIndex),
+    built through ``DataFrame._from_arrays`` without re-checking arrays we made
+    ourselves: the checks were most of the time of a small cohort's result. Falls
+    back to ``pd.DataFrame`` if that constructor is missing or refuses the input.
+
+    Examples
+    --------
+    >>> frame({"a": np.array([1.0, 2.0]), "b": np.array(["x", "y"], dtype=object)}).shape
+    (2, 2)
+    """
+    arrays = [a.copy() for a in columns.values()]
+    n = len(arrays[0]) if arrays else 0
+    ctor = getattr(pd.DataFrame, "_from_arrays", None)
+    # numpy arrays of numbers / objects and pandas extension arrays only: anything else
+    # (e.g. numpy unicode strings, which pandas turns into objects) takes pd.DataFrame
+    simple = all(len(a) == n and a.ndim == 1 and (
+        isinstance(a, pd.api.extensions.ExtensionArray)
+        or (isinstance(a, np.ndarray) and a.dtype.kind in "biufO")) for a in arrays)
+    if ctor is not None and simple:
+        try:
+            return ctor(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n),
+                        verify_integrity=False)
+        except TypeError:
+            pass
+    return pd.DataFrame(dict(zip(columns, arrays)))
+
+
 def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
                 n_censor) -> pd.DataFrame:
     """Build a curve table with exactly :data:`CURVE_COLUMNS` (``cause`` as ``Int64``).
@@ -110,12 +140,12 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
         g[:] = [group] * n
     else:
         g = np.asarray(group, dtype=object) if not isinstance(group, np.ndarray) else group
-    return pd.DataFrame({"group": g, "cause": _cause_col(cause, n),
-                         "time": t, "estimate": np.asarray(estimate, float),
-                         "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
-                         "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
-                         "n_event": np.asarray(n_event, float),
-                         "n_censor": np.asarray(n_censor, float)})   # CURVE_COLUMNS order
+    return frame({"group": g, "cause": _cause_col(cause, n),
+                  "time": t, "estimate": np.asarray(estimate, float),
+                  "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
+                  "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
+                  "n_event": np.asarray(n_event, float),
+                  "n_censor": np.asarray(n_censor, float)})   # CURVE_COLUMNS order
     # (no columns=: its reindex cost more than the table itself for small cohorts)
 
 
@@ -151,11 +181,25 @@ def median_frame(rows) -> pd.DataFrame:
     med = np.asarray(cols[4], float)
     note = np.empty(len(rows), dtype=object)
     note[:] = [NOTE_NOT_REACHED if np.isnan(m) else "" for m in med]
-    return pd.DataFrame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
+    return frame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
         "group": g, "cause": cause,
         "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,
         "lower": np.asarray(cols[5], float), "upper": np.asarray(cols[6], float),
         "note": note})
+
+
+def label_column(values) -> np.ndarray:
+    """Labels as pandas types a list column: int64 for Python ints, objects for strings,
+    else pandas' own inference (``pd.Series(list)``); for :func:`frame`."""
+    vals = list(values)
+    if vals and all(type(v) is str for v in vals):
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out
+    if vals and all(type(v) is int for v in vals) and -2 ** 63 <= min(vals) \
+            and max(vals) < 2 ** 63:
+        return np.array(vals, dtype=np.int64)
+    return pd.Series(vals).to_numpy()
 
 
 def _int_or_float(values):
