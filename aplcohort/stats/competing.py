@@ -40,7 +40,7 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
-from ._aeq import aeq_outcome
+from ._surv_core import _merge_near_ties
 from .outcome import Outcome
 from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
                      label_column, median_frame, z_value)
@@ -194,15 +194,15 @@ def cinc_from_counts(rs, d1, dall):
     return f, v1 + f * f * v3 - 2 * f * v2
 
 
-def _cif_table(time, code, gcode, G, causes):
-    """Distinct times ``ut`` (J,) and counts ``D`` (G, C + 1, J) of each group at each
-    time: ``D[:, 0]`` censored, ``D[:, 1 + j]`` events of ``causes[j]`` (one bincount)."""
-    ut, inv = np.unique(time, return_inverse=True)
+def _cif_table(ut, inv, code, gcode, G, causes):
+    """Counts ``D`` (G, C + 1, J) of each group at each distinct time ``ut[j]`` (rows'
+    index ``inv``): ``D[:, 0]`` censored, ``D[:, 1 + j]`` events of ``causes[j]``
+    (one bincount)."""
     C = len(causes)
     cidx = np.where(code > 0, np.searchsorted(np.asarray(causes), code) + 1, 0)
     key = (inv * G + gcode) * (C + 1) + cidx
     D = np.bincount(key, minlength=ut.size * G * (C + 1)).reshape(ut.size, G, C + 1)
-    return ut, D.transpose(1, 2, 0).astype(float)
+    return D.transpose(1, 2, 0).astype(float)
 
 
 def _cif_gray_curves(ut, D):
@@ -249,18 +249,23 @@ def _cif_gray_curves(ut, D):
     ne = D[g_, 1 + c_, j_]
     nc = D[g_, 0, j_]
     hg, hc = np.nonzero(head)
-    if hg.size:                  # a row at time 0: at risk = all, counts at time 0
-        at = np.searchsorted(g_ * C + c_, hg * C + hc, side="left")
-        z = ut[0] == 0
-        g_ = np.insert(g_, at, hg)
-        c_ = np.insert(c_, at, hc)
-        tt = np.insert(tt, at, 0.0)
-        est = np.insert(est, at, 0.0)
-        var = np.insert(var, at, 0.0)
-        nr = np.insert(nr, at, rs[hg, 0])
-        ne = np.insert(ne, at, D[hg, 1 + hc, 0] if z else 0.0)
-        nc = np.insert(nc, at, D[hg, 0, 0] if z else 0.0)
-    return g_, c_, tt, est, var, nr, ne, nc
+    if not hg.size:
+        return g_, c_, tt, est, var, nr, ne, nc
+    # a row at time 0 before the block of each such (group, cause): at risk = all,
+    # counts at time 0; the head rows go to positions ``start of block + rows before``
+    at = np.searchsorted(g_ * C + c_, hg * C + hc, side="left") + np.arange(hg.size)
+    other = np.ones(g_.size + hg.size, bool)
+    other[at] = False
+    z = ut[0] == 0
+    out = []
+    for body, first in ((g_, hg), (c_, hc), (tt, 0.0), (est, 0.0), (var, 0.0),
+                        (nr, rs[hg, 0]), (ne, D[hg, 1 + hc, 0] if z else 0.0),
+                        (nc, D[hg, 0, 0] if z else 0.0)):
+        a = np.empty(other.size, body.dtype)
+        a[at] = first
+        a[other] = body
+        out.append(a)
+    return tuple(out)
 
 
 def _step_at(times, values, t):
@@ -594,16 +599,27 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
         raise InputError(f"variance must be one of {list(CIF_VARIANCES)}, got {variance!r}")
     if not isinstance(extend, (bool, np.bool_)):
         raise InputError(f"extend must be true or false, got {extend!r}")
-    out = aeq_outcome(Outcome.competing(time, code))   # R survfit timefix (stats/_aeq.py)
-    t, e = out.time, out.event
+    out = Outcome.competing(time, code)
+    e = out.event
+    # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
+    # times as aeq_outcome, without sorting the rows twice
+    ut, inv = np.unique(out.time, return_inverse=True)
+    merged = _merge_near_ties(ut)
+    if merged is not None:
+        ut, idx = merged
+        inv = idx[inv]
+        t = ut[inv]
+    else:
+        t = out.time
     gcode, glabels = _labels(group, "group", out.n, order)
     if strata is not None:
         _labels(strata, "strata", out.n)
-    causes = tuple(out.causes())
+    causes = (tuple(int(c) for c in np.flatnonzero(np.bincount(e)) if c > 0)
+              if e.size and e.max() < 4 * e.size + 64 else tuple(out.causes()))
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
     G = len(glabels)
-    ut, D = _cif_table(t, e, gcode, G, causes)
+    D = _cif_table(ut, inv, e, gcode, G, causes)
     per_group = D.sum(axis=2)                                  # (G, C + 1)
     n_g = per_group.sum(axis=1)
     counts_df = frame({

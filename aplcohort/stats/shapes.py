@@ -91,6 +91,12 @@ def _cause_col(cause, n):
     return pd.arrays.IntegerArray(np.array(cause, dtype=np.int64), np.zeros(n, bool))
 
 
+@functools.lru_cache(maxsize=64)
+def _columns_index(names: tuple) -> pd.Index:
+    """The column Index of a frame of these names (built once; :func:`frame` copies it)."""
+    return pd.Index(list(names))
+
+
 def frame(columns: dict) -> pd.DataFrame:
     """DataFrame from a dict of equal-length 1-D numpy / pandas extension arrays.
 
@@ -114,8 +120,8 @@ def frame(columns: dict) -> pd.DataFrame:
         or (isinstance(a, np.ndarray) and a.dtype.kind in "biufO")) for a in arrays)
     if ctor is not None and simple:
         try:
-            return ctor(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n),
-                        verify_integrity=False)
+            return ctor(arrays, columns=_columns_index(tuple(columns)).copy(),
+                        index=pd.RangeIndex(n), verify_integrity=False)
         except TypeError:
             pass
     return pd.DataFrame(dict(zip(columns, arrays)))
