@@ -40,6 +40,7 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ._coxcore import distinct_times
 from ._surv_core import _merge_near_ties
 from .outcome import Outcome
 from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
@@ -603,7 +604,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     e = out.event
     # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
     # times as aeq_outcome, without sorting the rows twice
-    ut, inv = np.unique(out.time, return_inverse=True)
+    ut, inv = distinct_times(out.time)       # np.unique; a counting pass for whole days
     merged = _merge_near_ties(ut)
     if merged is not None:
         ut, idx = merged
@@ -675,7 +676,7 @@ def _crst(time, m, g, ng, rho):
     Returns the full (ng,) score and (ng, ng) variance; the test uses the first
     ng - 1 entries.
     """
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = distinct_times(time)           # np.unique; a counting pass for whole days
     T = ut.size
     # one bincount of (time, group, m) cells: exact integer counts
     D = np.bincount((inv * ng + g) * 3 + m, minlength=T * ng * 3).reshape(T, ng, 3)
