@@ -195,12 +195,27 @@ def cinc_from_counts(rs, d1, dall):
     return f, v1 + f * f * v3 - 2 * f * v2
 
 
+def _causes(out):
+    """Sorted cause codes present (``Outcome.causes``), by a counting pass when the
+    codes are small (no sort of the rows)."""
+    e = out.event
+    if e.size and e.max() < 4 * e.size + 64:
+        return tuple(int(c) for c in np.flatnonzero(np.bincount(e)) if c > 0)
+    return tuple(out.causes())
+
+
 def _cif_table(ut, inv, code, gcode, G, causes):
     """Counts ``D`` (G, C + 1, J) of each group at each distinct time ``ut[j]`` (rows'
     index ``inv``): ``D[:, 0]`` censored, ``D[:, 1 + j]`` events of ``causes[j]``
     (one bincount)."""
     C = len(causes)
-    cidx = np.where(code > 0, np.searchsorted(np.asarray(causes), code) + 1, 0)
+    top = int(code.max())
+    if top < 4 * code.size + 64:
+        lut = np.zeros(top + 1, np.int64)                 # code -> 0 censored, 1 + index
+        lut[list(causes)] = np.arange(1, C + 1)
+        cidx = lut[code]
+    else:
+        cidx = np.where(code > 0, np.searchsorted(np.asarray(causes), code) + 1, 0)
     key = (inv * G + gcode) * (C + 1) + cidx
     D = np.bincount(key, minlength=ut.size * G * (C + 1)).reshape(ut.size, G, C + 1)
     return D.transpose(1, 2, 0).astype(float)
@@ -615,8 +630,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     gcode, glabels = _labels(group, "group", out.n, order)
     if strata is not None:
         _labels(strata, "strata", out.n)
-    causes = (tuple(int(c) for c in np.flatnonzero(np.bincount(e)) if c > 0)
-              if e.size and e.max() < 4 * e.size + 64 else tuple(out.causes()))
+    causes = _causes(out)
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
     G = len(glabels)
@@ -814,7 +828,7 @@ def _prep_test(time, code, group, cause, rho, strata, order):
         raise InputError(f"Gray's test needs at least two groups; group has {list(glabels)}")
     if not isinstance(rho, (int, float)) or not np.isfinite(rho):
         raise InputError(f"rho must be a finite number, got {rho!r}")
-    if cause not in out.causes():
+    if cause not in _causes(out):
         raise InputError(f"cause={cause!r} does not occur in code (causes present: {out.causes()})")
     if strata is None:
         scode, slabels = np.zeros(out.n, dtype=np.int64), None
