@@ -91,6 +91,9 @@ def _cause_col(cause, n):
     return pd.arrays.IntegerArray(np.array(cause, dtype=np.int64), np.zeros(n, bool))
 
 
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+
 @functools.lru_cache(maxsize=64)
 def _columns_index(names: tuple) -> pd.Index:
     """The column Index of a frame of these names (built once; :func:`frame` copies it)."""
@@ -103,7 +106,8 @@ def frame(columns: dict) -> pd.DataFrame:
     The same frame as ``pd.DataFrame(columns)`` (each array copied, a RangeIndex),
     built through ``DataFrame._from_arrays`` without re-checking arrays we made
     ourselves: the checks were most of the time of a small cohort's result. Falls
-    back to ``pd.DataFrame`` if that constructor is missing or refuses the input.
+    back to ``pd.DataFrame`` if that constructor is missing or refuses the input, and
+    under pandas 3 (whose constructor types string columns differently).
 
     Examples
     --------
@@ -112,7 +116,9 @@ def frame(columns: dict) -> pd.DataFrame:
     """
     arrays = [a.copy() for a in columns.values()]
     n = len(arrays[0]) if arrays else 0
-    ctor = getattr(pd.DataFrame, "_from_arrays", None)
+    # pandas >= 3 infers a string dtype for object columns of strings in pd.DataFrame;
+    # the fast constructor would keep objects, so there we keep pd.DataFrame's types
+    ctor = getattr(pd.DataFrame, "_from_arrays", None) if _PANDAS_MAJOR < 3 else None
     # numpy arrays of numbers / objects and pandas extension arrays only: anything else
     # (e.g. numpy unicode strings, which pandas turns into objects) takes pd.DataFrame
     simple = all(len(a) == n and a.ndim == 1 and (
