@@ -129,6 +129,15 @@ def _merge_near_ties(ut):
     """
     from ._aeq import AEQ_TOLERANCE, _cuts, _snap
 
+    if ut.size < 2:
+        return None
+    # the test of _cuts on values already sorted, distinct and finite (the usual answer,
+    # "nothing is tied", without another np.unique)
+    dy = np.diff(ut)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (dy <= AEQ_TOLERANCE) | (dy / np.mean(np.abs(ut)) <= AEQ_TOLERANCE)
+    if not tied.any():
+        return None
     cuts = _cuts(ut, AEQ_TOLERANCE)
     if cuts is None:
         return None

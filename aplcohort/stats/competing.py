@@ -195,6 +195,14 @@ def cinc_from_counts(rs, d1, dall):
     return f, v1 + f * f * v3 - 2 * f * v2
 
 
+def _distinct(t):
+    """``np.unique(t, return_inverse=True)``; for large cohorts of whole-day times a
+    counting pass (:func:`~aplcohort.stats._coxcore.distinct_times`, same result)."""
+    if t.size < 4096:
+        return np.unique(t, return_inverse=True)
+    return distinct_times(t)
+
+
 def _causes(out):
     """Sorted cause codes present (``Outcome.causes``), by a counting pass when the
     codes are small (no sort of the rows)."""
@@ -619,7 +627,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     e = out.event
     # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
     # times as aeq_outcome, without sorting the rows twice
-    ut, inv = distinct_times(out.time)       # np.unique; a counting pass for whole days
+    ut, inv = _distinct(out.time)
     merged = _merge_near_ties(ut)
     if merged is not None:
         ut, idx = merged
@@ -690,7 +698,7 @@ def _crst(time, m, g, ng, rho):
     Returns the full (ng,) score and (ng, ng) variance; the test uses the first
     ng - 1 entries.
     """
-    ut, inv = distinct_times(time)           # np.unique; a counting pass for whole days
+    ut, inv = _distinct(time)
     T = ut.size
     # one bincount of (time, group, m) cells: exact integer counts
     D = np.bincount((inv * ng + g) * 3 + m, minlength=T * ng * 3).reshape(T, ng, 3)
