@@ -256,40 +256,32 @@ def _cif_gray_curves(ut, D):
     firstj = np.argmax(jump, axis=2)
     tail = ~anyj | (ut[last][:, None] > ut[lastj])
     head = ~anyj | (ut[firstj] > 0)
-    emit = jump.copy()
+    # grid columns preceded by one column at time 0 that holds the head rows (values 0,
+    # at risk = all, censorings at time 0 when the first grid time is 0; a head row only
+    # exists when the cause has no jump at 0, so its event count is 0)
+    emit = np.concatenate([np.broadcast_to(head[:, :, None], (G, C, 1)), jump], axis=2)
     tg, tc = np.nonzero(tail)
-    emit[tg, tc, last[tg]] = True
+    emit[tg, tc, last[tg] + 1] = True
     g_, c_, j_ = np.nonzero(emit)                              # (group, cause, time) order
-    tt = ut[j_]
-    est = f[g_, c_, j_]
-    var = v[g_, c_, j_]
-    is_tail = ~jump[g_, c_, j_]                    # emitted rows without a jump: tails
+    pad = np.zeros((G, C, 1))
+    fe = np.concatenate([pad, f], axis=2)
+    ve = np.concatenate([pad, v], axis=2)
+    est = fe[g_, c_, j_]
+    var = ve[g_, c_, j_]
+    is_tail = np.zeros(g_.size, bool)
+    body = j_ > 0
+    is_tail[body] = ~jump[g_[body], c_[body], j_[body] - 1]  # emitted, no jump: tails
     if is_tail.any():
         gt, ct = g_[is_tail], c_[is_tail]
         has = anyj[gt, ct]
         est[is_tail] = np.where(has, f[gt, ct, lastj[gt, ct]], 0.0)
         var[is_tail] = np.where(has, v[gt, ct, lastj[gt, ct]], 0.0)
-    nr = rs[g_, j_]
-    ne = D[g_, 1 + c_, j_]
-    nc = D[g_, 0, j_]
-    hg, hc = np.nonzero(head)
-    if not hg.size:
-        return g_, c_, tt, est, var, nr, ne, nc
-    # a row at time 0 before the block of each such (group, cause): at risk = all,
-    # counts at time 0; the head rows go to positions ``start of block + rows before``
-    at = np.searchsorted(g_ * C + c_, hg * C + hc, side="left") + np.arange(hg.size)
-    other = np.ones(g_.size + hg.size, bool)
-    other[at] = False
-    z = ut[0] == 0
-    out = []
-    for body, first in ((g_, hg), (c_, hc), (tt, 0.0), (est, 0.0), (var, 0.0),
-                        (nr, rs[hg, 0]), (ne, D[hg, 1 + hc, 0] if z else 0.0),
-                        (nc, D[hg, 0, 0] if z else 0.0)):
-        a = np.empty(other.size, body.dtype)
-        a[at] = first
-        a[other] = body
-        out.append(a)
-    return tuple(out)
+    tt = np.concatenate([[0.0], ut])[j_]
+    nr = np.concatenate([rs[:, :1], rs], axis=1)[g_, j_]
+    ne = np.concatenate([pad, D[:, 1:]], axis=2)[g_, c_, j_]
+    c0 = D[:, 0, :1] if ut[0] == 0 else np.zeros((G, 1))
+    nc = np.concatenate([c0, D[:, 0]], axis=1)[g_, j_]
+    return g_, c_, tt, est, var, nr, ne, nc
 
 
 def _step_at(times, values, t):
