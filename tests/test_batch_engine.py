@@ -297,3 +297,69 @@ def test_findq_monotone_equals_r_search(seed):
         for pp in p:
             np.testing.assert_array_equal(core.findq_monotone(x, y, pp),
                                           core._findq_general(x, y, np.array([pp])))
+
+
+# ---------------------------------------------------------------- CIF (issue 13)
+from aplcohort.batch import batch_cif  # noqa: E402
+from aplcohort.stats.competing import cumulative_incidence  # noqa: E402
+
+
+def _cif_batch_data(seed, reps=12, n=40):
+    rng = np.random.default_rng(seed)
+    t = np.ceil(rng.exponential(8, (reps, n)))           # whole days: many ties
+    t[0, :5] = 0.0                                         # events and censorings at 0
+    code = rng.integers(0, 3, (reps, n))
+    code[1] = np.where(code[1] == 1, 2, code[1])           # no event of cause 1
+    g = rng.integers(0, 3, (reps, n))
+    g[2] = np.where(g[2] == 1, 0, g[2])                    # a group without rows
+    return t, code, g
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("cause", [1, 2])
+def test_batch_cif_equals_public_cif_bit_for_bit(seed, cause):
+    """batch_cif = cumulative_incidence(...).at(times) on every replicate, exactly:
+    the public estimator and the batch run the same kernel (cinc_from_counts)."""
+    t, code, g = _cif_batch_data(seed)
+    times = [0.0, 1.0, 3.5, 7.0, 12.0, 25.0, 60.0]
+    b = batch_cif(t, code, g, cause=cause, times=times, k=3)
+    checked = 0
+    for r in range(t.shape[0]):
+        if not (code[r] > 0).any():
+            continue
+        pub = cumulative_incidence(t[r], code[r], g[r])
+        at = pub.at(times)
+        for k in range(3):
+            rows = at[(at["group"] == k) & (at["cause"] == cause)]
+            if (g[r] == k).sum() == 0:                   # group absent: all NaN
+                assert np.isnan(b.estimate[r, k]).all() and b.n[r, k] == 0
+                continue
+            if rows.empty:                                # cause absent: F = 0 up to the end
+                last = t[r][g[r] == k].max()
+                exp = np.where(np.asarray(times) > last, np.nan, 0.0)
+                np.testing.assert_array_equal(b.estimate[r, k], exp)
+                continue
+            np.testing.assert_array_equal(b.estimate[r, k], rows["estimate"].to_numpy())
+            np.testing.assert_array_equal(b.std_err[r, k], rows["std_err"].to_numpy())
+            checked += 1
+    assert checked >= 20
+
+
+def test_batch_cif_chunk_invariance():
+    t, code, g = _cif_batch_data(5)
+    a = batch_cif(t, code, g, cause=1, times=[2, 5, 9], k=3)
+    for chunk in (1, 5):
+        b = batch_cif(t, code, g, cause=1, times=[2, 5, 9], k=3, chunk=chunk)
+        np.testing.assert_array_equal(a.estimate, b.estimate)
+        np.testing.assert_array_equal(a.std_err, b.std_err)
+
+
+def test_batch_cif_input_errors():
+    with pytest.raises(InputError, match="time must be finite"):
+        batch_cif([[1.0, -1.0]], [[1, 0]], cause=1, times=[1])
+    with pytest.raises(InputError, match="non-negative integer codes"):
+        batch_cif([[1.0, 2.0]], [[1, 0.5]], cause=1, times=[1])
+    with pytest.raises(InputError, match="cause must be a positive integer"):
+        batch_cif([[1.0, 2.0]], [[1, 0]], cause=0, times=[1])
+    with pytest.raises(InputError, match="times must be"):
+        batch_cif([[1.0, 2.0]], [[1, 0]], cause=1, times=[-1])

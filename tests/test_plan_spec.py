@@ -187,3 +187,35 @@ def test_endpoint_remission_key_changes_the_analysis_set(tmp_path):
     text = json.dumps(runs["cr_only"])
     assert "is not a remission for AML (remission: CR2)" in text
     assert "is not a remission for AML (remission: CR2)" not in json.dumps(runs["default"])
+
+
+def test_endpoint_where_restricts_the_endpoint(tmp_path):
+    """An endpoint's where: is applied (it was accepted and ignored): the patients it leaves
+    out are in the analysis's exclusions; a bad expression or column is a plan problem."""
+    from aplcohort.plan import run_plan
+    from aplcohort.cohort import load
+    from pathlib import Path
+
+    csv = Path(__file__).resolve().parent.parent / "data" / "synthetic" / "min2022.csv"
+    df = load(str(csv)).data
+    plan = {"plan": "t", "data": {"source": "inline"},
+            "endpoints": {"os": {"endpoint": "OS", "time_zero": "relapse1", "unit": "months",
+                                 "where": "sex == 'F'"}},
+            "analyses": [{"id": "os", "kind": "km", "endpoint": "os", "figure": False}]}
+    run_plan(plan, data=df, out=str(tmp_path / "r"))
+    res = json.loads((tmp_path / "r" / "results.json").read_text())["analyses"]["os"]
+    assert res["n"] == int((df["sex"] == "F").sum()) < len(df)
+    assert any(e["reason"] == "os: not (sex == 'F')" and e["n"] == int((df["sex"] != "F").sum())
+               for e in res["exclusions"])
+    bad = yaml.safe_load(yaml.safe_dump(plan))
+    bad["endpoints"]["os"]["where"] = "sexx == 'F'"
+    with pytest.raises(PlanError, match="endpoints.os: where: column 'sexx' is not in the data"):
+        validate_plan(bad, set(df.columns))
+
+
+@pytest.mark.parametrize("over,where,key", [
+    ({"published": {"os": 0.5}}, "top level", "published"),
+    ({"data": {"source": "x.csv", "synthetic": True}}, "data", "synthetic")])
+def test_keys_without_effect_are_rejected_with_what_to_do(over, where, key):
+    with pytest.raises(PlanError, match=f"- {where}: key '{key}' is no longer used\\n    fix: "):
+        validate_plan(_plan(**over))

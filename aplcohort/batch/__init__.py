@@ -7,6 +7,8 @@ functions of :mod:`aplcohort.stats` on every replicate.
 
 * :func:`batch_logrank` -- k-group log-rank (R ``survdiff``);
 * :func:`batch_km` -- Kaplan–Meier median, survival at t, RMST;
+* :func:`batch_cif` -- cumulative incidence of a cause with Gray's variance (the
+  kernel of ``cumulative_incidence`` over a replicate axis);
 * :func:`batch_cox` -- Cox regression (Efron / Breslow), R ``coxph`` iteration
   (also the fast path for one large cohort);
 * :func:`cohort_km_logrank` -- KM summaries + log-rank of one large cohort;
@@ -20,10 +22,11 @@ Randomness: every replicate ``r`` draws from its own stream,
 how many workers ran them.
 """
 
+from .cif import BatchCIF, batch_cif
 from .cox import BatchCox, batch_cox
 from .km import BatchKM, batch_km
 from .large import cohort_km_logrank
 from .logrank import BatchLogRank, batch_logrank
 
 __all__ = ["batch_logrank", "BatchLogRank", "batch_km", "BatchKM", "batch_cox", "BatchCox",
-           "cohort_km_logrank"]
+           "cohort_km_logrank", "batch_cif", "BatchCIF"]

@@ -1,9 +1,10 @@
 """Large single cohorts (10^6 rows): KM summaries by group and the k-group log-rank.
 
 Everything here reduces the rows to a count table -- rows and events per
-distinct time and group, ``(J, k)`` -- in one pass (a counting pass for
-whole-number times such as days, else one ``np.unique``), then works on the
-``J`` distinct times only. The log-rank uses the same kernels as
+distinct time and group, ``(J, k)`` -- in one pass
+(:func:`aplcohort.stats._surv_core.count_table`, the same kernel as
+``kaplan_meier`` and ``logrank_test``: one ``bincount`` for whole-number times
+such as days, else one ``np.unique``), then works on the ``J`` distinct times only. The log-rank uses the same kernels as
 :func:`aplcohort.stats.logrank.logrank_test`
 (:func:`aplcohort.stats._surv_core.oev_from_counts`,
 :func:`~aplcohort.stats._surv_core.chisq_from_oev`); the KM summaries are
@@ -19,7 +20,6 @@ from ..stats._lazy import scipy_stats as st
 
 from ..stats import _surv_core as core
 from ._layout import as_batch
-from .cox import distinct_times
 from .km import BatchKM, km_summaries
 from .logrank import BatchLogRank
 
@@ -27,12 +27,9 @@ __all__ = ["cohort_km_logrank", "count_table"]
 
 
 def count_table(time, event, group, k):
-    """Distinct times ``ut`` (J,), rows ``n_all`` (J, k) and events ``n_ev`` (J, k)."""
-    ut, inv = distinct_times(time)
-    J = ut.size
-    cell = inv * k + group
-    n_all = np.bincount(cell, minlength=J * k).reshape(J, k).astype(float)
-    n_ev = np.bincount(cell, weights=event, minlength=J * k).reshape(J, k)
+    """Distinct times ``ut`` (J,), rows ``n_all`` (J, k) and events ``n_ev`` (J, k)
+    (:func:`aplcohort.stats._surv_core.count_table`, no near-tie merging)."""
+    ut, n_all, n_ev, _, _ = core.count_table(time, event, group, k)
     return ut, n_all, n_ev
 
 

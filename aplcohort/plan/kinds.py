@@ -157,6 +157,8 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
     eid = m.endpoint
     spec = ctx.endpoints[eid]
     unit = spec.get("unit", "days")
+    if spec.get("where"):
+        cohort = _endpoint_where(m, eid, spec["where"], cohort, out)
     if "endpoint" in spec:
         ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
                              remission=spec.get("remission"))
@@ -186,6 +188,23 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
                 "excluded_reasons": {"time or event missing": n0 - len(df)} if n0 > len(df) else {}}
     info["label"] = spec.get("label", eid)
     return df.reset_index(drop=True), info
+
+
+def _endpoint_where(m, eid: str, where: str, cohort, out):
+    """The endpoint's own ``where:`` (e.g. an endpoint defined for one disease only), applied
+    after the analysis's ``where``; the patients it leaves out are recorded in ``out``."""
+    from ..expr import ExpressionError
+    try:
+        sub = cohort.filter(expression_text(where), step=f"{m.id}: endpoint {eid}",
+                            reason=f"{eid}: not ({where})")
+    except ExpressionError as exc:
+        raise PlanError(f"endpoint '{eid}': where: {exc}") from None
+    step = sub.attrition.steps[-1]
+    out.attrition = sub.attrition.copy()
+    if step.n_excluded:
+        out.exclusions.append({"reason": step.reason, "n": step.n_excluded,
+                               "ids": list(step.excluded_ids)})
+    return sub
 
 
 def exposure_time(df: pd.DataFrame, col: str, unit: str) -> pd.Series:
@@ -498,7 +517,7 @@ def run_analysis(ctx: Context, a):
     """
     from .runner import AnalysisOutput
     from .spec import parse_analysis
-    m = a if hasattr(a, "model_fields") else parse_analysis(a, f"analysis '{a.get('id')}'")
+    m = a if not isinstance(a, dict) else parse_analysis(a, f"analysis '{a.get('id')}'")
     m = _plan_level_order(ctx, m)
     handler = globals()[KINDS[m.kind].handler]
     out = AnalysisOutput(id=m.id, kind=m.kind, title=m.title or m.id,

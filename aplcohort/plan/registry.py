@@ -621,8 +621,6 @@ class PlanData(_M):
                                            "provenance)")
     types: Optional[dict[str, Union[str, dict[str, Any]]]] = _f(
         None, typ="{column: type}", doc="type of columns outside the data dictionary: number, integer, date or text")
-    synthetic: Optional[bool] = _f(None, doc="accepted for old plans; no effect (whether the data "
-                                             "are synthetic is read from the `synthetic` column)")
 
 
 class PlanOutput(_M):
@@ -649,8 +647,12 @@ class PlanEndpoint(_M):
     code: Optional[str] = _f(None, column=True, doc="given directly: 0 censored, 1, 2, ... cause "
                                                     "column (with `time`)")
     label: Optional[str] = _f(None, doc="axis label and table heading of the endpoint")
-    where: Optional[str] = _f(None, doc="accepted but not applied yet (restrict with the "
-                                        "analysis's `where`)")
+    where: Optional[str] = _f(None, doc="expression of the patients the endpoint is defined "
+                                        "for (applied after the analysis's `where`; the others "
+                                        "are in the attrition log)")
+    remission: Optional[list[str]] = _f(None, doc="response categories that count as remission "
+                                                  "for every patient (default: by disease, "
+                                                  "docs/endpoints.md)")
 
 
 class PlanFilter(_M):
@@ -674,7 +676,6 @@ class PlanLevel(Presentation):
     analyses: list[dict[str, Any]] = _f(typ="list of mappings", doc="the analyses, each {id, kind, ...} (kinds below)")
     output: Optional[PlanOutput] = _f(None, typ="mapping", doc="output formats (keys below)")
     seed: Optional[int] = _f(None, doc="recorded in the provenance")
-    published: Optional[Any] = _f(None, typ="any", doc="accepted for old plans; no effect")
     allow_identifiers: bool = _f(False, doc="let identifying columns (names, MRN, birth date) "
                                             "reach an output (docs/security.md)")
 

@@ -30,10 +30,18 @@ from .registry import KINDS, PRESENTATION_KEYS, Presentation
 from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
-            "output", "seed", "published", "allow_identifiers", *PRESENTATION_KEYS}
-DATA_KEYS = {"source", "mapping", "sheet", "synthetic", "types",
+            "output", "seed", "allow_identifiers", *PRESENTATION_KEYS}
+DATA_KEYS = {"source", "mapping", "sheet", "types",
              "query", "table", "encoding"}  # issue 18: databases and encodings
 FILTER_KEYS = {"id", "keep", "reason"}
+#: Keys older plans carried that change nothing: rejected with what to do instead, so a
+#: reader never believes they had an effect.
+RETIRED_KEYS = {
+    ("top level", "published"): "published values come with the study (aplcohort replicate "
+                                "min2022|admiral|tower), not from the plan: remove this key",
+    ("data", "synthetic"): "whether the data are synthetic is read from the data's own "
+                           "`synthetic` column (and stated in every output): remove this key",
+}
 OUTPUT_KEYS = {"formats", "dpi", "tables"}
 ENDPOINT_KEYS = {"endpoint", "time_zero", "unit", "time", "event", "code", "label", "where",
                  "remission"}
@@ -66,6 +74,11 @@ def _suggest(key: str, allowed, what: str = "allowed keys") -> str:
 
 
 def _check_keys(obj: dict, allowed: set[str], where: str, problems: list):
+    for k in list(obj):
+        if (where, k) in RETIRED_KEYS:
+            problems.append(PlanProblem(where, f"key '{k}' is no longer used",
+                                        RETIRED_KEYS[(where, k)]))
+    obj = {k: v for k, v in obj.items() if (where, k) not in RETIRED_KEYS}
     for k in obj:
         if k not in allowed:
             problems.append(PlanProblem(where, f"unknown key '{k}'", _suggest(k, allowed)))
@@ -325,6 +338,9 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                            "or 'time' + 'event' / 'time' + 'code' (given directly)"))
         if ep.get("unit", "days") not in UNITS:
             problems.append(PlanProblem(w, f"unit '{ep.get('unit')}' unknown", f"use one of {sorted(UNITS)}"))
+        if "where" in ep:
+            from types import SimpleNamespace
+            _check_expressions(SimpleNamespace(where=ep["where"]), w, columns, problems)
     if columns is not None:
         _check_endpoint_columns(plan, endpoints, columns, problems)
     analyses = plan.get("analyses")

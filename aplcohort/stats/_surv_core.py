@@ -21,8 +21,9 @@ Conventions follow R survival 3.x:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from ._lazy import scipy_stats as _st
 
 _TOL = np.sqrt(np.finfo(float).eps)
 
@@ -72,36 +73,196 @@ def km_curve(time, event, entry=None, weights=None):
     return out
 
 
-def km_curves_by_group(time, event, codes, k, weights=None):
-    """:func:`km_curve` of every group from ONE table of counts (no entry times).
+def right_outcome(time, event):
+    """Checked right-censored outcome without copying clean numeric arrays.
 
-    One pass over the rows (distinct times by a counting pass for whole-number
-    times, one ``bincount`` of the (time, group) cells) instead of a sort per group;
-    each group's curve is the rows of the table where the group has records.
+    A fast pre-check: float times that are all finite and >= 0 (two reductions) and
+    0/1 events are wrapped in an :class:`~aplcohort.stats.outcome.Outcome` as they are;
+    anything else goes through ``Outcome.right``, which copies, checks and raises the
+    row-level :class:`~aplcohort.errors.InputError`. The pre-check accepts a subset of
+    what ``Outcome.right`` accepts, so no input passes here that would fail there. No
+    copy is needed: the front-ends that call this keep no reference to these arrays in
+    their results (the curve tables are built from new arrays).
+    """
+    from .outcome import Outcome
+
+    t = np.asarray(time)
+    e = np.asarray(event)
+    if (t.dtype == np.float64 and t.ndim == 1 and e.shape == t.shape and t.size
+            and e.dtype.kind in "iubf"):
+        with np.errstate(invalid="ignore"):
+            ok_t = bool(t.min() >= 0) and bool(t.max() < np.inf)     # NaN fails both
+        if ok_t:
+            if e.dtype.kind in "iub":
+                ok_e = bool(e.min() >= 0) and bool(e.max() <= 1)
+            else:
+                ok_e = bool(((e == 0) | (e == 1)).all())
+            if ok_e:
+                return Outcome(t, e, None, "right")
+    return Outcome.right(time, event)
+
+
+def _whole_days(t, bins_per_time, budget):
+    """``t`` as int64 when every time is a whole number in ``[0, tmax]`` with
+    ``(tmax + 1) * bins_per_time <= budget`` (else None): the counting fast path."""
+    if not t.size:
+        return None, 0
+    with np.errstate(invalid="ignore"):
+        if not (t.min() >= 0):
+            return None, 0
+    tmax = t.max()
+    if not np.isfinite(tmax) or (tmax + 1.0) * bins_per_time > budget:
+        return None, 0
+    ti = t.astype(np.int64)
+    if not np.equal(ti, t).all():
+        return None, 0
+    return ti, int(tmax)
+
+
+def _merge_near_ties(ut):
+    """R ``aeqSurv`` on sorted distinct times: ``(merged_ut, index)`` or None.
+
+    ``index[j]`` is the merged time of ``ut[j]``. Merging the distinct times and
+    then the rows that carry them is the same as merging the rows' times first
+    (:func:`aplcohort.stats._aeq.aeq_times`): the cut points depend only on the set
+    of distinct values.
+    """
+    from ._aeq import AEQ_TOLERANCE, _cuts, _snap
+
+    if ut.size < 2:
+        return None
+    # the test of _cuts on values already sorted, distinct and finite (the usual answer,
+    # "nothing is tied", without another np.unique)
+    dy = np.diff(ut)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (dy <= AEQ_TOLERANCE) | (dy / np.mean(np.abs(ut)) <= AEQ_TOLERANCE)
+    if not tied.any():
+        return None
+    cuts = _cuts(ut, AEQ_TOLERANCE)
+    if cuts is None:
+        return None
+    snapped = _snap(ut, cuts)
+    return np.unique(snapped, return_inverse=True)
+
+
+def count_table(time, event, codes, k, weights=None, timefix=False):
+    """Rows and events per (distinct time, group): the one counting pass.
+
+    Every Kaplan–Meier and log-rank computation on right-censored data starts
+    here: :func:`km_curves_by_group` (``kaplan_meier``), :func:`risk_event_counts`
+    (``logrank_test``) and :func:`aplcohort.batch.large.cohort_km_logrank`.
+
+    Parameters
+    ----------
+    time : ndarray (n,)
+        Times >= 0 (checked by the caller).
+    event : ndarray (n,)
+        0/1 events (int, bool or float).
+    codes : ndarray of int (n,)
+        Group codes ``0 .. k-1``.
+    k : int
+    weights : ndarray (n,), optional
+        Case weights.
+    timefix : bool
+        Merge near-tied times first (R ``aeqSurv``).
+
+    Returns
+    -------
+    ut : ndarray (J,)
+        Sorted distinct times.
+    n_all, n_ev : ndarray (J, k) of float
+        (Weighted) rows and events at each time in each group.
+    cnt, ev_rows : ndarray (J, k) or None
+        With weights: the unweighted numbers of rows and of event rows.
+
+    Notes
+    -----
+    Whole-number times (days) take one ``bincount`` of the key
+    ``(time * k + group) * 2 + event`` (rows and events of every cell in one pass,
+    no sort, no per-row index array); other times one ``np.unique`` and two
+    ``bincount`` of the cell index. All counts are exact integers (unweighted) or
+    sums in row order (weighted), so both paths give the same table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ut, n_all, n_ev, _, _ = count_table(np.array([2., 1., 2.]), np.array([1, 0, 1]),
+    ...                                     np.array([0, 0, 1]), 2)
+    >>> ut.tolist(), n_all.tolist(), n_ev.tolist()
+    ([1.0, 2.0], [[1.0, 0.0], [1.0, 1.0]], [[0.0, 0.0], [1.0, 1.0]])
     """
     from ._coxcore import distinct_times
 
     t = np.asarray(time, float)
-    e = np.asarray(event, float)
+    e = np.asarray(event)
+    g = np.asarray(codes)
+    if g.dtype != np.int64:
+        g = g.astype(np.int64)
+    n = t.size
+    if weights is None and e.dtype.kind in "iubf":
+        # the (time, group, event) cells fit in a table no larger than ~2 x the input
+        ti, tmax = _whole_days(t, 2 * k, 2 * n + (1 << 20))
+        if ti is not None:
+            key = ti                      # a new array (astype): updated in place
+            key *= k
+            key += g
+            key <<= 1
+            if e.dtype.kind == "f":
+                np.add(key, e, out=key, casting="unsafe")     # 0.0 / 1.0 -> 0 / 1
+            else:
+                key += e
+            c = np.bincount(key, minlength=(tmax + 1) * 2 * k).reshape(tmax + 1, k, 2)
+            del key
+            tot = c.sum(axis=2)
+            present = tot.any(axis=1)
+            ut = np.flatnonzero(present).astype(float)
+            n_all = tot[present].astype(float)
+            n_ev = c[present, :, 1].astype(float)
+            # whole numbers are near-tied only beyond ~6.7e7 (diff / mean <= 1.5e-8),
+            # far past this path's range; if ever, the general path below merges them
+            if not (timefix and _merge_near_ties(ut) is not None):
+                return ut, n_all, n_ev, None, None
     ut, inv = distinct_times(t)
+    if timefix:
+        m = _merge_near_ties(ut)
+        if m is not None:
+            ut, idx = m
+            inv = idx[inv]
     J = ut.size
-    cell = inv * k + np.asarray(codes, np.int64)
+    cell = inv * k + g
     w = None if weights is None else np.asarray(weights, float)
-    n_all = np.bincount(cell, weights=w, minlength=J * k).reshape(J, k)
-    n_ev = np.bincount(cell, weights=e if w is None else w * e, minlength=J * k).reshape(J, k)
-    cnt = n_all if w is None else np.bincount(cell, minlength=J * k).reshape(J, k)
-    ev_rows = None if w is None else np.bincount(cell, weights=e, minlength=J * k).reshape(J, k)
+    ef = e.astype(float, copy=False)
+    n_all = np.bincount(cell, weights=w, minlength=J * k).reshape(J, k).astype(float)
+    n_ev = np.bincount(cell, weights=ef if w is None else w * ef,
+                       minlength=J * k).reshape(J, k)
+    if w is None:
+        return ut, n_all, n_ev, None, None
+    cnt = np.bincount(cell, minlength=J * k).reshape(J, k)
+    ev_rows = np.bincount(cell, weights=ef, minlength=J * k).reshape(J, k)
+    return ut, n_all, n_ev, cnt, ev_rows
+
+
+def km_curves_by_group(time, event, codes, k, weights=None, timefix=False):
+    """:func:`km_curve` of every group from ONE table of counts (no entry times).
+
+    One pass over the rows (:func:`count_table`) instead of a sort per group;
+    each group's curve is the rows of the table where the group has records.
+    Also returns the number of rows of each group (from the same table).
+    """
+    ut, n_all, n_ev, cnt, ev_rows = count_table(time, event, codes, k, weights, timefix)
+    if cnt is None:
+        cnt = n_all
     out = []
     for g in range(k):
         m = cnt[:, g] > 0
-        na, ne = n_all[m, g].astype(float), n_ev[m, g].astype(float)
+        na, ne = n_all[m, g], n_ev[m, g]
         n_risk = np.cumsum(na[::-1])[::-1]
         surv, cumvar = km_from_counts(n_risk, ne)
         out.append({"time": ut[m], "n_risk": n_risk, "n_event": ne, "n_censor": na - ne,
                     "surv": surv, "cumvar": cumvar})
-        if w is not None:   # number of event rows (Fleming–Harrington ties)
+        if ev_rows is not None:   # number of event rows (Fleming–Harrington ties)
             out[-1]["n_event_rows"] = ev_rows[m, g].astype(float)
-    return out
+    return out, cnt.sum(axis=0).astype(np.int64)
 
 
 def km_robust_se(time, event, entry, weights, curve):
@@ -180,9 +341,16 @@ def km_from_counts(n_risk, n_event):
     return surv, np.cumsum(inc, axis=-1)
 
 
+@functools.lru_cache(maxsize=64)
 def z_value(conf_level):
-    """Two-sided normal quantile, as R ``qnorm(1 - (1 - conf.int) / 2)``."""
-    return float(_st.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    """Two-sided normal quantile, as R ``qnorm(1 - (1 - conf.int) / 2)`` (cached).
+
+    ``scipy.special.ndtri`` is what ``scipy.stats.norm.ppf`` evaluates (same bits),
+    without the distribution machinery that dominated small cohorts.
+    """
+    from scipy.special import ndtri
+
+    return float(ndtri(1.0 - (1.0 - float(conf_level)) / 2.0))
 
 
 def confint(surv, logse, conf_type, conf_level):
@@ -374,7 +542,7 @@ def rmst(time, surv, n_risk, n_event, tau, start_time=0.0):
 
 
 # --------------------------------------------------------------------- log-rank
-def risk_event_counts(time, event, group_idx, k):
+def risk_event_counts(time, event, group_idx, k, timefix=False):
     """Per distinct event time, at-risk and event counts by group (one stratum).
 
     Parameters
@@ -385,6 +553,8 @@ def risk_event_counts(time, event, group_idx, k):
         Group code 0..k-1 of each row.
     k : int
         Number of groups.
+    timefix : bool
+        Merge near-tied times first (R ``aeqSurv``; :func:`count_table`).
 
     Returns
     -------
@@ -392,19 +562,13 @@ def risk_event_counts(time, event, group_idx, k):
         Number at risk (time >= t_j) in each group at each distinct event time.
     n_event : ndarray (J, k)
         Number of events at t_j in each group.
+    n_group : ndarray (k,) of int
+        Rows per group.
     """
-    from ._coxcore import distinct_times
-
-    time = np.asarray(time, float)
-    event = np.asarray(event, float)
-    g = np.asarray(group_idx, np.int64)
-    ut, inv = distinct_times(time)
-    cell = inv * k + g
-    all_ = np.bincount(cell, minlength=ut.size * k).reshape(ut.size, k).astype(float)
-    ev = np.bincount(cell, weights=event, minlength=ut.size * k).reshape(ut.size, k)
+    _, all_, ev, _, _ = count_table(time, event, group_idx, k, None, timefix)
     risk = np.cumsum(all_[::-1], axis=0)[::-1]
     has = ev.sum(axis=1) > 0
-    return risk[has], ev[has]
+    return risk[has], ev[has], all_.sum(axis=0).astype(np.int64)
 
 
 def pooled_km_left(n_risk_tot, n_event_tot):

@@ -40,9 +40,11 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
-from ._aeq import aeq_outcome
+from ._coxcore import distinct_times
+from ._surv_core import _merge_near_ties
 from .outcome import Outcome
-from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame, z_value
+from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
+                     label_column, median_frame, z_value)
 
 __all__ = [
     "cumulative_incidence",
@@ -74,6 +76,16 @@ def _labels(values, name, n, order=None):
     """Return (codes 0..k-1, labels tuple) for a grouping variable."""
     if values is None:
         return np.zeros(n, dtype=np.int64), ("all",)
+    raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if order is None and raw.dtype.kind in "iu" and raw.shape == (n,) and n:
+        # small non-negative integer labels: a counting pass gives the sorted labels
+        # (the same labels and codes as the general path below, without objects)
+        lo, hi = int(raw.min()), int(raw.max())
+        if lo >= 0 and hi < min(1 << 16, 4 * n + 64):
+            present = np.flatnonzero(np.bincount(raw, minlength=hi + 1))
+            rank = np.zeros(hi + 1, np.int64)
+            rank[present] = np.arange(present.size)
+            return rank[raw], tuple(int(v) for v in present)
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise InputError(f"{name} must be 1-D with one value per subject ({n}); got shape {arr.shape}")
@@ -129,40 +141,37 @@ def _ci(est, var, conf_type, conf_level):
 # --------------------------------------------------------------------------
 # cumulative incidence (cmprsk cinc)
 # --------------------------------------------------------------------------
-def _cinc(time, failed, cause):
-    """Aalen–Johansen CIF and Gray's variance for one group (cmprsk ``cinc``).
+def cinc_from_counts(rs, d1, dall):
+    """cmprsk ``cinc`` (Aalen–Johansen CIF and Gray's variance) over leading axes.
+
+    The one implementation of the Gray-variance cumulative incidence: one cohort's
+    groups and causes (:func:`cumulative_incidence`) and a batch of replicate cohorts
+    (:func:`aplcohort.batch.batch_cif`) are leading axes of the same arrays.
 
     Parameters
     ----------
-    time : ndarray, float (any order)
-    failed : ndarray of bool, failure from any cause
-    cause : ndarray of bool, failure from the cause of interest
+    rs, d1, dall : ndarray (..., J), broadcastable
+        Along the last axis, a grid of sorted distinct times: numbers at risk
+        (time >= u), events of the cause of interest and events of any cause. The
+        grid may hold times without events (other groups' or replicates' times, or
+        after the group's last time, with ``rs = 0``): there the factors are exactly
+        1 and the increments exactly 0, so the values equal those of ``cinc`` on the
+        group's own event times, bit for bit (sequential cumulative sums and products).
 
     Returns
     -------
-    times, est, var : ndarrays
-        Row 0 is time 0 (est 0, var 0) unless the first jump is at 0; then one
-        row per distinct jump time of the cause (values after the jump); a last
-        row at the largest follow-up time if it is later than the last jump.
+    f, v : ndarray (..., J)
+        The estimate and Gray's variance after each grid time.
     """
-    n = time.shape[0]
-    if n == 0:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
-    ut, inv = np.unique(time, return_inverse=True)
-    d1 = np.bincount(inv, weights=cause.astype(float), minlength=ut.size)
-    dall = np.bincount(inv, weights=failed.astype(float), minlength=ut.size)
-    cnt = np.bincount(inv, minlength=ut.size).astype(float)
-    rs_all = n - np.concatenate(([0.0], np.cumsum(cnt)[:-1]))  # at risk: t >= u
-    ev = dall > 0
-    u = ut[ev]
-    d1 = d1[ev]
-    nd = dall[ev]
-    d2 = nd - d1
-    rs = rs_all[ev]
-    fkn = np.cumprod((rs - nd) / rs)
-    fk = np.concatenate(([1.0], fkn[:-1]))  # KM just before each time
-    f = np.cumsum(fk * d1 / rs)
+    rs = np.asarray(rs, float)
+    d1 = np.asarray(d1, float)
+    dall = np.asarray(dall, float)
     with np.errstate(divide="ignore", invalid="ignore"):
+        ev = dall > 0
+        fkn = np.cumprod(np.where(ev, (rs - dall) / rs, 1.0), axis=-1)
+        fk = np.concatenate([np.ones(fkn.shape[:-1] + (1,)), fkn[..., :-1]], axis=-1)
+        f = np.cumsum(np.where(ev, fk * d1 / rs, 0.0), axis=-1)
+        d2 = dall - d1
         # other-cause increments (only where nd2 > 0 and fkn > 0)
         m2 = (d2 > 0) & (fkn > 0)
         t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
@@ -182,22 +191,97 @@ def _cinc(time, failed, cause):
         a1 = a1 + t4 * t4 * t6
         a2 = a2 + t3 * t4 * t6
         a3 = a3 + t3 * t3 * t6
-    v1, v2, v3 = np.cumsum(a1), np.cumsum(a2), np.cumsum(a3)
-    v = v1 + f * f * v3 - 2 * f * v2
-    jt, jf, jv = u[m1], f[m1], v[m1]
-    tmax = float(ut[-1])
-    times = [jt]
-    ests = [jf]
-    vars_ = [jv]
-    if jt.size == 0 or jt[0] > 0:
-        times.insert(0, np.zeros(1))
-        ests.insert(0, np.zeros(1))
-        vars_.insert(0, np.zeros(1))
-    if jt.size == 0 or tmax > jt[-1]:
-        times.append(np.array([tmax]))
-        ests.append(np.array([jf[-1] if jf.size else 0.0]))
-        vars_.append(np.array([jv[-1] if jv.size else 0.0]))
-    return np.concatenate(times), np.concatenate(ests), np.concatenate(vars_)
+    v1, v2, v3 = np.cumsum(a1, axis=-1), np.cumsum(a2, axis=-1), np.cumsum(a3, axis=-1)
+    return f, v1 + f * f * v3 - 2 * f * v2
+
+
+def _distinct(t):
+    """``np.unique(t, return_inverse=True)``; for large cohorts of whole-day times a
+    counting pass (:func:`~aplcohort.stats._coxcore.distinct_times`, same result)."""
+    if t.size < 4096:
+        return np.unique(t, return_inverse=True)
+    return distinct_times(t)
+
+
+def _causes(out):
+    """Sorted cause codes present (``Outcome.causes``), by a counting pass when the
+    codes are small (no sort of the rows)."""
+    e = out.event
+    if e.size and e.max() < 4 * e.size + 64:
+        return tuple(int(c) for c in np.flatnonzero(np.bincount(e)) if c > 0)
+    return tuple(out.causes())
+
+
+def _cif_table(ut, inv, code, gcode, G, causes):
+    """Counts ``D`` (G, C + 1, J) of each group at each distinct time ``ut[j]`` (rows'
+    index ``inv``): ``D[:, 0]`` censored, ``D[:, 1 + j]`` events of ``causes[j]``
+    (one bincount)."""
+    C = len(causes)
+    top = int(code.max())
+    if top < 4 * code.size + 64:
+        lut = np.zeros(top + 1, np.int64)                 # code -> 0 censored, 1 + index
+        lut[list(causes)] = np.arange(1, C + 1)
+        cidx = lut[code]
+    else:
+        cidx = np.where(code > 0, np.searchsorted(np.asarray(causes), code) + 1, 0)
+    key = (inv * G + gcode) * (C + 1) + cidx
+    D = np.bincount(key, minlength=ut.size * G * (C + 1)).reshape(ut.size, G, C + 1)
+    return D.transpose(1, 2, 0).astype(float)
+
+
+def _cif_gray_curves(ut, D):
+    """The corners of ``cmprsk::cuminc`` (Fortran ``cinc``) of every group and cause.
+
+    Per (group, cause): a row at time 0 unless the first jump is at 0, one row per
+    distinct jump time of the cause (values after the jump), a last row at the
+    group's largest follow-up time if later than the last jump (carrying the last
+    jump's values). Selected from the ``(G, C, J)`` arrays of :func:`cinc_from_counts`
+    with masks (no loop over groups and causes).
+
+    Returns
+    -------
+    gi, ci, tt, est, var, n_risk, n_event, n_censor : ndarrays, rows in (group, cause,
+    time) order.
+    """
+    G, C1, J = D.shape
+    C = C1 - 1
+    tot = D.sum(axis=1)                                        # (G, J)
+    rs = np.cumsum(tot[:, ::-1], axis=1)[:, ::-1]              # time >= u
+    dall = D[:, 1:].sum(axis=1)
+    f, v = cinc_from_counts(rs[:, None, :], D[:, 1:], dall[:, None, :])
+    jump = D[:, 1:] > 0                                        # (G, C, J)
+    last = J - 1 - np.argmax(tot[:, ::-1] > 0, axis=1)         # group's last time row
+    anyj = jump.any(axis=2)                                    # (G, C)
+    lastj = J - 1 - np.argmax(jump[:, :, ::-1], axis=2)        # last jump row (if any)
+    firstj = np.argmax(jump, axis=2)
+    tail = ~anyj | (ut[last][:, None] > ut[lastj])
+    head = ~anyj | (ut[firstj] > 0)
+    # grid columns preceded by one column at time 0 that holds the head rows (values 0,
+    # at risk = all, censorings at time 0 when the first grid time is 0; a head row only
+    # exists when the cause has no jump at 0, so its event count is 0)
+    emit = np.concatenate([np.broadcast_to(head[:, :, None], (G, C, 1)), jump], axis=2)
+    tg, tc = np.nonzero(tail)
+    emit[tg, tc, last[tg] + 1] = True
+    g_, c_, j_ = np.nonzero(emit)                              # (group, cause, time) order
+    pad = np.zeros((G, C, 1))
+    fe = np.concatenate([pad, f], axis=2)
+    ve = np.concatenate([pad, v], axis=2)
+    est = fe[g_, c_, j_]
+    var = ve[g_, c_, j_]
+    is_tail = np.zeros(g_.size, bool)
+    body = j_ > 0
+    is_tail[body] = ~jump[g_[body], c_[body], j_[body] - 1]  # emitted, no jump: tails
+    if is_tail.any():
+        gt, ct = g_[is_tail], c_[is_tail]
+        has = anyj[gt, ct]
+        est[is_tail] = np.where(has, f[gt, ct, lastj[gt, ct]], 0.0)
+        var[is_tail] = np.where(has, v[gt, ct, lastj[gt, ct]], 0.0)
+    tt = np.concatenate([[0.0], ut])[j_]
+    nr = np.concatenate([rs[:, :1], rs], axis=1)[g_, j_]
+    ne = np.concatenate([pad, D[:, 1:]], axis=2)[g_, c_, j_]
+    c0 = D[:, 0, :1] if ut[0] == 0 else np.zeros((G, 1))
+    nc = np.concatenate([c0, D[:, 0]], axis=1)[g_, j_]
+    return g_, c_, tt, est, var, nr, ne, nc
 
 
 def _step_at(times, values, t):
@@ -531,45 +615,66 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
         raise InputError(f"variance must be one of {list(CIF_VARIANCES)}, got {variance!r}")
     if not isinstance(extend, (bool, np.bool_)):
         raise InputError(f"extend must be true or false, got {extend!r}")
-    out = aeq_outcome(Outcome.competing(time, code))   # R survfit timefix (stats/_aeq.py)
-    t, e = out.time, out.event
+    out = Outcome.competing(time, code)
+    e = out.event
+    # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
+    # times as aeq_outcome, without sorting the rows twice
+    ut, inv = _distinct(out.time)
+    merged = _merge_near_ties(ut)
+    if merged is not None:
+        ut, idx = merged
+        inv = idx[inv]
+        t = ut[inv]
+    else:
+        t = out.time
     gcode, glabels = _labels(group, "group", out.n, order)
     if strata is not None:
         _labels(strata, "strata", out.n)
-    causes = tuple(out.causes())
+    causes = _causes(out)
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
-    parts = []
-    counts = []
-    for gi, g in enumerate(glabels):
-        sel = gcode == gi
-        tg, eg = t[sel], e[sel]
-        alt = None if variance == "gray" else _cif_alt(tg, eg, causes, variance)
-        for ci_, c in enumerate(causes):
-            counts.append({"group": g, "cause": c, "n": int(sel.sum()),
-                           "events": int((eg == c).sum()),
-                           "competing": int(((eg > 0) & (eg != c)).sum()),
-                           "censored": int((eg == 0).sum())})
-            if alt is None:
-                tt, est, var = _cinc(tg, eg > 0, eg == c)
-            else:
+    G = len(glabels)
+    D = _cif_table(ut, inv, e, gcode, G, causes)
+    per_group = D.sum(axis=2)                                  # (G, C + 1)
+    n_g = per_group.sum(axis=1)
+    counts_df = frame({
+        "group": label_column([g for g in glabels for _ in causes]),
+        "cause": np.tile(np.asarray(causes, np.int64), G),
+        "n": np.repeat(n_g.astype(np.int64), len(causes)),
+        "events": per_group[:, 1:].astype(np.int64).ravel(),
+        "competing": (n_g[:, None] - per_group[:, :1] - per_group[:, 1:]).astype(
+            np.int64).ravel(),
+        "censored": np.repeat(per_group[:, 0].astype(np.int64), len(causes))})
+    if variance == "gray":
+        gi, ci, tt, est, var, n_risk, n_ev, n_ce = _cif_gray_curves(ut, D)
+        glab = np.empty(G, dtype=object)
+        glab[:] = list(glabels)
+        gcol, ccol = glab[gi], np.asarray(causes, np.int64)[ci]
+    else:
+        parts = []
+        for gi, g in enumerate(glabels):
+            sel = gcode == gi
+            tg, eg = t[sel], e[sel]
+            alt = _cif_alt(tg, eg, causes, variance)
+            for ci_, c in enumerate(causes):
                 tt, est, var = alt[0], alt[1][:, ci_], alt[2][:, ci_]
-            lo, hi = _ci(est, var, conf_type, conf_level)
-            ts = np.sort(tg)
-            tc = np.sort(tg[eg == c])
-            t0 = np.sort(tg[eg == 0])
-            n_risk = ts.size - np.searchsorted(ts, tt, side="left")
-            n_ev = np.searchsorted(tc, tt, side="right") - np.searchsorted(tc, tt, side="left")
-            n_ce = np.searchsorted(t0, tt, side="right") - np.searchsorted(t0, tt, side="left")
-            parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, np.sqrt(var), lo, hi,
-                          n_risk, n_ev, n_ce))
-    # one DataFrame built at the end (per-curve frames dominated small cohorts)
-    cols = list(zip(*parts))
-    table = curve_frame(sum(cols[0], []), np.concatenate(cols[1]),
-                        *[np.concatenate(c) for c in cols[2:]])
-    # from columns, not from a list of dicts with columns= (slow for small cohorts)
-    counts_df = pd.DataFrame({k: [c[k] for c in counts] for k in
-                              ("group", "cause", "n", "events", "competing", "censored")})
+                ts = np.sort(tg)
+                tc = np.sort(tg[eg == c])
+                t0 = np.sort(tg[eg == 0])
+                n_risk = ts.size - np.searchsorted(ts, tt, side="left")
+                n_ev = (np.searchsorted(tc, tt, side="right")
+                        - np.searchsorted(tc, tt, side="left"))
+                n_ce = (np.searchsorted(t0, tt, side="right")
+                        - np.searchsorted(t0, tt, side="left"))
+                parts.append(([g] * tt.size, np.full(tt.size, c), tt, est, var, n_risk,
+                              n_ev, n_ce))
+        cols = list(zip(*parts))
+        gcol = np.asarray(sum(cols[0], []), dtype=object)
+        ccol = np.concatenate(cols[1])
+        tt, est, var, n_risk, n_ev, n_ce = (np.concatenate(c) for c in cols[2:])
+    # the CI is elementwise: one call for every row (per-curve calls dominated small cohorts)
+    lo, hi = _ci(est, var, conf_type, conf_level)
+    table = curve_frame(gcol, ccol, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce)
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
                      variance=variance, extend=bool(extend))
@@ -585,14 +690,14 @@ def _crst(time, m, g, ng, rho):
     Returns the full (ng,) score and (ng, ng) variance; the test uses the first
     ng - 1 entries.
     """
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = _distinct(time)
     T = ut.size
-    d1 = np.zeros((T, ng))
-    d2 = np.zeros((T, ng))
-    cnt = np.zeros((T, ng))
-    np.add.at(cnt, (inv, g), 1.0)
-    np.add.at(d1, (inv, g), (m == 1).astype(float))
-    np.add.at(d2, (inv, g), (m == 2).astype(float))
+    # one bincount of (time, group, m) cells: exact integer counts
+    D = np.bincount((inv * ng + g) * 3 + m, minlength=T * ng * 3).reshape(T, ng, 3)
+    D = D.astype(float)
+    cnt = D.sum(axis=2)
+    d1 = np.ascontiguousarray(D[:, :, 1])
+    d2 = np.ascontiguousarray(D[:, :, 2])
     rs = cnt[::-1].cumsum(axis=0)[::-1]  # at risk (t >= u) per group
     nd1 = d1.sum(axis=1)
     nd2 = d2.sum(axis=1)
@@ -645,8 +750,11 @@ def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
     s_tot = np.zeros(ng - 1)
     v_tot = np.zeros((ng - 1, ng - 1))
     for k in range(nst):
-        sel = scode == k
-        s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
+        if nst == 1:                     # one stratum: no copies of the rows
+            s, v = _crst(time, m, gcode, ng, rho)
+        else:
+            sel = scode == k
+            s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
         s_tot += s[: ng - 1]
         v_tot += v[: ng - 1, : ng - 1]
     finite = bool(np.all(np.isfinite(v_tot)) and np.all(np.isfinite(s_tot)))
@@ -720,7 +828,7 @@ def _prep_test(time, code, group, cause, rho, strata, order):
         raise InputError(f"Gray's test needs at least two groups; group has {list(glabels)}")
     if not isinstance(rho, (int, float)) or not np.isfinite(rho):
         raise InputError(f"rho must be a finite number, got {rho!r}")
-    if cause not in out.causes():
+    if cause not in _causes(out):
         raise InputError(f"cause={cause!r} does not occur in code (causes present: {out.causes()})")
     if strata is None:
         scode, slabels = np.zeros(out.n, dtype=np.int64), None
@@ -769,13 +877,10 @@ def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -
     nst = 1 if slabels is None else len(slabels)
     stat, df, p, _, _ = _gray_core(out.time, out.event, gcode, ng, cause, float(rho), scode, nst)
     e = out.event
-    table = pd.DataFrame({
-        "group": list(glabels),
-        "n": [int((gcode == i).sum()) for i in range(ng)],
-        "events": [int(((gcode == i) & (e == cause)).sum()) for i in range(ng)],
-        "competing": [int(((gcode == i) & (e > 0) & (e != cause)).sum()) for i in range(ng)],
-        "censored": [int(((gcode == i) & (e == 0)).sum()) for i in range(ng)],
-    })
+    kind = np.where(e == cause, 1, np.where(e > 0, 2, 0))     # 1 cause, 2 competing, 0 cens.
+    nk = np.bincount(gcode * 3 + kind, minlength=ng * 3).reshape(ng, 3)
+    table = frame({"group": label_column(glabels), "n": nk.sum(axis=1), "events": nk[:, 1],
+                   "competing": nk[:, 2], "censored": nk[:, 0]})
     name = "Gray" if rho == 0 else f"Gray (rho={rho:g})"
     return GrayResult(statistic=stat, df=df, p=p, cause=int(cause), rho=float(rho), test=name,
                       groups=glabels, strata=slabels, table=table)

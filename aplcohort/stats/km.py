@@ -96,6 +96,18 @@ def _group_codes(group, n, order=None, name="group"):
             idx = np.flatnonzero(miss)[:20].tolist()
             raise InputError(f"{name}: missing labels at positions {idx}; remove those rows "
                              f"explicitly or give them a label")
+    if order is None and arr.dtype.kind in "iu" and n:
+        # small non-negative integer labels (codes 0..k-1, arms 1..3): a counting pass
+        # finds the sorted labels; no hashing. Same levels and codes as below.
+        hi = _small_int_labels(arr, n)
+        if hi is not None:
+            present = np.flatnonzero(np.bincount(arr, minlength=hi + 1))
+            levels = tuple(int(v) for v in present)
+            if present.size == hi + 1:                 # labels are exactly 0..k-1
+                return levels, arr.astype(np.int64, copy=False)
+            rank = np.zeros(hi + 1, np.int64)
+            rank[present] = np.arange(present.size)
+            return levels, rank[arr]
     codes0, uniq = pd.factorize(arr)
     present = [x.item() if isinstance(x, np.generic) else x for x in list(uniq)]
     if order is None:
@@ -117,6 +129,31 @@ def _group_codes(group, n, order=None, name="group"):
     pos = {v: i for i, v in enumerate(levels)}
     remap = np.array([pos[v] for v in present], dtype=np.int64)
     return tuple(levels), remap[codes0]
+
+
+def _small_int_labels(arr, n):
+    """Largest label when ``arr`` holds small non-negative integers (else None)."""
+    lo, hi = int(arr.min()), int(arr.max())
+    return hi if lo >= 0 and hi < min(1 << 16, 4 * n + 64) else None
+
+
+def _group_codes_counted(group, n, order=None):
+    """:func:`_group_codes` for front-ends that count rows per group in a table anyway.
+
+    Small non-negative integer labels are their own codes: returns
+    ``(candidate labels 0..max, codes, True)`` and the caller drops the labels that
+    have no rows after counting (:func:`_drop_absent`), so that finding the present
+    labels costs no extra pass over the rows. Otherwise ``(labels, codes, False)``
+    as :func:`_group_codes`.
+    """
+    if group is not None and order is None:
+        arr = group.to_numpy() if isinstance(group, pd.Series) else np.asarray(group)
+        if arr.dtype.kind in "iu" and arr.ndim == 1 and len(arr) == n and n:
+            hi = _small_int_labels(arr, n)
+            if hi is not None:
+                return tuple(range(hi + 1)), arr.astype(np.int64, copy=False), True
+    groups, codes = _group_codes(group, n, order)
+    return groups, codes, False
 
 
 def _outcome(time, event, entry):
@@ -578,12 +615,10 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     if stype not in (1, 2) or isinstance(stype, bool):
         raise InputError(f"stype must be 1 (product limit) or 2 (exp(-cumulative hazard)); "
                          f"got {stype!r}")
-    oc = _outcome(time, event, entry)
+    oc = core.right_outcome(time, event) if entry is None else _outcome(time, event, entry)
     n = oc.n
     if n == 0:
         raise InputError("no rows: kaplan_meier needs at least one observation")
-    if timefix:
-        oc = aeq_outcome(oc)
     w = _check_weights(weights, n)
     if variance is None:
         robust_default = influence or (w is not None and np.any(w != np.floor(w)))
@@ -594,16 +629,27 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
         raise InputError("the robust (infinitesimal jackknife) variance is implemented for the "
                          "Kaplan–Meier curve with Nelson–Aalen hazard only (stype 1, ctype 1); "
                          "use integer case weights or variance='greenwood'")
-    groups, codes = _group_codes(group, n, order)
-    rows_all = np.arange(n)
-    counts_all = np.bincount(codes, minlength=len(groups))
-    before = np.zeros(len(groups), np.int64)
+    # the common case (right-censored, Greenwood, no start_time) works on one table of
+    # counts; near-ties are then merged on its distinct times (core.count_table), the
+    # same result as merging every row's time first (aeq_outcome) at a fraction of the cost
+    counted = oc.start is None and start_time is None and variance == "greenwood" \
+        and not influence
+    if timefix and not counted:
+        oc = aeq_outcome(oc)
+    if counted:
+        groups, codes, sparse = _group_codes_counted(group, n, order)
+    else:
+        (groups, codes), sparse = _group_codes(group, n, order), False
+    k_groups = len(groups)
+    rows_all = None
     if start_time is not None:
+        counts_all = np.bincount(codes, minlength=k_groups)
+        rows_all = np.arange(n)
         s0 = float(_check_times(start_time, "start_time")[0]) if np.ndim(start_time) == 0 else None
         if s0 is None:
             raise InputError("start_time must be a single number")
         keep = oc.time >= s0                     # R survfitKM: y[, ny - 1] >= start.time
-        before = np.bincount(codes[~keep], minlength=len(groups))
+        before = np.bincount(codes[~keep], minlength=k_groups)
         if not keep.any():
             raise InputError(f"start_time = {s0:g}: no row is followed that long (the last "
                              f"time is {oc.time.max():g})")
@@ -614,18 +660,33 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
         start = s0
     else:
         # R: survmean / survfit0 use min(0, stop times) as the start of follow-up
+        # (merging near-ties keeps the smallest time of each run: the minimum is unchanged)
         start = min(0.0, float(oc.time.min()))
     parts, nrec, haz, infl = [], [], [], []
-    counts = np.bincount(codes, minlength=len(groups))
-    pre = (core.km_curves_by_group(oc.time, oc.event, codes, len(groups), w)
-           if oc.start is None else None)
+    if oc.start is None:
+        pre, counts = core.km_curves_by_group(oc.time, oc.event, codes, k_groups, w,
+                                              timefix=timefix and counted)
+    else:
+        pre, counts = None, np.bincount(codes, minlength=k_groups)
+    if sparse:                  # labels without rows are not groups (see _group_codes)
+        present = counts > 0
+        groups = tuple(g for g, p in zip(groups, present) if p)
+        pre = [c for c, p in zip(pre, present) if p]
+        counts = counts[present]
+        k_groups = len(groups)
+    if start_time is None:
+        counts_all = counts
+        before = np.zeros(k_groups, np.int64)
+    if influence and rows_all is None:
+        rows_all = np.arange(n)
     for k, g in enumerate(groups):
-        m = codes == k
         nrec.append(int(counts[k]) if start_time is not None else int(counts_all[k]))
-        if not m.any():
+        if counts[k] == 0:
             continue
+        m = None if pre is not None and variance == "greenwood" and not influence \
+            else codes == k
         em = None if oc.start is None else oc.start[m]
-        wm = None if w is None else w[m]
+        wm = None if w is None or m is None else w[m]
         r = pre[k] if pre is not None else core.km_curve(oc.time[m], oc.event[m], em, wm)
         H, varH = core.chaz_from_counts(r["n_risk"], r["n_event"], r.get("n_event_rows"), ctype)
         surv = r["surv"] if stype == 1 else np.exp(-H)
@@ -665,12 +726,19 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     if influence:
         infl_tab = pd.concat(infl, ignore_index=True) if infl else pd.DataFrame(
             columns=["group", "row", "time", "influence"])
-    return KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
-                    weighted=w is not None, left_truncated=oc.start is not None,
-                    n_records=tuple(nrec), start_time=start, variance=variance,
-                    ctype=int(ctype), stype=int(stype), hazard=hazard, influence=infl_tab,
-                    conditional=start_time is not None,
-                    n_before_start=tuple(int(x) for x in before))
+    res = KMResult(table=table, groups=groups, conf_type=conf_type, conf_level=cl,
+                   weighted=w is not None, left_truncated=oc.start is not None,
+                   n_records=tuple(nrec), start_time=start, variance=variance,
+                   ctype=int(ctype), stype=int(stype), hazard=hazard, influence=infl_tab,
+                   conditional=start_time is not None,
+                   n_before_start=tuple(int(x) for x in before))
+    # the per-group columns KMResult._curve would slice from the table (same values):
+    # median() / at() on a fresh fit then skip reading the DataFrame back
+    names = ("time", "estimate", "std_err", "lower", "upper", "n_risk", "n_event", "n_censor")
+    res.__dict__["_curve_cache"] = {
+        groups[p[0][0]]: {k: np.asarray(v, float) for k, v in zip(names, p[1:])}
+        for p in parts if p[0].size}
+    return res
 
 
 def number_at_risk(time, event, times, group=None, entry=None, order=None) -> pd.DataFrame:

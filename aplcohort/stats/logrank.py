@@ -33,15 +33,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from ._lazy import scipy_stats as st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from . import _surv_core as core
 from ._aeq import aeq_outcome
 from ._padjust import p_adjust
-from .km import _group_codes
-from .outcome import Outcome
+from .km import _group_codes, _group_codes_counted
 
 __all__ = ["logrank_test", "weighted_logrank", "trend_test", "pairwise_logrank",
            "LogRankResult", "PairwiseResult", "p_adjust"]
@@ -138,12 +136,25 @@ class PairwiseResult(Result):
 
 
 # ------------------------------------------------------------------ helpers
-def _prepare(time, event, group, strata, order):
-    oc = aeq_outcome(Outcome.right(time, event))   # R survdiff timefix: near-ties merged
+def _prepare(time, event, group, strata, order, defer_timefix=False):
+    """Checked outcome, group codes and strata.
+
+    Near-tied times are merged as R ``survdiff`` (``timefix``) here, except with
+    ``defer_timefix`` and no strata: then the caller passes ``timefix=True`` to
+    :func:`_oev`, which merges them on the distinct times of its one count table
+    (same result, no sort of the rows).
+    """
+    oc = core.right_outcome(time, event)
     if oc.n == 0:
         raise InputError("no rows: a log-rank test needs observations")
+    if not (defer_timefix and strata is None):
+        oc = aeq_outcome(oc)                       # R survdiff timefix: near-ties merged
     if group is None:
         raise InputError("group is required: give one group label per row")
+    if defer_timefix and strata is None:
+        # labels are found from the count table (_counted drops those without rows)
+        groups, codes, _ = _group_codes_counted(group, oc.n, order)
+        return oc, groups, codes, np.zeros(0, np.int64), 1
     groups, codes = _group_codes(group, oc.n, order)
     if strata is None:
         s_codes, ns = np.zeros(oc.n, np.int64), 1
@@ -162,17 +173,39 @@ def _prepare(time, event, group, strata, order):
     return oc, groups, codes, s_codes, ns
 
 
-def _oev(time, event, codes, k, s_codes, ns, weights, p, q):
-    """O, E, V summed over strata (one vectorised kernel call per stratum)."""
+def _oev(time, event, codes, k, s_codes, ns, weights, p, q, timefix=False, groups=None):
+    """O, E, V summed over strata (one vectorised kernel call per stratum) and the
+    number of rows per group.
+
+    With ``groups`` (one stratum; candidate labels from :func:`_group_codes_counted`)
+    the labels without rows are dropped from the count table first; then the labels
+    kept are returned too.
+    """
+    if groups is not None:
+        nr, ne, ng = core.risk_event_counts(time, event, codes, k, timefix)
+        present = ng > 0
+        if not present.all():
+            # C order as a table counted on dense codes (BLAS sums in memory order)
+            nr, ne = np.ascontiguousarray(nr[:, present]), np.ascontiguousarray(ne[:, present])
+            ng = ng[present]
+            groups = tuple(g for g, keep in zip(groups, present) if keep)
+        k = len(groups)
+        if nr.shape[0] == 0:
+            return np.zeros(k), np.zeros(k), np.zeros((k, k)), ng, groups
+        w = core.time_weights(nr.sum(axis=1), ne.sum(axis=1), weights, p, q)
+        O, E, V = core.oev_from_counts(nr, ne, w)
+        return O, E, V, ng, groups
     O = np.zeros(k)
     E = np.zeros(k)
     V = np.zeros((k, k))
+    n_group = np.zeros(k, np.int64)
     for s in range(ns):
         if ns == 1:                      # no stratum copies of large cohorts
-            nr, ne = core.risk_event_counts(time, event, codes, k)
+            nr, ne, ng = core.risk_event_counts(time, event, codes, k, timefix)
         else:
             m = s_codes == s
-            nr, ne = core.risk_event_counts(time[m], event[m], codes[m], k)
+            nr, ne, ng = core.risk_event_counts(time[m], event[m], codes[m], k)
+        n_group += ng
         if nr.shape[0] == 0:
             continue
         w = core.time_weights(nr.sum(axis=1), ne.sum(axis=1), weights, p, q)
@@ -180,7 +213,7 @@ def _oev(time, event, codes, k, s_codes, ns, weights, p, q):
         O += o
         E += e
         V += v
-    return O, E, V
+    return O, E, V, n_group
 
 
 def _test_name(weights, p, q, stratified):
@@ -191,9 +224,13 @@ def _test_name(weights, p, q, stratified):
     return ("stratified " if stratified else "") + name
 
 
-def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
-    k = len(groups)
-    O, E, V = _oev(oc.time, oc.event.astype(float), codes, k, s_codes, ns, weights, p, q)
+def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0, timefix=False):
+    if timefix:      # deferred near-tie merging: one stratum, candidate labels (_prepare)
+        O, E, V, n_group, groups = _oev(oc.time, oc.event, codes, len(groups), s_codes, ns,
+                                        weights, p, q, timefix, groups=groups)
+    else:
+        O, E, V, n_group = _oev(oc.time, oc.event, codes, len(groups), s_codes, ns, weights,
+                                p, q)
     chisq, df = core.chisq_from_oev(O, E, V)
     note = ""
     if df < 1:
@@ -210,14 +247,22 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0):
         warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
         chisq, pval = float("nan"), float("nan")
     else:
-        pval = float(st.chi2.sf(chisq, df))
+        pval = _chi2_sf(chisq, df)
     table = pd.DataFrame({"group": list(groups),
-                          "n": np.bincount(codes, minlength=k).astype(np.int64),
+                          "n": n_group,
                           "observed": O, "expected": E, "o_minus_e": O - E,
                           "variance": np.diag(V).copy()})
     return LogRankResult(test=_test_name(weights, p, q, ns > 1), statistic=chisq, df=df,
                          p=pval, table=table, var=V, groups=groups, weights=weights, rho=rho,
                          fh_p=p, fh_q=q, n_strata=ns, note=note)
+
+
+def _chi2_sf(x, df):
+    """Upper chi-square tail: ``scipy.special.chdtrc``, what ``scipy.stats.chi2.sf``
+    evaluates (same bits), without its per-call overhead (small cohorts)."""
+    from scipy.special import chdtrc
+
+    return float(chdtrc(df, x))
 
 
 def _check_nonneg(x, name):
@@ -265,9 +310,11 @@ def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> Log
     (1, [2.0, 3.0])
     """
     rho = _check_nonneg(rho, "rho")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              defer_timefix=True)
     weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
-    return _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho)
+    return _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho,
+                   timefix=strata is None)
 
 
 def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, strata=None,
@@ -310,10 +357,12 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
         raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
     p = _check_nonneg(p, "p")
     q = _check_nonneg(q, "q")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              defer_timefix=True)
     return _result(oc, groups, codes, s_codes, ns, weights, p, q,
                    rho=p if weights == "fleming-harrington" else (1.0 if weights == "peto"
-                                                                  else 0.0))
+                                                                  else 0.0),
+                   timefix=strata is None)
 
 
 def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=None
@@ -356,7 +405,7 @@ def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=N
     u = float(s @ base.table["o_minus_e"].to_numpy())
     v = float(s @ base.var @ s)
     stat = u * u / v if v > 0 else float("nan")
-    pval = float(st.chi2.sf(stat, 1)) if v > 0 else float("nan")
+    pval = _chi2_sf(stat, 1) if v > 0 else float("nan")
     return LogRankResult(test=f"trend ({base.test})", statistic=stat, df=1, p=pval,
                          table=base.table, var=base.var, groups=groups, weights=weights,
                          rho=rho, fh_p=rho, n_strata=ns, scores=tuple(float(x) for x in s))
@@ -411,10 +460,10 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
         m = (codes == a) | (codes == b)
         sub = np.where(codes[m] == a, 0, 1)
         s_sub, _ = pd.factorize(pd.Series(s_codes[m]))
-        O, E, V = _oev(oc.time[m], oc.event[m].astype(float), sub, 2, s_sub.astype(np.int64),
-                       int(s_sub.max()) + 1, weights, p, q)
+        O, E, V, _ = _oev(oc.time[m], oc.event[m], sub, 2, s_sub.astype(np.int64),
+                          int(s_sub.max()) + 1, weights, p, q)
         chisq, df = core.chisq_from_oev(O, E, V)
-        pv = float(st.chi2.sf(chisq, df)) if df >= 1 else float("nan")
+        pv = _chi2_sf(chisq, df) if df >= 1 else float("nan")
         rows.append((groups[a], groups[b], chisq, df, pv))
     table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
     table["p_adj"] = p_adjust(table["p"].to_numpy(), adjust)

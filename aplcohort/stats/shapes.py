@@ -44,7 +44,7 @@ import pandas as pd
 __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
-           "terms_frame", "z_value"]
+           "terms_frame", "z_value", "frame"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -82,11 +82,55 @@ def _norm_sf2(z):
 
 # ----------------------------------------------------------------------------- curves
 def _cause_col(cause, n):
+    # IntegerArray(values, mask) is what pd.array(..., dtype="Int64") builds, without
+    # inferring the type of every element (that dominated small cohorts)
     if cause is None:
-        return pd.array([pd.NA] * n, dtype="Int64")
+        return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
     if np.ndim(cause) == 0:
-        return pd.array(np.full(n, int(cause)), dtype="Int64")
-    return pd.array(np.asarray(cause, dtype=np.int64), dtype="Int64")
+        return pd.arrays.IntegerArray(np.full(n, int(cause), np.int64), np.zeros(n, bool))
+    return pd.arrays.IntegerArray(np.array(cause, dtype=np.int64), np.zeros(n, bool))
+
+
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _columns_index(names: tuple) -> pd.Index:
+    """The column Index of a frame of these names (built once; :func:`frame` copies it)."""
+    return pd.Index(list(names))
+
+
+def frame(columns: dict) -> pd.DataFrame:
+    """DataFrame from a dict of equal-length 1-D numpy / pandas extension arrays.
+
+    The same frame as ``pd.DataFrame(columns)`` (each array copied, a RangeIndex),
+    built through ``DataFrame._from_arrays`` without re-checking arrays we made
+    ourselves: the checks were most of the time of a small cohort's result. Falls
+    back to ``pd.DataFrame`` if that constructor is missing or refuses the input, and
+    under pandas 3 (whose constructor types string columns differently).
+
+    Examples
+    --------
+    >>> frame({"a": np.array([1.0, 2.0]), "b": np.array(["x", "y"], dtype=object)}).shape
+    (2, 2)
+    """
+    arrays = [a.copy() for a in columns.values()]
+    n = len(arrays[0]) if arrays else 0
+    # pandas >= 3 infers a string dtype for object columns of strings in pd.DataFrame;
+    # the fast constructor would keep objects, so there we keep pd.DataFrame's types
+    ctor = getattr(pd.DataFrame, "_from_arrays", None) if _PANDAS_MAJOR < 3 else None
+    # numpy arrays of numbers / objects and pandas extension arrays only: anything else
+    # (e.g. numpy unicode strings, which pandas turns into objects) takes pd.DataFrame
+    simple = all(len(a) == n and a.ndim == 1 and (
+        isinstance(a, pd.api.extensions.ExtensionArray)
+        or (isinstance(a, np.ndarray) and a.dtype.kind in "biufO")) for a in arrays)
+    if ctor is not None and simple:
+        try:
+            return ctor(arrays, columns=_columns_index(tuple(columns)).copy(),
+                        index=pd.RangeIndex(n), verify_integrity=False)
+        except TypeError:
+            pass
+    return pd.DataFrame(dict(zip(columns, arrays)))
 
 
 def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_event,
@@ -108,12 +152,12 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
         g[:] = [group] * n
     else:
         g = np.asarray(group, dtype=object) if not isinstance(group, np.ndarray) else group
-    return pd.DataFrame({"group": g, "cause": _cause_col(cause, n),
-                         "time": t, "estimate": np.asarray(estimate, float),
-                         "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
-                         "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
-                         "n_event": np.asarray(n_event, float),
-                         "n_censor": np.asarray(n_censor, float)})   # CURVE_COLUMNS order
+    return frame({"group": g, "cause": _cause_col(cause, n),
+                  "time": t, "estimate": np.asarray(estimate, float),
+                  "std_err": np.asarray(std_err, float), "lower": np.asarray(lower, float),
+                  "upper": np.asarray(upper, float), "n_risk": np.asarray(n_risk, float),
+                  "n_event": np.asarray(n_event, float),
+                  "n_censor": np.asarray(n_censor, float)})   # CURVE_COLUMNS order
     # (no columns=: its reindex cost more than the table itself for small cohorts)
 
 
@@ -143,15 +187,41 @@ def median_frame(rows) -> pd.DataFrame:
     cols = list(zip(*rows)) if rows else [()] * 7
     g = np.empty(len(rows), dtype=object)
     g[:] = list(cols[0])
-    cause = [c for c in cols[1]]
+    cause = pd.arrays.IntegerArray(np.array([0 if c is None else int(c) for c in cols[1]],
+                                            dtype=np.int64),
+                                   np.array([c is None for c in cols[1]], dtype=bool))
     med = np.asarray(cols[4], float)
-    return pd.DataFrame({
-        "group": g,
-        "cause": pd.array([pd.NA if c is None else int(c) for c in cause], dtype="Int64"),
-        "n": list(cols[2]), "events": list(cols[3]), "median": med,
+    note = np.empty(len(rows), dtype=object)
+    note[:] = [NOTE_NOT_REACHED if np.isnan(m) else "" for m in med]
+    return frame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
+        "group": g, "cause": cause,
+        "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,
         "lower": np.asarray(cols[5], float), "upper": np.asarray(cols[6], float),
-        "note": np.where(np.isnan(med), NOTE_NOT_REACHED, "").astype(object)},
-        columns=MEDIAN_COLUMNS)
+        "note": note})
+
+
+def label_column(values) -> np.ndarray:
+    """Labels as pandas types a list column: int64 for Python ints, objects for strings,
+    else pandas' own inference (``pd.Series(list)``); for :func:`frame`."""
+    vals = list(values)
+    if vals and all(type(v) is str for v in vals):
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out
+    if vals and all(type(v) is int for v in vals) and -2 ** 63 <= min(vals) \
+            and max(vals) < 2 ** 63:
+        return np.array(vals, dtype=np.int64)
+    return pd.Series(vals).to_numpy()
+
+
+def _int_or_float(values):
+    """Counts as pandas would type the list: int64 when all are integers, else float."""
+    vals = list(values)
+    if not vals:
+        return np.array([], dtype=object)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=np.int64)
+    return pd.Series(vals).to_numpy()
 
 
 class CurveShape:
