@@ -127,5 +127,18 @@ def test_adjusted_results_are_json_safe_and_render(lung):
     assert list(figs) == ["love plot", "propensity-score overlap"]
     for f in figs.values():
         plt.close(f)
+    # a palette keyed by level reaches both figures (as in a plan run)
+    from matplotlib.colors import to_hex
+    from aplcohort.plots import Palette
+    levels = [str(g) for g in res.ps.groups]
+    pal = Palette(["other level"] + levels[::-1])  # colours differ from the default order
+    default = {to_hex(p.get_facecolor(), keep_alpha=False)
+               for p in figs["propensity-score overlap"].axes[0].patches}
+    figs = res.figures(palette=pal)
+    used = {to_hex(p.get_facecolor(), keep_alpha=False)
+            for p in figs["propensity-score overlap"].axes[0].patches}
+    assert used != default and {to_hex(pal.color(g)) for g in levels} & used
+    for f in figs.values():
+        plt.close(f)
     html = res._repr_html_()
     assert html.index("balance") < html.index("unadjusted: terms") < html.index("adjusted: terms")

@@ -69,12 +69,19 @@ class AdjustedAnalysis(Result):
     def choices(self):
         return dict(self.settings)
 
-    def figures(self) -> dict:
+    def figures(self, palette=None, level_labels=None, labels=None) -> dict:
         """``{"love plot": Figure, "propensity-score overlap": Figure}`` for the report
-        (to be shown before the adjusted results)."""
+        (to be shown before the adjusted results).
+
+        ``palette`` (:class:`aplcohort.plots.Palette`) gives each group level the colour it
+        has in every other figure of the run (default: a palette of this analysis's levels
+        in order); ``level_labels`` maps levels to display names and ``labels`` covariate
+        names to display labels (a plan passes its label resolver's)."""
         from ..plots.balance import love_plot, ps_histogram
-        return {"love plot": love_plot(self.balance),
-                "propensity-score overlap": ps_histogram(self.ps)}
+        return {"love plot": love_plot(self.balance, palette=palette,
+                                       level_labels=level_labels, labels=labels),
+                "propensity-score overlap": ps_histogram(self.ps, palette=palette,
+                                                         labels=level_labels)}
 
     @property
     def tables(self):

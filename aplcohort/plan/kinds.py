@@ -638,15 +638,11 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
         cap = "Covariate balance before and after" if name == "balance" else str(name)
         out.tables.append((f"adjusted_{slug}", f"{cap} ({method})", tab))
     if _fig(ctx, m):
-        from ..plots.balance import love_plot, ps_histogram
         lab = _legend_labels(ctx, group, list(getattr(res.ps, "groups", ())))
         from ..tables.labels import resolve_labels
         cov = {c: resolve_labels(ctx.plan).column(c) for c in res.balance.table["covariate"]}
-        figs = {"love plot": love_plot(res.balance, palette=ctx.palette, level_labels=lab,
-                                       labels=cov),
-                "propensity-score overlap": ps_histogram(res.ps, palette=ctx.palette,
-                                                         labels=lab)}
-        for name, fig in figs.items():  # as res.figures(), on the run's palette
+        figs = res.figures(palette=ctx.palette, level_labels=lab, labels=cov)
+        for name, fig in figs.items():
             slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
             out.figures.append((f"{m.id}__{slug}", fig))
         if what in ("km", "cif"):
