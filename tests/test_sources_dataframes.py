@@ -107,11 +107,15 @@ def test_time_of_day_dropped_is_said_once_per_column():
     base = load(CSV).data
     d = base.copy()
     d["relapse1_date"] = pd.to_datetime(d["relapse1_date"]) + pd.Timedelta(hours=14)
-    d.loc[0, "death_date"] = pd.Timestamp(d.loc[0, "death_date"]).tz_localize("Asia/Seoul") \
-        if pd.notna(d.loc[0, "death_date"]) else pd.NaT
+    death = d["death_date"].astype(object)   # one cell time-zone aware, as a mixed export
+    i = death.first_valid_index()
+    death[i] = pd.Timestamp(death[i]).tz_localize("Asia/Seoul")
+    d["death_date"] = death
     r = validate(d)
     said = [n for n in r.notes if "time of day" in n]
     assert any(n.startswith("relapse1_date: 52 cell(s)") for n in said)
+    assert any(n.startswith("death_date: 1 cell(s)") for n in said)
+    assert (r.data["death_date"].dropna() == base["death_date"].dropna()).all()
     assert (r.data["relapse1_date"] == base["relapse1_date"]).all()
     midnight = validate(base)
     assert not [n for n in midnight.notes if "time of day" in n]
