@@ -60,17 +60,22 @@ stack = []
 def wrap(mod, name, phase):
     import importlib
     m = importlib.import_module(mod)
+    *owner, name = name.split(".")
+    for o in owner:              # "Class.method"
+        m = getattr(m, o)
     f = getattr(m, name)
     def w(*a, **k):
-        if stack:                      # nested inside another timed phase: counted there
-            return f(*a, **k)
-        stack.append(phase)
+        # exclusive time: a timed function called inside another counts in its own phase
+        stack.append([0.0])
         t = time.perf_counter()
         try:
             return f(*a, **k)
         finally:
-            phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t
-            stack.pop()
+            el = time.perf_counter() - t
+            child = stack.pop()[0]
+            phases[phase] = phases.get(phase, 0.0) + el - child
+            if stack:
+                stack[-1][0] += el
     setattr(m, name, w)
 
 PHASES = json.loads(sys.argv[2])
@@ -97,17 +102,16 @@ phases["total"] = time.perf_counter() - T0
 print("@@" + json.dumps({"phases": phases, "by_kind": by_kind}))
 """
 
-#: (module, function, phase); the first timed function on the call stack owns the time.
+#: (module, function, phase); time is exclusive (a timed call inside another is its own).
 PHASES = [
     ("aplcohort.synthetic.min2022", "write_files", "data"),
     ("aplcohort.plan.runner", "run_plan", "analyses"),
     ("aplcohort.plots.export", "save_figure", "figures"),
     ("aplcohort.tables.manuscript", "write_manuscript", "docx"),
-    ("aplcohort.tables.export", "write_docx_files", "docx"),
     ("aplcohort.tables.export", "_write_docx", "docx"),
-    ("aplcohort.plan.report", "build_report", "report"),
-    ("aplcohort.plan.write", "_write_report_files", "report"),
-    ("aplcohort.plan.write", "_write_table_files", "tables"),
+    ("aplcohort.plan.write", "build_report", "report"),
+    ("aplcohort.plan.write", "_write_text", "report"),
+    ("aplcohort.plan.runner", "PlanResults.to_dict", "report"),
     ("aplcohort.tables.export", "save_table", "tables"),
     ("aplcohort.tables.export", "write_csv_frame", "tables"),
     ("aplcohort.plan.write", "_table_of_frame", "tables"),

@@ -221,3 +221,34 @@ def test_internal_error_is_one_paragraph_with_debug_switch(monkeypatch, capsys, 
     monkeypatch.setenv("APLCOHORT_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["run", str(plan), "--out", str(tmp_path / "o")])
+
+
+def test_each_command_is_built_from_its_own_module_only():
+    """`aplcohort CMD` registers only the module that provides CMD (fewer imports); the
+    table that says which module that is matches what every module registers."""
+    import argparse
+    import importlib
+
+    from aplcohort import cli
+    registered = {}
+    for modname in cli._SUBCOMMAND_MODULES:
+        p = argparse.ArgumentParser()
+        importlib.import_module(modname).register(p.add_subparsers(dest="command"))
+        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+        registered.update({name: modname for name in sub.choices})
+    assert registered == cli._COMMAND_MODULE
+    for name in registered:
+        sub = next(a for a in cli.build_parser(name)._actions
+                   if isinstance(a, argparse._SubParsersAction))
+        assert name in sub.choices
+        assert set(sub.choices) == {c for c, m in registered.items() if m == registered[name]}
+    full = next(a for a in cli.build_parser()._actions
+                if isinstance(a, argparse._SubParsersAction))
+    assert set(full.choices) == set(registered)
+
+
+def test_unknown_command_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["replicat"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'replicat'" in err and "validate" in err and "sweep" in err
