@@ -18,7 +18,9 @@ Two measurements:
                     handlers draw are drawn here), split by analysis kind
    ``tables``       per-table CSV / TeX / HTML files and the formatting of result frames
    ``docx``         per-table ``.docx`` files and ``manuscript.docx``
-   ``figures``      ``plots.export.save_figure`` (every format of every figure)
+   ``figures``      ``plots.export.save_figure`` (every format of every figure); with two
+                    CPUs a forked helper saves figures while the tables are written, and
+                    this phase is then what is left: this process's share plus the wait
    ``report``       ``results.json``, ``provenance.json``, ``report.html``, copying the data
 
 The phase timers wrap module attributes, so they do not change what is computed; the
@@ -107,6 +109,7 @@ PHASES = [
     ("aplcohort.synthetic.min2022", "write_files", "data"),
     ("aplcohort.plan.runner", "run_plan", "analyses"),
     ("aplcohort.plots.export", "save_figure", "figures"),
+    ("aplcohort.plan.write", "_FigureWriter.finish", "figures"),
     ("aplcohort.tables.manuscript", "write_manuscript", "docx"),
     ("aplcohort.tables.export", "_write_docx", "docx"),
     ("aplcohort.plan.write", "build_report", "report"),

@@ -252,3 +252,72 @@ def test_unknown_command_lists_every_command(capsys):
         main(["replicat"])
     err = capsys.readouterr().err
     assert "invalid choice: 'replicat'" in err and "validate" in err and "sweep" in err
+
+
+_FIGS = [{"id": f"cif{i}", "kind": "cif", "endpoint": "cr", "group": "arm", "figure": True}
+         for i in range(3)]
+
+
+def _tree(d):
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*"))
+            if p.is_file() and p.name != "provenance.json"}
+
+
+def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, capsys,
+                                                                      monkeypatch):
+    """With two CPUs a forked helper saves some figures (plan/write.py _FigureWriter); the
+    outputs are the same bytes as when this process saves every figure itself."""
+    import os
+
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    if w._cpus() < 2:
+        pytest.skip("one CPU: figures are always saved by one process here")
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    real, pids = ex.save_figure, tmp_path / "pids"
+
+    def save(fig, stem, **kw):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(fig, stem, **kw)
+    monkeypatch.setattr(ex, "save_figure", save)
+    forked = []
+    enter = w._FigureWriter.__enter__
+
+    def enter_and_record(self):
+        r = enter(self)
+        forked.append(self.proc is not None)
+        return r
+    monkeypatch.setattr(w._FigureWriter, "__enter__", enter_and_record)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "two")], capsys)
+    assert rc == 0, err
+    assert forked == [True]
+    assert len(pids.read_text().split()) == 3  # each figure saved once, by one process or other
+    pids.unlink()
+    monkeypatch.setattr(w, "_cpus", lambda: 1)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
+    assert rc == 0, err
+    assert forked == [True, False]
+    assert pids.read_text().split() == [str(os.getpid())] * 3
+    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
+    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
+    assert two == one
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_disk_full_while_saving_figures(tmp_path, capsys, monkeypatch, cpus):
+    """An error in whichever process saves a figure is reported as a user error and leaves
+    no output folder."""
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+
+    def full(fig, stem, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(stem) + ".png")
+    monkeypatch.setattr(ex, "save_figure", full)
+    monkeypatch.setattr(w, "_cpus", lambda: cpus)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    _readable(rc, err, "the disk is full")
+    assert not (tmp_path / "o").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "plan.yaml"]
