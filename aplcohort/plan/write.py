@@ -554,14 +554,35 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                         cap = f"{cap}: {part}"
                     items.append(("figure", cap, png))  # an item once the PNG is written
                 sections.append(sec)
+            # what needs no figure is written while the helper still saves figures
+            title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
+            if tex_files:
+                from ..tables.export import latex_document
+                _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
+                            latex_document(tex_files, title=title))
+            doc = res.to_dict()
+            # the run time lives in provenance.json only (byte-identical reruns)
+            doc["provenance"] = for_results(doc["provenance"])
+            # no per-patient calendar date in warnings that leave the machine
+            warnings_out = [redact_dates(w) for w in res.warnings]
+            doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
+            for summ in doc.get("analyses", {}).values():
+                if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
+                    summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
+                                        for w in summ["warnings"]]
+            _write_text(resolve_inside(tmp, "results", suffix=".json"),
+                        json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            from .._results import jsonable
+            _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
+                        json.dumps(jsonable(res.provenance), indent=2) + "\n")
+            if res.published is not None:
+                write_csv_frame(res.published, resolve_inside(
+                    tmp, "tables", "published_vs_reproduced", suffix=".csv"))
+            for name, src in (extra_dirs or {}).items():
+                shutil.copytree(src, resolve_inside(tmp, name))
             figure_writer.finish()
         items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
                  for it in items]
-        title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
-        if tex_files:
-            from ..tables.export import latex_document
-            _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
-                        latex_document(tex_files, title=title))
         if "docx" in options["tables"]:
             notes = [f"Table style: {style.name}; every table and figure of the run, in the "
                      "order of the plan. Per-table files are in tables/."]
@@ -573,32 +594,12 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                                 "not patients.")
             write_manuscript(items, resolve_inside(tmp, "manuscript", suffix=".docx"),
                              title=title, notes=notes)
-        doc = res.to_dict()
-        # the run time lives in provenance.json only (byte-identical reruns)
-        doc["provenance"] = for_results(doc["provenance"])
-        # no per-patient calendar date in warnings that leave the machine
-        warnings_out = [redact_dates(w) for w in res.warnings]
-        doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
-        for summ in doc.get("analyses", {}).values():
-            if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
-                summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
-                                    for w in summ["warnings"]]
-        _write_text(resolve_inside(tmp, "results", suffix=".json"),
-                    json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        from .._results import jsonable
-        _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
-                    json.dumps(jsonable(res.provenance), indent=2) + "\n")
-        if res.published is not None:
-            write_csv_frame(res.published,
-                            resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv"))
         html = build_report(title=res.plan.get("title", res.plan.get("plan", "Analysis report")),
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
                             attrition=res.cohort.attrition.to_frame(),
                             published=res.published, warnings=warnings_out)
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
-        for name, src in (extra_dirs or {}).items():
-            shutil.copytree(src, resolve_inside(tmp, name))
     return out
 
 
