@@ -619,9 +619,10 @@ class _FigureWriter:
     time from a shared counter while this process writes the tables; this process then
     takes the figures that are left (:meth:`finish`). Each figure is saved by exactly one
     process with the same function, so the files are the same bytes as a serial run.
-    Elsewhere (no ``fork``, one CPU, fewer than two figures) every figure is saved here,
-    in order. An error in the helper (a full disk...) is raised again by :meth:`finish`;
-    leaving the ``with`` block early stops the helper.
+    Elsewhere (no ``fork``, one CPU, fewer than two figures, or other threads running, as
+    in a Jupyter kernel) every figure is saved here, in order. An error in the helper (a
+    full disk...) is raised again by :meth:`finish`; leaving the ``with`` block early
+    stops the helper.
     """
 
     def __init__(self, jobs, formats, dpi):
@@ -632,8 +633,11 @@ class _FigureWriter:
     def __enter__(self):
         import multiprocessing as mp
         import sys
+        import threading
+        # fork only a process with one thread (the command line; not a Jupyter kernel, whose
+        # other threads may hold locks the forked copy would wait on forever)
         if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
-                and "fork" in mp.get_all_start_methods()):
+                and "fork" in mp.get_all_start_methods() and threading.active_count() == 1):
             ctx = mp.get_context("fork")
             self.counter = ctx.Value("i", 0)
             self.recv, send = ctx.Pipe(duplex=False)
