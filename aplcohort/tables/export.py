@@ -675,7 +675,10 @@ def _table_body_xml(t: "JournalTable", *, font: str, font_size: float, width_mm,
     """``w:tbl`` + footnote paragraphs of a journal table (three rules, header rows that
     repeat on every page); ``block_emu`` is the text width of the section (python-docx's
     default cell width)."""
-    key = (font, float(font_size), width_mm, int(block_emu))
+    # the key holds the cells too: a table whose DataFrame was changed in place since it
+    # was last written is built again, never taken from the cache
+    key = (font, float(font_size), width_mm, int(block_emu), tuple(map(str, t.data.columns)),
+           tuple(tuple(r) for r in t._rows("")), t.indent, t.footnotes, t.spans)
     try:
         cache = _TABLE_XML.setdefault(t, {})
     except TypeError:  # pragma: no cover - a table that cannot be weakly referenced
