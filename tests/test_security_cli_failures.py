@@ -321,3 +321,32 @@ def test_disk_full_while_saving_figures(tmp_path, capsys, monkeypatch, cpus):
     _readable(rc, err, "the disk is full")
     assert not (tmp_path / "o").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "plan.yaml"]
+
+
+def test_no_figure_helper_is_forked_beside_other_threads(tmp_path, capsys, monkeypatch):
+    """A process with other threads (a Jupyter kernel) saves its figures itself: a forked
+    copy could wait forever on a lock one of those threads held."""
+    import threading
+
+    import aplcohort.plan.write as w
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_cpus", lambda: 2)
+    forked = []
+    enter = w._FigureWriter.__enter__
+
+    def enter_and_record(self):
+        r = enter(self)
+        forked.append(self.proc is not None)
+        return r
+    monkeypatch.setattr(w._FigureWriter, "__enter__", enter_and_record)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    finally:
+        stop.set()
+        other.join()
+    assert rc == 0, err
+    assert forked == [False]
+    assert len(list((tmp_path / "o" / "figures").glob("*.png"))) == 3
