@@ -17,8 +17,9 @@ Two measurements:
 
    ``startup``      interpreter + ``import aplcohort.cli`` + building the argument parser
    ``data``         generating the synthetic replica (``synthetic.min2022.write_files``)
-   ``analyses``     ``run_plan`` (loading, validating, every analysis handler; figures that
-                    handlers draw are drawn here), split by analysis kind
+   ``analyses``     ``run_plan`` (loading, validating, every analysis handler), split by
+                    analysis kind (the kind times include drawing)
+   ``drawing``      the figures the handlers create (``plots.*.plot_*``), inside ``analyses``
    ``tables``       per-table CSV / TeX / HTML files and the formatting of result frames
    ``docx``         per-table ``.docx`` files and ``manuscript.docx``
    ``figures``      ``plots.export.save_figure`` (every format of every figure); with two
@@ -122,6 +123,12 @@ PHASES = [
     ("aplcohort.synthetic.min2022", "write_files", "data"),
     ("aplcohort.plan.runner", "run_plan", "analyses"),
     ("aplcohort.plots.export", "save_figure", "figures"),
+    *[(f"aplcohort.plots.{m}", f, "drawing") for m, f in (
+        ("survival", "plot_km"), ("survival", "plot_cif"), ("survival", "plot_simon_makuch"),
+        ("forest", "plot_forest"), ("flow", "plot_flow"), ("swimmer", "plot_swimmer"),
+        ("cumhaz", "plot_cumhaz"), ("diagnostics", "plot_cumhaz"), ("diagnostics", "plot_zph"),
+        ("diagnostics", "plot_predicted_survival"), ("multistate", "plot_clfs"),
+        ("multistate", "plot_state_occupancy"), ("multistate", "plot_transition_diagram"))],
     ("aplcohort.plan.write", "_FigureWriter.finish", "figures"),
     ("aplcohort.tables.manuscript", "write_manuscript", "docx"),
     ("aplcohort.tables.export", "_write_docx", "docx"),
@@ -174,7 +181,7 @@ def main():
         print(f"baseline {a.baseline}: wall {xw:.2f} s, CPU {xc:.2f} s -> this tree takes "
               f"{bw / xw:.2f}x the wall time and {bc / xc:.2f}x the CPU time")
     print("files written: " + ", ".join(f"{n} {k}" for k, n in sorted(nfiles.items())))
-    keys = ["startup", "data", "analyses", "tables", "docx", "figures", "report"]
+    keys = ["startup", "data", "analyses", "drawing", "tables", "docx", "figures", "report"]
     tot = min(r["phases"]["total"] for r in phase_runs)
     ctot = min(r["cpu"]["total"] for r in phase_runs)
     print(f"\nphases, best of {a.runs} instrumented runs (wall total {tot:.2f} s; CPU of the "

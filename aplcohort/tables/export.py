@@ -513,16 +513,20 @@ def docx_safe_text(text: str) -> str:
     return _XML_ILLEGAL.sub(pic, str(text))
 
 
+#: Parts that are compressed images already: stored as they are (deflating the PNGs of a
+#: manuscript again took most of the time of writing it, for no smaller file).
+_STORED_SUFFIXES = (".png", ".jpeg", ".jpg", ".gif", ".tif", ".tiff")
+
+
 def _deterministic_zip(data: bytes) -> bytes:
     """Re-pack a zip with fixed entry dates and attributes (python-docx stamps the clock)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zi.create_system = 3
+            zi = _zip_info(info.filename)
+            if info.filename.lower().endswith(_STORED_SUFFIXES):
+                zi.compress_type = zipfile.ZIP_STORED
             dst.writestr(zi, src.read(info.filename))
     return buf.getvalue()
 
