@@ -274,6 +274,7 @@ def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, 
     if w._cpus() < 2:
         pytest.skip("one CPU: figures are always saved by one process here")
     plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
     real, pids = ex.save_figure, tmp_path / "pids"
 
     def save(fig, stem, **kw):
@@ -350,3 +351,25 @@ def test_no_figure_helper_is_forked_beside_other_threads(tmp_path, capsys, monke
     assert rc == 0, err
     assert forked == [False]
     assert len(list((tmp_path / "o" / "figures").glob("*.png"))) == 3
+
+
+def test_an_error_in_the_figure_helper_is_raised_by_the_main_process(monkeypatch):
+    import aplcohort.plan.write as w
+    if w._cpus() < 2:
+        pytest.skip("one CPU: no helper process is forked")
+    import os
+    monkeypatch.setattr(w, "_cpus", lambda: 2)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)
+    me = os.getpid()
+
+    def full_in_helper(self, i):
+        if os.getpid() != me:
+            raise OSError(errno.ENOSPC, "No space left on device", f"fig{i}.png")
+    monkeypatch.setattr(w._FigureWriter, "_save", full_in_helper)
+    with pytest.raises(OSError, match="No space left") as info:
+        with w._FigureWriter([(None, "a"), (None, "b")], ("png",), 300) as fw:
+            assert fw.proc is not None
+            fw.proc.join(timeout=120)  # the helper takes figure 0 and fails on it
+            assert not fw.proc.is_alive()
+            fw.finish()  # this process saves figure 1, then raises the helper's error
+    assert info.value.errno == errno.ENOSPC and info.value.filename == "fig0.png"

@@ -610,6 +610,11 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _single_threaded() -> bool:
+    import threading
+    return threading.active_count() == 1
+
+
 class _FigureWriter:
     """Save every figure of a run once, in every format, on two CPUs when there are two.
 
@@ -633,11 +638,10 @@ class _FigureWriter:
     def __enter__(self):
         import multiprocessing as mp
         import sys
-        import threading
         # fork only a process with one thread (the command line; not a Jupyter kernel, whose
         # other threads may hold locks the forked copy would wait on forever)
         if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
-                and "fork" in mp.get_all_start_methods() and threading.active_count() == 1):
+                and "fork" in mp.get_all_start_methods() and _single_threaded()):
             ctx = mp.get_context("fork")
             self.counter = ctx.Value("i", 0)
             self.recv, send = ctx.Pipe(duplex=False)
