@@ -26,8 +26,29 @@ _SUBCOMMAND_MODULES = [
     "aplcohort.batch.cli",
 ]
 
+#: The module that registers each subcommand: a command builds the parser from its own
+#: module only, so ``aplcohort replicate`` does not import the batch engine or the
+#: validator's command line (``--help``, no command or an unknown one: every module).
+#: tests/test_security_cli_failures.py checks this table against the registrations.
+_COMMAND_MODULE = {
+    "validate": "aplcohort.cohort.cli", "mapping": "aplcohort.cohort.cli",
+    "synth": "aplcohort.synthetic.cli",
+    "run": "aplcohort.plan.cli", "replicate": "aplcohort.plan.cli",
+    "power": "aplcohort.batch.cli", "sweep": "aplcohort.batch.cli",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _command_of(argv) -> str | None:
+    """The subcommand named in ``argv`` (its first word; ``None`` for ``-h``, ``--version``)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``aplcohort`` argument parser.
+
+    With ``command`` (a known subcommand) only the module that provides it is imported
+    and registered; otherwise every subcommand is.
+    """
     parser = argparse.ArgumentParser(
         prog="aplcohort",
         description="Retrospective cohort analysis of relapsed acute leukemia (APL first): "
@@ -36,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aplcohort {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for modname in _SUBCOMMAND_MODULES:
+    modules = ([_COMMAND_MODULE[command]] if command in _COMMAND_MODULE
+               else _SUBCOMMAND_MODULES)
+    for modname in modules:
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
@@ -85,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     one paragraph without traceback; 1 an unexpected internal error (the
     traceback is printed only when ``APLCOHORT_DEBUG=1``); 130 interrupted.
     """
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)  # malformed arguments: argparse prints usage, exits 2
     if not getattr(args, "handler", None):
         parser.print_help()

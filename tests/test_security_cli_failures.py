@@ -221,3 +221,155 @@ def test_internal_error_is_one_paragraph_with_debug_switch(monkeypatch, capsys, 
     monkeypatch.setenv("APLCOHORT_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["run", str(plan), "--out", str(tmp_path / "o")])
+
+
+def test_each_command_is_built_from_its_own_module_only():
+    """`aplcohort CMD` registers only the module that provides CMD (fewer imports); the
+    table that says which module that is matches what every module registers."""
+    import argparse
+    import importlib
+
+    from aplcohort import cli
+    registered = {}
+    for modname in cli._SUBCOMMAND_MODULES:
+        p = argparse.ArgumentParser()
+        importlib.import_module(modname).register(p.add_subparsers(dest="command"))
+        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+        registered.update({name: modname for name in sub.choices})
+    assert registered == cli._COMMAND_MODULE
+    for name in registered:
+        sub = next(a for a in cli.build_parser(name)._actions
+                   if isinstance(a, argparse._SubParsersAction))
+        assert name in sub.choices
+        assert set(sub.choices) == {c for c, m in registered.items() if m == registered[name]}
+    full = next(a for a in cli.build_parser()._actions
+                if isinstance(a, argparse._SubParsersAction))
+    assert set(full.choices) == set(registered)
+
+
+def test_unknown_command_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["replicat"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'replicat'" in err and "validate" in err and "sweep" in err
+
+
+_FIGS = [{"id": f"cif{i}", "kind": "cif", "endpoint": "cr", "group": "arm", "figure": True}
+         for i in range(3)]
+
+
+def _tree(d):
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*"))
+            if p.is_file() and p.name != "provenance.json"}
+
+
+def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, capsys,
+                                                                      monkeypatch):
+    """With two CPUs a forked helper saves some figures (plan/write.py _FigureWriter); the
+    outputs are the same bytes as when this process saves every figure itself."""
+    import os
+
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    if w._cpus() < 2:
+        pytest.skip("one CPU: figures are always saved by one process here")
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
+    real, pids = ex.save_figure, tmp_path / "pids"
+
+    def save(fig, stem, **kw):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(fig, stem, **kw)
+    monkeypatch.setattr(ex, "save_figure", save)
+    forked = []
+    enter = w._FigureWriter.__enter__
+
+    def enter_and_record(self):
+        r = enter(self)
+        forked.append(self.proc is not None)
+        return r
+    monkeypatch.setattr(w._FigureWriter, "__enter__", enter_and_record)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "two")], capsys)
+    assert rc == 0, err
+    assert forked == [True]
+    assert len(pids.read_text().split()) == 3  # each figure saved once, by one process or other
+    pids.unlink()
+    monkeypatch.setattr(w, "_cpus", lambda: 1)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
+    assert rc == 0, err
+    assert forked == [True, False]
+    assert pids.read_text().split() == [str(os.getpid())] * 3
+    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
+    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
+    assert two == one
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_disk_full_while_saving_figures(tmp_path, capsys, monkeypatch, cpus):
+    """An error in whichever process saves a figure is reported as a user error and leaves
+    no output folder."""
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+
+    def full(fig, stem, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(stem) + ".png")
+    monkeypatch.setattr(ex, "save_figure", full)
+    monkeypatch.setattr(w, "_cpus", lambda: cpus)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    _readable(rc, err, "the disk is full")
+    assert not (tmp_path / "o").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "plan.yaml"]
+
+
+def test_no_figure_helper_is_forked_beside_other_threads(tmp_path, capsys, monkeypatch):
+    """A process with other threads (a Jupyter kernel) saves its figures itself: a forked
+    copy could wait forever on a lock one of those threads held."""
+    import threading
+
+    import aplcohort.plan.write as w
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_cpus", lambda: 2)
+    forked = []
+    enter = w._FigureWriter.__enter__
+
+    def enter_and_record(self):
+        r = enter(self)
+        forked.append(self.proc is not None)
+        return r
+    monkeypatch.setattr(w._FigureWriter, "__enter__", enter_and_record)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    finally:
+        stop.set()
+        other.join()
+    assert rc == 0, err
+    assert forked == [False]
+    assert len(list((tmp_path / "o" / "figures").glob("*.png"))) == 3
+
+
+def test_an_error_in_the_figure_helper_is_raised_by_the_main_process(monkeypatch):
+    import aplcohort.plan.write as w
+    if w._cpus() < 2:
+        pytest.skip("one CPU: no helper process is forked")
+    import os
+    monkeypatch.setattr(w, "_cpus", lambda: 2)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)
+    me = os.getpid()
+
+    def full_in_helper(self, i):
+        if os.getpid() != me:
+            raise OSError(errno.ENOSPC, "No space left on device", f"fig{i}.png")
+    monkeypatch.setattr(w._FigureWriter, "_save", full_in_helper)
+    with pytest.raises(OSError, match="No space left") as info:
+        with w._FigureWriter([(None, "a"), (None, "b")], ("png",), 300) as fw:
+            assert fw.proc is not None
+            fw.proc.join(timeout=120)  # the helper takes figure 0 and fails on it
+            assert not fw.proc.is_alive()
+            fw.finish()  # this process saves figure 1, then raises the helper's error
+    assert info.value.errno == errno.ENOSPC and info.value.filename == "fig0.png"

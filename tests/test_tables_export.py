@@ -87,3 +87,42 @@ def test_save_table_and_errors(tmp_path):
         JournalTable("x", pd.DataFrame({"a": ["1"]}), pd.DataFrame(), indent=(0, 1))
     d = table().to_dict()
     assert d["kind"] == "table" and d["data"][1]["Characteristic"] == "F"
+
+
+def _tbl_xml(path):
+    import re
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("word/document.xml").decode("utf-8")
+    return re.findall(r"<w:tbl>.*?</w:tbl>", xml, flags=re.S)
+
+
+def test_docx_table_xml_shared_by_the_table_file_and_the_manuscript(tmp_path):
+    """tables/<name>.docx and manuscript.docx hold the same table XML (built once); a table
+    changed in place afterwards is written with its new cells, not from the cache."""
+    from aplcohort.tables.manuscript import ManuscriptItem, write_manuscript
+    t = table()
+    t.to_docx(tmp_path / "a.docx")
+    write_manuscript([ManuscriptItem("table", "Baseline", table=t)], tmp_path / "m.docx")
+    own, in_ms = _tbl_xml(tmp_path / "a.docx"), _tbl_xml(tmp_path / "m.docx")
+    assert len(own) == 1 and own == in_ms
+    t.data.iloc[2, 1] = "99 [1\u20132]"
+    t.to_docx(tmp_path / "b.docx")
+    (new,) = _tbl_xml(tmp_path / "b.docx")
+    assert "99 [1\u20132]" in new and "40.5" not in new and "40.5" in own[0]
+    rows = docx.Document(str(tmp_path / "b.docx")).tables[0].rows
+    cells = [[c.text for c in r.cells] for r in rows]
+    assert cells[-1] == ["Age, median [IQR]", "99 [1\u20132]", "0.229"]
+
+
+def test_docx_text_with_tabs_breaks_and_edge_spaces_reads_back(tmp_path):
+    data = pd.DataFrame({"Item": ["  lead", "a\tb", "x\ny", "A & <B>"], "v": ["1", "", " ", "4"]})
+    t = JournalTable("Cap\twith tab", data, pd.DataFrame(), footnotes=(" f ",),
+                     spans=(("Both", 0, 1),))
+    t.to_docx(tmp_path / "t.docx")
+    d = docx.Document(str(tmp_path / "t.docx"))
+    assert d.paragraphs[0].text == "Cap\twith tab"
+    rows = [[c.text for c in r.cells] for r in d.tables[0].rows]
+    assert rows[0] == ["Both", "Both"]  # one cell spanning both columns
+    assert rows[2:] == [["  lead", "1"], ["a\tb", ""], ["x\ny", " "], ["A & <B>", "4"]]
+    assert d.paragraphs[-1].text == " f "

@@ -27,7 +27,6 @@ import secrets
 import shutil
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..errors import InputError, PlanError
@@ -482,7 +481,6 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     Path
         The output folder.
     """
-    from ..plots.export import save_figure
     from ..tables.export import JournalTable, save_table, write_csv_frame
     from .provenance import for_results
 
@@ -515,50 +513,76 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         figures_dir.mkdir()
         sections = []
         items, tex_files, listings = [], [], []
-        for aid, a in res.analyses.items():
-            sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
-                   "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
-            for name, caption, tab in a.tables:
-                stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
-                if isinstance(tab, JournalTable):
-                    save_table(tab, stem, formats=options["tables"])
-                    sec["tables"].append((caption, tab.data))
-                    jt = tab
-                elif isinstance(tab, pd.DataFrame):
-                    write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
-                    jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
-                                         plan_of.get(aid) or {}, labels, style)
-                    fmts = tuple(f for f in options["tables"] if f != "csv")
-                    if fmts:
-                        save_table(jt, stem, formats=fmts)
-                    sec["tables"].append((caption, jt.data))
-                else:
-                    continue
-                if "patient_id" in getattr(jt.raw, "columns", ()):
-                    # per-patient listings (data reports) are not manuscript material
-                    listings.append(stem.name)
-                else:
-                    items.append(ManuscriptItem("table", _manuscript_caption(a, caption),
-                                                table=jt))
-                if "tex" in options["tables"]:
-                    tex_files.append(stem.name + ".tex")
-            for name, fig in a.figures:
-                stem = resolve_inside(tmp, "figures", name)
-                save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
-                png = stem.with_name(stem.name + ".png")
-                sec["figures"].append(png)
-                plt.close(fig)
-                cap = a.title or name
-                if len(a.figures) > 1:  # several figures of one analysis: say which
-                    part = name.split("__", 1)[-1].replace("_", " ")
-                    cap = f"{cap}: {part}"
-                items.append(ManuscriptItem("figure", cap, figure=png))
-            sections.append(sec)
-        title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
-        if tex_files:
-            from ..tables.export import latex_document
-            _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
-                        latex_document(tex_files, title=title))
+        # every figure's file stem first, so a helper process can save figures while the
+        # tables are written (see _FigureWriter)
+        fig_jobs = [(fig, resolve_inside(tmp, "figures", name))
+                    for a in res.analyses.values() for name, fig in a.figures]
+        with _FigureWriter(fig_jobs, options["formats"], options["dpi"]) as figure_writer:
+            for aid, a in res.analyses.items():
+                sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
+                       "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
+                for name, caption, tab in a.tables:
+                    stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
+                    if isinstance(tab, JournalTable):
+                        save_table(tab, stem, formats=options["tables"])
+                        sec["tables"].append((caption, tab.data))
+                        jt = tab
+                    elif isinstance(tab, pd.DataFrame):
+                        write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
+                        jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
+                                             plan_of.get(aid) or {}, labels, style)
+                        fmts = tuple(f for f in options["tables"] if f != "csv")
+                        if fmts:
+                            save_table(jt, stem, formats=fmts)
+                        sec["tables"].append((caption, jt.data))
+                    else:
+                        continue
+                    if "patient_id" in getattr(jt.raw, "columns", ()):
+                        # per-patient listings (data reports) are not manuscript material
+                        listings.append(stem.name)
+                    else:
+                        items.append(ManuscriptItem("table", _manuscript_caption(a, caption),
+                                                    table=jt))
+                    if "tex" in options["tables"]:
+                        tex_files.append(stem.name + ".tex")
+                for name, fig in a.figures:
+                    png = resolve_inside(tmp, "figures", name, suffix=".png")
+                    sec["figures"].append(png)
+                    cap = a.title or name
+                    if len(a.figures) > 1:  # several figures of one analysis: say which
+                        part = name.split("__", 1)[-1].replace("_", " ")
+                        cap = f"{cap}: {part}"
+                    items.append(("figure", cap, png))  # an item once the PNG is written
+                sections.append(sec)
+            # what needs no figure is written while the helper still saves figures
+            title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
+            if tex_files:
+                from ..tables.export import latex_document
+                _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
+                            latex_document(tex_files, title=title))
+            doc = res.to_dict()
+            # the run time lives in provenance.json only (byte-identical reruns)
+            doc["provenance"] = for_results(doc["provenance"])
+            # no per-patient calendar date in warnings that leave the machine
+            warnings_out = [redact_dates(w) for w in res.warnings]
+            doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
+            for summ in doc.get("analyses", {}).values():
+                if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
+                    summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
+                                        for w in summ["warnings"]]
+            _write_text(resolve_inside(tmp, "results", suffix=".json"),
+                        json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            from .._results import jsonable
+            _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
+                        json.dumps(jsonable(res.provenance), indent=2) + "\n")
+            if res.published is not None:
+                write_csv_frame(res.published, resolve_inside(
+                    tmp, "tables", "published_vs_reproduced", suffix=".csv"))
+            for name, src in (extra_dirs or {}).items():
+                shutil.copytree(src, resolve_inside(tmp, name))
+            figure_writer.finish()
+        items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
+                 for it in items]
         if "docx" in options["tables"]:
             notes = [f"Table style: {style.name}; every table and figure of the run, in the "
                      "order of the plan. Per-table files are in tables/."]
@@ -570,33 +594,112 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                                 "not patients.")
             write_manuscript(items, resolve_inside(tmp, "manuscript", suffix=".docx"),
                              title=title, notes=notes)
-        doc = res.to_dict()
-        # the run time lives in provenance.json only (byte-identical reruns)
-        doc["provenance"] = for_results(doc["provenance"])
-        # no per-patient calendar date in warnings that leave the machine
-        warnings_out = [redact_dates(w) for w in res.warnings]
-        doc["warnings"] = [redact_dates(w) for w in doc.get("warnings", [])]
-        for summ in doc.get("analyses", {}).values():
-            if isinstance(summ, dict) and isinstance(summ.get("warnings"), list):
-                summ["warnings"] = [redact_dates(w) if isinstance(w, str) else w
-                                    for w in summ["warnings"]]
-        _write_text(resolve_inside(tmp, "results", suffix=".json"),
-                    json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        from .._results import jsonable
-        _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
-                    json.dumps(jsonable(res.provenance), indent=2) + "\n")
-        if res.published is not None:
-            write_csv_frame(res.published,
-                            resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv"))
         html = build_report(title=res.plan.get("title", res.plan.get("plan", "Analysis report")),
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
                             attrition=res.cohort.attrition.to_frame(),
                             published=res.published, warnings=warnings_out)
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
-        for name, src in (extra_dirs or {}).items():
-            shutil.copytree(src, resolve_inside(tmp, name))
     return out
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _single_threaded() -> bool:
+    import threading
+    return threading.active_count() == 1
+
+
+class _FigureWriter:
+    """Save every figure of a run once, in every format, on two CPUs when there are two.
+
+    Drawing and encoding figures is most of the time a run takes to write its outputs,
+    and one Python process uses one CPU. On Linux with two or more CPUs a helper process
+    is forked (it inherits the figures; nothing is pickled) that takes figures one at a
+    time from a shared counter while this process writes the tables; this process then
+    takes the figures that are left (:meth:`finish`). Each figure is saved by exactly one
+    process with the same function, so the files are the same bytes as a serial run.
+    Elsewhere (no ``fork``, one CPU, fewer than two figures, or other threads running, as
+    in a Jupyter kernel) every figure is saved here, in order. An error in the helper (a
+    full disk...) is raised again by :meth:`finish`; leaving the ``with`` block early
+    stops the helper.
+    """
+
+    def __init__(self, jobs, formats, dpi):
+        self.jobs, self.formats, self.dpi = list(jobs), tuple(formats), dpi
+        self.proc = self.counter = self.recv = None
+        self._next = 0
+
+    def __enter__(self):
+        import multiprocessing as mp
+        import sys
+        # fork only a process with one thread (the command line; not a Jupyter kernel, whose
+        # other threads may hold locks the forked copy would wait on forever)
+        if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
+                and "fork" in mp.get_all_start_methods() and _single_threaded()):
+            ctx = mp.get_context("fork")
+            self.counter = ctx.Value("i", 0)
+            self.recv, send = ctx.Pipe(duplex=False)
+            self.proc = ctx.Process(target=self._helper, args=(send,), daemon=True,
+                                    name="aplcohort-figures")
+            self.proc.start()
+            send.close()
+        return self
+
+    def _take(self):
+        if self.counter is None:
+            i, self._next = self._next, self._next + 1
+        else:
+            with self.counter.get_lock():
+                i = self.counter.value
+                self.counter.value = i + 1
+        return i if i < len(self.jobs) else None
+
+    def _save(self, i):
+        from ..plots.export import save_figure
+        fig, stem = self.jobs[i]
+        save_figure(fig, stem, formats=self.formats, dpi=self.dpi)
+
+    def _helper(self, send):  # runs in the forked process
+        try:
+            while (i := self._take()) is not None:
+                self._save(i)
+            send.send(None)
+        except BaseException as exc:  # handed to the parent, which raises it
+            try:
+                send.send(exc)
+            except Exception:
+                send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+
+    def finish(self):
+        """Save the figures no process has taken yet; wait for the helper; raise its error."""
+        while (i := self._take()) is not None:
+            self._save(i)
+        if self.proc is not None:
+            try:
+                err = self.recv.recv()
+            except EOFError:
+                err = RuntimeError("the process saving figures ended unexpectedly (exit code "
+                                   f"{self.proc.exitcode}); no output was written")
+            self.proc.join()
+            self.proc = None
+            if err is not None:
+                raise err
+
+    def __exit__(self, *exc):
+        import matplotlib.pyplot as plt
+        if self.proc is not None:  # left early (an error): stop the helper
+            self.proc.terminate()
+            self.proc.join()
+            self.proc = None
+        for fig, _stem in self.jobs:
+            plt.close(fig)
+        return False
 
 
 def _write_text(path: Path, text: str) -> None:

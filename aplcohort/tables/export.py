@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import functools
 import html as _html
 import io
 import re
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +104,10 @@ class JournalTable(Result):
 
     # ------------------------------------------------------------------ exporters
     def _rows(self, indent_str: str):
-        for i, (_, r) in enumerate(self.data.iterrows()):
-            cells = ["" if pd.isna(v) else str(v) for v in r.tolist()]
+        # the cells as one object array (DataFrame.iterrows builds a Series per row: it
+        # was ~1 s of the 55 tables of a Min 2022 run, each exported 3 to 5 times)
+        for i, r in enumerate(self.data.to_numpy(dtype=object).tolist()):
+            cells = [v if isinstance(v, str) else "" if pd.isna(v) else str(v) for v in r]
             cells[0] = indent_str * self.indent[i] + cells[0]
             yield cells
 
@@ -207,7 +211,7 @@ class JournalTable(Result):
 
         The page is A4 with margins that also fit US Letter; a table wider than the
         portrait text width gets a landscape page (``landscape=None``, the default).
-        Returns the ``docx.Document``.
+        Returns the path written (python-docx reads it back: ``docx.Document(path)``).
         """
         return _write_docx(self, path, font=font, font_size=font_size, landscape=landscape)
 
@@ -509,38 +513,22 @@ def docx_safe_text(text: str) -> str:
     return _XML_ILLEGAL.sub(pic, str(text))
 
 
+#: Parts that are compressed images already: stored as they are (deflating the PNGs of a
+#: manuscript again took most of the time of writing it, for no smaller file).
+_STORED_SUFFIXES = (".png", ".jpeg", ".jpg", ".gif", ".tif", ".tiff")
+
+
 def _deterministic_zip(data: bytes) -> bytes:
     """Re-pack a zip with fixed entry dates and attributes (python-docx stamps the clock)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zi.create_system = 3
+            zi = _zip_info(info.filename)
+            if info.filename.lower().endswith(_STORED_SUFFIXES):
+                zi.compress_type = zipfile.ZIP_STORED
             dst.writestr(zi, src.read(info.filename))
     return buf.getvalue()
-
-
-def _set_cell_border(cell, **edges):
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    tcPr = cell._tc.get_or_add_tcPr()
-    borders = tcPr.find(qn("w:tcBorders"))
-    if borders is None:
-        borders = OxmlElement("w:tcBorders")
-        tcPr.append(borders)
-    for edge, size in edges.items():
-        el = borders.find(qn(f"w:{edge}"))
-        if el is None:
-            el = OxmlElement(f"w:{edge}")
-            borders.append(el)
-        el.set(qn("w:val"), "single" if size else "nil")
-        if size:
-            el.set(qn("w:sz"), str(int(size)))
-            el.set(qn("w:space"), "0")
-            el.set(qn("w:color"), "000000")
 
 
 #: Page geometry (mm) whose text area fits both A4 and US Letter: A4 paper, side margins
@@ -596,32 +584,114 @@ def save_document(doc, path) -> None:
         fh.write(_deterministic_zip(buf.getvalue()))
 
 
-def _mark_header_row(row) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    trPr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    trPr.append(el)
+# ----------------------------------------------------------------------------- DOCX tables
+# Why the table XML is written as text and not through python-docx's per-cell API:
+# that API looks every child element up by name (``get_or_add_*``), about 70,000 calls
+# and ~3 s for the 55 tables of the Min 2022 replica, while the same elements written
+# as text take about a millisecond per table. The XML is exactly what python-docx wrote
+# (same elements, attributes and order: checked byte for byte on every table of the
+# replica when this was changed); python-docx still assembles manuscript.docx (sections,
+# pictures) and reads every file back in the tests.
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_RUN_BREAKS = re.compile(r"[\t\r\n]")
+#: Per table, the XML of its ``w:tbl`` and footnote paragraphs for each layout, so a
+#: table written to ``tables/<name>.docx`` is not built again for ``manuscript.docx``.
+_TABLE_XML: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "Arial",
-              font_size: float = 9.0, width_mm: float | None = None):
-    """Append a journal table (caption, three rules, footnotes) to a python-docx Document.
+def _twips_of_emu(emu: int) -> int:
+    return int(round(emu / 635.0))          # docx.shared.Length.twips
 
-    Column widths come from the cells' natural widths, scaled to ``width_mm`` (the
-    text width) when wider; header rows repeat on every page.
-    """
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt
 
-    cap = doc.add_paragraph()
-    run = cap.add_run(docx_safe_text(caption if caption is not None else t.title))
-    run.bold = True
-    cap.paragraph_format.keep_with_next = True
+def _twips_mm(mm: float) -> int:
+    return _twips_of_emu(int(mm * 36000))   # docx.shared.Mm
+
+
+def _twips_pt(pt: float) -> int:
+    return _twips_of_emu(int(pt * 12700))   # docx.shared.Pt
+
+
+def _half_points(pt: float) -> int:
+    return int(int(pt * 12700) / 12700.0 * 2)  # docx ST_HpsMeasure
+
+
+def _xml_text(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_attr(s: str) -> str:
+    return (_xml_text(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+            .replace("\t", "&#9;"))
+
+
+def _run_text_xml(text: str) -> str:
+    """The content of a ``w:r`` holding ``text``: tab -> ``w:tab``, line break -> ``w:br``,
+    runs of other characters -> ``w:t`` (``xml:space="preserve"`` when they begin or end
+    with white space), as python-docx's ``Run.text``."""
+    if not text:
+        return ""
+    out = []
+    pos = 0
+    for m in _RUN_BREAKS.finditer(text):
+        out.append(_t_xml(text[pos:m.start()]))
+        out.append("<w:tab/>" if m.group(0) == "\t" else "<w:br/>")
+        pos = m.end()
+    out.append(_t_xml(text[pos:]))
+    return "".join(out)
+
+
+def _t_xml(chunk: str) -> str:
+    if not chunk:
+        return ""
+    sp = ' xml:space="preserve"' if len(chunk.strip()) < len(chunk) else ""
+    return f"<w:t{sp}>{_xml_text(chunk)}</w:t>"
+
+
+def _caption_xml(text: str) -> str:
+    return ("<w:p><w:pPr><w:keepNext/></w:pPr><w:r><w:rPr><w:b/></w:rPr>"
+            f"{_run_text_xml(docx_safe_text(text))}</w:r></w:p>")
+
+
+def _border_xml(edges: dict) -> str:
+    if not edges:
+        return ""
+    return ("<w:tcBorders>" + "".join(
+        f'<w:{e} w:val="single" w:sz="{int(sz)}" w:space="0" w:color="000000"/>'
+        for e, sz in edges.items()) + "</w:tcBorders>")
+
+
+class _Tc:
+    """One table cell while the table XML is built (width in twips, borders in order)."""
+
+    __slots__ = ("width", "span", "borders", "para")
+
+    def __init__(self, width: int):
+        self.width, self.span, self.borders, self.para = width, 1, {}, "<w:p/>"
+
+    def xml(self) -> str:
+        span = f'<w:gridSpan w:val="{self.span}"/>' if self.span > 1 else ""
+        return (f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{self.width}"/>{span}'
+                f"{_border_xml(self.borders)}</w:tcPr>{self.para}</w:tc>")
+
+
+def _table_body_xml(t: "JournalTable", *, font: str, font_size: float, width_mm,
+                    block_emu: int) -> str:
+    """``w:tbl`` + footnote paragraphs of a journal table (three rules, header rows that
+    repeat on every page); ``block_emu`` is the text width of the section (python-docx's
+    default cell width)."""
+    # the key holds the cells too: a table whose DataFrame was changed in place since it
+    # was last written is built again, never taken from the cache
+    key = (font, float(font_size), width_mm, int(block_emu), tuple(map(str, t.data.columns)),
+           tuple(tuple(r) for r in t._rows("")), t.indent, t.footnotes, t.spans)
+    try:
+        cache = _TABLE_XML.setdefault(t, {})
+    except TypeError:  # pragma: no cover - a table that cannot be weakly referenced
+        cache = {}
+    if key in cache:
+        return cache[key]
     ncol = t.data.shape[1]
     nhead = 2 if t.spans else 1
-    table = doc.add_table(rows=nhead + len(t.data), cols=ncol)
+    default_w = _twips_of_emu(block_emu // ncol) if ncol else 0
     widths = _cell_widths(t)
     if width_mm is not None:
         # Arial digits are 0.556 em (1.77 mm at 9 pt), capitals up to 0.78 em; Word pads
@@ -633,71 +703,169 @@ def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "
         col_mm = [w * mm_per_char + pad for w in widths]
         if sum(col_mm) > width_mm:  # words longer than the budget: scale (they wrap)
             col_mm = [c * width_mm / sum(col_mm) for c in col_mm]
-        table.autofit = False
-        for j, col in enumerate(table.columns):
-            col.width = Mm(col_mm[j])
+        col_tw = [_twips_mm(c) for c in col_mm]
+        grid_tw, layout = col_tw, "fixed"
     else:
-        table.autofit = True
-        col_mm = None
+        col_tw = [default_w] * ncol
+        grid_tw, layout = col_tw, "autofit"
+    fa = _xml_attr(font)
+    hp = _half_points(font_size)
 
-    def put(cell, text, bold=False, align="center", indent=0, j=None):
-        cell.text = ""
-        if col_mm is not None and j is not None:
-            cell.width = Mm(col_mm[j])
-        p = cell.paragraphs[0]
-        r = p.add_run(docx_safe_text(text))
-        r.bold = bold
-        r.font.size = Pt(font_size)
-        r.font.name = font
-        p.alignment = WD_ALIGN_PARAGRAPH.LEFT if align == "left" else WD_ALIGN_PARAGRAPH.CENTER
-        p.paragraph_format.space_after = Pt(0)
-        p.paragraph_format.space_before = Pt(0)
-        if indent:
-            p.paragraph_format.left_indent = Pt(10 * indent)
+    def para(text, bold, align, indent=0):
+        ind = f'<w:ind w:left="{_twips_pt(10 * indent)}"/>' if indent else ""
+        b = "<w:b/>" if bold else '<w:b w:val="0"/>'
+        return (f'<w:p><w:pPr><w:spacing w:after="0" w:before="0"/>{ind}'
+                f'<w:jc w:val="{"left" if align == "left" else "center"}"/></w:pPr><w:r/>'
+                f'<w:r><w:rPr><w:rFonts w:ascii="{fa}" w:hAnsi="{fa}"/>{b}<w:sz w:val="{hp}"/>'
+                f"</w:rPr>{_run_text_xml(docx_safe_text(text))}</w:r></w:p>")
 
+    rows: list[list[_Tc]] = []  # one entry per grid column (a merged cell repeats)
     if t.spans:
+        top = [_Tc(default_w) for _ in range(ncol)]
         for lab, a, b in t.spans:
-            c = table.cell(0, a).merge(table.cell(0, b)) if b > a else table.cell(0, a)
-            put(c, lab, bold=True)
-            _set_cell_border(c, bottom=4)
-    hdr = nhead - 1
-    # python-docx's table.cell(i, j) rebuilds the whole cell grid on every call (quadratic
-    # in the table size); each row's cells are read once instead
-    rows = table.rows
-    for k in range(nhead):
-        _mark_header_row(rows[k])
-    hdr_cells = rows[hdr].cells
+            cell = top[a]
+            if b > a:  # python-docx merge: the first cell spans, the others go
+                cell.width = sum(c.width for c in top[a:b + 1])
+                cell.span = b - a + 1
+                for k in range(a + 1, b + 1):
+                    top[k] = cell
+            cell.para = para(lab, True, "center")
+            cell.borders["bottom"] = 4
+        rows.append(top)
+    hdr = []
     for j, col in enumerate(t.data.columns):
         # "(n = 30)" never splits over two lines
         head = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(col).strip())
-        put(hdr_cells[j], head, bold=True, align="left" if j == 0 else "center", j=j)
+        c = _Tc(col_tw[j])
+        c.para = para(head, True, "left" if j == 0 else "center")
+        hdr.append(c)
+    rows.append(hdr)
     for i, cells in enumerate(t._rows("")):
-        row_cells = rows[nhead + i].cells
+        row = []
         for j, v in enumerate(cells):
-            put(row_cells[j], v, align="left" if j == 0 else "center",
-                indent=t.indent[i] if j == 0 else 0, j=j)
-    top, last = rows[0].cells, rows[nhead + len(t.data) - 1].cells
+            c = _Tc(col_tw[j])
+            c.para = para(v, False, "left" if j == 0 else "center",
+                          t.indent[i] if j == 0 else 0)
+            row.append(c)
+        rows.append(row)
     for j in range(ncol):
-        _set_cell_border(top[j], top=12)
-        _set_cell_border(hdr_cells[j], bottom=8)
-        _set_cell_border(last[j], bottom=12)
+        rows[0][j].borders["top"] = 12
+        hdr[j].borders["bottom"] = 8
+        rows[-1][j].borders["bottom"] = 12
+    out = ['<w:tbl><w:tblPr><w:tblW w:type="auto" w:w="0"/>'
+           f'<w:tblLayout w:type="{layout}"/><w:tblLook w:firstColumn="1" w:firstRow="1" '
+           'w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/>'
+           "</w:tblPr><w:tblGrid>"]
+    out += [f'<w:gridCol w:w="{w}"/>' for w in grid_tw]
+    out.append("</w:tblGrid>")
+    for k, row in enumerate(rows):
+        out.append("<w:tr><w:trPr><w:tblHeader w:val=\"true\"/></w:trPr>" if k < nhead
+                   else "<w:tr>")
+        seen = set()
+        for c in row:
+            if id(c) not in seen:
+                seen.add(id(c))
+                out.append(c.xml())
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    fhp = _half_points(max(7.0, font_size - 1))
     for f in t.footnotes:
-        p = doc.add_paragraph()
-        r = p.add_run(docx_safe_text(f))
-        r.font.size = Pt(max(7.0, font_size - 1))
-        p.paragraph_format.space_after = Pt(0)
-    return table
+        out.append(f'<w:p><w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:rPr><w:sz w:val="{fhp}"/>'
+                   f"</w:rPr>{_run_text_xml(docx_safe_text(f))}</w:r></w:p>")
+    xml = "".join(out)
+    cache[key] = xml
+    return xml
+
+
+def _block_emu(section) -> int:
+    """Text width of a python-docx section in EMU (python-docx's ``Document._block_width``)."""
+    from docx.shared import Inches
+    return int((section.page_width or Inches(8.5)) - (section.left_margin or Inches(1))
+               - (section.right_margin or Inches(1)))
+
+
+def add_table(doc, t: JournalTable, *, caption: str | None = None, font: str = "Arial",
+              font_size: float = 9.0, width_mm: float | None = None):
+    """Append a journal table (caption, three rules, footnotes) to a python-docx Document.
+
+    Column widths come from the cells' natural widths, scaled to ``width_mm`` (the
+    text width) when wider; header rows repeat on every page. The table's XML is built
+    once per layout and reused (see :func:`_table_body_xml`). Returns the
+    ``docx.table.Table``.
+    """
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+    from docx.table import Table
+
+    body = doc.element.body
+    xml = _caption_xml(caption if caption is not None else t.title) + _table_body_xml(
+        t, font=font, font_size=font_size, width_mm=width_mm,
+        block_emu=_block_emu(doc.sections[-1]))
+    frag = parse_xml(f'<w:body xmlns:w="{_W_NS}">{xml}</w:body>')
+    anchor = body.find(qn("w:sectPr"))
+    tbl = None
+    for el in list(frag):
+        if anchor is not None:
+            anchor.addprevious(el)
+        else:
+            body.append(el)
+        if el.tag == qn("w:tbl"):
+            tbl = el
+    return Table(tbl, doc._body)
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.external_attr = 0o644 << 16
+    zi.create_system = 3
+    return zi
+
+
+@functools.lru_cache(maxsize=16)
+def _docx_template(font: str, font_size: float, orientation: str):
+    """A one-table document package, built once per layout by python-docx: the zip of
+    every part but ``word/document.xml`` and ``docProps/core.xml`` (compressed once), the
+    document XML before and after the body content, the core properties, the text width."""
+    doc = new_document(font, font_size, "")
+    set_page(doc.sections[0], orientation)
+    buf = io.BytesIO()
+    doc.save(buf)
+    src = zipfile.ZipFile(buf)
+    xml = src.read("word/document.xml").decode("utf-8")
+    cut = xml.rindex("<w:sectPr")
+    static = io.BytesIO()
+    with zipfile.ZipFile(static, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename not in ("word/document.xml", "docProps/core.xml"):
+                dst.writestr(_zip_info(info.filename), src.read(info.filename))
+    return (static.getvalue(), xml[:cut], xml[cut:], src.read("docProps/core.xml"),
+            _block_emu(doc.sections[0]))
+
+
+def _core_xml(template: bytes, title: str) -> bytes:
+    from lxml import etree
+    root = etree.fromstring(template)
+    root.find("{http://purl.org/dc/elements/1.1/}title").text = docx_safe_text(title)[:255]
+    return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
 def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
+    """One table in its own .docx: the cached package of its layout plus its XML (same
+    bytes for the same table)."""
     if landscape is None:
         landscape = t.is_wide()
     orient = "landscape" if landscape else "portrait"
-    doc = new_document(font, font_size, t.title)
-    set_page(doc.sections[0], orient)
-    add_table(doc, t, font=font, font_size=font_size, width_mm=text_width_mm(orient))
-    save_document(doc, path)
-    return doc
+    static, head, tail, core, block = _docx_template(font, float(font_size), orient)
+    body = _caption_xml(t.title) + _table_body_xml(
+        t, font=font, font_size=font_size, width_mm=text_width_mm(orient), block_emu=block)
+    buf = io.BytesIO(static)
+    with zipfile.ZipFile(buf, "a") as z:  # the static parts are copied, not recompressed
+        z.writestr(_zip_info("docProps/core.xml"), _core_xml(core, t.title))
+        z.writestr(_zip_info("word/document.xml"), (head + body + tail).encode("utf-8"))
+    with open(path, "wb") as fh:
+        fh.write(buf.getvalue())
+    return Path(path)
 
 
 def save_table(table: JournalTable, path_stem, formats=TABLE_FORMATS) -> list[Path]:
