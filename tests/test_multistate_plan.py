@@ -193,3 +193,11 @@ def test_data_report_in_outputs_has_no_calendar_dates(cohort):
     assert not date.search(json.dumps(o.summary["problems"], default=str))
     local = build_transitions(cohort).report.problems
     assert local["detail"].str.contains(date).any()
+
+
+def test_groups_follow_the_dictionary_order_without_order_key(cohort):
+    """ATO-based, auto HSCT, allo HSCT (dictionary), not alphabetical, as the other kinds."""
+    o = run_handler(h_multistate, cohort, {"group": "postremission_modality", "figures": False,
+                                           "time_zero": "CR2"})
+    assert [g for g in o.summary["groups"] if g != "none"][:3] == \
+        ["ATO-based", "auto HSCT", "allo HSCT"]

@@ -267,6 +267,7 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
             miss = tr.data.loc[gd.isna(), "patient_id"].unique().tolist()
             raise InputError(f"group {group!r} is missing for patients {miss[:10]}; recode or "
                              "exclude them before the analysis (with the reason)")
+    order = _default_order(group, tr.data, order)
     occ = state_occupancy(tr.data, id="patient_id", states=list(m.state_names), group=group,
                           order=order, tau=tau, conf_type=conf_type, conf_level=conf_level)
     out = MultistateOutput(summary={})
@@ -348,6 +349,7 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
     pre_notes = []
     if group is not None:
         _immortal_time_check(m, tr.time_zero, group, pre_notes)
+    order = _default_order(group, tr.data, order)
     res = clfs(tr, group=group, order=order, conf_type=conf_type, conf_level=conf_level,
                tau=tau, dfs_os=dfs_os)
     at = res.measure_at(list(times)) if len(times) else None
@@ -406,3 +408,13 @@ def _redacted(problems: pd.DataFrame) -> pd.DataFrame:
     if "detail" in out.columns:
         out["detail"] = [redact_dates(d) if isinstance(d, str) else d for d in out["detail"]]
     return out
+
+
+def _default_order(group, data: pd.DataFrame, order):
+    """Without ``order:``, groups follow the data dictionary's level order (as every other
+    kind, docs/plans.md "Group order"); columns without a vocabulary: alphabetical."""
+    if group is None or order is not None or group not in data.columns:
+        return order
+    from ..tables.labels import resolve_labels
+    present = [v for v in pd.unique(data[group]) if not pd.isna(v)]
+    return resolve_labels().order(group, present)
