@@ -132,20 +132,11 @@ def _eval(data: pd.DataFrame, expr: str, what: str, aid: str) -> pd.Series:
 def analysis_set(ctx: Context, m, out):
     """The cohort restricted by the analysis's ``where`` (a missing result counts as not
     kept, as in :meth:`Cohort.filter`); the left-out patients are recorded in ``out``."""
-    from ..expr import ExpressionError
     cohort = ctx.cohort
     if not m.where:
         return cohort
-    reason = f"not ({m.where})"
-    try:
-        sub = cohort.filter(expression_text(m.where), step=f"{m.id}: analysis set", reason=reason)
-    except ExpressionError as exc:
-        raise PlanError(f"analysis '{m.id}': where: {exc}") from None
-    step = sub.attrition.steps[-1]
-    out.attrition = sub.attrition.copy()
-    if step.n_excluded:
-        out.exclusions.append({"reason": step.reason, "n": step.n_excluded,
-                               "ids": list(step.excluded_ids)})
+    sub, step = _restrict(cohort, m.where, f"{m.id}: analysis set", f"not ({m.where})",
+                          f"analysis '{m.id}'", out)
     out.summary["analysis_set"] = {"where": m.where, "n_before": step.n_before, "n": step.n_after,
                                    "excluded": step.n_excluded}
     return sub
@@ -193,18 +184,24 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
 def _endpoint_where(m, eid: str, where: str, cohort, out):
     """The endpoint's own ``where:`` (e.g. an endpoint defined for one disease only), applied
     after the analysis's ``where``; the patients it leaves out are recorded in ``out``."""
+    return _restrict(cohort, where, f"{m.id}: endpoint {eid}", f"{eid}: not ({where})",
+                     f"endpoint '{eid}'", out)[0]
+
+
+def _restrict(cohort, where: str, step_name: str, reason: str, who: str, out):
+    """``cohort`` filtered by the plan expression ``where``; the step and the patients it
+    leaves out go into ``out`` (attrition log and exclusions). Returns ``(cohort, step)``."""
     from ..expr import ExpressionError
     try:
-        sub = cohort.filter(expression_text(where), step=f"{m.id}: endpoint {eid}",
-                            reason=f"{eid}: not ({where})")
+        sub = cohort.filter(expression_text(where), step=step_name, reason=reason)
     except ExpressionError as exc:
-        raise PlanError(f"endpoint '{eid}': where: {exc}") from None
+        raise PlanError(f"{who}: where: {exc}") from None
     step = sub.attrition.steps[-1]
     out.attrition = sub.attrition.copy()
     if step.n_excluded:
         out.exclusions.append({"reason": step.reason, "n": step.n_excluded,
                                "ids": list(step.excluded_ids)})
-    return sub
+    return sub, step
 
 
 def exposure_time(df: pd.DataFrame, col: str, unit: str) -> pd.Series:
