@@ -87,7 +87,7 @@ STATES = {"table": [V(False)], "figure": [V(False)],
           "cr3_entry": [V("date", on_error="exclude"), Rej("cr4", "salvage_start")],
           "unit": [V("days")], "cutoff": [V("2015-01-01")],
           "on_error": [V("exclude", cr3_entry="date")],
-          "group": [V("sex")], "order": [V(["M", "F"], group="sex"), Rej(["M"], "needs 'group'")],
+          "group": [V("sex")], "order": [V(["F", "M"], group="sex"), Rej(["M"], "needs 'group'")],
           "times": [V([24.0])], "tau": [V(60.0), Rej(-1, "greater than 0")],
           "conf_type": [V("plain")], "conf_level": [V(0.9)]}
 
