@@ -231,20 +231,25 @@ class RMST(_Table, _Group, _Endpoint, AnalysisBase):
     conf_level: float = _f(0.95, gt=0, lt=1, r="survRM2::rmst2(alpha = 1 - conf_level)")
 
 
-class _Regression(_M):
+class _CategoricalInCovariates(_M):
+    """Rule across keys: every `categorical` column is one of the `covariates`."""
+
+    @model_validator(mode="after")
+    def _cat_in_covariates(self):
+        extra = sorted(set(getattr(self, "categorical", None) or {})
+                       - set(getattr(self, "covariates", None) or ()))
+        if extra:
+            raise ValueError(f"categorical column(s) {extra} are not among the covariates")
+        return self
+
+
+class _Regression(_CategoricalInCovariates):
     covariates: list[str] = _f(doc="covariate columns", column=True, r="formula right-hand side",
                                min_length=1)
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True,
                                                   doc="{column: reference level} of categorical covariates",
                                                   r="relevel(ref=)")
     conf_level: float = _f(0.95, gt=0, lt=1, r="summary(conf.int=)")
-
-    @model_validator(mode="after")
-    def _cat_in_covariates(self):
-        extra = sorted(set(self.categorical or {}) - set(self.covariates))
-        if extra:
-            raise ValueError(f"categorical column(s) {extra} are not among the covariates")
-        return self
 
 
 COX_RESIDUALS = ("martingale", "deviance", "score", "schoenfeld", "scaledsch", "dfbeta",
@@ -444,7 +449,7 @@ class TDCox(_Table, _Figure, _Exposure, _Endpoint, AnalysisBase):
     conf_level: float = _f(0.95, gt=0, lt=1)
 
 
-class TDFineGray(_Table, _Exposure, _Endpoint, AnalysisBase):
+class TDFineGray(_CategoricalInCovariates, _Table, _Exposure, _Endpoint, AnalysisBase):
     covariates: list[str] = _f([], column=True, r="formula right-hand side")
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
     cause: int = _f(1, ge=1, r="finegray(etype=)")
@@ -453,13 +458,6 @@ class TDFineGray(_Table, _Exposure, _Endpoint, AnalysisBase):
                        doc="robust variance clustered on the patient (false: rows as units, "
                            "R's default for the weighted fit)")
     conf_level: float = _f(0.95, gt=0, lt=1, r="summary(conf.int=)")
-
-    @model_validator(mode="after")
-    def _cat_in_covariates(self):
-        extra = sorted(set(self.categorical or {}) - set(self.covariates))
-        if extra:
-            raise ValueError(f"categorical column(s) {extra} are not among the covariates")
-        return self
 
 
 class MantelByar(_Exposure, _Endpoint, AnalysisBase):
