@@ -96,34 +96,90 @@ _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 @functools.lru_cache(maxsize=64)
 def _columns_index(names: tuple) -> pd.Index:
-    """The column Index of a frame of these names (built once; :func:`frame` copies it)."""
+    """The column Index of a frame of these names (built once; :func:`frame` views or copies it)."""
     return pd.Index(list(names))
+
+
+def _block_api():
+    """pandas 2 internals used by :func:`frame` (None where they are missing)."""
+    try:
+        from pandas._libs.internals import BlockPlacement
+        from pandas.core.dtypes.common import is_1d_only_ea_dtype
+        from pandas.core.internals.blocks import new_block
+        from pandas.core.internals.managers import BlockManager
+    except ImportError:          # pragma: no cover - other pandas layouts
+        return None
+    if not hasattr(pd.DataFrame, "_from_mgr"):
+        return None
+    return BlockPlacement, new_block, BlockManager, is_1d_only_ea_dtype
+
+
+_BLOCK_API = _block_api() if _PANDAS_MAJOR == 2 else None
+
+
+def _frame_from_blocks(names: tuple, arrays: list, n: int) -> pd.DataFrame:
+    """The frame of :func:`frame` built from its blocks (pandas 2 internals).
+
+    What ``DataFrame._from_arrays`` ends with (one 2-D block per numpy dtype, one
+    block per extension array, consolidated), without its per-column grouping and
+    checks, which were most of the time of a small cohort's three result tables.
+    Stacking copies the numpy arrays; extension arrays are copied here.
+    """
+    BlockPlacement, new_block, BlockManager, one_d_ea = _BLOCK_API
+    by_dtype: dict = {}
+    blocks = []
+    for i, a in enumerate(arrays):
+        if isinstance(a, np.ndarray):
+            by_dtype.setdefault(a.dtype, []).append(i)
+        elif not one_d_ea(a.dtype):      # e.g. tz-aware datetimes: 2-D blocks, not handled
+            raise TypeError("not a 1-D-only extension array")
+        else:
+            blocks.append(new_block(a.copy(), BlockPlacement(slice(i, i + 1)), ndim=2))
+    for dt, pos in by_dtype.items():
+        values = np.empty((len(pos), n), dtype=dt)
+        for k, i in enumerate(pos):
+            values[k] = arrays[i]
+        place = (slice(pos[0], pos[-1] + 1) if pos[-1] - pos[0] + 1 == len(pos)
+                 else np.asarray(pos, dtype=np.intp))
+        blocks.append(new_block(values, BlockPlacement(place), ndim=2))
+    # a view of the cached column Index: its own object (a caller may rename it)
+    axes = [_columns_index(names)._view(), pd.RangeIndex(n)]
+    mgr = BlockManager(tuple(blocks), axes, verify_integrity=False)
+    return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
 
 
 def frame(columns: dict) -> pd.DataFrame:
     """DataFrame from a dict of equal-length 1-D numpy / pandas extension arrays.
 
-    The same frame as ``pd.DataFrame(columns)`` (each array copied, a RangeIndex),
-    built through ``DataFrame._from_arrays`` without re-checking arrays we made
-    ourselves: the checks were most of the time of a small cohort's result. Falls
-    back to ``pd.DataFrame`` if that constructor is missing or refuses the input, and
-    under pandas 3 (whose constructor types string columns differently).
+    The same frame as ``pd.DataFrame(columns)`` (each array copied, a RangeIndex,
+    the same dtypes). Under pandas 2 the blocks are built directly
+    (:func:`_frame_from_blocks`): the constructor's checks of arrays we made
+    ourselves were most of the time of a small cohort's result. Falls back to
+    ``DataFrame._from_arrays`` / ``pd.DataFrame`` if those internals are missing or
+    refuse the input, and uses ``pd.DataFrame`` under pandas 3 (whose constructor
+    types string columns differently).
 
     Examples
     --------
     >>> frame({"a": np.array([1.0, 2.0]), "b": np.array(["x", "y"], dtype=object)}).shape
     (2, 2)
     """
-    arrays = [a.copy() for a in columns.values()]
+    arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
-    # pandas >= 3 infers a string dtype for object columns of strings in pd.DataFrame;
-    # the fast constructor would keep objects, so there we keep pd.DataFrame's types
-    ctor = getattr(pd.DataFrame, "_from_arrays", None) if _PANDAS_MAJOR < 3 else None
     # numpy arrays of numbers / objects and pandas extension arrays only: anything else
     # (e.g. numpy unicode strings, which pandas turns into objects) takes pd.DataFrame
     simple = all(len(a) == n and a.ndim == 1 and (
         isinstance(a, pd.api.extensions.ExtensionArray)
         or (isinstance(a, np.ndarray) and a.dtype.kind in "biufO")) for a in arrays)
+    if simple and arrays and _BLOCK_API is not None:
+        try:
+            return _frame_from_blocks(tuple(columns), arrays, n)
+        except (TypeError, ValueError, AttributeError):   # pragma: no cover
+            pass
+    arrays = [a.copy() for a in arrays]
+    # pandas >= 3 infers a string dtype for object columns of strings in pd.DataFrame;
+    # the fast constructor would keep objects, so there we keep pd.DataFrame's types
+    ctor = getattr(pd.DataFrame, "_from_arrays", None) if _PANDAS_MAJOR < 3 else None
     if ctor is not None and simple:
         try:
             return ctor(arrays, columns=_columns_index(tuple(columns)).copy(),
