@@ -166,32 +166,38 @@ def cinc_from_counts(rs, d1, dall):
     rs = np.asarray(rs, float)
     d1 = np.asarray(d1, float)
     dall = np.asarray(dall, float)
+    shape = np.broadcast_shapes(rs.shape, d1.shape, dall.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         ev = dall > 0
-        fkn = np.cumprod(np.where(ev, (rs - dall) / rs, 1.0), axis=-1)
-        fk = np.concatenate([np.ones(fkn.shape[:-1] + (1,)), fkn[..., :-1]], axis=-1)
-        f = np.cumsum(np.where(ev, fk * d1 / rs, 0.0), axis=-1)
+        fkn = np.where(ev, (rs - dall) / rs, 1.0).cumprod(axis=-1)   # S(u) after u
+        fk = np.empty_like(fkn)                                      # S(u-)
+        fk[..., :1] = 1.0
+        fk[..., 1:] = fkn[..., :-1]
+        f = np.where(ev, fk * d1 / rs, 0.0).cumsum(axis=-1)
         d2 = dall - d1
+        fk2 = fk * fk
+        rs2 = rs * rs
+        alive = fkn > 0
+        inv = np.where(alive, 1 / fkn, 0.0)
+        # the three variance increments, one array (one cumulative sum)
+        A = np.empty((3,) + shape)
         # other-cause increments (only where nd2 > 0 and fkn > 0)
-        m2 = (d2 > 0) & (fkn > 0)
+        m2 = (d2 > 0) & alive
         t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
-        t6 = fk * fk * t5 * d2 / (rs * rs)
-        t3 = np.where(m2, 1 / fkn, 0.0)
+        t6 = np.where(m2, fk2 * t5 * d2 / rs2, 0.0)
+        t3 = np.where(m2, inv, 0.0)
         t4 = np.where(m2, f / fkn, 0.0)
-        t6 = np.where(m2, t6, 0.0)
         a1 = t4 * t4 * t6
         a2 = t3 * t4 * t6
         a3 = t3 * t3 * t6
         # cause-of-interest increments
-        m1 = d1 > 0
         t5 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
-        t6 = np.where(m1, fk * fk * t5 * d1 / (rs * rs), 0.0)
-        t3 = np.where(fkn > 0, 1 / fkn, 0.0)
-        t4 = 1 + t3 * f
-        a1 = a1 + t4 * t4 * t6
-        a2 = a2 + t3 * t4 * t6
-        a3 = a3 + t3 * t3 * t6
-    v1, v2, v3 = np.cumsum(a1, axis=-1), np.cumsum(a2, axis=-1), np.cumsum(a3, axis=-1)
+        t6 = np.where(d1 > 0, fk2 * t5 * d1 / rs2, 0.0)
+        t4 = 1 + inv * f
+        np.add(a1, t4 * t4 * t6, out=A[0])
+        np.add(a2, inv * t4 * t6, out=A[1])
+        np.add(a3, inv * inv * t6, out=A[2])
+    v1, v2, v3 = A.cumsum(axis=-1)
     return f, v1 + f * f * v3 - 2 * f * v2
 
 
@@ -246,42 +252,38 @@ def _cif_gray_curves(ut, D):
     G, C1, J = D.shape
     C = C1 - 1
     tot = D.sum(axis=1)                                        # (G, J)
-    rs = np.cumsum(tot[:, ::-1], axis=1)[:, ::-1]              # time >= u
-    dall = D[:, 1:].sum(axis=1)
-    f, v = cinc_from_counts(rs[:, None, :], D[:, 1:], dall[:, None, :])
-    jump = D[:, 1:] > 0                                        # (G, C, J)
-    last = J - 1 - np.argmax(tot[:, ::-1] > 0, axis=1)         # group's last time row
-    anyj = jump.any(axis=2)                                    # (G, C)
-    lastj = J - 1 - np.argmax(jump[:, :, ::-1], axis=2)        # last jump row (if any)
-    firstj = np.argmax(jump, axis=2)
-    tail = ~anyj | (ut[last][:, None] > ut[lastj])
-    head = ~anyj | (ut[firstj] > 0)
-    # grid columns preceded by one column at time 0 that holds the head rows (values 0,
-    # at risk = all, censorings at time 0 when the first grid time is 0; a head row only
-    # exists when the cause has no jump at 0, so its event count is 0)
-    emit = np.concatenate([np.broadcast_to(head[:, :, None], (G, C, 1)), jump], axis=2)
-    tg, tc = np.nonzero(tail)
-    emit[tg, tc, last[tg] + 1] = True
+    rs = tot[:, ::-1].cumsum(axis=1)[:, ::-1]                  # time >= u
+    dc = D[:, 1:]                                              # (G, C, J) events per cause
+    f, v = cinc_from_counts(rs[:, None, :], dc, dc.sum(axis=1)[:, None, :])
+    # the grid preceded by one column at time 0 (the head rows: values 0, at risk = all,
+    # censorings at time 0 when the first grid time is 0; a head row only exists when
+    # the cause has no jump at 0, so its event count is 0)
+    vals = np.zeros((G, C, J + 1, 3))                          # estimate, variance, events
+    vals[:, :, 1:, 0] = f
+    vals[:, :, 1:, 1] = v
+    vals[:, :, 1:, 2] = dc
+    jump = np.empty((G, C, J + 1), bool)
+    jump[..., 0] = True                                        # "value 0" at the head
+    np.greater(dc, 0, out=jump[..., 1:])
+    # the column of the last jump at or before each column (0: none yet, value 0)
+    lastj = np.where(jump, np.arange(J + 1), 0)
+    np.maximum.accumulate(lastj, axis=2, out=lastj)
+    emit = jump
+    emit[..., 0] = ~jump[..., 1] if ut[0] == 0 else True       # no head row if a jump at 0
+    last = J - np.argmax(tot[:, ::-1] > 0, axis=1)             # group's last time column
+    emit[np.arange(G), :, last] = True                         # jump or tail (carried)
     g_, c_, j_ = np.nonzero(emit)                              # (group, cause, time) order
-    pad = np.zeros((G, C, 1))
-    fe = np.concatenate([pad, f], axis=2)
-    ve = np.concatenate([pad, v], axis=2)
-    est = fe[g_, c_, j_]
-    var = ve[g_, c_, j_]
-    is_tail = np.zeros(g_.size, bool)
-    body = j_ > 0
-    is_tail[body] = ~jump[g_[body], c_[body], j_[body] - 1]  # emitted, no jump: tails
-    if is_tail.any():
-        gt, ct = g_[is_tail], c_[is_tail]
-        has = anyj[gt, ct]
-        est[is_tail] = np.where(has, f[gt, ct, lastj[gt, ct]], 0.0)
-        var[is_tail] = np.where(has, v[gt, ct, lastj[gt, ct]], 0.0)
-    tt = np.concatenate([[0.0], ut])[j_]
-    nr = np.concatenate([rs[:, :1], rs], axis=1)[g_, j_]
-    ne = np.concatenate([pad, D[:, 1:]], axis=2)[g_, c_, j_]
-    c0 = D[:, 0, :1] if ut[0] == 0 else np.zeros((G, 1))
-    nc = np.concatenate([c0, D[:, 0]], axis=1)[g_, j_]
-    return g_, c_, tt, est, var, nr, ne, nc
+    sel = vals[g_, c_, lastj[g_, c_, j_]]
+    side = np.empty((G, J + 1, 2))                             # at risk, censored
+    side[:, 0, 0] = rs[:, 0]
+    side[:, 1:, 0] = rs
+    side[:, 0, 1] = D[:, 0, 0] if ut[0] == 0 else 0.0
+    side[:, 1:, 1] = D[:, 0]
+    gs = side[g_, j_]
+    ute = np.empty(J + 1)
+    ute[0] = 0.0
+    ute[1:] = ut
+    return (g_, c_, ute[j_], sel[:, 0], sel[:, 1], gs[:, 0], vals[g_, c_, j_, 2], gs[:, 1])
 
 
 def _step_at(times, values, t):
@@ -683,95 +685,213 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
 # --------------------------------------------------------------------------
 # Gray's test (cmprsk crstm / crst)
 # --------------------------------------------------------------------------
-def _crst(time, m, g, ng, rho):
-    """Score and variance of Gray's test in one stratum (cmprsk ``crst``).
+def gray_from_counts(d1, d2, rs, rho):
+    """cmprsk ``crst`` (score and variance of Gray's test in one stratum) over leading axes.
 
-    ``m``: 0 censored, 1 cause of interest, 2 other cause; ``g``: 0..ng-1.
-    Returns the full (ng,) score and (ng, ng) variance; the test uses the first
-    ng - 1 entries.
+    The one implementation of Gray's statistic: one cohort's strata
+    (:func:`gray_test`, :func:`pairwise_gray`) and a batch of replicate cohorts
+    (:func:`aplcohort.batch.batch_gray`) are leading axes of the same arrays
+    (built by :func:`gray_counts`).
+
+    Parameters
+    ----------
+    d1, d2, rs : ndarray (..., T, ng)
+        Along axis -2, the distinct times with an event (any cause) of one stratum,
+        sorted; along the last axis the groups: events of the cause of interest,
+        events of other causes and numbers at risk (time >= u). Rows after a
+        stratum's last event time may be empty padding (all 0): they add nothing.
+    rho : float
+        Weight ``(1 - F(t-))**rho``.
+
+    Returns
+    -------
+    s : ndarray (..., ng)
+        The scores (cmprsk ``crst``'s ``s``).
+    v : ndarray (..., ng, ng)
+        Their variance (``crst``'s ``v``); the test uses the first ng - 1 entries.
     """
-    ut, inv = _distinct(time)
-    T = ut.size
-    # one bincount of (time, group, m) cells: exact integer counts
-    D = np.bincount((inv * ng + g) * 3 + m, minlength=T * ng * 3).reshape(T, ng, 3)
-    D = D.astype(float)
-    cnt = D.sum(axis=2)
-    d1 = np.ascontiguousarray(D[:, :, 1])
-    d2 = np.ascontiguousarray(D[:, :, 2])
-    rs = cnt[::-1].cumsum(axis=0)[::-1]  # at risk (t >= u) per group
-    nd1 = d1.sum(axis=1)
-    nd2 = d2.sum(axis=1)
-    ev = (nd1 + nd2) > 0
-    d1, d2, rs, nd1, nd2 = d1[ev], d2[ev], rs[ev], nd1[ev], nd2[ev]
+    ng = d1.shape[-1]
+    lead = d1.shape[:-2]
+    if d1.shape[-2] == 0:                        # no event of any cause in the stratum
+        return np.zeros(lead + (ng,)), np.zeros(lead + (ng, ng))
+    nd1 = d1.sum(axis=-1)
+    nd2 = d2.sum(axis=-1)
+    ev = (nd1 + nd2) > 0                         # False only on padding rows
     td = d1 + d2
     pos = rs > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(pos, (rs - td) / np.where(pos, rs, 1), 1.0)
-        skm = np.cumprod(ratio, axis=0)
-        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])
-        inc = np.where(pos, skmm * d1 / np.where(pos, rs, 1), 0.0)
-        f1 = np.cumsum(inc, axis=0)
-        f1m = np.vstack([np.zeros((1, ng)), f1[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rs1 = np.where(pos, rs, 1)
+        skm = np.where(pos, (rs - td) / rs1, 1.0).cumprod(axis=-2)
+        skmm = np.empty_like(skm)                # S(t-) per group
+        skmm[..., 0, :] = 1.0
+        skmm[..., 1:, :] = skm[..., :-1, :]
+        f1 = np.where(pos, skmm * d1 / rs1, 0.0).cumsum(axis=-2)
+        f1m = np.empty_like(f1)
+        f1m[..., 0, :] = 0.0
+        f1m[..., 1:, :] = f1[..., :-1, :]
         t1 = np.where(pos, rs / skmm, 0.0)
-        tr = t1.sum(axis=1)
-        tq = np.where(pos, rs * (1 - f1m) / skmm, 0.0).sum(axis=1)
-        f = np.cumsum(nd1 / tr)
-        fm = np.concatenate(([0.0], f[:-1]))
-        fb = (1 - fm) ** rho
-        a = fb[:, None, None] * (t1[:, :, None] * np.eye(ng)[None] -
-                                 t1[:, :, None] * t1[:, None, :] / tr[:, None, None])
-        c = np.cumsum(a * (nd1 / (tr * (1 - fm)))[:, None, None], axis=0)
-        s = (fb[:, None] * np.where(pos, d1 - nd1[:, None] * rs * (1 - f1m) /
-                                    (skmm * tq[:, None]), 0.0)).sum(axis=0)
+        # padding rows: finite denominators (their terms are multiplied by 0)
+        tr = np.where(ev, t1.sum(axis=-1), 1.0)
+        tq = np.where(ev, np.where(pos, rs * (1 - f1m) / skmm, 0.0).sum(axis=-1), 1.0)
+        f = (nd1 / tr).cumsum(axis=-1)
+        fm = np.empty_like(f)
+        fm[..., 0] = 0.0
+        fm[..., 1:] = f[..., :-1]
+        a = (t1[..., :, None] * np.eye(ng) -
+             t1[..., :, None] * t1[..., None, :] / tr[..., None, None])
+        sc = np.where(pos, d1 - nd1[..., None] * rs * (1 - f1m) / (skmm * tq[..., None]), 0.0)
+        if rho != 0:                              # (1 - F(t-))**0 == 1: x * 1.0 == x
+            fb = np.where(ev, (1 - fm) ** rho, 1.0)
+            a = fb[..., None, None] * a
+            sc = fb[..., None] * sc
+        s = sc.sum(axis=-2)
+        w = np.where(ev, nd1 / (tr * (1 - fm)), 0.0)
+        c = (a * w[..., None, None]).cumsum(axis=-3)
         # cause-of-interest terms
-        m1 = pos & (nd1[:, None] > 0)
-        t4 = np.where(skm > 0, 1 - (1 - f[:, None]) / skm, 1.0)
-        t5 = np.where(nd1[:, None] > 1, 1 - (nd1[:, None] - 1) / (tr[:, None] * skmm - 1), 1.0)
-        t3 = np.where(m1, t5 * skmm * nd1[:, None] / (tr[:, None] * rs), 0.0)
-        v3 = (t4 * t4 * t3).sum(axis=0)
-        B = a - t4[:, None, :] * c  # (t, i, k)
-        v2 = np.einsum("tik,tk->ik", B, t4 * t3)
-        v = np.einsum("tik,tjk,tk->ij", B, B, t3)
+        m1 = pos & (nd1[..., None] > 0)
+        omf = 1 - f[..., None]
+        t4 = np.where(skm > 0, 1 - omf / skm, 1.0)
+        t5 = np.where(nd1[..., None] > 1,
+                      1 - (nd1[..., None] - 1) / (tr[..., None] * skmm - 1), 1.0)
+        t3 = np.where(m1, t5 * skmm * nd1[..., None] / (tr[..., None] * rs), 0.0)
+        v3 = (t4 * t4 * t3).sum(axis=-2)
+        B = a - t4[..., None, :] * c             # (..., t, i, k)
+        v2 = np.einsum("...tik,...tk->...ik", B, t4 * t3)
+        v = np.einsum("...tik,...tjk,...tk->...ij", B, B, t3)
         # other-cause terms
         m2 = (skm > 0) & (d2 > 0)
-        t4b = np.where(m2, (1 - f[:, None]) / skm, 0.0)
+        t4b = np.where(m2, omf / skm, 0.0)
         t5b = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
         t3b = np.where(m2, t5b * skmm ** 2 * d2 / rs ** 2, 0.0)
-        v3 = v3 + (t4b * t4b * t3b).sum(axis=0)
-        v2 = v2 - np.einsum("tik,tk->ik", c, t4b * t4b * t3b)
-        v = v + np.einsum("tik,tjk,tk->ij", c, c, t4b * t4b * t3b)
-    cf = c[-1] if c.shape[0] else np.zeros((ng, ng))
-    v = v + (cf * v3[None, :]) @ cf.T + cf @ v2.T + v2 @ cf.T
+        w2 = t4b * t4b * t3b
+        v3 = v3 + w2.sum(axis=-2)
+        v2 = v2 - np.einsum("...tik,...tk->...ik", c, w2)
+        v = v + np.einsum("...tik,...tjk,...tk->...ij", c, c, w2)
+    cf = c[..., -1, :, :]
+    cft = np.swapaxes(cf, -1, -2)
+    v = v + (cf * v3[..., None, :]) @ cft + cf @ np.swapaxes(v2, -1, -2) + v2 @ cft
     return s, v
+
+
+def gray_counts(t, m, g, cell, ncell, ng):
+    """Counts of Gray's test per cell (a stratum, or a stratum of one replicate).
+
+    Each cell gets its own grid: its distinct times with an event of any cause, in
+    order (what cmprsk ``crst`` loops over); cells with fewer such times are padded
+    at the end with empty rows.
+
+    Parameters
+    ----------
+    t : ndarray (N,)
+        Times of every row of every cell.
+    m : ndarray of int (N,)
+        0 censored, 1 the cause of interest, 2 another cause.
+    g : ndarray of int (N,)
+        Group codes ``0 .. ng-1``.
+    cell : ndarray of int (N,) or None
+        Cell codes ``0 .. ncell-1`` (None: one cell).
+    ncell, ng : int
+
+    Returns
+    -------
+    d1, d2, rs : ndarray (ncell, T, ng)
+        Events of the cause, events of other causes, numbers at risk (time >= u);
+        T is the largest number of event times of a cell.
+    """
+    if cell is None or ncell == 1:
+        ut, pos = _distinct(t)
+        P = ut.size
+        key = (pos * ng + g) * 3 + m
+    else:
+        o = np.lexsort((t, cell))                # by cell, then time
+        ts, cs = t[o], cell[o]
+        new = np.empty(ts.size, bool)
+        new[:1] = True
+        new[1:] = (ts[1:] != ts[:-1]) | (cs[1:] != cs[:-1])
+        u = np.cumsum(new) - 1                   # distinct (cell, time) index
+        first = u[np.searchsorted(cs, np.arange(ncell))[np.minimum(cs, ncell - 1)]]
+        pos = np.empty_like(u)
+        pos[o] = u - first                       # time index within the cell
+        P = int(pos.max()) + 1 if pos.size else 0
+        key = ((cell * P + pos) * ng + g) * 3 + m
+    D = np.bincount(key, minlength=ncell * P * ng * 3).reshape(ncell, P, ng, 3).astype(float)
+    rs = D.sum(axis=3)[:, ::-1].cumsum(axis=1)[:, ::-1]
+    d1 = D[..., 1]
+    d2 = D[..., 2]
+    ev = (d1.sum(axis=2) + d2.sum(axis=2)) > 0   # (ncell, P)
+    if ncell == 1:
+        sel = ev[0]
+        return d1[:, sel], d2[:, sel], rs[:, sel]
+    k = ev.sum(axis=1)
+    T = int(k.max()) if k.size else 0
+    ci, pi = np.nonzero(ev)
+    ti = (np.cumsum(ev, axis=1) - 1)[ci, pi]     # rank among the cell's event times
+    out = np.zeros((3, ncell, T, ng))
+    out[0, ci, ti] = d1[ci, pi]
+    out[1, ci, ti] = d2[ci, pi]
+    out[2, ci, ti] = rs[ci, pi]
+    return out[0], out[1], out[2]
+
+
+#: why Gray's statistic is not estimable (singular or non-finite variance)
+NOTE_GRAY_SINGULAR = ("the variance matrix of the scores is singular (a group without "
+                      "events of this cause?); the statistic is not defined")
+
+
+def gray_chisq(s, v):
+    """Gray's statistic ``s' v^-1 s`` and its chi-square p over a leading axis.
+
+    Parameters
+    ----------
+    s : ndarray (R, q)
+        Scores of the first ``q`` = groups - 1 groups, summed over strata.
+    v : ndarray (R, q, q)
+        Their variance.
+
+    Returns
+    -------
+    stat, p : ndarray (R,)
+        NaN where not estimable.
+    ok : ndarray of bool (R,)
+        False where ``v`` is not finite or has rank < q (relative tolerance 1e-7,
+        :data:`NOTE_GRAY_SINGULAR`).
+    """
+    # chdtrc is what scipy.stats.chi2.sf evaluates, without its per-call overhead
+    from scipy.special import chdtrc
+
+    R, q = s.shape
+    stat = np.full(R, np.nan)
+    ok = np.isfinite(v).all(axis=(1, 2)) & np.isfinite(s).all(axis=1)
+    if ok.any():
+        vo = v[ok]
+        # numpy's matrix_rank: singular values above tol = 1e-7 * max |v| (or 1e-300)
+        tol = 1e-7 * np.maximum(np.abs(vo).max(axis=(1, 2)), 1e-300)
+        rank = (np.linalg.svd(vo, compute_uv=False) > tol[:, None]).sum(axis=1)
+        full = rank >= q
+        idx = np.flatnonzero(ok)
+        ok[idx[~full]] = False
+        if full.any():
+            so = s[idx[full]]
+            x = np.linalg.solve(vo[full], so[:, :, None])[:, :, 0]
+            stat[idx[full]] = (so[:, None, :] @ x[:, :, None])[:, 0, 0]
+    p = np.where(ok, chdtrc(q, np.where(ok, stat, 0.0)), np.nan)
+    return stat, p, ok
 
 
 def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
     m = np.where(code == cause, 1, np.where(code > 0, 2, 0))
+    d1, d2, rs = gray_counts(time, m, gcode, None if nst == 1 else scode, nst, ng)
+    s, v = gray_from_counts(d1, d2, rs, rho)
     s_tot = np.zeros(ng - 1)
     v_tot = np.zeros((ng - 1, ng - 1))
-    for k in range(nst):
-        if nst == 1:                     # one stratum: no copies of the rows
-            s, v = _crst(time, m, gcode, ng, rho)
-        else:
-            sel = scode == k
-            s, v = _crst(time[sel], m[sel], gcode[sel], ng, rho)
-        s_tot += s[: ng - 1]
-        v_tot += v[: ng - 1, : ng - 1]
-    finite = bool(np.all(np.isfinite(v_tot)) and np.all(np.isfinite(s_tot)))
-    if finite:
-        rank = np.linalg.matrix_rank(v_tot, tol=1e-7 * max(np.abs(v_tot).max(), 1e-300))
-    if not finite or rank < ng - 1:
-        warnings.warn("Gray's test: the variance matrix of the scores is singular (a group "
-                      "without events of this cause?); the statistic is not defined (NaN)",
-                      StatisticalWarning, stacklevel=3)
-        stat = np.nan
-    else:
-        stat = float(s_tot @ np.linalg.solve(v_tot, s_tot))
-    df = ng - 1
-    # chdtrc is what scipy.stats.chi2.sf evaluates, without its per-call overhead
-    from scipy.special import chdtrc
-    p = float(chdtrc(df, stat)) if np.isfinite(stat) else np.nan
-    return stat, df, p, s_tot, v_tot
+    for k in range(nst):                         # strata summed in order (as crstm)
+        s_tot += s[k, : ng - 1]
+        v_tot += v[k, : ng - 1, : ng - 1]
+    stat, p, ok = gray_chisq(s_tot[None], v_tot[None])
+    if not ok[0]:
+        warnings.warn(f"Gray's test: {NOTE_GRAY_SINGULAR} (NaN)", StatisticalWarning,
+                      stacklevel=3)
+    return float(stat[0]), ng - 1, float(p[0]), s_tot, v_tot
 
 
 @dataclass(frozen=True, eq=False)
