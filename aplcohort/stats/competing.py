@@ -202,11 +202,26 @@ def cinc_from_counts(rs, d1, dall):
 
 
 def _distinct(t):
-    """``np.unique(t, return_inverse=True)``; for large cohorts of whole-day times a
-    counting pass (:func:`~aplcohort.stats._coxcore.distinct_times`, same result)."""
-    if t.size < 4096:
+    """``np.unique(t, return_inverse=True)`` of finite times; for large cohorts of
+    whole-day times a counting pass (:func:`~aplcohort.stats._coxcore.distinct_times`,
+    same result).
+
+    Small arrays take np.unique's own steps (quicksort argsort, first of each run of
+    equal values) without its argument handling, which cost as much as the sort there.
+    """
+    n = t.size
+    if n >= 4096:
+        return distinct_times(t)
+    if n == 0:
         return np.unique(t, return_inverse=True)
-    return distinct_times(t)
+    perm = t.argsort(kind="quicksort")
+    aux = t[perm]
+    new = np.empty(n, bool)
+    new[0] = True
+    np.not_equal(aux[1:], aux[:-1], out=new[1:])
+    inv = np.empty(n, np.intp)
+    inv[perm] = new.cumsum() - 1
+    return aux[new], inv
 
 
 def _causes(out):
@@ -686,32 +701,34 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
 # Gray's test (cmprsk crstm / crst)
 # --------------------------------------------------------------------------
 def gray_from_counts(d1, d2, rs, rho):
-    """cmprsk ``crst`` (score and variance of Gray's test in one stratum) over leading axes.
+    """cmprsk ``crst`` (score and variance of Gray's test in one stratum) over a cell axis.
 
     The one implementation of Gray's statistic: one cohort's strata
-    (:func:`gray_test`, :func:`pairwise_gray`) and a batch of replicate cohorts
-    (:func:`aplcohort.batch.batch_gray`) are leading axes of the same arrays
-    (built by :func:`gray_counts`).
+    (:func:`gray_test`, :func:`pairwise_gray`) and the strata of a batch of replicate
+    cohorts (:func:`aplcohort.batch.batch_gray`) are cells of the same arrays (built
+    by :func:`gray_counts`).
 
     Parameters
     ----------
-    d1, d2, rs : ndarray (..., T, ng)
-        Along axis -2, the distinct times with an event (any cause) of one stratum,
-        sorted; along the last axis the groups: events of the cause of interest,
-        events of other causes and numbers at risk (time >= u). Rows after a
-        stratum's last event time may be empty padding (all 0): they add nothing.
+    d1, d2, rs : ndarray (cells, T, ng)
+        Per cell (a stratum), along axis 1 the cell's distinct times with an event
+        of any cause, sorted; along the last axis the groups: events of the cause of
+        interest, events of other causes and numbers at risk (time >= u). Rows after
+        a cell's last event time may be empty padding (all 0): they add nothing.
     rho : float
         Weight ``(1 - F(t-))**rho``.
 
     Returns
     -------
-    s : ndarray (..., ng)
+    s : ndarray (cells, ng)
         The scores (cmprsk ``crst``'s ``s``).
-    v : ndarray (..., ng, ng)
+    v : ndarray (cells, ng, ng)
         Their variance (``crst``'s ``v``); the test uses the first ng - 1 entries.
     """
     ng = d1.shape[-1]
     lead = d1.shape[:-2]
+    if d1.ndim != 3:
+        raise ValueError("gray_from_counts takes (cells, T, ng) arrays")
     if d1.shape[-2] == 0:                        # no event of any cause in the stratum
         return np.zeros(lead + (ng,)), np.zeros(lead + (ng, ng))
     nd1 = d1.sum(axis=-1)
@@ -756,8 +773,9 @@ def gray_from_counts(d1, d2, rs, rho):
         t3 = np.where(m1, t5 * skmm * nd1[..., None] / (tr[..., None] * rs), 0.0)
         v3 = (t4 * t4 * t3).sum(axis=-2)
         B = a - t4[..., None, :] * c             # (..., t, i, k)
-        v2 = np.einsum("...tik,...tk->...ik", B, t4 * t3)
-        v = np.einsum("...tik,...tjk,...tk->...ij", B, B, t3)
+        # explicit subscripts: einsum parses "..." on every call
+        v2 = np.einsum("ztik,ztk->zik", B, t4 * t3)
+        v = np.einsum("ztik,ztjk,ztk->zij", B, B, t3)
         # other-cause terms
         m2 = (skm > 0) & (d2 > 0)
         t4b = np.where(m2, omf / skm, 0.0)
@@ -765,8 +783,8 @@ def gray_from_counts(d1, d2, rs, rho):
         t3b = np.where(m2, t5b * skmm ** 2 * d2 / rs ** 2, 0.0)
         w2 = t4b * t4b * t3b
         v3 = v3 + w2.sum(axis=-2)
-        v2 = v2 - np.einsum("...tik,...tk->...ik", c, w2)
-        v = v + np.einsum("...tik,...tjk,...tk->...ij", c, c, w2)
+        v2 = v2 - np.einsum("ztik,ztk->zik", c, w2)
+        v = v + np.einsum("ztik,ztjk,ztk->zij", c, c, w2)
     cf = c[..., -1, :, :]
     cft = np.swapaxes(cf, -1, -2)
     v = v + (cf * v3[..., None, :]) @ cft + cf @ np.swapaxes(v2, -1, -2) + v2 @ cft
@@ -860,26 +878,40 @@ def gray_chisq(s, v):
     from scipy.special import chdtrc
 
     R, q = s.shape
-    stat = np.full(R, np.nan)
     ok = np.isfinite(v).all(axis=(1, 2)) & np.isfinite(s).all(axis=1)
-    if ok.any():
-        vo = v[ok]
+    every = bool(ok.all())
+    idx = None if every else np.flatnonzero(ok)
+    vo = v if every else v[idx]
+    if vo.shape[0]:
         # numpy's matrix_rank: singular values above tol = 1e-7 * max |v| (or 1e-300)
         tol = 1e-7 * np.maximum(np.abs(vo).max(axis=(1, 2)), 1e-300)
-        rank = (np.linalg.svd(vo, compute_uv=False) > tol[:, None]).sum(axis=1)
-        full = rank >= q
-        idx = np.flatnonzero(ok)
-        ok[idx[~full]] = False
-        if full.any():
-            so = s[idx[full]]
-            x = np.linalg.solve(vo[full], so[:, :, None])[:, :, 0]
-            stat[idx[full]] = (so[:, None, :] @ x[:, :, None])[:, 0, 0]
-    p = np.where(ok, chdtrc(q, np.where(ok, stat, 0.0)), np.nan)
+        full = (np.linalg.svd(vo, compute_uv=False) > tol[:, None]).sum(axis=1) >= q
+        if every:
+            ok = full
+        else:
+            ok[idx] = full
+    if ok.all():
+        x = np.linalg.solve(v, s[:, :, None])
+        stat = (s[:, None, :] @ x)[:, 0, 0]
+    else:
+        stat = np.full(R, np.nan)
+        if ok.any():
+            use = np.flatnonzero(ok)
+            so = s[use]
+            x = np.linalg.solve(v[use], so[:, :, None])
+            stat[use] = (so[:, None, :] @ x)[:, 0, 0]
+    with np.errstate(invalid="ignore"):
+        p = np.where(np.isfinite(stat), chdtrc(q, stat), np.nan)
     return stat, p, ok
 
 
-def _gray_core(time, code, gcode, ng, cause, rho, scode, nst):
-    m = np.where(code == cause, 1, np.where(code > 0, 2, 0))
+def _gray_kind(code, cause):
+    """Per row: 1 the cause of interest, 2 another cause, 0 censored."""
+    return np.where(code == cause, 1, np.where(code > 0, 2, 0))
+
+
+def _gray_core(time, m, gcode, ng, rho, scode, nst):
+    """Gray's test of one cohort: ``m`` from :func:`_gray_kind`, strata ``scode``."""
     d1, d2, rs = gray_counts(time, m, gcode, None if nst == 1 else scode, nst, ng)
     s, v = gray_from_counts(d1, d2, rs, rho)
     s_tot = np.zeros(ng - 1)
@@ -995,9 +1027,8 @@ def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -
     out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
     ng = len(glabels)
     nst = 1 if slabels is None else len(slabels)
-    stat, df, p, _, _ = _gray_core(out.time, out.event, gcode, ng, cause, float(rho), scode, nst)
-    e = out.event
-    kind = np.where(e == cause, 1, np.where(e > 0, 2, 0))     # 1 cause, 2 competing, 0 cens.
+    kind = _gray_kind(out.event, cause)                       # 1 cause, 2 competing, 0 cens.
+    stat, df, p, _, _ = _gray_core(out.time, kind, gcode, ng, float(rho), scode, nst)
     nk = np.bincount(gcode * 3 + kind, minlength=ng * 3).reshape(ng, 3)
     table = frame({"group": label_column(glabels), "n": nk.sum(axis=1), "events": nk[:, 1],
                    "competing": nk[:, 2], "censored": nk[:, 0]})
@@ -1067,17 +1098,18 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
     from ._padjust import p_adjust
 
     out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
+    kind = _gray_kind(out.event, cause)
     rows = []
     for i, j in itertools.combinations(range(len(glabels)), 2):
         sel = (gcode == i) | (gcode == j)
         gsub = np.where(gcode[sel] == i, 0, 1)
         ssub_labels, ssub = np.unique(scode[sel], return_inverse=True)
-        e = out.event[sel]
-        if not (e == cause).any():
+        m = kind[sel]
+        if not (m == 1).any():
             stat, df, p = np.nan, 1, np.nan
         else:
-            stat, df, p, _, _ = _gray_core(out.time[sel], e, gsub, 2, cause, float(rho),
-                                           ssub, ssub_labels.size)
+            stat, df, p, _, _ = _gray_core(out.time[sel], m, gsub, 2, float(rho), ssub,
+                                           ssub_labels.size)
         rows.append({"group1": glabels[i], "group2": glabels[j], "statistic": stat, "df": df, "p": p})
     table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
     table["p_adj"] = p_adjust(table["p"].to_numpy(dtype=float), method=adjust)
