@@ -700,6 +700,18 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
 # --------------------------------------------------------------------------
 # Gray's test (cmprsk crstm / crst)
 # --------------------------------------------------------------------------
+def _bwb(B, w):
+    """``einsum("ztik,ztjk,ztk->zij", B, B, w)`` in the same order of operations (each
+    product ``(B_ik B_jk) w_k``, summed over k, then over t, in order): equal to it
+    bit for bit, and without its generic three-operand loop (the slowest step of a
+    small cohort's test)."""
+    P = (B[:, :, :, None, :] * B[:, :, None, :, :]) * w[:, :, None, None, :]
+    acc = P[..., 0]
+    for k in range(1, P.shape[-1]):
+        acc = acc + P[..., k]
+    return acc.sum(axis=1)
+
+
 def gray_from_counts(d1, d2, rs, rho):
     """cmprsk ``crst`` (score and variance of Gray's test in one stratum) over a cell axis.
 
@@ -749,14 +761,15 @@ def gray_from_counts(d1, d2, rs, rho):
         t1 = np.where(pos, rs / skmm, 0.0)
         # padding rows: finite denominators (their terms are multiplied by 0)
         tr = np.where(ev, t1.sum(axis=-1), 1.0)
-        tq = np.where(ev, np.where(pos, rs * (1 - f1m) / skmm, 0.0).sum(axis=-1), 1.0)
+        omf1 = 1 - f1m
+        tq = np.where(ev, np.where(pos, rs * omf1 / skmm, 0.0).sum(axis=-1), 1.0)
         f = (nd1 / tr).cumsum(axis=-1)
         fm = np.empty_like(f)
         fm[..., 0] = 0.0
         fm[..., 1:] = f[..., :-1]
         a = (t1[..., :, None] * np.eye(ng) -
              t1[..., :, None] * t1[..., None, :] / tr[..., None, None])
-        sc = np.where(pos, d1 - nd1[..., None] * rs * (1 - f1m) / (skmm * tq[..., None]), 0.0)
+        sc = np.where(pos, d1 - nd1[..., None] * rs * omf1 / (skmm * tq[..., None]), 0.0)
         if rho != 0:                              # (1 - F(t-))**0 == 1: x * 1.0 == x
             fb = np.where(ev, (1 - fm) ** rho, 1.0)
             a = fb[..., None, None] * a
@@ -775,7 +788,7 @@ def gray_from_counts(d1, d2, rs, rho):
         B = a - t4[..., None, :] * c             # (..., t, i, k)
         # explicit subscripts: einsum parses "..." on every call
         v2 = np.einsum("ztik,ztk->zik", B, t4 * t3)
-        v = np.einsum("ztik,ztjk,ztk->zij", B, B, t3)
+        v = _bwb(B, t3)
         # other-cause terms
         m2 = (skm > 0) & (d2 > 0)
         t4b = np.where(m2, omf / skm, 0.0)
@@ -784,7 +797,7 @@ def gray_from_counts(d1, d2, rs, rho):
         w2 = t4b * t4b * t3b
         v3 = v3 + w2.sum(axis=-2)
         v2 = v2 - np.einsum("ztik,ztk->zik", c, w2)
-        v = v + np.einsum("ztik,ztjk,ztk->zij", c, c, w2)
+        v = v + _bwb(c, w2)
     cf = c[..., -1, :, :]
     cft = np.swapaxes(cf, -1, -2)
     v = v + (cf * v3[..., None, :]) @ cft + cf @ np.swapaxes(v2, -1, -2) + v2 @ cft
