@@ -22,11 +22,11 @@ Randomness: every replicate ``r`` draws from its own stream,
 how many workers ran them.
 """
 
-from .cif import BatchCIF, batch_cif
+from .cif import BatchCIF, BatchGray, batch_cif, batch_gray
 from .cox import BatchCox, batch_cox
 from .km import BatchKM, batch_km
 from .large import cohort_km_logrank
 from .logrank import BatchLogRank, batch_logrank
 
 __all__ = ["batch_logrank", "BatchLogRank", "batch_km", "BatchKM", "batch_cox", "BatchCox",
-           "cohort_km_logrank", "batch_cif", "BatchCIF"]
+           "cohort_km_logrank", "batch_cif", "BatchCIF", "batch_gray", "BatchGray"]

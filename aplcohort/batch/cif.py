@@ -1,4 +1,5 @@
-"""Cumulative incidence (Aalen–Johansen, Gray's variance) of many replicate cohorts.
+"""Cumulative incidence (Aalen–Johansen, Gray's variance) and Gray's test of many
+replicate cohorts.
 
 :func:`batch_cif` is the kernel of :func:`aplcohort.stats.competing.cumulative_incidence`
 (:func:`~aplcohort.stats.competing.cinc_from_counts`) run over a replicate axis: the
@@ -6,6 +7,9 @@ replicates of a chunk share one grid of distinct times (the union of theirs), on
 a replicate's times without events change nothing (factors exactly 1, increments
 exactly 0), so every replicate gets the numbers the single-cohort function gives it,
 bit for bit.
+
+:func:`batch_gray` is the kernel of :func:`aplcohort.stats.competing.gray_test`
+(:func:`~aplcohort.stats.competing.gray_from_counts`) over the same axis.
 
 Near-tied times (R ``timefix``) are not merged here, as in the other batch kernels:
 for whole-number times (days) there is nothing to merge.
@@ -20,9 +24,10 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from ..stats.competing import cinc_from_counts
+from ..stats.competing import (NOTE_GRAY_SINGULAR, _gray_kind, cinc_from_counts,
+                               gray_chisq, gray_counts, gray_from_counts)
 
-__all__ = ["batch_cif", "BatchCIF"]
+__all__ = ["batch_cif", "BatchCIF", "batch_gray", "BatchGray"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,3 +195,197 @@ def batch_cif(time, code, group=None, *, cause=1, times, k=None, chunk=None) -> 
                     int(cause), tq) for s in range(0, reps, step)]
     est, se, nn, ev = (np.concatenate([p[i] for p in parts]) for i in range(4))
     return BatchCIF(cause=int(cause), times=tq, estimate=est, std_err=se, n=nn, events=ev)
+
+
+# ----------------------------------------------------------------------------- Gray's test
+#: why a replicate's Gray test is not estimable (besides NOTE_GRAY_SINGULAR)
+NOTE_NO_EVENTS = "no event of cause {cause} in this replicate (gray_test refuses it)"
+NOTE_ONE_GROUP = "fewer than two groups have rows in this replicate (gray_test refuses it)"
+
+
+@dataclass(frozen=True, eq=False)
+class BatchGray(Result):
+    """Gray's K-sample test of one cause per replicate cohort (frozen).
+
+    Attributes
+    ----------
+    cause : int
+    rho : float
+    statistic, p : float arrays (reps,)
+        As ``gray_test(...)`` of that replicate; NaN where not estimable.
+    df : int array (reps,)
+        Groups with rows in the replicate - 1.
+    estimable : bool array (reps,)
+    note : object array (reps,)
+        Why a replicate's test is not estimable ("" where it is).
+    k : int
+        Number of group codes.
+    """
+
+    kind = "batch_gray"
+
+    cause: int
+    rho: float
+    statistic: np.ndarray
+    df: np.ndarray
+    p: np.ndarray
+    estimable: np.ndarray
+    note: np.ndarray
+    k: int
+    stratified: bool = False
+
+    @property
+    def reps(self) -> int:
+        return int(self.statistic.shape[0])
+
+    @property
+    def title(self) -> str:
+        return f"Gray's test of cause {self.cause} in {self.reps} replicate cohorts"
+
+    @property
+    def choices(self) -> dict:
+        return {"cause": self.cause, "rho": self.rho, "stratified": self.stratified,
+                "test": "Gray (1988), cmprsk::cuminc $Tests"}
+
+    @property
+    def tables(self) -> dict:
+        return {"replicates": pd.DataFrame({
+            "replicate": np.arange(self.reps), "statistic": self.statistic, "df": self.df,
+            "p": self.p, "estimable": self.estimable, "note": self.note})}
+
+
+def _gray_chunk(t, code, g, s, k, S, cause, rho):
+    """Scores and variances (summed over strata) of one chunk of replicates."""
+    reps, n = t.shape
+    m = _gray_kind(code, cause)
+    cell = (np.arange(reps)[:, None] * S + s).ravel()
+    d1, d2, rs = gray_counts(t.ravel(), m.ravel(), g.ravel(), cell, reps * S, k)
+    sc, v = gray_from_counts(d1, d2, rs, rho)
+    sc = sc.reshape(reps, S, k)
+    v = v.reshape(reps, S, k, k)
+    s_tot = np.zeros((reps, k))
+    v_tot = np.zeros((reps, k, k))
+    for j in range(S):                          # strata summed in order, as gray_test
+        s_tot += sc[:, j]
+        v_tot += v[:, j]
+    rows = np.bincount((np.arange(reps)[:, None] * k + g).ravel(),
+                       minlength=reps * k).reshape(reps, k)
+    has_cause = (m == 1).any(axis=1)
+    return s_tot, v_tot, rows > 0, has_cause
+
+
+def batch_gray(time, code, group, *, cause=1, rho=0.0, strata=None, k=None,
+               chunk=None) -> BatchGray:
+    """Gray's test comparing the cumulative incidence of one cause, per replicate.
+
+    The kernel of :func:`aplcohort.stats.competing.gray_test`
+    (:func:`~aplcohort.stats.competing.gray_counts`,
+    :func:`~aplcohort.stats.competing.gray_from_counts`,
+    :func:`~aplcohort.stats.competing.gray_chisq`) run over a replicate axis: every
+    (replicate, stratum) is one cell with its own event times, so a replicate gets
+    the test ``gray_test`` gives it.
+
+    Parameters
+    ----------
+    time : array-like, shape (reps, n) or (n,)
+        Follow-up times (finite, >= 0).
+    code : array-like of int, shape (reps, n) or (n,)
+        0 = censored, 1, 2, ... = cause.
+    group : array-like of int, shape (reps, n) or (n,)
+        Group codes ``0 .. k-1``. A replicate in which a group has no rows is tested
+        on the groups it has (as ``gray_test`` on that replicate: ``df`` is one less).
+    cause : int
+        Cause whose cumulative incidence is compared.
+    rho : float
+        Weight ``(1 - F(t-))**rho`` (``cmprsk::cuminc(rho=)``).
+    strata : array-like of int, shape (reps, n) or (n,), optional
+        Stratum codes ``0 .. S-1`` (``cuminc(strata=)``): scores and variances are
+        summed over strata.
+    k : int, optional
+        Number of groups (default ``max(group) + 1``).
+    chunk : int, optional
+        Replicates per chunk (memory bound; default about 4e6 cells of the largest
+        temporary).
+
+    Returns
+    -------
+    BatchGray
+        ``statistic``, ``df``, ``p``, ``estimable`` and ``note`` per replicate. A
+        replicate without events of the cause, with fewer than two groups, or whose
+        score variance is singular is not estimable (NaN, with the reason in
+        ``note``) instead of raising or warning as ``gray_test`` does.
+
+    Notes
+    -----
+    Validated against: :func:`aplcohort.stats.competing.gray_test` (itself validated
+    against ``cmprsk::cuminc(...)$Tests``) on every replicate of seeded batches with
+    ties, strata, rho != 0, a group without events of the cause, a group without
+    rows and non-estimable replicates: statistic and p within 1e-12
+    (tests/test_batch_gray.py).
+
+    Examples
+    --------
+    >>> from aplcohort.batch import batch_gray
+    >>> r = batch_gray([[1, 2, 3, 4, 5, 6, 7, 8]], [[1, 1, 2, 0, 1, 2, 1, 0]],
+    ...                [[0, 0, 0, 0, 1, 1, 1, 1]])
+    >>> int(r.df[0]), bool(r.estimable[0])
+    (1, True)
+    """
+    t = np.asarray(time, dtype=float)
+    if t.ndim not in (1, 2) or t.shape[-1] == 0:
+        raise InputError(f"time must have shape (reps, n) or (n,) with n >= 1; got {t.shape}")
+    if group is None:
+        raise InputError("group is required for Gray's test")
+    dims = [np.asarray(x) for x in (t, code, group) + ((strata,) if strata is not None else ())]
+    reps = max(x.shape[0] if x.ndim == 2 else 1 for x in dims)
+    n = t.shape[-1]
+    if t.ndim == 2 and t.shape[0] != reps:
+        raise InputError(f"time has {t.shape[0]} replicates but another input has {reps}")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise InputError("time must be finite and >= 0 in every replicate")
+    tb = np.broadcast_to(t, (reps, n))
+    cb = _as_codes(code, "code", reps, n)
+    gb = _as_codes(group, "group", reps, n)
+    sb = _as_codes(np.zeros(n, np.int64) if strata is None else strata, "strata", reps, n)
+    kk = int(gb.max()) + 1 if k is None else int(k)
+    if gb.max() >= kk:
+        raise InputError(f"group codes must be < k = {kk}")
+    if kk < 2:
+        raise InputError(f"Gray's test needs at least two groups; k = {kk}")
+    if not isinstance(cause, (int, np.integer)) or isinstance(cause, bool) or cause < 1:
+        raise InputError(f"cause must be a positive integer code; got {cause!r}")
+    if not isinstance(rho, (int, float, np.integer, np.floating)) or isinstance(rho, bool) \
+            or not np.isfinite(rho):
+        raise InputError(f"rho must be a finite number, got {rho!r}")
+    S = int(sb.max()) + 1
+    if chunk is None:
+        step = max(1, int(4e6 // (S * n * kk ** 3)))
+    else:
+        step = max(1, int(chunk))
+    parts = [_gray_chunk(np.ascontiguousarray(tb[a:a + step]), cb[a:a + step],
+                         gb[a:a + step], sb[a:a + step], kk, S, int(cause), float(rho))
+             for a in range(0, reps, step)]
+    s_tot, v_tot, present, has_cause = (np.concatenate([p[i] for p in parts])
+                                        for i in range(4))
+    stat = np.full(reps, np.nan)
+    p = np.full(reps, np.nan)
+    ok = np.zeros(reps, bool)
+    note = np.full(reps, "", dtype=object)
+    df = present.sum(axis=1) - 1
+    note[~has_cause] = NOTE_NO_EVENTS.format(cause=int(cause))
+    few = has_cause & (df < 1)
+    note[few] = NOTE_ONE_GROUP
+    todo = has_cause & ~few
+    # the groups present decide which scores are tested (gray_test on the replicate
+    # sees only those groups and drops the last): one pass per pattern of presence
+    pats, which = np.unique(present[todo], axis=0, return_inverse=True)
+    rows = np.flatnonzero(todo)
+    for j, pat in enumerate(pats):
+        r = rows[which.ravel() == j]
+        keep = np.flatnonzero(pat)[:-1]
+        st, pv, good = gray_chisq(s_tot[np.ix_(r, keep)],
+                                  v_tot[r][:, keep][:, :, keep])
+        stat[r], p[r], ok[r] = st, pv, good
+        note[r[~good]] = NOTE_GRAY_SINGULAR
+    return BatchGray(cause=int(cause), rho=float(rho), statistic=stat, df=df.astype(np.int64),
+                     p=p, estimable=ok, note=note, k=kk, stratified=strata is not None)
