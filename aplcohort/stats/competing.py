@@ -174,29 +174,30 @@ def cinc_from_counts(rs, d1, dall):
         fk[..., :1] = 1.0
         fk[..., 1:] = fkn[..., :-1]
         f = np.where(ev, fk * d1 / rs, 0.0).cumsum(axis=-1)
-        d2 = dall - d1
         fk2 = fk * fk
         rs2 = rs * rs
         alive = fkn > 0
         inv = np.where(alive, 1 / fkn, 0.0)
-        # the three variance increments, one array (one cumulative sum)
-        A = np.empty((3,) + shape)
-        # other-cause increments (only where nd2 > 0 and fkn > 0)
-        m2 = (d2 > 0) & alive
-        t5 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
-        t6 = np.where(m2, fk2 * t5 * d2 / rs2, 0.0)
-        t3 = np.where(m2, inv, 0.0)
-        t4 = np.where(m2, f / fkn, 0.0)
-        a1 = t4 * t4 * t6
-        a2 = t3 * t4 * t6
-        a3 = t3 * t3 * t6
-        # cause-of-interest increments
-        t5 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
-        t6 = np.where(d1 > 0, fk2 * t5 * d1 / rs2, 0.0)
-        t4 = 1 + inv * f
-        np.add(a1, t4 * t4 * t6, out=A[0])
-        np.add(a2, inv * t4 * t6, out=A[1])
-        np.add(a3, inv * inv * t6, out=A[2])
+        # the increments of the other causes ([0]) and of the cause of interest ([1]),
+        # stacked: one pass of each formula for both
+        E = np.empty((2,) + shape)
+        np.subtract(dall, d1, out=E[0])
+        E[1] = d1
+        M = E > 0                              # other causes: only where fkn > 0
+        M[0] &= alive
+        t5 = np.where(E > 1, 1 - (E - 1) / (rs - 1), 1.0)
+        t6 = np.where(M, fk2 * t5 * E / rs2, 0.0)
+        t3 = np.empty_like(t6)
+        t3[0] = np.where(M[0], inv, 0.0)
+        t3[1] = inv
+        t4 = np.empty_like(t6)
+        t4[0] = np.where(M[0], f / fkn, 0.0)
+        t4[1] = 1 + inv * f
+        P = np.empty((3,) + t6.shape)
+        np.multiply(t4 * t4, t6, out=P[0])
+        np.multiply(t3 * t4, t6, out=P[1])
+        np.multiply(t3 * t3, t6, out=P[2])
+        A = P[:, 0] + P[:, 1]                  # other-cause term + cause term
     v1, v2, v3 = A.cumsum(axis=-1)
     return f, v1 + f * f * v3 - 2 * f * v2
 
