@@ -62,3 +62,11 @@ def test_curve_frame_blocks_consolidated():
     assert str(t["cause"].dtype) == "Int64" and t["group"].dtype == object
     assert t._mgr.is_consolidated()
     assert (t["estimate"] + 1).tolist() == [1.0, 1.5]
+
+
+def test_frame_index_owned_per_frame():
+    a = frame({"x": np.arange(3.0)})
+    b = frame({"x": np.arange(3.0)})
+    a.index.name = "row"
+    assert b.index.name is None and frame({"x": np.arange(3.0)}).index.name is None
+    assert a.index.equals(pd.RangeIndex(3))

@@ -117,6 +117,26 @@ def _block_api():
 _BLOCK_API = _block_api() if _PANDAS_MAJOR == 2 else None
 
 
+@functools.lru_cache(maxsize=256)
+def _range_index(n: int) -> pd.RangeIndex:
+    """``RangeIndex(n)``, built once per length (:func:`frame` takes views)."""
+    return pd.RangeIndex(n)
+
+
+_EXTENSION_ARRAY = pd.api.extensions.ExtensionArray
+
+
+def _simple_arrays(arrays, n) -> bool:
+    """1-D numpy arrays of numbers / objects or 1-D pandas extension arrays, length n."""
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            if a.ndim != 1 or a.shape[0] != n or a.dtype.kind not in "biufO":
+                return False
+        elif not (isinstance(a, _EXTENSION_ARRAY) and a.ndim == 1 and len(a) == n):
+            return False
+    return True
+
+
 def _frame_from_blocks(names: tuple, arrays: list, n: int) -> pd.DataFrame:
     """The frame of :func:`frame` built from its blocks (pandas 2 internals).
 
@@ -142,8 +162,8 @@ def _frame_from_blocks(names: tuple, arrays: list, n: int) -> pd.DataFrame:
         place = (slice(pos[0], pos[-1] + 1) if pos[-1] - pos[0] + 1 == len(pos)
                  else np.asarray(pos, dtype=np.intp))
         blocks.append(new_block(values, BlockPlacement(place), ndim=2))
-    # a view of the cached column Index: its own object (a caller may rename it)
-    axes = [_columns_index(names)._view(), pd.RangeIndex(n)]
+    # views of cached Index objects: each frame gets its own (a caller may rename it)
+    axes = [_columns_index(names)._view(), _range_index(n)._view()]
     mgr = BlockManager(tuple(blocks), axes, verify_integrity=False)
     return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
 
@@ -168,9 +188,7 @@ def frame(columns: dict) -> pd.DataFrame:
     n = len(arrays[0]) if arrays else 0
     # numpy arrays of numbers / objects and pandas extension arrays only: anything else
     # (e.g. numpy unicode strings, which pandas turns into objects) takes pd.DataFrame
-    simple = all(len(a) == n and a.ndim == 1 and (
-        isinstance(a, pd.api.extensions.ExtensionArray)
-        or (isinstance(a, np.ndarray) and a.dtype.kind in "biufO")) for a in arrays)
+    simple = _simple_arrays(arrays, n)
     if simple and arrays and _BLOCK_API is not None:
         try:
             return _frame_from_blocks(tuple(columns), arrays, n)
