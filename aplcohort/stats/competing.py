@@ -40,6 +40,7 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ._aeq import AEQ_TOLERANCE
 from ._coxcore import distinct_times
 from ._surv_core import _merge_near_ties
 from .outcome import Outcome
@@ -223,6 +224,17 @@ def _distinct(t):
     inv = np.empty(n, np.intp)
     inv[perm] = new.cumsum() - 1
     return aux[new], inv
+
+
+def _no_near_ties(ut):
+    """True when no two sorted distinct times ``ut`` (>= 0) are near-tied in the sense
+    of :func:`~aplcohort.stats._surv_core._merge_near_ties` (a sufficient test in two
+    array passes: every gap exceeds the tolerance both absolutely and relative to the
+    largest time, which bounds the mean absolute time that function divides by)."""
+    if ut.size < 2:
+        return True
+    gap = (ut[1:] - ut[:-1]).min()
+    return bool(gap > AEQ_TOLERANCE * max(1.0, float(ut[-1])))
 
 
 def _causes(out):
@@ -638,7 +650,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
     # times as aeq_outcome, without sorting the rows twice
     ut, inv = _distinct(out.time)
-    merged = _merge_near_ties(ut)
+    merged = None if _no_near_ties(ut) else _merge_near_ties(ut)
     if merged is not None:
         ut, idx = merged
         inv = idx[inv]
