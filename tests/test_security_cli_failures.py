@@ -444,3 +444,13 @@ def test_an_error_in_the_figure_helper_is_raised_by_the_main_process(monkeypatch
             assert not fw.proc.is_alive()
             fw.finish()  # this process saves figure 1, then raises the helper's error
     assert info.value.errno == errno.ENOSPC and info.value.filename == "fig0.png"
+
+
+def test_plan_description_is_printed_under_the_report_title(tmp_path, capsys):
+    """`description:` is accepted, so it shows: under the title of report.html (escaped)."""
+    plan, _, _ = _plan(tmp_path, title="T", description="Relapsed APL <cohort> & controls")
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert ("<h1>T</h1>\n<p class='description'>Relapsed APL &lt;cohort&gt; &amp; controls</p>"
+            in html)

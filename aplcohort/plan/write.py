@@ -618,7 +618,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
                             attrition=res.cohort.attrition.to_frame(),
-                            published=res.published, warnings=warnings_out)
+                            published=res.published, warnings=warnings_out,
+                            description=res.plan.get("description"))
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
     return out
 
