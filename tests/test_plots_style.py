@@ -213,3 +213,22 @@ def test_making_a_figure_draws_nothing(monkeypatch):
     fig = _km_fig()
     assert calls == []
     plt.close(fig)
+
+
+def test_a_deferred_fit_saves_the_same_bytes_as_an_eager_one(tmp_path):
+    """plots.survival.deferred_fit (the command line's figure process) only moves the
+    layout pass of fit_inside to save time: the files are the same bytes."""
+    from aplcohort.plots.survival import deferred_fit
+    eager = _km_fig()
+    size = tuple(eager.get_size_inches())
+    with deferred_fit():
+        lazy = _km_fig()
+    assert "_aplcohort_fit_pad" in lazy.__dict__           # marked, not yet fitted
+    assert tuple(lazy.get_size_inches()) != size             # the fit changes the size
+    a = save_figure(eager, tmp_path / "eager", formats=("png", "pdf"), dpi=300)
+    b = save_figure(lazy, tmp_path / "lazy", formats=("png", "pdf"), dpi=300)
+    assert "_aplcohort_fit_pad" not in lazy.__dict__
+    assert tuple(lazy.get_size_inches()) == size
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    plt.close(eager)
+    plt.close(lazy)

@@ -335,7 +335,12 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     for a in plan_d["analyses"]:
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always")
-            out_a = _kinds.run_analysis(ctx, models[a["id"]])
+            if pre is not None:  # every figure is saved: fitted where it is saved
+                from ..plots.survival import deferred_fit
+                with deferred_fit():
+                    out_a = _kinds.run_analysis(ctx, models[a["id"]])
+            else:
+                out_a = _kinds.run_analysis(ctx, models[a["id"]])
         msgs = []
         for w in caught:
             if issubclass(w.category, AplcohortWarning):

@@ -200,6 +200,8 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
         raise InputError(f"unsupported figure format(s) {bad or formats}; choose from {FORMATS}")
     if dpi not in (300, 600):
         raise InputError(f"dpi must be 300 (colour / halftone) or 600 (line art); got {dpi!r}")
+    from .survival import apply_pending_fit
+    apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in FORMATS + ("tif",):
         stem = stem.with_suffix("")
