@@ -530,8 +530,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             fig_jobs = [(fig, stem) for fig, stem in fig_jobs
                         if id(fig) not in running and not pre.take(fig, stem)]
         with contextlib.closing(pre) if pre is not None else contextlib.nullcontext(), \
-                _FigureWriter(fig_jobs, options["formats"], options["dpi"],
-                              helper=pre is None or pre.proc is None) as figure_writer:
+                _FigureWriter(fig_jobs, options["formats"], options["dpi"]) as figure_writer:
             for aid, a in res.analyses.items():
                 sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                        "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
@@ -651,9 +650,8 @@ class _FigureWriter:
     stops the helper.
     """
 
-    def __init__(self, jobs, formats, dpi, helper: bool = True):
+    def __init__(self, jobs, formats, dpi):
         self.jobs, self.formats, self.dpi = list(jobs), tuple(formats), dpi
-        self.helper = helper  # False: another process already uses the second CPU
         self.proc = self.counter = self.recv = None
         self._next = 0
 
@@ -662,7 +660,7 @@ class _FigureWriter:
         import sys
         # fork only a process with one thread (the command line; not a Jupyter kernel, whose
         # other threads may hold locks the forked copy would wait on forever)
-        if (self.helper and len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
+        if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
                 and "fork" in mp.get_all_start_methods() and _single_threaded()):
             ctx = mp.get_context("fork")
             self.counter = ctx.Value("i", 0)
@@ -742,6 +740,8 @@ class FigurePrerender:
     process and removes the temporary folder.
     """
 
+    BATCH = 3  # figures per forked process
+
     def __init__(self, formats, dpi):
         import tempfile
         self.formats, self.dpi = tuple(formats), dpi
@@ -787,7 +787,8 @@ class FigurePrerender:
             self.batch = []
         if self.pending and not wait and _single_threaded():
             import multiprocessing as mp
-            self.batch, self.pending = self.pending, []
+            # small batches: what is still being saved when the run is written is short
+            self.batch, self.pending = self.pending[:self.BATCH], self.pending[self.BATCH:]
             self.proc = mp.get_context("fork").Process(
                 target=self._child, args=(self.batch,), daemon=True, name="aplcohort-figures")
             self.proc.start()
