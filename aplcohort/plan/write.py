@@ -630,6 +630,15 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _flush_std_streams() -> None:
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def _single_threaded() -> bool:
     import threading
     return threading.active_count() == 1
@@ -663,6 +672,7 @@ class _FigureWriter:
         if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
                 and "fork" in mp.get_all_start_methods() and _single_threaded()):
             ctx = mp.get_context("fork")
+            _flush_std_streams()  # else the copy of a pending buffer is written twice
             self.counter = ctx.Value("i", 0)
             self.recv, send = ctx.Pipe(duplex=False)
             self.proc = ctx.Process(target=self._helper, args=(send,), daemon=True,
@@ -789,6 +799,7 @@ class FigurePrerender:
             import multiprocessing as mp
             # small batches: what is still being saved when the run is written is short
             self.batch, self.pending = self.pending[:self.BATCH], self.pending[self.BATCH:]
+            _flush_std_streams()  # else the copy of a pending buffer is written twice
             self.proc = mp.get_context("fork").Process(
                 target=self._child, args=(self.batch,), daemon=True, name="aplcohort-figures")
             self.proc.start()
