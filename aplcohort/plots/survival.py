@@ -325,11 +325,12 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
             sub = risk[_sel(risk, g)] if "group" in risk.columns else risk
             rax.text(0.0, line, str(labels[g]), transform=lab_trans, ha="right", va="center",
                      fontsize=fs, color=styles[g]["color"], clip_on=False, gid=f"risk-label:{row}:{g}")
+            sub_t, sub_v = sub["time"].to_numpy(dtype=float), sub[row].to_numpy()
             for t in times:
-                hit = sub[np.isclose(sub["time"].astype(float), float(t))]
-                if hit.empty:
+                hit = np.flatnonzero(np.isclose(sub_t, float(t)))  # the first row at t
+                if not len(hit):
                     raise InputError(f"risk table has no row for group {g!r} at time {t}")
-                rax.text(float(t), line, _fmt_count(hit[row].iloc[0]), ha="center", va="center",
+                rax.text(float(t), line, _fmt_count(sub_v[hit[0]]), ha="center", va="center",
                          fontsize=fs, clip_on=False, gid=f"risk:{row}:{g}:{float(t):g}")
             line += 1
     ax.tick_params(labelbottom=True)
