@@ -142,13 +142,35 @@ def test_save_figure_png_is_the_savefig_image_of_its_box(tmp_path):
         fig.savefig(buf, format="png", dpi=300, bbox_inches=box)
         want = np.asarray(Image.open(buf))
         got = np.asarray(Image.open(p))
-        assert got.shape == want.shape
-        assert np.array_equal(got, want)
+        # every pixel opaque: written as RGB, which loses nothing
+        assert (want[..., 3] == 255).all() and got.shape == want.shape[:2] + (3,)
+        assert np.array_equal(got, want[..., :3])
+        assert Image.open(p).info["dpi"] == Image.open(buf).info["dpi"]
         # the box is what bbox_inches="tight" crops to, grown to whole pixels
         tight = tight_bbox(fig, 0.03, dpi=300)  # laid out at the raster dpi
         assert box.x0 <= tight.x0 + 1e-9 and box.x1 >= tight.x1 - 1e-9
         assert box.x0 > tight.x0 - 1 / 300 and box.x1 < tight.x1 + 1 / 300
         plt.close(fig)
+
+
+def test_write_png_decodes_to_the_same_pixels_as_pillow_writes(tmp_path):
+    import numpy as np
+
+    from aplcohort.plots.export import write_png
+    rng = np.random.default_rng(7)
+    for alpha in (255, None):  # opaque (RGB file) and translucent (RGBA file)
+        px = rng.integers(0, 256, size=(37, 23, 4), dtype=np.uint8)
+        px[5:9] = px[4]           # repeated rows: the "Up" filter gives zeros there
+        if alpha is not None:
+            px[..., 3] = alpha
+        write_png(tmp_path / "ours.png", px, 300)
+        Image.fromarray(px).save(tmp_path / "pil.png", dpi=(300, 300))
+        ours, pil = Image.open(tmp_path / "ours.png"), Image.open(tmp_path / "pil.png")
+        assert ours.mode == ("RGB" if alpha == 255 else "RGBA")
+        assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(pil))
+        assert ours.info["dpi"] == pil.info["dpi"]
+    with pytest.raises(InputError, match="uint8"):
+        write_png(tmp_path / "bad.png", np.zeros((2, 2, 4)), 300)
 
 
 def test_save_figure_keeps_what_lies_outside_the_figure(tmp_path):
@@ -191,3 +213,22 @@ def test_making_a_figure_draws_nothing(monkeypatch):
     fig = _km_fig()
     assert calls == []
     plt.close(fig)
+
+
+def test_a_deferred_fit_saves_the_same_bytes_as_an_eager_one(tmp_path):
+    """plots.survival.deferred_fit (the command line's figure process) only moves the
+    layout pass of fit_inside to save time: the files are the same bytes."""
+    from aplcohort.plots.survival import deferred_fit
+    eager = _km_fig()
+    size = tuple(eager.get_size_inches())
+    with deferred_fit():
+        lazy = _km_fig()
+    assert "_aplcohort_fit_pad" in lazy.__dict__           # marked, not yet fitted
+    assert tuple(lazy.get_size_inches()) != size             # the fit changes the size
+    a = save_figure(eager, tmp_path / "eager", formats=("png", "pdf"), dpi=300)
+    b = save_figure(lazy, tmp_path / "lazy", formats=("png", "pdf"), dpi=300)
+    assert "_aplcohort_fit_pad" not in lazy.__dict__
+    assert tuple(lazy.get_size_inches()) == size
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    plt.close(eager)
+    plt.close(lazy)

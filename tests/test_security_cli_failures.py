@@ -275,6 +275,8 @@ def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, 
         pytest.skip("one CPU: figures are always saved by one process here")
     plan, _, _ = _plan(tmp_path, analyses=_FIGS)
     monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
+    # only the writer's helper here (figures saved during the analyses: the next test)
+    monkeypatch.setattr(w.FigurePrerender, "start", classmethod(lambda cls, f, d: None))
     real, pids = ex.save_figure, tmp_path / "pids"
 
     def save(fig, stem, **kw):
@@ -304,6 +306,75 @@ def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, 
     two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
     assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
     assert two == one
+
+
+def test_figures_saved_while_the_analyses_run_are_the_bytes_of_a_serial_run(
+        tmp_path, capsys, monkeypatch):
+    """With two CPUs the command line saves each analysis's figures in a forked process
+    while the next analyses run (plan/write.py FigurePrerender); the outputs are the same
+    bytes as when this process saves every figure itself, and no temporary file is left."""
+    import os
+    import tempfile
+
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    if w._cpus() < 2:
+        pytest.skip("one CPU: figures are always saved by one process here")
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real, pids = ex.save_figure, tmp_path / "pids"
+
+    def save(fig, stem, **kw):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(fig, stem, **kw)
+    monkeypatch.setattr(ex, "save_figure", save)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "two")], capsys)
+    assert rc == 0, err
+    who = pids.read_text().split()
+    assert len(who) == 3 and str(os.getpid()) not in who[:1]  # the first one, at least, forked
+    assert list(scratch.iterdir()) == []
+    pids.unlink()
+    monkeypatch.setattr(w, "_cpus", lambda: 1)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
+    assert rc == 0, err
+    assert pids.read_text().split() == [str(os.getpid())] * 3
+    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
+    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
+    assert two == one
+
+
+def test_a_failed_figure_process_leaves_its_figures_to_the_main_process(
+        tmp_path, capsys, monkeypatch):
+    """A forked process that fails to save figures (any error) changes nothing: this
+    process saves them; the outputs are complete and no temporary file is left."""
+    import os
+    import tempfile
+
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_cpus", lambda: 2)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real, me = ex.save_figure, os.getpid()
+
+    def fails_when_forked(fig, stem, **kw):
+        if os.getpid() != me and str(scratch) in str(stem):  # the prerender process only
+            raise OSError(errno.ENOSPC, "No space left on device", str(stem))
+        return real(fig, stem, **kw)
+    monkeypatch.setattr(ex, "save_figure", fails_when_forked)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    figs = sorted(p.name for p in (tmp_path / "o" / "figures").iterdir())
+    assert figs == sorted(f"cif{i}.{f}" for i in range(3) for f in ("png", "pdf"))
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
@@ -373,3 +444,13 @@ def test_an_error_in_the_figure_helper_is_raised_by_the_main_process(monkeypatch
             assert not fw.proc.is_alive()
             fw.finish()  # this process saves figure 1, then raises the helper's error
     assert info.value.errno == errno.ENOSPC and info.value.filename == "fig0.png"
+
+
+def test_plan_description_is_printed_under_the_report_title(tmp_path, capsys):
+    """`description:` is accepted, so it shows: under the title of report.html (escaped)."""
+    plan, _, _ = _plan(tmp_path, title="T", description="Relapsed APL <cohort> & controls")
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert ("<h1>T</h1>\n<p class='description'>Relapsed APL &lt;cohort&gt; &amp; controls</p>"
+            in html)

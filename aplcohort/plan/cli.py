@@ -56,7 +56,8 @@ def _run(args) -> int:
     from .write import OutputLock, check_output_dir, write_outputs
     with OutputLock(args.out):  # a second run into the same --out stops here, with a message
         check_output_dir(args.out, force=args.force)  # refuse before any work
-        res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None)
+        res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None,
+                       _prerender=True)
         write_outputs(res, args.out, force=args.force)  # confined, atomic
     _print_summary(res, args.out)
     return _exit(res, args)
@@ -81,10 +82,12 @@ def _replicate(args) -> int:
             extra = {"data": Path(tmp) / "data"}
         if trial:
             from ..synthetic.trial_facts import PLANS, published_vs_reproduced
-            res = run_plan(PLANS[args.study], data=data, mapping=args.mapping, sheet=args.sheet, out=None)
+            res = run_plan(PLANS[args.study], data=data, mapping=args.mapping, sheet=args.sheet,
+                           out=None, _prerender=True)
             res.published = published_vs_reproduced(res.cohort, args.study)
         else:
-            res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None)
+            res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None,
+                           _prerender=True)
         write_outputs(res, args.out, force=args.force, extra_dirs=extra)
     if extra:
         name = {"admiral": "ADMIRAL cohort", "tower": "TOWER cohort"}.get(args.study, "Min 2022 replica")

@@ -370,7 +370,10 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
             out.summary["landmarks_unused"] = landmarks
         return
     from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
-    d = df.copy()
+    # only the columns the comparison reads (the cohort frame has dozens more, which the
+    # split into time-dependent rows would copy for nothing)
+    d = df[[c for c in dict.fromkeys(("patient_id", "time", "event", group, "time_zero_date",
+                                      start_col)) if c in df.columns]].copy()
     d["treatment_time"] = exposure_time(d, start_col, info["unit"])
     ref = order[0]
     tt = {g: "treatment_time" for g in order[1:]}

@@ -441,7 +441,7 @@ class Landmark(_Table, _Endpoint, AnalysisBase):
         return self
 
 
-class TDCox(_Table, _Figure, _Exposure, _Endpoint, AnalysisBase):
+class TDCox(_CategoricalInCovariates, _Table, _Figure, _Exposure, _Endpoint, AnalysisBase):
     covariates: list[str] = _f([], column=True, r="formula right-hand side")
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
@@ -667,7 +667,7 @@ class PlanLevel(Presentation):
     plan: Optional[str] = _f(None, doc="name of the plan; `min2022` adds the published-vs-"
                                        "reproduced table")
     title: Optional[str] = _f(None, doc="title of the report (default: the plan name)")
-    description: Optional[str] = _f(None, doc="free text for the reader of the plan; not used")
+    description: Optional[str] = _f(None, doc="free text for the reader; printed under the title of report.html")
     data: PlanData = _f(typ="mapping", doc="where the cohort comes from (keys below)")
     filters: Optional[list[PlanFilter]] = _f(None, typ="list of mappings", doc="exclusions applied in order (keys below)")
     endpoints: Optional[dict[str, PlanEndpoint]] = _f(None, typ="{id: mapping}", doc="{id: definition} (keys below)")

@@ -58,6 +58,8 @@ class PlanResults:
     warnings: list[str]
     published: pd.DataFrame | None = None
     out_dir: Path | None = None
+    #: figures being saved while the run went on (plan.write.FigurePrerender; CLI only)
+    _prerender: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """The ``results.json`` document."""
@@ -275,7 +277,8 @@ def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = T
 
 
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
-             figures: bool = True, now=None, _plan_text=None, _plan_path=None) -> PlanResults:
+             figures: bool = True, now=None, _plan_text=None, _plan_path=None,
+             _prerender: bool = False) -> PlanResults:
     """Run an analysis plan.
 
     Parameters
@@ -320,12 +323,24 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     source, mapping, cohort, data_warn, ctx = _prepare(plan_d, name, plan_path, data, mapping,
                                                        sheet, figures)
     models = {a["id"]: parse_analysis(a, f"analysis '{a['id']}'") for a in plan_d["analyses"]}
+    pre = None
+    if (_prerender or out is not None) and figures:
+        # the run will be written: save each analysis's figures in a forked process while
+        # the next analyses run (None where forking is unsafe or there is one CPU)
+        from .write import FigurePrerender, output_options
+        opts = output_options(plan_d)
+        pre = FigurePrerender.start(opts["formats"], opts["dpi"])
     analyses: dict[str, AnalysisOutput] = {}
     run_warnings = list(data_warn)
     for a in plan_d["analyses"]:
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always")
-            out_a = _kinds.run_analysis(ctx, models[a["id"]])
+            if pre is not None:  # every figure is saved: fitted where it is saved
+                from ..plots.survival import deferred_fit
+                with deferred_fit():
+                    out_a = _kinds.run_analysis(ctx, models[a["id"]])
+            else:
+                out_a = _kinds.run_analysis(ctx, models[a["id"]])
         msgs = []
         for w in caught:
             if issubclass(w.category, AplcohortWarning):
@@ -340,6 +355,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
         run_warnings.extend(msgs)
         analyses[a["id"]] = out_a
+        if pre is not None and out_a.figures:
+            pre.submit(out_a.figures)
     for aid, o in analyses.items():
         if o.status != "ok":
             run_warnings.append(f"[{aid}] not estimable: {o.reason}")
@@ -368,7 +385,7 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         from .min2022 import published_vs_reproduced
         published = published_vs_reproduced(cohort, analyses)
     res = PlanResults(plan=plan_d, analyses=analyses, provenance=prov, cohort=cohort,
-                      warnings=run_warnings, published=published)
+                      warnings=run_warnings, published=published, _prerender=pre)
     if out is not None:
         from .write import write_outputs
         write_outputs(res, Path(out))

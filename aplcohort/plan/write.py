@@ -517,7 +517,20 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         # tables are written (see _FigureWriter)
         fig_jobs = [(fig, resolve_inside(tmp, "figures", name))
                     for a in res.analyses.values() for name, fig in a.figures]
-        with _FigureWriter(fig_jobs, options["formats"], options["dpi"]) as figure_writer:
+        # figures saved while the analyses ran (FigurePrerender): moved in; the batch still
+        # being saved is collected after the tables; the rest is saved here
+        pre, res._prerender = getattr(res, "_prerender", None), None
+        if pre is not None and (pre.formats, pre.dpi) != (options["formats"], options["dpi"]):
+            pre.close()
+            pre = None
+        later = []
+        if pre is not None:
+            running = pre.stop()
+            later = [(fig, stem) for fig, stem in fig_jobs if id(fig) in running]
+            fig_jobs = [(fig, stem) for fig, stem in fig_jobs
+                        if id(fig) not in running and not pre.take(fig, stem)]
+        with contextlib.closing(pre) if pre is not None else contextlib.nullcontext(), \
+                _FigureWriter(fig_jobs, options["formats"], options["dpi"]) as figure_writer:
             for aid, a in res.analyses.items():
                 sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                        "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
@@ -581,6 +594,12 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             for name, src in (extra_dirs or {}).items():
                 shutil.copytree(src, resolve_inside(tmp, name))
             figure_writer.finish()
+            if pre is not None:
+                pre.finish()
+                from ..plots.export import save_figure
+                for fig, stem in later:
+                    if not pre.take(fig, stem):  # its process failed: saved here
+                        save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
         items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
                  for it in items]
         if "docx" in options["tables"]:
@@ -598,7 +617,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
                             attrition=res.cohort.attrition.to_frame(),
-                            published=res.published, warnings=warnings_out)
+                            published=res.published, warnings=warnings_out,
+                            description=res.plan.get("description"))
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
     return out
 
@@ -608,6 +628,15 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _flush_std_streams() -> None:
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def _single_threaded() -> bool:
@@ -643,6 +672,7 @@ class _FigureWriter:
         if (len(self.jobs) >= 2 and _cpus() >= 2 and sys.platform.startswith("linux")
                 and "fork" in mp.get_all_start_methods() and _single_threaded()):
             ctx = mp.get_context("fork")
+            _flush_std_streams()  # else the copy of a pending buffer is written twice
             self.counter = ctx.Value("i", 0)
             self.recv, send = ctx.Pipe(duplex=False)
             self.proc = ctx.Process(target=self._helper, args=(send,), daemon=True,
@@ -700,6 +730,112 @@ class _FigureWriter:
         for fig, _stem in self.jobs:
             plt.close(fig)
         return False
+
+
+class FigurePrerender:
+    """Save a run's figures in a forked process while the run's analyses go on.
+
+    The command line knows, before the first analysis runs, that every figure will be
+    saved in the plan's formats. Figures handed to :meth:`submit` (after each analysis)
+    are saved by one forked process at a time, in batches, into a private temporary
+    folder, while this process computes the next analyses; :func:`write_outputs` then
+    moves the finished files into the output folder (:meth:`take`) and saves the rest
+    itself. Each figure is saved by :func:`aplcohort.plots.export.save_figure` from the
+    same figure object, so the files are the same bytes as a serial run (tested).
+
+    Used only where forking is safe and useful (:meth:`start` returns None otherwise):
+    Linux, two or more CPUs, one thread (the command line; never a Jupyter kernel). A
+    batch whose process fails is simply saved again by :func:`write_outputs`, where the
+    error, if it comes back, is raised as in a serial run. :meth:`close` stops the
+    process and removes the temporary folder.
+    """
+
+    BATCH = 3  # figures per forked process
+
+    def __init__(self, formats, dpi):
+        import tempfile
+        self.formats, self.dpi = tuple(formats), dpi
+        self.dir = Path(tempfile.mkdtemp(prefix="aplcohort-figures-"))
+        self.pending: list = []        # [(seq, fig)] not yet given to a process
+        self.batch: list = []          # [(seq, fig)] the running process's batch
+        self.files: dict = {}          # id(fig) -> {fmt: Path} saved and checked
+        self.proc = None
+        self._seq = 0
+        # the temporary folder goes even if the run fails before write_outputs
+        import weakref
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.dir, ignore_errors=True)
+
+    @classmethod
+    def start(cls, formats, dpi) -> FigurePrerender | None:
+        import multiprocessing as mp
+        import sys
+        if not (_cpus() >= 2 and sys.platform.startswith("linux")
+                and "fork" in mp.get_all_start_methods() and _single_threaded()):
+            return None
+        return cls(formats, dpi)
+
+    def submit(self, figures) -> None:
+        """Queue ``[(name, fig), ...]`` (an analysis's figures) and start a batch if idle."""
+        for _name, fig in figures:
+            self.pending.append((self._seq, fig))
+            self._seq += 1
+        self.pump()
+
+    def pump(self, wait: bool = False) -> None:
+        """Collect a finished batch; start the next one. ``wait``: block for the batch."""
+        if self.proc is not None:
+            if wait:
+                self.proc.join()
+            if self.proc.is_alive():
+                return
+            ok = self.proc.exitcode == 0
+            self.proc = None
+            for seq, fig in self.batch:
+                paths = {f: self.dir / f"{seq}.{f}" for f in self.formats}
+                if ok and (self.dir / f"{seq}.done").exists():
+                    self.files[id(fig)] = paths
+            self.batch = []
+        if self.pending and not wait and _single_threaded():
+            import multiprocessing as mp
+            # small batches: what is still being saved when the run is written is short
+            self.batch, self.pending = self.pending[:self.BATCH], self.pending[self.BATCH:]
+            _flush_std_streams()  # else the copy of a pending buffer is written twice
+            self.proc = mp.get_context("fork").Process(
+                target=self._child, args=(self.batch,), daemon=True, name="aplcohort-figures")
+            self.proc.start()
+
+    def _child(self, batch):  # runs in the forked process
+        from ..plots.export import save_figure
+        for seq, fig in batch:
+            save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
+            (self.dir / f"{seq}.done").touch()
+
+    def stop(self) -> set:
+        """Start no more batches: figures never given to a process are dropped (the caller
+        saves them); returns the ``id`` of each figure in the batch still being saved."""
+        self.pending = []
+        self.pump()
+        return {id(fig) for _seq, fig in self.batch}
+
+    def finish(self) -> None:
+        """Wait for the running batch (no new one is started)."""
+        self.pump(wait=True)
+
+    def take(self, fig, stem: Path) -> bool:
+        """Move the saved files of ``fig`` to ``<stem>.<fmt>``; False if it was not saved."""
+        paths = self.files.pop(id(fig), None)
+        if paths is None:
+            return False
+        for f, src in paths.items():
+            shutil.move(src, stem.with_name(stem.name + "." + f))
+        return True
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.join()
+            self.proc = None
+        self._cleanup()
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -172,8 +172,9 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
     the figure out again for each format before drawing it. The PNG is pixel for pixel
     what ``savefig(bbox_inches=<the same box>)`` gives (tested). When an artist lies
     outside the figure, or with ``transparent=True``, rasters are drawn by ``savefig``
-    with the box instead (one more layout). PNG is written with zlib level 3 instead of
-    6: the same pixels, a slightly larger file, about three times faster to encode.
+    with the box instead (one more layout). The PNG of the one render is encoded by
+    :func:`write_png` (the same pixels, RGB when every pixel is opaque, about four times
+    faster than Pillow's encoder).
 
     Examples
     --------
@@ -199,6 +200,8 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
         raise InputError(f"unsupported figure format(s) {bad or formats}; choose from {FORMATS}")
     if dpi not in (300, 600):
         raise InputError(f"dpi must be 300 (colour / halftone) or 600 (line art); got {dpi!r}")
+    from .survival import apply_pending_fit
+    apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in FORMATS + ("tif",):
         stem = stem.with_suffix("")
@@ -216,6 +219,10 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
             box = snap_bbox(tight_bbox(fig, pad_inches=pad, dpi=dpi), dpi)
         for f in formats:
             p = stem.with_name(stem.name + "." + f)
+            if f == "png" and pixels is not None:
+                write_png(p, pixels, dpi)
+                out.append(p)
+                continue
             if f in _RASTER and pixels is not None:
                 mpl.image.imsave(p, pixels, format=f, origin="upper", dpi=dpi,
                                  metadata=_METADATA.get(f), pil_kwargs=_pil_kwargs(f))
@@ -232,6 +239,54 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
 
 
 _RASTER = ("png", "tiff")
+
+
+def write_png(path, pixels, dpi: float) -> None:
+    """Write an ``(h, w, 4)`` uint8 RGBA array (first row on top) as a PNG file: RGB when
+    every pixel is opaque (alpha carries nothing), else RGBA; 8 bits per channel; the
+    resolution in a ``pHYs`` chunk (pixels per metre, as Pillow writes it); no text or
+    time chunks, so the same pixels give the same bytes.
+
+    Why our own encoder: Pillow (which ``matplotlib.image.imsave`` calls) tries the five
+    PNG row filters on every row and keeps the smallest, ~100 ms for one 300-dpi figure;
+    one "Up" filter (row minus the row above) computed with numpy and zlib level 3 gives
+    files within a few per cent of Pillow's in about a quarter of the time. Any PNG reader
+    decodes the same pixels (tested against Pillow).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from PIL import Image
+    >>> px = np.zeros((2, 3, 4), np.uint8); px[..., 0] = [[0, 128, 255], [1, 2, 3]]; px[..., 3] = 255
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.png"); write_png(p, px, 300)
+    >>> im = Image.open(p); im.mode, im.size, np.asarray(im)[..., 0].tolist()
+    ('RGB', (3, 2), [[0, 128, 255], [1, 2, 3]])
+    """
+    import struct
+    import zlib
+    px = np.asarray(pixels)
+    if px.dtype != np.uint8 or px.ndim != 3 or px.shape[2] != 4:
+        raise InputError(f"write_png needs an (h, w, 4) uint8 array; got {px.dtype} {px.shape}")
+    h, w, _ = px.shape
+    opaque = bool((px[..., 3] == 255).all())
+    rows = np.ascontiguousarray(px[..., :3] if opaque else px).reshape(h, -1)
+    filtered = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
+    filtered[:, 0] = 2  # filter type "Up" on every row
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # modulo 256, as PNG defines it
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    ppm = int(dpi / 0.0254 + 0.5)
+    data = (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0))
+            + chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))
+            + chunk(b"IDAT", zlib.compress(filtered.tobytes(), 3))
+            + chunk(b"IEND", b""))
+    with open(path, "wb") as fh:
+        fh.write(data)
 
 
 def _pil_kwargs(fmt: str) -> dict:

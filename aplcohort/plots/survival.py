@@ -15,6 +15,8 @@ curve axes, so its columns sit exactly under the x ticks.
 
 from __future__ import annotations
 
+import contextlib
+
 import weakref
 
 import matplotlib.pyplot as plt
@@ -323,16 +325,48 @@ def _draw_risk_table(ax, risk: pd.DataFrame, times, groups, labels, styles, rows
             sub = risk[_sel(risk, g)] if "group" in risk.columns else risk
             rax.text(0.0, line, str(labels[g]), transform=lab_trans, ha="right", va="center",
                      fontsize=fs, color=styles[g]["color"], clip_on=False, gid=f"risk-label:{row}:{g}")
+            sub_t, sub_v = sub["time"].to_numpy(dtype=float), sub[row].to_numpy()
             for t in times:
-                hit = sub[np.isclose(sub["time"].astype(float), float(t))]
-                if hit.empty:
+                hit = np.flatnonzero(np.isclose(sub_t, float(t)))  # the first row at t
+                if not len(hit):
                     raise InputError(f"risk table has no row for group {g!r} at time {t}")
-                rax.text(float(t), line, _fmt_count(hit[row].iloc[0]), ha="center", va="center",
+                rax.text(float(t), line, _fmt_count(sub_v[hit[0]]), ha="center", va="center",
                          fontsize=fs, clip_on=False, gid=f"risk:{row}:{g}:{float(t):g}")
             line += 1
     ax.tick_params(labelbottom=True)
     rax.set_xlabel("")
     return rax
+
+
+#: True inside :func:`deferred_fit`: :func:`fit_inside` only marks the figure.
+_DEFER_FIT = False
+
+
+@contextlib.contextmanager
+def deferred_fit():
+    """Within this block :func:`fit_inside` marks a figure instead of laying it out; the
+    fit is done by :func:`apply_pending_fit`, which :func:`aplcohort.plots.export.save_figure`
+    calls before it renders. The fit is the same computation on the same figure, only
+    later, so the saved files are the same bytes.
+
+    Why: measuring where everything lies needs one layout pass of every text, about a
+    third of the time to draw a figure. The command line saves figures in a forked
+    process while the next analyses run (``plan.write.FigurePrerender``); deferred, that
+    pass happens there too, not in the process computing the analyses.
+    """
+    global _DEFER_FIT
+    old, _DEFER_FIT = _DEFER_FIT, True
+    try:
+        yield
+    finally:
+        _DEFER_FIT = old
+
+
+def apply_pending_fit(fig) -> None:
+    """Do the :func:`fit_inside` that :func:`deferred_fit` postponed (nothing otherwise)."""
+    pad = fig.__dict__.pop("_aplcohort_fit_pad", None)
+    if pad is not None:
+        _fit_inside_now(fig, pad)
 
 
 def fit_inside(fig, pad_in: float = 0.04) -> None:
@@ -341,8 +375,16 @@ def fit_inside(fig, pad_in: float = 0.04) -> None:
 
     The axes keep their size in inches (the risk table was sized in inches); the figure
     grows or shrinks around them, as ``bbox_inches="tight"`` would crop it when saving.
-    After this, ``fig.savefig(path)`` cuts nothing off.
+    After this, ``fig.savefig(path)`` cuts nothing off. Inside :func:`deferred_fit`
+    the figure is only marked, and fitted when saved.
     """
+    if _DEFER_FIT:
+        fig._aplcohort_fit_pad = pad_in
+        return
+    _fit_inside_now(fig, pad_in)
+
+
+def _fit_inside_now(fig, pad_in: float) -> None:
     # get_tightbbox lays every artist out (tick labels, legend, risk-table texts, axes
     # locators) itself: a draw_without_rendering first would lay the figure out twice
     bb = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
