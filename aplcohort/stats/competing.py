@@ -133,10 +133,8 @@ def _ci(est, var, conf_type, conf_level):
             lo = np.where(one, np.nan, lo)
             hi = np.where(one, np.nan, hi)
     zero = est <= 0
-    lo = np.where(zero, 0.0, lo)
-    hi = np.where(zero, 0.0, hi)
-    nan = np.isnan(est)
-    return np.where(nan, np.nan, lo), np.where(nan, np.nan, hi)
+    # a NaN estimate gives NaN limits on every scale (NaN propagates through each formula)
+    return np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)
 
 
 # --------------------------------------------------------------------------
@@ -666,15 +664,18 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     G = len(glabels)
     D = _cif_table(ut, inv, e, gcode, G, causes)
     per_group = D.sum(axis=2)                                  # (G, C + 1)
-    n_g = per_group.sum(axis=1)
-    counts_df = frame({
-        "group": label_column([g for g in glabels for _ in causes]),
-        "cause": np.tile(np.asarray(causes, np.int64), G),
-        "n": np.repeat(n_g.astype(np.int64), len(causes)),
-        "events": per_group[:, 1:].astype(np.int64).ravel(),
-        "competing": (n_g[:, None] - per_group[:, :1] - per_group[:, 1:]).astype(
-            np.int64).ravel(),
-        "censored": np.repeat(per_group[:, 0].astype(np.int64), len(causes))})
+    C = len(causes)
+    pg = per_group.astype(np.int64)                            # exact counts
+    cnt = np.empty((5, G, C), np.int64)                        # cause, n, events, comp., cens.
+    cnt[0] = causes
+    cnt[1] = pg.sum(axis=1)[:, None]
+    cnt[2] = pg[:, 1:]
+    cnt[3] = cnt[1] - pg[:, :1] - pg[:, 1:]
+    cnt[4] = pg[:, :1]
+    cnt = cnt.reshape(5, G * C)
+    counts_df = frame({"group": np.repeat(label_column(glabels), C), "cause": cnt[0],
+                       "n": cnt[1], "events": cnt[2], "competing": cnt[3],
+                       "censored": cnt[4]})
     if variance == "gray":
         gi, ci, tt, est, var, n_risk, n_ev, n_ce = _cif_gray_curves(ut, D)
         glab = np.empty(G, dtype=object)
