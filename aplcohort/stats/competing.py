@@ -863,7 +863,7 @@ def gray_counts(t, m, g, cell, ncell, ng):
     rs = D.sum(axis=3)[:, ::-1].cumsum(axis=1)[:, ::-1]
     d1 = D[..., 1]
     d2 = D[..., 2]
-    ev = (d1.sum(axis=2) + d2.sum(axis=2)) > 0   # (ncell, P)
+    ev = D[..., 1:].sum(axis=(2, 3)) > 0         # (ncell, P): an event of any cause
     if ncell == 1:
         sel = ev[0]
         return d1[:, sel], d2[:, sel], rs[:, sel]
