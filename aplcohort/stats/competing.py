@@ -184,7 +184,8 @@ def cinc_from_counts(rs, d1, dall):
         E[1] = d1
         M = E > 0                              # other causes: only where fkn > 0
         M[0] &= alive
-        t5 = np.where(E > 1, 1 - (E - 1) / (rs - 1), 1.0)
+        tie = E > 1                            # the factor is exactly 1 without ties
+        t5 = np.where(tie, 1 - (E - 1) / (rs - 1), 1.0) if tie.any() else 1.0
         t6 = np.where(M, fk2 * t5 * E / rs2, 0.0)
         t3 = np.empty_like(t6)
         t3[0] = np.where(M[0], inv, 0.0)
@@ -795,8 +796,9 @@ def gray_from_counts(d1, d2, rs, rho):
         m1 = pos & (nd1[..., None] > 0)
         omf = 1 - f[..., None]
         t4 = np.where(skm > 0, 1 - omf / skm, 1.0)
-        t5 = np.where(nd1[..., None] > 1,
-                      1 - (nd1[..., None] - 1) / (tr[..., None] * skmm - 1), 1.0)
+        tie = nd1[..., None] > 1                 # the factor is exactly 1 without ties
+        t5 = (np.where(tie, 1 - (nd1[..., None] - 1) / (tr[..., None] * skmm - 1), 1.0)
+              if tie.any() else 1.0)
         t3 = np.where(m1, t5 * skmm * nd1[..., None] / (tr[..., None] * rs), 0.0)
         v3 = (t4 * t4 * t3).sum(axis=-2)
         B = a - t4[..., None, :] * c             # (..., t, i, k)
@@ -806,7 +808,8 @@ def gray_from_counts(d1, d2, rs, rho):
         # other-cause terms
         m2 = (skm > 0) & (d2 > 0)
         t4b = np.where(m2, omf / skm, 0.0)
-        t5b = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        tie = d2 > 1
+        t5b = np.where(tie, 1 - (d2 - 1) / (rs - 1), 1.0) if tie.any() else 1.0
         t3b = np.where(m2, t5b * skmm ** 2 * d2 / rs ** 2, 0.0)
         w2 = t4b * t4b * t3b
         v3 = v3 + w2.sum(axis=-2)
