@@ -304,7 +304,7 @@ def batch_gray(time, code, group, *, cause=1, rho=0.0, strata=None, k=None,
     k : int, optional
         Number of groups (default ``max(group) + 1``).
     chunk : int, optional
-        Replicates per chunk (memory bound; default about 4e6 cells of the largest
+        Replicates per chunk (memory bound; default about 1e6 cells of the largest
         temporary).
 
     Returns
@@ -359,7 +359,7 @@ def batch_gray(time, code, group, *, cause=1, rho=0.0, strata=None, k=None,
         raise InputError(f"rho must be a finite number, got {rho!r}")
     S = int(sb.max()) + 1
     if chunk is None:
-        step = max(1, int(4e6 // (S * n * kk ** 3)))
+        step = max(1, int(1e6 // (S * n * kk ** 3)))
     else:
         step = max(1, int(chunk))
     parts = [_gray_chunk(np.ascontiguousarray(tb[a:a + step]), cb[a:a + step],
