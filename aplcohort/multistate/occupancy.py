@@ -553,22 +553,29 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
         fits[g] = f
         n_subj[g] = f.n_subjects
         T = f.time.size
-        for k, s in enumerate(states):
-            lo, hi = _confint(f.pstate[:, k], f.std_err[:, k], conf_type, conf_level)
-            block = pd.DataFrame({"group": g, "cause": k + 1, "time": f.time,
-                                  "estimate": f.pstate[:, k], "std_err": f.std_err[:, k],
-                                  "lower": lo, "upper": hi, "n_risk": f.n_risk[:, k],
-                                  "n_event": f.n_event[:, k], "n_censor": f.n_censor})
-            tabs.append(block)
-            occ.append(block.drop(columns="cause").assign(state=s))
-            p0_rows.append((g, s, f.p0[k], f.sp0[k]))
-        for k, name in enumerate(sums):
-            lo, hi = _confint(f.combo_estimate[:, k], f.combo_std_err[:, k], conf_type,
-                              conf_level)
-            sum_rows.append(pd.DataFrame({"group": g, "name": name, "time": f.time,
-                                          "estimate": f.combo_estimate[:, k],
-                                          "std_err": f.combo_std_err[:, k], "lower": lo,
-                                          "upper": hi}))
+        S = len(states)
+        # one block per group, states one after the other (state-major, as the former
+        # one-frame-per-state loop; the CI is elementwise, so computed on all at once)
+        est, se = f.pstate.T.ravel(), f.std_err.T.ravel()
+        lo, hi = _confint(est, se, conf_type, conf_level)
+        block = pd.DataFrame({"group": [g] * (S * T),
+                              "cause": np.repeat(np.arange(1, S + 1, dtype=np.int64), T),
+                              "time": np.tile(f.time, S), "estimate": est, "std_err": se,
+                              "lower": lo, "upper": hi, "n_risk": f.n_risk.T.ravel(),
+                              "n_event": f.n_event.T.ravel(),
+                              "n_censor": np.tile(f.n_censor, S)})
+        tabs.append(block)
+        occ.append(block.drop(columns="cause").assign(
+            state=[s for s in states for _ in range(T)]))
+        p0_rows += [(g, s, f.p0[k], f.sp0[k]) for k, s in enumerate(states)]
+        if len(sums):
+            M = len(sums)
+            est, se = f.combo_estimate.T.ravel(), f.combo_std_err.T.ravel()
+            lo, hi = _confint(est, se, conf_type, conf_level)
+            sum_rows.append(pd.DataFrame({"group": [g] * (M * T),
+                                          "name": [nm for nm in sums for _ in range(T)],
+                                          "time": np.tile(f.time, M), "estimate": est,
+                                          "std_err": se, "lower": lo, "upper": hi}))
         if tau is not None:
             note = ("" if tau <= f.time.max() else
                     f"tau beyond the last follow-up time ({f.time.max():g}): the last "

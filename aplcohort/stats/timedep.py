@@ -138,9 +138,11 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
     DataFrame
         Columns ``[id, "tstart", "tstop", event, exposure_name, *keep]``, one row
         per (tstart, tstop] interval, sorted by patient then ``tstart``; the event
-        code sits on the last interval of each patient only. The result has been
-        checked with :func:`check_intervals` (no overlap, gap or zero-length
-        interval) and collapses back to the original follow-up.
+        code sits on the last interval of each patient only. The result is checked
+        before it is returned: each patient's intervals start at 0, follow each
+        other without overlap or gap, none is of length zero, the last ends at the
+        follow-up time and carries the event code (what :func:`check_intervals` and
+        :func:`collapse_intervals` verify, done here on the arrays).
 
     Examples
     --------
@@ -235,32 +237,46 @@ def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
                          "pass keep= without them")
 
     n = len(data)
-    pos = np.arange(n)
-    # first piece for everyone, second piece for the split ones
-    first_stop = np.where(split, x, T)
-    first_event = np.where(split, 0, E)
-    first_exp = exp0.astype(np.int64)
-    second_pos = pos[split]
-    rows_pos = np.concatenate([pos, second_pos])
-    tstart = np.concatenate([np.zeros(n), x[split]])
-    tstop = np.concatenate([first_stop, T[split]])
-    ev = np.concatenate([first_event, E[split]]).astype(np.int64)
-    ex = np.concatenate([first_exp, np.ones(split.sum(), dtype=np.int64)])
-    order = np.lexsort((tstart, rows_pos))
-    rows_pos, tstart, tstop, ev, ex = (a[order] for a in (rows_pos, tstart, tstop, ev, ex))
-    out = pd.DataFrame({id: data[id].iloc[rows_pos].reset_index(drop=True), "tstart": tstart,
-                        "tstop": tstop, event: ev, exposure_name: ex})
-    for c in keep:   # .iloc keeps the dtype (categories, dates, nullable types)
-        out[c] = data[c].iloc[rows_pos].reset_index(drop=True)
+    # Rows of the output, in order: each patient's first piece, then (if split) its
+    # second piece. Written in place at each patient's offset: O(n), no sort.
+    pieces = 1 + split.astype(np.int64)
+    first = np.cumsum(pieces) - pieces            # output row of each patient's first piece
+    second = first[split] + 1
+    n_out = n + int(second.size)
+    rows_pos = np.repeat(np.arange(n), pieces)
+    tstart = np.zeros(n_out)
+    tstop = np.empty(n_out)
+    ev = np.empty(n_out, dtype=np.int64)
+    ex = np.empty(n_out, dtype=np.int64)
+    tstop[first] = np.where(split, x, T)
+    ev[first] = np.where(split, 0, E)
+    ex[first] = exp0
+    tstart[second] = x[split]
+    tstop[second] = T[split]
+    ev[second] = E[split]
+    ex[second] = 1
 
-    # self-check: the result must be a valid partition of each patient's follow-up
-    chk = check_intervals(out, id=id, start="tstart", stop="tstop", event=event)
-    coll = collapse_intervals(out, id=id, start="tstart", stop="tstop", event=event)
-    orig = pd.DataFrame({id: data[id].to_numpy(), "T": T, "E": E.astype(np.int64)})
-    m = orig.merge(coll, on=id, how="left")
-    if (not chk.ok or len(coll) != n or not np.array_equal(m["T"].to_numpy(), m["exit"].to_numpy())
-            or not np.array_equal(m["E"].to_numpy(), m[event].to_numpy())
-            or not (m["entry"] == 0).all()):
+    # self-check: the pieces must partition each patient's follow-up (0, T] -- first
+    # piece from 0, contiguous, none empty, ending at T, the event code on the last piece
+    last = first + split
+    ok = (np.all(tstop > tstart) and np.all(tstart[first] == 0)
+          and np.array_equal(tstart[second], tstop[second - 1])
+          and np.array_equal(tstop[last], T) and np.array_equal(ev[last], E.astype(np.int64))
+          and not np.any(ev[second - 1]))
+    # one take of the carried columns (a per-column loop of setitem costs ~1 ms per column)
+    ids_out = data[id].iloc[rows_pos].reset_index(drop=True)   # .iloc keeps the dtype
+    out = pd.DataFrame({id: ids_out, "tstart": tstart, "tstop": tstop, event: ev,
+                        exposure_name: ex})
+    keep = list(dict.fromkeys(keep))
+    if keep:
+        if data.columns.is_unique:
+            body = data.iloc[rows_pos, data.columns.get_indexer(keep)]
+        else:
+            body = pd.DataFrame({c: data[c].iloc[rows_pos] for c in keep})
+        body = body.set_axis(pd.RangeIndex(n_out), axis=0)
+        out = pd.concat([out, body], axis=1)
+    if not ok:   # pragma: no cover - a bug of this function, never user data
+        chk = check_intervals(out, id=id, start="tstart", stop="tstop", event=event)
         raise AplcohortError("split_at_exposure produced intervals that do not partition the "
                              "follow-up; please report this bug:\n" + str(chk))
     return out
