@@ -211,12 +211,12 @@ def compare(base_ref: str, rounds: int, runs: int) -> int:
         lines.append(f"| {lab}{' (not ours; info)' if lab == 'coxph' else ''} | {tb[1]} | "
                      f"{1e3 * tb[0]:.1f} | {1e3 * ta[0]:.1f} | {tb[0] / ta[0]:.2f} |")
     lines.append(f"| **together** (nested counted once, figures excluded) | | "
-                 f"{1e3 * b['_together']:.1f} | {1e3 * a['_together']:.1f} | "
-                 f"{b['_together'] / a['_together']:.2f} |")
+                 f"{1e3 * b['@together']:.1f} | {1e3 * a['@together']:.1f} | "
+                 f"{b['@together'] / a['@together']:.2f} |")
     lines.append(f"| figures drawn by the multi-state handlers (excluded) | | "
-                 f"{1e3 * b['_figures']:.1f} | {1e3 * a['_figures']:.1f} | |")
-    lines.append(f"| whole run_plan (no output writing) | | {1e3 * b['_run_plan']:.0f} | "
-                 f"{1e3 * a['_run_plan']:.0f} | {b['_run_plan'] / a['_run_plan']:.2f} |")
+                 f"{1e3 * b['@figures']:.1f} | {1e3 * a['@figures']:.1f} | |")
+    lines.append(f"| whole run_plan (no output writing) | | {1e3 * b['@run_plan']:.0f} | "
+                 f"{1e3 * a['@run_plan']:.0f} | {b['@run_plan'] / a['@run_plan']:.2f} |")
     print("\n".join(lines))
     return 0
 
