@@ -108,7 +108,7 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
     excl = {"event at or before landmark": ids[ended & (E == 1)].tolist(),
             "censored at or before landmark": ids[ended & (E == 0)].tolist()}
     keep = ~ended
-    out = data.loc[keep].copy()
+    out = data.take(np.flatnonzero(keep))   # a copy with the row labels (= .loc[keep].copy())
     if "landmark_time" in out.columns:
         raise InputError("data already has a column 'landmark_time'; rename it")
     out["landmark_time"] = T[keep] - L

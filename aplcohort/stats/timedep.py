@@ -1221,13 +1221,19 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
     rows = []
 
     def cox_rows(method, res, terms, n, note=""):
-        t = res.terms.set_index("term")
+        # positional look-up of each term (a set_index per call cost more than the fit)
+        names = res.terms["term"].tolist()
+        col = {c: res.terms[c].to_numpy() for c in ("estimate", "lower", "upper", "p",
+                                                    "estimable", "note")}
         for term in terms:
-            r = t.loc[term]
-            rows.append({"method": method, "term": term, "estimate": r["estimate"],
-                         "lower": r["lower"], "upper": r["upper"], "p": r["p"],
+            if term not in names:
+                raise KeyError(term)
+            j = names.index(term)
+            rows.append({"method": method, "term": term, "estimate": col["estimate"][j],
+                         "lower": col["lower"][j], "upper": col["upper"][j], "p": col["p"][j],
                          "n": n, "events": res.events,
-                         "note": note if r["estimable"] else f"{note}; not estimable: {r['note']}"})
+                         "note": (note if col["estimable"][j]
+                                  else f"{note}; not estimable: {col['note'][j]}")})
 
     work = data.copy()
     if exposure_time is not None:
@@ -1314,9 +1320,10 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
              f"groups from time zero, reference {reference!r} (immortal-time bias)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
+        # only the columns the model uses are carried into the split data
         sp = split_at_exposure(work, id=id, time=time, event=event,
                                exposure_time="_start", exposure_name="_exp",
-                               same_day_rule=same_day_rule)
+                               same_day_rule=same_day_rule, keep=[group] + covariates)
     sp["state"] = np.where(sp["_exp"].to_numpy() == 1, sp[group].astype(object).to_numpy(),
                            pre)
     td = coxph(sp, time="tstop", event=event, entry="tstart", covariates=["state"] + covariates,
