@@ -166,6 +166,65 @@ def add_from_state(data, *, id="id", start="tstart", to_state="to_state", initia
     return d
 
 
+def _no_problems(data, id, start, stop, from_state, to_state, model):
+    """The transition counts of :func:`check_intervals` when it would find no problem
+    at all, else None (then the full check runs and reports).
+
+    Every rule of :func:`check_intervals` is evaluated on numpy arrays; anything
+    unusual (non-numeric or non-finite times, non-string states, ids that cannot be
+    sorted) returns None rather than being decided here.
+    """
+    from collections import Counter
+
+    cols = [data[c] for c in (id, start, stop, from_state, to_state)]
+    idv, stv, spv, frv, tov = cols
+    if not (pd.api.types.is_float_dtype(stv) or pd.api.types.is_integer_dtype(stv)) or not (
+            pd.api.types.is_float_dtype(spv) or pd.api.types.is_integer_dtype(spv)):
+        return None
+    if isinstance(stv.dtype, pd.api.extensions.ExtensionDtype) or isinstance(
+            spv.dtype, pd.api.extensions.ExtensionDtype):
+        return None
+    st = stv.to_numpy(dtype=float)
+    sp = spv.to_numpy(dtype=float)
+    if not (np.isfinite(st).all() and np.isfinite(sp).all()) or (st >= sp).any():
+        return None
+    if idv.isna().any():
+        return None
+    fr = frv.to_numpy(dtype=object)
+    if not all(type(x) is str for x in fr):
+        return None
+    to_na = tov.isna().to_numpy()
+    to = np.array(["censor" if na else str(x) for x, na in zip(tov.to_numpy(dtype=object), to_na)],
+                  dtype=object)
+    try:
+        codes = pd.factorize(idv, sort=True)[0]
+    except TypeError:   # ids of mixed types: let pandas decide in the full check
+        return None
+    o = np.lexsort((sp, st, codes))    # as sort_values([id, start, stop]): stable
+    c, st, sp, fr, to = codes[o], st[o], sp[o], fr[o], to[o]
+    same = c[1:] == c[:-1]
+    prev_end = np.where(to[:-1] != "censor", to[:-1], fr[:-1])
+    if (same & ((st[1:] != sp[:-1]) | (fr[1:] != prev_end))).any():
+        return None      # overlap, duplicate, gap, teleport or jump
+    if (to == fr).any():
+        return None      # "transition" to the same state
+    if model is not None:
+        names = set(model.state_names)
+        absorbing = set(model.absorbing_states)
+        for a, b in zip(fr, to):
+            if a not in names or a in absorbing or (b != "censor" and (
+                    b not in names or not model.allowed(a, b))):
+                return None
+    if not len(o):
+        return None
+    n = Counter(zip(fr.tolist(), to.tolist()))
+    tr = pd.DataFrame([(a, b, k) for (a, b), k in sorted(n.items())],
+                      columns=["from_state", "to_state", "n"])
+    if tr["from_state"].dtype != frv.dtype:   # groupby keeps the column's dtype
+        tr["from_state"] = tr["from_state"].astype(frv.dtype)
+    return tr
+
+
 def check_intervals(data, *, id="id", start="tstart", stop="tstop", from_state="from_state",
                     to_state="to_state", model: StateModel | None = None) -> CheckReport:
     """Check multi-state (start, stop] rows as R ``survcheck`` does; report every problem.
@@ -196,6 +255,9 @@ def check_intervals(data, *, id="id", start="tstart", stop="tstop", from_state="
     >>> check_intervals(d).problems["rule"].tolist()
     ['overlap']
     """
+    clean = _no_problems(data, id, start, stop, from_state, to_state, model)
+    if clean is not None:   # the common case, decided on arrays: nothing to report
+        return CheckReport(pd.DataFrame([], columns=_PROBLEM_COLUMNS), clean)
     d = data[[id, start, stop, from_state, to_state]].copy()
     d.columns = ["id", "start", "stop", "from", "to"]
     d["row"] = np.arange(len(d))
