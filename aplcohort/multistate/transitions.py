@@ -174,8 +174,6 @@ def _no_problems(data, id, start, stop, from_state, to_state, model):
     unusual (non-numeric or non-finite times, non-string states, ids that cannot be
     sorted) returns None rather than being decided here.
     """
-    from collections import Counter
-
     cols = [data[c] for c in (id, start, stop, from_state, to_state)]
     idv, stv, spv, frv, tov = cols
     if not (pd.api.types.is_float_dtype(stv) or pd.api.types.is_integer_dtype(stv)) or not (
@@ -217,11 +215,21 @@ def _no_problems(data, id, start, stop, from_state, to_state, model):
                 return None
     if not len(o):
         return None
-    n = Counter(zip(fr.tolist(), to.tolist()))
+    return _pair_counts(fr.tolist(), to.tolist(), frv.dtype,
+                        pd.Series(["censor"]).astype(str).dtype)
+
+
+def _pair_counts(fr, to, fr_dtype, to_dtype) -> pd.DataFrame:
+    """``[from_state, to_state, n]``: rows per (from, to) pair of strings, sorted, as
+    ``groupby([from, to]).size().reset_index()`` gives them (with the columns' dtypes)."""
+    from collections import Counter
+
+    n = Counter(zip(fr, to))
     tr = pd.DataFrame([(a, b, k) for (a, b), k in sorted(n.items())],
                       columns=["from_state", "to_state", "n"])
-    if tr["from_state"].dtype != frv.dtype:   # groupby keeps the column's dtype
-        tr["from_state"] = tr["from_state"].astype(frv.dtype)
+    for c, dt in (("from_state", fr_dtype), ("to_state", to_dtype)):
+        if tr[c].dtype != dt:   # groupby keeps the key column's dtype
+            tr[c] = tr[c].astype(dt)
     return tr
 
 
@@ -488,7 +496,10 @@ def _rows_frame(df, rows, cols, carry) -> pd.DataFrame:
             infer[c] = [v[r] for r in src]
     names = list(infer)
     inferred = pd.DataFrame(list(zip(*infer.values())), columns=names)
-    return pd.DataFrame({c: (direct[c] if c in direct else inferred[c]) for c in allcols})
+    for c in names:   # arrays, not Series: the frame below is built ~2x faster
+        ser = inferred[c]
+        direct[c] = ser.to_numpy() if isinstance(ser.dtype, np.dtype) else ser.array
+    return pd.DataFrame({c: direct[c] for c in allcols})
 
 
 def _rows_ok(rows, pid_values, model) -> bool:
@@ -716,8 +727,11 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
             "stop_date", "same_day"]
     data = _rows_frame(df, rows, cols, carry)
     problems = pd.DataFrame(probs, columns=_PROBLEM_COLUMNS)
-    tr = (data.groupby(["from_state", "to_state"]).size().reset_index(name="n")
-          if len(data) else pd.DataFrame(columns=["from_state", "to_state", "n"]))
+    if len(data):   # counts of the built (string) states, as a groupby of the rows
+        tr = _pair_counts([r[3] for r in rows], [r[4] for r in rows],
+                          data["from_state"].dtype, data["to_state"].dtype)
+    else:
+        tr = pd.DataFrame(columns=["from_state", "to_state", "n"])
     report = CheckReport(problems, tr)
     if on_error == "raise":
         report.raise_if_errors()
