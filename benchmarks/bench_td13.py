@@ -1,32 +1,36 @@
 """Time the immortal-time and multi-state statistics of ``aplcohort replicate min2022``.
 
 Issue 13 ("the main job fast"): the statistics of the time-dependent and multi-state
-analyses at n = 52 were far slower than they should be.  This driver measures the
-time spent in each of those functions *inside the real plan run* (``run_plan`` of the
-bundled ``min2022`` plan on the synthetic replica, seed 2022), warm (one run first for
-imports and caches), as the best of ``--runs`` runs.
+analyses at n = 52 were far slower than they should be.  This driver measures them on
+exactly the calls the real plan run makes (``run_plan`` of the bundled ``min2022`` plan
+on the synthetic replica, seed 2022):
 
-Two code versions are compared interleaved: the baseline (a ``git archive`` of
-``--base``, default ``main``) and this worktree, each in its own process, alternated
-``--rounds`` times; per function the best over all runs of a version is kept.
+1. each version (the baseline: a ``git archive`` of ``--base``, default the merge-base
+   with ``main``; and this worktree) runs the plan once warm and once recording every
+   call of the measured functions (arguments pickled), in its own process;
+2. both versions are then loaded side by side in ONE process (the baseline's
+   ``stats.timedep``, ``stats.landmark`` and ``multistate`` under alias names) and the
+   recorded calls are replayed, the two versions alternating, ``--rounds`` times; the
+   best round of each is kept (the machine is shared: the load average is printed).
+
+Per function: all its calls in the run (nested ones included). "together": the
+top-level calls of the run (a measured function not called from another one), i.e. the
+time the run spends in these statistics.  Figures of the multi-state handlers are
+switched off in the replay (drawing is not part of this work).  ``coxph`` (another
+owner's code, the same in both versions) is replayed too, as a control of the noise.
 
 Run (from the worktree)::
 
-    /work/main/.venv/bin/python benchmarks/bench_td13.py [--base main] [--rounds 2] [--runs 3]
+    /work/main/.venv/bin/python benchmarks/bench_td13.py [--base REF] [--rounds 5]
     /work/main/.venv/bin/python benchmarks/bench_td13.py --growth     # td growth exponents
 
 ``--growth`` runs :func:`bench_public.growth` (unchanged) for ``td_coxph``,
 ``mantel_byar`` and ``simon_makuch`` only, at 1e3..1e6 rows.
-
-"together" is the wall time spent inside any of the measured functions (nested calls
-counted once), with figure drawing called from the multi-state handlers left out
-(``plots/`` is not part of this work; it is listed on its own line).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -60,107 +64,11 @@ TARGETS = [
     ("aplcohort.multistate.plan", "h_clfs"),
     ("aplcohort.stats.cox", "coxph"),
 ]
-#: figure drawing inside the handlers: its time is taken out of "together"
-EXCLUDED = [
-    ("aplcohort.plots.multistate", "plot_state_occupancy"),
-    ("aplcohort.plots.multistate", "plot_transition_diagram"),
-    ("aplcohort.plots.multistate", "plot_clfs"),
-]
-#: not part of "together" (another owner's code), shown for information
-INFO_ONLY = {"aplcohort.stats.cox.coxph"}
 
 
 def _label(mod, name):
     dup = sum(1 for _, n in TARGETS if n == name) > 1
     return f"{mod.rsplit('.', 1)[-1]}.{name}" if dup else name
-
-
-def _instrument():
-    """Wrap every target (in every module that holds it); return the stats dict."""
-    import importlib
-
-    stats = {"@together": 0.0, "@figures": 0.0}
-    depth = [0]
-    paused = [0.0]
-    originals = {}
-    for mod, name in TARGETS + EXCLUDED:
-        m = importlib.import_module(mod)
-        originals[(mod, name)] = getattr(m, name)
-
-    def make(fn, label, excluded, info):
-        def wrapper(*a, **k):
-            t0 = time.perf_counter()
-            top = depth[0] == 0 and not excluded and not info
-            if not excluded and not info:
-                depth[0] += 1
-            p0 = paused[0]
-            try:
-                return fn(*a, **k)
-            finally:
-                dt = time.perf_counter() - t0
-                if excluded:
-                    stats["@figures"] += dt
-                    if depth[0] > 0:
-                        paused[0] += dt
-                else:
-                    s = stats.setdefault(label, [0.0, 0])
-                    s[0] += dt
-                    s[1] += 1
-                    if not info:
-                        depth[0] -= 1
-                    if top:
-                        stats["@together"] += dt - (paused[0] - p0)
-        wrapper.__wrapped__ = fn
-        return wrapper
-
-    wrappers = {}
-    for mod, name in TARGETS + EXCLUDED:
-        fn = originals[(mod, name)]
-        wrappers[id(fn)] = make(fn, _label(mod, name), (mod, name) in EXCLUDED,
-                                f"{mod}.{name}" in INFO_ONLY)
-    # replace the function wherever a module holds it (from-imports bind early)
-    for m in list(sys.modules.values()):
-        if m is None or not getattr(m, "__name__", "").startswith("aplcohort"):
-            continue
-        for k, v in list(vars(m).items()):
-            if callable(v) and id(v) in wrappers:
-                setattr(m, k, wrappers[id(v)])
-    return stats
-
-
-def inner(runs: int) -> dict:
-    """In this process: warm run, then ``runs`` instrumented runs; best per function."""
-    import warnings
-
-    from aplcohort.plan.runner import run_plan
-    from aplcohort.synthetic.min2022 import write_files
-
-    tmp = tempfile.mkdtemp(prefix="td13-bench-")
-    data = write_files(Path(tmp) / "data", seed=2022)["min2022.csv"]
-
-    def once():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            run_plan("min2022", data=data, out=None)
-            return time.perf_counter() - t0
-
-    once()                      # imports, caches
-    import aplcohort.multistate.plan  # noqa: F401  (so that it is instrumented)
-    import aplcohort.plots.multistate  # noqa: F401
-    stats = _instrument()
-    best: dict = {}
-    for _ in range(runs):
-        for k in list(stats):
-            stats[k] = 0.0 if k.startswith("@") else [0.0, 0]
-        total = once()
-        cur = {k: (v if k.startswith("@") else tuple(v)) for k, v in stats.items()}
-        cur["@run_plan"] = total
-        for k, v in cur.items():
-            if k not in best or (v if k.startswith("@") else v[0]) < (
-                    best[k] if k.startswith("@") else best[k][0]):
-                best[k] = v
-    return best
 
 
 def _export_base(ref: str) -> Path:
@@ -175,48 +83,204 @@ def _export_base(ref: str) -> Path:
     return dest
 
 
-def compare(base_ref: str, rounds: int, runs: int) -> int:
+def capture(out: str) -> None:
+    """In this process (one code version): a warm run, then one run recording every call
+    of the measured functions (arguments pickled) and which of them were top-level."""
+    import pickle
+    import warnings
+
+    from aplcohort.plan.runner import run_plan
+    from aplcohort.synthetic.min2022 import write_files
+
+    tmp = tempfile.mkdtemp(prefix="td13-bench-")
+    data = write_files(Path(tmp) / "data", seed=2022)["min2022.csv"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_plan("min2022", data=data, out=None)       # imports, caches
+    import importlib
+
+    import aplcohort.multistate.plan  # noqa: F401
+    rec = {"top": [], "all": {}}
+    depth = [0]
+
+    def make(fn, label):
+        def wrapper(*a, **k):
+            blob = pickle.dumps((a, k))
+            rec["all"].setdefault(label, []).append(blob)
+            if depth[0] == 0 and label != "coxph":
+                rec["top"].append((label, blob))
+            depth[0] += label != "coxph"
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[0] -= label != "coxph"
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+    wr = {}
+    for mod, name in TARGETS:
+        fn = getattr(importlib.import_module(mod), name)
+        wr[id(fn)] = make(fn, _label(mod, name))
+    for m in list(sys.modules.values()):
+        if m is None or not getattr(m, "__name__", "").startswith("aplcohort"):
+            continue
+        for k, v in list(vars(m).items()):
+            if callable(v) and id(v) in wr:
+                setattr(m, k, wr[id(v)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_plan("min2022", data=data, out=None)
+    with open(out, "wb") as fh:
+        pickle.dump(rec, fh)
+
+
+_BASE_ALIAS = {"aplcohort.stats.timedep": "aplcohort.stats._td13_base_timedep",
+               "aplcohort.stats.landmark": "aplcohort.stats._td13_base_landmark",
+               "aplcohort.multistate": "aplcohort._td13_base_multistate"}
+
+
+def _load_base(base: Path) -> None:
+    """The baseline versions of the measured modules, beside this worktree's, in this
+    process (so both are timed interleaved): stats.timedep / stats.landmark under alias
+    names (their mutual imports redirected), multistate as an alias package."""
+    import importlib.util
+    import types
+
+    def from_source(name, path, rewrites):
+        src = path.read_text(encoding="utf-8")
+        for x, y in rewrites:
+            src = src.replace(x, y)
+        mod = types.ModuleType(name)
+        mod.__file__ = str(path)
+        mod.__package__ = name.rsplit(".", 1)[0]
+        sys.modules[name] = mod
+        exec(compile(src, str(path), "exec"), mod.__dict__)
+
+    import aplcohort.stats  # noqa: F401
+    st = base / "aplcohort" / "stats"
+    from_source(_BASE_ALIAS["aplcohort.stats.landmark"], st / "landmark.py",
+                [("from .timedep import", "from ._td13_base_timedep import")])
+    from_source(_BASE_ALIAS["aplcohort.stats.timedep"], st / "timedep.py",
+                [("from .landmark import", "from ._td13_base_landmark import")])
+    ms = base / "aplcohort" / "multistate"
+    name = _BASE_ALIAS["aplcohort.multistate"]
+    spec = importlib.util.spec_from_file_location(name, ms / "__init__.py",
+                                                  submodule_search_locations=[str(ms)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    importlib.import_module(name + ".plan")
+
+
+def _functions(base: bool) -> dict:
+    import importlib
+
+    out = {}
+    for mod, name in TARGETS:
+        m = mod
+        if base:
+            for k, v in _BASE_ALIAS.items():
+                if mod == k or mod.startswith(k + "."):
+                    m = v + mod[len(k):]
+        out[_label(mod, name)] = getattr(importlib.import_module(m), name)
+    return out
+
+
+def _unpickler(base: bool):
+    import pickle
+
+    class U(pickle.Unpickler):
+        def find_class(self, module, name):
+            if base:   # objects of the measured modules belong to the baseline's classes
+                for k, v in _BASE_ALIAS.items():
+                    if module == k or module.startswith(k + "."):
+                        module = v + module[len(k):]
+            return super().find_class(module, name)
+    return lambda blob: U(__import__("io").BytesIO(blob)).load()
+
+
+def _timed(fn, calls) -> float:
+    """Seconds for the calls (figures off: not part of this work); errors are part of the
+    run (a handler reports them), so they are timed too."""
+    t0 = time.perf_counter()
+    for a, k in calls:
+        try:
+            fn(*a, **k)
+        except Exception:  # noqa: BLE001 - as the plan runner, which records them
+            pass
+    return time.perf_counter() - t0
+
+
+def compare(base_ref: str, rounds: int) -> int:
+    """Capture the calls of each version's run, then replay both in this process,
+    interleaved, best of ``rounds`` per function and for the top-level calls together."""
+    import pickle
+    import warnings
+
     base = _export_base(base_ref)
-    versions = {"before": base, "after": ROOT}
+    rec = {}
+    for v, path in (("before", base), ("after", ROOT)):
+        f = Path(tempfile.gettempdir()) / f"td13_calls_{v}.pkl"
+        env = dict(os.environ, PYTHONPATH=str(path))
+        subprocess.run([sys.executable, __file__, "--capture", str(f)], env=env, check=True,
+                       cwd=str(path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rec[v] = pickle.loads(f.read_bytes())
+    sys.path.insert(0, str(ROOT))
+    _load_base(base)
+    fns = {"before": _functions(True), "after": _functions(False)}
+    loads = {"before": _unpickler(True), "after": _unpickler(False)}
+    warnings.simplefilter("ignore")
     best = {"before": {}, "after": {}}
     load0 = os.getloadavg()
-    for r in range(rounds):
-        for v, path in (list(versions.items()) if r % 2 == 0 else
-                        list(reversed(list(versions.items())))):
-            env = dict(os.environ, PYTHONPATH=str(path))
-            out = subprocess.run([sys.executable, __file__, "--inner", "--runs", str(runs)],
-                                 env=env, capture_output=True, text=True, cwd=str(path))
-            if out.returncode != 0:
-                sys.stderr.write(out.stderr)
-                return 1
-            res = json.loads(out.stdout.strip().splitlines()[-1])
-            for k, val in res.items():
-                cur = best[v].get(k)
+    for r in range(rounds + 1):          # round 0: warm-up, not counted
+        for v in (("before", "after") if r % 2 else ("after", "before")):
+            ld, fn = loads[v], fns[v]
+
+            def args(blobs):
+                out = [ld(b) for b in blobs]
+                for _, k in out:
+                    if "figures" in k:
+                        k["figures"] = False
+                return out
+            top = [(lab, args([b])[0]) for lab, b in rec[v]["top"]]
+            t0 = time.perf_counter()
+            for lab, (a, k) in top:
+                try:
+                    fn[lab](*a, **k)
+                except Exception:  # noqa: BLE001
+                    pass
+            tot = time.perf_counter() - t0
+            cur = {"@together": tot}
+            for lab, blobs in rec[v]["all"].items():
+                cur[lab] = (_timed(fn[lab], args(blobs)), len(blobs))
+            if r == 0:
+                continue
+            for k, val in cur.items():
                 key = (lambda x: x if isinstance(x, float) else x[0])
-                if cur is None or key(val) < key(cur):
+                if k not in best[v] or key(val) < key(best[v][k]):
                     best[v][k] = val
     load1 = os.getloadavg()
     b, a = best["before"], best["after"]
-    labels = [_label(m, n) for m, n in TARGETS]
     lines = [f"load average (1, 5, 15 min) at start {', '.join(f'{x:.2f}' for x in load0)}; "
-             f"at end {', '.join(f'{x:.2f}' for x in load1)}; best of {rounds * runs} runs "
-             f"per version, {rounds} interleaved rounds", "",
-             "| function (cumulative, per run) | calls | before (ms) | after (ms) | ratio |",
-             "|---|---|---|---|---|"]
-    for lab in labels:
-        if lab not in b and lab not in a:
+             f"at end {', '.join(f'{x:.2f}' for x in load1)}; best of {rounds} interleaved "
+             "rounds, both versions in one process (the calls recorded in each version's "
+             "min2022 plan run, replayed; multi-state figures off)", "",
+             "| function (all its calls in the run) | calls before | calls after | "
+             "before (ms) | after (ms) | ratio |", "|---|---|---|---|---|---|"]
+    nan = (float("nan"), 0)
+    for mod, name in TARGETS:
+        lab = _label(mod, name)
+        tb, ta = b.get(lab, nan), a.get(lab, nan)
+        if not (tb[1] or ta[1]):
             continue
-        tb = b.get(lab, [float("nan"), 0])
-        ta = a.get(lab, [float("nan"), 0])
-        lines.append(f"| {lab}{' (not ours; info)' if lab == 'coxph' else ''} | {tb[1]} | "
-                     f"{1e3 * tb[0]:.1f} | {1e3 * ta[0]:.1f} | {tb[0] / ta[0]:.2f} |")
-    lines.append(f"| **together** (nested counted once, figures excluded) | | "
-                 f"{1e3 * b['@together']:.1f} | {1e3 * a['@together']:.1f} | "
-                 f"{b['@together'] / a['@together']:.2f} |")
-    lines.append(f"| figures drawn by the multi-state handlers (excluded) | | "
-                 f"{1e3 * b['@figures']:.1f} | {1e3 * a['@figures']:.1f} | |")
-    lines.append(f"| whole run_plan (no output writing) | | {1e3 * b['@run_plan']:.0f} | "
-                 f"{1e3 * a['@run_plan']:.0f} | {b['@run_plan'] / a['@run_plan']:.2f} |")
+        ratio = f"{tb[0] / ta[0]:.2f}" if tb[1] and ta[1] else "-"
+        lines.append(f"| {lab}{' (not ours: a control, same code in both)' if lab == 'coxph' else ''}"
+                     f" | {tb[1]} | {ta[1]} | "
+                     f"{1e3 * tb[0]:.1f} | {1e3 * ta[0]:.1f} | {ratio} |"
+                     .replace("| nan |", "| - |"))
+    lines.append(f"| **together** (the top-level calls of the run) | {len(rec['before']['top'])} | "
+                 f"{len(rec['after']['top'])} | {1e3 * b['@together']:.1f} | "
+                 f"{1e3 * a['@together']:.1f} | {b['@together'] / a['@together']:.2f} |")
     print("\n".join(lines))
     return 0
 
@@ -239,23 +303,22 @@ def td_growth(repeat: int, seed: int) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--capture", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--base", default=None,
                     help="git ref of the baseline (default: merge-base of HEAD and main)")
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5, help="best of N interleaved rounds")
     ap.add_argument("--growth", action="store_true", help="td growth exponents (bench_public)")
     ap.add_argument("--repeat", type=int, default=3, help="with --growth: best of")
     ap.add_argument("--seed", type=int, default=20261130, help="as bench_public")
     a = ap.parse_args(argv)
-    if a.inner:
-        print(json.dumps(inner(a.runs)))
+    if a.capture:
+        capture(a.capture)
         return 0
     if a.growth:
         return td_growth(a.repeat, a.seed)
     base = a.base or subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT,
                                     capture_output=True, text=True, check=True).stdout.strip()
-    return compare(base, a.rounds, a.runs)
+    return compare(base, a.rounds)
 
 
 if __name__ == "__main__":
