@@ -421,9 +421,20 @@ class TransitionsData(Result):
 
     def transition_counts(self) -> pd.DataFrame:
         """Number of patients making each transition ``[from_state, to_state, n]``."""
+        order = {s: i for i, s in enumerate(self.model.state_names)}
+        fr = self.data["from_state"].tolist()
+        to = self.data["to_state"].tolist()
+        pairs = [(a, b) for a, b in zip(fr, to) if b != "censor"]
+        if pairs and all(type(a) is str and a in order and type(b) is str and b in order
+                         for a, b in pairs):
+            # the groupby below without pandas: model states, each pair once
+            out = _pair_counts([a for a, _ in pairs], [b for _, b in pairs],
+                               self.data["from_state"].dtype, self.data["to_state"].dtype)
+            key = np.array([order[a] * len(order) + order[b]
+                            for a, b in zip(out["from_state"], out["to_state"])])
+            return out.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
         d = self.data[self.data["to_state"] != "censor"]
         out = d.groupby(["from_state", "to_state"]).size().reset_index(name="n")
-        order = {s: i for i, s in enumerate(self.model.state_names)}
         return out.sort_values(["from_state", "to_state"], key=lambda s: s.map(order),
                                kind="stable").reset_index(drop=True)
 
