@@ -503,6 +503,11 @@ def _rows_frame(df, rows, cols, carry) -> pd.DataFrame:
                 direct[c] = taken
             else:  # the same scalars (numpy scalars, Timestamps) as v[r], boxed in one go
                 infer[c] = list(taken)
+        elif isinstance(v, (pd.arrays.BooleanArray, pd.arrays.IntegerArray,
+                            pd.arrays.FloatingArray)):
+            # what v[r] returns: the NA value where masked, else the numpy scalar
+            na = v.dtype.na_value
+            infer[c] = [na if m else x for x, m in zip(v._data[src], v._mask[src])]
         else:
             infer[c] = [v[r] for r in src]
     names = list(infer)
