@@ -297,8 +297,9 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                       categorical=cat or None, ties=ties, conf_level=conf_level)
         terms = cx[L].terms
         gterms = cx[L]._design.assign.get(gcol, ()) if cx[L]._design is not None else (0,)
+        tcol = {c: terms[c].to_numpy() for c in ("term", "estimate", "lower", "upper", "p")}
         for j in gterms:
-            r = terms.iloc[j]
+            r = {c: v[j] for c, v in tcol.items()}   # row j (a row Series costs more)
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": r["term"],
                          "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
                          "p_cox": r["p"], "logrank_statistic": lr[L].statistic,

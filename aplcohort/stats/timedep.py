@@ -1331,7 +1331,8 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
     sterms = [td.terms["term"].iloc[j] for j in td._design.assign["state"]]
     cox_rows("time-dependent Cox", td, sterms, len(data),
              f"current state; {pre!r} until the treatment starts")
-    score = td.tests.set_index("test").loc["score"]
+    tests = td.tests
+    score = tests.iloc[tests["test"].tolist().index("score")]
     # score test of the state terms only (with covariates: all terms; reported as such)
     rows.append({"method": "Mantel-Byar score test", "term": "state",
                  "estimate": np.nan, "lower": np.nan, "upper": np.nan,
