@@ -211,7 +211,7 @@ def _timed(fn, calls) -> float:
     return time.perf_counter() - t0
 
 
-def compare(base_ref: str, rounds: int) -> int:
+def compare(base_ref: str, rounds: int, after: Path = ROOT) -> int:
     """Capture the calls of each version's run, then replay both in this process,
     interleaved, best of ``rounds`` per function and for the top-level calls together."""
     import pickle
@@ -219,13 +219,13 @@ def compare(base_ref: str, rounds: int) -> int:
 
     base = _export_base(base_ref)
     rec = {}
-    for v, path in (("before", base), ("after", ROOT)):
+    for v, path in (("before", base), ("after", after)):
         f = Path(tempfile.gettempdir()) / f"td13_calls_{v}.pkl"
         env = dict(os.environ, PYTHONPATH=str(path))
         subprocess.run([sys.executable, __file__, "--capture", str(f)], env=env, check=True,
                        cwd=str(path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rec[v] = pickle.loads(f.read_bytes())
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(after))
     _load_base(base)
     fns = {"before": _functions(True), "after": _functions(False)}
     loads = {"before": _unpickler(True), "after": _unpickler(False)}
@@ -307,6 +307,9 @@ def main(argv=None) -> int:
     ap.add_argument("--base", default=None,
                     help="git ref of the baseline (default: merge-base of HEAD and main)")
     ap.add_argument("--rounds", type=int, default=5, help="best of N interleaved rounds")
+    ap.add_argument("--after", default=str(ROOT),
+                    help="source tree of the 'after' version (default: this worktree), e.g. "
+                         "main with this branch's files laid over it")
     ap.add_argument("--growth", action="store_true", help="td growth exponents (bench_public)")
     ap.add_argument("--repeat", type=int, default=3, help="with --growth: best of")
     ap.add_argument("--seed", type=int, default=20261130, help="as bench_public")
@@ -318,7 +321,7 @@ def main(argv=None) -> int:
         return td_growth(a.repeat, a.seed)
     base = a.base or subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT,
                                     capture_output=True, text=True, check=True).stdout.strip()
-    return compare(base, a.rounds)
+    return compare(base, a.rounds, Path(a.after))
 
 
 if __name__ == "__main__":
