@@ -617,3 +617,17 @@ def test_split_carries_other_columns_with_their_dtypes_and_values():
                           keep=["n", "grp", "n"])
     assert list(k.columns) == ["pid", "tstart", "tstop", "d", "exposed", "n", "grp"]
     pd.testing.assert_series_equal(k["grp"], s["grp"])
+
+
+def test_model_columns_only_split_rejects_the_same_clashing_columns():
+    # td_coxph / mantel_byar / simon_makuch / the group comparison split with only the
+    # columns their model reads; a column the split would overwrite is still an error
+    df = pd.DataFrame({"pid": range(8), "t": [9., 4., 12., 11., 15., 3., 10., 6.],
+                       "d": [1, 1, 0, 0, 0, 1, 1, 0], "g": ["a", "b"] * 4,
+                       "tx": [3., 2., 5., 1., 2., 1., 8., 1.], "tstart": 0})
+    for f in (td_coxph, mantel_byar, simon_makuch):
+        with pytest.raises(InputError, match=r"columns \['tstart'\] would be overwritten"):
+            f(df, time="t", event="d", id="pid", exposure_time="tx")
+    with pytest.raises(InputError, match=r"columns \['tstart'\] would be overwritten"):
+        compare_naive_vs_timedependent(df, time="t", event="d", id="pid", group="g",
+                                       treatment_time={"b": "tx"}, reference="a")

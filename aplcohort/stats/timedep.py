@@ -102,6 +102,18 @@ def _ids_text(ids, k=10) -> str:
 # ----------------------------------------------------------------------------------
 # splitting
 # ----------------------------------------------------------------------------------
+def _check_no_clash(data, *, id, time, event, exposure_time, exposure_name):
+    """The error :func:`split_at_exposure` gives with its default ``keep`` when a column
+    of ``data`` would be overwritten; for callers that split with a narrower ``keep``
+    (only the columns their model reads), so that they reject the same data."""
+    cols = getattr(data, "columns", ())
+    clash = [c for c in cols if c in ("tstart", "tstop", exposure_name)
+             and c not in (id, time, event, exposure_time)]
+    if clash:
+        raise InputError(f"columns {clash} would be overwritten by the split; rename them or "
+                         "pass keep= without them")
+
+
 def split_at_exposure(data: pd.DataFrame, *, id: str, time: str, event: str,
                       exposure_time: str, exposure_name: str = "exposed",
                       same_day_rule: str = "unexposed", same_day_offset: float = 0.5,
@@ -660,6 +672,9 @@ def _counting_data(data, *, time, event, id, exposure_time, start, exposure_name
         d = split_at_exposure(data, id=id, time=time, event=event, exposure_time=exposure_time,
                               exposure_name=exposure_name, same_day_rule=same_day_rule,
                               same_day_offset=same_day_offset, keep=keep)
+        if keep is not None:   # after the split's own checks, as with its default keep
+            _check_no_clash(data, id=id, time=time, event=event, exposure_time=exposure_time,
+                            exposure_name=exposure_name)
         return d, "tstart", "tstop"
     _require_columns(data, [start, time, event, id, exposure_name])
     if id is not None:
@@ -735,7 +750,7 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
 
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
     used = [c for c in list(covariates) + strata_cols
-            if isinstance(c, str) and c in data.columns and c != exposure]
+            if isinstance(c, str) and c in getattr(data, "columns", ()) and c != exposure]
     d, s, t = _counting_data(data, time=time, event=event, id=id, exposure_time=exposure_time,
                              start=start, exposure_name=exposure, same_day_rule=same_day_rule,
                              same_day_offset=same_day_offset, caller="td_coxph",
@@ -1335,6 +1350,8 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
         sp = split_at_exposure(work, id=id, time=time, event=event,
                                exposure_time="_start", exposure_name="_exp",
                                same_day_rule=same_day_rule, keep=[group] + covariates)
+        _check_no_clash(work, id=id, time=time, event=event, exposure_time="_start",
+                        exposure_name="_exp")
     sp["state"] = np.where(sp["_exp"].to_numpy() == 1, sp[group].astype(object).to_numpy(),
                            pre)
     td = coxph(sp, time="tstop", event=event, entry="tstart", covariates=["state"] + covariates,
