@@ -182,3 +182,88 @@ def test_event_after_death_is_an_error():
     with pytest.raises(TransitionCheckError, match="patient d1: relapse2 on 2020-03-21 after "
                                                   "death"):
         build_transitions(cohort(bad), relapsed_leukemia_model("salvage_start"))
+
+
+def test_rows_carry_cohort_columns_with_the_dtypes_of_one_dict_per_row():
+    # build_transitions builds its rows column by column; each carried column must have
+    # the dtype and values pandas gives a list of {column: df.at[i, column]} dicts
+    from aplcohort.multistate.transitions import _rows_frame
+
+    rng = np.random.default_rng(5)
+    n = 12
+    df = pd.DataFrame({
+        "patient_id": [f"p{i}" for i in range(n)],
+        "f": rng.normal(size=n), "f_nan": np.full(n, np.nan), "i": np.arange(n),
+        "b": rng.random(n) < 0.5,
+        "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 99, n), "D"),
+        "nat": pd.Series([pd.NaT] * n, dtype="datetime64[ns]"),
+        "obj_none": [None] * n, "obj_num": pd.Series([1.5, None] * (n // 2), dtype=object),
+        "txt": ["a", None] * (n // 2),
+        "boolean": pd.array([True, None, False] * (n // 3), dtype="boolean"),
+        "boolean_full": pd.array([True, False] * (n // 2), dtype="boolean"),
+        "Int": pd.array([1, None, 3] * (n // 3), dtype="Int64"),
+        "cat": pd.Categorical(["u", "v", None] * (n // 3)),
+    })
+    cols = ["patient_id", "tstart", "tstop", "from_state", "to_state", "start_date",
+            "stop_date", "same_day"]
+    carry = list(df.columns)
+    src = [0, 0, 3, 5, 5, 5, 11]
+    rows = [(i, float(j), float(j + 1), "CR2", "censor", "2020-01-01", "2020-01-02", j == 2)
+            for j, i in enumerate(src)]
+    got = _rows_frame(df, rows, cols, carry)
+    ref = pd.DataFrame([{**{c: df.at[i, c] for c in carry}, "tstart": a, "tstop": b,
+                         "from_state": fs, "to_state": ts, "start_date": sd, "stop_date": ed,
+                         "same_day": sm} for i, a, b, fs, ts, sd, ed, sm in rows],
+                       columns=list(dict.fromkeys(cols + carry)))
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert (got.dtypes == ref.dtypes).all()
+    # no rows: the columns of the empty list of dicts
+    pd.testing.assert_frame_equal(_rows_frame(df, [], cols, carry),
+                                  pd.DataFrame([], columns=list(dict.fromkeys(cols + carry))))
+
+
+def _random_rows(rng, n_ids):
+    states = ["CR2", "relapse2", "salvage", "death", "limbo"]
+    out = []
+    for pid in range(n_ids):
+        t, cur = 0.0, "CR2"
+        for _ in range(rng.integers(1, 4)):
+            step = float(rng.choice([0.0, 1.0, 2.5]))     # 0: an empty interval now and then
+            nxt = rng.choice(states + ["censor", None])
+            start = t + float(rng.choice([0.0, 0.0, 0.0, -0.5, 1.0]))  # overlaps, gaps
+            frm = cur if rng.random() > 0.1 else rng.choice(states)       # teleports
+            out.append({"id": pid if rng.random() > 0.03 else None, "tstart": start,
+                        "tstop": start + step, "from_state": frm, "to_state": nxt})
+            t = start + step
+            cur = nxt if nxt not in ("censor", None) else cur
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_check_intervals_quick_path_agrees_with_the_full_report(seed, monkeypatch):
+    # the no-problem case is decided on arrays; it must never hide a problem the full
+    # check reports, and its counts must be the full check's
+    import aplcohort.multistate.transitions as tr_mod
+
+    rng = np.random.default_rng(seed)
+    model = StateModel([StateRule("CR2", None), StateRule("relapse2", None),
+                        StateRule("salvage", None),
+                        StateRule("death", None, absorbing=True)],
+                       [("CR2", "relapse2"), ("CR2", "death"), ("relapse2", "salvage"),
+                        ("relapse2", "death"), ("salvage", "death")])
+    d = _random_rows(rng, int(rng.integers(1, 8)))
+    if seed % 3 == 0:   # and clean rows: a path with contiguous intervals
+        d = pd.DataFrame({"id": [1, 1, 1, 2], "tstart": [0.0, 2.0, 3.0, 0.0],
+                          "tstop": [2.0, 3.0, 7.0, 4.0],
+                          "from_state": ["CR2", "relapse2", "salvage", "CR2"],
+                          "to_state": ["relapse2", "salvage", "death", None]}).sample(
+            frac=1.0, random_state=seed)
+    for m in (None, model):
+        quick = check_intervals(d, model=m)
+        monkeypatch.setattr(tr_mod, "_no_problems", lambda *a, **k: None)
+        full = check_intervals(d, model=m)
+        monkeypatch.undo()
+        pd.testing.assert_frame_equal(quick.problems, full.problems)
+        pd.testing.assert_frame_equal(quick.transitions, full.transitions)
+    if seed % 3 == 0:
+        assert quick.ok and len(quick.problems) == 0

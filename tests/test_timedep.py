@@ -591,3 +591,43 @@ def test_td_coxph_strata_matches_R(jasa_tx):
     np.testing.assert_allclose(res.terms["coef"], ref["coef"], rtol=1e-6)
     np.testing.assert_allclose(res.terms["se"], ref["se"], rtol=1e-6)
     np.testing.assert_allclose(res.loglik, ref["loglik"], rtol=1e-6)
+
+
+def test_split_carries_other_columns_with_their_dtypes_and_values():
+    # the carried columns are taken in one go: each must equal the patient's value, with
+    # the column's dtype (categories, dates, nullable integers, strings, booleans)
+    df = pd.DataFrame({
+        "pid": ["a", "b", "c", "d"], "t": [10.0, 5.0, 8.0, 3.0], "d": [1, 0, 1, 0],
+        "tx": [4.0, np.nan, 8.0, 1.0],
+        "grp": pd.Categorical(["x", "y", "x", None], categories=["y", "x"]),
+        "day": pd.to_datetime(["2020-01-01", None, "2021-05-02", "2019-12-31"]),
+        "n": pd.array([1, None, 3, 4], dtype="Int64"),
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "txt": ["u", None, "w", "z"]})
+    s = split_at_exposure(df, id="pid", time="t", event="d", exposure_time="tx")
+    assert list(s.columns) == ["pid", "tstart", "tstop", "d", "exposed", "grp", "day", "n",
+                               "flag", "txt"]
+    rows = df.set_index("pid").loc[s["pid"]].reset_index()
+    for c in ["grp", "day", "n", "flag", "txt"]:
+        assert s[c].dtype == df[c].dtype, c
+        pd.testing.assert_series_equal(s[c], rows[c], check_names=True)
+    assert s.index.equals(pd.RangeIndex(len(s)))
+    # keep= chooses (and de-duplicates) the carried columns
+    k = split_at_exposure(df, id="pid", time="t", event="d", exposure_time="tx",
+                          keep=["n", "grp", "n"])
+    assert list(k.columns) == ["pid", "tstart", "tstop", "d", "exposed", "n", "grp"]
+    pd.testing.assert_series_equal(k["grp"], s["grp"])
+
+
+def test_model_columns_only_split_rejects_the_same_clashing_columns():
+    # td_coxph / mantel_byar / simon_makuch / the group comparison split with only the
+    # columns their model reads; a column the split would overwrite is still an error
+    df = pd.DataFrame({"pid": range(8), "t": [9., 4., 12., 11., 15., 3., 10., 6.],
+                       "d": [1, 1, 0, 0, 0, 1, 1, 0], "g": ["a", "b"] * 4,
+                       "tx": [3., 2., 5., 1., 2., 1., 8., 1.], "tstart": 0})
+    for f in (td_coxph, mantel_byar, simon_makuch):
+        with pytest.raises(InputError, match=r"columns \['tstart'\] would be overwritten"):
+            f(df, time="t", event="d", id="pid", exposure_time="tx")
+    with pytest.raises(InputError, match=r"columns \['tstart'\] would be overwritten"):
+        compare_naive_vs_timedependent(df, time="t", event="d", id="pid", group="g",
+                                       treatment_time={"b": "tx"}, reference="a")

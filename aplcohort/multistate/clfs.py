@@ -268,6 +268,8 @@ def clfs(transitions: TransitionsData, *, group=None, order=None, conf_type="log
 def _km_data(d, km_defs):
     """Per patient (time, event) of leaving a set of states (KM endpoints from the rows)."""
     out = {}
+    if not km_defs:
+        return out
     o = d.sort_values(["patient_id", "tstart"], kind="stable")
     first = o.groupby("patient_id", sort=False).head(1).set_index("patient_id")
     for m, states in km_defs.items():

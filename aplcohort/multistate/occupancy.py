@@ -553,22 +553,31 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
         fits[g] = f
         n_subj[g] = f.n_subjects
         T = f.time.size
-        for k, s in enumerate(states):
-            lo, hi = _confint(f.pstate[:, k], f.std_err[:, k], conf_type, conf_level)
-            block = pd.DataFrame({"group": g, "cause": k + 1, "time": f.time,
-                                  "estimate": f.pstate[:, k], "std_err": f.std_err[:, k],
-                                  "lower": lo, "upper": hi, "n_risk": f.n_risk[:, k],
-                                  "n_event": f.n_event[:, k], "n_censor": f.n_censor})
-            tabs.append(block)
-            occ.append(block.drop(columns="cause").assign(state=s))
-            p0_rows.append((g, s, f.p0[k], f.sp0[k]))
-        for k, name in enumerate(sums):
-            lo, hi = _confint(f.combo_estimate[:, k], f.combo_std_err[:, k], conf_type,
-                              conf_level)
-            sum_rows.append(pd.DataFrame({"group": g, "name": name, "time": f.time,
-                                          "estimate": f.combo_estimate[:, k],
-                                          "std_err": f.combo_std_err[:, k], "lower": lo,
-                                          "upper": hi}))
+        S = len(states)
+        # one block per group, states one after the other (state-major, as the former
+        # one-frame-per-state loop; the CI is elementwise, so computed on all at once)
+        est, se = f.pstate.T.ravel(), f.std_err.T.ravel()
+        lo, hi = _confint(est, se, conf_type, conf_level)
+        cols_ = {"group": [g] * (S * T),
+                 "cause": pd.array(np.repeat(np.arange(1, S + 1, dtype=np.int64), T),
+                                   dtype="Int64"),
+                 "time": np.tile(f.time, S), "estimate": est, "std_err": se,
+                 "lower": lo, "upper": hi, "n_risk": f.n_risk.T.ravel(),
+                 "n_event": f.n_event.T.ravel(), "n_censor": np.tile(f.n_censor, S)}
+        tabs.append(pd.DataFrame(cols_))
+        cols_["state"] = [s for s in states for _ in range(T)]
+        occ.append(pd.DataFrame({c: cols_[c] for c in (
+            "group", "state", "time", "estimate", "std_err", "lower", "upper", "n_risk",
+            "n_event", "n_censor")}))
+        p0_rows += [(g, s, f.p0[k], f.sp0[k]) for k, s in enumerate(states)]
+        if len(sums):
+            M = len(sums)
+            est, se = f.combo_estimate.T.ravel(), f.combo_std_err.T.ravel()
+            lo, hi = _confint(est, se, conf_type, conf_level)
+            sum_rows.append(pd.DataFrame({"group": [g] * (M * T),
+                                          "name": [nm for nm in sums for _ in range(T)],
+                                          "time": np.tile(f.time, M), "estimate": est,
+                                          "std_err": se, "lower": lo, "upper": hi}))
         if tau is not None:
             note = ("" if tau <= f.time.max() else
                     f"tau beyond the last follow-up time ({f.time.max():g}): the last "
@@ -586,11 +595,9 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
                 if f.n_transitions[a, b] > 0:
                     tr_rows.append((g, states[a], states[b], int(f.n_transitions[a, b])))
         del T
-    table = pd.concat(tabs, ignore_index=True)[CURVE_COLUMNS]
-    table["cause"] = table["cause"].astype("Int64")
-    occupancy = pd.concat(occ, ignore_index=True)[
-        ["group", "state", "time", "estimate", "std_err", "lower", "upper", "n_risk",
-         "n_event", "n_censor"]]
+    # built in their final column order and dtypes ("cause" Int64)
+    table = tabs[0] if len(tabs) == 1 else pd.concat(tabs, ignore_index=True)
+    occupancy = occ[0] if len(occ) == 1 else pd.concat(occ, ignore_index=True)
     sums_df = (pd.concat(sum_rows, ignore_index=True) if sum_rows else
                pd.DataFrame(columns=["group", "name", "time", "estimate", "std_err", "lower",
                                      "upper"]))
@@ -601,7 +608,10 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     fits["__combos__"] = combos
     fits["__sum_names__"] = tuple(sums)
     # left truncation: some subject enters the risk set after time 0
-    lt = bool((d.groupby(id)[start].min() > 0).any())
+    codes = pd.factorize(d[id])[0]
+    starts_at_zero = np.zeros(codes.max() + 1 if codes.size else 0, dtype=bool)
+    starts_at_zero[codes[~(d[start].to_numpy(dtype=float) > 0)]] = True
+    lt = bool((~starts_at_zero).any())   # some subject's earliest start is after 0
     return StateOccupancyResult(table, occupancy, sums_df, rmean, transitions, tuple(states),
                                 tuple(groups), conf_type, conf_level, lt, p0, n_subj,
                                 "state occupancy", fits)

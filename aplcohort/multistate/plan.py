@@ -171,8 +171,16 @@ def salvage_probabilities(cohort, model, times, *, unit="months", cutoff=None,
     """
     rows = []
     rem = list(model.remission_states)
+    # only the states' dates and conditions are used here: the rows are built from those
+    # columns (the other cohort columns would be carried into every row for nothing)
+    from .transitions import _as_frame
+    frame = _as_frame(cohort)
+    used = ["patient_id", "last_followup_date", "death_date", "data_cutoff_date"]
+    for st in model.states:
+        used += ([st.date] if st.date else []) + list(st.when)
+    frame = frame[[c for c in dict.fromkeys(used) if c in frame.columns]]
     for s in [x for x in model.state_names if x.startswith("salvage")]:
-        tr = build_transitions(cohort, model, time_zero=s, unit=unit, cutoff=cutoff,
+        tr = build_transitions(frame, model, time_zero=s, unit=unit, cutoff=cutoff,
                                on_error=on_error)
         n = int(tr.data["patient_id"].nunique())
         if n == 0:

@@ -108,7 +108,7 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
     excl = {"event at or before landmark": ids[ended & (E == 1)].tolist(),
             "censored at or before landmark": ids[ended & (E == 0)].tolist()}
     keep = ~ended
-    out = data.loc[keep].copy()
+    out = data.take(np.flatnonzero(keep))   # a copy with the row labels (= .loc[keep].copy())
     if "landmark_time" in out.columns:
         raise InputError("data already has a column 'landmark_time'; rename it")
     out["landmark_time"] = T[keep] - L
@@ -297,8 +297,9 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                       categorical=cat or None, ties=ties, conf_level=conf_level)
         terms = cx[L].terms
         gterms = cx[L]._design.assign.get(gcol, ()) if cx[L]._design is not None else (0,)
+        tcol = {c: terms[c].to_numpy() for c in ("term", "estimate", "lower", "upper", "p")}
         for j in gterms:
-            r = terms.iloc[j]
+            r = {c: v[j] for c, v in tcol.items()}   # row j (a row Series costs more)
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": r["term"],
                          "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
                          "p_cox": r["p"], "logrank_statistic": lr[L].statistic,
