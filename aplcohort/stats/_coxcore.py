@@ -389,7 +389,8 @@ class RiskSetKernel:
             self.seg = np.asarray(seg, np.intp)
             self.hi_idx = self.lo_idx = None
             # large cohorts are evaluated in cache-sized blocks of rows (_stats_blocked)
-            self.blocked = n > 4 * _CHUNK
+            # (not with the small-cohort sums: their layout has no cache-block form)
+            self.blocked = n > 4 * _CHUNK and isinstance(self._P, _SegmentSums)
             if self.blocked:
                 self._P.buf = np.empty((p + 1, _CHUNK))          # one block, reused
                 # the Efron rows of an event block are contiguous: per-block sums are
