@@ -600,6 +600,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 for fig, stem in later:
                     if not pre.take(fig, stem):  # its process failed: saved here
                         save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
+                        import matplotlib.pyplot as plt
+                        plt.close(fig)
         items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
                  for it in items]
         if "docx" in options["tables"]:
@@ -628,6 +630,27 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a forked figure process: end when the parent ends (Linux ``PR_SET_PDEATHSIG``).
+
+    A parent killed outright (SIGKILL) runs no clean-up; without this its figure process
+    would live on holding the parent's copy of the output lock, and the next run into
+    the same folder would be refused as concurrent."""
+    import signal
+    for fd, _count in list(_HELD.values()):  # the copy of the output lock: the parent's alone
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
 
 
 def _flush_std_streams() -> None:
@@ -673,6 +696,7 @@ class _FigureWriter:
                 and "fork" in mp.get_all_start_methods() and _single_threaded()):
             ctx = mp.get_context("fork")
             _flush_std_streams()  # else the copy of a pending buffer is written twice
+            self._parent = os.getpid()
             self.counter = ctx.Value("i", 0)
             self.recv, send = ctx.Pipe(duplex=False)
             self.proc = ctx.Process(target=self._helper, args=(send,), daemon=True,
@@ -696,6 +720,7 @@ class _FigureWriter:
         save_figure(fig, stem, formats=self.formats, dpi=self.dpi)
 
     def _helper(self, send):  # runs in the forked process
+        _die_with_parent(self._parent)
         try:
             while (i := self._take()) is not None:
                 self._save(i)
@@ -800,11 +825,13 @@ class FigurePrerender:
             # small batches: what is still being saved when the run is written is short
             self.batch, self.pending = self.pending[:self.BATCH], self.pending[self.BATCH:]
             _flush_std_streams()  # else the copy of a pending buffer is written twice
+            self._parent = os.getpid()
             self.proc = mp.get_context("fork").Process(
                 target=self._child, args=(self.batch,), daemon=True, name="aplcohort-figures")
             self.proc.start()
 
     def _child(self, batch):  # runs in the forked process
+        _die_with_parent(self._parent)
         from ..plots.export import save_figure
         for seq, fig in batch:
             save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
@@ -828,6 +855,8 @@ class FigurePrerender:
             return False
         for f, src in paths.items():
             shutil.move(src, stem.with_name(stem.name + "." + f))
+        import matplotlib.pyplot as plt
+        plt.close(fig)  # saved: as the writer closes the figures it saves
         return True
 
     def close(self) -> None:
