@@ -194,7 +194,8 @@ def test_gray_does_not_depend_on_group_order():
 def test_pairwise_gray_against_cmprsk_and_holm():
     # cuminc(time[s], code[s], grp[s])$Tests[1, ] on each pair; holm as p.adjust
     res = pairwise_gray(SIM.time, SIM.code, SIM.grp, adjust="holm")
-    assert list(res.table.columns) == ["group1", "group2", "statistic", "df", "p", "p_adj"]
+    assert list(res.table.columns) == ["group1", "group2", "statistic", "df", "p", "p_adj",
+                                      "estimable", "note"]
     ref = R["sim_pairwise"]
     assert list(zip(res.table.group1, res.table.group2)) == [(r["g1"], r["g2"]) for r in ref]
     np.testing.assert_allclose(res.table.statistic, [r["stat"] for r in ref], rtol=RTOL)
@@ -358,6 +359,35 @@ def test_singular_gray_warns():
     with pytest.warns(StatisticalWarning, match="singular"):
         r = gray_test([1, 2, 3, 0.5], [1, 1, 1, 0], ["a", "a", "a", "b"])
     assert np.isnan(r.statistic) and np.isnan(r.p)
+    # ... and says why, on the result and in its table (no NaN without a reason)
+    from aplcohort.stats.competing import NOTE_GRAY_SINGULAR
+    assert r.note == NOTE_GRAY_SINGULAR
+    assert r.tables["test"]["note"].tolist() == [NOTE_GRAY_SINGULAR]
+    ok = gray_test(SIM.time, SIM.code, SIM.grp)
+    assert ok.note == "" and np.isfinite(ok.p)
+
+
+def test_pairwise_gray_says_why_a_pair_is_not_estimable():
+    # only a has cause-1 events: pairs among b (cause 2 and censored), c (censored) and d have
+    # none; d's one subject is censored before every cause-1 time -> (a, d) singular
+    time = [1, 2, 3, 4, 1.5, 2.5, 3.5, 1.2, 2.2, 0.5]
+    code = [1, 1, 1, 0, 2, 0, 2, 0, 0, 0]
+    grp = ["a"] * 4 + ["b"] * 3 + ["c"] * 2 + ["d"]
+    with pytest.warns(StatisticalWarning, match="singular"):
+        r = pairwise_gray(time, code, grp, adjust="holm")
+    t = r.table.set_index(["group1", "group2"])
+    assert list(r.table.columns)[-2:] == ["estimable", "note"]
+    bc = t.loc[("b", "c")]
+    assert not bc["estimable"] and np.isnan(bc["statistic"]) and np.isnan(bc["p_adj"])
+    assert bc["note"].startswith("no events of cause 1 in groups 'b' and 'c'")
+    ad = t.loc[("a", "d")]
+    assert not ad["estimable"] and "singular" in ad["note"] and "'a' and 'd'" in ad["note"]
+    est = t[t["estimable"]]
+    assert not t.loc[("b", "d")]["estimable"] and not t.loc[("c", "d")]["estimable"]
+    assert len(est) == 2 and (est["note"] == "").all() and est["p"].notna().all()
+    # Holm over the estimable pairs only (R p.adjust: NA not counted)
+    from aplcohort.stats._padjust import p_adjust
+    np.testing.assert_allclose(est["p_adj"], p_adjust(est["p"].to_numpy(), "holm"), rtol=1e-14)
 
 
 def test_counts_table():

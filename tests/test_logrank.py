@@ -122,7 +122,7 @@ def test_pairwise_matches_r(case, adjust):
                            rho=case["rho"])
     assert isinstance(res, PairwiseResult)
     t = res.table
-    assert list(t.columns) == ["group1", "group2", "statistic", "df", "p", "p_adj"]
+    assert list(t.columns) == ["group1", "group2", "statistic", "df", "p", "p_adj", "estimable", "note"]
     assert [str(x) for x in t["group1"]] == [str(x) for x in case["group1"]]
     assert [str(x) for x in t["group2"]] == [str(x) for x in case["group2"]]
     np.testing.assert_allclose(t["statistic"], case["statistic"], rtol=RTOL)
@@ -221,6 +221,23 @@ def test_no_expected_events_in_a_group_gives_zero_as_r():
         r = logrank_test(z["t"], z["e"], z["g"])
     assert r.statistic == z["chisq"] == 0 and r.df == 0 and np.isnan(r.p)
     assert r.note
+
+
+def test_pairwise_says_why_a_pair_is_not_estimable():
+    # c and d have no events: their pair is not defined (statistic 0 on 0 df as survdiff)
+    t = [1, 2, 3, 4, 1.5, 2.5, 3.5, 5, 1, 2, 3, 4]
+    e = [1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0]
+    g = list("aaaabbbbccdd")
+    with pytest.warns(StatisticalWarning, match="'c' and 'd'"):
+        r = pairwise_logrank(t, e, g)
+    tab = r.table.set_index(["group1", "group2"])
+    cd = tab.loc[("c", "d")]
+    assert not cd["estimable"] and np.isnan(cd["p"]) and np.isnan(cd["p_adj"]) and cd["df"] == 0
+    assert "fewer than two groups" in cd["note"] and "'c' and 'd'" in cd["note"]
+    est = tab[tab["estimable"]]
+    assert len(est) == 5 and (est["note"] == "").all() and est["p"].notna().all()
+    from aplcohort.stats._padjust import p_adjust
+    np.testing.assert_allclose(est["p_adj"], p_adjust(est["p"].to_numpy(), "holm"), rtol=1e-14)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -189,3 +189,48 @@ def test_a_term_without_information_is_na_with_its_reason_not_hr_1():
     assert any("constant" in n and "not estimable" in n for n in res["cox"].notes)
     tab = dict((name, t) for name, _, t in res["cox"].tables)["terms"]
     assert tab.loc[tab["term"] == "constant", "estimate"].isna().all()
+
+
+def _arms_without_deaths():
+    """min2022 with an 'arm' column: every patient who died is 'died'; the living alternate
+    between 'alive 1' and 'alive 2', so a test between those two has no event at all."""
+    d = pd.read_csv(DATA)
+    alive = d["death_date"].isna().to_numpy()
+    arm = pd.Series("died", index=d.index, dtype=object)
+    arm[alive] = ["alive 1" if i % 2 == 0 else "alive 2" for i in range(int(alive.sum()))]
+    return d.assign(arm=arm)
+
+
+def test_undefined_tests_are_not_estimable_with_their_reason():
+    """No NaN without a reason: a pair with no events (pairwise log-rank, pairwise Gray), and a
+    test that is the analysis with no event in any group, each say why."""
+    d = _arms_without_deaths()
+    plan = _plan([
+        {"id": "os_pairs", "kind": "km", "endpoint": "os_rel", "group": "arm", "pairwise": True},
+        {"id": "nrm_pairs", "kind": "cif", "endpoint": "nrm", "group": "arm", "pairwise": True},
+        {"id": "lr_alive", "kind": "logrank", "endpoint": "os_rel", "group": "arm",
+         "where": "arm in ['alive 1', 'alive 2']"},
+        {"id": "gray_alive", "kind": "gray", "endpoint": "nrm", "group": "arm",
+         "where": "arm != 'died'"}])
+    res = run_plan(plan, data=d, figures=False)
+    for aid, name in (("os_pairs", "Pairwise test"), ("nrm_pairs", "Pairwise Gray test")):
+        s = res[aid].summary
+        assert s["status"] == "ok" and s["p"] is not None            # the 3-group test is fine
+        pairs = {(r["group1"], r["group2"]): r for r in s["pairwise"]}
+        bad = pairs[("alive 1", "alive 2")]
+        assert bad["estimable"] is False and bad["p"] is None and bad["p_adj"] is None
+        assert "alive 1" in bad["note"] and "alive 2" in bad["note"]
+        assert any(n.startswith(f"{name} alive 1 vs alive 2 not estimable") for n in res[aid].notes)
+        good = [r for k, r in pairs.items() if k != ("alive 1", "alive 2")]
+        assert all(r["estimable"] and r["note"] == "" and r["p"] is not None for r in good)
+        # the undefined pair does not count in the Holm adjustment (R p.adjust with NA)
+        ps = sorted(r["p"] for r in good)
+        assert sorted(r["p_adj"] for r in good) == pytest.approx(
+            [min(1.0, 2 * ps[0]), min(1.0, max(2 * ps[0], ps[1]))], rel=1e-12)
+        tab = dict((t[0], t[2]) for t in res[aid].tables)["pairwise"]
+        assert list(tab.columns)[-2:] == ["estimable", "note"]
+    lr = res["lr_alive"].summary
+    assert lr["status"] == "not estimable" and "expected events > 0" in lr["reason"]
+    gr = res["gray_alive"].summary
+    assert gr["status"] == "not estimable"
+    assert "no events of cause 1" in gr["reason"] or "singular" in gr["reason"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from aplcohort.errors import DataQualityWarning, ImmortalTimeWarning, InputError
+from aplcohort.errors import DataQualityWarning, ImmortalTimeWarning, InputError, StatisticalWarning
 from aplcohort.stats.timedep import (check_intervals, collapse_intervals, immortal_time_check,
                                      split_at_exposure)
 
@@ -569,8 +569,12 @@ def test_counting_mode_errors_and_gaps():
     d = pd.DataFrame({"id": [1, 1, 2, 3], "a": [0.0, 5.0, 0.0, 0.0], "b": [3.0, 9.0, 4.0, 6.0],
                       "d": [0, 1, 1, 0], "x": [0, 1, 0, 0]})
     # a gap (3, 5] is allowed in given (start, stop] data (patient not at risk)
-    r = mantel_byar(d, time="b", event="d", start="a", id="id", exposure="x")
+    # no event time has exposed and unexposed at risk: not defined, and said (was 0, p = 1)
+    with pytest.warns(StatisticalWarning, match="score test is not defined"):
+        r = mantel_byar(d, time="b", event="d", start="a", id="id", exposure="x")
     assert r.n_rows == 4
+    assert np.isnan(r.statistic) and np.isnan(r.p) and "does not vary" in r.note
+    assert r.tables["test"]["note"].tolist() == [r.note]
     with pytest.raises(InputError, match="coded 0/1"):
         mantel_byar(d.assign(x=[0, 2, 0, 0]), time="b", event="d", start="a", id="id",
                     exposure="x")

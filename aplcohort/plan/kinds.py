@@ -287,8 +287,33 @@ def survival_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_summary(res, name=None) -> dict:
-    return {"test": name or getattr(res, "test", None), "statistic": _num(res.statistic),
-            "df": _num(res.df), "p": _num(res.p)}
+    """A test's summary; a p that is not defined comes with ``status: "not estimable"`` and
+    the estimator's reason (its ``note``)."""
+    d = {"test": name or getattr(res, "test", None), "statistic": _num(res.statistic),
+         "df": _num(res.df), "p": _num(res.p)}
+    if d["p"] is None:
+        d["status"] = "not estimable"
+        d["reason"] = getattr(res, "note", "") or "the p-value is not defined on these data"
+    return d
+
+
+def _undefined_test(res, m, name):
+    """The test is the analysis: a test that is not defined makes it not estimable."""
+    if _num(res.p) is None:
+        raise NotEstimable(f"analysis '{m.id}': {name} is not defined: "
+                           f"{getattr(res, 'note', '') or 'the p-value is not defined'}")
+
+
+def _embedded_test(out, s, name):
+    """A test beside curves: when not defined, say why in the notes (curves still shown)."""
+    if s.get("status") == "not estimable":
+        out.notes.append(f"No {name} p-value: {s['reason']}.")
+
+
+def _pairwise_notes(out, table, name):
+    for r in table.itertuples(index=False):
+        if not r.estimable:
+            out.notes.append(f"{name} {r.group1} vs {r.group2} not estimable: {r.note}.")
 
 
 TERM_FIELDS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
@@ -701,6 +726,7 @@ def h_km(ctx, m, cohort, out):
                 test = weighted_logrank(df["time"], df["event"], g, weights=m.test, strata=strata,
                                         order=order)
             s["test"] = test_summary(test)
+            _embedded_test(out, s["test"], test.test)
             if m.strata:
                 s["test"]["strata"] = m.strata
             s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
@@ -709,6 +735,7 @@ def h_km(ctx, m, cohort, out):
                 pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho,
                                       weights=w, strata=strata, order=order)
                 s["pairwise"] = jsonable(pw.table)
+                _pairwise_notes(out, pw.table, "Pairwise test")
                 out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     if m.hr:
         from ..stats.cox import coxph
@@ -819,6 +846,7 @@ def h_logrank(ctx, m, cohort, out):
     else:
         res = weighted_logrank(df["time"], df["event"], g, weights=m.test, p=m.p, q=m.q,
                                strata=strata, order=order)
+    _undefined_test(res, m, res.test)
     out.summary.update({**test_summary(res), "table": jsonable(res.table)})
     if m.strata:
         out.summary["strata"] = m.strata
@@ -828,6 +856,7 @@ def h_logrank(ctx, m, cohort, out):
         pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho, weights=w,
                               p=m.p, q=m.q, strata=strata, order=order)
         out.summary["pairwise"] = jsonable(pw.table)
+        _pairwise_notes(out, pw.table, "Pairwise test")
         out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     immortal_time_guard(m, df, info, group, order, out)
     out.tables.append(("observed_expected", res.test, res.table))
@@ -903,6 +932,7 @@ def h_cif(ctx, m, cohort, out):
             test = gray_test(df["time"], df["event"], g, cause=cause, rho=m.rho, strata=strata,
                              order=order)
             s["test"] = test_summary(test, "Gray")
+            _embedded_test(out, s["test"], "Gray's test")
             if m.strata:
                 s["test"]["strata"] = m.strata
             s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
@@ -910,6 +940,7 @@ def h_cif(ctx, m, cohort, out):
                 pw = pairwise_gray(df["time"], df["event"], g, cause=cause, rho=m.rho, strata=strata,
                                    adjust=m.adjust, order=order)
                 s["pairwise"] = jsonable(pw.table)
+                _pairwise_notes(out, pw.table, "Pairwise Gray test")
                 out.tables.append(("pairwise", "Pairwise Gray tests", pw.table))
     if group:
         immortal_time_guard(m, df, info, group, order, out, cause=cause)
@@ -948,6 +979,7 @@ def h_gray(ctx, m, cohort, out):
     strata = df[m.strata].to_numpy(dtype=object) if m.strata else None
     res = gray_test(df["time"], df["event"], df[m.group].to_numpy(dtype=object), cause=m.cause,
                     rho=m.rho, strata=strata, order=order)
+    _undefined_test(res, m, "Gray's test")
     out.summary.update({**test_summary(res, "Gray"), "table": jsonable(res.table)})
     if m.strata:
         out.summary["strata"] = m.strata
@@ -1276,6 +1308,7 @@ def h_mantel_byar(ctx, m, cohort, out):
     _check_events(m, df)
     res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
                       ties=m.ties)
+    _undefined_test(res, m, "the Mantel-Byar test")
     out.summary.update(test_summary(res, "Mantel-Byar"))
     out.summary["observed_expected"] = jsonable(res.table)
     out.result = res
@@ -1307,6 +1340,7 @@ def h_simon_makuch(ctx, m, cohort, out):
     mb = getattr(res, "mantel_byar", None)
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
+        _embedded_test(out, out.summary["test"], "Mantel-Byar test")
     out.result = res
     out.tables.append(("medians", f"{label} by current exposure: median, {info['unit']}",
                        survival_frame(med)))

@@ -940,8 +940,11 @@ def _gray_kind(code, cause):
     return np.where(code == cause, 1, np.where(code > 0, 2, 0))
 
 
-def _gray_core(time, m, gcode, ng, rho, scode, nst):
-    """Gray's test of one cohort: ``m`` from :func:`_gray_kind`, strata ``scode``."""
+def _gray_core(time, m, gcode, ng, rho, scode, nst, warn=True):
+    """Gray's test of one cohort: ``m`` from :func:`_gray_kind`, strata ``scode``.
+
+    The last value returned is why the statistic is NaN ("" when it is estimable).
+    """
     d1, d2, rs = gray_counts(time, m, gcode, None if nst == 1 else scode, nst, ng)
     s, v = gray_from_counts(d1, d2, rs, rho)
     s_tot = np.zeros(ng - 1)
@@ -950,10 +953,13 @@ def _gray_core(time, m, gcode, ng, rho, scode, nst):
         s_tot += s[k, : ng - 1]
         v_tot += v[k, : ng - 1, : ng - 1]
     stat, p, ok = gray_chisq(s_tot[None], v_tot[None])
+    note = ""
     if not ok[0]:
-        warnings.warn(f"Gray's test: {NOTE_GRAY_SINGULAR} (NaN)", StatisticalWarning,
-                      stacklevel=3)
-    return float(stat[0]), ng - 1, float(p[0]), s_tot, v_tot
+        note = NOTE_GRAY_SINGULAR
+        if warn:
+            warnings.warn(f"Gray's test: {NOTE_GRAY_SINGULAR} (NaN)", StatisticalWarning,
+                          stacklevel=3)
+    return float(stat[0]), ng - 1, float(p[0]), s_tot, v_tot, note
 
 
 @dataclass(frozen=True, eq=False)
@@ -969,6 +975,9 @@ class GrayResult(Result):
     groups : tuple
     strata : tuple or None
     table : DataFrame ``[group, n, events, competing, censored]``
+    note : str
+        Why ``statistic`` and ``p`` are NaN when they are (:data:`NOTE_GRAY_SINGULAR`);
+        "" when the test is estimable.
     """
 
     statistic: float
@@ -980,6 +989,7 @@ class GrayResult(Result):
     groups: tuple
     strata: tuple | None
     table: pd.DataFrame
+    note: str = ""
 
     kind = "gray"
 
@@ -997,7 +1007,7 @@ class GrayResult(Result):
     def tables(self) -> dict:
         return {"test": pd.DataFrame({"test": [self.test], "cause": [self.cause],
                                       "statistic": [self.statistic], "df": [self.df],
-                                      "p": [self.p]}),
+                                      "p": [self.p], "note": [self.note]}),
                 "groups": self.table}
 
 
@@ -1058,20 +1068,22 @@ def gray_test(time, code, group, *, cause=1, rho=0.0, strata=None, order=None) -
     ng = len(glabels)
     nst = 1 if slabels is None else len(slabels)
     kind = _gray_kind(out.event, cause)                       # 1 cause, 2 competing, 0 cens.
-    stat, df, p, _, _ = _gray_core(out.time, kind, gcode, ng, float(rho), scode, nst)
+    stat, df, p, _, _, note = _gray_core(out.time, kind, gcode, ng, float(rho), scode, nst)
     nk = np.bincount(gcode * 3 + kind, minlength=ng * 3).reshape(ng, 3)
     table = frame({"group": label_column(glabels), "n": nk.sum(axis=1), "events": nk[:, 1],
                    "competing": nk[:, 2], "censored": nk[:, 0]})
     name = "Gray" if rho == 0 else f"Gray (rho={rho:g})"
     return GrayResult(statistic=stat, df=df, p=p, cause=int(cause), rho=float(rho), test=name,
-                      groups=glabels, strata=slabels, table=table)
+                      groups=glabels, strata=slabels, table=table, note=note)
 
 
 @dataclass(frozen=True, eq=False)
 class PairwiseGrayResult(Result):
     """Pairwise Gray tests (``kind = "gray_pairwise"``).
 
-    ``table`` columns ``[group1, group2, statistic, df, p, p_adj]``.
+    ``table`` columns ``[group1, group2, statistic, df, p, p_adj, estimable, note]``: a pair
+    whose statistic is not defined has NaN numbers, ``estimable`` False and the reason in
+    ``note`` (it does not count in the p-value adjustment, as ``NA`` in R ``p.adjust``).
     """
 
     table: pd.DataFrame
@@ -1113,14 +1125,16 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
     Returns
     -------
     PairwiseGrayResult
-        ``table`` columns ``[group1, group2, statistic, df, p, p_adj]``.
+        ``table`` columns ``[group1, group2, statistic, df, p, p_adj, estimable, note]``;
+        a pair without events of the cause in either group, or with a singular variance,
+        is not estimable: NaN numbers, the reason in ``note``.
 
     Examples
     --------
     >>> r = pairwise_gray([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 0, 1, 2, 1, 1, 0, 1],
     ...                   ["a", "a", "a", "b", "b", "b", "c", "c", "c"])
     >>> r.table.shape
-    (3, 6)
+    (3, 8)
 
     Validated against: ``cmprsk::cuminc`` on each pair of groups of a simulated
     cohort (rtol 1e-6) and R ``p.adjust``.
@@ -1137,12 +1151,19 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
         m = kind[sel]
         if not (m == 1).any():
             stat, df, p = np.nan, 1, np.nan
+            note = (f"no events of cause {cause} in groups {glabels[i]!r} and {glabels[j]!r}: "
+                    "the statistic is not defined")
         else:
-            stat, df, p, _, _ = _gray_core(out.time[sel], m, gsub, 2, float(rho), ssub,
-                                           ssub_labels.size)
-        rows.append({"group1": glabels[i], "group2": glabels[j], "statistic": stat, "df": df, "p": p})
-    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
-    table["p_adj"] = p_adjust(table["p"].to_numpy(dtype=float), method=adjust)
+            stat, df, p, _, _, note = _gray_core(out.time[sel], m, gsub, 2, float(rho), ssub,
+                                                 ssub_labels.size, warn=False)
+            if note:
+                note = f"{note} (groups {glabels[i]!r} and {glabels[j]!r})"
+                warnings.warn(f"pairwise Gray's test: {note}", StatisticalWarning, stacklevel=2)
+        rows.append({"group1": glabels[i], "group2": glabels[j], "statistic": stat, "df": df,
+                     "p": p, "note": note})
+    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p", "note"])
+    table.insert(5, "p_adj", p_adjust(table["p"].to_numpy(dtype=float), method=adjust))
+    table.insert(6, "estimable", np.isfinite(table["p"].to_numpy(dtype=float)))
     return PairwiseGrayResult(table=table, cause=int(cause), rho=float(rho), adjust=adjust,
                               strata=slabels)
 

@@ -111,7 +111,9 @@ class LogRankResult(Result):
 class PairwiseResult(Result):
     """Pairwise log-rank comparisons (frozen).
 
-    ``table``: ``[group1, group2, statistic, df, p, p_adj]``.
+    ``table``: ``[group1, group2, statistic, df, p, p_adj, estimable, note]``; a pair whose
+    test is not defined has p NaN, ``estimable`` False and the reason in ``note`` (it does not
+    count in the p-value adjustment, as ``NA`` in R ``p.adjust``).
     """
 
     kind = "pairwise_logrank"
@@ -224,6 +226,25 @@ def _test_name(weights, p, q, stratified):
     return ("stratified " if stratified else "") + name
 
 
+#: why a log-rank statistic is not defined
+NOTE_NO_COMPARISON = ("fewer than two groups have expected events > 0: no comparison is "
+                      "possible (statistic 0 on 0 df as R survdiff; p undefined)")
+# R survdiff stops here (solve(): "system is exactly singular"); a generalized inverse would
+# print a statistic of 0 and p = 1 that nothing supports
+NOTE_SINGULAR = ("the variance matrix of O - E is singular (e.g. every event time has a single "
+                 "patient at risk in its stratum): the test is not estimable (R survdiff stops "
+                 "with 'system is exactly singular')")
+
+
+def _verdict(chisq, df):
+    """``(statistic, p, note)``: p from the chi-square, or NaN and why."""
+    if df < 1:
+        return chisq, float("nan"), NOTE_NO_COMPARISON
+    if not np.isfinite(chisq):
+        return float("nan"), float("nan"), NOTE_SINGULAR
+    return chisq, _chi2_sf(chisq, df), ""
+
+
 def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0, timefix=False):
     if timefix:      # deferred near-tie merging: one stratum, candidate labels (_prepare)
         O, E, V, n_group, groups = _oev(oc.time, oc.event, codes, len(groups), s_codes, ns,
@@ -232,22 +253,9 @@ def _result(oc, groups, codes, s_codes, ns, weights, p, q, rho=0.0, timefix=Fals
         O, E, V, n_group = _oev(oc.time, oc.event, codes, len(groups), s_codes, ns, weights,
                                 p, q)
     chisq, df = core.chisq_from_oev(O, E, V)
-    note = ""
-    if df < 1:
-        note = ("fewer than two groups have expected events > 0: no comparison is possible "
-                "(statistic 0 on 0 df as R survdiff; p undefined)")
+    chisq, pval, note = _verdict(chisq, df)
+    if note:
         warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
-        pval = float("nan")
-    elif not np.isfinite(chisq):
-        # R survdiff stops here (solve(): "system is exactly singular"); a generalized
-        # inverse would print a statistic of 0 and p = 1 that nothing supports
-        note = ("the variance matrix of O - E is singular (e.g. every event time has a single "
-                "patient at risk in its stratum): the test is not estimable (R survdiff stops "
-                "with 'system is exactly singular')")
-        warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=3)
-        chisq, pval = float("nan"), float("nan")
-    else:
-        pval = _chi2_sf(chisq, df)
     table = pd.DataFrame({"group": list(groups),
                           "n": n_group,
                           "observed": O, "expected": E, "o_minus_e": O - E,
@@ -429,7 +437,7 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
 
     Returns
     -------
-    PairwiseResult with table ``[group1, group2, statistic, df, p, p_adj]``.
+    PairwiseResult with table ``[group1, group2, statistic, df, p, p_adj, estimable, note]``.
 
     Notes
     -----
@@ -463,9 +471,13 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
         O, E, V, _ = _oev(oc.time[m], oc.event[m], sub, 2, s_sub.astype(np.int64),
                           int(s_sub.max()) + 1, weights, p, q)
         chisq, df = core.chisq_from_oev(O, E, V)
-        pv = _chi2_sf(chisq, df) if df >= 1 else float("nan")
-        rows.append((groups[a], groups[b], chisq, df, pv))
-    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p"])
-    table["p_adj"] = p_adjust(table["p"].to_numpy(), adjust)
+        chisq, pv, note = _verdict(chisq, df)
+        if note:
+            note = f"{note} (groups {groups[a]!r} and {groups[b]!r})"
+            warnings.warn(f"pairwise test undefined: {note}", StatisticalWarning, stacklevel=2)
+        rows.append((groups[a], groups[b], chisq, df, pv, note))
+    table = pd.DataFrame(rows, columns=["group1", "group2", "statistic", "df", "p", "note"])
+    table.insert(5, "p_adj", p_adjust(table["p"].to_numpy(dtype=float), adjust))
+    table.insert(6, "estimable", np.isfinite(table["p"].to_numpy(dtype=float)))
     return PairwiseResult(table=table, test=_test_name(weights, p, q, ns > 1), adjust=adjust,
                           groups=groups)

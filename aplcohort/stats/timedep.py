@@ -51,7 +51,8 @@ import pandas as pd
 
 from .._results import Result
 from .shapes import CurveShape
-from ..errors import AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError
+from ..errors import (AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError,
+                      StatisticalWarning)
 
 __all__ = [
     "split_at_exposure",
@@ -790,6 +791,8 @@ class MantelByarResult(Result):
         exposure status); ``variance`` is the hypergeometric variance of O − E.
     n_patients, n_rows, events : int
     ties : str
+    note : str
+        Why ``statistic`` and ``p`` are NaN when they are; "" otherwise.
     """
 
     statistic: float
@@ -801,6 +804,7 @@ class MantelByarResult(Result):
     n_rows: int
     events: int
     ties: str
+    note: str = ""
     kind = "mantel_byar"
 
     @property
@@ -814,7 +818,7 @@ class MantelByarResult(Result):
     @property
     def tables(self) -> dict:
         return {"test": pd.DataFrame({"test": [self.test], "statistic": [self.statistic],
-                                      "df": [self.df], "p": [self.p]}),
+                                      "df": [self.df], "p": [self.p], "note": [self.note]}),
                 "observed and expected events": self.table}
 
 
@@ -895,11 +899,19 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
     table = pd.DataFrame({"exposed": [0, 1], "observed": [D - O1, O1], "expected": [D - E1, E1],
                           "o_minus_e": [E1 - O1, O1 - E1], "variance": [V, V]},
                          columns=["exposed", "observed", "expected", "o_minus_e", "variance"])
-    return MantelByarResult(statistic=stat, df=1, p=float(_st.chi2.sf(stat, 1)),
+    note = ""
+    if not (np.isfinite(stat) and V > 0):
+        note = ("the exposure does not vary within the risk sets at the event times (no "
+                "event time has both exposed and unexposed patients at risk): the score test "
+                "is not defined")
+        stat = float("nan")
+        warnings.warn(f"mantel_byar: {note}", StatisticalWarning, stacklevel=2)
+    return MantelByarResult(statistic=stat, df=1,
+                            p=float(_st.chi2.sf(stat, 1)) if not note else float("nan"),
                             test="Mantel-Byar (Cox score test, time-dependent exposure)",
                             table=table,
                             n_patients=int(d[id].nunique()) if id is not None else int(len(d)),
-                            n_rows=int(len(d)), events=int(D), ties=ties)
+                            n_rows=int(len(d)), events=int(D), ties=ties, note=note)
 
 
 # ----------------------------------------------------------------------------------
