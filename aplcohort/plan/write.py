@@ -789,6 +789,9 @@ class FigurePrerender:
         # the temporary folder goes even if the run fails before write_outputs
         import weakref
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.dir, ignore_errors=True)
+        # imported once here, not again in every forked process (~0.15 s each); this
+        # process imports it anyway to save the figures left at the end
+        import matplotlib.backends.backend_pdf  # noqa: F401
 
     @classmethod
     def start(cls, formats, dpi) -> FigurePrerender | None:
@@ -819,6 +822,8 @@ class FigurePrerender:
                 paths = {f: self.dir / f"{seq}.{f}" for f in self.formats}
                 if ok and (self.dir / f"{seq}.done").exists():
                     self.files[id(fig)] = paths
+            if ok and self.batch:
+                self._adopt_subsets(self.batch[0][0])
             self.batch = []
         if self.pending and not wait and _single_threaded():
             import multiprocessing as mp
@@ -828,14 +833,39 @@ class FigurePrerender:
             self._parent = os.getpid()
             self.proc = mp.get_context("fork").Process(
                 target=self._child, args=(self.batch,), daemon=True, name="aplcohort-figures")
-            self.proc.start()
+            # objects existing now are not scanned by the forked process's garbage
+            # collector: scanning them would copy every page of this process's heap
+            import gc
+            gc.freeze()
+            try:
+                self.proc.start()
+            finally:
+                gc.unfreeze()
+
+    def _adopt_subsets(self, seq) -> None:
+        """Take the font subsets the finished process computed (see :meth:`_child`)."""
+        import pickle
+        path = self.dir / f"{seq}.subsets"
+        try:
+            entries = pickle.loads(path.read_bytes())  # written by our own child, not user data
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return
+        from ..plots.export import adopt_subset_cache
+        adopt_subset_cache(entries)
 
     def _child(self, batch):  # runs in the forked process
         _die_with_parent(self._parent)
-        from ..plots.export import save_figure
+        import pickle
+
+        from ..plots.export import save_figure, subset_cache
+        known = set(subset_cache())
         for seq, fig in batch:
             save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
             (self.dir / f"{seq}.done").touch()
+        # the font subsets made here, for the processes forked after this one (pump)
+        new = {k: v for k, v in subset_cache().items() if k not in known}
+        if new:
+            (self.dir / f"{batch[0][0]}.subsets").write_bytes(pickle.dumps(new))
 
     def stop(self) -> set:
         """Start no more batches: figures never given to a process are dropped (the caller

@@ -64,6 +64,21 @@ _SUBSETS: dict = {}   # (font path, face index, glyph ids) -> (font bytes, glyph
 _SUBSETS_MAX = 32
 
 
+def subset_cache() -> dict:
+    """A copy of this process's font-subset cache (see :func:`_lean_font_subsets`)."""
+    return dict(_SUBSETS)
+
+
+def adopt_subset_cache(entries: dict) -> None:
+    """Add subsets computed by another process (a forked figure process) to this one's
+    cache, so that the processes forked later inherit them instead of subsetting the same
+    fonts again. An entry is keyed by the font file and the exact glyph set, so what is
+    embedded in a PDF does not depend on which process made it."""
+    for key, hit in entries.items():
+        if key not in _SUBSETS and len(_SUBSETS) < _SUBSETS_MAX:
+            _SUBSETS[key] = hit
+
+
 class _SubsetFont:
     """The subset font of a cached subsetting: only its bytes (what the PDF embeds)."""
 
@@ -269,11 +284,13 @@ def write_png(path, pixels, dpi: float) -> None:
         raise InputError(f"write_png needs an (h, w, 4) uint8 array; got {px.dtype} {px.shape}")
     h, w, _ = px.shape
     opaque = bool((px[..., 3] == 255).all())
-    rows = np.ascontiguousarray(px[..., :3] if opaque else px).reshape(h, -1)
-    filtered = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
+    src = px[..., :3] if opaque else px           # a view: no copy of the render
+    nc = src.shape[2]
+    filtered = np.empty((h, w * nc + 1), dtype=np.uint8)
     filtered[:, 0] = 2  # filter type "Up" on every row
-    filtered[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # modulo 256, as PNG defines it
+    body = filtered[:, 1:].reshape(h, w, nc)       # a view of the filtered rows
+    body[0] = src[0]
+    np.subtract(src[1:], src[:-1], out=body[1:])  # modulo 256, as PNG defines it
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + tag + data
@@ -283,7 +300,7 @@ def write_png(path, pixels, dpi: float) -> None:
     data = (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0))
             + chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))
-            + chunk(b"IDAT", zlib.compress(filtered.tobytes(), 3))
+            + chunk(b"IDAT", zlib.compress(memoryview(filtered).cast("B"), 3))
             + chunk(b"IEND", b""))
     with open(path, "wb") as fh:
         fh.write(data)
