@@ -44,6 +44,8 @@ from pathlib import Path
 
 import yaml
 
+from .. import _yaml
+
 from ..errors import InputError
 from .schema import load_dictionary
 from .vocab import match_key
@@ -189,7 +191,7 @@ def load_mapping(mapping) -> ColumnMapping | None:
         if not p.is_file():
             raise MappingError(f"mapping file not found: {p}")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = _yaml.safe_load(p.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise MappingError(f"mapping {p}: not valid YAML ({exc})") from None
         source = str(p)

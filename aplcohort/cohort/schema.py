@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import yaml
+from .. import _yaml
 
 from ..errors import InputError
 from .vocab import Vocabulary
@@ -129,7 +129,7 @@ def load_dictionary() -> DataDictionary:
     Validated against: the YAML file itself (tests/test_cohort_schema.py).
     """
     text = resources.files("aplcohort.cohort").joinpath("dictionary.yaml").read_text("utf-8")
-    return _build(yaml.safe_load(text))
+    return _build(_yaml.safe_load(text))
 
 
 def data_dictionary() -> pd.DataFrame:

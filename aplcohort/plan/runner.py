@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .. import _yaml
+
 from .._results import jsonable
 from ..errors import AplcohortWarning, InputError, PlanError
 from . import kinds as _kinds
@@ -133,7 +135,7 @@ def load_plan(plan) -> tuple[dict, str, Path | None]:
         raise PlanError(f"plan file not found: {plan}")
     text = p.read_text(encoding="utf-8")
     try:
-        d = yaml.safe_load(text)
+        d = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PlanError(f"{p.name}: not valid YAML: {exc}") from None
     return d, text, p

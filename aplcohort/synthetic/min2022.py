@@ -868,9 +868,9 @@ def dictionary_frame() -> pd.DataFrame:
     """
     from importlib import resources
 
-    import yaml
+    from .. import _yaml
     text = resources.files("aplcohort.cohort").joinpath("dictionary.yaml").read_text(encoding="utf-8")
-    spec = yaml.safe_load(text)["columns"]
+    spec = _yaml.safe_load(text)["columns"]
     rows = []
     for c in COLUMNS:
         s = spec[c]

@@ -74,6 +74,8 @@ from typing import Any
 
 import yaml
 
+from .. import _yaml
+
 from ..errors import ScenarioError
 
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12.0, "years": 365.25}
@@ -672,7 +674,7 @@ def load_scenario(path_or_name) -> Scenario:
         text = resources.files("aplcohort.synthetic.scenarios").joinpath(name + ".yaml").read_text(encoding="utf-8")
         where = f"bundled scenario {name!r}"
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{where}: not valid YAML ({exc})") from None
     return parse_scenario(data, where=where)

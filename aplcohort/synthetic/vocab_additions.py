@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
-import yaml
+from .. import _yaml
 
 from ..cohort.vocab import FUSION_SENSITIVITY, match_key, resistant_fusions
 
@@ -31,7 +31,7 @@ def load() -> dict:
     ['ato_resistant_variant']
     """
     text = resources.files("aplcohort.synthetic").joinpath("vocab_additions.yaml").read_text("utf-8")
-    out = yaml.safe_load(text)
+    out = _yaml.safe_load(text)
     out["fusion_sensitivity"] = {k: dict(v) for k, v in FUSION_SENSITIVITY.items()}
     return out
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
-import yaml
+from .. import _yaml
 
 from ..errors import InputError
 
@@ -60,7 +60,7 @@ UNIT_TEXT = {"x10^9/L": "\u00d710\u2079/L", "x10^9/l": "\u00d710\u2079/L"}
 @functools.lru_cache(maxsize=1)
 def _dictionary_raw() -> dict:
     text = resources.files("aplcohort.cohort").joinpath("dictionary.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return _yaml.safe_load(text)
 
 
 def dictionary_labels() -> tuple[dict, dict, dict]:
