@@ -70,3 +70,22 @@ def test_frame_index_owned_per_frame():
     a.index.name = "row"
     assert b.index.name is None and frame({"x": np.arange(3.0)}).index.name is None
     assert a.index.equals(pd.RangeIndex(3))
+
+
+@pytest.mark.parametrize("args", [
+    ("a", 1, [1.0, 2.0], [0.5, np.nan], [0.1, np.nan], [0.2, np.nan], [0.9, np.nan], [3, 0], None),
+    (["x", "y"], None, [1.0, 2.0], [0.5, 0.4], [0.1, 0.1], [0.2, 0.1], [0.9, 0.8], [3, 2],
+     ["", "past follow-up"]),
+    (np.array([1, 2]), [1, 2], np.array([1, 2]), [0.5, 0.4], [0.1, 0.1], [0.2, 0.1],
+     [0.9, 0.8], [3, 2], None),
+    ("a", 1, [], [], [], [], [], [], None),
+])
+def test_at_frame_fast_path_is_the_dataframe_path(args, monkeypatch):
+    """``at_frame`` builds blocks itself under pandas 2; the same frame and dtypes as the
+    ``pd.DataFrame`` path it takes otherwise."""
+    fast = shapes.at_frame(*args)
+    monkeypatch.setattr(shapes, "_BLOCK_API", None)
+    slow = shapes.at_frame(*args)
+    assert list(fast.columns) == shapes.AT_COLUMNS
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert fast.dtypes.tolist() == slow.dtypes.tolist()
