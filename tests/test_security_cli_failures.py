@@ -454,3 +454,32 @@ def test_plan_description_is_printed_under_the_report_title(tmp_path, capsys):
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert ("<h1>T</h1>\n<p class='description'>Relapsed APL &lt;cohort&gt; &amp; controls</p>"
             in html)
+
+
+def test_figure_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    """A run killed outright (SIGKILL) cannot remove its figure process's temporary folder;
+    the next run that starts a figure process removes the folders whose process is gone,
+    and leaves those of live processes and names it did not make."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import aplcohort.plan.write as w
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"{w.FigurePrerender.PREFIX}{gone.pid}-abc123"
+    live = tmp_path / f"{w.FigurePrerender.PREFIX}{os.getpid()}-def456"
+    other = tmp_path / f"{w.FigurePrerender.PREFIX}notapid"
+    for d in (dead, live, other):
+        d.mkdir()
+        (d / "0.png").write_bytes(b"x")
+    pre = w.FigurePrerender(("png",), 300)
+    try:
+        assert not dead.exists()
+        assert live.exists() and other.exists()
+        assert pre.dir.name.startswith(f"{w.FigurePrerender.PREFIX}{os.getpid()}-")
+    finally:
+        pre.close()
+    assert not pre.dir.exists()

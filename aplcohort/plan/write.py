@@ -757,6 +757,35 @@ class _FigureWriter:
         return False
 
 
+def _sweep_dead_figure_dirs(tmpdir: Path, prefix: str) -> None:
+    """Remove the temporary folders of figure processes whose run was killed outright.
+
+    A run removes its own folder when it ends, fails or is interrupted; one killed with
+    SIGKILL cannot. The folder's name carries the run's process id
+    (``<prefix><pid>-<random>``): a folder of this user whose process no longer exists
+    is removed. A live process, another user's folder or a name of another form is left
+    alone.
+    """
+    try:
+        entries = list(tmpdir.glob(prefix + "*"))
+    except OSError:
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for d in entries:
+        pid_text = d.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            st = d.lstat()
+            if not d.is_dir() or d.is_symlink() or (uid is not None and st.st_uid != uid):
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (OSError, OverflowError, ValueError):
+            continue
+
+
 class FigurePrerender:
     """Save a run's figures in a forked process while the run's analyses go on.
 
@@ -777,10 +806,13 @@ class FigurePrerender:
 
     BATCH = 3  # figures per forked process
 
+    PREFIX = "aplcohort-figures-"
+
     def __init__(self, formats, dpi):
         import tempfile
         self.formats, self.dpi = tuple(formats), dpi
-        self.dir = Path(tempfile.mkdtemp(prefix="aplcohort-figures-"))
+        _sweep_dead_figure_dirs(Path(tempfile.gettempdir()), self.PREFIX)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-"))
         self.pending: list = []        # [(seq, fig)] not yet given to a process
         self.batch: list = []          # [(seq, fig)] the running process's batch
         self.files: dict = {}          # id(fig) -> {fmt: Path} saved and checked
