@@ -214,3 +214,20 @@ def test_low_events_per_covariate_warns():
     d = _lung().head(30)
     with pytest.warns(StatisticalWarning, match="fewer than 10 per coefficient"):
         propensity_score(d, "sex", ["age", "ph_ecog", "wt_loss"], categorical=["ph_ecog"])
+
+
+def test_patients_with_the_same_covariates_get_the_same_score(lung_ps, colon_ps):
+    """Bit for bit, as in R: a score that differed in its last bit between two identical
+    rows (a BLAS product over all rows) reordered exact ties in nearest-neighbour matching,
+    so the matched controls depended on the machine (lung ids 129 and 213)."""
+    for ps, covs, data in ((lung_ps, ["age", "ph_ecog", "wt_loss"], _lung()),
+                           (colon_ps, ["age", "sex", "extent", "nodes"], _colon())):
+        d = data.loc[ps.scores.index]
+        key = d[covs].astype(str).agg("|".join, axis=1)
+        dup = key.duplicated(keep=False)
+        assert dup.sum() > 10                      # the data have tied covariate rows
+        for _, idx in key[dup].groupby(key[dup]).groups.items():
+            block = ps.scores.loc[idx].to_numpy()
+            assert (block == block[0]).all(), idx.tolist()
+    lp = lung_ps.logit("M")
+    assert lp.loc[129] == lp.loc[213]

@@ -233,14 +233,20 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
                "per coefficient; the scores are unstable, prefer fewer covariates")
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
         notes.append(msg)
+    uniq, inv = np.unique(Xc, axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # separation is reported below, in our words
         if len(groups) == 2:
             y = (tr == groups[1]).to_numpy(float)
             fit = sm.GLM(y, Xc, family=sm.families.Binomial()).fit(maxiter=max_iter, tol=1e-12)
             converged = bool(fit.converged)
-            p1 = fit.fittedvalues if isinstance(fit.fittedvalues, np.ndarray) else \
-                np.asarray(fit.fittedvalues)
+            # scores of the distinct covariate rows, given to every row like it: patients
+            # with the same covariates get the same score bit for bit (as in R). The
+            # product over all rows (fittedvalues) can differ in the last bit between two
+            # identical rows (BLAS kernels handle rows differently), which reordered exact
+            # ties in matching and so changed which controls were matched.
+            p1 = np.asarray(fit.predict(uniq))[inv]
             P = np.column_stack([1 - p1, p1])
             coef = pd.DataFrame({"equation": groups[1], "term": names,
                                  "coef": np.asarray(fit.params), "se": np.asarray(fit.bse)})
@@ -250,7 +256,7 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
             fit = sm.MNLogit(y, Xc).fit(method="newton", maxiter=max_iter, disp=False,
                                         tol=1e-12)
             converged = bool(fit.mle_retvals.get("converged", False))
-            P = np.asarray(fit.predict(Xc))
+            P = np.asarray(fit.predict(uniq))[inv]   # same covariates, same scores (above)
             params, bse = np.asarray(fit.params), np.asarray(fit.bse)
             coef = pd.concat([pd.DataFrame({"equation": groups[j + 1], "term": names,
                                             "coef": params[:, j], "se": bse[:, j]})
