@@ -398,6 +398,7 @@ class RiskSetKernel:
             ek_u, eblock = _dense_codes(skey * M + erank, nsk * M)
             neblk = ek_u.size
         self.X, self.w, self.rep = X, w, rep
+        self._work = None                 # (eta - c, w r) buffers of one cohort (stats)
         self.dead = dead
         self.dead_rows = np.flatnonzero(dead)
         self.block, self.nblk = block, nblk
@@ -580,18 +581,27 @@ class RiskSetKernel:
         p = self.p
         X = self.X
         if self.rep is None:
-            eta = B[0] @ self.XT
-            c = eta.max() if eta.size else 0.0
-            eta_c = eta - c
+            # the two n-vectors of an evaluation (eta - c, w exp(eta - c)) are written
+            # into buffers kept across Newton iterations: no fresh n-sized arrays (and
+            # their page faults) per evaluation; the same operations, the same numbers
+            if self._work is None:
+                self._work = np.empty((2, self.n))
+            eta_c, wr = self._work
+            np.matmul(B[0], self.XT, out=eta_c)
+            c = eta_c.max() if eta_c.size else 0.0
+            np.subtract(eta_c, c, out=eta_c)
+            np.exp(eta_c, out=wr)
+            if not self.unit_w:
+                np.multiply(self.w, wr, out=wr)
         else:
             eta = np.einsum("np,np->n", X, B[self.rep])
             cr = np.full(self.nrep, -np.inf)
             np.maximum.at(cr, self.rep, eta)
             cr[~np.isfinite(cr)] = 0.0
             eta_c = eta - cr[self.rep]
-        wr = np.exp(eta_c)
-        if not self.unit_w:                 # (w * r with w = 1 is r: skip the pass)
-            wr = self.w * wr
+            wr = np.exp(eta_c)
+            if not self.unit_w:             # (w * r with w = 1 is r: skip the pass)
+                wr = self.w * wr
         dr = self.dead_rows
         E = None
         if self.blocked:
