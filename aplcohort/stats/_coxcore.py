@@ -395,7 +395,7 @@ class RiskSetKernel:
         ek_u = eblock = None
         neblk = 0
         if erank is not None:
-            ek_u, eblock = _dense_codes(skey * M + erank, nsk * M)
+            ek_u, eblock = _dense_codes(erank if nsk == 1 else skey * M + erank, nsk * M)
             neblk = ek_u.size
         self.X, self.w, self.rep = X, w, rep
         self._work = None                 # (eta - c, w r) buffers of one cohort (stats)
@@ -478,24 +478,29 @@ class RiskSetKernel:
                 # stratum's first event block (0 with one stratum)
                 first = np.searchsorted(jstrat, bstrat, side="left")
                 hi = np.where(hi > first, hi, 0)
-            self.hi_idx = hi[block]
-            if erank is None:
-                self.lo_idx = None                              # from the stratum start
-            else:
+            lo = None                                           # from the stratum start
+            if erank is not None:
                 lo = np.searchsorted(jkey, ek_u, side="right")  # per entry block: t_j > entry
                 if nsk > 1:
                     first = np.searchsorted(jstrat, ek_u // M, side="left")
                     lo = np.where(lo > first, lo, 0)
-                self.lo_idx = lo[eblock]
-                # one large cohort with entry times: cache-sized blocks of rows too
-                # (_sums_blocked / _gram_blocked; the whole-array passes left the CPU
-                # cache past ~1e5 rows and grew faster than n)
-                self.blocked = (rep is None and n > _ENTRY_BLOCKED_MIN
-                                and isinstance(self._P, _SegmentSums))
+            if rep is None:
+                # one cohort with entry times: a row's risk interval is (lo of its entry
+                # block, hi of its stop block]: two small tables indexed by the codes the
+                # sums read anyway (seg, eblock), no per-row index arrays
+                self.hi_blk, self.lo_eblk = hi, lo
+                self.seg = np.asarray(seg, np.intp)
+                self.hi_idx = self.lo_idx = None
+                # a large cohort: cache-sized blocks of rows too (_sums_blocked /
+                # _gram_blocked; the whole-array passes left the CPU cache past ~1e5 rows
+                # and grew faster than n)
+                self.blocked = n > _ENTRY_BLOCKED_MIN and isinstance(self._P, _SegmentSums)
                 if self.blocked:
                     self._P.buf = np.empty((p + 1, _CHUNK))      # one block, reused
                     self.row_starts = np.cumsum(dd) - dd
-                    self.seg = np.asarray(seg, np.intp)
+            else:
+                self.hi_idx = hi[block]
+                self.lo_idx = None if lo is None else lo[eblock]
         # ---- entry blocks: rows with entry >= t of the same stratum leave the risk set
         self.eblock = eblock
         if erank is not None:
@@ -550,20 +555,20 @@ class RiskSetKernel:
         return (red[:, 1::2].T + D, np.ascontiguousarray(D),
                 None if ered is None else np.ascontiguousarray(ered.T))
 
-    def _gram_blocked(self, wr, g0, g1, C0=None):
+    def _gram_blocked(self, wr, g0, g1, glo=None):
         """``Z'Z`` with ``Z = sqrt(v) [x, 1]``, ``v = wr g0[seg] - wr g1[seg]``; with entry
-        times ``v = wr (C0[hi] - C0[lo]) - wr g1[seg]`` (the row's own risk interval)."""
+        times ``v = wr (g0[seg] - glo[eblock]) - wr g1[seg]`` (the row's risk interval)."""
         XT, seg, p = self.XT, self.seg, self.p
         Mz = np.zeros((p + 1, p + 1))
         buf = self._P.buf
         for a in range(0, self.n, _CHUNK):
             b = min(a + _CHUNK, self.n)
             sc, w = seg[a:b], wr[a:b]
-            if C0 is None:
+            if glo is None:
                 v = w * g0[sc]
             else:
-                A = C0[self.hi_idx[a:b]]
-                A -= C0[self.lo_idx[a:b]]
+                A = g0[sc]
+                A -= glo[self.eblock[a:b]]
                 v = w * A
             v -= w * g1[sc]
             sv = np.sqrt(np.maximum(v, 0.0, out=v), out=v)
@@ -676,6 +681,15 @@ class RiskSetKernel:
             a1s[2 * self.jd] = a1
             v = wr * C0[self.hi_seg][self.seg]
             v -= wr * a1s[self.seg]
+        elif self.rep is None:
+            # (entry, stop] rows: A0 of the stop block minus A0 before the entry block;
+            # a1 of the block for its deaths, 0 for the others (as above)
+            a1s = np.zeros(2 * self.nblk)
+            a1s[2 * self.jd] = a1
+            A0 = np.repeat(C0[self.hi_blk], 2)[self.seg]
+            A0 -= C0[self.lo_eblk][self.eblock]
+            v = wr * A0
+            v -= wr * a1s[self.seg]
         else:
             A0 = C0[self.hi_idx] if self.lo_idx is None else C0[self.hi_idx] - C0[self.lo_idx]
             v = wr * A0
@@ -684,8 +698,9 @@ class RiskSetKernel:
         if self.blocked:
             a1s = np.zeros(2 * self.nblk)                 # per segment (block, dead)
             a1s[2 * self.jd] = a1
-            Mz = (self._gram_blocked(wr, C0[self.hi_seg], a1s) if self.lo_idx is None
-                  else self._gram_blocked(wr, None, a1s, C0))
+            Mz = (self._gram_blocked(wr, C0[self.hi_seg], a1s) if self.hi_seg is not None
+                  else self._gram_blocked(wr, np.repeat(C0[self.hi_blk], 2), a1s,
+                                          C0[self.lo_eblk]))
             U = (self.xd_sum - Mz[:p, p])[None]
         elif self.rep is None:
             # v >= 0 (a row's own a0_j >= a1_j): Z = sqrt(v) [x, 1]; Z'Z holds the Gram
