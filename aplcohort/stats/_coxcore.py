@@ -26,9 +26,14 @@ A batch of replicates keeps an ``(n, p)`` layout in block order and a sparse blo
 indicator. The information matrix is one Gram product (see :class:`RiskSetKernel`;
 no ``n x p^2`` array is ever held); the risk-set sums are reverse cumulative sums
 over the blocks of the stratum, minus (with entry times) the same sums over the
-rows whose entry is at or after the event time. The Efron terms of ``d`` tied
-deaths (weight ``mean w`` of the tied deaths, as R) enter through scalar sums
-over ``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``, ``1/den_k^2``,
+rows whose entry is at or after the event time: per (stratum, entry time) block,
+binned from the same work buffer as the stop-block sums, so (entry, stop] data are
+evaluated in one pass too (cache blocks above ``_ENTRY_BLOCKED_MIN`` rows). Whole-number
+times (days) get their distinct values and block codes from counting passes
+(:func:`distinct_intervals`, ``_dense_codes``) instead of sorts of the rows
+(other times are still sorted). The Efron terms of ``d`` tied deaths (weight
+``mean w`` of the tied deaths, as R) enter through scalar sums over
+``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``, ``1/den_k^2``,
 ``f_k/den_k^2``, ``f_k^2/den_k^2`` with ``f_k = k / d``.
 
 Why numpy only (no numba / cython): the install stays lean; every per-row step is
