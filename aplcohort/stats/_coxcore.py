@@ -26,9 +26,14 @@ A batch of replicates keeps an ``(n, p)`` layout in block order and a sparse blo
 indicator. The information matrix is one Gram product (see :class:`RiskSetKernel`;
 no ``n x p^2`` array is ever held); the risk-set sums are reverse cumulative sums
 over the blocks of the stratum, minus (with entry times) the same sums over the
-rows whose entry is at or after the event time. The Efron terms of ``d`` tied
-deaths (weight ``mean w`` of the tied deaths, as R) enter through scalar sums
-over ``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``, ``1/den_k^2``,
+rows whose entry is at or after the event time: per (stratum, entry time) block,
+binned from the same work buffer as the stop-block sums, so (entry, stop] data are
+evaluated in one pass too (cache blocks above ``_ENTRY_BLOCKED_MIN`` rows). Whole-number
+times (days) get their distinct values and block codes from counting passes
+(:func:`distinct_intervals`, ``_dense_codes``) instead of sorts of the rows
+(other times are still sorted). The Efron terms of ``d`` tied deaths (weight
+``mean w`` of the tied deaths, as R) enter through scalar sums over
+``k = 0 .. d - 1`` of ``1/den_k``, ``f_k/den_k``, ``1/den_k^2``,
 ``f_k/den_k^2``, ``f_k^2/den_k^2`` with ``f_k = k / d``.
 
 Why numpy only (no numba / cython): the install stays lean; every per-row step is
@@ -39,10 +44,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RiskSetKernel", "distinct_times"]
+__all__ = ["RiskSetKernel", "distinct_times", "distinct_intervals"]
 
 _CHUNK = 1 << 14          # rows per cache block of a large one-cohort evaluation
 _FLAT_MAX = 1 << 18      # small cohort: (p + 1) n up to this (block order, flat sums)
+_ENTRY_BLOCKED_MIN = 1 << 17   # (entry, stop] data: blocked evaluation above this many rows
 
 
 def distinct_times(time):
@@ -62,6 +68,48 @@ def distinct_times(time):
                 rank = np.cumsum(present) - 1
                 return ut, rank[ti]
     return np.unique(t, return_inverse=True)
+
+
+def distinct_intervals(entry, time):
+    """``(values, time_rank, entry_rank)``: the sorted distinct values of the entry and
+    stop times together and the position of each row's stop / entry among them (as
+    ``np.unique(np.concatenate([time, entry]), return_inverse=True)``, split).
+
+    Whole-number times (days) use one counting pass over both arrays instead of a
+    sort of ``2 n`` values (the sort was the step of a (start, stop] Cox fit that grew
+    faster than ``n``); other times are sorted.
+    """
+    t = np.asarray(time, float)
+    s = np.asarray(entry, float)
+    n = t.size
+    if n:
+        lo = min(s.min(), t.min())
+        hi = max(s.max(), t.max())
+        if lo >= 0 and hi <= 8 * n + 100_000:
+            ti = t.astype(np.int64)
+            si = s.astype(np.int64)
+            if np.array_equal(ti, t) and np.array_equal(si, s):
+                m = int(hi) + 1
+                cnt = np.bincount(ti, minlength=m)
+                cnt += np.bincount(si, minlength=m)
+                present = cnt > 0
+                rank = np.cumsum(present) - 1
+                return np.flatnonzero(present).astype(float), rank[ti], rank[si]
+    vals, inv = np.unique(np.concatenate([t, s]), return_inverse=True)
+    return vals, inv[:n], inv[n:]
+
+
+def _dense_codes(key, kmax):
+    """``np.unique(key, return_inverse=True)`` of integer keys in ``[0, kmax)``.
+
+    A counting pass (no sort) when the key range is at most a few times the number
+    of keys, as for (stratum, time rank) keys; a sort otherwise.
+    """
+    if key.size and kmax <= 4 * key.size + 100_000:
+        present = np.bincount(key, minlength=kmax) > 0
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[key]
+    return np.unique(key, return_inverse=True)
 
 
 def _stable_order(key, kmax):
@@ -156,28 +204,40 @@ class _SegmentSums:
     (about a quarter of a public ``coxph`` call). Within a segment the rows are
     summed in row order, as the block-ordered (stable) layout did. The buffer is
     allocated once and reused by every evaluation.
+
+    With entry times (``ecode``: each row's entry block) the same pass also bins each
+    row of the buffer by entry block: the sums over the rows that enter at or after an
+    event time come from the buffer already in hand (no sort of the rows by entry, no
+    gather, no second pass over the design).
     """
 
-    def __init__(self, seg, nseg, p):
+    def __init__(self, seg, nseg, p, ecode=None, neblk=0):
         self.seg = np.asarray(seg, np.intp)      # bincount's index type: no per-call cast
         self.nseg = nseg
+        self.ecode = None if ecode is None else np.asarray(ecode, np.intp)
+        self.neblk = neblk
         self.buf = np.empty((p + 1, self.seg.size))
 
     def sums(self, r, XT):
-        """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
+        """``(B, D, E)``: per block over all rows / over its deaths, each ``(nb, 1 + p)``;
+        per entry block (``(neblk, 1 + p)``, None without entry times)."""
         p1 = XT.shape[0] + 1
         nb = self.nseg // 2
+        E = None if self.ecode is None else np.zeros((self.neblk, p1))
         if r.size == 0:
-            return np.zeros((nb, p1)), np.zeros((nb, p1))
+            return np.zeros((nb, p1)), np.zeros((nb, p1)), E
         W = self.buf
         W[0] = r
         np.multiply(XT, r, out=W[1:])
         red = np.empty((p1, self.nseg))
         for j in range(p1):
             red[j] = np.bincount(self.seg, weights=W[j], minlength=self.nseg)
+        if E is not None:
+            for j in range(p1):
+                E[:, j] = np.bincount(self.ecode, weights=W[j], minlength=self.neblk)
         D = red[:, 0::2].T                                  # deaths of each block
         B = red[:, 1::2].T + D                              # others + deaths (as before)
-        return B, np.ascontiguousarray(D)
+        return B, np.ascontiguousarray(D), E
 
 
 class _DeathFirstBlocks:
@@ -191,7 +251,9 @@ class _DeathFirstBlocks:
     ``(p + 1, n)`` work buffer is allocated once and reused by every evaluation.
     """
 
-    def __init__(self, block, dead, nb, p):
+    def __init__(self, block, dead, nb, p, ecode=None, neblk=0):
+        self.ecode = None if ecode is None else np.asarray(ecode, np.intp)
+        self.neblk = neblk
         seg = np.asarray(block, np.int64) * 2 + (~np.asarray(dead, bool))
         self.starts = _starts(seg)
         sb = seg[self.starts]
@@ -206,12 +268,13 @@ class _DeathFirstBlocks:
         self.buf = np.empty((p + 1, seg.size))
 
     def sums(self, r, XT):
-        """``(B, D)``, each ``(nb, 1 + p)``: per block over all rows / over its deaths."""
+        """``(B, D, E)`` as :meth:`_SegmentSums.sums`."""
         p = XT.shape[0]
         B = np.zeros((self.nb, p + 1))
         D = np.zeros((self.nb, p + 1))
+        E = None if self.ecode is None else np.zeros((self.neblk, p + 1))
         if r.size == 0:
-            return B, D
+            return B, D, E
         W = self.buf
         W[0] = r
         np.multiply(XT, r, out=W[1:])
@@ -219,7 +282,10 @@ class _DeathFirstBlocks:
         D[self.bd] = red[self.sd]
         B[self.bo] = red[self.so]
         B += D
-        return B, D
+        if E is not None:              # entry blocks: same buffer, binned by entry block
+            for j in range(p + 1):
+                E[:, j] = np.bincount(self.ecode, weights=W[j], minlength=self.neblk)
+        return B, D, E
 
 
 class RiskSetKernel:
@@ -244,8 +310,9 @@ class RiskSetKernel:
         replicate.
     nrep : int
     distinct : tuple, optional
-        ``(values, inverse)`` of ``time`` as :func:`distinct_times` returns them, when
-        the caller has them already (right-censored data only).
+        ``(values, inverse)`` of ``time`` as :func:`distinct_times` returns them, or with
+        ``entry`` ``(values, time_rank, entry_rank)`` as :func:`distinct_intervals`
+        returns them, when the caller has them already.
 
     Notes
     -----
@@ -277,16 +344,16 @@ class RiskSetKernel:
             vals, trank = distinct_times(t) if distinct is None else distinct
             erank = None
         else:
-            e = np.asarray(entry, float)
-            vals, inv = np.unique(np.concatenate([t, e]), return_inverse=True)
-            trank, erank = inv[:n], inv[n:]
+            # one counting pass for whole-number times (distinct_intervals), no sort
+            vals, trank, erank = (distinct_intervals(entry, t) if distinct is None
+                                  else distinct)
         M = vals.size
         # ---- stop blocks: (stratum, stop time)
         if nsk == 1:
             bk_u, block, nblk = None, trank, M
             bstrat = np.zeros(nblk, np.int64)
         else:
-            bk_u, block = np.unique(skey * M + trank, return_inverse=True)
+            bk_u, block = _dense_codes(skey * M + trank, nsk * M)
             nblk = bk_u.size
             bstrat = bk_u // M
         small = False
@@ -328,14 +395,23 @@ class RiskSetKernel:
             if erank is not None:
                 erank = erank[perm]
             rep = rep[perm]
+        # ---- entry blocks: (stratum, entry time); rows with entry >= t of the same
+        # stratum leave the risk set at t (codes by a counting pass: no sort of the rows)
+        ek_u = eblock = None
+        neblk = 0
+        if erank is not None:
+            ek_u, eblock = _dense_codes(erank if nsk == 1 else skey * M + erank, nsk * M)
+            neblk = ek_u.size
         self.X, self.w, self.rep = X, w, rep
+        self._work = None                 # (eta - c, w r) buffers of one cohort (stats)
         self.dead = dead
         self.dead_rows = np.flatnonzero(dead)
         self.block, self.nblk = block, nblk
         self.XT = XT
+        # one cohort: the entry-block sums come from the same pass as the stop-block sums
         self._P = (_Indicator(block, nblk) if rep is not None
-                   else _DeathFirstBlocks(block, dead, nblk, p) if small
-                   else _SegmentSums(seg, 2 * nblk, p))
+                   else _DeathFirstBlocks(block, dead, nblk, p, eblock, neblk) if small
+                   else _SegmentSums(seg, 2 * nblk, p, eblock, neblk))
         bdead = block[self.dead_rows]
         d = np.bincount(bdead, minlength=nblk)
         self.jd = np.flatnonzero(d > 0)                    # event blocks, in key order
@@ -399,22 +475,43 @@ class RiskSetKernel:
         else:
             self.hi_seg = None
             self.blocked = False
-            hi = cum[block]                                     # t_j <= stop: j < hi
-            # stratum's first event block (0 with one stratum)
-            first = 0 if nsk == 1 else np.searchsorted(jstrat, skey, side="left")
-            # indices into [0, cumsum-within-stratum of a0]: 0 = nothing summed
-            self.hi_idx = hi if nsk == 1 else np.where(hi > first, hi, 0)
-            if erank is None:
-                self.lo_idx = None                              # from the stratum start
+            # indices into [0, cumsum-within-stratum of a0]: 0 = nothing summed. Both
+            # depend on a row's block only: computed per block and gathered (a per-row
+            # searchsorted was O(n log J))
+            hi = cum                                            # t_j <= stop: j < hi
+            if nsk > 1:
+                # stratum's first event block (0 with one stratum)
+                first = np.searchsorted(jstrat, bstrat, side="left")
+                hi = np.where(hi > first, hi, 0)
+            lo = None                                           # from the stratum start
+            if erank is not None:
+                lo = np.searchsorted(jkey, ek_u, side="right")  # per entry block: t_j > entry
+                if nsk > 1:
+                    first = np.searchsorted(jstrat, ek_u // M, side="left")
+                    lo = np.where(lo > first, lo, 0)
+            if rep is None:
+                # one cohort with entry times: a row's risk interval is (lo of its entry
+                # block, hi of its stop block]: two small tables indexed by the codes the
+                # sums read anyway (seg, eblock), no per-row index arrays
+                self.hi_blk, self.lo_eblk = hi, lo
+                self.seg = np.asarray(seg, np.intp)
+                self.hi_idx = self.lo_idx = None
+                # a large cohort: cache-sized blocks of rows too (_sums_blocked /
+                # _gram_blocked; the whole-array passes left the CPU cache past ~1e5 rows
+                # and grew faster than n)
+                self.blocked = n > _ENTRY_BLOCKED_MIN and isinstance(self._P, _SegmentSums)
+                if self.blocked:
+                    self._P.buf = np.empty((p + 1, _CHUNK))      # one block, reused
+                    self.row_starts = np.cumsum(dd) - dd
             else:
-                lo = np.searchsorted(jkey, skey * M + erank, side="right")  # t_j > entry
-                self.lo_idx = np.where(lo > first, lo, 0)
+                self.hi_idx = hi[block]
+                self.lo_idx = None if lo is None else lo[eblock]
         # ---- entry blocks: rows with entry >= t of the same stratum leave the risk set
-        self.eblock = None
+        self.eblock = eblock
         if erank is not None:
-            ek_u, self.eblock = np.unique(skey * M + erank, return_inverse=True)
-            self.neblk = ek_u.size
-            self._Pe = _Indicator(self.eblock, self.neblk)   # entry order != row order
+            self.neblk = neblk
+            if rep is not None:
+                self._Pe = _Indicator(eblock, neblk)     # a batch: entry order != row order
             estrat = ek_u // M
             self.e_starts = _starts(estrat)
             e_first = np.searchsorted(ek_u, jkey, side="left")       # entry >= t
@@ -440,9 +537,12 @@ class RiskSetKernel:
     # cache, instead of writing and re-reading two (p + 1, n) arrays: the same terms,
     # summed block by block (the sums differ from the one-pass sums only in rounding).
     def _sums_blocked(self, wr):
+        """``(B, D, E)`` as :meth:`_SegmentSums.sums`, block by block."""
         XT, seg, nseg = self.XT, self.seg, self._P.nseg
+        ecode, neblk = self._P.ecode, self._P.neblk
         p1 = self.p + 1
         red = np.zeros((p1, nseg))
+        ered = None if ecode is None else np.zeros((p1, neblk))
         buf = self._P.buf
         for a in range(0, self.n, _CHUNK):
             b = min(a + _CHUNK, self.n)
@@ -452,18 +552,29 @@ class RiskSetKernel:
             sc = seg[a:b]
             for j in range(p1):
                 red[j] += np.bincount(sc, weights=W[j], minlength=nseg)
+            if ered is not None:
+                ec = ecode[a:b]
+                for j in range(p1):
+                    ered[j] += np.bincount(ec, weights=W[j], minlength=neblk)
         D = red[:, 0::2].T
-        return red[:, 1::2].T + D, np.ascontiguousarray(D)
+        return (red[:, 1::2].T + D, np.ascontiguousarray(D),
+                None if ered is None else np.ascontiguousarray(ered.T))
 
-    def _gram_blocked(self, wr, g0, g1):
-        """``Z'Z`` with ``Z = sqrt(v) [x, 1]``, ``v = wr g0[seg] - wr g1[seg]``."""
+    def _gram_blocked(self, wr, g0, g1, glo=None):
+        """``Z'Z`` with ``Z = sqrt(v) [x, 1]``, ``v = wr g0[seg] - wr g1[seg]``; with entry
+        times ``v = wr (g0[seg] - glo[eblock]) - wr g1[seg]`` (the row's risk interval)."""
         XT, seg, p = self.XT, self.seg, self.p
         Mz = np.zeros((p + 1, p + 1))
         buf = self._P.buf
         for a in range(0, self.n, _CHUNK):
             b = min(a + _CHUNK, self.n)
             sc, w = seg[a:b], wr[a:b]
-            v = w * g0[sc]
+            if glo is None:
+                v = w * g0[sc]
+            else:
+                A = g0[sc]
+                A -= glo[self.eblock[a:b]]
+                v = w * A
             v -= w * g1[sc]
             sv = np.sqrt(np.maximum(v, 0.0, out=v), out=v)
             Z = buf[:, :b - a]
@@ -480,34 +591,45 @@ class RiskSetKernel:
         p = self.p
         X = self.X
         if self.rep is None:
-            eta = B[0] @ self.XT
-            c = eta.max() if eta.size else 0.0
-            eta_c = eta - c
+            # the two n-vectors of an evaluation (eta - c, w exp(eta - c)) are written
+            # into buffers kept across Newton iterations: no fresh n-sized arrays (and
+            # their page faults) per evaluation; the same operations, the same numbers
+            if self._work is None:
+                self._work = np.empty((2, self.n))
+            eta_c, wr = self._work
+            np.matmul(B[0], self.XT, out=eta_c)
+            c = eta_c.max() if eta_c.size else 0.0
+            np.subtract(eta_c, c, out=eta_c)
+            np.exp(eta_c, out=wr)
+            if not self.unit_w:
+                np.multiply(self.w, wr, out=wr)
         else:
             eta = np.einsum("np,np->n", X, B[self.rep])
             cr = np.full(self.nrep, -np.inf)
             np.maximum.at(cr, self.rep, eta)
             cr[~np.isfinite(cr)] = 0.0
             eta_c = eta - cr[self.rep]
-        wr = np.exp(eta_c)
-        if not self.unit_w:                 # (w * r with w = 1 is r: skip the pass)
-            wr = self.w * wr
+            wr = np.exp(eta_c)
+            if not self.unit_w:             # (w * r with w = 1 is r: skip the pass)
+                wr = self.w * wr
         dr = self.dead_rows
+        E = None
         if self.blocked:
-            Bk, Dk = self._sums_blocked(wr)
+            Bk, Dk, E = self._sums_blocked(wr)
             Dk = Dk[self.jd]
         elif self.rep is None:
-            Bk, Dk = self._P.sums(wr, self.XT)                            # all rows, deaths
+            Bk, Dk, E = self._P.sums(wr, self.XT)            # all rows, deaths, entry blocks
             Dk = Dk[self.jd]
         else:
             Bk = self._P.sums(wr, X)                                      # all rows
             Dk = self._Pd.sums(wr[dr], self.Xd)                           # tied deaths
+            if self.eblock is not None:
+                E = self._Pe.sums(wr, X)
         if self.one_stratum:                                # (_seg_cumsum's one-segment case)
             S = np.cumsum(Bk[::-1], axis=0)[::-1][self.jd]                # stop >= t
         else:
             S = _seg_cumsum(Bk, self.blk_starts, reverse=True)[self.jd]  # stop >= t
         if self.eblock is not None:
-            E = self._Pe.sums(wr, X)
             RE = np.zeros((self.neblk + 1, 1 + p))
             RE[:-1] = _seg_cumsum(E, self.e_starts, reverse=True)
             S -= RE[self.e_idx]                                           # entry >= t
@@ -564,15 +686,26 @@ class RiskSetKernel:
             a1s[2 * self.jd] = a1
             v = wr * C0[self.hi_seg][self.seg]
             v -= wr * a1s[self.seg]
+        elif self.rep is None:
+            # (entry, stop] rows: A0 of the stop block minus A0 before the entry block;
+            # a1 of the block for its deaths, 0 for the others (as above)
+            a1s = np.zeros(2 * self.nblk)
+            a1s[2 * self.jd] = a1
+            A0 = np.repeat(C0[self.hi_blk], 2)[self.seg]
+            A0 -= C0[self.lo_eblk][self.eblock]
+            v = wr * A0
+            v -= wr * a1s[self.seg]
         else:
             A0 = C0[self.hi_idx] if self.lo_idx is None else C0[self.hi_idx] - C0[self.lo_idx]
             v = wr * A0
             v[dr] -= wr[dr] * a1[self.dead_j]
         Mz = None
         if self.blocked:
-            a1s = np.zeros(self.hi_seg.size)
+            a1s = np.zeros(2 * self.nblk)                 # per segment (block, dead)
             a1s[2 * self.jd] = a1
-            Mz = self._gram_blocked(wr, C0[self.hi_seg], a1s)
+            Mz = (self._gram_blocked(wr, C0[self.hi_seg], a1s) if self.hi_seg is not None
+                  else self._gram_blocked(wr, np.repeat(C0[self.hi_blk], 2), a1s,
+                                          C0[self.lo_eblk]))
             U = (self.xd_sum - Mz[:p, p])[None]
         elif self.rep is None:
             # v >= 0 (a row's own a0_j >= a1_j): Z = sqrt(v) [x, 1]; Z'Z holds the Gram

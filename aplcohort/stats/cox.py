@@ -41,7 +41,7 @@ from ._lazy import scipy_stats as _st
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
 from ._design import build_design, check_columns, check_complete
-from ._coxcore import RiskSetKernel, distinct_times
+from ._coxcore import RiskSetKernel, distinct_intervals, distinct_times
 from ._aeq import AEQ_TOLERANCE, aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
 from .outcome import Outcome
@@ -428,11 +428,23 @@ def _quad(A, u):
     return float(u @ _solve_psd(A, u))
 
 
+def _may_tie(ut):
+    """Whether R's timefix (aeqSurv) could merge two of the sorted distinct times ``ut``.
+
+    aeqSurv ties two neighbours when their gap is <= tol or <= tol * mean|t|; a
+    smallest gap above tol * max(1, max|t|) (>= both bounds) ties nothing, so the
+    merge is skipped (whole-day times: always).
+    """
+    return ut.size > 1 and not (np.diff(ut).min() > 1.001 * AEQ_TOLERANCE * max(
+        1.0, abs(ut[0]), abs(ut[-1])))
+
+
 def _prepare(X, time, event, entry, strata, weights, cluster, distinct=None):
     """Checked arrays of a Cox fit.
 
     ``distinct``: a list that receives ``(values, inverse)`` of the (merged) stop
-    times of right-censored data, so the kernel does not compute them again.
+    times of right-censored data, or ``(values, stop rank, entry rank)`` of the
+    (merged) times of (entry, stop] data, so the kernel does not compute them again.
     """
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
@@ -446,11 +458,7 @@ def _prepare(X, time, event, entry, strata, weights, cluster, distinct=None):
         # back gives the same times as merging every row, without a sort of n values
         ut, inv = distinct_times(out.time)
         ut2 = ut
-        # aeqSurv ties two neighbours when their gap is <= tol or <= tol * mean|t|; a
-        # smallest gap above tol * max(1, max|t|) (>= both bounds) ties nothing, so
-        # the merge is skipped (whole-day times: always)
-        if ut.size > 1 and not (np.diff(ut).min() > 1.001 * AEQ_TOLERANCE * max(
-                1.0, abs(ut[0]), abs(ut[-1]))):
+        if _may_tie(ut):
             ut2, _ = aeq_times(ut)
         if ut2 is not ut:
             out = Outcome(ut2[inv], out.event, None, out.type)
@@ -460,7 +468,18 @@ def _prepare(X, time, event, entry, strata, weights, cluster, distinct=None):
             distinct.append((ut, inv))
     else:
         out = Outcome.counting(entry, time, event)
-        out = aeq_outcome(out)   # R coxph timefix: near-tied times merged (stats/_aeq.py)
+        # the distinct times of both columns, by a counting pass for whole-number times
+        # (a sort of 2 n values was the part of a (start, stop] fit that grew faster
+        # than n); R coxph timefix (stats/_aeq.py) runs only when two distinct times
+        # are close enough to be merged, on all rows as before (rare: never for days)
+        dist = distinct_intervals(out.start, out.time)
+        if _may_tie(dist[0]):
+            oc = aeq_outcome(out)   # near-tied times merged
+            if oc is not out:
+                out = oc
+                dist = distinct_intervals(out.start, out.time)
+        if distinct is not None:
+            distinct.append(dist)
     entry_a = out.start
     n = out.n
     if X.shape[0] != n:
