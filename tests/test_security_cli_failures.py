@@ -458,8 +458,11 @@ def test_plan_description_is_printed_under_the_report_title(tmp_path, capsys):
 
 def test_figure_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path, monkeypatch):
     """A run killed outright (SIGKILL) cannot remove its figure process's temporary folder;
-    the next run that starts a figure process removes the folders whose process is gone,
-    and leaves those of live processes and names it did not make."""
+    the next run that starts a figure process removes it. Only such a folder: exact name,
+    owner file naming this host, boot and pid namespace, process gone. A live process's
+    folder, a run's folder from another machine or container sharing the temp directory,
+    and a user's own folder that merely starts with the same prefix are left alone."""
+    import json
     import os
     import subprocess
     import sys
@@ -469,17 +472,66 @@ def test_figure_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path, mon
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    dead = tmp_path / f"{w.FigurePrerender.PREFIX}{gone.pid}-abc123"
-    live = tmp_path / f"{w.FigurePrerender.PREFIX}{os.getpid()}-def456"
-    other = tmp_path / f"{w.FigurePrerender.PREFIX}notapid"
-    for d in (dead, live, other):
+    me = w._process_identity()
+    P = w.FigurePrerender.PREFIX
+
+    def folder(name, owner):
+        d = tmp_path / name
         d.mkdir()
         (d / "0.png").write_bytes(b"x")
+        if owner is not None:
+            (d / w._FIGDIR_OWNER).write_text(json.dumps(owner))
+        return d
+    dead = folder(f"{P}{gone.pid}-abc123de", dict(me, pid=gone.pid))
+    live = folder(f"{P}{os.getpid()}-def456gh", me)
+    elsewhere = folder(f"{P}{gone.pid}-ijk789lm", dict(me, pid=gone.pid, host="node-17"))
+    other_ns = folder(f"{P}{gone.pid}-nop012qr", dict(me, pid=gone.pid, pidns="pid:[1]"))
+    no_owner = folder(f"{P}{gone.pid}-stu345vw", None)
+    users = folder(f"{P}2024-final-versions", dict(me, pid=2024))
+    short = folder(f"{P}{gone.pid}", dict(me, pid=gone.pid))
     pre = w.FigurePrerender(("png",), 300)
     try:
         assert not dead.exists()
-        assert live.exists() and other.exists()
-        assert pre.dir.name.startswith(f"{w.FigurePrerender.PREFIX}{os.getpid()}-")
+        for d in (live, elsewhere, other_ns, no_owner, users, short):
+            assert (d / "0.png").exists(), d.name
+        assert pre.dir.name.startswith(f"{P}{os.getpid()}-")
+        assert json.loads((pre.dir / w._FIGDIR_OWNER).read_text()) == me
     finally:
         pre.close()
     assert not pre.dir.exists()
+
+
+def test_a_replaced_figure_folder_is_not_trusted(tmp_path, monkeypatch):
+    """If the temporary folder is no longer the one the run made (another user swapped it
+    in a shared temp directory without the sticky bit), nothing from it is used: no font
+    data is read and no file is moved; the caller saves those figures itself."""
+    import shutil
+    import tempfile
+
+    import aplcohort.plan.write as w
+    import aplcohort.plots.export as ex
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    pre = w.FigurePrerender(("png",), 300)
+    try:
+        assert pre._intact()
+        (pre.dir / "0.png").write_bytes(b"theirs")
+        (pre.dir / "0.subsets.json").write_text('[{"font": "f", "face": 0, "glyphs": [1], '
+                                                '"data": "eHg=", "map": [[1, 1]]}]')
+        moved = tmp_path / "moved"
+        shutil.move(str(pre.dir), str(moved))
+        shutil.copytree(moved, pre.dir)             # same name, another folder
+        assert not pre._intact()
+
+        class Fig:
+            pass
+        fig = Fig()
+        pre.files[id(fig)] = {"png": pre.dir / "0.png"}
+        assert pre.take(fig, tmp_path / "out" / "fig") is False
+        assert not (tmp_path / "out").exists()
+        # the font data is checked field by field and only adopted from JSON
+        before = ex.subset_cache()
+        (pre.dir / "1.subsets.json").write_text('[{"font": 1}]')
+        pre._adopt_subsets(1)
+        assert ex.subset_cache() == before
+    finally:
+        pre.close()

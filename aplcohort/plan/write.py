@@ -757,32 +757,66 @@ class _FigureWriter:
         return False
 
 
+_FIGDIR_OWNER = "owner.json"   # in a figure folder: which process on which machine made it
+
+
+def _process_identity() -> dict:
+    """This process as the figure folder's owner file records it: pid, host, boot and pid
+    namespace (a pid means this process only on the same boot, host and namespace)."""
+    import socket
+
+    def read(path, link=False):
+        try:
+            return os.readlink(path) if link else Path(path).read_text().strip()
+        except OSError:
+            return ""
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "boot": read("/proc/sys/kernel/random/boot_id"),
+            "pidns": read("/proc/self/ns/pid", link=True)}
+
+
 def _sweep_dead_figure_dirs(tmpdir: Path, prefix: str) -> None:
     """Remove the temporary folders of figure processes whose run was killed outright.
 
     A run removes its own folder when it ends, fails or is interrupted; one killed with
-    SIGKILL cannot. The folder's name carries the run's process id
-    (``<prefix><pid>-<random>``): a folder of this user whose process no longer exists
-    is removed. A live process, another user's folder or a name of another form is left
-    alone.
+    SIGKILL cannot. A folder is removed only when everything says it is such a leftover:
+    its name is exactly ``<prefix><pid>-<mkdtemp suffix>``; it is a folder (not a link)
+    of this user; its owner file (:data:`_FIGDIR_OWNER`, written when it was made) names
+    the same pid on this host, boot and pid namespace (a run in another container or on
+    another machine sharing the temp directory is not judged by our process table); and
+    no process has that pid. Anything else is left alone.
     """
+    import json
+    import re
     try:
         entries = list(tmpdir.glob(prefix + "*"))
     except OSError:
         return
+    form = re.compile(re.escape(prefix) + r"([0-9]{1,10})-[a-z0-9_]{8}")
+    me = _process_identity()
     uid = os.getuid() if hasattr(os, "getuid") else None
     for d in entries:
-        pid_text = d.name[len(prefix):].split("-", 1)[0]
-        if not pid_text.isdigit():
+        m = form.fullmatch(d.name)
+        if m is None:
             continue
+        pid = int(m.group(1))
         try:
             st = d.lstat()
-            if not d.is_dir() or d.is_symlink() or (uid is not None and st.st_uid != uid):
+            import stat as _stat
+            if not _stat.S_ISDIR(st.st_mode) or (uid is not None and st.st_uid != uid):
                 continue
-            os.kill(int(pid_text), 0)
+            owner_path = d / _FIGDIR_OWNER
+            ost = owner_path.lstat()
+            if not _stat.S_ISREG(ost.st_mode) or ost.st_size > 4096:
+                continue
+            owner = json.loads(owner_path.read_text(encoding="utf-8"))
+            if not (isinstance(owner, dict) and owner.get("pid") == pid
+                    and all(owner.get(k) == me[k] and me[k] for k in ("host", "boot", "pidns"))):
+                continue
+            os.kill(pid, 0)
         except ProcessLookupError:
             shutil.rmtree(d, ignore_errors=True)
-        except (OSError, OverflowError, ValueError):
+        except (OSError, ValueError, OverflowError):
             continue
 
 
@@ -821,6 +855,10 @@ class FigurePrerender:
         # the temporary folder goes even if the run fails before write_outputs
         import weakref
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.dir, ignore_errors=True)
+        import json
+        (self.dir / _FIGDIR_OWNER).write_text(json.dumps(_process_identity()), encoding="utf-8")
+        st = self.dir.lstat()
+        self._ident = (st.st_dev, st.st_ino)   # see _intact
         # imported once here, not again in every forked process (~0.15 s each); this
         # process imports it anyway to save the figures left at the end
         import matplotlib.backends.backend_pdf  # noqa: F401
@@ -848,7 +886,7 @@ class FigurePrerender:
                 self.proc.join()
             if self.proc.is_alive():
                 return
-            ok = self.proc.exitcode == 0
+            ok = self.proc.exitcode == 0 and self._intact()
             self.proc = None
             for seq, fig in self.batch:
                 paths = {f: self.dir / f"{seq}.{f}" for f in self.formats}
@@ -874,30 +912,64 @@ class FigurePrerender:
             finally:
                 gc.unfreeze()
 
-    def _adopt_subsets(self, seq) -> None:
-        """Take the font subsets the finished process computed (see :meth:`_child`)."""
-        import pickle
-        path = self.dir / f"{seq}.subsets"
+    def _intact(self) -> bool:
+        """The temporary folder is still the one this run made (same device and inode, a
+        folder of this user): in a shared temp directory without the sticky bit another
+        user could put a folder of their own in its place. Files from a folder that is not
+        intact are never used: this process saves those figures itself."""
+        import stat as _stat
         try:
-            entries = pickle.loads(path.read_bytes())  # written by our own child, not user data
-        except (OSError, pickle.UnpicklingError, EOFError):
+            st = self.dir.lstat()
+        except OSError:
+            return False
+        return (_stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) == self._ident
+                and (not hasattr(os, "getuid") or st.st_uid == os.getuid()))
+
+    def _adopt_subsets(self, seq) -> None:
+        """Take the font subsets the finished process computed (see :meth:`_child`).
+
+        Plain JSON checked field by field (never pickle: the folder is in the temp
+        directory); anything unexpected is ignored and the fonts are subset again."""
+        import base64
+        import json
+        try:
+            doc = json.loads((self.dir / f"{seq}.subsets.json").read_text(encoding="ascii"))
+            entries = {}
+            for e in doc:
+                font, face, glyphs, data, gmap = (e["font"], e["face"], e["glyphs"], e["data"],
+                                                  e["map"])
+                if not (isinstance(font, str) and type(face) is int and isinstance(data, str)
+                        and all(type(g) is int for g in glyphs)
+                        and all(type(a) is int and type(b) is int for a, b in gmap)):
+                    return
+                entries[(font, face, frozenset(glyphs))] = (
+                    base64.b64decode(data, validate=True), {a: b for a, b in gmap})
+        except (OSError, ValueError, TypeError, KeyError):
             return
         from ..plots.export import adopt_subset_cache
         adopt_subset_cache(entries)
 
     def _child(self, batch):  # runs in the forked process
         _die_with_parent(self._parent)
-        import pickle
-
         from ..plots.export import save_figure, subset_cache
         known = set(subset_cache())
         for seq, fig in batch:
             save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
             (self.dir / f"{seq}.done").touch()
         # the font subsets made here, for the processes forked after this one (pump)
-        new = {k: v for k, v in subset_cache().items() if k not in known}
-        if new:
-            (self.dir / f"{batch[0][0]}.subsets").write_bytes(pickle.dumps(new))
+        try:   # a speed-up only: the figures above are saved whatever happens here
+            import base64
+            import json
+            doc = [{"font": font, "face": int(face), "glyphs": sorted(int(g) for g in glyphs),
+                    "data": base64.b64encode(data).decode("ascii"),
+                    "map": sorted([int(a), int(b)] for a, b in gmap.items())}
+                   for (font, face, glyphs), (data, gmap) in subset_cache().items()
+                   if (font, face, glyphs) not in known and isinstance(font, str)]
+            if doc:
+                (self.dir / f"{batch[0][0]}.subsets.json").write_text(json.dumps(doc),
+                                                                     encoding="ascii")
+        except Exception:  # noqa: BLE001
+            pass
 
     def stop(self) -> set:
         """Start no more batches: figures never given to a process are dropped (the caller
@@ -913,10 +985,13 @@ class FigurePrerender:
     def take(self, fig, stem: Path) -> bool:
         """Move the saved files of ``fig`` to ``<stem>.<fmt>``; False if it was not saved."""
         paths = self.files.pop(id(fig), None)
-        if paths is None:
+        if paths is None or not self._intact():
             return False
-        for f, src in paths.items():
-            shutil.move(src, stem.with_name(stem.name + "." + f))
+        try:
+            for f, src in paths.items():
+                shutil.move(src, stem.with_name(stem.name + "." + f))
+        except FileNotFoundError:  # gone from the temporary folder: saved by the caller
+            return False
         import matplotlib.pyplot as plt
         plt.close(fig)  # saved: as the writer closes the figures it saves
         return True
