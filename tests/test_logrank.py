@@ -293,3 +293,12 @@ def test_weighted_family_matches_lifelines(weights, lw, kw):
     res = weighted_logrank(d["time"], d["status"], d["celltype"], weights=weights, **kw)
     assert res.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
     assert res.df == ref.degrees_of_freedom
+
+
+def test_trend_test_not_defined_says_why():
+    with pytest.warns(StatisticalWarning, match="trend test is not defined"):
+        r = trend_test([1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 1], list("aabbcc"))
+    assert np.isnan(r.statistic) and np.isnan(r.p)
+    assert "variance of the trend score is 0" in r.note and "fewer than two groups" in r.note
+    ok = trend_test([1, 2, 3, 4, 5, 6], [1, 0, 1, 0, 0, 1], list("aabbcc"))
+    assert ok.note == "" and np.isfinite(ok.p)

@@ -4,6 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -234,3 +235,41 @@ def test_undefined_tests_are_not_estimable_with_their_reason():
     gr = res["gray_alive"].summary
     assert gr["status"] == "not estimable"
     assert "no events of cause 1" in gr["reason"] or "singular" in gr["reason"]
+
+
+def test_a_singular_gray_test_and_an_undefined_mantel_byar_are_not_estimable_with_why():
+    """Gray's test whose variance is singular (one group: a single patient who leaves the risk
+    set, relapsed or censored, before any event of the cause) and a Mantel-Byar test with no event time at which exposed and
+    unexposed are both at risk (everyone exposed from day 1): the analyses are not
+    estimable and say why; Simon-Makuch keeps its curves and says why it has no test."""
+    import warnings
+
+    from aplcohort.cohort.io import load
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = load(DATA).endpoint("CIR", time_zero="response", unit="months")
+    ep = e.data
+    first_event = ep.loc[ep["event"] == 1, "time"].min()
+    early = ep.loc[(ep["event"] != 1) & (ep["time"] < first_event)]
+    assert len(early)                          # a patient gone before any relapse
+    lone = early["patient_id"].iloc[0]
+    d = pd.read_csv(DATA)
+    d["arm"] = np.where(d["patient_id"] == lone, "lone", "rest")
+    d["expo"] = (pd.to_datetime(d["relapse1_date"]) + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")
+    plan = _plan([
+        {"id": "gray_singular", "kind": "gray", "endpoint": "cir", "group": "arm"},
+        # SYN-021 died on the day of relapse: a (0, 0] interval the split refuses
+        {"id": "mb", "kind": "mantel_byar", "endpoint": "os_rel", "exposure": "expo",
+         "where": "patient_id != 'SYN-021'"},
+        {"id": "sm", "kind": "simon_makuch", "endpoint": "os_rel", "exposure": "expo",
+         "where": "patient_id != 'SYN-021'"}])
+    res = run_plan(plan, data=d, figures=False)
+    g = res["gray_singular"].summary
+    assert g["status"] == "not estimable" and "singular" in g["reason"], g
+    mb = res["mb"].summary
+    assert mb["status"] == "not estimable" and "does not vary within the risk sets" in mb["reason"]
+    sm = res["sm"].summary
+    assert sm["status"] == "ok" and sm["groups"]
+    assert sm["test"]["status"] == "not estimable" and sm["test"]["p"] is None
+    assert "does not vary" in sm["test"]["reason"]
+    assert any(n.startswith("No Mantel-Byar test p-value") for n in res["sm"].notes)

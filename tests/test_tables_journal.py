@@ -195,3 +195,17 @@ def test_wide_tables_go_landscape_and_fit():
     tex = wide.to_latex()
     assert "\\begin{landscape}" in tex and "\\end{landscape}" in tex
     assert "\\begin{landscape}" not in narrow.to_latex()
+
+
+def test_a_pair_that_is_not_estimable_is_named_as_a_pair_in_its_footnote():
+    import warnings
+
+    from aplcohort.stats.logrank import pairwise_logrank
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = pairwise_logrank([1, 2, 3, 4, 1.5, 2.5, 3.5, 5, 1, 2, 3, 4],
+                             [1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0], list("aaaabbbbccdd"))
+    t = format_frame(r.table, "Pairwise")
+    assert t.data.iloc[5].tolist()[-2:] == ["NE", "NE"]
+    assert len(t.footnotes) == 1      # p and adjusted p: one footnote
+    assert t.footnotes[0].startswith("NE, not estimable: c vs d, p: fewer than two groups")

@@ -1340,7 +1340,13 @@ def h_simon_makuch(ctx, m, cohort, out):
     mb = getattr(res, "mantel_byar", None)
     if mb is not None:
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
-        _embedded_test(out, out.summary["test"], "Mantel-Byar test")
+    else:   # one exposure state in the whole follow-up: nothing to compare
+        state = lab[1] if counts.get(lab[1]) else lab[0]
+        out.summary["test"] = {"test": "Mantel-Byar", "statistic": None, "df": None, "p": None,
+                               "status": "not estimable",
+                               "reason": f"every patient's follow-up is '{state}' only: no "
+                                         "comparison between exposure states"}
+    _embedded_test(out, out.summary["test"], "Mantel-Byar test")
     out.result = res
     out.tables.append(("medians", f"{label} by current exposure: median, {info['unit']}",
                        survival_frame(med)))

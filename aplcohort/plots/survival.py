@@ -71,12 +71,21 @@ def pvalue_text(pvalue, test=None, digits: int | None = None) -> str:
     --------
     >>> pvalue_text(0.0123, "log-rank"), pvalue_text(0.0002, "Gray")
     ('Log-rank p = 0.012', 'Gray p < 0.001')
+    >>> pvalue_text(float("nan"), "Mantel-Byar")
+    'Mantel–Byar: not estimable'
+    
     """
     if hasattr(pvalue, "p"):
         p = pvalue.p
         name = test if test is not None else getattr(pvalue, "test", None)
     else:
         p, name = pvalue, test
+    try:
+        defined = p is not None and np.isfinite(float(p))
+    except (TypeError, ValueError):
+        defined = False
+    if not defined:   # never "p = NA": the reason is in the result's note / the report
+        return f"{format_test_name(name)}: not estimable"
     return f"{format_test_name(name)} {format_p(p, digits=digits, prefix=True)}"
 
 

@@ -1153,6 +1153,7 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
             stat, df, p = np.nan, 1, np.nan
             note = (f"no events of cause {cause} in groups {glabels[i]!r} and {glabels[j]!r}: "
                     "the statistic is not defined")
+            warnings.warn(f"pairwise Gray's test: {note}", StatisticalWarning, stacklevel=2)
         else:
             stat, df, p, _, _, note = _gray_core(out.time[sel], m, gsub, 2, float(rho), ssub,
                                                  ssub_labels.size, warn=False)

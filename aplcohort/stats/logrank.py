@@ -412,11 +412,20 @@ def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=N
     base = _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho)
     u = float(s @ base.table["o_minus_e"].to_numpy())
     v = float(s @ base.var @ s)
-    stat = u * u / v if v > 0 else float("nan")
-    pval = _chi2_sf(stat, 1) if v > 0 else float("nan")
+    note = ""
+    if v > 0 and np.isfinite(v):
+        stat = u * u / v
+        pval = _chi2_sf(stat, 1)
+    else:
+        stat = pval = float("nan")
+        note = ("the variance of the trend score is 0 (at every event time, everyone at risk "
+                "has the same score): the trend test is not defined"
+                + (f"; {base.note}" if base.note else ""))
+        warnings.warn(f"the test is undefined: {note}", StatisticalWarning, stacklevel=2)
     return LogRankResult(test=f"trend ({base.test})", statistic=stat, df=1, p=pval,
                          table=base.table, var=base.var, groups=groups, weights=weights,
-                         rho=rho, fh_p=rho, n_strata=ns, scores=tuple(float(x) for x in s))
+                         rho=rho, fh_p=rho, n_strata=ns, scores=tuple(float(x) for x in s),
+                         note=note)
 
 
 def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None, p=0.0,

@@ -165,6 +165,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     p_cols = [c for c in cols if is_p_column(c)]
 
     def rowname(i):
+        if "group1" in cols and "group2" in cols:   # a pairwise comparison: name the pair
+            return f"{_id_text(df.at[i, 'group1'])} vs {_id_text(df.at[i, 'group2'])}"
         if row_id is None:
             return f"row {i + 1}"
         v = df.at[i, row_id]
@@ -247,7 +249,7 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                 if _isnan(x):
                     if not_est.iat[i]:
                         ne_used = True
-                        footn.append(f"{rowname(i)}: p {why(i)}")
+                        footn.append(f"{rowname(i)}, p: {why(i)}")
                         cells.append("NE")
                     else:
                         cells.append("")
