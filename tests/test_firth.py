@@ -34,7 +34,12 @@ FM_CASES = {
 
 def _firthmodels_fit(data, kw):
     """firthmodels fits: a tight one (gtol 1e-7) for the estimates and profile CIs, and
-    one at gtol 1e-6 for the LR tests (its constrained fits stall at tighter gtol)."""
+    one at gtol 1e-6 for the LR tests (its constrained fits stall at tighter gtol).
+
+    Returns ``(fit, profile CI, LR p-values, stalled)``. On some machines (OpenBLAS on AMD
+    EPYC here) firthmodels' line search stalls on `ovarian` with a gradient of ~5e-7,
+    above its gtol of 1e-7, and reports no convergence (``stalled``); its estimates are
+    then as close to the optimum as that gradient allows, which the test accounts for."""
     X = build_design(data, kw["covariates"], kw.get("categorical")).X
     y = (data[kw["event"]].to_numpy().astype(bool), data[kw["time"]].to_numpy(float))
     with warnings.catch_warnings():
@@ -43,17 +48,32 @@ def _firthmodels_fit(data, kw):
         ci = fm.conf_int(method="pl", tol=1e-9, max_iter=200)
         fm_lrt = firthmodels.FirthCoxPH(gtol=1e-6, xtol=1e-6, max_iter=200).fit(X, y)
         fm_lrt.lrt()
-    assert fm.converged_ and fm_lrt.converged_
-    return fm, ci, fm_lrt.lrt_pvalues_
+    assert fm_lrt.converged_
+    return fm, ci, fm_lrt.lrt_pvalues_, not fm.converged_
 
 
 @pytest.mark.parametrize("key", sorted(FM_CASES))
 def test_against_firthmodels(key):
     data, kw = FM_CASES[key]
-    fm, ci, lrt_p = _firthmodels_fit(data, kw)
+    fm, ci, lrt_p, stalled = _firthmodels_fit(data, kw)
     res = firth_coxph(data, **kw)  # Breslow ties, as firthmodels
     t = res.terms
-    np.testing.assert_allclose(t["coef"], fm.coef_, rtol=1e-7)
+    if stalled:
+        # firthmodels stopped short of its gtol: check that OURS is the optimum (penalised
+        # score ~0 and a penalised log-likelihood at least as high as the reference's), and
+        # compare with the reference to within the Newton step its own gradient leaves
+        X = build_design(data, kw["covariates"], kw.get("categorical")).X
+        tt = data[kw["time"]].to_numpy(float)
+        eng = _Engine(X - X.mean(0), tt, data[kw["event"]].to_numpy(float), None,
+                      np.zeros(len(tt), dtype=np.int64), np.ones(len(tt)), "breslow")
+        lp_ours, u_ours, _, _ = _penalised(eng, t["coef"].to_numpy())
+        lp_ref, u_ref, i_ref, _ = _penalised(eng, np.asarray(fm.coef_))
+        assert np.abs(u_ours).max() < 1e-8 and np.abs(u_ref).max() > 1e-7
+        assert lp_ours >= lp_ref - 1e-12 * abs(lp_ref)
+        step = np.abs(np.linalg.solve(i_ref, u_ref)).max()     # reference's distance left
+        np.testing.assert_allclose(t["coef"], fm.coef_, rtol=0, atol=10 * step)
+    else:
+        np.testing.assert_allclose(t["coef"], fm.coef_, rtol=1e-7)
     np.testing.assert_allclose(t["se"], fm.bse_, rtol=1e-7)
     np.testing.assert_allclose(res.loglik[1], fm.loglik_, rtol=1e-10)
     np.testing.assert_allclose(t["p"], lrt_p, rtol=1e-6)

@@ -185,7 +185,9 @@ VARIANTS = {
                     "ties": [V("breslow", endpoint="cr_m", exposure="hsct_months")],
                     "cluster": [V(True)], "conf_level": [V(0.9)], "table": [V(False)]},
     "mantel_byar": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
-                    "exposure": [V("postremission_start_date")],
+                    # (postremission_start_date: every patient is exposed before the first
+                    # death, so the test is not defined; it used to print 0, p = 1)
+                    "exposure": [V("relapse2_date")],
                     "ties": [V("breslow", where="os_months > 0", endpoint="os_m", exposure="hsct_months")]},
     "simon_makuch": {**COMMON, **CURVE, "where": [V(W + " and sex == 'F'")], "endpoint": [V("os_rel")],
                      "exposure": [V("postremission_start_date")], "conf_type": [V("plain")],
