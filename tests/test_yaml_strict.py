@@ -77,3 +77,13 @@ def test_the_command_line_exits_2_on_a_duplicate_key(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "found the key 'group' twice" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("seed", ["yes", ".nan", "2022.5", "-1", "'2022'"])
+def test_a_seed_that_is_not_a_whole_number_is_rejected(tmp_path, capsys, seed):
+    plan = tmp_path / "p.yaml"
+    plan.write_text(f"plan: t\nseed: {seed}\ndata: {{source: {DATA}}}\nendpoints:\n"
+                    "  os: {endpoint: OS, time_zero: relapse1, unit: months}\n"
+                    "analyses:\n  - {id: os, kind: km, endpoint: os}\n")
+    assert main(["run", str(plan), "--out", str(tmp_path / "o")]) == 2
+    assert "seed must be a whole number" in capsys.readouterr().err

@@ -276,6 +276,11 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                         f"'data', 'endpoints', 'analyses'; got {type(plan).__name__}")
     _check_keys(plan, TOP_KEYS, "top level", problems)
     _check_presentation(plan, columns, problems)
+    if "seed" in plan and not (type(plan["seed"]) is int and plan["seed"] >= 0):
+        # recorded in provenance.json: `yes`, `.nan` or `2022.5` would be recorded as
+        # true / null / a float that no generator takes
+        problems.append(PlanProblem("seed", f"seed must be a whole number >= 0; got "
+                                            f"{plan['seed']!r}", "write e.g. seed: 2022"))
     data = plan.get("data")
     if not isinstance(data, dict) or "source" not in (data or {}):
         problems.append(PlanProblem("data", "missing 'data: {source: FILE}'",
