@@ -474,8 +474,22 @@ def csv_safe_cell(value):
 def escape_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with text cells and column names escaped by :func:`csv_safe_cell`.
 
-    Numeric columns are untouched (full precision is kept).
+    Numeric columns are untouched (full precision is kept). When no cell and no column
+    name needs escaping (nearly every result table), ``df`` itself is returned: the copy
+    and the per-column ``map`` were most of the time of writing a small CSV.
     """
+    names = [csv_safe_cell(c) if isinstance(c, str) else c for c in df.columns]
+    if all(a is b for a, b in zip(names, df.columns)):
+        clean = True
+        for c in df.columns:
+            col = df[c]
+            if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                if any(isinstance(v, str) and v.startswith(FORMULA_START)
+                       for v in col.to_numpy(dtype=object)):
+                    clean = False
+                    break
+        if clean:
+            return df
     out = df.copy()
     for c in out.columns:
         col = out[c]
