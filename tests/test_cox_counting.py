@@ -124,25 +124,6 @@ def test_split_follow_up_equals_unsplit(n, case):
         _same_fit(two, _fit(X, t, e, **kw))
 
 
-def test_blocked_entry_layout_equals_per_row_engine():
-    # above _ENTRY_BLOCKED_MIN rows the (entry, stop] evaluation runs in cache blocks
-    rng = np.random.default_rng(23)
-    n = _coxcore._ENTRY_BLOCKED_MIN + 3000
-    X = rng.normal(size=(n, P))
-    X -= X.mean(axis=0)
-    t = np.ceil(rng.exponential(100, n))
-    e = (rng.random(n) < 0.7).astype(float)
-    entry = np.minimum(np.floor(t * rng.uniform(0, 0.9, n)), t - 1)
-    strata = rng.integers(0, 2, n)
-    w = rng.uniform(0.5, 2.0, n)
-    beta = np.array([0.25, -0.15])
-    k = RiskSetKernel(X, t, e, entry=entry, strata=strata, weights=w)
-    assert k.blocked
-    eng = C._Engine(X, t, e.astype(int), entry, strata, w, "efron")
-    for got, want in zip(k.stats(beta), eng.stats(beta)):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
-
-
 @pytest.mark.parametrize("kind", ["days", "half_days", "negative", "wide", "empty"])
 def test_distinct_intervals_equals_unique(kind):
     rng = np.random.default_rng(3)

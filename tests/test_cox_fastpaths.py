@@ -175,14 +175,17 @@ def test_near_ties_by_the_relative_rule_are_merged():
     assert C.cox_fit(x, rng.integers(1, 5, n).astype(float), e).coef[0] != a.coef[0]
 
 
-def test_unsorted_layout_with_entry_strata_weights_equals_per_row_engine():
+@pytest.mark.parametrize("layout", ["unsorted", "blocked"])
+def test_unsorted_layout_with_entry_strata_weights_equals_per_row_engine(layout):
     # above the small-cohort size the rows keep their order (bincount sums); with entry
-    # times the risk sets use per-row intervals: checked against the per-row engine
+    # times the risk sets use per-row intervals; above _ENTRY_BLOCKED_MIN rows the
+    # (entry, stop] evaluation runs in cache blocks: both checked against the per-row engine
     from aplcohort.stats import _coxcore
 
-    rng = np.random.default_rng(17)
+    rng = np.random.default_rng(17 if layout == "unsorted" else 23)
     p = 2
-    n = _coxcore._FLAT_MAX // (p + 1) + 1000
+    n = (_coxcore._FLAT_MAX // (p + 1) + 1000 if layout == "unsorted"
+         else _coxcore._ENTRY_BLOCKED_MIN + 3000)
     X = rng.normal(size=(n, p))
     X -= X.mean(axis=0)
     t = np.ceil(rng.exponential(100, n))
@@ -192,7 +195,10 @@ def test_unsorted_layout_with_entry_strata_weights_equals_per_row_engine():
     w = rng.uniform(0.5, 2.0, n)
     beta = np.array([0.25, -0.15])
     k = RiskSetKernel(X, t, e, entry=entry, strata=strata, weights=w)
-    assert not k.blocked and k.hi_seg is None
+    if layout == "unsorted":
+        assert not k.blocked and k.hi_seg is None
+    else:
+        assert k.blocked
     eng = C._Engine(X, t, e.astype(int), entry, strata, w, "efron")
     for got, want in zip(k.stats(beta), eng.stats(beta)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
