@@ -18,7 +18,7 @@ import pytest
 
 from aplcohort.stats import _coxcore
 from aplcohort.stats import cox as C
-from aplcohort.stats._coxcore import RiskSetKernel, _dense_codes, distinct_intervals
+from aplcohort.stats._coxcore import _dense_codes, distinct_intervals
 
 P = 2
 #: small (block order), between (unsorted, not blocked), large (blocked)

@@ -263,27 +263,49 @@ def _tree(d):
             if p.is_file() and p.name != "provenance.json"}
 
 
-def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, capsys,
-                                                                      monkeypatch):
-    """With two CPUs a forked helper saves some figures (plan/write.py _FigureWriter); the
-    outputs are the same bytes as when this process saves every figure itself."""
+def _record_saving_pids(monkeypatch, pids):
+    """Wrap save_figure so that every process that saves a figure writes its pid to ``pids``."""
     import os
 
-    import aplcohort.plan.write as w
     import aplcohort.plots.export as ex
-    if w._cpus() < 2:
-        pytest.skip("one CPU: figures are always saved by one process here")
-    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
-    monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
-    # only the writer's helper here (figures saved during the analyses: the next test)
-    monkeypatch.setattr(w.FigurePrerender, "start", classmethod(lambda cls, f, d: None))
-    real, pids = ex.save_figure, tmp_path / "pids"
+    real = ex.save_figure
 
     def save(fig, stem, **kw):
         with open(pids, "a") as fh:
             fh.write(f"{os.getpid()}\n")
         return real(fig, stem, **kw)
     monkeypatch.setattr(ex, "save_figure", save)
+
+
+def _serial_run_gives_the_same_bytes(tmp_path, plan, pids, capsys, monkeypatch):
+    """Run ``plan`` again with one CPU visible (this process saves every figure itself) and
+    check that its outputs are the bytes of the run in ``two``."""
+    import os
+
+    import aplcohort.plan.write as w
+    pids.unlink()
+    monkeypatch.setattr(w, "_cpus", lambda: 1)
+    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
+    assert rc == 0, err
+    assert pids.read_text().split() == [str(os.getpid())] * 3
+    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
+    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
+    assert two == one
+
+
+def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, capsys,
+                                                                      monkeypatch):
+    """With two CPUs a forked helper saves some figures (plan/write.py _FigureWriter); the
+    outputs are the same bytes as when this process saves every figure itself."""
+    import aplcohort.plan.write as w
+    if w._cpus() < 2:
+        pytest.skip("one CPU: figures are always saved by one process here")
+    plan, _, _ = _plan(tmp_path, analyses=_FIGS)
+    monkeypatch.setattr(w, "_single_threaded", lambda: True)  # threads left by other tests
+    # only the writer's helper here (figures saved during the analyses: the next test)
+    monkeypatch.setattr(w.FigurePrerender, "start", classmethod(lambda cls, f, d: None))
+    pids = tmp_path / "pids"
+    _record_saving_pids(monkeypatch, pids)
     forked = []
     enter = w._FigureWriter.__enter__
 
@@ -297,15 +319,8 @@ def test_figures_saved_by_two_processes_are_the_bytes_of_a_serial_run(tmp_path, 
     assert rc == 0, err
     assert forked == [True]
     assert len(pids.read_text().split()) == 3  # each figure saved once, by one process or other
-    pids.unlink()
-    monkeypatch.setattr(w, "_cpus", lambda: 1)
-    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
-    assert rc == 0, err
+    _serial_run_gives_the_same_bytes(tmp_path, plan, pids, capsys, monkeypatch)
     assert forked == [True, False]
-    assert pids.read_text().split() == [str(os.getpid())] * 3
-    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
-    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
-    assert two == one
 
 
 def test_figures_saved_while_the_analyses_run_are_the_bytes_of_a_serial_run(
@@ -317,7 +332,6 @@ def test_figures_saved_while_the_analyses_run_are_the_bytes_of_a_serial_run(
     import tempfile
 
     import aplcohort.plan.write as w
-    import aplcohort.plots.export as ex
     if w._cpus() < 2:
         pytest.skip("one CPU: figures are always saved by one process here")
     plan, _, _ = _plan(tmp_path, analyses=_FIGS)
@@ -325,27 +339,15 @@ def test_figures_saved_while_the_analyses_run_are_the_bytes_of_a_serial_run(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    real, pids = ex.save_figure, tmp_path / "pids"
-
-    def save(fig, stem, **kw):
-        with open(pids, "a") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return real(fig, stem, **kw)
-    monkeypatch.setattr(ex, "save_figure", save)
+    pids = tmp_path / "pids"
+    _record_saving_pids(monkeypatch, pids)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     rc, err = _run(["run", str(plan), "--out", str(tmp_path / "two")], capsys)
     assert rc == 0, err
     who = pids.read_text().split()
     assert len(who) == 3 and str(os.getpid()) not in who[:1]  # the first one, at least, forked
     assert list(scratch.iterdir()) == []
-    pids.unlink()
-    monkeypatch.setattr(w, "_cpus", lambda: 1)
-    rc, err = _run(["run", str(plan), "--out", str(tmp_path / "one")], capsys)
-    assert rc == 0, err
-    assert pids.read_text().split() == [str(os.getpid())] * 3
-    two, one = _tree(tmp_path / "two"), _tree(tmp_path / "one")
-    assert sum(k.startswith("figures/") for k in two) == 6  # 3 figures x png, pdf
-    assert two == one
+    _serial_run_gives_the_same_bytes(tmp_path, plan, pids, capsys, monkeypatch)
 
 
 def test_a_failed_figure_process_leaves_its_figures_to_the_main_process(
