@@ -77,8 +77,7 @@ def _check_size(doc) -> None:
             raise YAMLValueError("the document refers to itself (a recursive alias)")
         active.add(k)
         total = 1
-        stack_items = x.items() if isinstance(x, dict) else enumerate(x)
-        for key, v in stack_items:
+        for key, v in (x.items() if isinstance(x, dict) else enumerate(x)):
             total += size(v) + (size(key) if isinstance(x, dict) else 0)
             if total > MAX_VALUES:
                 raise YAMLValueError(
@@ -107,8 +106,6 @@ def safe_load(text):
         except (ValueError, TypeError, OverflowError, RecursionError):
             pass
         raise exc from None
-    except yaml.YAMLError:
-        raise
     except RecursionError:
         raise YAMLValueError("the document is nested too deeply to read") from None
     except (ValueError, TypeError, OverflowError) as exc:
