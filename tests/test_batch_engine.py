@@ -213,6 +213,38 @@ def test_cox_equals_single_cohort(ties):
     assert n_ok > 100
 
 
+@pytest.mark.parametrize("ties,method,chunk", [("efron", "rows", 5), ("breslow", "rows", None),
+                                               ("efron", "aggregated", None)])
+def test_cox_replicates_with_constant_or_aliased_columns_are_fitted_as_one_cohort(
+        ties, method, chunk):
+    """A replicate whose design has a constant column (a bootstrap resample without one
+    arm) or a column aliased with another: as the single-cohort fit (R coxph), that
+    coefficient is NA and the others are the fit without it; status 'term not
+    estimable', SE NaN (never 0). The batch used to stop with an IndexError."""
+    X, t, e = _cox_batch(23, reps=40)
+    X[3, :, 0] = 0.0                       # arm 1 absent from replicate 3
+    X[4, :, 2] = 2 * X[4, :, 1]            # x3 aliased with x2 in replicate 4
+    X[5, :, :2] = 0.0                      # two constant columns
+    f = batch_cox(X, t, e, ties=ties, chunk=chunk, method=method)
+    assert [f.status[i] for i in (3, 4, 5)] == ["term not estimable"] * 3
+    assert not f.valid[[3, 4, 5]].any() and f.valid[6:].sum() > 25
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(2, t.shape[0]):
+            s = cox_fit(X[i], t[i], e[i], ties=ties)
+            na = np.isnan(s.coef)
+            np.testing.assert_array_equal(np.isnan(f.coef[i]), na)
+            np.testing.assert_array_equal(np.isnan(f.se[i]), na)
+            assert na.any() == (i in (3, 4, 5))
+            rtol = RTOL if f.valid[i] or na.any() else 1e-6  # infinite coefficients: looser
+            np.testing.assert_allclose(f.coef[i][~na], s.coef[~na], rtol=rtol)
+            if f.valid[i] or na.any():
+                np.testing.assert_allclose(f.se[i][~na], np.sqrt(np.diag(s.var))[~na], rtol=RTOL)
+                np.testing.assert_allclose([f.loglik0[i], f.loglik[i]], s.loglik, rtol=RTOL)
+                np.testing.assert_allclose([f.score_test[i], f.wald_test[i], f.lr_test[i]],
+                                           [s.score_test, s.wald_test, s.lr_test], rtol=RTOL)
+
+
 def test_cox_one_covariate_shared_design_and_chunks():
     rng = np.random.default_rng(5)
     X = (np.arange(40) % 2).astype(float)[:, None]

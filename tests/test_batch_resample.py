@@ -113,3 +113,35 @@ def test_bootstrap_hr_and_columns():
     assert list(hr.group) == ["B vs A", "C vs A"]
     assert (hr.lower <= hr.estimate).all() and (hr.estimate <= hr.upper).all()
     assert r.to_dict()["kind"] == "bootstrap"
+
+
+def test_bootstrap_hr_with_resamples_missing_an_arm_or_its_events():
+    """Unstratified resampling of a cohort with a small arm: some resamples have no patient
+    of that arm (HR undefined), some none of its events (coefficient infinite: HR 0). The
+    hazard-ratio fit used to stop with an IndexError; now both are counted, and every HR 0
+    or inf is in n_infinite as the docstring says."""
+    rng = np.random.default_rng(0)
+    n = 20
+    t = rng.exponential(1, n)
+    e = (rng.random(n) < 0.8).astype(int)
+    g = np.array(["A"] * 18 + ["B"] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = bootstrap_ci(t, e, g, n_boot=200, seed=1, stratified=False)
+    row = r.table[r.table.quantity == "hr"].iloc[0]
+    # the same resamples, one cohort at a time
+    from aplcohort.stats.cox import cox_fit
+    hrs = []
+    for b in range(200):
+        ix = replicate_rng(1, b).integers(0, n, n)
+        x = (g[ix] == "B").astype(float)[:, None]
+        if x.min() == x.max() or e[ix].sum() == 0:
+            hrs.append(np.nan)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = cox_fit(x, t[ix], e[ix])
+        hrs.append(np.exp(np.sign(f.coef[0]) * np.inf) if f.infinite[0] else np.exp(f.coef[0]))
+    hrs = np.array(hrs)
+    assert row.n_undefined == int(np.isnan(hrs).sum()) > 0
+    assert row.n_infinite == int(np.sum((hrs == 0) | np.isinf(hrs))) > 0

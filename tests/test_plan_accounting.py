@@ -118,6 +118,7 @@ def test_inestimable_analysis_leaves_the_others_intact(tmp_path):
     assert "analysis 'nrm_after_relapse2'" in nrm["reason"] and "no events of cause 1" in nrm["reason"]
     assert nrm["exclusions"]  # who was left out is still recorded
     assert mixed.not_estimable == {"nrm_after_relapse2": nrm["reason"]}
+    assert good.not_estimable == {}
     for aid in ("os", "mcr2"):
         assert doc["analyses"][aid] == ref["analyses"][aid]
         assert doc["analyses"][aid]["status"] == "ok"

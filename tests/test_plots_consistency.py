@@ -19,7 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from aplcohort.errors import InputError  # noqa: E402
 from aplcohort.plots.export import save, save_figure  # noqa: E402
 from aplcohort.plots.forest import plot_forest  # noqa: E402
-from aplcohort.plots.style import (GROUP_COLORS, LINESTYLES, MARKER_COLORS,  # noqa: E402
+from aplcohort.plots.style import (GROUP_COLORS, MARKER_COLORS,  # noqa: E402
                                    NEUTRAL_COLORS, Palette)
 from aplcohort.plots.survival import (align_risk_tables, cif_upper_limit, plot_cif,  # noqa: E402
                                       plot_km, risk_table_values)

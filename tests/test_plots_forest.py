@@ -154,7 +154,6 @@ def test_fine_gray_forest_says_shr():
 
 def test_forest_labels_subdistribution_ratios_shr_for_every_fine_gray_result():
     """A time-dependent Fine–Gray result (scale SHR) is labelled SHR, not HR."""
-    import warnings
 
     import numpy as np
     import pandas as pd

@@ -139,16 +139,27 @@ def test_hr_annotation_and_errors():
     assert len(ax.figure.axes) == 1
 
 
-def test_km_given_axes_and_baseline():
+def test_km_given_axes_and_baseline(tmp_path, monkeypatch):
     t, e, g = cohort()
     km = kaplan_meier(t, e, g)
     ax = plot_km(km, ci=True, pvalue=0.0421, pvalue_test="log-rank",
                  risk_rows=("n_risk", "cum_events"))
+    import os
+    import tempfile
+    made = []
+
+    def mkdtemp(prefix=None):  # where check_baseline's own temporary folder goes
+        made.append(tmp_path / f"{prefix}0")
+        made[-1].mkdir()
+        return str(made[-1])
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     msg = check_baseline(ax.figure, "km_two_groups", BASE)
     assert msg is None, msg
+    if os.environ.get("APLCOHORT_REGEN_BASELINES") != "1":
+        assert len(made) == 1 and not made[0].exists()  # images agree: nothing left behind
 
 
-def test_baseline_comparison_fails_when_the_image_changes():
+def test_baseline_comparison_fails_when_the_image_changes(tmp_path):
     t, e, g = cohort()
     km = kaplan_meier(t, e, g)
     ax = plot_km(km, ci=True, pvalue=0.0421, pvalue_test="log-rank",
@@ -156,7 +167,9 @@ def test_baseline_comparison_fails_when_the_image_changes():
     import os
     if os.environ.get("APLCOHORT_REGEN_BASELINES") == "1":
         pytest.skip("baselines being regenerated")
-    assert check_baseline(ax.figure, "km_two_groups", BASE) is not None
+    # the failed render and its diff are kept for inspection: in out_dir, here tmp_path
+    assert check_baseline(ax.figure, "km_two_groups", BASE, out_dir=tmp_path) is not None
+    assert (tmp_path / "km_two_groups.png").exists()
 
 
 # ----------------------------------------------------------------------------- CIF

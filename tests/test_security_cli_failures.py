@@ -537,3 +537,22 @@ def test_a_replaced_figure_folder_is_not_trusted(tmp_path, monkeypatch):
         assert ex.subset_cache() == before
     finally:
         pre.close()
+
+
+def test_the_figure_writer_takes_the_figures_that_take_longest_first():
+    """The writer's two processes take figures from one queue; the larger figures go first so
+    that neither waits at the end while the other saves a large figure taken last."""
+    import matplotlib.pyplot as plt
+
+    import aplcohort.plan.write as w
+    small, ax = plt.subplots()
+    big, bax = plt.subplots()
+    bax.set_yticks(range(60))  # one label and two marks per patient, as a swimmer plot
+    bax.barh(range(60), range(60))
+    try:
+        assert w._save_cost(big) > w._save_cost(small) > w._save_cost(None) == 0
+        jobs = w._FigureWriter([(small, "a"), (None, "b"), (big, "c")], ("png",), 300).jobs
+        assert [stem for _fig, stem in jobs] == ["c", "a", "b"]
+    finally:
+        plt.close(small)
+        plt.close(big)

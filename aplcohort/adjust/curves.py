@@ -44,8 +44,6 @@ from ..stats.shapes import CURVE_COLUMNS, NOTE_PAST_FOLLOWUP, CurveShape, at_fra
 
 __all__ = ["weighted_km", "weighted_cif", "AdjustedCurves", "CURVE_COLUMNS"]
 
-CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
-                 "n_event", "n_censor"]
 _CONF = ("plain", "log", "log-log")
 
 

@@ -35,13 +35,15 @@ from ..stats._lazy import scipy_stats as st
 
 from .._results import Result, jsonable
 from ..errors import InputError
-from ..stats._coxcore import RiskSetKernel, distinct_times  # noqa: F401  (the one kernel)
-from ..stats.cox import _solve_psd  # same Newton step solver as the single-cohort fit
+from ..stats._coxcore import RiskSetKernel
+from ..stats.cox import _solve_psd as _solve_one  # the single-cohort fit's Newton solver
+from ..stats.cox import cox_fit, singular_columns
 from ._layout import as_batch
 
 __all__ = ["batch_cox", "BatchCox"]
 
-_STATUS = {0: "ok", 1: "no events", 2: "infinite coefficient", 3: "not converged"}
+_STATUS = {0: "ok", 1: "no events", 2: "infinite coefficient", 3: "not converged",
+           4: "term not estimable"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,8 +62,11 @@ class BatchCox(Result):
     n_iter : int array ; converged : bool array ; infinite : bool array (reps, p)
     events : int array (reps,)
     status_code : int array (reps,)
-        0 ok, 1 no events, 2 infinite coefficient, 3 not converged
-        (see :attr:`status`).
+        0 ok, 1 no events, 2 infinite coefficient, 3 not converged, 4 term not
+        estimable: a column is constant or aliased with earlier ones in that
+        replicate (a bootstrap resample without a group, say); as R ``coxph`` its
+        coefficient, SE and variance are NaN and the other terms are the fit without
+        it (see :attr:`status`).
     ties : str
     """
 
@@ -189,7 +194,7 @@ def _solve_psd(A, b):
     try:
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
-        return np.stack([_solve_psd(A[i], b[i]) for i in range(A.shape[0])])
+        return np.stack([_solve_one(A[i], b[i]) for i in range(A.shape[0])])
     y = np.linalg.solve(L, b[..., None])
     return np.linalg.solve(np.swapaxes(L, 1, 2), y)[..., 0]
 
@@ -211,10 +216,31 @@ def _quad(A, u):
     return np.einsum("rp,rp->r", u, _solve_psd(A, u))
 
 
+def _singular_reps(Imat) -> np.ndarray:
+    """Replicates whose information at 0 has a column R's ``cholesky2`` declares singular
+    (:func:`aplcohort.stats.cox.singular_columns`, the single-cohort rule): one batched
+    Cholesky, and the rule itself only where that fails or has a small pivot."""
+    r = Imat.shape[0]
+    try:
+        piv = np.diagonal(np.linalg.cholesky(Imat), axis1=1, axis2=2) ** 2
+        mx = np.diagonal(Imat, axis1=1, axis2=2).max(axis=1)
+        eps = np.where(mx > 0, mx, 1.0) * np.finfo(float).eps ** 0.75
+        suspect = ~(piv >= eps[:, None]).all(axis=1)
+    except np.linalg.LinAlgError:
+        suspect = np.ones(r, bool)
+    out = np.zeros(r, bool)
+    for i in np.flatnonzero(suspect):
+        out[i] = singular_columns(Imat[i]).any()
+    return out
+
+
 def _fit_chunk(ch: _Chunk, max_iter, tol):
     r, n, p = ch.X.shape
     beta = np.zeros((r, p))
     ll0, U, Imat = ch.stats(beta)
+    sing = _singular_reps(Imat)
+    if sing.any():  # the caller fits these one by one with cox_fit (aliased terms NA)
+        return {"singular": sing}
     sctest = _quad(Imat, U)
     loglik = ll0.copy()
     newbeta = beta + _solve_psd(Imat, U)
@@ -270,6 +296,23 @@ def _fit_chunk(ch: _Chunk, max_iter, tol):
     return dict(coef=coef, var=var, loglik0=ll0, loglik=newll, score_test=sctest,
                 wald_test=wald, lr_test=2 * (newll - ll0), n_iter=n_iter, converged=converged,
                 infinite=infinite)
+
+
+def _fit_one_aliased(out, i, X, time, event, ties, max_iter, tol) -> None:
+    """Replicate ``i``, which has a constant or aliased column, fitted by the single-cohort
+    ``cox_fit`` (R ``coxph``: that coefficient NA, the others the fit without it); its
+    rows and columns of the variance are NaN here, so no SE of 0 is reported for it."""
+    fit = cox_fit(np.asarray(X, float), np.asarray(time, float), np.asarray(event),
+                  ties=ties, max_iter=max_iter, tol=tol, warn=False)
+    var = np.array(fit.var, dtype=float)
+    var[fit.aliased, :] = np.nan
+    var[:, fit.aliased] = np.nan
+    out["coef"][i], out["var"][i] = fit.coef, var
+    out["loglik0"][i], out["loglik"][i] = fit.loglik
+    out["score_test"][i], out["wald_test"][i], out["lr_test"][i] = (
+        fit.score_test, fit.wald_test, fit.lr_test)
+    out["n_iter"][i], out["converged"][i], out["infinite"][i] = (
+        fit.n_iter, fit.converged, fit.infinite)
 
 
 def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None,
@@ -337,6 +380,7 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
            "lr_test": np.full(reps, np.nan), "n_iter": np.zeros(reps, np.int64),
            "converged": np.zeros(reps, bool), "infinite": np.zeros((reps, p), bool)}
     fit_idx = np.flatnonzero(nev > 0)
+    aliased_reps: list = []
     if aggregated:
         step = 1
     for s in range(0, fit_idx.size, step):
@@ -349,6 +393,17 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
                         np.ascontiguousarray(b["event"][idx]),
                         np.ascontiguousarray(Xa[idx]), ties)
         res = _fit_chunk(ch, max_iter, tol)
+        if "singular" in res:
+            sing = res["singular"]
+            for i in idx[sing]:
+                _fit_one_aliased(out, i, Xa[i], b["time"][i], b["event"][i], ties, max_iter,
+                                 tol)
+                aliased_reps.append(i)
+            ok = np.flatnonzero(~sing)
+            if ok.size == 0:
+                continue
+            res = _fit_chunk(ch.sub(ok), max_iter, tol)
+            idx = idx[ok]
         for key in keys:
             out[key][idx] = res[key]
     with np.errstate(invalid="ignore"):
@@ -356,5 +411,6 @@ def batch_cox(X, time, event, *, ties="efron", max_iter=20, tol=1e-9, chunk=None
     status = np.zeros(reps, np.int64)
     status[~out["converged"]] = 3
     status[out["infinite"].any(axis=1)] = 2
+    status[aliased_reps] = 4
     status[nev == 0] = 1
     return BatchCox(se=se, events=nev, status_code=status, ties=ties, **out)

@@ -422,7 +422,9 @@ def bootstrap_ci(time, event, group, *, times=(), tau=None, hr=True, n_boot=2_00
             recs.append(("rmst_difference", contrast, float(tau), est["rmst"][0, j - 1], lo, hi,
                          n_boot, und, ninf))
         if hr:
-            lo, hi, und, ninf = _percentile(boot["hr"][:, j - 1], cl)
+            v = boot["hr"][:, j - 1]
+            lo, hi, und, _ninf = _percentile(v, cl)
+            ninf = int(np.sum(np.isinf(v) | (v == 0)))  # an infinite coefficient: HR 0 or inf
             recs.append(("hr", contrast, np.nan, est["hr"][0, j - 1], lo, hi, n_boot, und, ninf))
     table = pd.DataFrame(recs, columns=_BOOT_COLS)
     return BootstrapResult(table=table, conf_level=cl, n_boot=n_boot, seed=seed,

@@ -24,7 +24,6 @@ import io as _io
 import os
 import re
 import stat
-import unicodedata
 import warnings as _warnings
 import zipfile
 from pathlib import Path

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import math
 import re
 from dataclasses import dataclass, field
 

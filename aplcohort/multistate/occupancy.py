@@ -170,7 +170,6 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     combos = np.asarray(combos, float)
     start, stop, frm, to, sid = _merge_contiguous_censored(start, stop, frm, to, sid)
     nid = int(sid.max()) + 1 if sid.size else 0
-    n = stop.size
     moved = (to > 0) & (to - 1 != frm)
     times = np.unique(stop)
     T = times.size

@@ -7,21 +7,18 @@ replicate``) and notebooks call it.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from .. import _yaml
 
 from .._results import jsonable
-from ..errors import AplcohortWarning, InputError, PlanError
+from ..errors import AplcohortWarning, PlanError
 from . import kinds as _kinds
 from .derived import add_derived
 from .provenance import provenance as _provenance

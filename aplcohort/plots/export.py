@@ -450,8 +450,9 @@ def check_baseline(fig, name: str, baseline_dir, *, tol: float = 2.0, dpi: int =
     Returns
     -------
     None if the images agree; otherwise the comparison message (the caller fails the
-    test with it). The rendered image is kept in ``out_dir`` (default: a temporary
-    directory) so a failure can be inspected, with a ``-failed-diff.png`` beside it.
+    test with it). The rendered image is kept in ``out_dir`` so a failure can be
+    inspected, with a ``-failed-diff.png`` beside it; without ``out_dir`` it goes to a
+    temporary folder that is removed again when the images agree (kept on a failure).
     """
     import os
     import tempfile
@@ -460,17 +461,26 @@ def check_baseline(fig, name: str, baseline_dir, *, tol: float = 2.0, dpi: int =
 
     if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
         fig = fig.figure
+    import shutil
+
     base = Path(baseline_dir) / f"{name}.png"
-    out = Path(out_dir or tempfile.mkdtemp(prefix="aplcohort-img-"))
+    own = out_dir is None  # a temporary folder of our own: removed when nothing failed
+    out = Path(tempfile.mkdtemp(prefix="aplcohort-img-") if own else out_dir)
     out.mkdir(parents=True, exist_ok=True)
     actual = out / f"{name}.png"
-    fig.savefig(actual, dpi=dpi, format="png", metadata={"Software": None},
-                bbox_inches="tight", pad_inches=0.03)
-    if os.environ.get(REGEN_ENV) == "1":
-        base.parent.mkdir(parents=True, exist_ok=True)
-        base.write_bytes(actual.read_bytes())
-        return None
-    if not base.exists():
-        return (f"baseline image {base} does not exist; create it on purpose with "
-                f"{REGEN_ENV}=1 and look at it before committing")
-    return compare_images(str(base), str(actual), tol=tol)
+    msg = None
+    try:
+        fig.savefig(actual, dpi=dpi, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.03)
+        if os.environ.get(REGEN_ENV) == "1":
+            base.parent.mkdir(parents=True, exist_ok=True)
+            base.write_bytes(actual.read_bytes())
+        elif not base.exists():
+            msg = (f"baseline image {base} does not exist; create it on purpose with "
+                   f"{REGEN_ENV}=1 and look at it before committing")
+        else:
+            msg = compare_images(str(base), str(actual), tol=tol)
+    finally:
+        if own and msg is None:
+            shutil.rmtree(out, ignore_errors=True)
+    return msg

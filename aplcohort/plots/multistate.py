@@ -337,8 +337,6 @@ def plot_clfs(result, group=None, ax=None, *, measures=("CLFS", "DFS", "OS"), ti
     -------
     matplotlib Axes
     """
-    import matplotlib.pyplot as plt
-
     from .survival import _draw_risk_table, _new_axes, _step_xy, default_ticks
 
     groups = list(result.groups)

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
