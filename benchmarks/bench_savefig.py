@@ -140,6 +140,7 @@ def bench_replicate(main_checkout, repeat):
         for name, root in (("this checkout", here), ("main", Path(main_checkout).resolve())):
             with tempfile.TemporaryDirectory() as d:
                 env = dict(os.environ, PYTHONPATH=str(root))
+                env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as installed
                 t = time.perf_counter()
                 subprocess.run([py, "-m", "aplcohort.cli", "replicate", "min2022", "--out",
                                 str(Path(d) / "r"), "--force"], env=env, check=True,
