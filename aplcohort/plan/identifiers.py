@@ -74,6 +74,11 @@ _PHRASES = {
     "social_security": "social security number", "resident_registration": "resident "
     "registration number", "registration_number": "resident registration number",
     "resident_number": "resident registration number", "national_id": "national id number",
+    # 등록번호 (a Korean hospital's patient number) is usually exported as "registration no"
+    "registration_no": "hospital registration number",
+    "registration_num": "hospital registration number",
+    "reg_no": "hospital registration number", "regno": "hospital registration number",
+    "reg_number": "hospital registration number",
     "id_number": "national id number", "postal_code": "address", "e_mail": "e-mail address",
     "cell_phone": "phone number", "phone_number": "phone number", "contact_number": "phone number",
 }

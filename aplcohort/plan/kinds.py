@@ -23,6 +23,7 @@ estimable"`` with the reason, and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -310,6 +311,30 @@ def _embedded_test(out, s, name):
         out.notes.append(f"No {name} p-value: {s['reason']}.")
 
 
+@contextlib.contextmanager
+def _part(out, key: str, name: str):
+    """An optional part of an analysis (a hazard ratio beside KM curves, cox.zph or
+    concordance beside a Cox model, ...). When it cannot be estimated on these data the
+    rest of the analysis stands: ``summary[key]`` is ``{"status": "not estimable",
+    "reason": ...}`` and a note says "No <name>: <reason>"; nothing of the part is kept
+    (its tables and figures are taken back). A plan mistake still propagates."""
+    n_tables, n_figures = len(out.tables), len(out.figures)
+    try:
+        yield
+    except PlanError:
+        raise
+    except (NotEstimable, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        reason = re.sub(r"^analysis '[^']*': ", "", reason)
+        del out.tables[n_tables:]
+        for _name, fig in out.figures[n_figures:]:
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+        del out.figures[n_figures:]
+        out.summary[key] = {"status": "not estimable", "reason": reason}
+        out.notes.append(f"No {name}: {reason}")
+
+
 def _pairwise_notes(out, table, name):
     for r in table.itertuples(index=False):
         if not r.estimable:
@@ -417,12 +442,10 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
               if landmarks else
               f"the time-dependent {'cause-specific Cox model' if competing else 'analysis'} is "
               f"shown beside it (no landmark analysis: the analysis gives no `landmarks:`)")
-    warnings.warn(
-        f"analysis '{m.id}' compares groups of '{group}' from {info['time_zero']}, but "
-        f"the treatment defining {', '.join(map(str, chk.flagged))} starts after time zero "
-        f"('{start_col}'); the naive comparison credits the waiting time to the treated groups. "
-        f"{beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
-    out.notes.append(f"Immortal time: {beside}.")
+    problem = (f"analysis '{m.id}' compares groups of '{group}' from {info['time_zero']}, "
+               f"but the treatment defining {', '.join(map(str, chk.flagged))} starts after "
+               f"time zero ('{start_col}'); the naive comparison credits the waiting time to "
+               f"the treated groups.")
     try:
         d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
         if competing:
@@ -432,10 +455,18 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                                              group=group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        # a comparison that cannot be fitted is reported, not fatal
+        # a comparison that cannot be fitted is reported, not fatal; the warning says so
+        # instead of promising a comparison that is not there
+        why = str(exc).rstrip(".")
+        warnings.warn(f"{problem} The time-dependent "
+                      f"{'cause-specific Cox model' if competing else 'analysis'} could not be "
+                      f"made: {why}.", ImmortalTimeWarning)
+        out.notes.append(f"Immortal time: no time-dependent comparison: {why}.")
         out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
                                         "comparison_error": f"analysis '{m.id}': {exc}"}
         return
+    warnings.warn(f"{problem} {beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
+    out.notes.append(f"Immortal time: {beside}.")
     table = cmp.table
     if competing:
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
@@ -738,19 +769,21 @@ def h_km(ctx, m, cohort, out):
                 _pairwise_notes(out, pw.table, "Pairwise test")
                 out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     if m.hr:
-        from ..stats.cox import coxph
-        _two_groups(m, order, "hazard ratio")
-        cox = coxph(df, time="time", event="event",
-                    covariates=[group], categorical={group: order[0]}, strata=m.strata,
-                    conf_level=m.conf_level)
-        s["hr"] = terms_summary(cox.terms)
-        out.tables.append(("hr", f"Hazard ratios vs {order[0]}", terms_frame(cox.terms)))
+        with _part(out, "hr", "hazard ratio"):
+            from ..stats.cox import coxph
+            _two_groups(m, order, "hazard ratio")
+            cox = coxph(df, time="time", event="event",
+                        covariates=[group], categorical={group: order[0]}, strata=m.strata,
+                        conf_level=m.conf_level)
+            s["hr"] = terms_summary(cox.terms)
+            out.tables.append(("hr", f"Hazard ratios vs {order[0]}", terms_frame(cox.terms)))
     if m.median_followup:
-        fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,
-                             conf_level=m.conf_level, order=order)
-        s["median_followup"] = jsonable(fu)
-        out.tables.append(("median_followup",
-                           f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
+        with _part(out, "median_followup", "median follow-up"):
+            fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,
+                                 conf_level=m.conf_level, order=order)
+            s["median_followup"] = jsonable(fu)
+            out.tables.append(("median_followup",
+                               f"Median follow-up (reverse Kaplan–Meier), {info['unit']}", fu))
     if m.stype != 1 or m.ctype != 1:
         s["survival"] = res.choices.get("survival")
         s["cumulative_hazard"] = res.choices.get("cumulative hazard")
@@ -859,6 +892,11 @@ def h_logrank(ctx, m, cohort, out):
         _pairwise_notes(out, pw.table, "Pairwise test")
         out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     immortal_time_guard(m, df, info, group, order, out)
+    # the test itself (statistic, df, p) as a table of its own, before the counts it rests on
+    name = res.test[:1].upper() + res.test[1:]
+    name = name if "test" in name.lower() else name + " test"
+    out.tables.append(("test", f"{name} of '{group}' ({len(df)} patients, "
+                       f"{out.summary['events']} events)", res.tables["test"]))
     out.tables.append(("observed_expected", res.test, res.table))
     _adjusted(ctx, m, df, out, "logrank")
 
@@ -985,6 +1023,9 @@ def h_gray(ctx, m, cohort, out):
         out.summary["strata"] = m.strata
     immortal_time_guard(m, df, info, m.group, order, out, cause=m.cause)
     out.result = res
+    out.tables.append(("test", f"Gray's test of '{m.group}', cause {m.cause} ({len(df)} "
+                       f"patients, {out.summary['events']} events of the cause)",
+                       res.tables["test"]))
     out.tables.append(("groups", "Gray's test", res.table))
 
 
@@ -1042,23 +1083,26 @@ def h_cox(ctx, m, cohort, out):
         res = coxph(df, **kw)
     _regression_summary(out, res, df)
     if m.univariable:
-        um = univariable_multivariable(df, **kw)
-        out.tables.append(("univariable_multivariable", "Univariable and multivariable", um.table))
-        out.summary["univariable_multivariable"] = jsonable(um.table)
+        with _part(out, "univariable_multivariable", "univariable models"):
+            um = univariable_multivariable(df, **kw)
+            out.tables.append(("univariable_multivariable", "Univariable and multivariable",
+                               um.table))
+            out.summary["univariable_multivariable"] = jsonable(um.table)
     if m.zph:
-        from ..stats.zph import cox_zph
-        z = cox_zph(res, transform=m.zph_transform)
-        out.summary["zph"] = jsonable(z.table)
-        if m.zph_transform != "km":
-            out.summary["zph_transform"] = m.zph_transform
-        out.tables.append(("zph", f"Proportional-hazards test (cox.zph, transform "
-                                  f"{m.zph_transform})", z.table))
-        if m.zph_plot and _fig(ctx, m):
-            from ..plots.diagnostics import plot_zph
-            for term in [t for t in z.table["term"] if t != "GLOBAL"]:
-                xl = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
-                out.figures.append((f"{m.id}__zph_{_slug(term)}",
-                                    _figure_of(plot_zph(z, term, xlabel=xl))))
+        with _part(out, "zph", "proportional-hazards test (cox.zph)"):
+            from ..stats.zph import cox_zph
+            z = cox_zph(res, transform=m.zph_transform)
+            out.summary["zph"] = jsonable(z.table)
+            if m.zph_transform != "km":
+                out.summary["zph_transform"] = m.zph_transform
+            out.tables.append(("zph", f"Proportional-hazards test (cox.zph, transform "
+                                      f"{m.zph_transform})", z.table))
+            if m.zph_plot and _fig(ctx, m):
+                from ..plots.diagnostics import plot_zph
+                for term in [t for t in z.table["term"] if t != "GLOBAL"]:
+                    xl = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
+                    out.figures.append((f"{m.id}__zph_{_slug(term)}",
+                                        _figure_of(plot_zph(z, term, xlabel=xl))))
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
@@ -1078,13 +1122,16 @@ def _cox_extras(ctx, m, res, df, out):
     predict_conf_type; estimators in stats.concordance, stats.residuals, stats.coxpredict)."""
     xlabel = f"Time ({out.summary.get('endpoint', {}).get('unit', 'days')})"
     if m.concordance:
-        from ..stats.concordance import concordance
-        c = concordance(res, times=m.auc_times, conf_level=m.conf_level)
-        out.summary["concordance"] = jsonable(c.table)
-        out.tables.append(("concordance", "Concordance (Harrell's C, R concordance())", c.table))
-        if c.auc is not None:
-            out.summary["auc"] = jsonable(c.auc)
-            out.tables.append(("auc", "Time-dependent AUC (cumulative/dynamic, IPCW)", c.auc))
+        with _part(out, "concordance", "concordance"):
+            from ..stats.concordance import concordance
+            c = concordance(res, times=m.auc_times, conf_level=m.conf_level)
+            out.summary["concordance"] = jsonable(c.table)
+            out.tables.append(("concordance", "Concordance (Harrell's C, R concordance())",
+                               c.table))
+            if c.auc is not None:
+                out.summary["auc"] = jsonable(c.auc)
+                out.tables.append(("auc", "Time-dependent AUC (cumulative/dynamic, IPCW)",
+                                   c.auc))
     for rtype in m.residuals:
         from ..stats.residuals import cox_residuals
         r = cox_residuals(res, rtype)

@@ -49,8 +49,25 @@ def _f(default: Any = ..., *, r: str = "", column: bool = False, doc: str = "", 
     return Field(default, description=doc, json_schema_extra=extra, **kw)
 
 
+#: keys whose values are times since the endpoint's time zero: never negative (a KM
+#: estimate "at -5 months" is R's value at time 0, S(0), which a reader takes for S(-5))
+_TIME_LISTS = ("times", "ticks", "landmarks", "predict_times", "auc_times")
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _times_since_time_zero(self):
+        for key in _TIME_LISTS:
+            vals = getattr(self, key, None)
+            if isinstance(vals, (list, tuple)):
+                bad = [v for v in vals if not (isinstance(v, (int, float)) and v >= 0
+                                               and v != float("inf"))]
+                if bad:
+                    raise ValueError(f"{key}: {bad} not allowed; these are times since the "
+                                     f"endpoint's time zero, finite and >= 0")
+        return self
 
 
 class AnalysisBase(_M):

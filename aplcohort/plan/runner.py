@@ -227,6 +227,7 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
     validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
+    _check_levels(plan_d, cohort.data, name)
 
     for f in plan_d.get("filters") or []:
         cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
@@ -236,6 +237,54 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
                          output=plan_d.get("output") or {},
                          palette=plan_palette(plan_d, cohort.data))
     return source, mapping, cohort, data_warn, ctx
+
+
+def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
+    """Every level a plan names (an analysis's ``order:``, a ``categorical:`` reference, the
+    plan-level ``levels:``) must be a value of its column somewhere in the cohort: a
+    misspelt level was dropped silently, which could change the reference group. A level
+    absent only from one analysis's subset (after ``where:``) is fine and is not checked
+    here. Raises :class:`PlanError` listing every unknown level, with the closest values."""
+    import difflib
+
+    from .spec import parse_analysis
+
+    def known(col):
+        vals = pd.unique(data[col].dropna())
+        return vals, {str(v) for v in vals}
+
+    def check(col, levels, where, problems):
+        if not isinstance(col, str) or col not in data.columns or not levels:
+            return
+        vals, texts = known(col)
+        for lev in levels:
+            if lev is None or str(lev) in texts or any(lev == v for v in vals[:1000]):
+                continue
+            near = difflib.get_close_matches(str(lev), sorted(texts), n=2, cutoff=0.6)
+            hint = (f"; did you mean {' or '.join(repr(x) for x in near)}?" if near else
+                    f"; its values: {', '.join(sorted(texts)[:12])}"
+                    + (" ..." if len(texts) > 12 else ""))
+            problems.append(f"{where}: level {lev!r} is not a value of column '{col}'{hint}")
+
+    problems: list[str] = []
+    for col, levels in ((plan_d.get("levels") or {}).items()
+                        if isinstance(plan_d.get("levels"), dict) else ()):
+        check(col, levels if isinstance(levels, list) else [], f"levels.{col}", problems)
+    for a in plan_d.get("analyses") or []:
+        try:
+            m = parse_analysis(a, f"analysis '{a.get('id')}'")
+        except PlanError:
+            continue  # reported by validate_plan
+        where = f"analysis '{m.id}'"
+        from .registry import _Group, _OptGroup
+        if isinstance(m, (_Group, _OptGroup)) and m.order:
+            check(m.group, list(m.order), f"{where} order", problems)
+        for col, ref in (getattr(m, "categorical", None) or {}).items():
+            check(col, [ref], f"{where} categorical.{col}", problems)
+    if problems:
+        raise PlanError(f"{name}: " + "\n- ".join(["levels that are not in the data (a misspelt "
+                                                   "level would be dropped silently):"]
+                                                  + problems))
 
 
 def plan_palette(plan_d: dict, data: pd.DataFrame):

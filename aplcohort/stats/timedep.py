@@ -891,6 +891,19 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
     xv = d[exposure]
     if not set(pd.unique(xv.dropna()).tolist()) <= {0, 1}:
         raise InputError(f"mantel_byar: exposure column {exposure!r} must be coded 0/1")
+    O1, E1, V, D = _observed_expected(d[s].to_numpy(float), d[t].to_numpy(float),
+                                      d[event].to_numpy(float), xv.to_numpy(float))
+    table = pd.DataFrame({"exposed": [0, 1], "observed": [D - O1, O1], "expected": [D - E1, E1],
+                          "o_minus_e": [E1 - O1, O1 - E1], "variance": [V, V]},
+                         columns=["exposed", "observed", "expected", "o_minus_e", "variance"])
+    if D == 0:  # no Cox score test without events (coxph would stop): not estimable, why
+        note = "there are no events: the score test is not defined"
+        warnings.warn(f"mantel_byar: {note}", StatisticalWarning, stacklevel=2)
+        return MantelByarResult(statistic=float("nan"), df=1, p=float("nan"),
+                                test="Mantel-Byar (Cox score test, time-dependent exposure)",
+                                table=table,
+                                n_patients=int(d[id].nunique()) if id is not None else int(len(d)),
+                                n_rows=int(len(d)), events=0, ties=ties, note=note)
     with warnings.catch_warnings():
         # the score test is evaluated at beta = 0, so no Newton step is taken (max_iter=0:
         # the same statistic, bit for bit, without fitting a model nothing reads); the
@@ -899,11 +912,6 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
         res = coxph(d, time=t, event=event, covariates=[exposure], entry=s, ties=ties,
                     max_iter=0)
     stat = float(res.tests.set_index("test").loc["score", "statistic"])
-    O1, E1, V, D = _observed_expected(d[s].to_numpy(float), d[t].to_numpy(float),
-                                      d[event].to_numpy(float), xv.to_numpy(float))
-    table = pd.DataFrame({"exposed": [0, 1], "observed": [D - O1, O1], "expected": [D - E1, E1],
-                          "o_minus_e": [E1 - O1, O1 - E1], "variance": [V, V]},
-                         columns=["exposed", "observed", "expected", "o_minus_e", "variance"])
     note = ""
     if not (np.isfinite(stat) and V > 0):
         note = ("the exposure does not vary within the risk sets at the event times (no "
