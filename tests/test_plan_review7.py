@@ -162,3 +162,34 @@ def test_registration_number_columns_are_identifiers():
         assert looks_identifying(c), c
     for c in ("region", "registered", "registry", "reg_date"):
         assert not looks_identifying(c), c
+
+
+def test_table1_says_why_a_cell_has_no_number():
+    """A constant variable (no test), a group without known values (no percentage) and a
+    group of one patient (no SMD) printed NA with no reason."""
+    from aplcohort.tables.table1 import table1
+    df = pd.DataFrame({"arm": ["A"] * 4 + ["B"] * 3 + ["C"],
+                       "fusion": ["PML-RARA"] * 8,
+                       "inf": [True, False, True, False, None, None, None, True],
+                       "age": [34, 51, 47, 29, 60, 55, 41, 70]})
+    t = table1(df, "arm", ["fusion", "inf", "age"], smd=True)
+    d = t.data.set_index("Characteristic")
+    assert "NA" not in t.data.to_csv()
+    row = [c for c in d.index if c.startswith("RARA fusion")][0]
+    assert d.loc[row, "p"] == "\u2013" and d.loc[row, "Test"] == "\u2013"
+    notes = " ".join(t.footnotes)
+    assert "RARA fusion: no p-value (only one level observed: no test)." in notes
+    inf_row = [c for c in d.index if c.startswith("inf")][0]
+    assert d.loc[inf_row, "B (n = 3)"] == "0 (\u2013)"
+    assert "inf: no percentage for B (no patient with a known value)." in notes
+    age_row = [c for c in d.index if c.startswith("age")][0]
+    assert d.loc[age_row, "SMD"] == "\u2013"
+    assert "age: no SMD (C: fewer than 2 known values)." in notes
+
+
+def test_median_followup_says_why_it_is_missing():
+    from aplcohort.stats.km import median_followup
+    fu = median_followup([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 0], ["a"] * 3 + ["b"] * 3)
+    a, b = fu.iloc[0], fu.iloc[1]
+    assert np.isnan(a["median"]) and "no patient censored" in a["note"]
+    assert np.isfinite(b["median"]) and b["note"] == "confidence limit not reached"

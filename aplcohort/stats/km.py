@@ -855,7 +855,8 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
 
     Returns
     -------
-    DataFrame ``[group, n, median, lower, upper]`` (NaN = not reached).
+    DataFrame ``[group, n, median, lower, upper, note]``: NaN = not reached, and ``note``
+    says why (no patient censored, so the curve never drops; or not reached).
 
     Notes
     -----
@@ -870,7 +871,20 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
     """
     fit = reverse_kaplan_meier(time, event, group, conf_type=conf_type, conf_level=conf_level,
                                order=order)
-    return fit.median()[["group", "n", "median", "lower", "upper"]]
+    med = fit.median()
+    # the reverse curve's "events" are the censored patients
+    notes = []
+    for r in med.itertuples(index=False):
+        if not np.isfinite(r.median):
+            notes.append("not estimable: no patient censored (every patient had the event), "
+                         "so the reverse Kaplan-Meier curve does not drop" if r.events == 0
+                         else "not reached: fewer than half of the patients censored by the "
+                              "end of follow-up")
+        elif not np.isfinite(r.upper) or not np.isfinite(r.lower):
+            notes.append("confidence limit not reached")
+        else:
+            notes.append("")
+    return med[["group", "n", "median", "lower", "upper"]].assign(note=notes)
 
 
 def reverse_kaplan_meier(time, event, group=None, *, conf_type="log", conf_level=0.95,

@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..stats.grouptests import compare_groups, standardized_mean_difference
 from .export import JournalTable
-from .format import format_mean_sd, format_median_iqr, format_n_pct, format_num
+from .format import DASH, format_mean_sd, format_median_iqr, format_n_pct, format_num
 
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
@@ -181,6 +181,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         return out
 
     used_tests = set()
+    why_not = []   # footnotes: why a p or SMD cell is "–" (never NA without a reason)
     for var in variables:
         s = data[var]
         kind = kinds.get(var)
@@ -201,11 +202,25 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             extra = {"p": st.p(p), "test": short_test_name(test_name)}
             if test_name and test_name != "none":
                 used_tests.add(test_name)
+            if not np.isfinite(p):
+                reason = str(getattr(tr, "method", "") or "").split(": ", 1)[-1] \
+                    or "the test is not defined on these values"
+                extra.update(p=DASH, test=DASH)
+                why_not.append(f"{label}: no p-value ({reason}).")
         d_smd = np.nan
         if smd and len(groups) >= 2:
             d_smd = standardized_mean_difference(s if kind == "categorical" else pd.to_numeric(s),
                                                  data[group], kind=kind, order=groups)
             extra["smd"] = format_num(d_smd, 2)
+            if not np.isfinite(d_smd):
+                known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
+                few = [str(lab.level(group, g)) for g in groups
+                       if known[g] < (2 if kind == "continuous" else 1)]
+                extra["smd"] = DASH
+                why_not.append(f"{label}: no SMD (" + (
+                    f"{', '.join(few)}: fewer than {2 if kind == 'continuous' else 1} known "
+                    f"value{'s' if kind == 'continuous' else ''}" if few
+                    else "no variation within the groups") + ").")
         nmiss = {g: int(s[m].isna().sum()) for g, m in cols}
         if kind == "continuous":
             x = pd.to_numeric(s, errors="raise")
@@ -243,12 +258,17 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                     raise InputError(f"level_order for {var!r} misses levels {extra_lv} present in "
                                      "the data")
             level_cells = []
+            no_known: set = set()
             for lv in levels:
                 cells = []
                 for g, m in cols:
                     nonmiss = int(sv[m].notna().sum())
                     k = int((sv[m] == lv).sum())
-                    cells.append(format_n_pct(k, nonmiss, pct_decimals))
+                    # no known value in the column: no percentage ("0 (–)", footnoted)
+                    cells.append(format_n_pct(k, nonmiss, pct_decimals) if nonmiss
+                                 else f"{k} ({DASH})")
+                    if not nonmiss and g != "Overall":
+                        no_known.add(str(lab.level(group, g)))
                     raw.append({"variable": var, "level": "yes" if binary else lv, "group": g,
                                 "n": k, "denominator": nonmiss,
                                 "pct": 100.0 * k / nonmiss if nonmiss else np.nan,
@@ -265,6 +285,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 for lv, cells in zip(levels, level_cells):
                     rows.append([lab.level(var, lv), *cells, *stat_cells({})])
                     indent.append(1)
+            if no_known:
+                why_not.append(f"{label}: no percentage for {', '.join(sorted(no_known))} "
+                               f"(no patient with a known value).")
         if sum(nmiss.values()):
             rows.append(["Missing", *[str(nmiss[g]) for g, _ in cols], *stat_cells({})])
             indent.append(1)
@@ -282,6 +305,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                      "for continuous variables)." if used_tests else "p-values: no test possible.")
     if smd:
         notes.append("SMD, standardized mean difference.")
+    notes.extend(why_not)
     return JournalTable(title, df, raw_df, tuple(indent), tuple(notes),
                         table_choices={"group": group, "summary": summary if isinstance(summary, str)
                                        else dict(summary), "parametric": parametric,
