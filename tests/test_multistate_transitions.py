@@ -78,7 +78,7 @@ def test_units_and_time_zero_at_cr2():
                            time_zero="CR2", unit="months")
     assert path(tr, "p1")[0] == (0.0, 60 / 30.4375, "CR2", "auto HSCT")
     tr2 = build_transitions(cohort(GOOD[1:2]), time_zero="CR2")
-    assert tr2.excluded.values.tolist() == [["p2", "CR2 not reached (response None)"]]
+    assert tr2.excluded.values.tolist() == [["p2", "CR2 not reached (response missing)"]]
 
 
 BAD = [

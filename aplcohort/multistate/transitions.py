@@ -633,7 +633,8 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         pid = pid_values[i]
         r0 = rules[time_zero]
         if not cond[time_zero][i]:
-            what = ", ".join(f"{c} {df.at[i, c] if c in df.columns else None!s}"
+            what = ", ".join(f"{c} " + (str(df.at[i, c]) if c in df.columns
+                                                    and not pd.isna(df.at[i, c]) else "missing")
                              for c in r0.when)
             excluded.append((pid, f"{time_zero} not reached ({what})"))
             continue

@@ -226,6 +226,8 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
         if s.get("choices"):
             out.append(f"<div class='choices'>{html.escape(s['choices'])}</div>")
         for note in s.get("notes", []):
+            if s.get("status", "ok") != "ok" and note == f"Not estimable: {s.get('reason')}":
+                continue  # the paragraph above says it
             out.append(f"<p>{html.escape(note)}</p>")
         for fig in s.get("figures", []):
             out.append(f"<figure>{_img(fig)}</figure>")

@@ -442,10 +442,19 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
                                     reference_levels=refs)
 
 
+#: Names that keep their capital after "Title: " (a caption starting with a method's
+#: author: "Gray's test", "Mantel–Byar test", "Kaplan–Meier ...").
+_PROPER = {"gray", "mantel", "kaplan", "cox", "fine", "simon", "aalen", "nelson", "harrell",
+           "schoenfeld", "wilcoxon", "fisher", "kruskal", "greenwood", "firth", "breslow",
+           "efron", "peto", "gehan", "tarone", "fleming", "sanz"}
+
+
 def _manuscript_caption(a, caption: str) -> str:
     if caption == a.title or ":" in caption or not a.title:
         return caption
-    return f"{a.title}: {caption[:1].lower() + caption[1:] if caption[:2].istitle() else caption}"
+    first = re.split(r"[^A-Za-z]", caption, maxsplit=1)[0].lower()
+    keep = first in _PROPER or not caption[:2].istitle()
+    return f"{a.title}: {caption if keep else caption[:1].lower() + caption[1:]}"
 
 
 def _protected_inputs(res) -> list:

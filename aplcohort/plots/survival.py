@@ -134,9 +134,14 @@ def median_label(row, decimals: int = 1) -> str:
 
     >>> median_label({"median": float("nan"), "lower": 3.0, "upper": float("nan")})
     'NR (3.0–NR)'
+    >>> median_label({"median": float("nan"), "lower": float("nan"), "upper": float("nan")})
+    'NR'
     """
     m = format_num(row["median"], decimals, "NR")
-    return f"{m} ({format_num(row['lower'], decimals, 'NR')}{DASH}{format_num(row['upper'], decimals, 'NR')})"
+    lo, hi = format_num(row["lower"], decimals, "NR"), format_num(row["upper"], decimals, "NR")
+    if m == lo == hi == "NR":  # nothing reached: "NR (NR–NR)" says no more than "NR"
+        return m
+    return f"{m} ({lo}{DASH}{hi})"
 
 
 def default_ticks(tmax: float, nbins: int = 6) -> np.ndarray:

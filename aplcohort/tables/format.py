@@ -95,6 +95,8 @@ def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound:
     '25.1 (14.2–NR)'
     >>> format_ci(0.0196, 0.00027, 0.309, 3)   # a positive bound never prints as 0.000
     '0.020 (<0.001–0.309)'
+    >>> format_ci(-58.64, -132.45, 15.17)      # a negative bound: "to", not a dash
+    '-58.64 (-132.45 to 15.17)'
     """
     if _isna(est):
         return na
@@ -105,16 +107,24 @@ def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound:
             return "<" + f"{10.0 ** -decimals:.{decimals}f}"
         return s
 
-    return f"{fmt(est, na)} ({fmt(lower, na_bound)}{sep}{fmt(upper, na_bound)})"
+    lo, hi = fmt(lower, na_bound), fmt(upper, na_bound)
+    return f"{fmt(est, na)} ({lo}{_sep(sep, lo, hi)}{hi})"
+
+
+def _sep(sep: str, lo: str, hi: str) -> str:
+    """The range separator: a dash, except " to " when a bound is negative (-3–-1 would
+    read as a subtraction; journals write "-3 to -1")."""
+    return " to " if sep == DASH and (lo.startswith("-") or hi.startswith("-")) else sep
 
 
 def format_interval(lower, upper, decimals: int = 2, *, na_bound: str = "NR", sep: str = DASH) -> str:
-    """``"lower–upper"``.
+    """``"lower–upper"`` (``"lower to upper"`` when a bound is negative).
 
-    >>> format_interval(1, 2.5, 1)
-    '1.0–2.5'
+    >>> format_interval(1, 2.5, 1), format_interval(-2, 1.5, 1)
+    ('1.0–2.5', '-2.0 to 1.5')
     """
-    return f"{format_num(lower, decimals, na_bound)}{sep}{format_num(upper, decimals, na_bound)}"
+    lo, hi = format_num(lower, decimals, na_bound), format_num(upper, decimals, na_bound)
+    return f"{lo}{_sep(sep, lo, hi)}{hi}"
 
 
 def format_n_pct(n, total, decimals: int = 1, *, na: str = "NA") -> str:
