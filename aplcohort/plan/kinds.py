@@ -64,8 +64,8 @@ def _num(x):
 
 
 # ----------------------------------------------------------------------------- exclusions
-#: why a time-dependent analysis leaves out a patient whose follow-up is 0 (R ``tmerge`` /
-#: ``coxph`` with (start, stop] rows need stop > start)
+#: why a time-dependent analysis leaves out a patient whose follow-up is 0 ((start, stop]
+#: rows need stop > start, as R ``tmerge`` / ``Surv(tstart, tstop)``)
 ZERO_TIME_REASON = "event or censoring at time zero: no (start, stop] interval"
 
 
@@ -78,9 +78,10 @@ def _drop_zero_time(out, df: pd.DataFrame) -> pd.DataFrame:
     """For the kinds that split follow-up into (start, stop] rows (``td_cox``,
     ``td_finegray``, ``mantel_byar``, ``simon_makuch``, ``immortal_time``): patients whose
     event or censoring is at time 0 are left out with :data:`ZERO_TIME_REASON` in the
-    exclusions and attrition log. A (0, 0] interval does not exist (R ``Surv(tstart,
-    tstop, ...)`` refuses stop <= start), and one such patient must not make the whole
-    analysis not estimable. Called after the complete-case drops, so a patient also
+    exclusions and attrition log. A (0, 0] interval does not exist (R ``tmerge`` stops:
+    "found an ending time of 0"; ``Surv(tstart, tstop)`` makes the row NA, dropped by
+    ``coxph`` as missing), and one such patient must not make the whole analysis not
+    estimable. Called after the complete-case drops, so a patient also
     missing a covariate or the group is counted under that first reason."""
     return _exclude(out, df, _zero_time(df), ZERO_TIME_REASON)
 
