@@ -27,7 +27,7 @@ from .clfs import clfs
 from .cox import transition_cox
 from .model import StateModel, StateRule, relapsed_leukemia_model
 from .occupancy import state_occupancy
-from .transitions import build_transitions
+from .transitions import ZERO_FOLLOWUP_REASON, build_transitions
 
 __all__ = ["MultistateOutput", "h_multistate", "h_clfs", "run_handler", "accepted_settings",
            "model_from_settings", "salvage_summary", "salvage_probabilities"]
@@ -193,6 +193,12 @@ def salvage_probabilities(cohort, model, times, *, unit="months", cutoff=None,
                               sums=sums, conf_type=conf_type, conf_level=conf_level)
         a = occ.state_at(list(times))
         a = a[a["state"].isin(list(sums))].rename(columns={"state": "measure"})
+        zero = tr.excluded.loc[tr.excluded["reason"] == ZERO_FOLLOWUP_REASON, "patient_id"]
+        if len(zero):   # entered the salvage on the last follow-up date: said, not dropped
+            msg = (f"{len(zero)} patient(s) left out: {ZERO_FOLLOWUP_REASON} ("
+                   f"{', '.join(map(str, zero))})")
+            a = a.assign(note=[f"{x}; {msg}" if isinstance(x, str) and x else msg
+                               for x in a["note"]])
         a.insert(0, "salvage_state", s)
         a.insert(1, "n", n)
         rows.append(a.drop(columns="group"))

@@ -35,6 +35,11 @@ Rules of :func:`build_transitions`
   transition is listed in the report as a note.
 * A state entered on the last day of follow-up ends the patient's rows there (no
   zero-length censored row).
+* A patient with no transition whose follow-up ends on the time-zero day (alive, last
+  follow-up on the time-zero date, or time zero on the cut-off date) has no (0, 0]
+  row to contribute (R ``survcheck``/``survfit`` reject entry >= exit): the patient
+  is listed in ``excluded`` with the reason ("no follow-up after time zero (last
+  follow-up on the time-zero date)"), never dropped silently.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ __all__ = ["build_transitions", "TransitionsData", "check_intervals", "CheckRepo
 _PROBLEM_COLUMNS = ["severity", "rule", "patient_id", "row", "start", "stop", "from_state",
                     "to_state", "detail"]
 _EPOCH = pd.Timestamp("1970-01-01")
+#: why :func:`build_transitions` leaves out a patient alive, with no transition, whose
+#: last follow-up is the time-zero date (no (0, 0] interval exists)
+ZERO_FOLLOWUP_REASON = ("no follow-up after time zero (last follow-up on the time-zero "
+                        "date)")
 
 
 class TransitionCheckError(InputError):
@@ -737,6 +746,13 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
                          bool(mv)))
             tprev, dprev = tt, day
         final = end[i] - t0
+        if not path and final <= 0:
+            # alive, no transition, follow-up ends on the time-zero day: no (0, 0] row
+            # exists (R survcheck / survfit reject entry >= exit); left out with the reason
+            excluded.append((pid, ZERO_FOLLOWUP_REASON if last[i] <= t0 else
+                             "no follow-up after time zero (time zero on the data cut-off "
+                             "date)"))
+            continue
         if cur not in model.absorbing_states and final > tprev:
             rows.append((i, tprev / scale, final / scale, cur, "censor", _date(dprev),
                          _date(end[i]), False))

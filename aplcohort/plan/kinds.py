@@ -65,6 +65,28 @@ def _num(x):
 
 
 # ----------------------------------------------------------------------------- exclusions
+#: why a time-dependent analysis leaves out a patient whose follow-up is 0 ((start, stop]
+#: rows need stop > start, as R ``tmerge`` / ``Surv(tstart, tstop)``)
+ZERO_TIME_REASON = "event or censoring at time zero: no (start, stop] interval"
+
+
+def _zero_time(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose follow-up time is exactly 0 (event or censoring on the time-zero date)."""
+    return (df["time"].to_numpy(dtype=float) == 0)
+
+
+def _drop_zero_time(out, df: pd.DataFrame) -> pd.DataFrame:
+    """For the kinds that split follow-up into (start, stop] rows (``td_cox``,
+    ``td_finegray``, ``mantel_byar``, ``simon_makuch``, ``immortal_time``): patients whose
+    event or censoring is at time 0 are left out with :data:`ZERO_TIME_REASON` in the
+    exclusions and attrition log. A (0, 0] interval does not exist (R ``tmerge`` stops:
+    "found an ending time of 0"; ``Surv(tstart, tstop)`` makes the row NA, dropped by
+    ``coxph`` as missing), and one such patient must not make the whole analysis not
+    estimable. Called after the complete-case drops, so a patient also
+    missing a covariate or the group is counted under that first reason."""
+    return _exclude(out, df, _zero_time(df), ZERO_TIME_REASON)
+
+
 def _exclude(out, df: pd.DataFrame, mask, reason: str) -> pd.DataFrame:
     """Drop the rows where ``mask`` is true, recording ids and reason; return the rest."""
     mask = np.asarray(mask, dtype=bool)
@@ -446,6 +468,16 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                f"but the treatment defining {', '.join(map(str, chk.flagged))} starts after "
                f"time zero ('{start_col}'); the naive comparison credits the waiting time to "
                f"the treated groups.")
+    # the time-dependent comparison needs (start, stop] rows: a patient with follow-up 0
+    # stays in this analysis but is left out of the comparison, with the reason
+    zero = _zero_time(d)
+    left_out = []
+    if zero.any():
+        ids = d.loc[zero, "patient_id"].astype(str).tolist()
+        left_out = [{"reason": ZERO_TIME_REASON, "n": len(ids), "ids": ids}]
+        out.notes.append(f"Immortal-time comparison: {len(ids)} patient(s) left out "
+                         f"({ZERO_TIME_REASON}): {', '.join(ids)}.")
+        d = d[~zero].reset_index(drop=True)
     try:
         d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
         if competing:
@@ -463,7 +495,8 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                       f"made: {why}.", ImmortalTimeWarning)
         out.notes.append(f"Immortal time: no time-dependent comparison: {why}.")
         out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
-                                        "comparison_error": f"analysis '{m.id}': {exc}"}
+                                        "comparison_error": f"analysis '{m.id}': {exc}",
+                                        "exclusions": left_out}
         return
     warnings.warn(f"{problem} {beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
     out.notes.append(f"Immortal time: {beside}.")
@@ -471,7 +504,7 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     if competing:
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
     out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
-                                    "comparison": jsonable(table)}
+                                    "comparison": jsonable(table), "exclusions": left_out}
     out.tables.append(("immortal_time", "Immortal-time check: naive vs time-dependent vs landmark"
                        + (f" (cause-specific hazard of cause {cause})" if competing else ""), table))
     if competing and landmarks:
@@ -1314,6 +1347,7 @@ def h_td_cox(ctx, m, cohort, out):
     df, info = _td_frame(ctx, m, cohort, out)
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov})
+    df = _drop_zero_time(out, df)
     _check_events(m, df)
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
                    exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
@@ -1332,6 +1366,7 @@ def h_td_finegray(ctx, m, cohort, out):
     df, info = _td_frame(ctx, m, cohort, out, kind="competing")
     cov = list(m.covariates)
     df = _drop_missing(out, df, {"covariate": cov})
+    df = _drop_zero_time(out, df)
     df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df, m.cause, f"events of cause {m.cause}")
     res = td_fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
@@ -1351,6 +1386,7 @@ def h_td_finegray(ctx, m, cohort, out):
 def h_mantel_byar(ctx, m, cohort, out):
     from ..stats.timedep import mantel_byar
     df, info = _td_frame(ctx, m, cohort, out)
+    df = _drop_zero_time(out, df)
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()), "exposure": m.exposure})
     _check_events(m, df)
     res = mantel_byar(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
@@ -1369,6 +1405,7 @@ def h_mantel_byar(ctx, m, cohort, out):
 def h_simon_makuch(ctx, m, cohort, out):
     from ..stats.timedep import simon_makuch
     df, info = _td_frame(ctx, m, cohort, out)
+    df = _drop_zero_time(out, df)
     res = simon_makuch(df, time="time", event="event", id="patient_id", exposure_time="exposure_time",
                        conf_type=m.conf_type, conf_level=m.conf_level)
     km = res.km if hasattr(res, "km") else res
@@ -1456,6 +1493,7 @@ def h_immortal_time(ctx, m, cohort, out):
     from ..stats.timedep import compare_naive_vs_timedependent, immortal_time_check
     df, info = _td_frame(ctx, m, cohort, out)
     df = _drop_missing(out, df, {"group": m.group})
+    df = _drop_zero_time(out, df)
     _check_events(m, df)
     landmarks = list(m.landmarks)
     ref = m.reference

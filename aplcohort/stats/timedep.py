@@ -38,7 +38,11 @@ at ``t``.  With exposure (treatment start) time ``e`` and end of follow-up ``T``
   zero means time zero is wrong); ``NaN`` means never exposed.
 
 Follow-up of length 0 cannot form a (0, 0] interval and raises ``InputError``
-(the usual fix, as in the R vignette, is to give such patients half a day).
+(R ``tmerge`` stops too: "found an ending time of 0"). The plan kinds
+(:mod:`aplcohort.plan.kinds`) exclude such patients before the split, with the reason
+"event or censoring at time zero: no (start, stop] interval" recorded in the analysis's
+exclusions; a direct caller can do the same, or give them a documented small positive
+time (the R vignette's half a day).
 """
 
 from __future__ import annotations
