@@ -86,6 +86,14 @@ def test_merged_data_cells_are_errors(tmp_path):
         load(p)
 
 
+def test_a_merged_header_is_not_called_a_patient(tmp_path):
+    def f(wb, ws):
+        ws.merge_cells("C1:D1")
+    p = _book(tmp_path / "mh.xlsx", extra=f)
+    with pytest.raises(WorkbookCellError, match=r"cells C1:D1 \(column [^)]*, header row\)"):
+        load(p)
+
+
 def test_every_bad_cell_listed_at_once(tmp_path):
     def f(wb, ws):
         ws["D5"] = "=1/0"

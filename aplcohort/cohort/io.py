@@ -346,6 +346,8 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     def who(r_idx):
         if pid_col is None or r_idx is None:
             return ""
+        if r_idx == h:  # the header row names no patient
+            return ", header row"
         r = grid[r_idx]
         v = r[pid_col].value if pid_col < len(r) else None
         return "" if blank(v) else f", patient {_as_cell_text(v)}"
