@@ -1138,6 +1138,8 @@ def h_finegray(ctx, m, cohort, out):
                     tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    if not res.converged:   # (its ConvergenceWarning is in notes/warnings; terms: fine_gray)
+        out.summary["converged"] = False
     if m.cov2:
         out.summary["cov2"] = dict(m.cov2)
     if m.cengroup:
