@@ -883,6 +883,9 @@ def h_rmst(ctx, m, cohort, out):
     diff = res.table.iloc[0]
     s.update({"statistic": _num(diff["estimate"] / diff["se"]) if diff["se"] > 0 else None,
               "p": _num(diff["p"]), "test": "RMST difference (Wald z)"})
+    if s["p"] is None:   # a blank p always comes with its reason
+        s["reason"] = str(diff["note"]).removeprefix("not estimable: ")
+        out.notes.append(f"No RMST test: {s['reason']}.")
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"tau {res.tau:g} {info['unit']} ({res.tau_source}); {order[1]} vs "
