@@ -279,3 +279,103 @@ def test_monotone_pseudo_likelihood_not_estimable():
     assert t["note"].iloc[0].startswith("coefficient may be infinite")
     np.testing.assert_allclose(res.fit.coef, ref["coef"], rtol=1e-5)  # same fit as crr
     np.testing.assert_allclose(t["se"].iloc[1], ref["se"][1], rtol=1e-5)
+
+
+# ---- review 7, F1: a level without events of the cause (tests/reference/finegray_noevents.R)
+NOEV = json.loads((REF / "finegray_noevents.json").read_text())
+NOEV_D = pd.read_csv(REF / "data" / "finegray_noevents_min2022.csv")
+
+
+def _fg_noev(covariates):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        res = fine_gray(NOEV_D, time="time", code="event", covariates=covariates,
+                        categorical={"modality": "ATO-based"} if "modality" in covariates
+                        else None)
+    return res, [str(x.message) for x in w]
+
+
+def test_level_without_events_of_the_cause_is_not_estimable():
+    # one NRM event (allo HSCT); ATO-based (reference) and auto HSCT have none. crr gives
+    # allo 15.2 (18.2 with maxiter 25: it diverges) and auto HSCT ~0 with SE 0.37 -- an SHR
+    # of 1.00 (0.49-2.06) for 0 events against 0 events; coxph flags both as infinite.
+    ref = NOEV["crr_modality"]
+    assert NOEV["events"] == {"ATO-based": 0, "allo HSCT": 1, "auto HSCT": 0}
+    assert "may be infinite" in NOEV["coxph_modality"]["warnings"]
+    res, msgs = _fg_noev(["modality"])
+    f = res.fit
+    np.testing.assert_allclose(f.coef[0], ref["coef"][0], rtol=1e-5)   # the same fit as crr
+    assert abs(f.coef[1]) < 1e-8 and abs(ref["coef"][1]) < 1e-8
+    np.testing.assert_allclose(np.sqrt(np.diag(f.var)), ref["se"], rtol=1e-5)
+    assert res.converged is False and ref["converged"] is False
+    t = res.terms
+    assert t["estimable"].tolist() == [False, False]
+    assert t[["coef", "se", "estimate", "lower", "upper", "p"]].isna().all().all()
+    assert t["note"].iloc[0] == ("no events of cause 1 in the reference level 'ATO-based': the "
+                                 "coefficient diverges to +inf; choose a reference level with "
+                                 "events (categorical:)")
+    assert t["note"].iloc[1] == ("no events of cause 1 in level 'auto HSCT' nor in the "
+                                 "reference level 'ATO-based': nothing to compare")
+    assert any("may be infinite" in m for m in msgs)
+    # with allo HSCT as the reference, auto HSCT (0 events) has SHR 0: still not estimable
+    with pytest.warns(SeparationWarning):
+        t2 = fine_gray(NOEV_D, time="time", code="event", covariates=["modality"],
+                       categorical={"modality": "allo HSCT"}).terms
+    assert not t2["estimable"].any()
+    assert t2.set_index("level")["note"]["auto HSCT"] == (
+        "no events of cause 1 in level 'auto HSCT': the coefficient diverges to -inf (SHR 0)")
+
+
+def test_diverging_continuous_covariate_reason_names_the_covariate():
+    # crr stops ("system is computationally singular"); we fit (not converged, coefficients
+    # 272 / 80 / 10.8) and report no term: the age note names age, not a group
+    assert "singular" in NOEV["crr_modality_age"]["r_error"]
+    res, _ = _fg_noev(["modality", "age"])
+    t = res.terms.set_index("term")
+    assert res.converged is False
+    assert not t["estimable"].any() and t["estimate"].isna().all()
+    assert t.loc["age", "note"] == (
+        "coefficient may be infinite (monotone pseudo-likelihood: each event of cause 1 has "
+        "the highest value of 'age' among those at risk, given the other terms; too few events)")
+    assert "group" not in t.loc["age", "note"]
+
+
+def test_estimable_term_on_the_same_data_agrees_with_crr():
+    ref = NOEV["crr_age"]
+    res, msgs = _fg_noev(["age"])
+    assert res.converged is True and bool(res.terms["estimable"].iloc[0])
+    assert res.terms["note"].iloc[0] == "" and not msgs
+    np.testing.assert_allclose(res.terms["coef"].iloc[0], ref["coef"], rtol=1e-5)
+    np.testing.assert_allclose(res.terms["se"].iloc[0], ref["se"], rtol=1e-5)
+    np.testing.assert_allclose(res.loglik, (ref["loglik_null"], ref["loglik"]), rtol=1e-5)
+
+
+def test_not_converged_fit_without_divergence_reports_no_term():
+    # crr's own max_iter = 1 on mgus2: nothing diverges, the fit simply stopped early
+    d = MG.assign(male=(MG.sex == "M").astype(float))
+    with pytest.warns(ConvergenceWarning):
+        res = fine_gray(d, time="etime", code="event", covariates=["age", "male"], max_iter=1)
+    assert res.converged is False
+    assert not res.terms["estimable"].any()
+    assert res.terms["note"].str.startswith("the Fine-Gray fit did not converge in 1 "
+                                            "iterations").all()
+
+
+def test_plan_finegray_level_without_events_flags_terms_and_convergence(tmp_path):
+    from aplcohort.plan import run_plan
+    path = tmp_path / "nrm.csv"
+    NOEV_D.to_csv(path, index=False)
+    plan = {"plan": "f1", "data": {"source": str(path)},
+            "endpoints": {"nrm": {"time": "time", "code": "event", "unit": "months"}},
+            "analyses": [{"id": "fg", "kind": "finegray", "endpoint": "nrm",
+                          "covariates": ["modality", "age"],
+                          "categorical": {"modality": "ATO-based"}},
+                         {"id": "fg1", "kind": "finegray", "endpoint": "nrm",
+                          "covariates": ["modality"], "categorical": {"modality": "ATO-based"}}]}
+    res = run_plan(plan, figures=False)
+    for aid, k in (("fg", 3), ("fg1", 2)):
+        s = res[aid].summary
+        assert s["converged"] is False
+        assert len(s["terms"]) == k and not any(t["estimable"] for t in s["terms"])
+        assert all(t["note"] and t["estimate"] is None for t in s["terms"])
+        assert any("did not converge" in w for w in s["warnings"])

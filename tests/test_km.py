@@ -146,7 +146,7 @@ def test_rmst_matches_r(case):
         # R: survival:::survmean(fit, rmean = tau)$matrix[, c("rmean", "se(rmean)")]
         #    (the numbers print(fit, rmean = tau) shows)
         res = fit.rmst(rm["tau"])
-        assert list(res.columns) == ["group", "tau", "rmst", "se", "lower", "upper"]
+        assert list(res.columns) == ["group", "tau", "rmst", "se", "lower", "upper", "note"]
         np.testing.assert_allclose(res["rmst"].to_numpy(float), _arr(rm["rmean"]), rtol=RTOL)
         np.testing.assert_allclose(res["se"].to_numpy(float), _arr(rm["se"]), rtol=RTOL)
 

@@ -358,6 +358,71 @@ def test_rmst2_rejects_an_unsupported_tau_and_wrong_groups():
         rmst2(d["time"], d["status"], d["group"], -3)
 
 
+def test_rmst2_arm_without_events_is_not_estimable():
+    # review 7, F7: an arm with no events before tau has survmean's SE 0; a difference of
+    # 64 "p 1e-07" rested on it. A: 5 deaths among 6; B: 1 patient, censored at 9.
+    t = [1.0, 2.0, 3.0, 4.0, 5.0, 9.5, 9.0]
+    e = [1, 1, 1, 1, 1, 0, 0]
+    g = ["A"] * 6 + ["B"]
+    res = rmst2(t, e, g, 9.0)
+    arms = res.arms.set_index("group")
+    assert arms.loc["B", "rmst"] == 9.0 and arms.loc["B", "rmtl"] == 0.0
+    assert np.isnan(arms.loc["B", ["se", "lower", "upper"]].astype(float)).all()
+    assert arms.loc["B", "note"] == "no events before tau: variance 0"
+    assert arms.loc["A", "note"] == "" and arms.loc["A", "se"] > 0
+    tab = res.table
+    assert tab[["estimate", "se", "lower", "upper", "p"]].isna().all().all()
+    assert (tab["note"] == "not estimable: 'B': no events before tau: variance 0").all()
+    # the same through KMResult.rmst and rmst_difference
+    km_arms = kaplan_meier(t, e, g).rmst(9.0).set_index("group")
+    assert np.isnan(km_arms.loc["B", "se"]) and km_arms.loc["B", "note"] == \
+        "no events before tau: variance 0"
+    from aplcohort.stats.km import rmst_difference
+    diff = rmst_difference(t, e, g, 9.0).table.iloc[0]
+    assert np.isnan(diff[["estimate", "se", "p"]].astype(float)).all()
+    assert diff["note"] == "not estimable: 'B': no events before tau: variance 0"
+
+
+def test_rmst2_all_censored_gives_no_negative_time_lost_and_no_silent_blank():
+    # the review's all-censored replica (OS from relapse by sex, days / 30.4375): the
+    # widths do not add up to tau exactly, tau - RMST was -2.842e-14 ("-0.000000000000028")
+    days_m = [526, 10, 78, 82, 7230, 732, 7043, 41, 389, 5924, 5516, 5489, 5128, 4824, 3693,
+              3303, 3294, 474, 3081, 2522, 1118, 1003, 497, 801, 190]
+    days_f = [198, 7277, 1015, 7103, 7037, 6080, 6004, 2, 0, 382, 5005, 4487, 516, 154, 2833,
+              2648, 7, 2409, 903, 2198, 713, 1479, 1327, 5, 993, 742, 27]
+    t = np.array(days_m + days_f) / 30.4375
+    e = np.zeros(t.size, int)
+    g = ["M"] * len(days_m) + ["F"] * len(days_f)
+    res = rmst2(t, e, g, order=["M", "F"])
+    assert (res.arms["rmtl"] == 0.0).all()
+    assert not np.signbit(res.arms["rmtl"].to_numpy(float)).any()
+    assert (res.arms["note"] == "no events before tau: variance 0").all()
+    assert res.table["p"].isna().all() and (res.table["note"] == (
+        "not estimable: 'M': no events before tau: variance 0; 'F': no events before tau: "
+        "variance 0")).all()
+
+
+def test_plan_rmst_one_patient_arm_has_no_p_value_and_says_why(tmp_path):
+    from aplcohort.plan import run_plan
+    path = tmp_path / "rm.csv"
+    pd.DataFrame({"t": [1.0, 2.0, 3.0, 4.0, 5.0, 9.5, 9.0], "d": [1, 1, 1, 1, 1, 0, 0],
+                  "arm": ["A"] * 6 + ["B"]}).to_csv(path, index=False)
+    plan = {"plan": "f7", "data": {"source": str(path)},
+            "endpoints": {"os": {"time": "t", "event": "d", "unit": "months"}},
+            "analyses": [{"id": "rm", "kind": "rmst", "endpoint": "os", "group": "arm",
+                          "tau": 9.0}]}
+    out = run_plan(plan, figures=False)["rm"]
+    assert out.status == "ok", out.reason
+    s = out.summary
+    arms = {a["group"]: a for a in s["arms"]}
+    assert arms["B"]["n"] == 1 and arms["B"]["se"] is None and arms["B"]["lower"] is None
+    assert arms["B"]["note"] == "no events before tau: variance 0"
+    assert s["p"] is None and s["statistic"] is None
+    assert s["reason"] == "'B': no events before tau: variance 0"
+    assert "No RMST test: 'B': no events before tau: variance 0." in out.notes
+    assert all(c["p"] is None and c["estimate"] is None and c["note"] for c in s["contrasts"])
+
+
 # ------------------------------------------------------------ plans and the plot
 def _plan_ctx(tmp_path):
     from aplcohort.plan.runner import plan_context

@@ -48,6 +48,8 @@ class BatchKM(Result):
     tau : float or None
     rmst, rmst_se : float arrays (reps, k)
         Restricted mean to ``tau`` and its SE (R ``survmean``); NaN if no ``tau``.
+        ``rmst_se`` is NaN where R's is 0 (no events before ``tau``, or a one-patient
+        group: not estimable, as :meth:`aplcohort.stats.km.KMResult.rmst`).
     """
 
     kind = "batch_km"
@@ -147,7 +149,9 @@ def km_summaries(x, n_risk, n_event, n_g, events, tmax, times, tau):
         surv = np.zeros((reps, k, 0))
     if tau is not None:
         rm, se = core.rmst_rows(x[:, None, :], S, n_risk, n_event, tau)
-        rm, se = np.where(empty, np.nan, rm), np.where(empty, np.nan, se)
+        # a variance of exactly 0 (no events before tau, a one-patient group) is not an
+        # SE: NaN, as KMResult.rmst (which gives the reason "no events before tau: variance 0")
+        rm, se = np.where(empty, np.nan, rm), np.where(empty | (se == 0), np.nan, se)
     else:
         rm = np.full((reps, k), np.nan)
         se = np.full((reps, k), np.nan)

@@ -954,6 +954,9 @@ def h_rmst(ctx, m, cohort, out):
     diff = res.table.iloc[0]
     s.update({"statistic": _num(diff["estimate"] / diff["se"]) if diff["se"] > 0 else None,
               "p": _num(diff["p"]), "test": "RMST difference (Wald z)"})
+    if s["p"] is None:   # a blank p always comes with its reason
+        s["reason"] = str(diff["note"]).removeprefix("not estimable: ")
+        out.notes.append(f"No RMST test: {s['reason']}.")
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"tau {res.tau:g} {info['unit']} ({res.tau_source}); {order[1]} vs "
@@ -1218,6 +1221,8 @@ def h_finegray(ctx, m, cohort, out):
                     tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
+    if not res.converged:   # (its ConvergenceWarning is in notes/warnings; terms: fine_gray)
+        out.summary["converged"] = False
     if m.cov2:
         out.summary["cov2"] = dict(m.cov2)
     if m.cengroup:

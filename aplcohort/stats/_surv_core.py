@@ -541,6 +541,40 @@ def rmst(time, surv, n_risk, n_event, tau, start_time=0.0):
     return float(m), float(se)
 
 
+NOTE_RMST_NO_EVENTS = "no events before tau: variance 0"
+NOTE_RMST_VAR0 = "variance 0: each event before tau empties the risk set (e.g. a one-patient arm)"
+
+
+def rmst_variance_note(time, n_event, se, tau):
+    """Why a restricted mean's SE is not estimable ('' when it is).
+
+    The Greenwood-type variance of :func:`rmst_rows` is exactly 0 when the curve has no
+    event before ``tau`` (it is 1 up to tau: RMST = tau with no information about its
+    spread) or when every event empties the risk set (a one-patient arm); a normal CI or
+    Wald test built on that 0 would be a certainty the data do not give.
+    """
+    if se > 0:
+        return ""
+    t = np.asarray(time, float)
+    if not (np.asarray(n_event, float)[t < tau] > 0).any():
+        return NOTE_RMST_NO_EVENTS
+    return NOTE_RMST_VAR0
+
+
+def rmtl(time, surv, tau, start_time=0.0):
+    """Restricted mean time lost to ``tau``: the area ABOVE the curve, ``sum(width * (1 - S))``.
+
+    Mathematically ``tau - rmst``; summed directly so that it is exactly 0 (never
+    -2.8e-14 from the rounding of ``tau - rmst``) when the curve is 1 up to ``tau``, and
+    never negative.
+    """
+    t = np.asarray(time, float)
+    hi = np.minimum(np.append(t, float(tau)), tau)
+    lo = np.append(float(start_time), hi[:-1])
+    s_prev = np.append(1.0, np.asarray(surv, float))
+    return float(np.sum((hi - lo) * (1.0 - s_prev)))
+
+
 # --------------------------------------------------------------------- log-rank
 def risk_event_counts(time, event, group_idx, k, timefix=False):
     """Per distinct event time, at-risk and event counts by group (one stratum).

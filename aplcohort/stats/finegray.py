@@ -648,8 +648,60 @@ def _general_inputs(out, status, X, cov2, tf, cengroup):
     return np.hstack([X, X2]), tfs, cg.astype(np.int64), ncg
 
 
-NOTE_INFINITE_FG = ("coefficient may be infinite (monotone likelihood: a group without events "
-                    "of the cause?)")
+NOTE_INFINITE_FG = ("coefficient may be infinite (monotone pseudo-likelihood: moving it further "
+                    "from 0 does not lower the pseudo-likelihood)")
+
+
+def _level_notes(names, X, levels_of, ev, cause):
+    """Reasons why the terms of categorical (or two-valued numeric) covariates cannot be
+    estimated because a level has no events of the cause (``{column index: note}``).
+
+    ``levels_of`` is ``{covariate: (column indices, levels with the reference first)}``
+    (``levels`` None for a numeric column). A level without events of the cause has a
+    subdistribution hazard ratio of 0 against any level with events (the coefficient
+    diverges to -inf; crr stops on its gradient with a large finite value and a small
+    sandwich SE); a zero-event reference makes every contrast against it diverge (+inf);
+    with no events on either side the contrast is 0/0. None of these is an estimate.
+    """
+    out = {}
+    for cov, (idx, levels) in levels_of.items():
+        idx = list(idx)
+        if levels is None:   # numeric: only a two-valued column is a group comparison
+            x = X[:, idx[0]]
+            vals = np.unique(x)
+            if vals.size != 2:
+                continue
+            e = [int(ev[x == v].sum()) for v in vals]
+            if min(e) > 0:
+                continue
+            empty = [f"{names[idx[0]]} = {v:g}" for v, k in zip(vals, e) if k == 0]
+            out[idx[0]] = (f"coefficient may be infinite (no events of cause {cause} where "
+                           f"{' nor where '.join(empty)})")
+            continue
+        ref = ~np.any(X[:, idx] != 0, axis=1)
+        e_ref = int(ev[ref].sum())
+        for k, j in enumerate(idx):
+            lv = levels[k + 1]
+            e_j = int(ev[X[:, j] != 0].sum())
+            if e_j == 0 and e_ref == 0:
+                out[j] = (f"no events of cause {cause} in level {lv!r} nor in the reference "
+                          f"level {levels[0]!r}: nothing to compare")
+            elif e_j == 0:
+                out[j] = (f"no events of cause {cause} in level {lv!r}: the coefficient "
+                          "diverges to -inf (SHR 0)")
+            elif e_ref == 0:
+                out[j] = (f"no events of cause {cause} in the reference level {levels[0]!r}: "
+                          "the coefficient diverges to +inf; choose a reference level with "
+                          "events (categorical:)")
+    return out
+
+
+def _infinite_note(x, coef, cause, name):
+    """Why a numeric term flagged as diverging is not estimable."""
+    side = "highest" if coef > 0 else "lowest"
+    return (f"coefficient may be infinite (monotone pseudo-likelihood: each event of cause "
+            f"{cause} has the {side} value of {name!r} among those at risk, given the other "
+            "terms; too few events)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -662,8 +714,12 @@ class FineGrayResult(TermsShape, Result):
         ``[term, level, coef, se, robust_se, estimate, lower, upper, statistic, p,
         estimable, note]``; ``estimate`` is the subdistribution hazard ratio
         exp(coef) with its Wald CI (``se`` is crr's sandwich SE; ``robust_se`` NaN).
-        Aliased / constant columns and coefficients that may be infinite are not
-        estimable (NaN, with the reason in ``note``).
+        Not estimable (NaN, with the reason in ``note``): aliased / constant columns;
+        a level of a categorical covariate, or a value of a two-valued numeric one,
+        without events of the cause, and every contrast against a reference level
+        without events (the coefficient diverges; crr returns a large finite value);
+        other coefficients that may be infinite (monotone pseudo-likelihood); and,
+        when the fit did not converge and no term diverges, every term.
     tests : DataFrame ``[test, statistic, df, p]`` (likelihood ratio of the
         pseudo-likelihood, Wald).
     n, events, competing, censored : int
@@ -872,17 +928,49 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
             nt = nt.replace(f"'x{k + 1}'", repr(names[k]))
         notes[j] = nt
     infinite = fit.infinite if fit.infinite is not None else np.zeros(len(names), bool)
-    for j in np.flatnonzero(infinite):
-        notes[j] = NOTE_INFINITE_FG
-    ok = ~fit.aliased & ~infinite
+    aliased = fit.aliased
+    # Not estimable, most specific reason first (aliasing keeps its note): a level without
+    # events of the cause (as the cause-specific Cox, where R flags these coefficients as
+    # infinite; crr gives no flag), a coefficient that still diverges, and -- when the fit
+    # did not converge and no diverging term explains it -- every term (no maximum of the
+    # pseudo-likelihood was found). With diverging terms crr stops before its convergence
+    # rule holds (a coefficient at -12 still moves); the other terms are then reported, as R
+    # reports the finite coefficients beside an infinite one, and `converged` is False.
+    X_all = design.X if X2 is None else np.hstack([design.X, X2])
+    ev = np.asarray(pd.to_numeric(data[code], errors="coerce")) == cause
+    levels_of = {cov: (idx, design.levels.get(cov)) for cov, idx in design.assign.items()}
+    if cov2:
+        off = design.X.shape[1]
+        levels_of.update({f"{cov}*": (tuple(off + j for j in idx), d2.levels.get(cov))
+                          for cov, idx in d2.assign.items()})
+    no_events = _level_notes(names, X_all, levels_of, ev, cause)
+    level_of = term_levels(design) + levels2
+    diverging = np.zeros(len(names), bool)
+    for j in range(len(names)):
+        if aliased[j]:
+            continue
+        if j in no_events:
+            notes[j] = no_events[j]
+            diverging[j] = True
+        elif infinite[j]:
+            notes[j] = NOTE_INFINITE_FG if level_of[j] is not None else \
+                _infinite_note(X_all[:, j], fit.coef[j], cause, names[j])
+            diverging[j] = True
+    ok = ~aliased & ~diverging
+    if not fit.converged and not diverging.any():
+        for j in np.flatnonzero(ok):
+            notes[j] = (f"the Fine-Gray fit did not converge in {fit.iterations} iterations "
+                        f"(max |score| = {np.max(np.abs(fit.score)):.3g}): no maximum of the "
+                        "pseudo-likelihood was found")
+        ok[:] = False
     terms = terms_frame(names, fit.coef, se, conf_level=conf_level,
-                        levels=term_levels(design) + levels2, estimable=ok, notes=notes)
-    if infinite.any():
-        warnings.warn(f"Fine-Gray: the coefficient of {[names[j] for j in np.flatnonzero(infinite)]} "
-                      "may be infinite (monotone pseudo-likelihood, e.g. a group without events "
-                      "of the cause); it is reported as not estimable", SeparationWarning,
+                        levels=level_of, estimable=ok, notes=notes)
+    if diverging.any():
+        warnings.warn(f"Fine-Gray: the coefficient of {[names[j] for j in np.flatnonzero(diverging)]} "
+                      "may be infinite (a level without events of the cause, or a monotone "
+                      "pseudo-likelihood); it is reported as not estimable", SeparationWarning,
                       stacklevel=2)
-    p = int(ok.sum() + infinite.sum())
+    p = int((~aliased).sum())
     lr = 2 * (fit.loglik - fit.loglik_null)
     keep = ~fit.aliased
     wald = float(fit.coef[keep] @ np.linalg.solve(fit.var[np.ix_(keep, keep)], fit.coef[keep]))

@@ -447,7 +447,9 @@ class KMResult(CurveShape, Result):
 
         Returns
         -------
-        DataFrame ``[group, tau, rmst, se, lower, upper]``.
+        DataFrame ``[group, tau, rmst, se, lower, upper, note]``. Where R's SE is 0 (no
+        events before ``tau``, or a one-patient curve) the SE and CI are NaN with the
+        reason in ``note`` ("no events before tau: variance 0"); the RMST is kept.
         """
         tau = float(_check_times(tau, "tau")[0]) if np.ndim(tau) == 0 else None
         if tau is None:
@@ -462,8 +464,13 @@ class KMResult(CurveShape, Result):
             c = self._curve(g)
             m, se = core.rmst(c["time"], c["estimate"], c["n_risk"], c["n_event"], tau,
                               self.start_time)
-            rows.append((g, tau, m, se, m - z * se, m + z * se))
-        return pd.DataFrame(rows, columns=["group", "tau", "rmst", "se", "lower", "upper"])
+            note = core.rmst_variance_note(c["time"], c["n_event"], se, tau)
+            if note:   # a variance of exactly 0 is not an estimate (never SE 0)
+                rows.append((g, tau, m, np.nan, np.nan, np.nan, note))
+            else:
+                rows.append((g, tau, m, se, m - z * se, m + z * se, ""))
+        return pd.DataFrame(rows, columns=["group", "tau", "rmst", "se", "lower", "upper",
+                                           "note"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -783,8 +790,9 @@ def number_at_risk(time, event, times, group=None, entry=None, order=None) -> pd
 class RMSTDifferenceResult(Result):
     """Difference in restricted mean survival time between two groups (frozen).
 
-    ``table``: ``[contrast, estimate, se, lower, upper, p]``; ``arms``:
-    ``[group, tau, rmst, se, lower, upper]``.
+    ``table``: ``[contrast, estimate, se, lower, upper, p, note]``; ``arms``:
+    ``[group, tau, rmst, se, lower, upper, note]``. An arm whose variance is 0 (no
+    events before tau) makes the difference not estimable (NaN, reason in ``note``).
     """
 
     kind = "rmst_difference"
@@ -836,12 +844,18 @@ def rmst_difference(time, event, group, tau, conf_level=0.95, *, order=None
     cl = _check_conf("log", conf_level)
     fit = kaplan_meier(time, event, group, conf_level=cl, order=order)
     arms = fit.rmst(tau)
-    est = float(arms["rmst"].iloc[1] - arms["rmst"].iloc[0])
-    se = float(np.hypot(arms["se"].iloc[0], arms["se"].iloc[1]))
-    z = core.z_value(cl)
-    p = float(2 * st.norm.sf(abs(est / se))) if se > 0 else float("nan")
-    table = pd.DataFrame([(f"{groups[1]} - {groups[0]}", est, se, est - z * se, est + z * se,
-                           p)], columns=["contrast", "estimate", "se", "lower", "upper", "p"])
+    lab = f"{groups[1]} - {groups[0]}"
+    bad = "; ".join(f"{g!r}: {nt}" for g, nt in zip(arms["group"], arms["note"]) if nt)
+    if bad:   # the SE (and p) would rest on a variance of 0
+        row = (lab, np.nan, np.nan, np.nan, np.nan, np.nan, f"not estimable: {bad}")
+    else:
+        est = float(arms["rmst"].iloc[1] - arms["rmst"].iloc[0])
+        se = float(np.hypot(arms["se"].iloc[0], arms["se"].iloc[1]))
+        z = core.z_value(cl)
+        row = (lab, est, se, est - z * se, est + z * se, float(2 * st.norm.sf(abs(est / se))),
+               "")
+    table = pd.DataFrame([row], columns=["contrast", "estimate", "se", "lower", "upper", "p",
+                                         "note"])
     return RMSTDifferenceResult(table=table, arms=arms, tau=float(tau), conf_level=cl)
 
 

@@ -51,11 +51,17 @@ class RMSTResult(Result):
     Attributes
     ----------
     table : DataFrame
-        ``[contrast, measure, estimate, se, lower, upper, p]``: ``measure`` is
+        ``[contrast, measure, estimate, se, lower, upper, p, note]``: ``measure`` is
         ``"RMST difference"``, ``"RMST ratio"`` or ``"RMTL ratio"``; ``se`` is on the
-        scale of the test (the difference; the log ratio for ratios).
+        scale of the test (the difference; the log ratio for ratios). A contrast that
+        is not estimable has NaN numbers and the reason in ``note``: an arm whose
+        variance is 0 (no events before tau, or a one-patient arm) makes every
+        contrast not estimable; a ratio also needs both arms' RMST (RMTL) > 0.
     arms : DataFrame
-        ``[group, n, events, tau, rmst, se, lower, upper, rmtl]``.
+        ``[group, n, events, tau, rmst, se, lower, upper, rmtl, note]``; an arm with a
+        variance of 0 has its ``rmst`` (tau when it has no events before tau) but SE and
+        CI NaN, with the reason in ``note`` ("no events before tau: variance 0").
+        ``rmtl`` is the area above the curve (exactly 0 when the curve is 1 to tau).
     tau, tau_max : float
         Horizon used and the largest horizon both curves support.
     tau_source : str
@@ -162,33 +168,48 @@ def rmst2(time, event, group, tau=None, *, conf_level=0.95, order=None) -> RMSTR
                          f"observation is censored is unknown beyond it); choose tau <= "
                          f"{tau_max:g}")
     z = core.z_value(cl)
-    arms, est = [], []
+    arms, est, arm_notes = [], [], []
     for k, g in enumerate(groups):
         c = fit._curve(k)
         m, se = core.rmst(c["time"], c["estimate"], c["n_risk"], c["n_event"], tau_v, 0.0)
+        # RMTL as the area above the curve, not tau - m: exactly 0 (not -2.8e-14) when
+        # the curve is 1 up to tau, and never negative from rounding
+        tl = core.rmtl(c["time"], c["estimate"], tau_v, 0.0)
         ev = float(oc.event[codes == k].sum())
-        arms.append((g, int((codes == k).sum()), int(ev), tau_v, m, se, m - z * se,
-                     m + z * se, tau_v - m))
-        est.append((m, se * se))
-    (m0, v0), (m1, v1) = est
-    rows = []
+        # a variance of exactly 0 (no events before tau, or a one-patient arm) is not an
+        # estimate: SE and CI not estimable, and no contrast may rest on it
+        note = core.rmst_variance_note(c["time"], c["n_event"], se, tau_v)
+        lo, hi = (m - z * se, m + z * se) if not note else (np.nan, np.nan)
+        arms.append((g, int((codes == k).sum()), int(ev), tau_v, m,
+                     se if not note else np.nan, lo, hi, tl))
+        arm_notes.append(note)
+        est.append((m, se * se, tl))
+    (m0, v0, l0), (m1, v1, l1) = est
+    degenerate = "; ".join(f"{g!r}: {nt}" for g, nt in zip(groups, arm_notes) if nt)
+    rows, notes = [], []
     lab = f"{groups[1]} vs {groups[0]}"
     d, dse = m1 - m0, float(np.sqrt(v1 + v0))
     rows.append((lab, "RMST difference", d, dse, d - z * dse, d + z * dse,
-                 float(_norm_sf2(d / dse)) if dse > 0 else np.nan))
-    for name, a1, a0 in (("RMST ratio", m1, m0), ("RMTL ratio", tau_v - m1, tau_v - m0)):
+                 float(_norm_sf2(d / dse)) if dse > 0 else np.nan))   # (dse 0: degenerate)
+    notes.append("")
+    for name, a1, a0 in (("RMST ratio", m1, m0), ("RMTL ratio", l1, l0)):
         if a1 > 0 and a0 > 0:
             lr = float(np.log(a1 / a0))
             lse = float(np.sqrt(v1 / a1 ** 2 + v0 / a0 ** 2))
-            p = float(_norm_sf2(lr / lse)) if lse > 0 else np.nan
             rows.append((lab, name, a1 / a0, lse, float(np.exp(lr - z * lse)),
-                         float(np.exp(lr + z * lse)), p))
+                         float(np.exp(lr + z * lse)), float(_norm_sf2(lr / lse)) if lse > 0 else np.nan))
+            notes.append("")
         else:
             rows.append((lab, name, np.nan, np.nan, np.nan, np.nan, np.nan))
+            notes.append("not estimable: an arm's restricted mean (or time lost) is 0 at "
+                         "this tau")
+    if degenerate:   # every contrast's SE (and p) would rest on a variance of 0
+        rows = [r[:2] + (np.nan,) * 5 for r in rows]
+        notes = [f"not estimable: {degenerate}"] * len(rows)
     table = pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
-    table["note"] = ["" if np.isfinite(r[2]) else "not estimable: an arm's restricted mean "
-                     "(or time lost) is 0 at this tau" for r in rows]
+    table["note"] = notes
     arms_df = pd.DataFrame(arms, columns=ARM_COLUMNS)
     arms_df["group"] = pd.Series(list(groups), dtype=object)
+    arms_df["note"] = arm_notes
     return RMSTResult(table=table, arms=arms_df, groups=groups, tau=tau_v,
                       tau_max=float(tau_max), tau_source=source, conf_level=cl)

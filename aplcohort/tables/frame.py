@@ -38,7 +38,8 @@ _P_RE = re.compile(r"^(p|pr\(>\|?[a-z]\|?\)|p[ ._-]?val(ue)?|p[ _.-].*|.*[_ .-]p
 HEADERS = {
     "group": "Group", "time": "Time", "n": "n", "events": "Events", "n_risk": "At risk",
     "n_event": "Events", "n_censor": "Censored", "competing": "Competing events",
-    "median": "Median", "rmean": "Restricted mean", "tau": "Up to", "term": "Variable",
+    "median": "Median", "rmean": "Restricted mean", "rmst": "RMST", "rmtl": "RMTL",
+    "tau": "Up to", "term": "Variable",
     "method": "Method", "statistic": "Statistic", "df": "df", "test": "Test",
     "group1": "Group 1", "group2": "Group 2", "landmark": "Landmark", "state": "State",
     "measure": "Measure", "observed": "Observed", "expected": "Expected",
@@ -80,7 +81,7 @@ def _triplets(cols: list[str]) -> list[tuple[str, str, str, str]]:
     for e in ("hr", "shr", "estimate", "rate"):
         add(e, f"{e}_lower", f"{e}_upper", HEADERS.get(e, e.upper()))
     add("reproduced_estimate", "ci_lower", "ci_upper", "Reproduced estimate")
-    for e in ("estimate", "median", "rmean", "hr", "rate"):
+    for e in ("estimate", "median", "rmean", "rmst", "hr", "rate"):
         add(e, "lower", "upper", HEADERS.get(e, e))
     for c in cols:
         if c.endswith("_lower"):
@@ -200,7 +201,7 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
             his = pd.to_numeric(df[hi], errors="coerce") * scale
             if scale == 100.0:
                 dec = 1
-            elif e in ("median", "rmean", "tau"):
+            elif e in ("median", "rmean", "rmst", "tau"):
                 dec = 1
             else:
                 dec = max(2, decimals_for(pd.concat([vals, los, his]).to_numpy(float), 3))
