@@ -97,26 +97,126 @@ class AdjustedAnalysis(Result):
         return out
 
 
-def _check_settings(adjust):
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v \
+        and abs(v) != float("inf")
+
+
+def _check_settings(adjust, name="adjust"):
+    """Validate an ``adjust`` mapping (a plan's ``propensity:`` block); raise
+    :class:`InputError` with one readable message for the first problem.
+
+    Types are strict: ``stabilize`` / ``replace`` are true or false (a quoted ``'no'`` is
+    a string, and ``bool('no')`` is True), numbers are numbers (``trim: '0.05'`` is
+    text), ``ratio`` a whole number. Ranges and allowed words are those of
+    :func:`~aplcohort.adjust.psweights` and :func:`~aplcohort.adjust.match_nearest`,
+    checked here so that a plan fails before anything runs. Columns and levels are
+    checked against the data by the plan (they need the data). Returns the method."""
+    from .matching import _ORDERS
+    from .weights import ESTIMANDS
     if not isinstance(adjust, dict):
-        raise InputError(f"adjust must be a mapping such as {{method: iptw, covariates: [age]}}; "
+        raise InputError(f"{name} must be a mapping such as {{method: iptw, covariates: [age]}}; "
                          f"got {type(adjust).__name__}")
     for k in adjust:
         if k not in ADJUST_KEYS:
             close = difflib.get_close_matches(str(k), ADJUST_KEYS, n=1)
-            raise InputError(f"adjust: unknown key {k!r}"
+            raise InputError(f"{name}: unknown key {k!r}"
                              + (f"; did you mean {close[0]!r}?" if close else "")
                              + f" Accepted: {list(ADJUST_KEYS)}")
     method = adjust.get("method", "iptw")
     if method not in ("iptw", "matching"):
-        raise InputError(f"adjust.method must be 'iptw' or 'matching'; got {method!r}")
+        raise InputError(f"{name}.method must be 'iptw' or 'matching'; got {method!r}")
     wrong = set(adjust) & (_MATCH if method == "iptw" else _IPTW)
     if wrong:
-        raise InputError(f"adjust: key(s) {sorted(wrong)} do not apply to method {method!r}")
+        raise InputError(f"{name}: key(s) {sorted(wrong)} do not apply to method {method!r}")
     cov = adjust.get("covariates")
-    if not cov or not isinstance(cov, (list, tuple)):
-        raise InputError("adjust.covariates must be a non-empty list of column names")
+    if not cov or not isinstance(cov, (list, tuple)) or \
+            not all(isinstance(c, str) and c for c in cov):
+        raise InputError(f"{name}.covariates must be a non-empty list of column names; got "
+                         f"{cov!r}")
+    if len(set(cov)) < len(cov):
+        raise InputError(f"{name}.covariates names a column twice: {list(cov)}")
+    cat = adjust.get("categorical")
+    if cat is not None:
+        if isinstance(cat, dict):
+            names = list(cat)
+        elif isinstance(cat, (list, tuple)) and all(isinstance(c, str) for c in cat):
+            names = list(cat)
+        else:
+            raise InputError(f"{name}.categorical must be a list of covariates or a mapping "
+                             f"{{covariate: reference level}}; got {cat!r}")
+        extra = [c for c in names if c not in cov]
+        if extra:
+            raise InputError(f"{name}.categorical names {extra}, which are not among "
+                             f"{name}.covariates {list(cov)}")
+
+    def boolean(key):
+        v = adjust.get(key)
+        if v is not None and not isinstance(v, bool):
+            raise InputError(f"{name}.{key} must be true or false (unquoted); got {v!r}")
+
+    def number(key, ok, what):
+        v = adjust.get(key)
+        if v is not None and not (_is_number(v) and ok(v)):
+            raise InputError(f"{name}.{key} must be {what}; got {v!r}")
+
+    if method == "iptw":
+        est = adjust.get("estimand", "ATE")
+        if est not in ESTIMANDS:
+            close = difflib.get_close_matches(str(est).upper(), ESTIMANDS, n=1)
+            raise InputError(f"{name}.estimand must be one of {list(ESTIMANDS)}; got {est!r}"
+                             + (f"; did you mean {close[0]!r}?" if close else ""))
+        if "focal" in adjust and est != "ATT":
+            raise InputError(f"{name}.focal is only used with estimand ATT (got {est})")
+        focal = adjust.get("focal")
+        if focal is not None and not isinstance(focal, (str, int, float)):
+            raise InputError(f"{name}.focal must be one group (a level of the treatment); "
+                             f"got {focal!r}")
+        boolean("stabilize")
+        if adjust.get("stabilize") and est != "ATE":
+            raise InputError(f"{name}.stabilize applies to ATE weights only; {est} weights are "
+                             "already normalised to the target population")
+        number("trim", lambda v: 0 < v < 0.5, "a propensity-score bound in (0, 0.5), e.g. 0.05")
+        number("truncate", lambda v: 0.5 < v < 1,
+               "a weight quantile in (0.5, 1), e.g. 0.99")
+    else:
+        r = adjust.get("ratio")
+        if r is not None and not (isinstance(r, int) and not isinstance(r, bool) and r >= 1):
+            raise InputError(f"{name}.ratio must be a whole number of controls per treated "
+                             f"patient (1, 2, ...); got {r!r}")
+        number("caliper", lambda v: v > 0, "a positive number of SDs of the logit score, "
+                                           "e.g. 0.2")
+        boolean("replace")
+        order = adjust.get("m_order", "largest")
+        if order not in _ORDERS:
+            close = difflib.get_close_matches(str(order), _ORDERS, n=1)
+            raise InputError(f"{name}.m_order must be one of {list(_ORDERS)}; got {order!r}"
+                             + (f"; did you mean {close[0]!r}?" if close else ""))
+        seed = adjust.get("seed")
+        if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool)
+                                     and seed >= 0):
+            raise InputError(f"{name}.seed must be a whole number >= 0; got {seed!r}")
+        if seed is not None and order != "random":
+            raise InputError(f"{name}.seed only applies to m_order: random (the visiting "
+                             f"order of treated patients); with m_order {order!r} it would "
+                             "change nothing: remove it")
+        if order == "random" and seed is None:
+            raise InputError(f"{name}: m_order: random needs seed: (results must be "
+                             "reproducible)")
+        ex = adjust.get("exact")
+        if ex is not None and not (isinstance(ex, (list, tuple)) and ex
+                                   and all(isinstance(c, str) and c for c in ex)):
+            raise InputError(f"{name}.exact must be a non-empty list of column names; got "
+                             f"{ex!r}")
     return method
+
+
+def propensity_columns(adjust) -> dict:
+    """``{key: [columns]}`` a ``propensity:``/``adjust`` block names (checked against the
+    data; ``categorical`` names covariates, so it is covered)."""
+    return {k: [c for c in v if isinstance(c, str)] for k, v in (
+        ("covariates", list(adjust.get("covariates") or [])),
+        ("exact", list(adjust.get("exact") or []))) if v}
 
 
 def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict):
@@ -132,11 +232,11 @@ def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict):
         ps = propensity_score(data, group, cov, categorical=cat)
         if method == "iptw":
             adj = psweights(ps, adjust.get("estimand", "ATE"), focal=adjust.get("focal"),
-                            stabilize=bool(adjust.get("stabilize", False)),
+                            stabilize=adjust.get("stabilize", False) is True,
                             trim=adjust.get("trim"), truncate=adjust.get("truncate"))
         else:
             adj = match_nearest(ps, ratio=adjust.get("ratio", 1), caliper=adjust.get("caliper"),
-                                replace=bool(adjust.get("replace", False)),
+                                replace=adjust.get("replace", False) is True,
                                 m_order=adjust.get("m_order", "largest"),
                                 exact=adjust.get("exact"), data=data, seed=adjust.get("seed"))
         bal = balance(data, group, cov, adj, categorical=cat)

@@ -181,6 +181,8 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
     if truncate is not None and not (0.5 < float(truncate) < 1):
         raise InputError(f"truncate must be a weight quantile in (0.5, 1), e.g. 0.99; got "
                          f"{truncate!r}")
+    trim = None if trim is None else float(trim)
+    truncate = None if truncate is None else float(truncate)
     P = ps.scores.to_numpy()
     z = pd.Categorical(ps.treatment, categories=groups).codes
     idx = ps.scores.index

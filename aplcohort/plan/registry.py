@@ -157,7 +157,13 @@ class _Adjust(_M):
         elif not isinstance(treatment, str):
             raise ValueError("'propensity' needs 'treatment: COLUMN' (the treatment whose "
                              "groups are compared)")
-        _check_settings(rest)  # unknown keys with did-you-mean, keys of the other method
+        # unknown keys with did-you-mean, keys of the other method, strict types, ranges and
+        # allowed words (columns and levels: spec.validate_plan / runner._check_levels)
+        _check_settings(rest, "propensity")
+        tr = treatment if treatment is not None else getattr(self, "group", None)
+        if tr in rest["covariates"]:
+            raise ValueError(f"propensity.covariates names the treatment {tr!r}: the score "
+                             "models the treatment from the other covariates")
         return self
 
 

@@ -281,6 +281,14 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
             check(m.group, list(m.order), f"{where} order", problems)
         for col, ref in (getattr(m, "categorical", None) or {}).items():
             check(col, [ref], f"{where} categorical.{col}", problems)
+        ps = getattr(m, "propensity", None) or {}
+        if ps:   # the focal group of ATT and reference levels of the score model
+            tr = ps.get("treatment") or getattr(m, "group", None)
+            if ps.get("focal") is not None:
+                check(tr, [ps["focal"]], f"{where} propensity.focal", problems)
+            if isinstance(ps.get("categorical"), dict):
+                for col, ref in ps["categorical"].items():
+                    check(col, [ref], f"{where} propensity.categorical.{col}", problems)
     if problems:
         raise PlanError(f"{name}: " + "\n- ".join(["levels that are not in the data (a misspelt "
                                                    "level would be dropped silently):"]

@@ -169,6 +169,22 @@ def _columns_of(value) -> list[str]:
     return [str(v) for v in value]
 
 
+def _check_propensity_columns(model, where: str, columns, problems: list) -> None:
+    """The columns a ``propensity:`` block names (treatment, covariates, categorical,
+    exact) exist in the data (the block's other settings: registry ``_Adjust``)."""
+    ps = getattr(model, "propensity", None)
+    if not ps:
+        return
+    from ..adjust.plan import propensity_columns
+    named = {"treatment": [ps["treatment"]] if isinstance(ps.get("treatment"), str) else []}
+    named.update(propensity_columns(ps))
+    for key, cols in named.items():
+        for c in cols:
+            if c not in columns:
+                problems.append(PlanProblem(where, f"propensity.{key}: column '{c}' is not in "
+                                                   "the data", _suggest(c, columns, "columns")))
+
+
 def _check_time_zero(endpoint: str, time_zero, where: str, problems: list) -> None:
     """The time zero exists and suits the endpoint (the cohort layer's rules)."""
     from ..cohort.endpoints import _REMISSION_ENDPOINTS
@@ -397,6 +413,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                     if c not in columns:
                         problems.append(PlanProblem(w, f"{key}: column '{c}' is not in the data",
                                                     _suggest(c, columns, "columns")))
+            _check_propensity_columns(model, w, columns, problems)
     out = plan.get("output") or {}
     if isinstance(out, dict):
         _check_keys(out, OUTPUT_KEYS, "output", problems)
