@@ -98,6 +98,7 @@ class WeightedCoxResult(TermsShape, Result):
     conf_level: float = 0.95
     variance: str = "robust"
     notes: tuple = field(default=())
+    ties: str = "efron"
 
     @property
     def title(self):
@@ -106,14 +107,15 @@ class WeightedCoxResult(TermsShape, Result):
     @property
     def choices(self):
         return {"weights": self.weighting, "variance": "robust sandwich (weights known)",
-                "ties": "efron", "conf_level": self.conf_level}
+                "ties": self.ties, "conf_level": self.conf_level}
 
     @property
     def tables(self):
         return {"terms": self.terms, "tests": self.tests}
 
 
-def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ties="efron"):
+def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ties="efron",
+                  reference=None):
     from ..stats.cox import cox_fit
     w, label = _weights_for(weights, data)
     covariates = list(covariates or [])
@@ -125,10 +127,8 @@ def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ti
         raise InputError(f"rows {d.index[bad].tolist()[:10]} with a weight have missing "
                          f"values in {cols}; the weights and the analysis must use the same "
                          "patients")
-    groups = levels_of(d[treatment])
-    if len(groups) < 2:
-        raise InputError(f"treatment has a single group {groups} among weighted patients")
-    X, _ = design(d, [treatment] + covariates, categorical=[treatment])
+    groups = _treatment_levels(d[treatment], reference)
+    X, _ = design(d, [treatment] + covariates, categorical={treatment: groups[0]})
     fit = cox_fit(X.to_numpy(), d[time].to_numpy(float), _event01(d[event], event),
                   weights=w.to_numpy(float), ties=ties, robust=True,
                   cluster=None if cluster is None else d[cluster].to_numpy(),
@@ -136,8 +136,23 @@ def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ti
     return fit, list(X.columns), groups, label, d
 
 
+def _treatment_levels(s: pd.Series, reference=None) -> list:
+    """Levels of the treatment among weighted patients, ``reference`` first (default: the
+    first level in sorted order)."""
+    groups = levels_of(s)
+    if len(groups) < 2:
+        raise InputError(f"treatment has a single group {groups} among weighted patients")
+    if reference is not None:
+        if reference not in groups:
+            raise InputError(f"reference group {reference!r} of the treatment is not among its "
+                             f"groups {groups} in the weighted patients")
+        groups = [reference] + [g for g in groups if g != reference]
+    return groups
+
+
 def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weights, *,
-                 covariates=None, cluster=None, conf_level=0.95) -> WeightedCoxResult:
+                 covariates=None, cluster=None, conf_level=0.95,
+                 reference=None) -> WeightedCoxResult:
     """Cox model on the treatment with adjustment weights and robust SE.
 
     Parameters
@@ -150,6 +165,8 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
     cluster : str, optional
         Cluster column for the robust variance (e.g. matched-set id, patient id).
     conf_level : float
+    reference : optional
+        Reference group of the treatment (default: the first level in sorted order).
 
     Returns
     -------
@@ -167,7 +184,7 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
     Validated against R ``coxph(..., weights = w, robust = TRUE)`` (lung, colon).
     """
     fit, names, groups, label, d = _fit_weighted(data, time, event, treatment, weights,
-                                                 covariates, cluster)
+                                                 covariates, cluster, reference=reference)
     terms = fit_terms(fit, names, conf_level)
     k = len(names)
     tests = pd.DataFrame({"test": ["robust wald", "robust score"],

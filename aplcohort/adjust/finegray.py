@@ -102,7 +102,8 @@ def finegray_data(time, code, cause=1) -> pd.DataFrame:
 
 
 def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, weights, *,
-                      cause=1, id=None, conf_level=0.95) -> WeightedCoxResult:
+                      cause=1, id=None, conf_level=0.95, reference=None,
+                      ties="efron") -> WeightedCoxResult:
     """Weighted Fine–Gray subdistribution-hazard ratio for the treatment (robust SE).
 
     Parameters
@@ -114,6 +115,13 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     id : str, optional
         Patient id (cluster of the robust variance); default one row per patient.
     conf_level : float
+    reference : optional
+        Reference group of the treatment (default: the first level in sorted order).
+    ties : {"efron", "breslow"}
+        Ties of the weighted Cox fit on the expanded data. ``"efron"`` is R coxph's
+        default; ``"breslow"`` gives cmprsk ``crr``'s estimate (crr handles tied event
+        times as Breslow does), which the plan uses so that the unadjusted SHR equals the
+        plan's own Fine–Gray model.
 
     Returns
     -------
@@ -138,16 +146,15 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     d = data.loc[w.index]
     if d[[time, code, treatment]].isna().any().any():
         raise InputError(f"weighted rows with missing {time}/{code}/{treatment}")
-    groups = levels_of(d[treatment])
-    if len(groups) < 2:
-        raise InputError(f"treatment has a single group {groups} among weighted patients")
+    from .effects import _treatment_levels
+    groups = _treatment_levels(d[treatment], reference)
     fg = finegray_data(d[time].to_numpy(float), d[code].to_numpy(), cause)
-    X, _ = design(d, [treatment], categorical=[treatment])
+    X, _ = design(d, [treatment], categorical={treatment: groups[0]})
     Xe = X.to_numpy()[fg["row"].to_numpy()]
     ww = fg["fgwt"].to_numpy() * w.to_numpy(float)[fg["row"].to_numpy()]
     cl = (d.index.to_numpy() if id is None else d[id].to_numpy())[fg["row"].to_numpy()]
     fit = cox_fit(Xe, fg["fgstop"].to_numpy(), fg["fgstatus"].to_numpy(float),
-                  entry=fg["fgstart"].to_numpy(), weights=ww, robust=True, cluster=cl,
+                  entry=fg["fgstart"].to_numpy(), weights=ww, robust=True, cluster=cl, ties=ties,
                   term_names=list(X.columns))
     k = X.shape[1]
     tests = pd.DataFrame({"test": ["robust wald", "robust score"],
@@ -158,4 +165,4 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
                              n=int(len(d)), events=int((d[code] == cause).sum()),
                              weighting=label + "; censoring distribution unweighted (as R "
                              "finegray), weights multiplied into fgwt", scale="SHR",
-                             conf_level=conf_level)
+                             conf_level=conf_level, ties=ties)

@@ -194,8 +194,8 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
             raise InputError(f"exact column(s) {miss} not in data")
         ex = data.loc[idx, exact]
         if ex.isna().any().any():
-            raise InputError(f"exact columns {exact} have missing values among analysed rows "
-                             f"{ex.index[ex.isna().any(axis=1)].tolist()[:20]}")
+            raise InputError(f"exact columns {exact} have missing values for analysed "
+                             f"patient(s) {', '.join(map(str, ex.index[ex.isna().any(axis=1)][:20]))}")
         key = pd.Series(list(map(tuple, ex.astype(object).to_numpy())), index=idx)
         key_codes = pd.factorize(key)[0]
     else:

@@ -282,9 +282,12 @@ def adjusted_cif(data, *, time, code, group, adjust, conf_type="log", conf_level
     return AdjustedAnalysis("cif", _settings(adjust), ps, adj, bal, un, ad, tuple(notes))
 
 
-def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_rare=False):
+def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_rare=False,
+                 reference=None):
     """Cox HR for the treatment unadjusted (``stats.coxph``, model SE) and weighted
-    (robust SE), with E-values of the adjusted HRs."""
+    (robust SE), with E-values of the adjusted HRs. ``reference``: the treatment's
+    reference group in both models (default: the first level in sorted order; a plan
+    passes its ``categorical:`` reference, as its own model uses)."""
     from ..stats.cox import coxph
     from ._common import levels_of
     from .effects import weighted_cox
@@ -292,9 +295,10 @@ def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_ra
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        ref = levels_of(data[group])[0] if reference is None else reference
         un = coxph(data, time=time, event=event, covariates=[group],
-                   categorical={group: levels_of(data[group])[0]}, conf_level=conf_level)
-        ad = weighted_cox(data, time, event, group, adj, conf_level=conf_level)
+                   categorical={group: ref}, conf_level=conf_level)
+        ad = weighted_cox(data, time, event, group, adj, conf_level=conf_level, reference=ref)
     notes += [str(w.message) for w in caught]
     ev = [evalue_hr(r.estimate, r.lower, r.upper, rare=evalue_rare).assign(
         term=r.term, level=r.level) for r in ad.terms.itertuples() if r.estimable]
@@ -323,15 +327,24 @@ def adjusted_table1(data, *, group, variables, adjust, categorical=None):
     return AdjustedAnalysis("table1", _settings(adjust), ps, adj, bal, None, t, tuple(notes))
 
 
-def adjusted_finegray(data, *, time, code, group, adjust, cause=1, conf_level=0.95):
-    """Fine–Gray SHR unadjusted (unit weights) and weighted (R finegray + weighted coxph)."""
+def adjusted_finegray(data, *, time, code, group, adjust, cause=1, conf_level=0.95,
+                      reference=None):
+    """Fine–Gray SHR unadjusted (unit weights) and weighted (R finegray + weighted coxph);
+    ``reference`` as in :func:`adjusted_cox`."""
     from .finegray import weighted_finegray
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
     ones = pd.Series(1.0, index=data.index)
-    un = weighted_finegray(data, time, code, group, ones, cause=cause, conf_level=conf_level)
-    ad = weighted_finegray(data, time, code, group, adj, cause=cause, conf_level=conf_level)
+    # Breslow ties, as cmprsk::crr: the unadjusted SHR then equals the plan's own Fine–Gray
+    # model (crr); with Efron ties (coxph's default) it differed when event times are tied
+    un = weighted_finegray(data, time, code, group, ones, cause=cause, conf_level=conf_level,
+                           reference=reference, ties="breslow")
+    ad = weighted_finegray(data, time, code, group, adj, cause=cause, conf_level=conf_level,
+                           reference=reference, ties="breslow")
     notes.append("Fine–Gray via R's finegray() expansion: censoring distribution estimated "
                  "without the weights, which are then multiplied into the Fine–Gray weights; "
-                 "the unadjusted fit uses the same code with unit weights (Efron ties, robust SE)")
+                 "the unadjusted fit uses the same code with unit weights (Breslow ties as "
+                 "cmprsk::crr, so its SHR equals the Fine–Gray model's; robust SE of the "
+                 "weighted Cox fit, which treats the censoring weights as known, so its CI "
+                 "and p can differ slightly from crr's)")
     return AdjustedAnalysis("finegray", _settings(adjust, cause=cause), ps, adj, bal, un, ad,
                             tuple(notes))

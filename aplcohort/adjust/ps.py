@@ -9,7 +9,8 @@ Positivity is checked before anything is estimated: a level of a categorical
 covariate in which some treatment group has no patient, or a numeric covariate
 whose range in one group does not overlap the others, makes that group's
 probability 0 for some patients and the weights infinite; we raise
-:class:`PositivityError` naming the group, the covariate and the rows. After
+:class:`PositivityError` naming the group, the covariate and the patients (the
+labels of the data's index: a plan indexes the data by patient id). After
 fitting, scores closer to 0 or 1 than ``1e-8`` (separation found by the
 model) raise the same error.
 
@@ -119,10 +120,11 @@ def _check_positivity(df, tr, groups, covariates, categorical):
             for lv, row in tab.iterrows():
                 absent = [g for g in groups if g not in row.index or row[g] == 0]
                 if absent and row.sum() > 0:
-                    rows = df.index[(s == lv).to_numpy()].tolist()
+                    who = df.index[(s == lv).to_numpy()].tolist()
                     problems.append(f"{c} = {lv!r}: no patient of group(s) {absent} "
-                                    f"({int(row.sum())} patient(s) of other groups, rows "
-                                    f"{rows[:10]}{' ...' if len(rows) > 10 else ''})")
+                                    f"({int(row.sum())} patient(s) of other groups: "
+                                    f"{', '.join(map(str, who[:10]))}"
+                                    f"{' ...' if len(who) > 10 else ''})")
         else:
             x = s.to_numpy(float)
             for g in groups:
@@ -269,7 +271,7 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
     if (P < _EPS).any():
         i, j = np.argwhere(P < _EPS)[0]
         raise PositivityError(
-            f"positivity fails: patient at row {df.index[i]!r} has an estimated probability "
+            f"positivity fails: patient {df.index[i]} has an estimated probability "
             f"{P[i, j]:.2g} of receiving {groups[j]!r} (separation in the propensity model); "
             "the covariates almost determine the treatment. Use fewer covariates, merge levels, "
             "or restrict the cohort to patients eligible for every treatment.")

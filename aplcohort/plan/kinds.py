@@ -688,21 +688,58 @@ def _two_groups(m, order, what="test"):
 def _adjusted(ctx, m, df, out, what: str) -> None:
     """With ``propensity:``, the propensity-score-adjusted analysis beside the unadjusted one
     (:mod:`aplcohort.adjust.plan`): balance table and figures first, then the unadjusted and
-    adjusted results; patients without a propensity score are recorded."""
+    adjusted results. It is an optional part: when it cannot be estimated (positivity fails,
+    trimming removes a group, ...) the unadjusted analysis stands and ``adjusted`` is
+    ``{status: not estimable, reason}``. The data are indexed by patient id, so every
+    patient the adjustment names (positivity, trimming, matching) is named by id."""
     if not getattr(m, "propensity", None):
         return
+    with _part(out, "adjusted", "propensity-score adjustment"):
+        _adjusted_part(ctx, m, df, out, what)
+
+
+def _adjusted_exclusions(res) -> list:
+    """Patients in the unadjusted analysis but not in the adjusted one, ``[{reason, n,
+    ids}]``: no propensity score (a covariate missing), trimmed, or left unmatched."""
+    groups: dict = {}
+    exc = getattr(res.ps, "excluded", None)
+    if exc is not None:
+        for r in exc.itertuples(index=False):
+            cols = str(r.reason).split(": ", 1)[-1]
+            groups.setdefault(f"missing a propensity-score covariate ({cols})", []).append(r.row)
+    adj = res.adjustment
+    trimmed = getattr(adj, "excluded", None)
+    if trimmed is not None and getattr(adj, "trim", None) is not None:
+        for r in trimmed.itertuples(index=False):
+            if str(r.reason).startswith("trimmed"):
+                groups.setdefault(f"trimmed: a propensity score below {adj.trim:g} (or above "
+                                  f"{1 - adj.trim:g})", []).append(r.row)
+    unmatched = getattr(adj, "unmatched", None)
+    if unmatched is not None:
+        for r in unmatched.itertuples(index=False):
+            groups.setdefault(f"unmatched ({r.group}): {r.reason}", []).append(r.row)
+    return [{"reason": k, "n": len(v), "ids": [str(i) for i in v]} for k, v in groups.items()]
+
+
+def _adjusted_part(ctx, m, df, out, what: str) -> None:
     from ..adjust import plan as ap
     settings = dict(m.propensity)
     group = settings.pop("treatment", None) or m.group   # cox/finegray name the treatment
     if group not in df.columns:
         raise PlanError(f"analysis '{m.id}': propensity treatment column '{group}' is not in "
                         "the data")
+    if "patient_id" in df.columns and df["patient_id"].is_unique:
+        # patients are named by id in every message and in results.json (not by position)
+        df = df.set_index(pd.Index(df["patient_id"].astype(str).to_numpy(), name="patient_id"))
     kw = dict(group=group, adjust=settings)
+    # the treatment's reference group is the one the plan's own model uses
+    ref = (m.categorical or {}).get(group) if what in ("cox", "finegray") else None
     if what == "cox":
-        res = ap.adjusted_cox(df, time="time", event="event", conf_level=m.conf_level, **kw)
+        res = ap.adjusted_cox(df, time="time", event="event", conf_level=m.conf_level,
+                              reference=ref, **kw)
     elif what == "finegray":
         res = ap.adjusted_finegray(df, time="time", code="event", cause=m.cause,
-                                   conf_level=m.conf_level, **kw)
+                                   conf_level=m.conf_level, reference=ref, **kw)
     elif what == "km":
         res = ap.adjusted_km(df, time="time", event="event", conf_type=m.conf_type,
                              conf_level=m.conf_level, **kw)
@@ -713,14 +750,13 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
         res = ap.adjusted_logrank(df, time="time", event="event", **kw)
     else:
         res = ap.adjusted_table1(df, group=group, variables=list(m.variables), adjust=settings)
-    left = getattr(res.ps, "excluded", None)
-    if left is not None and len(left) and "patient_id" in df.columns:
-        rows = left.index if "row" not in left.columns else left["row"]
-        ids = [str(df["patient_id"].iloc[int(r)]) for r in rows if int(r) < len(df)]
-        if ids:
-            reason = "adjusted analysis only: missing a propensity-score covariate"
-            out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+    # adjusted-only drops: the patients are in the unadjusted analysis (its `n`), so they
+    # are recorded under `adjusted`, not in the analysis's `exclusions` (n + exclusions =
+    # the patients loaded)
+    left = _adjusted_exclusions(res)
     out.summary["adjusted"] = jsonable(res.to_dict())
+    out.summary["adjusted"]["n"] = int(len(df) - sum(e["n"] for e in left))
+    out.summary["adjusted"]["exclusions"] = left
     method = res.balance.adjustment
     for name, tab in res.tables.items():
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
@@ -750,6 +786,10 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
                             ylabel=lab, width="double"))
             out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
+    for e in left:
+        ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
+        out.notes.append(f"adjusted ({method}): {e['n']} patient(s) in the unadjusted analysis "
+                         f"only, {e['reason']} ({ids})")
 
 
 def h_km(ctx, m, cohort, out):
