@@ -274,3 +274,42 @@ def test_a_singular_gray_test_and_an_undefined_mantel_byar_are_not_estimable_wit
     assert sm["test"]["status"] == "not estimable" and sm["test"]["p"] is None
     assert "does not vary" in sm["test"]["reason"]
     assert any(n.startswith("No Mantel-Byar test p-value") for n in res["sm"].notes)
+
+
+def test_propensity_analyses_keep_the_contract(tmp_path):
+    """n + exclusions = the patients loaded with a `propensity:` block too: patients who leave
+    only the adjusted analysis (missing a propensity-score covariate, trimmed, unmatched)
+    are in the unadjusted `n` and are listed under `adjusted.exclusions` with their ids;
+    adjusted.n + those = n (review 7b: 41 + 11 + 3 = 55 of 52)."""
+    d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    d.loc[d["patient_id"].isin(["SYN-012", "SYN-048", "SYN-050"]), "wbc_relapse"] = ""
+    csv = tmp_path / "blank.csv"
+    d.to_csv(csv, index=False)
+    two = "reinduction_regimen in ['ATO-based', 'IC']"
+    cov = ["age_at_relapse", "wbc_relapse"]
+    km = {"kind": "km", "endpoint": "os_rel", "group": "reinduction_regimen", "where": two,
+          "figure": False}
+    analyses = [{"id": "km_ps", **km, "propensity": {"method": "iptw", "covariates": cov}},
+                {"id": "km_trim", **km, "propensity": {"method": "iptw", "covariates": cov,
+                                                       "trim": 0.1}},
+                {"id": "km_match", **km, "propensity": {"method": "matching", "covariates": cov,
+                                                        "caliper": 0.2}},
+                {"id": "cox_ps", "kind": "cox", "endpoint": "os_rel", "where": two,
+                 "figure": False, "covariates": ["reinduction_regimen"],
+                 "propensity": {"treatment": "reinduction_regimen", "method": "iptw",
+                                "covariates": cov}}]
+    plan = tmp_path / "p.yaml"
+    plan.write_text(yaml.safe_dump(_plan(analyses, data={"source": str(csv)})))
+    assert main(["run", str(plan), "--out", str(tmp_path / "o")]) == 0
+    doc = json.loads((tmp_path / "o" / "results.json").read_text())
+    res = run_plan(str(plan), figures=False)
+    for aid, s in doc["analyses"].items():
+        assert s["status"] == "ok" and s["adjusted"].get("status", "ok") == "ok", aid
+        ids = [i for e in s["exclusions"] for i in e["ids"]]
+        assert s["n"] + len(ids) == len(d), (aid, s["n"], len(ids))
+        logged = [i for st in res[aid].attrition.steps for i in st.excluded_ids]
+        assert sorted(logged) == sorted(ids), aid
+        adj = [i for e in s["adjusted"]["exclusions"] for i in e["ids"]]
+        assert {"SYN-012", "SYN-048", "SYN-050"} <= set(adj), aid
+        assert len(adj) == len(set(adj)) and not set(adj) & set(ids), aid
+        assert s["adjusted"]["n"] + len(adj) == s["n"], aid
