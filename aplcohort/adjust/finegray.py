@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats as st
 
 from ..errors import InputError
-from ._common import check_columns, design, levels_of
+from ._common import check_columns, design
 from .effects import WeightedCoxResult, fit_terms
 
 __all__ = ["finegray_data", "weighted_finegray"]
