@@ -227,7 +227,8 @@ class WeightedLogrankResult(Result):
 
     @property
     def tables(self):
-        return {"test": pd.DataFrame({"statistic": [self.statistic], "df": [self.df],
+        return {"test": pd.DataFrame({"test": ["robust score (weighted Cox)"],
+                                      "statistic": [self.statistic], "df": [self.df],
                                       "p": [self.p]})}
 
 

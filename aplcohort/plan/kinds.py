@@ -760,8 +760,7 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
     method = res.balance.adjustment
     for name, tab in res.tables.items():
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
-        cap = "Covariate balance before and after" if name == "balance" else str(name)
-        out.tables.append((f"adjusted_{slug}", f"{cap} ({method})", tab))
+        out.tables.append((f"adjusted_{slug}", _adjusted_caption(str(name), method, res), tab))
     if _fig(ctx, m):
         lab = _legend_labels(ctx, group, list(getattr(res.ps, "groups", ())))
         from ..tables.labels import resolve_labels
@@ -790,6 +789,33 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
         ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
         out.notes.append(f"adjusted ({method}): {e['n']} patient(s) in the unadjusted analysis "
                          f"only, {e['reason']} ({ids})")
+
+
+def _adjusted_caption(name: str, method: str, res) -> str:
+    """Caption of a table of a propensity-score block: what the table is, and whether it is
+    the unadjusted result (without the weighting / matching) or the adjusted one.
+
+    >>> _adjusted_caption("unadjusted: median", "ATE weights", None)
+    'Median, unadjusted (without ATE weighting)'
+    >>> _adjusted_caption("balance", "1:1 matching", None)
+    'Covariate balance before and after 1:1 matching'
+    """
+    how = re.sub(r" weights$", " weighting", method)
+    if name == "balance":
+        return f"Covariate balance before and after {how}"
+    if name == "notes":
+        return f"Notes on the propensity-score adjustment ({how})"
+    if name in ("adjusted", "unadjusted"):   # one frame (table1: both columns in it)
+        return (f"Characteristics before and after {how}" if name == "adjusted"
+                else f"Unadjusted characteristics (without {how})")
+    side, _, what = name.partition(": ")
+    what = what.replace("_", " ")
+    if side == "adjusted" and what == "test" and getattr(res, "analysis", "") == "logrank":
+        what = "weighted log-rank test (robust score test of the weighted Cox model)"
+    what = what[:1].upper() + what[1:]
+    if side == "unadjusted":
+        return f"{what}, unadjusted (without {how})"
+    return f"{what}, adjusted ({how})"
 
 
 def h_km(ctx, m, cohort, out):
@@ -849,7 +875,11 @@ def h_km(ctx, m, cohort, out):
                         covariates=[group], categorical={group: order[0]}, strata=m.strata,
                         conf_level=m.conf_level)
             s["hr"] = terms_summary(cox.terms)
-            out.tables.append(("hr", f"Hazard ratios vs {order[0]}", terms_frame(cox.terms)))
+            hr = terms_frame(cox.terms)
+            # the reference level, so that the table labels the terms as the Cox tables do
+            # ("Reinduction" / "IC"), not by their model names (reinduction_regimenIC)
+            hr.attrs["reference_levels"] = {group: order[0]}
+            out.tables.append(("hr", f"Hazard ratios vs {order[0]}", hr))
     if m.median_followup:
         with _part(out, "median_followup", "median follow-up"):
             fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,

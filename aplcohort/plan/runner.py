@@ -6,7 +6,9 @@ replicate``) and notebooks call it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
 import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +105,26 @@ _NUMPY_WORDS = (
 )
 
 
+def is_numerical_warning(w) -> bool:
+    """True for a caught ``RuntimeWarning`` that tells of a numerical problem (numpy,
+    scipy, the statistics code): not matplotlib's resource warnings ("More than 20
+    figures have been opened ..."), which say nothing about the estimates.
+
+    ``w`` is a :class:`warnings.WarningMessage` (from ``catch_warnings(record=True)``).
+    """
+    if not issubclass(w.category, RuntimeWarning):
+        return False
+    if "matplotlib" in Path(str(getattr(w, "filename", "") or "")).parts:
+        return False
+    return not any(p.search(str(w.message)) for p in _NOT_NUMERICAL)
+
+
+#: RuntimeWarnings that are not numerical problems (matplotlib's ``warn_external`` names
+#: the caller's file, so the text is what tells them apart).
+_NOT_NUMERICAL = (re.compile(r"More than \d+ figures have been opened"),
+                  re.compile(r"matplotlib\.pyplot"))
+
+
 def numerical_warning_text(message: str) -> str:
     """A numpy / scipy RuntimeWarning in words for the report (the raw text in brackets).
 
@@ -116,6 +138,42 @@ def numerical_warning_text(message: str) -> str:
                 "a numerical problem occurred")
     return (f"While computing this analysis {what}; check its estimates for missing or "
             f"infinite values (numpy: {message})")
+
+
+def _collect_warnings(aid: str, caught, out_a, run_warnings: list) -> None:
+    """The warnings caught while analysis ``aid`` ran, into its notes, its summary and the
+    run's warnings (aplcohort's own warnings by class; numerical ``RuntimeWarning`` s in
+    words, see :func:`is_numerical_warning`; anything else is not reported)."""
+    msgs = []
+    for w in caught:
+        if issubclass(w.category, AplcohortWarning):
+            m = f"[{aid}] {w.category.__name__}: {w.message}"
+        elif is_numerical_warning(w):
+            m = f"[{aid}] NumericalWarning: {numerical_warning_text(str(w.message))}"
+        else:
+            continue
+        if m not in msgs:
+            msgs.append(m)
+    out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)
+    out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
+    run_warnings.extend(msgs)
+
+
+@contextlib.contextmanager
+def _figures_held_open(figures: bool):
+    """A run keeps every figure it draws open until it is written (then closed): no
+    "More than 20 figures have been opened" warning from matplotlib while it runs (the
+    setting is restored afterwards)."""
+    if not figures:
+        yield
+        return
+    import matplotlib as mpl
+    old = mpl.rcParams["figure.max_open_warning"]
+    mpl.rcParams["figure.max_open_warning"] = 0
+    try:
+        yield
+    finally:
+        mpl.rcParams["figure.max_open_warning"] = old
 
 
 def load_plan(plan) -> tuple[dict, str, Path | None]:
@@ -388,31 +446,20 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         pre = FigurePrerender.start(opts["formats"], opts["dpi"])
     analyses: dict[str, AnalysisOutput] = {}
     run_warnings = list(data_warn)
-    for a in plan_d["analyses"]:
-        with _warnings.catch_warnings(record=True) as caught:
-            _warnings.simplefilter("always")
-            if pre is not None:  # every figure is saved: fitted where it is saved
-                from ..plots.survival import deferred_fit
-                with deferred_fit():
+    with _figures_held_open(figures):
+        for a in plan_d["analyses"]:
+            with _warnings.catch_warnings(record=True) as caught:
+                _warnings.simplefilter("always")
+                if pre is not None:  # every figure is saved: fitted where it is saved
+                    from ..plots.survival import deferred_fit
+                    with deferred_fit():
+                        out_a = _kinds.run_analysis(ctx, models[a["id"]])
+                else:
                     out_a = _kinds.run_analysis(ctx, models[a["id"]])
-            else:
-                out_a = _kinds.run_analysis(ctx, models[a["id"]])
-        msgs = []
-        for w in caught:
-            if issubclass(w.category, AplcohortWarning):
-                m = f"[{a['id']}] {w.category.__name__}: {w.message}"
-            elif issubclass(w.category, RuntimeWarning):
-                m = f"[{a['id']}] NumericalWarning: {numerical_warning_text(str(w.message))}"
-            else:
-                continue
-            if m not in msgs:
-                msgs.append(m)
-        out_a.notes.extend(m.split("] ", 1)[1] for m in msgs)
-        out_a.summary.setdefault("warnings", [m.split("] ", 1)[1] for m in msgs])
-        run_warnings.extend(msgs)
-        analyses[a["id"]] = out_a
-        if pre is not None and out_a.figures:
-            pre.submit(out_a.figures)
+            _collect_warnings(a["id"], caught, out_a, run_warnings)
+            analyses[a["id"]] = out_a
+            if pre is not None and out_a.figures:
+                pre.submit(out_a.figures)
     for aid, o in analyses.items():
         if o.status != "ok":
             run_warnings.append(f"[{aid}] not estimable: {o.reason}")

@@ -422,6 +422,9 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
     from ..tables.regression import _refs, regression_table
     res = getattr(a, "result", None)
     refs = _refs(res) if res is not None else {}
+    # a frame may name the reference levels of its own model (the hazard ratios beside
+    # Kaplan–Meier curves come from a Cox model that is not the analysis's result)
+    refs.update({str(k): v for k, v in (tab.attrs.get("reference_levels") or {}).items()})
     cols = set(map(str, tab.columns))
     from ..stats.shapes import TERM_COLUMNS
     unique = "term" in cols and tab["term"].is_unique
@@ -450,7 +453,9 @@ _PROPER = {"gray", "mantel", "kaplan", "cox", "fine", "simon", "aalen", "nelson"
 
 
 def _manuscript_caption(a, caption: str) -> str:
-    if caption == a.title or ":" in caption or not a.title:
+    # a caption that names its subject ("Overall survival: median") keeps it; "1:1
+    # matching" is not such a name
+    if caption == a.title or ": " in caption or not a.title:
         return caption
     first = re.split(r"[^A-Za-z]", caption, maxsplit=1)[0].lower()
     keep = first in _PROPER or not caption[:2].istitle()

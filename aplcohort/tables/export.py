@@ -69,6 +69,10 @@ class JournalTable(Result):
     def __post_init__(self):
         if not isinstance(self.data, pd.DataFrame):
             raise InputError("JournalTable.data must be a DataFrame of formatted cells")
+        if not self.data.shape[1]:
+            # a LaTeX longtable and a Word table need a column (``{@{}@{}}`` does not
+            # compile): a frame with rows but no column gets one, empty
+            object.__setattr__(self, "data", pd.DataFrame({"(no columns)": [""] * len(self.data)}))
         ind = tuple(int(i) for i in self.indent) if self.indent else (0,) * len(self.data)
         if len(ind) != len(self.data):
             raise InputError(f"indent has {len(ind)} entries for {len(self.data)} rows")
@@ -322,6 +326,8 @@ def _fits_portrait(t: "JournalTable") -> bool:
     width and never inside a word."""
     nat = _cell_widths(t)
     word = _cell_widths(t, words=True)
+    if len(nat) == 1:  # one column (a list of notes): its text wraps to the page width
+        return word[0] + 3 <= PORTRAIT_CHARS
     need = sum(max(wd, int(0.6 * n + 0.999)) for n, wd in zip(nat, word))
     return need + 3 * len(nat) <= PORTRAIT_CHARS
 

@@ -154,6 +154,11 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         drop.discard("cause")
     if "level" in cols and "term" not in cols:
         drop.discard("level")
+    if cols and all(c in drop for c in cols):
+        # a frame of internal columns only (e.g. the notes of a propensity-score block, one
+        # ``note`` column): its rows are the content, shown rather than dropped to an empty
+        # table
+        drop = {c for c in drop if c != "note"} if "note" in cols else set()
     if percent is None:
         percent = ("time" in cols and "estimate" in cols and "term" not in cols
                    and bool(df["estimate"].dropna().between(0, 1).all()))
