@@ -61,3 +61,96 @@ def test_td_auc_equals_the_matrix_form_bitwise(seed, tie_x, covs):
     times = [10.0, 30.0, 60.0, 100.0, float(np.median(d["t"]))]
     got = td_auc(res, times)["auc"].to_numpy()
     np.testing.assert_array_equal(got, td_auc_matrix(res, times))
+
+
+# ------------------------------------------------------------------------ finegray_expand
+def finegray_rows_loop(y1, y2, st, last, cause):
+    """The former row loop of finegray_expand (one Python iteration per row and per added
+    row), from the same ranks and censoring KM: (rows, fgstart, fgstop, fgwt)."""
+    from aplcohort.stats.finegray_td import _censoring_km_counting
+    n = y2.size
+    utime = np.unique(np.concatenate([y1, y2]))
+    r1 = np.searchsorted(utime, y1, side="right").astype(float)
+    r2 = np.searchsorted(utime, y2, side="right").astype(float)
+    r2 = np.where(st != 0, r2 - 0.2, r2)
+    cr, cprob = _censoring_km_counting(r1, r2, last & (st == 0))
+    ctime = utime[cr.astype(np.int64) - 1] if cr.size else np.zeros(0)
+    times = np.unique(y2[st == cause])
+    ct2 = np.concatenate([ctime, [np.max(y2)]])
+    cp2 = np.concatenate([[1.0], cprob])
+    idx = np.searchsorted(ct2, times, side="left")
+    keep = np.zeros(ct2.size + 1, dtype=bool)
+    keep[0] = True
+    keep[idx[idx >= 1]] = True
+    ncut = cp2.size
+    expand = (st != 0) & (st != cause) & last
+    rows, s_out, e_out, w_out = [], [], [], []
+    for i in range(n):
+        rows.append(i)
+        s_out.append(y1[i])
+        w_out.append(1.0)
+        if not expand[i]:
+            e_out.append(y2[i])
+            continue
+        j = int(np.searchsorted(ct2, y2[i], side="left"))
+        e_out.append(ct2[j])
+        tempwt = cp2[j]
+        for jj in range(j + 1, ncut):
+            if keep[jj]:
+                rows.append(i)
+                s_out.append(ct2[jj - 1])
+                e_out.append(ct2[jj])
+                w_out.append(cp2[jj] / tempwt)
+    return (np.asarray(rows), np.asarray(s_out, float), np.asarray(e_out, float),
+            np.asarray(w_out, float))
+
+
+def competing(n, seed, *, days=True):
+    rng = np.random.default_rng(seed)
+    t = rng.exponential(200, n)
+    t = np.ceil(t) if days else t
+    code = rng.choice([0, 1, 2, 3], n, p=[0.3, 0.35, 0.25, 0.1])
+    return pd.DataFrame({"t": t, "c": code, "x": rng.normal(size=n)})
+
+
+def split_rows(d, seed):
+    """(start, stop] rows with ``id``: about half the subjects split once, event on the last."""
+    rng = np.random.default_rng(seed)
+    cut = np.floor(d["t"].to_numpy() * rng.random(len(d)))
+    two = (cut > 0) & (rng.random(len(d)) < 0.5)
+    a = pd.DataFrame({"id": np.arange(len(d)), "a": 0.0,
+                      "b": np.where(two, cut, d["t"]), "c": np.where(two, 0, d["c"])})
+    b = pd.DataFrame({"id": np.arange(len(d))[two], "a": cut[two], "b": d["t"][two],
+                      "c": d["c"][two]})
+    out = pd.concat([a, b]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    out["x"] = rng.normal(size=len(out))
+    return out
+
+
+@pytest.mark.parametrize("seed,days,cause,counting", [(1, True, 1, False), (2, False, 1, False),
+                                                      (3, True, 2, False), (4, True, 1, True),
+                                                      (5, False, 2, True), (6, True, 3, True)])
+def test_finegray_expand_equals_the_row_loop_bitwise(seed, days, cause, counting):
+    from aplcohort.stats import finegray_expand
+    d = competing(400, seed, days=days)
+    if counting:
+        d = split_rows(d, seed)
+        fg = finegray_expand(d, stop="b", code="c", start="a", id="id", cause=cause)
+        y1, y2 = d["a"].to_numpy(float), d["b"].to_numpy(float)
+        ids = pd.factorize(d["id"])[0]
+        o = np.lexsort((y2, ids))
+        last = np.zeros(len(d), bool)
+        last[o[np.r_[ids[o][1:] != ids[o][:-1], True]]] = True
+    else:
+        fg = finegray_expand(d, stop="t", code="c", cause=cause)
+        y2 = d["t"].to_numpy(float)
+        y1 = np.zeros_like(y2)
+        last = np.ones(len(d), bool)
+    rows, s, e, w = finegray_rows_loop(y1, y2, d["c"].to_numpy(), last, cause)
+    assert len(fg) == rows.size > len(d)
+    pd.testing.assert_frame_equal(fg[list(d.columns)], d.iloc[rows].reset_index(drop=True),
+                                  check_exact=True)
+    np.testing.assert_array_equal(fg["fgstart"].to_numpy(), s)
+    np.testing.assert_array_equal(fg["fgstop"].to_numpy(), e)
+    np.testing.assert_array_equal(fg["fgwt"].to_numpy(), w)
+    np.testing.assert_array_equal(fg["fgstatus"].to_numpy(), (d["c"].to_numpy()[rows] == cause))
