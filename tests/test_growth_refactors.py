@@ -154,3 +154,55 @@ def test_finegray_expand_equals_the_row_loop_bitwise(seed, days, cause, counting
     np.testing.assert_array_equal(fg["fgstop"].to_numpy(), e)
     np.testing.assert_array_equal(fg["fgwt"].to_numpy(), w)
     np.testing.assert_array_equal(fg["fgstatus"].to_numpy(), (d["c"].to_numpy()[rows] == cause))
+
+
+# ------------------------------------------------------------------------ adjust.finegray_data
+def finegray_data_loop(time, code, cause=1):
+    """The former finegray_data: a loop over censoring times (risk sets by full scans) and
+    a Python loop over rows."""
+    t = np.asarray(time, float)
+    c = np.asarray(code).astype(int)
+    ctimes = np.unique(t[c == 0])
+    G = np.empty(ctimes.size)
+    g = 1.0
+    for j, u in enumerate(ctimes):
+        at_risk = np.sum((t > u) | ((t == u) & (c == 0)))
+        g *= 1 - np.sum((t == u) & (c == 0)) / at_risk
+        G[j] = g
+    ct2 = np.concatenate([ctimes, [t.max()]])
+    cp2 = np.concatenate([[1.0], G])
+    ev_times = np.unique(t[c == cause])
+    keep_int = np.zeros(ct2.size + 1, bool)
+    keep_int[np.searchsorted(ct2, ev_times, side="left")] = True
+    rows = []
+    for i in range(t.size):
+        if c[i] == 0 or c[i] == cause:
+            rows.append((i, 0.0, t[i], int(c[i] == cause), 1.0))
+            continue
+        k0 = np.searchsorted(ct2, t[i], side="left")
+        g_ti = cp2[np.searchsorted(ctimes, t[i], side="left")]
+        if k0 >= ct2.size:
+            rows.append((i, 0.0, t[i], 0, 1.0))
+            continue
+        rows.append((i, 0.0, ct2[k0], 0, 1.0))
+        for k in range(k0 + 1, ct2.size):
+            if ct2[k] <= ct2[k - 1]:
+                continue
+            if keep_int[k]:
+                rows.append((i, ct2[k - 1], ct2[k], 0, cp2[k] / g_ti))
+    return pd.DataFrame(rows, columns=["row", "fgstart", "fgstop", "fgstatus", "fgwt"])
+
+
+@pytest.mark.parametrize("seed,days,cause", [(1, True, 1), (2, False, 1), (3, True, 2),
+                                             (4, True, 3), (5, False, 2)])
+def test_finegray_data_equals_the_loops_bitwise(seed, days, cause):
+    from aplcohort.adjust import finegray_data
+    d = competing(500, seed, days=days)
+    t, c = d["t"].to_numpy(), d["c"].to_numpy()
+    if seed == 4:                      # the largest time a censoring (a repeated ct2 end)
+        c[np.argmax(t)] = 0
+    got = finegray_data(t, c, cause)
+    pd.testing.assert_frame_equal(got, finegray_data_loop(t, c, cause), check_exact=True)
+    # the hand example of the docstring too
+    ex = ([1, 2, 2, 3, 4, 4, 5, 6, 7, 8], [1, 2, 0, 2, 0, 1, 2, 0, 1, 0])
+    pd.testing.assert_frame_equal(finegray_data(*ex), finegray_data_loop(*ex), check_exact=True)
