@@ -297,3 +297,35 @@ def test_firth_coxph_results_equal_the_per_row_form(monkeypatch, seed, ties, str
     for col in ("coef", "se", "lower", "upper", "statistic", "p"):
         np.testing.assert_allclose(new.terms[col], old.terms[col], rtol=1e-10, atol=0)
     np.testing.assert_allclose(new.loglik, old.loglik, rtol=1e-10)
+
+
+# ------------------------------------------------------------------------ Cox residual engine
+@pytest.mark.parametrize("seed,ties,strata,weights,entry", FIRTH_CASES)
+def test_cox_engine_without_unused_moments_is_bitwise_the_same(monkeypatch, seed, ties, strata,
+                                                              weights, entry):
+    """Martingale / score residuals (hence dfbeta and the robust variance) and Schoenfeld
+    residuals no longer build the second-moment sums they never used: every number is the
+    same bit for bit as with the full moments."""
+    from aplcohort.stats import cox_residuals
+    from aplcohort.stats.cox import _Engine
+    d = firth_data(seed, entry)
+    kw = dict(time="t", event="e", covariates=["x1", "x2", "x3"], ties=ties,
+              strata="g" if strata else None, weights="w" if weights else None,
+              entry="t0" if entry else None, robust=True)
+    if entry:
+        d["id"] = np.arange(len(d))
+        kw["cluster"] = "id"
+
+    def run():
+        f = coxph(d, **kw)
+        out = [f.terms["robust_se"].to_numpy()]
+        out += [cox_residuals(f, t).to_numpy(float)
+                for t in ("martingale", "deviance", "score", "schoenfeld", "dfbeta")]
+        return out
+
+    new = run()
+    full = _Engine._stratum_terms
+    monkeypatch.setattr(_Engine, "_stratum_terms",
+                        lambda self, st, eta_s, r, Xs, moments=2: full(self, st, eta_s, r, Xs, 2))
+    for a, b in zip(new, run()):
+        np.testing.assert_array_equal(a, b)

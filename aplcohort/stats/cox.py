@@ -141,26 +141,35 @@ class _Engine:
             idx = np.flatnonzero(codes == s)
             self.strata.append(_Stratum(idx, time, event, entry, ties))
 
-    def _stratum_terms(self, st, eta_s, r, Xs):
-        """Per Efron row: den, mean, second moment (all scaled by exp(-c))."""
+    def _stratum_terms(self, st, eta_s, r, Xs, moments=2):
+        """Per Efron row: den, mean, second moment (all scaled by exp(-c)).
+
+        ``moments`` = the highest moment wanted: 0 (den only; ``m`` and ``s2`` are None),
+        1 (and the mean) or 2. The (n, p, p) second-moment sums are the largest arrays of
+        the engine, so the callers that do not use them (martingale and score residuals,
+        hence the robust variance) do not build them; what is built is computed as before.
+        """
         p = self.p
-        rX = r[:, None] * Xs
-        S0 = _risk_sums(st, r)
-        S1 = _risk_sums(st, rX)
-        S2 = _risk_sums(st, rX[:, :, None] * Xs[:, None, :])
         J = len(st.tau)
+        jj, fr = st.row_j, st.frac
+        S0 = _risk_sums(st, r)
         dr = r[st.dead]
         S0D = np.bincount(st.dead_j, weights=dr, minlength=J)
-        S1D = np.zeros((J, p))
-        S2D = np.zeros((J, p, p))
-        np.add.at(S1D, st.dead_j, rX[st.dead])
-        np.add.at(S2D, st.dead_j, (rX[st.dead])[:, :, None] * Xs[st.dead][:, None, :])
-        jj, fr = st.row_j, st.frac
         den = S0[jj] - fr * S0D[jj]
-        m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
-        s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
         W = np.bincount(st.dead_j, weights=self.w[st.idx][st.dead], minlength=J)
         meanwt = (W / st.d)[jj]
+        m = s2 = None
+        if moments >= 1:
+            rX = r[:, None] * Xs
+            S1 = _risk_sums(st, rX)
+            S1D = np.zeros((J, p))
+            np.add.at(S1D, st.dead_j, rX[st.dead])
+            m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
+        if moments >= 2:
+            S2 = _risk_sums(st, rX[:, :, None] * Xs[:, None, :])
+            S2D = np.zeros((J, p, p))
+            np.add.at(S2D, st.dead_j, (rX[st.dead])[:, :, None] * Xs[st.dead][:, None, :])
+            s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
         return den, m, s2, meanwt
 
     def stats(self, beta, need_info=True):
@@ -176,7 +185,7 @@ class _Engine:
             c = eta_s.max()
             r = w[st.idx] * np.exp(eta_s - c)
             Xs = X[st.idx]
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, 2 if need_info else 1)
             wd = w[st.idx][st.dead]
             ll += np.sum(wd * (eta_s[st.dead] - c)) - np.sum(meanwt * np.log(den))
             U += wd @ Xs[st.dead] - meanwt @ m
@@ -230,7 +239,7 @@ class _Engine:
             c = eta_s.max()
             risk = np.exp(eta_s - c)
             r = self.w[st.idx] * risk
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, _s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, moments=1)
             J = len(st.tau)
             a = meanwt / den
             ea = (1.0 - st.frac) * a
