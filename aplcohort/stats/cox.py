@@ -108,6 +108,35 @@ def _risk_sums(st: _Stratum, v):
     return A - _revcum(v[st.ord_entry])[st.n_entry_lt]
 
 
+def _bucket_outer(bucket, wts, X, J, block=1 << 16):
+    """``sum_i wts_i x_i x_i'`` for each bucket 0..J-1 (J, p, p), over row blocks sorted by
+    bucket (no (n, p, p) array); rows with a bucket outside 0..J-1 are left out."""
+    p = X.shape[1]
+    out = np.zeros((J, p * p))
+    keep = np.flatnonzero((bucket >= 0) & (bucket < J))
+    o = keep[np.argsort(bucket[keep], kind="stable")]
+    b = bucket[o]
+    for s in range(0, o.size, block):
+        idx, bb = o[s:s + block], b[s:s + block]
+        Xb = X[idx]
+        prod = ((wts[idx][:, None] * Xb)[:, :, None] * Xb[:, None, :]).reshape(-1, p * p)
+        starts = np.flatnonzero(np.r_[True, bb[1:] != bb[:-1]])
+        out[bb[starts]] += np.add.reduceat(prod, starts, axis=0)
+    return out.reshape(J, p, p)
+
+
+def _risk_outer(st: _Stratum, r, Xs, J):
+    """``_risk_sums(st, r x x')`` at the J event times, from row blocks: a row is in the
+    risk sets ``j_entry <= j < j_stop``, so the sums are reverse cumulative sums over
+    the buckets ``j_stop - 1`` minus those over ``j_entry - 1``."""
+    def rc(a):
+        return np.cumsum(a[::-1], axis=0)[::-1]
+    out = rc(_bucket_outer(st.j_stop - 1, r, Xs, J))
+    if st.entry is not None:
+        out = out - rc(_bucket_outer(st.j_entry - 1, r, Xs, J))
+    return out
+
+
 class _LazyEngine:
     """Builds the per-row :class:`_Engine` only when residuals / event terms are needed
     (robust variance, cox.zph); the fit itself runs on :class:`~._coxcore.RiskSetKernel`."""
@@ -209,13 +238,21 @@ class _Engine:
             eta_s = eta[st.idx]
             r = self.w[st.idx] * np.exp(eta_s - eta_s.max())
             Xs = self.X[st.idx]
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, _s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, moments=1)
             wd = self.w[st.idx][st.dead]
             u = np.zeros((J, self.p))
             np.add.at(u, st.dead_j, wd[:, None] * Xs[st.dead])
             np.add.at(u, st.row_j, -meanwt[:, None] * m)
-            v = np.zeros((J, self.p, self.p))
-            np.add.at(v, st.row_j, meanwt[:, None, None] * (s2 - m[:, :, None] * m[:, None, :]))
+            # v_j = sum_k meanwt_k (s2_k - m_k m_k') with s2_k = (S2_j - frac_k S2D_j) / den_k
+            #     = alpha_j S2_j - beta_j S2D_j - sum_k meanwt_k m_k m_k',
+            # the second-moment sums taken per event time from row blocks (no (n, p, p))
+            a = meanwt / den
+            alpha = np.bincount(st.row_j, weights=a, minlength=J)
+            beta = np.bincount(st.row_j, weights=a * st.frac, minlength=J)
+            S2 = _risk_outer(st, r, Xs, J)
+            S2D = _bucket_outer(st.dead_j, r[st.dead], Xs[st.dead], J)
+            v = (alpha[:, None, None] * S2 - beta[:, None, None] * S2D
+                 - _bucket_outer(st.row_j, meanwt, m, J))
             out_s.append(np.full(J, si))
             out_t.append(st.tau)
             out_u.append(u)
