@@ -360,7 +360,9 @@ class FenwickRef:
 
 
 def count_fenwick(time, event, entry, lp, w):
-    """The former counting (Python sweeps with a binary indexed tree). Pair counts and per-row influence of one stratum (R ``concordance`` counting).
+    """The former counting (Python sweeps with a binary indexed tree).
+
+    Pair counts and per-row influence of one stratum (R ``concordance`` counting).
 
     Returns (counts (5,), imat (n, 3)) with counts = [concordant, discordant, tied.x,
     tied.y, tied.xy] (weighted) and imat the weighted numbers of concordant, discordant
