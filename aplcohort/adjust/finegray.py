@@ -66,14 +66,11 @@ def finegray_data(time, code, cause=1) -> pd.DataFrame:
     c = c.astype(int)
     if cause not in set(c.tolist()):
         raise InputError(f"no event of cause {cause} in the data")
-    # censoring KM, events before censorings at tied times, unweighted
-    ctimes = np.unique(t[c == 0])
-    G = np.empty(ctimes.size)
-    g = 1.0
-    for j, u in enumerate(ctimes):
-        at_risk = np.sum((t > u) | ((t == u) & (c == 0)))
-        g *= 1 - np.sum((t == u) & (c == 0)) / at_risk
-        G[j] = g
+    # censoring KM, events before censorings at tied times, unweighted: at a censoring
+    # time u the risk set is t > u plus the censorings at u (one sort, no loop)
+    ctimes, n_cens = np.unique(t[c == 0], return_counts=True)
+    at_risk = t.size - np.searchsorted(np.sort(t), ctimes, side="right") + n_cens
+    G = np.cumprod(1 - n_cens / at_risk)
     maxtime = t.max()
     ct2 = np.concatenate([ctimes, [maxtime]])
     cp2 = np.concatenate([[1.0], G])          # G at the start of (ct2[j-1], ct2[j]]
@@ -81,24 +78,38 @@ def finegray_data(time, code, cause=1) -> pd.DataFrame:
     # interval k = (ct2[k-1], ct2[k]] (k = 0: (0, ct2[0]]) containing an event of interest
     keep_int = np.zeros(ct2.size + 1, bool)
     keep_int[np.searchsorted(ct2, ev_times, side="left")] = True
-    rows = []
-    for i in range(t.size):
-        if c[i] == 0 or c[i] == cause:
-            rows.append((i, 0.0, t[i], int(c[i] == cause), 1.0))
-            continue
-        # competing event: G(t_i-) = product over censoring times < t_i
-        k0 = np.searchsorted(ct2, t[i], side="left")         # first ct2 >= t_i
-        g_ti = cp2[np.searchsorted(ctimes, t[i], side="left")]
-        if k0 >= ct2.size:
-            rows.append((i, 0.0, t[i], 0, 1.0))
-            continue
-        rows.append((i, 0.0, ct2[k0], 0, 1.0))
-        for k in range(k0 + 1, ct2.size):
-            if ct2[k] <= ct2[k - 1]:
-                continue
-            if keep_int[k]:
-                rows.append((i, ct2[k - 1], ct2[k], 0, cp2[k] / g_ti))
-    return pd.DataFrame(rows, columns=["row", "fgstart", "fgstop", "fgstatus", "fgwt"])
+    # rows: one per subject; a competing event (time t_i) runs to the end of its censoring
+    # interval (ct2[k0], weight 1), then one row per later kept interval with weight
+    # G(interval) / G(t_i-); built with repeat / cumsum in input order
+    n = t.size
+    kept = np.arange(1, ct2.size)
+    kept = kept[keep_int[kept] & (ct2[kept] > ct2[kept - 1])]
+    comp = np.flatnonzero((c != 0) & (c != cause))
+    k0 = np.searchsorted(ct2, t[comp], side="left")          # first ct2 >= t_i
+    g_ti = cp2[np.searchsorted(ctimes, t[comp], side="left")]
+    inside = k0 < ct2.size
+    extra = np.zeros(n, dtype=np.int64)
+    first = np.searchsorted(kept, k0, side="right")           # first kept k > k0
+    extra[comp[inside]] = kept.size - first[inside]
+    size = 1 + extra
+    row = np.repeat(np.arange(n), size)
+    head = np.cumsum(size) - size
+    k = np.arange(row.size) - head[row]
+    start = np.zeros(row.size)
+    stop = t[row].astype(float)
+    wt = np.ones(row.size)
+    status = ((c == cause).astype(np.int64))[row]
+    stop[head[comp[inside]]] = ct2[k0[inside]]
+    add = k > 0
+    pos = np.zeros(n, dtype=np.int64)
+    pos[comp] = np.arange(comp.size)
+    ra = pos[row[add]]
+    kk = kept[first[ra] + k[add] - 1]
+    start[add] = ct2[kk - 1]
+    stop[add] = ct2[kk]
+    wt[add] = cp2[kk] / g_ti[ra]
+    return pd.DataFrame({"row": row.astype(np.int64), "fgstart": start, "fgstop": stop,
+                         "fgstatus": status, "fgwt": wt})
 
 
 def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, weights, *,

@@ -52,31 +52,77 @@ _COLUMNS = ["strata", "concordance", "std_err", "lower", "upper", "concordant", 
             "tied_x", "tied_y", "tied_xy"]
 
 
-class _Fenwick:
-    """Binary indexed tree of weights over ranks 0..K-1 (prefix sums in O(log K))."""
+def _earlier_below(rank, w, is_query):
+    """For each item of a sequence: the sum of ``w`` over the EARLIER points (items with
+    ``is_query`` False) whose rank is below the item's.
 
-    def __init__(self, K):
-        self.K = K
-        self.t = [0.0] * (K + 1)
-        self.total = 0.0
+    Bottom-up merge sort in numpy: at each level every pair of sibling blocks is merged
+    by rank (a stable sort of two runs already sorted, arrays carried in merged order so
+    that the moves stay inside a block), and a query in the right block gains the
+    cumulative weight of the left block's points merged before it (at equal rank the
+    query goes first). Every earlier point is counted once, at the level where the two
+    items' blocks meet; sums restart at each block, so an empty set sums to exactly 0.
+    O(n log n) array work.
+    """
+    m = rank.size
+    if m < 2:
+        return np.zeros(m)
+    L = int(m - 1).bit_length()
+    N = 1 << L
+    r = np.full(N, int(rank.max()) + 1, dtype=np.int64)
+    r[:m] = rank
+    q = np.ones(N, dtype=bool)                   # padding: queries, never counted
+    q[:m] = is_query
+    wp = np.zeros(N)
+    wp[:m] = np.where(is_query, 0.0, w)
+    key2 = r * 2 + (~q)                          # at equal rank, queries before points
+    big = 2 * (int(r.max()) + 2)
+    pos = np.arange(N, dtype=np.int64)
+    out = np.zeros(N)
+    for lev in range(L):
+        size = 2 << lev
+        o = np.argsort((pos >> (lev + 1)) * big + key2, kind="stable")
+        pos, key2, wp, q = pos[o], key2[o], wp[o], q[o]
+        left = ((pos >> lev) & 1) == 0
+        cs = np.where(left, wp, 0.0).reshape(-1, size).cumsum(axis=1).ravel()
+        hit = ~left & q
+        out[pos[hit]] += cs[hit]
+    return out[:m]
 
-    def add(self, r, v):
-        t, K = self.t, self.K
-        self.total += v
-        i = r + 1
-        while i <= K:
-            t[i] += v
-            i += i & -i
 
-    def below(self, r):
-        """Sum of the weights at ranks < r."""
-        t = self.t
-        s = 0.0
-        i = r
-        while i > 0:
-            s += t[i]
-            i -= i & -i
-        return s
+def _earlier_equal(rank, w, is_query):
+    """For each item: the sum of ``w`` over the earlier points of the same rank."""
+    o = np.lexsort((np.arange(rank.size), rank))
+    cs = np.cumsum(np.where(is_query, 0.0, w)[o])
+    rs = rank[o]
+    first = np.r_[True, rs[1:] != rs[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(rank.size), 0))
+    before = np.where(start > 0, cs[np.maximum(start - 1, 0)], 0.0)
+    out = np.empty(rank.size)
+    out[o] = cs - before
+    return out
+
+
+def _dominance(pkey, prank, pw, qkey, qrank, later_first):
+    """Sums over points ``p`` of ``pw`` with ``pkey`` beyond ``qkey`` for each query:
+    (rank below, rank not above, any rank). ``later_first``: beyond = greater (else
+    smaller); a point with the query's key is never counted."""
+    np_, nq = pkey.size, qkey.size
+    key = np.concatenate([pkey, qkey])
+    isq = np.r_[np.zeros(np_, bool), np.ones(nq, bool)]
+    # sequence: by key (descending when greater counts), queries before points at ties
+    k = -key if later_first else key
+    seq = np.lexsort((~isq, k))
+    rank = np.concatenate([prank, qrank])[seq]
+    w = np.concatenate([pw, np.zeros(nq)])[seq]
+    iq = isq[seq]
+    lt = _earlier_below(rank, w, iq)
+    le = lt + _earlier_equal(rank, w, iq)
+    al = np.cumsum(np.where(iq, 0.0, w))
+    back = np.empty(seq.size, dtype=np.int64)
+    back[seq] = np.arange(seq.size)
+    at = back[np_:]
+    return lt[at], le[at], al[at]
 
 
 def _count(time, event, entry, lp, w):
@@ -86,10 +132,11 @@ def _count(time, event, entry, lp, w):
     tied.y, tied.xy] (weighted) and imat the weighted numbers of concordant, discordant
     and tied.x pairs each row is part of.
 
-    Two sweeps over the distinct event times with a binary indexed tree over the ranks of
-    the linear predictor (O(n log n), as R's C code): row ``j`` is a comparator of the
-    events at the k-th event time ``U[k]`` when ``lo_j <= k < hi_j`` (``hi``: event times
-    before its stop, or at it when censored; ``lo``: event times at or before its entry).
+    Row ``j`` is a comparator of the events at the k-th event time ``U[k]`` when
+    ``lo_j <= k < hi_j`` (``hi``: event times before its stop, or at it when censored;
+    ``lo``: event times at or before its entry). Both sides are offline dominance sums
+    over (event-time index, rank of the linear predictor), answered by
+    :func:`_dominance` (O(n log n) array work, as R's C code counts with a tree).
     """
     n = time.size
     imat = np.zeros((n, 3))
@@ -100,56 +147,33 @@ def _count(time, event, entry, lp, w):
     if J == 0:
         return counts, imat
     _u, rank = np.unique(lp, return_inverse=True)
-    K = int(rank.max()) + 1
+    rank = rank.ravel()
     hi = np.where(dead, np.searchsorted(U, time, side="left"),
-                  np.searchsorted(U, time, side="right"))
+                  np.searchsorted(U, time, side="right")).astype(np.int64)
     lo = (np.zeros(n, np.int64) if entry is None
-          else np.searchsorted(U, entry, side="right"))
-    kd = np.full(n, -1, np.int64)
-    kd[dead] = np.searchsorted(U, time[dead])
-    rl, wl, hil, lol = rank.tolist(), w.tolist(), hi.tolist(), lo.tolist()
-
-    def by(key, rows):
-        """rows grouped by key value (lists indexed 0..J)."""
-        out = [[] for _ in range(J + 1)]
-        for j in rows:
-            out[key[j]].append(j)
-        return out
-
-    allrows = range(n)
-    add_at = by(hil, allrows)                      # enters the comparator set below hi
-    sub_at = by(lol, allrows) if entry is not None else None
-    deaths_at = by(kd.tolist(), np.flatnonzero(dead).tolist())
-    # events' side: sums over their comparators (sweep k downwards)
+          else np.searchsorted(U, entry, side="right").astype(np.int64))
+    di = np.flatnonzero(dead)
+    kd = np.searchsorted(U, time[di]).astype(np.int64)
+    # events' side: sums over their comparators (rows with lo <= k < hi), by rank:
+    # rows with hi > k, minus rows with lo > k
+    rd = rank[di]
+    a_lt, a_le, a_all = _dominance(hi, rank, w, kd, rd, True)
+    if entry is not None:
+        b_lt, b_le, b_all = _dominance(lo, rank, w, kd, rd, True)
+        a_lt, a_le, a_all = a_lt - b_lt, a_le - b_le, a_all - b_all
     side = np.zeros((n, 3))
-    f = _Fenwick(K)
-    for k in range(J - 1, -1, -1):
-        for j in add_at[k + 1]:
-            f.add(rl[j], wl[j])
-        if sub_at is not None:
-            for j in sub_at[k + 1]:
-                f.add(rl[j], -wl[j])
-        for i in deaths_at[k]:
-            lt = f.below(rl[i])
-            le = f.below(rl[i] + 1)
-            side[i, 0] = lt                        # comparator lower: concordant
-            side[i, 1] = f.total - le              # comparator higher: discordant
-            side[i, 2] = le - lt
-    # comparators' side: sums over the events they are compared with (sweep k upwards)
-    g = _Fenwick(K)
-    for k in range(J + 1):
-        for sign, rows in ((1.0, add_at[k]), (-1.0, None if sub_at is None else sub_at[k])):
-            if not rows:
-                continue
-            for j in rows:
-                lt = g.below(rl[j])
-                le = g.below(rl[j] + 1)
-                imat[j, 0] += sign * (g.total - le)     # event higher: concordant
-                imat[j, 1] += sign * lt
-                imat[j, 2] += sign * (le - lt)
-        if k < J:
-            for i in deaths_at[k]:
-                g.add(rl[i], wl[i])
+    side[di, 0] = a_lt                               # comparator lower: concordant
+    side[di, 1] = a_all - a_le                       # comparator higher: discordant
+    side[di, 2] = a_le - a_lt
+    # comparators' side: sums over the events they are compared with (lo <= k_i < hi):
+    # events with k_i < hi, minus events with k_i < lo
+    e_lt, e_le, e_all = _dominance(kd, rd, w[di], hi, rank, False)
+    if entry is not None:
+        f_lt, f_le, f_all = _dominance(kd, rd, w[di], lo, rank, False)
+        e_lt, e_le, e_all = e_lt - f_lt, e_le - f_le, e_all - f_all
+    imat[:, 0] = e_all - e_le                        # event higher: concordant
+    imat[:, 1] = e_lt
+    imat[:, 2] = e_le - e_lt
     imat += side
     counts[:3] = w @ side                          # each pair once, from its event's side
     # pairs of events at the same time (R's tied.y; tied.xy when the predictor ties too)
@@ -353,8 +377,14 @@ def td_auc(result, times) -> pd.DataFrame:
                              "time inside follow-up")
         wi = 1.0 / G_left(time[case])
         wj = 1.0 / G_at(t)
-        d = lp[case][:, None] - lp[ctrl][None, :]
-        cmp = (d > 0) + 0.5 * (d == 0)
-        auc = float(wi @ cmp.sum(axis=1) * wj / (wi.sum() * wj * ctrl.size))
+        # for each case, the controls with a lower marker count 1 and the tied ones 1/2:
+        # counted by binary search in the sorted control markers (n log n, not a
+        # cases x controls matrix); whole and half counts are exact in float, so the sum
+        # equals that matrix's row sum bit for bit
+        sc = np.sort(lp[ctrl])
+        lo = np.searchsorted(sc, lp[case], side="left")
+        hi = np.searchsorted(sc, lp[case], side="right")
+        counts = lo + 0.5 * (hi - lo)
+        auc = float(wi @ counts * wj / (wi.sum() * wj * ctrl.size))
         rows.append((float(t), auc, int(case.size), int(ctrl.size)))
     return pd.DataFrame(rows, columns=["time", "auc", "cases", "controls"])

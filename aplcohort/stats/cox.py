@@ -107,6 +107,35 @@ def _risk_sums(st: _Stratum, v):
     return A - _revcum(v[st.ord_entry])[st.n_entry_lt]
 
 
+def _bucket_outer(bucket, wts, X, J, block=1 << 16):
+    """``sum_i wts_i x_i x_i'`` for each bucket 0..J-1 (J, p, p), over row blocks sorted by
+    bucket (no (n, p, p) array); rows with a bucket outside 0..J-1 are left out."""
+    p = X.shape[1]
+    out = np.zeros((J, p * p))
+    keep = np.flatnonzero((bucket >= 0) & (bucket < J))
+    o = keep[np.argsort(bucket[keep], kind="stable")]
+    b = bucket[o]
+    for s in range(0, o.size, block):
+        idx, bb = o[s:s + block], b[s:s + block]
+        Xb = X[idx]
+        prod = ((wts[idx][:, None] * Xb)[:, :, None] * Xb[:, None, :]).reshape(-1, p * p)
+        starts = np.flatnonzero(np.r_[True, bb[1:] != bb[:-1]])
+        out[bb[starts]] += np.add.reduceat(prod, starts, axis=0)
+    return out.reshape(J, p, p)
+
+
+def _risk_outer(st: _Stratum, r, Xs, J):
+    """``_risk_sums(st, r x x')`` at the J event times, from row blocks: a row is in the
+    risk sets ``j_entry <= j < j_stop``, so the sums are reverse cumulative sums over
+    the buckets ``j_stop - 1`` minus those over ``j_entry - 1``."""
+    def rc(a):
+        return np.cumsum(a[::-1], axis=0)[::-1]
+    out = rc(_bucket_outer(st.j_stop - 1, r, Xs, J))
+    if st.entry is not None:
+        out = out - rc(_bucket_outer(st.j_entry - 1, r, Xs, J))
+    return out
+
+
 class _LazyEngine:
     """Builds the per-row :class:`_Engine` only when residuals / event terms are needed
     (robust variance, cox.zph); the fit itself runs on :class:`~._coxcore.RiskSetKernel`."""
@@ -140,26 +169,35 @@ class _Engine:
             idx = np.flatnonzero(codes == s)
             self.strata.append(_Stratum(idx, time, event, entry, ties))
 
-    def _stratum_terms(self, st, eta_s, r, Xs):
-        """Per Efron row: den, mean, second moment (all scaled by exp(-c))."""
+    def _stratum_terms(self, st, eta_s, r, Xs, moments=2):
+        """Per Efron row: den, mean, second moment (all scaled by exp(-c)).
+
+        ``moments`` = the highest moment wanted: 0 (den only; ``m`` and ``s2`` are None),
+        1 (and the mean) or 2. The (n, p, p) second-moment sums are the largest arrays of
+        the engine, so the callers that do not use them (martingale and score residuals,
+        hence the robust variance) do not build them; what is built is computed as before.
+        """
         p = self.p
-        rX = r[:, None] * Xs
-        S0 = _risk_sums(st, r)
-        S1 = _risk_sums(st, rX)
-        S2 = _risk_sums(st, rX[:, :, None] * Xs[:, None, :])
         J = len(st.tau)
+        jj, fr = st.row_j, st.frac
+        S0 = _risk_sums(st, r)
         dr = r[st.dead]
         S0D = np.bincount(st.dead_j, weights=dr, minlength=J)
-        S1D = np.zeros((J, p))
-        S2D = np.zeros((J, p, p))
-        np.add.at(S1D, st.dead_j, rX[st.dead])
-        np.add.at(S2D, st.dead_j, (rX[st.dead])[:, :, None] * Xs[st.dead][:, None, :])
-        jj, fr = st.row_j, st.frac
         den = S0[jj] - fr * S0D[jj]
-        m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
-        s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
         W = np.bincount(st.dead_j, weights=self.w[st.idx][st.dead], minlength=J)
         meanwt = (W / st.d)[jj]
+        m = s2 = None
+        if moments >= 1:
+            rX = r[:, None] * Xs
+            S1 = _risk_sums(st, rX)
+            S1D = np.zeros((J, p))
+            np.add.at(S1D, st.dead_j, rX[st.dead])
+            m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
+        if moments >= 2:
+            S2 = _risk_sums(st, rX[:, :, None] * Xs[:, None, :])
+            S2D = np.zeros((J, p, p))
+            np.add.at(S2D, st.dead_j, (rX[st.dead])[:, :, None] * Xs[st.dead][:, None, :])
+            s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
         return den, m, s2, meanwt
 
     def stats(self, beta, need_info=True):
@@ -175,7 +213,7 @@ class _Engine:
             c = eta_s.max()
             r = w[st.idx] * np.exp(eta_s - c)
             Xs = X[st.idx]
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, 2 if need_info else 1)
             wd = w[st.idx][st.dead]
             ll += np.sum(wd * (eta_s[st.dead] - c)) - np.sum(meanwt * np.log(den))
             U += wd @ Xs[st.dead] - meanwt @ m
@@ -199,13 +237,21 @@ class _Engine:
             eta_s = eta[st.idx]
             r = self.w[st.idx] * np.exp(eta_s - eta_s.max())
             Xs = self.X[st.idx]
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, _s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, moments=1)
             wd = self.w[st.idx][st.dead]
             u = np.zeros((J, self.p))
             np.add.at(u, st.dead_j, wd[:, None] * Xs[st.dead])
             np.add.at(u, st.row_j, -meanwt[:, None] * m)
-            v = np.zeros((J, self.p, self.p))
-            np.add.at(v, st.row_j, meanwt[:, None, None] * (s2 - m[:, :, None] * m[:, None, :]))
+            # v_j = sum_k meanwt_k (s2_k - m_k m_k') with s2_k = (S2_j - frac_k S2D_j) / den_k
+            #     = alpha_j S2_j - beta_j S2D_j - sum_k meanwt_k m_k m_k',
+            # the second-moment sums taken per event time from row blocks (no (n, p, p))
+            a = meanwt / den
+            alpha = np.bincount(st.row_j, weights=a, minlength=J)
+            beta = np.bincount(st.row_j, weights=a * st.frac, minlength=J)
+            S2 = _risk_outer(st, r, Xs, J)
+            S2D = _bucket_outer(st.dead_j, r[st.dead], Xs[st.dead], J)
+            v = (alpha[:, None, None] * S2 - beta[:, None, None] * S2D
+                 - _bucket_outer(st.row_j, meanwt, m, J))
             out_s.append(np.full(J, si))
             out_t.append(st.tau)
             out_u.append(u)
@@ -229,7 +275,7 @@ class _Engine:
             c = eta_s.max()
             risk = np.exp(eta_s - c)
             r = self.w[st.idx] * risk
-            den, m, s2, meanwt = self._stratum_terms(st, eta_s, r, Xs)
+            den, m, _s2, meanwt = self._stratum_terms(st, eta_s, r, Xs, moments=1)
             J = len(st.tau)
             a = meanwt / den
             ea = (1.0 - st.frac) * a

@@ -184,29 +184,38 @@ def finegray_expand(data: pd.DataFrame, *, stop: str, code: str, cause=1, start:
     keep[idx[idx >= 1]] = True
     ncut = cp2.size
     expand = (st != 0) & (st != cause) & last
-    rows, s_out, e_out, w_out = [], [], [], []
-    for i in range(n):
-        rows.append(i)
-        s_out.append(y1[i])
-        w_out.append(1.0)
-        if not expand[i]:
-            e_out.append(y2[i])
-            continue
-        j = int(np.searchsorted(ct2, y2[i], side="left"))  # first ct2 >= stop
-        e_out.append(ct2[j])
-        tempwt = cp2[j]
-        for jj in range(j + 1, ncut):
-            if keep[jj]:
-                rows.append(i)
-                s_out.append(ct2[jj - 1])
-                e_out.append(ct2[jj])
-                w_out.append(cp2[jj] / tempwt)
-    rows = np.asarray(rows)
+    # every row once, and after each expanded row (a competing-cause failure on a
+    # subject's last row) one row per kept censoring interval after the one containing
+    # its time: built with repeat / cumsum, O(output rows), in R's order
+    kept = np.flatnonzero(keep[:ncut])                  # kept interval indices, sorted
+    ei = np.flatnonzero(expand)
+    j = np.searchsorted(ct2, y2[ei], side="left")       # first ct2 >= stop
+    first_k = np.searchsorted(kept, j, side="right")    # first kept index > j
+    extra = np.zeros(n, dtype=np.int64)
+    extra[ei] = kept.size - first_k
+    size = 1 + extra
+    rows = np.repeat(np.arange(n), size)
+    head = np.cumsum(size) - size                       # output position of each row
+    k = np.arange(rows.size) - head[rows]               # 0 = the row itself, 1.. = added
+    s_out = y1[rows].astype(float)
+    e_out = y2[rows].astype(float)
+    w_out = np.ones(rows.size)
+    jrow = np.zeros(n, dtype=np.int64)
+    jrow[ei] = j
+    e_out[head[ei]] = ct2[j]                            # extended to its interval's end
+    fk = np.zeros(n, dtype=np.int64)
+    fk[ei] = first_k
+    add = k > 0
+    ra = rows[add]
+    jj = kept[fk[ra] + k[add] - 1]
+    s_out[add] = ct2[jj - 1]
+    e_out[add] = ct2[jj]
+    w_out[add] = cp2[jj] / cp2[jrow[ra]]
     out = data.iloc[rows].reset_index(drop=True)
-    out["fgstart"] = np.asarray(s_out, float)
-    out["fgstop"] = np.asarray(e_out, float)
+    out["fgstart"] = s_out
+    out["fgstop"] = e_out
     out["fgstatus"] = (st[rows] == cause).astype(np.int64)
-    out["fgwt"] = np.asarray(w_out, float)
+    out["fgwt"] = w_out
     return out
 
 

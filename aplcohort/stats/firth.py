@@ -45,8 +45,38 @@ __all__ = ["firth_cox_fit", "FirthFit", "firth_coxph", "FirthCoxResult"]
 _TEST_COLUMNS = ["test", "statistic", "df", "p"]
 
 
+def _risk_weights(st, alpha):
+    """Adjoint of :func:`aplcohort.stats.cox._risk_sums`: for each row of the stratum,
+    the sum of ``alpha[j]`` over the risk sets ``j`` that contain it, so that
+    ``alpha @ _risk_sums(st, v) == _risk_weights(st, alpha) @ v`` (one cumsum)."""
+    n = len(st.time)
+    out = np.empty(n)
+    out[st.ord_stop] = np.cumsum(np.bincount(st.n_stop_lt, weights=alpha, minlength=n + 1))[:n]
+    if st.entry is not None:
+        out[st.ord_entry] -= np.cumsum(np.bincount(st.n_entry_lt, weights=alpha,
+                                                   minlength=n + 1))[:n]
+    return out
+
+
+def _cubes(X, omega, block=1 << 16):
+    """``sum_i omega_i x_i (x) x_i (x) x_i`` (p, p, p), in row blocks (no (n, p^3) array)."""
+    n, p = X.shape
+    out = np.zeros((p, p * p))
+    for s in range(0, n, block):
+        Xb = X[s:s + block]
+        out += (omega[s:s + block, None] * Xb).T @ (Xb[:, :, None] * Xb[:, None, :]).reshape(
+            -1, p * p)
+    return out.reshape(p, p, p)
+
+
 def _penalised(eng: _Engine, beta, penalty=0.5):
-    """Penalised loglik, penalised score, information (and unpenalised loglik)."""
+    """Penalised loglik, penalised score, information (and unpenalised loglik).
+
+    The derivative of ``log det I`` needs ``sum_r mw_r c3_r``, the weighted third central
+    moments over the risk sets. Expanded, ``c3 = s3 - m s2 (three ways) + 2 m m m``; the
+    ``s3`` part is linear in the risk-set sums, so it is summed through the adjoint of the
+    risk-set sums (a weight per row) instead of per-row (n, p, p, p) arrays.
+    """
     X, w, p = eng.X, eng.w, eng.p
     eta = X @ beta
     ll = 0.0
@@ -62,32 +92,35 @@ def _penalised(eng: _Engine, beta, penalty=0.5):
         Xs = X[st.idx]
         rX = r[:, None] * Xs
         rXX = rX[:, :, None] * Xs[:, None, :]
-        rXXX = rXX[:, :, :, None] * Xs[:, None, None, :]
         J = len(st.tau)
-        S0, S1, S2, S3 = (_risk_sums(st, v) for v in (r, rX, rXX, rXXX))
+        S0, S1, S2 = (_risk_sums(st, v) for v in (r, rX, rXX))
         dd = st.dead
         S0D = np.bincount(st.dead_j, weights=r[dd], minlength=J)
         S1D = np.zeros((J, p))
         S2D = np.zeros((J, p, p))
-        S3D = np.zeros((J, p, p, p))
         np.add.at(S1D, st.dead_j, rX[dd])
         np.add.at(S2D, st.dead_j, rXX[dd])
-        np.add.at(S3D, st.dead_j, rXXX[dd])
         jj, fr = st.row_j, st.frac
         den = S0[jj] - fr * S0D[jj]
         m = (S1[jj] - fr[:, None] * S1D[jj]) / den[:, None]
         s2 = (S2[jj] - fr[:, None, None] * S2D[jj]) / den[:, None, None]
-        s3 = (S3[jj] - fr[:, None, None, None] * S3D[jj]) / den[:, None, None, None]
         W = np.bincount(st.dead_j, weights=w[st.idx][dd], minlength=J)
         mw = (W / st.d)[jj]
         wd = w[st.idx][dd]
         ll += np.sum(wd * (eta_s[dd] - c)) - np.sum(mw * np.log(den))
         U += wd @ Xs[dd] - mw @ m
         Imat += np.einsum("r,rab->ab", mw, s2) - np.einsum("r,ra,rb->ab", mw, m, m)
-        # third central moment  E[(xa-ma)(xb-mb)(xt-mt)]
-        c3 = (s3 - np.einsum("ra,rbt->rabt", m, s2) - np.einsum("rb,rat->rabt", m, s2)
-              - np.einsum("rt,rab->rabt", m, s2) + 2 * np.einsum("ra,rb,rt->rabt", m, m, m))
-        dI += np.einsum("r,rabt->abt", mw, c3)
+        # sum_r mw_r s3_r = sum_j alpha_j S3_j - sum_j beta_j S3D_j = sum_i omega_i x_i^3
+        a = mw / den
+        alpha = np.bincount(jj, weights=a, minlength=J)
+        beta_d = np.bincount(jj, weights=a * fr, minlength=J)
+        omega = r * _risk_weights(st, alpha)
+        omega[dd] -= r[dd] * beta_d[st.dead_j]
+        ms2 = ((mw[:, None] * m).T @ s2.reshape(-1, p * p)).reshape(p, p, p)  # [a, b, t]
+        mmm = ((mw[:, None] * m).T @ (m[:, :, None] * m[:, None, :]).reshape(-1, p * p)
+               ).reshape(p, p, p)
+        dI += (_cubes(Xs, omega) - ms2 - ms2.transpose(1, 0, 2) - ms2.transpose(1, 2, 0)
+               + 2 * mmm)
     sign, logdet = np.linalg.slogdet(Imat)
     if sign <= 0:
         return -np.inf, np.full(p, np.nan), Imat, ll

@@ -55,7 +55,7 @@ def _martingale(m):
         c = eta_s.max()
         risk = np.exp(eta_s - c)
         r = eng.w[st.idx] * risk
-        den, _m, _s2, meanwt = eng._stratum_terms(st, eta_s, r, eng.X[st.idx])
+        den, _m, _s2, meanwt = eng._stratum_terms(st, eta_s, r, eng.X[st.idx], moments=0)
         J = len(st.tau)
         a = meanwt / den
         haz = np.bincount(st.row_j, weights=a, minlength=J)
@@ -79,7 +79,7 @@ def _schoenfeld(m):
         eta_s = eta[st.idx]
         r = eng.w[st.idx] * np.exp(eta_s - eta_s.max())
         Xs = eng.X[st.idx]
-        _den, mk, _s2, _mw = eng._stratum_terms(st, eta_s, r, Xs)
+        _den, mk, _s2, _mw = eng._stratum_terms(st, eta_s, r, Xs, moments=1)
         J = len(st.tau)
         mbar = np.zeros((J, eng.p))
         np.add.at(mbar, st.row_j, mk)
