@@ -1184,28 +1184,30 @@ def _cox_extras(ctx, m, res, df, out):
             from ..plots.diagnostics import plot_cumhaz
             out.figures.append((f"{m.id}__basehaz", _figure_of(plot_cumhaz(bh, xlabel=xlabel))))
     if m.predict:
-        from ..stats.coxpredict import predict_survival
-        prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()}, orient="index")
-        for col in prof.columns:       # profile values typed as the analysis data
-            if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
-                prof[col] = prof[col].astype(str)
-        cur = predict_survival(res, prof, conf_type=m.predict_conf_type,
-                               conf_level=m.conf_level)
-        med = cur.median()
-        pred = {"conf_type": m.predict_conf_type, "profiles": jsonable(cur.profiles),
-                "medians": jsonable(med)}
-        if m.predict_times:
-            at = cur.at(m.predict_times)
-            pred["at"] = jsonable(at)
-            out.tables.append(("predicted_at", "Predicted survival at chosen times", at))
-        out.summary["predicted"] = pred
-        out.tables.append(("predicted_curves", "Predicted survival (R survfit(fit, newdata=))",
-                           cur.table))
-        if _fig(ctx, m):
-            from ..plots.diagnostics import plot_predicted_survival
-            out.figures.append((f"{m.id}__predicted",
-                                _figure_of(plot_predicted_survival(cur, ci=True,
-                                                                   xlabel=xlabel))))
+        with _part(out, "predicted", "predicted survival"):
+            from ..stats.coxpredict import predict_survival
+            prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()},
+                                          orient="index")
+            for col in prof.columns:       # profile values typed as the analysis data
+                if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
+                    prof[col] = prof[col].astype(str)
+            cur = predict_survival(res, prof, conf_type=m.predict_conf_type,
+                                   conf_level=m.conf_level)
+            med = cur.median()
+            pred = {"conf_type": m.predict_conf_type, "profiles": jsonable(cur.profiles),
+                    "medians": jsonable(med)}
+            if m.predict_times:
+                at = cur.at(m.predict_times)
+                pred["at"] = jsonable(at)
+                out.tables.append(("predicted_at", "Predicted survival at chosen times", at))
+            out.summary["predicted"] = pred
+            out.tables.append(("predicted_curves",
+                               "Predicted survival (R survfit(fit, newdata=))", cur.table))
+            if _fig(ctx, m):
+                from ..plots.diagnostics import plot_predicted_survival
+                out.figures.append((f"{m.id}__predicted",
+                                    _figure_of(plot_predicted_survival(cur, ci=True,
+                                                                       xlabel=xlabel))))
 
 
 def h_finegray(ctx, m, cohort, out):

@@ -300,7 +300,9 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
                                                "the covariate means (R's default) or at 0")
     predict: Optional[dict[str, dict[str, Scalar]]] = _f(
         None, r="survfit(fit, newdata=)", doc="{label: {covariate: value}}: predicted survival "
-                                             "of each profile with CIs (table, figure, medians)")
+                                             "of each profile with CIs (table, figure, medians); "
+                                             "a level must be a value of its column and a "
+                                             "numeric covariate's value a number (plan error)")
     predict_times: Optional[list[float]] = _f(
         None, r="summary(survfit(fit, newdata=), times=)",
         doc="predicted survival of each profile at these times (needs predict)")
