@@ -145,3 +145,48 @@ def test_sweep_cli_inprocess(tmp_path, capsys):
     ref = power_curve(_scenario(0.5), [20, 40], reps=30, seed=2).table
     np.testing.assert_allclose(df["power"], ref["power"], rtol=1e-12)
     assert "in-process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opt, value, words", [
+    ("--target", "80", ["target power", "(0, 1)", "give 0.8"]),
+    ("--target", "0", ["target power", "(0, 1)"]),
+    ("--target", "1", ["target power", "(0, 1)"]),
+    ("--target", "nan", ["target power"]),
+    ("--alpha", "1.5", ["alpha", "(0, 1)"]),
+    ("--alpha", "nan", ["alpha", "(0, 1)"]),
+    ("--reps", "0", ["reps", "positive integer"]),
+    ("--chunk", "0", ["chunk", "positive integer"]),
+    ("--seed", "-1", ["seed", "non-negative integer"]),
+])
+def test_power_cli_numeric_options_range_checked(tmp_path, capsys, opt, value, words):
+    """Out-of-range numeric options of `power` are an exit-2 input error with one readable
+    message, before anything is simulated or written (review 7b, finding 13: --target 80
+    was accepted and reported as 'not reached')."""
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump(_scenario(0.5)))
+    out = tmp_path / "o"
+    rc = main(["power", str(path), "--n", "20,40", "--reps", "5", opt, value, "--out", str(out),
+               "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert all(w in err for w in words), err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("opt, value", [("--alpha", "0"), ("--reps", "-3"), ("--chunk", "0"),
+                                        ("--seed", "-2")])
+def test_sweep_cli_numeric_options_range_checked(tmp_path, capsys, opt, value):
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump(_scenario(0.5)))
+    out = tmp_path / "sw"
+    rc = main(["sweep", str(path), "--n", "20", "--reps", "5", opt, value, "--scheduler", "none",
+               "--out", str(out), "--no-progress"])
+    assert rc == 2
+    assert opt.lstrip("-") in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_power_curve_target_must_be_a_proportion():
+    with pytest.raises(InputError, match="target power"):
+        power_curve(_scenario(0.5), [20], reps=5, seed=1, target=80)

@@ -94,7 +94,8 @@ def register(subparsers) -> None:
                    help="sample sizes START:STOP:STEP (stop included) or a comma list "
                         "(default: the scenario's n)")
     p.add_argument("--target", type=float, default=None,
-                   help="target power: report the smallest n reaching it")
+                   help="target power, a proportion in (0, 1) such as 0.8 (not 80): "
+                        "report the smallest n reaching it")
     _common(p)
     p.set_defaults(handler=_power)
     s = subparsers.add_parser(

@@ -257,9 +257,15 @@ def table_from_counts(ns, counts):
     return pd.DataFrame(rows, columns=_COLS)
 
 
-def _check(alpha, reps, seed, chunk):
+def _check(alpha, reps, seed, chunk, target=None):
     if not 0 < float(alpha) < 1:
         raise InputError(f"alpha must be in (0, 1); got {alpha!r}")
+    if target is not None:
+        num = isinstance(target, (int, float, np.number)) and not isinstance(target, bool)
+        if not (num and 0 < float(target) < 1):
+            hint = (f" (a proportion: for {float(target):g}% give {float(target) / 100:g})"
+                    if num and 1 < float(target) < 100 else "")
+            raise InputError(f"target power must be a proportion in (0, 1); got {target!r}{hint}")
     for v, name in ((reps, "reps"), (chunk, "chunk")):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InputError(f"{name} must be a positive integer; got {v!r}")
@@ -289,7 +295,8 @@ def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any",
     chunk : int
         Replicates simulated and tested per batch (memory; results do not depend on it).
     target : float, optional
-        Target power drawn on the figure and used by ``sample_size()``.
+        Target power, a proportion in (0, 1) (0.8, not 80), drawn on the figure
+        and used by ``sample_size()``.
     progress : bool
         Draw a progress bar on stderr.
 
@@ -320,7 +327,7 @@ def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any",
     ns = parse_n_grid(ns) if isinstance(ns, str) else [int(x) for x in ns]
     if not ns or min(ns) < 2:
         raise InputError(f"sample sizes must be integers >= 2; got {ns!r}")
-    _check(alpha, reps, seed, chunk)
+    _check(alpha, reps, seed, chunk, target)
     bar = Progress(len(ns) * math.ceil(reps / chunk), label=f"power {sc.name}",
                    enabled=bool(progress))
     counts = []

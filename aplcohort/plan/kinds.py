@@ -1254,28 +1254,30 @@ def _cox_extras(ctx, m, res, df, out):
             from ..plots.diagnostics import plot_cumhaz
             out.figures.append((f"{m.id}__basehaz", _figure_of(plot_cumhaz(bh, xlabel=xlabel))))
     if m.predict:
-        from ..stats.coxpredict import predict_survival
-        prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()}, orient="index")
-        for col in prof.columns:       # profile values typed as the analysis data
-            if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
-                prof[col] = prof[col].astype(str)
-        cur = predict_survival(res, prof, conf_type=m.predict_conf_type,
-                               conf_level=m.conf_level)
-        med = cur.median()
-        pred = {"conf_type": m.predict_conf_type, "profiles": jsonable(cur.profiles),
-                "medians": jsonable(med)}
-        if m.predict_times:
-            at = cur.at(m.predict_times)
-            pred["at"] = jsonable(at)
-            out.tables.append(("predicted_at", "Predicted survival at chosen times", at))
-        out.summary["predicted"] = pred
-        out.tables.append(("predicted_curves", "Predicted survival (R survfit(fit, newdata=))",
-                           cur.table))
-        if _fig(ctx, m):
-            from ..plots.diagnostics import plot_predicted_survival
-            out.figures.append((f"{m.id}__predicted",
-                                _figure_of(plot_predicted_survival(cur, ci=True,
-                                                                   xlabel=xlabel))))
+        with _part(out, "predicted", "predicted survival"):
+            from ..stats.coxpredict import predict_survival
+            prof = pd.DataFrame.from_dict({k: dict(v) for k, v in m.predict.items()},
+                                          orient="index")
+            for col in prof.columns:       # profile values typed as the analysis data
+                if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
+                    prof[col] = prof[col].astype(str)
+            cur = predict_survival(res, prof, conf_type=m.predict_conf_type,
+                                   conf_level=m.conf_level)
+            med = cur.median()
+            pred = {"conf_type": m.predict_conf_type, "profiles": jsonable(cur.profiles),
+                    "medians": jsonable(med)}
+            if m.predict_times:
+                at = cur.at(m.predict_times)
+                pred["at"] = jsonable(at)
+                out.tables.append(("predicted_at", "Predicted survival at chosen times", at))
+            out.summary["predicted"] = pred
+            out.tables.append(("predicted_curves",
+                               "Predicted survival (R survfit(fit, newdata=))", cur.table))
+            if _fig(ctx, m):
+                from ..plots.diagnostics import plot_predicted_survival
+                out.figures.append((f"{m.id}__predicted",
+                                    _figure_of(plot_predicted_survival(cur, ci=True,
+                                                                       xlabel=xlabel))))
 
 
 def h_finegray(ctx, m, cohort, out):
@@ -1529,7 +1531,11 @@ def h_landmark(ctx, m, cohort, out):
     from ..stats.landmark import landmark
     if m.exposure is not None:
         df, info = _td_frame(ctx, m, cohort, out)
-        kw = {"exposure_time": "exposure_time"}
+        # the exposure as known at the landmark (fixed from then on), named by the plan's
+        # labels: or "not yet <exposure>" / "<exposure> by the landmark" (not 0/1)
+        lab = list(m.labels or [f"not yet {m.exposure}", f"{m.exposure} by the landmark"])
+        kw = {"exposure_time": "exposure_time", "exposure": "exposure_at_landmark",
+              "exposure_labels": lab}
     else:
         df, info = endpoint_frame(ctx, m, cohort, out)
         out.summary["endpoint"] = info
@@ -1541,24 +1547,65 @@ def h_landmark(ctx, m, cohort, out):
                    covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
                    conf_type=m.conf_type, conf_level=m.conf_level, **kw)
     out.result = res
+    unit = info["unit"]
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
                         "landmarks": jsonable(res.to_dict())})
+    if m.exposure is not None:
+        out.summary["labels"] = {"not exposed": lab[0], "exposed": lab[1]}
     for lm, ids in (res.excluded or {}).items():
         for reason, pids in ids.items():
             out.summary.setdefault("landmark_sets", []).append(
                 {"landmark": _num(lm), "reason": reason, "n": len(pids), "ids": [str(p) for p in pids]})
+    for r in res.summary.itertuples(index=False):
+        if not r.estimable:
+            out.notes.append(f"Landmark {r.landmark:g}: hazard ratio"
+                             + (f" of {r.term}" if isinstance(r.term, str) else "")
+                             + f" not estimable: {r.note}.")
     if m.times:
-        ests = []
-        for lm, km in res.km.items():
-            if km is None:
-                continue
-            at = curve_at(km, m.times)
-            ests.append(survival_frame(at).assign(landmark=float(lm)))
+        ests = [_landmark_at(km, lm, m.times) for lm, km in res.km.items() if km is not None]
         est = pd.concat(ests, ignore_index=True) if ests else pd.DataFrame()
         out.summary["estimates"] = jsonable(est)
-        out.tables.append(("estimates", "Survival after each landmark (time since the landmark)", est))
+        early = [t for t in m.times if t <= max(res.landmarks)]
+        if early:
+            out.notes.append("Landmark estimates: `times` count from the endpoint's time zero; a "
+                             "time at or before a landmark is not estimated at that landmark "
+                             "(the landmark set is event-free at the landmark).")
+        out.tables.append(("estimates", f"Survival after each landmark at the requested times "
+                           f"(time = {unit} since the endpoint's time zero; time_since_landmark "
+                           f"= time − landmark)", est))
+    what = "the exposure known at" if m.exposure else "the group at"
+    cap = {"summary": f"Hazard ratio of {what} each landmark, with the log-rank test (time "
+                      f"since the landmark, {unit})",
+           "terms": "Cox model terms at each landmark (all terms: exposure / group and "
+                    "covariates)",
+           "attrition": "Patients event-free and followed at each landmark",
+           "groups at landmark": "Groups at each landmark (events after the landmark)"}
     for name, tab in res.tables.items():
-        out.tables.append((name.replace(" ", "_"), name, tab))
+        out.tables.append((name.replace(" ", "_"), cap.get(name, name), tab))
+
+
+def _landmark_at(km, lm, times) -> pd.DataFrame:
+    """KM estimates of one landmark at ``times`` counted from the endpoint's time zero:
+    estimated at ``time - landmark`` on the landmark clock; a time at or before the
+    landmark is a row per group without estimate, with the reason."""
+    lm = float(lm)
+    after = [float(t) for t in times if t > lm]
+    at = survival_frame(curve_at(km, [t - lm for t in after]))
+    at = at.assign(time=at["time"].to_numpy(float) + lm,
+                   time_since_landmark=at["time"].to_numpy(float))
+    groups = list(pd.unique(km.table["group"])) if hasattr(km, "table") else []
+    rows = [{"group": g, "time": float(t), "time_since_landmark": np.nan,
+             "note": f"at or before the landmark ({lm:g}): not estimated at this landmark"}
+            for t in times if t <= lm for g in groups]
+    cols = ["group", "time", "time_since_landmark"] + [c for c in at.columns
+                                                      if c not in ("group", "time",
+                                                                   "time_since_landmark")]
+    out = pd.concat([pd.DataFrame(rows, columns=cols), at[cols]], ignore_index=True) \
+        if rows else at[cols]
+    rank = {g: k for k, g in enumerate(groups)}
+    key = out["group"].map(lambda g: rank.get(g, len(rank)))
+    out = out.assign(_k=key).sort_values(["_k", "time"], kind="stable").drop(columns="_k")
+    return out.reset_index(drop=True).assign(landmark=lm)
 
 
 def h_immortal_time(ctx, m, cohort, out):

@@ -306,7 +306,9 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
                                                "the covariate means (R's default) or at 0")
     predict: Optional[dict[str, dict[str, Scalar]]] = _f(
         None, r="survfit(fit, newdata=)", doc="{label: {covariate: value}}: predicted survival "
-                                             "of each profile with CIs (table, figure, medians)")
+                                             "of each profile with CIs (table, figure, medians); "
+                                             "a level must be a value of its column and a "
+                                             "numeric covariate's value a number (plan error)")
     predict_times: Optional[list[float]] = _f(
         None, r="summary(survfit(fit, newdata=), times=)",
         doc="predicted survival of each profile at these times (needs predict)")
@@ -448,12 +450,19 @@ class Landmark(_Table, _Endpoint, AnalysisBase):
     group: Optional[str] = _f(None, column=True, doc="instead of exposure: a group known at the landmark")
     order: Optional[list[Scalar]] = _f(None, doc="group levels in order (group only)")
     landmarks: list[float] = _f(min_length=1, doc="landmark times (endpoint unit)")
-    times: Optional[list[float]] = _f(None, doc="times (since time zero) of KM estimates per landmark")
+    times: Optional[list[float]] = _f(None, doc="times since the endpoint's time zero of KM "
+                                                "estimates per landmark (estimated at time − "
+                                                "landmark; times at or before a landmark are "
+                                                "not estimated there)")
     covariates: list[str] = _f([], column=True, doc="adjustment covariates of the landmark Cox")
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
     conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)")
     conf_level: float = _f(0.95, gt=0, lt=1)
+    labels: Optional[list[str]] = _f(None, min_length=2, max_length=2,
+                                     doc="[label not exposed by the landmark, label exposed by "
+                                         "the landmark] (exposure only; default 'not yet "
+                                         "<exposure>', '<exposure> by the landmark')")
 
     @model_validator(mode="after")
     def _check(self):
@@ -461,6 +470,12 @@ class Landmark(_Table, _Endpoint, AnalysisBase):
             raise ValueError("give exactly one of 'exposure' and 'group'")
         if self.order is not None and self.group is None:
             raise ValueError("'order' needs 'group'")
+        if self.labels is not None:
+            if self.exposure is None:
+                raise ValueError("'labels' needs 'exposure' (with 'group' the levels are the "
+                                 "labels; see the plan's labels:)")
+            if self.labels[0] == self.labels[1]:
+                raise ValueError("'labels' must be two different labels")
         return self
 
 

@@ -302,7 +302,8 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
     plan-level ``levels:``) must be a value of its column somewhere in the cohort: a
     misspelt level was dropped silently, which could change the reference group. A level
     absent only from one analysis's subset (after ``where:``) is fine and is not checked
-    here. Raises :class:`PlanError` listing every unknown level, with the closest values."""
+    here. The values of a Cox ``predict:`` profile are checked too (:func:`_check_profiles`).
+    Raises :class:`PlanError` listing every unknown level, with the closest values."""
     import difflib
 
     from .spec import parse_analysis
@@ -347,10 +348,36 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
             if isinstance(ps.get("categorical"), dict):
                 for col, ref in ps["categorical"].items():
                     check(col, [ref], f"{where} propensity.categorical.{col}", problems)
+        _check_profiles(m, data, where, check, problems)
     if problems:
-        raise PlanError(f"{name}: " + "\n- ".join(["levels that are not in the data (a misspelt "
-                                                   "level would be dropped silently):"]
-                                                  + problems))
+        head = ("levels that are not in the data (a misspelt level would be dropped silently)"
+                if all("is not a value of column" in p for p in problems) else
+                "values that do not fit the data (a level not in the data, a text where a "
+                "number is needed); nothing was run")
+        raise PlanError(f"{name}: " + "\n- ".join([head + ":"] + problems))
+
+
+def _check_profiles(m, data: pd.DataFrame, where: str, check, problems: list) -> None:
+    """The values of a Cox ``predict:`` profile: a level of a categorical covariate (or of
+    the strata column) must be a value of its column, and a numeric covariate's value a
+    finite number. A bad value used to make the whole Cox model not estimable."""
+    import math
+
+    from ..stats._design import _is_categorical
+    cat = getattr(m, "categorical", None) or {}
+    strata = getattr(m, "strata", None)
+    for label, prof in (getattr(m, "predict", None) or {}).items():
+        for col, val in prof.items():
+            if not isinstance(col, str) or col not in data.columns:
+                continue   # reported by validate_plan / the model's own checks
+            at = f"{where} predict.{label}.{col}"
+            if col in cat or col == strata or _is_categorical(data[col]):
+                check(col, [val], at, problems)
+            elif isinstance(val, bool) or not isinstance(val, (int, float)):
+                problems.append(f"{at}: {val!r} is not a number ('{col}' is a numeric "
+                                "covariate; give e.g. 40, unquoted)")
+            elif not math.isfinite(val):
+                problems.append(f"{at}: {val!r} is not a finite number")
 
 
 def plan_palette(plan_d: dict, data: pd.DataFrame):

@@ -36,7 +36,9 @@ def _helpers():
 __all__ = ["landmark", "LandmarkResult", "landmark_set"]
 
 _SUMMARY_COLUMNS = ["landmark", "n", "events", "term", "estimate", "lower", "upper", "p_cox",
-                    "logrank_statistic", "logrank_df", "logrank_p"]
+                    "logrank_statistic", "logrank_df", "logrank_p", "estimable", "note"]
+_TERM_COLUMNS = ["landmark", "term", "level", "coef", "se", "estimate", "lower", "upper", "p",
+                 "estimable", "note"]
 _ATTRITION_COLUMNS = ["landmark", "n_start", "n_event_before", "n_censored_before",
                       "n_included", "events_after"]
 _GROUP_COLUMNS = ["landmark", "group", "n", "events"]
@@ -54,7 +56,7 @@ def _landmarks(landmark) -> tuple:
 
 def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
                  id: str | None = None, exposure_time: str | None = None,
-                 group: str | None = None, exposure: str = "exposed"):
+                 group: str | None = None, exposure: str = "exposed", exposure_labels=None):
     """Build the analysis set of one landmark time (no model fitted).
 
     Returns
@@ -62,7 +64,8 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
     (DataFrame, dict)
         The landmark set: the included rows of ``data`` with two added columns,
         ``"landmark_time"`` (time since the landmark) and, with ``exposure_time``,
-        the 0/1 column ``exposure`` (exposed by the landmark); and the exclusions
+        the 0/1 column ``exposure`` (exposed by the landmark; with ``exposure_labels =
+        (not exposed, exposed)`` these two labels instead of 0/1); and the exclusions
         ``{"event at or before landmark": ids, "censored at or before landmark":
         ids}`` (ids are the ``id`` column, or the row labels without ``id``).
 
@@ -120,7 +123,11 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
                              f"{_ids_text(ids[neg])}")
         if exposure in out.columns:
             raise InputError(f"data already has a column {exposure!r}; pass another exposure=")
-        out[exposure] = (np.isfinite(X) & (X <= L)).astype(np.int64)[keep]
+        known = (np.isfinite(X) & (X <= L))[keep]
+        if exposure_labels is None:
+            out[exposure] = known.astype(np.int64)
+        else:
+            out[exposure] = np.where(known, exposure_labels[1], exposure_labels[0]).astype(object)
     elif out[group].isna().any():
         raise InputError(f"group column {group!r} has missing values among the patients in the "
                          f"landmark set (ids {_ids_text(out[id] if id else out.index)})")
@@ -136,8 +143,14 @@ class LandmarkResult(Result):
     landmarks : tuple of float
     summary : DataFrame
         ``[landmark, n, events, term, estimate, lower, upper, p_cox,
-        logrank_statistic, logrank_df, logrank_p]``: one row per landmark and Cox
-        term (the exposure / group terms, adjusted for ``covariates``).
+        logrank_statistic, logrank_df, logrank_p, estimable, note]``: one row per
+        landmark and exposure / group term (adjusted for ``covariates``); a hazard
+        ratio that cannot be estimated (one group at the landmark, an infinite
+        coefficient) has ``estimable`` False and the reason in ``note``.
+    terms : DataFrame
+        ``[landmark, term, level, coef, se, estimate, lower, upper, p, estimable,
+        note]``: every term of each landmark's Cox model (exposure / group and the
+        covariates).
     attrition : DataFrame
         ``[landmark, n_start, n_event_before, n_censored_before, n_included,
         events_after]``.
@@ -152,6 +165,7 @@ class LandmarkResult(Result):
 
     landmarks: tuple
     summary: pd.DataFrame
+    terms: pd.DataFrame
     attrition: pd.DataFrame
     group_counts: pd.DataFrame
     km: dict
@@ -177,7 +191,7 @@ class LandmarkResult(Result):
 
     @property
     def tables(self) -> dict:
-        return {"summary": self.summary, "attrition": self.attrition,
+        return {"summary": self.summary, "terms": self.terms, "attrition": self.attrition,
                 "groups at landmark": self.group_counts}
 
 
@@ -185,7 +199,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
              exposure_time: str | None = None, group: str | None = None, covariates=(),
              exposure: str = "exposed", categorical=None, ties: str = "efron",
              conf_type: str = "log", conf_level: float = 0.95, attrition=None,
-             order=None) -> LandmarkResult:
+             order=None, exposure_labels=None) -> LandmarkResult:
     """Landmark analysis at one or more landmark times.
 
     Parameters
@@ -219,6 +233,10 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
         with the two reasons).
     order : sequence, optional
         Group order for the KM curves.
+    exposure_labels : (str, str), optional
+        With ``exposure_time``: the values of the exposure column for "not exposed
+        by the landmark" and "exposed by the landmark" (default 0 and 1); the first
+        is the Cox reference and the first KM group.
 
     Returns
     -------
@@ -251,12 +269,21 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
     covariates = list(covariates)
     _require_columns(data, covariates)
     gcol = exposure if exposure_time is not None else group
+    if exposure_labels is not None:
+        exposure_labels = tuple(str(v) for v in exposure_labels)
+        if exposure_time is None or len(exposure_labels) != 2 or \
+                exposure_labels[0] == exposure_labels[1]:
+            raise InputError("exposure_labels= takes two different labels (not exposed, "
+                             "exposed) and needs exposure_time=")
+        if order is None:
+            order = list(exposure_labels)
     n_start = len(data)
     sets, km, lr, cx, excluded = {}, {}, {}, {}, {}
-    summ, attr, gcounts = [], [], []
+    summ, attr, gcounts, tterms = [], [], [], []
     for L in Ls:
         s, excl = landmark_set(data, landmark=L, time=time, event=event, id=id,
-                               exposure_time=exposure_time, group=group, exposure=exposure)
+                               exposure_time=exposure_time, group=group, exposure=exposure,
+                               exposure_labels=exposure_labels)
         sets[L] = s
         excluded[L] = excl
         ev = s[event].to_numpy(float)
@@ -276,34 +303,54 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
             km[L] = lr[L] = cx[L] = None
             continue
         gv = s[gcol].to_numpy()
+        counts = []
         for g in (order if order is not None else sorted(pd.unique(gv), key=lambda v: (str(type(v)), v))):
             m = gv == g
             gcounts.append({"landmark": L, "group": g, "n": int(m.sum()),
                             "events": int(ev[m].sum())})
+            counts.append(f"{g}: {int(m.sum())} patient(s), {int(ev[m].sum())} event(s)")
         km[L] = kaplan_meier(s["landmark_time"].to_numpy(float), ev, gv, conf_type=conf_type,
                              conf_level=conf_level, order=order)
         if len(pd.unique(gv)) < 2:
-            warnings.warn(f"landmark {L:g}: only one group ({pd.unique(gv).tolist()}) among the "
-                          f"{len(s)} patients at the landmark; no comparison possible",
-                          StatisticalWarning, stacklevel=2)
+            why = (f"only one group ({', '.join(str(v) for v in pd.unique(gv))}) among the "
+                   f"{len(s)} patients at the landmark; no comparison possible")
+            warnings.warn(f"landmark {L:g}: {why}", StatisticalWarning, stacklevel=2)
             lr[L] = cx[L] = None
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": None,
                          "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p_cox": np.nan,
-                         "logrank_statistic": np.nan, "logrank_df": np.nan, "logrank_p": np.nan})
+                         "logrank_statistic": np.nan, "logrank_df": np.nan, "logrank_p": np.nan,
+                         "estimable": False, "note": why})
             continue
         lr[L] = logrank_test(s["landmark_time"].to_numpy(float), ev, gv)
         cat = dict(categorical or {})
-        cx[L] = coxph(s, time="landmark_time", event=event, covariates=[gcol] + covariates,
-                      categorical=cat or None, ties=ties, conf_level=conf_level)
+        if exposure_labels is not None:
+            cat.setdefault(gcol, exposure_labels[0])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cx[L] = coxph(s, time="landmark_time", event=event, covariates=[gcol] + covariates,
+                          categorical=cat or None, ties=ties, conf_level=conf_level)
+        for w in caught:   # say which landmark's model the warning is about
+            warnings.warn(f"landmark {L:g}: {w.message}", w.category, stacklevel=2)
         terms = cx[L].terms
         gterms = cx[L]._design.assign.get(gcol, ()) if cx[L]._design is not None else (0,)
+        ok = terms["estimable"].to_numpy(bool)
+        notes = [str(v).replace("; consider firth: true", "") if isinstance(v, str) else ""
+                 for v in terms["note"]]
+        for j in range(len(terms)):
+            tterms.append({"landmark": L, **{c: terms[c].iloc[j] for c in _TERM_COLUMNS[1:-1]},
+                           "note": notes[j]})
         tcol = {c: terms[c].to_numpy() for c in ("term", "estimate", "lower", "upper", "p")}
         for j in gterms:
             r = {c: v[j] for c, v in tcol.items()}   # row j (a row Series costs more)
+            note = notes[j]
+            if not ok[j]:
+                note = (f"{note or 'not estimable'} (groups at the landmark: "
+                        f"{'; '.join(counts)})")
             summ.append({"landmark": L, "n": len(s), "events": int(ev.sum()), "term": r["term"],
                          "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
                          "p_cox": r["p"], "logrank_statistic": lr[L].statistic,
-                         "logrank_df": lr[L].df, "logrank_p": lr[L].p})
+                         "logrank_df": lr[L].df, "logrank_p": lr[L].p,
+                         "estimable": bool(ok[j]), "note": note})
     choices = {"landmarks": list(Ls), "groups": (f"{exposure} = treatment started at or before "
                                                  f"the landmark ({exposure_time!r})"
                                                  if exposure_time is not None else group),
@@ -312,6 +359,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                "conf_level": conf_level, "covariates": covariates or None}
     return LandmarkResult(landmarks=Ls,
                           summary=pd.DataFrame(summ, columns=_SUMMARY_COLUMNS),
+                          terms=pd.DataFrame(tterms, columns=_TERM_COLUMNS),
                           attrition=pd.DataFrame(attr, columns=_ATTRITION_COLUMNS),
                           group_counts=pd.DataFrame(gcounts, columns=_GROUP_COLUMNS),
                           km=km, logrank=lr, cox=cx, excluded=excluded, group_column=gcol,

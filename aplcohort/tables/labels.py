@@ -47,6 +47,7 @@ DERIVED = {
     "exposed": ("Treatment received (time-dependent)", None),
     "state": ("State", None),
     "group_at_landmark": ("Group at the landmark", None),
+    "exposure_at_landmark": ("Exposure known at the landmark", None),
     "ever_treated": ("Ever treated", None),
 }
 #: Level order of derived columns.
