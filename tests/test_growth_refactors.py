@@ -198,7 +198,7 @@ def finegray_data_loop(time, code, cause=1):
 def test_finegray_data_equals_the_loops_bitwise(seed, days, cause):
     from aplcohort.adjust import finegray_data
     d = competing(500, seed, days=days)
-    t, c = d["t"].to_numpy(), d["c"].to_numpy()
+    t, c = d["t"].to_numpy().copy(), d["c"].to_numpy().copy()  # writable under pandas 3 (CoW)
     if seed == 4:                      # the largest time a censoring (a repeated ct2 end)
         c[np.argmax(t)] = 0
     got = finegray_data(t, c, cause)

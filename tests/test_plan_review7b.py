@@ -1,32 +1,12 @@
 """Findings of a user's second audit (session 7b), checked on the path users take: a plan
 run on a CSV file (or the CLI). Each test failed before its fix."""
 
-import json
 from html import unescape
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from aplcohort.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data" / "synthetic" / "min2022.csv"
-ENDPOINTS = {"os_rel": {"endpoint": "OS", "time_zero": "relapse1", "unit": "months"},
-             "os_cr2": {"endpoint": "OS", "time_zero": "response", "unit": "months"}}
-
-
-def _run(tmp_path, analyses, capsys, data=DATA, name="p", **extra):
-    plan = {"plan": name, "data": {"source": str(data)}, "endpoints": ENDPOINTS,
-            "analyses": analyses, **extra}
-    p = tmp_path / f"{name}.yaml"
-    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
-    out = tmp_path / f"out_{name}"
-    rc = main(["run", str(p), "--out", str(out)])
-    cap = capsys.readouterr()
-    doc = json.loads((out / "results.json").read_text()) if rc == 0 else None
-    return rc, cap.err, doc, out
+from test_plan_review7 import _run  # noqa: E402  (the same plan runner on CSV input)
 
 
 def _cox_pred(profile, **kw):
