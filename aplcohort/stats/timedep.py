@@ -901,27 +901,23 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
                           "o_minus_e": [E1 - O1, O1 - E1], "variance": [V, V]},
                          columns=["exposed", "observed", "expected", "o_minus_e", "variance"])
     if D == 0:  # no Cox score test without events (coxph would stop): not estimable, why
-        note = "there are no events: the score test is not defined"
-        warnings.warn(f"mantel_byar: {note}", StatisticalWarning, stacklevel=2)
-        return MantelByarResult(statistic=float("nan"), df=1, p=float("nan"),
-                                test="Mantel-Byar (Cox score test, time-dependent exposure)",
-                                table=table,
-                                n_patients=int(d[id].nunique()) if id is not None else int(len(d)),
-                                n_rows=int(len(d)), events=0, ties=ties, note=note)
-    with warnings.catch_warnings():
-        # the score test is evaluated at beta = 0, so no Newton step is taken (max_iter=0:
-        # the same statistic, bit for bit, without fitting a model nothing reads); the
-        # "did not converge" warning that comes with it means nothing here
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        res = coxph(d, time=t, event=event, covariates=[exposure], entry=s, ties=ties,
-                    max_iter=0)
-    stat = float(res.tests.set_index("test").loc["score", "statistic"])
-    note = ""
-    if not (np.isfinite(stat) and V > 0):
-        note = ("the exposure does not vary within the risk sets at the event times (no "
-                "event time has both exposed and unexposed patients at risk): the score test "
-                "is not defined")
-        stat = float("nan")
+        stat, note = float("nan"), "there are no events: the score test is not defined"
+    else:
+        with warnings.catch_warnings():
+            # the score test is evaluated at beta = 0, so no Newton step is taken (max_iter=0:
+            # the same statistic, bit for bit, without fitting a model nothing reads); the
+            # "did not converge" warning that comes with it means nothing here
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = coxph(d, time=t, event=event, covariates=[exposure], entry=s, ties=ties,
+                        max_iter=0)
+        stat = float(res.tests.set_index("test").loc["score", "statistic"])
+        note = ""
+        if not (np.isfinite(stat) and V > 0):
+            note = ("the exposure does not vary within the risk sets at the event times (no "
+                    "event time has both exposed and unexposed patients at risk): the score "
+                    "test is not defined")
+            stat = float("nan")
+    if note:
         warnings.warn(f"mantel_byar: {note}", StatisticalWarning, stacklevel=2)
     return MantelByarResult(statistic=stat, df=1,
                             p=float(chdtrc(1, stat)) if not note else float("nan"),
