@@ -115,7 +115,9 @@ def test_hand_median():
     assert med[med.cause == 1]["median"].item() == 6  # F1 first >= 0.5 at t = 6 (11/20)
     assert np.isnan(med[med.cause == 2]["median"].item())  # F2 never reaches 0.5
     assert med[med.cause == 2]["note"].item() == "not reached"
-    assert med[med.cause == 1]["note"].item() == ""
+    # F1's upper confidence band never reaches 0.5: that limit is NaN, with its reason
+    assert np.isnan(med[med.cause == 1]["upper"].item())
+    assert med[med.cause == 1]["note"].item() == "upper confidence limit not reached"
 
 
 # ---------------------------------------------------------------- R references

@@ -84,7 +84,12 @@ def test_quantiles_and_median_match_r(case):
     med = fit.median()
     assert list(med.columns) == ["group", "cause", "n", "events", "median", "lower", "upper",
                                  "note"]
-    assert (med["note"] == np.where(med["median"].isna(), "not reached", "")).all()
+    # a NaN median or limit always carries its reason
+    assert (med["note"] == np.select([med["median"].isna(), med["lower"].isna() & med["upper"].isna(),
+                                      med["lower"].isna(), med["upper"].isna()],
+                                     ["not reached", "confidence limits not reached",
+                                      "lower confidence limit not reached",
+                                      "upper confidence limit not reached"], "")).all()
     tab = case["table"]
     np.testing.assert_allclose(med["n"].to_numpy(float), _arr(tab["records"]), rtol=0)
     np.testing.assert_allclose(med["events"].to_numpy(float), _arr(tab["events"]), rtol=RTOL)

@@ -143,10 +143,19 @@ def test_curve_shape(k):
     assert list(at.columns) == shapes.AT_COLUMNS
     past = at[at["time"] == 1e6]
     assert past["estimate"].isna().all() and (past["note"] == shapes.NOTE_PAST_FOLLOWUP).all()
-    assert (at.loc[at["estimate"].notna(), "note"] == "").all()
+    shown = at[at["estimate"].notna()]
+    # an SE of 0 (no event yet) or an undefined SE carries its reason; other rows no note
+    want = np.select([shown["std_err"] == 0, shown["std_err"].isna()],
+                     [shapes.NOTE_SE_ZERO, shapes.NOTE_SE_UNDEFINED], "")
+    assert (shown["note"] == want).all()
     med = r.median()
     assert list(med.columns) == shapes.MEDIAN_COLUMNS
-    assert (med["note"] == np.where(med["median"].isna(), "not reached", "")).all()
+    # a NaN median or limit always carries its reason
+    assert (med["note"] == np.select([med["median"].isna(), med["lower"].isna() & med["upper"].isna(),
+                                      med["lower"].isna(), med["upper"].isna()],
+                                     ["not reached", "confidence limits not reached",
+                                      "lower confidence limit not reached",
+                                      "upper confidence limit not reached"], "")).all()
     assert {"group", "time", "n_risk"} <= set(r.risk_table([0, 5]).columns)
     assert r.conf_type in ("log", "log-log", "plain") and 0 < r.conf_level < 1
     assert list(r.groups) == list(pd.unique(r.table["group"]))

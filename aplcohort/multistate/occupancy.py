@@ -52,6 +52,7 @@ import pandas as pd
 from .._results import Result
 from ..errors import InputError
 from ..stats import _surv_core as core
+from ..stats.shapes import NOTE_SE_ZERO_STATE, _interval_notes
 
 __all__ = ["aalen_johansen", "AJFit", "state_occupancy", "StateOccupancyResult",
            "CURVE_COLUMNS"]
@@ -394,6 +395,7 @@ class StateOccupancyResult(Result):
                 note = np.where(past & ~extend, "after last follow-up", "")
                 if not extend:
                     e, s, lo, hi = (np.where(past, np.nan, v) for v in (e, s, lo, hi))
+                note = _interval_notes(note, e, s, lo, hi, zero_note=NOTE_SE_ZERO_STATE)
                 for i in range(t.size):
                     rows.append((g, name, t[i], e[i], s[i], lo[i], hi[i], n_risk[i], note[i]))
         return pd.DataFrame(rows, columns=["group", "state", "time", "estimate", "std_err",

@@ -43,6 +43,7 @@ import pandas as pd
 
 __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
+           "NOTE_SE_ZERO", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame"]
 
@@ -57,6 +58,14 @@ NOTE_NOT_REACHED = "not reached"
 NOTE_PAST_FOLLOWUP = "after the last follow-up time of the group"
 NOTE_INFINITE = ("coefficient may be infinite (monotone likelihood); consider firth: true")
 NOTE_CONSTANT = "no information (constant column)"
+NOTE_SE_ZERO = "SE 0: no event up to this time, so the interval is a point, not a measure of precision"
+NOTE_SE_ZERO_STATE = ("SE 0: at this time every patient is alike for this state (e.g. no "
+                      "transition yet, or none left in it), so the interval is a point, not "
+                      "a measure of precision")
+NOTE_SE_UNDEFINED = "SE not defined: every patient still at risk had the event (estimate 0)"
+NOTE_UPPER_NOT_REACHED = "upper confidence limit not reached"
+NOTE_LOWER_NOT_REACHED = "lower confidence limit not reached"
+NOTE_LIMITS_NOT_REACHED = "confidence limits not reached"
 
 
 @functools.lru_cache(maxsize=64)
@@ -238,12 +247,17 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
 def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=None):
     """Build an ``.at()`` frame with exactly :data:`AT_COLUMNS`.
 
-    ``note`` defaults to :data:`NOTE_PAST_FOLLOWUP` where ``estimate`` is NaN.
+    ``note`` defaults to :data:`NOTE_PAST_FOLLOWUP` where ``estimate`` is NaN. Where the
+    caller's note is empty, a standard error of exactly 0 (no event yet: S = 1, F = 0)
+    gets :data:`NOTE_SE_ZERO` and an undefined one beside an estimate
+    :data:`NOTE_SE_UNDEFINED`, so no SE-0 interval is shown as a measure of precision.
     """
     t = np.asarray(time, dtype=float)
     est = np.asarray(estimate, float)
     if note is None:
         note = np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, "")
+    note = _interval_notes(note, est, np.asarray(std_err, float), np.asarray(lower, float),
+                           np.asarray(upper, float))
     g = [group] * t.size if np.ndim(group) == 0 else list(group)
     if _BLOCK_API is not None:
         # pandas 2: the blocks built directly (pd.DataFrame with columns= was ~2 ms of a
@@ -263,10 +277,35 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
                          "note": pd.Series(list(note), dtype=object)}, columns=AT_COLUMNS)
 
 
+def _interval_notes(note, est, se, lower=None, upper=None, *,
+                    zero_note: str = NOTE_SE_ZERO) -> np.ndarray:
+    """``note`` with the reason added where it is empty and the SE is 0 or undefined, or a
+    confidence limit is undefined beside an estimate and its SE."""
+    note = np.asarray(note, dtype=object).copy()
+    if not note.size:
+        return note
+    empty = np.array([not n for n in note], dtype=bool)
+    finite = np.isfinite(est)
+    with np.errstate(invalid="ignore"):
+        zero = empty & finite & (se == 0)
+        undefined = empty & finite & ~np.isfinite(se)
+    note[zero] = zero_note
+    note[undefined] = NOTE_SE_UNDEFINED
+    if lower is not None:
+        with np.errstate(invalid="ignore"):
+            no_ci = (empty & finite & np.isfinite(se) & (se > 0)
+                     & ~(np.isfinite(lower) & np.isfinite(upper)))
+        for i in np.flatnonzero(no_ci):
+            note[i] = (f"confidence limits not defined at an estimate of {est[i]:g} (the "
+                       "interval's scale transformation is infinite there)")
+    return note
+
+
 def median_frame(rows) -> pd.DataFrame:
     """Build a ``.median()`` frame from ``(group, cause, n, events, median, lower, upper)``.
 
-    ``note`` says "not reached" where the median is NaN.
+    ``note`` says "not reached" where the median is NaN, and which confidence limit is
+    not reached where the median is estimated but a limit is NaN.
     """
     rows = list(rows)
     cols = list(zip(*rows)) if rows else [()] * 7
@@ -276,13 +315,17 @@ def median_frame(rows) -> pd.DataFrame:
                                             dtype=np.int64),
                                    np.array([c is None for c in cols[1]], dtype=bool))
     med = np.asarray(cols[4], float)
+    lo, up = np.asarray(cols[5], float), np.asarray(cols[6], float)
     note = np.empty(len(rows), dtype=object)
-    note[:] = [NOTE_NOT_REACHED if np.isnan(m) else "" for m in med]
+    note[:] = [NOTE_NOT_REACHED if np.isnan(m)
+               else NOTE_LIMITS_NOT_REACHED if np.isnan(a) and np.isnan(b)
+               else NOTE_LOWER_NOT_REACHED if np.isnan(a)
+               else NOTE_UPPER_NOT_REACHED if np.isnan(b) else ""
+               for m, a, b in zip(med, lo, up)]
     return frame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
         "group": g, "cause": cause,
         "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,
-        "lower": np.asarray(cols[5], float), "upper": np.asarray(cols[6], float),
-        "note": note})
+        "lower": lo, "upper": up, "note": note})
 
 
 def label_column(values) -> np.ndarray:

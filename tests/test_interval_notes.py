@@ -1,0 +1,73 @@
+"""An interval that is a point (SE 0), an undefined SE and an undefined or unreached
+confidence limit each carry their reason in ``note``, in the Python API and in a plan's
+tables (before: S = 1 with SE 0 and CI 1 to 1, or a NaN limit, with an empty note)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aplcohort.stats import cumulative_incidence, kaplan_meier, shapes
+
+from test_plan_review7 import _run  # the plan runner on CSV input
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "synthetic" / "min2022.csv"
+
+# group A: no event; group B: events, the last one ends the curve at S = 0
+TIME = np.array([5, 8, 12, 3, 6, 9, 10], float)
+EVENT = np.array([0, 0, 0, 1, 1, 0, 1])
+GROUP = np.array(["A"] * 3 + ["B"] * 4)
+
+
+def test_km_point_interval_and_undefined_se_have_reasons():
+    a = kaplan_meier(TIME, EVENT, GROUP).at([4, 7, 10, 11])
+    ga, gb = a[a["group"] == "A"], a[a["group"] == "B"]
+    # R survfit: S = 1, std.err 0, CI 1 to 1 while no event has happened
+    assert (ga["estimate"] == 1).all() and (ga["std_err"] == 0).all()
+    assert (ga["note"] == shapes.NOTE_SE_ZERO).all()
+    at10 = gb[gb["time"] == 10].iloc[0]
+    assert at10["estimate"] == 0 and np.isnan(at10["std_err"])
+    assert at10["note"] == shapes.NOTE_SE_UNDEFINED
+    informative = gb[gb["time"].isin([4, 7])]
+    assert (informative["std_err"] > 0).all() and (informative["note"] == "").all()
+    assert gb[gb["time"] == 11]["note"].item() == shapes.NOTE_PAST_FOLLOWUP
+
+
+def test_median_with_an_unreached_limit_says_which():
+    m = kaplan_meier(TIME, EVENT, GROUP).median().set_index("group")
+    assert m.loc["A", "note"] == shapes.NOTE_NOT_REACHED
+    # S = 0.5 exactly from 6 to 10: R's median is the midpoint, 8
+    assert m.loc["B", "median"] == 8
+    assert np.isnan(m.loc["B", "upper"])
+    assert m.loc["B", "note"] == shapes.NOTE_UPPER_NOT_REACHED
+
+
+def test_cif_of_one_with_an_undefined_log_log_interval_says_why():
+    # every patient of group B has the event of cause 1: F = 1 at the end, and the
+    # log(-log) interval is undefined there (cmprsk's variance is not 0)
+    t = np.array([1, 2, 3, 4, 2, 5], float)
+    c = np.array([1, 1, 1, 1, 0, 2])
+    g = np.array(["B"] * 4 + ["C"] * 2)
+    a = cumulative_incidence(t, c, g).at([4])
+    row = a[(a["group"] == "B") & (a["cause"] == 1)].iloc[0]
+    assert row["estimate"] == 1 and np.isnan(row["lower"])
+    assert row["note"].startswith("confidence limits not defined at an estimate of 1")
+
+
+def test_plan_tables_carry_the_reasons(tmp_path, capsys):
+    rc, err, doc, out = _run(tmp_path, [
+        {"id": "os", "kind": "km", "endpoint": "os_cr2", "group": "postremission_modality",
+         "where": "postremission_modality in ['ATO-based', 'auto HSCT', 'allo HSCT']",
+         "times": [12, 36, 60]}], capsys)
+    assert rc == 0, err
+    est = pd.read_csv(out / "tables" / "os__estimates.csv", keep_default_na=False)
+    est["std_err"] = pd.to_numeric(est["std_err"])
+    zero = est[est["std_err"] == 0]
+    assert len(zero) >= 1   # auto HSCT: no death in the first year of this replica
+    assert (zero["note"] == shapes.NOTE_SE_ZERO).all()
+    med = pd.read_csv(out / "tables" / "os__medians.csv", keep_default_na=False)
+    blank_upper = med[med["upper"] == ""]
+    assert len(blank_upper) >= 1
+    assert all(n in (shapes.NOTE_NOT_REACHED, shapes.NOTE_UPPER_NOT_REACHED,
+                     "confidence limits not reached") for n in blank_upper["note"])
