@@ -151,6 +151,9 @@ def test_propensity_exclusions_keep_the_accounting_contract(tmp_path):
         assert [sorted(e["ids"]) for e in ex] == [blank], aid
         assert "missing a propensity-score covariate" in ex[0]["reason"]
         assert s["adjusted"]["n"] + 3 == s["n"], aid
+        # said once, by id (the count-only note of the Python API was shown beside it)
+        said = [n for n in s["adjusted"]["notes"] if "unadjusted" in n]
+        assert len(said) == 1 and all(i in said[0] for i in blank), (aid, said)
 
 
 @pytest.mark.parametrize("ps, words", [

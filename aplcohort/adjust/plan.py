@@ -243,14 +243,20 @@ def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict):
     notes = [str(w.message) for w in caught]
     left = ps.excluded
     if len(left):
-        notes.append(f"{len(left)} patient(s) without a propensity score (missing "
-                     "covariates) are in the unadjusted result only")
+        notes.append(no_score_note(len(left)))
     imb = bal.imbalanced()
     if len(imb):
         notes.append("still imbalanced after adjustment (|SMD| >= 0.1): " + ", ".join(
             f"{r.covariate}{'=' + r.level if r.level else ''} ({r.comparison}: {r.smd:+.2f})"
             for r in imb.itertuples()))
     return ps, adj, bal, notes
+
+
+def no_score_note(n: int) -> str:
+    """The note of patients left out of the adjusted result for a missing covariate (the
+    plan layer gives the same patients by id instead, so it drops this one)."""
+    return (f"{n} patient(s) without a propensity score (missing covariates) are in the "
+            "unadjusted result only")
 
 
 def _settings(adjust, **kw):

@@ -24,6 +24,7 @@ estimable"`` with the reason, and the run goes on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -754,6 +755,14 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
     # are recorded under `adjusted`, not in the analysis's `exclusions` (n + exclusions =
     # the patients loaded)
     left = _adjusted_exclusions(res)
+    # the patients the adjusted result leaves out, by id; the Python API's count-only note
+    # of the patients without a score says the same, so it is replaced (not shown twice)
+    no_score = getattr(res.ps, "excluded", None)
+    skip = ap.no_score_note(len(no_score)) if no_score is not None and len(no_score) else None
+    by_id = [f"{e['n']} patient(s) in the unadjusted analysis only, {e['reason']} ("
+             + ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "") + ")"
+             for e in left]
+    res = dataclasses.replace(res, notes=tuple(n for n in res.notes if n != skip) + tuple(by_id))
     out.summary["adjusted"] = jsonable(res.to_dict())
     out.summary["adjusted"]["n"] = int(len(df) - sum(e["n"] for e in left))
     out.summary["adjusted"]["exclusions"] = left
@@ -785,10 +794,6 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
                             ylabel=lab, width="double"))
             out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
-    for e in left:
-        ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
-        out.notes.append(f"adjusted ({method}): {e['n']} patient(s) in the unadjusted analysis "
-                         f"only, {e['reason']} ({ids})")
 
 
 def _adjusted_caption(name: str, method: str, res) -> str:
