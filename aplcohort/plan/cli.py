@@ -33,7 +33,8 @@ def _print_summary(res, out):
                 print(f"  {mark} {r['fact']}: published {r['published']}; this run {r['reproduced']}")
     for w in res.warnings:
         print(f"warning: {w}")
-    bad = res.not_estimable
+    failed = res.failed
+    bad = {k: v for k, v in res.not_estimable.items() if k not in failed}
     if bad:
         print(f"{len(bad)} analysis(es) not estimable (written with status 'not estimable'):")
         for aid, reason in bad.items():
@@ -42,10 +43,18 @@ def _print_summary(res, out):
 
 
 def _exit(res, args) -> int:
-    """0, or 2 under --strict when any analysis is not estimable."""
+    """0; 1 when an analysis failed by an internal error (a bug: the outputs are written,
+    the failure is said, and a script sees it); 2 under --strict when any analysis is not
+    estimable."""
+    import sys
+    failed = res.failed
+    if failed:
+        print(f"error: {len(failed)} analysis(es) failed by an internal error of aplcohort "
+              f"(a bug, not a property of the data; the other analyses were written): "
+              f"{', '.join(failed)}. Please report it with the plan.", file=sys.stderr)
+        return 1
     bad = res.not_estimable
     if getattr(args, "strict", False) and bad:
-        import sys
         print(f"--strict: {len(bad)} analysis(es) not estimable: {', '.join(bad)}", file=sys.stderr)
         return 2
     return 0

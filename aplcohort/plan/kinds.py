@@ -340,21 +340,28 @@ def _part(out, key: str, name: str):
     concordance beside a Cox model, ...). When it cannot be estimated on these data the
     rest of the analysis stands: ``summary[key]`` is ``{"status": "not estimable",
     "reason": ...}`` and a note says "No <name>: <reason>"; nothing of the part is kept
-    (its tables and figures are taken back). A plan mistake still propagates."""
+    (its tables and figures are taken back). A part that fails by a bug of aplcohort (see
+    :func:`_is_data_problem`) gets ``status: "error"`` and is listed in the analysis's
+    ``internal_errors``. A plan mistake still propagates."""
     n_tables, n_figures = len(out.tables), len(out.figures)
     try:
         yield
     except PlanError:
         raise
-    except (NotEstimable, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        reason = str(exc).strip() or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 -- the rest of the analysis stands
+        internal = not _is_data_problem(exc)
+        reason = internal_error_reason(exc) if internal else (str(exc).strip()
+                                                             or type(exc).__name__)
         reason = re.sub(r"^analysis '[^']*': ", "", reason)
         del out.tables[n_tables:]
         for _name, fig in out.figures[n_figures:]:
             import matplotlib.pyplot as plt
             plt.close(fig)
         del out.figures[n_figures:]
-        out.summary[key] = {"status": "not estimable", "reason": reason}
+        out.summary[key] = {"status": "error" if internal else "not estimable",
+                            "reason": reason}
+        if internal:   # the analysis stands; the run says a part of it failed by a bug
+            out.summary.setdefault("internal_errors", []).append(f"{name}: {reason}")
         out.notes.append(f"No {name}: {reason}")
 
 
@@ -597,13 +604,49 @@ def _plan_level_order(ctx: Context, m):
     return m
 
 
+INTERNAL_ERROR = "internal error"
+#: How each status other than "ok" is said (report, console, warnings).
+STATUS_LABEL = {"not estimable": "Not estimable", "error": "Failed by an internal error"}
+
+
+def _is_data_problem(exc: BaseException) -> bool:
+    """Whether ``exc`` says the data cannot support the analysis (not estimable) rather
+    than that aplcohort failed (a bug). Our own checks raise :class:`NotEstimable` or
+    ``InputError``; a singular matrix or an arithmetic error is the data's too. A bare
+    ``ValueError`` counts as the data's only where the numerical libraries raised it (numpy,
+    scipy, statsmodels refuse degenerate input that way); one raised inside pandas or the
+    standard library is a programming error (e.g. "the truth value of a DataFrame is
+    ambiguous"), and so is every other exception type (TypeError, KeyError, ...)."""
+    from ..errors import InputError
+    if isinstance(exc, (NotEstimable, InputError, ArithmeticError, np.linalg.LinAlgError)):
+        return True
+    if type(exc) is not ValueError:
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    path = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
+    return any(f"/{pkg}/" in path for pkg in ("numpy", "scipy", "statsmodels", "aplcohort"))
+
+
+def internal_error_reason(exc: BaseException) -> str:
+    """The reason given for an analysis that failed by a bug: said as such, so nobody reads
+    it as a property of their data."""
+    msg = str(exc).strip()
+    return (f"{INTERNAL_ERROR} in aplcohort ({type(exc).__name__}{': ' + msg if msg else ''}); "
+            "this is a bug, not a property of the data: please report it with the plan "
+            "(the other analyses are unaffected)")
+
+
 def run_analysis(ctx: Context, a):
     """Run one analysis (a plan entry or its validated model) -> :class:`AnalysisOutput`.
 
     A :class:`PlanError` (a mistake in the plan) propagates; anything that makes the
     analysis impossible to estimate on this data (:class:`NotEstimable`, an estimator's
-    ``InputError``/``ValueError``, a singular matrix) gives ``status: "not estimable"``
-    with the reason, naming the analysis; the other analyses are unaffected.
+    ``InputError``, a numerical library's ``ValueError``, a singular matrix) gives
+    ``status: "not estimable"`` with the reason, naming the analysis. Any other exception
+    is a bug of aplcohort: ``status: "error"`` with a reason that says so
+    (:func:`internal_error_reason`). Either way the other analyses are unaffected.
     """
     from .runner import AnalysisOutput
     from .spec import parse_analysis
@@ -622,16 +665,20 @@ def run_analysis(ctx: Context, a):
         handler(ctx, m, cohort, out)
     except PlanError:
         raise
-    except (NotEstimable, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+    except Exception as exc:  # noqa: BLE001 -- one failing analysis must not hide the others
+        internal = not _is_data_problem(exc)
         reason = str(exc).strip() or type(exc).__name__
+        if internal:
+            reason = internal_error_reason(exc)
         if f"'{m.id}'" not in reason:
             reason = f"analysis '{m.id}': {reason}"
+        status = "error" if internal else "not estimable"
         keep = {k: out.summary[k] for k in ("kind", "title", "analysis_set", "endpoint", "n")
                 if k in out.summary}
-        out.summary = {**keep, "status": "not estimable", "reason": reason}
-        out.status, out.reason = "not estimable", reason
+        out.summary = {**keep, "status": status, "reason": reason}
+        out.status, out.reason = status, reason
         out.tables, out.figures, out.result = [], [], None
-        out.notes.insert(0, f"Not estimable: {reason}")
+        out.notes.insert(0, f"{STATUS_LABEL[status]}: {reason}")
     out.summary["exclusions"] = list(out.exclusions)
     dropped = {e["reason"]: e["n"] for e in out.exclusions if e["reason"].startswith("missing ")}
     if dropped:  # older contract: complete-case drops as {reason: n}; `exclusions` has the ids

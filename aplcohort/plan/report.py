@@ -39,6 +39,7 @@ code{background:#f4f4f4;padding:0 .2em}
 #: Plain-language headings of the warning categories (the warning class names).
 WARNING_GROUPS = {
     "not estimable": "Analyses that could not be estimated",
+    "internal error": "Analyses that failed by an internal error (a bug of aplcohort)",
     "SeparationWarning": "Infinite estimates (monotone likelihood / separation)",
     "ImmortalTimeWarning": "Immortal-time bias risk",
     "ConvergenceWarning": "Models that did not converge",
@@ -157,6 +158,11 @@ def _warnings_html(warnings: list[str], known_ids: set) -> list[str]:
     return out
 
 
+def _status_label(section: dict) -> str:
+    from .kinds import STATUS_LABEL
+    return STATUS_LABEL.get(section.get("status"), "Not estimable")
+
+
 def build_report(*, title: str, synthetic: bool, sections: list[dict], provenance: dict,
                  attrition: pd.DataFrame | None, published: pd.DataFrame | None,
                  warnings: list[str], description: str | None = None) -> str:
@@ -174,9 +180,10 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
     ne = {}
     for w in warnings or []:
         m = _WARN_RE.match(str(w))
-        if m and m.group("cat").strip() == "not estimable":
-            ne.setdefault(m.group("aid"), m.group("msg").strip())
-    sections = [dict(s, status="not estimable", reason=ne[s["id"]])
+        if m and m.group("cat").strip() in ("not estimable", "internal error"):
+            st = "error" if m.group("cat").strip() == "internal error" else "not estimable"
+            ne.setdefault(m.group("aid"), (st, m.group("msg").strip()))
+    sections = [dict(s, status=ne[s["id"]][0], reason=ne[s["id"]][1])
                 if s["id"] in ne and s.get("status", "ok") == "ok" else s for s in sections]
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
@@ -203,7 +210,7 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
     if attrition is not None and len(attrition):
         toc.append("<li><a href='#attrition'>Attrition</a></li>")
     for s in sections:
-        flag = " (not estimable)" if s.get("status", "ok") != "ok" else ""
+        flag = f" ({_status_label(s).lower()})" if s.get("status", "ok") != "ok" else ""
         toc.append(f"<li><a href='#{_anchor(s['id'])}'>{html.escape(s['title'])}</a>{flag}</li>")
     toc.append("<li><a href='#provenance'>Provenance</a></li>")
     out.append("<nav class='toc'><h2>Contents</h2><ol>" + "".join(toc) + "</ol></nav>")
@@ -221,12 +228,12 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
         out.append(f"<h3 id='{_anchor(s['id'])}'>{html.escape(s['title'])} "
                    f"<small>({html.escape(s['kind'])}, id <code>{html.escape(s['id'])}</code>)</small></h3>")
         if s.get("status", "ok") != "ok":
-            out.append(f"<p class='empty'><strong>Not estimable:</strong> "
+            out.append(f"<p class='empty'><strong>{_status_label(s)}:</strong> "
                        f"{html.escape(str(s.get('reason') or 'no reason recorded'))}</p>")
         if s.get("choices"):
             out.append(f"<div class='choices'>{html.escape(s['choices'])}</div>")
         for note in s.get("notes", []):
-            if s.get("status", "ok") != "ok" and note == f"Not estimable: {s.get('reason')}":
+            if s.get("status", "ok") != "ok" and note == f"{_status_label(s)}: {s.get('reason')}":
                 continue  # the paragraph above says it
             out.append(f"<p>{html.escape(note)}</p>")
         for fig in s.get("figures", []):

@@ -70,6 +70,7 @@ class PlanResults:
             d["published_vs_reproduced"] = jsonable(self.published)
             d["published_vs_reproduced_explanation"] = self.published.attrs.get("explanation", "")
         d["not_estimable"] = dict(self.not_estimable)
+        d["failed"] = dict(self.failed)
         d["attrition"] = jsonable(self.cohort.attrition.to_dict())
         d["warnings"] = list(self.warnings)
         return d
@@ -79,8 +80,19 @@ class PlanResults:
 
     @property
     def not_estimable(self) -> dict[str, str]:
-        """``{analysis id: reason}`` of the analyses that could not be estimated."""
+        """``{analysis id: reason}`` of the analyses without a result: not estimable on
+        these data, or failed by an internal error (see :attr:`failed`)."""
         return {k: v.reason for k, v in self.analyses.items() if v.status != "ok"}
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """``{analysis id: reason}`` of the analyses that failed by an internal error (a bug
+        of aplcohort, not a property of the data)."""
+        out = {k: v.reason for k, v in self.analyses.items() if v.status == "error"}
+        for k, v in self.analyses.items():   # an optional part (hr, zph, ...) that failed
+            if k not in out and v.summary.get("internal_errors"):
+                out[k] = "; ".join(v.summary["internal_errors"])
+        return out
 
     def _repr_html_(self):
         import html as _html
@@ -489,7 +501,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                 pre.submit(out_a.figures)
     for aid, o in analyses.items():
         if o.status != "ok":
-            run_warnings.append(f"[{aid}] not estimable: {o.reason}")
+            cat = "internal error" if o.status == "error" else "not estimable"
+            run_warnings.append(f"[{aid}] {cat}: {o.reason}")
 
     from ..cohort.sql import _safe, is_database_url
     db_hash = frame_hash
