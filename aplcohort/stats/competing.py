@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ._aeq import AEQ_TOLERANCE
 from ._coxcore import distinct_times
 from ._surv_core import _merge_near_ties
+from .km import check_order_known
 from .outcome import Outcome
 from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
                      label_column, median_frame, z_value)
@@ -101,7 +103,8 @@ def _labels(values, name, n, order=None):
         extra = [u for u in uniq if u not in order]
         if extra:
             raise InputError(f"{name} values {extra} are not in order={order}")
-        labels = [o for o in order if o in uniq]
+        check_order_known(order, uniq, name)
+        labels = list(order)
     else:
         try:
             labels = sorted(uniq)
@@ -643,6 +646,8 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
         raise InputError(f"variance must be one of {list(CIF_VARIANCES)}, got {variance!r}")
     if not isinstance(extend, (bool, np.bool_)):
         raise InputError(f"extend must be true or false, got {extend!r}")
+    time, code, group, strata = align_rows("cumulative_incidence", time=time, code=code,
+                                           group=group, strata=strata)
     out = Outcome.competing(time, code)
     e = out.event
     # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
@@ -1010,7 +1015,9 @@ class GrayResult(Result):
                 "groups": self.table}
 
 
-def _prep_test(time, code, group, cause, rho, strata, order):
+def _prep_test(time, code, group, cause, rho, strata, order, who="gray_test"):
+    time, code, group, strata = align_rows(who, time=time, code=code, group=group,
+                                           strata=strata)
     out = Outcome.competing(time, code)
     if group is None:
         raise InputError("group is required for Gray's test")
@@ -1140,7 +1147,8 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
     """
     from ._padjust import p_adjust
 
-    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
+    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order,
+                                                     who="pairwise_gray")
     kind = _gray_kind(out.event, cause)
     rows = []
     for i, j in itertools.combinations(range(len(glabels)), 2):

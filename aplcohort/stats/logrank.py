@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from . import _surv_core as core
@@ -138,14 +139,18 @@ class PairwiseResult(Result):
 
 
 # ------------------------------------------------------------------ helpers
-def _prepare(time, event, group, strata, order, defer_timefix=False):
+def _prepare(time, event, group, strata, order, defer_timefix=False, who="log-rank test"):
     """Checked outcome, group codes and strata.
+
+    pandas Series are paired by index label (:mod:`aplcohort._align`).
 
     Near-tied times are merged as R ``survdiff`` (``timefix``) here, except with
     ``defer_timefix`` and no strata: then the caller passes ``timefix=True`` to
     :func:`_oev`, which merges them on the distinct times of its one count table
     (same result, no sort of the rows).
     """
+    time, event, group, strata = align_rows(who, time=time, event=event, group=group,
+                                            strata=strata)
     oc = core.right_outcome(time, event)
     if oc.n == 0:
         raise InputError("no rows: a log-rank test needs observations")
@@ -319,7 +324,7 @@ def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> Log
     """
     rho = _check_nonneg(rho, "rho")
     oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
-                                              defer_timefix=True)
+                                              defer_timefix=True, who="logrank_test")
     weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
     return _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho,
                    timefix=strata is None)
@@ -366,7 +371,7 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
     p = _check_nonneg(p, "p")
     q = _check_nonneg(q, "q")
     oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
-                                              defer_timefix=True)
+                                              defer_timefix=True, who="weighted_logrank")
     return _result(oc, groups, codes, s_codes, ns, weights, p, q,
                    rho=p if weights == "fleming-harrington" else (1.0 if weights == "peto"
                                                                   else 0.0),
@@ -400,7 +405,8 @@ def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=N
     1
     """
     rho = _check_nonneg(rho, "rho")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              who="trend_test")
     k = len(groups)
     if k < 2:
         raise InputError("trend_test needs at least two groups")
@@ -465,7 +471,8 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
     if adjust not in ("holm", "bonferroni", "BH", "hochberg", "BY", "none"):
         raise InputError(f"adjust must be one of holm, bonferroni, BH, hochberg, BY, none; "
                          f"got {adjust!r}")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              who="pairwise_logrank")
     if weights is None:
         rho = _check_nonneg(rho, "rho")
         weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
