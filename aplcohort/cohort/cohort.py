@@ -248,13 +248,32 @@ def _text(v) -> str:
     return as_text(v)
 
 
+def _check_index_columns(df: pd.DataFrame, mapping) -> None:
+    """A dictionary column (or a column the mapping renames) that is the index of ``df``
+    is not read (the index is not data): say so, instead of only "column is missing"."""
+    named = [n for n in df.index.names if isinstance(n, str) and n not in df.columns]
+    if not named:
+        return
+    from .schema import load_dictionary
+    m = load_mapping(mapping)
+    known = set(load_dictionary().columns) | (set(m.columns) if m is not None else set())
+    hit = [n for n in named if n in known]
+    if hit:
+        raise InputError(f"from_dataframe: {', '.join(repr(n) for n in hit)} "
+                         f"{'is the index' if len(hit) == 1 else 'are index levels'} of the "
+                         "data frame, not a column, and the index is not read; pass "
+                         "df.reset_index() to make it a column")
+
+
 def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     """Build a validated :class:`Cohort` from a DataFrame.
 
     Parameters
     ----------
     df : DataFrame
-        One row per patient (text, objects or already-typed columns).
+        One row per patient (text, objects or already-typed columns). The index is not
+        read: a dictionary column that is the index (``df.set_index("patient_id")``)
+        is an error that says so (use ``df.reset_index()``).
     mapping : str, Path, dict or ColumnMapping, optional
     required : sequence of str, optional
         Columns that must be present (default: the dictionary's core columns); see
@@ -284,5 +303,6 @@ def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     if df.shape[1] == 0 or len(df) == 0:
         from .io import EmptyFileError
         raise EmptyFileError("the data frame is empty (no columns or no rows)")
+    _check_index_columns(df, mapping)
     return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"},
                          required=required)

@@ -462,6 +462,7 @@ class CIFResult(CurveShape, Result):
     _data: tuple = field(default=None, repr=False)
     variance: str = "gray"
     extend: bool = False
+    _strata: tuple = field(default=None, repr=False)
 
     kind = "cif"
     curve = "cumulative incidence"
@@ -481,6 +482,9 @@ class CIFResult(CurveShape, Result):
             "causes": list(self.causes),
             "groups": list(self.groups),
             "ties": "exact (grouped), no jitter",
+            **({"strata": list(self._strata),
+                "strata_use": "recorded only: the estimates do not depend on strata "
+                              "(as cmprsk::cuminc)"} if self._strata is not None else {}),
         }
 
     @property
@@ -597,10 +601,13 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     code : array_like of int
         0 = censored, 1, 2, ... = cause of the event.
     group : array_like, optional
-        Group labels; groups are ordered by sorted label unless ``order`` is given.
+        Group labels; groups are ordered by sorted label unless ``order`` is given (a
+        label of ``order`` that no row has is an error). pandas Series are paired by
+        index label (:mod:`aplcohort._align`), arrays by position.
     strata : array_like, optional
         Accepted for symmetry with :func:`gray_test`; the estimates do not depend
-        on strata (as ``cmprsk::cuminc``), so it is only checked and recorded.
+        on strata (as ``cmprsk::cuminc``), so it is only checked and recorded (its
+        labels in ``choices["strata"]`` and ``to_dict()``).
     conf_type : {"log-log", "log", "plain"}
         Scale of the pointwise confidence intervals (see module docstring).
     conf_level : float
@@ -661,8 +668,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     else:
         t = out.time
     gcode, glabels = _labels(group, "group", out.n, order)
-    if strata is not None:
-        _labels(strata, "strata", out.n)
+    slabels = None if strata is None else _labels(strata, "strata", out.n)[1]
     causes = _causes(out)
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
@@ -713,7 +719,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     table = curve_frame(gcol, ccol, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce)
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
-                     variance=variance, extend=bool(extend))
+                     variance=variance, extend=bool(extend), _strata=slabels)
 
 
 # --------------------------------------------------------------------------

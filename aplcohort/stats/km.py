@@ -590,7 +590,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     event : array-like of {0, 1}
         1 = event, 0 = censored.
     group : array-like, optional
-        Group label of each row; one curve per label.
+        Group label of each row; one curve per label. Per-row arguments given as pandas
+        Series are paired by index label (:mod:`aplcohort._align`), arrays by position.
     entry : array-like, optional
         Entry (start) time of each row: the row is at risk on ``(entry, time]``
         (R ``Surv(entry, time, event)``). With a group value per row of split data
@@ -602,7 +603,7 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     conf_level : float
         Confidence level, default 0.95.
     order : sequence, optional
-        Group order (default: sorted labels).
+        Group order (default: sorted labels); a label that no row has is an error.
     variance : {None, "greenwood", "robust"}
         ``None`` follows R: Greenwood, except a robust (infinitesimal jackknife,
         one cluster per row) variance when some case weight is not an integer or
