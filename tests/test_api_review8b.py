@@ -174,6 +174,20 @@ def test_f1_arrays_stay_positional(ep):
     assert a.p == b.p == c.p
 
 
+def test_f1_outcome_and_recovery_summary_align(cir):
+    from aplcohort.plots.recovery import recovery_summary
+    from aplcohort.stats import Outcome
+    t = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"])
+    e = pd.Series([0, 0, 1], index=["a", "b", "c"])
+    assert Outcome.right(t, e.iloc[::-1]).event.tolist() == [0, 0, 1]
+    assert Outcome.competing(t, e.iloc[::-1]).event.tolist() == [0, 0, 1]
+    s = pd.Series([0.0, 0.0, 0.0], index=["a", "b", "c"])
+    assert Outcome.counting(s, t.iloc[::-1], e).time.tolist() == [1.0, 2.0, 3.0]
+    g = cir["reinduction_regimen"]
+    pd.testing.assert_frame_equal(recovery_summary(cir["time"], cir["event"], _sorted(g, cir)),
+                                  recovery_summary(cir["time"], cir["event"], g))
+
+
 def test_f1_aalen_johansen_aligns():
     from aplcohort.multistate.occupancy import aalen_johansen
     idx = ["p1", "p2", "p3", "p4"]
