@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .._align import align_rows
 from ..errors import InputError
 from ._common import check_columns, design
 from .effects import WeightedCoxResult, fit_terms
@@ -57,6 +58,7 @@ def finegray_data(time, code, cause=1) -> pd.DataFrame:
     >>> fg[fg["row"] == 1][["fgstart", "fgstop", "fgwt"]].round(4).values.tolist()
     [[0.0, 2.0, 1.0], [2.0, 4.0, 0.875], [6.0, 8.0, 0.4667]]
     """
+    time, code = align_rows("finegray_data", time=time, code=code)
     t = np.asarray(time, float)
     c = np.asarray(code)
     if t.ndim != 1 or t.shape != c.shape:

@@ -69,7 +69,11 @@ class Cohort:
             A boolean per patient, a function ``data -> booleans``, or an
             expression of :mod:`aplcohort.expr` (e.g. ``"reinduction_regimen in
             ['ATO-based', 'IC'] and age_at_relapse < 60"``; never evaluated as
-            Python). For an expression, a patient whose result is missing (a
+            Python). A pandas Series is applied by index label, as pandas does
+            (a mask computed on a sorted copy of ``data`` selects the same
+            patients); a Series whose labels are not those of ``data`` is an
+            error (pass ``.to_numpy()`` to apply a mask by position). An array
+            or list is applied by position. For an expression, a patient whose result is missing (a
             value it reads is missing) is excluded, and the attrition reason says
             how many were excluded that way. For an array or a function, missing
             values in the mask are an error (decide explicitly how to treat them,
@@ -117,6 +121,8 @@ class Cohort:
                           "reads is missing)")
         else:
             m = mask
+        if isinstance(m, pd.Series) and len(m) == self.n:
+            m = self._mask_by_label(m, step)
         m = pd.Series(m.to_numpy() if isinstance(m, pd.Series) else np.asarray(m, dtype=object),
                       dtype=object)
         if len(m) != self.n:
@@ -133,6 +139,24 @@ class Cohort:
         log.record(step, self.n, excluded, reason)
         return Cohort(data=self.data[keep].reset_index(drop=True), warnings=self.warnings,
                       attrition=log, source=self.source, report=self.report)
+
+    def _mask_by_label(self, m: pd.Series, step: str) -> pd.Series:
+        """A mask Series in the order of ``self.data``: its index labels name the patients
+        (pandas semantics), so a mask computed on a sorted copy of ``data`` applies to the
+        right patients; a mask whose labels are not ``data``'s rows is an error."""
+        idx = self.data.index
+        if m.index is idx or m.index.equals(idx):
+            return m
+        if m.index.is_unique and idx.is_unique and m.index.isin(idx).all():
+            return m.reindex(idx)
+        from .._align import _labels_text
+        odd = m.index[~m.index.isin(idx)] if m.index.is_unique else m.index[m.index.duplicated()]
+        raise InputError(f"Cohort.filter ({step}): the mask is a pandas Series whose index "
+                         f"labels are not the rows of cohort.data (labels {_labels_text(odd)} "
+                         f"{'are not in cohort.data' if m.index.is_unique else 'repeat'}), so "
+                         "it cannot be applied by label; compute it from cohort.data (e.g. "
+                         "cohort.data['sex'].eq('M')), or pass mask.to_numpy() to apply it "
+                         "by position")
 
     def with_derived(self) -> "Cohort":
         """Return the cohort with the derived analysis columns added.
@@ -224,13 +248,32 @@ def _text(v) -> str:
     return as_text(v)
 
 
+def _check_index_columns(df: pd.DataFrame, mapping) -> None:
+    """A dictionary column (or a column the mapping renames) that is the index of ``df``
+    is not read (the index is not data): say so, instead of only "column is missing"."""
+    named = [n for n in df.index.names if isinstance(n, str) and n not in df.columns]
+    if not named:
+        return
+    from .schema import load_dictionary
+    m = load_mapping(mapping)
+    known = set(load_dictionary().columns) | (set(m.columns) if m is not None else set())
+    hit = [n for n in named if n in known]
+    if hit:
+        raise InputError(f"from_dataframe: {', '.join(repr(n) for n in hit)} "
+                         f"{'is the index' if len(hit) == 1 else 'are index levels'} of the "
+                         "data frame, not a column, and the index is not read; pass "
+                         "df.reset_index() to make it a column")
+
+
 def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     """Build a validated :class:`Cohort` from a DataFrame.
 
     Parameters
     ----------
     df : DataFrame
-        One row per patient (text, objects or already-typed columns).
+        One row per patient (text, objects or already-typed columns). The index is not
+        read: a dictionary column that is the index (``df.set_index("patient_id")``)
+        is an error that says so (use ``df.reset_index()``).
     mapping : str, Path, dict or ColumnMapping, optional
     required : sequence of str, optional
         Columns that must be present (default: the dictionary's core columns); see
@@ -260,5 +303,6 @@ def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     if df.shape[1] == 0 or len(df) == 0:
         from .io import EmptyFileError
         raise EmptyFileError("the data frame is empty (no columns or no rows)")
+    _check_index_columns(df, mapping)
     return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"},
                          required=required)

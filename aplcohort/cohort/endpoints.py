@@ -49,6 +49,8 @@ Same-day ties
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -401,6 +403,86 @@ def endpoint_arrays(name: str, t0, censor, *, death=None, relapse=None, recovery
 # --------------------------------------------------------------------------------------
 
 _EPOCH = pd.Timestamp("1970-01-01")
+_DMY = re.compile(r"^\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})\s*$")
+
+
+def parse_cutoff(cutoff, cohort=None) -> pd.Timestamp:
+    """A ``cutoff=`` argument as a date, by the loader's rules for a date cell.
+
+    Accepted: a date or datetime object (``datetime.date``, ``pandas.Timestamp``,
+    ``numpy.datetime64``; the time of day is dropped) or ISO text ``YYYY-MM-DD``; text in
+    the date format the cohort's mapping states for ``data_cutoff_date`` (its
+    ``date_format``); a day number only when the mapping declares
+    ``excel_serial_dates: true`` (an Excel serial date, 1900 system). Refused with a
+    readable :class:`InputError`: any other number (``2010`` is not a date; it was read as
+    nanoseconds since 1970), text that is not a date, a day/month order that was not
+    stated (``01/03/2010``), partial dates, years outside 1900-2199.
+
+    Examples
+    --------
+    >>> str(parse_cutoff("2010-03-01").date())
+    '2010-03-01'
+    >>> parse_cutoff("01/03/2010")
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: cutoff='01/03/2010' is not an ISO date (YYYY-MM-DD) and no date format was stated; the day/month order of 01/03/2010 is ambiguous: write cutoff='2010-03-01' (1 March) or cutoff='2010-01-03' (3 January)
+    """
+    from .types import excel_serial_to_date, partial_date
+    from .validate import _parse_date
+
+    m = {}
+    if cohort is not None and hasattr(cohort, "source"):
+        m = cohort.source.get("mapping") or {}
+    fmt = (m.get("date_formats") or {}).get("data_cutoff_date", m.get("date_format"))
+    serial = bool(m.get("excel_serial_dates", False))
+    shown = f"cutoff={cutoff!r}"
+    iso_hint = "write the date as YYYY-MM-DD, e.g. cutoff='2020-12-31'"
+    if isinstance(cutoff, (bool, np.bool_)):
+        raise InputError(f"{shown} is not a date; {iso_hint}")
+    is_num = isinstance(cutoff, (int, float, np.integer, np.floating))
+    digits = isinstance(cutoff, str) and cutoff.strip().replace(".", "", 1).isdigit()
+    if serial and (is_num or digits) and partial_date(cutoff) is None:
+        ts, why = excel_serial_to_date(cutoff)
+        if ts is None or not 1900 <= ts.year <= 2199:
+            raise InputError(f"{shown} {why or 'has a year outside 1900-2199'}")
+        return ts
+    if is_num or digits:
+        if is_num:
+            shown = f"cutoff={cutoff.item() if isinstance(cutoff, np.generic) else cutoff!r}"
+        part = partial_date(cutoff)
+        what = ("a year, not a full date" if part is not None and part[1] is None
+                else "a number, not a date")
+        raise InputError(f"{shown} is {what}; {iso_hint} (a day number is read as an Excel "
+                         "serial date only when the cohort's mapping declares "
+                         "excel_serial_dates: true)")
+    if isinstance(cutoff, str) and partial_date(cutoff) is not None:
+        raise InputError(f"{shown} is a partial date (year and month); a cut-off is a full "
+                         f"date: {iso_hint}")
+    if not isinstance(cutoff, (str, pd.Timestamp, np.datetime64, _dt.date)):
+        raise InputError(f"{shown} is not a date ({type(cutoff).__name__}); {iso_hint}")
+    if cutoff is pd.NaT or (isinstance(cutoff, np.datetime64) and np.isnat(cutoff)):
+        raise InputError(f"{shown} is missing; give a date, or leave cutoff=None to use "
+                         "each patient's data_cutoff_date")
+    ts, why = _parse_date(cutoff, fmt)
+    if ts is None:
+        hint = iso_hint if fmt is None else f"write it as {fmt!r} (the mapping's format) or YYYY-MM-DD"
+        d = _DMY.match(cutoff) if isinstance(cutoff, str) and fmt is None else None
+        if d:
+            a, b, y = int(d[1]), int(d[2]), d[3]
+            if a <= 12 and b <= 12 and a != b:
+                hint = (f"the day/month order of {cutoff.strip()} is ambiguous: write "
+                        f"cutoff='{y}-{b:02d}-{a:02d}' ({a} {_MONTHS[b - 1]}) or "
+                        f"cutoff='{y}-{a:02d}-{b:02d}' ({b} {_MONTHS[a - 1]})")
+            elif a <= 12 < b <= 31:
+                hint = f"{iso_hint} (here cutoff='{y}-{a:02d}-{b:02d}'?)"
+            elif b <= 12 < a <= 31:
+                hint = f"{iso_hint} (here cutoff='{y}-{b:02d}-{a:02d}'?)"
+        raise InputError(f"{shown} {why}; {hint}")
+    return ts
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
 
 
 def _days(df, col):
@@ -499,9 +581,11 @@ def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
         reinduction).
     unit : {"days", "months", "years"}
         Months are 30.4375 days, years 365.25 days.
-    cutoff : date-like, optional
+    cutoff : date, optional
         Administrative cut-off for every patient (overrides
-        ``data_cutoff_date``).
+        ``data_cutoff_date``): a date object or ``"YYYY-MM-DD"`` text, read by the
+        loader's date rules (:func:`parse_cutoff`; no guessing of the day/month
+        order, numbers only as Excel serial dates when the mapping declares them).
     remission : sequence of str, optional
         Best-response categories that count as remission for every patient
         (e.g. ``["CR2", "MRD-negative CR"]`` for CR only). Default: by disease,
@@ -579,7 +663,7 @@ def derive_endpoint(cohort, name: str, *, time_zero: str, unit: str = "days",
         # the disease (PR, MLFS) -- an event at time 0
         failure = ~in_remission(r, dis, remission) & ~ismiss
     if cutoff is not None:
-        cut = np.full(len(df), float((pd.Timestamp(cutoff) - _EPOCH).days))
+        cut = np.full(len(df), float((parse_cutoff(cutoff, cohort) - _EPOCH).days))
     else:
         cut = _days(df, "data_cutoff_date")
     reason[(reason == None) & (t0 > np.where(np.isnan(cut), np.inf, cut))] = \

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError
 from ..stats import _surv_core as core
@@ -160,6 +161,9 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     >>> f.pstate[:, 1].round(4).tolist()
     [0.3333, 0.3333, 1.0]
     """
+    start, stop, from_state, to_state, subject = align_rows(
+        "aalen_johansen", start=start, stop=stop, from_state=from_state, to_state=to_state,
+        subject=subject)                      # pandas Series are paired by index label
     start = np.asarray(start, float)
     stop = np.asarray(stop, float)
     frm = np.asarray(from_state, int)
@@ -537,6 +541,9 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
         extra = [g for g in present if g not in groups]
         if extra:
             raise InputError(f"groups {extra} are not in order={groups}")
+        if order is not None:
+            from ..stats.km import check_order_known
+            check_order_known(groups, present)
     fits = {}
     tabs, occ, sum_rows, rm_rows, tr_rows, p0_rows = [], [], [], [], [], []
     n_subj = {}

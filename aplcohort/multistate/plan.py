@@ -173,8 +173,11 @@ def salvage_probabilities(cohort, model, times, *, unit="months", cutoff=None,
     rem = list(model.remission_states)
     # only the states' dates and conditions are used here: the rows are built from those
     # columns (the other cohort columns would be carried into every row for nothing)
+    from ..cohort.endpoints import parse_cutoff
     from .transitions import _as_frame
     frame = _as_frame(cohort)
+    if cutoff is not None:   # by the cohort's mapping (the frame below no longer has it)
+        cutoff = parse_cutoff(cutoff, cohort)
     used = ["patient_id", "last_followup_date", "death_date", "data_cutoff_date"]
     for st in model.states:
         used += ([st.date] if st.date else []) + list(st.when)

@@ -564,8 +564,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     time_zero : str, optional
         State whose entry is time zero (default: the model's first state).
     unit : {"days", "months", "years"}
-    cutoff : date-like, optional
-        Administrative cut-off for everyone (overrides ``data_cutoff_date``).
+    cutoff : date, optional
+        Administrative cut-off for everyone (overrides ``data_cutoff_date``): a date
+        or ``"YYYY-MM-DD"``, by the loader's date rules
+        (:func:`aplcohort.cohort.endpoints.parse_cutoff`).
     on_error : {"raise", "exclude"}
         ``"raise"``: any error raises :class:`TransitionCheckError` listing every
         problem.  ``"exclude"``: patients with errors are left out (reason recorded
@@ -591,7 +593,7 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     Validated against: hand-worked cohorts (tests/test_multistate_transitions.py) and,
     through R ``survfit``, the Min 2022 replica (tests/reference/multistate.R).
     """
-    from ..cohort.endpoints import UNITS
+    from ..cohort.endpoints import UNITS, parse_cutoff
 
     df = _as_frame(cohort).reset_index(drop=True)
     model = relapsed_leukemia_model() if model is None else model
@@ -625,7 +627,7 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         entry[s.name] = _day(df, s.date) if s.date else np.full(len(df), np.nan)
     last = np.fmax(_day(df, "last_followup_date"), _day(df, "death_date"))
     if cutoff is not None:
-        cut = np.full(len(df), float((pd.Timestamp(cutoff) - _EPOCH).days))
+        cut = np.full(len(df), float((parse_cutoff(cutoff, cohort) - _EPOCH).days))
     else:
         cut = _day(df, "data_cutoff_date")
     end = np.fmin(last, np.where(np.isnan(cut), np.inf, cut))

@@ -57,6 +57,8 @@ def recovery_summary(time, code, group, *, order=None) -> pd.DataFrame:
     >>> recovery_summary([20, 25, 30, 8], [1, 1, 0, 2], ["ATO", "ATO", "IC", "IC"]).values.tolist()
     [['ATO', 2, 2, 0, 0, 22.5, 21.25, 23.75], ['IC', 2, 0, 1, 1, nan, nan, nan]]
     """
+    from .._align import align_rows
+    time, code, group = align_rows("recovery_summary", time=time, code=code, group=group)
     out = Outcome.competing(time, code)
     if out.event.max(initial=0) > 2:
         raise InputError("recovery codes must be 0 (censored), 1 (recovery) or 2 (death before "
@@ -119,6 +121,8 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
     """
     if kind not in ("cif", "box"):
         raise InputError(f"kind must be 'cif' or 'box'; got {kind!r}")
+    from .._align import align_rows
+    time, code, group = align_rows("plot_recovery", time=time, code=code, group=group)
     out = Outcome.competing(time, code)
     g, groups = _groups(group, out.n, order)
     summ = recovery_summary(out.time, out.event, g, order=groups)

@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ._aeq import AEQ_TOLERANCE
 from ._coxcore import distinct_times
 from ._surv_core import _merge_near_ties
+from .km import check_order_known
 from .outcome import Outcome
 from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
                      label_column, median_frame, z_value)
@@ -101,7 +103,8 @@ def _labels(values, name, n, order=None):
         extra = [u for u in uniq if u not in order]
         if extra:
             raise InputError(f"{name} values {extra} are not in order={order}")
-        labels = [o for o in order if o in uniq]
+        check_order_known(order, uniq, name)
+        labels = list(order)
     else:
         try:
             labels = sorted(uniq)
@@ -459,6 +462,7 @@ class CIFResult(CurveShape, Result):
     _data: tuple = field(default=None, repr=False)
     variance: str = "gray"
     extend: bool = False
+    _strata: tuple = field(default=None, repr=False)
 
     kind = "cif"
     curve = "cumulative incidence"
@@ -478,6 +482,9 @@ class CIFResult(CurveShape, Result):
             "causes": list(self.causes),
             "groups": list(self.groups),
             "ties": "exact (grouped), no jitter",
+            **({"strata": list(self._strata),
+                "strata_use": "recorded only: the estimates do not depend on strata "
+                              "(as cmprsk::cuminc)"} if self._strata is not None else {}),
         }
 
     @property
@@ -594,10 +601,13 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     code : array_like of int
         0 = censored, 1, 2, ... = cause of the event.
     group : array_like, optional
-        Group labels; groups are ordered by sorted label unless ``order`` is given.
+        Group labels; groups are ordered by sorted label unless ``order`` is given (a
+        label of ``order`` that no row has is an error). pandas Series are paired by
+        index label (:mod:`aplcohort._align`), arrays by position.
     strata : array_like, optional
         Accepted for symmetry with :func:`gray_test`; the estimates do not depend
-        on strata (as ``cmprsk::cuminc``), so it is only checked and recorded.
+        on strata (as ``cmprsk::cuminc``), so it is only checked and recorded (its
+        labels in ``choices["strata"]`` and ``to_dict()``).
     conf_type : {"log-log", "log", "plain"}
         Scale of the pointwise confidence intervals (see module docstring).
     conf_level : float
@@ -643,6 +653,8 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
         raise InputError(f"variance must be one of {list(CIF_VARIANCES)}, got {variance!r}")
     if not isinstance(extend, (bool, np.bool_)):
         raise InputError(f"extend must be true or false, got {extend!r}")
+    time, code, group, strata = align_rows("cumulative_incidence", time=time, code=code,
+                                           group=group, strata=strata)
     out = Outcome.competing(time, code)
     e = out.event
     # R survfit timefix (stats/_aeq.py), applied on the distinct times: the same merged
@@ -656,8 +668,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     else:
         t = out.time
     gcode, glabels = _labels(group, "group", out.n, order)
-    if strata is not None:
-        _labels(strata, "strata", out.n)
+    slabels = None if strata is None else _labels(strata, "strata", out.n)[1]
     causes = _causes(out)
     if not causes:
         raise InputError("code has no events (all 0 = censored); nothing to estimate")
@@ -708,7 +719,7 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     table = curve_frame(gcol, ccol, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce)
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
-                     variance=variance, extend=bool(extend))
+                     variance=variance, extend=bool(extend), _strata=slabels)
 
 
 # --------------------------------------------------------------------------
@@ -1010,7 +1021,9 @@ class GrayResult(Result):
                 "groups": self.table}
 
 
-def _prep_test(time, code, group, cause, rho, strata, order):
+def _prep_test(time, code, group, cause, rho, strata, order, who="gray_test"):
+    time, code, group, strata = align_rows(who, time=time, code=code, group=group,
+                                           strata=strata)
     out = Outcome.competing(time, code)
     if group is None:
         raise InputError("group is required for Gray's test")
@@ -1140,7 +1153,8 @@ def pairwise_gray(time, code, group, *, cause=1, rho=0.0, strata=None, adjust="h
     """
     from ._padjust import p_adjust
 
-    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order)
+    out, gcode, glabels, scode, slabels = _prep_test(time, code, group, cause, rho, strata, order,
+                                                     who="pairwise_gray")
     kind = _gray_kind(out.event, cause)
     rows = []
     for i, j in itertools.combinations(range(len(glabels)), 2):

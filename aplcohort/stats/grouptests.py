@@ -57,6 +57,7 @@ from ._lazy import LazyModule
 special = LazyModule("scipy.special")
 stats = LazyModule("scipy.stats")
 
+from aplcohort._align import align_rows
 from aplcohort._results import Result
 from aplcohort.errors import ApproximationWarning, InputError, StatisticalWarning
 from aplcohort.stats._padjust import p_adjust
@@ -905,6 +906,7 @@ def wilcoxon_ranksum(
 
 
 def _grouped(values, groups, order, name: str):
+    values, groups = align_rows(name, values=values, groups=groups)
     v = _numeric_vector(values, "values")
     g = pd.Series(np.asarray(groups, dtype=object).ravel())
     if v.size != len(g):
@@ -914,12 +916,15 @@ def _grouped(values, groups, order, name: str):
             f"{name}: values or groups contain missing values; remove them first "
             "(compare_groups() excludes and counts them)."
         )
-    levels = _levels(g, order, name)
+    levels = _levels(g, order, name, known=True)
     data = [v[(g == lev).to_numpy()] for lev in levels]
     return levels, data
 
 
-def _levels(g: pd.Series, order, name: str) -> list:
+def _levels(g: pd.Series, order, name: str, *, known: bool = False) -> list:
+    """Levels of ``g`` (sorted, or in ``order``). With ``known``, a label of ``order`` that
+    ``g`` does not have is an error (checked on all rows, before rows with missing values
+    are set aside, where a group may legitimately become empty)."""
     present = list(pd.unique(g))
     if order is None:
         try:
@@ -930,6 +935,12 @@ def _levels(g: pd.Series, order, name: str) -> list:
     missing = [lev for lev in present if lev not in order]
     if missing:
         raise InputError(f"{name}: group value(s) {missing!r} are not in order={order!r}.")
+    if known:
+        from .km import check_order_known
+        try:
+            check_order_known(order, present)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
     return [lev for lev in order if lev in present]
 
 
@@ -1374,6 +1385,7 @@ def compare_groups(
     """
     if kind not in ("auto", "categorical", "continuous"):
         raise InputError(f"compare_groups: kind must be 'auto', 'categorical' or 'continuous', got {kind!r}.")
+    values, groups = align_rows("compare_groups", values=values, groups=groups)
     v = values if isinstance(values, pd.Series) else pd.Series(list(values) if not isinstance(values, np.ndarray) else values)
     g = groups if isinstance(groups, pd.Series) else pd.Series(list(groups) if not isinstance(groups, np.ndarray) else groups)
     v = v.reset_index(drop=True)
@@ -1382,7 +1394,7 @@ def compare_groups(
         raise InputError(f"compare_groups: values ({len(v)}) and groups ({len(g)}) differ in length.")
     if kind == "auto":
         kind = "categorical" if _is_categorical(v) else "continuous"
-    all_levels = _levels(g[g.notna()].astype(object), order, "compare_groups")
+    all_levels = _levels(g[g.notna()].astype(object), order, "compare_groups", known=True)
     if len(all_levels) < 2:
         raise InputError(
             f"compare_groups: need at least two groups to compare, found {all_levels!r}."
@@ -1508,6 +1520,7 @@ def standardized_mean_difference(values, groups, kind: str = "auto", *, order=No
         raise InputError(
             f"standardized_mean_difference: kind must be 'auto', 'categorical' or 'continuous', got {kind!r}."
         )
+    values, groups = align_rows("standardized_mean_difference", values=values, groups=groups)
     v = pd.Series(values).reset_index(drop=True) if not isinstance(values, pd.Series) else values.reset_index(drop=True)
     g = pd.Series(groups).reset_index(drop=True) if not isinstance(groups, pd.Series) else groups.reset_index(drop=True)
     if len(v) != len(g):
@@ -1515,6 +1528,7 @@ def standardized_mean_difference(values, groups, kind: str = "auto", *, order=No
     if kind == "auto":
         kind = "categorical" if _is_categorical(v) else "continuous"
     keep = ~(v.isna() | g.isna())
+    _levels(g[g.notna()].astype(object), order, "standardized_mean_difference", known=True)
     v, g = v[keep].reset_index(drop=True), g[keep].reset_index(drop=True)
     glevels = _levels(g.astype(object), order, "standardized_mean_difference")
     if len(glevels) < 2:

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from ._lazy import scipy_stats as st
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError
 from . import _surv_core as core
@@ -124,11 +125,47 @@ def _group_codes(group, n, order=None, name="group"):
         if missing:
             raise InputError(f"order does not list the {name} labels {missing}; "
                              f"add them to order=")
-        levels = [x for x in levels if x in present]
+        check_order_known(levels, present, name)
     levels = [x.item() if isinstance(x, np.generic) else x for x in levels]
     pos = {v: i for i, v in enumerate(levels)}
     remap = np.array([pos[v] for v in present], dtype=np.int64)
     return tuple(levels), remap[codes0]
+
+
+def check_order_known(order, present, name="group"):
+    """Raise when ``order`` names a label that no row has (a typo, or a label of another
+    column): it would otherwise be dropped without a word.
+
+    Examples
+    --------
+    >>> check_order_known(["IC", "ATO"], ["ATO", "IC"])
+    >>> check_order_known(["IC", "ATO", "X"], ["ATO", "IC"])
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: order names 'X', which is not a group label of the data (the labels are 'ATO', 'IC'); correct or remove it
+    """
+    order = list(order)
+    if len(set(order)) != len(order):
+        raise InputError(f"order has duplicated labels: [{_show_labels(order, sort=False)}]")
+    have = set(present)
+    unknown = [x for x in order if x not in have]
+    if unknown:
+        raise InputError(f"order names {_show_labels(unknown, sort=False)}, which "
+                         + ("is not a " + name + " label" if len(unknown) == 1
+                            else "are not " + name + " labels")
+                         + f" of the data (the labels are {_show_labels(present)}); "
+                           "correct or remove " + ("it" if len(unknown) == 1 else "them"))
+
+
+def _show_labels(vals, sort=True) -> str:
+    """Labels as the user typed them (no numpy reprs), sorted when they can be."""
+    vals = [v.item() if isinstance(v, np.generic) else v for v in vals]
+    if sort:
+        try:
+            vals = sorted(vals)
+        except TypeError:
+            vals = sorted(vals, key=str)
+    return ", ".join(repr(v) for v in vals)
 
 
 def _small_int_labels(arr, n):
@@ -553,7 +590,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     event : array-like of {0, 1}
         1 = event, 0 = censored.
     group : array-like, optional
-        Group label of each row; one curve per label.
+        Group label of each row; one curve per label. Per-row arguments given as pandas
+        Series are paired by index label (:mod:`aplcohort._align`), arrays by position.
     entry : array-like, optional
         Entry (start) time of each row: the row is at risk on ``(entry, time]``
         (R ``Surv(entry, time, event)``). With a group value per row of split data
@@ -565,7 +603,7 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     conf_level : float
         Confidence level, default 0.95.
     order : sequence, optional
-        Group order (default: sorted labels).
+        Group order (default: sorted labels); a label that no row has is an error.
     variance : {None, "greenwood", "robust"}
         ``None`` follows R: Greenwood, except a robust (infinitesimal jackknife,
         one cluster per row) variance when some case weight is not an integer or
@@ -616,6 +654,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     >>> kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0], stype=2).table["estimate"].round(4).tolist()
     [0.8187, 0.6376, 0.3867, 0.3867]
     """
+    time, event, group, entry, weights = align_rows(
+        "kaplan_meier", time=time, event=event, group=group, entry=entry, weights=weights)
     cl = _check_conf(conf_type, conf_level)
     if ctype not in (1, 2) or isinstance(ctype, bool):
         raise InputError(f"ctype must be 1 (Nelson–Aalen) or 2 (Fleming–Harrington); got {ctype!r}")
@@ -837,6 +877,7 @@ def rmst_difference(time, event, group, tau, conf_level=0.95, *, order=None
     >>> r.table["contrast"].iloc[0]
     'B - A'
     """
+    time, event, group = align_rows("rmst_difference", time=time, event=event, group=group)
     groups, _ = _group_codes(group, len(np.asarray(time)), order)
     if len(groups) != 2:
         raise InputError(f"rmst_difference needs exactly two groups; got {len(groups)}: "
@@ -920,6 +961,8 @@ def reverse_kaplan_meier(time, event, group=None, *, conf_type="log", conf_level
     >>> reverse_kaplan_meier([1, 2, 3, 4, 5], [1, 0, 0, 1, 0]).table["n_event"].tolist()
     [0.0, 1.0, 1.0, 0.0, 1.0]
     """
+    time, event, group = align_rows("reverse_kaplan_meier", time=time, event=event,
+                                    group=group)
     oc = Outcome.competing(time, event)          # checked codes: 0 = censored, >= 1 = event
     fit = kaplan_meier(oc.time, (oc.event == 0).astype(np.int64), group, conf_type=conf_type, conf_level=conf_level,
                        order=order)

@@ -277,6 +277,12 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                              "exposed) and needs exposure_time=")
         if order is None:
             order = list(exposure_labels)
+    if order is not None and (exposure_time is not None or group in data.columns):
+        # a label the column cannot take is a typo (it would be dropped without a word);
+        # a label absent at one landmark only is not (the curves there omit it)
+        from .km import check_order_known
+        check_order_known(order, (list(exposure_labels or (0, 1)) if exposure_time is not None
+                                  else pd.unique(data[group].dropna()).tolist()))
     n_start = len(data)
     sets, km, lr, cx, excluded = {}, {}, {}, {}, {}
     summ, attr, gcounts, tterms = [], [], [], []
@@ -309,8 +315,10 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
             gcounts.append({"landmark": L, "group": g, "n": int(m.sum()),
                             "events": int(ev[m].sum())})
             counts.append(f"{g}: {int(m.sum())} patient(s), {int(ev[m].sum())} event(s)")
+        here = set(gv.tolist())
         km[L] = kaplan_meier(s["landmark_time"].to_numpy(float), ev, gv, conf_type=conf_type,
-                             conf_level=conf_level, order=order)
+                             conf_level=conf_level,
+                             order=None if order is None else [g for g in order if g in here])
         if len(pd.unique(gv)) < 2:
             why = (f"only one group ({', '.join(str(v) for v in pd.unique(gv))}) among the "
                    f"{len(s)} patients at the landmark; no comparison possible")

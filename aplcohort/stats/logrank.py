@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from . import _surv_core as core
@@ -138,14 +139,18 @@ class PairwiseResult(Result):
 
 
 # ------------------------------------------------------------------ helpers
-def _prepare(time, event, group, strata, order, defer_timefix=False):
+def _prepare(time, event, group, strata, order, defer_timefix=False, who="log-rank test"):
     """Checked outcome, group codes and strata.
+
+    pandas Series are paired by index label (:mod:`aplcohort._align`).
 
     Near-tied times are merged as R ``survdiff`` (``timefix``) here, except with
     ``defer_timefix`` and no strata: then the caller passes ``timefix=True`` to
     :func:`_oev`, which merges them on the distinct times of its one count table
     (same result, no sort of the rows).
     """
+    time, event, group, strata = align_rows(who, time=time, event=event, group=group,
+                                            strata=strata)
     oc = core.right_outcome(time, event)
     if oc.n == 0:
         raise InputError("no rows: a log-rank test needs observations")
@@ -283,6 +288,15 @@ def _check_nonneg(x, name):
     return v
 
 
+def _check_pq_used(weights, p, q):
+    """p and q are the Fleming-Harrington exponents: with another weight scheme they would
+    be accepted and change nothing."""
+    if weights != "fleming-harrington" and (p != 0 or q != 0):
+        given = ", ".join(f"{k} = {v:g}" for k, v in (("p", p), ("q", q)) if v != 0)
+        raise InputError(f"p and q apply to weights='fleming-harrington' only; weights="
+                         f"{weights!r} does not use them ({given} given)")
+
+
 # ------------------------------------------------------------------ public API
 def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> LogRankResult:
     """k-group G-rho test, as R ``survdiff(Surv(time, event) ~ group, rho = rho)``.
@@ -292,7 +306,8 @@ def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> Log
     time, event : array-like
         Right-censored outcome (event 0/1).
     group : array-like
-        Group label of each row.
+        Group label of each row. pandas Series are paired by index label
+        (:mod:`aplcohort._align`), arrays by position.
     strata : array-like, optional
         Stratum label of each row (R ``+ strata(s)``).
     rho : float
@@ -319,7 +334,7 @@ def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> Log
     """
     rho = _check_nonneg(rho, "rho")
     oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
-                                              defer_timefix=True)
+                                              defer_timefix=True, who="logrank_test")
     weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
     return _result(oc, groups, codes, s_codes, ns, weights, rho, 0.0, rho=rho,
                    timefix=strata is None)
@@ -339,7 +354,8 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
         Klein's "Peto" test; it differs from R's rho = 1 in both the ``n + 1`` and the
         ``t`` instead of ``t-``). n and S are pooled over groups, within stratum.
     p, q : float
-        Fleming–Harrington exponents (``p = rho, q = 0`` is R's G-rho).
+        Fleming–Harrington exponents (``p = rho, q = 0`` is R's G-rho); used by
+        ``weights="fleming-harrington"`` only, an error with another weight scheme.
 
     Returns
     -------
@@ -365,8 +381,9 @@ def weighted_logrank(time, event, group, *, weights="logrank", p=0.0, q=0.0, str
         raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
     p = _check_nonneg(p, "p")
     q = _check_nonneg(q, "q")
+    _check_pq_used(weights, p, q)
     oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
-                                              defer_timefix=True)
+                                              defer_timefix=True, who="weighted_logrank")
     return _result(oc, groups, codes, s_codes, ns, weights, p, q,
                    rho=p if weights == "fleming-harrington" else (1.0 if weights == "peto"
                                                                   else 0.0),
@@ -400,7 +417,8 @@ def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=N
     1
     """
     rho = _check_nonneg(rho, "rho")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              who="trend_test")
     k = len(groups)
     if k < 2:
         raise InputError("trend_test needs at least two groups")
@@ -442,7 +460,8 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
     rho : float
         G-rho parameter when ``weights`` is None.
     weights, p, q : optional
-        As :func:`weighted_logrank` (overrides ``rho``).
+        As :func:`weighted_logrank`, instead of ``rho`` (``rho`` must then stay 0, and
+        ``p``/``q`` are for ``"fleming-harrington"`` only).
 
     Returns
     -------
@@ -465,13 +484,21 @@ def pairwise_logrank(time, event, group, *, adjust="holm", rho=0.0, weights=None
     if adjust not in ("holm", "bonferroni", "BH", "hochberg", "BY", "none"):
         raise InputError(f"adjust must be one of holm, bonferroni, BH, hochberg, BY, none; "
                          f"got {adjust!r}")
-    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order)
+    oc, groups, codes, s_codes, ns = _prepare(time, event, group, strata, order,
+                                              who="pairwise_logrank")
     if weights is None:
         rho = _check_nonneg(rho, "rho")
         weights = "logrank" if rho == 0 else ("peto" if rho == 1 else "fleming-harrington")
         p, q = rho, 0.0
-    elif weights not in _WEIGHTS:
-        raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
+    else:
+        if weights not in _WEIGHTS:
+            raise InputError(f"weights must be one of {_WEIGHTS}; got {weights!r}")
+        if _check_nonneg(rho, "rho") != 0:
+            raise InputError(f"rho applies without weights= only (the G-rho test); with "
+                             f"weights={weights!r} give p (and q) for 'fleming-harrington', or "
+                             f"leave rho at 0")
+        p, q = _check_nonneg(p, "p"), _check_nonneg(q, "q")
+        _check_pq_used(weights, p, q)
     rows = []
     for a, b in itertools.combinations(range(len(groups)), 2):
         m = (codes == a) | (codes == b)

@@ -8,8 +8,8 @@ Three shapes, as in R's ``Surv``:
 * competing risks: ``Outcome.competing(time, code)`` with ``code`` 0 = censored,
   1, 2, ... = cause.
 
-Construction checks the arrays (finite, non-negative times, ``start < stop``,
-integer event codes) and raises :class:`aplcohort.errors.InputError` listing
+Construction pairs pandas Series by index label (:mod:`aplcohort._align`), checks the
+arrays (finite, non-negative times, ``start < stop``, integer event codes) and raises :class:`aplcohort.errors.InputError` listing
 every offending position, never silently dropping or coercing a value.
 """
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._align import align_rows
 from ..errors import InputError
 
 
@@ -75,6 +76,7 @@ class Outcome:
 
     @classmethod
     def right(cls, time, event) -> "Outcome":
+        time, event = align_rows("Outcome.right", time=time, event=event)
         t = _as_float(time, "time")
         e = _as_code(event, "event")
         cls._check_len(t, e)
@@ -86,6 +88,8 @@ class Outcome:
 
     @classmethod
     def counting(cls, start, stop, event) -> "Outcome":
+        start, stop, event = align_rows("Outcome.counting", start=start, stop=stop,
+                                        event=event)
         s = _as_float(start, "start")
         t = _as_float(stop, "stop")
         e = _as_code(event, "event")
@@ -102,6 +106,7 @@ class Outcome:
 
     @classmethod
     def competing(cls, time, code) -> "Outcome":
+        time, code = align_rows("Outcome.competing", time=time, code=code)
         t = _as_float(time, "time")
         e = _as_code(code, "event code")
         cls._check_len(t, e)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._align import align_rows
 from .._results import Result
 from ..errors import InputError
 from . import _surv_core as core
@@ -142,6 +143,7 @@ def rmst2(time, event, group, tau=None, *, conf_level=0.95, order=None) -> RMSTR
     >>> r.table["measure"].tolist()
     ['RMST difference', 'RMST ratio', 'RMTL ratio']
     """
+    time, event, group = align_rows("rmst2", time=time, event=event, group=group)
     oc = Outcome.right(time, event)
     groups, codes = _group_codes(group, oc.n, order)
     if len(groups) != 2:

@@ -46,8 +46,9 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     time, event : arrays
         ``event`` 0/1 (KM), or 0/1/2... cause codes with ``competing=True``.
     group : array, optional
+        pandas Series are paired by index label (:mod:`aplcohort._align`).
     times : sequence of float
-        Times (in ``time_unit``) for the x-time estimates, e.g. ``(1, 2, 3)`` years.
+        Times (in ``time_unit``, >= 0) for the x-time estimates, e.g. ``(1, 2, 3)`` years.
     time_unit : {"days", "weeks", "months", "years"}
         The unit ``time`` is in (labels only).
     conf_type : str, optional
@@ -55,7 +56,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     test : bool
         Log-rank (KM) or Gray (CIF, for ``cause``) p in the first row.
     competing, cause
-        Cumulative incidence of ``cause`` with the other causes competing.
+        Cumulative incidence of ``cause`` with the other causes competing (``cause``
+        other than 1 without ``competing=True`` is an error: it would change nothing).
     labels : mapping {group: label} or Labels
         With a :class:`~aplcohort.tables.labels.Labels`, ``group_column`` names the
         cohort column the groups are levels of (labels and order from it).
@@ -79,8 +81,13 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     Validated against: the KM / CIF / test functions it calls (R survival / cmprsk);
     cells checked in ``tests/test_tables_survival.py``.
     """
+    from .._align import align_rows
     from .labels import Labels
     from .style import get_style
+    time, event, group = align_rows("survival_summary", time=time, event=event, group=group)
+    if not competing and cause != 1:
+        raise InputError(f"cause={cause!r} applies to cumulative incidence only; give "
+                         "competing=True (with event codes 0/1/2...) or leave cause at 1")
     st = get_style(style)
     if isinstance(labels, Labels):
         if order is None and group is not None and group_column and labels.has_order(group_column):
@@ -93,6 +100,9 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     t = np.asarray(time, dtype=float)
     e = np.asarray(event)
     times = [float(x) for x in np.atleast_1d(np.asarray(times, dtype=float))] if len(times) else []
+    if any(not np.isfinite(x) or x < 0 for x in times):
+        raise InputError(f"times must be finite and >= 0 (in {time_unit} from time zero); got "
+                         f"{times}")
     pct = f"{100 * conf_level:g}%"
     if competing:
         from ..stats.competing import cumulative_incidence, gray_test
