@@ -50,8 +50,10 @@ import numpy as np
 import pandas as pd
 
 from .._results import Result
+from .._checks import check_bool
 from ..errors import InputError
 from ..stats import _surv_core as core
+from ..stats._design import labels_text
 from ..stats.shapes import NOTE_SE_ZERO_STATE, _interval_notes
 
 __all__ = ["aalen_johansen", "AJFit", "state_occupancy", "StateOccupancyResult",
@@ -372,6 +374,7 @@ class StateOccupancyResult(Result):
         note]`` (``n_risk``: subjects at risk in any state at ``time``; the rows of a
         sum of states follow the states).
         """
+        extend = check_bool("extend", extend)
         t = np.sort(np.atleast_1d(np.asarray(times, float)))
         if not np.isfinite(t).all():
             raise InputError("times must be finite numbers")
@@ -525,11 +528,11 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     else:
         if d[group].isna().any():
             raise InputError(f"group column {group!r} has missing values (rows "
-                             f"{list(d.index[d[group].isna()][:10])}); drop or recode them")
+                             f"{labels_text(d.index[d[group].isna()], 10)}); drop or recode them")
         per_id = d.groupby(id)[group].nunique()
         if (per_id > 1).any():
             raise InputError(f"group column {group!r} changes within subjects "
-                             f"{list(per_id.index[per_id > 1][:10])}; a group must be fixed "
+                             f"{labels_text(per_id.index[per_id > 1], 10)}; a group must be fixed "
                              "at time zero")
         gvals = d[group]
         present = list(pd.unique(gvals))

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .._results import Result
+from .._checks import check_bool
 from ..errors import InputError, StatisticalWarning
 from ._aeq import AEQ_TOLERANCE
 from ._coxcore import distinct_times
@@ -510,6 +511,7 @@ class CIFResult(CurveShape, Result):
         t = np.unique(np.asarray(times, dtype=float).ravel())
         if t.size == 0 or not np.all(np.isfinite(t)):
             raise InputError("times must be a non-empty array of finite numbers")
+        extend = check_bool("extend", extend, allow_none=True)
         if extend is None:
             extend = self.extend
         rows = []

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from ._lazy import scipy_stats as st
 
+from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError
 from . import _surv_core as core
@@ -422,7 +423,7 @@ class KMResult(CurveShape, Result):
         ``n_risk`` is the number at risk at the start of the time (first survfit row
         >= time); ``note`` says why an estimate is NaN (after the group's follow-up).
         """
-        a = self._at(times, extend)
+        a = self._at(times, check_bool("extend", extend))
         return at_frame(a["group"], None, a["time"], a["estimate"], a["std_err"], a["lower"],
                         a["upper"], a["n_risk"])
 
@@ -512,6 +513,7 @@ class CumHazResult(CurveShape, Result):
         Before the first time H is 0; after a group's last time NaN with a note unless
         ``extend=True`` (last value carried forward, as R).
         """
+        extend = check_bool("extend", extend)
         t = np.sort(_check_times(times))
         parts = []
         for g in self.groups:
@@ -617,6 +619,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     [0.8187, 0.6376, 0.3867, 0.3867]
     """
     cl = _check_conf(conf_type, conf_level)
+    influence = check_bool("influence", influence)
+    timefix = check_bool("timefix", timefix)
     if ctype not in (1, 2) or isinstance(ctype, bool):
         raise InputError(f"ctype must be 1 (Nelson–Aalen) or 2 (Fleming–Harrington); got {ctype!r}")
     if stype not in (1, 2) or isinstance(stype, bool):
