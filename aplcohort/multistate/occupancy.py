@@ -53,7 +53,6 @@ from .._results import Result
 from .._checks import check_bool
 from ..errors import InputError
 from ..stats import _surv_core as core
-from ..stats._design import labels_text
 from ..stats.shapes import NOTE_SE_ZERO_STATE, _interval_notes
 
 __all__ = ["aalen_johansen", "AJFit", "state_occupancy", "StateOccupancyResult",
@@ -528,11 +527,11 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     else:
         if d[group].isna().any():
             raise InputError(f"group column {group!r} has missing values (rows "
-                             f"{labels_text(d.index[d[group].isna()], 10)}); drop or recode them")
+                             f"{d.index[d[group].isna()][:10].tolist()}); drop or recode them")
         per_id = d.groupby(id)[group].nunique()
         if (per_id > 1).any():
             raise InputError(f"group column {group!r} changes within subjects "
-                             f"{labels_text(per_id.index[per_id > 1], 10)}; a group must be fixed "
+                             f"{per_id.index[per_id > 1][:10].tolist()}; a group must be fixed "
                              "at time zero")
         gvals = d[group]
         present = list(pd.unique(gvals))
