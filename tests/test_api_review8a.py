@@ -349,3 +349,18 @@ def test_mantel_byar_table_names_the_exposure_states():
     sm = simon_makuch(D, time="time", event="event", id="pid", exposure_time="tx")
     assert sm.mantel_byar.table["exposure state"].tolist() == ["before tx", "after tx"]
     np.testing.assert_array_equal(sm.mantel_byar.table["observed"], r.table["observed"])
+
+
+def test_state_rule_flags_and_match_replace_are_checked():
+    from aplcohort.adjust import match_nearest, propensity_score
+    from aplcohort.multistate import StateRule
+    from aplcohort.multistate.plan import model_from_settings
+    with pytest.raises(InputError, match="remission must be True or False"):
+        StateRule("CR2", "cr2_date", remission="no")
+    assert StateRule("death", "death_date", absorbing=np.True_).absorbing is True
+    with pytest.raises(InputError, match=r"model.states\[0\] \(CR\): absorbing must be true or "
+                                         "false"):
+        model_from_settings({"states": [{"name": "CR", "absorbing": "no"}], "transitions": []})
+    ps = propensity_score(D, "sex", ["age"])
+    with pytest.raises(InputError, match="replace must be True or False"):
+        match_nearest(ps, replace="no")

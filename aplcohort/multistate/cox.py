@@ -28,7 +28,7 @@ import pandas as pd
 from .._results import Result
 from .._checks import check_int
 from ..errors import InputError
-from ..stats._design import build_design, labels_text
+from ..stats._design import as_columns, build_design, labels_text
 from ..stats.cox import cox_fit
 from ..stats.shapes import NOTE_CONSTANT, NOTE_INFINITE, TERM_COLUMNS, term_levels, terms_frame
 
@@ -142,7 +142,7 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     if not (0 < conf_level < 1):
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
     max_iter = check_int("max_iter", max_iter, minimum=1)
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
     shared = {k: [tuple(t) for t in v] for k, v in (shared or {}).items()}
     both = set(covariates) & set(shared)
     if both:

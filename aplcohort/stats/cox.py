@@ -630,6 +630,7 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         raise InputError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
     robust = check_bool("robust", robust, allow_none=True)
     max_iter = check_int("max_iter", max_iter, minimum=0)
+    warn = check_bool("warn", warn)
     distinct = []
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
                                                       weights, cluster, distinct)
