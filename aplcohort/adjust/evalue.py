@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from ..errors import InputError
 
 __all__ = ["evalue", "evalue_rr", "evalue_hr"]
@@ -60,6 +61,9 @@ def evalue_hr(estimate, lower=None, upper=None, *, rare=False) -> pd.DataFrame:
     >>> round(float(evalue_hr(0.64, 0.49, 0.83)["evalue_estimate"].iloc[0]), 3)
     2.063
     """
+    rare = check_bool("rare", rare)
+    _check_ratios(estimate, lower, upper)   # before the conversion (no numpy warnings first)
+
     def conv(h):
         if h is None:
             return None
@@ -72,6 +76,7 @@ def evalue_hr(estimate, lower=None, upper=None, *, rare=False) -> pd.DataFrame:
 
 def evalue(estimate, lower=None, upper=None, *, scale="HR", rare=False) -> pd.DataFrame:
     """E-value on the given scale ("HR" or "RR")."""
+    rare = check_bool("rare", rare)
     if scale == "HR":
         return evalue_hr(estimate, lower, upper, rare=rare)
     if scale == "RR":
@@ -79,14 +84,29 @@ def evalue(estimate, lower=None, upper=None, *, scale="HR", rare=False) -> pd.Da
     raise InputError(f"scale must be 'HR' or 'RR'; got {scale!r}")
 
 
-def _table(scale, est, lo, hi, rr, rlo, rhi, note):
+def _check_ratios(est, lo, hi):
+    """Positive finite ratios, both CI limits or neither, the estimate inside its CI."""
+    vals = {}
     for name, v in (("estimate", est), ("lower", lo), ("upper", hi)):
-        if v is not None and not (np.isfinite(float(v)) and float(v) > 0):
-            raise InputError(f"{name} must be a positive finite ratio; got {v!r}")
+        if v is None and name != "estimate":
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = float("nan")
+        if not (np.isfinite(x) and x > 0):
+            shown = v.item() if isinstance(v, np.generic) else v
+            raise InputError(f"{name} must be a positive finite ratio; got {shown!r}")
+        vals[name] = x
     if (lo is None) != (hi is None):
         raise InputError("give both lower and upper CI limits, or neither")
-    if lo is not None and not (float(lo) <= float(est) <= float(hi)):
-        raise InputError(f"the estimate {est} is not inside its CI [{lo}, {hi}]")
+    if lo is not None and not (vals["lower"] <= vals["estimate"] <= vals["upper"]):
+        raise InputError(f"the estimate {vals['estimate']:g} is not inside its CI "
+                         f"[{vals['lower']:g}, {vals['upper']:g}]")
+
+
+def _table(scale, est, lo, hi, rr, rlo, rhi, note):
+    _check_ratios(est, lo, hi)
     e_est = float(_e(np.float64(rr)))
     if lo is None:
         e_ci, why = np.nan, "no CI given"

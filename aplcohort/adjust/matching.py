@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from .ps import PropensityScore
@@ -163,6 +164,7 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
     >>> int(m.summary["matched"].sum())
     16
     """
+    replace = check_bool("replace", replace)
     if not isinstance(ps, PropensityScore):
         raise InputError("ps must be a PropensityScore (from propensity_score)")
     if len(ps.groups) != 2:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ._common import MIN_ESS, kish_ess
@@ -155,6 +156,7 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
     >>> round(float(w.ess["n"].sum()))
     20
     """
+    stabilize = check_bool("stabilize", stabilize)
     if not isinstance(ps, PropensityScore):
         raise InputError(f"ps must be a PropensityScore (from propensity_score); got "
                          f"{type(ps).__name__}")

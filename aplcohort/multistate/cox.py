@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .._results import Result
+from .._checks import check_int
 from ..errors import InputError
-from ..stats._design import build_design
+from ..stats._design import as_columns, build_design, labels_text
 from ..stats.cox import cox_fit
 from ..stats.shapes import NOTE_CONSTANT, NOTE_INFINITE, TERM_COLUMNS, term_levels, terms_frame
 
@@ -140,7 +141,8 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
         raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not (0 < conf_level < 1):
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
-    covariates = list(covariates)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    covariates = as_columns(covariates, "covariates")
     shared = {k: [tuple(t) for t in v] for k, v in (shared or {}).items()}
     both = set(covariates) & set(shared)
     if both:
@@ -154,8 +156,9 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     d = data[need].reset_index(drop=True).copy()
     na = d[allcov].isna().any(axis=1) if allcov else pd.Series(False, index=d.index)
     if na.any():
-        raise InputError(f"covariates have missing values in rows {list(d.index[na][:10])} "
-                         f"(ids {list(d.loc[na, id].unique()[:10])}); impute or drop those "
+        raise InputError(f"covariates have missing values in {int(na.sum())} row(s) (positions "
+                         f"{labels_text(d.index[na], 10)}; ids "
+                         f"{labels_text(d.loc[na, id].unique(), 10)}); impute or drop those "
                          "patients first, recording why")
     d[to_state] = d[to_state].where(d[to_state].notna(), "censor").astype(str)
     d[from_state] = d[from_state].astype(str)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._checks import check_bool
 from ..errors import InputError
 
 __all__ = ["StateRule", "StateModel", "relapsed_leukemia_model", "REMISSION_STATUS"]
@@ -51,6 +52,11 @@ class StateRule:
     when: dict = field(default_factory=dict)
     remission: bool = False
     absorbing: bool = False
+
+    def __post_init__(self):
+        for k in ("remission", "absorbing"):
+            object.__setattr__(self, k, check_bool(f"StateRule {self.name!r}: {k}",
+                                                   getattr(self, k)))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ import pandas as pd
 
 from .._align import align_rows
 from .._results import Result
+from .._checks import check_bool
 from ..errors import InputError
 from ..stats import _surv_core as core
 from ..stats.shapes import NOTE_SE_ZERO_STATE, _interval_notes
@@ -376,6 +377,7 @@ class StateOccupancyResult(Result):
         note]`` (``n_risk``: subjects at risk in any state at ``time``; the rows of a
         sum of states follow the states).
         """
+        extend = check_bool("extend", extend)
         t = np.sort(np.atleast_1d(np.asarray(times, float)))
         if not np.isfinite(t).all():
             raise InputError("times must be finite numbers")
@@ -529,11 +531,11 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
     else:
         if d[group].isna().any():
             raise InputError(f"group column {group!r} has missing values (rows "
-                             f"{list(d.index[d[group].isna()][:10])}); drop or recode them")
+                             f"{d.index[d[group].isna()][:10].tolist()}); drop or recode them")
         per_id = d.groupby(id)[group].nunique()
         if (per_id > 1).any():
             raise InputError(f"group column {group!r} changes within subjects "
-                             f"{list(per_id.index[per_id > 1][:10])}; a group must be fixed "
+                             f"{per_id.index[per_id > 1][:10].tolist()}; a group must be fixed "
                              "at time zero")
         gvals = d[group]
         present = list(pd.unique(gvals))

@@ -121,8 +121,13 @@ def model_from_settings(model, cr3_entry="date") -> StateModel:
                              f"(accepted: {', '.join(sorted(_RULE_KEYS))})")
         when = {k: list(v) if isinstance(v, (list, tuple)) else [v]
                 for k, v in (s.get("when") or {}).items()}
-        rules.append(StateRule(str(s["name"]), s.get("date"), when, bool(s.get("remission")),
-                               bool(s.get("absorbing"))))
+        flags = {k: s.get(k) or False for k in ("remission", "absorbing")}
+        for k, v in flags.items():   # a quoted 'no' would read as True
+            if not isinstance(v, bool):
+                raise InputError(f"model.states[{i}] ({s['name']}): {k} must be true or false "
+                                 f"(unquoted); got {v!r}")
+        rules.append(StateRule(str(s["name"]), s.get("date"), when, flags["remission"],
+                               flags["absorbing"]))
     if not rules:
         raise InputError("model.states is empty")
     return StateModel(rules, [tuple(t) for t in model.get("transitions") or []],

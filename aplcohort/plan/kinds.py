@@ -1522,13 +1522,13 @@ def h_mantel_byar(ctx, m, cohort, out):
                       ties=m.ties)
     _undefined_test(res, m, "the Mantel-Byar test")
     out.summary.update(test_summary(res, "Mantel-Byar"))
-    out.summary["observed_expected"] = jsonable(res.table)
+    out.summary["observed_expected"] = jsonable(res.table.drop(columns="exposure state"))
     out.result = res
     out.choices = f"score test on (start, stop] data, risk sets by current exposure; ties {m.ties}"
     out.tables.append(("test", f"Mantel–Byar test of '{m.exposure}' (time-dependent, {len(df)} "
                        f"patients, {res.events} events)", res.tables["test"]))
     # the exposure states as Simon-Makuch labels them (0/1 are the estimator's codes)
-    states = res.table.assign(exposed=res.table["exposed"].map(
+    states = res.table.drop(columns="exposure state").assign(exposed=res.table["exposed"].map(
         {0: f"before {m.exposure}", 1: f"after {m.exposure}"})).rename(
         columns={"exposed": "exposure state"})
     out.tables.append(("observed_expected", "Events observed and expected by current exposure",

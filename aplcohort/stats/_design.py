@@ -9,7 +9,8 @@ table can be compared with R output line by line.
 
 Which covariates are categorical:
 
-* every column named in ``categorical={column: reference_level}``;
+* every column named in ``categorical={column: reference_level}`` (a list of names, or
+  a dict value ``None``, takes the first level as the reference);
 * every non-numeric column (object, string, category, boolean) not named there,
   with the FIRST level as reference (levels of a pandas ``Categorical`` in their
   category order, otherwise sorted unique values).  The reference actually used
@@ -91,6 +92,95 @@ def _match_level(levels, ref):
     return None
 
 
+def labels_text(labels, k: int = 20) -> str:
+    """Row labels or ids for a message: plain values (``3``, ``SYN-008``, not
+    ``np.int64(3)``), the first ``k`` then how many more.
+
+    >>> labels_text([np.int64(2), np.int64(5)])
+    '2, 5'
+    >>> labels_text(range(25), k=3)
+    '0, 1, 2 (+22 more)'
+    """
+    labels = list(labels)
+    shown = [v.item() if isinstance(v, np.generic) else v for v in labels[:k]]
+    more = f" (+{len(labels) - k} more)" if len(labels) > k else ""
+    return ", ".join(str(v) for v in shown) + more
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 row"``, ``"3 rows"`` (regular plurals only)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, np.ndarray):
+        return "a numpy array"
+    if isinstance(value, (pd.Series, pd.Index, pd.DataFrame)):
+        return f"a pandas {type(value).__name__}"
+    name = type(value).__name__
+    return f"an {name}" if name[:1] in "aeiou" else f"a {name}"
+
+
+def column_arg(value, arg: str, *, optional: bool = True):
+    """``value`` of a column argument (``time=``, ``weights=``, ...) of a DataFrame
+    front-end: a column label, or None when ``optional``. Arrays and Series are refused
+    with the way to pass them (the front-ends take column names; the array-level
+    functions such as :func:`~aplcohort.stats.km.kaplan_meier` take arrays)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (np.ndarray, pd.Series, pd.Index, list, tuple, dict, set)) or \
+            not isinstance(value, (str, int, np.integer)) or isinstance(value, bool):
+        what = _kind_of(value)
+        raise InputError(f"{arg}= takes the name of a column of data, not {what}; add the "
+                         f"values as a column first, e.g. data = data.assign(my_{arg}=values), "
+                         f"then pass {arg}='my_{arg}'")
+    return value
+
+
+def as_columns(value, arg: str = "covariates") -> list:
+    """A list of column names from ``value``: one name (a string) is one column, as for
+    ``strata=``; a list/tuple of names as given. Anything else (an array, a Series, a
+    dict) is refused with a message.
+
+    >>> as_columns("age")
+    ['age']
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (pd.Series, pd.DataFrame, np.ndarray, dict)) or \
+            not hasattr(value, "__iter__"):
+        raise InputError(f"{arg}= takes column names (a name or a list of names), not "
+                         f"{_kind_of(value)}")
+    cols = list(value)
+    bad = [c for c in cols if not isinstance(c, (str, int, np.integer)) or isinstance(c, bool)]
+    if bad:
+        raise InputError(f"{arg}= takes column names; {bad[:3]!r} "
+                         f"{'is not a name' if len(bad) == 1 else 'are not names'}")
+    return cols
+
+
+def as_categorical(categorical, arg: str = "categorical") -> dict:
+    """``categorical=`` as ``{column: reference level or None}``.
+
+    A dict gives the reference level of each column; a list of names (or one name)
+    marks those columns categorical with their first level as the reference (as a
+    dict value ``None`` does, and as in :mod:`aplcohort.adjust`).
+
+    >>> as_categorical(["ecog"])
+    {'ecog': None}
+    """
+    if categorical is None:
+        return {}
+    if isinstance(categorical, dict):
+        return dict(categorical)
+    if isinstance(categorical, pd.Series):
+        raise InputError(f"{arg}= takes {{column: reference level}} or a list of column "
+                         "names, not a pandas Series")
+    return {c: None for c in as_columns(categorical, arg)}
+
+
 def check_columns(data: pd.DataFrame, columns, role: str = "column") -> None:
     """Raise InputError if any of ``columns`` is missing from ``data``."""
     if not isinstance(data, pd.DataFrame):
@@ -113,25 +203,41 @@ def _column_has_na(s: pd.Series) -> bool:
     return bool(s.isna().to_numpy().any())
 
 
-def check_complete(data: pd.DataFrame, columns) -> None:
-    """Raise InputError listing the rows with a missing value in ``columns``."""
+def check_complete(data: pd.DataFrame, columns, *, id=None, suggest=None) -> None:
+    """Raise InputError naming the rows (or, with ``id``, the patients) with a missing
+    value in ``columns``.
+
+    ``id``: an array of the patient ids of ``data``'s rows; the message then names and
+    counts patients. ``suggest``: the columns of the ``dropna`` suggestion (default
+    ``columns``), for callers whose model columns are not all the user's.
+    """
     columns = list(columns)
     # fast scan column by column (no sub-DataFrame); the report below is built only
     # when something is missing
     if not any(_column_has_na(data[c]) for c in dict.fromkeys(columns)):
         return
-    sub = data[columns]
+    sub = data[list(dict.fromkeys(columns))]
     bad = sub.isna()
     if bad.values.any():
         rows = np.flatnonzero(bad.values.any(axis=1))
-        per_col = {c: int(bad[c].sum()) for c in columns if bad[c].any()}
-        labels = [data.index[i] for i in rows[:20]]
+        hint = ("Rows are never dropped silently: drop or impute them first, e.g. "
+                f"data = data.dropna(subset={list(suggest if suggest is not None else dict.fromkeys(columns))!r})")
+        if id is not None:
+            ids_all = np.asarray(id, dtype=object)
+            ids = pd.unique(ids_all[rows])
+            per_col = {c: len(pd.unique(ids_all[bad[c].to_numpy()]))
+                       for c in sub.columns if bad[c].any()}
+            raise InputError(
+                f"missing values in the model columns ({_counts_text(per_col, 'patient')}); "
+                f"{plural(len(ids), 'patient')} in all, ids {labels_text(ids)}. {hint}")
+        per_col = {c: int(bad[c].sum()) for c in sub.columns if bad[c].any()}
         raise InputError(
-            f"missing values in the model columns {per_col} (rows with index {labels}"
-            f"{' ...' if len(rows) > 20 else ''}; {len(rows)} rows in all). "
-            "Rows are never dropped silently: drop or impute them first, e.g. "
-            f"data = data.dropna(subset={list(columns)!r})"
-        )
+            f"missing values in the model columns ({_counts_text(per_col, 'row')}); "
+            f"{plural(len(rows), 'row')} in all, index {labels_text(data.index[rows])}. {hint}")
+
+
+def _counts_text(per_col: dict, word: str) -> str:
+    return ", ".join(f"{c!r}: {plural(n, word)}" for c, n in per_col.items())
 
 
 def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
@@ -140,11 +246,12 @@ def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
     Parameters
     ----------
     data : DataFrame
-    covariates : sequence of str
-        Column names, in the order the terms should appear.
-    categorical : dict, optional
-        ``{column: reference level}``; see the module docstring for the rule
-        applied to non-numeric columns not listed.
+    covariates : str or sequence of str
+        Column names, in the order the terms should appear (one string = one column).
+    categorical : dict or sequence of str, optional
+        ``{column: reference level}``, or column names whose first level is the
+        reference; see the module docstring for the rule applied to non-numeric
+        columns not listed.
 
     Returns
     -------
@@ -158,10 +265,11 @@ def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
     >>> d.names
     ('age', 'sexF')
     """
-    categorical = dict(categorical or {})
-    covariates = list(covariates)
+    categorical = as_categorical(categorical)
+    covariates = as_columns(covariates)
     if len(set(covariates)) != len(covariates):
-        raise InputError(f"covariates contain duplicates: {covariates}")
+        dup = sorted({c for c in covariates if covariates.count(c) > 1}, key=str)
+        raise InputError(f"covariates name {dup} more than once: {covariates}")
     unknown = [c for c in categorical if c not in covariates]
     if unknown:
         raise InputError(f"categorical= names {unknown} that are not in covariates={covariates}")
@@ -183,7 +291,7 @@ def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
         s = data[cov]
         if cov in categorical or _is_categorical(s):
             levels = _levels_of(s)
-            if cov in categorical:
+            if categorical.get(cov) is not None:
                 ref = _match_level(levels, categorical[cov])
                 if ref is None:
                     raise InputError(
@@ -207,9 +315,10 @@ def build_design(data: pd.DataFrame, covariates, categorical=None) -> Design:
         else:
             x = s.to_numpy(dtype=float)
             if not finite.get(cov, False) and not np.all(np.isfinite(x)):
-                bad = np.flatnonzero(~np.isfinite(x))[:20]
-                raise InputError(f"covariate {cov!r} has non-finite values at rows "
-                                 f"{[data.index[i] for i in bad]}")
+                bad = np.flatnonzero(~np.isfinite(x))
+                raise InputError(f"covariate {cov!r} has non-finite values (inf) in "
+                                 f"{plural(len(bad), 'row')} with index "
+                                 f"{labels_text(data.index[bad])}")
             cols.append(x)
             assign[cov] = (len(names),)
             names.append(cov)

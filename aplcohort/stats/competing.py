@@ -39,6 +39,7 @@ import pandas as pd
 
 from .._align import align_rows
 from .._results import Result
+from .._checks import check_bool
 from ..errors import InputError, StatisticalWarning
 from ._aeq import AEQ_TOLERANCE
 from ._coxcore import distinct_times
@@ -517,6 +518,7 @@ class CIFResult(CurveShape, Result):
         t = np.unique(np.asarray(times, dtype=float).ravel())
         if t.size == 0 or not np.all(np.isfinite(t)):
             raise InputError("times must be a non-empty array of finite numbers")
+        extend = check_bool("extend", extend, allow_none=True)
         if extend is None:
             extend = self.extend
         rows = []

@@ -39,7 +39,9 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning, StatisticalWarning
-from ._design import build_design, check_columns, check_complete
+from .._checks import check_bool, check_int
+from ._design import (as_categorical, as_columns, build_design, check_columns, check_complete,
+                      column_arg)
 from ._coxcore import RiskSetKernel, distinct_intervals, distinct_times
 from ._aeq import AEQ_TOLERANCE, aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
@@ -601,7 +603,8 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     init : array_like (p,), optional
         Starting values (default 0).
     max_iter : int
-        Maximum iterations (R ``iter.max`` = 20).
+        Maximum iterations (R ``iter.max`` = 20); ``0`` evaluates the model at ``init``
+        only (R ``iter.max = 0``, e.g. a score test), which :func:`coxph` does not allow.
     tol : float
         Convergence tolerance on the relative change of the log-likelihood (R ``eps``).
     term_names : sequence of str, optional
@@ -625,6 +628,9 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
     """
     if ties not in ("efron", "breslow", "exact"):
         raise InputError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
+    robust = check_bool("robust", robust, allow_none=True)
+    max_iter = check_int("max_iter", max_iter, minimum=0)
+    warn = check_bool("warn", warn)
     distinct = []
     X, time, event, entry, scode, w, ccode = _prepare(X, time, event, entry, strata,
                                                       weights, cluster, distinct)
@@ -977,13 +983,15 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
     data : DataFrame
     time, event : str
         Column names; ``event`` coded 0/1 (``time`` is the stop time with ``entry``).
-    covariates : sequence of str
-        Covariate columns; non-numeric columns are categorical.
+    covariates : str or sequence of str
+        Covariate columns (one string = one column, as ``strata``); non-numeric
+        columns are categorical.
     entry : str, optional
         Entry (start) column for (entry, time] data: late entry / time-dependent
         covariates (R ``Surv(entry, time, event)``).
-    categorical : dict, optional
-        ``{column: reference level}`` (see :mod:`aplcohort.stats._design`).
+    categorical : dict or sequence of str, optional
+        ``{column: reference level}``, or a list of columns to treat as categorical
+        with their first level as the reference (see :mod:`aplcohort.stats._design`).
     strata : str or sequence of str, optional
         Stratification column(s).
     ties : {"efron", "breslow", "exact"}
@@ -995,9 +1003,17 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
     cluster : str, optional
         Cluster id column (R ``cluster(id)``); implies robust.
     weights : str, optional
-        Case-weight column.
+        Case-weight column. ``time``, ``event``, ``entry``, ``strata``, ``cluster`` and
+        ``weights`` are column names of ``data``: an array is refused with a message
+        (add it as a column first; :func:`~aplcohort.stats.km.kaplan_meier` is the
+        array-level function that takes arrays).
     conf_level : float
         Level of the HR confidence intervals.
+    max_iter : int
+        Maximum Newton-Raphson iterations, at least 1 (R ``iter.max``; a fit that does
+        not converge warns and reports ``converged`` False).
+    tol : float
+        Convergence tolerance on the relative change of the log-likelihood (R ``eps``).
 
     Returns
     -------
@@ -1022,10 +1038,26 @@ def coxph(data, *, time, event, covariates, entry=None, categorical=None, strata
     heart (counting process), Efron/Breslow, strata, weights, robust and cluster SEs;
     max relative difference about 1e-10 (see docs/validation/cox.md).
     """
+    return _coxph(data, time=time, event=event, covariates=covariates, entry=entry,
+                  categorical=categorical, strata=strata, ties=ties, robust=robust,
+                  cluster=cluster, weights=weights, conf_level=conf_level,
+                  max_iter=check_int("max_iter", max_iter, minimum=1), tol=tol)
+
+
+def _coxph(data, *, time, event, covariates, entry=None, categorical=None, strata=None,
+           ties="efron", robust=None, cluster=None, weights=None, conf_level=0.95,
+           max_iter=20, tol=1e-9) -> CoxResult:
+    """:func:`coxph`; ``max_iter=0`` allowed here (the model at beta = 0 only, R
+    ``iter.max = 0``: :func:`~aplcohort.stats.timedep.mantel_byar`'s score test)."""
     if not (0 < conf_level < 1):
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
-    covariates = list(covariates)
-    strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
+    robust = check_bool("robust", robust, allow_none=True)
+    covariates = as_columns(covariates, "covariates")
+    categorical = as_categorical(categorical) or None
+    time, event = column_arg(time, "time", optional=False), column_arg(event, "event", optional=False)
+    entry, cluster = column_arg(entry, "entry"), column_arg(cluster, "cluster")
+    weights = column_arg(weights, "weights")
+    strata_cols = as_columns(strata, "strata")
     needed = [time, event] + ([entry] if entry else []) + strata_cols + \
         ([cluster] if cluster else []) + ([weights] if weights else [])
     check_columns(data, needed)
@@ -1148,10 +1180,10 @@ def univariable_multivariable(data, *, time, event, covariates, entry=None, cate
 
     Validated against: R ``coxph`` univariable and multivariable fits on lung.
     """
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
     if not covariates:
         raise InputError("covariates must name at least one column")
-    categorical = dict(categorical or {})
+    categorical = as_categorical(categorical)
     kw = dict(time=time, event=event, entry=entry, strata=strata, ties=ties, robust=robust,
               cluster=cluster, weights=weights, conf_level=conf_level)
     check_columns(data, covariates, "covariate")

@@ -34,6 +34,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from ..errors import InputError
 from .km import KMResult
 from .shapes import curve_frame, z_value
@@ -292,6 +293,7 @@ def basehaz(result, *, centered=True) -> pd.DataFrame:
 
     Validated against: R ``basehaz(fit, centered = TRUE / FALSE)``.
     """
+    centered = check_bool("centered", centered)
     m = _model(result)
     shift = 1.0 if centered else np.exp(-float(m.means @ m.beta))
     parts = []

@@ -42,7 +42,8 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError, SeparationWarning
-from ._design import build_design, check_columns
+from .._checks import check_int
+from ._design import as_categorical, as_columns, build_design, check_columns, column_arg
 from .cox import alias_notes, singular_columns
 from ._aeq import aeq_outcome
 from .outcome import Outcome
@@ -477,7 +478,7 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None, cov2=N
         Time-fixed covariates (crr ``cov1``); may have 0 columns when ``cov2`` is given.
     cause : int
         Failure code of interest (crr ``failcode``).
-    max_iter, gtol : as crr ``maxiter``, ``gtol``.
+    max_iter, gtol : as crr ``maxiter`` (an integer >= 1), ``gtol``.
     init : array_like (p,), optional
     cov2 : array_like (n, p2), optional
         Covariates whose coefficient multiplies a function of time (crr ``cov2``);
@@ -843,11 +844,13 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     data : DataFrame
     time, code : str
         Columns of follow-up time and event code (0 = censored, 1, 2, ... = cause).
-    covariates : sequence of str
+    covariates : str or sequence of str
+        One column name or a list of them.
     cause : int
         Cause of interest (crr ``failcode``).
-    categorical : dict, optional
-        ``{column: reference level}``; non-numeric columns not listed use their
+    categorical : dict or sequence of str, optional
+        ``{column: reference level}``, or columns to treat as categorical with their
+        first level as reference; non-numeric columns not listed use their
         first level (see :mod:`aplcohort.stats._design`).  Terms are named as R's
         ``model.matrix`` (``"sexM"``).
     conf_level : float
@@ -863,7 +866,8 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
         one per column. Required with ``cov2``.
     cengroup : str, optional
         Column of censoring groups (crr ``cengroup``): the censoring
-        distribution is estimated within each group.
+        distribution is estimated within each group. A column name, as ``time`` and
+        ``code`` (an array is refused: add it as a column first).
 
     Returns
     -------
@@ -884,12 +888,16 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     """
     if not (isinstance(conf_level, (int, float)) and 0 < conf_level < 1):
         raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    time, code = column_arg(time, "time", optional=False), column_arg(code, "code", optional=False)
+    cengroup = column_arg(cengroup, "cengroup")
     check_columns(data, [time, code], "column")
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
+    categorical = as_categorical(categorical)
+    cov2 = as_columns(cov2, "cov2")
     if not covariates and not cov2:
         raise InputError("covariates (or cov2) must name at least one column")
     design = build_design(data, covariates, categorical)
-    cov2 = list(cov2 or [])
     X2 = None
     tf_names = ()
     names2 = []
@@ -898,7 +906,7 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
     if cov2:
         if tf is None:
             raise InputError(f"cov2 needs tf (a time function per column: {list(TIME_FUNCTIONS)})")
-        d2 = build_design(data, cov2, {k: v for k, v in (categorical or {}).items() if k in cov2})
+        d2 = build_design(data, cov2, {k: v for k, v in categorical.items() if k in cov2})
         tf_cols = [tf] * len(cov2) if isinstance(tf, str) else list(tf)
         if len(tf_cols) != len(cov2):
             raise InputError(f"tf gives {len(tf_cols)} function(s) for {len(cov2)} cov2 column(s)")
@@ -984,5 +992,5 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
                           conf_level=float(conf_level),
                           reference_levels=dict(design.reference_levels), _fit=fit,
                           _design_levels=cat_levels, _covariates=tuple(covariates),
-                          _categorical=dict(categorical or {}), _cov2=tuple(cov2),
+                          _categorical=categorical, _cov2=tuple(cov2),
                           _cov2_levels=cov2_levels, tf=tf_names, cengroup=cengroup)

@@ -294,7 +294,8 @@ def td_fine_gray(data: pd.DataFrame, *, time: str, code: str, covariates=(), cau
     d, s, t = _counting_data(data, time=time, event=code, id=id, exposure_time=exposure_time,
                              start=start, exposure_name=exposure, same_day_rule=same_day_rule,
                              same_day_offset=same_day_offset, caller="td_fine_gray")
-    covs = list(covariates)
+    from ._design import as_columns
+    covs = as_columns(covariates, "covariates")
     if exposure not in covs:
         covs = [exposure] + covs
     fg = finegray_expand(d, stop=t, code=code, cause=cause, start=s, id=id)

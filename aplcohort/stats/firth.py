@@ -36,7 +36,9 @@ from ._lazy import scipy_stats as _st
 
 from .._results import Result
 from ..errors import ConvergenceWarning, InputError
-from ._design import build_design, check_columns, check_complete
+from .._checks import check_bool, check_int
+from ._design import (as_categorical, as_columns, build_design, check_columns, check_complete,
+                      column_arg)
 from .cox import _Engine, _event_array, _prepare, _risk_sums, alias_notes, singular_columns
 from .shapes import TermsShape, term_levels, terms_frame
 
@@ -270,6 +272,8 @@ def firth_cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties
         raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not (0 < conf_level < 1):
         raise InputError(f"conf_level must be in (0, 1), got {conf_level}")
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    profile = check_bool("profile", profile)
     X, time, event, entry, scode, w, _ = _prepare(X, time, event, entry, strata, weights, None)
     n, p = X.shape
     if event.sum() == 0:
@@ -396,6 +400,7 @@ def firth_coxph(data, *, time, event, covariates, entry=None, categorical=None, 
     ties : {"breslow", "efron"}
         Default Breslow, as R ``coxphf``.
     max_iter : int
+        Maximum iterations of the penalised Newton-Raphson, at least 1.
 
     Returns
     -------
@@ -414,8 +419,12 @@ def firth_coxph(data, *, time, event, covariates, entry=None, categorical=None, 
     SEs, penalised log-likelihood, penalised LR p-values and profile CIs on ovarian
     and on a monotone-likelihood data set (see docs/validation/cox.md).
     """
-    covariates = list(covariates)
-    strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    covariates = as_columns(covariates, "covariates")
+    categorical = as_categorical(categorical) or None
+    time, event = column_arg(time, "time", optional=False), column_arg(event, "event", optional=False)
+    entry, weights = column_arg(entry, "entry"), column_arg(weights, "weights")
+    strata_cols = as_columns(strata, "strata")
     needed = [time, event] + ([entry] if entry else []) + strata_cols + ([weights] if weights else [])
     check_columns(data, needed)
     check_complete(data, needed)

@@ -58,6 +58,7 @@ special = LazyModule("scipy.special")
 stats = LazyModule("scipy.stats")
 
 from aplcohort._align import align_rows
+from aplcohort._checks import check_bool, check_int
 from aplcohort._results import Result
 from aplcohort.errors import ApproximationWarning, InputError, StatisticalWarning
 from aplcohort.stats._padjust import p_adjust
@@ -676,6 +677,8 @@ def fisher_exact(
     cells, one-sided; 2x3, 3x3 sparse, 3x4, 2x5), p rtol 1e-10, odds ratio
     and CI rtol 1e-9 (tests/reference/grouptests.R).
     """
+    conf_int = check_bool("conf_int", conf_int)
+    max_work = check_int("max_work", max_work, minimum=1)
     _check_alternative(alternative)
     conf_level = _check_conf_level(conf_level)
     tab, rows, cols = _as_table(table, "fisher_exact")
@@ -774,6 +777,7 @@ def chisq_test(table, correct: bool = True) -> TestResult:
     Validated against: R 4.2.2 ``chisq.test`` (2x2 with and without
     correction, 2x3, 3x3), rtol 1e-12.
     """
+    correct = check_bool("correct", correct)
     tab, rows, cols = _as_table(table, "chisq_test")
     if np.any(tab.sum(1) == 0) or np.any(tab.sum(0) == 0):
         raise InputError(
@@ -853,6 +857,8 @@ def wilcoxon_ranksum(
     Validated against: R 4.2.2 ``wilcox.test`` (exact, ties, n >= 50, one-
     sided, no correction), rtol 1e-10.
     """
+    exact = check_bool("exact", exact, allow_none=True)
+    correct = check_bool("correct", correct)
     _check_alternative(alternative)
     xa = _numeric_vector(x, "x")
     ya = _numeric_vector(y, "y")
@@ -1027,6 +1033,7 @@ def t_test(
     Validated against: R 4.2.2 ``t.test`` (Welch and var.equal = TRUE,
     one-sided), rtol 1e-12.
     """
+    var_equal = check_bool("var_equal", var_equal)
     _check_alternative(alternative)
     conf_level = _check_conf_level(conf_level)
     xa = _numeric_vector(x, "x")
@@ -1101,6 +1108,7 @@ def anova_oneway(values, groups, *, var_equal: bool = True, order=None) -> TestR
     Validated against: R 4.2.2 ``oneway.test`` (var.equal TRUE and FALSE),
     rtol 1e-12.
     """
+    var_equal = check_bool("var_equal", var_equal)
     levels, data = _grouped(values, groups, order, "anova_oneway")
     k = len(levels)
     if k < 2:
@@ -1383,6 +1391,9 @@ def compare_groups(
     Validated against: the same R functions as the tests it dispatches to
     (tests/test_grouptests.py checks the choice and the p-values).
     """
+    parametric = check_bool("parametric", parametric)
+    correct = check_bool("correct", correct)
+    fisher_max_work = check_int("fisher_max_work", fisher_max_work, minimum=1, allow_none=True)
     if kind not in ("auto", "categorical", "continuous"):
         raise InputError(f"compare_groups: kind must be 'auto', 'categorical' or 'continuous', got {kind!r}.")
     values, groups = align_rows("compare_groups", values=values, groups=groups)

@@ -51,6 +51,7 @@ import pandas as pd
 from ._lazy import scipy_stats as st
 
 from .._align import align_rows
+from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError
 from . import _surv_core as core
@@ -459,7 +460,7 @@ class KMResult(CurveShape, Result):
         ``n_risk`` is the number at risk at the start of the time (first survfit row
         >= time); ``note`` says why an estimate is NaN (after the group's follow-up).
         """
-        a = self._at(times, extend)
+        a = self._at(times, check_bool("extend", extend))
         return at_frame(a["group"], None, a["time"], a["estimate"], a["std_err"], a["lower"],
                         a["upper"], a["n_risk"])
 
@@ -549,6 +550,7 @@ class CumHazResult(CurveShape, Result):
         Before the first time H is 0; after a group's last time NaN with a note unless
         ``extend=True`` (last value carried forward, as R).
         """
+        extend = check_bool("extend", extend)
         t = np.sort(_check_times(times))
         parts = []
         for g in self.groups:
@@ -657,6 +659,8 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     time, event, group, entry, weights = align_rows(
         "kaplan_meier", time=time, event=event, group=group, entry=entry, weights=weights)
     cl = _check_conf(conf_type, conf_level)
+    influence = check_bool("influence", influence)
+    timefix = check_bool("timefix", timefix)
     if ctype not in (1, 2) or isinstance(ctype, bool):
         raise InputError(f"ctype must be 1 (Nelson–Aalen) or 2 (Fleming–Harrington); got {ctype!r}")
     if stype not in (1, 2) or isinstance(stype, bool):

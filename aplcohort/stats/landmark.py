@@ -129,8 +129,11 @@ def landmark_set(data: pd.DataFrame, *, landmark: float, time: str, event: str,
         else:
             out[exposure] = np.where(known, exposure_labels[1], exposure_labels[0]).astype(object)
     elif out[group].isna().any():
+        miss = out[group].isna().to_numpy()
+        who = (out[id] if id else out.index).to_numpy()[miss]
         raise InputError(f"group column {group!r} has missing values among the patients in the "
-                         f"landmark set (ids {_ids_text(out[id] if id else out.index)})")
+                         f"landmark set ({'ids' if id else 'rows with index'} "
+                         f"{_ids_text(who)})")
     return out, excl
 
 
@@ -258,6 +261,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
     of the Stanford heart transplant data at 30 and 60 days built in
     tests/reference/timedep.R (same patients; rel. diff. < 1e-9).
     """
+    from ._design import as_categorical, as_columns, check_complete
     from .cox import coxph
     from .km import kaplan_meier
     from .logrank import logrank_test
@@ -266,7 +270,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
     Ls = _landmarks(landmark)
     if (exposure_time is None) == (group is None):
         raise InputError("landmark: give exactly one of exposure_time= or group=")
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
     _require_columns(data, covariates)
     gcol = exposure if exposure_time is not None else group
     if exposure_labels is not None:
@@ -330,7 +334,12 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                          "estimable": False, "note": why})
             continue
         lr[L] = logrank_test(s["landmark_time"].to_numpy(float), ev, gv)
-        cat = dict(categorical or {})
+        try:   # missing covariates of the patients in the model, named by id
+            check_complete(s, covariates, id=None if id is None else s[id].to_numpy())
+        except InputError as e:
+            raise InputError(f"landmark {L:g}, among the patients followed at the landmark: "
+                             f"{e}") from None
+        cat = as_categorical(categorical)
         if exposure_labels is not None:
             cat.setdefault(gcol, exposure_labels[0])
         with warnings.catch_warnings(record=True) as caught:

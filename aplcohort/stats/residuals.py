@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from ..errors import InputError
 from .coxpredict import _model
 
@@ -127,6 +128,7 @@ def cox_residuals(result, type="martingale", *, weighted=None) -> pd.DataFrame:
     """
     if type not in RESIDUAL_TYPES:
         raise InputError(f"type must be one of {RESIDUAL_TYPES}, got {type!r}")
+    weighted = check_bool("weighted", weighted, allow_none=True)
     m = _model(result)
     if m.ties == "exact" and type not in ("martingale", "deviance"):
         raise InputError(f"{type} residuals are not available for ties='exact' (as in R); "

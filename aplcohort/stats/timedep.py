@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from .._results import Result
 from .shapes import CurveShape
 from ..errors import (AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError,
@@ -586,6 +587,7 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
     Validated against: hand-built cohorts (tests); the rule is a data check, not an
     estimate.
     """
+    warn = check_bool("warn", warn)
     _require_columns(data, [time, group])
     if isinstance(treatment_time, dict):
         colmap = {g: c for g, c in treatment_time.items()}
@@ -729,7 +731,11 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
     categorical, strata, ties, conf_level
         As :func:`aplcohort.stats.cox.coxph`.
     robust : bool
-        Robust (sandwich) SE clustered on ``id`` (R ``cluster = id``).
+        Robust (sandwich) SE clustered on ``id`` (R ``cluster = id``); True or False.
+
+    A missing value in a covariate or strata column raises
+    :class:`~aplcohort.errors.InputError` naming the patient ids (or, without ``id``, the
+    row labels of ``data``) and the columns to drop or impute.
 
     Returns
     -------
@@ -751,11 +757,22 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
     surgery, ties = "efron"/"breslow", cluster = id)`` on ``tmerge``-built Stanford
     heart transplant data and on ``survival::heart`` (rel. diff. < 1e-9).
     """
+    from ._design import as_columns, check_complete
     from .cox import coxph
 
-    strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
-    used = [c for c in list(covariates) + strata_cols
+    robust = check_bool("robust", robust)
+    covariates = as_columns(covariates, "covariates")
+    strata_cols = as_columns(strata, "strata")
+    used = [c for c in covariates + strata_cols
             if isinstance(c, str) and c in getattr(data, "columns", ()) and c != exposure]
+    if isinstance(data, pd.DataFrame):
+        # missing model values are reported on the user's rows, by patient id, before the
+        # split (the split's rows are not the user's); the (start, stop] form's exposure
+        # column is the user's too
+        mine = list(dict.fromkeys(used + ([exposure] if start is not None and exposure in
+                                          data.columns else [])))
+        ids = data[id].to_numpy() if id is not None and id in data.columns else None
+        check_complete(data, mine, id=ids)
     d, s, t = _counting_data(data, time=time, event=event, id=id, exposure_time=exposure_time,
                              start=start, exposure_name=exposure, same_day_rule=same_day_rule,
                              same_day_offset=same_day_offset, caller="td_coxph",
@@ -789,8 +806,11 @@ class MantelByarResult(Result):
         ``coxph(Surv(tstart, tstop, event) ~ exposed)$score``), chi-square on 1 df.
     test : str
     table : DataFrame
-        ``[exposed, observed, expected, o_minus_e, variance]``: events observed in
-        exposed / unexposed person-time and expected under no exposure effect
+        ``[exposure state, exposed, observed, expected, o_minus_e, variance]``: events
+        observed in unexposed / exposed person-time (``exposure state`` "before X" /
+        "after X", X the ``exposure=`` name, or the ``exposure_time`` column when the
+        exposure keeps its default name "exposed" -- with neither, "not exposed" /
+        "exposed"; ``exposed`` the 0/1 code) and expected under no exposure effect
         (``sum_t d_t * n_{1t} / n_t`` over event times, risk sets by current
         exposure status); ``variance`` is the hypergeometric variance of O − E.
     n_patients, n_rows, events : int
@@ -824,6 +844,17 @@ class MantelByarResult(Result):
         return {"test": pd.DataFrame({"test": [self.test], "statistic": [self.statistic],
                                       "df": [self.df], "p": [self.p], "note": [self.note]}),
                 "observed and expected events": self.table}
+
+
+def _state_labels(exposure, exposure_time=None) -> tuple:
+    """Names of the exposure states 0 / 1 in result tables: "before X" / "after X", X the
+    exposure's own name, or the ``exposure_time`` column when the exposure column keeps
+    its default name ("exposed"); "not exposed" / "exposed" when neither says more."""
+    if exposure == "exposed":
+        if exposure_time is None:
+            return ("not exposed", "exposed")
+        exposure = exposure_time
+    return (f"before {exposure}", f"after {exposure}")
 
 
 def _observed_expected(start, stop, event, x):
@@ -887,7 +918,7 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
     from scipy.special import chdtrc
 
     from ..errors import ConvergenceWarning
-    from .cox import coxph
+    from .cox import _coxph
 
     d, s, t = _counting_data(data, time=time, event=event, id=id, exposure_time=exposure_time,
                              start=start, exposure_name=exposure, same_day_rule=same_day_rule,
@@ -897,9 +928,11 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
         raise InputError(f"mantel_byar: exposure column {exposure!r} must be coded 0/1")
     O1, E1, V, D = _observed_expected(d[s].to_numpy(float), d[t].to_numpy(float),
                                       d[event].to_numpy(float), xv.to_numpy(float))
-    table = pd.DataFrame({"exposed": [0, 1], "observed": [D - O1, O1], "expected": [D - E1, E1],
+    table = pd.DataFrame({"exposure state": list(_state_labels(exposure, exposure_time)),
+                          "exposed": [0, 1], "observed": [D - O1, O1], "expected": [D - E1, E1],
                           "o_minus_e": [E1 - O1, O1 - E1], "variance": [V, V]},
-                         columns=["exposed", "observed", "expected", "o_minus_e", "variance"])
+                         columns=["exposure state", "exposed", "observed", "expected",
+                                  "o_minus_e", "variance"])
     if D == 0:  # no Cox score test without events (coxph would stop): not estimable, why
         stat, note = float("nan"), "there are no events: the score test is not defined"
     else:
@@ -908,8 +941,8 @@ def mantel_byar(data: pd.DataFrame, *, time: str, event: str, id: str | None = N
             # the same statistic, bit for bit, without fitting a model nothing reads); the
             # "did not converge" warning that comes with it means nothing here
             warnings.simplefilter("ignore", ConvergenceWarning)
-            res = coxph(d, time=t, event=event, covariates=[exposure], entry=s, ties=ties,
-                        max_iter=0)
+            res = _coxph(d, time=t, event=event, covariates=[exposure], entry=s, ties=ties,
+                         max_iter=0)
         stat = float(res.tests.set_index("test").loc["score", "statistic"])
         note = ""
         if not (np.isfinite(stat) and V > 0):
@@ -1134,6 +1167,10 @@ def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
     mb = None
     if d[exposure].nunique() == 2:
         mb = mantel_byar(d, time=t, event=event, id=id, start=s, exposure=exposure)
+        if exposure_time is not None:   # split here: the states are named as the user's call
+            import dataclasses as _dc
+            mb = _dc.replace(mb, table=mb.table.assign(**{"exposure state": list(
+                _state_labels(exposure, exposure_time))}))
     return SimonMakuchResult(km=km, exposure=exposure,
                              same_day_rule=same_day_rule if exposure_time is not None else None,
                              mantel_byar=mb,

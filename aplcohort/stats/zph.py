@@ -29,6 +29,7 @@ import pandas as pd
 from ._lazy import scipy_stats as _st
 
 from .._results import Result
+from .._checks import check_int
 from ..errors import InputError
 
 __all__ = ["cox_zph", "ZphResult", "zph_smooth", "ZPH_TRANSFORMS"]
@@ -300,7 +301,7 @@ def zph_smooth(z: ZphResult, term: str, *, df: int = 4, nsmo: int = 40) -> pd.Da
     df : int
         Spline degrees of freedom (R default 4; at least 2).
     nsmo : int
-        Number of evaluation points (R default 40).
+        Number of evaluation points (R default 40; an integer >= 2).
 
     Returns
     -------
@@ -326,6 +327,7 @@ def zph_smooth(z: ZphResult, term: str, *, df: int = 4, nsmo: int = 40) -> pd.Da
         raise InputError(f"term {term!r} is not one of {terms}")
     if int(df) != df or df < 2:
         raise InputError(f"df must be an integer >= 2, got {df}")
+    nsmo = check_int("nsmo", nsmo, minimum=2)
     res = z.residuals
     xx = res["x"].to_numpy(float)
     y = res[term].to_numpy(float)

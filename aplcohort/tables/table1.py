@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bool
 from ..errors import InputError
 from ..stats.grouptests import compare_groups, standardized_mean_difference
 from .export import JournalTable
@@ -132,6 +133,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     Validated against: cells checked by hand in ``tests/test_tables_table1.py``; tests and
     p-values are those of ``compare_groups`` (validated against R there).
     """
+    overall, tests, smd, parametric = (check_bool(k, v) for k, v in (
+        ("overall", overall), ("tests", tests), ("smd", smd), ("parametric", parametric)))
     if not isinstance(data, pd.DataFrame):
         raise InputError("table1 needs a DataFrame (one row per patient)")
     missing_cols = [c for c in [group, *variables] if c not in data.columns]
