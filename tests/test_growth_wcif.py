@@ -100,6 +100,11 @@ def assert_same(new, old):
                                    rtol=1e-10, atol=0, err_msg=col)
     # a zero SE (before the cause's first event, a lone subject) stays exactly zero
     np.testing.assert_array_equal(new["std_err"].to_numpy() == 0, old["std_err"].to_numpy() == 0)
+    # and, as in the loop, changes only at times with an event of the cause (exactly)
+    for _, cur in new.groupby(["group", "cause"]):
+        se, ev = cur["std_err"].to_numpy(), cur["n_event"].to_numpy()
+        assert (se[1:][ev[1:] == 0] == se[:-1][ev[1:] == 0]).all()
+        assert (se[:1][ev[:1] == 0] == 0).all()
 
 
 @pytest.mark.parametrize("seed,n,days,weights,ids", [
