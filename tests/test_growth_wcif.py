@@ -190,3 +190,12 @@ def test_se_is_the_ij_of_the_complex_step_derivative(seed, ids):
         se = np.sqrt((per_id ** 2).sum(axis=0))
         got = tab.loc[tab["cause"] == k, "std_err"].to_numpy()
         np.testing.assert_allclose(got, se, rtol=1e-10)
+
+
+def test_weights_for_rows_not_in_data_are_still_named():
+    # the check of the weights' index now runs in pandas (it built two Python sets)
+    from aplcohort.errors import InputError
+    d = cohort(20, 31)
+    w = pd.Series(1.0, index=list(d.index) + [105, 101, 101])
+    with pytest.raises(InputError, match=r"not in data: \[101, 105\]"):
+        weighted_cif(d, "t", "c", "g", w)

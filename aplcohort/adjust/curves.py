@@ -205,9 +205,9 @@ def _weights_array(weights, data):
         label, w = "weights", weights
     else:
         raise InputError("weights must be PSWeights, MatchResult or a Series indexed like data")
-    missing = set(w.index) - set(data.index)
-    if missing:
-        raise InputError(f"weights for rows not in data: {sorted(missing)[:10]}")
+    missing = w.index[~w.index.isin(data.index)]       # (hashed in C: no Python sets)
+    if len(missing):
+        raise InputError(f"weights for rows not in data: {sorted(set(missing))[:10]}")
     w = w[w > 0]
     return w, label
 
