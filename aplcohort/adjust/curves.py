@@ -263,9 +263,8 @@ def _aj_one(time, code, w, ids, causes):
     ``UF_k = b_k(t_j)``; once it has left (at its time ``t_p``) its influence on
     ``F_k(t_j)`` is ``alpha_ik + beta_i F_k(t_j)`` with ``beta_i = US_i(t_p) / S(t_p)``.
     """
-    ut = np.unique(time)
+    ut, pos = np.unique(time, return_inverse=True)     # pos: index of each row's time
     J = ut.size
-    pos = np.searchsorted(ut, time)
     n_risk = np.cumsum(np.bincount(pos, weights=w, minlength=J)[::-1])[::-1]
     ev = code > 0
     d_all = np.bincount(pos[ev], weights=w[ev], minlength=J)
