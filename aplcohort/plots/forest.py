@@ -291,6 +291,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     """
     from matplotlib.font_manager import FontProperties
 
+    from ..tables.format import check_decimals
+    decimals = check_decimals("decimals", decimals)
     f = forest_frame(obj, labels=labels)
     if ratio_label is None:
         ratio_label = "SHR" if getattr(obj, "scale", None) == "SHR" or getattr(obj, "kind", "") == "finegray" else "HR"

@@ -79,8 +79,11 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     Validated against: the KM / CIF / test functions it calls (R survival / cmprsk);
     cells checked in ``tests/test_tables_survival.py``.
     """
+    from .format import check_decimals
     from .labels import Labels
     from .style import get_style
+    decimals = check_decimals("decimals", decimals)
+    pct_decimals = check_decimals("pct_decimals", pct_decimals)
     st = get_style(style)
     if isinstance(labels, Labels):
         if order is None and group is not None and group_column and labels.has_order(group_column):

@@ -134,6 +134,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError("table1 needs a DataFrame (one row per patient)")
+    from .format import check_decimals
+    decimals = check_decimals("decimals", decimals)
+    pct_decimals = check_decimals("pct_decimals", pct_decimals)
     missing_cols = [c for c in [group, *variables] if c not in data.columns]
     if missing_cols:
         raise InputError(f"columns {missing_cols} are not in the data; available: {list(data.columns)}")
@@ -151,6 +154,13 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     level_order = dict(level_order or {})
     if summary not in ("median", "mean") and not isinstance(summary, Mapping):
         raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
+    # a setting for a variable that is not a row of the table (a typo) would do nothing
+    for name, given in (("kinds", kinds), ("labels", labels), ("level_order", level_order),
+                        ("summary", summary if isinstance(summary, Mapping) else {})):
+        unknown = [k for k in given if k not in variables]
+        if unknown:
+            raise InputError(f"{name} names {', '.join(map(repr, unknown))}, not among the "
+                             f"variables of the table ({', '.join(map(repr, variables))})")
     if order is None and lab.has_order(group):
         order = lab.order(group, data[group].dropna().unique().tolist())
     groups = _levels(data[group], order)
