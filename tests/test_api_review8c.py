@@ -215,3 +215,157 @@ def test_f10_decimals_checked_everywhere(bad):
         for fn in fns:
             with pytest.raises(InputError, match=f"^{name} must be an integer >= 0; got"):
                 fn(bad)
+
+
+# ---------------------------------------------------------------- F11 identifying columns
+def _cohort_frame():
+    import aplcohort as apc
+    d = apc.example_cohort("min2022").data.copy()
+    d["patient_name"] = [f"Hong Gil-dong {i}" for i in range(len(d))]
+    d["MRN"] = [f"MRN{i:06d}" for i in range(len(d))]
+    return d
+
+
+def test_f11_from_dataframe_warns_naming_identifying_columns():
+    from aplcohort.cohort import from_dataframe
+    from aplcohort.errors import DataQualityWarning
+    raw = pd.read_csv("data/synthetic/min2022.csv")
+    raw["patient_name"] = "x"
+    raw["MRN"] = "1"
+    with pytest.warns(DataQualityWarning, match=r"'patient_name' \(looks like a name\), 'MRN' "
+                      r"\(looks like a medical record number\) identify patients"):
+        c = from_dataframe(raw)
+    assert any("identifying_column" in str(w) for w in c.warnings)
+
+
+def test_f11_load_warns_too(tmp_path):
+    import aplcohort as apc
+    from aplcohort.errors import DataQualityWarning
+    raw = pd.read_csv("data/synthetic/min2022.csv")
+    raw["Patient Name"] = "x"
+    raw.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.warns(DataQualityWarning, match="'Patient Name' .*identifies patients"):
+        apc.load(tmp_path / "d.csv")
+
+
+def test_f11_no_warning_without_identifiers():
+    from aplcohort.cohort import from_dataframe
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from_dataframe(pd.read_csv("data/synthetic/min2022.csv"))
+    assert not [w for w in caught if "identif" in str(w.message)]
+
+
+def test_f11_table1_refuses_identifying_variables_and_groups():
+    from aplcohort.tables import table1
+    d = _cohort_frame()
+    with pytest.raises(InputError, match="'patient_name' looks like a name .* table variable"):
+        table1(d, "sex", ["age_at_diagnosis", "patient_name"])
+    with pytest.raises(InputError, match="'MRN' looks like a medical record number .* grouping"):
+        table1(d, "MRN", ["sex"])
+    with pytest.raises(InputError, match="'relapse1_date' is a per-patient date"):
+        table1(d, "sex", ["relapse1_date"])
+    with pytest.raises(InputError, match="allow_identifiers must be True or False"):
+        table1(d, "sex", ["patient_name"], allow_identifiers="yes")
+    t = table1(d, "sex", ["patient_name"], allow_identifiers=True)
+    assert "Hong Gil-dong 7" in str(t)
+    assert t.choices["identifying columns"] == ["patient_name"]
+
+
+def test_f11_save_table_refuses_an_identified_table(tmp_path):
+    from aplcohort.tables import save_table, table1
+    from aplcohort.tables.export import JournalTable
+    d = _cohort_frame()
+    t = table1(d, "sex", ["patient_name"], allow_identifiers=True)
+    with pytest.raises(InputError, match="save_table: column 'patient_name'"):
+        save_table(t, tmp_path / "t1", formats=("csv",))
+    with pytest.raises(InputError, match="save_table"):
+        t.save(tmp_path / "t1", formats=("csv",))
+    assert not list(tmp_path.iterdir())
+    frame_t = JournalTable("x", pd.DataFrame({"MRN": ["1"], "n": ["2"]}), pd.DataFrame())
+    with pytest.raises(InputError, match="'MRN' looks like a medical record number"):
+        save_table(frame_t, tmp_path / "t2", formats=("csv",))
+    paths = save_table(t, tmp_path / "t1", formats=("csv",), allow_identifiers=True)
+    assert "Hong Gil-dong" in paths[0].read_text(encoding="utf-8")
+    ok = table1(d, "sex", ["age_at_diagnosis"])
+    assert save_table(ok, tmp_path / "t3", formats=("csv",))
+
+
+def test_f11_plot_group_arguments_refuse_identifying_columns():
+    from aplcohort.plots import count_groups, plot_swimmer, subgroup_hazard_ratios
+    d = _cohort_frame()
+    with pytest.raises(InputError, match="plot_swimmer: column 'patient_name'.*plot colour"):
+        plot_swimmer(d, color_by="patient_name")
+    with pytest.raises(InputError, match="plot_swimmer: column 'MRN'.*lane label"):
+        plot_swimmer(d, id_col="MRN", show_ids=True)
+    with pytest.raises(InputError, match="count_groups: column 'MRN'"):
+        count_groups(d, "MRN")
+    assert count_groups(d, "MRN", allow_identifiers=True)["MRN000000"] == 1
+    s = _surv(60)
+    s["patient_name"] = np.where(np.arange(60) % 2 == 0, "Kim", "Lee")
+    with pytest.raises(InputError, match="subgroup_hazard_ratios: column 'patient_name'"):
+        subgroup_hazard_ratios(s, time="time", event="event", treatment="arm",
+                               subgroups=["patient_name"])
+
+
+# ---------------------------------------------------------------- F12 interval notes in tables
+def _se0_data():
+    # group A: no event of cause 2 before 12, group B: events of both causes early
+    t = np.array([3, 5, 8, 14, 20, 25, 2, 4, 6, 9, 15, 30], float)
+    c = np.array([1, 0, 1, 2, 0, 1, 2, 1, 2, 0, 1, 0])
+    g = np.repeat(["A", "B"], 6)
+    return t, c, g
+
+
+def test_f12_survival_summary_marks_se0_intervals_with_a_footnote():
+    from aplcohort.stats.shapes import NOTE_SE_ZERO
+    from aplcohort.tables import survival_summary
+    t, c, g = _se0_data()
+    tab = survival_summary(t, c, g, times=[12], competing=True, cause=2, test=False)
+    cells = tab.data.iloc[:, -1].tolist()
+    assert cells[0] == "0.0 (0.0\u20130.0)\u00b9"          # A: F = 0, SE 0: marked
+    assert "\u00b9" not in cells[1]                         # B: a real interval
+    assert f"\u00b9 {NOTE_SE_ZERO} (A, 12-month)." in tab.footnotes
+    assert tab.raw["note"].tolist() == [NOTE_SE_ZERO, ""]
+    km = survival_summary(t, (c == 2).astype(int), g, times=[1], test=False)
+    assert km.data.iloc[0, -1].endswith("\u00b9") and km.data.iloc[1, -1].endswith("\u00b9")
+    assert f"\u00b9 {NOTE_SE_ZERO} (A, 1-month; B, 1-month)." in km.footnotes
+
+
+def test_f12_format_frame_marks_se0_intervals():
+    from aplcohort.stats.km import kaplan_meier
+    from aplcohort.stats.shapes import NOTE_SE_ZERO
+    from aplcohort.tables.frame import format_frame
+    t, c, g = _se0_data()
+    jt = format_frame(kaplan_meier(t, (c == 2).astype(int), g).at([1, 12]), "at")
+    col = [k for k in jt.data.columns if k.startswith("Estimate")][0]
+    assert jt.data[col].str.endswith("\u00b9").tolist() == [True, True, True, False]
+    assert any(f.startswith(f"\u00b9 {NOTE_SE_ZERO}") for f in jt.footnotes)
+
+
+# ---------------------------------------------------------------- F13 quantile notes
+def test_f13_quantile_says_why_values_are_missing():
+    from aplcohort.stats.km import kaplan_meier
+    from aplcohort.stats.shapes import (NOTE_LIMITS_NOT_REACHED, NOTE_NOT_REACHED,
+                                        NOTE_UPPER_NOT_REACHED)
+    t = np.arange(1.0, 21.0)
+    e = np.r_[np.ones(8, int), np.zeros(2, int), [1, 1, 0, 1, 0, 1, 1, 0, 1, 0]]
+    km = kaplan_meier(t, e, np.repeat(["A", "B"], 10))
+    q = km.quantile([0.1, 0.5, 0.99])
+    assert "note" in q.columns
+    for r in q.itertuples():
+        if np.isnan(r.quantile):
+            assert r.note == NOTE_NOT_REACHED
+        elif np.isnan(r.lower) and np.isnan(r.upper):
+            assert r.note == NOTE_LIMITS_NOT_REACHED
+        elif np.isnan(r.upper):
+            assert r.note == NOTE_UPPER_NOT_REACHED
+        elif np.isnan(r.lower):
+            assert r.note == "lower confidence limit not reached"
+        else:
+            assert r.note == ""
+    assert (q["note"] == NOTE_NOT_REACHED).any() and (q["note"] == "").any()
+    # the median row of quantile(0.5) says what median() says
+    med = km.median().set_index("group")["note"]
+    q5 = q[q["p"] == 0.5].set_index("group")["note"]
+    assert q5.to_dict() == med.to_dict()
