@@ -84,7 +84,7 @@ class AdjustedCurves(CurveShape, Result):
     variance : str
     excluded : DataFrame
         ``row[, patient_id], reason``: rows of the data left out (weight 0: trimmed,
-        unmatched or set to 0; no propensity score). Also in ``choices`` and ``tables``.
+        unmatched or set to 0; no propensity score); summarised in ``choices``.
     """
 
     kind = "adjusted_curves"
@@ -113,8 +113,7 @@ class AdjustedCurves(CurveShape, Result):
 
     @property
     def tables(self):
-        return {"curve": self.table,
-                **({"excluded": self.excluded} if len(self.excluded) else {})}
+        return {"curve": self.table}
 
     def at(self, times, extend=False) -> pd.DataFrame:
         """Estimates at ``times`` (step function, right-continuous).

@@ -95,7 +95,7 @@ class WeightedCoxResult(TermsShape, Result):
     scale, conf_level, variance
     excluded : DataFrame
         ``row[, patient_id], reason``: rows of the data left out (weight 0, no propensity
-        score); also in ``choices`` and ``tables``.
+        score); summarised in ``choices``.
     """
 
     kind = "weighted_cox"
@@ -125,8 +125,7 @@ class WeightedCoxResult(TermsShape, Result):
 
     @property
     def tables(self):
-        return {"terms": self.terms, "tests": self.tests,
-                **({"excluded": self.excluded} if len(self.excluded) else {})}
+        return {"terms": self.terms, "tests": self.tests}
 
 
 def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ties="efron",
@@ -227,7 +226,8 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
 
 @dataclass(frozen=True)
 class WeightedLogrankResult(Result):
-    """Robust score test of a weighted Cox model (frozen)."""
+    """Robust score test of a weighted Cox model (frozen); ``excluded`` lists the rows left
+    out (weight 0, no propensity score), summarised in ``choices``."""
 
     kind = "weighted_logrank"
 
@@ -254,8 +254,7 @@ class WeightedLogrankResult(Result):
     def tables(self):
         return {"test": pd.DataFrame({"test": ["robust score (weighted Cox)"],
                                       "statistic": [self.statistic], "df": [self.df],
-                                      "p": [self.p]}),
-                **({"excluded": self.excluded} if len(self.excluded) else {})}
+                                      "p": [self.p]})}
 
 
 def weighted_logrank(data: pd.DataFrame, time: str, event: str, treatment: str, weights, *,

@@ -365,9 +365,9 @@ class _Collector:
 
 
 def _warn_identifying(columns, c) -> None:
-    """One warning naming the columns that identify patients (a name, an MRN ...; the
-    detection of :mod:`aplcohort.plan.identifiers`): kept in the data, they would list
-    patients one by one in any table, figure or file that uses them."""
+    """One warning naming the extra (non-dictionary) columns that identify patients (a
+    name, an MRN ...; the detection of :mod:`aplcohort.plan.identifiers`): kept in the
+    data, they would list patients one by one in any table, figure or file using them."""
     from ..plan.identifiers import identifying_columns
     found = identifying_columns(columns)
     if not found:
@@ -548,7 +548,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
         data[name] = _parse_column(name, values, mapping, c, serial=serial)
-    _warn_identifying(list(data), c)
+    # dictionary columns are known (birth_date derives the age; table1, the plots and plans
+    # still refuse to print it): the warning is for the extra columns kept unchanged
+    _warn_identifying([k for k in data if k not in d.columns], c)
 
     for name, (kind, expr) in derive.items():
         if kind != "expression":
