@@ -99,6 +99,9 @@ class AdjustedCurves(CurveShape, Result):
     weighting : str
         Description of the weights (e.g. ``"ATO weights"``).
     variance : str
+    excluded : DataFrame
+        ``row[, patient_id], reason``: rows of the data left out (weight 0: trimmed,
+        unmatched or set to 0; no propensity score); summarised in ``choices``.
     """
 
     kind = "adjusted_curves"
@@ -111,6 +114,8 @@ class AdjustedCurves(CurveShape, Result):
     curve: str = "survival"
     variance: str = "robust (infinitesimal jackknife), weights treated as known"
     _medians: object = field(default=None, repr=False)
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["row", "reason"]), repr=False)
 
     @property
     def title(self):
@@ -121,7 +126,7 @@ class AdjustedCurves(CurveShape, Result):
     def choices(self):
         return {"weights": self.weighting, "variance": self.variance,
                 "conf_type": self.conf_type, "conf_level": self.conf_level,
-                "groups": list(self.groups)}
+                "groups": list(self.groups), "excluded": _excluded_choice(self.excluded)}
 
     @property
     def tables(self):
@@ -195,21 +200,94 @@ class AdjustedCurves(CurveShape, Result):
 
 
 def _weights_array(weights, data):
+    """Check ``weights`` against ``data``; return ``(w, label, excluded)``.
+
+    ``w``: the positive weights (Series, index = the analysed rows of ``data``);
+    ``excluded``: ``row[, patient_id], reason`` for the rows of ``data`` left out, which are
+    only rows with weight 0 (trimmed, unmatched, or set to 0 by the user) and, for
+    :class:`PSWeights` / :class:`MatchResult`, rows without a propensity score. A NaN,
+    negative or infinite weight, a Series without a weight for some row of ``data``, and
+    weights for rows that are not in ``data`` are errors naming the rows (a weight that
+    is missing is a data problem, not a decision to leave the patient out).
+    """
+    from ._common import name_rows
     from .matching import MatchResult
     from .weights import PSWeights
-    if isinstance(weights, (PSWeights, MatchResult)):
-        label = (f"{weights.estimand} weights" if isinstance(weights, PSWeights)
-                 else f"1:{weights.ratio} matching weights")
-        w = weights.weights
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    if isinstance(weights, PSWeights):
+        label, w, kind = f"{weights.estimand} weights", weights.weights, "ps"
+        known = dict(zip(weights.excluded["row"], weights.excluded["reason"]))
+    elif isinstance(weights, MatchResult):
+        label, w, kind = f"1:{weights.ratio} matching weights", weights.weights, "match"
+        known = dict(zip(weights.unmatched["row"], weights.unmatched["reason"]))
     elif isinstance(weights, pd.Series):
-        label, w = "weights", weights
+        label, w, kind, known = "weights", weights, "series", {}
     else:
-        raise InputError("weights must be PSWeights, MatchResult or a Series indexed like data")
-    missing = w.index[~w.index.isin(data.index)]       # (hashed in C: no Python sets)
-    if len(missing):
-        raise InputError(f"weights for rows not in data: {sorted(set(missing))[:10]}")
-    w = w[w > 0]
-    return w, label
+        raise InputError("weights must be PSWeights, MatchResult or a Series indexed like "
+                         f"data; got {type(weights).__name__}")
+    if not data.index.is_unique:
+        dup = data.index[data.index.duplicated()].unique().tolist()
+        raise InputError("weights are matched to the rows of data by index label, and data's "
+                         f"index repeats {', '.join(map(str, dup[:10]))}: give data a unique "
+                         "index (e.g. data.reset_index(drop=True) before computing the weights)")
+    if not w.index.is_unique:
+        dup = w.index[w.index.duplicated()].unique().tolist()
+        raise InputError(f"the weights' index repeats {', '.join(map(str, dup[:10]))}: one "
+                         "weight per row of data")
+    extra = w.index[~w.index.isin(data.index)]
+    if len(extra):
+        raise InputError(f"weights for rows not in data: {', '.join(map(str, extra[:10]))}"
+                         f"{' ...' if len(extra) > 10 else ''} (the weights were computed on "
+                         "other data)")
+    try:
+        vals = pd.Series(np.asarray(w, dtype=float), index=w.index)
+    except (TypeError, ValueError):
+        raise InputError(f"weights must be numbers; got dtype {w.dtype}") from None
+    problems = []
+    for bad, what in ((vals.isna(), "missing (NaN)"), (np.isinf(vals), "infinite"),
+                      (vals < 0, "negative")):
+        if bad.any():
+            problems.append(f"{what} for {name_rows(data, vals.index[bad])}")
+    if problems:
+        raise InputError("weights must be finite and >= 0 (0 leaves a patient out on "
+                         f"purpose); the weight is {'; '.join(problems)}")
+    rows = []
+    absent = data.index[~data.index.isin(w.index)]
+    if len(absent) and kind == "series":
+        raise InputError(f"the weights have no value for {len(absent)} row(s) of data: "
+                         f"{name_rows(data, absent)}; give every row of data a weight (0 "
+                         "to leave a patient out on purpose)")
+    if len(absent) and kind == "ps":
+        unknown = [r for r in absent if r not in known]
+        if unknown:
+            raise InputError(f"{name_rows(data, unknown)} of data are not in the data the "
+                             "propensity score was fitted on (no weight and no recorded "
+                             "reason): compute the weights on the same data")
+    for r in absent:
+        rows.append((r, known.get(r, "no propensity score (missing treatment or covariate "
+                                     "value), so not in the matching")))
+    zero = vals.index[vals == 0]
+    for r in zero:
+        rows.append((r, known.get(r, "not matched (weight 0)" if kind == "match"
+                                  else "weight 0")))
+    excluded = pd.DataFrame(rows, columns=["row", "reason"])
+    if "patient_id" in data.columns:
+        excluded.insert(1, "patient_id", data.loc[excluded["row"], "patient_id"].to_numpy()
+                        if len(excluded) else [])
+    return vals[vals > 0], label, excluded
+
+
+def _excluded_choice(excluded) -> str:
+    """``choices["excluded"]`` text: how many rows were left out and why (in short)."""
+    if excluded is None or not len(excluded):
+        return "none"
+    short = excluded["reason"].str.split(":").str[0].str.split(" (", regex=False).str[0]
+    counts = short.value_counts(sort=False)
+    n = len(excluded)
+    return (f"{n} patient{'s' if n != 1 else ''} without a positive weight left out (see "
+            ".excluded): "
+            + ", ".join(f"{n} {why}" for why, n in counts.items()))
 
 
 def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, *,
@@ -222,9 +300,13 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
     time, event, group : str
         Columns (event 1 = event, 0 = censored).
     weights : PSWeights, MatchResult or Series
-        Patients without a positive weight (trimmed, unmatched) are left out.
+        One weight >= 0 per row of ``data`` (matched by index label). Patients with
+        weight 0 (trimmed, unmatched) and, for PSWeights / MatchResult, those without a
+        propensity score are left out and listed in ``.excluded``; a NaN, negative or
+        missing weight is an error naming the rows.
     conf_type : {"log", "log-log", "plain"}
     conf_level : float
+        Strictly between 0 and 1 (0.95, not 95).
 
     Returns
     -------
@@ -241,9 +323,11 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
     Validated against R ``survfit(..., weights = w, robust = TRUE, id = id)``.
     """
     from ..stats.km import kaplan_meier
+    from ._common import check_conf_level
     if conf_type not in _CONF:
         raise InputError(f"conf_type must be one of {_CONF}; got {conf_type!r}")
-    w, label = _weights_array(weights, data)
+    conf_level = check_conf_level(conf_level)
+    w, label, excluded = _weights_array(weights, data)
     d = data.loc[w.index]
     fit = kaplan_meier(d[time].to_numpy(float), d[event].to_numpy(), d[group].to_numpy(),
                        weights=w.to_numpy(float), conf_type=conf_type, conf_level=conf_level,
@@ -251,7 +335,8 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
     t = fit.table.copy()
     return AdjustedCurves(table=t[CURVE_COLUMNS].reset_index(drop=True), curve="survival",
                           groups=tuple(fit.groups), conf_type=conf_type,
-                          conf_level=conf_level, weighting=label, _medians=fit.median())
+                          conf_level=conf_level, weighting=label, _medians=fit.median(),
+                          excluded=excluded)
 
 
 def _aj_one(time, code, w, ids, causes):
@@ -376,6 +461,8 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
         0 = censored, 1, 2, ... = cause.
     group : str
     weights : PSWeights, MatchResult or Series
+        As in :func:`weighted_km` (weight 0 leaves a patient out, listed in
+        ``.excluded``; NaN, negative or missing weights are errors).
     id : str, optional
         Patient id (rows of one id are one cluster in the variance); default one
         row per patient.
@@ -399,9 +486,11 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
 
     Validated against R ``survfit(Surv(t, factor(code)) ~ g, weights = w, id = id)``.
     """
+    from ._common import check_conf_level
     if conf_type not in _CONF:
         raise InputError(f"conf_type must be one of {_CONF}; got {conf_type!r}")
-    w, label = _weights_array(weights, data)
+    conf_level = check_conf_level(conf_level)
+    w, label, excluded = _weights_array(weights, data)
     d = data.loc[w.index]
     tt = d[time].to_numpy(float)
     cc = d[code].to_numpy()
@@ -428,4 +517,4 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
     t = pd.concat(parts, ignore_index=True)
     return AdjustedCurves(table=t[CURVE_COLUMNS], curve="cumulative incidence",
                           groups=tuple(groups), conf_type=conf_type, conf_level=conf_level,
-                          weighting=label)
+                          weighting=label, excluded=excluded)

@@ -39,7 +39,8 @@ from scipy import stats as st
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
-from ._common import MIN_EVENTS_PER_COVARIATE, check_columns, design, levels_of
+from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, check_conf_level, design,
+                      levels_of)
 
 __all__ = ["weighted_cox", "weighted_logrank", "adjusted_risks", "WeightedCoxResult",
            "WeightedLogrankResult", "AdjustedRisks", "TERM_COLUMNS"]
@@ -61,8 +62,15 @@ def fit_terms(fit, names, conf_level):
 
 
 def _weights_for(weights, data):
+    """``(w, label, excluded)``: the checks of :func:`aplcohort.adjust.curves._weights_array`
+    (NaN, negative or missing weights are errors naming the rows; weight 0 and rows without
+    a propensity score leave the analysis and are listed in ``excluded``)."""
     from .curves import _weights_array
     return _weights_array(weights, data)
+
+
+def _empty_excluded():
+    return pd.DataFrame(columns=["row", "reason"])
 
 
 def _event01(s, name):
@@ -85,6 +93,9 @@ class WeightedCoxResult(TermsShape, Result):
     tests : DataFrame
         ``test, statistic, df, p``: robust Wald and robust score.
     scale, conf_level, variance
+    excluded : DataFrame
+        ``row[, patient_id], reason``: rows of the data left out (weight 0, no propensity
+        score); summarised in ``choices``.
     """
 
     kind = "weighted_cox"
@@ -99,6 +110,7 @@ class WeightedCoxResult(TermsShape, Result):
     variance: str = "robust"
     notes: tuple = field(default=())
     ties: str = "efron"
+    excluded: pd.DataFrame = field(default_factory=_empty_excluded, repr=False)
 
     @property
     def title(self):
@@ -106,8 +118,10 @@ class WeightedCoxResult(TermsShape, Result):
 
     @property
     def choices(self):
+        from .curves import _excluded_choice
         return {"weights": self.weighting, "variance": "robust sandwich (weights known)",
-                "ties": self.ties, "conf_level": self.conf_level}
+                "ties": self.ties, "conf_level": self.conf_level,
+                "excluded": _excluded_choice(self.excluded)}
 
     @property
     def tables(self):
@@ -117,7 +131,7 @@ class WeightedCoxResult(TermsShape, Result):
 def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ties="efron",
                   reference=None):
     from ..stats.cox import cox_fit
-    w, label = _weights_for(weights, data)
+    w, label, excluded = _weights_for(weights, data)
     covariates = list(covariates or [])
     cols = [time, event, treatment] + covariates + ([cluster] if cluster else [])
     check_columns(data, cols, "analysis")
@@ -133,7 +147,7 @@ def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ti
                   weights=w.to_numpy(float), ties=ties, robust=True,
                   cluster=None if cluster is None else d[cluster].to_numpy(),
                   term_names=list(X.columns))
-    return fit, list(X.columns), groups, label, d
+    return fit, list(X.columns), groups, label, d, excluded
 
 
 def _treatment_levels(s: pd.Series, reference=None) -> list:
@@ -160,11 +174,16 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
     data : DataFrame
     time, event, treatment : str
     weights : PSWeights, MatchResult or Series
+        One weight >= 0 per row of ``data`` (matched by index label); weight 0 (trimmed,
+        unmatched) and, for PSWeights / MatchResult, no propensity score leave the
+        analysis and are listed in ``.excluded``; a NaN, negative or missing weight is an
+        error naming the rows.
     covariates : list of str, optional
         Extra covariates in the outcome model ("doubly robust" style adjustment).
     cluster : str, optional
         Cluster column for the robust variance (e.g. matched-set id, patient id).
     conf_level : float
+        Strictly between 0 and 1 (0.95, not 95).
     reference : optional
         Reference group of the treatment (default: the first level in sorted order).
 
@@ -183,8 +202,9 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
 
     Validated against R ``coxph(..., weights = w, robust = TRUE)`` (lung, colon).
     """
-    fit, names, groups, label, d = _fit_weighted(data, time, event, treatment, weights,
-                                                 covariates, cluster, reference=reference)
+    conf_level = check_conf_level(conf_level)
+    fit, names, groups, label, d, excluded = _fit_weighted(
+        data, time, event, treatment, weights, covariates, cluster, reference=reference)
     terms = fit_terms(fit, names, conf_level)
     k = len(names)
     tests = pd.DataFrame({"test": ["robust wald", "robust score"],
@@ -200,12 +220,14 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
         import warnings
         warnings.warn(notes[-1], StatisticalWarning, stacklevel=2)
     return WeightedCoxResult(terms=terms, tests=tests, n=int(fit.n), events=int(fit.n_events),
-                             weighting=label, conf_level=conf_level, notes=tuple(notes))
+                             weighting=label, conf_level=conf_level, notes=tuple(notes),
+                             excluded=excluded)
 
 
 @dataclass(frozen=True)
 class WeightedLogrankResult(Result):
-    """Robust score test of a weighted Cox model (frozen)."""
+    """Robust score test of a weighted Cox model (frozen); ``excluded`` lists the rows left
+    out (weight 0, no propensity score), summarised in ``choices``."""
 
     kind = "weighted_logrank"
 
@@ -216,6 +238,7 @@ class WeightedLogrankResult(Result):
     weighting: str
     test: str = ("robust score test of the weighted Cox model "
                  "(R summary(coxph(..., weights, robust = TRUE))$robscore)")
+    excluded: pd.DataFrame = field(default_factory=_empty_excluded, repr=False)
 
     @property
     def title(self):
@@ -223,7 +246,9 @@ class WeightedLogrankResult(Result):
 
     @property
     def choices(self):
-        return {"test": self.test, "weights": self.weighting, "groups": list(self.groups)}
+        from .curves import _excluded_choice
+        return {"test": self.test, "weights": self.weighting, "groups": list(self.groups),
+                "excluded": _excluded_choice(self.excluded)}
 
     @property
     def tables(self):
@@ -245,12 +270,12 @@ def weighted_logrank(data: pd.DataFrame, time: str, event: str, treatment: str, 
     >>> r.df
     1
     """
-    fit, names, groups, label, d = _fit_weighted(data, time, event, treatment, weights, None,
-                                                 cluster)
+    fit, names, groups, label, d, excluded = _fit_weighted(data, time, event, treatment,
+                                                           weights, None, cluster)
     k = len(names)
     s = float(fit.robust_score_test)
     return WeightedLogrankResult(statistic=s, df=k, p=float(st.chi2.sf(s, k)),
-                                 groups=tuple(groups), weighting=label)
+                                 groups=tuple(groups), weighting=label, excluded=excluded)
 
 
 @dataclass(frozen=True)
@@ -433,6 +458,7 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
     times = np.sort(np.atleast_1d(np.asarray(times, float)))
     if not np.isfinite(times).all() or (times < 0).any():
         raise InputError(f"times must be finite and >= 0; got {times.tolist()}")
+    conf_level = check_conf_level(conf_level)
     z = st.norm.ppf(1 - (1 - conf_level) / 2)
     notes = []
     if method == "iptw":
@@ -446,6 +472,10 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                              f"SE of the weighted KM; ci={ci!r} is only for method='gcomp'")
         from .curves import weighted_km
         km = weighted_km(data, time, event, treatment, weights, conf_type="plain")
+        if len(km.excluded):
+            from .curves import _excluded_choice
+            notes.append(_excluded_choice(km.excluded).replace("(see .excluded)",
+                                                               "(weighted_km(...).excluded)"))
         at = km.at(times)
         risks = pd.DataFrame({"group": at["group"], "time": at["time"],
                               "risk": 1 - at["estimate"], "std_err": at["std_err"]})

@@ -124,6 +124,8 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     data : DataFrame
     time, code, treatment : str
     weights : PSWeights, MatchResult or Series
+        As in :func:`~aplcohort.adjust.weighted_cox` (weight 0 leaves a patient out,
+        listed in ``.excluded``; NaN, negative or missing weights are errors).
     cause : int
     id : str, optional
         Patient id (cluster of the robust variance); default one row per patient.
@@ -153,8 +155,10 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     cluster = id, data = finegray(..., weights = w))``.
     """
     from ..stats.cox import cox_fit
+    from ._common import check_conf_level
     from .curves import _weights_array
-    w, label = _weights_array(weights, data)
+    conf_level = check_conf_level(conf_level)
+    w, label, excluded = _weights_array(weights, data)
     check_columns(data, [time, code, treatment] + ([id] if id else []), "analysis")
     d = data.loc[w.index]
     if d[[time, code, treatment]].isna().any().any():
@@ -178,4 +182,4 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
                              n=int(len(d)), events=int((d[code] == cause).sum()),
                              weighting=label + "; censoring distribution unweighted (as R "
                              "finegray), weights multiplied into fgwt", scale="SHR",
-                             conf_level=conf_level, ties=ties)
+                             conf_level=conf_level, ties=ties, excluded=excluded)

@@ -364,6 +364,26 @@ class _Collector:
         self.problems.append(Problem(row, pid, column, value, rule, message, fix, severity))
 
 
+def _warn_identifying(columns, c) -> None:
+    """One warning naming the extra (non-dictionary) columns that identify patients (a
+    name, an MRN ...; the detection of :mod:`aplcohort.plan.identifiers`): kept in the
+    data, they would list patients one by one in any table, figure or file using them."""
+    from ..plan.identifiers import identifying_columns
+    found = identifying_columns(columns)
+    if not found:
+        return
+    what = ", ".join(f"{k!r} (looks like a{'n' if v[0] in 'aeiou' else ''} {v})"
+                     for k, v in found.items())
+    c.add(None, ", ".join(map(str, found)), None, "identifying_column",
+          f"column{'s' if len(found) > 1 else ''} {what} identif{'y' if len(found) > 1 else 'ies'} "
+          "patients: a table, figure or file that uses "
+          f"{'them' if len(found) > 1 else 'it'} lists patients one by one (table1, "
+          "save_table and the plots refuse identifying columns unless allow_identifiers=True, "
+          "plans unless allow_identifiers: true)",
+          "drop the column(s) after loading, e.g. cohort.data.drop(columns=[...]), unless "
+          "they are needed and may be kept on this machine", "warning")
+
+
 def _apply_columns(raw: pd.DataFrame, mapping: ColumnMapping | None, col: _Collector, notes):
     d = load_dictionary()
     names = [str(c).strip() for c in raw.columns]
@@ -528,6 +548,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
         data[name] = _parse_column(name, values, mapping, c, serial=serial)
+    # dictionary columns are known (birth_date derives the age; table1, the plots and plans
+    # still refuse to print it): the warning is for the extra columns kept unchanged
+    _warn_identifying([k for k in data if k not in d.columns], c)
 
     for name, (kind, expr) in derive.items():
         if kind != "expression":

@@ -28,7 +28,7 @@ import re
 import unicodedata
 
 __all__ = ["DICTIONARY_IDENTIFIERS", "ROLE_KEYS", "check_identifiers", "looks_identifying",
-           "redact_dates"]
+           "identifying_columns", "identifying_uses", "refuse_identifiers", "redact_dates"]
 
 #: Dictionary columns that identify a patient directly.
 DICTIONARY_IDENTIFIERS = {"birth_date": "birth date"}
@@ -137,6 +137,95 @@ def looks_identifying(column: str) -> str | None:
     if "".join(toks) in _TOKENS:  # "Birthdate", "PhoneNumber" written as one word
         return _TOKENS["".join(toks)]
     return None
+
+
+def identifying_columns(columns) -> dict:
+    """``{column: what it looks like}`` for the columns that identify a patient by their
+    name (:data:`DICTIONARY_IDENTIFIERS` and :func:`looks_identifying`, the names a plan
+    refuses). Used by ``load`` / ``from_dataframe`` to warn.
+
+    Examples
+    --------
+    >>> identifying_columns(["patient_id", "patient_name", "MRN", "age"])
+    {'patient_name': 'name', 'MRN': 'medical record number'}
+    """
+    out = {}
+    for c in columns:
+        what = DICTIONARY_IDENTIFIERS.get(str(c)) or looks_identifying(str(c))
+        if what:
+            out[c] = what
+    return out
+
+
+def _is_date_column(col, data) -> bool:
+    if data is not None and col in getattr(data, "columns", ()):
+        import pandas as pd
+        if pd.api.types.is_datetime64_any_dtype(data[col]):
+            return True
+    if str(col).lower().endswith("_date"):
+        return True
+    from ..cohort.schema import load_dictionary
+    spec = load_dictionary().columns.get(str(col))
+    return getattr(spec, "type", None) == "date"
+
+
+def identifying_uses(uses, *, data=None) -> list:
+    """``[(column, role, what)]`` for the ``(column, role, per_patient)`` uses that identify
+    patients (see :func:`refuse_identifiers`); ``per_patient`` ``"recorded"`` marks a
+    column already found identifying (``what`` is then ``"recorded"``)."""
+    out = []
+    for col, role, per_patient in uses:
+        if col is None:
+            continue
+        what = DICTIONARY_IDENTIFIERS.get(str(col)) or looks_identifying(str(col))
+        if what is None and per_patient == "recorded":
+            what = "recorded"
+        elif what is None and per_patient and _is_date_column(col, data):
+            what = "per-patient date"
+        if what is not None:
+            out.append((col, role, what))
+    return out
+
+
+def refuse_identifiers(fn: str, uses, *, allow_identifiers=False, data=None) -> None:
+    """The Python API's form of :func:`check_identifiers`: raise an ``InputError`` when a
+    table or plot would print an identifying column, unless ``allow_identifiers=True``.
+
+    Parameters
+    ----------
+    fn : str
+        The function, named in the message.
+    uses : iterable of ``(column, role, per_patient)``
+        Each column the call prints, its role ("table variable", "grouping variable"
+        ...) and whether a date column would be printed patient by patient in that role
+        (then a date column is identifying too, as in a plan's :data:`DATE_ROLES`).
+        ``column`` None is skipped.
+    allow_identifiers : bool
+        True turns the check off (identified output intended and permitted).
+    data : DataFrame, optional
+        To recognise date columns by their type.
+
+    Examples
+    --------
+    >>> refuse_identifiers("table1", [("patient_name", "table variable", True)])
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: table1: column 'patient_name' looks like a name and would be printed as a table variable; drop it, or pass allow_identifiers=True if identified output is intended and permitted
+    """
+    from .._checks import check_bool
+    from ..errors import InputError
+    if check_bool("allow_identifiers", allow_identifiers):
+        return
+    problems = []
+    for col, role, what in identifying_uses(uses, data=data):
+        kind = ("is a per-patient date" if what == "per-patient date" else
+                "was let into the table with allow_identifiers=True" if what == "recorded"
+                else f"looks like a{'n' if what[0] in 'aeiou' else ''} {what}")
+        problems.append(f"column {str(col)!r} {kind} and would be printed as a {role}")
+    if problems:
+        raise InputError(f"{fn}: " + "; ".join(dict.fromkeys(problems)) + "; drop it, or pass "
+                         "allow_identifiers=True if identified output is intended and "
+                         "permitted")
 
 
 def _names_in(value) -> list[str]:

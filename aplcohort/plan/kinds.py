@@ -1447,8 +1447,11 @@ def h_table1(ctx, m, cohort, out):
     order = _order(m, d[group])
     from ..tables.style import plan_presentation
     labels, style = plan_presentation(ctx.plan)  # plan-level labels / levels / style
+    # identifying columns: the plan's own check (check_identifiers, allow_identifiers:) has
+    # run before anything, so the Python API's check is not repeated here
     t = table1(d, group, list(m.variables), order=order, smd=m.smd, parametric=m.parametric,
-               overall=m.overall, title=out.title, labels=labels, style=style)
+               overall=m.overall, title=out.title, labels=labels, style=style,
+               allow_identifiers=True)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
                         "rows": jsonable(t.raw)})
@@ -1769,7 +1772,8 @@ def h_swimmer(ctx, m, cohort, out):
     if _fig(ctx, m):
         fig = plot_swimmer(cohort.data, color_by=m.color_by, sort_by=m.sort_by, unit=m.unit,
                            missing_label=m.missing_label, palette=ctx.palette,
-                           labels=resolve_labels(ctx.plan))
+                           labels=resolve_labels(ctx.plan),
+                           allow_identifiers=True)  # checked by the plan (check_identifiers)
         out.figures.append((m.id, _figure_of(fig)))
 
 

@@ -551,7 +551,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 for name, caption, tab in a.tables:
                     stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
                     if isinstance(tab, JournalTable):
-                        save_table(tab, stem, formats=options["tables"])
+                        # identifying columns: checked for the plan by check_identifiers
+                        save_table(tab, stem, formats=options["tables"], allow_identifiers=True)
                         sec["tables"].append((caption, tab.data))
                         jt = tab
                     elif isinstance(tab, pd.DataFrame):
@@ -560,7 +561,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                                              plan_of.get(aid) or {}, labels, style)
                         fmts = tuple(f for f in options["tables"] if f != "csv")
                         if fmts:
-                            save_table(jt, stem, formats=fmts)
+                            save_table(jt, stem, formats=fmts, allow_identifiers=True)
                         sec["tables"].append((caption, jt.data))
                     else:
                         continue

@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import InputError
 from .style import group_styles, journal_style, ordered_groups
 from .survival import (_check_unit, _default_label, _draw_risk_table,
-                       _finish_axes, _new_axes, _result_groups, _step_xy, default_ticks)
+                       _finish_axes, _new_axes, _result_groups, _step_xy, check_labels,
+                       default_ticks)
 
 __all__ = ["plot_cumhaz"]
 
@@ -50,6 +51,7 @@ def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=None, censor
     if getattr(result, "curve", None) != "cumulative hazard":
         raise InputError("plot_cumhaz takes the result of KMResult.cumhaz()")
     table = result.table
+    check_labels(labels, _result_groups(result, table), "plot_cumhaz")
     groups = ordered_groups(_result_groups(result, table), order)
     if ci is None:
         ci = len(groups) == 1

@@ -178,6 +178,8 @@ def plot_predicted_survival(curves, ax=None, *, ci=True, xlabel="Time",
     2
     >>> plt.close(ax.figure)
     """
+    from .survival import check_curve_kind
+    check_curve_kind(curves, "plot_predicted_survival", "survival")
     tab = curves.table
     groups = list(curves.groups)
     styles = group_styles(groups, colors=colors)

@@ -66,10 +66,13 @@ def _box_h(lines, fs):
     return len(lines) * _LINE * fs + 2 * _PAD
 
 
-def count_groups(df: pd.DataFrame, column: str, order=None, *, dropna: bool = False) -> dict:
+def count_groups(df: pd.DataFrame, column: str, order=None, *, dropna: bool = False,
+                 allow_identifiers: bool = False) -> dict:
     """``{level: n}`` counts of a cohort column (in ``order`` if given), for flow splits.
 
     Missing values raise unless ``dropna`` (they would silently vanish from the diagram).
+    A column that identifies patients (a name, an MRN, a per-patient date ...:
+    :mod:`aplcohort.plan.identifiers`) is refused unless ``allow_identifiers=True``.
 
     Examples
     --------
@@ -79,6 +82,9 @@ def count_groups(df: pd.DataFrame, column: str, order=None, *, dropna: bool = Fa
     """
     if column not in df.columns:
         raise InputError(f"column {column!r} not in the data; columns: {list(df.columns)}")
+    from ..plan.identifiers import refuse_identifiers
+    refuse_identifiers("count_groups", [(column, "flow-diagram split", True)],
+                       allow_identifiers=allow_identifiers, data=df)
     s = df[column]
     if s.isna().any() and not dropna:
         raise InputError(f"{int(s.isna().sum())} missing values in {column!r}; fill them (e.g. "

@@ -129,13 +129,17 @@ def forest_frame(obj, *, labels: Mapping | None = None) -> pd.DataFrame:
 
 def subgroup_hazard_ratios(data: pd.DataFrame, *, time: str, event: str, treatment: str,
                            subgroups: Sequence[str], reference=None, labels: Mapping | None = None,
-                           conf_level: float = 0.95) -> pd.DataFrame:
+                           conf_level: float = 0.95, allow_identifiers: bool = False) -> pd.DataFrame:
     """Treatment HR within each level of each subgroup variable, with interaction p.
 
     For each subgroup variable a Cox model ``treatment`` is fitted in each level
     (R ``coxph(Surv(time, event) ~ treatment, subset = level)``); the interaction p
     is the likelihood-ratio test of ``treatment + subgroup + treatment:subgroup``
     against ``treatment + subgroup`` (R ``anova(fit0, fit1)``).
+
+    A treatment or subgroup column that identifies patients (a name, an MRN, a
+    per-patient date ...: :mod:`aplcohort.plan.identifiers`) is refused unless
+    ``allow_identifiers=True``.
 
     Returns
     -------
@@ -144,6 +148,10 @@ def subgroup_hazard_ratios(data: pd.DataFrame, *, time: str, event: str, treatme
     """
     from ..stats.cox import coxph
 
+    from ..plan.identifiers import refuse_identifiers
+    refuse_identifiers("subgroup_hazard_ratios", [(treatment, "treatment", False)]
+                       + [(s, "subgroup variable", True) for s in subgroups],
+                       allow_identifiers=allow_identifiers, data=data)
     labels = dict(labels or {})
     cols = [time, event, treatment, *subgroups]
     miss = [c for c in cols if c not in data.columns]
@@ -291,6 +299,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     """
     from matplotlib.font_manager import FontProperties
 
+    from ..tables.format import check_decimals
+    decimals = check_decimals("decimals", decimals)
     f = forest_frame(obj, labels=labels)
     if ratio_label is None:
         ratio_label = "SHR" if getattr(obj, "scale", None) == "SHR" or getattr(obj, "kind", "") == "finegray" else "HR"

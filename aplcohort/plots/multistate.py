@@ -151,6 +151,8 @@ def plot_state_occupancy(result, group=None, ax=None, *, states=None, colors=Non
     """
     import matplotlib.pyplot as plt
 
+    from .survival import check_curve_kind
+    check_curve_kind(result, "plot_state_occupancy", "state occupancy")
     data = occupancy_stack(result, group, states)
     states = list(dict.fromkeys(data["state"]))
     cols = palette_state_colors(list(result.states), palette, state_colors(result.states))
@@ -337,8 +339,9 @@ def plot_clfs(result, group=None, ax=None, *, measures=("CLFS", "DFS", "OS"), ti
     -------
     matplotlib Axes
     """
-    from .survival import _draw_risk_table, _new_axes, _step_xy, default_ticks
+    from .survival import _draw_risk_table, _new_axes, _step_xy, check_curve_kind, default_ticks
 
+    check_curve_kind(result, "plot_clfs", "current leukaemia-free survival")
     groups = list(result.groups)
     g = groups[0] if group is None else group
     if g not in groups:

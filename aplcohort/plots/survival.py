@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
 
 from ..errors import InputError
-from ..tables.format import DASH, format_num, format_p
+from ..tables.format import DASH, check_decimals, format_num, format_p
 from .style import figure_size, group_styles, journal_style, ordered_groups
 
 TIME_UNITS = ("days", "weeks", "months", "years")
@@ -252,6 +252,79 @@ def _draw_inset(ax, tab, groups, cause, styles, lab, peak, times, scale, percent
 def _check_unit(unit):
     if unit not in TIME_UNITS:
         raise InputError(f"time_unit must be one of {TIME_UNITS}; got {unit!r}")
+
+
+#: The function that draws each kind of curve result (the others refuse it, naming this one).
+PLOT_FOR = {"survival": "plot_km(result)",
+            "cumulative incidence": "plot_cif(result, cause=...)",
+            "cumulative hazard": "aplcohort.plots.cumhaz.plot_cumhaz(result)",
+            "state occupancy": "aplcohort.plots.multistate.plot_state_occupancy(result)",
+            "current leukaemia-free survival": "aplcohort.plots.multistate.plot_clfs(result)"}
+
+
+def curve_kind(result) -> str:
+    """What a curve result estimates: ``"survival"``, ``"cumulative incidence"``,
+    ``"cumulative hazard"``, ``"state occupancy"``, ``"current leukaemia-free survival"``,
+    or ``""`` for an object that is not a curve result.
+
+    Read from the result's ``kind`` / ``curve``, else from its ``.table`` (a table with
+    cause codes is a cumulative incidence, one without a survival curve).
+
+    Examples
+    --------
+    >>> from aplcohort.stats.competing import cumulative_incidence
+    >>> curve_kind(cumulative_incidence([1, 2, 3, 4], [1, 2, 0, 1]))
+    'cumulative incidence'
+    """
+    kind = getattr(result, "kind", None)
+    if kind in ("cif", "batch_cif"):
+        return "cumulative incidence"
+    if kind == "state_occupancy":
+        return "state occupancy"
+    if kind == "clfs":
+        return "current leukaemia-free survival"
+    curve = getattr(result, "curve", None)
+    if isinstance(curve, str) and curve in PLOT_FOR:
+        return curve
+    table = getattr(result, "table", None)
+    if not isinstance(table, pd.DataFrame) or not {"group", "time", "estimate"} <= set(
+            table.columns):
+        return ""
+    if "cause" in table.columns and table["cause"].notna().any():
+        return "cumulative incidence"
+    return "survival"
+
+
+def check_curve_kind(result, fn: str, expected: str) -> None:
+    """Refuse a result that is not a ``expected`` curve, naming the function that draws it
+    (e.g. a competing-risks result given to ``plot_km`` would be drawn as a survival curve,
+    with the cause curves joined and "medians" read off them)."""
+    what = curve_kind(result)
+    if what == expected:
+        return
+    name = type(result).__name__
+    if not what:
+        raise InputError(f"{fn} draws {expected} curves from a result with a curve .table "
+                         f"(group, time, estimate); got {name}")
+    raise InputError(f"{fn} draws {expected} curves, and this {name} is a {what} result: "
+                     f"draw it with {PLOT_FOR[what]}")
+
+
+def check_labels(labels, groups, fn: str, what: str = "group") -> None:
+    """Refuse display labels for groups (or causes) the result does not have: the label
+    would be ignored without a word (e.g. ``labels={"ATO": ...}`` for the group
+    ``"ATO-based"``)."""
+    if labels is None:
+        return
+    if not hasattr(labels, "keys"):
+        raise InputError(f"{fn}: labels must be a mapping {{{what}: label}}; got "
+                         f"{type(labels).__name__}")
+    known = list(groups)
+    unknown = [k for k in labels.keys() if not any(k == g for g in known)]
+    if unknown:
+        raise InputError(f"{fn}: labels name {what}(s) {', '.join(map(repr, unknown))} that "
+                         f"the result does not have; its {what}s are "
+                         f"{', '.join(map(repr, known))}")
 
 
 def _result_groups(result, table: pd.DataFrame) -> list:
@@ -716,7 +789,10 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
     ``tests/test_plots_survival.py`` and compared with ``number_at_risk`` / ``median``.
     """
     _check_unit(time_unit)
+    check_curve_kind(result, "plot_km", "survival")
+    decimals = check_decimals("decimals", decimals)
     table = result.table
+    check_labels(labels, _result_groups(result, table), "plot_km")
     groups = ordered_groups(_result_groups(result, table), order)
     with journal_style():
         tmax = float(table["time"].max()) if len(table) else 0.0
@@ -846,8 +922,11 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
     in the competing-risks tests); risk table from ``number_at_risk``.
     """
     _check_unit(time_unit)
+    check_curve_kind(result, "plot_cif", "cumulative incidence")
     tab = result.table
     all_groups = _result_groups(result, tab)
+    check_labels(labels, all_groups, "plot_cif")
+    check_labels(cause_labels, pd.unique(tab["cause"].dropna()).tolist(), "plot_cif", "cause")
     scale = 100.0 if percent else 1.0
     with journal_style():
         tmax = float(tab["time"].max()) if len(tab) else 0.0
@@ -860,6 +939,11 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
             groups = [group]
         else:
             groups = ordered_groups(all_groups, order)
+            present = sorted(pd.unique(tab["cause"].dropna()).tolist())
+            if cause not in present:
+                raise InputError(f"cause {cause} is not in the result; its causes are "
+                                 f"{', '.join(map(str, present)) or 'none'} (the codes of "
+                                 "the event column)")
         risk = None
         if data is not None:
             if len(data) != 3:

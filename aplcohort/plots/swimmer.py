@@ -188,7 +188,7 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
                  show_ids: bool | None = None, id_col: str = "patient_id", width="double",
                  lane_height_in: float = 0.11, missing_label: str = "not recorded",
                  title: str | None = None, palette: Palette | None = None,
-                 dodge: bool = True):
+                 dodge: bool = True, allow_identifiers: bool = False):
     """Swimmer plot of a canonical cohort from first relapse.
 
     Parameters
@@ -214,6 +214,10 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     dodge : bool
         Draw a patient's markers that are closer than one marker width side by side
         (:func:`dodge_positions`); ``False`` draws every marker at its exact time.
+    allow_identifiers : bool
+        ``color_by``, ``sort_by`` or a shown ``id_col`` that identifies patients (a name,
+        an MRN, a per-patient date ...: :mod:`aplcohort.plan.identifiers`) is refused
+        unless ``True`` (identified output intended and permitted).
 
     Returns
     -------
@@ -222,6 +226,12 @@ def plot_swimmer(df: pd.DataFrame, ax=None, *, color_by: str | None = "postremis
     Validated against: lane ends and event times are checked by hand in
     ``tests/test_plots_swimmer.py``.
     """
+    from ..plan.identifiers import refuse_identifiers
+    refuse_identifiers("plot_swimmer", [(color_by, "plot colour", True),
+                                        (sort_by, "plot order", False),
+                                        (id_col if show_ids is not False else None,
+                                         "lane label", True)],
+                       allow_identifiers=allow_identifiers, data=df)
     lanes, ev = swimmer_events(df, unit=unit, id_col=id_col)
     sort_by = sort_by if sort_by is not None else color_by
     cat = None

@@ -363,7 +363,9 @@ class KMResult(CurveShape, Result):
 
         Returns
         -------
-        DataFrame ``[group, n, events, p, quantile, lower, upper]``; NaN = not reached.
+        DataFrame ``[group, n, events, p, quantile, lower, upper, note]``; ``note`` says
+        why a value is NaN: "not reached" (the curve never falls to ``1 - p``) or which
+        confidence limit is not reached (the rules of :meth:`median`).
         """
         probs = np.atleast_1d(np.asarray(p, dtype=float))
         if not (np.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()):
@@ -383,8 +385,11 @@ class KMResult(CurveShape, Result):
             ev = int(ev) if ev.is_integer() else ev  # whole counts unless weights are fractional
             for i, pr in enumerate(probs):
                 rows.append((g, nrec, ev, float(pr), q[i], lo[i], up[i]))
-        return pd.DataFrame(rows, columns=["group", "n", "events", "p", "quantile", "lower",
-                                           "upper"])
+        from .shapes import reached_notes
+        out = pd.DataFrame(rows, columns=["group", "n", "events", "p", "quantile", "lower",
+                                          "upper"])
+        out["note"] = reached_notes(out["quantile"], out["lower"], out["upper"])
+        return out
 
     def median(self) -> pd.DataFrame:
         """Median survival with CI (R ``quantile(fit, 0.5)``; NaN = not reached).

@@ -301,6 +301,21 @@ def _interval_notes(note, est, se, lower=None, upper=None, *,
     return note
 
 
+def reached_notes(estimate, lower, upper) -> np.ndarray:
+    """Why a time quantile (median, ``quantile(p)``) or one of its limits is NaN: "not
+    reached" (the curve never falls that far), which confidence limit is not reached, or
+    "" (object array)."""
+    est = np.asarray(estimate, float)
+    lo, up = np.asarray(lower, float), np.asarray(upper, float)
+    note = np.empty(est.size, dtype=object)
+    note[:] = [NOTE_NOT_REACHED if np.isnan(m)
+               else NOTE_LIMITS_NOT_REACHED if np.isnan(a) and np.isnan(b)
+               else NOTE_LOWER_NOT_REACHED if np.isnan(a)
+               else NOTE_UPPER_NOT_REACHED if np.isnan(b) else ""
+               for m, a, b in zip(est, lo, up)]
+    return note
+
+
 def median_frame(rows) -> pd.DataFrame:
     """Build a ``.median()`` frame from ``(group, cause, n, events, median, lower, upper)``.
 
@@ -316,12 +331,7 @@ def median_frame(rows) -> pd.DataFrame:
                                    np.array([c is None for c in cols[1]], dtype=bool))
     med = np.asarray(cols[4], float)
     lo, up = np.asarray(cols[5], float), np.asarray(cols[6], float)
-    note = np.empty(len(rows), dtype=object)
-    note[:] = [NOTE_NOT_REACHED if np.isnan(m)
-               else NOTE_LIMITS_NOT_REACHED if np.isnan(a) and np.isnan(b)
-               else NOTE_LOWER_NOT_REACHED if np.isnan(a)
-               else NOTE_UPPER_NOT_REACHED if np.isnan(b) else ""
-               for m, a, b in zip(med, lo, up)]
+    note = reached_notes(med, lo, up)
     return frame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
         "group": g, "cause": cause,
         "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,

@@ -219,9 +219,12 @@ class JournalTable(Result):
         """
         return _write_docx(self, path, font=font, font_size=font_size, landscape=landscape)
 
-    def save(self, path_stem, formats=TABLE_FORMATS) -> list[Path]:
-        """Write ``<path_stem>.<fmt>`` for each of csv, html, tex, docx; return the paths."""
-        return save_table(self, path_stem, formats)
+    def save(self, path_stem, formats=TABLE_FORMATS, *,
+             allow_identifiers: bool = False) -> list[Path]:
+        """Write ``<path_stem>.<fmt>`` for each of csv, html, tex, docx; return the paths
+        (:func:`save_table`, which refuses identifying columns unless
+        ``allow_identifiers=True``)."""
+        return save_table(self, path_stem, formats, allow_identifiers=allow_identifiers)
 
 
 #: Characters (at ~0.55 em each) of the text width in portrait (A4 or US Letter with
@@ -888,8 +891,14 @@ def _write_docx(t: JournalTable, path, *, font, font_size, landscape):
     return Path(path)
 
 
-def save_table(table: JournalTable, path_stem, formats=TABLE_FORMATS) -> list[Path]:
+def save_table(table: JournalTable, path_stem, formats=TABLE_FORMATS, *,
+               allow_identifiers: bool = False) -> list[Path]:
     """Write a :class:`JournalTable` as ``<path_stem>.csv/.html/.tex/.docx``.
+
+    A table that holds a column identifying patients (recorded by ``table1(...,
+    allow_identifiers=True)``, or a column of the table or of its ``raw`` frame named
+    like an identifier: :mod:`aplcohort.plan.identifiers`) is not written unless
+    ``allow_identifiers=True``: files travel, and would list patients one by one.
 
     Examples
     --------
@@ -898,6 +907,12 @@ def save_table(table: JournalTable, path_stem, formats=TABLE_FORMATS) -> list[Pa
     >>> [p.suffix for p in save_table(t, os.path.join(tempfile.mkdtemp(), "t1"), ("csv", "tex"))]
     ['.csv', '.tex']
     """
+    from ..plan.identifiers import refuse_identifiers
+    recorded = (table.table_choices or {}).get("identifying columns", [])
+    raw_cols = list(table.raw.columns) if isinstance(table.raw, pd.DataFrame) else []
+    refuse_identifiers("save_table", [(c, "table variable", "recorded") for c in recorded]
+                       + [(c, "table column", False) for c in [*table.data.columns, *raw_cols]],
+                       allow_identifiers=allow_identifiers)
     if isinstance(formats, str):
         formats = (formats,)
     formats = tuple(f.lower().lstrip(".") for f in formats)

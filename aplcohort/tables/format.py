@@ -53,6 +53,7 @@ def format_p(p, *, digits: int | None = None, threshold: float | None = None,
         raise ValueError(f"p-value must be in [0, 1]; got {p}")
     st = get_style(style)
     if digits is not None:  # fixed decimals (legacy / figure annotations)
+        digits = check_decimals("digits", digits)
         thr = 0.001 if threshold is None else float(threshold)
         if p < thr:
             body, op = st.number_text(np.format_float_positional(thr, trim="-")), "<"
@@ -71,12 +72,26 @@ def format_p(p, *, digits: int | None = None, threshold: float | None = None,
     return f"{op}{st.p_space}{body}"
 
 
+def check_decimals(name: str, value) -> int:
+    """A number of decimals (``decimals=``, ``pct_decimals=`` ...): an integer >= 0.
+
+    >>> check_decimals("decimals", -1)
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: decimals must be an integer >= 0; got -1
+    """
+    from .._checks import check_int
+    return check_int(name, value, minimum=0)
+
+
 def format_num(x, decimals: int = 1, na: str = "NA") -> str:
     """Fixed decimals (``-0.0`` printed as ``0.0``).
 
     >>> format_num(2.345, 2), format_num(float("nan")), format_num(-0.04, 1)
     ('2.35', 'NA', '0.0')
     """
+    if type(decimals) is not int or decimals < 0:
+        decimals = check_decimals("decimals", decimals)
     if _isna(x):
         return na
     s = f"{float(x):.{decimals}f}"

@@ -166,6 +166,7 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     row_id = next((c for c in cols if c not in drop and c not in in_trip), None)
     footn: list[str] = []
     footn_na: list[str] = []
+    marked: dict[str, list] = {}   # interval note -> rows: a footnote marker each
     nr_used = ne_used = na_used = False
     out_cols: dict[str, list] = {}
     p_cols = [c for c in cols if is_p_column(c)]
@@ -239,12 +240,20 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                         cells.append("NE")
                     continue
                 nb = "NR" if is_median else "NE"
+                mark = ""
                 if is_median and (_isnan(a) or _isnan(b)):
                     nr_used = True
                 elif not is_median and (_isnan(a) or _isnan(b)):
                     ne_used = True
                     footn.append(f"{rowname(i)}: confidence limit {why(i)}")
-                cells.append(st.num(format_ci(v, a, b, dec, na="NE", na_bound=nb, sep=st.ci_sep)))
+                elif is_interval_note(notes_col.iat[i].strip()):
+                    # an interval printed with a reason (SE 0: a point, not a measure of
+                    # precision; SE undefined): a footnote marker and the reason
+                    n_i = notes_col.iat[i].strip()
+                    marked.setdefault(n_i, []).append(rowname(i))
+                    mark = footnote_marker(list(marked).index(n_i))
+                cells.append(st.num(format_ci(v, a, b, dec, na="NE", na_bound=nb, sep=st.ci_sep))
+                             + mark)
             unit = ", %" if scale == 100.0 else ""
             out_cols[f"{head}{unit} ({pct} CI)" + (" " * sum(1 for k in out_cols if k.startswith(head)))] = cells
             continue
@@ -303,8 +312,32 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     if na_used:
         notes.append("\u2014, no estimate (a test only): " + "; ".join(dict.fromkeys(footn_na))
                      + ".")
+    for k, (note, where) in enumerate(marked.items()):
+        notes.append(f"{footnote_marker(k)} {note} ({'; '.join(dict.fromkeys(where))}).")
     return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
                         table_choices={"style": st.name, "conf_level": conf_level})
+
+
+#: Footnote markers of cells whose interval has a note (superscript digits: plain text,
+#: and typeset as exponents by the LaTeX export).
+_SUPERSCRIPTS = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+
+
+def footnote_marker(k: int) -> str:
+    """The ``k``-th footnote marker (0-based): ``¹``, ``²`` ... ``⁹``, ``¹⁰`` ...
+
+    >>> footnote_marker(0), footnote_marker(11)
+    ('¹', '¹²')
+    """
+    return "".join(_SUPERSCRIPTS[int(c)] for c in str(k + 1))
+
+
+def is_interval_note(note: str) -> bool:
+    """True for the notes of :mod:`aplcohort.stats.shapes` that qualify a printed interval
+    (SE 0: the interval is a point; SE undefined; limits undefined at the estimate)."""
+    from ..stats.shapes import NOTE_SE_UNDEFINED, NOTE_SE_ZERO, NOTE_SE_ZERO_STATE
+    return bool(note) and (note in (NOTE_SE_ZERO, NOTE_SE_ZERO_STATE, NOTE_SE_UNDEFINED)
+                           or note.startswith("confidence limits not defined at an estimate"))
 
 
 def _id_text(x) -> str:

@@ -162,7 +162,9 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
     validated against R ``coxph`` / ``cmprsk::crr``); checked in
     ``tests/test_tables_regression.py``.
     """
+    from .format import check_decimals
     from .style import REFERENCE_CHOICES, get_style
+    decimals = check_decimals("decimals", decimals)
     st = get_style(style)
     if reference_rows is not None:
         if reference_rows not in REFERENCE_CHOICES:

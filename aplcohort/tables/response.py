@@ -111,8 +111,11 @@ def response_table(data: pd.DataFrame, group: str, outcomes: Mapping, *, order=N
                          "data to the groups compared")
     if len(groups) < 2:
         raise InputError("a response table compares at least two groups")
+    from .format import check_decimals
     from .labels import Labels
     from .style import get_style
+    decimals = check_decimals("decimals", decimals)
+    or_decimals = check_decimals("or_decimals", or_decimals)
     st = get_style(style)
     if isinstance(labels, Labels):
         lab = {g: labels.level(group, g) for g in groups}

@@ -68,8 +68,11 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     -------
     JournalTable
         ``.raw`` columns [group, n, events, competing, median, median_lower,
-        median_upper, time, estimate, lower, upper, p, test] (one row per group x time;
-        ``time`` NaN when no times are requested).
+        median_upper, time, estimate, lower, upper, p, test, note] (one row per group x
+        time; ``time`` NaN when no times are requested). ``note`` is the ``.at()`` note of
+        the estimate: a cell whose interval has one (SE 0, so the interval is a point; an
+        SE or a limit not defined) carries a footnote marker (¹, ² ...) and the note is
+        the footnote; an estimate that cannot be given prints NE with its reason.
 
     Examples
     --------
@@ -82,12 +85,16 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     cells checked in ``tests/test_tables_survival.py``.
     """
     from .._align import align_rows
+    from .format import check_decimals
+    from .frame import footnote_marker
     from .labels import Labels
     from .style import get_style
     time, event, group = align_rows("survival_summary", time=time, event=event, group=group)
     if not competing and cause != 1:
         raise InputError(f"cause={cause!r} applies to cumulative incidence only; give "
                          "competing=True (with event codes 0/1/2...) or leave cause at 1")
+    decimals = check_decimals("decimals", decimals)
+    pct_decimals = check_decimals("pct_decimals", pct_decimals)
     st = get_style(style)
     if isinstance(labels, Labels):
         if order is None and group is not None and group_column and labels.has_order(group_column):
@@ -142,6 +149,8 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
     if tests_col := (test and group is not None and len(groups) > 1):
         head.append("p")
     rows, raw = [], []
+    marked = {}   # note of an interval -> [(group label, time label)]: a footnote each
+    ne_notes = []
     for i, g in enumerate(groups):
         if competing:
             c = counts.loc[g] if g is not None else counts.iloc[0]
@@ -163,15 +172,24 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                 sel &= (at["cause"] == cause).fillna(False).to_numpy(bool)
             a = at[sel].iloc[0]
             est, lo, hi = a["estimate"], a["lower"], a["upper"]
-            cells.append(st.num(format_pct_ci(est, lo, hi, pct_decimals, sep=st.ci_sep,
-                                              na="NE")))
+            note = str(a["note"]) if "note" in a.index and isinstance(a["note"], str) else ""
+            cell = st.num(format_pct_ci(est, lo, hi, pct_decimals, sep=st.ci_sep, na="NE"))
+            if note and pd.isna(est):
+                ne_notes.append(note)
+            elif note:
+                # an interval with a reason (SE 0: a point; SE or a limit undefined): the
+                # cell carries a footnote marker and the reason is the footnote
+                marked.setdefault(note, []).append((lab[g], time_label(x, time_unit)))
+                cell += footnote_marker(list(marked).index(note))
+            cells.append(cell)
             raw.append({"group": g, "n": n, "events": ev, "competing": comp, "median": m[0],
                         "median_lower": m[1], "median_upper": m[2], "time": x, "estimate": est,
-                        "lower": lo, "upper": hi, "p": p, "test": tname})
+                        "lower": lo, "upper": hi, "p": p, "test": tname, "note": note})
         if not times:
             raw.append({"group": g, "n": n, "events": ev, "competing": comp, "median": m[0],
                         "median_lower": m[1], "median_upper": m[2], "time": np.nan,
-                        "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p": p, "test": tname})
+                        "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p": p, "test": tname,
+                        "note": ""})
         if tests_col:
             cells.append(st.p(p, na="NE") if i == 0 else "")
         rows.append(cells)
@@ -186,12 +204,19 @@ def survival_summary(time, event, group=None, *, times=(), time_unit: str = "mon
                      "NR, not reached.")
     if times:
         if any("NE" == c for r in rows for c in r):
-            notes.append("NE, not estimable: time beyond the last follow-up of the group.")
+            from ..stats.shapes import NOTE_PAST_FOLLOWUP
+            why = ["time beyond the last follow-up of the group" if w == NOTE_PAST_FOLLOWUP
+                   else w for w in dict.fromkeys(ne_notes)] or [
+                "time beyond the last follow-up of the group"]
+            notes.append("NE, not estimable: " + "; ".join(why) + ".")
+        for k, (note, where) in enumerate(marked.items()):
+            cells_at = "; ".join(f"{gl}, {tl}" for gl, tl in where)
+            notes.append(f"{footnote_marker(k)} {note} ({cells_at}).")
     if tests_col:
         notes.append(f"p, {'Gray test' if competing else 'log-rank test'}.")
     raw_df = pd.DataFrame(raw, columns=["group", "n", "events", "competing", "median",
                                         "median_lower", "median_upper", "time", "estimate",
-                                        "lower", "upper", "p", "test"])
+                                        "lower", "upper", "p", "test", "note"])
     title = title or ("Cumulative incidence" if competing else "Survival")
     return JournalTable(title, df, raw_df, (0,) * len(df), tuple(notes),
                         table_choices={"estimator": "Aalen-Johansen" if competing else "Kaplan-Meier",

@@ -81,7 +81,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
            kinds: Mapping | None = None, summary: str | Mapping = "median", order=None,
            level_order: Mapping | None = None, overall: bool = True, tests: bool = True,
            smd: bool = False, parametric: bool = False, decimals: int = 1, pct_decimals: int = 1,
-           title: str = "Table 1. Baseline characteristics", style=None) -> JournalTable:
+           title: str = "Table 1. Baseline characteristics", style=None,
+           allow_identifiers: bool = False) -> JournalTable:
     """Baseline characteristics by group with tests, missing counts and optional SMD.
 
     Parameters
@@ -112,6 +113,13 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         Decimals of continuous summaries and of percentages.
     style : str or TableStyle
         Journal style (p-values, decimal mark; :mod:`aplcohort.tables.style`).
+    allow_identifiers : bool
+        A group or variable that identifies patients (a name, an MRN, a phone number, a
+        birth or other per-patient date: the detection of
+        :mod:`aplcohort.plan.identifiers`) is refused, because the table would list
+        patients one by one; ``True`` allows it (identified output intended and
+        permitted), and the table then records the columns so that
+        :func:`~aplcohort.tables.save_table` asks for ``allow_identifiers=True`` too.
 
     Returns
     -------
@@ -137,6 +145,14 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         ("overall", overall), ("tests", tests), ("smd", smd), ("parametric", parametric)))
     if not isinstance(data, pd.DataFrame):
         raise InputError("table1 needs a DataFrame (one row per patient)")
+    from ..plan.identifiers import identifying_uses, refuse_identifiers
+    from .format import check_decimals
+    uses = [(group, "grouping variable", True)] + [(v, "table variable", True)
+                                                   for v in variables]
+    refuse_identifiers("table1", uses, allow_identifiers=allow_identifiers, data=data)
+    identifying = list(dict.fromkeys(str(c) for c, _r, _w in identifying_uses(uses, data=data)))
+    decimals = check_decimals("decimals", decimals)
+    pct_decimals = check_decimals("pct_decimals", pct_decimals)
     missing_cols = [c for c in [group, *variables] if c not in data.columns]
     if missing_cols:
         raise InputError(f"columns {missing_cols} are not in the data; available: {list(data.columns)}")
@@ -154,6 +170,13 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     level_order = dict(level_order or {})
     if summary not in ("median", "mean") and not isinstance(summary, Mapping):
         raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
+    # a setting for a variable that is not a row of the table (a typo) would do nothing
+    for name, given in (("kinds", kinds), ("labels", labels), ("level_order", level_order),
+                        ("summary", summary if isinstance(summary, Mapping) else {})):
+        unknown = [k for k in given if k not in variables]
+        if unknown:
+            raise InputError(f"{name} names {', '.join(map(repr, unknown))}, not among the "
+                             f"variables of the table ({', '.join(map(repr, variables))})")
     if order is None and lab.has_order(group):
         order = lab.order(group, data[group].dropna().unique().tolist())
     groups = _levels(data[group], order)
@@ -313,4 +336,6 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                         table_choices={"group": group, "summary": summary if isinstance(summary, str)
                                        else dict(summary), "parametric": parametric,
                                        "percent denominator": "non-missing values",
-                                       "quantiles": "type 7 (R default)", "style": st.name})
+                                       "quantiles": "type 7 (R default)", "style": st.name,
+                                       **({"identifying columns": identifying}
+                                          if identifying else {})})
