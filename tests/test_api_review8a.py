@@ -364,3 +364,23 @@ def test_state_rule_flags_and_match_replace_are_checked():
     ps = propensity_score(D, "sex", ["age"])
     with pytest.raises(InputError, match="replace must be True or False"):
         match_nearest(ps, replace="no")
+
+
+def test_leftover_arguments_are_checked_too():
+    """The last few settings of the audit's F6/F7 list (after the parallel fixes merged):
+    AdjustedCurves.at(extend='no'), adjusted_risks(n_boot=2.5), zph_smooth(df=4.0)."""
+    import numpy as np
+    import pandas as pd
+    from aplcohort.adjust import weighted_km
+    from aplcohort.errors import InputError
+    from aplcohort.stats import cox_zph, coxph, zph_smooth
+    d = pd.DataFrame({"t": [5, 8, 12, 3, 9, 15, 7, 11, 4, 6, 2, 13],
+                      "e": [1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1],
+                      "g": list("ABABABABABAB"),
+                      "age": [60, 52, 45, 70, 58, 40, 66, 49, 72, 55, 75, 50]})
+    wk = weighted_km(d, "t", "e", "g", pd.Series(np.ones(12), index=d.index))
+    with pytest.raises(InputError, match="extend must be True or False"):
+        wk.at([5], extend="no")
+    z = cox_zph(coxph(d, time="t", event="e", covariates=["age"]))
+    with pytest.raises(InputError, match="df must be an integer"):
+        zph_smooth(z, "age", df=4.0)

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError
 from ..stats.shapes import CURVE_COLUMNS, NOTE_PAST_FOLLOWUP, CurveShape, at_frame, curve_frame
@@ -139,6 +140,7 @@ class AdjustedCurves(CurveShape, Result):
         times after a group's last observation get NaN and a ``note`` unless
         ``extend``.
         """
+        extend = check_bool("extend", extend)   # a string such as 'no' would read as True
         t = np.sort(np.atleast_1d(np.asarray(times, float)))
         if not np.isfinite(t).all() or (t < 0).any():
             raise InputError(f"times must be finite and >= 0; got {t.tolist()}")

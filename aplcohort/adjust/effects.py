@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .._checks import check_int
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
@@ -524,8 +525,8 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
             import warnings
             warnings.warn(notes[-1], StatisticalWarning, stacklevel=2)
         boots = []
-        if ci == "bootstrap" and int(n_boot) < 2:
-            raise InputError("ci='bootstrap' needs n_boot >= 2")
+        if ci == "bootstrap":
+            n_boot = check_int("n_boot", n_boot, minimum=2)   # 2.5 was read as 2
         if ci == "bootstrap":
             rng = np.random.default_rng(seed)
             n = len(d)

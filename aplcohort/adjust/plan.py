@@ -294,10 +294,12 @@ def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_ra
     (robust SE), with E-values of the adjusted HRs. ``reference``: the treatment's
     reference group in both models (default: the first level in sorted order; a plan
     passes its ``categorical:`` reference, as its own model uses)."""
+    from .._checks import check_bool
     from ..stats.cox import coxph
     from ._common import levels_of
     from .effects import weighted_cox
     from .evalue import evalue_hr
+    evalue_rare = check_bool("evalue_rare", evalue_rare)
     ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -325,8 +325,7 @@ def zph_smooth(z: ZphResult, term: str, *, df: int = 4, nsmo: int = 40) -> pd.Da
     terms = [t for t in z.table["term"] if t != "GLOBAL"]
     if term not in terms:
         raise InputError(f"term {term!r} is not one of {terms}")
-    if int(df) != df or df < 2:
-        raise InputError(f"df must be an integer >= 2, got {df}")
+    df = check_int("df", df, minimum=2)   # 4.0 passed as a whole number before
     nsmo = check_int("nsmo", nsmo, minimum=2)
     res = z.residuals
     xx = res["x"].to_numpy(float)
