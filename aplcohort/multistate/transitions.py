@@ -601,6 +601,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     [['a', 0.0, 31.0, 'relapse1', 'CR2'], ['a', 31.0, 152.0, 'CR2', 'censor'], \
 ['b', 0.0, 60.0, 'relapse1', 'death']]
 
+    The rules are applied to all patients at once (numpy arrays; time linear in the
+    number of patients); the output is that of the former loop over patients, kept as
+    the reference in tests/test_growth_transitions.py.
+
     Validated against: hand-worked cohorts (tests/test_multistate_transitions.py) and,
     through R ``survfit``, the Min 2022 replica (tests/reference/multistate.R).
     """
@@ -690,14 +694,26 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     reason[early & (last < t0)] = "follow-up ends before time zero"
     reason[early & ~(last < t0)] = "time zero after the data cut-off"
 
-    # the report: (patient, phase, key, kind, ref) per problem; phase 0 = the checks of
+    # the report: each problem with its (patient, phase, key); phase 0 = the checks of
     # each state (key: model order), 1 = the path walk, 2 = the same-day rule (key:
-    # position of the event in the patient's ordered events)
+    # position of the event in the patient's ordered events).  Sorted by these at the
+    # end, the problems are in the order of a loop over patients.
     recs = []
     errs = np.zeros(n, np.int64)
+    date_str = {}
 
-    def record(idx, phase, key, kind, ref):
-        recs.append((idx, np.full(idx.size, phase), key, np.full(idx.size, kind), ref))
+    def dates(days):   # [_date(d) for d in days], each distinct day formatted once
+        u, inv = np.unique(days, return_inverse=True)
+        for x in u.tolist():
+            if x not in date_str:
+                date_str[x] = _date(x)
+        return np.array([date_str[x] for x in u.tolist()], dtype=object)[inv.ravel()].tolist()
+
+    def record(idx, phase, key, sev, rule, fs, ts, detail):
+        """Problems of the patients ``idx``: their keys, and the report columns."""
+        if idx.size:
+            recs.append((idx, np.full(idx.size, phase), key, [sev] * idx.size,
+                         [rule] * idx.size, fs, ts, detail))
 
     ev_i, ev_day, ev_k = [], [], []
     warned = {}   # date column -> patients already warned about it
@@ -706,9 +722,9 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
             continue
         day = entry[s.name]
         cs = cond[s.name]
-        nan = np.isnan(day)
-        miss = live & cs & nan if s.when else np.zeros(n, bool)
-        rest = live & ~nan
+        undated = np.isnan(day)
+        miss = live & cs & undated if s.when else np.zeros(n, bool)
+        rest = live & ~undated
         if s.when:   # a date given while the condition does not hold: warned once per
             other = np.zeros(n, bool)   # date, unless another state takes that date
             for o in model.states:
@@ -724,11 +740,37 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         after = ok & ~before & (day > end)
         cut_note = after & np.isfinite(cut) & (day > cut)
         lfu = after & ~cut_note
-        for kind, mask in (("date missing", miss), ("date without condition", warn),
-                           ("before time zero", before), ("after cut-off", cut_note),
-                           ("after last follow-up", lfu)):
-            idx = np.flatnonzero(mask)
-            record(idx, 0, np.full(idx.size, k), kind, np.full(idx.size, k))
+        key = np.full(n, k)
+        idx = np.flatnonzero(miss)
+        if idx.size:
+            col = s.date if s.date in df.columns else f"{s.date} (column absent)"
+            fix = (" (or choose relapsed_leukemia_model(cr3_entry='salvage_start'))"
+                   if s.name == "CR3" and s.date == "cr3_date" else "")
+            record(idx, 0, key[idx], "error", "date missing", [""] * idx.size,
+                   [""] * idx.size, [
+                       f"{s.name} indicated ({when}) but {col} is missing; give the date{fix}"
+                       for when in (", ".join(f"{c} = {at(i, c)}" for c in s.when)
+                                    for i in idx.tolist())])
+        idx = np.flatnonzero(warn)
+        if idx.size:
+            record(idx, 0, key[idx], "warning", "date without condition", [""] * idx.size,
+                   [""] * idx.size, [
+                       f"{s.date} {d} given but {when}: not counted as entry into {s.name}"
+                       for d, when in zip(dates(day[idx]), (", ".join(
+                           f"{c} = {at(i, c) if c in df.columns else None}" for c in s.when)
+                           for i in idx.tolist()))])
+        idx = np.flatnonzero(before)
+        record(idx, 0, key[idx], "error", "before time zero", [""] * idx.size,
+               [""] * idx.size, [f"{s.name} on {d} is before time zero ({time_zero} on {d0})"
+                                 for d, d0 in zip(dates(day[idx]), dates(t0[idx]))])
+        idx = np.flatnonzero(cut_note)
+        record(idx, 0, key[idx], "note", "after cut-off", [""] * idx.size, [""] * idx.size,
+               [f"{s.name} on {d} is after the data cut-off {dc}: ignored"
+                for d, dc in zip(dates(day[idx]), dates(cut[idx]))])
+        idx = np.flatnonzero(lfu)
+        record(idx, 0, key[idx], "error", "after last follow-up", [""] * idx.size,
+               [""] * idx.size, [f"{s.name} on {d} is after the last follow-up {dl}"
+                                 for d, dl in zip(dates(day[idx]), dates(last[idx]))])
         errs += miss | before | lfu
         idx = np.flatnonzero(ok & ~before & ~after)
         ev_i.append(idx)
@@ -755,18 +797,25 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     grp = np.cumsum(first) - 1
     n_abs = n_abs - (n_abs[starts] - abs_prev[starts])[grp]   # within the patient
     j_all = np.arange(I.size)
-    for kind, mask in (("after absorbing state", abs_prev & (n_abs == 1)),
-                       ("transition not in model", (n_abs == 0) & ~allowed[prev_k, K])):
-        idx = np.flatnonzero(mask)
-        record(I[idx], 1, idx, kind, idx)
-        errs += np.bincount(I[idx], minlength=n)
+    labels = np.empty(n_s + 1, dtype=object)
+    labels[:] = label + ["censor"]     # labels[-1]: censor
+    idx = np.flatnonzero(abs_prev & (n_abs == 1))
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 1, idx, "error", "after absorbing state", fs_, ts_,
+           [f"{b} on {d} after {a}" for a, b, d in zip(fs_, ts_, dates(D[idx]))])
+    errs += np.bincount(I[idx], minlength=n)
+    idx = np.flatnonzero((n_abs == 0) & ~allowed[prev_k, K])
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 1, idx, "error", "transition not in model", fs_, ts_,
+           [f"{a} (from {dp}) -> {b} on {d}" for a, b, dp, d in
+            zip(fs_, ts_, dates(prev_d[idx]), dates(D[idx]))])
+    errs += np.bincount(I[idx], minlength=n)
     bad = live & (errs > 0)
     reason[bad] = [f"{e} data error(s) in the multi-state path (see report)"
                    for e in errs[bad].tolist()]
     good = live & (errs == 0)
 
     # same-day rule on the events of the patients without errors (their whole path)
-    path_k, path_prev_k, path_d, path_prev_d = K, prev_k, D, prev_d   # for the report
     g = good[I]
     I, D, K, prev_k, prev_d, first, j_all = (x[g] for x in (I, D, K, prev_k, prev_d,
                                                             first, j_all))
@@ -782,7 +831,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
                      np.where(m > 1, (D - t0e) - (m - jj) / m, D - t0e))
     moved = at_t0 | (m > 1)
     idx = np.flatnonzero(moved)
-    record(I[idx], 2, j_all[idx], "same-day rule", idx)
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 2, j_all[idx], "note", "same-day rule", fs_, ts_,
+           [f"{a} -> {b} dated {d} placed at {t:g} days after time zero"
+            for a, b, d, t in zip(fs_, ts_, dates(D[idx]), times[idx].tolist())])
     t_prev = np.r_[0.0, times[:-1]] if I.size else times.copy()
     t_prev[first] = 0.0
 
@@ -815,69 +867,28 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     d_start = np.concatenate([prev_d, d_last[cens]])[ro]
     d_stop = np.concatenate([D, end[cens]])[ro]
     same_day = np.concatenate([moved, np.zeros(cens.size, bool)])[ro]
-    labels = np.empty(n_s + 1, dtype=object)
-    labels[:] = label + ["censor"]     # labels[-1]: censor
-    both = np.concatenate([d_start, d_stop])
-    u, inv = np.unique(both, return_inverse=True)
-    dates = np.array([_date(x) for x in u.tolist()] or [""], dtype=object)[inv.ravel()]
+    both = np.array(dates(np.concatenate([d_start, d_stop])), dtype=object)
     cols = ["patient_id", "tstart", "tstop", "from_state", "to_state", "start_date",
             "stop_date", "same_day"]
     allcols = list(dict.fromkeys(cols + carry))
     if src.size:
         data = _columns_frame(df, src, {
             "tstart": tstart, "tstop": tstop, "from_state": labels[fs],
-            "to_state": labels[ts], "start_date": dates[:src.size],
-            "stop_date": dates[src.size:], "same_day": same_day}, allcols)
+            "to_state": labels[ts], "start_date": both[:src.size],
+            "stop_date": both[src.size:], "same_day": same_day}, allcols)
     else:
         data = pd.DataFrame([], columns=allcols)
 
     # the report, in the order of a loop over patients
-    if recs:
-        ri, rp, rk, rkind, rref = (np.concatenate(x) for x in zip(*recs))
-        ro = np.lexsort((rk, rp, ri))
-        recs = zip(ri[ro].tolist(), rkind[ro].tolist(), rref[ro].tolist())
     probs = []
-    for i, kind, ref in recs:
-        pid = pid_values[i]
-        if kind == "same-day rule":
-            a_, b_ = label[prev_k[ref]], label[K[ref]]
-            probs.append(("note", kind, pid, np.nan, np.nan, np.nan, a_, b_,
-                          f"{a_} -> {b_} dated {_date(D[ref])} placed at "
-                          f"{times[ref]:g} days after time zero"))
-            continue
-        if kind in ("after absorbing state", "transition not in model"):
-            a_, b_ = label[path_prev_k[ref]], label[path_k[ref]]
-            if kind == "after absorbing state":
-                detail = f"{b_} on {_date(path_d[ref])} after {a_}"
-            else:
-                detail = (f"{a_} (from {_date(path_prev_d[ref])}) -> {b_} on "
-                          f"{_date(path_d[ref])}")
-            probs.append(("error", kind, pid, np.nan, np.nan, np.nan, a_, b_, detail))
-            continue
-        s = model.states[ref]
-        day = entry[s.name][i]
-        if kind == "date missing":
-            when = ", ".join(f"{c} = {at(i, c)}" for c in s.when)
-            col = s.date if s.date in df.columns else f"{s.date} (column absent)"
-            fix = (" (or choose relapsed_leukemia_model(cr3_entry='salvage_start'))"
-                   if s.name == "CR3" and s.date == "cr3_date" else "")
-            sev, detail = "error", (f"{s.name} indicated ({when}) but {col} is missing; "
-                                    f"give the date{fix}")
-        elif kind == "date without condition":
-            when = ", ".join(f"{c} = {at(i, c) if c in df.columns else None}"
-                             for c in s.when)
-            sev, detail = "warning", (f"{s.date} {_date(day)} given but {when}: not "
-                                      f"counted as entry into {s.name}")
-        elif kind == "before time zero":
-            sev, detail = "error", (f"{s.name} on {_date(day)} is before time zero "
-                                    f"({time_zero} on {_date(t0[i])})")
-        elif kind == "after cut-off":
-            sev, detail = "note", (f"{s.name} on {_date(day)} is after the data cut-off "
-                                   f"{_date(cut[i])}: ignored")
-        else:
-            sev, detail = "error", (f"{s.name} on {_date(day)} is after the last "
-                                    f"follow-up {_date(last[i])}")
-        probs.append((sev, kind, pid, np.nan, np.nan, np.nan, "", "", detail))
+    if recs:
+        ri, rp, rk = (np.concatenate(x) for x in list(zip(*recs))[:3])
+        ro = np.lexsort((rk, rp, ri)).tolist()
+        sev, rule, fs_, ts_, detail = ([c[k] for k in ro] for c in (
+            [x for r in recs for x in r[j]] for j in range(3, 8)))
+        nan = np.nan
+        probs = [(a, b, pid_values[i], nan, nan, nan, c, d, e) for a, b, i, c, d, e in
+                 zip(sev, rule, ri[ro].tolist(), fs_, ts_, detail)]
     problems = pd.DataFrame(probs, columns=_PROBLEM_COLUMNS)
     if len(data):   # counts of the built (string) states, as a groupby of the rows
         key = fs * (n_s + 1) + (ts + 1)
