@@ -550,3 +550,20 @@ def test_argument_errors_unchanged():
     for kw in (dict(unit="weeks"), dict(on_error="warn"), dict(time_zero="nowhere"),
                dict(model="leukaemia")):
         assert isinstance(assert_same(c, **kw), InputError)
+
+
+def test_absent_columns():
+    # a condition that holds with its date column absent ("column absent" in the text);
+    # a condition on an absent column that holds (None allowed): the same KeyError
+    c = random_cohort(60, 12).drop(columns=["response_date"])
+    m = StateModel([StateRule("a", "relapse1_date"),
+                    StateRule("b", "response_date", {"response": ["CR2"]}),
+                    StateRule("d", "death_date", absorbing=True)],
+                   [("a", "b"), ("a", "d"), ("b", "d")])
+    out = assert_same(c, model=m, on_error="exclude")
+    assert out.report.problems["detail"].str.contains("column absent").any()
+    m2 = StateModel([StateRule("a", "relapse1_date"),
+                     StateRule("b", "response_date", {"nocol": [None]}),
+                     StateRule("d", "death_date", absorbing=True)],
+                    [("a", "b"), ("a", "d"), ("b", "d")])
+    assert isinstance(assert_same(random_cohort(20, 3), model=m2, on_error="exclude"), KeyError)

@@ -636,8 +636,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     for s in model.states:
         ok = np.ones(len(df), bool)
         for col, vals in s.when.items():
-            v = df[col] if col in df.columns else pd.Series([None] * len(df))
-            ok &= v.isin(list(vals)).to_numpy()
+            if col in df.columns:
+                ok &= df[col].isin(list(vals)).to_numpy()
+            else:   # an absent column: every cell None
+                ok &= pd.Series([None]).isin(list(vals)).to_numpy()[0]
         cond[s.name] = ok
         entry[s.name] = _day(df, s.date) if s.date else np.full(len(df), np.nan)
     last = np.fmax(_day(df, "last_followup_date"), _day(df, "death_date"))
