@@ -1,7 +1,7 @@
 """build_transitions on arrays (issue 13, growth) changes no output.
 
 The former implementation (one Python iteration per patient) is kept below, verbatim
-but for its name and imports, as the oracle: the public function must give the same
+but for the names of the functions, their imports and docstrings, as the oracle: the public function must give the same
 rows (values, order, dtypes, carried columns, index), the same report (problems in the
 same order with the same texts, transition counts), the same exclusions with their
 reasons, the same transition counts and raise the same errors, on random cohorts built to
@@ -498,7 +498,8 @@ def test_small_and_degenerate_cohorts():
     assert_same(c.assign(response="none"), model=m, time_zero="CR2", on_error="exclude")
     quiet = c.drop(columns=[x for x in c.columns if x.endswith("_date")] + [
         "response", "postremission_modality", "salvage2_modality", "status_after_salvage2"]
-    ).assign(relapse1_date=pd.Timestamp("2020-01-01"), last_followup_date=pd.Timestamp("2020-03-01"))
+    ).assign(relapse1_date=pd.Timestamp("2020-01-01"),
+             last_followup_date=pd.Timestamp("2020-03-01"))
     out = assert_same(quiet, model=m)
     assert len(out.data) == 30 and (out.data["to_state"] == "censor").all()
     # a cohort with another index and dates at a coarser resolution
