@@ -233,7 +233,11 @@ def _pair_counts(fr, to, fr_dtype, to_dtype) -> pd.DataFrame:
     ``groupby([from, to]).size().reset_index()`` gives them (with the columns' dtypes)."""
     from collections import Counter
 
-    n = Counter(zip(fr, to))
+    return _pair_frame(Counter(zip(fr, to)), fr_dtype, to_dtype)
+
+
+def _pair_frame(n, fr_dtype, to_dtype) -> pd.DataFrame:
+    """:func:`_pair_counts` from the counts ``{(from, to): n}``."""
     tr = pd.DataFrame([(a, b, k) for (a, b), k in sorted(n.items())],
                       columns=["from_state", "to_state", "n"])
     for c, dt in (("from_state", fr_dtype), ("to_state", to_dtype)):
@@ -483,25 +487,36 @@ def _date(day):
 
 
 def _rows_frame(df, rows, cols, carry) -> pd.DataFrame:
-    """The rows built by :func:`build_transitions` as a DataFrame.
-
-    ``rows`` are tuples ``(i, tstart, tstop, from_state, to_state, start_date,
-    stop_date, same_day)`` (``i``: position of the patient in ``df``), followed by the
-    patient's cohort columns ``carry``.  The dtypes are those pandas infers from one
-    dict per row holding ``df.at[i, c]`` (how these rows used to be built): columns
-    whose inferred dtype is known in advance (float64, int64, bool, and datetime64[ns]
-    with a date) are taken in one go; every other column is inferred from its cells as
-    before (one dict per row with ``df.at`` for ~50 columns cost ~1 ms per patient).
-    """
+    """The rows ``(i, tstart, tstop, from_state, to_state, start_date, stop_date,
+    same_day)`` (``i``: position of the patient in ``df``) followed by the patient's
+    cohort columns ``carry``, as a DataFrame (see :func:`_columns_frame`)."""
     allcols = list(dict.fromkeys(["patient_id"] + cols + carry))
     if not rows:
         return pd.DataFrame([], columns=allcols)
     src = np.fromiter((r[0] for r in rows), dtype=np.intp, count=len(rows))
-    built = dict(zip(cols[1:], zip(*[r[1:] for r in rows])))
+    return _columns_frame(df, src, dict(zip(cols[1:], zip(*[r[1:] for r in rows]))), allcols)
+
+
+def _columns_frame(df, src, built, allcols) -> pd.DataFrame:
+    """The rows built by :func:`build_transitions` as a DataFrame.
+
+    ``src`` is the position in ``df`` of each row's patient; ``built`` maps the built
+    columns to their values (a float64 or bool array: taken as it is; any other
+    sequence: its dtype inferred as below); the other columns of ``allcols`` are the
+    patient's cohort columns.  The dtypes are those pandas infers from one dict per row
+    holding ``df.at[i, c]`` (how these rows used to be built): columns whose inferred
+    dtype is known in advance (float64, int64, bool, and datetime64[ns] with a date)
+    are taken in one go; every other column is inferred from its cells as before (one
+    dict per row with ``df.at`` for ~50 columns cost ~1 ms per patient).
+    """
     direct, infer = {}, {}
     for c in allcols:
         if c in built:
-            infer[c] = built[c]
+            v = built[c]
+            if isinstance(v, np.ndarray) and v.dtype in (np.float64, np.bool_):
+                direct[c] = v     # all floats / all bools: inferred as float64 / bool
+            else:
+                infer[c] = v
             continue
         v = df[c]._values   # v[r] is df.at[r, c]
         if isinstance(v, np.ndarray) and v.dtype in (np.float64, np.int64, np.bool_):
@@ -520,34 +535,32 @@ def _rows_frame(df, rows, cols, carry) -> pd.DataFrame:
         else:
             infer[c] = [v[r] for r in src]
     names = list(infer)
-    inferred = pd.DataFrame(list(zip(*infer.values())), columns=names)
-    for c in names:   # arrays, not Series: the frame below is built ~2x faster
-        ser = inferred[c]
-        direct[c] = ser.to_numpy() if isinstance(ser.dtype, np.dtype) else ser.array
+    if names:
+        inferred = pd.DataFrame(list(zip(*infer.values())), columns=names)
+        for c in names:   # arrays, not Series: the frame below is built ~2x faster
+            ser = inferred[c]
+            direct[c] = ser.to_numpy() if isinstance(ser.dtype, np.dtype) else ser.array
     return pd.DataFrame({c: direct[c] for c in allcols})
 
 
-def _rows_ok(rows, pid_values, model) -> bool:
-    """True when the built rows pass every rule of :func:`check_intervals` with ``model``
-    (each patient's rows contiguous from 0, non-empty, each starting in the state the
-    previous one entered, transitions of the model, nothing after an absorbing state)."""
-    names = set(model.state_names)
-    absorbing = set(model.absorbing_states)
-    prev = None
-    for r in rows:
-        i, a, b, fs, ts = r[:5]
-        if not (np.isfinite(a) and np.isfinite(b) and a < b) or pd.isna(pid_values[i]):
-            return False
-        if fs not in names or fs in absorbing or (ts != "censor" and (
-                ts not in names or not model.allowed(fs, ts))):
-            return False
-        if prev is not None and prev[0] == i:
-            if prev[4] == "censor" or prev[2] != a or prev[4] != fs:
-                return False
-        elif a != 0.0:
-            return False
-        prev = r
-    return True
+def _arrays_ok(src, a, b, fs, ts, pid_na, absorbing, allowed) -> bool:
+    """True when the built rows pass every rule of :func:`check_intervals` with the
+    model (each patient's rows contiguous from 0, non-empty, each starting in the state
+    the previous one entered, transitions of the model, nothing after an absorbing
+    state).  ``src``: patient position of each row (rows grouped by patient); ``fs``,
+    ``ts``: model positions of the states (-1: censor); ``pid_na``: missing ids;
+    ``absorbing``, ``allowed``: the model's states and transitions as arrays."""
+    if not src.size:
+        return True
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and (a < b).all()):
+        return False
+    cen = ts < 0
+    if pid_na[src].any() or absorbing[fs].any() or not allowed[fs[~cen], ts[~cen]].all():
+        return False
+    same = src[1:] == src[:-1]
+    if (same & (cen[:-1] | (b[:-1] != a[1:]) | (ts[:-1] != fs[1:]))).any():
+        return False
+    return not (a[np.r_[True, ~same]] != 0.0).any()
 
 
 def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None,
@@ -590,6 +603,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     [['a', 0.0, 31.0, 'relapse1', 'CR2'], ['a', 31.0, 152.0, 'CR2', 'censor'], \
 ['b', 0.0, 60.0, 'relapse1', 'death']]
 
+    The rules are applied to all patients at once (numpy arrays; time linear in the
+    number of patients); the output is that of the former loop over patients, kept as
+    the reference in tests/test_growth_transitions.py.
+
     Validated against: hand-worked cohorts (tests/test_multistate_transitions.py) and,
     through R ``survfit``, the Min 2022 replica (tests/reference/multistate.R).
     """
@@ -621,8 +638,10 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     for s in model.states:
         ok = np.ones(len(df), bool)
         for col, vals in s.when.items():
-            v = df[col] if col in df.columns else pd.Series([None] * len(df))
-            ok &= v.isin(list(vals)).to_numpy()
+            if col in df.columns:
+                ok &= df[col].isin(list(vals)).to_numpy()
+            else:   # an absent column: every cell None
+                ok &= pd.Series([None]).isin(list(vals)).to_numpy()[0]
         cond[s.name] = ok
         entry[s.name] = _day(df, s.date) if s.date else np.full(len(df), np.nan)
     last = np.fmax(_day(df, "last_followup_date"), _day(df, "death_date"))
@@ -632,139 +651,255 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         cut = _day(df, "data_cutoff_date")
     end = np.fmin(last, np.where(np.isnan(cut), np.inf, cut))
 
-    probs, rows, excluded = [], [], []
+    # The rules are applied to all patients at once (numpy): per state, who enters it
+    # on which day and which check it fails; the events of each patient ordered by
+    # (day, model order) with one lexsort; the path walk and the same-day rule on the
+    # sorted events; the rows with one stable sort.  Only the report and exclusion
+    # texts are written patient by patient (for the patients they concern), in the
+    # order in which a loop over patients writes them.
+    n = len(df)
     carry = [c for c in df.columns if c not in ("tstart", "tstop", "from_state", "to_state",
                                                 "start_date", "stop_date", "same_day")]
-
-    def problem(sev, rule, pid, detail, a=np.nan, b=np.nan, fs="", ts=""):
-        probs.append((sev, rule, pid, np.nan, a, b, fs, ts, detail))
-
     pid_values = df["patient_id"]._values   # pid_values[i] is df.at[i, "patient_id"]
-    for i in range(len(df)):
-        pid = pid_values[i]
-        r0 = rules[time_zero]
-        if not cond[time_zero][i]:
-            what = ", ".join(f"{c} " + (str(df.at[i, c]) if c in df.columns
-                                                    and not pd.isna(df.at[i, c]) else "missing")
-                             for c in r0.when)
-            excluded.append((pid, f"{time_zero} not reached ({what})"))
+    n_s = len(model.states)
+    tz = order[time_zero]
+    label = list(model.state_names)   # the state names written in rows and report ...
+    label[tz] = time_zero             # ... time zero as given
+    absorbing = np.array([bool(s.absorbing) for s in model.states], dtype=bool)
+    allowed = np.zeros((n_s, n_s), dtype=bool)
+    for a, b in model.transitions:
+        allowed[order[a], order[b]] = True
+    cells = {}
+
+    def at(i, c):   # df.at[i, c] (RangeIndex), one column lookup per column
+        if not df.columns.is_unique:
+            return df.at[i, c]
+        v = cells.get(c)
+        if v is None:
+            v = cells[c] = df[c]._values
+        return v[i]
+
+    # time zero: who is in, and why the others are left out
+    r0 = rules[time_zero]
+    t0 = entry[time_zero]
+    c0 = cond[time_zero]
+    reason = np.full(n, None, dtype=object)
+    has_t0 = c0 & ~np.isnan(t0)
+    fin = np.isfinite(end)
+    early = has_t0 & fin & (end < t0)
+    live = has_t0 & fin & ~early
+    for i in np.flatnonzero(~c0).tolist():
+        what = ", ".join(f"{c} " + (str(at(i, c)) if c in df.columns
+                                    and not pd.isna(at(i, c)) else "missing")
+                         for c in r0.when)
+        reason[i] = f"{time_zero} not reached ({what})"
+    reason[c0 & np.isnan(t0)] = f"{r0.date} missing (time zero: entry into {time_zero})"
+    reason[has_t0 & ~fin] = "last_followup_date missing"
+    reason[early & (last < t0)] = "follow-up ends before time zero"
+    reason[early & ~(last < t0)] = "time zero after the data cut-off"
+
+    # the report: each problem with its (patient, phase, key); phase 0 = the checks of
+    # each state (key: model order), 1 = the path walk, 2 = the same-day rule (key:
+    # position of the event in the patient's ordered events).  Sorted by these at the
+    # end, the problems are in the order of a loop over patients.
+    recs = []
+    errs = np.zeros(n, np.int64)
+    date_str = {}
+
+    def dates(days):   # [_date(d) for d in days], each distinct day formatted once
+        u, inv = np.unique(days, return_inverse=True)
+        for x in u.tolist():
+            if x not in date_str:
+                date_str[x] = _date(x)
+        return np.array([date_str[x] for x in u.tolist()], dtype=object)[inv.ravel()].tolist()
+
+    def record(idx, phase, key, sev, rule, fs, ts, detail):
+        """Problems of the patients ``idx``: their keys, and the report columns."""
+        if idx.size:
+            recs.append((idx, np.full(idx.size, phase), key, [sev] * idx.size,
+                         [rule] * idx.size, fs, ts, detail))
+
+    ev_i, ev_day, ev_k = [], [], []
+    warned = {}   # date column -> patients already warned about it
+    for k, s in enumerate(model.states):
+        if s.name == time_zero or s.name not in scope:
             continue
-        t0 = entry[time_zero][i]
-        if np.isnan(t0):
-            excluded.append((pid, f"{r0.date} missing (time zero: entry into {time_zero})"))
-            continue
-        if not np.isfinite(end[i]):
-            excluded.append((pid, "last_followup_date missing"))
-            continue
-        if end[i] < t0:
-            excluded.append((pid, "follow-up ends before time zero" if last[i] < t0 else
-                             "time zero after the data cut-off"))
-            continue
-        errs = 0
-        events = []
-        warned = set()
-        for s in model.states:
-            if s.name == time_zero or s.name not in scope:
-                continue
-            day = entry[s.name][i]
-            if s.when and cond[s.name][i] and np.isnan(day):
-                when = ", ".join(f"{c} = {df.at[i, c]}" for c in s.when)
-                col = s.date if s.date in df.columns else f"{s.date} (column absent)"
-                fix = (" (or choose relapsed_leukemia_model(cr3_entry='salvage_start'))"
-                       if s.name == "CR3" and s.date == "cr3_date" else "")
-                problem("error", "date missing", pid, f"{s.name} indicated ({when}) but "
-                        f"{col} is missing; give the date{fix}")
-                errs += 1
-                continue
-            if np.isnan(day):
-                continue
-            if not cond[s.name][i]:
-                if s.when and s.date not in warned and not any(
-                        o.date == s.date and cond[o.name][i]
-                        for o in model.states if o.name != s.name):
-                    warned.add(s.date)
-                    when = ", ".join(f"{c} = {df.at[i, c] if c in df.columns else None}"
-                                     for c in s.when)
-                    problem("warning", "date without condition", pid,
-                            f"{s.date} {_date(day)} given but {when}: not counted as "
-                            f"entry into {s.name}")
-                continue
-            if day < t0:
-                problem("error", "before time zero", pid, f"{s.name} on {_date(day)} is "
-                        f"before time zero ({time_zero} on {_date(t0)})")
-                errs += 1
-                continue
-            if day > end[i]:
-                if np.isfinite(cut[i]) and day > cut[i]:
-                    problem("note", "after cut-off", pid, f"{s.name} on {_date(day)} is "
-                            f"after the data cut-off {_date(cut[i])}: ignored")
-                else:
-                    problem("error", "after last follow-up", pid, f"{s.name} on "
-                            f"{_date(day)} is after the last follow-up {_date(last[i])}")
-                    errs += 1
-                continue
-            events.append((day, order[s.name], s.name))
-        events.sort()
-        # walk the path and check the model
-        cur = time_zero
-        path = []
-        for day, _, s in events:
-            if cur in model.absorbing_states:
-                problem("error", "after absorbing state", pid, f"{s} on {_date(day)} after "
-                        f"{cur}", fs=cur, ts=s)
-                errs += 1
-                break
-            if not model.allowed(cur, s):
-                prev = path[-1][0] if path else t0
-                problem("error", "transition not in model", pid,
-                        f"{cur} (from {_date(prev)}) -> {s} on {_date(day)}", fs=cur, ts=s)
-                errs += 1
-            path.append((day, cur, s))
-            cur = s
-        if errs:
-            excluded.append((pid, f"{errs} data error(s) in the multi-state path (see report)"))
-            continue
-        # same-day rule
-        days = np.array([p[0] for p in path], float)
-        times = days - t0
-        moved = np.zeros(days.size, bool)
-        for d in np.unique(days):
-            idx = np.flatnonzero(days == d)
-            m = idx.size
-            if d == t0:
-                times[idx] = np.arange(1, m + 1) / (m + 1)
-            elif m > 1:
-                times[idx] = (d - t0) - (m - np.arange(1, m + 1)) / m
-            else:
-                continue
-            moved[idx] = True
-            for j in idx:
-                problem("note", "same-day rule", pid,
-                        f"{path[j][1]} -> {path[j][2]} dated {_date(d)} placed at "
-                        f"{times[j]:g} days after time zero", fs=path[j][1], ts=path[j][2])
-        tprev, dprev = 0.0, t0
-        for (day, fs, ts), tt, mv in zip(path, times, moved):
-            rows.append((i, tprev / scale, tt / scale, fs, ts, _date(dprev), _date(day),
-                         bool(mv)))
-            tprev, dprev = tt, day
-        final = end[i] - t0
-        if not path and final <= 0:
-            # alive, no transition, follow-up ends on the time-zero day: no (0, 0] row
-            # exists (R survcheck / survfit reject entry >= exit); left out with the reason
-            excluded.append((pid, ZERO_FOLLOWUP_REASON if last[i] <= t0 else
-                             "no follow-up after time zero (time zero on the data cut-off "
-                             "date)"))
-            continue
-        if cur not in model.absorbing_states and final > tprev:
-            rows.append((i, tprev / scale, final / scale, cur, "censor", _date(dprev),
-                         _date(end[i]), False))
+        day = entry[s.name]
+        cs = cond[s.name]
+        undated = np.isnan(day)
+        miss = live & cs & undated if s.when else np.zeros(n, bool)
+        rest = live & ~undated
+        if s.when:   # a date given while the condition does not hold: warned once per
+            other = np.zeros(n, bool)   # date, unless another state takes that date
+            for o in model.states:
+                if o.name != s.name and o.date == s.date:
+                    other |= cond[o.name]
+            w = warned.setdefault(s.date, np.zeros(n, bool))
+            warn = rest & ~cs & ~other & ~w
+            w |= warn
+        else:
+            warn = np.zeros(n, bool)
+        ok = rest & cs
+        before = ok & (day < t0)
+        after = ok & ~before & (day > end)
+        cut_note = after & np.isfinite(cut) & (day > cut)
+        lfu = after & ~cut_note
+        key = np.full(n, k)
+        idx = np.flatnonzero(miss)
+        if idx.size:
+            col = s.date if s.date in df.columns else f"{s.date} (column absent)"
+            fix = (" (or choose relapsed_leukemia_model(cr3_entry='salvage_start'))"
+                   if s.name == "CR3" and s.date == "cr3_date" else "")
+            record(idx, 0, key[idx], "error", "date missing", [""] * idx.size,
+                   [""] * idx.size, [
+                       f"{s.name} indicated ({when}) but {col} is missing; give the date{fix}"
+                       for when in (", ".join(f"{c} = {at(i, c)}" for c in s.when)
+                                    for i in idx.tolist())])
+        idx = np.flatnonzero(warn)
+        if idx.size:
+            record(idx, 0, key[idx], "warning", "date without condition", [""] * idx.size,
+                   [""] * idx.size, [
+                       f"{s.date} {d} given but {when}: not counted as entry into {s.name}"
+                       for d, when in zip(dates(day[idx]), (", ".join(
+                           f"{c} = {at(i, c) if c in df.columns else None}" for c in s.when)
+                           for i in idx.tolist()))])
+        idx = np.flatnonzero(before)
+        record(idx, 0, key[idx], "error", "before time zero", [""] * idx.size,
+               [""] * idx.size, [f"{s.name} on {d} is before time zero ({time_zero} on {d0})"
+                                 for d, d0 in zip(dates(day[idx]), dates(t0[idx]))])
+        idx = np.flatnonzero(cut_note)
+        record(idx, 0, key[idx], "note", "after cut-off", [""] * idx.size, [""] * idx.size,
+               [f"{s.name} on {d} is after the data cut-off {dc}: ignored"
+                for d, dc in zip(dates(day[idx]), dates(cut[idx]))])
+        idx = np.flatnonzero(lfu)
+        record(idx, 0, key[idx], "error", "after last follow-up", [""] * idx.size,
+               [""] * idx.size, [f"{s.name} on {d} is after the last follow-up {dl}"
+                                 for d, dl in zip(dates(day[idx]), dates(last[idx]))])
+        errs += miss | before | lfu
+        idx = np.flatnonzero(ok & ~before & ~after)
+        ev_i.append(idx)
+        ev_day.append(day[idx])
+        ev_k.append(np.full(idx.size, k))
+
+    # each patient's events by date, then model order
+    I = np.concatenate(ev_i) if ev_i else np.zeros(0, np.intp)
+    D = np.concatenate(ev_day) if ev_i else np.zeros(0)
+    K = np.concatenate(ev_k) if ev_i else np.zeros(0, np.intp)
+    o = np.lexsort((K, D, I))
+    I, D, K = I[o], D[o], K[o]
+    first = np.ones(I.size, bool)
+    first[1:] = I[1:] != I[:-1]
+    prev_k = np.r_[tz, K[:-1]].astype(np.intp) if I.size else K.copy()
+    prev_k[first] = tz
+    prev_d = np.r_[np.nan, D[:-1]] if I.size else D.copy()
+    prev_d[first] = t0[I[first]]
+    # path walk: after an absorbing state the next event is an error and ends the walk;
+    # before it, each transition must be in the model
+    abs_prev = absorbing[prev_k]
+    n_abs = np.cumsum(abs_prev)
+    starts = np.flatnonzero(first)
+    grp = np.cumsum(first) - 1
+    n_abs = n_abs - (n_abs[starts] - abs_prev[starts])[grp]   # within the patient
+    j_all = np.arange(I.size)
+    labels = np.empty(n_s + 1, dtype=object)
+    labels[:] = label + ["censor"]     # labels[-1]: censor
+    idx = np.flatnonzero(abs_prev & (n_abs == 1))
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 1, idx, "error", "after absorbing state", fs_, ts_,
+           [f"{b} on {d} after {a}" for a, b, d in zip(fs_, ts_, dates(D[idx]))])
+    errs += np.bincount(I[idx], minlength=n)
+    idx = np.flatnonzero((n_abs == 0) & ~allowed[prev_k, K])
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 1, idx, "error", "transition not in model", fs_, ts_,
+           [f"{a} (from {dp}) -> {b} on {d}" for a, b, dp, d in
+            zip(fs_, ts_, dates(prev_d[idx]), dates(D[idx]))])
+    errs += np.bincount(I[idx], minlength=n)
+    bad = live & (errs > 0)
+    reason[bad] = [f"{e} data error(s) in the multi-state path (see report)"
+                   for e in errs[bad].tolist()]
+    good = live & (errs == 0)
+
+    # same-day rule on the events of the patients without errors (their whole path)
+    g = good[I]
+    I, D, K, prev_k, prev_d, first, j_all = (x[g] for x in (I, D, K, prev_k, prev_d,
+                                                            first, j_all))
+    t0e = t0[I]
+    new_day = first.copy()
+    new_day[1:] |= D[1:] != D[:-1]
+    day_grp = np.cumsum(new_day) - 1
+    day_start = np.flatnonzero(new_day)
+    m = np.bincount(day_grp)[day_grp] if I.size else np.zeros(0, np.int64)
+    jj = np.arange(I.size) - day_start[day_grp] + 1 if I.size else m
+    at_t0 = D == t0e
+    times = np.where(at_t0, jj / (m + 1),
+                     np.where(m > 1, (D - t0e) - (m - jj) / m, D - t0e))
+    moved = at_t0 | (m > 1)
+    idx = np.flatnonzero(moved)
+    fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
+    record(I[idx], 2, j_all[idx], "note", "same-day rule", fs_, ts_,
+           [f"{a} -> {b} dated {d} placed at {t:g} days after time zero"
+            for a, b, d, t in zip(fs_, ts_, dates(D[idx]), times[idx].tolist())])
+    t_prev = np.r_[0.0, times[:-1]] if I.size else times.copy()
+    t_prev[first] = 0.0
+
+    # the row after the last event: censored at the end of follow-up, if any
+    last_ev = np.flatnonzero(np.r_[first[1:], True]) if I.size else np.zeros(0, np.intp)
+    n_ev = np.bincount(I, minlength=n)
+    cur = np.full(n, tz, dtype=np.intp)
+    cur[I[last_ev]] = K[last_ev]
+    t_last = np.zeros(n)
+    t_last[I[last_ev]] = times[last_ev]
+    d_last = t0.copy()
+    d_last[I[last_ev]] = D[last_ev]
+    final = end - t0
+    zero = good & (n_ev == 0) & (final <= 0)
+    # alive, no transition, follow-up ends on the time-zero day: no (0, 0] row exists
+    # (R survcheck / survfit reject entry >= exit); left out with the reason
+    reason[zero & (last <= t0)] = ZERO_FOLLOWUP_REASON
+    reason[zero & ~(last <= t0)] = ("no follow-up after time zero (time zero on the data "
+                                    "cut-off date)")
+    cens = np.flatnonzero(good & ~zero & ~absorbing[cur] & (final > t_last))
+
+    # rows: each patient's events, then the censored row
+    src = np.concatenate([I, cens])
+    ro = np.argsort(src, kind="stable")
+    src = src[ro]
+    tstart = np.concatenate([t_prev / scale, t_last[cens] / scale])[ro]
+    tstop = np.concatenate([times / scale, final[cens] / scale])[ro]
+    fs = np.concatenate([prev_k, cur[cens]])[ro]
+    ts = np.concatenate([K, np.full(cens.size, -1, dtype=np.intp)])[ro]  # -1: censor
+    d_start = np.concatenate([prev_d, d_last[cens]])[ro]
+    d_stop = np.concatenate([D, end[cens]])[ro]
+    same_day = np.concatenate([moved, np.zeros(cens.size, bool)])[ro]
+    both = np.array(dates(np.concatenate([d_start, d_stop])), dtype=object)
     cols = ["patient_id", "tstart", "tstop", "from_state", "to_state", "start_date",
             "stop_date", "same_day"]
-    data = _rows_frame(df, rows, cols, carry)
+    allcols = list(dict.fromkeys(cols + carry))
+    if src.size:
+        data = _columns_frame(df, src, {
+            "tstart": tstart, "tstop": tstop, "from_state": labels[fs],
+            "to_state": labels[ts], "start_date": both[:src.size],
+            "stop_date": both[src.size:], "same_day": same_day}, allcols)
+    else:
+        data = pd.DataFrame([], columns=allcols)
+
+    # the report, in the order of a loop over patients
+    probs = []
+    if recs:
+        ri, rp, rk = (np.concatenate(x) for x in list(zip(*recs))[:3])
+        ro = np.lexsort((rk, rp, ri)).tolist()
+        sev, rule, fs_, ts_, detail = ([c[k] for k in ro] for c in (
+            [x for r in recs for x in r[j]] for j in range(3, 8)))
+        nan = np.nan
+        probs = [(a, b, pid_values[i], nan, nan, nan, c, d, e) for a, b, i, c, d, e in
+                 zip(sev, rule, ri[ro].tolist(), fs_, ts_, detail)]
     problems = pd.DataFrame(probs, columns=_PROBLEM_COLUMNS)
     if len(data):   # counts of the built (string) states, as a groupby of the rows
-        tr = _pair_counts([r[3] for r in rows], [r[4] for r in rows],
-                          data["from_state"].dtype, data["to_state"].dtype)
+        key = fs * (n_s + 1) + (ts + 1)
+        cnt = np.bincount(key, minlength=n_s * (n_s + 1))
+        pairs = {(labels[c // (n_s + 1)], labels[c % (n_s + 1) - 1]): int(cnt[c])
+                 for c in np.flatnonzero(cnt).tolist()}
+        tr = _pair_frame(pairs, data["from_state"].dtype, data["to_state"].dtype)
     else:
         tr = pd.DataFrame(columns=["from_state", "to_state", "n"])
     report = CheckReport(problems, tr)
@@ -772,9 +907,11 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         report.raise_if_errors()
     # the built rows satisfy the interval checks by construction; verify (as tmerge does):
     # on the arrays, and with the full check_intervals report only if that finds anything
-    if not _rows_ok(rows, pid_values, model):
+    if not _arrays_ok(src, tstart, tstop, fs, ts, pd.isna(pid_values), absorbing, allowed):
         chk = check_intervals(data, id="patient_id", model=model)
         if not chk.ok:  # pragma: no cover - a builder bug, never user data
             raise RuntimeError("build_transitions produced invalid rows:\n" + chk.text())
-    excl = pd.DataFrame(excluded, columns=["patient_id", "reason"])
+    has = np.flatnonzero(reason != None)  # noqa: E711 (elementwise)
+    excl = pd.DataFrame([(pid_values[i], reason[i]) for i in has.tolist()],
+                        columns=["patient_id", "reason"])
     return TransitionsData(data, model, time_zero, unit, excl, report)
