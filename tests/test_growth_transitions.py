@@ -307,9 +307,10 @@ POST = ["ATO-based", "auto HSCT", "allo HSCT", "none", "other", None, "ATO-based
 SALVAGE = ["allo HSCT", "auto HSCT", "ATO-based", "IC", "other", "none", None]
 STATUS = ["mCR", "CR", "NR", None, "CR"]
 #: day steps between consecutive dates: ties (0), short and long gaps, reversed order.
-#: All even: two events on the time-zero day and the next day make the same-day rule
-#: give an empty row, which the builder rejects (RuntimeError, for the whole cohort):
-#: tested on its own below, kept out of the random cohorts so their rows are compared
+#: All even: with events on the time-zero day and two on the next day the former loop
+#: failed (an empty row, RuntimeError for the whole cohort); build_transitions places
+#: them apart now (tested on its own below), so such days are kept out of the random
+#: cohorts whose rows are compared with the loop's
 STEPS = np.array([0, 0, 0, 2, 2, 4, 8, 30, 120, -2, -6])
 
 
@@ -512,17 +513,30 @@ def test_small_and_degenerate_cohorts():
 
 
 def test_same_day_groups_on_and_after_the_time_zero_day():
-    # CR2 on the time-zero day, ATO-based and relapse2 the next day: the rule places
-    # ATO-based at 0.5 days, where CR2 already is (an empty row): both raise the
-    # builder's own check (RuntimeError), with the same text
+    # CR2 on the time-zero day, ATO-based and relapse2 the next day: the former rule
+    # placed ATO-based at 0.5 days, where CR2 already was (an empty row), and the whole
+    # cohort failed the builder's own check (RuntimeError). The next day's two now share
+    # (0.5, 1]: 0.75 and 1 (the former loop keeps the old failure)
     base = pd.Timestamp("2020-01-01")
     one = pd.DataFrame({"patient_id": ["x"], "relapse1_date": [base], "response": ["CR2"],
                         "response_date": [base], "postremission_modality": ["ATO-based"],
                         "postremission_start_date": [base + pd.Timedelta(days=1)],
                         "relapse2_date": [base + pd.Timedelta(days=1)],
                         "last_followup_date": [base + pd.Timedelta(days=9)]})
-    err = assert_same(one, model=relapsed_leukemia_model("salvage_start"))
-    assert isinstance(err, RuntimeError)
+    m = relapsed_leukemia_model("salvage_start")
+    assert isinstance(_run(build_transitions_loop, one, model=m)[1], RuntimeError)
+    d = build_transitions(one, model=m).data
+    assert d["tstop"].tolist() == [0.5, 0.75, 1.0, 9.0]
+    assert d["to_state"].tolist() == ["CR2", "ATO-based", "relapse2", "censor"]
+    # two on the time-zero day, three the next: (0, 2/3] then (2/3, 1] in thirds
+    two = one.assign(relapse1_date=base, response_date=base, postremission_start_date=base,
+                     relapse2_date=base + pd.Timedelta(days=1), salvage2_modality="IC",
+                     salvage2_start_date=base + pd.Timedelta(days=1),
+                     death_date=base + pd.Timedelta(days=1),
+                     last_followup_date=base + pd.Timedelta(days=1))
+    d2 = build_transitions(two, model=m).data
+    assert np.allclose(d2["tstop"], [1 / 3, 2 / 3, 2 / 3 + 1 / 9, 2 / 3 + 2 / 9, 1.0])
+    assert (np.diff(d2["tstop"]) > 0).all()
     # three on the time-zero day, three on a later day, one on the last day
     three = one.assign(postremission_start_date=base, relapse2_date=base,
                        salvage2_modality="IC", salvage2_start_date=base + pd.Timedelta(days=4),
@@ -532,18 +546,23 @@ def test_same_day_groups_on_and_after_the_time_zero_day():
     assert out.data["same_day"].all() and len(out.data) == 6
 
 
-def test_missing_patient_id_raises_the_same_error():
-    # a patient without id: left out when excluded for another reason, else his rows fail
-    # the builder's own check (RuntimeError), with the same text
+def test_missing_patient_id_is_a_data_error():
+    # a patient without id: the former loop left him out when excluded for another reason,
+    # else his rows failed the builder's own check (RuntimeError); now an InputError
     m = relapsed_leukemia_model("salvage_start")
     c = random_cohort(40, 11)
     c["patient_id"] = c["patient_id"].astype(object)
     c.loc[5, "patient_id"] = None
-    assert_same(c, model=m, on_error="exclude")
+    with pytest.raises(InputError, match="patient_id is missing in 1 row"):
+        build_transitions(c, model=m, on_error="exclude")
     one = pd.DataFrame({"patient_id": ["a", None, "c"],
                         "relapse1_date": pd.to_datetime(["2020-01-01"] * 3),
                         "last_followup_date": pd.to_datetime(["2020-02-01"] * 3)})
-    assert isinstance(assert_same(one, model=m), RuntimeError)
+    # the former loop failed its own row check (RuntimeError: an internal error); a
+    # missing id is the data's, said as such
+    assert isinstance(_run(build_transitions_loop, one, model=m)[1], RuntimeError)
+    with pytest.raises(InputError, match=r"patient_id is missing in 1 row\(s\) \(rows 1,"):
+        build_transitions(one, model=m)
 
 
 def test_argument_errors_unchanged():

@@ -31,8 +31,10 @@ Rules of :func:`build_transitions`
   counted (e.g. second relapse and death on one day: relapse2 at ``d - 0.5``,
   death at ``d``, as CIR counts the relapse).  Transitions dated on the time-zero
   day cannot move before time zero: the ``j``-th of ``m`` is placed at
-  ``j / (m + 1)`` days (death on the day of relapse: 0.5 days).  Every moved
-  transition is listed in the report as a note.
+  ``j / (m + 1)`` days (death on the day of relapse: 0.5 days); when ``m0`` of them
+  are on the time-zero day and ``m`` on the next day, the next day's ``j``-th is
+  placed at ``a + (1 - a) j / m`` days with ``a = m0 / (m0 + 1)``, after the
+  time-zero day's.  Every moved transition is listed in the report as a note.
 * A state entered on the last day of follow-up ends the patient's rows there (no
   zero-length censored row).
 * A patient with no transition whose follow-up ends on the time-zero day (alive, last
@@ -624,6 +626,12 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         raise InputError(f"on_error must be 'raise' or 'exclude', got {on_error!r}")
     if "patient_id" not in df.columns or "last_followup_date" not in df.columns:
         raise InputError("the cohort needs patient_id and last_followup_date columns")
+    no_id = np.flatnonzero(df["patient_id"].isna().to_numpy())
+    if no_id.size:   # a data error, said as one (it failed the builder's own row check)
+        raise InputError(f"patient_id is missing in {no_id.size} row(s) (rows "
+                         f"{', '.join(str(int(i)) for i in no_id[:10])}"
+                         f"{' ...' if no_id.size > 10 else ''}, counted from 0): every "
+                         "patient needs an id")
     dup = df["patient_id"][df["patient_id"].duplicated()].unique().tolist()
     if dup:
         raise InputError(f"patient_id must be unique (one row per patient); repeated: "
@@ -833,6 +841,14 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     at_t0 = D == t0e
     times = np.where(at_t0, jj / (m + 1),
                      np.where(m > 1, (D - t0e) - (m - jj) / m, D - t0e))
+    # the day after time zero, when the patient also has transitions on the time-zero
+    # day (placed in (0, a], a = m0 / (m0 + 1)): its m transitions share (a, 1] instead
+    # of (0, 1], the j-th at a + (1 - a) j / m, so they stay after the time-zero day's
+    # (the plain rule put both at 0.5 days: an empty row, and the whole cohort failed)
+    n0 = np.bincount(I[at_t0], minlength=n)[I] if I.size else np.zeros(0, np.int64)
+    day1 = ((D - t0e) == 1) & (n0 > 0)
+    a0 = n0 / (n0 + 1.0)
+    times = np.where(day1, a0 + (1.0 - a0) * jj / m, times)
     moved = at_t0 | (m > 1)
     idx = np.flatnonzero(moved)
     fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
