@@ -270,9 +270,6 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
                  pstate @ combos, std[:, S:], rmean, se_rmean, crm, cse, n_trans, nid)
 
 
-_ZERO_SD = 1e-14
-
-
 def _gram_sd(Vs, A):
     """``sqrt(diag(A' V A))`` for each Gram matrix ``V`` in ``Vs`` (k, S, S).
 
@@ -280,14 +277,12 @@ def _gram_sd(Vs, A):
     a constant), so ``a' V a = (a - c)' V (a - c)`` for any constant ``c``; the ``c``
     among 0 and the entries of ``a`` with the smallest ``|a - c|' |V| |a - c|`` is used
     (the least cancellation: e.g. alive = 1 - dead is computed from the dead column).
-    A sum whose coefficients are equal on every state with a nonzero influence
-    (``sqrt(V_jj) >= 1e-14``) has an influence that is identically zero (e.g. all
-    states, or alive before the first death): its SE is 0, as the former direct sums
-    gave it (below 1e-14).
+    A sum whose influence is identically zero (all states; alive before the first
+    death) is then computed from columns that are exactly zero: 0, as the former
+    direct sums (below 1e-14).
     """
     Vs = np.asarray(Vs, float)
     absV = np.abs(Vs)
-    active = np.einsum("kjj->kj", Vs) >= _ZERO_SD ** 2
     out = np.empty((Vs.shape[0], A.shape[1]))
     for col in range(A.shape[1]):
         a = A[:, col]
@@ -302,10 +297,7 @@ def _gram_sd(Vs, A):
                 better = s < scale
                 var = np.where(better, v, var)
                 scale = np.where(better, s, scale)
-        lo = np.where(active, a, np.inf).min(axis=1)
-        hi = np.where(active, a, -np.inf).max(axis=1)
-        var = np.where(hi <= lo, 0.0, np.maximum(var, 0.0))
-        out[:, col] = np.sqrt(var)
+        out[:, col] = np.sqrt(np.maximum(var, 0.0))
     return out
 
 
@@ -373,6 +365,35 @@ class _AffineRanges:
         if self.rm:
             v[a] = v[a] + self.dts[k][:, None] * uo
 
+    def carry(self, u, v, mode, lo, hi):
+        """(u, v) carried through times ``lo .. hi-1`` (new arrays).  Rows still zero
+        (a subject not yet at risk, no initial influence) depend only on (mode, lo, hi):
+        those are computed once per distinct range."""
+        u, v = u.copy(), (v.copy() if self.rm else None)
+        zero = ~u.any(axis=1)
+        if self.rm:
+            zero &= ~v.any(axis=1)
+        nz = np.flatnonzero(~zero)
+        if nz.size:
+            uu, vv = u[nz], (v[nz] if self.rm else None)
+            self.advance(uu, vv, mode[nz], lo[nz], hi[nz])
+            u[nz] = uu
+            if self.rm:
+                v[nz] = vv
+        z = np.flatnonzero(zero & (lo < hi))
+        if z.size:
+            n1 = np.int64(self.Hs.shape[0] + 1)
+            key = (mode[z].astype(np.int64) * n1 + lo[z]) * n1 + hi[z]
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+            f = z[first]
+            uu = np.zeros((f.size, self.S))
+            vv = np.zeros((f.size, self.S)) if self.rm else None
+            self.advance(uu, vv, mode[f], lo[f], hi[f])
+            u[z] = uu[inv]
+            if self.rm:
+                v[z] = vv[inv]
+        return u, v
+
     def advance(self, u, v, mode, lo, hi):
         """Apply the maps of times ``lo .. hi-1`` to the rows of ``u`` (and ``v``), in
         place; ``mode`` = state at risk in (``S``: not at risk)."""
@@ -406,6 +427,14 @@ class _AffineRanges:
                 break
             self._leaf(u, v, mode, a, pos[a])
             pos[a] += 1
+
+
+def _add_rows(target, i0, i1, vals):
+    """``target[i0, i1, :] += vals`` with repeated indices summed (np.add.at, faster)."""
+    A, B, S = target.shape
+    flat = i0.astype(np.int64) * B + i1
+    for c in range(S):
+        target[:, :, c] += np.bincount(flat, vals[:, c], minlength=A * B).reshape(A, B)
 
 
 def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, rmean):
@@ -454,7 +483,6 @@ def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, r
     Ucur = U0.copy()
     Icur = np.zeros_like(U0) if rmean else None
     pos = np.zeros(U0.shape[0], np.int64)
-    cols = np.arange(S)[None, :]
     order = np.argsort(rank, kind="stable")
     bounds = np.searchsorted(rank[order], np.arange(rank.max() + 2 if rank.size else 1))
     for q in range(bounds.size - 1):   # the q-th row of each subject (one subject, one row)
@@ -462,11 +490,11 @@ def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, r
         i, j, a, b = sid[r], frm[r], a_r[r], b_r[r]
         u = Ucur[i]
         v = Icur[i] if rmean else None
-        tree.advance(u, v, np.full(r.size, S), pos[i], a)     # not at risk before the row
-        np.add.at(Ein, (a, j), u)
+        u, v = tree.carry(u, v, np.full(r.size, S), pos[i], a)  # not at risk before it
+        _add_rows(Ein, a, j, u)
         if rmean:
-            np.add.at(EinV, (a, j), v)
-        tree.advance(u, v, j, a, b)                            # at risk in j up to b-1
+            _add_rows(EinV, a, j, v)
+        u, v = tree.carry(u, v, j, a, b)                       # at risk in j up to b-1
         up = np.matmul(u[:, None, :], Hs[b])[:, 0, :] + Bs[b, j]
         if rmean:
             vp = v + dts[b][:, None] * u
@@ -476,18 +504,18 @@ def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, r
             cm = c[bm, jm]
             up[mv, km] += cm
             up[mv, jm] -= cm
-            np.add.at(cnt, (bm, jm, km), 1.0)
+            cnt += np.bincount((bm * S + jm) * S + km, minlength=K * S * S).reshape(K, S, S)
             val = cm[:, None] * u[mv]
-            np.add.at(Xm, (bm[:, None], cols, km[:, None]), val)
-            np.add.at(Xm, (bm[:, None], cols, jm[:, None]), -val)
+            _add_rows(Xm.transpose(0, 2, 1), bm, km, val)       # column 'to' of X
+            _add_rows(Xm.transpose(0, 2, 1), bm, jm, -val)
             if rmean:
                 val = cm[:, None] * vp[mv]
-                np.add.at(Zm, (bm[:, None], cols, km[:, None]), val)
-                np.add.at(Zm, (bm[:, None], cols, jm[:, None]), -val)
-        np.add.at(Eout, (b, j), up)
+                _add_rows(Zm.transpose(0, 2, 1), bm, km, val)
+                _add_rows(Zm.transpose(0, 2, 1), bm, jm, -val)
+        _add_rows(Eout, b, j, up)
         Ucur[i] = up
         if rmean:
-            np.add.at(EoutV, (b, j), vp)
+            _add_rows(EoutV, b, j, vp)
             Icur[i] = vp
         pos[i] = b + 1
     # D_i' D_i summed: n_j b_j' b_j, movers (b_j + c_j (e_k - e_j)) instead of b_j
