@@ -301,6 +301,11 @@ def _gram_sd(Vs, A):
     return out
 
 
+def _pad_mode(B):
+    """(n, S, S) offsets by state -> (n, S + 1, S) with a zero row for "not at risk"."""
+    return np.concatenate([B, np.zeros((B.shape[0], 1, B.shape[2]))], axis=1)
+
+
 class _AffineRanges:
     """Compositions of the per-event-time affine maps of one influence row over a range.
 
@@ -318,7 +323,8 @@ class _AffineRanges:
 
     def __init__(self, Hs, Bs, dts, rmean):
         K, S, _ = Hs.shape
-        self.Hs, self.Bs, self.dts, self.S, self.rm = Hs, Bs, dts, S, rmean
+        self.Hs, self.dts, self.S, self.rm = Hs, dts, S, rmean
+        self.Bs = _pad_mode(Bs)
         per_node = (4 if rmean else 2) * S * S * 8
         L0 = 0
         while (2 * K >> L0) * per_node > self._BUDGET and (K >> L0) > 1:
@@ -330,8 +336,8 @@ class _AffineRanges:
         self.levels = []
         lev = 0
         while M.shape[0] > 0:
-            if lev >= L0:
-                self.levels.append((M, N, B, Gm))
+            if lev >= L0:   # offsets stored with a zero row for "not at risk" (mode S)
+                self.levels.append((M, N, _pad_mode(B), _pad_mode(Gm) if rmean else None))
             h = M.shape[0] // 2
             M1, M2, B1, B2 = M[0:2 * h:2], M[1:2 * h:2], B[0:2 * h:2], B[1:2 * h:2]
             if rmean:
@@ -343,27 +349,17 @@ class _AffineRanges:
 
     def _apply(self, M, N, B, G, u, v, mode, a, x):
         """Rows ``a`` of (u, v) through the maps ``x`` (node indices) in state ``mode``."""
-        S = self.S
         uo = u[a]
         m = mode[a]
-        risk = m < S
-        off = np.zeros_like(uo)
-        off[risk] = B[x[risk], m[risk]]
-        u[a] = np.matmul(uo[:, None, :], M[x])[:, 0, :] + off
+        u[a] = np.einsum("qa,qab->qb", uo, M[x]) + B[x, m]
         if self.rm:
-            offg = np.zeros_like(uo)
-            offg[risk] = G[x[risk], m[risk]]
-            v[a] = v[a] + np.matmul(uo[:, None, :], N[x])[:, 0, :] + offg
+            v[a] += np.einsum("qa,qab->qb", uo, N[x]) + G[x, m]
 
     def _leaf(self, u, v, mode, a, k):
         uo = u[a]
-        m = mode[a]
-        risk = m < self.S
-        off = np.zeros_like(uo)
-        off[risk] = self.Bs[k[risk], m[risk]]
-        u[a] = np.matmul(uo[:, None, :], self.Hs[k])[:, 0, :] + off
+        u[a] = np.einsum("qa,qab->qb", uo, self.Hs[k]) + self.Bs[k, mode[a]]
         if self.rm:
-            v[a] = v[a] + self.dts[k][:, None] * uo
+            v[a] += self.dts[k][:, None] * uo
 
     def carry(self, u, v, mode, lo, hi):
         """(u, v) carried through times ``lo .. hi-1`` (new arrays).  Rows still zero
