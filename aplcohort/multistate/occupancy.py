@@ -218,8 +218,8 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     ev_t = np.unique(stop[moved])
     K = ev_t.size
     ws = n_risk[np.searchsorted(times, ev_t)]                 # (K, S) at risk
-    Hs = np.zeros((K, S, S))
-    np.add.at(Hs, (np.searchsorted(ev_t, stop[moved]), frm[moved], to[moved] - 1), 1.0)
+    Hs = np.bincount((np.searchsorted(ev_t, stop[moved]) * S + frm[moved]) * S + to[moved] - 1,
+                     minlength=K * S * S).astype(float).reshape(K, S, S)   # counts
     has = ws > 0
     tot = Hs.sum(axis=2)
     Hs[has] = Hs[has] / ws[has][:, None]
@@ -267,7 +267,8 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     Vs, G = _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail,
                      do_rmean)
     before = ne == 0
-    std[before] = np.sqrt(((U0 @ A) ** 2).sum(axis=0))        # the former arithmetic
+    std[before] = (np.sqrt(((U0 @ A) ** 2).sum(axis=0)) if before.any() and U0.any()
+                   else 0.0)                                   # the former arithmetic
     if (~before).any():
         std[~before] = _gram_sd(Vs, A)[ne[~before] - 1]
     if do_rmean:
@@ -502,7 +503,7 @@ def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, r
         if rmean:
             ein_v.append((a, j, v))
         u, v = tree.carry(u, v, j, a, b)                       # at risk in j up to b-1
-        up = np.matmul(u[:, None, :], Hs[b])[:, 0, :] + Bs[b, j]
+        up = np.einsum("qa,qab->qb", u, Hs[b]) + Bs[b, j]
         if rmean:
             vp = v + dts[b][:, None] * u
         mv = np.flatnonzero(moved[r])
