@@ -24,7 +24,11 @@ istate = istate)``, survival 3.5, ``stype = 1, ctype = 1``):
   influence ``(1{state = j} - p0_j) / n0`` enters the variance;
 * the standard error is the infinitesimal jackknife, per subject (``id``):
   ``U_i(t) = U_i(t-) H(t) + p_j(t-) / n_j(t) (e_{to_i} - H[j, :])`` for subject ``i``
-  at risk in state ``j``; ``se = sqrt(sum_i U_i^2)``;
+  at risk in state ``j``; ``se = sqrt(sum_i U_i^2)``.  Computed in O((n + T) S^2 log T)
+  rather than R's O(n T S^2) sweep over every subject at every time: only the S x S Gram
+  matrix ``sum_i U_i' U_i`` is carried through the times, and a subject's ``U_i`` is
+  evaluated at its rows' ends by composing the per-time affine maps (``_ij_gram``); the
+  numbers are the former sweep's to ~1e-13 (``tests/test_growth_aj.py``);
 * confidence intervals from ``survfit_confint(logse = FALSE)``: ``"log"`` (R's
   default), ``"log-log"`` or ``"plain"``; where the estimate is exactly 0 (state
   not yet entered) the interval is [0, 0];
@@ -156,6 +160,13 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     -------
     AJFit
 
+    Raises
+    ------
+    InputError
+        Two rows of one subject at risk at the same transition time (overlapping rows,
+        which ``check_intervals`` reports as errors): the IJ is per subject with one row
+        at risk at a time.
+
     Examples
     --------
     >>> f = aalen_johansen([0, 0, 0], [1., 2., 3.], [0, 0, 0], [2, 0, 2], [1, 2, 3], 2)
@@ -196,71 +207,380 @@ def aalen_johansen(start, stop, from_state, to_state, subject, n_states, *, p0=N
     # ---- initial distribution (R docurve2)
     t0 = times.max() if not moved.any() else stop[moved].min()
     at0 = (start < t0) & (stop >= t0)
-    U = np.zeros((nid, S))
+    U0 = np.zeros((nid, S))
     if p0 is None:
         n0 = at0.sum()
         p0 = np.bincount(frm[at0], minlength=S) / n0
         if (p0 < 1).all():
-            U[sid[at0]] = (np.eye(S)[frm[at0]] - p0) / n0
+            U0[sid[at0]] = (np.eye(S)[frm[at0]] - p0) / n0
     else:
         p0 = np.asarray(p0, float)
-    sp0 = np.sqrt((U ** 2).sum(axis=0))
-
+    sp0 = np.sqrt((U0 ** 2).sum(axis=0))
     A = np.hstack([np.eye(S), combos])  # states, then sums of states
-    p = p0.copy()
-    pstate = np.empty((T, S))
-    std = np.empty((T, A.shape[1]))
     do_rmean = tau is not None
-    if do_rmean:
-        lag = min(0.0, times[0]) if T else 0.0
-        I_int = np.zeros((nid, S))
-        r_int = np.zeros(S)
-    cur_std = np.sqrt(((U @ A) ** 2).sum(axis=0))
-    for it in range(T):
-        t = times[it]
-        if do_rmean and lag < tau:
-            dt = min(t, tau) - lag
-            I_int += U * dt
-            r_int += p * dt
-            lag = min(t, tau)
-        ev = moved & (stop == t)
-        if ev.any():
-            ws = n_risk[it]
-            H = np.zeros((S, S))
-            np.add.at(H, (frm[ev], to[ev] - 1), 1.0)
-            has = ws > 0
-            tot = H.sum(axis=1)
-            H[has] = H[has] / ws[has, None]
-            diag = np.where(has, 1.0 - np.divide(tot, ws, out=np.zeros(S), where=has), 1.0)
-            H[np.arange(S), np.arange(S)] = diag
-            U = U @ H
-            risk = (start < t) & (stop >= t)
-            r_from = frm[risk]
-            dstate = np.where(ev[risk], to[risk] - 1, r_from)
-            coef = p[r_from] / ws[r_from]
-            upd = -H[r_from] * coef[:, None]
-            upd[np.arange(r_from.size), dstate] += coef
-            np.add.at(U, sid[risk], upd)
-            p = p @ H
-            cur_std = np.sqrt(((U @ A) ** 2).sum(axis=0))
-        pstate[it] = p
-        std[it] = cur_std
+
+    # ---- event times: H(t) = I + dA and p(t) = p(t-) H(t), one step per time with a
+    # transition (the same arithmetic as R survfitCI, so p is bit for bit the former loop)
+    ev_t = np.unique(stop[moved])
+    K = ev_t.size
+    ws = n_risk[np.searchsorted(times, ev_t)]                 # (K, S) at risk
+    Hs = np.bincount((np.searchsorted(ev_t, stop[moved]) * S + frm[moved]) * S + to[moved] - 1,
+                     minlength=K * S * S).astype(float).reshape(K, S, S)   # counts
+    has = ws > 0
+    tot = Hs.sum(axis=2)
+    Hs[has] = Hs[has] / ws[has][:, None]
+    diag = np.where(has, 1.0 - np.divide(tot, ws, out=np.zeros_like(ws), where=has), 1.0)
+    Hs[:, np.arange(S), np.arange(S)] = diag
+    P = np.empty((K + 1, S))
+    P[0] = p = p0.copy()
+    for k in range(K):
+        p = p @ Hs[k]
+        P[k + 1] = p
+    ne = np.searchsorted(ev_t, times, side="right")           # events at or before t
+    pstate = P[ne]
+
+    # ---- restricted mean: the integral of p (as the former loop: sequential sums)
+    lag0 = min(0.0, times[0]) if T else 0.0
     rmean = se_rmean = crm = cse = None
+    integ = do_rmean and tau > lag0
     if do_rmean:
-        if lag < tau:
-            dt = tau - lag
-            I_int += U * dt
-            r_int += p * dt
+        r_int = np.zeros(S)
+        if integ:
+            lag = np.minimum(times, tau)
+            dt = np.diff(np.concatenate([[lag0], lag]))
+            p_before = np.vstack([p0[None], pstate[:-1]])
+            if T:
+                r_int = np.cumsum(p_before * dt[:, None], axis=0)[-1]
+            r_int = r_int + p * (tau - (lag[-1] if T else lag0))
         rmean = r_int
-        se_all = np.sqrt(((I_int @ A) ** 2).sum(axis=0))
-        se_rmean = se_all[:S]
         crm = r_int @ combos
+    # time integrated between event k-1 and event k (for the integrated influence), and
+    # after the last event up to tau
+    if integ:
+        cev = np.minimum(ev_t, tau)
+        dts = np.diff(np.concatenate([[lag0], cev]))
+        tail = tau - (cev[-1] if K else lag0)
+    else:
+        dts, tail = np.zeros(K), 0.0
+
+    # ---- infinitesimal jackknife without the (subjects x times) sweep
+    # (R survfitaj.c, like the former code here, updates U_i for every subject at every
+    # time: O(n T S^2).  Here only the S x S Gram matrices are carried through time, and a
+    # subject's influence row is evaluated where it is needed -- at the start and end of
+    # each of its rows -- by range compositions of the per-time affine maps; see
+    # _ij_gram.)
+    std = np.empty((T, A.shape[1]))
+    Vs, G = _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail,
+                     do_rmean)
+    before = ne == 0
+    std[before] = (np.sqrt(((U0 @ A) ** 2).sum(axis=0)) if before.any() and U0.any()
+                   else 0.0)                                   # the former arithmetic
+    if (~before).any():
+        std[~before] = _gram_sd(Vs, A)[ne[~before] - 1]
+    if do_rmean:
+        se_all = _gram_sd(G[None], A)[0]
+        se_rmean = se_all[:S]
         cse = se_all[S:]
     # influences of a sum cancel exactly in theory (e.g. alive = 1 - dead with no deaths
     # yet); floating-point remainders below 1e-14 are reported as the zero they are
     std[std < 1e-14] = 0.0
     return AJFit(times, pstate, std[:, :S], n_risk, n_event, n_censor, p0, sp0,
                  pstate @ combos, std[:, S:], rmean, se_rmean, crm, cse, n_trans, nid)
+
+
+def _gram_sd(Vs, A):
+    """``sqrt(diag(A' V A))`` for each Gram matrix ``V`` in ``Vs`` (k, S, S).
+
+    The influence of every subject sums to zero over the states (``U 1 = 0``: p sums to
+    a constant), so ``a' V a = (a - c)' V (a - c)`` for any constant ``c``; the ``c``
+    among 0 and the entries of ``a`` with the smallest ``|a - c|' |V| |a - c|`` is used
+    (the least cancellation: e.g. alive = 1 - dead is computed from the dead column).
+    A sum whose influence is identically zero (all states; alive before the first
+    death) is then computed from columns that are exactly zero: 0, as the former
+    direct sums (below 1e-14).
+    """
+    Vs = np.asarray(Vs, float)
+    absV = np.abs(Vs)
+    out = np.empty((Vs.shape[0], A.shape[1]))
+    for col in range(A.shape[1]):
+        a = A[:, col]
+        var = scale = None
+        for c in np.unique(np.concatenate([[0.0], a])):
+            b = a - c
+            v = np.einsum("j,kjl,l->k", b, Vs, b)
+            s = np.einsum("j,kjl,l->k", np.abs(b), absV, np.abs(b))
+            if var is None:
+                var, scale = v, s
+            else:
+                better = s < scale
+                var = np.where(better, v, var)
+                scale = np.where(better, s, scale)
+        out[:, col] = np.sqrt(np.maximum(var, 0.0))
+    return out
+
+
+def _pad_mode(B):
+    """(n, S, S) offsets by state -> (n, S + 1, S) with a zero row for "not at risk"."""
+    return np.concatenate([B, np.zeros((B.shape[0], 1, B.shape[2]))], axis=1)
+
+
+class _AffineRanges:
+    """Compositions of the per-event-time affine maps of one influence row over a range.
+
+    At event time ``k`` (``k = 0 .. K-1``) the influence row ``u`` of a subject and its
+    time integral ``v`` (restricted mean) become ``v + dt_k u`` and ``u H_k + b_k[m]``,
+    where ``m`` is the state the subject is at risk in (``b_k[m] = c_m (e_m - H_k[m])``,
+    ``c_m = p_m(t-) / n_m(t)``) and ``b = 0`` when it is not at risk.  Maps over ranges
+    of times are composed in a segment tree (aligned blocks of ``2^l`` times), so a row
+    is carried over any range in O(log K) S x S products, without inverses (``H`` can be
+    singular).  To bound memory the tree starts at blocks of ``bs`` times; the ends of a
+    range inside a block are stepped one time at a time (fewer than ``2 bs`` steps).
+    """
+
+    _BUDGET = 2 ** 26  # bytes for the stored levels
+
+    def __init__(self, Hs, Bs, dts, rmean):
+        K, S, _ = Hs.shape
+        self.Hs, self.dts, self.S, self.rm = Hs, dts, S, rmean
+        self.Bs = _pad_mode(Bs)
+        per_node = (4 if rmean else 2) * S * S * 8
+        L0 = 0
+        while (2 * K >> L0) * per_node > self._BUDGET and (K >> L0) > 1:
+            L0 += 1
+        self.bs = 1 << L0
+        M, B = Hs, Bs
+        N = dts[:, None, None] * np.eye(S) if rmean else None
+        Gm = np.zeros_like(Bs) if rmean else None
+        self.levels = []
+        lev = 0
+        while M.shape[0] > 0:
+            if lev >= L0:   # offsets stored with a zero row for "not at risk" (mode S)
+                self.levels.append((M, N, _pad_mode(B), _pad_mode(Gm) if rmean else None))
+            h = M.shape[0] // 2
+            M1, M2, B1, B2 = M[0:2 * h:2], M[1:2 * h:2], B[0:2 * h:2], B[1:2 * h:2]
+            if rmean:
+                N1, N2, G1, G2 = N[0:2 * h:2], N[1:2 * h:2], Gm[0:2 * h:2], Gm[1:2 * h:2]
+                N = N1 + M1 @ N2
+                Gm = G1 + B1 @ N2 + G2
+            M, B = M1 @ M2, B1 @ M2 + B2
+            lev += 1
+
+    def _apply(self, M, N, B, G, u, v, mode, a, x):
+        """Rows ``a`` of (u, v) through the maps ``x`` (node indices) in state ``mode``."""
+        uo = u[a]
+        m = mode[a]
+        u[a] = np.einsum("qa,qab->qb", uo, M[x]) + B[x, m]
+        if self.rm:
+            v[a] += np.einsum("qa,qab->qb", uo, N[x]) + G[x, m]
+
+    def _leaf(self, u, v, mode, a, k):
+        uo = u[a]
+        u[a] = np.einsum("qa,qab->qb", uo, self.Hs[k]) + self.Bs[k, mode[a]]
+        if self.rm:
+            v[a] += self.dts[k][:, None] * uo
+
+    def carry(self, u, v, mode, lo, hi):
+        """(u, v) carried through times ``lo .. hi-1`` (new arrays).  Rows still zero
+        (a subject not yet at risk, no initial influence) depend only on (mode, lo, hi):
+        those are computed once per distinct range."""
+        u, v = u.copy(), (v.copy() if self.rm else None)
+        zero = ~u.any(axis=1)
+        if self.rm:
+            zero &= ~v.any(axis=1)
+        nz = np.flatnonzero(~zero)
+        if nz.size:
+            uu, vv = u[nz], (v[nz] if self.rm else None)
+            self.advance(uu, vv, mode[nz], lo[nz], hi[nz])
+            u[nz] = uu
+            if self.rm:
+                v[nz] = vv
+        z = np.flatnonzero(zero & (lo < hi))
+        if z.size:
+            n1 = np.int64(self.Hs.shape[0] + 1)
+            key = (mode[z].astype(np.int64) * n1 + lo[z]) * n1 + hi[z]
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+            f = z[first]
+            uu = np.zeros((f.size, self.S))
+            vv = np.zeros((f.size, self.S)) if self.rm else None
+            self.advance(uu, vv, mode[f], lo[f], hi[f])
+            u[z] = uu[inv]
+            if self.rm:
+                v[z] = vv[inv]
+        return u, v
+
+    def advance(self, u, v, mode, lo, hi):
+        """Apply the maps of times ``lo .. hi-1`` to the rows of ``u`` (and ``v``), in
+        place; ``mode`` = state at risk in (``S``: not at risk)."""
+        pos = lo.copy()
+        bs = self.bs
+        for _ in range(bs - 1):   # single times up to a block boundary
+            a = np.flatnonzero((pos < hi) & (pos % bs != 0))
+            if a.size == 0:
+                break
+            self._leaf(u, v, mode, a, pos[a])
+            pos[a] += 1
+        cp, ce = pos // bs, hi // bs
+        start_cp = cp.copy()
+        L = len(self.levels)
+        # canonical decomposition: blocks of growing size while the position has the
+        # block's bit set, then of shrinking size (each block applied in time order)
+        for step, lev in enumerate(list(range(L)) + list(range(L - 1, -1, -1))):
+            w = 1 << lev
+            fits = cp + w <= ce
+            if step < L:
+                fits &= ((cp >> lev) & 1) == 1
+            a = np.flatnonzero(fits)
+            if a.size:
+                M, N, B, G = self.levels[lev]
+                self._apply(M, N, B, G, u, v, mode, a, cp[a] >> lev)
+                cp[a] += w
+        pos = np.where(cp > start_cp, cp * bs, pos)
+        while True:              # single times after the last whole block
+            a = np.flatnonzero(pos < hi)
+            if a.size == 0:
+                break
+            self._leaf(u, v, mode, a, pos[a])
+            pos[a] += 1
+
+
+def _sum_rows(n0, n1, parts):
+    """(n0, n1, S) array of the sums of the row vectors ``vals`` at ``[i0, i1]`` over the
+    ``parts`` ``[(i0, i1, vals), ...]`` (np.add.at by bincount)."""
+    i0 = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    i1 = np.concatenate([p[1] for p in parts])
+    vals = np.concatenate([p[2] for p in parts])
+    flat = i0 * n1 + i1
+    return np.stack([np.bincount(flat, vals[:, c], minlength=n0 * n1).reshape(n0, n1)
+                     for c in range(vals.shape[1])], axis=2)
+
+
+def _ij_gram(start, stop, frm, to, sid, moved, ev_t, Hs, P, ws, U0, dts, tail, rmean):
+    """Gram matrices ``V_k = sum_i U_i' U_i`` of the IJ influence after each event time
+    (K, S, S), and ``G = sum_i I_i' I_i`` of the integrated influence to ``tau``.
+
+    Per event time ``U <- U H + D`` with ``D_i = c_j (e_j - H_j)`` for a subject at risk
+    in state ``j`` (plus ``c_j (e_k - e_j)`` when it moves to ``k``) and 0 otherwise, so
+    ``V <- H'VH + H'X + X'H + Y`` with ``X = sum_i U_i' D_i = sum_j W_j' b_j + (movers)``,
+    ``W_j`` = sum of the rows at risk in ``j`` (carried by the same map, plus the rows
+    entering / minus the rows leaving), ``Y = sum_i D_i' D_i``.  The integrated
+    influence adds ``C = sum_i I_i' U_i`` and the per-state sums of ``I``.  Each row's
+    ``U_i`` at its entry, its last time and its exit comes from _AffineRanges.
+    """
+    K, S = Hs.shape[0], Hs.shape[1]
+    V0 = U0.T @ U0
+    if K == 0:
+        return np.zeros((0, S, S)), tail * tail * V0
+    eye = np.eye(S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(ws > 0, P[:-1] / ws, 0.0)                 # (K, S) p_j(t-) / n_j
+    Bs = c[:, :, None] * (eye - Hs)                              # b_k[j] = c_j (e_j - H_j)
+    # rows at risk at some event time: times a .. b (start < t <= stop)
+    a_r = np.searchsorted(ev_t, start, side="right")
+    b_r = np.searchsorted(ev_t, stop, side="right") - 1
+    eff = np.flatnonzero(a_r <= b_r)
+    eff = eff[np.lexsort((start[eff], sid[eff]))]
+    es = sid[eff]
+    same = es[1:] == es[:-1]
+    if (same & (a_r[eff][1:] <= b_r[eff][:-1])).any():
+        bad = es[1:][same & (a_r[eff][1:] <= b_r[eff][:-1])][0]
+        raise InputError("overlapping rows of one subject (both at risk at the same "
+                         f"transition time; subject code {bad}): the IJ variance is per "
+                         "subject with one row at risk at a time (check_intervals reports "
+                         "overlaps as errors)")
+    idx = np.arange(eff.size)
+    rank = idx - np.maximum.accumulate(np.where(np.r_[True, ~same], idx, 0))
+    tree = _AffineRanges(Hs, Bs, dts, rmean)
+    # by (time, state): the rows entering before time k (U_i, I_i), the rows leaving
+    # after time k; by (time, column): the movers' c_from U_i' (e_to - e_from) (and I_i)
+    ein, eout, xm, ein_v, eout_v, zm, mov = [], [], [], [], [], [], []
+    empty = np.zeros((0, S))
+    Ucur = U0.copy()
+    Icur = np.zeros_like(U0) if rmean else None
+    pos = np.zeros(U0.shape[0], np.int64)
+    order = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[order], np.arange(rank.max() + 2 if rank.size else 1))
+    for q in range(bounds.size - 1):   # the q-th row of each subject (one subject, one row)
+        r = eff[order[bounds[q]:bounds[q + 1]]]
+        i, j, a, b = sid[r], frm[r], a_r[r], b_r[r]
+        u = Ucur[i]
+        v = Icur[i] if rmean else None
+        u, v = tree.carry(u, v, np.full(r.size, S), pos[i], a)  # not at risk before it
+        ein.append((a, j, u))
+        if rmean:
+            ein_v.append((a, j, v))
+        u, v = tree.carry(u, v, j, a, b)                       # at risk in j up to b-1
+        up = np.einsum("qa,qab->qb", u, Hs[b]) + Bs[b, j]
+        if rmean:
+            vp = v + dts[b][:, None] * u
+        mv = np.flatnonzero(moved[r])
+        if mv.size:                                            # the row's transition
+            bm, jm, km = b[mv], j[mv], to[r][mv] - 1
+            cm = c[bm, jm]
+            up[mv, km] += cm
+            up[mv, jm] -= cm
+            mov.append((bm, jm * S + km))
+            val = cm[:, None] * u[mv]
+            xm += [(bm, km, val), (bm, jm, -val)]              # columns 'to', 'from'
+            if rmean:
+                val = cm[:, None] * vp[mv]
+                zm += [(bm, km, val), (bm, jm, -val)]
+        eout.append((b, j, up))
+        Ucur[i] = up
+        if rmean:
+            eout_v.append((b, j, vp))
+            Icur[i] = vp
+        pos[i] = b + 1
+    none = [(np.zeros(0, np.int64), np.zeros(0, np.int64), empty)]
+    Ein, Eout = _sum_rows(K + 1, S, ein or none), _sum_rows(K, S, eout or none)
+    Xm = _sum_rows(K, S, xm or none).transpose(0, 2, 1)
+    cnt = np.zeros((K, S * S))          # movers at risk, by time, from, to
+    if mov:
+        bm, jk = (np.concatenate(x) for x in zip(*mov))
+        cnt = np.bincount(bm * S * S + jk, minlength=K * S * S).astype(float)
+    cnt = cnt.reshape(K, S, S)
+    if rmean:
+        EinV, EoutV = _sum_rows(K + 1, S, ein_v or none), _sum_rows(K, S, eout_v or none)
+        Zm = _sum_rows(K, S, zm or none).transpose(0, 2, 1)
+    # D_i' D_i summed: n_j b_j' b_j, movers (b_j + c_j (e_k - e_j)) instead of b_j
+    # (ws = rows at risk in each state at each event time, R's n.risk)
+    Y = np.einsum("kj,kja,kjb->kab", ws, Bs, Bs)
+    F = ws[:, :, None] * Bs
+    for j_, k_ in zip(*np.nonzero(cnt.sum(axis=0))):
+        d = cnt[:, j_, k_]
+        e = eye[k_] - eye[j_]
+        dl = Bs[:, j_] + c[:, j_, None] * e
+        Y += d[:, None, None] * (dl[:, :, None] * dl[:, None, :]
+                                 - Bs[:, j_, :, None] * Bs[:, j_, None, :])
+        F[:, j_] += (d * c[:, j_])[:, None] * e
+    DW = F - Eout
+    DW += Ein[1:]
+    W = Ein[0].copy()
+    V = V0
+    Vs = np.empty((K, S, S))
+    if rmean:
+        DWV = EinV[1:] - EoutV
+        WV = EinV[0].copy()
+        C = np.zeros((S, S))
+        G = np.zeros((S, S))
+    for k in range(K):
+        H = Hs[k]
+        if rmean:
+            d = dts[k]
+            if d:
+                G = G + d * (C + C.T) + (d * d) * V
+                C = C + d * V
+                WV = WV + d * W
+            C = C @ H + WV.T @ Bs[k] + Zm[k]
+            WV = WV + DWV[k]
+        HX = H.T @ (W.T @ Bs[k] + Xm[k])
+        V = H.T @ V @ H + HX + HX.T + Y[k]
+        W = W @ H + DW[k]
+        Vs[k] = V
+    if not rmean:
+        return Vs, None
+    if tail:
+        G = G + tail * (C + C.T) + (tail * tail) * V
+    return Vs, G
 
 
 def _confint(est, se, conf_type, conf_level):
