@@ -71,3 +71,8 @@ def test_plan_tables_carry_the_reasons(tmp_path, capsys):
     assert len(blank_upper) >= 1
     assert all(n in (shapes.NOTE_NOT_REACHED, shapes.NOTE_UPPER_NOT_REACHED,
                      "confidence limits not reached") for n in blank_upper["note"])
+    # the report shows the tables' footnotes too (it showed the marker without the note,
+    # and NR / NE cells without what they mean)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "¹ " + shapes.NOTE_SE_ZERO in html
+    assert "NR, not reached." in html

@@ -33,6 +33,7 @@ details.warnings li{margin:.25em 0}
 .where{color:#555;font-size:.85em}
 nav.toc ol{columns:2;font-size:.9em} nav.toc li{margin:.1em 0}
 .empty{color:#a4161a}
+.footnotes p{margin:.1em 0;font-size:.85em;color:#333}
 code{background:#f4f4f4;padding:0 .2em}
 """
 
@@ -169,7 +170,7 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
     """Assemble the report.
 
     ``sections`` is a list of dicts with keys ``id``, ``title``, ``kind``, ``choices`` (str),
-    ``tables`` (list of (caption, DataFrame)), ``figures`` (list of PNG paths),
+    ``tables`` (list of (caption, DataFrame[, footnotes])), ``figures`` (list of PNG paths),
     ``notes`` (list of str), optionally ``status`` and ``reason`` (not estimable).
     ``warnings`` are the run's warnings ``"[analysis id] Category: message"``; they are
     shown once, grouped, in one collapsible panel after the summary
@@ -238,10 +239,15 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
             out.append(f"<p>{html.escape(note)}</p>")
         for fig in s.get("figures", []):
             out.append(f"<figure>{_img(fig)}</figure>")
-        for cap, df in s.get("tables", []):
+        for item in s.get("tables", []):
+            cap, df = item[0], item[1]
             if cap:
                 out.append(f"<p><em>{html.escape(cap)}</em></p>")
             out.append(_table_html(df))
+            foot = item[2] if len(item) > 2 else ()
+            if foot:   # what the table's markers, NE and NR cells mean, as in the DOCX
+                out.append("<div class='footnotes'>" + "".join(
+                    f"<p>{html.escape(str(f))}</p>" for f in foot) + "</div>")
         if (not s.get("figures") and not s.get("tables") and s.get("status", "ok") == "ok"):
             out.append("<p class='empty'>This analysis produced no table or figure; its numbers "
                        "are in <code>results.json</code> under "

@@ -553,7 +553,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                     if isinstance(tab, JournalTable):
                         # identifying columns: checked for the plan by check_identifiers
                         save_table(tab, stem, formats=options["tables"], allow_identifiers=True)
-                        sec["tables"].append((caption, tab.data))
+                        sec["tables"].append((caption, tab.data,
+                                              [redact_dates(f) for f in tab.footnotes]))
                         jt = tab
                     elif isinstance(tab, pd.DataFrame):
                         write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
@@ -562,7 +563,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                         fmts = tuple(f for f in options["tables"] if f != "csv")
                         if fmts:
                             save_table(jt, stem, formats=fmts, allow_identifiers=True)
-                        sec["tables"].append((caption, jt.data))
+                        # the footnotes (NE reasons, NR, point intervals, ...) go with it
+                        sec["tables"].append((caption, jt.data,
+                                              [redact_dates(f) for f in jt.footnotes]))
                     else:
                         continue
                     if "patient_id" in getattr(jt.raw, "columns", ()):
