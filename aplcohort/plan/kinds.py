@@ -496,7 +496,10 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                                              landmarks=landmarks)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         # a comparison that cannot be fitted is reported, not fatal; the warning says so
-        # instead of promising a comparison that is not there
+        # instead of promising a comparison that is not there (a bug is not "cannot be
+        # fitted": it goes up to run_analysis, which reports it as an internal error)
+        if not _is_data_problem(exc):
+            raise
         why = str(exc).rstrip(".")
         warnings.warn(f"{problem} The time-dependent "
                       f"{'cause-specific Cox model' if competing else 'analysis'} could not be "
