@@ -175,8 +175,20 @@ def test_f8_table1_settings_for_variables_not_in_the_table(arg):
     from aplcohort.tables import table1
     d = _surv()
     val = {"kinds": "continuous", "labels": "Age", "level_order": ["x"], "summary": "mean"}[arg]
-    with pytest.raises(InputError, match=f"{arg} names 'agee', not among the variables"):
+    want = ("labels names 'agee', not a column of the data" if arg == "labels"
+            else f"{arg} names 'agee', not among the variables")
+    with pytest.raises(InputError, match=want):
         table1(d, "arm", ["age"], **{arg: {"agee": val}})
+
+
+def test_f8_table1_labels_may_be_shared_between_tables():
+    # one labels dictionary for several tables (and the group's own label) is the usual
+    # notebook pattern (notebooks/01_replicate_min2022.ipynb): not a typo
+    from aplcohort.tables import table1
+    d = _surv()
+    other = [c for c in d.columns if c not in ("arm", "age")][0]
+    t = table1(d, "arm", ["age"], labels={"age": "Age, years", "arm": "Arm", other: "Other"})
+    assert "Age, years" in t.data.to_string()
 
 
 # ---------------------------------------------------------------- F10 readable errors

@@ -628,8 +628,10 @@ def _is_data_problem(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    path = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
-    return any(f"/{pkg}/" in path for pkg in ("numpy", "scipy", "statsmodels", "aplcohort"))
+    # the module of the frame that raised it (not its file path: a checkout or venv folder
+    # named "aplcohort" would hold pandas too)
+    module = str(tb.tb_frame.f_globals.get("__name__", "")) if tb is not None else ""
+    return module.split(".")[0] in ("numpy", "scipy", "statsmodels", "aplcohort")
 
 
 def internal_error_reason(exc: BaseException) -> str:

@@ -171,12 +171,18 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     if summary not in ("median", "mean") and not isinstance(summary, Mapping):
         raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
     # a setting for a variable that is not a row of the table (a typo) would do nothing
-    for name, given in (("kinds", kinds), ("labels", labels), ("level_order", level_order),
+    for name, given in (("kinds", kinds), ("level_order", level_order),
                         ("summary", summary if isinstance(summary, Mapping) else {})):
         unknown = [k for k in given if k not in variables]
         if unknown:
             raise InputError(f"{name} names {', '.join(map(repr, unknown))}, not among the "
                              f"variables of the table ({', '.join(map(repr, variables))})")
+    # labels: one dictionary is often shared by several tables (and labels the group), so
+    # any column of the data may be named; a name that is no column at all is a typo
+    unknown = [k for k in labels if k not in data.columns]
+    if unknown:
+        raise InputError(f"labels names {', '.join(map(repr, unknown))}, not a column of the "
+                         f"data (the table's variables: {', '.join(map(repr, variables))})")
     if order is None and lab.has_order(group):
         order = lab.order(group, data[group].dropna().unique().tolist())
     groups = _levels(data[group], order)
