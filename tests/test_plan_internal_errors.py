@@ -40,6 +40,8 @@ def test_a_bug_in_one_analysis_is_an_error_and_the_others_are_written(tmp_path, 
     assert set(doc["failed"]) == {"n"}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Failed by an internal error" in html
+    assert "1 failed by an internal error" in html and "not estimable" not in html.split(
+        "id='summary'")[1].split("</p>")[0]
     assert (out / "tables" / "os__medians.csv").exists()
 
 
