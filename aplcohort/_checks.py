@@ -53,3 +53,24 @@ def check_int(name: str, value, *, minimum: int | None = None, allow_none: bool 
         bound = f" >= {minimum}" if minimum is not None else ""
         raise InputError(f"{name} must be an integer{bound}; got {value!r}")
     return int(value)
+
+
+def check_conf_level(conf_level) -> float:
+    """``conf_level`` as a float strictly between 0 and 1, checked as ``coxph`` and
+    ``kaplan_meier`` check it (``95`` for 95 % is refused: it would give NaN limits).
+
+    Examples
+    --------
+    >>> check_conf_level(0.9)
+    0.9
+    >>> check_conf_level(95)
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: conf_level must be a number strictly between 0 and 1, e.g. 0.95 for 95 % intervals; got 95
+    """
+    ok = isinstance(conf_level, numbers.Real) and not isinstance(conf_level, (bool, np.bool_))
+    if ok and 0.0 < float(conf_level) < 1.0:
+        return float(conf_level)
+    shown = f"{float(conf_level):g}" if ok else repr(conf_level)
+    raise InputError("conf_level must be a number strictly between 0 and 1, e.g. 0.95 for "
+                     f"95 % intervals; got {shown}")

@@ -8,8 +8,6 @@ contrasts; both are built from one level order so that they agree.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
@@ -19,27 +17,6 @@ from ..errors import InputError
 MIN_EVENTS_PER_COVARIATE = 10
 #: Effective sample size (Kish) of a group below which a warning is given.
 MIN_ESS = 10.0
-
-
-def check_conf_level(conf_level) -> float:
-    """``conf_level`` as a float strictly between 0 and 1, checked as ``coxph`` and
-    ``kaplan_meier`` check it (``95`` for 95 % is refused: it would give NaN limits).
-
-    Examples
-    --------
-    >>> check_conf_level(0.9)
-    0.9
-    >>> check_conf_level(95)
-    Traceback (most recent call last):
-    ...
-    aplcohort.errors.InputError: conf_level must be a number strictly between 0 and 1, e.g. 0.95 for 95 % intervals; got 95
-    """
-    ok = isinstance(conf_level, numbers.Real) and not isinstance(conf_level, (bool, np.bool_))
-    if ok and 0.0 < float(conf_level) < 1.0:
-        return float(conf_level)
-    shown = f"{float(conf_level):g}" if ok else repr(conf_level)
-    raise InputError("conf_level must be a number strictly between 0 and 1, e.g. 0.95 for "
-                     f"95 % intervals; got {shown}")
 
 
 def name_rows(data: pd.DataFrame, rows, limit: int = 10) -> str:

@@ -325,7 +325,7 @@ def weighted_km(data: pd.DataFrame, time: str, event: str, group: str, weights, 
     Validated against R ``survfit(..., weights = w, robust = TRUE, id = id)``.
     """
     from ..stats.km import kaplan_meier
-    from ._common import check_conf_level
+    from .._checks import check_conf_level
     if conf_type not in _CONF:
         raise InputError(f"conf_type must be one of {_CONF}; got {conf_type!r}")
     conf_level = check_conf_level(conf_level)
@@ -488,7 +488,7 @@ def weighted_cif(data: pd.DataFrame, time: str, code: str, group: str, weights, 
 
     Validated against R ``survfit(Surv(t, factor(code)) ~ g, weights = w, id = id)``.
     """
-    from ._common import check_conf_level
+    from .._checks import check_conf_level
     if conf_type not in _CONF:
         raise InputError(f"conf_type must be one of {_CONF}; got {conf_type!r}")
     conf_level = check_conf_level(conf_level)

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from .._checks import check_int
+from .._checks import check_conf_level, check_int
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
-from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, check_conf_level, design,
+from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, design,
                       levels_of)
 
 __all__ = ["weighted_cox", "weighted_logrank", "adjusted_risks", "WeightedCoxResult",

@@ -155,7 +155,7 @@ def weighted_finegray(data: pd.DataFrame, time: str, code: str, treatment: str, 
     cluster = id, data = finegray(..., weights = w))``.
     """
     from ..stats.cox import cox_fit
-    from ._common import check_conf_level
+    from .._checks import check_conf_level
     from .curves import _weights_array
     conf_level = check_conf_level(conf_level)
     w, label, excluded = _weights_array(weights, data)

@@ -349,9 +349,7 @@ def _part(out, key: str, name: str):
     except PlanError:
         raise
     except Exception as exc:  # noqa: BLE001 -- the rest of the analysis stands
-        internal = not _is_data_problem(exc)
-        reason = internal_error_reason(exc) if internal else (str(exc).strip()
-                                                             or type(exc).__name__)
+        internal, reason = _failure(exc)
         reason = re.sub(r"^analysis '[^']*': ", "", reason)
         del out.tables[n_tables:]
         for _name, fig in out.figures[n_figures:]:
@@ -634,6 +632,14 @@ def _is_data_problem(exc: BaseException) -> bool:
     return module.split(".")[0] in ("numpy", "scipy", "statsmodels", "aplcohort")
 
 
+def _failure(exc: BaseException) -> tuple[bool, str]:
+    """``(internal, reason)`` of an analysis or part that raised ``exc``: a bug of
+    aplcohort (:func:`internal_error_reason`) or the data's reason (the message)."""
+    if _is_data_problem(exc):
+        return False, str(exc).strip() or type(exc).__name__
+    return True, internal_error_reason(exc)
+
+
 def internal_error_reason(exc: BaseException) -> str:
     """The reason given for an analysis that failed by a bug: said as such, so nobody reads
     it as a property of their data."""
@@ -671,10 +677,7 @@ def run_analysis(ctx: Context, a):
     except PlanError:
         raise
     except Exception as exc:  # noqa: BLE001 -- one failing analysis must not hide the others
-        internal = not _is_data_problem(exc)
-        reason = str(exc).strip() or type(exc).__name__
-        if internal:
-            reason = internal_error_reason(exc)
+        internal, reason = _failure(exc)
         if f"'{m.id}'" not in reason:
             reason = f"analysis '{m.id}': {reason}"
         status = "error" if internal else "not estimable"
