@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 from importlib import resources
 
-from scipy.optimize import brentq
 
 # --------------------------------------------------------------------------- solvers
 
@@ -151,6 +150,7 @@ def death_after_relapse_rate(t: float, lr: float, ln: float, os: float) -> float
     floor = 1.0 - d0["nrm"] - d0["cir"]  # mu -> inf: every relapse is fatal at once
     if not (floor < os < hi_os):
         raise ValueError(f"OS target {os} infeasible: must lie in ({floor:.6g}, {hi_os:.6g})")
+    from scipy.optimize import brentq  # on first use: scipy.optimize costs ~0.3 s to import
     return brentq(lambda m: illness_death(t, lr, ln, m)["os"] - os, 1e-12, 1e4, xtol=1e-15, rtol=1e-14,
                   maxiter=500)
 
