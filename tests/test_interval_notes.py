@@ -5,6 +5,7 @@ tables (before: S = 1 with SE 0 and CI 1 to 1, or a NaN limit, with an empty not
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from aplcohort.stats import cumulative_incidence, kaplan_meier, shapes
@@ -76,3 +77,23 @@ def test_plan_tables_carry_the_reasons(tmp_path, capsys):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "¹ " + shapes.NOTE_SE_ZERO in html
     assert "NR, not reached." in html
+
+
+def test_se_zero_after_events_has_its_own_reason():
+    # group A is one id cluster: its robust (IJ) variance is exactly 0 although events
+    # have happened, which is not "no event up to this time"
+    import pandas as pd
+
+    from aplcohort.adjust.curves import weighted_cif
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7], "c": [1, 2, 0, 1, 1, 0, 2],
+                      "g": list("AAABBBB"), "id": ["p1"] * 3 + ["p2"] * 3 + ["p3"]})
+    at = weighted_cif(d, "t", "c", "g", pd.Series(np.ones(7)), id="id").at([0.5, 2, 5])
+    a = at[at["group"] == "A"].set_index(["cause", "time"])
+    assert a.loc[(1, 2.0), "estimate"] == pytest.approx(1 / 3)
+    assert a.loc[(1, 2.0), "std_err"] == 0.0                 # exactly, not rounding
+    assert a.loc[(1, 2.0), "note"] == shapes.NOTE_SE_ZERO_EVENTS
+    assert a.loc[(1, 0.5), "note"] == shapes.NOTE_SE_ZERO    # before any event
+    b = at[(at["group"] == "B") & (at["cause"] == 1)].set_index("time")
+    assert b.loc[5.0, "std_err"] > 0 and b.loc[5.0, "note"] == ""
+    from aplcohort.tables.frame import is_interval_note
+    assert is_interval_note(shapes.NOTE_SE_ZERO_EVENTS)

@@ -374,6 +374,11 @@ def _aj_one(time, code, w, ids, causes):
         alpha[k] = uf - beta * F[k][pos]
     uid, inv = np.unique(ids, return_inverse=True)
     out_se = _ij_se(pos, inv, uid.size, w, beta, alpha, F, b, d_k, J, causes)
+    if uid.size == 1:
+        # one cluster: its influences sum to zero (F does not change when every weight is
+        # scaled alike), so the robust variance is exactly 0; the closed form leaves
+        # rounding (~1e-9) that would read as a tiny, real SE
+        out_se = {k: np.zeros_like(v) for k, v in out_se.items()}
     return {"time": ut, "n_risk": n_risk, "n_event": d_k, "n_censor": n_cens, "F": F,
             "se": out_se}
 

@@ -43,7 +43,7 @@ import pandas as pd
 
 __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
-           "NOTE_SE_ZERO", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
+           "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame"]
 
@@ -59,6 +59,11 @@ NOTE_PAST_FOLLOWUP = "after the last follow-up time of the group"
 NOTE_INFINITE = ("coefficient may be infinite (monotone likelihood); consider firth: true")
 NOTE_CONSTANT = "no information (constant column)"
 NOTE_SE_ZERO = "SE 0: no event up to this time, so the interval is a point, not a measure of precision"
+#: an SE of 0 where events have happened (the estimate is off its no-event value): the
+#: variance is degenerate, e.g. a robust (IJ) variance whose group is one patient or one
+#: ``id`` cluster (the influences of one cluster sum to zero)
+NOTE_SE_ZERO_EVENTS = ("SE 0 although events have occurred (e.g. the group is one patient or "
+                       "one id cluster), so the interval is a point, not a measure of precision")
 NOTE_SE_ZERO_STATE = ("SE 0: at this time every patient is alike for this state (e.g. no "
                       "transition yet, or none left in it), so the interval is a point, not "
                       "a measure of precision")
@@ -248,16 +253,19 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
     """Build an ``.at()`` frame with exactly :data:`AT_COLUMNS`.
 
     ``note`` defaults to :data:`NOTE_PAST_FOLLOWUP` where ``estimate`` is NaN. Where the
-    caller's note is empty, a standard error of exactly 0 (no event yet: S = 1, F = 0)
-    gets :data:`NOTE_SE_ZERO` and an undefined one beside an estimate
-    :data:`NOTE_SE_UNDEFINED`, so no SE-0 interval is shown as a measure of precision.
+    caller's note is empty, a standard error of exactly 0 gets :data:`NOTE_SE_ZERO` where
+    no event has happened yet (S = 1 for a survival curve, ``cause`` None; F = 0 for a
+    cumulative incidence) and :data:`NOTE_SE_ZERO_EVENTS` elsewhere, and an undefined one
+    beside an estimate :data:`NOTE_SE_UNDEFINED`, so no SE-0 interval is shown as a
+    measure of precision.
     """
     t = np.asarray(time, dtype=float)
     est = np.asarray(estimate, float)
     if note is None:
         note = np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, "")
+    no_event = (est == 1.0) if cause is None else (est == 0.0)
     note = _interval_notes(note, est, np.asarray(std_err, float), np.asarray(lower, float),
-                           np.asarray(upper, float))
+                           np.asarray(upper, float), no_event=no_event)
     g = [group] * t.size if np.ndim(group) == 0 else list(group)
     if _BLOCK_API is not None:
         # pandas 2: the blocks built directly (pd.DataFrame with columns= was ~2 ms of a
@@ -278,9 +286,11 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
 
 
 def _interval_notes(note, est, se, lower=None, upper=None, *,
-                    zero_note: str = NOTE_SE_ZERO) -> np.ndarray:
+                    zero_note: str = NOTE_SE_ZERO, no_event=None) -> np.ndarray:
     """``note`` with the reason added where it is empty and the SE is 0 or undefined, or a
-    confidence limit is undefined beside an estimate and its SE."""
+    confidence limit is undefined beside an estimate and its SE. ``no_event``: where the
+    estimate is at its no-event value; an SE of 0 elsewhere gets
+    :data:`NOTE_SE_ZERO_EVENTS` instead of ``zero_note`` (default: ``zero_note`` everywhere)."""
     note = np.asarray(note, dtype=object).copy()
     if not note.size:
         return note
@@ -289,7 +299,12 @@ def _interval_notes(note, est, se, lower=None, upper=None, *,
     with np.errstate(invalid="ignore"):
         zero = empty & finite & (se == 0)
         undefined = empty & finite & ~np.isfinite(se)
-    note[zero] = zero_note
+    if no_event is None:
+        note[zero] = zero_note
+    else:
+        no_event = np.broadcast_to(np.asarray(no_event, dtype=bool), zero.shape)
+        note[zero & no_event] = zero_note
+        note[zero & ~no_event] = NOTE_SE_ZERO_EVENTS
     note[undefined] = NOTE_SE_UNDEFINED
     if lower is not None:
         with np.errstate(invalid="ignore"):

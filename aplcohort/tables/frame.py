@@ -335,8 +335,10 @@ def footnote_marker(k: int) -> str:
 def is_interval_note(note: str) -> bool:
     """True for the notes of :mod:`aplcohort.stats.shapes` that qualify a printed interval
     (SE 0: the interval is a point; SE undefined; limits undefined at the estimate)."""
-    from ..stats.shapes import NOTE_SE_UNDEFINED, NOTE_SE_ZERO, NOTE_SE_ZERO_STATE
-    return bool(note) and (note in (NOTE_SE_ZERO, NOTE_SE_ZERO_STATE, NOTE_SE_UNDEFINED)
+    from ..stats.shapes import (NOTE_SE_UNDEFINED, NOTE_SE_ZERO, NOTE_SE_ZERO_EVENTS,
+                                NOTE_SE_ZERO_STATE)
+    return bool(note) and (note in (NOTE_SE_ZERO, NOTE_SE_ZERO_EVENTS, NOTE_SE_ZERO_STATE,
+                                    NOTE_SE_UNDEFINED)
                            or note.startswith("confidence limits not defined at an estimate"))
 
 
