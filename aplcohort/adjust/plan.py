@@ -1,7 +1,9 @@
 """Handler-style functions that run an analysis with an ``adjust:`` block.
 
 Each handler takes the analysis DataFrame (already filtered by the plan), the
-analysis' own settings and the ``adjust`` mapping, and returns an
+analysis' own settings, the ``adjust`` mapping and optionally ``labels`` (a
+:class:`~aplcohort.tables.labels.Labels` or a plan-style mapping: the notes then name
+covariates and groups by their labels, as a plan's tables do), and returns an
 :class:`AdjustedAnalysis`: the propensity model, the weights or matches, the
 balance table (to be shown *before* the results), the unadjusted result and
 the adjusted one side by side, and every note (small samples, rows left out).
@@ -24,7 +26,9 @@ the adjusted one side by side, and every note (small samples, rows left out).
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -38,7 +42,7 @@ from .weights import psweights
 
 __all__ = ["ADJUST_KEYS", "AdjustedAnalysis", "prepare_adjustment", "adjusted_km",
            "adjusted_cif", "adjusted_cox", "adjusted_logrank", "adjusted_table1",
-           "adjusted_finegray"]
+           "adjusted_finegray", "imbalance_note", "relabel_groups"]
 
 _COMMON = {"method", "covariates", "categorical"}
 _IPTW = {"estimand", "focal", "stabilize", "trim", "truncate"}
@@ -219,11 +223,82 @@ def propensity_columns(adjust) -> dict:
         ("exact", list(adjust.get("exact") or []))) if v}
 
 
-def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict):
+def _labels(labels):
+    """``labels`` (a :class:`~aplcohort.tables.labels.Labels`, a mapping as a plan's
+    ``labels:``, or None) as Labels or None."""
+    if labels is None:
+        return None
+    from ..tables.labels import Labels, resolve_labels
+    if isinstance(labels, Labels):
+        return labels
+    if isinstance(labels, Mapping):
+        return resolve_labels(labels=labels)
+    raise InputError("labels must be a Labels (aplcohort.tables.labels.resolve_labels) or a "
+                     "mapping such as a plan's labels: {column: label}; got "
+                     f"{type(labels).__name__}")
+
+
+def relabel_groups(text: str, column, levels, labels) -> str:
+    """``text`` (a message of the propensity-score functions) with the levels of ``column``
+    it names replaced by their labels: a text level as it is quoted (``group 'IC'`` ->
+    ``group 'Chemo reinduction'``), a numeric one where a message names a group (``group
+    0:``, ``(0)``). Unchanged without ``labels`` or for levels without a label.
+
+    >>> from aplcohort.tables.labels import resolve_labels
+    >>> lab = resolve_labels(labels={"tx": {"levels": {"IC": "Chemo"}}})
+    >>> relabel_groups("group 'IC': effective sample size 8.1", "tx", ["ATO", "IC"], lab)
+    "group 'Chemo': effective sample size 8.1"
+    """
+    lab = _labels(labels)
+    if lab is None:
+        return str(text)
+    out = {}
+    for g in levels:
+        name = lab.level(column, g)
+        if name == str(g):
+            continue
+        if isinstance(g, str):
+            out[repr(g)] = repr(name)
+        else:
+            out[str(g)] = name
+    if not out:
+        return str(text)
+    quoted = [k for k in out if k[:1] in "'\""]
+    plain = [k for k in out if k not in quoted]
+    alts = [re.escape(k) for k in sorted(quoted, key=len, reverse=True)]
+    alts += [rf"(?<=group ){re.escape(k)}(?![\w.])|(?<=\(){re.escape(k)}(?=\))" for k in plain]
+    return re.sub("|".join(alts), lambda m: out[m.group(0)], str(text))
+
+
+def imbalance_note(bal: BalanceResult, column=None, labels=None) -> str | None:
+    """The note of covariates still imbalanced after adjustment (|SMD| >= 0.1), or None;
+    with ``labels``, covariates, their levels and the groups of ``column`` by their labels.
+    """
+    imb = bal.imbalanced()
+    if not len(imb):
+        return None
+    lab = _labels(labels)
+    if lab is None:
+        return "still imbalanced after adjustment (|SMD| >= 0.1): " + ", ".join(
+            f"{r.covariate}{'=' + r.level if r.level else ''} ({r.comparison}: {r.smd:+.2f})"
+            for r in imb.itertuples())
+    comp = {f"{a} vs {b}": f"{lab.level(column, a)} vs {lab.level(column, b)}"
+            for a in bal.groups for b in bal.groups if a != b}
+    return "still imbalanced after adjustment (|SMD| >= 0.1): " + ", ".join(
+        f"{lab.column(r.covariate, unit=False)}"
+        f"{' = ' + lab.level(r.covariate, r.level) if r.level else ''} "
+        f"({comp.get(r.comparison, r.comparison)}: {r.smd:+.2f})" for r in imb.itertuples())
+
+
+def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict, labels=None):
     """Fit the propensity score and build weights or matches.
+
+    ``labels`` (a :class:`~aplcohort.tables.labels.Labels` or a mapping as a plan's
+    ``labels:``; optional): the notes name covariates and groups by their labels.
 
     Returns ``(ps, adjustment, balance, notes)``.
     """
+    lab = _labels(labels)
     method = _check_settings(adjust)
     cov = list(adjust["covariates"])
     cat = adjust.get("categorical")
@@ -240,15 +315,13 @@ def prepare_adjustment(data: pd.DataFrame, group: str, adjust: dict):
                                 m_order=adjust.get("m_order", "largest"),
                                 exact=adjust.get("exact"), data=data, seed=adjust.get("seed"))
         bal = balance(data, group, cov, adj, categorical=cat)
-    notes = [str(w.message) for w in caught]
+    notes = [relabel_groups(str(w.message), group, ps.groups, lab) for w in caught]
     left = ps.excluded
     if len(left):
         notes.append(no_score_note(len(left)))
-    imb = bal.imbalanced()
-    if len(imb):
-        notes.append("still imbalanced after adjustment (|SMD| >= 0.1): " + ", ".join(
-            f"{r.covariate}{'=' + r.level if r.level else ''} ({r.comparison}: {r.smd:+.2f})"
-            for r in imb.itertuples()))
+    imb = imbalance_note(bal, group, lab)
+    if imb:
+        notes.append(imb)
     return ps, adj, bal, notes
 
 
@@ -263,22 +336,24 @@ def _settings(adjust, **kw):
     return {**{f"adjust.{k}": v for k, v in adjust.items()}, **kw}
 
 
-def adjusted_km(data, *, time, event, group, adjust, conf_type="log", conf_level=0.95):
+def adjusted_km(data, *, time, event, group, adjust, conf_type="log", conf_level=0.95,
+                labels=None):
     """KM unadjusted (Greenwood) and weighted (IJ robust), with balance."""
     from ..stats.km import kaplan_meier
     from .curves import weighted_km
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     un = kaplan_meier(data[time].to_numpy(float), data[event].to_numpy(), data[group].to_numpy(),
                       conf_type=conf_type, conf_level=conf_level)
     ad = weighted_km(data, time, event, group, adj, conf_type=conf_type, conf_level=conf_level)
     return AdjustedAnalysis("km", _settings(adjust), ps, adj, bal, un, ad, tuple(notes))
 
 
-def adjusted_cif(data, *, time, code, group, adjust, conf_type="log", conf_level=0.95):
+def adjusted_cif(data, *, time, code, group, adjust, conf_type="log", conf_level=0.95,
+                 labels=None):
     """CIF unadjusted (``stats.cumulative_incidence``) and weighted (IJ robust CI)."""
     from ..stats.competing import cumulative_incidence
     from .curves import weighted_cif
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     un = cumulative_incidence(data[time].to_numpy(float), data[code].to_numpy(),
                               data[group].to_numpy(), conf_type=conf_type,
                               conf_level=conf_level)
@@ -289,7 +364,7 @@ def adjusted_cif(data, *, time, code, group, adjust, conf_type="log", conf_level
 
 
 def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_rare=False,
-                 reference=None):
+                 reference=None, labels=None):
     """Cox HR for the treatment unadjusted (``stats.coxph``, model SE) and weighted
     (robust SE), with E-values of the adjusted HRs. ``reference``: the treatment's
     reference group in both models (default: the first level in sorted order; a plan
@@ -300,7 +375,7 @@ def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_ra
     from .effects import weighted_cox
     from .evalue import evalue_hr
     evalue_rare = check_bool("evalue_rare", evalue_rare)
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ref = levels_of(data[group])[0] if reference is None else reference
@@ -311,36 +386,38 @@ def adjusted_cox(data, *, time, event, group, adjust, conf_level=0.95, evalue_ra
     ev = [evalue_hr(r.estimate, r.lower, r.upper, rare=evalue_rare).assign(
         term=r.term, level=r.level) for r in ad.terms.itertuples() if r.estimable]
     if ev:
+        lab = _labels(labels)
         notes.append("E-values: " + "; ".join(
-            f"{e['level'].iloc[0]}: {e['evalue_estimate'].iloc[0]:.2f} (CI limit "
+            f"{e['level'].iloc[0] if lab is None else lab.level(group, e['level'].iloc[0])}: "
+            f"{e['evalue_estimate'].iloc[0]:.2f} (CI limit "
             f"{e['evalue_ci'].iloc[0]:.2f})" for e in ev))
     return AdjustedAnalysis("cox", _settings(adjust, evalue_rare=evalue_rare), ps, adj, bal,
                             un, ad, tuple(notes))
 
 
-def adjusted_logrank(data, *, time, event, group, adjust):
+def adjusted_logrank(data, *, time, event, group, adjust, labels=None):
     """Log-rank test unadjusted and the weighted robust score test (see effects)."""
     from ..stats.logrank import logrank_test
     from .effects import weighted_logrank
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     un = logrank_test(data[time].to_numpy(float), data[event].to_numpy(), data[group].to_numpy())
     ad = weighted_logrank(data, time, event, group, adj)
     return AdjustedAnalysis("logrank", _settings(adjust), ps, adj, bal, un, ad, tuple(notes))
 
 
-def adjusted_table1(data, *, group, variables, adjust, categorical=None):
+def adjusted_table1(data, *, group, variables, adjust, categorical=None, labels=None):
     """Table 1 with unweighted and weighted columns (long DataFrame, see weighted_table1)."""
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     t = weighted_table1(data, group, variables, adj, categorical=categorical)
     return AdjustedAnalysis("table1", _settings(adjust), ps, adj, bal, None, t, tuple(notes))
 
 
 def adjusted_finegray(data, *, time, code, group, adjust, cause=1, conf_level=0.95,
-                      reference=None):
+                      reference=None, labels=None):
     """Fine–Gray SHR unadjusted (unit weights) and weighted (R finegray + weighted coxph);
     ``reference`` as in :func:`adjusted_cox`."""
     from .finegray import weighted_finegray
-    ps, adj, bal, notes = prepare_adjustment(data, group, adjust)
+    ps, adj, bal, notes = prepare_adjustment(data, group, adjust, labels)
     ones = pd.Series(1.0, index=data.index)
     # Breslow ties, as cmprsk::crr: the unadjusted SHR then equals the plan's own Fine–Gray
     # model (crr); with Efron ties (coxph's default) it differed when event times are tied

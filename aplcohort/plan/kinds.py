@@ -752,17 +752,55 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
         return
     with _part(out, "adjusted", "propensity-score adjustment"):
         _adjusted_part(ctx, m, df, out, what)
+    failed = out.summary.get("adjusted")
+    if isinstance(failed, dict) and failed.get("status") in ("not estimable", "error"):
+        # said where the reader of the tables and the manuscript looks, not only in the
+        # report's notes and results.json: a table of its own, as the notes of an
+        # adjustment that could be made
+        settings = dict(m.propensity)
+        group = settings.get("treatment") or getattr(m, "group", None)
+        reason = str(failed.get("reason", ""))
+        if isinstance(group, str) and group in df.columns:
+            from ..adjust.plan import relabel_groups
+            reason = relabel_groups(reason, group, list(pd.unique(df[group].dropna())),
+                                    _resolver(ctx))
+        lines = [ln.strip().lstrip("-").strip() for ln in reason.splitlines() if ln.strip()]
+        lines = lines or ["no reason given"]
+        lines[0] = f"No propensity-score adjustment: {lines[0]}"
+        how = _method_text(settings)
+        said = "not estimable" if failed["status"] == "not estimable" else "failed"
+        out.tables.append(("adjusted_notes", f"Propensity-score adjustment ({how}) {said}",
+                           pd.DataFrame({"note": lines})))
 
 
-def _adjusted_exclusions(res) -> list:
+def _method_text(settings: dict) -> str:
+    """The adjustment a ``propensity:`` block asks for, as captions say it ("ATE
+    weighting", "1:2 matching").
+
+    >>> _method_text({"method": "matching", "ratio": 2}), _method_text({"covariates": ["a"]})
+    ('1:2 matching', 'ATE weighting')
+    """
+    if settings.get("method", "iptw") == "matching":
+        return f"1:{settings.get('ratio', 1)} matching"
+    return f"{settings.get('estimand', 'ATE')} weighting"
+
+
+def _adjusted_exclusions(res, lab=None, group=None) -> list:
     """Patients in the unadjusted analysis but not in the adjusted one, ``[{reason, n,
-    ids}]``: no propensity score (a covariate missing), trimmed, or left unmatched."""
+    ids}]``: no propensity score (a covariate missing), trimmed, or left unmatched. With
+    ``lab`` (the run's labels) each also has ``shown``: the reason with the covariates and
+    the groups of ``group`` by their labels (for the notes; ``reason`` keeps the codes)."""
     groups: dict = {}
+    shown: dict = {}
     exc = getattr(res.ps, "excluded", None)
     if exc is not None:
         for r in exc.itertuples(index=False):
             cols = str(r.reason).split(": ", 1)[-1]
-            groups.setdefault(f"missing a propensity-score covariate ({cols})", []).append(r.row)
+            key = f"missing a propensity-score covariate ({cols})"
+            groups.setdefault(key, []).append(r.row)
+            if lab is not None:
+                shown[key] = ("missing a propensity-score covariate (" + ", ".join(
+                    lab.column(c.strip(), unit=False) for c in cols.split(",")) + ")")
     adj = res.adjustment
     trimmed = getattr(adj, "excluded", None)
     if trimmed is not None and getattr(adj, "trim", None) is not None:
@@ -773,8 +811,13 @@ def _adjusted_exclusions(res) -> list:
     unmatched = getattr(adj, "unmatched", None)
     if unmatched is not None:
         for r in unmatched.itertuples(index=False):
-            groups.setdefault(f"unmatched ({r.group}): {r.reason}", []).append(r.row)
-    return [{"reason": k, "n": len(v), "ids": [str(i) for i in v]} for k, v in groups.items()]
+            key = f"unmatched ({r.group}): {r.reason}"
+            groups.setdefault(key, []).append(r.row)
+            if lab is not None:
+                shown[key] = f"unmatched ({lab.level(group, r.group)}): {r.reason}"
+    return [{"reason": k, "n": len(v), "ids": [str(i) for i in v],
+             **({"shown": shown.get(k, k)} if lab is not None else {})}
+            for k, v in groups.items()]
 
 
 def _adjusted_part(ctx, m, df, out, what: str) -> None:
@@ -787,7 +830,8 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
     if "patient_id" in df.columns and df["patient_id"].is_unique:
         # patients are named by id in every message and in results.json (not by position)
         df = df.set_index(pd.Index(df["patient_id"].astype(str).to_numpy(), name="patient_id"))
-    kw = dict(group=group, adjust=settings)
+    lab = _resolver(ctx)
+    kw = dict(group=group, adjust=settings, labels=lab)
     # the treatment's reference group is the one the plan's own model uses
     ref = (m.categorical or {}).get(group) if what in ("cox", "finegray") else None
     if what == "cox":
@@ -805,16 +849,17 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
     elif what == "logrank":
         res = ap.adjusted_logrank(df, time="time", event="event", **kw)
     else:
-        res = ap.adjusted_table1(df, group=group, variables=list(m.variables), adjust=settings)
+        res = ap.adjusted_table1(df, group=group, variables=list(m.variables), adjust=settings,
+                                 labels=lab)
     # adjusted-only drops: the patients are in the unadjusted analysis (its `n`), so they
     # are recorded under `adjusted`, not in the analysis's `exclusions` (n + exclusions =
     # the patients loaded)
-    left = _adjusted_exclusions(res)
+    left = _adjusted_exclusions(res, lab, group)
     # the patients the adjusted result leaves out, by id; the Python API's count-only note
     # of the patients without a score says the same, so it is replaced (not shown twice)
     no_score = getattr(res.ps, "excluded", None)
     skip = ap.no_score_note(len(no_score)) if no_score is not None and len(no_score) else None
-    by_id = [f"{e['n']} patient(s) in the unadjusted analysis only, {e['reason']} ("
+    by_id = [f"{e['n']} patient(s) in the unadjusted analysis only, {e.pop('shown')} ("
              + ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "") + ")"
              for e in left]
     res = dataclasses.replace(res, notes=tuple(n for n in res.notes if n != skip) + tuple(by_id))
@@ -824,7 +869,8 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
     method = res.balance.adjustment
     for name, tab in res.tables.items():
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:40]
-        out.tables.append((f"adjusted_{slug}", _adjusted_caption(str(name), method, res), tab))
+        out.tables.append((f"adjusted_{slug}", _adjusted_caption(str(name), method, res),
+                           _adjusted_table(str(name), tab, res, group, method)))
     if _fig(ctx, m):
         lab = _legend_labels(ctx, group, list(getattr(res.ps, "groups", ())))
         from ..tables.labels import resolve_labels
@@ -849,6 +895,45 @@ def _adjusted_part(ctx, m, df, out, what: str) -> None:
                             ylabel=lab, width="double"))
             out.figures.append((f"{m.id}__adjusted_curves", _figure_of(fig)))
     out.notes += [f"adjusted ({method}): {n}" for n in res.notes]
+
+
+def _adjusted_table(name: str, tab, res, group: str, method: str):
+    """A table of a propensity-score block with what its journal table needs to say about
+    itself (``DataFrame.attrs``, read by the writer; the CSV keeps the numbers as they are):
+    the treatment column its groups are levels of; for a model's terms, the n and events of
+    that model (the adjusted model has its own patients: not the main model's) and, for the
+    adjusted one, that its patients are weighted; for a weighted curve, that its counts are
+    sums of weights."""
+    if not isinstance(tab, pd.DataFrame):
+        return tab
+    tab = tab.copy()
+    tab.attrs = dict(tab.attrs)
+    tab.attrs["group_column"] = group
+    side, _, what = name.partition(": ")
+    fit = {"adjusted": res.adjusted, "unadjusted": res.unadjusted}.get(side)
+    w = getattr(res.adjustment, "weights", None)
+    weighted = False
+    if isinstance(w, pd.Series):
+        pos = w.to_numpy(float)
+        pos = pos[np.isfinite(pos) & (pos > 0)]
+        weighted = bool(len(pos)) and not np.allclose(pos, 1.0)
+    if what == "terms" and fit is not None:
+        n, ev = getattr(fit, "n", None), getattr(fit, "events", None)
+        if n is not None and ev is not None:
+            tab.attrs["n"], tab.attrs["events"] = int(n), int(ev)
+        if side == "adjusted":
+            if "matching" in method:
+                note = f"the patients of the {method.replace('matching', 'matched')} sample"
+                tab.attrs["sample_note"] = note + (
+                    ", each counted with its matching weight; a control matched more than "
+                    "once counts more" if weighted else "")
+            else:
+                tab.attrs["sample_note"] = (f"the patients with a positive weight, each "
+                                            f"counted with its {method.removesuffix(' weights')}"
+                                            " weight in the model")
+    if side == "adjusted" and weighted:
+        tab.attrs["weighted"] = "matching weights" if "matching" in method else method
+    return tab
 
 
 def _adjusted_caption(name: str, method: str, res) -> str:

@@ -404,16 +404,18 @@ def output_options(plan: dict) -> dict:
 
 
 def journal_table_from_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
-                             group_column: str | None = None, reference_levels=None):
+                             group_column: str | None = None, reference_levels=None,
+                             weighted: str | None = None):
     """Format a tidy result frame as a journal table.
 
     One formatter for every plan table: :func:`aplcohort.tables.frame.format_frame`
     (every p column through the style's p formatter, NR / NE with reasons, estimates
-    with their CI as "x (y–z)", internal columns hidden, labels applied).
+    with their CI as "x (y–z)", internal columns hidden, labels applied; ``weighted``
+    names the weights of a weighted curve's counts).
     """
     from ..tables.frame import format_frame
     return format_frame(df, caption, labels=labels, style=style, group_column=group_column,
-                        reference_levels=reference_levels)
+                        reference_levels=reference_levels, weighted=weighted)
 
 
 def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict, labels, style):
@@ -433,16 +435,22 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
     is_terms = unique and {"term", "estimate", "lower", "upper", "p", "estimable"} <= cols \
         and cols <= set(TERM_COLUMNS)
     is_um = unique and {"term", "hr_uni", "hr_multi"} <= cols
+    # a frame may describe its own sample (the adjusted model of a propensity-score block
+    # has its own patients, events and weights: not the analysis's main model's)
+    att = tab.attrs
     if is_terms or is_um:
         ratio = "SHR" if a.kind == "finegray" else "HR"
         return regression_table(tab, labels=labels, style=style, reference_levels=refs,
                                 ratio_label=ratio, title=caption,
-                                n=getattr(res, "n", None), events=getattr(res, "events", None),
+                                n=att["n"] if "n" in att else getattr(res, "n", None),
+                                events=att["events"] if "events" in att
+                                else getattr(res, "events", None),
+                                sample_note=att.get("sample_note"),
                                 conf_level=plan_a.get("conf_level"))
-    group = plan_a.get("group") or plan_a.get("exposure")
+    group = att.get("group_column") or plan_a.get("group") or plan_a.get("exposure")
     return journal_table_from_frame(tab, caption, labels=labels, style=style,
                                     group_column=group if isinstance(group, str) else None,
-                                    reference_levels=refs)
+                                    reference_levels=refs, weighted=att.get("weighted"))
 
 
 #: Names that keep their capital after "Title: " (a caption starting with a method's

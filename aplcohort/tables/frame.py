@@ -47,7 +47,24 @@ HEADERS = {
     "hr": "HR", "odds_ratio": "OR", "from_state": "From", "to_state": "To",
     "n_start": "n at start", "n_included": "n included", "events_after": "Events after",
     "logrank_statistic": "Log-rank \u03c7\u00b2", "logrank_df": "Log-rank df",
+    # balance and weighted characteristics tables (propensity-score adjustment)
+    "covariate": "Covariate", "variable": "Variable", "comparison": "Comparison",
+    "sample": "Sample", "mean_treated": "Mean treated", "mean_control": "Mean control",
+    "smd": "SMD", "variance_ratio": "Variance ratio", "sd": "SD", "mean": "Mean",
+    "weighted_n": "Weighted n", "weighted_mean": "Weighted mean", "weighted_sd": "Weighted SD",
 }
+#: Statistics printed with a fixed number of decimals, as Table 1 prints its SMD column: a
+#: difference that is zero up to rounding error prints "0.00", not "-0.0000000000000071".
+FIXED_DECIMALS = {"smd": 2, "variance_ratio": 2}
+#: Summary statistics whose decimals follow the value (1 from 10 up, else 2, more below
+#: 0.01) but never more than 3: a mean or SD that is zero up to rounding error prints
+#: "0.000", not 16 digits of noise.
+CAPPED_DECIMALS = {"mean_treated": 3, "mean_control": 3, "mean": 3, "sd": 3,
+                   "weighted_mean": 3, "weighted_sd": 3, "weighted_n": 3}
+#: Counts of a curve that are sums of weights in a weighted (pseudo-population) curve.
+WEIGHTED_COUNTS = ("n_risk", "n_event", "n_censor", "competing")
+#: Columns whose values are the names of data columns (printed with their labels).
+_NAME_COLUMNS = ("covariate", "variable")
 _P_HEADERS = {"p": "p", "p_value": "p", "pvalue": "p", "p.value": "p", "p_adj": "Adjusted p",
               "p_cox": "p (Cox)", "logrank_p": "p (log-rank)", "p_uni": "p", "p_multi": "p"}
 
@@ -99,7 +116,8 @@ def _isnan(x) -> bool:
 
 def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                  conf_level: float = 0.95, group_column: str | None = None,
-                 reference_levels=None, percent: bool | None = None) -> JournalTable:
+                 reference_levels=None, percent: bool | None = None,
+                 weighted: str | None = None) -> JournalTable:
     """Format a tidy result frame as a journal table (see the module docstring).
 
     Parameters
@@ -119,6 +137,15 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     percent : bool, optional
         Print curve probabilities as percentages (default: when the frame has ``time``
         and ``estimate`` columns with values in [0, 1] and no ``term``).
+    weighted : str, optional
+        The weights of a weighted curve (e.g. ``"ATE weights"``): its at-risk, event and
+        censoring counts are sums of weights (a pseudo-population), headed "Weighted at
+        risk" ... and said so in a footnote.
+
+    Columns naming data columns (``covariate``, ``variable`` of a balance or weighted
+    characteristics table) print their labels, their ``level`` the level's label, and a
+    ``comparison`` "<level> vs <level>" of ``group_column`` the groups' labels. SMDs and
+    variance ratios print with 2 decimals (as Table 1's SMD).
 
     Returns
     -------
@@ -179,10 +206,19 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         v = df.at[i, row_id]
         if row_id == "term":
             return lab.term(v, reference_levels)
-        parts = [(lab.term(df.at[i, c], reference_levels) if c == "term" else
-                  _id_text(df.at[i, c])) for c in ("group", "term", "time", "landmark", "state",
-                                                 "measure") if c in cols and c not in drop
-                 and not _isnan(df.at[i, c])]
+        def part(c):   # as the row prints: labels, times with the cells' decimals
+            x = df.at[i, c]
+            if c == "term":
+                return lab.term(x, reference_levels)
+            if c == "group" and group_column:
+                return lab.level(group_column, x)
+            if c == "time" and isinstance(x, (float, np.floating)) and np.isfinite(x) \
+                    and not float(x).is_integer():
+                return st.num(_num(x, _auto_decimals(x)))
+            return _id_text(x)
+
+        parts = [part(c) for c in ("group", "term", "time", "landmark", "state", "measure")
+                 if c in cols and c not in drop and not _isnan(df.at[i, c])]
         return ", ".join(parts) if parts else str(v)
 
     def has_test(i):
@@ -192,6 +228,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         n = notes_col.iat[i].strip()
         return n or "not estimable"
 
+    name_col = next((c for c in _NAME_COLUMNS if c in cols), None)
+    w_cols = [c for c in WEIGHTED_COUNTS if c in cols] if weighted else []
     for c in cols:
         if c in drop:
             continue
@@ -281,16 +319,28 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
             for i, x in enumerate(fin):
                 if _isnan(x):
                     cells.append("")
+                elif c in FIXED_DECIMALS:
+                    cells.append(st.num(_num(x, FIXED_DECIMALS[c])))
                 elif integer and abs(x) < 1e9:
                     cells.append(str(int(x)))
-                else:  # 2 decimals, or 2 significant digits below 0.01 (never "0.00")
-                    dec = 1 if abs(x) >= 10 else (2 if abs(x) >= 0.01 or x == 0 else
-                                                  1 - int(math.floor(math.log10(abs(x)))))
+                else:
+                    dec = _auto_decimals(x)
+                    dec = min(dec, CAPPED_DECIMALS.get(c, dec))
                     cells.append(st.num(_num(x, dec)))
             head = _header(c, lab)
+            if c in w_cols:
+                head = "Weighted " + head[:1].lower() + head[1:]
         else:
             if c == "term":
                 cells = [lab.term(x, reference_levels) for x in v]
+            elif c == name_col:
+                cells = ["" if _isnan(x) else lab.column(x) for x in v]
+            elif c == "level" and name_col is not None:
+                cells = ["" if _isnan(x) or str(x) == "" else lab.level(df.at[i, name_col], x)
+                         for i, x in enumerate(v)]
+            elif c == "comparison" and group_column:
+                cells = ["" if _isnan(x) else comparison_label(x, group_column, lab)
+                         for x in v]
             elif c == "group" and group_column:
                 cells = ["" if _isnan(x) else lab.level(group_column, x) for x in v]
             elif c in lab.columns:
@@ -314,6 +364,11 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                      + ".")
     for k, (note, where) in enumerate(marked.items()):
         notes.append(f"{footnote_marker(k)} {note} ({'; '.join(dict.fromkeys(where))}).")
+    if w_cols:
+        said = [HEADERS[c] if k == 0 else HEADERS[c].lower() for k, c in enumerate(w_cols)]
+        said = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+        notes.append(f"{said} are weighted (pseudo-population) counts: sums of the "
+                     f"{weighted} of the patients concerned, not numbers of patients.")
     return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
                         table_choices={"style": st.name, "conf_level": conf_level})
 
@@ -342,6 +397,32 @@ def is_interval_note(note: str) -> bool:
                            or note.startswith("confidence limits not defined at an estimate"))
 
 
+def comparison_label(text, group_column, lab) -> str:
+    """``"<g1> vs <g0>"`` (a balance table's comparison) with the groups' labels; a level
+    that itself contains " vs " is kept whole when it is a known level of ``group_column``.
+
+    >>> from aplcohort.tables.labels import resolve_labels
+    >>> lab = resolve_labels(labels={"tx": {"levels": {"A": "Arm A", "B": "Arm B"}}})
+    >>> comparison_label("B vs A", "tx", lab)
+    'Arm B vs Arm A'
+    """
+    text = str(text)
+    col = str(group_column)
+    known = set(map(str, lab.level_labels.get(col) or {})) | set(map(str, lab.levels.get(col, ())))
+    cuts = [m.start() for m in re.finditer(" vs ", text)]
+    if not cuts:
+        return lab.level(col, text)
+    best = next((i for i in cuts if text[:i] in known and text[i + 4:] in known), cuts[0])
+    return f"{lab.level(col, text[:best])} vs {lab.level(col, text[best + 4:])}"
+
+
+def _auto_decimals(x) -> int:
+    """Decimals of a number cell: 1 from 10 up, else 2, or 2 significant digits below 0.01
+    (never "0.00" for a value that is not 0)."""
+    x = abs(float(x))
+    return 1 if x >= 10 else (2 if x >= 0.01 or x == 0 else 1 - int(math.floor(math.log10(x))))
+
+
 def _id_text(x) -> str:
     """A row identifier as printed: 60.0 -> '60'."""
     if isinstance(x, (float, np.floating)) and float(x).is_integer():
@@ -364,4 +445,4 @@ def _header(c: str, lab) -> str:
     return c.replace("_", " ").capitalize() if re.fullmatch(r"[a-z0-9_]+", c) else c
 
 
-__all__ = ["format_frame", "is_p_column", "INTERNAL", "DASH"]
+__all__ = ["format_frame", "is_p_column", "comparison_label", "INTERNAL", "DASH"]

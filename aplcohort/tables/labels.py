@@ -17,6 +17,7 @@ Plan syntax::
 
     labels:
       age_at_relapse: "Age at relapse"            # a label (the unit is kept)
+      age_at_diagnosis: "Age (years)"             # names its unit: not appended again
       wbc_relapse: {label: "WBC", unit: "×10⁹/L"}
       sex: {label: "Sex", levels: {M: Male, F: Female}}
     levels:
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -101,11 +103,23 @@ class Labels:
     level_labels: Mapping = field(default_factory=dict)
 
     def column(self, name, *, unit: bool = True) -> str:
-        """Printed name of a column ("Label, unit"); the name itself when unknown."""
+        """Printed name of a column ("Label, unit"); the name itself when unknown.
+
+        The unit is not appended to a label that already names it (a plan's ``age:
+        "Age (years)"`` prints "Age (years)", not "Age (years), years"; see
+        :func:`label_has_unit`).
+
+        >>> lab = resolve_labels(labels={"age_at_diagnosis": "Age (years)"})
+        >>> lab.column("age_at_diagnosis"), lab.column("age_at_relapse")
+        ('Age (years)', 'Age at first relapse, years')
+        """
         name = str(name)
         lab = self.columns.get(name, name)
         u = self.units.get(name) if unit else None
-        return f"{lab}, {UNIT_TEXT.get(u, u)}" if u else lab
+        if not u:
+            return lab
+        shown = UNIT_TEXT.get(u, u)
+        return lab if label_has_unit(lab, u, shown) else f"{lab}, {shown}"
 
     def unit(self, name) -> str | None:
         u = self.units.get(str(name))
@@ -185,6 +199,30 @@ class Labels:
                 raise InputError(f"levels.{col} must be a list of levels in order; got {order!r}")
             lvls[str(col)] = tuple(str(v) for v in order)
         return Labels(cols, units, lvls, lvl_lab)
+
+
+def label_has_unit(label: str, *units: str) -> bool:
+    """Whether ``label`` already names one of ``units`` as a word of its own ("Age (years)",
+    "Age in years", "WBC, ×10⁹/L"), so the unit is not appended again. The unit must appear
+    as written (case matters) and not inside a longer word ("yearsold" does not name
+    "years").
+
+    >>> label_has_unit("Age (years)", "years"), label_has_unit("Age", "years")
+    (True, False)
+    >>> label_has_unit("WBC \u00d710\u2079/L", "x10^9/L", "\u00d710\u2079/L")
+    True
+    >>> label_has_unit("Follow-up (months since relapse)", "months")
+    True
+    >>> label_has_unit("Time to CR2 in days", "months")
+    False
+    """
+    text = str(label)
+    for u in units:
+        u = str(u or "").strip()
+        if u and re.search(r"(?<![0-9A-Za-z\u00c0-\u024f])" + re.escape(u)
+                           + r"(?![0-9A-Za-z\u00c0-\u024f])", text):
+            return True
+    return False
 
 
 def known_columns() -> set[str]:

@@ -26,6 +26,24 @@ def _refs(result) -> dict:
     return {str(k): v for k, v in refs.items()}
 
 
+def _variance_of(result, src, variance) -> str:
+    """``"robust"`` or ``"model"``: the SE a table's CIs and p-values rest on (see
+    :func:`regression_table`)."""
+    if variance is not None:
+        if variance not in ("model", "robust"):
+            raise InputError(f"variance must be 'model' or 'robust'; got {variance!r}")
+        return variance
+    fit = src if src is not None else result
+    if getattr(fit, "variance", None) == "robust":
+        return "robust"
+    terms = result if isinstance(result, pd.DataFrame) else getattr(fit, "terms", None)
+    if isinstance(terms, pd.DataFrame) and "robust_se" in terms.columns:
+        rse = pd.to_numeric(terms["robust_se"], errors="coerce").to_numpy(float)
+        if np.isfinite(rse).any():
+            return "robust"
+    return "model"
+
+
 def _layout(terms: list[str], refs: dict):
     """Rows [(kind, variable, term)] with kind in header / reference / level / term."""
     rows, seen = [], set()
@@ -119,7 +137,8 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
                      model_labels=("Univariable", "Multivariable"),
                      title: str | None = None, style=None, reference_rows: str | None = None,
                      reference_levels: Mapping | None = None, n=None,
-                     events=None) -> JournalTable:
+                     events=None, variance: str | None = None,
+                     sample_note: str | None = None) -> JournalTable:
     """Journal table of a Cox / Fine–Gray fit or a univariable + multivariable result.
 
     Parameters
@@ -141,6 +160,18 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
         "none" prints no reference row and names the reference levels in a footnote.
     reference_levels : mapping {variable: reference level}, optional
         For a DataFrame ``result`` (a fitted result carries its own).
+    n, events : int, optional
+        Patients and events of the model, printed in the footnote (default: the fitted
+        result's).
+    variance : {"model", "robust"}, optional
+        Which SE the CIs and p-values rest on, said in the footnote ("Wald CI; p, Wald
+        test" or "CI and p from the robust (sandwich) SE"). Default: ``"robust"`` when
+        the result says so (``variance == "robust"``) or its terms carry a robust SE (the
+        shared terms shape fills ``robust_se`` only when the CI and p use it), else
+        ``"model"``.
+    sample_note : str, optional
+        What ``n`` and ``events`` are, appended to their footnote (e.g. the patients of a
+        propensity-score-weighted model: "each counts with its ATO weight").
 
     Returns
     -------
@@ -208,6 +239,7 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
         n = getattr(src, "n", None) if n is None else n
         events = getattr(src, "events", None) if events is None else events
     sep = set(why)
+    variance = _variance_of(result, src, variance)
     pct = f"{100 * float(cl):g}%"
     rows_spec = _order_levels(_layout(terms, refs), namer)
     ref_text = st.reference_text
@@ -247,12 +279,15 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
     spans = ((model_labels[0], 1, 2), (model_labels[1], 3, 4)) if two else ()
     notes = []
     if n is not None:
-        notes.append(f"n = {n}, events = {events}." if not two else
+        extra = f" ({sample_note})" if sample_note else ""
+        notes.append(f"n = {n}, events = {events}{extra}." if not two else
                      f"Univariable models: each covariate alone; multivariable: all together "
-                     f"(n = {n}, events = {events}, same patients in every model).")
+                     f"(n = {n}, events = {events}, same patients in every model){extra}.")
     name = "Fine" + chr(8211) + "Gray subdistribution hazards" if ratio_label == "SHR" else "Cox proportional hazards"
+    how = (f"{pct} CI and p (Wald) from the robust (sandwich) SE" if variance == "robust"
+           else f"{pct} Wald CI; p, Wald test")
     notes.append(f"{ratio_label}, {'subdistribution ' if ratio_label == 'SHR' else ''}hazard ratio "
-                 f"({name} model); {pct} Wald CI; p, Wald test.")
+                 f"({name} model); {how}.")
     used_refs = [v for k, v, _ in rows_spec if k == "header"]
     if used_refs and ref_text is None:
         notes.append("Reference levels: " + "; ".join(
