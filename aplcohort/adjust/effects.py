@@ -41,7 +41,7 @@ from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
 from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, design,
-                      levels_of)
+                      levels_of, plain)
 
 __all__ = ["weighted_cox", "weighted_logrank", "adjusted_risks", "WeightedCoxResult",
            "WeightedLogrankResult", "AdjustedRisks", "TERM_COLUMNS"]
@@ -159,9 +159,9 @@ def _treatment_levels(s: pd.Series, reference=None) -> list:
         raise InputError(f"treatment has a single group {groups} among weighted patients")
     if reference is not None:
         if reference not in groups:
-            raise InputError(f"reference group {reference!r} of the treatment is not among its "
-                             f"groups {groups} in the weighted patients")
-        groups = [reference] + [g for g in groups if g != reference]
+            raise InputError(f"reference group {plain(reference)!r} of the treatment is not "
+                             f"among its groups {groups} in the weighted patients")
+        groups = [g for g in groups if g == reference] + [g for g in groups if g != reference]
     return groups
 
 
