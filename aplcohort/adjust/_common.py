@@ -109,6 +109,8 @@ def design(data: pd.DataFrame, covariates, categorical=None, full_dummies=False)
     Returns ``(X DataFrame, {column: [levels]})``.
     """
     cat = categorical or {}
+    if isinstance(cat, str):   # one name, as covariates=
+        cat = [cat]
     if isinstance(cat, (list, tuple, set)):
         cat = {c: None for c in cat}
     unknown = [c for c in cat if c not in covariates]

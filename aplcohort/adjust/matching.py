@@ -45,6 +45,7 @@ import pandas as pd
 from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ..stats._design import as_columns
 from ._common import plain
 from .ps import PropensityScore
 
@@ -142,7 +143,7 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
         Allow a control to be matched to several treated patients.
     m_order : {"largest", "smallest", "data", "random"}
         Order in which treated patients choose (see module docstring).
-    exact : list of str, optional
+    exact : str or list of str, optional
         Columns of ``data`` on which pairs must agree exactly.
     data : DataFrame, optional
         Needed with ``exact`` (the data the score was fitted on).
@@ -190,7 +191,7 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
     idx = ps.scores.index
     lp = ps.logit(treated).to_numpy()
     t = (ps.treatment == treated).to_numpy()
-    exact = list(exact or [])
+    exact = as_columns(exact, "exact")
     if exact:
         if data is None:
             raise InputError("exact= needs data= (the DataFrame the score was fitted on)")
