@@ -248,7 +248,7 @@ def weighted_table1(data: pd.DataFrame, treatment: str, covariates, weights=None
     w_series, _, _ = _resolve(weights, data, treatment)
     df = data.dropna(subset=[treatment])
     groups = levels_of(df[treatment], order)
-    cat = set(categorical or [])
+    cat = {categorical} if isinstance(categorical, str) else set(categorical or [])
     rows = []
     for c in covariates:
         d = df.dropna(subset=[c])

@@ -270,8 +270,8 @@ def _engine(url: str):
             raise DatabaseError("duckdb: an in-memory database is empty; give the database "
                                 "file (duckdb:///path/to/file.duckdb)")
         if not Path(path).is_file():
-            where = "" if Path(path).is_absolute() else \
-                f" (looked for {os.path.normpath(Path(path).absolute())})"
+            full = os.path.normpath(Path(path).absolute())
+            where = "" if full == path else f" (looked for {full})"
             raise DatabaseError(f"duckdb: database file not found: {path}{where}; a relative "
                                 "path is read from the plan file's folder in a plan, from the "
                                 "current folder otherwise")
