@@ -34,10 +34,27 @@ def name_rows(data: pd.DataFrame, rows, limit: int = 10) -> str:
     return text
 
 
+def plain(v):
+    """``v`` with numpy scalars as the Python values they hold (``np.int64(1)`` -> ``1``,
+    ``np.str_('IC')`` -> ``'IC'``), in lists and tuples too: group values in messages,
+    notes and result attributes read as the data's values, not as numpy reprs.
+
+    Examples
+    --------
+    >>> plain([np.int64(0), np.float64(1.5), "IC"])
+    [0, 1.5, 'IC']
+    """
+    if isinstance(v, (np.number, np.bool_, np.str_)):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return type(v)(plain(x) for x in v)
+    return v
+
+
 def check_columns(data, columns, role):
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
+    missing = [plain(c) for c in columns if c not in data.columns]
     if missing:
         raise InputError(f"{role} column(s) {missing} not in the data; available: "
                          f"{list(data.columns)}")
@@ -48,17 +65,20 @@ def is_categorical(s: pd.Series) -> bool:
 
 
 def levels_of(s: pd.Series, order=None) -> list:
-    """Level order: ``order`` if given, Categorical order, else sorted unique values."""
-    present = pd.unique(s.dropna())
+    """Level order: ``order`` if given, Categorical order, else sorted unique values.
+
+    Levels are plain Python values (:func:`plain`), so messages and results show ``0``,
+    not ``np.int64(0)``."""
+    present = plain(list(pd.unique(s.dropna())))
     if order is not None:
-        order = list(order)
+        order = plain(list(order))
         extra = [v for v in present if v not in order]
         if extra:
             raise InputError(f"column {s.name!r} has values {extra} not in the given level "
                              f"order {order}")
         return [v for v in order if v in set(present)]
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return [v for v in s.cat.categories if v in set(present)]
+        return [v for v in plain(list(s.cat.categories)) if v in set(present)]
     try:
         return sorted(present)
     except TypeError:
@@ -89,6 +109,8 @@ def design(data: pd.DataFrame, covariates, categorical=None, full_dummies=False)
     Returns ``(X DataFrame, {column: [levels]})``.
     """
     cat = categorical or {}
+    if isinstance(cat, str):   # one name, as covariates=
+        cat = [cat]
     if isinstance(cat, (list, tuple, set)):
         cat = {c: None for c in cat}
     unknown = [c for c in cat if c not in covariates]
@@ -102,7 +124,8 @@ def design(data: pd.DataFrame, covariates, categorical=None, full_dummies=False)
             ref = cat.get(c)
             if ref is not None:
                 if ref not in lv:
-                    raise InputError(f"reference level {ref!r} of {c!r} not among its levels {lv}")
+                    raise InputError(f"reference level {plain(ref)!r} of {c!r} not among "
+                                     f"its levels {lv}")
                 lv = [ref] + [v for v in lv if v != ref]
             levels[c] = lv
             if len(lv) < 2:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
+from ..stats._design import as_columns
 from ._common import check_columns, design, levels_of
 from .matching import MatchResult
 from .weights import PSWeights
@@ -120,7 +121,7 @@ def balance(data: pd.DataFrame, treatment: str, covariates, adjustment=None, *,
     ----------
     data : DataFrame
     treatment : str
-    covariates : list of str
+    covariates : str or list of str
     adjustment : PSWeights, MatchResult, Series or None
         Weights for the "adjusted" rows (a Series must be indexed like ``data``).
         Rows without a weight (trimmed, missing covariates) are not in the
@@ -145,7 +146,7 @@ def balance(data: pd.DataFrame, treatment: str, covariates, adjustment=None, *,
     >>> round(float(b.table["smd"].iloc[0]), 3)
     2.773
     """
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
     check_columns(data, [treatment] + covariates, "balance")
     w_series, est, label = _resolve(adjustment, data, treatment)
     est = (estimand or est).upper()
@@ -242,12 +243,12 @@ def weighted_table1(data: pd.DataFrame, treatment: str, covariates, weights=None
     >>> weighted_table1(d, "tx", ["sex"])["mean"].tolist()
     [0.6666666666666666, 0.3333333333333333, 0.3333333333333333, 0.6666666666666666]
     """
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
     check_columns(data, [treatment] + covariates, "table 1")
     w_series, _, _ = _resolve(weights, data, treatment)
     df = data.dropna(subset=[treatment])
     groups = levels_of(df[treatment], order)
-    cat = set(categorical or [])
+    cat = {categorical} if isinstance(categorical, str) else set(categorical or [])
     rows = []
     for c in covariates:
         d = df.dropna(subset=[c])

@@ -39,9 +39,10 @@ from scipy import stats as st
 from .._checks import check_conf_level, check_int
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ..stats._design import as_columns
 from ..stats.shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, terms_frame
 from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, design,
-                      levels_of)
+                      levels_of, plain)
 
 __all__ = ["weighted_cox", "weighted_logrank", "adjusted_risks", "WeightedCoxResult",
            "WeightedLogrankResult", "AdjustedRisks", "TERM_COLUMNS"]
@@ -133,7 +134,7 @@ def _fit_weighted(data, time, event, treatment, weights, covariates, cluster, ti
                   reference=None):
     from ..stats.cox import cox_fit
     w, label, excluded = _weights_for(weights, data)
-    covariates = list(covariates or [])
+    covariates = as_columns(covariates, "covariates")
     cols = [time, event, treatment] + covariates + ([cluster] if cluster else [])
     check_columns(data, cols, "analysis")
     d = data.loc[w.index]
@@ -159,9 +160,9 @@ def _treatment_levels(s: pd.Series, reference=None) -> list:
         raise InputError(f"treatment has a single group {groups} among weighted patients")
     if reference is not None:
         if reference not in groups:
-            raise InputError(f"reference group {reference!r} of the treatment is not among its "
-                             f"groups {groups} in the weighted patients")
-        groups = [reference] + [g for g in groups if g != reference]
+            raise InputError(f"reference group {plain(reference)!r} of the treatment is not "
+                             f"among its groups {groups} in the weighted patients")
+        groups = [g for g in groups if g == reference] + [g for g in groups if g != reference]
     return groups
 
 
@@ -179,7 +180,7 @@ def weighted_cox(data: pd.DataFrame, time: str, event: str, treatment: str, weig
         unmatched) and, for PSWeights / MatchResult, no propensity score leave the
         analysis and are listed in ``.excluded``; a NaN, negative or missing weight is an
         error naming the rows.
-    covariates : list of str, optional
+    covariates : str or list of str, optional
         Extra covariates in the outcome model ("doubly robust" style adjustment).
     cluster : str, optional
         Cluster column for the robust variance (e.g. matched-set id, patient id).
@@ -431,7 +432,7 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
     method : {"iptw", "gcomp"}
     weights : PSWeights, MatchResult or Series
         Required for ``"iptw"``.
-    covariates, categorical : list of str
+    covariates, categorical : str or list of str
         Outcome-model covariates, required for ``"gcomp"``.
     ci : {"influence", "bootstrap", "none"}
         ``"gcomp"`` CIs: Wald on the influence-function SE (as riskRegression
@@ -460,6 +461,7 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
     if not np.isfinite(times).all() or (times < 0).any():
         raise InputError(f"times must be finite and >= 0; got {times.tolist()}")
     conf_level = check_conf_level(conf_level)
+    covariates = as_columns(covariates, "covariates")
     z = st.norm.ppf(1 - (1 - conf_level) / 2)
     notes = []
     if method == "iptw":

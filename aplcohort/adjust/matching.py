@@ -45,6 +45,8 @@ import pandas as pd
 from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from ..stats._design import as_columns
+from ._common import plain
 from .ps import PropensityScore
 
 __all__ = ["match_nearest", "MatchResult"]
@@ -141,7 +143,7 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
         Allow a control to be matched to several treated patients.
     m_order : {"largest", "smallest", "data", "random"}
         Order in which treated patients choose (see module docstring).
-    exact : list of str, optional
+    exact : str or list of str, optional
         Columns of ``data`` on which pairs must agree exactly.
     data : DataFrame, optional
         Needed with ``exact`` (the data the score was fitted on).
@@ -169,7 +171,7 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
         raise InputError("ps must be a PropensityScore (from propensity_score)")
     if len(ps.groups) != 2:
         raise InputError(f"matching compares two groups; the score has {len(ps.groups)} "
-                         f"{list(ps.groups)}. Use weights (ATO/ATM/ATE) for more groups, or "
+                         f"{plain(list(ps.groups))}. Use weights (ATO/ATM/ATE) for more groups, or "
                          "fit a score on two of them")
     if int(ratio) != ratio or ratio < 1:
         raise InputError(f"ratio must be a positive integer; got {ratio!r}")
@@ -180,14 +182,16 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
         raise InputError("m_order='random' needs seed= (results must be reproducible)")
     if caliper is not None and not (np.isfinite(caliper) and caliper > 0):
         raise InputError(f"caliper must be a positive number of SDs; got {caliper!r}")
-    treated = ps.groups[1] if treated is None else treated
-    if treated not in ps.groups:
-        raise InputError(f"treated group {treated!r} is not one of {list(ps.groups)}")
-    control = [g for g in ps.groups if g != treated][0]
+    groups = plain(list(ps.groups))
+    treated = groups[1] if treated is None else treated
+    if treated not in groups:
+        raise InputError(f"treated group {plain(treated)!r} is not one of {groups}")
+    treated = groups[groups.index(treated)]   # the group's own (plain) value
+    control = [g for g in groups if g != treated][0]
     idx = ps.scores.index
     lp = ps.logit(treated).to_numpy()
     t = (ps.treatment == treated).to_numpy()
-    exact = list(exact or [])
+    exact = as_columns(exact, "exact")
     if exact:
         if data is None:
             raise InputError("exact= needs data= (the DataFrame the score was fitted on)")
@@ -272,7 +276,8 @@ def match_nearest(ps: PropensityScore, *, ratio=1, caliper=None, replace=False,
     notes = []
     n_un = sum(1 for i in ti if not taken[i])
     if n_un:
-        notes.append(f"{n_un} of {ti.size} treated patients ({treated!r}) have no match and "
+        notes.append(f"{n_un} of {ti.size} treated patients (group {plain(treated)!r}) have "
+                     "no match and "
                      "leave the analysis: the estimand is no longer the ATT of the full cohort")
     short = sum(1 for i in ti if 0 < len(taken[i]) < ratio)
     if short:

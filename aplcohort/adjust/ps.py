@@ -29,7 +29,10 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
-from ._common import MIN_EVENTS_PER_COVARIATE, check_columns, complete_rows, design, levels_of
+from .._checks import check_int
+from ..stats._design import as_columns
+from ._common import (MIN_EVENTS_PER_COVARIATE, check_columns, complete_rows, design, levels_of,
+                      plain)
 
 __all__ = ["propensity_score", "PropensityScore", "PositivityError"]
 
@@ -118,10 +121,10 @@ def _check_positivity(df, tr, groups, covariates, categorical):
         if c in cat or not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             tab = pd.crosstab(s, tr)
             for lv, row in tab.iterrows():
-                absent = [g for g in groups if g not in row.index or row[g] == 0]
+                absent = plain([g for g in groups if g not in row.index or row[g] == 0])
                 if absent and row.sum() > 0:
                     who = df.index[(s == lv).to_numpy()].tolist()
-                    problems.append(f"{c} = {lv!r}: no patient of group(s) {absent} "
+                    problems.append(f"{c} = {plain(lv)!r}: no patient of group(s) {absent} "
                                     f"({int(row.sum())} patient(s) of other groups: "
                                     f"{', '.join(map(str, who[:10]))}"
                                     f"{' ...' if len(who) > 10 else ''})")
@@ -132,7 +135,7 @@ def _check_positivity(df, tr, groups, covariates, categorical):
                 lo, hi = x[m].min(), x[m].max()
                 olo, ohi = x[~m].min(), x[~m].max()
                 if hi < olo or lo > ohi:
-                    problems.append(f"{c}: group {g!r} ranges {lo:g} to {hi:g}, all other "
+                    problems.append(f"{c}: group {plain(g)!r} ranges {lo:g} to {hi:g}, all other "
                                     f"patients {olo:g} to {ohi:g} (no overlap)")
     if problems:
         raise PositivityError(
@@ -160,6 +163,40 @@ def _overlap_table(scores, tr, groups):
                                        "max", "outside_common_support"])
 
 
+def _fit_scores(sm, tr, groups, Xc, uniq, inv, names, max_iter) -> dict:
+    """Fit the score model with ``max_iter`` iterations: ``{"ok", "P", "coef", "model"}``
+    (``ok``: converged with finite scores)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # separation is reported by the caller, in our words
+        if len(groups) == 2:
+            y = (tr == groups[1]).to_numpy(float)
+            fit = sm.GLM(y, Xc, family=sm.families.Binomial()).fit(maxiter=max_iter, tol=1e-12)
+            converged = bool(fit.converged)
+            # scores of the distinct covariate rows, given to every row like it: patients
+            # with the same covariates get the same score bit for bit (as in R). The
+            # product over all rows (fittedvalues) can differ in the last bit between two
+            # identical rows (BLAS kernels handle rows differently), which reordered exact
+            # ties in matching and so changed which controls were matched.
+            p1 = np.asarray(fit.predict(uniq))[inv]
+            P = np.column_stack([1 - p1, p1])
+            coef = pd.DataFrame({"equation": groups[1], "term": names,
+                                 "coef": np.asarray(fit.params), "se": np.asarray(fit.bse)})
+            model = "logistic"
+        else:
+            y = pd.Categorical(tr, categories=groups).codes
+            fit = sm.MNLogit(y, Xc).fit(method="newton", maxiter=max_iter, disp=False,
+                                        tol=1e-12)
+            converged = bool(fit.mle_retvals.get("converged", False))
+            P = np.asarray(fit.predict(uniq))[inv]   # same covariates, same scores (above)
+            params, bse = np.asarray(fit.params), np.asarray(fit.bse)
+            coef = pd.concat([pd.DataFrame({"equation": groups[j + 1], "term": names,
+                                            "coef": params[:, j], "se": bse[:, j]})
+                              for j in range(len(groups) - 1)], ignore_index=True)
+            model = "multinomial logistic"
+    return {"ok": converged and bool(np.isfinite(P).all()), "P": P, "coef": coef,
+            "model": model}
+
+
 def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categorical=None,
                      order=None, max_iter=100) -> PropensityScore:
     """Fit a propensity-score model (logistic for 2 groups, multinomial for more).
@@ -170,14 +207,16 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
         One row per patient.
     treatment : str
         Column with the treatment group (any values; 2 or more groups).
-    covariates : list of str
-        Confounders. Non-numeric columns are categorical.
-    categorical : list or dict, optional
+    covariates : str or list of str
+        Confounders (one string = one column, as in :func:`aplcohort.stats.coxph`).
+        Non-numeric columns are categorical.
+    categorical : str, list or dict, optional
         Numeric columns to treat as categorical; a dict gives ``{column: reference}``.
     order : list, optional
         Group order; the first group is the model's reference (default: sorted).
     max_iter : int
-        Iteration limit of the fit.
+        Iteration limit of the fit (an integer >= 1). A fit that stops at the limit
+        without converging raises :class:`PositivityError` saying so (raise the limit).
 
     Returns
     -------
@@ -200,7 +239,10 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
     """
     import statsmodels.api as sm
 
-    covariates = list(covariates)
+    covariates = as_columns(covariates, "covariates")
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    if isinstance(categorical, str):
+        categorical = [categorical]
     if not covariates:
         raise InputError("a propensity-score model needs at least one covariate")
     check_columns(data, [treatment], "treatment")
@@ -237,42 +279,25 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
         notes.append(msg)
     uniq, inv = np.unique(Xc, axis=0, return_inverse=True)
     inv = np.asarray(inv).reshape(-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # separation is reported below, in our words
-        if len(groups) == 2:
-            y = (tr == groups[1]).to_numpy(float)
-            fit = sm.GLM(y, Xc, family=sm.families.Binomial()).fit(maxiter=max_iter, tol=1e-12)
-            converged = bool(fit.converged)
-            # scores of the distinct covariate rows, given to every row like it: patients
-            # with the same covariates get the same score bit for bit (as in R). The
-            # product over all rows (fittedvalues) can differ in the last bit between two
-            # identical rows (BLAS kernels handle rows differently), which reordered exact
-            # ties in matching and so changed which controls were matched.
-            p1 = np.asarray(fit.predict(uniq))[inv]
-            P = np.column_stack([1 - p1, p1])
-            coef = pd.DataFrame({"equation": groups[1], "term": names,
-                                 "coef": np.asarray(fit.params), "se": np.asarray(fit.bse)})
-            model = "logistic"
-        else:
-            y = pd.Categorical(tr, categories=groups).codes
-            fit = sm.MNLogit(y, Xc).fit(method="newton", maxiter=max_iter, disp=False,
-                                        tol=1e-12)
-            converged = bool(fit.mle_retvals.get("converged", False))
-            P = np.asarray(fit.predict(uniq))[inv]   # same covariates, same scores (above)
-            params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-            coef = pd.concat([pd.DataFrame({"equation": groups[j + 1], "term": names,
-                                            "coef": params[:, j], "se": bse[:, j]})
-                              for j in range(len(groups) - 1)], ignore_index=True)
-            model = "multinomial logistic"
-    if not converged or not np.isfinite(P).all():
+    fitted = _fit_scores(sm, tr, groups, Xc, uniq, inv, names, max_iter)
+    if not fitted["ok"]:
+        # a fit stopped by the iteration limit is not a separation: refit with a generous
+        # limit and say which it was
+        roomy = max(100, 10 * max_iter)
+        if roomy > max_iter and _fit_scores(sm, tr, groups, Xc, uniq, inv, names, roomy)["ok"]:
+            raise PositivityError(
+                f"the propensity model did not converge within max_iter={max_iter} "
+                f"iteration(s): the iteration limit stopped it (it converges with more); "
+                f"raise max_iter (the default is 100)")
         raise PositivityError("the propensity model did not converge (quasi-separation: some "
                               "covariate pattern almost determines the treatment); use fewer "
                               "covariates or merge levels")
+    P, coef, model = fitted["P"], fitted["coef"], fitted["model"]
     if (P < _EPS).any():
         i, j = np.argwhere(P < _EPS)[0]
         raise PositivityError(
             f"positivity fails: patient {df.index[i]} has an estimated probability "
-            f"{P[i, j]:.2g} of receiving {groups[j]!r} (separation in the propensity model); "
+            f"{P[i, j]:.2g} of receiving {plain(groups[j])!r} (separation in the propensity model); "
             "the covariates almost determine the treatment. Use fewer covariates, merge levels, "
             "or restrict the cohort to patients eligible for every treatment.")
     scores = pd.DataFrame(P, index=df.index, columns=list(groups))

@@ -42,7 +42,7 @@ import pandas as pd
 from .._checks import check_bool
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
-from ._common import MIN_ESS, kish_ess
+from ._common import MIN_ESS, kish_ess, plain
 from .ps import PropensityScore
 
 __all__ = ["psweights", "PSWeights", "ESTIMANDS"]
@@ -163,7 +163,7 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
     est = str(estimand).upper()
     if est not in ESTIMANDS:
         raise InputError(f"estimand must be one of {ESTIMANDS}; got {estimand!r}")
-    groups = list(ps.groups)
+    groups = plain(list(ps.groups))
     focal_j = None
     if est == "ATT":
         if focal is None:
@@ -171,8 +171,9 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
                 raise InputError(f"ATT with {len(groups)} groups needs focal= (one of {groups})")
             focal = groups[1]
         if focal not in groups:
-            raise InputError(f"focal group {focal!r} is not one of {groups}")
+            raise InputError(f"focal group {plain(focal)!r} is not one of {groups}")
         focal_j = groups.index(focal)
+        focal = groups[focal_j]   # the group's own (plain) value
     elif focal is not None:
         raise InputError(f"focal= is only used with estimand='ATT' (got estimand={est!r})")
     if stabilize and est != "ATE":
@@ -192,13 +193,15 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
     keep = np.ones(len(z), bool)
     if trim is not None:
         keep = (P >= trim).all(axis=1)
-        rows = [(idx[i], f"trimmed: propensity score {groups[int(np.argmin(P[i]))]!r} = "
-                         f"{P[i].min():.4g} < {trim:g}") for i in np.flatnonzero(~keep)]
+        rows = [(idx[i], f"trimmed: propensity score of group "
+                         f"{plain(groups[int(np.argmin(P[i]))])!r} = {P[i].min():.4g} < {trim:g}")
+                for i in np.flatnonzero(~keep)]
         excluded.append(pd.DataFrame(rows, columns=["row", "reason"]))
         left = set(z[keep].tolist())
         gone = [groups[j] for j in range(len(groups)) if j not in left]
         if gone:
-            raise InputError(f"trimming at {trim:g} removes every patient of group(s) {gone}; "
+            raise InputError(f"trimming at {trim:g} removes every patient of group(s) "
+                             f"{plain(gone)}; "
                              "use a smaller trim or no trimming")
     P, z, idx = P[keep], z[keep], idx[keep]
     w = _raw_weights(P, z, est, focal_j)
@@ -217,10 +220,10 @@ def psweights(ps: PropensityScore, estimand="ATE", *, focal=None, stabilize=Fals
         e = kish_ess(wj)
         rows.append((g, int(wj.size), float(wj.sum()), e, float(wj.max()), int(n_trunc[j])))
         if e < MIN_ESS:
-            notes.append(f"group {g!r}: effective sample size {e:.1f} (< {MIN_ESS:g}) after "
+            notes.append(f"group {plain(g)!r}: effective sample size {e:.1f} (< {MIN_ESS:g}) after "
                          f"{est} weighting; estimates rest on very few patients")
         elif e < 0.5 * wj.size:
-            notes.append(f"group {g!r}: effective sample size {e:.1f} is less than half of its "
+            notes.append(f"group {plain(g)!r}: effective sample size {e:.1f} is less than half of its "
                          f"{wj.size} patients: a few large weights dominate (consider ATO, "
                          "trimming or truncation)")
     for msg in notes:

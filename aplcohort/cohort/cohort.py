@@ -265,7 +265,8 @@ def _check_index_columns(df: pd.DataFrame, mapping) -> None:
                          "df.reset_index() to make it a column")
 
 
-def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
+def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None,
+                   name: str | None = None) -> Cohort:
     """Build a validated :class:`Cohort` from a DataFrame.
 
     Parameters
@@ -278,6 +279,9 @@ def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
     required : sequence of str, optional
         Columns that must be present (default: the dictionary's core columns); see
         :func:`aplcohort.cohort.validate.validate`.
+    name : str, optional
+        What the data is called in the validation report and ``Cohort.source["path"]``
+        (default ``"data frame"``; a plan run gives the file it read).
 
     Returns
     -------
@@ -304,5 +308,7 @@ def from_dataframe(df: pd.DataFrame, mapping=None, *, required=None) -> Cohort:
         from .io import EmptyFileError
         raise EmptyFileError("the data frame is empty (no columns or no rows)")
     _check_index_columns(df, mapping)
-    return _build_cohort(df, mapping, source={"path": "data frame", "format": "DataFrame"},
-                         required=required)
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"from_dataframe: name must be a text, got {name!r}")
+    return _build_cohort(df, mapping, source={"path": name or "data frame",
+                                              "format": "DataFrame"}, required=required)

@@ -8,16 +8,27 @@ PostgreSQL; extras ``aplcohort[duckdb]`` and ``aplcohort[postgres]``). The rows 
 back as the database types them (text, numbers, dates), as an .xlsx would, and go
 through the same validation as any file.
 
-Read-only, three ways
----------------------
+Read-only, and only the named database, three ways
+--------------------------------------------------
 1. The query text is parsed (:func:`check_select`): one statement, starting with
    ``SELECT``, ``WITH`` or ``VALUES``, without any data-changing or session keyword
    outside string literals and comments (``INSERT``, ``UPDATE``, ``DELETE``,
-   ``CREATE``, ``DROP``, ``ATTACH``, ``COPY``, ``SET``, ``PRAGMA``, ``INTO``, ...).
+   ``CREATE``, ``DROP``, ``ATTACH``, ``COPY``, ``SET``, ``PRAGMA``, ``INTO``, ...),
+   without a call to a function that reaches beyond the database's tables (files:
+   DuckDB's ``read_csv``/``read_text``/``glob``/..., PostgreSQL's ``pg_read_file``/
+   ``pg_ls_dir``/``lo_import``; other databases: ``*_scan``, ``dblink``; SQL given as
+   text: ``query()``, ``query_to_xml``; settings and server control: ``set_config``,
+   ``pg_reload_conf``, ...; :data:`_FORBIDDEN_CALL`), and without a quoted file name
+   after ``FROM``/``JOIN`` (DuckDB reads ``FROM 'x.csv'`` as a file).
    A table name must be an identifier (``schema.table``), quoted by SQLAlchemy.
-2. The connection is read-only: DuckDB files are opened with ``read_only=True``;
-   PostgreSQL sessions start with ``default_transaction_read_only=on`` and the
-   query runs inside ``SET TRANSACTION READ ONLY``.
+2. The connection is read-only and closed to the outside: DuckDB files are opened
+   with ``read_only=True`` and external access disabled (:data:`DUCKDB_CONFIG`: no
+   file, URL, other database, extension or Python variable can be read, whatever
+   the query says, and the query cannot turn it back on); PostgreSQL sessions start
+   with ``default_transaction_read_only=on`` and the query runs inside ``SET
+   TRANSACTION READ ONLY``. What else a PostgreSQL query can reach is what the
+   connecting role may do: use a role with ``SELECT`` on the cohort tables only
+   (not a superuser, not in ``pg_read_server_files``), see docs/security.md.
 3. Nothing is committed: the transaction is rolled back.
 
 Credentials
@@ -32,7 +43,9 @@ rejected, and so is a plan or mapping containing a ``password`` key
 from __future__ import annotations
 
 import decimal
+import os
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -48,6 +61,28 @@ _FORBIDDEN = {"insert", "update", "delete", "merge", "upsert", "create", "drop",
               "rollback", "savepoint", "prepare", "deallocate", "discard", "refresh",
               "cluster", "reindex"}
 # (not "replace": it is also a string function; CREATE OR REPLACE needs CREATE anyway)
+
+#: Functions a query may not call (a name followed by ``(``): they reach beyond the
+#: tables of the named database -- files (DuckDB's readers, PostgreSQL's server-file and
+#: large-object functions), other databases, SQL given as text, settings and server
+#: control. DuckDB's connection refuses the file and database ones anyway
+#: (:data:`DUCKDB_CONFIG`); the list gives a readable message first, and is what stands
+#: for PostgreSQL besides the connecting role's own privileges.
+_FORBIDDEN_CALL = re.compile(r"""(?x)^(
+      read_\w+ | \w+_scan | \w+_attach | glob | sniff_csv | parquet_\w+ | iceberg_\w+
+    | delta_\w+ | st_read\w* | query | query_table | json_execute_serialized_sql
+    | pg_read_\w+ | pg_ls_\w+ | pg_stat_file | pg_file_\w+ | pg_logdir_ls | lo_\w+
+    | loread | lowrite | dblink\w* | \w+_to_xml\w* | \w+_to_xmlschema | set_config
+    | pg_reload_conf | pg_rotate_logfile | pg_terminate_backend | pg_cancel_backend
+    | pg_promote | pg_switch_wal | pg_create_\w+ | pg_drop_\w+ | pg_advisory\w*
+    | pg_notify
+)$""")
+
+#: DuckDB connection settings: read-only file, nothing outside it (files, URLs, other
+#: databases, Python variables, extensions), and the query cannot change them.
+DUCKDB_CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
+                 "autoload_known_extensions": False, "allow_community_extensions": False,
+                 "python_enable_replacements": False, "lock_configuration": True}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 
 
@@ -77,7 +112,11 @@ def is_database_url(source) -> bool:
 
 
 def _tokens(sql: str):
-    """Words and ``;`` of a SQL text outside string literals, quoted names and comments."""
+    """Words and ``;`` of a SQL text outside string literals, quoted names and comments.
+
+    ``("word", name)`` (lower case), ``("quoted", text)`` (with its quotes), ``("semi",
+    ";")``, and ``("call", name)`` for a word or double-quoted name followed by ``(``
+    (a function call; also ``VALUES (``)."""
     out = []
     i, n = 0, len(sql)
     while i < n:
@@ -102,12 +141,16 @@ def _tokens(sql: str):
                 break
             out.append(("quoted", sql[i:j + 1]))
             i = j + 1
+            if ch == '"' and sql[i:].lstrip().startswith("("):
+                out.append(("call", out[-1][1][1:-1].replace('""', '"').lower()))
         elif ch == "$" and re.match(r"\$[A-Za-z_]*\$", sql[i:]):
             raise NotReadOnlyError("query: dollar-quoted text is not allowed; use '...'")
         elif ch.isalpha() or ch == "_":
             m = re.match(r"[A-Za-z_][A-Za-z0-9_$]*", sql[i:])
             out.append(("word", m.group(0).lower()))
             i += m.end()
+            if sql[i:].lstrip().startswith("("):
+                out.append(("call", out[-1][1]))
         elif ch == ";":
             out.append(("semi", ";"))
             i += 1
@@ -150,6 +193,17 @@ def check_select(sql) -> str:
         raise NotReadOnlyError(f"query: the keyword {bad[0].upper()} is not allowed in a "
                                "read-only query (aplcohort only reads: one SELECT, no INTO, "
                                "SET, PRAGMA, COPY, ATTACH or data changes)")
+    calls = [t for k, t in toks if k == "call" and _FORBIDDEN_CALL.match(t)]
+    if calls:
+        raise NotReadOnlyError(f"query: the function {calls[0]}() is not allowed: a query "
+                               "reads only the tables and views of the database it names, "
+                               "not files, other databases, SQL given as text or server "
+                               "settings")
+    for (k1, t1), (k2, t2) in zip(toks, toks[1:]):
+        if k1 == "word" and t1 in ("from", "join") and k2 == "quoted" and t2[0] == "'":
+            raise NotReadOnlyError(f"query: {t1.upper()} {t2} reads a file; a query reads "
+                                   "only the tables and views of the database it names "
+                                   "(write a table name, in double quotes if needed)")
     return sql.strip().rstrip(";").rstrip()
 
 
@@ -211,14 +265,18 @@ def _engine(url: str):
         except ImportError:
             raise DatabaseError("duckdb:// needs the optional duckdb and duckdb_engine "
                                 "packages; install pip install \"aplcohort[duckdb]\"") from None
-        path = rest[1:] if rest.startswith("/") else rest
+        path = _duckdb_path(rest)
         if path in ("", ":memory:"):
             raise DatabaseError("duckdb: an in-memory database is empty; give the database "
                                 "file (duckdb:///path/to/file.duckdb)")
-        from pathlib import Path
         if not Path(path).is_file():
-            raise DatabaseError(f"duckdb: database file not found: {path}")
-        return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True}), "duckdb"
+            full = os.path.normpath(Path(path).absolute())
+            where = "" if full == path else f" (looked for {full})"
+            raise DatabaseError(f"duckdb: database file not found: {path}{where}; a relative "
+                                "path is read from the plan file's folder in a plan, from the "
+                                "current folder otherwise")
+        return sa.create_engine(f"duckdb:///{path}", connect_args={
+            "read_only": True, "config": dict(DUCKDB_CONFIG)}), "duckdb"
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -228,6 +286,35 @@ def _engine(url: str):
     return sa.create_engine(
         f"postgresql+psycopg://{rest}",
         connect_args={"options": "-c default_transaction_read_only=on"}), "postgresql"
+
+
+def _duckdb_path(rest: str) -> str:
+    """The file path of a ``duckdb://`` URL (the part after ``://``)."""
+    return rest[1:] if rest.startswith("/") else rest
+
+
+def resolve_database_url(url: str, base_dir) -> str:
+    """A ``duckdb:///`` URL whose file path is relative, read from ``base_dir``.
+
+    A plan's ``source: duckdb:///../data/reg.duckdb`` is read from the plan file's folder,
+    as a file ``source`` is. Absolute paths and other URLs are returned unchanged.
+
+    Examples
+    --------
+    >>> resolve_database_url("duckdb:///../data/reg.duckdb", "plans")
+    'duckdb:///plans/../data/reg.duckdb'
+    >>> resolve_database_url("duckdb:////srv/reg.duckdb", "plans")
+    'duckdb:////srv/reg.duckdb'
+    >>> resolve_database_url("postgresql:///registry", "plans")
+    'postgresql:///registry'
+    """
+    if not is_database_url(url):
+        return url
+    scheme, rest = url.split("://", 1)
+    path = _duckdb_path(rest)
+    if scheme.lower() != "duckdb" or path in ("", ":memory:") or Path(path).is_absolute():
+        return url
+    return f"{scheme}:///{(Path(base_dir) / path).as_posix()}"
 
 
 def _cell(v):
@@ -284,6 +371,12 @@ def read_sql(url: str, *, query: str | None = None, table: str | None = None
             conn.rollback()
     except sa.exc.SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if kind == "duckdb" and "disabled" in detail and "configuration" in detail:
+            raise DatabaseError(f"{_safe(url)}: the query tried to read something outside the "
+                                "database file (a file, URL, other database or extension), "
+                                "which aplcohort does not allow: a query reads only the "
+                                f"tables and views of the database it names ({detail})"
+                                ) from None
         raise DatabaseError(f"{_safe(url)}: the database refused the "
                             f"{'query' if query is not None else 'table ' + repr(table)} "
                             f"({detail})") from None

@@ -646,7 +646,8 @@ class PlanData(_M):
     """Keys of ``data:``."""
 
     source: str = _f(doc="cohort file (CSV, XLSX, Parquet, .sav/.dta/.sas7bdat/.xpt, relative to the "
-                         "plan file) or database URL (duckdb:///f.duckdb, postgresql:///db); "
+                         "plan file) or database URL (duckdb:///f.duckdb, its file also "
+                         "relative to the plan file; postgresql:///db); "
                          "`--data` overrides")
     mapping: Optional[str] = _f(None, doc="mapping file: institution columns/codes -> data "
                                           "dictionary; `--mapping` overrides")

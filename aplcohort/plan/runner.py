@@ -235,8 +235,9 @@ def _load_cohort(source, mapping, sheet, plan, source_kw=None):
     if "patient_id" not in raw.columns:
         raw = raw.copy()
         raw.insert(0, "patient_id", [f"row {i + 2}" for i in range(len(raw))])
-    cohort = from_dataframe(raw, required=("patient_id",))
     path = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
+    cohort = from_dataframe(raw, required=("patient_id",),
+                            name=None if isinstance(source, pd.DataFrame) else path)
     return dataclasses.replace(cohort, source={**cohort.source, **info, "path": path,
                                                "generic_table": True})
 
@@ -271,14 +272,16 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
 
 def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
     """Validate, load, type and filter: everything before the analyses run."""
-    from ..cohort.sql import is_database_url, reject_passwords
+    from ..cohort.sql import is_database_url, reject_passwords, resolve_database_url
     reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
     validate_plan(plan_d, None, name)
     dspec = plan_d.get("data") or {}
     source = data if data is not None else dspec.get("source")
-    if data is None and plan_path is not None and not is_database_url(source) and \
-            not Path(source).is_absolute():
-        source = plan_path.parent / source
+    if data is None and plan_path is not None:  # relative to the plan file, as documented
+        if is_database_url(source):
+            source = resolve_database_url(source, plan_path.parent)
+        elif not Path(source).is_absolute():
+            source = plan_path.parent / source
     mapping = mapping if mapping is not None else dspec.get("mapping")
     if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
         mapping = plan_path.parent / mapping
