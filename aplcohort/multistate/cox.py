@@ -37,7 +37,7 @@ __all__ = ["transition_cox", "TransitionCoxResult", "TERM_COLUMNS"]
 NOTE_INFINITE_MS = ("coefficient may be infinite (monotone likelihood: the events of this "
                     "transition are separated by this term, given the other terms); no Firth "
                     "correction for multi-state models: leave the covariate out or give it "
-                    "one effect common to several transitions (shared:)")
+                    "one effect common to several transitions (shared)")
 NOTE_NOINFO = ("no information (every risk set of the transition holds patients with the "
                "same value, e.g. a single patient)")
 
