@@ -4,7 +4,8 @@ Outputs are confined and atomic (see ``docs/security.md``):
 
 * every file name built from a plan (analysis ids, table and figure names) must
   be an identifier -- letters, digits, ``_`` and ``-``, at most 64 characters
-  (:func:`validate_output_name`) -- and every path is resolved and checked to lie
+  (:func:`validate_output_name`; names built from data values or long ids are made
+  into one by :func:`safe_output_names`) -- and every path is resolved and checked to lie
   inside the output folder (:func:`resolve_inside`), so ``id: "../../x"`` or an
   absolute path can never write elsewhere, even if the plan validator missed it;
 * a run writes into a fresh temporary folder beside ``--out`` and renames it into
