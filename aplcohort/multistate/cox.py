@@ -53,7 +53,11 @@ class TransitionCoxResult(Result):
         estimate, lower, upper, statistic, p, estimable, note]``; ``term`` is the
         design term followed by its transition, e.g. ``"age [CR2 -> relapse2]"``
         (a shared term lists its transitions).  ``estimate/lower/upper`` are hazard
-        ratios; CI and p use the robust SE (as R).
+        ratios; CI and p use the robust SE (as R).  Not estimable (NaN, ``estimable``
+        False, the reason in ``note``): a column without information in its transition
+        (R: NA) and a coefficient with a monotone likelihood -- also when the iterations
+        run out, as they do when the transition's likelihood tends to 0 (R then prints the
+        diverging value with "Ran out of iterations and did not converge").
     by_transition : DataFrame
         ``[from_state, to_state, term, coef, se, robust_se, estimate, lower, upper, p,
         estimable, note]`` (one row per transition a term applies to).
