@@ -182,6 +182,7 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
                              "time zero after the data cut-off"))
             continue
         errs = 0
+        whys = []   # the errors without their dates: the reason of exclusion
         events = []
         warned = set()
         for s in model.states:
@@ -195,6 +196,8 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
                        if s.name == "CR3" and s.date == "cr3_date" else "")
                 problem("error", "date missing", pid, f"{s.name} indicated ({when}) but "
                         f"{col} is missing; give the date{fix}")
+                whys.append(f"{s.name} indicated ({when}) but {col} is missing; give the "
+                            f"date{fix}")
                 errs += 1
                 continue
             if np.isnan(day):
@@ -213,6 +216,7 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
             if day < t0:
                 problem("error", "before time zero", pid, f"{s.name} on {_date(day)} is "
                         f"before time zero ({time_zero} on {_date(t0)})")
+                whys.append(f"{s.name} dated before time zero ({time_zero})")
                 errs += 1
                 continue
             if day > end[i]:
@@ -222,6 +226,7 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
                 else:
                     problem("error", "after last follow-up", pid, f"{s.name} on "
                             f"{_date(day)} is after the last follow-up {_date(last[i])}")
+                    whys.append(f"{s.name} dated after the last follow-up")
                     errs += 1
                 continue
             events.append((day, order[s.name], s.name))
@@ -233,17 +238,21 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
             if cur in model.absorbing_states:
                 problem("error", "after absorbing state", pid, f"{s} on {_date(day)} after "
                         f"{cur}", fs=cur, ts=s)
+                whys.append(f"{s} dated after {cur} (absorbing)")
                 errs += 1
                 break
             if not model.allowed(cur, s):
                 prev = path[-1][0] if path else t0
                 problem("error", "transition not in model", pid,
                         f"{cur} (from {_date(prev)}) -> {s} on {_date(day)}", fs=cur, ts=s)
+                whys.append(f"{cur} -> {s} is not a transition of the model")
                 errs += 1
             path.append((day, cur, s))
             cur = s
         if errs:
-            excluded.append((pid, f"{errs} data error(s) in the multi-state path (see report)"))
+            assert len(whys) == errs
+            excluded.append((pid, f"data error{'s' if errs > 1 else ''} in the multi-state "
+                                  "path: " + "; ".join(whys)))
             continue
         # same-day rule
         days = np.array([p[0] for p in path], float)
@@ -442,6 +451,8 @@ def _reason_kind(r):
     """An exclusion reason without the patient's values / count."""
     if " not reached (" in r:
         return "not reached"
+    if r.startswith("data error"):
+        return "data error(s) in the multi-state path"
     return r.split(" ", 1)[1] if r[0].isdigit() else r
 
 
@@ -475,7 +486,7 @@ def test_the_cases_reach_every_rule():
         "not reached", "relapse1_date missing (time zero: entry into relapse1)",
         "response_date missing (time zero: entry into CR2)", "last_followup_date missing",
         "follow-up ends before time zero", "time zero after the data cut-off",
-        "data error(s) in the multi-state path (see report)", ZERO_FOLLOWUP_REASON,
+        "data error(s) in the multi-state path", ZERO_FOLLOWUP_REASON,
         "no follow-up after time zero (time zero on the data cut-off date)"}, SEEN["reasons"]
 
 

@@ -110,13 +110,15 @@ def test_write_outputs_enforces_names_even_without_the_validator(tmp_path):
         write_outputs(res, out)
     assert not out.exists()
     assert not list(tmp_path.parent.glob("pwned*"))
-    # names of tables/figures are checked too
+    # names of tables/figures an analysis builds (from data values, e.g. a group level)
+    # are made file-safe (safe_output_names): written inside the output folder, never
+    # outside it, and they cannot stop the run (review 9 F2)
     res.analyses.pop("../../../pwned")
     a.tables[:] = [("../x", "c", pd.DataFrame({"a": [1]}))]
     res.analyses["counts"] = a
-    with pytest.raises(OutputError, match="table name of analysis 'counts'"):
-        write_outputs(res, out)
-    assert not out.exists()
+    write_outputs(res, out)
+    assert (out / "tables" / "counts___x.csv").exists()   # "counts__" + "../x"
+    assert not list(tmp_path.glob("x*")) and not list(tmp_path.parent.glob("x.*"))
 
 
 # ----------------------------------------------------------------------------- --out rules

@@ -291,7 +291,7 @@ def _fit_chunk(ch: _Chunk, max_iter, tol):
             inf_c = ~np.isfinite(newU) | ((step > tol) & (step > np.sqrt(tol) * np.abs(coef)))
             big = ch.max_abs_lp(coef) > 500
             inf_nc = ~np.isfinite(step) | big[:, None]
-        infinite = np.where(converged[:, None], inf_c, inf_nc)
+        infinite = np.where(converged[:, None], inf_c, inf_nc | inf_c)  # as cox_fit
     wald = _quad(var, coef)
     return dict(coef=coef, var=var, loglik0=ll0, loglik=newll, score_test=sctest,
                 wald_test=wald, lr_test=2 * (newll - ll0), n_iter=n_iter, converged=converged,

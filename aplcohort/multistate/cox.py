@@ -30,10 +30,14 @@ from .._checks import check_int
 from ..errors import InputError
 from ..stats._design import as_columns, build_design, labels_text
 from ..stats.cox import cox_fit
-from ..stats.shapes import NOTE_CONSTANT, NOTE_INFINITE, TERM_COLUMNS, term_levels, terms_frame
+from ..stats.shapes import NOTE_CONSTANT, TERM_COLUMNS, term_levels, terms_frame
 
 __all__ = ["transition_cox", "TransitionCoxResult", "TERM_COLUMNS"]
 
+NOTE_INFINITE_MS = ("coefficient may be infinite (monotone likelihood: the events of this "
+                    "transition are separated by this term, given the other terms); no Firth "
+                    "correction for multi-state models: leave the covariate out or give it "
+                    "one effect common to several transitions (shared)")
 NOTE_NOINFO = ("no information (every risk set of the transition holds patients with the "
                "same value, e.g. a single patient)")
 
@@ -49,7 +53,11 @@ class TransitionCoxResult(Result):
         estimate, lower, upper, statistic, p, estimable, note]``; ``term`` is the
         design term followed by its transition, e.g. ``"age [CR2 -> relapse2]"``
         (a shared term lists its transitions).  ``estimate/lower/upper`` are hazard
-        ratios; CI and p use the robust SE (as R).
+        ratios; CI and p use the robust SE (as R).  Not estimable (NaN, ``estimable``
+        False, the reason in ``note``): a column without information in its transition
+        (R: NA) and a coefficient with a monotone likelihood -- also when the iterations
+        run out, as they do when the transition's likelihood tends to 0 (R then prints the
+        diverging value with "Ran out of iterations and did not converge").
     by_transition : DataFrame
         ``[from_state, to_state, term, coef, se, robust_se, estimate, lower, upper, p,
         estimable, note]`` (one row per transition a term applies to).
@@ -237,6 +245,7 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
     se = np.full(p, np.nan)
     rse = np.full(p, np.nan)
     infinite = np.zeros(p, bool)
+    alias = {}   # column -> why cox_fit left it out (R: NA coefficient)
     ll0 = ll1 = 0.0
     converged = True
     time_all = d[stop].to_numpy(float)[rows]
@@ -255,7 +264,10 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
             coef[jj] = fit.coef
             se[jj] = np.sqrt(np.diag(fit.var))
             rse[jj] = np.sqrt(np.diag(fit.robust_var))
-        infinite[jj] = fit.infinite | ~np.isfinite(coef[jj])
+        aliased = np.zeros(jj.size, bool) if fit.aliased is None else fit.aliased
+        alias.update({int(jj[k]): fit.alias_notes.get(k, NOTE_NOINFO)
+                      for k in np.flatnonzero(aliased)})
+        infinite[jj] = (fit.infinite | ~np.isfinite(coef[jj])) & ~aliased
         bad_var = ~np.isfinite(se[jj]) | ~np.isfinite(rse[jj])
         se[jj] = np.where(bad_var, 0.0, se[jj])  # reported below as no information
         rse[jj] = np.where(bad_var, 0.0, rse[jj])
@@ -264,10 +276,12 @@ def transition_cox(data, covariates=(), *, id="id", start="tstart", stop="tstop"
         converged &= bool(fit.converged)
     # no information: zero or undefined variance (e.g. every risk set of the transition
     # holds a single patient) -- never report a number with SE 0
-    noinfo = informative & ~infinite & ((se == 0) | (rse == 0))
-    estimable = informative & ~infinite & ~noinfo
+    is_alias = np.isin(np.arange(p), list(alias))
+    noinfo = informative & ~infinite & ~is_alias & ((se == 0) | (rse == 0))
+    estimable = informative & ~infinite & ~noinfo & ~is_alias
     notes = np.where(~informative, NOTE_CONSTANT, np.where(
-        infinite, NOTE_INFINITE, np.where(noinfo, NOTE_NOINFO, "")))
+        infinite, NOTE_INFINITE_MS, np.where(noinfo, NOTE_NOINFO, "")))
+    notes = [alias.get(j, nt) if informative[j] else nt for j, nt in enumerate(notes)]
     terms = terms_frame(names, coef, se, conf_level=conf_level, robust_se=rse,
                         levels=[m[1] for m in meta], estimable=estimable, notes=notes)
     bt = []

@@ -333,8 +333,10 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
         out.tables.append(("time_in_state", f"Restricted mean time in state to {tau} {unit}",
                            occ.rmean))
     if cox is not None:
+        terms = cox.terms.copy()   # its reference levels go with it (the table names them)
+        terms.attrs["reference_levels"] = dict(cox.choices.get("reference_levels") or {})
         out.tables.append(("transition_cox", "Transition-specific Cox model (robust SE)",
-                           cox.terms))
+                           terms))
     if len(problems):
         out.tables.append(("transition_report", "Multi-state data report", problems))
     if figures:
@@ -342,8 +344,7 @@ def h_multistate(cohort, *, model="relapsed_leukemia", cr3_entry="date", time_ze
 
         out.figures.append(("transition_diagram", _figure(plot_transition_diagram(
             m, tr.transition_counts(), palette=palette))))
-        for g in occ.groups:
-            name = "state_occupancy" if len(occ.groups) == 1 else f"state_occupancy_{g}"
+        for g, name in zip(occ.groups, _figure_names("state_occupancy", occ.groups)):
             out.figures.append((name, _figure(plot_state_occupancy(
                 occ, g, xlabel=f"{unit.capitalize()} from {tr.time_zero}",
                 title=None if len(occ.groups) == 1 else str(g), palette=palette))))
@@ -412,13 +413,23 @@ def h_clfs(cohort, *, cr3_entry="date", time_zero="CR2", unit="months", cutoff=N
     if figures:
         from ..plots.multistate import plot_clfs
 
-        for g in res.groups:
-            name = "clfs" if len(res.groups) == 1 else f"clfs_{g}"
+        for g, name in zip(res.groups, _figure_names("clfs", res.groups)):
             out.figures.append((name, _figure(plot_clfs(
                 res, g, xlabel=f"{unit.capitalize()} from {tr.time_zero}",
                 title=None if len(res.groups) == 1 else str(g)))))
     out.result = {"transitions": tr, "clfs": res}
     return out
+
+
+def _figure_names(stem: str, groups) -> list:
+    """``stem`` for one group, else ``stem_<level>`` per group, file-safe and unique
+    (a level such as "auto HSCT" becomes ``auto_HSCT``: :func:`aplcohort.plan.write.
+    safe_output_names`)."""
+    from ..plan.write import safe_output_names
+    groups = list(groups)
+    if len(groups) == 1:
+        return [stem]
+    return safe_output_names(f"{stem}_{g}" for g in groups)
 
 
 def _redacted(problems: pd.DataFrame) -> pd.DataFrame:

@@ -565,6 +565,20 @@ def _arrays_ok(src, a, b, fs, ts, pid_na, absorbing, allowed) -> bool:
     return not (a[np.r_[True, ~same]] != 0.0).any()
 
 
+def error_reason(problems) -> str:
+    """The reason of exclusion of a patient with data errors in the multi-state path
+    (``on_error="exclude"``): the problems, without their dates (the report has them).
+
+    Examples
+    --------
+    >>> error_reason(["ATO-based dated after the last follow-up"])
+    'data error in the multi-state path: ATO-based dated after the last follow-up'
+    """
+    problems = list(problems)
+    return (f"data error{'s' if len(problems) > 1 else ''} in the multi-state path: "
+            + "; ".join(problems))
+
+
 def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None,
                       unit="days", cutoff=None, on_error="raise") -> TransitionsData:
     """Build multi-state (start, stop] rows from a cohort's dates for a state model.
@@ -586,7 +600,8 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     on_error : {"raise", "exclude"}
         ``"raise"``: any error raises :class:`TransitionCheckError` listing every
         problem.  ``"exclude"``: patients with errors are left out (reason recorded
-        in ``excluded``) and the errors stay in the report.
+        in ``excluded``: their problems, without the dates) and the errors stay in the
+        report.
 
     Returns
     -------
@@ -721,11 +736,13 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
                 date_str[x] = _date(x)
         return np.array([date_str[x] for x in u.tolist()], dtype=object)[inv.ravel()].tolist()
 
-    def record(idx, phase, key, sev, rule, fs, ts, detail):
-        """Problems of the patients ``idx``: their keys, and the report columns."""
+    def record(idx, phase, key, sev, rule, fs, ts, detail, why=None):
+        """Problems of the patients ``idx``: their keys, the report columns, and (errors)
+        ``why``: the problem without its dates, the patient's reason of exclusion."""
         if idx.size:
             recs.append((idx, np.full(idx.size, phase), key, [sev] * idx.size,
-                         [rule] * idx.size, fs, ts, detail))
+                         [rule] * idx.size, fs, ts, detail,
+                         detail if why is None else why))
 
     ev_i, ev_day, ev_k = [], [], []
     warned = {}   # date column -> patients already warned about it
@@ -774,7 +791,8 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         idx = np.flatnonzero(before)
         record(idx, 0, key[idx], "error", "before time zero", [""] * idx.size,
                [""] * idx.size, [f"{s.name} on {d} is before time zero ({time_zero} on {d0})"
-                                 for d, d0 in zip(dates(day[idx]), dates(t0[idx]))])
+                                 for d, d0 in zip(dates(day[idx]), dates(t0[idx]))],
+               [f"{s.name} dated before time zero ({time_zero})"] * idx.size)
         idx = np.flatnonzero(cut_note)
         record(idx, 0, key[idx], "note", "after cut-off", [""] * idx.size, [""] * idx.size,
                [f"{s.name} on {d} is after the data cut-off {dc}: ignored"
@@ -782,7 +800,8 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
         idx = np.flatnonzero(lfu)
         record(idx, 0, key[idx], "error", "after last follow-up", [""] * idx.size,
                [""] * idx.size, [f"{s.name} on {d} is after the last follow-up {dl}"
-                                 for d, dl in zip(dates(day[idx]), dates(last[idx]))])
+                                 for d, dl in zip(dates(day[idx]), dates(last[idx]))],
+               [f"{s.name} dated after the last follow-up"] * idx.size)
         errs += miss | before | lfu
         idx = np.flatnonzero(ok & ~before & ~after)
         ev_i.append(idx)
@@ -814,17 +833,25 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     idx = np.flatnonzero(abs_prev & (n_abs == 1))
     fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
     record(I[idx], 1, idx, "error", "after absorbing state", fs_, ts_,
-           [f"{b} on {d} after {a}" for a, b, d in zip(fs_, ts_, dates(D[idx]))])
+           [f"{b} on {d} after {a}" for a, b, d in zip(fs_, ts_, dates(D[idx]))],
+           [f"{b} dated after {a} (absorbing)" for a, b in zip(fs_, ts_)])
     errs += np.bincount(I[idx], minlength=n)
     idx = np.flatnonzero((n_abs == 0) & ~allowed[prev_k, K])
     fs_, ts_ = labels[prev_k[idx]].tolist(), labels[K[idx]].tolist()
     record(I[idx], 1, idx, "error", "transition not in model", fs_, ts_,
            [f"{a} (from {dp}) -> {b} on {d}" for a, b, dp, d in
-            zip(fs_, ts_, dates(prev_d[idx]), dates(D[idx]))])
+            zip(fs_, ts_, dates(prev_d[idx]), dates(D[idx]))],
+           [f"{a} -> {b} is not a transition of the model" for a, b in zip(fs_, ts_)])
     errs += np.bincount(I[idx], minlength=n)
     bad = live & (errs > 0)
-    reason[bad] = [f"{e} data error(s) in the multi-state path (see report)"
-                   for e in errs[bad].tolist()]
+    if bad.any():   # each patient's errors, without their dates (in report order)
+        why: dict = {}
+        errors = sorted((i, ph, k, w) for r in recs if r[3][0] == "error"
+                        for i, ph, k, w in zip(r[0].tolist(), r[1].tolist(),
+                                               np.asarray(r[2]).tolist(), r[8]))
+        for i, _ph, _k, w in errors:
+            why.setdefault(i, []).append(w)
+        reason[bad] = [error_reason(why[i]) for i in np.flatnonzero(bad).tolist()]
     good = live & (errs == 0)
 
     # same-day rule on the events of the patients without errors (their whole path)

@@ -4,7 +4,8 @@ Outputs are confined and atomic (see ``docs/security.md``):
 
 * every file name built from a plan (analysis ids, table and figure names) must
   be an identifier -- letters, digits, ``_`` and ``-``, at most 64 characters
-  (:func:`validate_output_name`) -- and every path is resolved and checked to lie
+  (:func:`validate_output_name`; names built from data values or long ids are made
+  into one by :func:`safe_output_names`) -- and every path is resolved and checked to lie
   inside the output folder (:func:`resolve_inside`), so ``id: "../../x"`` or an
   absolute path can never write elsewhere, even if the plan validator missed it;
 * a run writes into a fresh temporary folder beside ``--out`` and renames it into
@@ -39,8 +40,8 @@ MAX_NAME = 64
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 __all__ = ["MARKER", "OutputError", "OutputLock", "check_output_dir", "output_transaction",
-           "resolve_inside", "validate_output_name", "write_outputs", "journal_table_from_frame",
-           "atomic_write_bytes"]
+           "resolve_inside", "validate_output_name", "safe_output_names", "write_outputs",
+           "journal_table_from_frame", "atomic_write_bytes"]
 
 
 class OutputError(InputError):
@@ -92,6 +93,53 @@ def validate_output_name(name, what: str = "analysis id") -> str:
                           f"a-z, digits, '_' and '-' are allowed (found {''.join(bad)!r}); "
                           "e.g. 'os_by_consolidation'")
     return name
+
+
+def safe_output_names(names) -> list:
+    """File-safe, unique names for ``names`` (table and figure names an analysis builds from
+    its id and data values, e.g. a group level "auto HSCT"), the same on every run.
+
+    A name that passes :func:`validate_output_name` is kept. In any other, each run of
+    characters other than letters, digits, ``_`` and ``-`` becomes ``_``; a name longer
+    than ``MAX_NAME`` is cut and ends with 8 hexadecimal digits of a digest of the whole
+    name; a changed name that equals another name gets its position in ``names``
+    (``_2`` for the second).
+
+    Examples
+    --------
+    >>> safe_output_names(["km", "clfs_auto HSCT", "clfs_auto_HSCT", "zph_dose2.5"])
+    ['km', 'clfs_auto_HSCT_2', 'clfs_auto_HSCT', 'zph_dose2_5']
+    """
+    import hashlib
+    names = [str(n) for n in names]
+
+    def fit(s, tail=""):
+        return s if len(s) + len(tail) <= MAX_NAME else s[:MAX_NAME - len(tail)]
+
+    out = []
+    for n in names:
+        if _NAME_RE.fullmatch(n) and len(n) <= MAX_NAME:
+            out.append(n)
+            continue
+        s = re.sub(r"[^A-Za-z0-9_-]+", "_", n).strip("_") or "item"
+        if len(s) > MAX_NAME:
+            tail = "_" + hashlib.sha256(n.encode("utf-8")).hexdigest()[:8]
+            s = fit(s, tail) + tail
+        out.append(s)
+    kept = {n for n, s in zip(names, out) if n == s}
+    used: set = set()
+    for i, (n, s) in enumerate(zip(names, out)):
+        if n != s and (s in kept or s in used):
+            k = i + 1
+            while True:
+                tail = f"_{k}"
+                cand = fit(s, tail) + tail
+                if cand not in kept and cand not in used:
+                    break
+                k += len(names)
+            out[i] = s = cand
+        used.add(s)
+    return out
 
 
 def resolve_inside(root, *parts: str, suffix: str = "") -> Path:
@@ -511,13 +559,18 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     from ..tables.style import plan_presentation
     labels, style = plan_presentation(res.plan)
     plan_of = {p.get("id"): p for p in res.plan.get("analyses") or [] if isinstance(p, dict)}
-    # every name is checked before anything is written
+    # every name is checked before anything is written; the names an analysis builds (from
+    # its id and data values such as group levels) are made file-safe, so that no name can
+    # stop the run and take the other analyses with it (safe_output_names)
     for aid, a in res.analyses.items():
         validate_output_name(aid, "analysis id")
-        for name, _caption, _tab in a.tables:
-            validate_output_name(name, f"table name of analysis '{aid}'")
-        for name, _fig in a.figures:
-            validate_output_name(name, f"figure name of analysis '{aid}'")
+    keys = [(aid, k) for aid, a in res.analyses.items() for k in range(len(a.tables))]
+    table_stem = dict(zip(keys, safe_output_names(
+        aid if t[0] == aid else f"{aid}__{t[0]}" for aid, a in res.analyses.items()
+        for t in a.tables)))
+    fig_names = safe_output_names(name for a in res.analyses.values() for name, _ in a.figures)
+    for a in res.analyses.values():
+        a.figures = [(fig_names.pop(0), fig) for _name, fig in a.figures]
     for name in (extra_dirs or {}):
         validate_output_name(name, "output folder name")
     # identifying columns: checked again here, whatever the plan validator did
@@ -556,8 +609,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             for aid, a in res.analyses.items():
                 sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                        "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
-                for name, caption, tab in a.tables:
-                    stem = resolve_inside(tmp, "tables", aid if name == aid else f"{aid}__{name}")
+                for k, (name, caption, tab) in enumerate(a.tables):
+                    stem = resolve_inside(tmp, "tables", table_stem[aid, k])
                     if isinstance(tab, JournalTable):
                         # identifying columns: checked for the plan by check_identifiers
                         save_table(tab, stem, formats=options["tables"], allow_identifiers=True)

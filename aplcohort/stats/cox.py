@@ -20,7 +20,8 @@ Conventions (all as R ``coxph`` with its defaults):
   the robust variance and a robust score test is added, as R does;
 * an infinite coefficient is detected with R's rule (the next Newton step is
   still large relative to the coefficient when the log-likelihood has
-  converged) and reported with a :class:`~aplcohort.errors.SeparationWarning`
+  converged; unlike R, also when the iterations run out, as they do when the
+  likelihood tends to 0, e.g. one event with the highest covariate value) and reported with a :class:`~aplcohort.errors.SeparationWarning`
   naming the term; its coefficient is kept and flagged in the ``terms`` table's
   ``separation`` choice -- Firth's penalised likelihood
   (:func:`aplcohort.stats.firth.firth_coxph`) is the remedy.
@@ -726,13 +727,21 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         llf, newU, newI = kern.stats(coef)
     var = _inv(newI)
     step = np.abs(newU @ var)
+    # R's rule: the next Newton step is still large relative to the coefficient
+    with np.errstate(invalid="ignore"):
+        moving = ~np.isfinite(newU) | ((step > tol) & (step > np.sqrt(tol) * np.abs(coef)))
     if max_iter <= 1:  # R checks for infinite coefficients only when iter.max > 1
         infinite = np.zeros(p, dtype=bool)
     elif converged:
-        infinite = ~np.isfinite(newU) | ((step > tol) & (step > np.sqrt(tol) * np.abs(coef)))
+        infinite = moving
     else:
+        # R only says "Ran out of iterations". A monotone likelihood whose limit is 0
+        # (each event has the extreme linear predictor of its risk set) never meets the
+        # relative convergence criterion, and a moderate linear predictor escapes the 500
+        # rule: a coefficient whose Newton step is still large after max_iter iterations
+        # is flagged as for a converged fit (a finite one has a step ~0 by then).
         infinite = ~np.isfinite(step) | (np.abs(Xc @ coef).max() > 500)
-        infinite = np.broadcast_to(infinite, (p,)).copy()
+        infinite = np.broadcast_to(infinite, (p,)).copy() | moving
     if warn:
         if not converged:
             warnings.warn(

@@ -8,6 +8,7 @@ under spanning headers). Categorical covariates get a header row, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -44,10 +45,24 @@ def _variance_of(result, src, variance) -> str:
     return "model"
 
 
+#: a term of one transition of a multi-state model: "age [CR2 -> relapse2]" (a shared term
+#: lists its transitions: "age [CR2 -> relapse2, CR3 -> death]"; aplcohort.multistate.cox)
+_TRANSITION = re.compile(r"^(.+?) (\[[^\[\]]*->[^\[\]]*\])$")
+
+
+def _split_transition(term) -> tuple:
+    """``(model term, "[from -> to]")`` of a transition-specific term, else ``(term, None)``."""
+    m = _TRANSITION.match(str(term))
+    return (m.group(1), m.group(2)) if m else (term, None)
+
+
 def _layout(terms: list[str], refs: dict):
     """Rows [(kind, variable, term)] with kind in header / reference / level / term."""
     rows, seen = [], set()
     for term in terms:
+        if _split_transition(term)[1] is not None:  # one row each, labelled in full
+            rows.append(("term", term, term))
+            continue
         var = next((v for v in sorted(refs, key=len, reverse=True)
                     if term.startswith(v) and term != v), None)
         if var is None:
@@ -97,7 +112,10 @@ class _Namer:
     def variable(self, var):
         return self.plain.get(var) or self.lab.column(var, unit=False)
 
-    def term(self, term):
+    def term(self, term, refs=None):
+        base, tr = _split_transition(term)
+        if tr is not None and term not in self.plain:  # "Centre: Center B [CR2 -> death]"
+            return f"{self.full(base, refs or {})} {tr}"
         return self.plain.get(term) or self.lab.column(term)
 
     def level(self, var, term):
@@ -108,6 +126,9 @@ class _Namer:
         return self.lab.level(var, value)
 
     def full(self, term, refs):
+        base, tr = _split_transition(term)
+        if tr is not None and term not in self.plain:
+            return f"{self.full(base, refs)} {tr}"
         return self.plain.get(term) or self.lab.term(term, refs)
 
 
@@ -260,7 +281,7 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
             rows.append([namer.ref(var, refs[var])] + [ref_text, ""] * nmod)
             indent.append(1)
             continue
-        label = namer.level(var, term) if kind == "level" else namer.term(term)
+        label = namer.level(var, term) if kind == "level" else namer.term(term, refs)
         cells = [label]
         for k, (hr, lo, hi, p) in enumerate(est[term]):
             if term in sep and k == nmod - 1 or not np.isfinite(hr):
@@ -289,16 +310,30 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
     notes.append(f"{ratio_label}, {'subdistribution ' if ratio_label == 'SHR' else ''}hazard ratio "
                  f"({name} model); {how}.")
     used_refs = [v for k, v, _ in rows_spec if k == "header"]
+    # categorical terms of transitions have no reference row: their reference is named
+    tr_refs = [v for v in refs if any(
+        b.startswith(v) and b != v for b, tr in map(_split_transition, terms) if tr)]
+    if tr_refs:
+        notes.append("Reference levels: " + "; ".join(
+            f"{namer.variable(v)}, {namer.ref(v, refs[v])}" for v in tr_refs) + ".")
     if used_refs and ref_text is None:
         notes.append("Reference levels: " + "; ".join(
             f"{namer.variable(v)}, {namer.ref(v, refs[v])}" for v in used_refs) + ".")
     elif used_refs and ref_text != "1 (reference)":
         notes.append(f"{ref_text}, reference level.")
     if any(c == "NE" for r in rows for c in r[1:]):
-        reasons = [f"{namer.full(t, refs)}, {why[t]}" for t in terms if t in why]
-        reasons += [f"{namer.full(t, refs)}, no finite estimate" for t in terms
-                    if t not in why and any(not np.isfinite(e[0]) for e in est[t])]
-        notes.append("NE, not estimable: " + "; ".join(reasons) + ".")
+        by_reason: dict = {}   # a reason shared by several terms is said once
+        for t in terms:
+            if t in why:
+                by_reason.setdefault(why[t], []).append(namer.full(t, refs))
+        for t in terms:
+            if t not in why and any(not np.isfinite(e[0]) for e in est[t]):
+                by_reason.setdefault("no finite estimate", []).append(namer.full(t, refs))
+        single = [f"{labs[0]}, {r}" for r, labs in by_reason.items() if len(labs) == 1]
+        if single:
+            notes.append("NE, not estimable: " + "; ".join(single) + ".")
+        notes += [f"NE, not estimable ({len(labs)} terms), {r}: " + "; ".join(labs) + "."
+                  for r, labs in by_reason.items() if len(labs) > 1]
     raw_df = pd.DataFrame(raw, columns=["term", "model", "estimate", "lower", "upper", "p"])
     return JournalTable(title or f"{'Univariable and multivariable ' if two else ''}"
                         f"{'Fine' + chr(8211) + 'Gray' if ratio_label == 'SHR' else 'Cox'} regression",
