@@ -251,3 +251,28 @@ def test_f11_plan_exclusion_and_attrition_give_the_reason(tmp_path, cohort):
                        "(postremission_modality = ATO-based) but postremission_start_date "
                        "is missing; give the date"]
     assert "see report" not in json.dumps(doc)
+
+
+def test_not_converged_moving_coefficient_says_both_reasons():
+    # a finite fit stopped early by a small max_iter is flagged by the moving-coefficient
+    # rule too: its note must not claim only a monotone likelihood
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from aplcohort.stats import coxph
+    from aplcohort.stats.cox import NOTE_INFINITE_NOT_CONVERGED
+    rng = np.random.default_rng(1)
+    n = 80
+    d = pd.DataFrame({"t": rng.exponential(5, n), "e": rng.integers(0, 2, n),
+                      "x": rng.normal(size=n), "z": rng.normal(size=n)})
+    d["t"] = d["t"] * np.exp(-0.8 * d["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        early = coxph(d, time="t", event="e", covariates=["x", "z"], max_iter=2)
+        full = coxph(d, time="t", event="e", covariates=["x", "z"])
+    assert not early.terms["estimable"].any()
+    assert set(early.terms["note"]) == {NOTE_INFINITE_NOT_CONVERGED.format(n=2)}
+    assert "max_iter" in early.terms["note"].iloc[0]
+    assert full.terms["estimable"].all() and (full.terms["note"] == "").all()

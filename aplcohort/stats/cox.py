@@ -901,6 +901,14 @@ class CoxResult(TermsShape, Result):
         return cox_zph(self, transform=transform)
 
 
+#: a coefficient still moving when the iterations ran out: an infinite one (a likelihood
+#: tending to 0 never meets R's relative convergence criterion) or a fit that is only slow
+#: (a small ``max_iter``); the note says both, as the fit cannot tell them apart
+NOTE_INFINITE_NOT_CONVERGED = ("no convergence in {n} iterations, the coefficient still "
+                               "moving: it may be infinite (monotone likelihood; consider "
+                               "firth: true), or the fit needs a larger max_iter")
+
+
 def _terms_table(names, fit, conf_level, levels=None):
     """Terms in the shared shape; aliased and infinite coefficients not estimable."""
     se = np.sqrt(np.diag(fit.var)) if fit.var.size else np.zeros(0)
@@ -908,8 +916,9 @@ def _terms_table(names, fit, conf_level, levels=None):
     p = len(names)
     aliased = np.zeros(p, bool) if fit.aliased is None else fit.aliased
     ok = ~aliased & ~fit.infinite
-    notes = [fit.alias_notes.get(j, NOTE_INFINITE if fit.infinite[j] else "")
-             for j in range(p)]
+    inf_note = (NOTE_INFINITE if fit.converged else
+                NOTE_INFINITE_NOT_CONVERGED.format(n=fit.n_iter))
+    notes = [fit.alias_notes.get(j, inf_note if fit.infinite[j] else "") for j in range(p)]
     return _terms_frame_wald(names, fit.coef, se, conf_level, rse, levels, ok, notes)
 
 
