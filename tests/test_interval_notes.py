@@ -97,3 +97,28 @@ def test_se_zero_after_events_has_its_own_reason():
     assert b.loc[5.0, "std_err"] > 0 and b.loc[5.0, "note"] == ""
     from aplcohort.tables.frame import is_interval_note
     assert is_interval_note(shapes.NOTE_SE_ZERO_EVENTS)
+
+
+def test_variance_that_cancels_is_zero_not_rounding():
+    # the closed-form / Gram-matrix IJ variances cancel to rounding (~1e-17) where the
+    # influence is exactly 0; before, its root (~4e-9, ~7e-9) read as a real SE with no note
+    from aplcohort.adjust.curves import weighted_cif
+    from aplcohort.multistate.occupancy import state_occupancy
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "c": [1, 1, 1, 1, 2, 0], "g": list("AAABBB")})
+    at = weighted_cif(d, "t", "c", "g", pd.Series([1, 2, 0.5, 1, 1, 1.0])).at([3])
+    a1 = at[(at["group"] == "A") & (at["cause"] == 1)].iloc[0]
+    assert a1["estimate"] == pytest.approx(1.0) and a1["std_err"] == 0.0  # all A had cause 1
+    assert a1["note"] == shapes.NOTE_SE_ZERO_EVENTS
+    # alive / dead once every patient left has died (the hypothesis example of
+    # test_multistate_invariants.test_alive_dead_equals_kaplan_meier)
+    t = np.array([1, 1, 1, 1, 1, 1, 2, 3, 3, 3], float)
+    e = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    ms = pd.DataFrame({"id": np.arange(10), "tstart": 0.0, "tstop": t, "from_state": "alive",
+                       "to_state": np.where(e == 1, "dead", "censor")})
+    occ = state_occupancy(ms, states=["alive", "dead"]).occupancy
+    last = occ[occ["time"] == 3.0]
+    assert (last["std_err"] == 0.0).all()
+    assert (occ[occ["time"] < 3.0]["std_err"] > 0.1).all()
+    km = kaplan_meier(t, e, variance="robust").table
+    np.testing.assert_allclose(occ[occ["state"] == "alive"]["std_err"], km["std_err"],
+                               rtol=1e-10, atol=0)

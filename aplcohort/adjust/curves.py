@@ -450,7 +450,14 @@ def _ij_se(pos, inv, n_id, w, beta, alpha, F, b, d_k, J, causes):
             mA = m_A[k]
             V = V + between(mA * mA) + 2 * Fk * between(mA * m_B) \
                 + 2 * bk * (between(m_W * mA) + Fk * WB)
-        se = np.sqrt(np.maximum(V, 0.0))
+        # a variance within the rounding error of its sums is 0 (an influence that cancels
+        # exactly, e.g. F = 1 once every patient of the group had this cause, would else
+        # leave a root of ~1e-9 that reads as a real SE): the squares' sums bound it
+        sq = bk * bk * WW + prefix(last_pos, A * A) + Fk * Fk * BB
+        if mid is not None:
+            sq = sq + between(m_A[k] * m_A[k])
+        floor = 64 * np.finfo(float).eps * (float(np.max(np.abs(sq))) if sq.size else 0.0)
+        se = np.sqrt(np.where(V > floor, V, 0.0))
         last_ev = np.maximum.accumulate(np.where(d_k[k] > 0, idx, -1))
         out[k] = np.where(last_ev >= 0, se[np.maximum(last_ev, 0)], 0.0)
     return out

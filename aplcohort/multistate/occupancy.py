@@ -297,10 +297,12 @@ def _gram_sd(Vs, A):
     (the least cancellation: e.g. alive = 1 - dead is computed from the dead column).
     A sum whose influence is identically zero (all states; alive before the first
     death) is then computed from columns that are exactly zero: 0, as the former
-    direct sums (below 1e-14).
+    direct sums (below 1e-14). A variance below the rounding error of the Gram
+    matrices themselves (see :data:`_ROUNDING`) is 0.
     """
     Vs = np.asarray(Vs, float)
     absV = np.abs(Vs)
+    vmax = float(absV.max()) if absV.size else 0.0
     out = np.empty((Vs.shape[0], A.shape[1]))
     for col in range(A.shape[1]):
         a = A[:, col]
@@ -315,8 +317,18 @@ def _gram_sd(Vs, A):
                 better = s < scale
                 var = np.where(better, v, var)
                 scale = np.where(better, s, scale)
-        out[:, col] = np.sqrt(np.maximum(var, 0.0))
+        # a variance within the rounding error of the Gram matrices is 0: an influence
+        # that cancels exactly (alive once everyone has died) leaves in V a remainder of a
+        # few ulps of the largest V of the sweep (~1e-17), whose root (~1e-9) would read
+        # as a real SE
+        floor = _ROUNDING * np.abs(a).sum() ** 2 * vmax
+        out[:, col] = np.sqrt(np.where(var > floor, var, 0.0))
     return out
+
+
+#: the Gram recursion's rounding error, relative to its largest entry: 64 eps (a real
+#: variance that small relative to the sweep's largest needs ~1e13 patients)
+_ROUNDING = 64 * np.finfo(float).eps
 
 
 def _pad_mode(B):

@@ -62,8 +62,9 @@ NOTE_SE_ZERO = "SE 0: no event up to this time, so the interval is a point, not 
 #: an SE of 0 where events have happened (the estimate is off its no-event value): the
 #: variance is degenerate, e.g. a robust (IJ) variance whose group is one patient or one
 #: ``id`` cluster (the influences of one cluster sum to zero)
-NOTE_SE_ZERO_EVENTS = ("SE 0 although events have occurred (e.g. the group is one patient or "
-                       "one id cluster), so the interval is a point, not a measure of precision")
+NOTE_SE_ZERO_EVENTS = ("SE 0 although events have occurred (e.g. every patient of the group "
+                       "has had this event, or the group is one patient or one id cluster), so "
+                       "the interval is a point, not a measure of precision")
 NOTE_SE_ZERO_STATE = ("SE 0: at this time every patient is alike for this state (e.g. no "
                       "transition yet, or none left in it), so the interval is a point, not "
                       "a measure of precision")
