@@ -219,3 +219,16 @@ def test_report_figures_share_one_scale(run):
     # a one-row forest plot is narrower on the page than a double-column KM plot
     assert widths["td_cox_hsct"] < widths["os_by_consolidation"]
     assert len(widths) == len(list((out / "figures").glob("*.png")))
+
+
+def test_summary_counts_read_as_words():
+    sec = [{"id": "km1", "title": "KM", "kind": "km", "choices": "",
+            "tables": [("t", pd.DataFrame({"a": [1]}))], "figures": [], "notes": []}]
+    html = build_report(title="T", synthetic=False, sections=sec, provenance={}, attrition=None,
+                        published=None, warnings=["[km1] StatisticalWarning: few patients"])
+    summary = html.split("<p id='summary'>", 1)[1].split("</p>", 1)[0]
+    assert "1 analysis (0 figures, 1 table)" in summary          # not "1 analyses", "1 tables"
+    assert ">1 warning</a>" in summary
+    two = build_report(title="T", synthetic=False, sections=sec * 2, provenance={},
+                       attrition=None, published=None, warnings=[])
+    assert "2 analyses (0 figures, 2 tables); no warnings" in two

@@ -201,10 +201,15 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
     n_fig = sum(len(s.get("figures", [])) for s in sections)
     n_tab = sum(len(s.get("tables", [])) for s in sections)
     n_warn = sum(len(items) for _h, items in group_warnings(warnings)) if warnings else 0
-    summ = (f"{len(sections)} analyses ({n_fig} figures, {n_tab} tables)"
+    def n_of(k, word):
+        return f"{k} {word}{'' if k == 1 else 's'}"
+    n_an = len(sections)
+    summ = (f"{n_an} {'analysis' if n_an == 1 else 'analyses'}"
+            f" ({n_of(n_fig, 'figure')}, {n_of(n_tab, 'table')})"
             + (f"; {n_ne} not estimable" if n_ne else "")
             + (f"; <strong>{n_err} failed by an internal error</strong>" if n_err else "")
-            + (f"; <a href='#warnings'>{n_warn} warnings</a>" if n_warn else "; no warnings"))
+            + (f"; <a href='#warnings'>{n_of(n_warn, 'warning')}</a>" if n_warn
+               else "; no warnings"))
     out.append(f"<p id='summary'><strong>Summary.</strong> {summ}.</p>")
     # table of contents
     toc = []

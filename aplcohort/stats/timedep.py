@@ -638,8 +638,8 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
             flagged.append(g)
             parts.append(f"{g!r} (column {col!r}: {after} of {int(m.sum())} patients start "
                          f"after time zero, median delay {med:.4g} {unit_label}"
-                         f"; {n_end} patients of other groups had already died or been censored "
-                         "by then)")
+                         f"; {n_end} patient{'' if n_end == 1 else 's'} of other groups had "
+                         "already died or been censored by then)")
     table = pd.DataFrame(rows, columns=["group", "column", "n", "n_start_known",
                                         "n_start_after_zero", "median_delay", "min_delay",
                                         "max_delay", "n_start_after_followup",
