@@ -24,6 +24,10 @@
     event times, up to 2 % apart with ties because of its own tie handling) or
     seeded bootstrap percentiles.
 
+  Wald limits of both methods are restricted to [0, 1] (risks) and [-1, 1]
+  (differences), the default of riskRegression's ``confint.ate``; a truncated
+  limit is said in the row's ``note``.
+
 Validated against R survival 3.5-3 and riskRegression 2022.11.28
 (``tests/reference/adjust.R``).
 """
@@ -321,6 +325,21 @@ class AdjustedRisks(Result):
         return {"risks": self.risks, "differences": self.differences}
 
 
+def _wald_limits(est, se, z, low, high, what):
+    """Wald limits ``est -/+ z se`` restricted to ``[low, high]`` (a risk to [0, 1], a
+    difference of risks to [-1, 1]), the convention of riskRegression's ``confint.ate``
+    (its default, ``transform = "none"``); returns ``(lower, upper, note)``, the note
+    saying which limit was truncated (empty when none was)."""
+    lo, hi = est - z * se, est + z * se
+    cut = []
+    if lo < low:
+        cut.append(f"lower Wald limit {lo:.4g} truncated at {low:g}")
+    if hi > high:
+        cut.append(f"upper Wald limit {hi:.4g} truncated at {high:g}")
+    note = (("; ".join(cut) + f" ({what} lies in [{low:g}, {high:g}])") if cut else "")
+    return min(max(lo, low), high), max(min(hi, high), low), note
+
+
 def _breslow_risk(X, time, event, coef, Xcf_list, times, w=None):
     """Mean predicted risk 1 - exp(-H0(t) exp(x b)) over patients, per counterfactual X."""
     w = np.ones(len(time)) if w is None else w
@@ -420,33 +439,45 @@ def _gcomp_point(d, time, event, treatment, covariates, groups, times, categoric
 
 def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, times, *,
                    method="iptw", weights=None, covariates=None, categorical=None,
-                   ci="influence", n_boot=500, seed=20261130,
-                   conf_level=0.95) -> AdjustedRisks:
+                   ci=None, n_boot=None, seed=None, conf_level=None) -> AdjustedRisks:
     """Adjusted absolute risks ``1 - S(t)`` at ``times`` per treatment group.
+
+    Every setting either changes the result or is refused with a message saying when it
+    applies (``covariates``/``categorical`` only with ``"gcomp"``, ``weights`` only with
+    ``"iptw"``, ``n_boot``/``seed`` only with ``ci="bootstrap"``, ``conf_level`` not with
+    ``ci="none"``).
 
     Parameters
     ----------
     data : DataFrame
     time, event, treatment : str
     times : list of float
+        Distinct times >= 0.
     method : {"iptw", "gcomp"}
     weights : PSWeights, MatchResult or Series
-        Required for ``"iptw"``.
+        Required for ``"iptw"`` (refused with ``"gcomp"``).
     covariates, categorical : str or list of str
-        Outcome-model covariates, required for ``"gcomp"``.
+        Outcome-model covariates (required) and which of them are categorical, for
+        ``"gcomp"`` only.
     ci : {"influence", "bootstrap", "none"}
-        ``"gcomp"`` CIs: Wald on the influence-function SE (as riskRegression
-        ``ate``; includes the uncertainty of the Cox model), or bootstrap
-        percentiles (model refitted in each replicate), or none.
+        Default ``"influence"``. ``"gcomp"`` CIs: Wald on the influence-function SE (as
+        riskRegression ``ate``; includes the uncertainty of the Cox model), or bootstrap
+        percentiles (model refitted in each replicate), or none. ``"iptw"``: only
+        ``"influence"`` (the IJ SE of the weighted KM).
     n_boot : int
-        Bootstrap replicates (``ci="bootstrap"``).
+        Bootstrap replicates (``ci="bootstrap"`` only; default 500).
     seed : int
-        Bootstrap seed (``numpy.random.default_rng``).
+        Bootstrap seed (``numpy.random.default_rng``; ``ci="bootstrap"`` only; default
+        20261130).
     conf_level : float
+        Default 0.95; refused with ``ci="none"``.
 
     Returns
     -------
     AdjustedRisks
+        Wald limits are restricted to [0, 1] for risks and [-1, 1] for differences
+        (riskRegression's ``confint.ate`` convention); a truncated limit is said in
+        the row's ``note``. Bootstrap percentile limits lie in those ranges already.
 
     Examples
     --------
@@ -460,9 +491,34 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
     times = np.sort(np.atleast_1d(np.asarray(times, float)))
     if not np.isfinite(times).all() or (times < 0).any():
         raise InputError(f"times must be finite and >= 0; got {times.tolist()}")
-    conf_level = check_conf_level(conf_level)
+    if times.size == 0:
+        raise InputError("times is empty: give at least one time at which to report risks")
+    dup = sorted({float(t) for t in times[1:][np.diff(times) == 0]})
+    if dup:
+        raise InputError(f"times repeats {', '.join(f'{t:g}' for t in dup)}: give each time "
+                         "once")
+    if method not in ("iptw", "gcomp"):
+        raise InputError(f"method must be 'iptw' or 'gcomp'; got {method!r}")
+    if ci is None:
+        ci = "influence"
+    if ci not in ("influence", "bootstrap", "none"):
+        raise InputError(f"ci must be 'influence', 'bootstrap' or 'none'; got {ci!r}")
+    if method == "iptw" and ci != "influence":
+        raise InputError("method='iptw' CIs use the infinitesimal-jackknife (influence) "
+                         f"SE of the weighted KM; ci={ci!r} is only for method='gcomp'")
+    if ci != "bootstrap":
+        given = [k for k, v in (("n_boot", n_boot), ("seed", seed)) if v is not None]
+        if given:
+            raise InputError(f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} used "
+                             "only with method='gcomp' and ci='bootstrap'; "
+                             f"here method={method!r}, ci={ci!r}")
+    if ci == "none" and conf_level is not None:
+        raise InputError("conf_level is not used with ci='none' (no confidence intervals); "
+                         "leave it out or choose ci='influence' or 'bootstrap'")
+    conf_level = None if ci == "none" else check_conf_level(
+        0.95 if conf_level is None else conf_level)
     covariates = as_columns(covariates, "covariates")
-    z = st.norm.ppf(1 - (1 - conf_level) / 2)
+    z = st.norm.ppf(1 - (1 - conf_level) / 2) if conf_level is not None else np.nan
     notes = []
     if method == "iptw":
         if weights is None:
@@ -470,9 +526,10 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
         if covariates:
             raise InputError("covariates= is used by method='gcomp'; IPTW adjusts through "
                              "the weights")
-        if ci != "influence":
-            raise InputError("method='iptw' CIs use the infinitesimal-jackknife (influence) "
-                             f"SE of the weighted KM; ci={ci!r} is only for method='gcomp'")
+        if categorical is not None:
+            raise InputError("categorical= is used by method='gcomp' (which of the outcome "
+                             "model's covariates are categorical); IPTW adjusts through the "
+                             "weights")
         from .curves import weighted_km
         km = weighted_km(data, time, event, treatment, weights, conf_type="plain")
         if len(km.excluded):
@@ -482,14 +539,18 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
         at = km.at(times)
         risks = pd.DataFrame({"group": at["group"], "time": at["time"],
                               "risk": 1 - at["estimate"], "std_err": at["std_err"]})
-        risks["lower"] = np.clip(risks["risk"] - z * risks["std_err"], 0, 1)
-        risks["upper"] = np.clip(risks["risk"] + z * risks["std_err"], 0, 1)
+        lims = [_wald_limits(r, se, z, 0.0, 1.0, "a risk") if np.isfinite(r) and se > 0
+                else (np.nan, np.nan, "")
+                for r, se in zip(risks["risk"], risks["std_err"])]
+        risks["lower"] = [x[0] for x in lims]
+        risks["upper"] = [x[1] for x in lims]
+        risks["note"] = [x[2] for x in lims]
         flat = risks["std_err"] == 0
-        risks["note"] = np.where(flat, "no event by this time: SE 0, no Wald CI", "")
-        risks.loc[flat, ["lower", "upper"]] = np.nan
+        risks.loc[flat, "note"] = "no event by this time: SE 0, no Wald CI"
         risks.loc[risks["risk"].isna(), "note"] = at.loc[risks["risk"].isna(), "note"]
         groups = list(km.groups)
-        ci = "Wald on the IJ (robust) SE of the weighted KM, weights treated as known"
+        ci = ("Wald on the IJ (robust) SE of the weighted KM, weights treated as known; "
+              "limits restricted to [0, 1] for risks and [-1, 1] for differences")
         diffs = []
         ref = groups[0]
         for g in groups[1:]:
@@ -500,24 +561,30 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                 if se == 0:
                     diffs.append((g, ref, t, dd, se, np.nan, np.nan,
                                   "no event in either group by this time: no Wald CI"))
+                elif not (np.isfinite(dd) and np.isfinite(se)):
+                    diffs.append((g, ref, t, dd, se, np.nan, np.nan,
+                                  "a risk of the two groups is not estimable at this time"))
                 else:
-                    diffs.append((g, ref, t, dd, se, dd - z * se, dd + z * se, ""))
+                    diffs.append((g, ref, t, dd, se,
+                                  *_wald_limits(dd, se, z, -1.0, 1.0, "a risk difference")))
         differences = pd.DataFrame(diffs, columns=["group", "reference", "time", "difference",
                                                    "std_err", "lower", "upper", "note"])
-    elif method == "gcomp":
+    else:
         if not covariates:
             raise InputError("method='gcomp' needs covariates= for the outcome Cox model")
         if weights is not None:
             raise InputError("method='gcomp' standardises over the whole cohort; weights= is "
                              "not used (give method='iptw' for weighting)")
+        if ci == "bootstrap":
+            n_boot = check_int("n_boot", 500 if n_boot is None else n_boot,
+                               minimum=2)   # 2.5 was read as 2
+            seed = check_int("seed", 20261130 if seed is None else seed, minimum=0)
         cols = [time, event, treatment] + list(covariates)
         check_columns(data, cols, "analysis")
         d = data.dropna(subset=cols)
         if len(d) < len(data):
             notes.append(f"{len(data) - len(d)} rows with missing values in {cols} left out")
         groups = levels_of(d[treatment])
-        if ci not in ("influence", "bootstrap", "none"):
-            raise InputError(f"ci must be 'influence', 'bootstrap' or 'none'; got {ci!r}")
         est, fit, infl = _gcomp_point(d, time, event, treatment, covariates, groups, times,
                                       categorical, influence=True)
         p = len(fit.coef)
@@ -527,8 +594,6 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
             import warnings
             warnings.warn(notes[-1], StatisticalWarning, stacklevel=2)
         boots = []
-        if ci == "bootstrap":
-            n_boot = check_int("n_boot", n_boot, minimum=2)   # 2.5 was read as 2
         if ci == "bootstrap":
             rng = np.random.default_rng(seed)
             n = len(d)
@@ -550,46 +615,45 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
                        "estimates as riskRegression::ate GFORMULA")
         elif ci == "influence":
             ci_text = ("Wald on the influence-function SE (Cox model and covariate "
-                       "distribution), as riskRegression::ate GFORMULA")
+                       "distribution), as riskRegression::ate GFORMULA; limits restricted to "
+                       "[0, 1] for risks and [-1, 1] for differences, as its confint.ate")
         else:
             ci_text = "none (ci = 'none')"
         B = np.array(boots) if boots else None        # (B, G, T)
-        alpha = (1 - conf_level) / 2
+        alpha = (1 - conf_level) / 2 if conf_level is not None else np.nan
         rows, diffs = [], []
         for gi, g in enumerate(groups):
             for ti, t in enumerate(times):
                 if ci == "influence":
                     se = float(np.sqrt(np.sum(infl[:, gi, ti] ** 2)))
-                    rows.append((g, t, est[gi][ti], se, est[gi][ti] - z * se,
-                                 est[gi][ti] + z * se))
+                    rows.append((g, t, est[gi][ti], se,
+                                 *_wald_limits(est[gi][ti], se, z, 0.0, 1.0, "a risk")))
                 elif B is not None:
                     v = B[:, gi, ti]
                     rows.append((g, t, est[gi][ti], float(np.std(v, ddof=1)),
-                                 *np.quantile(v, [alpha, 1 - alpha])))
+                                 *np.quantile(v, [alpha, 1 - alpha]), ""))
                 else:
-                    rows.append((g, t, est[gi][ti], np.nan, np.nan, np.nan))
+                    rows.append((g, t, est[gi][ti], np.nan, np.nan, np.nan, ""))
         for gi, g in enumerate(groups[1:], start=1):
             for ti, t in enumerate(times):
                 dd = est[gi][ti] - est[0][ti]
                 if ci == "influence":
                     se = float(np.sqrt(np.sum((infl[:, gi, ti] - infl[:, 0, ti]) ** 2)))
-                    diffs.append((g, groups[0], t, dd, se, dd - z * se, dd + z * se))
+                    diffs.append((g, groups[0], t, dd, se,
+                                  *_wald_limits(dd, se, z, -1.0, 1.0, "a risk difference")))
                 elif B is not None:
                     v = B[:, gi, ti] - B[:, 0, ti]
                     diffs.append((g, groups[0], t, dd, float(np.std(v, ddof=1)),
-                                  *np.quantile(v, [alpha, 1 - alpha])))
+                                  *np.quantile(v, [alpha, 1 - alpha]), ""))
                 else:
-                    diffs.append((g, groups[0], t, dd, np.nan, np.nan, np.nan))
+                    diffs.append((g, groups[0], t, dd, np.nan, np.nan, np.nan, ""))
         risks = pd.DataFrame(rows, columns=["group", "time", "risk", "std_err", "lower",
-                                            "upper"])
+                                            "upper", "note"])
         differences = pd.DataFrame(diffs, columns=["group", "reference", "time", "difference",
-                                                   "std_err", "lower", "upper"])
-        why = "no CI: ci = 'none'" if ci == "none" else ""
-        risks["note"], differences["note"] = why, why
+                                                   "std_err", "lower", "upper", "note"])
         if ci == "none":
+            risks["note"], differences["note"] = "no CI: ci = 'none'", "no CI: ci = 'none'"
             notes.append("no confidence intervals: ci = 'none'")
         ci = ci_text
-    else:
-        raise InputError(f"method must be 'iptw' or 'gcomp'; got {method!r}")
     return AdjustedRisks(risks=risks, differences=differences, method=method, ci=ci,
                          conf_level=conf_level, notes=tuple(notes))
