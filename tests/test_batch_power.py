@@ -117,7 +117,7 @@ def test_power_cli(tmp_path, capsys):
     assert "power" in text and "MC SE" in text
     csv = pd.read_csv(out / "power.csv")
     assert csv.columns.tolist() == ["n", "reps", "power", "mc_se", "lower", "upper",
-                                    "n_undefined", "mean_events"]
+                                    "n_undefined", "mean_events", "note"]
     assert csv["n"].tolist() == [20, 40]
     assert (out / "power.png").stat().st_size > 1000
     ref = power_curve(_scenario(0.5), [20, 40], reps=40, seed=3).table
@@ -154,7 +154,8 @@ def test_sweep_cli_inprocess(tmp_path, capsys):
     ("--target", "nan", ["target power"]),
     ("--alpha", "1.5", ["alpha", "(0, 1)"]),
     ("--alpha", "nan", ["alpha", "(0, 1)"]),
-    ("--reps", "0", ["reps", "positive integer"]),
+    ("--reps", "0", ["reps", "integer >= 2"]),
+    ("--reps", "1", ["reps", "integer >= 2", "no Monte Carlo SE"]),
     ("--chunk", "0", ["chunk", "positive integer"]),
     ("--seed", "-1", ["seed", "non-negative integer"]),
 ])

@@ -1,7 +1,7 @@
 """``aplcohort power`` and ``aplcohort sweep``: simulation-based power from scenario files.
 
 ``aplcohort power SCENARIO.yaml --n 40:400:20 --reps 10000 [--alpha 0.05] [--seed S] [--out DIR]``
-    Print a power table (n, power, Monte Carlo SE) and write ``power.csv`` and
+    Print a power table (n, power, Monte Carlo SE, exact 95 % interval) and write ``power.csv`` and
     ``power.png`` (the power curve) into ``DIR`` (default ``power-<scenario>``).
     A progress bar goes to stderr.
 
@@ -28,9 +28,14 @@ def _power(args: argparse.Namespace) -> int:
     t = res.table
     print(f"scenario {sc.name}: log-rank between arms {', '.join(sc.arms)}; endpoint "
           f"{args.endpoint}; alpha {args.alpha:g}; {args.reps} replicates per n; seed {args.seed}")
-    print(f"{'n':>6}  {'power':>7}  {'MC SE':>7}  {'events':>8}")
+    print(f"{'n':>6}  {'power':>7}  {'MC SE':>7}  {'95% CI (exact)':>17}  {'events':>8}")
     for row in t.itertuples(index=False):
-        print(f"{row.n:>6d}  {row.power:7.4f}  {row.mc_se:7.4f}  {row.mean_events:8.1f}")
+        se = "NE" if row.mc_se != row.mc_se else f"{row.mc_se:.4f}"     # NaN: not estimable
+        ci = f"[{row.lower:.4f}, {row.upper:.4f}]"
+        print(f"{row.n:>6d}  {row.power:7.4f}  {se:>7}  {ci:>17}  {row.mean_events:8.1f}")
+    for row in t.itertuples(index=False):
+        if row.note:
+            print(f"note (n = {row.n}): {row.note}")
     if args.target is not None:
         n_grid, n_int = res.sample_size(args.target)
         if n_grid is None:
@@ -70,7 +75,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _common(p):
     p.add_argument("--reps", type=int, default=1000,
-                   help="replicate cohorts per sample size (default 1000)")
+                   help="replicate cohorts per sample size, at least 2 (default 1000)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--seed", type=int, default=1, help="root random seed (default 1)")
     p.add_argument("--endpoint", default="any",

@@ -4,7 +4,13 @@ For each sample size ``n`` the scenario engine
 (:func:`aplcohort.synthetic.engine.simulate`) draws ``reps`` replicate
 cohorts and :func:`~aplcohort.batch.batch_logrank` tests the arms of every
 replicate at once; power is the share of replicates with ``p < alpha``, with
-Monte Carlo standard error ``sqrt(power (1 - power) / reps)``.
+Monte Carlo standard error ``sqrt(power (1 - power) / reps)`` and the exact
+(Clopper-Pearson) 95 % interval of a binomial proportion (R ``binom.test``).
+Where no or every replicate is significant (power 0 or 1) the binomial SE is 0:
+``mc_se`` is then reported as not estimable (NaN) with the reason in ``note``,
+and the exact interval (e.g. [0, 0.168] for 0 of 20) says how large the power
+may be. At least 2 replicates per sample size are required, and each sample size
+is given once.
 
 Random streams: replicate ``r`` of every sample size uses the scenario
 engine's stream ``SeedSequence(seed, spawn_key=(r,))``: results do not depend
@@ -26,14 +32,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from .._results import Result
 from ..errors import InputError
 from .logrank import batch_logrank
 
 __all__ = ["power_curve", "PowerResult", "power_chunk", "parse_n_grid", "Progress",
-           "load_any_scenario"]
+           "load_any_scenario", "exact_interval", "check_ns"]
 
-_COLS = ["n", "reps", "power", "mc_se", "lower", "upper", "n_undefined", "mean_events"]
+_COLS = ["n", "reps", "power", "mc_se", "lower", "upper", "n_undefined", "mean_events",
+         "note"]
+
+#: confidence level of the exact interval of the Monte Carlo power
+MC_CONF = 0.95
 
 
 def load_any_scenario(scenario):
@@ -107,6 +118,32 @@ def parse_n_grid(text) -> list[int]:
                          f"(e.g. 40,80,120) of positive integers; got {text!r}") from None
     if not out or min(out) < 2:
         raise InputError(f"sample sizes must be integers >= 2; got {text!r}")
+    _no_repeats(out, f"--n {s}")
+    return out
+
+
+def _no_repeats(ns, where):
+    seen, dup = set(), []
+    for n in ns:
+        if n in seen and n not in dup:
+            dup.append(n)
+        seen.add(n)
+    if dup:
+        raise InputError(f"{where}: sample size{'s' if len(dup) > 1 else ''} "
+                         f"{', '.join(map(str, dup))} repeated; give each n once")
+
+
+def check_ns(ns) -> list[int]:
+    """Sample sizes as a list of distinct Python ints >= 2 (a grid string is parsed with
+    :func:`parse_n_grid`); ``40.5`` or a repeated n is an error, not truncated or run twice."""
+    if isinstance(ns, str):
+        return parse_n_grid(ns)
+    if np.ndim(ns) == 0:
+        ns = [ns]
+    out = [check_int("sample size n", x, minimum=2) for x in ns]
+    if not out:
+        raise InputError("no sample sizes given: give at least one n >= 2")
+    _no_repeats(out, "the sample sizes")
     return out
 
 
@@ -161,8 +198,9 @@ class Progress:
 class PowerResult(Result):
     """Simulated power curve (frozen).
 
-    ``table``: ``[n, reps, power, mc_se, lower, upper, n_undefined, mean_events]``;
-    ``lower``/``upper`` = ``power -/+ 1.96 mc_se`` clipped to [0, 1].
+    ``table``: ``[n, reps, power, mc_se, lower, upper, n_undefined, mean_events, note]``;
+    ``lower``/``upper``: exact (Clopper-Pearson) 95 % interval of the power, as R
+    ``binom.test``; ``mc_se`` is NaN where power is 0 or 1 (binomial SE 0), ``note`` says so.
     """
 
     kind = "power"
@@ -184,7 +222,9 @@ class PowerResult(Result):
         return {"test": "log-rank between arms (R survdiff)", "alpha": self.alpha,
                 "endpoint": self.endpoint, "arms": list(self.arms), "seed": self.seed,
                 "streams": "replicate r: SeedSequence(seed, spawn_key=(r,))",
-                "Monte Carlo SE": "sqrt(power (1 - power) / reps)"}
+                "Monte Carlo SE": "sqrt(power (1 - power) / reps); not estimable at "
+                                  "power 0 or 1",
+                "interval": "exact (Clopper-Pearson) 95 %, as R binom.test"}
 
     @property
     def tables(self) -> dict:
@@ -210,12 +250,13 @@ class PowerResult(Result):
         return n_grid, n_int
 
     def plot(self, ax=None):
-        """Power curve with +/- 1.96 MC SE bars; returns the matplotlib Axes."""
+        """Power curve with the exact 95 % interval as bars; returns the matplotlib Axes."""
         import matplotlib.pyplot as plt
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         t = self.table
-        ax.errorbar(t["n"], t["power"], yerr=1.96 * t["mc_se"], marker="o", ms=3, capsize=2,
+        yerr = np.vstack([t["power"] - t["lower"], t["upper"] - t["power"]])
+        ax.errorbar(t["n"], t["power"], yerr=yerr, marker="o", ms=3, capsize=2,
                     lw=1.2, color="#1f4e79")
         ax.axhline(self.alpha, color="grey", lw=0.8, ls=":")
         if self.target is not None:
@@ -245,15 +286,41 @@ class PowerResult(Result):
         return {"csv": csv, "png": png}
 
 
+def exact_interval(k, reps, conf=MC_CONF):
+    """Clopper-Pearson interval of ``k`` successes in ``reps`` trials (R ``binom.test``).
+
+    Examples
+    --------
+    >>> lo, hi = exact_interval(0, 20)
+    >>> lo, round(hi, 4)
+    (0.0, 0.1684)
+    """
+    from scipy.stats import beta
+    a = (1 - conf) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, reps - k + 1))
+    hi = 1.0 if k == reps else float(beta.ppf(1 - a, k + 1, reps - k))
+    return lo, hi
+
+
 def table_from_counts(ns, counts):
-    """Power table from per-n summed counts (``{"rejected", "undefined", "events", "reps"}``)."""
+    """Power table from per-n summed counts (``{"rejected", "undefined", "events", "reps"}``):
+    power, binomial MC SE (NaN with a note at power 0 or 1, or with fewer than 2
+    replicates), exact 95 % interval."""
     rows = []
     for n, c in zip(ns, counts):
-        reps = c["reps"]
-        pw = c["rejected"] / reps
-        se = math.sqrt(pw * (1 - pw) / reps)
-        rows.append((int(n), int(reps), pw, se, max(0.0, pw - 1.96 * se),
-                     min(1.0, pw + 1.96 * se), c["undefined"], c["events"] / reps))
+        reps, k = int(c["reps"]), int(c["rejected"])
+        pw = k / reps
+        lo, hi = exact_interval(k, reps)
+        if reps < 2:
+            se, note = math.nan, f"MC SE not estimable ({reps} replicate)"
+        elif k in (0, reps):
+            se = math.nan
+            note = (f"MC SE not estimable: {k} of {reps} replicates significant, and the "
+                    f"binomial SE sqrt(p (1 - p) / reps) is 0 at power {k // reps}; the exact "
+                    f"95 % interval [{lo:.3g}, {hi:.3g}] bounds the power")
+        else:
+            se, note = math.sqrt(pw * (1 - pw) / reps), ""
+        rows.append((int(n), reps, pw, se, lo, hi, c["undefined"], c["events"] / reps, note))
     return pd.DataFrame(rows, columns=_COLS)
 
 
@@ -266,9 +333,12 @@ def _check(alpha, reps, seed, chunk, target=None):
             hint = (f" (a proportion: for {float(target):g}% give {float(target) / 100:g})"
                     if num and 1 < float(target) < 100 else "")
             raise InputError(f"target power must be a proportion in (0, 1); got {target!r}{hint}")
-    for v, name in ((reps, "reps"), (chunk, "chunk")):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(f"{name} must be a positive integer; got {v!r}")
+    ok = isinstance(reps, (int, np.integer)) and not isinstance(reps, (bool, np.bool_))
+    if not ok or reps < 2:
+        raise InputError(f"reps must be an integer >= 2 (one replicate gives a power of 0 or 1 "
+                         f"with no Monte Carlo SE); got {reps!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise InputError(f"chunk must be a positive integer; got {chunk!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; got {seed!r}")
 
@@ -281,10 +351,10 @@ def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any",
     ----------
     scenario : Scenario, dict, path or bundled scenario name
     ns : sequence of int or str
-        Total sample sizes (arm sizes from the scenario's ratios), or a grid
+        Distinct total sample sizes (arm sizes from the scenario's ratios), or a grid
         string ``"40:400:20"``.
     reps : int
-        Replicates per sample size.
+        Replicates per sample size, at least 2.
     alpha : float
         Two-sided significance level.
     seed : int
@@ -324,9 +394,7 @@ def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any",
     if len(sc.arms) < 2:
         raise InputError(f"scenario {sc.name!r} has one arm; power of a between-arm test needs "
                          f"at least two arms")
-    ns = parse_n_grid(ns) if isinstance(ns, str) else [int(x) for x in ns]
-    if not ns or min(ns) < 2:
-        raise InputError(f"sample sizes must be integers >= 2; got {ns!r}")
+    ns = check_ns(ns)
     _check(alpha, reps, seed, chunk, target)
     bar = Progress(len(ns) * math.ceil(reps / chunk), label=f"power {sc.name}",
                    enabled=bool(progress))

@@ -44,7 +44,8 @@ import time
 import pandas as pd
 
 from ..errors import InputError
-from .power import Progress, _check, load_any_scenario, power_chunk, table_from_counts
+from .power import (Progress, _check, check_ns, load_any_scenario, power_chunk,
+                    table_from_counts)
 
 __all__ = ["power_sweep", "sweep_tasks", "cluster_chunk", "AUTO_MIN_SECONDS"]
 
@@ -140,8 +141,8 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
     ----------
     scenarios : sequence
         Scenarios (objects, dicts, YAML paths or bundled names).
-    ns : sequence of int
-        Total sample sizes.
+    ns : sequence of int or str
+        Distinct total sample sizes (or a grid string ``"40:200:40"``).
     reps, alpha, seed, endpoint, chunk
         As :func:`aplcohort.batch.power.power_curve` (the same seed is used for
         every scenario and n: replicate r uses stream r).
@@ -154,7 +155,9 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
     Returns
     -------
     DataFrame ``[scenario, n, reps, power, mc_se, lower, upper, n_undefined,
-    mean_events]``; ``df.attrs["executor"]`` records where it ran.
+    mean_events, note]`` (as :class:`~aplcohort.batch.power.PowerResult`: exact 95 %
+    interval, ``mc_se`` NaN with a note at power 0 or 1); ``df.attrs["executor"]``
+    records where it ran.
 
     Notes
     -----
@@ -178,11 +181,7 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
     for sc in scs:
         if len(sc.arms) < 2:
             raise InputError(f"scenario {sc.name!r} has one arm; a between-arm test needs two")
-    ns = [int(x) for x in ns]
-    if not ns or min(ns) < 2:
-        raise InputError(f"sample sizes must be integers >= 2; got {ns!r}")
-    if len(set(ns)) != len(ns):
-        raise InputError(f"sample sizes are repeated: {ns!r}; give each n once")
+    ns = check_ns(ns)
     _check(alpha, reps, seed, chunk)
     pairs = len(scs) * len(ns)
     reason = f"scheduler={scheduler!r}"
