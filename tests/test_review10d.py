@@ -170,3 +170,76 @@ def test_f10_docs_and_help_say_the_same(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "holds files that the last run did not write" in " ".join(capsys.readouterr().out.split())
+
+
+# ----------------------------------------------------------------------------- F14
+def _nb(name):
+    import nbformat
+    return nbformat.read(ROOT / "notebooks" / name, as_version=4)
+
+
+def test_f14a_notebook03_transplant_timing_is_printed_from_the_data():
+    nb = _nb("03_competing_risks_and_transplant_timing.ipynb")
+    i = next(k for k, c in enumerate(nb.cells)
+             if c.cell_type == "markdown" and "## A4. Transplant timing" in c.source)
+    text = nb.cells[i].source
+    assert "1.5 to 4.5" not in text and "printed below" in text
+    code = nb.cells[i + 1].source
+    assert 'tx = rfs["hsct_months"].dropna()' in code and "tx.min()" in code and "tx.max()" in code
+    # what the cell prints: the range of the transplant times of the bundled replica
+    c = aplcohort.example_cohort("min2022").with_derived()
+    cr2 = c.filter(c.data["postremission_modality"].isin(["ATO-based", "auto HSCT", "allo HSCT"])
+                   .to_numpy(), step="s", reason="r")
+    rfs = cr2.endpoint("RFS", time_zero="response", unit="months").data
+    tx = ((rfs["hsct_start_date"] - rfs["time_zero_date"]).dt.days / 30.4375).dropna()
+    assert 2.5 < tx.min() < tx.max() < 6  # the old text's "1.5 to 4.5" was wrong
+
+
+def test_f14b_notebooks_print_p_values_with_the_toolkit_formatter():
+    import re
+    fixed = re.compile(r"p(?:'\])?\s*:\s*\.\d+[fg]\}")   # {x.p:.4f}, {d['p']:.3f}, {p:.2g}
+    for name in ("01_replicate_min2022.ipynb", "02_your_cohort.ipynb",
+                 "03_competing_risks_and_transplant_timing.ipynb"):
+        code = "\n".join(c.source for c in _nb(name).cells if c.cell_type == "code")
+        assert not fixed.search(code), f"{name}: {fixed.search(code).group(0)}"
+    code01 = "\n".join(c.source for c in _nb("01_replicate_min2022.ipynb").cells
+                       if c.cell_type == "code")
+    assert "Fisher {format_p(summary['p'], prefix=True)}" in code01
+    from aplcohort.tables import format_p
+    assert format_p(1e-6, prefix=True) == "p < 0.001"
+
+
+def test_f14c_loader_recognises_its_own_derived_columns():
+    from aplcohort.cohort.validate import validate
+    c = aplcohort.example_cohort().with_derived()
+    names = c.source["derived_columns"]
+    assert len(names) == 6
+    rep = validate(c.data)
+    assert not [p for p in rep.problems if p.rule == "extra_column"]
+    assert any("read as derived" in n for n in rep.notes)
+    assert str(rep.data["early_death"].dtype) == "boolean"
+    assert pd.api.types.is_datetime64_any_dtype(rep.data["hsct_start_date"])
+    # a column with a derived name whose values differ is reported, with the row, kept as given
+    d = c.data.copy()
+    d.loc[d.index[3], "age_at_relapse"] = 99.0
+    rep = validate(d)
+    ex = [p for p in rep.problems if p.rule == "extra_column"]
+    assert len(ex) == 1 and ex[0].column == "age_at_relapse" and ex[0].patient_id == d["patient_id"].iat[3]
+    assert "differs from the derived value in 1 row" in ex[0].message and "given 99.0" in ex[0].message
+    assert "np." not in ex[0].message
+    assert rep.data["age_at_relapse"].iat[3] == 99.0
+
+
+def test_f14d_positivity_message_names_patient_ids():
+    from aplcohort.adjust import PositivityError, propensity_score
+    d = pd.DataFrame({"patient_id": [f"KR-{i:03d}" for i in range(12)],
+                      "tx": ["A", "B"] * 6,
+                      "reg": ["x", "y"] * 6,         # B never has reg = x
+                      "age": [50, 52, 61, 45, 70, 58, 49, 66, 55, 60, 63, 47]})
+    with pytest.raises(PositivityError) as exc:
+        propensity_score(d, "tx", ["reg", "age"])
+    msg = str(exc.value)
+    assert "KR-000, KR-002, KR-004" in msg and ": 0, 2, 4" not in msg
+    # without a patient_id column: the index labels, as before
+    with pytest.raises(PositivityError, match=r"of other groups: 0, 2, 4"):
+        propensity_score(d.drop(columns="patient_id"), "tx", ["reg", "age"])
