@@ -35,7 +35,10 @@ errors
     derived-column expression cannot be evaluated), ``derive_conflict`` (a
     derived column the file already has).
 warnings
-    ``mapped_column_absent``, ``extra_column``, ``followup_before_death``,
+    ``mapped_column_absent``, ``extra_column`` (a column the dictionary does not know;
+    a column aplcohort derives itself, ``aplcohort.plan.derived.DERIVED_COLUMNS``, as in
+    a frame after ``Cohort.with_derived()``, is read as derived with a note when it equals
+    the derivation, and this warning says how it differs otherwise), ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
     the cut-off), ``response_date_missing``, ``ato_resistant_fusion``
     (ATO for PLZF-RARA or STAT5b-RARA), ``atra_resistant_fusion`` (ATRA or
