@@ -123,7 +123,9 @@ def _check_positivity(df, tr, groups, covariates, categorical):
             for lv, row in tab.iterrows():
                 absent = plain([g for g in groups if g not in row.index or row[g] == 0])
                 if absent and row.sum() > 0:
-                    who = df.index[(s == lv).to_numpy()].tolist()
+                    # named by patient_id where the frame has one (else by index label)
+                    ids = df["patient_id"] if "patient_id" in df.columns else df.index
+                    who = pd.Index(ids)[(s == lv).to_numpy()].tolist()
                     problems.append(f"{c} = {plain(lv)!r}: no patient of group(s) {absent} "
                                     f"({int(row.sum())} patient(s) of other groups: "
                                     f"{', '.join(map(str, who[:10]))}"
@@ -225,7 +227,9 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates, *, categori
     Raises
     ------
     PositivityError
-        When a group cannot be compared with the others (see module docstring).
+        When a group cannot be compared with the others (see module docstring); the
+        patients concerned are named by ``patient_id`` where ``data`` has that column,
+        else by index label.
 
     Examples
     --------

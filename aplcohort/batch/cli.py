@@ -84,7 +84,10 @@ def _common(p):
                    help="replicates per batch (memory only; results do not depend on it)")
     p.add_argument("--out", default=None, help="output directory")
     p.add_argument("--force", action="store_true",
-                   help="replace an existing --out folder that aplcohort did not write")
+                   help="replace an existing --out folder whole, deleting every file in "
+                        "it; needed when aplcohort did not write it, or it holds files that "
+                        "the last run did not write or that were changed since (without "
+                        "--force these are named and nothing is written)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

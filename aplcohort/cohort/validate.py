@@ -35,7 +35,10 @@ errors
     derived-column expression cannot be evaluated), ``derive_conflict`` (a
     derived column the file already has).
 warnings
-    ``mapped_column_absent``, ``extra_column``, ``followup_before_death``,
+    ``mapped_column_absent``, ``extra_column`` (a column the dictionary does not know;
+    a column aplcohort derives itself, ``aplcohort.plan.derived.DERIVED_COLUMNS``, as in
+    a frame after ``Cohort.with_derived()``, is read as derived with a note when it equals
+    the derivation, and this warning says how it differs otherwise), ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
     the cut-off), ``response_date_missing``, ``ato_resistant_fusion``
     (ATO for PLZF-RARA or STAT5b-RARA), ``atra_resistant_fusion`` (ATRA or
@@ -529,6 +532,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
                   f"add a column {req!r} or map your column to it in the mapping")
     data = {}
     seen = set()
+    own_derived: list = []  # columns aplcohort itself derives (a frame after with_derived())
     for name in raw.columns:
         if name in seen:
             continue
@@ -541,9 +545,13 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         else:
             values = pd.Series(series.to_numpy(dtype=object), dtype=object)
         if name not in d.columns:
-            c.add(None, name, None, "extra_column",
-                  f"column {name!r} is not in the data dictionary; it is kept unchanged and "
-                  "not validated", "map it to a dictionary column if it is one", "warning")
+            if name in _derived_names():  # compared with its derivation below
+                own_derived.append(name)
+            else:
+                c.add(None, name, None, "extra_column",
+                      f"column {name!r} is not in the data dictionary; it is kept unchanged "
+                      "and not validated", "map it to a dictionary column if it is one",
+                      "warning")
             # as objects, never sharing cells with the caller's frame
             data[name] = pd.Series(values.to_numpy(dtype=object, copy=True), dtype=object)
             continue
@@ -574,6 +582,8 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             data[name] = values.reset_index(drop=True)
 
     typed = pd.DataFrame(data, index=range(n))
+    if own_derived:
+        _check_own_derived(typed, own_derived, c, notes)
     derived: dict = {}
     if "patient_id" in typed:
         ids = typed["patient_id"].tolist()
@@ -602,6 +612,90 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,
                             row_convention=convention,
                             derived=derived, notes=tuple(notes))
+
+
+def _derived_names() -> tuple:
+    from ..plan.derived import DERIVED_COLUMNS
+    return DERIVED_COLUMNS
+
+
+def _same_as_derived(given: pd.Series, want: pd.Series) -> np.ndarray:
+    """Row by row: does a given cell equal the derived value (both missing counts)?"""
+    g = pd.Series(given.to_numpy(dtype=object), dtype=object)
+    w = want.reset_index(drop=True)
+    g_miss = g.map(lambda v: v is None or v is pd.NA or v is pd.NaT
+                   or (isinstance(v, (float, np.floating)) and np.isnan(v))
+                   or (isinstance(v, str) and not v.strip())).to_numpy(dtype=bool)
+    w_miss = w.isna().to_numpy(dtype=bool)
+    same = g_miss & w_miss
+    both = ~g_miss & ~w_miss
+    if not both.any():
+        return same
+    if pd.api.types.is_datetime64_any_dtype(w):
+        gv = pd.to_datetime(g.where(~g_miss, None), errors="coerce")
+        ok = (gv.dt.normalize() == w.dt.normalize()).to_numpy(dtype=bool)
+    elif pd.api.types.is_bool_dtype(w) or str(w.dtype) == "boolean":
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        gv = g.map(lambda v: bool(v) if isinstance(v, (bool, np.bool_, int, np.integer))
+                   else words.get(str(v).strip().lower()))
+        ok = np.array([a is not None and b is not pd.NA and a == bool(b)
+                       for a, b in zip(gv, w.astype(object))], dtype=bool)
+    elif pd.api.types.is_numeric_dtype(w):
+        gv = pd.to_numeric(g.where(~g_miss, None), errors="coerce").to_numpy(dtype=float)
+        ok = np.isclose(gv, w.to_numpy(dtype=float), rtol=0.0, atol=1e-9)
+    else:
+        ok = (g.astype(str).str.strip() == w.astype(str)).to_numpy(dtype=bool)
+    return same | (both & ok)
+
+
+def _check_own_derived(typed: pd.DataFrame, names: list, c: _Collector, notes: list) -> None:
+    """Columns named like the ones aplcohort derives (``aplcohort.plan.derived``), e.g. a
+    frame that went through ``Cohort.with_derived()``: equal to the derivation from the
+    dictionary columns -> read as that derived column (typed), with a note; otherwise the
+    ``extra_column`` warning says how they differ (kept unchanged; a plan uses them as given,
+    never overwriting them)."""
+    from ..plan.derived import add_derived
+    base = typed.drop(columns=names)
+    derived_frame, _added = add_derived(base)
+    equal: list = []
+    for name in names:
+        given = typed[name]
+        if name not in derived_frame.columns:
+            c.add(None, name, None, "extra_column",
+                  f"column {name!r} is a column aplcohort derives (see aplcohort.plan.derived), "
+                  "but the dictionary columns it is derived from are absent; it is kept "
+                  "unchanged and not validated, and a plan uses it as given",
+                  "drop it, or add the dictionary columns it is derived from", "warning")
+            continue
+        same = _same_as_derived(given, derived_frame[name])
+        if same.all():
+            typed[name] = derived_frame[name]  # same index (range(n)); the derived dtype
+            equal.append(name)
+            continue
+        bad = np.flatnonzero(~same)
+        i = int(bad[0])
+
+        def show(v):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+                return "missing"
+            if isinstance(v, pd.Timestamp):
+                return v.date().isoformat()
+            if isinstance(v, np.generic):
+                v = v.item()
+            return repr(v) if isinstance(v, str) else str(v)
+        c.add(i, name, given.iat[i], "extra_column",
+              f"column {name!r} has the name of a column aplcohort derives (see "
+              f"aplcohort.plan.derived) but differs from the derived value in {len(bad)} "
+              f"row{'' if len(bad) == 1 else 's'} (this row: given {show(given.iat[i])}, "
+              f"derived {show(derived_frame[name].iat[i])}); it is kept unchanged and not "
+              "validated, and a plan uses it as given instead of deriving it",
+              "drop the column to have it derived, or rename it if it means something else",
+              "warning")
+    if equal:
+        notes.append(f"{', '.join(equal)}: equal in every row to the column"
+                     f"{'' if len(equal) == 1 else 's'} aplcohort derives from the dictionary "
+                     "columns (aplcohort.plan.derived, as Cohort.with_derived() adds them); "
+                     "read as derived, not reported as extra columns")
 
 
 def _parse_column(name, values, mapping, c: _Collector, serial=None) -> pd.Series:

@@ -119,7 +119,10 @@ def register(sub) -> None:
                    help="exit with status 2 when any analysis is not estimable (default: written "
                         "with status 'not estimable', listed, exit 0)")
     p.add_argument("--force", action="store_true",
-                   help="replace an existing --out folder that aplcohort did not write")
+                   help="replace an existing --out folder whole, deleting every file in "
+                        "it; needed when aplcohort did not write it, or it holds files that "
+                        "the last run did not write or that were changed since (without "
+                        "--force these are named and nothing is written)")
     p.set_defaults(handler=_run)
 
     r = sub.add_parser("replicate", help="replicate a published study (min2022, admiral, tower) on "
@@ -139,5 +142,8 @@ def register(sub) -> None:
     r.add_argument("--strict", action="store_true",
                    help="exit with status 2 when any analysis is not estimable")
     r.add_argument("--force", action="store_true",
-                   help="replace an existing --out folder that aplcohort did not write")
+                   help="replace an existing --out folder whole, deleting every file in "
+                        "it; needed when aplcohort did not write it, or it holds files that "
+                        "the last run did not write or that were changed since (without "
+                        "--force these are named and nothing is written)")
     r.set_defaults(handler=_replicate)

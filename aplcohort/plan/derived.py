@@ -24,6 +24,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: The columns :func:`add_derived` can add (the table above); the loader recognises them.
+DERIVED_COLUMNS = ("age_at_relapse", "cr1_duration_months", "early_death", "vital_status",
+                   "hsct", "hsct_start_date")
+
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 

@@ -19,6 +19,7 @@ import yaml
 
 from .. import _yaml
 
+from .._checks import check_bool
 from .._results import jsonable
 from ..errors import AplcohortWarning, PlanError
 from . import kinds as _kinds
@@ -433,8 +434,8 @@ def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = T
 
 
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
-             figures: bool = True, now=None, _plan_text=None, _plan_path=None,
-             _prerender: bool = False) -> PlanResults:
+             figures: bool = True, now=None, force: bool = False, _plan_text=None,
+             _plan_path=None, _prerender: bool = False) -> PlanResults:
     """Run an analysis plan.
 
     Parameters
@@ -451,11 +452,17 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         Excel sheet name.
     out : str or Path, optional
         Output folder; when given, writes ``results.json``, ``provenance.json``,
-        ``tables/``, ``figures/`` and ``report.html``.
+        ``tables/``, ``figures/`` and ``report.html``. An existing folder is replaced
+        only if it holds exactly what the last aplcohort run into it wrote, unchanged
+        (its marker file lists those files); otherwise ``InputError`` names the added
+        or changed files, before anything is run (see ``docs/security.md``).
     figures : bool
         Draw figures (needed for the report).
     now : datetime, optional
         Run time recorded in the provenance (for reproducible outputs in tests).
+    force : bool
+        Replace an existing ``out`` whole even if aplcohort did not write it or files
+        were added to it or changed since (the ``--force`` of ``aplcohort run``).
 
     Returns
     -------
@@ -466,6 +473,10 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     >>> res = run_plan("min2022", data="data/synthetic/min2022.csv")  # doctest: +SKIP
     >>> res["mcr2_by_reinduction"].summary["p"]                          # doctest: +SKIP
     """
+    force = check_bool("force", force)
+    if out is not None:  # refused before any work, not after the run
+        from .write import check_output_dir
+        check_output_dir(out, force=force)
     plan_d, plan_text, plan_path = load_plan(plan)
     name = plan_path.name if plan_path else "plan"
     frame_hash = None
@@ -534,14 +545,14 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                       warnings=run_warnings, published=published, _prerender=pre)
     if out is not None:
         from .write import write_outputs
-        write_outputs(res, Path(out))
+        write_outputs(res, Path(out), force=force)
         res.out_dir = Path(out)
     return res
 
 
 def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
               seed: int = 2022, out: str | Path | None = None, figures: bool = True,
-              now=None) -> PlanResults:
+              now=None, force: bool = False) -> PlanResults:
     """Replicate a published study: the Python form of ``aplcohort replicate``.
 
     Parameters
@@ -559,6 +570,9 @@ def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
         Seed of the synthetic replica (used only when ``data`` is not given).
     out : str or Path, optional
         Output folder (results.json, tables, figures, report).
+    force : bool
+        As :func:`run_plan`: replace an existing ``out`` whole even if it holds files
+        the last run did not write.
 
     Returns
     -------
@@ -572,7 +586,7 @@ def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
     if study in ("admiral", "tower"):  # synthetic trial cohorts (issue 14)
         from ..synthetic.trial_facts import run_trial
         return run_trial(study, data=data, mapping=mapping, sheet=sheet, seed=seed, out=out,
-                         figures=figures, now=now)
+                         figures=figures, now=now, force=force)
     if study != "min2022":
         raise PlanError(f"replicate: unknown study {study!r}; available: min2022, admiral, tower")
     if data is None:
@@ -583,4 +597,4 @@ def replicate(study: str = "min2022", *, data=None, mapping=None, sheet=None,
             frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
         data = frame
     return run_plan(study, data=data, mapping=mapping, sheet=sheet, out=out, figures=figures,
-                    now=now)
+                    now=now, force=force)

@@ -14,13 +14,20 @@ Outputs are confined and atomic (see ``docs/security.md``):
 * a lock file beside ``--out`` stops a second concurrent run with a clear message
   (:class:`OutputLock`);
 * an existing ``--out`` that aplcohort did not write (no marker file
-  ``.aplcohort-output``) is refused unless ``force=True``; one that aplcohort
-  wrote is replaced whole, so no stale file of an earlier run survives.
+  ``.aplcohort-output``) is refused unless ``force=True``. The marker lists every
+  file the run wrote with its SHA-256 (the manifest, written inside the atomic
+  commit); a folder that holds exactly what the last run wrote, unchanged, is
+  replaced whole, so no stale file of an earlier run survives. A folder holding a
+  file the last run did not write (a user's notes) or a file changed since (an
+  edited table) is refused unless ``force=True``, naming those files; so is a
+  folder whose marker has no manifest (written by an older aplcohort), because
+  what is safe to delete cannot be told.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -41,7 +48,7 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 __all__ = ["MARKER", "OutputError", "OutputLock", "check_output_dir", "output_transaction",
            "resolve_inside", "validate_output_name", "safe_output_names", "write_outputs",
-           "journal_table_from_frame", "atomic_write_bytes"]
+           "journal_table_from_frame", "atomic_write_bytes", "user_changes"]
 
 
 class OutputError(InputError):
@@ -268,6 +275,114 @@ def _has_marker(d: Path) -> bool:
         return False
 
 
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _scan(d: Path):
+    """Everything under ``d`` without following symbolic links (the marker excluded).
+
+    Returns ``(files, folders, empty, other)``: relative POSIX paths of regular files
+    (``{path: absolute path}``), of folders, of the folders that hold nothing, and of
+    anything else (symbolic links, devices).
+    """
+    files, folders, empty, other = {}, [], [], []
+    stack = [("", str(d))]
+    while stack:
+        rel, path = stack.pop()
+        with os.scandir(path) as it:
+            entries = list(it)
+        if rel and not entries:
+            empty.append(rel.rstrip("/"))
+        for e in entries:
+            r = rel + e.name
+            if not rel and e.name == MARKER:
+                continue
+            if e.is_symlink():
+                other.append(r)
+            elif e.is_dir(follow_symlinks=False):
+                folders.append(r)
+                stack.append((r + "/", e.path))
+            elif e.is_file(follow_symlinks=False):
+                files[r] = e.path
+            else:
+                other.append(r)
+    return files, folders, empty, other
+
+
+def _manifest(d: Path) -> dict:
+    """The manifest of a folder aplcohort has just written: ``{"files": {path: sha256},
+    "folders": [path, ...]}`` (relative POSIX paths, sorted; the marker excluded)."""
+    files, folders, _empty, _other = _scan(d)
+    return {"files": {r: _sha256(files[r]) for r in sorted(files)}, "folders": sorted(folders)}
+
+
+def _read_manifest(d: Path):
+    """The manifest recorded in ``d``'s marker, or None (an older marker without one)."""
+    try:
+        doc = json.loads((d / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict):
+        return None
+    files = doc["files"]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return None
+    folders = doc.get("folders") if isinstance(doc.get("folders"), list) else []
+    return {"files": files, "folders": {f for f in folders if isinstance(f, str)}}
+
+
+def user_changes(out) -> list | None:
+    """What in an aplcohort output folder the last run did not write, or changed since.
+
+    Compares the folder with the manifest in its marker file. Returns a sorted list
+    of ``"path (added)"`` / ``"path (changed)"`` entries (empty when the folder holds
+    exactly what the run wrote, unchanged; files that were deleted since do not
+    count: nothing of the user's would be lost), or None when the marker holds no
+    manifest (an output folder of an older aplcohort version).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "res"
+    >>> with output_transaction(out) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("x")
+    >>> user_changes(out)
+    []
+    >>> _ = (out / "notes.txt").write_text("mine")
+    >>> _ = (out / "a.txt").write_text("edited")
+    >>> user_changes(out)
+    ['a.txt (changed)', 'notes.txt (added)']
+    """
+    out = Path(out)
+    man = _read_manifest(out)
+    if man is None:
+        return None
+    files, folders, empty, other = _scan(out)
+    found = []
+    for r, path in files.items():
+        want = man["files"].get(r)
+        if want is None:
+            found.append(f"{r} (added)")
+            continue
+        try:
+            same = _sha256(path) == want
+        except OSError:
+            same = False
+        if not same:
+            found.append(f"{r} (changed)")
+    for r in other:
+        found.append(f"{r} ({'changed' if r in man['files'] else 'added'})")
+    for r in empty:  # a folder with something in it is named by what it holds
+        if r not in man["folders"]:
+            found.append(f"{r}/ (added)")
+    return sorted(found)
+
+
 def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
     """Check that ``out`` may be (re)written; return it as an absolute path.
 
@@ -275,7 +390,10 @@ def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
     ----------
     out : str or Path
     force : bool
-        Replace an existing folder that aplcohort did not write.
+        Replace an existing folder whole although aplcohort did not write it, or it
+        holds files the last run did not write or that were changed since
+        (:func:`user_changes`), or its marker lists no files (an older aplcohort).
+        Without ``force`` these are refused, naming the files.
     protect : iterable of paths
         Files that must survive (the input data, mapping, plan): an ``out`` that
         contains one of them is refused even with ``force``.
@@ -306,13 +424,31 @@ def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
         except OSError as exc:
             raise OutputError(f"cannot read the output folder {out}: "
                               f"{exc.strerror or exc}") from None
+        if entries and _has_marker(out) and not force:
+            changes = user_changes(out)
+            if changes is None:
+                raise OutputError(
+                    f"--out {out} was written by an older aplcohort version, whose {MARKER} "
+                    "file does not list the files it wrote, so files you may have added or "
+                    "edited there cannot be told apart from the outputs; nothing was written. "
+                    "Choose a new folder, or pass --force (force=True in Python) to replace "
+                    "this folder and everything in it")
+            if changes:
+                some = ", ".join(changes[:10]) + (f" and {len(changes) - 10} more"
+                                                  if len(changes) > 10 else "")
+                raise OutputError(
+                    f"--out {out} holds files that the last aplcohort run into it did not "
+                    f"write or that were changed since: {some}; nothing was written. Move them "
+                    "out of the folder or choose a new folder, or pass --force (force=True in "
+                    "Python) to replace this folder whole, deleting them")
         if entries and not _has_marker(out):
             if not force:
                 some = ", ".join(sorted(entries)[:5]) + (" ..." if len(entries) > 5 else "")
                 raise OutputError(
                     f"--out {out} already exists and was not written by aplcohort (no "
                     f"{MARKER} file; it holds {some}); nothing was written. Choose a new "
-                    "folder, or pass --force to replace this folder and everything in it")
+                    "folder, or pass --force (force=True in Python) to replace this folder and "
+                    "everything in it")
             home = Path.home().resolve()
             cwd = Path.cwd().resolve()
             if real == Path(real.anchor) or real == home or real == cwd or real in cwd.parents:
@@ -344,8 +480,9 @@ def _remove(d: Path) -> None:
 def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run"):
     """Write a folder atomically: yields a fresh temporary folder beside ``out``.
 
-    When the ``with`` block ends without error the marker file is added and the
-    folder replaces ``out`` (the previous one is removed whole). On any error, or
+    When the ``with`` block ends without error the marker file (with the manifest of
+    the files written) is added and the folder replaces ``out`` (the previous one is
+    removed whole; :func:`check_output_dir` is run again just before). On any error, or
     if the process is killed, ``out`` is left as it was.
 
     Examples
@@ -369,8 +506,13 @@ def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run
         os.mkdir(tmp)
         try:
             yield tmp
-            (tmp / MARKER).write_text(json.dumps({"written_by": "aplcohort", "kind": kind})
+            # the marker lists what this run wrote (the next run replaces the folder only
+            # if it still holds exactly that); it is inside tmp, so committed with the rest
+            (tmp / MARKER).write_text(json.dumps({"written_by": "aplcohort", "kind": kind,
+                                                  **_manifest(tmp)}, indent=1)
                                       + "\n", encoding="utf-8")
+            # again just before the commit: a file added while the run was working is kept
+            check_output_dir(out, force=force, protect=protect)
             if out.exists():
                 old = out.parent / f".{out.name}.aplcohort-old-{secrets.token_hex(6)}"
                 os.rename(out, old)
@@ -536,9 +678,11 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     ----------
     res : PlanResults
     out : str or Path
-        Output folder; created if missing, replaced whole if aplcohort wrote it.
+        Output folder; created if missing, replaced whole if it holds exactly what the
+        last aplcohort run into it wrote (:func:`check_output_dir`).
     force : bool
-        Replace an existing folder that aplcohort did not write.
+        Replace an existing folder whole even if aplcohort did not write it or files
+        in it were added or changed since.
     extra_dirs : dict, optional
         ``{name: folder}`` copied into ``out/name`` in the same transaction (the
         synthetic data of ``aplcohort replicate``).

@@ -5,8 +5,9 @@ Subcommands
 ``aplcohort synth min2022 --seed N --out DIR [--force]``
     Write the Min 2022 replica (``min2022.csv``, ``min2022_dictionary.csv``,
     ``min2022_provenance.json``, ``README.md``) into ``DIR``. ``DIR`` is written
-    atomically; an existing ``DIR`` that aplcohort did not write is refused
-    unless ``--force``.
+    atomically; an existing ``DIR`` that aplcohort did not write, or that holds
+    files the last run did not write or that were changed since, is refused
+    unless ``--force`` (``docs/security.md``).
 ``aplcohort synth scenario FILE --n N --seed S --out FILE.csv [--force]``
     Simulate one cohort from a YAML scenario file (or a bundled scenario name
     such as ``admiral``) and write the tidy per-patient CSV; an existing file is
@@ -29,7 +30,8 @@ def _min2022(args: argparse.Namespace) -> int:
     from ..plan.write import output_transaction
     from . import min2022
     # Written into a temporary folder and moved into place when complete; an existing
-    # folder that aplcohort did not write (no marker file) is refused unless --force.
+    # folder that aplcohort did not write (no marker file), or that holds files the last
+    # run did not write or that were changed since, is refused unless --force.
     with output_transaction(args.out, force=args.force, kind="synth") as tmp:
         paths = min2022.write_files(tmp, seed=args.seed)
     for name in sorted(paths):
@@ -77,7 +79,10 @@ def register(subparsers) -> None:
     m.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
     m.add_argument("--out", required=True, help="output directory")
     m.add_argument("--force", action="store_true",
-                   help="replace an existing --out folder that aplcohort did not write")
+                   help="replace an existing --out folder whole, deleting every file in "
+                        "it; needed when aplcohort did not write it, or it holds files that "
+                        "the last run did not write or that were changed since (without "
+                        "--force these are named and nothing is written)")
     m.set_defaults(handler=_min2022)
     s = sub.add_parser("scenario", help="simulate a cohort from a YAML scenario file")
     s.add_argument("file", help="scenario YAML file, or the name of a bundled scenario")

@@ -457,13 +457,14 @@ PLANS = {"admiral": "rr_aml", "tower": "rr_all"}
 
 
 def run_trial(trial: str, *, data=None, mapping=None, sheet=None, seed: int = 2022, out=None,
-              figures: bool = True, now=None):
+              figures: bool = True, now=None, force: bool = False):
     """Replicate ADMIRAL or TOWER: the plan template plus the published-vs-reproduced table.
 
     Without ``data`` the synthetic cohort :func:`aplcohort.synthetic.rr_trials.generate`
     (``seed``) is analysed; with ``data`` (a file, database URL or DataFrame with a
     ``trial_arm`` column holding the trial's arm names) your cohort is compared with the
-    publication. The Python form of ``aplcohort replicate admiral|tower``.
+    publication. The Python form of ``aplcohort replicate admiral|tower``. ``out`` and
+    ``force`` are as in :func:`aplcohort.plan.runner.run_plan`.
 
     Returns
     -------
@@ -480,6 +481,11 @@ def run_trial(trial: str, *, data=None, mapping=None, sheet=None, seed: int = 20
     from .rr_trials import generate
     if trial not in PLANS:
         raise InputError(f"unknown trial {trial!r}; choose one of {sorted(PLANS)}")
+    from .._checks import check_bool
+    force = check_bool("force", force)
+    if out is not None:  # refused before any work
+        from ..plan.write import check_output_dir
+        check_output_dir(out, force=force)
     if data is None:
         data = generate(trial, seed=seed)
     res = run_plan(PLANS[trial], data=data, mapping=mapping, sheet=sheet, out=None,
@@ -489,7 +495,7 @@ def run_trial(trial: str, *, data=None, mapping=None, sheet=None, seed: int = 20
         from pathlib import Path
 
         from ..plan.write import write_outputs
-        write_outputs(res, Path(out))
+        write_outputs(res, Path(out), force=force)
         res.out_dir = Path(out)
     return res
 
