@@ -495,6 +495,10 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     if _own_integer_index(df, row_numbers):  # issue 18: rows as in the frame's index
         rows = [int(i) for i in df.index]
         convention = INDEX_CONVENTION
+    elif df.attrs.get("header_row") not in (None, 1):  # title rows above the header
+        h = int(df.attrs["header_row"])
+        convention = (f"Rows are numbered as in the spreadsheet: row {h} is the header, "
+                      f"row {h + 1} the first patient.")
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
