@@ -25,6 +25,8 @@ A mapping is a YAML file (or the same structure as a dict)::
                              # reject); every imputed date is recorded
     excel_serial_dates: true # a day number in a date column is an Excel serial date
                              # (automatic for numeric cells of an .xlsx; CSV needs this)
+    sas_stata_dates: true    # ... or days since 1960-01-01 (a Stata/SAS file whose dates lost
+                             # their %td / DATE9. format); never both
     derive:                  # columns the file lacks
       disease: {constant: APL}
       age_at_relapse: {expression: "(relapse1_date - birth_date) / 365.25"}

@@ -50,7 +50,9 @@ warnings
 
 Dates: ISO text, a date cell, the mapping's ``date_format``; Excel serial day
 numbers in numeric cells of an .xlsx (the workbook's 1900/1904 system) or when
-the mapping declares ``excel_serial_dates``; partial dates (``2015-03``, ``2015``)
+the mapping declares ``excel_serial_dates``; Stata/SAS day numbers (days since
+1960-01-01) when it declares ``sas_stata_dates`` (a number in a date column of a
+Stata/SAS file is never read as an Excel serial); partial dates (``2015-03``, ``2015``)
 per the mapping's ``partial_dates`` (default reject) -- see docs/mapping.md.
 
 Derived values (recorded in ``ValidationReport.derived``, never overwriting a
