@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", help="column mapping YAML (institution columns/codes -> dictionary)")
     p.add_argument("--sheet", help="Excel sheet name (default: the mapping's sheet, else the "
                                    "only visible sheet; several visible sheets need a name)")
+    p.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="row (from 1) of the CSV or sheet that holds the column names (default: "
+                        "the mapping's header_row, else the first row that is not empty)")
     p.add_argument("--max-xlsx-mib", dest="max_xlsx_mib", type=float, default=None,
                    metavar="MIB", help="limit on the decompressed size of an .xlsx workbook "
                                        "(default 512 MiB)")
@@ -87,7 +90,8 @@ def _run_validate(args) -> int:
             limit = int(args.max_xlsx_mib * 2**20)
         cohort = load(args.file, mapping=args.mapping, sheet=args.sheet,
                       max_uncompressed_bytes=limit, encoding=args.encoding, query=args.query,
-                      table=args.table, redcap_dictionary=args.redcap_dictionary)
+                      table=args.table, redcap_dictionary=args.redcap_dictionary,
+                      header_row=args.header_row)
     out = sys.stdout
     print(str(cohort.report), file=out)
     for note in cohort.source.get("notes", []):

@@ -81,6 +81,11 @@ class NotARegularFileError(CohortLoadError):
     """The input is a named pipe, device or socket, not a file."""
 
 
+class HeaderRowError(CohortLoadError):
+    """The header row is not where it was taken from (a title row above it), or
+    ``header_row`` names a row that cannot be the header."""
+
+
 class _SheetOnNonWorkbook(CohortLoadError):
     """A sheet name was given for a file that is not a workbook."""
 
@@ -107,7 +112,8 @@ def _sniff_magic(head: bytes) -> str | None:
     return None
 
 
-def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, dict]:
+def _read_csv(path: Path, encoding: str | None = None, header_row: int | None = None
+              ) -> tuple[pd.DataFrame, dict]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -128,16 +134,17 @@ def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, di
     if path.suffix.lower() == ".tsv":
         delim = "\t"
     else:
+        first = sample.splitlines()[(header_row or 1) - 1:][:1] if sample else []
         try:
-            delim = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "",
+            delim = csv.Sniffer().sniff(first[0] if first else "",
                                         delimiters=",;\t|").delimiter
         except csv.Error:
             delim = ","
-    fast = _read_csv_fast(text, delim)
+    fast = _read_csv_fast(text, delim, header_row, where=str(path))
     if fast is not None:
         header, df, rows = fast
     else:
-        header, df, rows = _read_csv_records(path, text, delim)
+        header, df, rows = _read_csv_records(path, text, delim, header_row)
     # trailing separators give nameless, empty columns: drop only those
     blank = [i for i, h in enumerate(header)
              if h == "" and all(not str(v).strip() for v in df.iloc[:, i])]
@@ -145,11 +152,25 @@ def _read_csv(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, di
         df = df.iloc[:, [i for i in range(len(header)) if i not in blank]]
     _check_duplicate_headers(path, header)
     _check_header(path, df)
-    return df, {"format": "csv", "delimiter": delim, "_rows": rows, **enc}
+    if header_row is None:
+        header_row, start = 1, 0  # the first line with content (no copy of the text)
+        while start < len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            if text[start:end].replace(delim, "").strip():
+                break
+            header_row, start = header_row + 1, end + 1
+        notes = []
+    else:
+        notes = [f"{path}: {_rows_text(list(range(1, header_row)))} above the header "
+                 f"(row {header_row}, header_row) not read"] if header_row > 1 else []
+    info = {"format": "csv", "delimiter": delim, "_rows": rows, **enc,
+            "header_row": header_row, "source_notes": notes}
+    return df, info
 
 
 
-def _read_csv_fast(text: str, delim: str):
+def _read_csv_fast(text: str, delim: str, header_row: int | None = None, where=None):
     """Read a regular, unquoted CSV text with pandas' C parser, every cell as text.
 
     Returns ``(header, DataFrame, spreadsheet rows)``, or ``None`` when the text has
@@ -168,6 +189,10 @@ def _read_csv_fast(text: str, delim: str):
         return None
     nf = np.fromiter((ln.count(delim) for ln in lines), np.intp, len(lines)) + 1
     blank = np.fromiter((not ln.replace(delim, "").strip() for ln in lines), bool, len(lines))
+    if header_row is not None:
+        if header_row > len(lines) or blank[header_row - 1]:
+            return None  # the record reader says what is wrong
+        blank[:header_row - 1] = True  # the lines above the header are not read
     n_lines = len(lines)
     del lines  # memory: a million line strings
     idx = np.flatnonzero(~blank)
@@ -183,6 +208,10 @@ def _read_csv_fast(text: str, delim: str):
         return None
     if raw.shape != (n_lines, int(nf[idx[0]])):
         return None
+    if header_row is None and where is not None:
+        first = [[str(v).strip() for v in raw.iloc[i].tolist()] for i in idx[:31]]
+        _check_title_row(where, [(int(i) + 1, [bool(v) for v in r], [v for v in r if v])
+                                 for i, r in zip(idx[:31], first)], "--header-row")
     header = [str(h).strip() for h in raw.iloc[idx[0]].tolist()]
     data_idx = idx[1:]
     df = raw.iloc[data_idx] if len(data_idx) < n_lines - 1 else raw.iloc[1:]
@@ -193,7 +222,7 @@ def _read_csv_fast(text: str, delim: str):
     return header, df, (data_idx + 1).tolist()
 
 
-def _read_csv_records(path, text: str, delim: str):
+def _read_csv_records(path, text: str, delim: str, header_row: int | None = None):
     try:
         records = list(csv.reader(_io.StringIO(text), delimiter=delim))
     except csv.Error as exc:
@@ -201,6 +230,18 @@ def _read_csv_records(path, text: str, delim: str):
     lines = [(i + 1, r) for i, r in enumerate(records) if any(f.strip() for f in r)]
     if not lines:
         raise EmptyFileError(f"{path}: no columns found; expected a header row")
+    if header_row is not None:
+        if lines[-1][0] < header_row or not any(ln == header_row for ln, _ in lines):
+            raise HeaderRowError(
+                f"{path}: header_row: {header_row} names "
+                + ("an empty row" if header_row <= lines[-1][0] else
+                   f"a row after the last row with content (row {lines[-1][0]})")
+                + "; give the row that holds the column names")
+        lines = [(ln, r) for ln, r in lines if ln >= header_row]
+    else:
+        _check_title_row(str(path), [(ln, [bool(f.strip()) for f in r],
+                                      [f.strip() for f in r if f.strip()])
+                                     for ln, r in lines[:31]], "--header-row")
     header = [h.strip() for h in lines[0][1]]
     bad = [(ln, len(r)) for ln, r in lines[1:] if len(r) != len(header)]
     if bad:
@@ -259,8 +300,8 @@ def _check_zip_size(path: Path, limit: int) -> None:
             "alone as .xlsx or CSV, or raise the limit with max_uncompressed_bytes=")
 
 
-def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
-               ) -> tuple[pd.DataFrame, dict]:
+def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None,
+               header_row: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Read one sheet with openpyxl, knowing every cell: values, formulas, errors, merges.
 
     Errors (never an empty cell in their place): a formula without a cached value, an
@@ -309,7 +350,10 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     else:
         shown = ", ".join(repr(n) + ("" if states[n] == "visible" else f" ({states[n]})")
                           for n in sheets)
-        raise SheetNotFoundError(f"{path}: no sheet named {sheet!r}; the workbook has: {shown}")
+        hint = ("; a sheet is named, not numbered (a number is read as a name, for a sheet "
+                "named e.g. 2019)" if str(sheet).strip().isdigit() else "")
+        raise SheetNotFoundError(f"{path}: no sheet named {str(sheet)!r}{hint}; the workbook "
+                                 f"has: {shown}")
     ws_v = wb_v[chosen]
     # formulas (and whether Excel stored their value) need the workbook read a second
     # time without data_only; read-only mode streams it
@@ -329,17 +373,34 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
         raise NotATableError(f"{path}: could not be opened as an Excel workbook "
                              f"({type(exc).__name__}: {exc})") from None
     grid = [list(r) for r in ws_v.iter_rows()]
-    # the header is the first row with any content
+    # the header is the first row with any content, or the row `header_row` names
     def blank(v):
         return v is None or (isinstance(v, str) and not v.strip())
     content = [i for i, r in enumerate(grid) if any(not blank(c.value) for c in r)]
     if not content:
         raise EmptyFileError(f"{path}: sheet {chosen!r} is empty")
-    h = content[0]
     width = max(len(r) for r in grid)
+    where = f"{path}: sheet {chosen!r}"
+    skipped_above: list[int] = []
+    if header_row is None:
+        _check_title_row(where, [(grid[i][0].row, [not blank(c.value) for c in grid[i]],
+                                  [_as_cell_text(c.value) for c in grid[i] if not blank(c.value)])
+                                 for i in content[:31]], "--header-row")
+    else:
+        pos = next((j for j, i in enumerate(content) if grid[i][0].row == header_row), None)
+        if pos is None:
+            last = grid[content[-1]][0].row
+            raise HeaderRowError(
+                f"{where}: header_row: {header_row} names "
+                + ("an empty row" if header_row <= last else
+                   f"a row after the last row with content (row {last})")
+                + "; give the row that holds the column names")
+        skipped_above = list(range(1, header_row))
+        content = content[pos:]
+    h = content[0]
     hdr_cells = grid[h] + [None] * (width - len(grid[h]))
     header = ["" if c is None or blank(c.value) else _header_text(c.value) for c in hdr_cells]
-    header_row = grid[h][0].row
+    hdr_row = grid[h][0].row
     pid_col = next((k for k, name in enumerate(header)
                     if re.sub(r"[\s_\-]+", "", name.casefold()) in _PATIENT_HEADER_KEYS), None)
 
@@ -355,7 +416,7 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     row_of = {grid[i][0].row: i for i in content if grid[i]}
     problems = []
     for rng in ws_v.merged_cells.ranges:
-        if rng.max_row < header_row or rng.size["rows"] * rng.size["columns"] <= 1:
+        if rng.max_row < hdr_row or rng.size["rows"] * rng.size["columns"] <= 1:
             continue
         cols = ", ".join(header[k - 1] or _col_letter(k)
                          for k in range(rng.min_col, rng.max_col + 1) if k - 1 < len(header))
@@ -413,8 +474,83 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None
     # the workbook's date system, for numbers in date columns (Excel serial dates)
     df.attrs["excel_date_system"] = ("1904" if getattr(wb_v, "epoch", None) ==
                                      _dtm.datetime(1904, 1, 1) else "1900")
+    notes = []
+    if skipped_above:
+        notes.append(f"{where}: {_rows_text(skipped_above)} above the header (row {hdr_row}, "
+                     "header_row) not read")
+    notes += _hidden_notes(ws_v, where, grid, h, keep_rows, width, header, nameless_empty, who)
     return df, {"format": "xlsx", "sheet": chosen, "sheets": sheets,
-                "hidden_sheets": [n for n in sheets if n not in visible], "_rows": rows}
+                "hidden_sheets": [n for n in sheets if n not in visible], "_rows": rows,
+                "header_row": hdr_row, "source_notes": notes}
+
+
+def _hidden_notes(ws, where, grid, h, keep_rows, width, header, nameless_empty, who):
+    """Notes naming the hidden rows and columns of the table that were read as data.
+
+    Hiding a row in Excel does not exclude the patient: the row is read like any
+    other, and the note says so (with the patient id when the table has one).
+    """
+    notes = []
+    rdims = ws.row_dimensions
+    hidden_rows = [i for i in [h, *keep_rows]
+                   if grid[i] and grid[i][0].row in rdims and rdims[grid[i][0].row].hidden]
+    if hidden_rows:
+        shown = [f"row {grid[i][0].row}{who(i).replace(', ', ' (', 1) + ')' if who(i) else ''}"
+                 for i in hidden_rows[:20]]
+        more = f" and {len(hidden_rows) - 20} more" if len(hidden_rows) > 20 else ""
+        notes.append(f"{where}: {len(hidden_rows)} row(s) hidden in Excel read as data "
+                     f"(hiding a row does not exclude it; delete the row, or exclude the patient "
+                     f"with a filter, to leave it out): {', '.join(shown)}{more}")
+    hidden_cols = set()
+    for dim in ws.column_dimensions.values():
+        if getattr(dim, "hidden", False) and dim.min is not None:
+            hidden_cols.update(range(int(dim.min), int(dim.max or dim.min) + 1))
+    cols = [k for k in range(width) if k + 1 in hidden_cols and k not in nameless_empty]
+    if cols:
+        shown = ", ".join(f"{_col_letter(k + 1)} ({header[k]!r})" if header[k] else
+                          _col_letter(k + 1) for k in cols)
+        notes.append(f"{where}: {len(cols)} column(s) hidden in Excel read as data: {shown}")
+    return notes
+
+
+_NUMBER_WORDS = {1: "one", 2: "two"}
+
+
+def _check_title_row(where: str, rows: list, cli_opt: str | None) -> None:
+    """Refuse a title row taken as the header, naming the row that looks like the header.
+
+    ``rows`` lists the first non-empty rows as ``(row number, [cell non-empty?], [texts of
+    the non-empty cells])``. The first row is a title (not the header) when it has one or
+    two non-empty cells and a later row has at least three, two or more of them in columns
+    where the first row is empty: read that way, those columns would have no name.
+    """
+    if len(rows) < 2:
+        return
+    r0, mask0, texts0 = rows[0]
+    n0 = sum(mask0)
+    if n0 > 2:
+        return
+    for rk, mask, texts in rows[1:30]:
+        nk = sum(mask)
+        under_blank = sum(1 for j, m in enumerate(mask) if m and not (j < len(mask0) and mask0[j]))
+        if nk >= 3 and nk > n0 and under_blank >= 2:
+            shown = ", ".join(repr(t) for t in texts[:4]) + (", ..." if nk > 4 else "")
+            opt = f", or {cli_opt} {rk}" if cli_opt else ""
+            raise HeaderRowError(
+                f"{where}: the header was taken from row {r0}, the first row that is not "
+                f"empty, which has {_NUMBER_WORDS[n0]} non-empty cell{'s' if n0 > 1 else ''} "
+                f"({', '.join(repr(t) for t in texts0)}); is the header on row {rk} ({nk} "
+                f"non-empty cells: {shown})? delete the title row(s) above the header, or set "
+                f"header_row: {rk} (in the mapping or the plan's data:{opt})")
+
+
+def _rows_text(rows: list[int]) -> str:
+    """``row 1``, ``rows 1-2``, ``rows 1, 4``."""
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return f"rows {rows[0]}-{rows[-1]}"
+    return "rows " + ", ".join(map(str, rows))
 
 
 def _header_text(v) -> str:
@@ -480,7 +616,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, {"format": "parquet"}
 
 
-def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None):
+def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None, header_row=None):
     from .sources.statfiles import EXTENSIONS as _STATS_EXT
     from .sources.statfiles import read_stats_file
     ext = p.suffix.lower()
@@ -489,13 +625,15 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None):
                                   "a text (CSV) file; only CSV, SPSS, Stata and SAS files "
                                   "have an encoding")
     if ext in _STATS_EXT:
+        header_row = _header_row_misplaced(p, header_row)
         df, info = read_stats_file(p, encoding=encoding)
     elif ext in _XLSX_EXT:
-        df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
+        df, info = _read_xlsx(p, sheet, max_uncompressed_bytes, header_row)
     elif ext in _PARQUET_EXT:
+        header_row = _header_row_misplaced(p, header_row)
         df, info = _read_parquet(p)
     elif ext in _CSV_EXT:
-        df, info = _read_csv(p, encoding)
+        df, info = _read_csv(p, encoding, header_row)
     elif ext == ".xls":
         raise UnsupportedFormatError(f"{p}: old Excel .xls files are not supported; save the "
                                      "workbook as .xlsx")
@@ -503,8 +641,9 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None):
         with open(p, "rb") as fh:
             head = fh.read(8)
         if head.startswith(b"PK\x03\x04"):
-            df, info = _read_xlsx(p, sheet, max_uncompressed_bytes)
+            df, info = _read_xlsx(p, sheet, max_uncompressed_bytes, header_row)
         elif head.startswith(b"PAR1"):
+            header_row = _header_row_misplaced(p, header_row)
             df, info = _read_parquet(p)
         else:
             raise UnsupportedFormatError(f"{p}: unknown file type {ext or '(no extension)'}; "
@@ -513,9 +652,24 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None):
     return df, info
 
 
+def _header_row_misplaced(p, header_row):
+    if header_row is not None:
+        raise _SheetOnNonWorkbook(f"{p}: header_row={header_row} was given but the file is not a "
+                                  "CSV or an Excel workbook; only those have a header row to "
+                                  "choose")
+    return None
+
+
+def check_header_row(value, where: str = "header_row"):
+    """``None`` or a row number from 1 (an integer, checked by :func:`check_int`)."""
+    from .._checks import check_int
+    return check_int(where, value, minimum=1, allow_none=True)
+
+
 def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
                encoding: str | None = None, query: str | None = None,
-               table: str | None = None) -> tuple[pd.DataFrame, dict]:
+               table: str | None = None, header_row: int | None = None
+               ) -> tuple[pd.DataFrame, dict]:
     """Read a table from any source as an object table (no type coercion).
 
     Parameters
@@ -531,8 +685,14 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
     query, table : str, optional
         For a database URL: one read-only SELECT, or a table name.
     sheet : str, optional
-        Excel sheet; required when a workbook has several visible sheets. Hidden
-        sheets are read only when named.
+        Excel sheet name (an integer is read as a name, not a position); required
+        when a workbook has several visible sheets. Hidden sheets are read only
+        when named.
+    header_row : int, optional
+        Row (from 1) of a CSV or Excel sheet that holds the column names; the rows
+        above it are not read (a note says so). Default: the first row that is not
+        empty; a title row there (one or two cells above the real header) is an
+        error naming the row that looks like the header.
     max_uncompressed_bytes : int, optional
         Limit on the decompressed size of an .xlsx workbook (default
         :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
@@ -554,8 +714,9 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
     """
     from .sql import is_database_url, read_sql
     if is_database_url(path):
-        if sheet is not None or encoding is not None:
-            raise _SheetOnNonWorkbook(f"{path}: sheet= and encoding= do not apply to a database")
+        if sheet is not None or encoding is not None or header_row is not None:
+            raise _SheetOnNonWorkbook(f"{path}: sheet=, encoding= and header_row= do not apply "
+                                      "to a database")
         df, info = read_sql(path, query=query, table=table)
         from .sql import _safe
         info["path"] = _safe(path)
@@ -582,7 +743,8 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
     if not os.access(p, os.R_OK):
         raise CohortLoadError(f"{p}: permission denied; the file cannot be read")
     try:
-        df, info = _read_by_format(p, sheet, max_uncompressed_bytes, encoding)
+        df, info = _read_by_format(p, sheet, max_uncompressed_bytes, encoding,
+                                   check_header_row(header_row))
     except OSError as exc:  # a read that fails half-way (permissions, I/O error, ...)
         raise CohortLoadError(f"{p}: cannot be read ({_os_reason(exc)})") from None
     if sheet is not None and info["format"] != "xlsx":
@@ -590,6 +752,8 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
                          "not an Excel workbook")
     info["path"] = str(p)
     rows = info.get("_rows")
+    if info.get("header_row") is not None:
+        df.attrs["header_row"] = int(info["header_row"])
     df.attrs["source_rows"] = SourceRows(int(r) for r in (rows if rows is not None else
                                                          range(2, len(df) + 2)))
     return df, info
@@ -597,7 +761,7 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
 
 def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None = None,
          encoding: str | None = None, query: str | None = None, table: str | None = None,
-         redcap_dictionary=None):
+         redcap_dictionary=None, header_row: int | None = None):
     """Load, parse and validate a patient table from any source.
 
     Every source returns the same raw table (texts, or typed cells where the format
@@ -626,6 +790,12 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
     sheet : str, optional
         Excel sheet name (default: the mapping's ``sheet``, else the only visible
         sheet; several visible sheets without a name is an error listing them).
+        An integer is read as a sheet name, not a position.
+    header_row : int, optional
+        Row (from 1) of a CSV or Excel sheet that holds the column names (default:
+        the mapping's ``header_row``, else the first row that is not empty; a title
+        row there is an error that names the row that looks like the header).
+        Recorded in ``Cohort.source["header_row"]``.
     max_uncompressed_bytes : int, optional
         Limit on the decompressed size of an .xlsx workbook
         (default :data:`MAX_XLSX_UNCOMPRESSED_BYTES`).
@@ -660,17 +830,22 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
     m = load_mapping(mapping)
     if isinstance(path, pd.DataFrame):
         given = [k for k, v in (("sheet", sheet), ("encoding", encoding), ("query", query),
-                                ("table", table), ("redcap_dictionary", redcap_dictionary))
+                                ("table", table), ("redcap_dictionary", redcap_dictionary),
+                                ("header_row", header_row))
                  if v is not None]
         if given:
             raise CohortLoadError(f"load(DataFrame): {', '.join(given)} do(es) not apply to a "
                                   "DataFrame (it is already a table)")
         from .cohort import from_dataframe
         return from_dataframe(path, m)
-    explicit = sheet is not None
+    header_row = check_header_row(header_row)
+    explicit_hr = header_row is not None
+    explicit = sheet is not None or explicit_hr
     explicit_enc = encoding is not None
     if sheet is None and m is not None:
         sheet = m.sheet
+    if header_row is None and m is not None:
+        header_row = m.header_row
     if m is not None:
         encoding = encoding if encoding is not None else m.encoding
         if query is None and table is None:
@@ -680,18 +855,21 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
             if m.source != "dict" and not Path(redcap_dictionary).is_absolute():
                 redcap_dictionary = Path(m.source).parent / redcap_dictionary
     if redcap_dictionary is not None:
+        if explicit_hr:
+            raise _SheetOnNonWorkbook(f"{path}: header_row= does not apply to a REDCap export "
+                                      "(its first row is always the header)")
         from .redcap import read_redcap
         df, info = read_redcap(path, redcap_dictionary, encoding=encoding)
     else:
         kw = dict(max_uncompressed_bytes=max_uncompressed_bytes, encoding=encoding,
-                  query=query, table=table)
+                  query=query, table=table, header_row=header_row)
         try:
             df, info = read_table(path, sheet=sheet, **kw)
         except _SheetOnNonWorkbook:
             if explicit or explicit_enc:
                 raise
             # a mapping's sheet (or encoding) only applies to the formats that have one
-            kw["encoding"] = None
+            kw["encoding"] = kw["header_row"] = None
             df, info = read_table(path, **kw)
     rows = info.pop("_rows", None)
     source_notes = list(info.pop("source_notes", []))

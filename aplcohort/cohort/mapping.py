@@ -14,7 +14,10 @@ A mapping is a YAML file (or the same structure as a dict)::
     # date_format: {default: "%d/%m/%Y", birth_date: "%Y"}
     units:                   # values are multiplied by `factor` to give the dictionary unit
       wbc_diagnosis: {from: "/uL", factor: 0.001}   # /uL -> x10^9/L
-    sheet: Patients          # Excel sheet (the `sheet=` argument of load() wins)
+    sheet: Patients          # Excel sheet name (the `sheet=` argument of load() wins); a
+                             # number is read as a name (a sheet named 2019), not a position
+    header_row: 3            # row (from 1) holding the column names, for a CSV or sheet with
+                             # title rows above the header (default: the first non-empty row)
     unicode_digits: true     # accept full-width / Arabic-Indic digits in numbers and dates
                              # (default false: such digits are an error, never read silently)
     encoding: cp949          # text encoding of a CSV (default: detected, and stated)
@@ -22,6 +25,8 @@ A mapping is a YAML file (or the same structure as a dict)::
                              # reject); every imputed date is recorded
     excel_serial_dates: true # a day number in a date column is an Excel serial date
                              # (automatic for numeric cells of an .xlsx; CSV needs this)
+    sas_stata_dates: true    # ... or days since 1960-01-01 (a Stata/SAS file whose dates lost
+                             # their %td / DATE9. format); never both
     derive:                  # columns the file lacks
       disease: {constant: APL}
       age_at_relapse: {expression: "(relapse1_date - birth_date) / 365.25"}
@@ -64,7 +69,7 @@ KNOWN_UNIT_FACTORS = {
 
 _ALLOWED_KEYS = {"columns", "values", "date_format", "units", "sheet", "unicode_digits",
                  "encoding", "partial_dates", "excel_serial_dates", "derive", "query", "table",
-                 "redcap_dictionary"}
+                 "redcap_dictionary", "header_row", "sas_stata_dates"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class ColumnMapping:
         ``{dictionary column: UnitConversion}``.
     sheet : str or None
         Excel sheet name.
+    header_row : int or None
+        Row (from 1) of a CSV or Excel sheet that holds the column names.
     unicode_digits : bool
         Numbers and dates may use non-ASCII decimal digits (full-width,
         Arabic-Indic); they are read as the ASCII digits they stand for.
@@ -117,6 +124,8 @@ class ColumnMapping:
     query: str | None = None
     table: str | None = None
     redcap_dictionary: str | None = None
+    header_row: int | None = None
+    sas_stata_dates: bool = False
 
     def date_format_for(self, column: str) -> str | None:
         return self.date_formats.get(column, self.date_format)
@@ -141,7 +150,9 @@ class ColumnMapping:
                 **({"query": self.query} if self.query else {}),
                 **({"table": self.table} if self.table else {}),
                 **({"redcap_dictionary": self.redcap_dictionary}
-                   if self.redcap_dictionary else {})}
+                   if self.redcap_dictionary else {}),
+                **({"header_row": self.header_row} if self.header_row is not None else {}),
+                **({"sas_stata_dates": True} if self.sas_stata_dates else {})}
 
 
 def _check_format(fmt, where, problems):
@@ -336,6 +347,20 @@ def load_mapping(mapping) -> ColumnMapping | None:
     serial = raw.get("excel_serial_dates", False)
     if not isinstance(serial, bool):
         problems.append(f"excel_serial_dates: expected true or false, got {serial!r}")
+    sas_stata = raw.get("sas_stata_dates", False)
+    if not isinstance(sas_stata, bool):
+        problems.append(f"sas_stata_dates: expected true or false, got {sas_stata!r}")
+    elif sas_stata and serial is True:
+        problems.append("excel_serial_dates and sas_stata_dates are both true; a day number "
+                        "counts from one origin: Excel 1899-12-30 or Stata/SAS 1960-01-01")
+    header_row = raw.get("header_row")
+    if header_row is not None:
+        from .._checks import check_int
+        try:
+            header_row = check_int("header_row", header_row, minimum=1)
+        except InputError:
+            problems.append(f"header_row: expected the number (from 1) of the row that holds "
+                            f"the column names, got {header_row!r}")
     derive = _check_derive(raw.get("derive"), d, set(columns.values()), problems)
     for key in ("query", "table", "redcap_dictionary"):
         if raw.get(key) is not None and not isinstance(raw.get(key), str):
@@ -355,7 +380,9 @@ def load_mapping(mapping) -> ColumnMapping | None:
                          encoding=encoding, partial_dates=partial,
                          excel_serial_dates=serial is True, derive=derive,
                          query=raw.get("query"), table=raw.get("table"),
-                         redcap_dictionary=raw.get("redcap_dictionary"))
+                         redcap_dictionary=raw.get("redcap_dictionary"),
+                         header_row=header_row if isinstance(header_row, int) else None,
+                         sas_stata_dates=sas_stata is True)
 
 
 def _check_derive(spec, d, mapped_targets, problems) -> dict:

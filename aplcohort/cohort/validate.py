@@ -53,7 +53,9 @@ warnings
 
 Dates: ISO text, a date cell, the mapping's ``date_format``; Excel serial day
 numbers in numeric cells of an .xlsx (the workbook's 1900/1904 system) or when
-the mapping declares ``excel_serial_dates``; partial dates (``2015-03``, ``2015``)
+the mapping declares ``excel_serial_dates``; Stata/SAS day numbers (days since
+1960-01-01) when it declares ``sas_stata_dates`` (a number in a date column of a
+Stata/SAS file is never read as an Excel serial); partial dates (``2015-03``, ``2015``)
 per the mapping's ``partial_dates`` (default reject) -- see docs/mapping.md.
 
 Derived values (recorded in ``ValidationReport.derived``, never overwriting a
@@ -294,13 +296,34 @@ def _own_integer_index(df: pd.DataFrame, row_numbers) -> bool:
     return pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and len(idx) > 0
 
 
-def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
+#: Stata and SAS count dates in days from this day (Excel from 1899-12-30: 21,916 days earlier).
+SAS_STATA_DATE_ORIGIN = pd.Timestamp("1960-01-01")
+
+
+def _sas_stata_day(u):
+    """``(Timestamp, None)`` for a whole number of days since 1960-01-01, else ``(None, why)``."""
+    from .types import is_serial_text
+    try:
+        x = float(u.strip()) if isinstance(u, str) and is_serial_text(u) else float(u)
+    except (TypeError, ValueError):
+        return None, "is not a Stata/SAS day number"
+    if not np.isfinite(x) or not x.is_integer():
+        return None, ("is not a whole number of days since 1960-01-01 (a Stata %tc / SAS "
+                      "datetime counts milliseconds or seconds: convert it to a date first)")
+    ts = SAS_STATA_DATE_ORIGIN + pd.Timedelta(days=int(x))
+    return ts, None
+
+
+def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy, stats=False):
     """``(Timestamp, None, imputed)`` or ``(None, reason, None)`` for one date cell.
 
     Beyond :func:`_parse_date`: Excel serial day numbers (numeric cells of an .xlsx,
     whose workbook records its date system; numbers or digit texts anywhere when the
-    mapping declares ``excel_serial_dates: true``), and partial dates under the
-    mapping's ``partial_dates`` policy. ``imputed`` is ``(ISO date, what was done)``
+    mapping declares ``excel_serial_dates: true``), Stata/SAS day numbers (days since
+    1960-01-01, when ``serial`` is ``"sas-stata"``: the mapping declares
+    ``sas_stata_dates: true``), and partial dates under the mapping's ``partial_dates``
+    policy. ``stats``: the source is a Stata/SAS file, whose day numbers are never
+    Excel serials (the message says how to read them). ``imputed`` is ``(ISO date, what was done)``
     for a value that was not a full date, else ``None``.
     """
     from .types import (excel_serial_to_date, impute_partial_date, is_serial_text,
@@ -319,6 +342,13 @@ def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
         day = impute_partial_date(year, month, policy)
         return day, None, (day.date().isoformat(),
                            f"partial date {shown} (partial_dates: {policy})")
+    if serial == "sas-stata" and (is_num or is_serial_text(u)):
+        ts, why = _sas_stata_day(u)
+        if ts is None:
+            return None, why, None
+        if not 1900 <= ts.year <= 2199:
+            return None, "has a year outside 1900-2199 (as days since 1960-01-01)", None
+        return ts, None, (ts.date().isoformat(), "is a Stata/SAS day number")
     if serial is not None and (is_num or (declared_serial and is_serial_text(u))):
         system = serial if serial in ("1900", "1904") else "1900"
         ts, why = excel_serial_to_date(u, system)
@@ -330,6 +360,14 @@ def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy):
                           f"is an Excel serial date ({system} date system)")
     if is_num or (isinstance(u, str) and is_serial_text(u) and len(u.strip()) == 5):
         ts, why = _parse_date(u, fmt, unicode_digits)
+        if ts is None and stats:
+            day, _ = _sas_stata_day(u)
+            as_day = f" ({_as_text(u)} = {day.date().isoformat()})" if day is not None else ""
+            return None, (f"{why}; Stata and SAS store a date as a number of days since "
+                          f"1960-01-01{as_day}, and this variable has lost its date format: "
+                          "apply a %td format in Stata (format VARIABLE %td) or DATE9. in SAS "
+                          "and save the file again, or declare sas_stata_dates: true in the "
+                          "mapping (never excel_serial_dates: Excel counts from 1899-12-30)"), None
         if ts is None:
             return None, (f"{why}; if it is an Excel serial date (a day number such as 43831 "
                           "= 2020-01-01), declare excel_serial_dates: true in the mapping"), None
@@ -359,6 +397,7 @@ class _Collector:
         self.ids = ids  # position -> patient id or None
         self.problems: list[Problem] = []
         self.serials: dict = {}  # column -> cells read as Excel serial dates
+        self.stats_file = False  # the source is a Stata/SAS file (day numbers from 1960)
         self.clock: dict = {}  # column -> cells whose time of day / time zone was dropped
 
     def add(self, pos, column, value, rule, message, fix, severity="error"):
@@ -498,13 +537,27 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     if _own_integer_index(df, row_numbers):  # issue 18: rows as in the frame's index
         rows = [int(i) for i in df.index]
         convention = INDEX_CONVENTION
+    elif df.attrs.get("header_row") not in (None, 1):  # title rows above the header
+        h = int(df.attrs["header_row"])
+        convention = (f"Rows are numbered as in the spreadsheet: row {h} is the header, "
+                      f"row {h + 1} the first patient.")
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
     raw, _ = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
     serial = df.attrs.get("excel_date_system")  # set by the .xlsx reader ("1900"/"1904")
+    c.stats_file = df.attrs.get("day_number_origin") == "1960-01-01"  # Stata / SAS reader
     if mapping is not None and mapping.excel_serial_dates:
+        if c.stats_file:
+            c.add(None, None, None, "excel_serial_dates",
+                  "the mapping declares excel_serial_dates: true but the file is a Stata/SAS "
+                  "file, whose day numbers count from 1960-01-01 (Excel serials count from "
+                  "1899-12-30, 21,916 days earlier: every date would be 60 years early)",
+                  "remove excel_serial_dates from the mapping and declare sas_stata_dates: "
+                  "true, or apply a %td (Stata) / DATE9. (SAS) format to the date variables")
         serial = serial or "1900"
+    if mapping is not None and mapping.sas_stata_dates:
+        serial = "sas-stata"
     derive = dict(mapping.derive) if mapping is not None else {}
     for name, (kind, value) in list(derive.items()):
         if name in raw.columns:
@@ -593,7 +646,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     _check_contradictions(typed, c)
     _check_plausibility(typed, c)
     for name, k in c.serials.items():
-        notes.append(f"{name}: {k} cell(s) read as Excel serial dates "
+        notes.append(f"{name}: {k} cell(s) read as Stata/SAS day numbers (days since "
+                     "1960-01-01, sas_stata_dates)" if serial == "sas-stata" else
+                     f"{name}: {k} cell(s) read as Excel serial dates "
                      f"({serial} date system; serial 60 = 1900-02-29 does not exist)")
     for name, k in c.clock.items():
         notes.append(f"{name}: {k} cell(s) carried a time of day or a time zone; only the "
@@ -774,7 +829,7 @@ def _parse_column(name, values, mapping, c: _Collector, serial=None) -> pd.Serie
             if m:
                 continue
             ts, why, imp = _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial,
-                                            policy)
+                                            policy, stats=c.stats_file)
             if ts is None:
                 uwhy[k] = why
             else:

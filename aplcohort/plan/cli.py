@@ -66,7 +66,7 @@ def _run(args) -> int:
     with OutputLock(args.out):  # a second run into the same --out stops here, with a message
         check_output_dir(args.out, force=args.force)  # refuse before any work
         res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None,
-                       _prerender=True)
+                       _prerender=True, header_row=args.header_row)
         write_outputs(res, args.out, force=args.force)  # confined, atomic
     _print_summary(res, args.out)
     return _exit(res, args)
@@ -92,11 +92,11 @@ def _replicate(args) -> int:
         if trial:
             from ..synthetic.trial_facts import PLANS, published_vs_reproduced
             res = run_plan(PLANS[args.study], data=data, mapping=args.mapping, sheet=args.sheet,
-                           out=None, _prerender=True)
+                           out=None, _prerender=True, header_row=args.header_row)
             res.published = published_vs_reproduced(res.cohort, args.study)
         else:
             res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None,
-                           _prerender=True)
+                           _prerender=True, header_row=args.header_row)
         write_outputs(res, args.out, force=args.force, extra_dirs=extra)
     if extra:
         name = {"admiral": "ADMIRAL cohort", "tower": "TOWER cohort"}.get(args.study, "Min 2022 replica")
@@ -115,6 +115,9 @@ def register(sub) -> None:
     p.add_argument("--data", help="cohort file (overrides data.source in the plan)")
     p.add_argument("--mapping", help="column mapping (YAML) for an institutional cohort")
     p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="row (from 1) of the CSV or sheet that holds the column names "
+                        "(overrides data.header_row; default: the first row that is not empty)")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 2 when any analysis is not estimable (default: written "
                         "with status 'not estimable', listed, exit 0)")
@@ -138,6 +141,8 @@ def register(sub) -> None:
     r.add_argument("--data", help="institutional cohort file (CSV, XLSX or Parquet)")
     r.add_argument("--mapping", help="column mapping (YAML) from your columns and codes to the dictionary")
     r.add_argument("--sheet", help="Excel sheet name")
+    r.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="row (from 1) of the CSV or sheet that holds the column names")
     r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
     r.add_argument("--strict", action="store_true",
                    help="exit with status 2 when any analysis is not estimable")

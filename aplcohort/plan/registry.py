@@ -651,7 +651,14 @@ class PlanData(_M):
                          "`--data` overrides")
     mapping: Optional[str] = _f(None, doc="mapping file: institution columns/codes -> data "
                                           "dictionary; `--mapping` overrides")
-    sheet: Optional[Union[str, int]] = _f(None, typ="text or integer", doc="Excel sheet (default: the first)")
+    sheet: Optional[Union[str, int]] = _f(
+        None, typ="text or integer", doc="Excel sheet name; a number is read as a name (a sheet "
+        "named 2019), not a position (default: the only visible sheet; a workbook with several "
+        "visible sheets needs a name); `--sheet` overrides")
+    header_row: Optional[int] = _f(
+        None, typ="integer >= 1", doc="row of the CSV or sheet that holds the column names, "
+        "for title rows above the header (default: the first row that is not empty); "
+        "`--header-row` overrides; recorded in the provenance")
     query: Optional[str] = _f(None, doc="database source: one read-only SELECT")
     table: Optional[str] = _f(None, doc="database source: a table read whole (instead of `query`)")
     encoding: Optional[str] = _f(None, doc="CSV encoding (default: detected and stated in the "

@@ -271,7 +271,8 @@ def _type_extra_columns(df: pd.DataFrame, plan: dict, name: str) -> pd.DataFrame
         raise PlanError(str(exc), exc.problems) from None
 
 
-def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool):
+def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: bool,
+             header_row=None):
     """Validate, load, type and filter: everything before the analyses run."""
     from ..cohort.sql import is_database_url, reject_passwords, resolve_database_url
     reject_passwords(plan_d, name)  # credentials come from the environment, never a plan
@@ -287,13 +288,16 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     if isinstance(mapping, str) and plan_path is not None and data is None and not Path(mapping).is_absolute():
         mapping = plan_path.parent / mapping
     sheet = sheet or dspec.get("sheet")
+    header_row = header_row if header_row is not None else dspec.get("header_row")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always", AplcohortWarning)
         cohort = _load_cohort(source, mapping, sheet, plan_d,
-                              {k: dspec[k] for k in (("query", "table")
-                                                     if is_database_url(source)
-                                                     else ("encoding",))
-                               if dspec.get(k) is not None})
+                              {**{k: dspec[k] for k in (("query", "table")
+                                                        if is_database_url(source)
+                                                        else ("encoding",))
+                                  if dspec.get(k) is not None},
+                               **({"header_row": header_row} if header_row is not None
+                                  else {})})
     data_warn = [str(w.message) for w in caught]
     if isinstance(source, pd.DataFrame):
         cohort = dataclasses.replace(cohort, source={**cohort.source, "path": "DataFrame"})
@@ -424,18 +428,20 @@ def plan_palette(plan_d: dict, data: pd.DataFrame):
     return pal
 
 
-def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True):
+def plan_context(plan, *, data=None, mapping=None, sheet=None, figures: bool = True,
+                 header_row=None):
     """The validated, loaded and filtered :class:`aplcohort.plan.kinds.Context` of a plan,
     ready for :func:`aplcohort.plan.kinds.run_analysis` (used to run one analysis at a time,
     e.g. in tests and notebooks)."""
     plan_d, _text, plan_path = load_plan(plan)
     return _prepare(plan_d, plan_path.name if plan_path else "plan", plan_path, data, mapping,
-                    sheet, figures)[4]
+                    sheet, figures, header_row)[4]
 
 
 def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | None = None,
              figures: bool = True, now=None, force: bool = False, _plan_text=None,
-             _plan_path=None, _prerender: bool = False) -> PlanResults:
+             _plan_path=None, _prerender: bool = False,
+             header_row: int | None = None) -> PlanResults:
     """Run an analysis plan.
 
     Parameters
@@ -449,7 +455,10 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     mapping : str, Path or dict, optional
         Column mapping; overrides ``data.mapping``.
     sheet : str, optional
-        Excel sheet name.
+        Excel sheet name; overrides ``data.sheet``.
+    header_row : int, optional
+        Row (from 1) of a CSV or Excel sheet that holds the column names; overrides
+        ``data.header_row``; recorded as ``input_header_row`` in the provenance.
     out : str or Path, optional
         Output folder; when given, writes ``results.json``, ``provenance.json``,
         ``tables/``, ``figures/`` and ``report.html``. An existing folder is replaced
@@ -488,7 +497,7 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     if _plan_text is not None:
         plan_text, plan_path = _plan_text, _plan_path
     source, mapping, cohort, data_warn, ctx = _prepare(plan_d, name, plan_path, data, mapping,
-                                                       sheet, figures)
+                                                       sheet, figures, header_row)
     models = {a["id"]: parse_analysis(a, f"analysis '{a['id']}'") for a in plan_d["analyses"]}
     pre = None
     if (_prerender or out is not None) and figures:
@@ -534,6 +543,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     if cohort.source.get("encoding_source") not in (None, "valid UTF-8"):
         # issue 18: a text file that was not plain UTF-8 says how it was decoded
         prov["input_encoding"] = f"{cohort.source['encoding']} ({cohort.source['encoding_source']})"
+    if cohort.source.get("header_row") not in (None, 1):
+        prov["input_header_row"] = int(cohort.source["header_row"])
     if frame_hash is not None:
         prov["input_note"] = ("pandas DataFrame passed to run_plan; input_sha256 is the hash of "
                               "its CSV bytes (DataFrame.to_csv(index=False))")

@@ -31,7 +31,7 @@ from .write import output_options, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
             "output", "seed", "allow_identifiers", *PRESENTATION_KEYS}
-DATA_KEYS = {"source", "mapping", "sheet", "types",
+DATA_KEYS = {"source", "mapping", "sheet", "header_row", "types",
              "query", "table", "encoding"}  # issue 18: databases and encodings
 FILTER_KEYS = {"id", "keep", "reason"}
 #: Keys older plans carried that change nothing: rejected with what to do instead, so a
@@ -303,6 +303,11 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                                     "name the cohort file (CSV, XLSX or Parquet) under data.source"))
     else:
         _check_keys(data, DATA_KEYS, "data", problems)
+        hr = data.get("header_row")
+        if hr is not None and not (type(hr) is int and hr >= 1):
+            problems.append(PlanProblem("data.header_row", f"header_row must be a row number "
+                                        f">= 1; got {hr!r}", "write e.g. header_row: 3 (the "
+                                        "row that holds the column names)"))
     for i, f in enumerate(plan.get("filters") or []):
         w = f"filters[{i}]"
         if not isinstance(f, dict):

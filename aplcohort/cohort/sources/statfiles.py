@@ -130,7 +130,12 @@ def read_stats_file(path: Path, encoding: str | None = None) -> tuple[pd.DataFra
                      + ", ".join(f"{c}: {n}" for c, n in by_col.items())
                      + "); listed in source['user_missing']")
     info["source_notes"] = notes
-    return df.reset_index(drop=True), info
+    df = df.reset_index(drop=True)
+    if kind in ("stata", "sas", "sas-xport"):
+        # a number in a date column is a day count from 1960-01-01 here, never an Excel
+        # serial: the validator's message and sas_stata_dates rely on this
+        df.attrs["day_number_origin"] = "1960-01-01"
+    return df, info
 
 
 def _same(v, u) -> bool:
