@@ -43,7 +43,21 @@ events. Rows of a repeating instrument (e.g. ``courses``, ``transplants``) becom
 :func:`read_redcap_export` returns them in :attr:`RedcapExport.repeating`.
 
 Row numbers in messages are the lines of the export file (the record's first
-non-repeating row).
+non-repeating row). Every record is a patient row or named in an error: a record with
+only repeating-instrument rows (``redcap_no_patient_row``), or on two rows of a project
+without events (or twice in one event: ``duplicate_id``, never merged), is reported
+with its export lines (:attr:`RedcapExport.problems`). The fields of a repeating
+instrument are columns of its long table only.
+
+Export kind and identifiers
+---------------------------
+A "CSV (labels)" export (label header, ``Checked``/``Unchecked`` checkbox cells,
+``Complete`` status, choice labels where codes are expected) is refused, asking for
+the raw export. Fields flagged ``Identifier? = y`` in the dictionary, or labelled like
+an identifier ("Patient name"), are identifying columns (:func:`identifying_fields`):
+:func:`read_redcap` records them in the frame's ``attrs["identifying_columns"]``, and
+the load warning, plans, tables and plots treat them like columns named as
+identifiers (:mod:`aplcohort.plan.identifiers`).
 """
 
 from __future__ import annotations
