@@ -43,7 +43,21 @@ events. Rows of a repeating instrument (e.g. ``courses``, ``transplants``) becom
 :func:`read_redcap_export` returns them in :attr:`RedcapExport.repeating`.
 
 Row numbers in messages are the lines of the export file (the record's first
-non-repeating row).
+non-repeating row). Every record is a patient row or named in an error: a record with
+only repeating-instrument rows (``redcap_no_patient_row``), or on two rows of a project
+without events (or twice in one event: ``duplicate_id``, never merged), is reported
+with its export lines (:attr:`RedcapExport.problems`). The fields of a repeating
+instrument are columns of its long table only.
+
+Export kind and identifiers
+---------------------------
+A "CSV (labels)" export (label header, ``Checked``/``Unchecked`` checkbox cells,
+``Complete`` status, choice labels where codes are expected) is refused, asking for
+the raw export. Fields flagged ``Identifier? = y`` in the dictionary, or labelled like
+an identifier ("Patient name"), are identifying columns (:func:`identifying_fields`):
+:func:`read_redcap` records them in the frame's ``attrs["identifying_columns"]``, and
+the load warning, plans, tables and plots treat them like columns named as
+identifiers (:mod:`aplcohort.plan.identifiers`).
 """
 
 from __future__ import annotations
@@ -95,6 +109,7 @@ class Field:
     label: str
     choices: dict = field(default_factory=dict)  # code -> label
     validation: str = ""
+    identifier: bool = False  # "Identifier?" = y in the dictionary
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,11 @@ class RedcapExport:
     rows : list of int
         Export line of each patient row.
     notes : list of str
+    problems : list of Problem
+        Records the patient table cannot hold as they are (a record with only
+        repeating-instrument rows; a record twice in a project without events, or
+        twice in one event), as validation problems naming the export lines; only
+        filled with ``problems="report"`` (the default raises them).
     """
 
     patients: pd.DataFrame
@@ -119,6 +139,7 @@ class RedcapExport:
     fields: dict
     rows: list
     notes: list
+    problems: list = field(default_factory=list)
 
 
 #: The API's metadata export names the dictionary's columns differently (same order).
@@ -202,10 +223,89 @@ def read_dictionary(path, encoding=None, *, text=None) -> dict:
             choices = {"1": "yes", "0": "no"}
         val = r[ix["Text Validation Type OR Show Slider Number"]].strip() \
             if "Text Validation Type OR Show Slider Number" in ix else ""
+        ident = r[ix["Identifier?"]].strip().casefold() in ("y", "yes") \
+            if "Identifier?" in ix else False
         fields[name] = Field(name=name, form=r[ix["Form Name"]].strip(), type=ftype,
                              label=r[ix["Field Label"]].strip(), choices=choices,
-                             validation=val)
+                             validation=val, identifier=ident)
     return fields
+
+
+def identifying_fields(fields: dict) -> dict:
+    """``{export column: why}`` of the fields that identify a patient: flagged
+    ``Identifier? = y`` in the Data Dictionary, or whose field label looks like an
+    identifier ("Patient name", "MRN"...: the detection column names go through,
+    :func:`aplcohort.plan.identifiers.looks_identifying`). A checkbox field's
+    ``field___code`` columns and summary column count too. The record id field (the
+    patient id) is not listed.
+
+    Examples
+    --------
+    >>> f = {"record_id": Field("record_id", "f", "text", "Record ID"),
+    ...      "pt_code": Field("pt_code", "f", "text", "Code", identifier=True),
+    ...      "nm": Field("nm", "f", "text", "Patient name"),
+    ...      "age": Field("age", "f", "text", "Age")}
+    >>> identifying_fields(f)  # doctest: +NORMALIZE_WHITESPACE
+    {'pt_code': "flagged 'Identifier? = y' in the REDCap data dictionary",
+     'nm': "labelled 'Patient name' in the REDCap data dictionary, which looks like a name"}
+    """
+    from ..plan.identifiers import describe, looks_identifying
+    out = {}
+    for i, (name, f) in enumerate(fields.items()):
+        if i == 0:
+            continue  # the record id: the patient id
+        by_label = looks_identifying(f.label) if f.label else None
+        if f.identifier and by_label:
+            why = f"flagged 'Identifier? = y' and labelled {f.label!r} in the REDCap data dictionary"
+        elif f.identifier:
+            why = "flagged 'Identifier? = y' in the REDCap data dictionary"
+        elif by_label:
+            why = (f"labelled {f.label!r} in the REDCap data dictionary, which "
+                   f"{describe(by_label)}")
+        else:
+            continue
+        out[name] = why
+        if f.type == "checkbox":
+            out.update({f"{name}___{c.lower()}": why for c in f.choices})
+    return out
+
+
+#: How a "CSV (labels)" export writes what the raw export writes as codes.
+_LABEL_CHECKBOX = {"checked", "unchecked"}
+_LABEL_STATUS = {"incomplete", "unverified", "complete"}
+_LABEL_YESNO = {"yesno": {"yes", "no"}, "truefalse": {"true", "false"}}
+
+
+def _label_export_evidence(header, body, fields, known_checkbox, form_complete) -> list:
+    """Cells showing the export was made as "CSV (labels)" (the raw export writes codes):
+    ``[(line, column, value, what the raw export writes)]``, at most one per column."""
+    out = []
+    for k, col in enumerate(header):
+        f = fields.get(col)
+        if not (col in known_checkbox or col in form_complete or
+                (f is not None and f.choices)):
+            continue
+        for ln, r in body:
+            v = r[k].strip()
+            if not v:
+                continue
+            low = v.casefold()
+            if col in known_checkbox:
+                hit = low in _LABEL_CHECKBOX and "1 or 0"
+            elif col in form_complete:
+                hit = low in _LABEL_STATUS and "0, 1 or 2"
+            elif f is not None and f.type in _LABEL_YESNO:
+                hit = low in _LABEL_YESNO[f.type] and "1 or 0"
+            elif f is not None and f.choices:
+                hit = v not in f.choices and v in f.choices.values() and \
+                    f"its code {next(c for c, lab in f.choices.items() if lab == v)!r}"
+            else:
+                hit = False
+            if hit:
+                out.append((ln, col, v, hit))
+                break
+    # the checkbox cells and status columns first: no raw export has them
+    return sorted(out, key=lambda e: (e[1] not in known_checkbox, e[1] not in form_complete))
 
 
 def _date(value: str, order: str):
@@ -221,7 +321,8 @@ def _date(value: str, order: str):
     return value, False
 
 
-def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> RedcapExport:
+def read_redcap_export(export, dictionary, *, encoding=None, text=None,
+                       problems: str = "raise") -> RedcapExport:
     """Read a REDCap raw CSV export with its data dictionary (see module docstring).
 
     Parameters
@@ -232,11 +333,28 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         The project's Data Dictionary CSV, or an already read ``{name: Field}``.
     encoding : str, optional
         Encoding of the export (default: detected; REDCap writes UTF-8).
+    problems : {"raise", "report"}
+        A record the patient table cannot hold as it is -- only repeating-instrument
+        rows (no patient row), or two rows of one record in a project without events
+        (one event) -- raises a :class:`RedcapError` naming the record and export
+        lines (``"raise"``), or is returned in :attr:`RedcapExport.problems`
+        (``"report"``: :func:`aplcohort.cohort.load` reports them as validation
+        errors with the others). The duplicate row is never merged.
 
     Returns
     -------
     RedcapExport
+
+    Raises
+    ------
+    RedcapError
+        Also for a "CSV (labels)" export (``Checked``/``Unchecked`` checkbox cells,
+        ``Complete`` status, choice labels where the raw export writes codes): it is
+        refused, asking for the "CSV (raw data)" export.
     """
+    if problems not in ("raise", "report"):
+        raise InputError(f"read_redcap_export: problems must be 'raise' or 'report', not "
+                         f"{problems!r}")
     fields = dictionary if isinstance(dictionary, dict) else read_dictionary(dictionary)
     rows = _read_csv_text(export, encoding, text)
     rows = [(i + 1, r) for i, r in enumerate(rows) if any(x.strip() for x in r)]
@@ -244,6 +362,12 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         raise RedcapError(f"{export}: the export has no records")
     header = [h.strip() for h in rows[0][1]]
     id_field = next(iter(fields), None)
+    if id_field is not None and header[0] != id_field and \
+            header[0] in (fields[id_field].label, "Record ID"):
+        raise RedcapError(f"{export}: the header holds field labels ({header[0]!r}, ...), not "
+                          "field names: this is a 'CSV (labels)' export; export the data "
+                          "again as 'CSV (raw data)' (codes and field names), which is what "
+                          "is read with the data dictionary")
     if id_field is None or header[0] != id_field:
         raise RedcapError(f"{export}: the first column is {header[0]!r} but the dictionary's "
                           f"record id field is {id_field!r}; is this the export of that "
@@ -260,6 +384,15 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
     if unknown:
         raise RedcapError(f"{export}: column(s) {unknown} are not fields of the data dictionary; "
                           "export the dictionary of the same project and version")
+    labels = _label_export_evidence(header, rows[1:], fields, known_checkbox, form_complete)
+    if labels:
+        shown = "; ".join(f"line {ln}, {col}: {v!r} (the raw export writes {raw})"
+                          for ln, col, v, raw in labels[:4])
+        raise RedcapError(f"{export}: this is a 'CSV (labels)' export, not 'CSV (raw data)': "
+                          f"{len(labels)} column(s) hold labels where the raw export writes "
+                          f"codes ({shown}{'; ...' if len(labels) > 4 else ''}). Labels "
+                          "cannot be read back reliably (a checkbox cell 'Checked' is not a "
+                          "code); export the data again as 'CSV (raw data)'")
     dropped = [h for h in header if h in form_complete]
     if dropped:
         notes.append(f"REDCap form status columns dropped: {', '.join(dropped)}")
@@ -329,10 +462,26 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         cols = [rid] + ([event] if event else []) + ["redcap_repeat_instance"] + form_fields
         t = table.loc[idx, [c for c in cols if c in table.columns]].reset_index(drop=True)
         long[key] = t
-    # patients: non-repeating rows merged per record
+    # the fields of a repeating instrument belong to its long table, not to the
+    # one-row-per-patient table (they are empty on every non-repeating row)
+    rep_forms = {str(k) for k in inst if not is_missing(k)}
+
+    def form_of(c):
+        f = fields.get(known_checkbox[c][0] if c in known_checkbox else c)
+        return f.form if f is not None else None
+    nonrep = [i for i, r in enumerate(repeat) if not r]
+    in_long = {c for c in data_cols if c != rid and form_of(c) in rep_forms
+               and all(table.at[i, c] is None for i in nonrep)}
+    patient_cols = [c for c in data_cols if c not in in_long]
+    # patients: non-repeating rows merged per record (one row per event)
     conflicts = []
     patients: dict = {}
     first_line: dict = {}
+    seen: dict = {}  # (record, event) -> export line
+    dups: dict = {}  # (record, event) -> export lines
+
+    def where(ev):
+        return f"in event {ev!r}" if ev is not None else "in a row without an event name"
     for i, rep in enumerate(repeat):
         if rep:
             continue
@@ -341,9 +490,13 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         if pid is None:
             raise RedcapError(f"{export}, line {lines[i]}: the record id is empty")
         ev = r[event] if event else None
+        if (pid, ev) in seen:  # never merged: a duplicate, reported below
+            dups.setdefault((pid, ev), [seen[(pid, ev)]]).append(lines[i])
+            continue
+        seen[(pid, ev)] = lines[i]
         rec = patients.setdefault(pid, {})
         first_line.setdefault(pid, lines[i])
-        for c in data_cols:
+        for c in patient_cols:
             v = r[c]
             if v is None:
                 continue
@@ -351,21 +504,56 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
                 if c in known_checkbox and v == "no":
                     continue  # unchecked boxes are written as 0 in every event
                 if c in known_checkbox and rec[c][0] == "no":
-                    rec[c] = (v, ev)
+                    rec[c] = (v, ev, lines[i])
                     continue
-                conflicts.append(f"record {pid}, field {c}: {rec[c][0]!r} in event "
-                                 f"{rec[c][1]!r} and {v!r} in event {ev!r}")
+                conflicts.append(f"record {pid}, field {c}: {rec[c][0]!r} {where(rec[c][1])} "
+                                 f"and {v!r} {where(ev)} (export lines {rec[c][2]} and "
+                                 f"{lines[i]})")
                 continue
-            rec.setdefault(c, (v, ev))
+            rec.setdefault(c, (v, ev, lines[i]))
     if conflicts:
         raise RedcapError(f"{export}: {len(conflicts)} field(s) have different values in "
                           "different events of the same record; the patient table has one "
                           "value per field:\n" + "\n".join(f"  - {x}" for x in conflicts[:20]))
-    wide = pd.DataFrame([{c: rec.get(c, (None, None))[0] for c in data_cols}
-                         for rec in patients.values()], columns=data_cols, dtype=object)
+    wide = pd.DataFrame([{c: rec.get(c, (None,))[0] for c in patient_cols}
+                         for rec in patients.values()], columns=patient_cols, dtype=object)
     if len(wide) == 0:
         raise RedcapError(f"{export}: no non-repeating rows (every row belongs to a repeating "
                           "instrument): the patient table would be empty")
+    from .validate import Problem
+    found = []
+    for (pid, ev), at in dups.items():
+        ln = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+        found.append(Problem(
+            at[0], pid, rid, pid, "duplicate_id",
+            (f"record {pid!r} has {len(at)} rows in event {ev!r} (export lines {ln}); the "
+             "export has one row per record and event outside repeating instruments")
+            if event else
+            (f"record {pid!r} is on {len(at)} rows of the export (lines {ln}); a project "
+             "without events has one row per record, so the rows are not merged"),
+            "keep one row for the record (remove or merge the duplicate rows; REDCap itself "
+            "never exports a record twice, so the file was edited) and read it again"))
+    orphans: dict = {}
+    for i, rep in enumerate(repeat):
+        pid = table.at[i, rid]
+        if rep and pid is not None and pid not in patients:
+            key = inst.iat[i] if not is_missing(inst.iat[i]) else \
+                (table.at[i, event] if event else "repeating")
+            orphans.setdefault(pid, []).append((lines[i], str(key)))
+    for pid, at in orphans.items():
+        names = ", ".join(dict.fromkeys(k for _, k in at))
+        ln = ", ".join(str(x) for x, _ in at)
+        found.append(Problem(
+            at[0][0], pid, rid, pid, "redcap_no_patient_row",
+            f"record {pid!r} has only repeating-instrument rows ({names}; export line(s) "
+            f"{ln}): it has no patient row, so it would not be in the cohort",
+            "enter the record's non-repeating forms in REDCap and export again, or delete "
+            "the record if it is not a patient of the cohort"))
+    found.sort(key=lambda p: p.row)
+    if found and problems == "raise":
+        raise RedcapError(f"{export}: {len(found)} record(s) do not fit the "
+                          "one-row-per-patient table:\n"
+                          + "\n".join(f"  - line {p.row}: {p.message}" for p in found))
     if event:
         notes.append(f"REDCap events merged into one row per record "
                      f"({len(set(table[event].dropna()))} event(s))")
@@ -373,7 +561,7 @@ def read_redcap_export(export, dictionary, *, encoding=None, text=None) -> Redca
         notes.append("REDCap repeating instruments/events kept as long tables: "
                      + ", ".join(f"{k} ({len(v)} rows)" for k, v in long.items()))
     return RedcapExport(patients=wide, repeating=long, fields=fields,
-                        rows=[first_line[p] for p in patients], notes=notes)
+                        rows=[first_line[p] for p in patients], notes=notes, problems=found)
 
 
 #: Environment variable holding a REDCap API token (never in a plan or mapping).
@@ -424,15 +612,28 @@ def read_redcap(export, dictionary, *, encoding=None) -> tuple[pd.DataFrame, dic
 
     Returns ``(DataFrame, info)`` like :func:`aplcohort.cohort.io.read_table`; the long
     tables' names and sizes are in ``info["repeating"]`` (read them with
-    :func:`read_redcap_export`).
+    :func:`read_redcap_export`). The identifying fields (:func:`identifying_fields`)
+    are in ``DataFrame.attrs["identifying_columns"]`` (and ``info["identifying_fields"]``),
+    the records the patient table cannot hold (``RedcapExport.problems``) in
+    ``DataFrame.attrs["source_problems"]``: the validator reports both.
     """
-    ex = read_redcap_export(export, dictionary, encoding=encoding)
+    ex = read_redcap_export(export, dictionary, encoding=encoding, problems="report")
     labels = {n: f.label for n, f in ex.fields.items() if f.label}
+    ident = identifying_fields(ex.fields)
+    ident = {c: why for c, why in ident.items() if c in ex.patients.columns}
     info = {"format": "redcap", "path": str(export), "dictionary": str(dictionary),
             "variable_labels": labels,
             "repeating": {k: len(v) for k, v in ex.repeating.items()},
             "_rows": ex.rows, "source_notes": list(ex.notes)}
-    return ex.patients, info
+    if ident:
+        info["identifying_fields"] = dict(ident)
+    df = ex.patients
+    # read by the validator: identifying fields are warned about, recorded in the data
+    # (plans, tables and plots refuse them), and the records the patient table cannot
+    # hold are validation errors naming the export lines
+    df.attrs["identifying_columns"] = ident
+    df.attrs["source_problems"] = list(ex.problems)
+    return df, info
 
 
 # --------------------------------------------------------------------------------------

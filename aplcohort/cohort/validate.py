@@ -34,6 +34,10 @@ errors
     WBC and platelets: reported, never overwritten), ``derive`` (a mapping's
     derived-column expression cannot be evaluated), ``derive_conflict`` (a
     derived column the file already has).
+    From a REDCap export (:mod:`aplcohort.cohort.redcap`), with the export's line:
+    ``duplicate_id`` (a record on two rows of a project without events, or twice in
+    one event), ``redcap_no_patient_row`` (a record with only repeating-instrument
+    rows).
 warnings
     ``mapped_column_absent``, ``extra_column`` (a column the dictionary does not know;
     a column aplcohort derives itself, ``aplcohort.plan.derived.DERIVED_COLUMNS``, as in
@@ -406,16 +410,16 @@ class _Collector:
         self.problems.append(Problem(row, pid, column, value, rule, message, fix, severity))
 
 
-def _warn_identifying(columns, c) -> None:
+def _warn_identifying(columns, c, recorded=None) -> None:
     """One warning naming the extra (non-dictionary) columns that identify patients (a
-    name, an MRN ...; the detection of :mod:`aplcohort.plan.identifiers`): kept in the
-    data, they would list patients one by one in any table, figure or file using them."""
-    from ..plan.identifiers import identifying_columns
-    found = identifying_columns(columns)
+    name, an MRN ...; the detection of :mod:`aplcohort.plan.identifiers`, and the columns
+    the source marked, ``recorded``): kept in the data, they would list patients one by
+    one in any table, figure or file using them."""
+    from ..plan.identifiers import describe, identifying_columns
+    found = identifying_columns(columns, recorded)
     if not found:
         return
-    what = ", ".join(f"{k!r} (looks like a{'n' if v[0] in 'aeiou' else ''} {v})"
-                     for k, v in found.items())
+    what = ", ".join(f"{k!r} ({describe(v).removeprefix('is ')})" for k, v in found.items())
     c.add(None, ", ".join(map(str, found)), None, "identifying_column",
           f"column{'s' if len(found) > 1 else ''} {what} identif{'y' if len(found) > 1 else 'ies'} "
           "patients: a table, figure or file that uses "
@@ -544,7 +548,15 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
     notes: list[str] = []
     raw_ids = [None] * n
     c = _Collector(rows, raw_ids)
-    raw, _ = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
+    # problems the reader found in the source itself (a REDCap record without a patient
+    # row, a record twice in a project without events): reported with the others
+    c.problems.extend(p for p in df.attrs.get("source_problems", ()) if isinstance(p, Problem))
+    raw, renamed = _apply_columns(df.reset_index(drop=True), mapping, c, notes)
+    # columns the source marks as identifying (a REDCap field flagged "Identifier? = y"),
+    # under their names after the mapping; patient_id is the key, printed by design
+    flagged = df.attrs.get("identifying_columns") or {}
+    recorded = {t: flagged[s[0]] for t, s in renamed.items()
+                if s[0] in flagged and t != "patient_id"}
     serial = df.attrs.get("excel_date_system")  # set by the .xlsx reader ("1900"/"1904")
     c.stats_file = df.attrs.get("day_number_origin") == "1960-01-01"  # Stata / SAS reader
     if mapping is not None and mapping.excel_serial_dates:
@@ -611,7 +623,7 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
         data[name] = _parse_column(name, values, mapping, c, serial=serial)
     # dictionary columns are known (birth_date derives the age; table1, the plots and plans
     # still refuse to print it): the warning is for the extra columns kept unchanged
-    _warn_identifying([k for k in data if k not in d.columns], c)
+    _warn_identifying([k for k in data if k not in d.columns], c, recorded)
 
     for name, (kind, expr) in derive.items():
         if kind != "expression":
@@ -662,6 +674,9 @@ def validate(df: pd.DataFrame, mapping=None, *, source: str = "data frame",
             [k for k in typed.columns if k not in d.columns]
     typed = typed[order]
     typed.attrs["source_rows"] = SourceRows(rows)  # spreadsheet rows, for later messages
+    if recorded:  # read by the identifier checks of plans, tables and plots
+        typed.attrs["identifying_columns"] = {k: v for k, v in recorded.items()
+                                              if k in typed.columns}
     if convention is not ROW_CONVENTION:
         typed.attrs["row_convention"] = convention
     return ValidationReport(problems=tuple(c.problems), n_rows=n, source=source, data=typed,

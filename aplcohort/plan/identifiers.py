@@ -15,7 +15,12 @@ Identifying columns are recognised two ways:
   date column when it would be printed per patient (:data:`DATE_ROLES`);
 * any column whose *name* looks like an identifier (:func:`looks_identifying`):
   English names and common variants and abbreviations, and Korean hospital-export
-  headers (이름, 성명, 등록번호, 주민등록번호, 전화, 주소, 생년월일 ...).
+  headers (이름, 성명, 등록번호, 주민등록번호, 전화, 주소, 생년월일 ...);
+* columns the source itself marks as identifying: a REDCap field flagged
+  ``Identifier? = y`` in the project's Data Dictionary, or whose field label looks
+  like an identifier ("Patient name"). The loader records them in the data's
+  ``DataFrame.attrs["identifying_columns"]`` (``{column: why}``,
+  :func:`recorded_identifiers`), and every check here reads them from there.
 
 :func:`redact_dates` removes calendar dates from warning texts that leave the
 machine (report and results.json), so a per-patient birth or death date never
@@ -28,7 +33,8 @@ import re
 import unicodedata
 
 __all__ = ["DICTIONARY_IDENTIFIERS", "ROLE_KEYS", "check_identifiers", "looks_identifying",
-           "identifying_columns", "identifying_uses", "refuse_identifiers", "redact_dates"]
+           "describe", "identifying_columns", "identifying_uses", "recorded_identifiers",
+           "refuse_identifiers", "redact_dates"]
 
 #: Dictionary columns that identify a patient directly.
 DICTIONARY_IDENTIFIERS = {"birth_date": "birth date"}
@@ -139,10 +145,59 @@ def looks_identifying(column: str) -> str | None:
     return None
 
 
-def identifying_columns(columns) -> dict:
+#: What a column is, when its name gives it away ("looks like a ..."); any other ``what``
+#: is a description recorded by the source ("flagged 'Identifier? = y' in ...").
+_NAME_KINDS = frozenset([*_TOKENS.values(), *_PHRASES.values(), *_KOREAN.values(),
+                         *DICTIONARY_IDENTIFIERS.values()])
+
+
+def describe(what: str) -> str:
+    """The phrase after "column 'x'" for an identifying column's ``what``.
+
+    Examples
+    --------
+    >>> describe("name"), describe("per-patient date")
+    ('looks like a name', 'is a per-patient date')
+    >>> describe("flagged 'Identifier? = y' in the REDCap data dictionary")
+    "is flagged 'Identifier? = y' in the REDCap data dictionary"
+    """
+    if what == "per-patient date":
+        return "is a per-patient date"
+    if what == "recorded":
+        return "was let into the table with allow_identifiers=True"
+    if what in _NAME_KINDS:
+        return f"looks like a{'n' if what[0] in 'aeiou' else ''} {what}"
+    return f"is {what}"
+
+
+def recorded_identifiers(data) -> dict:
+    """``{column: why}`` of the columns the data's source marked as identifying (a REDCap
+    field flagged ``Identifier? = y``, or labelled like an identifier), kept by the loader
+    in ``data.attrs["identifying_columns"]``; ``{}`` for anything else.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"pt_code": ["x"]})
+    >>> df.attrs["identifying_columns"] = {"pt_code": "flagged 'Identifier? = y'"}
+    >>> recorded_identifiers(df), recorded_identifiers(None)
+    ({'pt_code': "flagged 'Identifier? = y'"}, {})
+    """
+    attrs = getattr(data, "attrs", None)
+    found = attrs.get("identifying_columns") if isinstance(attrs, dict) else None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _what(col, recorded) -> str | None:
+    return DICTIONARY_IDENTIFIERS.get(str(col)) or looks_identifying(str(col)) or \
+        (recorded or {}).get(str(col))
+
+
+def identifying_columns(columns, recorded=None) -> dict:
     """``{column: what it looks like}`` for the columns that identify a patient by their
     name (:data:`DICTIONARY_IDENTIFIERS` and :func:`looks_identifying`, the names a plan
-    refuses). Used by ``load`` / ``from_dataframe`` to warn.
+    refuses), or because the source marked them (``recorded``: ``{column: why}``, see
+    :func:`recorded_identifiers`). Used by ``load`` / ``from_dataframe`` to warn.
 
     Examples
     --------
@@ -151,7 +206,7 @@ def identifying_columns(columns) -> dict:
     """
     out = {}
     for c in columns:
-        what = DICTIONARY_IDENTIFIERS.get(str(c)) or looks_identifying(str(c))
+        what = _what(c, recorded)
         if what:
             out[c] = what
     return out
@@ -172,12 +227,14 @@ def _is_date_column(col, data) -> bool:
 def identifying_uses(uses, *, data=None) -> list:
     """``[(column, role, what)]`` for the ``(column, role, per_patient)`` uses that identify
     patients (see :func:`refuse_identifiers`); ``per_patient`` ``"recorded"`` marks a
-    column already found identifying (``what`` is then ``"recorded"``)."""
+    column already found identifying (``what`` is then ``"recorded"``). Columns the
+    source of ``data`` marked identifying (:func:`recorded_identifiers`) count too."""
     out = []
+    recorded = recorded_identifiers(data)
     for col, role, per_patient in uses:
         if col is None:
             continue
-        what = DICTIONARY_IDENTIFIERS.get(str(col)) or looks_identifying(str(col))
+        what = _what(col, recorded)
         if what is None and per_patient == "recorded":
             what = "recorded"
         elif what is None and per_patient and _is_date_column(col, data):
@@ -203,7 +260,8 @@ def refuse_identifiers(fn: str, uses, *, allow_identifiers=False, data=None) -> 
     allow_identifiers : bool
         True turns the check off (identified output intended and permitted).
     data : DataFrame, optional
-        To recognise date columns by their type.
+        To recognise date columns by their type, and the columns its source marked
+        identifying (:func:`recorded_identifiers`).
 
     Examples
     --------
@@ -218,9 +276,7 @@ def refuse_identifiers(fn: str, uses, *, allow_identifiers=False, data=None) -> 
         return
     problems = []
     for col, role, what in identifying_uses(uses, data=data):
-        kind = ("is a per-patient date" if what == "per-patient date" else
-                "was let into the table with allow_identifiers=True" if what == "recorded"
-                else f"looks like a{'n' if what[0] in 'aeiou' else ''} {what}")
+        kind = describe(what)
         problems.append(f"column {str(col)!r} {kind} and would be printed as a {role}")
     if problems:
         raise InputError(f"{fn}: " + "; ".join(dict.fromkeys(problems)) + "; drop it, or pass "
@@ -244,7 +300,8 @@ def _names_in(value) -> list[str]:
     return []
 
 
-def check_identifiers(plan: dict, columns=None, *, date_columns=None) -> list[str]:
+def check_identifiers(plan: dict, columns=None, *, date_columns=None,
+                      identifying=None) -> list[str]:
     """Problems where a plan would print an identifying column.
 
     Parameters
@@ -260,6 +317,10 @@ def check_identifiers(plan: dict, columns=None, *, date_columns=None) -> list[st
         Columns holding dates (default: dictionary date columns and names ending
         in ``_date``); they are identifying in per-patient roles
         (:data:`DATE_ROLES`).
+    identifying : dict, optional
+        ``{column: why}`` of the columns the data's source marked identifying
+        (:func:`recorded_identifiers` of the cohort's data: a REDCap field flagged
+        ``Identifier? = y``); refused like the names.
 
     Returns
     -------
@@ -300,13 +361,12 @@ def check_identifiers(plan: dict, columns=None, *, date_columns=None) -> list[st
             for col in _names_in(a.get(key)):
                 if cols is not None and col not in cols:
                     continue
-                what = DICTIONARY_IDENTIFIERS.get(col) or looks_identifying(col)
+                what = _what(col, identifying)
                 if what is None and key in DATE_ROLES and col in dates:
                     what = "per-patient date"
                 if what is None:
                     continue
-                kind = "is a per-patient date" if what == "per-patient date" else \
-                    f"looks like a{'n' if what[0] in 'aeiou' else ''} {what}"
+                kind = describe(what)
                 problems.append(f"analysis {aid!r}: column {col!r} {kind} and would be printed "
                                 f"as a {role}; {fix}")
     return problems

@@ -304,7 +304,9 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     derived_df, _added = add_derived(cohort.data)
     derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
-    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name)
+    from .identifiers import recorded_identifiers
+    validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name,
+                  identifying=recorded_identifiers(cohort.data))
     _check_levels(plan_d, cohort.data, name)
 
     for f in plan_d.get("filters") or []:

@@ -269,7 +269,8 @@ def _check_presentation(plan: dict, columns, problems: list) -> None:
             problems.append(PlanProblem(msg.split(":", 1)[0].split(".")[0], msg))
 
 
-def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan") -> dict:
+def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan", *,
+                  identifying: dict | None = None) -> dict:
     """Check a plan's structure; raise :class:`PlanError` listing every problem.
 
     Parameters
@@ -280,6 +281,10 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
         The cohort's columns; when given, columns the plan names are checked.
     name : str
         Shown in messages (usually the file name).
+    identifying : dict, optional
+        ``{column: why}`` of the columns the data's source marked identifying (a REDCap
+        field flagged ``Identifier? = y``: :func:`~aplcohort.plan.identifiers.recorded_identifiers`),
+        refused like columns named as identifiers.
 
     Returns
     -------
@@ -427,7 +432,8 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
     except PlanError as exc:
         problems.append(PlanProblem("output", str(exc)))
     # identifying columns (names, MRN, birth date...) never reach an output unless allowed
-    problems += [PlanProblem("identifiers", p) for p in check_identifiers(plan, columns)]
+    problems += [PlanProblem("identifiers", p) for p in check_identifiers(plan, columns,
+                                                                      identifying=identifying)]
     if problems:
         lines = [f"{name}: {len(problems)} problem(s) in the analysis plan; nothing was run."]
         lines += [str(p) for p in problems]

@@ -718,8 +718,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     for name in (extra_dirs or {}):
         validate_output_name(name, "output folder name")
     # identifying columns: checked again here, whatever the plan validator did
-    from .identifiers import check_identifiers, redact_dates
-    problems = check_identifiers(res.plan, list(res.cohort.data.columns))
+    from .identifiers import check_identifiers, recorded_identifiers, redact_dates
+    problems = check_identifiers(res.plan, list(res.cohort.data.columns),
+                                 identifying=recorded_identifiers(res.cohort.data))
     if problems:
         raise PlanError("identifying columns would be written to the outputs; nothing was "
                         "written.\n- " + "\n- ".join(problems))
