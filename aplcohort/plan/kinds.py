@@ -1655,6 +1655,9 @@ def h_simon_makuch(ctx, m, cohort, out):
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
     else:   # one exposure state in the whole follow-up: nothing to compare
         state = lab[1] if counts.get(lab[1]) else lab[0]
+        # which curve is missing and why (simon_makuch's warning says it in the notes)
+        out.summary["curves"] = {"status": "one exposure state only", "shown": state,
+                                 "reason": getattr(res, "note", None)}
         out.summary["test"] = {"test": "Mantel-Byar", "statistic": None, "df": None, "p": None,
                                "status": "not estimable",
                                "reason": f"every patient's follow-up is '{state}' only: no "
@@ -1667,7 +1670,10 @@ def h_simon_makuch(ctx, m, cohort, out):
         out.tables.append(("estimates", f"{label} by current exposure", survival_frame(at)))
     if _fig(ctx, m):
         from ..plots.survival import plot_simon_makuch
-        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label, labels=names,
+        # the labels of the states that have a curve (one state only: the result's note,
+        # in the analysis's notes, says which is missing and why)
+        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label,
+                                labels={g: names[int(g)] for g in km.groups},
                                 times=_ticks(m, df["time"], info["unit"]),
                                 pvalue=mb.p if mb is not None else None,
                                 pvalue_test="Mantel-Byar" if mb is not None else None, width="double",
