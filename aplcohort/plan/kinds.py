@@ -1700,6 +1700,11 @@ def h_landmark(ctx, m, cohort, out):
     res = landmark(df, landmark=list(m.landmarks), time="time", event="event", id="patient_id",
                    covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
                    conf_type=m.conf_type, conf_level=m.conf_level, **kw)
+    if all(k is None for k in res.km.values()):
+        # no landmark has a patient still followed: nothing was analysed
+        why = "; ".join(f"landmark {r.landmark:g}: {r.note}" for r in
+                        res.summary.itertuples(index=False))
+        raise NotEstimable(f"analysis '{m.id}': no landmark could be analysed: {why}")
     out.result = res
     unit = info["unit"]
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
@@ -1716,8 +1721,15 @@ def h_landmark(ctx, m, cohort, out):
                              + (f" of {r.term}" if isinstance(r.term, str) else "")
                              + f" not estimable: {r.note}.")
     if m.times:
-        ests = [_landmark_at(km, lm, m.times) for lm, km in res.km.items() if km is not None]
-        est = pd.concat(ests, ignore_index=True) if ests else pd.DataFrame()
+        ests = {lm: _landmark_at(km, lm, m.times) for lm, km in res.km.items()
+                if km is not None}
+        cols = list(next(iter(ests.values())).columns)   # some landmark has curves (above)
+        # a landmark without patients: a row per time with the reason (not left out)
+        why = dict(zip(res.summary["landmark"], res.summary["note"]))
+        est = pd.concat([ests[lm] if lm in ests else pd.DataFrame(
+            [{"time": float(t), "time_since_landmark": np.nan, "landmark": float(lm),
+              "note": f"not estimated: {why[lm]}"} for t in m.times], columns=cols)
+            for lm in res.km], ignore_index=True)
         out.summary["estimates"] = jsonable(est)
         early = [t for t in m.times if t <= max(res.landmarks)]
         if early:
@@ -1735,6 +1747,11 @@ def h_landmark(ctx, m, cohort, out):
            "attrition": "Patients event-free and followed at each landmark",
            "groups at landmark": "Groups at each landmark (events after the landmark)"}
     for name, tab in res.tables.items():
+        if not len(tab):   # e.g. no Cox model at any landmark: say so, no empty table
+            out.notes.append(f"No table '{cap.get(name, name)}': no landmark has "
+                             f"{'a Cox model' if name == 'terms' else 'rows for it'} "
+                             "(see the summary's notes).")
+            continue
         out.tables.append((name.replace(" ", "_"), cap.get(name, name), tab))
 
 
