@@ -1655,6 +1655,9 @@ def h_simon_makuch(ctx, m, cohort, out):
         out.summary["test"] = test_summary(mb, "Mantel-Byar")
     else:   # one exposure state in the whole follow-up: nothing to compare
         state = lab[1] if counts.get(lab[1]) else lab[0]
+        # which curve is missing and why (simon_makuch's warning says it in the notes)
+        out.summary["curves"] = {"status": "one exposure state only", "shown": state,
+                                 "reason": getattr(res, "note", None)}
         out.summary["test"] = {"test": "Mantel-Byar", "statistic": None, "df": None, "p": None,
                                "status": "not estimable",
                                "reason": f"every patient's follow-up is '{state}' only: no "
@@ -1667,7 +1670,10 @@ def h_simon_makuch(ctx, m, cohort, out):
         out.tables.append(("estimates", f"{label} by current exposure", survival_frame(at)))
     if _fig(ctx, m):
         from ..plots.survival import plot_simon_makuch
-        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label, labels=names,
+        # the labels of the states that have a curve (one state only: the result's note,
+        # in the analysis's notes, says which is missing and why)
+        fig = plot_simon_makuch(res, time_unit=info["unit"], ylabel=label,
+                                labels={g: names[int(g)] for g in km.groups},
                                 times=_ticks(m, df["time"], info["unit"]),
                                 pvalue=mb.p if mb is not None else None,
                                 pvalue_test="Mantel-Byar" if mb is not None else None, width="double",
@@ -1694,6 +1700,11 @@ def h_landmark(ctx, m, cohort, out):
     res = landmark(df, landmark=list(m.landmarks), time="time", event="event", id="patient_id",
                    covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
                    conf_type=m.conf_type, conf_level=m.conf_level, **kw)
+    if all(k is None for k in res.km.values()):
+        # no landmark has a patient still followed: nothing was analysed
+        why = "; ".join(f"landmark {r.landmark:g}: {r.note}" for r in
+                        res.summary.itertuples(index=False))
+        raise NotEstimable(f"analysis '{m.id}': no landmark could be analysed: {why}")
     out.result = res
     unit = info["unit"]
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
@@ -1710,8 +1721,15 @@ def h_landmark(ctx, m, cohort, out):
                              + (f" of {r.term}" if isinstance(r.term, str) else "")
                              + f" not estimable: {r.note}.")
     if m.times:
-        ests = [_landmark_at(km, lm, m.times) for lm, km in res.km.items() if km is not None]
-        est = pd.concat(ests, ignore_index=True) if ests else pd.DataFrame()
+        ests = {lm: _landmark_at(km, lm, m.times) for lm, km in res.km.items()
+                if km is not None}
+        cols = list(next(iter(ests.values())).columns)   # some landmark has curves (above)
+        # a landmark without patients: a row per time with the reason (not left out)
+        why = dict(zip(res.summary["landmark"], res.summary["note"]))
+        est = pd.concat([ests[lm] if lm in ests else pd.DataFrame(
+            [{"time": float(t), "time_since_landmark": np.nan, "landmark": float(lm),
+              "note": f"not estimated: {why[lm]}"} for t in m.times], columns=cols)
+            for lm in res.km], ignore_index=True)
         out.summary["estimates"] = jsonable(est)
         early = [t for t in m.times if t <= max(res.landmarks)]
         if early:
@@ -1729,6 +1747,11 @@ def h_landmark(ctx, m, cohort, out):
            "attrition": "Patients event-free and followed at each landmark",
            "groups at landmark": "Groups at each landmark (events after the landmark)"}
     for name, tab in res.tables.items():
+        if not len(tab):   # e.g. no Cox model at any landmark: say so, no empty table
+            out.notes.append(f"No table '{cap.get(name, name)}': no landmark has "
+                             f"{'a Cox model' if name == 'terms' else 'rows for it'} "
+                             "(see the summary's notes).")
+            continue
         out.tables.append((name.replace(" ", "_"), cap.get(name, name), tab))
 
 

@@ -670,6 +670,22 @@ def _protected_inputs(res) -> list:
     return out
 
 
+def _empty_table(a, sec: dict, caption: str, tab) -> bool:
+    """An analysis table without rows or columns is not written silently: a table with no
+    columns (nothing to show: a 0-byte CSV, "(no columns)" in the report) is not written;
+    one with columns but no rows is written (its header says what would be listed). Either
+    way the report's notes and the analysis's ``empty_tables`` in results.json name it.
+    Returns True when the table is not to be written."""
+    frame = getattr(tab, "data", tab)
+    if not isinstance(frame, pd.DataFrame) or (len(frame.columns) and len(frame)):
+        return False
+    skip = not len(frame.columns)
+    what = "is empty: not written" if skip else "has no rows"
+    sec["notes"].append(f"Table '{caption}' {what}.")
+    a.summary.setdefault("empty_tables", []).append(caption)
+    return skip
+
+
 def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = None,
                   protect=()) -> Path:
     """Write a run's outputs into ``out`` atomically (see the module docstring).
@@ -755,6 +771,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 sec = {"id": aid, "title": a.title, "kind": a.kind, "choices": a.choices,
                        "tables": [], "figures": [], "notes": [redact_dates(n) for n in a.notes]}
                 for k, (name, caption, tab) in enumerate(a.tables):
+                    if _empty_table(a, sec, caption, tab):
+                        continue
                     stem = resolve_inside(tmp, "tables", table_stem[aid, k])
                     if isinstance(tab, JournalTable):
                         # identifying columns: checked for the plan by check_identifiers

@@ -1100,7 +1100,10 @@ def plot_simon_makuch(result, ax=None, *, times=None,
     pvalue : "auto", a test result, float or None
         "auto" annotates the result's Mantel–Byar test when it has one.
     labels : mapping {group: label}
-        Default for 0/1 groups: "not <exposure>" / "<exposure>".
+        Default for 0/1 groups: "not <exposure>" / "<exposure>". A label of an
+        exposure state (0 / 1) that has no curve (only one state occurs: nobody
+        exposed during follow-up, or everyone exposed from the start; see the
+        result's ``note``) is not used: the one curve that exists is drawn.
     censor_marks : bool
         Off by default: a switch of curve ends an interval without an event and would
         be drawn as a censoring.
@@ -1134,6 +1137,11 @@ def plot_simon_makuch(result, ax=None, *, times=None,
     groups = _result_groups(result, table)
     if labels is None and exp and set(groups) <= {0, 1, False, True}:
         labels = {g: (exp if g else f"not {exp}") for g in groups}
+    elif hasattr(labels, "keys") and len(groups) == 1 and set(groups) <= {0, 1}:
+        # one exposure state only: the other state's label names a curve that does not
+        # exist here (the result's note says why); any other unknown key is still refused
+        labels = {k: v for k, v in labels.items()
+                  if any(k == g for g in groups) or not any(k == s for s in (0, 1))}
     return plot_km(result, ax, times=times, risk_table=risk, risk_rows=risk_rows, ylabel=ylabel,
                    pvalue=pvalue, labels=labels, censor_marks=censor_marks, **kwargs)
 

@@ -148,8 +148,9 @@ class LandmarkResult(Result):
         ``[landmark, n, events, term, estimate, lower, upper, p_cox,
         logrank_statistic, logrank_df, logrank_p, estimable, note]``: one row per
         landmark and exposure / group term (adjusted for ``covariates``); a hazard
-        ratio that cannot be estimated (one group at the landmark, an infinite
-        coefficient) has ``estimable`` False and the reason in ``note``.
+        ratio that cannot be estimated (no patient still followed at the landmark,
+        one group at the landmark, an infinite coefficient) has ``estimable`` False
+        and the reason in ``note``: every landmark has at least one row.
     terms : DataFrame
         ``[landmark, term, level, coef, se, estimate, lower, upper, p, estimable,
         note]``: every term of each landmark's Cox model (exposure / group and the
@@ -308,9 +309,14 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
                              reason=f"event or end of follow-up at or before the landmark "
                                     f"({L:g})", reasons=excl)
         if len(s) == 0:
-            warnings.warn(f"landmark {L:g}: no patient is still followed at the landmark",
-                          StatisticalWarning, stacklevel=2)
+            why = (f"no patient is still followed at the landmark (all {n_start} had an event "
+                   f"or ended follow-up at or before {L:g})")
+            warnings.warn(f"landmark {L:g}: {why}", StatisticalWarning, stacklevel=2)
             km[L] = lr[L] = cx[L] = None
+            summ.append({"landmark": L, "n": 0, "events": 0, "term": None,
+                         "estimate": np.nan, "lower": np.nan, "upper": np.nan, "p_cox": np.nan,
+                         "logrank_statistic": np.nan, "logrank_df": np.nan, "logrank_p": np.nan,
+                         "estimable": False, "note": why})
             continue
         gv = s[gcol].to_numpy()
         counts = []

@@ -979,6 +979,10 @@ class SimonMakuchResult(CurveShape, Result):
     mantel_byar : MantelByarResult or None
         The Mantel–Byar test of the same data (Efron ties; None when only one
         exposure level is present).
+    note : str or None
+        When only one exposure state occurs in the whole follow-up (nobody exposed
+        during follow-up, or everyone exposed from the start): which curve is
+        missing and why (``simon_makuch`` also warns with it); None otherwise.
 
     Methods
     -------
@@ -1008,6 +1012,13 @@ class SimonMakuchResult(CurveShape, Result):
     def split_data(self) -> pd.DataFrame:
         """The (start, stop] data the curves were computed from (a copy)."""
         return self._split.copy()
+
+    @property
+    def note(self) -> str | None:
+        present = set(self.km.groups)
+        if len(present) != 1:
+            return None
+        return _one_state_note(next(iter(present)))
 
     curve = "survival"
 
@@ -1110,6 +1121,15 @@ class SimonMakuchResult(CurveShape, Result):
         return out
 
 
+def _one_state_note(state) -> str:
+    """Why a Simon–Makuch result has one curve only (``state``: the one that occurs)."""
+    if state == 0:
+        return ("no patient was exposed during follow-up: only the unexposed curve (no "
+                "comparison between exposure states)")
+    return ("every patient was exposed from the start of follow-up: only the exposed curve "
+            "(no comparison between exposure states)")
+
+
 def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
                  exposure_time: str | None = None, start: str | None = None,
                  exposure: str = "exposed", same_day_rule: str = "unexposed",
@@ -1165,6 +1185,9 @@ def simon_makuch(data: pd.DataFrame, *, time: str, event: str, id: str,
     km = kaplan_meier(d[t].to_numpy(float), d[event].to_numpy(float), d[exposure].to_numpy(),
                       entry=d[s].to_numpy(float), conf_type=conf_type, conf_level=conf_level)
     mb = None
+    if d[exposure].nunique() == 1:   # one state only: say which curve is missing and why
+        warnings.warn("simon_makuch: " + _one_state_note(d[exposure].iloc[0]),
+                      StatisticalWarning, stacklevel=2)
     if d[exposure].nunique() == 2:
         mb = mantel_byar(d, time=t, event=event, id=id, start=s, exposure=exposure)
         if exposure_time is not None:   # split here: the states are named as the user's call
