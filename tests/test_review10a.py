@@ -19,15 +19,7 @@ from aplcohort.cohort import load
 from aplcohort.cohort.redcap import RedcapError, read_dictionary, read_redcap_export
 from aplcohort.errors import CohortValidationError, DataQualityWarning, InputError
 
-HERE = Path(__file__).parent / "data" / "redcap"
-EXPORT = HERE / "APLRelapse_DATA.csv"
-DICT = HERE / "APLRelapse_DataDictionary.csv"
-MAP = {"columns": {"record_id": "patient_id", "dx_date": "diagnosis_date",
-                   "relapse_date": "relapse1_date", "reinduction": "reinduction_regimen",
-                   "infection": "infection_grade3", "wbc_rel": "wbc_relapse",
-                   "fu_date": "last_followup_date"},
-       "values": {"reinduction_regimen": {"ATO+ATRA": "ATO-based", "IDA+AraC": "IC",
-                                          "No reinduction": "none"}}}
+from test_redcap import DICT, EXPORT, MAP  # noqa: E402  (the fixture and its mapping)
 NAMES = {"1": "Kim Minji", "2": "Lee Jiwoo", "3": "Park Seoyeon"}
 
 

@@ -6,10 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from aplcohort.cli import main
 from aplcohort.errors import InputError
@@ -21,24 +19,9 @@ ROOT = Path(aplcohort.__file__).resolve().parents[1]
 
 
 def small_plan(tmp_path):
-    rng = np.random.default_rng(5)
-    n = 30
-    df = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(n)],
-                       "arm": np.repeat(["A", "B"], n // 2),
-                       "t": np.round(rng.exponential(10, n), 1) + 0.1,
-                       "d": rng.integers(0, 2, n)})
-    data = tmp_path / "in" / "data.csv"
-    data.parent.mkdir(exist_ok=True)
-    df.to_csv(data, index=False)
-    plan = {"plan": "small", "title": "Small", "data": {"source": str(data)},
-            "endpoints": {"os": {"time": "t", "event": "d", "unit": "months"}},
-            "analyses": [{"id": "km", "kind": "km", "endpoint": "os", "group": "arm",
-                          "times": [5]},
-                         {"id": "counts", "kind": "counts", "columns": ["arm"]}],
-            "output": {"formats": ["png"], "tables": ["csv"]}}
-    path = tmp_path / "in" / "plan.yaml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
-    return path
+    """The small plan of test_security_outputs, PNG and CSV only (fast)."""
+    from test_security_outputs import small_plan as security_plan
+    return security_plan(tmp_path, extra={"output": {"formats": ["png"], "tables": ["csv"]}})[0]
 
 
 def tree(d: Path) -> dict:
