@@ -413,3 +413,30 @@ def test_edge_cohort_time_zero_against_cmprsk():
         g = gray_test(edge.time, edge.code, edge.g, cause=int(cause))
         np.testing.assert_allclose(g.statistic, R["edge"]["tests"]["stat"][k], rtol=RTOL)
         np.testing.assert_allclose(g.p, R["edge"]["tests"]["pv"][k], rtol=RTOL)
+
+
+def test_gray_negative_variance_is_not_estimable_with_reason():
+    # found by the hypothesis test above: the last patients at risk all have the event at
+    # one time, Gray's variance estimate is negative and the "chi-square" is -4.44 (R
+    # cmprsk::cuminc prints stat -4.443587, pv 1). Not a statistic: NaN with the reason.
+    from aplcohort.stats.competing import NOTE_GRAY_NOT_PD
+    t = np.array([0.0, 0, 1, 1, 1])
+    code = np.array([1, 0, 1, 1, 1])
+    grp = np.array(["b", "a", "a", "a", "b"], dtype=object)
+    with _nowarn():
+        r = gray_test(t, code, grp)
+    assert np.isnan(r.statistic) and np.isnan(r.p)
+    assert r.note == NOTE_GRAY_NOT_PD
+    assert r.tables["test"]["note"].tolist() == [NOTE_GRAY_NOT_PD]
+
+
+def test_batch_gray_gives_the_same_reason_for_a_negative_variance():
+    from aplcohort.batch import batch_gray
+    from aplcohort.stats.competing import NOTE_GRAY_NOT_PD
+    t = np.array([0.0, 0, 1, 1, 1])
+    code = np.array([1, 0, 1, 1, 1])
+    codes = np.array([1, 0, 0, 0, 1])    # "b", "a", "a", "a", "b": a = 0, b = 1 as gray_test
+    with _nowarn():
+        b = batch_gray(t, code, codes)
+    assert np.isnan(b.statistic).all() and not b.estimable.any()
+    assert list(b.note) == [NOTE_GRAY_NOT_PD]

@@ -24,8 +24,8 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from ..stats.competing import (NOTE_GRAY_SINGULAR, _gray_kind, cinc_from_counts,
-                               gray_chisq, gray_counts, gray_from_counts)
+from ..stats.competing import (_gray_kind, cinc_from_counts, gray_chisq, gray_counts,
+                               gray_failure_note, gray_from_counts)
 
 __all__ = ["batch_cif", "BatchCIF", "batch_gray", "BatchGray"]
 
@@ -386,6 +386,7 @@ def batch_gray(time, code, group, *, cause=1, rho=0.0, strata=None, k=None,
         st, pv, good = gray_chisq(s_tot[np.ix_(r, keep)],
                                   v_tot[r][:, keep][:, :, keep])
         stat[r], p[r], ok[r] = st, pv, good
-        note[r[~good]] = NOTE_GRAY_SINGULAR
+        for i in np.flatnonzero(~good):
+            note[r[i]] = gray_failure_note(v_tot[r[i]][np.ix_(keep, keep)])
     return BatchGray(cause=int(cause), rho=float(rho), statistic=stat, df=df.astype(np.int64),
                      p=p, estimable=ok, note=note, k=kk, stratified=strata is not None)

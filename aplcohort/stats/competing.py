@@ -896,6 +896,22 @@ def gray_counts(t, m, g, cell, ncell, ng):
 #: why Gray's statistic is not estimable (singular or non-finite variance)
 NOTE_GRAY_SINGULAR = ("the variance matrix of the scores is singular (a group without "
                       "events of this cause?); the statistic is not defined")
+NOTE_GRAY_NOT_PD = ("the variance matrix of the scores is not positive (a negative variance, "
+                    "e.g. when the last patients at risk all have an event of this cause at one "
+                    "time); the statistic is not defined (cmprsk::cuminc prints a negative "
+                    "statistic with p = 1)")
+
+
+def gray_failure_note(v) -> str:
+    """Why :func:`gray_chisq` finds the ``(q, q)`` variance ``v`` unusable:
+    :data:`NOTE_GRAY_NOT_PD` for a negative eigenvalue beyond its tolerance, else
+    :data:`NOTE_GRAY_SINGULAR`."""
+    v = np.asarray(v, float)
+    if v.size and np.isfinite(v).all():
+        tol = 1e-7 * max(float(np.abs(v).max()), 1e-300)
+        if np.linalg.eigvalsh(0.5 * (v + v.T)).min() <= -tol:
+            return NOTE_GRAY_NOT_PD
+    return NOTE_GRAY_SINGULAR
 
 
 def gray_chisq(s, v):
@@ -914,7 +930,9 @@ def gray_chisq(s, v):
         NaN where not estimable.
     ok : ndarray of bool (R,)
         False where ``v`` is not finite or has rank < q (relative tolerance 1e-7,
-        :data:`NOTE_GRAY_SINGULAR`).
+        :data:`NOTE_GRAY_SINGULAR`), or a negative eigenvalue beyond that tolerance
+        (:data:`NOTE_GRAY_NOT_PD`: the quadratic form can then be negative, a
+        "chi-square" below 0 that cmprsk prints with p = 1).
     """
     # chdtrc is what scipy.stats.chi2.sf evaluates, without its per-call overhead
     from scipy.special import chdtrc
@@ -928,6 +946,8 @@ def gray_chisq(s, v):
         # numpy's matrix_rank: singular values above tol = 1e-7 * max |v| (or 1e-300)
         tol = 1e-7 * np.maximum(np.abs(vo).max(axis=(1, 2)), 1e-300)
         full = (np.linalg.svd(vo, compute_uv=False) > tol[:, None]).sum(axis=1) >= q
+        # a variance must be positive semi-definite; Gray's estimate can fail to be
+        full &= np.linalg.eigvalsh(0.5 * (vo + np.swapaxes(vo, 1, 2))).min(axis=1) > -tol
         if every:
             ok = full
         else:
@@ -967,10 +987,9 @@ def _gray_core(time, m, gcode, ng, rho, scode, nst, warn=True):
     stat, p, ok = gray_chisq(s_tot[None], v_tot[None])
     note = ""
     if not ok[0]:
-        note = NOTE_GRAY_SINGULAR
+        note = gray_failure_note(v_tot)
         if warn:
-            warnings.warn(f"Gray's test: {NOTE_GRAY_SINGULAR} (NaN)", StatisticalWarning,
-                          stacklevel=3)
+            warnings.warn(f"Gray's test: {note} (NaN)", StatisticalWarning, stacklevel=3)
     return float(stat[0]), ng - 1, float(p[0]), s_tot, v_tot, note
 
 
