@@ -165,6 +165,12 @@ def build_transitions_loop(cohort, model=None, *, time_zero=None, unit="days", c
         pid = pid_values[i]
         r0 = rules[time_zero]
         if not cond[time_zero][i]:
+            if ("response" in r0.when and "reinduction_regimen" in df.columns
+                    and df.at[i, "reinduction_regimen"] == "none"
+                    and ("response" not in df.columns or pd.isna(df.at[i, "response"]))):
+                excluded.append((pid, f"{time_zero} not reached (not reinduced: "
+                                      "reinduction_regimen none)"))
+                continue
             what = ", ".join(f"{c} " + (str(df.at[i, c]) if c in df.columns
                                                     and not pd.isna(df.at[i, c]) else "missing")
                              for c in r0.when)

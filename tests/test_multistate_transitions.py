@@ -81,6 +81,15 @@ def test_units_and_time_zero_at_cr2():
     assert tr2.excluded.values.tolist() == [["p2", "CR2 not reached (response missing)"]]
 
 
+def test_not_reinduced_is_named_as_such_not_as_a_missing_response():
+    rows = [dict(GOOD[1], reinduction_regimen="none"),
+            dict(GOOD[1], patient_id="p9", reinduction_regimen="ATO-based")]
+    tr = build_transitions(cohort(rows), time_zero="CR2")
+    assert tr.excluded.values.tolist() == [
+        ["p2", "CR2 not reached (not reinduced: reinduction_regimen none)"],
+        ["p9", "CR2 not reached (response missing)"]]
+
+
 BAD = [
     # relapse2 straight from relapse1 (never in CR2): not in the model
     dict(patient_id="b1", response="none", relapse2_date=100, last_followup_date=300),

@@ -711,7 +711,15 @@ def build_transitions(cohort, model: StateModel | None = None, *, time_zero=None
     fin = np.isfinite(end)
     early = has_t0 & fin & (end < t0)
     live = has_t0 & fin & ~early
+    # a patient who was never reinduced has no response by design: say so (as the
+    # endpoints do) instead of "response missing"
+    notre = (df["reinduction_regimen"].to_numpy(dtype=object) == "none"
+             if "reinduction_regimen" in df.columns and "response" in r0.when
+             and df.columns.is_unique else np.zeros(n, dtype=bool))
     for i in np.flatnonzero(~c0).tolist():
+        if notre[i] and ("response" not in df.columns or pd.isna(at(i, "response"))):
+            reason[i] = f"{time_zero} not reached (not reinduced: reinduction_regimen none)"
+            continue
         what = ", ".join(f"{c} " + (str(at(i, c)) if c in df.columns
                                     and not pd.isna(at(i, c)) else "missing")
                          for c in r0.when)
