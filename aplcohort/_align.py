@@ -67,13 +67,38 @@ def align_to_index(name: str, value, index: pd.Index, *, ref: str, who: str):
     return value.reindex(index)
 
 
+# arguments whose values become printed labels (curves, table rows, legends)
+_GROUPING = frozenset({"group", "groups", "strata"})
+
+
+def _refuse_identifying_group(who: str, name: str, value: pd.Series) -> None:
+    """Refuse a ``group``/``strata`` Series that is an identifying column (a name, MRN,
+    birth date... by its name, or marked by the data's source): each patient would be a
+    group of their own, printed in every table and legend (the plans refuse the same
+    columns; :mod:`aplcohort.plan.identifiers`)."""
+    if value.name is None:
+        return
+    from .plan.identifiers import _what, describe, recorded_identifiers
+    what = _what(value.name, recorded_identifiers(value))
+    if what is None:
+        return
+    raise InputError(f"{who}: {name} is column {str(value.name)!r}, which {describe(what)}: "
+                     f"grouping by it prints patients' identifiers as group labels in every "
+                     f"result, table and figure; group by a study variable, or pass "
+                     f"{name}=<column>.to_numpy() if identified output is intended and "
+                     f"permitted")
+
+
 def align_rows(who: str, **inputs) -> tuple:
     """The ``inputs`` values, in the order given, with pandas objects paired by label.
 
     The first Series/DataFrame among ``inputs`` sets the row order; every other one is
     reindexed to it when it holds the same labels in another order (see the module
     docstring), and an :class:`InputError` names the two arguments when the labels differ.
-    Values that are not pandas objects are returned as they are.
+    Values that are not pandas objects are returned as they are. A ``group``, ``groups``
+    or ``strata`` Series that is an identifying column (its name looks like a name, MRN,
+    birth date..., or the loader marked it) is refused: its labels would print patients'
+    identifiers (pass ``.to_numpy()`` to group by it on purpose).
 
     Examples
     --------
@@ -87,6 +112,8 @@ def align_rows(who: str, **inputs) -> tuple:
     ref = None
     out = []
     for name, value in inputs.items():
+        if name in _GROUPING and isinstance(value, pd.Series):
+            _refuse_identifying_group(who, name, value)
         if isinstance(value, (pd.Series, pd.DataFrame)):
             if ref is None:
                 ref = (name, value.index)

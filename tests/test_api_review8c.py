@@ -380,3 +380,29 @@ def test_f13_quantile_says_why_values_are_missing():
     med = km.median().set_index("group")["note"]
     q5 = q[q["p"] == 0.5].set_index("group")["note"]
     assert q5.to_dict() == med.to_dict()
+
+
+@pytest.mark.parametrize("fn", ["kaplan_meier", "logrank_test", "cumulative_incidence",
+                                "rmst2", "reverse_kaplan_meier"])
+def test_f11_estimator_group_series_that_identifies_patients_is_refused(fn):
+    import aplcohort.stats as st
+    s = _surv(60)
+    s["MRN"] = [f"M{i:05d}" for i in range(60)]
+    second = s["code"] if fn == "cumulative_incidence" else s["event"]
+    extra = {"tau": 5.0} if fn == "rmst2" else {}
+    with pytest.raises(InputError, match=rf"{fn}: group is column 'MRN', which looks like a "
+                                         r"medical record number.*to_numpy\(\)"):
+        getattr(st, fn)(s["time"], second, group=s["MRN"], **extra)
+    # a study variable is fine; the identifier column given by position is the user's choice
+    getattr(st, fn)(s["time"], second, group=s["arm"], **extra)
+    if fn == "kaplan_meier":
+        assert len(st.kaplan_meier(s["time"], s["event"], group=s["MRN"].to_numpy()).groups) == 60
+
+
+def test_f11_estimator_strata_series_marked_identifying_by_the_source_is_refused():
+    from aplcohort.stats import logrank_test
+    s = _surv(60)
+    s["pt_code"] = np.where(np.arange(60) % 2 == 0, "x1", "x2")
+    s.attrs["identifying_columns"] = {"pt_code": "flagged 'Identifier? = y'"}
+    with pytest.raises(InputError, match="strata is column 'pt_code', which is flagged"):
+        logrank_test(s["time"], s["event"], group=s["arm"], strata=s["pt_code"])
