@@ -406,3 +406,12 @@ def test_f11_estimator_strata_series_marked_identifying_by_the_source_is_refused
     s.attrs["identifying_columns"] = {"pt_code": "flagged 'Identifier? = y'"}
     with pytest.raises(InputError, match="strata is column 'pt_code', which is flagged"):
         logrank_test(s["time"], s["event"], group=s["arm"], strata=s["pt_code"])
+
+
+def test_f11_table1_allowed_identifier_group_still_runs_its_tests():
+    # table1 decides about identifiers itself; its own tests must not refuse the group again
+    from aplcohort.tables import table1
+    s = _surv(60)
+    s["MRN"] = np.where(np.arange(60) % 2 == 0, "M1", "M2")
+    t = table1(s, "MRN", ["age"], allow_identifiers=True)
+    assert t.data["Test"].tolist() == ["Wilcoxon"]

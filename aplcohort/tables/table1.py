@@ -156,6 +156,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     missing_cols = [c for c in [group, *variables] if c not in data.columns]
     if missing_cols:
         raise InputError(f"columns {missing_cols} are not in the data; available: {list(data.columns)}")
+    # the group column as the tests see it: unnamed, since the identifier check above has
+    # already decided about it (allow_identifiers), the estimators' own check must not
+    gvals = data[group].rename(None)
     if data[group].isna().any():
         ids = data.index[data[group].isna()].tolist()[:10]
         raise InputError(f"{int(data[group].isna().sum())} rows have no value in the group column "
@@ -229,7 +232,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             vals = s.astype(object).where(s.notna(), None) if kind == "categorical" else s
             if kind == "continuous":
                 vals = pd.to_numeric(s, errors="raise")
-            tr = compare_groups(vals, data[group], kind=kind, parametric=parametric, order=groups)
+            tr = compare_groups(vals, gvals, kind=kind, parametric=parametric, order=groups)
             test_name, p = tr.test, tr.p
             extra = {"p": st.p(p), "test": short_test_name(test_name)}
             if test_name and test_name != "none":
@@ -242,7 +245,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         d_smd = np.nan
         if smd and len(groups) >= 2:
             d_smd = standardized_mean_difference(s if kind == "categorical" else pd.to_numeric(s),
-                                                 data[group], kind=kind, order=groups)
+                                                 gvals, kind=kind, order=groups)
             extra["smd"] = format_num(d_smd, 2)
             if not np.isfinite(d_smd):
                 known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
