@@ -145,6 +145,8 @@ def test_header_row_cli_and_plan(tmp_path, capsys):
     from aplcohort.plan.runner import run_plan
     res = run_plan(plan, figures=False)
     assert res.cohort.n == 52 and res.provenance["input_header_row"] == 3
+    # the file's hash covers every sheet: the provenance names the one analysed
+    assert res.provenance["input_sheet"] == "Patients"
     plan.write_text(plan.read_text().replace("header_row: 3", "header_row: 0"))
     with pytest.raises(InputError, match="header_row must be a row number >= 1"):
         run_plan(plan, figures=False)

@@ -545,6 +545,9 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     if cohort.source.get("encoding_source") not in (None, "valid UTF-8"):
         # issue 18: a text file that was not plain UTF-8 says how it was decoded
         prov["input_encoding"] = f"{cohort.source['encoding']} ({cohort.source['encoding_source']})"
+    if cohort.source.get("format") == "xlsx" and cohort.source.get("sheet") is not None:
+        # the file's hash covers every sheet: say which one was analysed
+        prov["input_sheet"] = str(cohort.source["sheet"])
     if cohort.source.get("header_row") not in (None, 1):
         prov["input_header_row"] = int(cohort.source["header_row"])
     if frame_hash is not None:
