@@ -32,10 +32,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .. import _yaml
 
 from ..errors import InputError
+
+if TYPE_CHECKING:   # annotations only: this module does not need pandas to import
+    import pandas as pd
 
 #: Labels of the derived analysis columns (aplcohort.plan.derived) and of terms the
 #: time-dependent analyses create.
