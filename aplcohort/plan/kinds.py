@@ -1715,7 +1715,10 @@ def h_landmark(ctx, m, cohort, out):
         for reason, pids in ids.items():
             out.summary.setdefault("landmark_sets", []).append(
                 {"landmark": _num(lm), "reason": reason, "n": len(pids), "ids": [str(p) for p in pids]})
-    for r in res.summary.itertuples(index=False):
+    from ..tables.labels import label_landmark_terms
+    from ..tables.style import plan_presentation
+    term_labels = plan_presentation(ctx.plan)[0]   # the derived terms named as the report does
+    for r in label_landmark_terms(res.summary, term_labels).itertuples(index=False):
         if not r.estimable:
             out.notes.append(f"Landmark {r.landmark:g}: hazard ratio"
                              + (f" of {r.term}" if isinstance(r.term, str) else "")
@@ -1752,7 +1755,8 @@ def h_landmark(ctx, m, cohort, out):
                              f"{'a Cox model' if name == 'terms' else 'rows for it'} "
                              "(see the summary's notes).")
             continue
-        out.tables.append((name.replace(" ", "_"), cap.get(name, name), tab))
+        out.tables.append((name.replace(" ", "_"), cap.get(name, name),
+                           label_landmark_terms(tab, term_labels)))
 
 
 def _landmark_at(km, lm, times) -> pd.DataFrame:

@@ -919,8 +919,13 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
 
     Returns
     -------
-    DataFrame ``[group, n, median, lower, upper, note]``: NaN = not reached, and ``note``
-    says why (no patient censored, so the curve never drops; or not reached).
+    DataFrame ``[group, n, median, lower, upper, note]``: NaN = not reached or not
+    estimable, and ``note`` says which and why (no patient censored, so the curve never
+    drops; not reached; per confidence limit: "lower confidence limit not reached", or
+    "... not estimable: the confidence interval of the reverse Kaplan-Meier curve is
+    undefined from time t (...)" where the band is undefined, e.g. at an estimate of 0, as
+    for a one-patient group: R's ``quantile`` gives NA for both, a limit that cannot be
+    estimated is not one that is "not reached"). Tables print NR / NE accordingly.
 
     Notes
     -----
@@ -944,11 +949,43 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
                          "so the reverse Kaplan-Meier curve does not drop" if r.events == 0
                          else "not reached: fewer than half of the patients censored by the "
                               "end of follow-up")
-        elif not np.isfinite(r.upper) or not np.isfinite(r.lower):
-            notes.append("confidence limit not reached")
         else:
-            notes.append("")
+            notes.append(_followup_limit_notes(fit._curve(r.group), r.lower, r.upper))
     return med[["group", "n", "median", "lower", "upper"]].assign(note=notes)
+
+
+def _followup_limit_notes(curve, lower, upper) -> str:
+    """Why a confidence limit of an estimated median follow-up is NaN, per limit.
+
+    The lower (upper) limit is the first time the curve's lower (upper) confidence band
+    falls to 0.5. A band that stays above 0.5 wherever it is defined, and is defined up to
+    the end of the curve, leaves the limit "not reached". A band that is undefined at some
+    time of the curve (at an estimate of 0 the standard error, and so the interval, is not
+    defined: R gives NA there) leaves the limit "not estimable": whether and where the band
+    falls to 0.5 cannot be told, so "not reached" would be the wrong word (R's
+    ``quantile`` prints NA for both).
+    """
+    parts, reasons = [], {}
+    for side, limit in (("lower", lower), ("upper", upper)):
+        if np.isfinite(limit):
+            continue
+        band = np.asarray(curve[side], float)
+        bad = np.flatnonzero(~np.isfinite(band))
+        if bad.size:
+            i = int(bad[0])
+            t, est = float(curve["time"][i]), float(curve["estimate"][i])
+            se = float(curve["std_err"][i])
+            why = (f"the standard error is not defined at an estimate of {est:g}"
+                   if not np.isfinite(se) else
+                   f"the interval's scale transformation is infinite at an estimate of {est:g}")
+            reasons[side] = (f"the confidence interval of the reverse Kaplan-Meier curve is "
+                             f"undefined from time {t:g} ({why})")
+            parts.append(f"{side} confidence limit not estimable: {reasons[side]}")
+        else:
+            parts.append(f"{side} confidence limit not reached")
+    if len(reasons) == 2 and reasons["lower"] == reasons["upper"]:
+        return f"confidence limits not estimable: {reasons['lower']}"
+    return "; ".join(parts)
 
 
 def reverse_kaplan_meier(time, event, group=None, *, conf_type="log", conf_level=0.95,

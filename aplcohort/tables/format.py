@@ -101,13 +101,17 @@ def format_num(x, decimals: int = 1, na: str = "NA") -> str:
 
 
 def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound: str = "NR",
-              sep: str = DASH) -> str:
-    """``"est (lower–upper)"``; a missing bound prints ``na_bound`` (default "NR").
+              sep: str = DASH, na_lower: str | None = None, na_upper: str | None = None) -> str:
+    """``"est (lower–upper)"``; a missing bound prints ``na_bound`` (default "NR"), or
+    ``na_lower`` / ``na_upper`` for that bound when given (e.g. "NE" for a limit that is not
+    estimable beside one that is not reached).
 
     >>> format_ci(0.6412, 0.4901, 0.8312)
     '0.64 (0.49–0.83)'
     >>> format_ci(25.1, 14.23, float("nan"), 1)
     '25.1 (14.2–NR)'
+    >>> format_ci(6.0, float("nan"), float("nan"), 1, na_lower="NE")
+    '6.0 (NE–NR)'
     >>> format_ci(0.0196, 0.00027, 0.309, 3)   # a positive bound never prints as 0.000
     '0.020 (<0.001–0.309)'
     >>> format_ci(-58.64, -132.45, 15.17)      # a negative bound: "to", not a dash
@@ -122,7 +126,8 @@ def format_ci(est, lower, upper, decimals: int = 2, *, na: str = "NA", na_bound:
             return "<" + f"{10.0 ** -decimals:.{decimals}f}"
         return s
 
-    lo, hi = fmt(lower, na_bound), fmt(upper, na_bound)
+    lo = fmt(lower, na_bound if na_lower is None else na_lower)
+    hi = fmt(upper, na_bound if na_upper is None else na_upper)
     return f"{fmt(est, na)} ({lo}{_sep(sep, lo, hi)}{hi})"
 
 

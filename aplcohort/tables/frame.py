@@ -12,7 +12,8 @@ into a :class:`~aplcohort.tables.export.JournalTable`:
 * internal columns (``cause``, ``std_err``, ``se``, ``variance``, ``coef``,
   ``estimable``, ``note``) are not shown; a row's ``note`` becomes a footnote;
 * a median that was not reached prints ``NR``; a value that could not be
-  estimated prints ``NE`` with a footnote saying why (the row's note);
+  estimated prints ``NE`` with a footnote saying why (the row's note), and so does a
+  median's confidence limit whose note says it is not estimable (not "not reached");
 * model terms, column names and level values print with their labels
   (:mod:`aplcohort.tables.labels`).
 """
@@ -278,9 +279,21 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                         cells.append("NE")
                     continue
                 nb = "NR" if is_median else "NE"
+                nb_side = {}
                 mark = ""
                 if is_median and (_isnan(a) or _isnan(b)):
-                    nr_used = True
+                    # a limit that is not estimable (its note says so, e.g. the band of a
+                    # reverse Kaplan-Meier curve undefined at an estimate of 0) is NE with
+                    # the reason, not NR ("not reached" would be the wrong word)
+                    for side, x in (("lower", a), ("upper", b)):
+                        if _isnan(x):
+                            if limit_not_estimable(notes_col.iat[i], side):
+                                nb_side[side] = "NE"
+                                ne_used = True
+                            else:
+                                nr_used = True
+                    if nb_side:
+                        footn.append(f"{rowname(i)}: {why(i)}")
                 elif not is_median and (_isnan(a) or _isnan(b)):
                     ne_used = True
                     footn.append(f"{rowname(i)}: confidence limit {why(i)}")
@@ -290,8 +303,9 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                     n_i = notes_col.iat[i].strip()
                     marked.setdefault(n_i, []).append(rowname(i))
                     mark = footnote_marker(list(marked).index(n_i))
-                cells.append(st.num(format_ci(v, a, b, dec, na="NE", na_bound=nb, sep=st.ci_sep))
-                             + mark)
+                cells.append(st.num(format_ci(v, a, b, dec, na="NE", na_bound=nb, sep=st.ci_sep,
+                                              na_lower=nb_side.get("lower"),
+                                              na_upper=nb_side.get("upper"))) + mark)
             unit = ", %" if scale == 100.0 else ""
             out_cols[f"{head}{unit} ({pct} CI)" + (" " * sum(1 for k in out_cols if k.startswith(head)))] = cells
             continue
@@ -385,6 +399,23 @@ def footnote_marker(k: int) -> str:
     ('¹', '¹²')
     """
     return "".join(_SUPERSCRIPTS[int(c)] for c in str(k + 1))
+
+
+def limit_not_estimable(note: str, side: str) -> bool:
+    """True when a median's ``note`` says its ``side`` ("lower" / "upper") confidence limit
+    is not estimable (rather than not reached).
+
+    >>> limit_not_estimable("lower confidence limit not estimable: ...; upper confidence "
+    ...                     "limit not reached", "lower")
+    True
+    >>> limit_not_estimable("upper confidence limit not reached", "upper")
+    False
+    >>> limit_not_estimable("confidence limits not estimable: ...", "upper")
+    True
+    """
+    low = str(note or "").lower()
+    return (f"{side} confidence limit not estimable" in low
+            or "confidence limits not estimable" in low)
 
 
 def is_interval_note(note: str) -> bool:

@@ -32,10 +32,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .. import _yaml
 
 from ..errors import InputError
+
+if TYPE_CHECKING:   # annotations only: this module does not need pandas to import
+    import pandas as pd
 
 #: Labels of the derived analysis columns (aplcohort.plan.derived) and of terms the
 #: time-dependent analyses create.
@@ -199,6 +203,36 @@ class Labels:
                 raise InputError(f"levels.{col} must be a list of levels in order; got {order!r}")
             lvls[str(col)] = tuple(str(v) for v in order)
         return Labels(cols, units, lvls, lvl_lab)
+
+
+#: Columns a landmark analysis derives (the exposure known / the group at the landmark):
+#: their model terms are R-style "<column><level>" names of columns the user never named.
+LANDMARK_TERM_COLUMNS = ("exposure_at_landmark", "group_at_landmark")
+
+
+def label_landmark_terms(frame: pd.DataFrame, labels: "Labels") -> pd.DataFrame:
+    """The landmark tables with the derived exposure / group terms named by their label.
+
+    A landmark analysis fits its Cox model on a derived column (``exposure_at_landmark``,
+    ``group_at_landmark``), so R's term name runs the column name and the level together
+    (``exposure_at_landmarktx by the landmark``). The tables (CSV, DOCX, TeX) name the
+    term as the report does, ``"<column label>: <level>"``; other terms (covariates) keep
+    their model names, as the Cox tables do.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"term": ["exposure_at_landmarktx by the landmark", "age"]})
+    >>> label_landmark_terms(f, resolve_labels())["term"].tolist()
+    ['Exposure known at the landmark: tx by the landmark', 'age']
+    """
+    if "term" not in frame.columns:
+        return frame
+
+    def name(t):
+        if isinstance(t, str) and any(t.startswith(c) and len(t) > len(c)
+                                      for c in LANDMARK_TERM_COLUMNS):
+            return labels.term(t)
+        return t
+    return frame.assign(term=frame["term"].map(name))
 
 
 def label_has_unit(label: str, *units: str) -> bool:

@@ -6,8 +6,9 @@ Conventions (documented choices)
   row per level, ``n (%)``; the percentage's denominator is the number of
   patients of the column with a non-missing value. Yes/no (and boolean)
   variables print one row, the "yes" count.
-* Continuous variables: ``median [Q1–Q3]`` (R ``quantile`` type 7) or, when
-  requested, ``mean (SD)`` (SD with n − 1).
+* Continuous variables: ``median [Q1–Q3]`` (R ``quantile`` type 7) beside rank tests,
+  ``mean (SD)`` (SD with n − 1) with ``parametric=True`` (t-test / ANOVA), or as
+  ``summary`` requests.
 * Missing values: an indented "Missing" row with the count per column whenever a
   variable has any missing value (never silently dropped).
 * Tests: :func:`aplcohort.stats.grouptests.compare_groups` (chi-square when every
@@ -78,7 +79,7 @@ def _levels(s: pd.Series, order=None) -> list:
 
 
 def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: Mapping | None = None,
-           kinds: Mapping | None = None, summary: str | Mapping = "median", order=None,
+           kinds: Mapping | None = None, summary: str | Mapping | None = None, order=None,
            level_order: Mapping | None = None, overall: bool = True, tests: bool = True,
            smd: bool = False, parametric: bool = False, decimals: int = 1, pct_decimals: int = 1,
            title: str = "Table 1. Baseline characteristics", style=None,
@@ -101,14 +102,20 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         on top of the data dictionary's labels.
     kinds : mapping {column: "categorical" | "continuous"}
         Override the automatic choice (non-numeric / boolean = categorical).
-    summary : "median" | "mean" or mapping {column: "median" | "mean"}
+    summary : "median" | "mean" or mapping {column: "median" | "mean"}, optional
+        Default (None, and for the continuous variables a mapping does not name): the
+        summary that goes with the test, ``"median"`` (median [IQR]) beside the rank tests
+        and ``"mean"`` (mean (SD)) with ``parametric=True`` (t-test / ANOVA). Given
+        explicitly, it is used as given (the footnote names what each row shows).
     order : sequence
         Group (column) order; default sorted labels.
     level_order : mapping {column: [levels]}
     overall, tests, smd : bool
         Add an Overall column, test + p columns, an SMD column.
     parametric : bool
-        Passed to ``compare_groups`` (t-test / ANOVA instead of rank tests).
+        Passed to ``compare_groups`` (Welch t-test for 2 groups / one-way ANOVA for more,
+        instead of Wilcoxon rank-sum / Kruskal–Wallis), and the continuous rows then show
+        mean (SD) unless ``summary`` says otherwise; the footnote names the tests.
     decimals, pct_decimals : int
         Decimals of continuous summaries and of percentages.
     style : str or TableStyle
@@ -171,6 +178,12 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     labels = {} if isinstance(labels, Labels) else dict(labels or {})
     kinds = dict(kinds or {})
     level_order = dict(level_order or {})
+    # the summary that goes with the test: mean (SD) beside t-tests / ANOVA, median [IQR]
+    # beside rank tests (a "median [IQR]" row with a t-test p would describe one thing
+    # and test another)
+    default_how = "mean" if parametric else "median"
+    if summary is None:
+        summary = default_how
     if summary not in ("median", "mean") and not isinstance(summary, Mapping):
         raise InputError("summary must be 'median', 'mean' or a mapping {column: 'median'|'mean'}")
     # a setting for a variable that is not a row of the table (a typo) would do nothing
@@ -216,6 +229,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         return out
 
     used_tests = set()
+    used_how = set()   # the summaries shown by the continuous rows (for the footnote)
+    continuous_tested = False
     why_not = []   # footnotes: why a p or SMD cell is "–" (never NA without a reason)
     for var in variables:
         s = data[var]
@@ -259,10 +274,12 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         nmiss = {g: int(s[m].isna().sum()) for g, m in cols}
         if kind == "continuous":
             x = pd.to_numeric(s, errors="raise")
-            how = summary.get(var, "median") if isinstance(summary, Mapping) else summary
+            how = summary.get(var, default_how) if isinstance(summary, Mapping) else summary
             if how not in ("median", "mean"):
                 raise InputError(f"summary for {var!r} must be 'median' or 'mean'; got {how!r}")
             suffix = "median [IQR]" if how == "median" else "mean (SD)"
+            used_how.add(how)
+            continuous_tested = continuous_tested or bool(test_name and test_name != "none")
             cells = []
             for g, m in cols:
                 v = x[m].dropna().to_numpy(float)
@@ -332,12 +349,20 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     raw_df = pd.DataFrame(raw, columns=["variable", "level", "group", "n", "denominator", "pct",
                                         "median", "q1", "q3", "mean", "sd", "missing", "test",
                                         "p", "smd"])
-    notes = ["Categorical variables: n (%) of patients with a known value; continuous: "
-             + ("median [interquartile range]" if summary == "median" else "as labelled") + "."]
+    shown = {"median": "median [interquartile range]", "mean": "mean (standard deviation)"}
+    notes = ["Categorical variables: n (%) of patients with a known value"
+             + (f"; continuous: {shown[next(iter(used_how))]}" if len(used_how) == 1
+                else "; continuous: as labelled (median [interquartile range] or mean "
+                     "(standard deviation))" if used_how else "") + "."]
     if tests:
+        rule = ["chi-square if all expected counts >= 5, else Fisher's exact"]
+        if continuous_tested:
+            rule.append("for continuous variables, Welch t-test with 2 groups and one-way "
+                        "ANOVA with more" if parametric else
+                        "for continuous variables, rank tests: Wilcoxon rank-sum with 2 "
+                        "groups and Kruskal\u2013Wallis with more")
         notes.append("p-values: " + "; ".join(sorted(used_tests)) + " (test chosen per row: "
-                     "chi-square if all expected counts >= 5, else Fisher's exact; rank tests "
-                     "for continuous variables)." if used_tests else "p-values: no test possible.")
+                     + "; ".join(rule) + ")." if used_tests else "p-values: no test possible.")
     if smd:
         notes.append("SMD, standardized mean difference.")
     notes.extend(why_not)
