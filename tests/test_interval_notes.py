@@ -41,7 +41,27 @@ def test_median_with_an_unreached_limit_says_which():
     # S = 0.5 exactly from 6 to 10: R's median is the midpoint, 8
     assert m.loc["B", "median"] == 8
     assert np.isnan(m.loc["B", "upper"])
-    assert m.loc["B", "note"] == shapes.NOTE_UPPER_NOT_REACHED
+    # the upper band never falls to 0.5 where it is defined, but it is undefined from
+    # time 10 (S = 0, R: NA), where it could have: not estimable, with why (audit 11 F7b)
+    assert m.loc["B", "note"] == (
+        "upper confidence limit not estimable: the confidence interval of the Kaplan-Meier "
+        "curve is undefined from time 10 (the standard error is not defined at an estimate "
+        "of 0)")
+    # a band defined to the end of the curve that stays above 0.5: not reached
+    m2 = kaplan_meier([3, 6, 9, 12], [1, 1, 0, 0]).median()
+    assert m2["median"].item() == 9 and m2["note"].item() == shapes.NOTE_UPPER_NOT_REACHED
+
+
+def test_log_log_band_undefined_only_at_the_start_is_not_reached():
+    # log-log: the band is undefined while S = 1 (times 1, 2 of the reverse curve: deaths
+    # before the first censoring) and defined to the end, where it stays above 0.5: the
+    # median follow-up's upper limit is not reached (before: "not estimable ... from time 1")
+    from aplcohort.stats import median_followup
+    t = np.arange(1, 14, dtype=float)
+    e = np.array([1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1])
+    m = median_followup(t, e, conf_type="log-log")
+    assert m["median"].item() == 9 and np.isnan(m["upper"].item())
+    assert m["note"].item() == shapes.NOTE_UPPER_NOT_REACHED
 
 
 def test_cif_of_one_with_an_undefined_log_log_interval_says_why():

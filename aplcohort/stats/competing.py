@@ -576,10 +576,16 @@ class CIFResult(CurveShape, Result):
         -------
         DataFrame ``[group, cause, n, events, median, lower, upper, note]``
         """
-        rows = []
+        from .shapes import band_end_undefined
+        rows, und = [], []
         cnt = self.counts.set_index(["group", "cause"])
         for g, c, sub in self._curves():
             tt = sub["time"].to_numpy()
+            # a band undefined at the curve's end (e.g. log-log at F = 1) cannot tell where
+            # it reaches 0.5: that limit is not estimable, not "not reached"
+            und.append(tuple(band_end_undefined(tt, sub["estimate"], sub["std_err"],
+                                                sub[band], "cumulative incidence")
+                             for band in ("upper", "lower")))
 
             def first(v):
                 hit = np.flatnonzero(np.nan_to_num(v, nan=-1.0) >= 0.5)
@@ -588,7 +594,7 @@ class CIFResult(CurveShape, Result):
             k = cnt.loc[(g, c)]
             rows.append((g, c, int(k["n"]), int(k["events"]), first(sub["estimate"].to_numpy()),
                          first(sub["upper"].to_numpy()), first(sub["lower"].to_numpy())))
-        return median_frame(rows)
+        return median_frame(rows, und)
 
 
 def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-log",

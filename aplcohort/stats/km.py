@@ -370,10 +370,11 @@ class KMResult(CurveShape, Result):
         probs = np.atleast_1d(np.asarray(p, dtype=float))
         if not (np.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()):
             raise InputError(f"p must be probabilities in [0, 1]; got {probs.tolist()}")
-        rows = []
+        rows, und = [], []
         for g, nrec in zip(self.groups, self.n_records):
             c = self._curve(g)
             x = np.concatenate([[0.0], c["time"]])
+            u = self._band_undefined(c)
 
             def fq(curve):
                 return core.findq(x, np.concatenate([[0.0], 1.0 - curve]), probs)
@@ -385,11 +386,21 @@ class KMResult(CurveShape, Result):
             ev = int(ev) if ev.is_integer() else ev  # whole counts unless weights are fractional
             for i, pr in enumerate(probs):
                 rows.append((g, nrec, ev, float(pr), q[i], lo[i], up[i]))
+                und.append(u)
         from .shapes import reached_notes
         out = pd.DataFrame(rows, columns=["group", "n", "events", "p", "quantile", "lower",
                                           "upper"])
-        out["note"] = reached_notes(out["quantile"], out["lower"], out["upper"])
+        out["note"] = reached_notes(out["quantile"], out["lower"], out["upper"], und)
         return out
+
+    def _band_undefined(self, c) -> tuple:
+        """(lower, upper): why each confidence band of the curve ``c`` cannot tell where
+        it crosses a level (undefined at the curve's end), or None (see
+        :func:`aplcohort.stats.shapes.band_end_undefined`)."""
+        from .shapes import band_end_undefined
+        name = "reverse Kaplan-Meier" if self.reverse else "Kaplan-Meier"
+        return tuple(band_end_undefined(c["time"], c["estimate"], c["std_err"], c[side], name)
+                     for side in ("lower", "upper"))
 
     def median(self) -> pd.DataFrame:
         """Median survival with CI (R ``quantile(fit, 0.5)``; NaN = not reached).
@@ -399,15 +410,16 @@ class KMResult(CurveShape, Result):
         DataFrame ``[group, cause, n, events, median, lower, upper, note]``
         (``note`` = "not reached" where the median is NaN).
         """
-        rows = []
+        rows, und = [], []
         for g, nrec in zip(self.groups, self.n_records):
             c = self._curve(g)
+            und.append(self._band_undefined(c))
             x = np.concatenate([[0.0], c["time"]])
             q, lo, up = (core.findq(x, np.concatenate([[0.0], 1.0 - v]), np.array([0.5]))[0]
                          for v in (c["estimate"], c["lower"], c["upper"]))
             ev = float(c["n_event"].sum())
             rows.append((g, None, nrec, int(ev) if ev.is_integer() else ev, q, lo, up))
-        out = median_frame(rows)
+        out = median_frame(rows, und)
         if self.conditional:   # a group whose every row ended before start_time has no curve
             empty = out["n"].to_numpy() == 0
             out.loc[empty, "note"] = f"no patient followed to start_time {self.start_time:g}"
@@ -949,43 +961,10 @@ def median_followup(time, event, group=None, *, conf_type="log", conf_level=0.95
                          "so the reverse Kaplan-Meier curve does not drop" if r.events == 0
                          else "not reached: fewer than half of the patients censored by the "
                               "end of follow-up")
-        else:
-            notes.append(_followup_limit_notes(fit._curve(r.group), r.lower, r.upper))
+        else:   # the reverse curve's own notes: a limit whose band is undefined at the
+            # end of the curve is not estimable, with why (KMResult.median)
+            notes.append(r.note)
     return med[["group", "n", "median", "lower", "upper"]].assign(note=notes)
-
-
-def _followup_limit_notes(curve, lower, upper) -> str:
-    """Why a confidence limit of an estimated median follow-up is NaN, per limit.
-
-    The lower (upper) limit is the first time the curve's lower (upper) confidence band
-    falls to 0.5. A band that stays above 0.5 wherever it is defined, and is defined up to
-    the end of the curve, leaves the limit "not reached". A band that is undefined at some
-    time of the curve (at an estimate of 0 the standard error, and so the interval, is not
-    defined: R gives NA there) leaves the limit "not estimable": whether and where the band
-    falls to 0.5 cannot be told, so "not reached" would be the wrong word (R's
-    ``quantile`` prints NA for both).
-    """
-    parts, reasons = [], {}
-    for side, limit in (("lower", lower), ("upper", upper)):
-        if np.isfinite(limit):
-            continue
-        band = np.asarray(curve[side], float)
-        bad = np.flatnonzero(~np.isfinite(band))
-        if bad.size:
-            i = int(bad[0])
-            t, est = float(curve["time"][i]), float(curve["estimate"][i])
-            se = float(curve["std_err"][i])
-            why = (f"the standard error is not defined at an estimate of {est:g}"
-                   if not np.isfinite(se) else
-                   f"the interval's scale transformation is infinite at an estimate of {est:g}")
-            reasons[side] = (f"the confidence interval of the reverse Kaplan-Meier curve is "
-                             f"undefined from time {t:g} ({why})")
-            parts.append(f"{side} confidence limit not estimable: {reasons[side]}")
-        else:
-            parts.append(f"{side} confidence limit not reached")
-    if len(reasons) == 2 and reasons["lower"] == reasons["upper"]:
-        return f"confidence limits not estimable: {reasons['lower']}"
-    return "; ".join(parts)
 
 
 def reverse_kaplan_meier(time, event, group=None, *, conf_type="log", conf_level=0.95,

@@ -317,26 +317,77 @@ def _interval_notes(note, est, se, lower=None, upper=None, *,
     return note
 
 
-def reached_notes(estimate, lower, upper) -> np.ndarray:
+def band_end_undefined(time, estimate, std_err, band, curve: str) -> str | None:
+    """Why a time quantile's confidence limit read from ``band`` cannot be told, or None.
+
+    A limit is the first time the band crosses the quantile's level. A band that is
+    undefined at the end of the curve (the standard error, or the interval's scale
+    transformation, is not defined there: at an estimate of 0 for a survival curve on
+    the log scale, or of 0 or 1 on the log-log scale; R gives NA) may have crossed it
+    there, so a limit not found is *not estimable*, not "not reached". A band undefined
+    only where the curve starts (log-log at an estimate of 1) and defined to the end
+    leaves a limit not found "not reached". Returns the reason for the first case.
+
+    >>> band_end_undefined([1, 2, 3], [0.8, 0.4, 0.0], [0.2, 0.3, np.nan],
+    ...                    [0.9, 0.7, np.nan], "Kaplan-Meier")
+    'the confidence interval of the Kaplan-Meier curve is undefined from time 3 (the standard error is not defined at an estimate of 0)'
+    >>> band_end_undefined([1, 2], [1.0, 0.8], [0.0, 0.1], [np.nan, 0.9], "Kaplan-Meier")
+    """
+    b = np.asarray(band, float)
+    if not b.size or np.isfinite(b[-1]):
+        return None
+    ok = np.flatnonzero(np.isfinite(b))
+    i = int(ok[-1]) + 1 if ok.size else 0     # start of the undefined run at the end
+    t, est = float(np.asarray(time, float)[i]), float(np.asarray(estimate, float)[i])
+    se = float(np.asarray(std_err, float)[i])
+    why = (f"the standard error is not defined at an estimate of {est:g}" if not np.isfinite(se)
+           else f"the interval's scale transformation is infinite at an estimate of {est:g}")
+    return f"the confidence interval of the {curve} curve is undefined from time {t:g} ({why})"
+
+
+def reached_notes(estimate, lower, upper, undefined=None) -> np.ndarray:
     """Why a time quantile (median, ``quantile(p)``) or one of its limits is NaN: "not
-    reached" (the curve never falls that far), which confidence limit is not reached, or
-    "" (object array)."""
+    reached" (the curve never falls that far), which confidence limit is not reached or
+    not estimable, or "" (object array).
+
+    ``undefined`` (optional, one per row): ``(lower_reason, upper_reason)``, the reason
+    (:func:`band_end_undefined`) why the band giving that limit cannot tell where it
+    crosses, or None; a NaN limit with a reason is "not estimable" with it.
+    """
     est = np.asarray(estimate, float)
     lo, up = np.asarray(lower, float), np.asarray(upper, float)
+    und = [(None, None)] * est.size if undefined is None else list(undefined)
     note = np.empty(est.size, dtype=object)
-    note[:] = [NOTE_NOT_REACHED if np.isnan(m)
-               else NOTE_LIMITS_NOT_REACHED if np.isnan(a) and np.isnan(b)
-               else NOTE_LOWER_NOT_REACHED if np.isnan(a)
-               else NOTE_UPPER_NOT_REACHED if np.isnan(b) else ""
-               for m, a, b in zip(est, lo, up)]
+    out = []
+    for m, a, b, (ra, rb) in zip(est, lo, up, und):
+        if np.isnan(m):
+            out.append(NOTE_NOT_REACHED)
+            continue
+        ra = ra if np.isnan(a) else None
+        rb = rb if np.isnan(b) else None
+        if ra is None and rb is None:
+            out.append(NOTE_LIMITS_NOT_REACHED if np.isnan(a) and np.isnan(b)
+                       else NOTE_LOWER_NOT_REACHED if np.isnan(a)
+                       else NOTE_UPPER_NOT_REACHED if np.isnan(b) else "")
+        elif ra is not None and ra == rb:
+            out.append(f"confidence limits not estimable: {ra}")
+        else:
+            parts = []
+            for side, x, r in (("lower", a, ra), ("upper", b, rb)):
+                if np.isnan(x):
+                    parts.append(f"{side} confidence limit not estimable: {r}" if r
+                                 else f"{side} confidence limit not reached")
+            out.append("; ".join(parts))
+    note[:] = out
     return note
 
 
-def median_frame(rows) -> pd.DataFrame:
+def median_frame(rows, undefined=None) -> pd.DataFrame:
     """Build a ``.median()`` frame from ``(group, cause, n, events, median, lower, upper)``.
 
     ``note`` says "not reached" where the median is NaN, and which confidence limit is
-    not reached where the median is estimated but a limit is NaN.
+    not reached (or not estimable, with ``undefined``: see :func:`reached_notes`) where the
+    median is estimated but a limit is NaN.
     """
     rows = list(rows)
     cols = list(zip(*rows)) if rows else [()] * 7
@@ -347,7 +398,7 @@ def median_frame(rows) -> pd.DataFrame:
                                    np.array([c is None for c in cols[1]], dtype=bool))
     med = np.asarray(cols[4], float)
     lo, up = np.asarray(cols[5], float), np.asarray(cols[6], float)
-    note = reached_notes(med, lo, up)
+    note = reached_notes(med, lo, up, undefined)
     return frame({   # MEDIAN_COLUMNS order (no columns=: its reindex is slow)
         "group": g, "cause": cause,
         "n": _int_or_float(cols[2]), "events": _int_or_float(cols[3]), "median": med,
