@@ -879,8 +879,10 @@ class FineGrayResult(TermsShape, Result):
         a level of a categorical covariate, or a value of a two-valued numeric one,
         without events of the cause, and every contrast against a reference level
         without events (the coefficient diverges; crr returns a large finite value);
-        other coefficients that may be infinite (monotone pseudo-likelihood); and,
-        when the fit did not converge and no term diverges, every term.
+        other coefficients that may be infinite (monotone pseudo-likelihood), alone or
+        together (a column and its ``cov2`` copy: each note names the others); and,
+        when the fit did not converge, every term if none diverges, else the terms
+        still moving (beside diverging terms the others are reported).
     tests : DataFrame ``[test, statistic, df, p]`` (likelihood ratio of the
         pseudo-likelihood, Wald).
     n, events, competing, censored : int
