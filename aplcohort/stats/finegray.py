@@ -647,8 +647,8 @@ def _lp_spread(pr, X, d, general):
     """The largest spread (max - min) over the subjects of the change of the linear
     predictor per unit of the direction ``d`` (at any failure time with ``cov2``)."""
     if general:
-        dl = (X[None, :, :] * pr.F[:, None, :]) @ d          # (K, n)
-        return float(np.ptp(dl, axis=1).max()) if dl.size else 0.0
+        dl = (X * d) @ pr.F.T                                 # (n, K), without an (K, n, p) array
+        return float(np.ptp(dl, axis=0).max()) if dl.size else 0.0
     return float(np.ptp(X @ d)) if X.size else 0.0
 
 
@@ -857,11 +857,11 @@ def _joint_notes(names, X_all, d, fit, t_event, x_event, cause, source, value_la
                       f"pseudo-likelihood, the terms diverge together): {reason}")
         else:
             big = np.abs(d[sel]).max()
-            combo = " ".join(f"{'+' if d[k] > 0 else '-'} {abs(d[k]) / big:.2g} {names[k]}"
-                             for k in sel)
+            combo = " ".join((("-" if d[k] < 0 else "") if i == 0 else
+                              ("+ " if d[k] > 0 else "- ")) + f"{abs(d[k]) / big:.2g} {names[k]}"
+                             for i, k in enumerate(sel))
             out[j] = (f"coefficient may be infinite together with {together} (monotone "
-                      f"pseudo-likelihood: it keeps rising along {combo.lstrip('+ ')}; too "
-                      "few events)")
+                      f"pseudo-likelihood: it keeps rising along {combo}; too few events)")
     return out
 
 
