@@ -1377,8 +1377,13 @@ def _cox_extras(ctx, m, res, df, out):
             from ..stats.concordance import concordance
             c = concordance(res, times=m.auc_times, conf_level=m.conf_level)
             out.summary["concordance"] = jsonable(c.table)
-            out.tables.append(("concordance", "Concordance (Harrell's C, R concordance())",
-                               c.table))
+            caption = "Concordance (Harrell's C, R concordance())"
+            if c.choices["std_err"].startswith("grouped"):
+                # a clustered fit: R's grouped jackknife SE, named where the C is shown
+                out.summary["concordance_std_err"] = c.choices["std_err"]
+                caption = ("Concordance (Harrell's C, R concordance(); SE and CI grouped by "
+                           f"cluster '{m.cluster}')")
+            out.tables.append(("concordance", caption, c.table))
             if c.auc is not None:
                 out.summary["auc"] = jsonable(c.auc)
                 out.tables.append(("auc", "Time-dependent AUC (cumulative/dynamic, IPCW)",
@@ -1435,7 +1440,8 @@ def h_finegray(ctx, m, cohort, out):
                            m.cause, f"events of cause {m.cause}")
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                     categorical=m.categorical, conf_level=m.conf_level, cov2=cov2 or None,
-                    tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup)
+                    tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup,
+                    max_iter=m.max_iter)
     _regression_summary(out, res, df, m.cause)
     out.summary["cause"] = m.cause
     if not res.converged:   # (its ConvergenceWarning is in notes/warnings; terms: fine_gray)

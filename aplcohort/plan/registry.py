@@ -28,7 +28,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..stats._padjust import METHODS as ADJUST_METHODS
 
@@ -294,7 +294,8 @@ class Cox(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
                         doc="one figure per term: scaled Schoenfeld residuals, spline smooth and "
                             "±2 SE band (needs zph: true)")
     concordance: bool = _f(False, r="concordance(fit)",
-                           doc="Harrell's C with its standard error (overall and by stratum)")
+                           doc="Harrell's C with its standard error (overall and by stratum; "
+                               "with `cluster:` the grouped jackknife SE, as R)")
     auc_times: Optional[list[float]] = _f(
         None, r="own IPCW code (Uno 2007; timeROC cumulative/dynamic)",
         doc="time-dependent AUC of the linear predictor at these times (needs concordance: true)")
@@ -368,6 +369,21 @@ class FineGray(_Table, _Figure, _Regression, _Endpoint, _Adjust, AnalysisBase):
             "tf by name: identity, log, step(t0) (1 from t0 on)")
     cengroup: Optional[str] = _f(None, column=True, r="crr(cengroup=)",
                                  doc="censoring groups: censoring distribution estimated within each")
+    max_iter: int = _f(10, ge=1, r="crr(maxiter=)",
+                       doc="most Newton iterations of the crr fit (an integer >= 1; crr's "
+                           "default 10); a fit that stops unconverged reports its terms as "
+                           "not estimable, except those beside diverging terms that no longer "
+                           "move (not used by the propensity block's weighted model)")
+
+    @field_validator("max_iter", mode="before")
+    @classmethod
+    def _check_max_iter(cls, v):
+        from .._checks import check_int
+        from ..errors import InputError
+        try:
+            return check_int("max_iter", v, minimum=1)
+        except InputError:        # the plan error adds the key and "(got ...)"
+            raise ValueError("must be a whole number >= 1, e.g. 25") from None
 
     @model_validator(mode="after")
     def _check_cov2(self):

@@ -10,7 +10,11 @@ linear predictor; pairs tied on time (two events at t) are not comparable (R's
 ``tied.y``).  The standard error is R's infinitesimal-jackknife one
 (``sqrt(concordance(fit)$var)``): ``var = sum_i dfbeta_i^2 / 4`` with ``dfbeta_i = w_i
 [(I_conc,i - I_disc,i) / N - somers_d / N (I_conc,i + I_disc,i + I_tied.x,i)]`` and ``I_k,i``
-the weighted number of type-k pairs row ``i`` is part of.  The counting sweeps the
+the weighted number of type-k pairs row ``i`` is part of.  A model fitted with a
+``cluster`` gives, as R (which takes the fit's cluster), the grouped jackknife: the
+``dfbeta_i`` are summed within cluster before squaring, ``var = sum_g (sum_{i in g}
+dfbeta_i)^2 / 4`` (rows of one patient, or of a family, are not independent; the
+unclustered formula would understate the SE).  The counting sweeps the
 event times with a binary indexed tree over the predictor's ranks, O(n log n) per
 stratum like R's C code (our own code: no Python library gives R's counts and IJ
 variance; lifelines' ``concordance_index`` has no SE, strata or (entry, stop] data).
@@ -188,12 +192,17 @@ def _count(time, event, entry, lp, w):
     return counts, imat
 
 
-def _c_and_var(counts, imat, w):
+def _c_and_var(counts, imat, w, cluster=None):
+    """C and its infinitesimal-jackknife SE; ``cluster`` (integer codes, one per row):
+    the rows' influences summed within cluster first (R ``concordancefit``: ``dfbeta <-
+    tapply(dfbeta, cluster, sum)``)."""
     npair = counts[:3].sum()
     if npair == 0:
         return np.nan, np.nan
     somer = (counts[0] - counts[1]) / npair
     dfb = w * ((imat[:, 0] - imat[:, 1]) / npair - somer / npair * imat.sum(axis=1))
+    if cluster is not None:
+        dfb = np.bincount(cluster, weights=dfb)
     return (somer + 1) / 2, float(np.sqrt(np.sum(dfb ** 2) / 4))
 
 
@@ -206,7 +215,8 @@ class ConcordanceResult(Result):
     table : DataFrame
         ``[strata, concordance, std_err, lower, upper, concordant, discordant, tied_x,
         tied_y, tied_xy]``: first row "all" (R's overall C and SE), then one row per
-        stratum for a stratified model.  ``lower/upper``: Wald interval ``C +- z SE``
+        stratum for a stratified model.  ``std_err`` of a model fitted with a cluster is
+        the grouped (cluster) jackknife SE, as R; ``choices["std_err"]`` says which.  ``lower/upper``: Wald interval ``C +- z SE``
         at ``conf_level`` (R prints only C and its SE).
     auc : DataFrame or None
         ``[time, auc, cases, controls]`` from :func:`td_auc` when ``times`` were given.
@@ -241,6 +251,10 @@ class ConcordanceResult(Result):
 
 def concordance(result, *, times=None, conf_level=0.95) -> ConcordanceResult:
     """Harrell's C with R's standard error for a fitted Cox model (R ``concordance(fit)``).
+
+    A model fitted with ``cluster=`` gets R's grouped infinitesimal-jackknife SE (each
+    row's influence summed within its cluster); a stratum's SE groups the stratum's rows
+    by their clusters.  ``robust=True`` without a cluster does not group (as R).
 
     Parameters
     ----------
@@ -277,6 +291,11 @@ def concordance(result, *, times=None, conf_level=0.95) -> ConcordanceResult:
     # times equal up to rounding are one time, as R's concordance (aeqSurv via timefix)
     mtime, mentry = aeq_times(np.asarray(m.time, float),
                               None if m.entry is None else np.asarray(m.entry, float))
+    # the fit's cluster (R concordance(fit) uses it: grouped jackknife variance)
+    inp = getattr(result, "_inputs", None) or {}
+    ccol = result.choices.get("cluster") if hasattr(result, "choices") else None
+    cl = inp.get("cluster")
+    ccode = None if cl is None else pd.factorize(pd.Series(cl), sort=True)[0]
     rows = []
     all_counts = np.zeros(5)
     imat = np.zeros((m.n, 3))
@@ -290,19 +309,26 @@ def concordance(result, *, times=None, conf_level=0.95) -> ConcordanceResult:
         per.append((lev, c, im, idx))
     z = z_value(conf_level)
 
-    def row(label, c, im, w):
-        cc, se = _c_and_var(c, im, w)
+    def row(label, c, im, w, cc_):
+        cc, se = _c_and_var(c, im, w, cc_)
         return [label, cc, se, cc - z * se, cc + z * se, *c]
 
-    rows.append(row("all", all_counts, imat, m.w))
+    rows.append(row("all", all_counts, imat, m.w, ccode))
     if m.strata is not None:
         for lev, c, im, idx in per:
-            rows.append(row(lev, c, im, m.w[idx]))
+            # a stratum's SE: its rows alone, grouped by their clusters (as R
+            # concordance(y ~ lp, cluster =) on the stratum)
+            sub = None if ccode is None else np.unique(ccode[idx], return_inverse=True)[1]
+            rows.append(row(lev, c, im, m.w[idx], sub))
     table = pd.DataFrame(rows, columns=_COLUMNS)
     table["strata"] = table["strata"].astype(object)
     auc = None if times is None else td_auc(result, times)
     choices = {"timewt": "n (R default)", "ties": "tied predictors count 1/2; tied event "
-               "times not comparable (R)", "std_err": "infinitesimal jackknife (R)",
+               "times not comparable (R)",
+               "std_err": "infinitesimal jackknife (R)" if ccode is None else
+               "grouped infinitesimal jackknife, influences summed within cluster"
+               + (f" '{ccol}'" if isinstance(ccol, str) else "")
+               + f" ({int(ccode.max()) + 1} clusters; R concordance(fit) of a clustered fit)",
                "interval": f"Wald, conf_level {conf_level}",
                "strata": m.strata_columns or None, "weights": "case weights" if m.weighted
                else "none"}

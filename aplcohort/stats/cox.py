@@ -1119,6 +1119,7 @@ def _coxph(data, *, time, event, covariates, entry=None, categorical=None, strat
               "strata": None if sv is None else np.asarray(sv.astype(str), dtype=object),
               "strata_columns": strata_cols,
               "weights": None if weights is None else data[weights].to_numpy(dtype=float),
+              "cluster": None if cluster is None else data[cluster].to_numpy(),
               "index": data.index}
     return CoxResult(terms, tests, fit.loglik, fit.n, fit.n_events, tuple(covariates), separated,
                      fit.converged, fit.n_iter, choices, fit, design, inputs)

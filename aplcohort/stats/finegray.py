@@ -97,6 +97,14 @@ class CrrFit:
     infinite: np.ndarray = None
     tfs: np.ndarray = None          # (K, p2) time functions at uftime (crr$tfs); None without cov2
     n_cengroups: int = 1
+    #: the direction (p,) along which several coefficients diverge together (the Newton
+    #: step of the flagged terms, 0 elsewhere), or None (see :func:`_joint_divergence`)
+    diverge_dir: np.ndarray = None
+    #: (p,) the terms whose next Newton step is still large (R coxph's rule, eps = gtol)
+    moving: np.ndarray = None
+    #: (p,) the terms flagged as infinite on their own (moving one coefficient further
+    #: does not lower the pseudo-likelihood); ``infinite`` adds those diverging together
+    diverge_alone: np.ndarray = None
 
     def predict(self, Z, times=None) -> np.ndarray:
         """Predicted cumulative incidence for covariate rows ``Z`` (as ``predict.crr``).
@@ -554,8 +562,20 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None, cov2=N
         score_f[keep] = sub.score
         infinite = np.zeros(p, bool)
         infinite[keep] = sub.infinite
+        ddir = None
+        if sub.diverge_dir is not None:
+            ddir = np.zeros(p)
+            ddir[keep] = sub.diverge_dir
+        moving = np.zeros(p, bool)
+        if sub.moving is not None:
+            moving[keep] = sub.moving
+        alone = np.zeros(p, bool)
+        if sub.diverge_alone is not None:
+            alone[keep] = sub.diverge_alone
         return dataclasses.replace(sub, coef=coef, var=var, inf=inf_m, score=score_f,
-                                   aliased=sing, alias_notes=notes, infinite=infinite)
+                                   aliased=sing, alias_notes=notes, infinite=infinite,
+                                   diverge_dir=ddir, moving=moving,
+                                   diverge_alone=alone)
     for ll in range(max_iter + 1):
         it = ll
         if np.max(np.abs(score) * np.maximum(np.abs(b), 1)) < max(abs(lik), 1) * gtol:
@@ -604,12 +624,74 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None, cov2=N
         bb[j] += np.sign(b[j]) * 10.0 / rng_j
         l2 = pr.objective(bb, need_derivs=False)[0]
         infinite[j] = bool(np.isfinite(l2) and l2 <= lik + 1e-6 * max(abs(lik), 1.0))
+    # Several coefficients may diverge only together (a column and its time-varying copy
+    # `cov2`: -inf before a step, their sum finite after): moving one alone lowers the
+    # pseudo-likelihood, so the check above misses them. R coxph's infinite-coefficient
+    # rule (the next Newton step still large relative to the coefficient), applied
+    # whether or not the fit converged (as cox_fit does when the iterations run out),
+    # names them; the pseudo-likelihood along that step confirms it (see
+    # _joint_divergence).
+    joint, ddir, moving = _joint_divergence(pr, X, b, lik, score, info, gtol, general)
+    alone = infinite.copy()
+    infinite |= joint
     lik0 = pr.objective(np.zeros(p), need_derivs=False)[0]
     return CrrFit(coef=b, var=var, inf=inf, loglik=-lik, loglik_null=-lik0, score=-score,
                   converged=converged, iterations=it, uftime=pr.uft, bfitj=bfitj,
                   n=out.n, events=int((status == 1).sum()), competing=int((status == 2).sum()),
                   censored=int((status == 0).sum()), aliased=np.zeros(p, bool), alias_notes={},
-                  infinite=infinite, tfs=tfs, n_cengroups=ncg)
+                  infinite=infinite, tfs=tfs, n_cengroups=ncg, diverge_dir=ddir,
+                  moving=moving, diverge_alone=alone)
+
+
+def _lp_spread(pr, X, d, general):
+    """The largest spread (max - min) over the subjects of the change of the linear
+    predictor per unit of the direction ``d`` (at any failure time with ``cov2``)."""
+    if general:
+        dl = (X * d) @ pr.F.T                                 # (n, K), without an (K, n, p) array
+        return float(np.ptp(dl, axis=0).max()) if dl.size else 0.0
+    return float(np.ptp(X @ d)) if X.size else 0.0
+
+
+def _joint_divergence(pr, X, b, lik, score, info, gtol, general):
+    """Coefficients diverging together (monotone pseudo-likelihood along a direction).
+
+    R coxph's rule, with crr's ``gtol`` as its ``eps``: a coefficient whose next Newton
+    step ``|H^-1 U|_j`` exceeds ``eps`` and ``sqrt(eps) |b_j|`` is still moving, converged
+    or not. crr's gradient rule is looser than coxph's, so a finite coefficient may pass
+    it; the flag is kept only when moving the moving coefficients further along their
+    Newton step, by 10 units of the linear predictor, does not lower the pseudo-likelihood
+    (the negative log pseudo-likelihood is convex: past a finite maximum it rises). When
+    the whole set fails that test, the terms with the dominant steps are tried alone.
+
+    Returns (flags (p,), direction (p,) of the flagged terms or None, moving (p,)).
+    """
+    p = b.size
+    none = (np.zeros(p, bool), None, np.zeros(p, bool))
+    if p == 0:
+        return none
+    try:
+        step = -np.linalg.solve(info, score)
+    except np.linalg.LinAlgError:
+        return none
+    if not np.all(np.isfinite(step)):
+        return none[0], None, np.ones(p, bool)
+    with np.errstate(invalid="ignore"):
+        moving = (np.abs(step) > gtol) & (np.abs(step) > np.sqrt(gtol) * np.abs(b))
+    if not moving.any():
+        return none[0], None, moving
+    tried = []
+    for sel in (moving, moving & (np.abs(step) >= 0.5 * np.abs(step[moving]).max())):
+        if not sel.any() or any(np.array_equal(sel, t) for t in tried):
+            continue
+        tried.append(sel)
+        d = np.where(sel, step, 0.0)
+        spread = _lp_spread(pr, X, d, general)
+        if not spread > 0:
+            continue
+        l2 = pr.objective(b + d * (10.0 / spread), need_derivs=False)[0]
+        if np.isfinite(l2) and l2 <= lik + 1e-6 * max(abs(lik), 1.0):
+            return sel.copy(), d, moving
+    return none[0], None, moving
 
 
 def _general_inputs(out, status, X, cov2, tf, cengroup):
@@ -705,6 +787,84 @@ def _infinite_note(x, coef, cause, name):
             "terms; too few events)")
 
 
+def _times_text(uft, ks, cause):
+    """The failure times ``uft[ks]`` in words ("the cause-1 event times 0 and 1, i.e.
+    every one before 5")."""
+    ts = [f"{t:g}" for t in uft[ks]]
+    listed = ts[0] if len(ts) == 1 else (", ".join(ts[:-1]) + " and " + ts[-1]
+                                         if len(ts) <= 4 else f"from {ts[0]} to {ts[-1]}")
+    text = f"the cause-{cause} event time{'s' if len(ts) > 1 else ''} {listed}"
+    contiguous = bool(np.all(np.diff(ks) == 1))
+    if contiguous and ks[0] == 0 and ks[-1] < uft.size - 1:
+        text += f", i.e. {'every one' if len(ts) > 1 else 'the only one'} before {uft[ks[-1] + 1]:g}"
+    elif contiguous and ks[-1] == uft.size - 1 and ks[0] > 0:
+        text += f", i.e. {'every one' if len(ts) > 1 else 'the only one'} after {uft[ks[0] - 1]:g}"
+    return text
+
+
+def _joint_notes(names, X_all, d, fit, t_event, x_event, cause, source, value_label, targets):
+    """Reasons of terms that diverge together (``d`` != 0: the direction of
+    :func:`_joint_divergence`): ``{column index: note}`` for the column indices
+    ``targets`` (the terms of the set that no more specific reason explains).
+
+    ``t_event`` and ``x_event`` are the times and design rows of the events of the
+    cause; ``source[j]`` is the covariate behind term ``j`` (a column and its ``cov2``
+    copy have the same); ``value_label(cov, v)`` names a value of the term's design
+    column. When the terms are one two-valued covariate and its time-varying copies,
+    the note names the value without events of the cause and the event times where it
+    has none (e.g. "no events of cause 1 with male = 1 at the cause-1 event times from
+    0 to 4"); else it names the terms and the combination along which the
+    pseudo-likelihood keeps rising.
+    """
+    sel = np.flatnonzero(d != 0)
+    if sel.size < 2:
+        return {}
+    targets = [j for j in targets if d[j] != 0]
+    tnames = [names[j] for j in sel]
+    p2 = 0 if fit.tfs is None else fit.tfs.shape[1]
+    K = fit.uftime.size
+    F = np.hstack([np.ones((K, d.size - p2)), fit.tfs]) if p2 else np.ones((K, d.size))
+    reason = None
+    x = X_all[:, sel[0]]
+    vals = np.unique(x)
+    if len({source[j] for j in sel}) == 1 and vals.size == 2 and \
+            all(np.array_equal(X_all[:, j], x) for j in sel):
+        cov = source[sel[0]]
+        c = F[:, sel] @ d[sel]                  # the column's coefficient change per time
+        tol = 1e-8 * np.abs(c).max()
+        # at a failure time where c != 0 the value with the lower change of the linear
+        # predictor has no events of the cause (that is why the likelihood keeps rising)
+        low = np.where(c > tol, 0, np.where(c < -tol, 1, -1))
+        k_ev = np.abs(fit.uftime[None, :] - np.asarray(t_event, float)[:, None]).argmin(axis=1)
+        xe = np.asarray(x_event, float)[:, sel[0]]
+        bits = []
+        for side, v in enumerate(vals):
+            ks = np.flatnonzero(low == side)
+            if ks.size == 0:
+                continue
+            if np.any((xe == v) & np.isin(k_ev, ks)):
+                bits = None                     # not this pattern: the generic note
+                break
+            bits.append(f"with {cov} = {value_label(cov, v)} at "
+                        f"{_times_text(fit.uftime, ks, cause)}")
+        if bits:
+            reason = f"no events of cause {cause} " + " nor ".join(bits)
+    out = {}
+    for j in targets:
+        together = " and ".join(repr(n) for n in tnames if n != names[j])
+        if reason:
+            out[j] = (f"coefficient may be infinite together with {together} (monotone "
+                      f"pseudo-likelihood, the terms diverge together): {reason}")
+        else:
+            big = np.abs(d[sel]).max()
+            combo = " ".join((("-" if d[k] < 0 else "") if i == 0 else
+                              ("+ " if d[k] > 0 else "- ")) + f"{abs(d[k]) / big:.2g} {names[k]}"
+                             for i, k in enumerate(sel))
+            out[j] = (f"coefficient may be infinite together with {together} (monotone "
+                      f"pseudo-likelihood: it keeps rising along {combo}; too few events)")
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class FineGrayResult(TermsShape, Result):
     """Fine–Gray regression result (``kind = "finegray"``; the shared terms shape).
@@ -719,8 +879,10 @@ class FineGrayResult(TermsShape, Result):
         a level of a categorical covariate, or a value of a two-valued numeric one,
         without events of the cause, and every contrast against a reference level
         without events (the coefficient diverges; crr returns a large finite value);
-        other coefficients that may be infinite (monotone pseudo-likelihood); and,
-        when the fit did not converge and no term diverges, every term.
+        other coefficients that may be infinite (monotone pseudo-likelihood), alone or
+        together (a column and its ``cov2`` copy: each note names the others); and,
+        when the fit did not converge, every term if none diverges, else the terms
+        still moving (beside diverging terms the others are reported).
     tests : DataFrame ``[test, statistic, df, p]`` (likelihood ratio of the
         pseudo-likelihood, Wald).
     n, events, competing, censored : int
@@ -953,6 +1115,27 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
                           for cov, idx in d2.assign.items()})
     no_events = _level_notes(names, X_all, levels_of, ev, cause)
     level_of = term_levels(design) + levels2
+    joint = {}
+    if fit.diverge_dir is not None:
+        source = [cov for cov, idx in design.assign.items() for _ in idx]
+        if cov2:
+            source += [cov for cov, idx in d2.assign.items() for _ in idx]
+        all_levels = {**design.levels, **(d2.levels if cov2 else {})}
+
+        def value_label(cov, v):
+            lv = all_levels.get(cov)
+            if lv is not None and len(lv) == 2:   # a two-level factor's indicator
+                return str(lv[int(v)])
+            return f"{v:g}"
+
+        ev_rows = np.flatnonzero(ev)
+        alone = fit.diverge_alone if fit.diverge_alone is not None else \
+            np.zeros(len(names), bool)
+        targets = [j for j in range(len(names))
+                   if not aliased[j] and not alone[j] and j not in no_events]
+        joint = _joint_notes(names, X_all, fit.diverge_dir, fit,
+                             data[time].to_numpy(dtype=float)[ev_rows], X_all[ev_rows],
+                             cause, source, value_label, targets)
     diverging = np.zeros(len(names), bool)
     for j in range(len(names)):
         if aliased[j]:
@@ -960,11 +1143,23 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
         if j in no_events:
             notes[j] = no_events[j]
             diverging[j] = True
+        elif j in joint and infinite[j]:
+            notes[j] = joint[j]
+            diverging[j] = True
         elif infinite[j]:
             notes[j] = NOTE_INFINITE_FG if level_of[j] is not None else \
                 _infinite_note(X_all[:, j], fit.coef[j], cause, names[j])
             diverging[j] = True
     ok = ~aliased & ~diverging
+    if not fit.converged and diverging.any() and fit.moving is not None:
+        # beside diverging terms the others are reported when they no longer move (the
+        # rule of cox_fit when the iterations run out); one still moving is not estimable
+        for j in np.flatnonzero(ok & fit.moving):
+            notes[j] = (f"the Fine-Gray fit stopped after {fit.iterations} iterations (max_iter) "
+                        "with this coefficient still moving beside the diverging term(s) "
+                        f"{[names[k] for k in np.flatnonzero(diverging)]}: no maximum was "
+                        "found for it; raise max_iter")
+            ok[j] = False
     if not fit.converged and not diverging.any():
         for j in np.flatnonzero(ok):
             notes[j] = (f"the Fine-Gray fit did not converge in {fit.iterations} iterations "

@@ -479,7 +479,7 @@ class KMResult(CurveShape, Result):
         """
         a = self._at(times, check_bool("extend", extend))
         return at_frame(a["group"], None, a["time"], a["estimate"], a["std_err"], a["lower"],
-                        a["upper"], a["n_risk"])
+                        a["upper"], a["n_risk"], conf_type=self.conf_type)
 
     def risk_table(self, times) -> pd.DataFrame:
         """At risk at each time and cumulative events / censorings up to it.
@@ -582,8 +582,10 @@ class CumHazResult(CurveShape, Result):
                     v = np.where(t > ct.max(), np.nan, v)
                 vals[k] = v
             n_risk = np.concatenate([sub["n_risk"].to_numpy(float), [0.0]])[i2]
+            # no event yet: H = 0 (not S = 1)
             parts.append(at_frame(g, None, t, vals["estimate"], vals["std_err"], vals["lower"],
-                                  vals["upper"], n_risk))
+                                  vals["upper"], n_risk, conf_type=self.conf_type,
+                                  no_event=vals["estimate"] == 0.0))
         return pd.concat(parts, ignore_index=True)
 
     def median(self) -> pd.DataFrame:

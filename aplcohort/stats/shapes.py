@@ -250,7 +250,8 @@ def curve_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, n_e
     # (no columns=: its reindex cost more than the table itself for small cohorts)
 
 
-def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=None):
+def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=None, *,
+             conf_type=None, no_event=None):
     """Build an ``.at()`` frame with exactly :data:`AT_COLUMNS`.
 
     ``note`` defaults to :data:`NOTE_PAST_FOLLOWUP` where ``estimate`` is NaN. Where the
@@ -258,15 +259,19 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
     no event has happened yet (S = 1 for a survival curve, ``cause`` None; F = 0 for a
     cumulative incidence) and :data:`NOTE_SE_ZERO_EVENTS` elsewhere, and an undefined one
     beside an estimate :data:`NOTE_SE_UNDEFINED`, so no SE-0 interval is shown as a
-    measure of precision.
+    measure of precision. An SE of 0 whose limits are blank (R NA: the log-log interval at
+    S = 1) is not a point: the note says the interval is not defined there and why
+    (``conf_type`` names the transformation; ``no_event`` overrides where the estimate is
+    at its no-event value, e.g. H = 0 for a cumulative hazard).
     """
     t = np.asarray(time, dtype=float)
     est = np.asarray(estimate, float)
     if note is None:
         note = np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, "")
-    no_event = (est == 1.0) if cause is None else (est == 0.0)
+    if no_event is None:
+        no_event = (est == 1.0) if cause is None else (est == 0.0)
     note = _interval_notes(note, est, np.asarray(std_err, float), np.asarray(lower, float),
-                           np.asarray(upper, float), no_event=no_event)
+                           np.asarray(upper, float), no_event=no_event, conf_type=conf_type)
     g = [group] * t.size if np.ndim(group) == 0 else list(group)
     if _BLOCK_API is not None:
         # pandas 2: the blocks built directly (pd.DataFrame with columns= was ~2 ms of a
@@ -286,12 +291,25 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
                          "note": pd.Series(list(note), dtype=object)}, columns=AT_COLUMNS)
 
 
+def _scale_text(conf_type, est: float) -> str:
+    """Why an interval on ``conf_type``'s scale has no limits at the estimate ``est``."""
+    if conf_type == "log-log":
+        return (f"the log-log interval, computed on log(-log S), is not defined at "
+                f"S = {est:g}")
+    if conf_type == "log":
+        return f"the log interval, computed on log S, is not defined at S = {est:g}"
+    return "the interval's scale transformation is infinite there"
+
+
 def _interval_notes(note, est, se, lower=None, upper=None, *,
-                    zero_note: str = NOTE_SE_ZERO, no_event=None) -> np.ndarray:
+                    zero_note: str = NOTE_SE_ZERO, no_event=None, conf_type=None) -> np.ndarray:
     """``note`` with the reason added where it is empty and the SE is 0 or undefined, or a
     confidence limit is undefined beside an estimate and its SE. ``no_event``: where the
     estimate is at its no-event value; an SE of 0 elsewhere gets
-    :data:`NOTE_SE_ZERO_EVENTS` instead of ``zero_note`` (default: ``zero_note`` everywhere)."""
+    :data:`NOTE_SE_ZERO_EVENTS` instead of ``zero_note`` (default: ``zero_note`` everywhere).
+    An SE of 0 beside blank limits (R's NA: a log-log interval at S = 1) is not called a
+    point: the note says the limits are not defined and why (``conf_type``: the interval's
+    transformation, e.g. "log-log")."""
     note = np.asarray(note, dtype=object).copy()
     if not note.size:
         return note
@@ -309,11 +327,17 @@ def _interval_notes(note, est, se, lower=None, upper=None, *,
     note[undefined] = NOTE_SE_UNDEFINED
     if lower is not None:
         with np.errstate(invalid="ignore"):
-            no_ci = (empty & finite & np.isfinite(se) & (se > 0)
-                     & ~(np.isfinite(lower) & np.isfinite(upper)))
+            blank = ~(np.isfinite(lower) & np.isfinite(upper))
+            no_ci = empty & finite & np.isfinite(se) & (se > 0) & blank
+            zero_blank = zero & blank
         for i in np.flatnonzero(no_ci):
-            note[i] = (f"confidence limits not defined at an estimate of {est[i]:g} (the "
-                       "interval's scale transformation is infinite there)")
+            note[i] = (f"confidence limits not defined at an estimate of {est[i]:g} ("
+                       f"{_scale_text(conf_type, est[i])})")
+        for i in np.flatnonzero(zero_blank):
+            why = ("no event up to this time" if no_event is None or no_event[i] else
+                   "although events have occurred")
+            note[i] = (f"confidence limits not defined at an estimate of {est[i]:g}: SE 0 "
+                       f"({why}) and {_scale_text(conf_type, est[i])} (R gives NA)")
     return note
 
 

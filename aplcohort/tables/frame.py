@@ -296,7 +296,10 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                         footn.append(f"{rowname(i)}: {why(i)}")
                 elif not is_median and (_isnan(a) or _isnan(b)):
                     ne_used = True
-                    footn.append(f"{rowname(i)}: confidence limit {why(i)}")
+                    w = why(i)   # a note naming the limits already ("confidence limits ...")
+                    footn.append(f"{rowname(i)}: "
+                                 + (w if w.startswith("confidence limit") else
+                                    f"confidence limit {w}"))
                 elif is_interval_note(notes_col.iat[i].strip()):
                     # an interval printed with a reason (SE 0: a point, not a measure of
                     # precision; SE undefined): a footnote marker and the reason
