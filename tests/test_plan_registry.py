@@ -178,7 +178,7 @@ VARIANTS = {
                "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
                "categorical": [V({"sex": "M"}, covariates=["sex"]), Rej({"sex": "M"}, "not among the covariates")],
                "ties": [V("breslow", endpoint="os_m", exposure="hsct_months", covariates=["age_at_relapse"])],
-               "robust": [V(False)], "conf_level": [V(0.9)], "table": [V(False)],
+               "robust": [V(True)], "conf_level": [V(0.9)], "table": [V(False)],
                "figure": [V(False)]},
     "td_finegray": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("nrm")],
                     "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
