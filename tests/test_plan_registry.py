@@ -180,7 +180,7 @@ VARIANTS = {
                "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
                "categorical": [V({"sex": "M"}, covariates=["sex"]), Rej({"sex": "M"}, "not among the covariates")],
                "ties": [V("breslow", endpoint="os_m", exposure="hsct_months", covariates=["age_at_relapse"])],
-               "robust": [V(False)], "conf_level": [V(0.9)], "table": [V(False)],
+               "robust": [V(True)], "conf_level": [V(0.9)], "table": [V(False)],
                "figure": [V(False)]},
     "td_finegray": {**COMMON, "where": [V(W + " and sex == 'F'")], "endpoint": [V("nrm")],
                     "exposure": [V("postremission_start_date")], "covariates": [V(["age_at_relapse"])],
@@ -387,8 +387,10 @@ def test_defaults_are_the_estimators_defaults():
     for kind, key, fn in checks:
         default = inspect.signature(fn).parameters[key].default
         assert KINDS[kind].model.model_fields[key].default == default, (kind, key)
-    # the documented exception: coxph(id=) with several rows per patient uses the robust variance in R
-    assert KINDS["td_cox"].model.model_fields["robust"].default is True
+    # td_cox: none = R's coxph(id=) default (robust only when some patient has more than one
+    # event; so model-based here, as td_coxph's default False): audit 11 F2
+    assert KINDS["td_cox"].model.model_fields["robust"].default is None
+    assert inspect.signature(timedep.td_coxph).parameters["robust"].default is False
 
 
 def test_docs_list_every_kind_and_key():

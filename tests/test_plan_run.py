@@ -68,10 +68,11 @@ def test_results_json_contract(run):
         assert set(t) == {"term", "level", "coef", "se", "robust_se", "estimate", "lower", "upper",
                           "statistic", "p", "estimable", "note"}
         assert t["estimate"] == pytest.approx(np.exp(t["coef"]), rel=1e-12)
-        # td_cox uses the robust variance (R coxph with id=): exported, and the CI uses it
-        assert t["robust_se"] is not None and t["robust_se"] != t["se"]
-        assert t["upper"] == pytest.approx(np.exp(t["coef"] + 1.959963984540054 * t["robust_se"]), rel=1e-9)
-    assert td["variance"] == "robust"
+        # td_cox follows R's coxph(id=) default: no patient has more than one event, so the
+        # model-based variance (audit 11 F2; before, the robust one, said to be R's default)
+        assert t["robust_se"] is None
+        assert t["upper"] == pytest.approx(np.exp(t["coef"] + 1.959963984540054 * t["se"]), rel=1e-9)
+    assert td["variance"] == "model"
     mb = doc["analyses"]["mantel_byar_hsct"]
     assert mb["kind"] == "mantel_byar" and mb["df"] == 1 and 0 <= mb["p"] <= 1
 

@@ -334,6 +334,36 @@ def _embedded_test(out, s, name):
         out.notes.append(f"No {name} p-value: {s['reason']}.")
 
 
+def test_table(out, res, group: str, n: int, events: int, *, strata: str | None = None,
+               cause: int | None = None) -> None:
+    """The group test of an analysis as its own table ``<id>__test`` (test, statistic, df,
+    p): the estimator's own test frame (``res.tables["test"]``), the one table of the
+    ``logrank`` and ``gray`` kinds and of the test beside ``km`` / ``cif`` curves, so the
+    test is in the tables, the report and the manuscript whether or not a figure shows it.
+    A stratified test says so in its name and caption; a p that is not defined carries the
+    estimator's reason (``note``, ``estimable`` False), which the table prints as NE with
+    a footnote."""
+    tab = res.tables["test"].copy()
+    if strata and not tab["test"].astype(str).str.contains("stratified").all():
+        tab["test"] = "stratified " + tab["test"].astype(str)   # Gray's name does not say it
+    undefined = ~np.isfinite(pd.to_numeric(tab["p"], errors="coerce").to_numpy(float))
+    if undefined.any():   # an NE p with its reason (test_summary's), never a blank cell
+        why = getattr(res, "note", "") or "the p-value is not defined on these data"
+        note = (tab["note"].fillna("").astype(str) if "note" in tab.columns
+                else pd.Series("", index=tab.index))
+        tab["note"] = note.where(~(undefined & (note == "")), why)
+        tab["estimable"] = ~undefined
+    name = str(tab["test"].iat[0])
+    name = name[:1].upper() + name[1:]
+    if "test" not in name.lower():
+        name = name.replace("Gray", "Gray's test", 1) if "Gray" in name else name + " test"
+    what = f", cause {cause}" if cause is not None else ""
+    of = " of the cause" if cause is not None else ""
+    by = f"; strata '{strata}'" if strata else ""
+    out.tables.append(("test", f"{name} of '{group}'{what} ({n} patients, {events} "
+                       f"events{of}{by})", tab))
+
+
 @contextlib.contextmanager
 def _part(out, key: str, name: str):
     """An optional part of an analysis (a hazard ratio beside KM curves, cox.zph or
@@ -1005,6 +1035,8 @@ def h_km(ctx, m, cohort, out):
             if m.strata:
                 s["test"]["strata"] = m.strata
             s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
+            # the test as a table (as the logrank kind): not only drawn in the figure
+            test_table(out, test, group, len(df), s["events"], strata=m.strata)
             if m.pairwise:
                 w = None if m.test == "logrank" else m.test
                 pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho,
@@ -1141,10 +1173,7 @@ def h_logrank(ctx, m, cohort, out):
         out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
     immortal_time_guard(m, df, info, group, order, out)
     # the test itself (statistic, df, p) as a table of its own, before the counts it rests on
-    name = res.test[:1].upper() + res.test[1:]
-    name = name if "test" in name.lower() else name + " test"
-    out.tables.append(("test", f"{name} of '{group}' ({len(df)} patients, "
-                       f"{out.summary['events']} events)", res.tables["test"]))
+    test_table(out, res, group, len(df), out.summary["events"], strata=m.strata)
     out.tables.append(("observed_expected", res.test, res.table))
     _adjusted(ctx, m, df, out, "logrank")
 
@@ -1225,6 +1254,8 @@ def h_cif(ctx, m, cohort, out):
             if m.strata:
                 s["test"]["strata"] = m.strata
             s.update({"statistic": s["test"]["statistic"], "df": s["test"]["df"], "p": s["test"]["p"]})
+            # the test as a table (as the gray kind): not only drawn in the figure
+            test_table(out, test, group, len(df), s["events"], strata=m.strata, cause=cause)
             if m.pairwise:
                 pw = pairwise_gray(df["time"], df["event"], g, cause=cause, rho=m.rho, strata=strata,
                                    adjust=m.adjust, order=order)
@@ -1247,7 +1278,8 @@ def h_cif(ctx, m, cohort, out):
                        palette=ctx.palette,
                        times=_ticks(m, df["time"], info["unit"]),
                        pvalue=test.p if test is not None else None,
-                       pvalue_test="Gray" if test is not None else None, time_unit=info["unit"],
+                       pvalue_test=(("stratified Gray" if m.strata else "Gray")
+                                    if test is not None else None), time_unit=info["unit"],
                        ylabel=label, order=order, width="double",
                        labels=_legend_labels(ctx, group, order))
         out.figures.append((m.id, _figure_of(fig)))
@@ -1274,9 +1306,8 @@ def h_gray(ctx, m, cohort, out):
         out.summary["strata"] = m.strata
     immortal_time_guard(m, df, info, m.group, order, out, cause=m.cause)
     out.result = res
-    out.tables.append(("test", f"Gray's test of '{m.group}', cause {m.cause} ({len(df)} "
-                       f"patients, {out.summary['events']} events of the cause)",
-                       res.tables["test"]))
+    test_table(out, res, m.group, len(df), out.summary["events"], strata=m.strata,
+               cause=m.cause)
     out.tables.append(("groups", "Gray's test", res.table))
 
 
@@ -1573,6 +1604,33 @@ def _td_frame(ctx, m, cohort, out, kind="survival"):
     return df, info
 
 
+def td_cox_variance(robust, df: pd.DataFrame, id: str = "patient_id",
+                    event: str = "event") -> tuple[bool, str]:
+    """The variance of a ``td_cox`` analysis and why: ``(robust, reason)``.
+
+    ``robust`` True / False is the plan's explicit setting. None follows R's
+    ``coxph(id = id)`` default (survival 3.x): the robust variance clustered on ``id`` only
+    when some id has more than one event (``anyDuplicated(id[status == 1])``), else the
+    model-based variance -- not merely because a patient has several rows.
+
+    >>> d = pd.DataFrame({"patient_id": [1, 2, 3], "event": [1, 0, 1]})
+    >>> td_cox_variance(None, d)
+    (False, 'R coxph(id=) default: no patient has more than one event')
+    >>> td_cox_variance(None, pd.DataFrame({"patient_id": [1, 1, 2], "event": [1, 1, 0]}))
+    (True, 'R coxph(id=) default: 1 patient has more than one event')
+    >>> td_cox_variance(True, d)
+    (True, 'robust: true')
+    """
+    if robust is not None:
+        return bool(robust), f"robust: {'true' if robust else 'false'}"
+    per_id = df.loc[df[event].to_numpy() == 1, id].value_counts()
+    k = int((per_id > 1).sum())
+    if k:
+        return True, (f"R coxph(id=) default: {k} patient{' has' if k == 1 else 's have'} "
+                      "more than one event")
+    return False, "R coxph(id=) default: no patient has more than one event"
+
+
 def h_td_cox(ctx, m, cohort, out):
     from ..stats.timedep import td_coxph
     df, info = _td_frame(ctx, m, cohort, out)
@@ -1580,12 +1638,16 @@ def h_td_cox(ctx, m, cohort, out):
     df = _drop_missing(out, df, {"covariate": cov})
     df = _drop_zero_time(out, df)
     _check_events(m, df)
+    robust, why = td_cox_variance(m.robust, df)
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
                    exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
-                   robust=m.robust, conf_level=m.conf_level)
+                   robust=robust, conf_level=m.conf_level)
     _regression_summary(out, res, df)
     out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
+    out.choices = (f"{'robust (sandwich) SE clustered on the patient' if robust else 'model-based SE'}"
+                   f" ({why}); ties {m.ties}; {int(round(m.conf_level * 100))}% CI; time from "
+                   f"{info['time_zero']} in {info['unit']}")
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
         out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,

@@ -179,15 +179,17 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
         doc="test comparing the groups (none: no test); peto = Peto-Peto, R survdiff rho = 1 "
             "(pooled KM S(t-)); peto-prentice = Stata's peto (prod(1 - d/(n+1)) at t)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
-    pairwise: bool = _f(False, r="survminer::pairwise_survdiff", doc="pairwise comparisons")
+    pairwise: bool = _f(False, r="survminer::pairwise_survdiff",
+                        doc="pairwise comparisons (needs a test)")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
     hr: bool = _f(False, r="coxph(Surv ~ group)", doc="hazard ratios of each group vs the reference")
     median_followup: bool = _f(False, r="reverse Kaplan-Meier (prodlim)",
                                doc="median follow-up by reverse Kaplan-Meier")
     landmarks: Optional[list[float]] = _f(None, doc="landmark times of the immortal-time comparison "
-                                          "(used when the guard fires)")
+                                          "(needs group; used when the guard fires)")
     ctype: Literal[1, 2] = _f(1, r="survfit(ctype=)",
-                              doc="cumulative hazard: 1 Nelson-Aalen, 2 Fleming-Harrington")
+                              doc="cumulative hazard: 1 Nelson-Aalen, 2 Fleming-Harrington "
+                                  "(2 needs cumhaz: true or stype: 2, where it shows)")
     stype: Literal[1, 2] = _f(1, r="survfit(stype=)",
                               doc="survival: 1 Kaplan-Meier, 2 exp(-cumulative hazard)")
     start_time: Optional[float] = _f(None, r="survfit(start.time=)",
@@ -210,9 +212,18 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
         if self.rho and self.test != "logrank":
             raise ValueError("'rho' applies to test: logrank only")
         if self.test == "none":
-            for k in ("strata", "rho"):
+            # pairwise comparisons are tests too (adjust without pairwise is refused above)
+            for k in ("strata", "rho", "pairwise"):
                 if k in self.model_fields_set:
                     raise ValueError(f"'{k}' has no effect with test: none")
+        if self.group is None and self.landmarks is not None:
+            raise ValueError("'landmarks' needs 'group' (the treatment groups whose immortal "
+                             "time they address)")
+        if self.ctype == 2 and self.stype == 1 and not self.cumhaz:
+            raise ValueError("'ctype: 2' changes only the cumulative hazard, which is shown with "
+                             "cumhaz: true or used by stype: 2; with neither the curves are the "
+                             "Kaplan-Meier ones whatever ctype is; set cumhaz: true or stype: 2, "
+                             "or drop ctype")
         return self
 
 
@@ -426,7 +437,8 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)")
     landmarks: Optional[list[float]] = _f(None, r="cuminc on the landmark set",
                                           doc="landmark times of the immortal-time comparison "
-                                          "(landmark CIF; used when the guard fires)")
+                                          "(landmark CIF; needs group; used when the guard "
+                                          "fires)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -443,6 +455,9 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
                     raise ValueError(f"'{k}' has no effect with test: none")
         if self.extend and self.times is None:
             raise ValueError("'extend' only affects the estimates at 'times'; give times")
+        if self.group is None and self.landmarks is not None:
+            raise ValueError("'landmarks' needs 'group' (the treatment groups whose immortal "
+                             "time they address)")
         return self
 
 
@@ -499,7 +514,12 @@ class TDCox(_CategoricalInCovariates, _Table, _Figure, _Exposure, _Endpoint, Ana
     covariates: list[str] = _f([], column=True, r="formula right-hand side")
     categorical: Optional[dict[str, Scalar]] = _f(None, column=True, r="relevel(ref=)")
     ties: Literal["efron", "breslow"] = _f("efron", r="coxph(ties=)")
-    robust: bool = _f(True, r="coxph(id=) robust default with several rows per id")
+    robust: Optional[bool] = _f(
+        None, r="coxph(id=): robust only when some id has more than one event",
+        doc="robust (sandwich) SE clustered on the patient (R cluster = id); none follows R's "
+            "coxph(id=) default: robust only if some patient has more than one event, so the "
+            "model-based SE here (one event per patient at most), as td_coxph(robust=False); "
+            "the choices line says which")
     conf_level: float = _f(0.95, gt=0, lt=1)
 
 

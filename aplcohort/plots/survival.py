@@ -49,13 +49,15 @@ def format_test_name(test) -> str:
     --------
     >>> format_test_name("log-rank"), format_test_name("gray"), format_test_name("mantel-byar")
     ('Log-rank', 'Gray', 'Mantel–Byar')
+    >>> format_test_name("stratified Gray")
+    'Stratified Gray'
     """
     name = str(getattr(test, "test", test) or "").strip()
     low = name.lower()
     if low in ("log-rank", "logrank", "log rank"):
         return "Log-rank"
-    if "gray" in low:
-        return "Gray"
+    if "gray" in low:   # a stratified test says so (the plan's cif with strata:)
+        return "Stratified Gray" if low.startswith("stratified") else "Gray"
     if "mantel" in low and "byar" in low:
         return "Mantel" + DASH + "Byar"
     if not name:

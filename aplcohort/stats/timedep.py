@@ -10,7 +10,8 @@ survive, event-free, until the treatment starts, and that waiting time is
   intervals, unexposed then exposed, and checks the result
   (:func:`check_intervals`, :func:`collapse_intervals`);
 * :func:`td_coxph`: Cox regression on the split data (exposure as a
-  time-dependent covariate; robust SE clustered on the patient);
+  time-dependent covariate; the model-based SE by default, as R ``coxph(id =)`` when
+  no patient has more than one event; ``robust=True`` clusters on the patient);
 * :func:`mantel_byar`: the score test of the time-dependent exposure;
 * :func:`simon_makuch`: Kaplan–Meier curves by *current* exposure status;
 * :func:`landmark` (in :mod:`aplcohort.stats.landmark`, re-exported here);
@@ -732,6 +733,11 @@ def td_coxph(data: pd.DataFrame, *, time: str, event: str, covariates=(), id: st
         As :func:`aplcohort.stats.cox.coxph`.
     robust : bool
         Robust (sandwich) SE clustered on ``id`` (R ``cluster = id``); True or False.
+        The default False is R's ``coxph(..., id = id)`` default whenever no patient has
+        more than one event (always so with ``exposure_time=``): R switches to the robust
+        variance by itself only when some id has more than one event (recurrent events in
+        the ``start=`` form), not because a patient has several rows. Pass
+        ``robust=True`` for R's ``cluster = id`` fit.
 
     A missing value in a covariate or strata column raises
     :class:`~aplcohort.errors.InputError` naming the patient ids (or, without ``id``, the
