@@ -603,9 +603,10 @@ def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
 
 def _side_dirs(out: Path, kind: str) -> list:
     """The temporary folders beside ``out`` (``kind`` "tmp" or "old") that a run made:
-    exactly ``<side stem>.aplcohort-<kind>-<12 hex digits>``, oldest name first."""
+    ``<side stem>.aplcohort-<kind>-<letters and digits>`` (the name of ``out`` taken
+    literally, not as a pattern: ``res[1]``), in name order."""
     stem = _side_stem(out)
-    form = re.compile(re.escape(f"{stem}.aplcohort-{kind}-") + r"[0-9a-f]{12}")
+    form = re.compile(re.escape(f"{stem}.aplcohort-{kind}-") + r"[0-9A-Za-z]+")
     import glob
     return sorted(p for p in out.parent.glob(glob.escape(f"{stem}.aplcohort-{kind}-") + "*")
                   if form.fullmatch(p.name))
@@ -777,7 +778,7 @@ def _rename_new(tmp: Path, path: Path, what: str) -> None:
     """Give ``tmp`` the name ``path`` only if nothing has that name (atomically, with a
     hard link, where the file system has them)."""
     try:
-        os.link(tmp, path, follow_symlinks=False)
+        os.link(tmp, path)  # tmp: a regular file this run made
     except FileExistsError:
         raise OutputError(f"{what} {path} already exists (made while this run was "
                           "working); nothing was written") from None
