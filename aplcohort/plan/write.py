@@ -369,11 +369,13 @@ class OutputLock:
                 # locked, then made new by this run (the next turn of the loop)
                 try:
                     os.unlink(self.path)
-                finally:
-                    os.close(fd)
+                except OSError:  # (Windows: an open file cannot be removed) kept, unchanged
+                    _HELD[self._key] = [fd, 1, False]
+                    return self
+                os.close(fd)
                 continue
             os.write(fd, str(os.getpid()).encode("ascii"))  # a file this run created
-            _HELD[self._key] = [fd, 1]
+            _HELD[self._key] = [fd, 1, True]
             return self
         raise OutputError(f"could not lock {self.path}; try again")
 
@@ -383,7 +385,7 @@ class OutputLock:
         if held[1] == 0:
             del _HELD[self._key]
             # while still locked (see the inode check above); only the file this run made
-            if self._same_file(held[0]):
+            if held[2] and self._same_file(held[0]):
                 with contextlib.suppress(OSError):
                     os.unlink(self.path)
             os.close(held[0])        # closing releases the lock
@@ -1179,7 +1181,7 @@ def _die_with_parent(parent: int) -> None:
     # an interrupt (Ctrl-C reaches the whole process group) is the parent's to handle: it
     # stops this process; here it would only print a traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for fd, _count in list(_HELD.values()):  # the copy of the output lock: the parent's alone
+    for fd, *_rest in list(_HELD.values()):  # the copy of the output lock: the parent's alone
         try:
             os.close(fd)
         except OSError:
