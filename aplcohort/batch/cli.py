@@ -47,9 +47,11 @@ def _power(args: argparse.Namespace) -> int:
     if und:
         print(f"note: {und} replicates had an undefined test (fewer than two arms with "
               f"events) and count as not significant", file=sys.stderr)
-    from ..plan.write import output_transaction
+    from ..plan.write import input_paths, output_transaction
     out = Path(args.out) if args.out else Path(f"power-{sc.name}")
-    with output_transaction(out, force=args.force, kind="power") as tmp:  # atomic, marker rule
+    # atomic, marker rule; a folder holding the scenario file is refused even with --force
+    with output_transaction(out, force=args.force, kind="power",
+                            protect=input_paths(args.scenario)) as tmp:
         res.write(tmp)
     print(f"wrote {out / 'power.csv'} and {out / 'power.png'}", file=sys.stderr)
     return 0
@@ -63,9 +65,11 @@ def _sweep(args: argparse.Namespace) -> int:
                      endpoint=args.endpoint, chunk=args.chunk, scheduler=args.scheduler,
                      progress=not args.no_progress)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    from ..plan.write import output_transaction
+    from ..plan.write import input_paths, output_transaction
     out = Path(args.out) if args.out else Path("sweep")
-    with output_transaction(out, force=args.force, kind="sweep") as tmp:  # atomic, marker rule
+    # atomic, marker rule; a folder holding a scenario file is refused even with --force
+    with output_transaction(out, force=args.force, kind="sweep",
+                            protect=input_paths(args.scenarios)) as tmp:
         # full precision (shortest round-trip repr)
         df.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
     print(f"wrote {out / 'sweep.csv'} (executed: {df.attrs.get('executor', '?')})",

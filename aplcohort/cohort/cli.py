@@ -59,17 +59,23 @@ def register(subparsers) -> None:
 
 
 def _run_from_redcap(args) -> int:
+    import os
     from pathlib import Path
 
     from .redcap import draft_mapping_yaml
     text = draft_mapping_yaml(args.dictionary)
     if args.out:
+        from ..errors import InputError
+        from ..plan.write import atomic_write_bytes, input_paths
         out = Path(args.out)
-        if out.exists():
-            from ..errors import InputError
-            raise InputError(f"{out} exists; choose another --out (a mapping is never "
+        if os.path.lexists(out) and not out.is_dir():  # a dangling link too: never written through
+            link = " (a symbolic link)" if out.is_symlink() else ""
+            raise InputError(f"{out}{link} exists; choose another --out (a mapping is never "
                              "overwritten)")
-        out.write_text(text, encoding="utf-8")
+        # a new file beside it, then renamed: never written through a link, never half
+        # written; the parent folder is created if missing
+        atomic_write_bytes(out, text.encode("utf-8"), force=False,
+                           protect=input_paths(args.dictionary))
         print(f"mapping drafted to {out}")
     else:
         sys.stdout.write(text)

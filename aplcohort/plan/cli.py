@@ -62,12 +62,14 @@ def _exit(res, args) -> int:
 
 def _run(args) -> int:
     from .runner import run_plan
-    from .write import OutputLock, check_output_dir, write_outputs
+    from .write import OutputLock, check_output_dir, input_paths, write_outputs
+    # the plan, data and mapping files are never inside --out (it is replaced whole)
+    inputs = input_paths(args.plan, args.data, args.mapping)
     with OutputLock(args.out):  # a second run into the same --out stops here, with a message
-        check_output_dir(args.out, force=args.force)  # refuse before any work
+        check_output_dir(args.out, force=args.force, protect=inputs)  # refuse before any work
         res = run_plan(args.plan, data=args.data, mapping=args.mapping, sheet=args.sheet, out=None,
                        _prerender=True, header_row=args.header_row)
-        write_outputs(res, args.out, force=args.force)  # confined, atomic
+        write_outputs(res, args.out, force=args.force, protect=inputs)  # confined, atomic
     _print_summary(res, args.out)
     return _exit(res, args)
 
@@ -76,9 +78,10 @@ def _replicate(args) -> int:
     import tempfile
 
     from .runner import run_plan
-    from .write import OutputLock, check_output_dir, write_outputs
+    from .write import OutputLock, check_output_dir, input_paths, write_outputs
+    inputs = input_paths(args.data, args.mapping)
     with OutputLock(args.out), tempfile.TemporaryDirectory(prefix="aplcohort-replica-") as tmp:
-        check_output_dir(args.out, force=args.force)
+        check_output_dir(args.out, force=args.force, protect=inputs)
         data, extra = args.data, None
         trial = args.study in ("admiral", "tower")
         if data is None:  # the replica goes into --out/data with the outputs, in one transaction
@@ -97,7 +100,7 @@ def _replicate(args) -> int:
         else:
             res = run_plan(args.study, data=data, mapping=args.mapping, sheet=args.sheet, out=None,
                            _prerender=True, header_row=args.header_row)
-        write_outputs(res, args.out, force=args.force, extra_dirs=extra)
+        write_outputs(res, args.out, force=args.force, extra_dirs=extra, protect=inputs)
     if extra:
         name = {"admiral": "ADMIRAL cohort", "tower": "TOWER cohort"}.get(args.study, "Min 2022 replica")
         print(f"synthetic {name} (seed {args.seed}) written to "

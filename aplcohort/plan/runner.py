@@ -62,6 +62,8 @@ class PlanResults:
     out_dir: Path | None = None
     #: figures being saved while the run went on (plan.write.FigurePrerender; CLI only)
     _prerender: Any = field(default=None, repr=False, compare=False)
+    #: the plan file read (protected from --out like the data: plan.write._protected_inputs)
+    _plan_path: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """The ``results.json`` document."""
@@ -486,8 +488,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
     """
     force = check_bool("force", force)
     if out is not None:  # refused before any work, not after the run
-        from .write import check_output_dir
-        check_output_dir(out, force=force)
+        from .write import check_output_dir, input_paths
+        check_output_dir(out, force=force, protect=input_paths(plan, data, mapping))
     plan_d, plan_text, plan_path = load_plan(plan)
     name = plan_path.name if plan_path else "plan"
     frame_hash = None
@@ -558,7 +560,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
         from .min2022 import published_vs_reproduced
         published = published_vs_reproduced(cohort, analyses)
     res = PlanResults(plan=plan_d, analyses=analyses, provenance=prov, cohort=cohort,
-                      warnings=run_warnings, published=published, _prerender=pre)
+                      warnings=run_warnings, published=published, _prerender=pre,
+                      _plan_path=plan_path)
     if out is not None:
         from .write import write_outputs
         write_outputs(res, Path(out), force=force)

@@ -378,7 +378,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
     if not isinstance(analyses, list) or not analyses:
         problems.append(PlanProblem("analyses", "must be a non-empty list"))
         analyses = []
-    seen: set[str] = set()
+    seen: dict = {}   # id in lower case -> id: ids name files, one file on macOS and Windows
     for i, a in enumerate(analyses):
         if not isinstance(a, dict):
             problems.append(PlanProblem(f"analyses[{i}]", "must be a mapping with 'id' and 'kind'"))
@@ -388,14 +388,23 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
         if not aid:
             problems.append(PlanProblem(w, "missing 'id'", "give every analysis a unique id; "
                                         "it keys the analysis in results.json"))
-        elif aid in seen:
+        elif isinstance(aid, str) and aid.lower() in seen:
+            first = seen[aid.lower()]
+            problems.append(PlanProblem(w, f"duplicate id '{aid}'" if first == aid else
+                                        f"id '{aid}' differs from the id '{first}' only in "
+                                        "case; ids name output files, and on macOS and "
+                                        "Windows the two would be one file",
+                                        "give every analysis an id that differs in letters, "
+                                        "not only in case" if first != aid else ""))
+        elif aid in seen.values():
             problems.append(PlanProblem(w, f"duplicate id '{aid}'"))
         else:
             try:  # ids name output files: checked here, and again where files are written
                 validate_output_name(aid, "analysis id")
             except PlanError as exc:
                 problems.append(PlanProblem(w, str(exc)))
-        seen.add(aid)
+        if aid and isinstance(aid, str):
+            seen.setdefault(aid.lower(), aid)
         kind = a.get("kind")
         if kind not in KINDS:
             problems.append(PlanProblem(w, f"unknown kind '{kind}'",

@@ -27,12 +27,14 @@ Outputs are confined and atomic (see ``docs/security.md``):
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -45,8 +47,17 @@ MARKER = ".aplcohort-output"
 #: Longest file-name component built from a plan (an analysis id, a table or figure name).
 MAX_NAME = 64
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+#: Names Windows reserves for devices, in any case and with any extension (``con``,
+#: ``NUL.txt``): a file so named cannot be made or is the device itself.
+_RESERVED = frozenset({"con", "prn", "aux", "nul", "conin$", "conout$",
+                       *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+
+
+def _reserved(name: str) -> bool:
+    return name.split(".", 1)[0].rstrip(" ").lower() in _RESERVED
 
 __all__ = ["MARKER", "OutputError", "OutputLock", "check_output_dir", "output_transaction",
+           "input_paths",
            "resolve_inside", "validate_output_name", "safe_output_names", "write_outputs",
            "journal_table_from_frame", "atomic_write_bytes", "user_changes"]
 
@@ -59,7 +70,11 @@ def validate_output_name(name, what: str = "analysis id") -> str:
     """Check that ``name`` can be used as a file name inside the output folder.
 
     Allowed: ASCII letters, digits, ``_`` and ``-``; 1 to 64 characters. No
-    slashes, dots, spaces or absolute paths, so a name can never leave ``--out``.
+    slashes, dots, spaces or absolute paths, so a name can never leave ``--out``. The
+    device names Windows reserves (``con``, ``nul``, ``com1``, ``lpt1``, ... in any case)
+    are refused too. Names that differ only in case are one file on macOS and Windows:
+    the plan validator and :func:`write_outputs` refuse such analysis ids, and
+    :func:`safe_output_names` keeps derived names apart case-insensitively.
 
     Parameters
     ----------
@@ -99,6 +114,10 @@ def validate_output_name(name, what: str = "analysis id") -> str:
         raise OutputError(f"{what} {shown!r} cannot be used as a file name: only letters A-Z "
                           f"a-z, digits, '_' and '-' are allowed (found {''.join(bad)!r}); "
                           "e.g. 'os_by_consolidation'")
+    if _reserved(name):
+        raise OutputError(f"{what} {shown!r} cannot be used as a file name: Windows reserves "
+                          "it for a device (CON, PRN, AUX, NUL, COM0-9, LPT0-9, in any case); "
+                          f"e.g. '{name}_1'")
     return name
 
 
@@ -106,18 +125,21 @@ def safe_output_names(names) -> list:
     """File-safe, unique names for ``names`` (table and figure names an analysis builds from
     its id and data values, e.g. a group level "auto HSCT"), the same on every run.
 
-    A name that passes :func:`validate_output_name` is kept. In any other, each run of
-    characters other than letters, digits, ``_`` and ``-`` becomes ``_``; a name longer
+    A name that passes :func:`validate_output_name` is kept, unless an earlier kept name
+    differs from it only in case (one file on macOS and Windows). In any other, each run
+    of characters other than letters, digits, ``_`` and ``-`` becomes ``_``; a name longer
     than ``MAX_NAME`` is cut and ends with 8 hexadecimal digits of a digest of the whole
-    name; a changed name that equals another name gets its position in ``names``
-    (``_2`` for the second).
+    name; a device name Windows reserves (``con``, ``nul``, ...) gets ``_``; a changed
+    name that equals another name, ignoring case, gets its position in ``names`` (``_2``
+    for the second).
 
     Examples
     --------
     >>> safe_output_names(["km", "clfs_auto HSCT", "clfs_auto_HSCT", "zph_dose2.5"])
     ['km', 'clfs_auto_HSCT_2', 'clfs_auto_HSCT', 'zph_dose2_5']
+    >>> safe_output_names(["KM__medians", "km__medians", "nul"])
+    ['KM__medians', 'km__medians_2', 'nul_']
     """
-    import hashlib
     names = [str(n) for n in names]
 
     def fit(s, tail=""):
@@ -125,27 +147,36 @@ def safe_output_names(names) -> list:
 
     out = []
     for n in names:
-        if _NAME_RE.fullmatch(n) and len(n) <= MAX_NAME:
+        if _NAME_RE.fullmatch(n) and len(n) <= MAX_NAME and not _reserved(n):
             out.append(n)
             continue
         s = re.sub(r"[^A-Za-z0-9_-]+", "_", n).strip("_") or "item"
         if len(s) > MAX_NAME:
             tail = "_" + hashlib.sha256(n.encode("utf-8")).hexdigest()[:8]
             s = fit(s, tail) + tail
+        if _reserved(s):
+            s = fit(s, "_") + "_"
         out.append(s)
-    kept = {n for n, s in zip(names, out) if n == s}
-    used: set = set()
+    # kept names first (the first of names equal but for case), then the others in order
+    taken: set = set()
+    final = [False] * len(names)
     for i, (n, s) in enumerate(zip(names, out)):
-        if n != s and (s in kept or s in used):
+        if n == s and s.lower() not in taken:
+            taken.add(s.lower())
+            final[i] = True
+    for i, s in enumerate(out):
+        if final[i]:
+            continue
+        if s.lower() in taken:
             k = i + 1
             while True:
                 tail = f"_{k}"
                 cand = fit(s, tail) + tail
-                if cand not in kept and cand not in used:
+                if cand.lower() not in taken:
                     break
                 k += len(names)
             out[i] = s = cand
-        used.add(s)
+        taken.add(s.lower())
     return out
 
 
@@ -179,9 +210,49 @@ def resolve_inside(root, *parts: str, suffix: str = "") -> Path:
 # ----------------------------------------------------------------------------- lock
 _HELD: dict[str, list] = {}
 
+#: Longest file name most file systems allow (bytes of one path component).
+_NAME_MAX = 255
+#: The longest tail added to ``.<out name>`` for the files beside ``--out``.
+_SIDE_TAIL = len(".aplcohort-tmp-") + 12
+
+
+def _side_stem(out: Path) -> str:
+    """``.<name of out>``: the start of the names of the lock file and of the temporary
+    folders beside ``out``. A name too long for the file system once the longest tail is
+    added (a legal 240-character ``--out``) is cut and ends with 12 hexadecimal digits of
+    a digest of the whole name, so every run into ``out`` finds the same names.
+
+    Examples
+    --------
+    >>> _side_stem(Path("/x/res"))
+    '.res'
+    >>> s = _side_stem(Path("/x/" + "o" * 240)); len(s.encode()) + _SIDE_TAIL <= 255, s[-13:-12]
+    (True, '~')
+    """
+    stem = "." + out.name
+    if len(stem.encode("utf-8", "surrogateescape")) + _SIDE_TAIL <= _NAME_MAX:
+        return stem
+    digest = hashlib.sha256(out.name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    room = _NAME_MAX - _SIDE_TAIL - 1 - 13
+    cut = out.name
+    while len(cut.encode("utf-8", "surrogateescape")) > room:
+        cut = cut[:-1]
+    return f".{cut}~{digest}"
+
 
 def _lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.aplcohort.lock"
+    return out.parent / f"{_side_stem(out)}.aplcohort.lock"
+
+
+def _looks_like_lock(fd: int) -> bool:
+    """The open file is one an aplcohort run made as its lock file: a regular file with
+    one name, holding nothing or a process number (a run killed outright leaves it)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_size > 20:
+        return False
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = os.read(fd, 32)
+    return data.strip() == b"" or data.strip().isdigit()
 
 
 class OutputLock:
@@ -191,16 +262,74 @@ class OutputLock:
     (Windows), so a crashed run never leaves a stale lock: the operating system
     releases it when the process ends.
 
+    The lock file is created new (``O_CREAT | O_EXCL``, never through a symbolic link)
+    and holds the process number; it is removed when the lock is released, and only if
+    it is still the file this run created. A symbolic link or anything but a regular
+    file at its place is refused (a link planted there must not let a run truncate the
+    file it points to); so is a regular file that is not an aplcohort lock file (a
+    second name of another file, or one holding other text): it is never written to
+    or removed. The lock file of a run killed outright (a regular file holding only a
+    process number, or nothing) is replaced.
+
     Raises
     ------
     OutputError
-        If another process holds the lock.
+        If another process holds the lock, or the lock file's place holds something
+        that is not an aplcohort lock file.
     """
 
     def __init__(self, out):
         self.out = Path(out).absolute()
         self.path = _lock_path(self.out)
         self._key = str(self.path)
+
+    def _refuse(self, what: str):
+        raise OutputError(
+            f"the lock file {self.path} beside --out {self.out} {what}; it was left "
+            "untouched and nothing was written. Remove it if it is not yours, or choose "
+            "another --out")
+
+    def _open(self):
+        """``(fd, created)`` for the lock file, or None when it vanished meanwhile."""
+        cloexec = getattr(os, "O_CLOEXEC", 0)
+        nofollow = getattr(os, "O_NOFOLLOW", 0)
+        try:  # O_EXCL: never an existing file, never through a symbolic link (even dangling)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | cloexec, 0o644), True
+        except FileExistsError:
+            pass
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            self._refuse("is a symbolic link")
+        if not stat.S_ISREG(st.st_mode):
+            self._refuse("is not a regular file")
+        try:  # opened without O_CREAT or O_TRUNC: nothing in it is changed
+            fd = os.open(self.path, os.O_RDWR | nofollow | cloexec | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if nofollow and exc.errno == errno.ELOOP:
+                self._refuse("is a symbolic link")
+            raise
+        try:
+            ours = _looks_like_lock(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not ours:
+            os.close(fd)
+            self._refuse("is not an aplcohort lock file (another file, or a second name of "
+                         "one)")
+        return fd, False
+
+    def _same_file(self, fd) -> bool:
+        try:
+            st, fst = os.lstat(self.path), os.fstat(fd)
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)
 
     def __enter__(self):
         held = _HELD.get(self._key)
@@ -209,7 +338,10 @@ class OutputLock:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(20):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            opened = self._open()
+            if opened is None:
+                continue
+            fd, created = opened
             try:
                 _try_lock(fd)
             except BlockingIOError:
@@ -222,24 +354,29 @@ class OutputLock:
                 os.close(fd)
                 raise OutputError(
                     f"another aplcohort run is writing to {self.out} right now"
-                    f"{f' (process {holder})' if holder else ''}; wait for it to finish or "
-                    f"choose another --out (lock file {self.path})") from None
+                    f"{f' (process {holder})' if holder.isdigit() else ''}; wait for it to "
+                    f"finish or choose another --out (lock file {self.path})") from None
             except BaseException:
                 os.close(fd)
                 raise
             # The holder before us may have removed the file after we opened it: make
             # sure the lock we hold is on the file that is at the path now.
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                os.ftruncate(fd, 0)
-                os.lseek(fd, 0, os.SEEK_SET)
-                os.write(fd, str(os.getpid()).encode("ascii"))
-                _HELD[self._key] = [fd, 1]
-                return self
-            os.close(fd)
+            if not self._same_file(fd):
+                os.close(fd)
+                continue
+            if not created:
+                # the lock file of a run killed outright (checked by _open): removed while
+                # locked, then made new by this run (the next turn of the loop)
+                try:
+                    os.unlink(self.path)
+                except OSError:  # (Windows: an open file cannot be removed) kept, unchanged
+                    _HELD[self._key] = [fd, 1, False]
+                    return self
+                os.close(fd)
+                continue
+            os.write(fd, str(os.getpid()).encode("ascii"))  # a file this run created
+            _HELD[self._key] = [fd, 1, True]
+            return self
         raise OutputError(f"could not lock {self.path}; try again")
 
     def __exit__(self, *exc):
@@ -247,8 +384,10 @@ class OutputLock:
         held[1] -= 1
         if held[1] == 0:
             del _HELD[self._key]
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)  # while still locked (see the inode check above)
+            # while still locked (see the inode check above); only the file this run made
+            if held[2] and self._same_file(held[0]):
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
             os.close(held[0])        # closing releases the lock
         return False
 
@@ -267,12 +406,28 @@ def _try_lock(fd: int) -> None:
 
 
 # ----------------------------------------------------------------------------- folders
-def _has_marker(d: Path) -> bool:
-    m = d / MARKER
+def _read_marker(d: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of ``d``'s marker file, or None: a marker is a regular file, never read
+    through a symbolic link (a link planted there is no marker)."""
     try:
-        return m.is_file() and b"aplcohort" in m.read_bytes()[:200]
+        fd = os.open(d / MARKER, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return False
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read() if limit is None else fh.read(limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _has_marker(d: Path) -> bool:
+    data = _read_marker(d, 200)
+    return data is not None and b"aplcohort" in data
 
 
 def _sha256(path) -> str:
@@ -323,9 +478,10 @@ def _manifest(d: Path) -> dict:
 
 def _read_manifest(d: Path):
     """The manifest recorded in ``d``'s marker, or None (an older marker without one)."""
+    data = _read_marker(d, 64 << 20)
     try:
-        doc = json.loads((d / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = json.loads(data.decode("utf-8")) if data is not None else None
+    except ValueError:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict):
         return None
@@ -407,17 +563,7 @@ def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
         raise OutputError(f"--out {out} is a file, not a folder; give a folder name (it is "
                           "created if missing)")
     real = out.resolve()
-    for p in protect or ():
-        if p is None:
-            continue
-        try:
-            pr = Path(p).resolve()
-        except (OSError, RuntimeError):
-            continue
-        if pr == real or real in pr.parents:
-            raise OutputError(f"--out {out} contains the input file {p}; the output folder is "
-                              "replaced whole at every run, so choose a folder that holds no "
-                              "input")
+    _check_protected(out, protect)
     if out.is_dir():
         try:
             entries = [e.name for e in os.scandir(out)]
@@ -457,14 +603,28 @@ def check_output_dir(out, *, force: bool = False, protect=()) -> Path:
     return out
 
 
+def _side_dirs(out: Path, kind: str) -> list:
+    """The temporary folders beside ``out`` (``kind`` "tmp" or "old") that a run made:
+    ``<side stem>.aplcohort-<kind>-<letters and digits>`` (the name of ``out`` taken
+    literally, not as a pattern: ``res[1]``), in name order."""
+    stem = _side_stem(out)
+    form = re.compile(re.escape(f"{stem}.aplcohort-{kind}-") + r"[0-9A-Za-z]+")
+    import glob
+    return sorted(p for p in out.parent.glob(glob.escape(f"{stem}.aplcohort-{kind}-") + "*")
+                  if form.fullmatch(p.name))
+
+
+def _side_dir(out: Path, kind: str) -> Path:
+    return out.parent / f"{_side_stem(out)}.aplcohort-{kind}-{secrets.token_hex(6)}"
+
+
 def _cleanup_stale(out: Path) -> None:
     """Under the lock: undo a commit cut short and remove temporary folders of dead runs."""
-    parent = out.parent
-    olds = sorted(parent.glob(f".{out.name}.aplcohort-old-*"))
-    if not out.exists() and olds:
+    olds = _side_dirs(out, "old")
+    if not os.path.lexists(out) and olds and stat.S_ISDIR(os.lstat(olds[-1]).st_mode):
         os.rename(olds[-1], out)  # killed between the two renames: put the old outputs back
         olds = olds[:-1]
-    for d in olds + sorted(parent.glob(f".{out.name}.aplcohort-tmp-*")):
+    for d in olds + _side_dirs(out, "tmp"):
         _remove(d)
 
 
@@ -502,7 +662,7 @@ def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run
     with OutputLock(out):
         _cleanup_stale(out)
         check_output_dir(out, force=force, protect=protect)
-        tmp = out.parent / f".{out.name}.aplcohort-tmp-{secrets.token_hex(6)}"
+        tmp = _side_dir(out, "tmp")
         os.mkdir(tmp)
         try:
             yield tmp
@@ -514,40 +674,142 @@ def output_transaction(out, *, force: bool = False, protect=(), kind: str = "run
             # again just before the commit: a file added while the run was working is kept
             check_output_dir(out, force=force, protect=protect)
             if out.exists():
-                old = out.parent / f".{out.name}.aplcohort-old-{secrets.token_hex(6)}"
+                old = _side_dir(out, "old")
                 os.rename(out, old)
                 os.rename(tmp, out)
                 _remove(old)
             else:
                 os.rename(tmp, out)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            named = _outside_name(exc, tmp, out)
+            if named is not None:
+                raise named from None
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
 
-def atomic_write_bytes(path, data: bytes, *, force: bool = False) -> Path:
+def _outside_name(exc: OSError, tmp: Path, out: Path):
+    """``exc`` naming the file where the user will look for it (``out/figures/km.png``)
+    instead of the temporary folder that was removed; None when it names no such file."""
+    name = exc.filename
+    if not isinstance(name, (str, Path)):
+        return None
+    try:
+        rel = Path(name).absolute().relative_to(tmp)
+    except ValueError:
+        return None
+    return OSError(exc.errno, exc.strerror, str(out / rel))
+
+
+@contextlib.contextmanager
+def _naming(stem: Path, formats=()):
+    """An operating-system error while writing ``<stem>.<fmt>`` (a full disk, a file-size
+    limit) names the file: a failed ``write`` names none. The formats are written in
+    order, so the failed one is the last whose file exists."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        paths = [stem.with_name(f"{stem.name}.{f}") for f in formats] or [stem]
+        done = [p for p in paths if os.path.lexists(p)]
+        raise OSError(exc.errno, exc.strerror, str((done or paths)[-1])) from None
+
+
+def atomic_write_bytes(path, data: bytes, *, force: bool = False, protect=(),
+                       what: str = "--out") -> Path:
     """Write one file atomically; refuse to overwrite an existing file unless ``force``.
 
-    Used for single-file outputs (``synth scenario --out FILE.csv``).
+    Used for single-file outputs (``synth scenario --out FILE.csv``, ``mapping
+    from-redcap --out FILE.yaml``). The bytes go to a new temporary file beside
+    ``path`` (created with ``O_EXCL``, never through a symbolic link), which then takes
+    the name ``path``: a symbolic link at ``path`` is replaced, never written through
+    (its target is untouched), and without ``force`` an existing name -- a dangling
+    link too -- is never replaced. The parent folder is created if missing. A file in
+    ``protect`` (the input the output is made from) is never replaced, even with
+    ``force``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sub" / "a.csv"
+    >>> atomic_write_bytes(p, b"x\\n").read_bytes()
+    b'x\\n'
+    >>> atomic_write_bytes(p, b"y\\n")
+    Traceback (most recent call last):
+    ...
+    aplcohort.plan.write.OutputError: --out ... already exists; nothing was written. ...
     """
     path = Path(path).absolute()
     if path.is_dir():
-        raise OutputError(f"--out {path} is a folder; give a file name")
-    if path.exists() and not force:
-        raise OutputError(f"--out {path} already exists; nothing was written. Choose a new "
-                          "file name, or pass --force to replace it")
+        raise OutputError(f"{what} {path} is a folder; give a file name")
+    _check_protected(path, protect, what)
+    if os.path.lexists(path) and not force:
+        link = " (a symbolic link)" if path.is_symlink() else ""
+        raise OutputError(f"{what} {path}{link} already exists; nothing was written. Choose "
+                          "a new file name, or pass --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(path):
-        tmp = path.parent / f".{path.name}.aplcohort-tmp-{secrets.token_hex(6)}"
+        tmp = _side_dir(path, "tmp")
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                         0o644)
+            with os.fdopen(fd, "wb") as fh:
+                try:
+                    fh.write(data)
+                    fh.flush()
+                except OSError as exc:
+                    if exc.filename is None:  # name the file the user asked for
+                        raise OSError(exc.errno, exc.strerror, str(path)) from None
+                    raise
+            _check_protected(path, protect, what)
+            if force:
+                os.replace(tmp, path)
+            else:
+                _rename_new(tmp, path, what)
+        finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise
     return path
+
+
+def _rename_new(tmp: Path, path: Path, what: str) -> None:
+    """Give ``tmp`` the name ``path`` only if nothing has that name (atomically, with a
+    hard link, where the file system has them)."""
+    try:
+        os.link(tmp, path)  # tmp: a regular file this run made
+    except FileExistsError:
+        raise OutputError(f"{what} {path} already exists (made while this run was "
+                          "working); nothing was written") from None
+    except OSError as exc:  # no hard links on this file system (FAT, some shares)
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                             errno.EMLINK, errno.ENOSYS):
+            raise
+        if os.path.lexists(path):
+            raise OutputError(f"{what} {path} already exists; nothing was written") from None
+        os.replace(tmp, path)
+
+
+def _check_protected(out: Path, protect, what: str = "--out") -> None:
+    """Refuse an output path that is, or (a folder) contains, one of the input files."""
+    real = Path(out).resolve()
+    for p in protect or ():
+        if p is None:
+            continue
+        try:
+            pr = Path(p).resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if pr == real:
+            raise OutputError(f"{what} {out} is the input file {p}; nothing was written. "
+                              "Choose another name for the output")
+        if real in pr.parents:
+            raise OutputError(f"{what} {out} contains the input file {p}; the output folder "
+                              "is replaced whole at every run, so choose a folder that holds "
+                              "no input")
 
 
 # ----------------------------------------------------------------------------- plan outputs
@@ -660,14 +922,35 @@ def _manuscript_caption(a, caption: str) -> str:
     return f"{a.title}: {caption if keep else caption[:1].lower() + caption[1:]}"
 
 
-def _protected_inputs(res) -> list:
-    src = getattr(getattr(res, "cohort", None), "source", None) or {}
+def input_paths(*given) -> list:
+    """The existing files among ``given`` (paths or names: a plan, scenario, data or
+    mapping given by path; a bundled name such as ``min2022``, a data frame or None are
+    skipped): the inputs an output must never replace (``protect=`` of
+    :func:`check_output_dir` and :func:`atomic_write_bytes`).
+
+    Examples
+    --------
+    >>> input_paths("min2022", None, 3)
+    []
+    """
     out = []
-    for key in ("path", "mapping_path"):
-        v = src.get(key)
-        if isinstance(v, (str, Path)) and Path(v).exists():
-            out.append(Path(v))
+    for v in given:
+        if isinstance(v, (list, tuple)):
+            out.extend(input_paths(*v))
+        elif isinstance(v, (str, Path)) and str(v):
+            try:
+                if Path(v).is_file():
+                    out.append(Path(v))
+            except (OSError, ValueError):
+                continue
     return out
+
+
+def _protected_inputs(res) -> list:
+    """The input files of a run: data, mapping and the plan file itself."""
+    src = getattr(getattr(res, "cohort", None), "source", None) or {}
+    return input_paths(src.get("path"), src.get("mapping_path"),
+                       getattr(res, "_plan_path", None))
 
 
 def _empty_table(a, sec: dict, caption: str, tab) -> bool:
@@ -703,8 +986,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
         ``{name: folder}`` copied into ``out/name`` in the same transaction (the
         synthetic data of ``aplcohort replicate``).
     protect : iterable of paths
-        Input files that must not be inside ``out`` (the data file is added
-        automatically).
+        Input files that must not be inside ``out`` (the data file, the mapping and
+        the plan file are added automatically).
 
     Returns
     -------
@@ -722,8 +1005,14 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     # every name is checked before anything is written; the names an analysis builds (from
     # its id and data values such as group levels) are made file-safe, so that no name can
     # stop the run and take the other analyses with it (safe_output_names)
+    lower: dict = {}
     for aid, a in res.analyses.items():
         validate_output_name(aid, "analysis id")
+        if aid.lower() in lower:  # one file on macOS and Windows
+            raise OutputError(f"analysis ids {lower[aid.lower()]!r} and {aid!r} differ only "
+                              "in case: their files would be one file on macOS and Windows; "
+                              "nothing was written. Give them ids that differ in letters")
+        lower[aid.lower()] = aid
     keys = [(aid, k) for aid, a in res.analyses.items() for k in range(len(a.tables))]
     table_stem = dict(zip(keys, safe_output_names(
         aid if t[0] == aid else f"{aid}__{t[0]}" for aid, a in res.analyses.items()
@@ -776,17 +1065,21 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                     stem = resolve_inside(tmp, "tables", table_stem[aid, k])
                     if isinstance(tab, JournalTable):
                         # identifying columns: checked for the plan by check_identifiers
-                        save_table(tab, stem, formats=options["tables"], allow_identifiers=True)
+                        with _naming(stem, options["tables"]):
+                            save_table(tab, stem, formats=options["tables"],
+                                       allow_identifiers=True)
                         sec["tables"].append((caption, tab.data,
                                               [redact_dates(f) for f in tab.footnotes]))
                         jt = tab
                     elif isinstance(tab, pd.DataFrame):
-                        write_csv_frame(tab, stem.with_name(stem.name + ".csv"))  # full precision
+                        with _naming(stem, ("csv",)):  # full precision
+                            write_csv_frame(tab, stem.with_name(stem.name + ".csv"))
                         jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
                                              plan_of.get(aid) or {}, labels, style)
                         fmts = tuple(f for f in options["tables"] if f != "csv")
                         if fmts:
-                            save_table(jt, stem, formats=fmts, allow_identifiers=True)
+                            with _naming(stem, fmts):
+                                save_table(jt, stem, formats=fmts, allow_identifiers=True)
                         # the footnotes (NE reasons, NR, point intervals, ...) go with it
                         sec["tables"].append((caption, jt.data,
                                               [redact_dates(f) for f in jt.footnotes]))
@@ -831,8 +1124,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
                         json.dumps(jsonable(res.provenance), indent=2) + "\n")
             if res.published is not None:
-                write_csv_frame(res.published, resolve_inside(
-                    tmp, "tables", "published_vs_reproduced", suffix=".csv"))
+                pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
+                with _naming(pub):
+                    write_csv_frame(res.published, pub)
             for name, src in (extra_dirs or {}).items():
                 shutil.copytree(src, resolve_inside(tmp, name))
             figure_writer.finish()
@@ -841,7 +1135,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 from ..plots.export import save_figure
                 for fig, stem in later:
                     if not pre.take(fig, stem):  # its process failed: saved here
-                        save_figure(fig, stem, formats=options["formats"], dpi=options["dpi"])
+                        with _naming(stem, options["formats"]):
+                            save_figure(fig, stem, formats=options["formats"],
+                                        dpi=options["dpi"])
                         import matplotlib.pyplot as plt
                         plt.close(fig)
         items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
@@ -855,8 +1151,9 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             if res.provenance.get("synthetic_data"):
                 notes.insert(0, "SYNTHETIC DATA: these results describe a generated cohort, "
                                 "not patients.")
-            write_manuscript(items, resolve_inside(tmp, "manuscript", suffix=".docx"),
-                             title=title, notes=notes)
+            docx = resolve_inside(tmp, "manuscript", suffix=".docx")
+            with _naming(docx):
+                write_manuscript(items, docx, title=title, notes=notes)
         html = build_report(title=res.plan.get("title", res.plan.get("plan", "Analysis report")),
                             synthetic=bool(res.provenance.get("synthetic_data")), sections=sections,
                             provenance=for_results(res.provenance),
@@ -881,7 +1178,10 @@ def _die_with_parent(parent: int) -> None:
     would live on holding the parent's copy of the output lock, and the next run into
     the same folder would be refused as concurrent."""
     import signal
-    for fd, _count in list(_HELD.values()):  # the copy of the output lock: the parent's alone
+    # an interrupt (Ctrl-C reaches the whole process group) is the parent's to handle: it
+    # stops this process; here it would only print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd, *_rest in list(_HELD.values()):  # the copy of the output lock: the parent's alone
         try:
             os.close(fd)
         except OSError:
@@ -983,7 +1283,8 @@ class _FigureWriter:
     def _save(self, i):
         from ..plots.export import save_figure
         fig, stem = self.jobs[i]
-        save_figure(fig, stem, formats=self.formats, dpi=self.dpi)
+        with _naming(stem, self.formats):  # the error names the file (sent to the parent)
+            save_figure(fig, stem, formats=self.formats, dpi=self.dpi)
 
     def _helper(self, send):  # runs in the forked process
         _die_with_parent(self._parent)
@@ -991,11 +1292,14 @@ class _FigureWriter:
             while (i := self._take()) is not None:
                 self._save(i)
             send.send(None)
-        except BaseException as exc:  # handed to the parent, which raises it
+        except BaseException as exc:  # handed to the parent, which raises it (no traceback here)
             try:
-                send.send(exc)
-            except Exception:
-                send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+                try:
+                    send.send(exc)
+                except Exception:
+                    send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            except BaseException:  # noqa: BLE001 - the parent sees the pipe closed
+                pass
 
     def finish(self):
         """Save the figures no process has taken yet; wait for the helper; raise its error."""
@@ -1216,6 +1520,15 @@ class FigurePrerender:
         adopt_subset_cache(entries)
 
     def _child(self, batch):  # runs in the forked process
+        try:
+            self._child_work(batch)
+        except BaseException:  # noqa: BLE001
+            # no traceback: the parent sees the exit code and saves this batch itself,
+            # where an error that comes back is raised as in a serial run (naming the file)
+            _flush_std_streams()
+            os._exit(1)
+
+    def _child_work(self, batch):
         _die_with_parent(self._parent)
         from ..plots.export import save_figure, subset_cache
         known = set(subset_cache())
@@ -1271,6 +1584,6 @@ class FigurePrerender:
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with _naming(path), open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
 

@@ -47,10 +47,12 @@ def _scenario(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
     sim = simulate(sc, n=args.n, reps=1, seed=args.seed)
     df = to_frame(sim, rep=0)
-    from ..plan.write import atomic_write_bytes
+    from ..plan.write import atomic_write_bytes, input_paths
     out = Path(args.out)
     text = df.to_csv(index=False, lineterminator="\n", float_format="%.10g")
-    atomic_write_bytes(out, text.encode("utf-8"), force=args.force)  # never overwrites unasked
+    # never overwrites unasked; never the scenario file, even with --force
+    atomic_write_bytes(out, text.encode("utf-8"), force=args.force,
+                       protect=input_paths(args.file))
     print(f"{out}: {len(df)} synthetic patients (scenario {sc.name!r}, seed {args.seed})", file=sys.stderr)
     return 0
 

@@ -484,8 +484,8 @@ def run_trial(trial: str, *, data=None, mapping=None, sheet=None, seed: int = 20
     from .._checks import check_bool
     force = check_bool("force", force)
     if out is not None:  # refused before any work
-        from ..plan.write import check_output_dir
-        check_output_dir(out, force=force)
+        from ..plan.write import check_output_dir, input_paths
+        check_output_dir(out, force=force, protect=input_paths(data, mapping))
     if data is None:
         data = generate(trial, seed=seed)
     res = run_plan(PLANS[trial], data=data, mapping=mapping, sheet=sheet, out=None,
