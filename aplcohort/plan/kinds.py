@@ -1311,10 +1311,28 @@ def h_gray(ctx, m, cohort, out):
     out.tables.append(("groups", "Gray's test", res.table))
 
 
-def _regression_summary(out, res, df, event_value=1):
+def _no_firth_hint(terms: pd.DataFrame) -> pd.DataFrame:
+    """Terms without the estimator's "consider firth: true" hint: for a kind that has no
+    ``firth`` setting, that advice names a setting the plan would refuse."""
+    if "note" not in terms.columns:
+        return terms
+    notes = terms["note"].astype(object)
+    hinted = notes.map(lambda v: isinstance(v, str) and "; consider firth: true" in v)
+    if not hinted.any():
+        return terms
+    terms = terms.copy()
+    terms["note"] = notes.map(lambda v: v.replace("; consider firth: true", "")
+                              if isinstance(v, str) else v)
+    return terms
+
+
+def _regression_summary(out, res, df, event_value=1, m=None):
+    # a kind without a firth setting: its terms' notes do not suggest one
+    no_firth = m is not None and "firth" not in type(m).model_fields
+    terms = _no_firth_hint(res.terms) if no_firth else res.terms
     out.summary.update({"n": int(getattr(res, "n", len(df))),
                         "events": int(getattr(res, "events", (df["event"] == event_value).sum())),
-                        "terms": terms_summary(res.terms),
+                        "terms": terms_summary(terms),
                         "conf_level": _num(getattr(res, "conf_level", None))})
     variance = getattr(res, "variance", None)
     if isinstance(variance, str):
@@ -1331,7 +1349,7 @@ def _regression_summary(out, res, df, event_value=1):
     for t in bad:
         out.notes.append(f"term '{t['term']}' not estimable: {t['note']}")
     out.result = res
-    out.tables.append(("terms", "Model terms", terms_frame(res.terms)))
+    out.tables.append(("terms", "Model terms", terms_frame(terms)))
 
 
 def _check_events(m, df, event_value=1, what="events"):
@@ -1363,7 +1381,7 @@ def h_cox(ctx, m, cohort, out):
     else:
         kw.update(robust=m.robust, cluster=m.cluster)
         res = coxph(df, **kw)
-    _regression_summary(out, res, df)
+    _regression_summary(out, res, df, m=m)
     if m.univariable:
         with _part(out, "univariable_multivariable", "univariable models"):
             um = univariable_multivariable(df, **kw)
@@ -1473,7 +1491,7 @@ def h_finegray(ctx, m, cohort, out):
                     categorical=m.categorical, conf_level=m.conf_level, cov2=cov2 or None,
                     tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup,
                     max_iter=m.max_iter)
-    _regression_summary(out, res, df, m.cause)
+    _regression_summary(out, res, df, m.cause, m=m)
     out.summary["cause"] = m.cause
     if not res.converged:   # (its ConvergenceWarning is in notes/warnings; terms: fine_gray)
         out.summary["converged"] = False
@@ -1513,7 +1531,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
                            f"events of cause {m.cause}")
     res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
-    _regression_summary(out, res, df, m.cause)
+    _regression_summary(out, res, df, m.cause, m=m)
     out.summary["cause"] = m.cause
     _treatment_covariate_guard(m, df, out)
     if _fig(ctx, m):
@@ -1631,6 +1649,17 @@ def td_cox_variance(robust, df: pd.DataFrame, id: str = "patient_id",
     return False, "R coxph(id=) default: no patient has more than one event"
 
 
+def _per_patient_terms(out, res, n_patients, events, what):
+    """The terms table of a model fitted on split rows counts patients, not rows: its
+    footnote says "n = <patients>" and how many rows the fit used (R's ``n=`` of a
+    counting-process ``coxph`` is the number of rows)."""
+    key, cap, tab = out.tables[-1]
+    tab = tab.copy()
+    tab.attrs.update({"n": int(n_patients), "events": int(events),
+                      "sample_note": f"patients; the model's {int(res.n)} rows are {what}"})
+    out.tables[-1] = (key, cap, tab)
+
+
 def h_td_cox(ctx, m, cohort, out):
     from ..stats.timedep import td_coxph
     df, info = _td_frame(ctx, m, cohort, out)
@@ -1642,9 +1671,11 @@ def h_td_cox(ctx, m, cohort, out):
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
                    exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
                    robust=robust, conf_level=m.conf_level)
-    _regression_summary(out, res, df)
+    _regression_summary(out, res, df, m=m)
     out.summary.update({"exposure": m.exposure, "n": int(df["patient_id"].nunique()),
                         "events": int(df["event"].sum())})
+    _per_patient_terms(out, res, out.summary["n"], out.summary["events"],
+                       "(start, stop] intervals split at the exposure")
     out.choices = (f"{'robust (sandwich) SE clustered on the patient' if robust else 'model-based SE'}"
                    f" ({why}); ties {m.ties}; {int(round(m.conf_level * 100))}% CI; time from "
                    f"{info['time_zero']} in {info['unit']}")
@@ -1666,7 +1697,7 @@ def h_td_finegray(ctx, m, cohort, out):
                        id="patient_id", exposure_time="exposure_time",
                        categorical=m.categorical, ties=m.ties, cluster=m.cluster,
                        conf_level=m.conf_level)
-    _regression_summary(out, res, df, m.cause)
+    _regression_summary(out, res, df, m.cause, m=m)
     out.summary.update({"exposure": m.exposure, "cause": m.cause,
                         "n": int(df["patient_id"].nunique()),
                         "events": int((df["event"] == m.cause).sum()),
