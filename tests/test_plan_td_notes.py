@@ -43,3 +43,21 @@ def test_kinds_without_firth_do_not_advise_firth(tmp_path):
     tab = pd.read_csv(tmp_path / "o" / "tables" / "tdfg__terms.csv")
     assert not tab["note"].fillna("").str.contains("firth").any()
     assert "firth: true" not in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+
+
+def test_km_strata_with_test_none_stratifies_the_hazard_ratio(tmp_path):
+    # test: none with hr: true: strata is the Cox model's (it changes the HR), not refused;
+    # without hr: true it has no effect and is refused
+    import pytest
+    from aplcohort.plan.spec import PlanError
+    base = {"id": "k", "kind": "km", "endpoint": "os_cr2", "group": "reinduction_regimen",
+            "where": "reinduction_regimen in ['ATO-based', 'IC']", "test": "none",
+            "hr": True}
+    plan = {**PLAN, "analyses": [base, {**base, "id": "ks", "strata": "sex"}]}
+    res = run_plan(plan, figures=False)
+    hr = [res.analyses[k].summary["hr"][0]["estimate"] for k in ("k", "ks")]
+    assert hr[0] != hr[1]
+    assert "hazard ratio stratified by sex" in res.analyses["ks"].choices
+    no_hr = {**base, "id": "ks", "strata": "sex", "hr": False}
+    with pytest.raises(PlanError, match="'strata' has no effect with test: none"):
+        run_plan({**PLAN, "analyses": [no_hr]}, figures=False)

@@ -1056,7 +1056,9 @@ def h_km(ctx, m, cohort, out):
             # the reference level, so that the table labels the terms as the Cox tables do
             # ("Reinduction" / "IC"), not by their model names (reinduction_regimenIC)
             hr.attrs["reference_levels"] = {group: order[0]}
-            out.tables.append(("hr", f"Hazard ratios vs {order[0]}", hr))
+            out.tables.append(("hr", f"Hazard ratios vs {order[0]}"
+                               + (f" (Cox model stratified by {m.strata})" if m.strata else ""),
+                               hr))
     if m.median_followup:
         with _part(out, "median_followup", "median follow-up"):
             fu = median_followup(df["time"], df["event"], g, conf_type=m.conf_type,
@@ -1087,7 +1089,11 @@ def h_km(ctx, m, cohort, out):
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
-                   f"in {info['unit']}" + (f"; test stratified by {m.strata}" if m.strata else "")
+                   f"in {info['unit']}"
+                   + (f"; {'test' if m.test != 'none' else ''}"
+                      f"{' and ' if m.test != 'none' and m.hr else ''}"
+                      f"{'hazard ratio' if m.hr else ''} stratified by {m.strata}"
+                      if m.strata else "")
                    + (f"; survival {res.choices['survival']}, cumulative hazard "
                       f"{res.choices['cumulative hazard']}" if m.stype != 1 or m.ctype != 1 else "")
                    + (f"; conditional on follow-up to {m.start_time:g}"

@@ -168,7 +168,8 @@ class _Adjust(_M):
 
 
 class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
-    strata: Optional[str] = _f(None, column=True, doc="stratified test (curves stay by group)",
+    strata: Optional[str] = _f(None, column=True, doc="stratified test and hr: true Cox model "
+                               "(curves stay by group)",
                                r="survdiff(strata())")
     conf_type: Literal["log", "plain", "log-log"] = _f("log", r="survfit(conf.type=)",
                                                        doc="confidence-interval transform")
@@ -214,8 +215,11 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
         if self.test == "none":
             # pairwise comparisons are tests too (adjust without pairwise is refused above)
             for k in ("strata", "rho", "pairwise"):
+                if k == "strata" and self.hr:
+                    continue        # the hazard ratio's Cox model is stratified by it
                 if k in self.model_fields_set:
-                    raise ValueError(f"'{k}' has no effect with test: none")
+                    raise ValueError(f"'{k}' has no effect with test: none"
+                                     + (" (nor without hr: true)" if k == "strata" else ""))
         if self.group is None and self.landmarks is not None:
             raise ValueError("'landmarks' needs 'group' (the treatment groups whose immortal "
                              "time they address)")
