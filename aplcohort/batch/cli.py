@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._checks import seed_arg
+
 
 def _power(args: argparse.Namespace) -> int:
     from .power import load_any_scenario, parse_n_grid, power_curve
@@ -77,7 +79,7 @@ def _common(p):
     p.add_argument("--reps", type=int, default=1000,
                    help="replicate cohorts per sample size, at least 2 (default 1000)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    p.add_argument("--seed", type=int, default=1, help="root random seed (default 1)")
+    p.add_argument("--seed", type=seed_arg, default=1, help="root random seed (default 1)")
     p.add_argument("--endpoint", default="any",
                    help="'any' (first event, default), 'os', or a cause name")
     p.add_argument("--chunk", type=int, default=2000,

@@ -339,8 +339,8 @@ def _check(alpha, reps, seed, chunk, target=None):
                          f"with no Monte Carlo SE); got {reps!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise InputError(f"chunk must be a positive integer; got {chunk!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer; got {seed!r}")
+    from .._checks import check_seed
+    check_seed(seed)
 
 
 def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any", chunk=2_000,
