@@ -68,8 +68,10 @@ def _sweep(args: argparse.Namespace) -> int:
     from ..plan.write import output_transaction
     out = Path(args.out) if args.out else Path("sweep")
     with output_transaction(out, force=args.force, kind="sweep") as tmp:  # atomic, marker rule
-        # full precision (shortest round-trip repr)
-        df.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
+        # full precision (shortest round-trip repr); text cells starting with = + - @ (a
+        # scenario name from a shared file) escaped as in the plan's tables
+        from ..tables.export import write_csv_frame
+        write_csv_frame(df, tmp / "sweep.csv")
     print(f"wrote {out / 'sweep.csv'} (executed: {df.attrs.get('executor', '?')})",
           file=sys.stderr)
     return 0
@@ -116,6 +118,7 @@ def register(subparsers) -> None:
     s.add_argument("--n", required=True, help="sample sizes START:STOP:STEP or a comma list")
     s.add_argument("--scheduler", default="auto",
                    help="'auto' (Dask local cluster if installed, else in-process), 'local', "
-                        "'none' (in-process) or a dask.distributed scheduler address")
+                        "'none' (in-process) or a dask.distributed scheduler address "
+                        "[tcp://]host:port")
     _common(s)
     s.set_defaults(handler=_sweep)

@@ -276,7 +276,10 @@ class PowerResult(Result):
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         csv = d / "power.csv"
-        self.table.to_csv(csv, index=False, lineterminator="\n")  # full precision (shortest round-trip repr)
+        # full precision (shortest round-trip repr); text cells escaped against spreadsheet
+        # formulas as in the plan's tables
+        from ..tables.export import write_csv_frame
+        write_csv_frame(self.table, csv)
         fig, ax = plt.subplots(figsize=(6, 4))
         self.plot(ax)
         png = d / "power.png"
