@@ -46,6 +46,7 @@ WARNING_GROUPS = {
     "ConvergenceWarning": "Models that did not converge",
     "NumericalWarning": "Numerical problems",
     "RuntimeWarning": "Numerical problems",
+    "FigureTextWarning": "Figure texts shortened or shown differently from the data",
 }
 _WARN_RE = re.compile(r"^\[(?P<aid>[^\]]+)\] (?P<cat>[A-Za-z ]+?): (?P<msg>.*)$", re.S)
 
