@@ -221,7 +221,9 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
     from .style import limit_figure_texts
     from .survival import apply_pending_fit
     limit_figure_texts(fig)  # long labels shortened (said once): the size stays bounded
-    apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_GLYPH_WARNING, category=UserWarning)
+        apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
     check_figure_size(fig, dpi, stem=path_stem)
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in FORMATS + ("tif",):
@@ -232,8 +234,7 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
     raster = [f for f in formats if f in _RASTER]
     with mpl.rc_context(SAVE_RC), _lean_font_subsets(), warnings.catch_warnings():
         # said once, naming the text, by limit_figure_texts (FigureTextWarning)
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font",
-                                category=UserWarning)
+        warnings.filterwarnings("ignore", message=_GLYPH_WARNING, category=UserWarning)
         box, pixels = None, None
         if raster and not transparent:
             # one Agg render at the raster dpi gives the pixels and (same renderer, layout
@@ -264,6 +265,9 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
 
 
 _RASTER = ("png", "tiff")
+#: matplotlib's warning for a character the font cannot draw: named once, with its text,
+#: by ``plots.style.limit_figure_texts`` instead (a FigureTextWarning)
+_GLYPH_WARNING = r"Glyph \d+ .*missing from (current )?font"
 
 #: Most pixels a saved figure may have at its dpi (Pillow's decompression-bomb warning
 #: threshold, so that every PNG reader opens it; a double-column figure at 600 dpi has

@@ -376,14 +376,20 @@ LABEL_MAX_CHARS = 80
 #: Most lines of one text in a figure; the last line shown ends with an ellipsis.
 TEXT_MAX_LINES = 12
 
-_CONTROL = str.maketrans({**{c: chr(0x2400 + c) for c in range(0x20) if c not in (9, 10)},
-                          0x7F: "\u2421", **{c: "\ufffd" for c in range(0x80, 0xA0)}})
+#: Control characters (BEL, ESC, vertical tab, DEL, C1...) in a figure text: drawn as the
+#: replacement character (DejaVu Sans has no control pictures, U+2400 block). So are the
+#: bidirectional overrides and marks: drawn, U+202E reverses the rest of a legend line
+#: ("(n = 38)" read as "(83 = n)").
+_CONTROL = str.maketrans({c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0), 0x061C,
+                                                 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                                 *range(0x2066, 0x206A))
+                          if c not in (9, 10)})
 
 
 def shorten_text(text: str, max_chars: int = LABEL_MAX_CHARS,
                  max_lines: int = TEXT_MAX_LINES) -> str:
-    """``text`` as a figure shows it: control characters as their visible symbol (as in
-    the DOCX: ``\\x07`` -> ``␇``), each line at most ``max_chars`` characters and at most
+    """``text`` as a figure shows it: control characters as the replacement character
+    ``\ufffd`` (the figure font has no control pictures), each line at most ``max_chars`` characters and at most
     ``max_lines`` lines, cut with an ellipsis (``…``). A text that was cut and holds a
     ``$`` has its dollar signs escaped (a cut would leave an unbalanced math expression).
 
@@ -393,8 +399,8 @@ def shorten_text(text: str, max_chars: int = LABEL_MAX_CHARS,
     'LLLLLLLLL…'
     >>> shorten_text("ATO + ATRA")
     'ATO + ATRA'
-    >>> shorten_text("a\\x07b")
-    'a␇b'
+    >>> shorten_text("a\\x07b") == "a\\ufffdb"
+    True
     """
     s = str(text)
     if s.isprintable() and len(s) <= max_chars:   # nearly every text: nothing to do
@@ -433,13 +439,16 @@ def group_label(text) -> str:
     if len(s) <= GROUP_LABEL_MAX_CHARS and s.isprintable():
         return s
     new = shorten_text(s.replace("\n", " "), GROUP_LABEL_MAX_CHARS, 1)
-    if len(s) > GROUP_LABEL_MAX_CHARS:
-        import warnings
+    import warnings
 
-        from ..errors import FigureTextWarning
+    from ..errors import FigureTextWarning
+    if len(s) > GROUP_LABEL_MAX_CHARS:
         warnings.warn(f"a group label of {len(s):,} characters is shortened to "
                       f"{GROUP_LABEL_MAX_CHARS} in the figure's legend and risk table (tables "
                       f"keep the full text): {new!r}", FigureTextWarning, stacklevel=2)
+    elif new != s:
+        warnings.warn(f"control characters in a group label are drawn as '\ufffd' in the "
+                      f"figure: {new!r}", FigureTextWarning, stacklevel=2)
     return new
 
 
@@ -486,7 +495,7 @@ def limit_figure_texts(fig) -> list[str]:
       :data:`TEXT_MAX_LINES` lines (a free-text group label, a reason used as a group),
       is cut with an ellipsis (:func:`shorten_text`), so that a long label cannot make
       the figure tens of thousands of pixels wide; the tables keep the full text;
-    * control characters are shown as their visible symbol (``␇``), as in the DOCX;
+    * control characters are drawn as the replacement character (U+FFFD);
     * characters the figure font cannot draw (shown as boxes) are named once, instead
       of matplotlib's "Glyph ... missing from font(s)" warnings at every save.
 
@@ -500,6 +509,7 @@ def limit_figure_texts(fig) -> list[str]:
     list of str
         The messages (empty when nothing changed).
     """
+    import functools
     import warnings
 
     from matplotlib.ticker import FixedFormatter
@@ -534,10 +544,17 @@ def limit_figure_texts(fig) -> list[str]:
         for axis in (ax.xaxis, ax.yaxis):
             fmt = axis.get_major_formatter()
             if isinstance(fmt, FixedFormatter) and fmt.seq:
-                ref = axis.label
-                seq = [fix(s, ref) for s in fmt.seq]
+                seq = [fix(s, axis.label) for s in fmt.seq]
                 if seq != list(fmt.seq):
                     fmt.seq = seq
+            func = getattr(fmt, "func", None)
+            if (isinstance(func, functools.partial) and func.args
+                    and getattr(func.func, "__name__", "") == "_format_with_dict"
+                    and isinstance(func.args[0], dict)):
+                # set_ticklabels on fixed ticks (matplotlib >= 3.8): {location: label}
+                tickd = func.args[0]
+                for k, v in list(tickd.items()):
+                    tickd[k] = fix(v, axis.label)
     msgs = []
 
     def shown(s, n=40):
@@ -550,8 +567,8 @@ def limit_figure_texts(fig) -> list[str]:
                     f"tables keep the full text), the longest {len(longest):,} characters: "
                     f"{shown(longest)}")
     if controls:
-        msgs.append(f"control characters in {len(controls)} figure text(s) are shown as "
-                    f"their symbol: {shown(controls[0])}")
+        msgs.append(f"control characters in {len(controls)} figure text(s) are drawn as "
+                    f"'\ufffd': {shown(controls[0])}")
     if missing:
         chars = "".join(sorted(missing))[:20]
         label = next(iter(missing.values()))
