@@ -91,7 +91,7 @@ def check_seed(value, name: str = "seed", *, error=InputError) -> int:
     >>> check_seed(10**30)
     Traceback (most recent call last):
     ...
-    aplcohort.errors.InputError: seed must be a whole number from 0 to 2**63 - 1 (9223372036854775807); got a number with 31 digits
+    aplcohort.errors.InputError: seed must be a non-negative integer, at most 2**63 - 1 (9223372036854775807); got a number with 31 digits
     """
     ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if ok and 0 <= int(value) <= MAX_SEED:
@@ -103,16 +103,21 @@ def check_seed(value, name: str = "seed", *, error=InputError) -> int:
                  "a number with thousands of digits")
     else:
         shown = repr(value) if isinstance(value, (str, float)) else type(value).__name__
-    raise error(f"{name} must be a whole number from 0 to 2**63 - 1 ({MAX_SEED}); got {shown}")
+    raise error(f"{name} must be a non-negative integer, at most 2**63 - 1 ({MAX_SEED}); "
+                f"got {shown}")
 
 
 def seed_arg(text: str) -> int:
-    """argparse ``type=`` for ``--seed``: one readable line for a bad value (argparse's own
-    ``int`` echoes a value of any length and Python's digit-limit advice)."""
+    """argparse ``type=`` for ``--seed``: ``int`` for a value of up to 40 characters (its
+    range is checked by the command, :func:`check_seed`); a longer value is refused in one
+    short line (``int`` would echo all of it, or give Python's digit-limit advice)."""
     import argparse
     t = str(text).strip()
-    if not t.isdigit() or len(t) > 19 or int(t) > MAX_SEED:
-        shown = t if len(t) <= 30 else t[:20] + f"... ({len(t)} characters)"
+    if len(t) > 40:
         raise argparse.ArgumentTypeError(
-            f"must be a whole number from 0 to 2**63 - 1; got {shown!r}")
-    return int(t)
+            f"must be a non-negative integer, at most 2**63 - 1; got {t[:20]!r}... "
+            f"({len(t):,} characters)")
+    return int(t)  # ValueError: argparse says "invalid int value: 'abc'"
+
+
+seed_arg.__name__ = "int"  # argparse names the type in "invalid int value"

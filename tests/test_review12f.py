@@ -75,9 +75,10 @@ def test_f3_shorten_text_and_every_figure_text():
     import matplotlib.pyplot as plt
 
     from aplcohort.errors import FigureTextWarning
-    from aplcohort.plots.style import LABEL_MAX_CHARS, limit_figure_texts, shorten_text
+    from aplcohort.plots.style import (LABEL_MAX_CHARS, TEXT_MAX_LINES, limit_figure_texts,
+                                       shorten_text)
     assert shorten_text("x" * 500).endswith("\u2026") and len(shorten_text("x" * 500)) == 80
-    assert shorten_text("\n".join(["a"] * 100)).count("\n") == 11
+    assert shorten_text("\n".join(["a"] * 100)).count("\n") == TEXT_MAX_LINES - 1
     fig, ax = plt.subplots()
     ax.plot([0, 1], label="M" * 2000)
     ax.legend()
@@ -98,6 +99,16 @@ def test_f3_shorten_text_and_every_figure_text():
         warnings.simplefilter("error")
         assert limit_figure_texts(fig) == []  # nothing left to change... and said once
     plt.close(fig)
+
+
+def test_f3_flow_box_with_a_huge_reason_stays_bounded():
+    from aplcohort.plots.flow import _wrap
+    from aplcohort.plots.style import TEXT_MAX_LINES
+    lines = _wrap("reason " * 3000, 200, 7.5)
+    assert len(lines) == TEXT_MAX_LINES and lines[-1].endswith("\u2026")
+    word = _wrap("X" * 3000, 200, 7.5)   # one word wider than the box: cut into pieces
+    assert len(word) == TEXT_MAX_LINES and max(map(len, word)) < 100
+    assert _wrap("Excluded: not APL (n = 4)", 200, 7.5) == ["Excluded: not APL (n = 4)"]
 
 
 def test_f3_figure_too_large_is_refused_before_drawing(tmp_path):
@@ -298,3 +309,18 @@ def test_f13_seed_bounded_in_the_api():
           "events": {"death": {"model": "exponential", "median": 6}}}
     with pytest.raises(InputError, match="2\\*\\*63 - 1"):
         power_curve(sc, [40], reps=2, seed=2**70)
+
+
+def test_f4_presentation_labels_must_be_text():
+    from aplcohort.errors import PlanError
+    from aplcohort.plan.spec import validate_plan
+    base = {"data": {"source": "x.csv"}, "endpoints": {"os": {"time": "t", "event": "e"}},
+            "analyses": [{"id": "km", "kind": "km", "endpoint": "os", "group": "arm"}]}
+    import datetime
+    for labels, where in [({"arm": {"label": 12}}, "labels.arm.label"),
+                          ({"arm": {"levels": {"B": datetime.date(2020, 1, 1)}}},
+                           "labels.arm.levels.B")]:
+        with pytest.raises(PlanError) as exc:
+            validate_plan({**base, "labels": labels})
+        assert where in str(exc.value) and "must be text" in str(exc.value)
+        assert "datetime" not in str(exc.value)

@@ -310,6 +310,14 @@ def _check_presentation(plan: dict, columns, problems: list) -> None:
     except InputError as exc:
         problems.append(PlanProblem("style", str(exc)))
         return
+    # the printed names inside {column: {label, unit, levels: {value: label}}} are free text
+    for col, spec in (plan.get("labels") or {}).items():
+        if isinstance(spec, dict):
+            for key in ("label", "unit"):
+                _check_text(spec.get(key), f"labels.{col}.{key}", problems)
+            lv = spec.get("levels")
+            for value, text in (lv.items() if isinstance(lv, dict) else ()):
+                _check_text(text, f"labels.{col}.levels.{value}", problems)
     if columns is not None:
         for msg in check_overrides(plan.get("labels"), plan.get("levels"), columns):
             problems.append(PlanProblem(msg.split(":", 1)[0].split(".")[0], msg))

@@ -373,8 +373,9 @@ class Palette:
 #: text. 80 characters leave room for a group label (:data:`GROUP_LABEL_MAX_CHARS`) and
 #: its legend entry's "(n = 30): 13.6 (5.7-NR)".
 LABEL_MAX_CHARS = 80
-#: Most lines of one text in a figure; the last line shown ends with an ellipsis.
-TEXT_MAX_LINES = 12
+#: Most lines of one text in a figure (a flow-diagram box of exclusion reasons has a few);
+#: the last line shown ends with an ellipsis.
+TEXT_MAX_LINES = 30
 
 #: Control characters (BEL, ESC, vertical tab, DEL, C1...) in a figure text: drawn as the
 #: replacement character (DejaVu Sans has no control pictures, U+2400 block). So are the
@@ -535,7 +536,7 @@ def limit_figure_texts(fig) -> list[str]:
 
     for t in _figure_texts(fig):
         s = t.get_text()
-        if not s:
+        if not s or getattr(t, "_aplcohort_fitted", False):  # laid out to a bound already
             continue
         new = fix(s, t)
         if new != s:
