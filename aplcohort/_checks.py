@@ -74,3 +74,50 @@ def check_conf_level(conf_level) -> float:
     shown = f"{float(conf_level):g}" if ok else repr(conf_level)
     raise InputError("conf_level must be a number strictly between 0 and 1, e.g. 0.95 for "
                      f"95 % intervals; got {shown}")
+
+
+#: Largest seed accepted (0 .. 2**63 - 1, a signed 64-bit integer): numpy's generators
+#: would take any size, but a seed is printed and recorded in provenance.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(value, name: str = "seed", *, error=InputError) -> int:
+    """``value`` as a seed: a Python or numpy integer from 0 to :data:`MAX_SEED`.
+
+    Examples
+    --------
+    >>> check_seed(2022)
+    2022
+    >>> check_seed(10**30)
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: seed must be a non-negative integer, at most 2**63 - 1 (9223372036854775807); got a number with 31 digits
+    """
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if ok and 0 <= int(value) <= MAX_SEED:
+        return int(value)
+    if ok:
+        digits = len(str(abs(int(value)))) if abs(int(value)) < 10**4000 else None
+        shown = (str(int(value)) if digits is not None and digits <= 20 else
+                 f"a number with {digits} digits" if digits is not None else
+                 "a number with thousands of digits")
+    else:
+        shown = repr(value) if isinstance(value, (str, float)) else type(value).__name__
+    raise error(f"{name} must be a non-negative integer, at most 2**63 - 1 ({MAX_SEED}); "
+                f"got {shown}")
+
+
+def seed_arg(text: str) -> int:
+    """argparse ``type=`` for ``--seed``: ``int`` for a value of up to 40 characters (its
+    range is checked by the command, :func:`check_seed`); a longer value is refused in one
+    short line (``int`` would echo all of it, or give Python's digit-limit advice)."""
+    import argparse
+    t = str(text).strip()
+    if len(t) > 40:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, at most 2**63 - 1; got {t[:20]!r}... "
+            f"({len(t):,} characters)")
+    return int(t)  # ValueError: argparse says "invalid int value: 'abc'"
+
+
+seed_arg.__name__ = "int"  # argparse names the type in "invalid int value"

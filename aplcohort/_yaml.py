@@ -109,6 +109,9 @@ def safe_load(text):
     except RecursionError:
         raise YAMLValueError("the document is nested too deeply to read") from None
     except (ValueError, TypeError, OverflowError) as exc:
+        if "integer string conversion" in str(exc):  # Python's advice is not for the reader
+            raise YAMLValueError("a value cannot be read: a number has more than 4,300 "
+                                 "digits; no setting takes such a number") from None
         raise YAMLValueError(f"a value cannot be read: {exc}") from None
     _check_size(doc)
     return doc

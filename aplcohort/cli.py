@@ -14,6 +14,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 
 from ._version import __version__
@@ -100,6 +101,43 @@ def _os_error_text(exc: OSError) -> str:
     return f"cannot read or write{where or ' a file'}: {detail}."
 
 
+#: Characters a terminal may act on (ESC starts colour, title and screen-clearing
+#: sequences; BEL, backspace, carriage return, C1 controls such as CSI): never printed
+#: raw. Tab and new-line stay.
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with every control character a terminal acts on written as a visible
+    escape (``\x1b``), so that a patient id or a value from a sender's file cannot set
+    the terminal's title, clear its screen or change its colours.
+
+    Examples
+    --------
+    >>> print(terminal_safe("patient \x1b]0;PWNED\x07SYN-001 ok"))
+    patient \x1b]0;PWNED\x07SYN-001 ok
+    """
+    return _TERMINAL_CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+class _TerminalSafeStream:
+    """``sys.stdout`` / ``sys.stderr`` while a command runs: everything written goes
+    through :func:`terminal_safe`, except a carriage return that starts a write (how a
+    progress bar redraws its line)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, s):
+        if isinstance(s, str):
+            head = "\r" if s.startswith("\r") else ""
+            s = head + terminal_safe(s[len(head):])
+        return self._stream.write(s)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -117,6 +155,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cmd = args.command
     debug = os.environ.get("APLCOHORT_DEBUG") == "1"
+    # what the command prints comes partly from data files (ids, values, labels)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafeStream(saved[0]), _TerminalSafeStream(saved[1])
+    try:
+        return _run(args, cmd, debug)
+    finally:
+        if isinstance(sys.stdout, _TerminalSafeStream):
+            sys.stdout = saved[0]
+        if isinstance(sys.stderr, _TerminalSafeStream):
+            sys.stderr = saved[1]
+
+
+def _run(args, cmd: str, debug: bool) -> int:
     try:
         return int(args.handler(args) or 0)
     except InputError as exc:

@@ -108,3 +108,9 @@ class ImmortalTimeWarning(AplcohortWarning):
 
 class DataQualityWarning(AplcohortWarning):
     """A legal but suspicious cohort value."""
+
+
+class FigureTextWarning(AplcohortWarning):
+    """A figure shows a text differently from the data: a label too long for a figure was
+    shortened (tables keep the full text), a control character is shown as its symbol, or
+    the figure font has no glyph for a character."""

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from .._checks import check_conf_level, check_int
+from .._checks import check_conf_level, check_int, check_seed
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
 from ..stats._design import as_columns
@@ -578,7 +578,7 @@ def adjusted_risks(data: pd.DataFrame, time: str, event: str, treatment: str, ti
         if ci == "bootstrap":
             n_boot = check_int("n_boot", 500 if n_boot is None else n_boot,
                                minimum=2)   # 2.5 was read as 2
-            seed = check_int("seed", 20261130 if seed is None else seed, minimum=0)
+            seed = check_seed(20261130 if seed is None else seed)
         cols = [time, event, treatment] + list(covariates)
         check_columns(data, cols, "analysis")
         d = data.dropna(subset=cols)

@@ -197,9 +197,9 @@ def _check_settings(adjust, name="adjust"):
             raise InputError(f"{name}.m_order must be one of {list(_ORDERS)}; got {order!r}"
                              + (f"; did you mean {close[0]!r}?" if close else ""))
         seed = adjust.get("seed")
-        if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool)
-                                     and seed >= 0):
-            raise InputError(f"{name}.seed must be a whole number >= 0; got {seed!r}")
+        if seed is not None:
+            from .._checks import check_seed
+            check_seed(seed, f"{name}.seed")
         if seed is not None and order != "random":
             raise InputError(f"{name}.seed only applies to m_order: random (the visiting "
                              f"order of treated patients); with m_order {order!r} it would "

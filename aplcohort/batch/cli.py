@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._checks import seed_arg
+
 
 def _power(args: argparse.Namespace) -> int:
     from .power import load_any_scenario, parse_n_grid, power_curve
@@ -70,8 +72,10 @@ def _sweep(args: argparse.Namespace) -> int:
     # atomic, marker rule; a folder holding a scenario file is refused even with --force
     with output_transaction(out, force=args.force, kind="sweep",
                             protect=input_paths(args.scenarios)) as tmp:
-        # full precision (shortest round-trip repr)
-        df.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
+        # full precision (shortest round-trip repr); text cells starting with = + - @ (a
+        # scenario name from a shared file) escaped as in the plan's tables
+        from ..tables.export import write_csv_frame
+        write_csv_frame(df, tmp / "sweep.csv")
     print(f"wrote {out / 'sweep.csv'} (executed: {df.attrs.get('executor', '?')})",
           file=sys.stderr)
     return 0
@@ -81,7 +85,7 @@ def _common(p):
     p.add_argument("--reps", type=int, default=1000,
                    help="replicate cohorts per sample size, at least 2 (default 1000)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    p.add_argument("--seed", type=int, default=1, help="root random seed (default 1)")
+    p.add_argument("--seed", type=seed_arg, default=1, help="root random seed (default 1)")
     p.add_argument("--endpoint", default="any",
                    help="'any' (first event, default), 'os', or a cause name")
     p.add_argument("--chunk", type=int, default=2000,
@@ -118,6 +122,7 @@ def register(subparsers) -> None:
     s.add_argument("--n", required=True, help="sample sizes START:STOP:STEP or a comma list")
     s.add_argument("--scheduler", default="auto",
                    help="'auto' (Dask local cluster if installed, else in-process), 'local', "
-                        "'none' (in-process) or a dask.distributed scheduler address")
+                        "'none' (in-process) or a dask.distributed scheduler address "
+                        "[tcp://]host:port")
     _common(s)
     s.set_defaults(handler=_sweep)

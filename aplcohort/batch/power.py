@@ -276,7 +276,10 @@ class PowerResult(Result):
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         csv = d / "power.csv"
-        self.table.to_csv(csv, index=False, lineterminator="\n")  # full precision (shortest round-trip repr)
+        # full precision (shortest round-trip repr); text cells escaped against spreadsheet
+        # formulas as in the plan's tables
+        from ..tables.export import write_csv_frame
+        write_csv_frame(self.table, csv)
         fig, ax = plt.subplots(figsize=(6, 4))
         self.plot(ax)
         png = d / "power.png"
@@ -339,8 +342,8 @@ def _check(alpha, reps, seed, chunk, target=None):
                          f"with no Monte Carlo SE); got {reps!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise InputError(f"chunk must be a positive integer; got {chunk!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer; got {seed!r}")
+    from .._checks import check_seed
+    check_seed(seed)
 
 
 def power_curve(scenario, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any", chunk=2_000,

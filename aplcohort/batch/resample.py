@@ -50,11 +50,11 @@ def replicate_rng(seed, rep):
 
 
 def _check_seed(seed):
-    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or seed < 0:
-        raise InputError(f"seed must be a non-negative integer (results are reproducible "
-                         f"only with an explicit seed); got {seed!r}")
-    return int(seed)
+    if seed is None:
+        raise InputError("seed must be a non-negative integer (results are reproducible "
+                         "only with an explicit seed); got None")
+    from .._checks import check_seed
+    return check_seed(seed)
 
 
 def _check_count(x, name, lo=1):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 
 import pandas as pd
@@ -80,6 +81,34 @@ def cluster_chunk(n_pairs, reps, chunk, workers):
     return max(1, min(int(chunk), reps, math.ceil(reps / per_pair)))
 
 
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}")
+
+
+def check_scheduler(scheduler) -> None:
+    """``scheduler`` is ``None``, ``"auto"``, ``"local"``, ``"none"`` or an address
+    ``[protocol://]host:port``; anything else is a user error (checked before any work).
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://127.0.0.1:8786")
+    >>> check_scheduler("bogus")
+    Traceback (most recent call last):
+    ...
+    aplcohort.errors.InputError: scheduler must be auto, local, none or a scheduler address host:port (e.g. tcp://127.0.0.1:8786); got 'bogus'
+    """
+    if scheduler is None or scheduler in ("auto", "local", "none"):
+        return
+    ok = isinstance(scheduler, str) and _ADDRESS.fullmatch(scheduler) is not None
+    if ok:
+        port = int(scheduler.rsplit(":", 1)[1])
+        ok = 0 < port < 65536
+    if not ok:
+        shown = (repr(scheduler[:60] + ("..." if len(scheduler) > 60 else ""))
+                 if isinstance(scheduler, str) else type(scheduler).__name__)
+        raise InputError("scheduler must be auto, local, none or a scheduler address host:port "
+                         f"(e.g. tcp://127.0.0.1:8786); got {shown}")
+
+
 def _have_distributed():
     try:
         import distributed  # noqa: F401
@@ -112,7 +141,12 @@ def _run_dask(scs, tasks, seed, alpha, endpoint, bar, address):
         return res
 
     if address is not None:
-        with Client(address) as client:
+        try:
+            client = Client(address)
+        except (OSError, ValueError) as exc:  # nobody listening, a refused protocol...
+            raise InputError(f"cannot connect to the Dask scheduler at {address} ({exc}); "
+                             "start it first, or use --scheduler local or none") from None
+        with client:
             return run(client)
     # context managers: the worker processes are shut down on return, error or interrupt
     with LocalCluster(n_workers=_local_workers(len(tasks)), threads_per_worker=1,
@@ -186,6 +220,7 @@ def power_sweep(scenarios, ns, *, reps=1_000, alpha=0.05, seed=0, endpoint="any"
     pairs = len(scs) * len(ns)
     reason = f"scheduler={scheduler!r}"
     done_tasks, done = [], []
+    check_scheduler(scheduler)
     if scheduler in (None, "auto"):
         scheduler, reason, done_tasks, done = _auto(scs, ns, reps, seed, alpha, endpoint)
     elif scheduler != "none" and not _have_distributed():

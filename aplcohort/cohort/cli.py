@@ -30,8 +30,8 @@ def register(subparsers) -> None:
                    metavar="MIB", help="limit on the decompressed size of an .xlsx workbook "
                                        "(default 512 MiB)")
     p.add_argument("--analysis", action="append", metavar="ENDPOINT",
-                   help="also check the columns an endpoint needs (OS, EFS, RFS, CIR, NRM, "
-                        "ANC_recovery, PLT_recovery); repeatable")
+                   help="also check the columns an analysis needs (core, OS, EFS, RFS, LFS, "
+                        "CIR, NRM, ANC_recovery, PLT_recovery); repeatable")
     p.add_argument("--time-zero", dest="time_zero",
                    help="time zero for --analysis (relapse1, reinduction, response, mcr2, "
                         "postremission, or a date column)")
@@ -84,6 +84,10 @@ def _run_from_redcap(args) -> int:
 
 def _run_validate(args) -> int:
     from .io import load
+    if args.analysis:  # a name that is not an analysis: one line, before the file is read
+        from .schema import required_for
+        for name in args.analysis:
+            required_for(name, args.time_zero)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)  # printed in the report below

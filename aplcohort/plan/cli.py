@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._checks import seed_arg
+
 
 def _print_summary(res, out):
     n_hold = None
@@ -146,7 +148,7 @@ def register(sub) -> None:
     r.add_argument("--sheet", help="Excel sheet name")
     r.add_argument("--header-row", dest="header_row", type=int, metavar="N",
                    help="row (from 1) of the CSV or sheet that holds the column names")
-    r.add_argument("--seed", type=int, default=2022, help="seed of the synthetic replica (default 2022)")
+    r.add_argument("--seed", type=seed_arg, default=2022, help="seed of the synthetic replica (default 2022)")
     r.add_argument("--strict", action="store_true",
                    help="exit with status 2 when any analysis is not estimable")
     r.add_argument("--force", action="store_true",

@@ -46,6 +46,7 @@ WARNING_GROUPS = {
     "ConvergenceWarning": "Models that did not converge",
     "NumericalWarning": "Numerical problems",
     "RuntimeWarning": "Numerical problems",
+    "FigureTextWarning": "Figure texts shortened or shown differently from the data",
 }
 _WARN_RE = re.compile(r"^\[(?P<aid>[^\]]+)\] (?P<cat>[A-Za-z ]+?): (?P<msg>.*)$", re.S)
 
@@ -265,4 +266,7 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
             v = ", ".join(f"{a} {b}" for a, b in v.items())
         out.append(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>")
     out.append("</tbody></table></body></html>")
-    return "\n".join(out)
+    # control characters from the data (ESC, BEL, vertical tab...) are invalid in HTML:
+    # shown as their visible symbol, as in the DOCX (the base64 images hold none)
+    from ..tables.export import html_safe_controls
+    return html_safe_controls("\n".join(out))

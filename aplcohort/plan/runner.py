@@ -522,6 +522,10 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                         out_a = _kinds.run_analysis(ctx, models[a["id"]])
                 else:
                     out_a = _kinds.run_analysis(ctx, models[a["id"]])
+                if out_a.figures:  # long labels shortened, named in this analysis's warnings
+                    from ..plots.style import limit_figure_texts
+                    for _name, fig in out_a.figures:
+                        limit_figure_texts(fig)
             _collect_warnings(a["id"], caught, out_a, run_warnings)
             analyses[a["id"]] = out_a
             if pre is not None and out_a.figures:

@@ -24,6 +24,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import MAX_SEED
 from ..errors import PlanError
 from .identifiers import check_identifiers
 from .registry import KINDS, PRESENTATION_KEYS, Presentation
@@ -68,6 +69,51 @@ class PlanProblem:
         return s + (f"\n    fix: {self.fix}" if self.fix else "")
 
 
+def as_written(value) -> str:
+    """``value`` shown as the plan's author wrote it, not as a Python repr: YAML reads
+    ``2020-01-01`` as a date, ``12`` as an integer, ``!!set {a, b}`` as a set.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> as_written(datetime.date(2020, 1, 1)), as_written(True), as_written({"b", "a"})
+    ('2020-01-01', 'true', '{a, b}')
+    """
+    import datetime
+    import numbers
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "null (empty)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return str(value)
+    if isinstance(value, numbers.Number):
+        try:
+            text = str(value)
+        except ValueError:  # an integer past Python's digit limit
+            return "a number with thousands of digits"
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(as_written(v).strip("'") for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(as_written(v) for v in value[:10]) + (", ..." if len(value) > 10
+                                                                      else "") + "]"
+    if isinstance(value, dict):
+        return "a mapping {" + ", ".join(str(k) for k in list(value)[:10]) + "}"
+    return type(value).__name__
+
+
+def _check_text(value, where: str, problems: list, fix: str = "") -> None:
+    """A free-text plan field (title, label, reason...) must be text: YAML reads
+    ``title: 2020-01-01`` as a date and ``title: 12`` as a number."""
+    if value is not None and not isinstance(value, str):
+        problems.append(PlanProblem(where, f"must be text; got {as_written(value)}",
+                                    fix or "put the text in quotes, e.g. "
+                                    f"\"{as_written(value).strip(chr(39))}\""))
+
+
 def _suggest(key: str, allowed, what: str = "allowed keys") -> str:
     m = difflib.get_close_matches(str(key), sorted(map(str, allowed)), n=1, cutoff=0.6)
     return f"did you mean '{m[0]}'?" if m else f"{what}: {', '.join(sorted(map(str, allowed)))}"
@@ -104,7 +150,7 @@ def _pydantic_problem(err: dict, kind: str, where: str, model) -> PlanProblem:
         msg = err.get("msg", "").removeprefix("Value error, ")
         return PlanProblem(where, msg)
     return PlanProblem(where, f"{path}: {err.get('msg', '').removeprefix('Value error, ')} "
-                              f"(got {err.get('input')!r})")
+                              f"(got {as_written(err.get('input'))})")
 
 
 def parse_analysis(a: dict, where: str = "analysis", problems: list | None = None):
@@ -264,6 +310,14 @@ def _check_presentation(plan: dict, columns, problems: list) -> None:
     except InputError as exc:
         problems.append(PlanProblem("style", str(exc)))
         return
+    # the printed names inside {column: {label, unit, levels: {value: label}}} are free text
+    for col, spec in (plan.get("labels") or {}).items():
+        if isinstance(spec, dict):
+            for key in ("label", "unit"):
+                _check_text(spec.get(key), f"labels.{col}.{key}", problems)
+            lv = spec.get("levels")
+            for value, text in (lv.items() if isinstance(lv, dict) else ()):
+                _check_text(text, f"labels.{col}.levels.{value}", problems)
     if columns is not None:
         for msg in check_overrides(plan.get("labels"), plan.get("levels"), columns):
             problems.append(PlanProblem(msg.split(":", 1)[0].split(".")[0], msg))
@@ -297,11 +351,17 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
                         f"'data', 'endpoints', 'analyses'; got {type(plan).__name__}")
     _check_keys(plan, TOP_KEYS, "top level", problems)
     _check_presentation(plan, columns, problems)
-    if "seed" in plan and not (type(plan["seed"]) is int and plan["seed"] >= 0):
+    if "seed" in plan and not (type(plan["seed"]) is int and 0 <= plan["seed"] <= MAX_SEED):
         # recorded in provenance.json: `yes`, `.nan` or `2022.5` would be recorded as
         # true / null / a float that no generator takes
-        problems.append(PlanProblem("seed", f"seed must be a whole number >= 0; got "
-                                            f"{plan['seed']!r}", "write e.g. seed: 2022"))
+        problems.append(PlanProblem("seed", f"seed must be a whole number from 0 to "
+                                            f"2**63 - 1; got {as_written(plan['seed'])}",
+                                    "write e.g. seed: 2022"))
+    # free text: the report, manuscript and tables print these (a date or a number read
+    # by YAML would fail there, after every analysis ran)
+    for key in ("plan", "title", "description"):
+        if key in plan:
+            _check_text(plan[key], key, problems)
     data = plan.get("data")
     if not isinstance(data, dict) or "source" not in (data or {}):
         problems.append(PlanProblem("data", "missing 'data: {source: FILE}'",
@@ -319,6 +379,12 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             problems.append(PlanProblem(w, "each filter must be a mapping {id, keep, reason}"))
             continue
         _check_keys(f, FILTER_KEYS, w, problems)
+        for key in ("id", "reason"):
+            _check_text(f.get(key), f"{w}.{key}", problems)
+        if "keep" in f and not isinstance(f["keep"], str):
+            problems.append(PlanProblem(w, f"keep must be an expression (text); got "
+                                           f"{as_written(f['keep'])}",
+                                        "write e.g. keep: age_at_relapse >= 18"))
         for req in ("keep", "reason"):
             if req not in f:
                 problems.append(PlanProblem(w, f"missing '{req}'",
@@ -344,6 +410,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             problems.append(PlanProblem(w, "must be a mapping"))
             continue
         _check_keys(ep, ENDPOINT_KEYS, w, problems)
+        _check_text(ep.get("label"), f"{w}.label", problems)
         if "endpoint" in ep:
             if ep["endpoint"] not in DATE_ENDPOINTS:
                 problems.append(PlanProblem(w, f"unknown endpoint '{ep['endpoint']}'",

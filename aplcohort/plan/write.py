@@ -1108,6 +1108,30 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 from ..tables.export import latex_document
                 _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
                             latex_document(tex_files, title=title))
+            from .._results import jsonable
+            _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
+                        json.dumps(jsonable(res.provenance), indent=2) + "\n")
+            if res.published is not None:
+                pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
+                with _naming(pub):
+                    write_csv_frame(res.published, pub)
+            for name, src in (extra_dirs or {}).items():
+                shutil.copytree(src, resolve_inside(tmp, name))
+            figure_writer.finish()
+            failures: dict = {}
+            if pre is not None:
+                pre.finish()
+                for fig, stem in later:
+                    if not pre.take(fig, stem):  # its process failed: saved here
+                        with _naming(stem, options["formats"]):
+                            failure = _save_one(fig, stem, options["formats"], options["dpi"])
+                        if failure is not None:
+                            failures[id(fig)] = failure
+                        import matplotlib.pyplot as plt
+                        plt.close(fig)
+            # a figure that could not be saved fails its analysis only (_save_one)
+            failures.update(figure_writer.failures())
+            _mark_figure_failures(res, failures, sections, items)
             doc = res.to_dict()
             # the run time lives in provenance.json only (byte-identical reruns)
             doc["provenance"] = for_results(doc["provenance"])
@@ -1120,26 +1144,6 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                                         for w in summ["warnings"]]
             _write_text(resolve_inside(tmp, "results", suffix=".json"),
                         json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-            from .._results import jsonable
-            _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
-                        json.dumps(jsonable(res.provenance), indent=2) + "\n")
-            if res.published is not None:
-                pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
-                with _naming(pub):
-                    write_csv_frame(res.published, pub)
-            for name, src in (extra_dirs or {}).items():
-                shutil.copytree(src, resolve_inside(tmp, name))
-            figure_writer.finish()
-            if pre is not None:
-                pre.finish()
-                from ..plots.export import save_figure
-                for fig, stem in later:
-                    if not pre.take(fig, stem):  # its process failed: saved here
-                        with _naming(stem, options["formats"]):
-                            save_figure(fig, stem, formats=options["formats"],
-                                        dpi=options["dpi"])
-                        import matplotlib.pyplot as plt
-                        plt.close(fig)
         items = [ManuscriptItem("figure", it[1], figure=it[2]) if isinstance(it, tuple) else it
                  for it in items]
         if "docx" in options["tables"]:
@@ -1162,6 +1166,65 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                             description=res.plan.get("description"))
         _write_text(resolve_inside(tmp, "report", suffix=".html"), html)
     return out
+
+
+def _save_one(fig, stem, formats, dpi):
+    """Save one figure; ``None``, or ``(status, reason)`` when it could not be saved.
+
+    A failure of one figure (a figure too large to draw, a matplotlib error on odd
+    data) is confined to its analysis: its partial files are removed and the analysis
+    is marked (:func:`_mark_figure_failures`); the other analyses and their files are
+    written. A file-system error (disk full, file-size limit, permission) is not a
+    figure's problem: it is raised and the run writes nothing, as for any other file.
+    """
+    from ..plots.export import save_figure
+    try:
+        save_figure(fig, stem, formats=formats, dpi=dpi)
+        return None
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - confined to this figure's analysis
+        for f in formats:
+            try:
+                Path(stem).with_name(Path(stem).name + "." + f).unlink(missing_ok=True)
+            except OSError:
+                pass
+        status = "not estimable" if isinstance(exc, InputError) else "error"
+        text = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+        return status, f"figure {Path(stem).name!r} could not be saved: {text}"
+
+
+def _mark_figure_failures(res, failures: dict, sections: list, items: list) -> None:
+    """The analyses whose figures could not be saved (``{id(fig): (status, reason)}``):
+    their figures leave the report and the manuscript, and each such analysis gets the
+    status and reason (``not estimable`` for a figure too large to draw, ``error`` for
+    anything else: exit status 1 as for any internal error)."""
+    if not failures:
+        return
+    for aid, a in res.analyses.items():
+        bad = [(name, failures[id(fig)]) for name, fig in a.figures if id(fig) in failures]
+        if not bad:
+            continue
+        names = {name for name, _ in bad}
+        status = "error" if any(st == "error" for _n, (st, _r) in bad) else "not estimable"
+        reason = "; ".join(r for _n, (_s, r) in bad)
+        for sec in sections:
+            if sec["id"] == aid:
+                sec["figures"] = [p for p in sec["figures"] if p.stem not in names]
+        items[:] = [it for it in items if not (isinstance(it, tuple) and it[2].stem in names
+                                               and it[2].parent.name == "figures")]
+        a.figures = [(n, f) for n, f in a.figures if n not in names]
+        if a.status == "ok":
+            a.status, a.reason = status, reason
+        else:
+            a.reason = f"{a.reason}; {reason}"
+        if isinstance(a.summary, dict):
+            a.summary["status"], a.summary["reason"] = a.status, a.reason
+            if status == "error":
+                a.summary.setdefault("internal_errors", []).append(reason)
+        cat = "internal error" if status == "error" else "not estimable"
+        res.warnings.append(f"[{aid}] {cat}: {reason}")
+        a.notes.append(f"{cat}: {reason}")
 
 
 def _cpus() -> int:
@@ -1252,6 +1315,7 @@ class _FigureWriter:
         self.formats, self.dpi = tuple(formats), dpi
         self.proc = self.counter = self.recv = None
         self._next = 0
+        self.failed: dict = {}   # job index -> (status, reason): see _save_one
 
     def __enter__(self):
         import multiprocessing as mp
@@ -1281,17 +1345,18 @@ class _FigureWriter:
         return i if i < len(self.jobs) else None
 
     def _save(self, i):
-        from ..plots.export import save_figure
         fig, stem = self.jobs[i]
         with _naming(stem, self.formats):  # the error names the file (sent to the parent)
-            save_figure(fig, stem, formats=self.formats, dpi=self.dpi)
+            failure = _save_one(fig, stem, self.formats, self.dpi)
+        if failure is not None:
+            self.failed[i] = failure
 
     def _helper(self, send):  # runs in the forked process
         _die_with_parent(self._parent)
         try:
             while (i := self._take()) is not None:
                 self._save(i)
-            send.send(None)
+            send.send(dict(self.failed))    # the figures that failed (confined): a dict
         except BaseException as exc:  # handed to the parent, which raises it (no traceback here)
             try:
                 try:
@@ -1313,8 +1378,14 @@ class _FigureWriter:
                                    f"{self.proc.exitcode}); no output was written")
             self.proc.join()
             self.proc = None
-            if err is not None:
+            if isinstance(err, dict):
+                self.failed.update(err)
+            elif err is not None:
                 raise err
+
+    def failures(self) -> dict:
+        """``{id(figure): (status, reason)}`` of the figures that could not be saved."""
+        return {id(self.jobs[i][0]): v for i, v in self.failed.items()}
 
     def __exit__(self, *exc):
         import matplotlib.pyplot as plt
@@ -1533,7 +1604,10 @@ class FigurePrerender:
         from ..plots.export import save_figure, subset_cache
         known = set(subset_cache())
         for seq, fig in batch:
-            save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
+            try:
+                save_figure(fig, self.dir / str(seq), formats=self.formats, dpi=self.dpi)
+            except Exception:  # noqa: BLE001 - not marked done: the run saves it and says why
+                continue
             (self.dir / f"{seq}.done").touch()
         # the font subsets made here, for the processes forked after this one (pump)
         try:   # a speed-up only: the figures above are saved whatever happens here

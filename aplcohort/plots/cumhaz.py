@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .style import group_styles, journal_style, ordered_groups
+from .style import group_label, group_styles, journal_style, ordered_groups
 from .survival import (_check_unit, _default_label, _draw_risk_table,
                        _finish_axes, _new_axes, _result_groups, _step_xy, check_labels,
                        default_ticks)
@@ -66,7 +66,7 @@ def plot_cumhaz(result, ax=None, *, times=None, risk_table=True, ci=None, censor
         rows = ("n_risk",) if risk_table else ()
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
+        lab = {g: group_label((labels or {}).get(g, _default_label(g, groups))) for g in groups}
         styles = group_styles(groups, colors, linestyles)
         t_start = float(getattr(result, "start_time", 0.0) or 0.0)
         ymax = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import types
+import warnings
 from pathlib import Path
 
 import matplotlib as mpl
@@ -217,8 +218,13 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
         raise InputError(f"unsupported figure format(s) {bad or formats}; choose from {FORMATS}")
     if dpi not in (300, 600):
         raise InputError(f"dpi must be 300 (colour / halftone) or 600 (line art); got {dpi!r}")
+    from .style import limit_figure_texts
     from .survival import apply_pending_fit
-    apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
+    limit_figure_texts(fig)  # long labels shortened (said once): the size stays bounded
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_GLYPH_WARNING, category=UserWarning)
+        apply_pending_fit(fig)  # a fit postponed by plots.survival.deferred_fit
+    check_figure_size(fig, dpi, stem=path_stem)
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in FORMATS + ("tif",):
         stem = stem.with_suffix("")
@@ -226,7 +232,9 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
     out = []
     pad = 0.03
     raster = [f for f in formats if f in _RASTER]
-    with mpl.rc_context(SAVE_RC), _lean_font_subsets():
+    with mpl.rc_context(SAVE_RC), _lean_font_subsets(), warnings.catch_warnings():
+        # said once, naming the text, by limit_figure_texts (FigureTextWarning)
+        warnings.filterwarnings("ignore", message=_GLYPH_WARNING, category=UserWarning)
         box, pixels = None, None
         if raster and not transparent:
             # one Agg render at the raster dpi gives the pixels and (same renderer, layout
@@ -234,6 +242,7 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
             box, pixels = _render_raster(fig, dpi, pad)
         if box is None:
             box = snap_bbox(tight_bbox(fig, pad_inches=pad, dpi=dpi), dpi)
+        check_figure_size(fig, dpi, box=box, stem=path_stem)  # texts outside the figure
         for f in formats:
             p = stem.with_name(stem.name + "." + f)
             if f == "png" and pixels is not None:
@@ -256,6 +265,48 @@ def save_figure(fig, path_stem, formats=("png", "svg", "pdf", "tiff"), dpi: int 
 
 
 _RASTER = ("png", "tiff")
+#: matplotlib's warning for a character the font cannot draw: named once, with its text,
+#: by ``plots.style.limit_figure_texts`` instead (a FigureTextWarning)
+_GLYPH_WARNING = r"Glyph \d+ .*missing from (current )?font"
+
+#: Most pixels a saved figure may have at its dpi (Pillow's decompression-bomb warning
+#: threshold, so that every PNG reader opens it; a double-column figure at 600 dpi has
+#: about 25 million). Texts are shortened before (``plots.style.limit_figure_texts``),
+#: so only a figure drawn oversized by hand reaches it.
+MAX_FIGURE_PIXELS = 89_478_485
+
+
+class FigureTooLargeError(InputError):
+    """A figure that would be larger than :data:`MAX_FIGURE_PIXELS`: not saved."""
+
+
+def check_figure_size(fig, dpi, box=None, stem=None) -> None:
+    """Raise :class:`FigureTooLargeError` when ``fig`` (or its box ``box``, inches) at
+    ``dpi`` has more than :data:`MAX_FIGURE_PIXELS` pixels or a side over 65,000 pixels,
+    before anything that size is drawn.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plt.figure(figsize=(400, 3))
+    >>> check_figure_size(fig, 300, stem="km")
+    Traceback (most recent call last):
+    ...
+    aplcohort.plots.export.FigureTooLargeError: figure 'km' would be 120,000 x 900 pixels at 300 dpi (more than 89,478,485 pixels, or a side over 65,000); it was not saved. Something in it is drawn far too large (a text or an axis range): shorten the labels or draw fewer items.
+    >>> plt.close(fig)
+    """
+    if box is not None:
+        w_in, h_in = box.width, box.height
+    else:
+        w_in, h_in = fig.get_size_inches()
+    w, h = int(round(float(w_in) * dpi)), int(round(float(h_in) * dpi))
+    if w * h > MAX_FIGURE_PIXELS or max(w, h) > 65_000:
+        name = f" {Path(str(stem)).name!r}" if stem is not None else ""
+        raise FigureTooLargeError(
+            f"figure{name} would be {w:,} x {h:,} pixels at {dpi} dpi (more than "
+            f"{MAX_FIGURE_PIXELS:,} pixels, or a side over 65,000); it was not saved. Something "
+            "in it is drawn far too large (a text or an axis range): shorten the labels or "
+            "draw fewer items.")
 
 
 def write_png(path, pixels, dpi: float) -> None:

@@ -45,20 +45,40 @@ def _text_width(s: str, fs: float) -> float:
 
 def _wrap(text: str, width_pt: float, fs: float) -> list[str]:
     """Greedy word wrap to the measured box width; "(n = 4)" is never split."""
+    from .style import TEXT_MAX_LINES, shorten_text
     avail = width_pt - 2 * _PAD
-    text = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", str(text))
+    text = str(text)
+    if len(text) > 200 * TEXT_MAX_LINES:  # a free-text reason of pages: more is never shown
+        text = text[:200 * TEXT_MAX_LINES]
+    text = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", shorten_text(text, 10**9, 10**9))
     lines = []
     for para in text.split("\n"):
-        words = para.split(" ")
+        words = []
+        for w in para.split(" "):
+            # a word wider than the box (measured only when it may be: 0.25 em a character
+            # is narrower than any DejaVu Sans letter) is cut into pieces
+            ww = _text_width(w.replace("\u00a0", " "), fs) if len(w) * fs * 0.25 > avail else 0
+            if ww > avail and len(w) > 1:
+                k = max(1, int(len(w) * avail / ww * 0.95))
+                words += [w[i:i + k] for i in range(0, len(w), k)]
+            else:
+                words.append(w)
         cur = ""
         for w in words:
             trial = w if not cur else cur + " " + w
             if cur and _text_width(trial.replace("\u00a0", " "), fs) > avail:
                 lines.append(cur)
                 cur = w
+                if len(lines) > TEXT_MAX_LINES:  # nothing more is shown
+                    break
             else:
                 cur = trial
         lines.append(cur)
+        if len(lines) > TEXT_MAX_LINES:
+            break
+    if len(lines) > TEXT_MAX_LINES:  # the box stays bounded
+        lines = lines[:TEXT_MAX_LINES]
+        lines[-1] = lines[-1][:-1] + "\u2026" if len(lines[-1]) > 1 else "\u2026"
     return [ln.replace("\u00a0", " ") for ln in lines]
 
 
@@ -291,12 +311,13 @@ def plot_flow(log, splits=None, ax=None, *, start_text=None, step_texts=None, wi
                                             facecolor=face, edgecolor="black", linewidth=0.7,
                                             gid=f"box:{b.id}", zorder=2))
             if b.align == "left":
-                ax.text(b.x + _PAD, b.y + b.h / 2, b.text, ha="left", va="center", fontsize=fs,
-                        linespacing=1.15, gid=f"text:{b.id}", zorder=3)
+                t = ax.text(b.x + _PAD, b.y + b.h / 2, b.text, ha="left", va="center", fontsize=fs,
+                            linespacing=1.15, gid=f"text:{b.id}", zorder=3)
             else:
-                ax.text(b.x + b.w / 2, b.y + b.h / 2, b.text, ha="center", va="center",
-                        fontsize=fs, linespacing=1.15, gid=f"text:{b.id}", zorder=3,
-                        fontstyle="italic" if b.kind == "title" else "normal",
-                        bbox=(dict(facecolor="white", edgecolor="none", pad=0.5)
-                              if b.kind == "title" else None))
+                t = ax.text(b.x + b.w / 2, b.y + b.h / 2, b.text, ha="center", va="center",
+                            fontsize=fs, linespacing=1.15, gid=f"text:{b.id}", zorder=3,
+                            fontstyle="italic" if b.kind == "title" else "normal",
+                            bbox=(dict(facecolor="white", edgecolor="none", pad=0.5)
+                                  if b.kind == "title" else None))
+            t._aplcohort_fitted = True  # wrapped to its box (_wrap): limit_figure_texts keeps it
     return ax

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..stats.outcome import Outcome
-from .style import figure_size, group_styles, journal_style, ordered_groups
+from .style import figure_size, group_label, group_styles, journal_style, ordered_groups
 from .survival import plot_cif, pvalue_text
 
 
@@ -126,7 +126,7 @@ def plot_recovery(time, code, group, ax=None, *, kind: str = "cif", count: str =
     out = Outcome.competing(time, code)
     g, groups = _groups(group, out.n, order)
     summ = recovery_summary(out.time, out.event, g, order=groups)
-    lab = {lv: (labels or {}).get(lv, str(lv)) for lv in groups}
+    lab = {lv: group_label((labels or {}).get(lv, str(lv))) for lv in groups}
     if kind == "cif":
         from ..stats.competing import cumulative_incidence, gray_test
         from ..stats.km import number_at_risk

@@ -366,3 +366,218 @@ class Palette:
     def __repr__(self) -> str:
         inner = ", ".join(f"{k!r}: {v['color']}" for k, v in self._styles.items())
         return f"Palette({inner})"
+
+
+#: Longest line (characters) of a text in a figure: a longer label (a group level, a
+#: variable name, a free-text reason) is cut there with an ellipsis; tables keep the full
+#: text. 80 characters leave room for a group label (:data:`GROUP_LABEL_MAX_CHARS`) and
+#: its legend entry's "(n = 30): 13.6 (5.7-NR)".
+LABEL_MAX_CHARS = 80
+#: Most lines of one text in a figure (a flow-diagram box of exclusion reasons has a few);
+#: the last line shown ends with an ellipsis.
+TEXT_MAX_LINES = 30
+
+#: Control characters (BEL, ESC, vertical tab, DEL, C1...) in a figure text: drawn as the
+#: replacement character (DejaVu Sans has no control pictures, U+2400 block). So are the
+#: bidirectional overrides and marks: drawn, U+202E reverses the rest of a legend line
+#: ("(n = 38)" read as "(83 = n)").
+_CONTROL = str.maketrans({c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0), 0x061C,
+                                                 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                                 *range(0x2066, 0x206A))
+                          if c not in (9, 10)})
+
+
+def shorten_text(text: str, max_chars: int = LABEL_MAX_CHARS,
+                 max_lines: int = TEXT_MAX_LINES) -> str:
+    """``text`` as a figure shows it: control characters as the replacement character
+    ``\ufffd`` (the figure font has no control pictures), each line at most ``max_chars`` characters and at most
+    ``max_lines`` lines, cut with an ellipsis (``…``). A text that was cut and holds a
+    ``$`` has its dollar signs escaped (a cut would leave an unbalanced math expression).
+
+    Examples
+    --------
+    >>> shorten_text("L" * 100, 10)
+    'LLLLLLLLL…'
+    >>> shorten_text("ATO + ATRA")
+    'ATO + ATRA'
+    >>> shorten_text("a\\x07b") == "a\\ufffdb"
+    True
+    """
+    s = str(text)
+    if s.isprintable() and len(s) <= max_chars:   # nearly every text: nothing to do
+        return s
+    s = s.translate(_CONTROL)
+    lines = s.split("\n")
+    cut = len(lines) > max_lines
+    lines = lines[:max_lines]
+    out = []
+    for ln in lines:
+        if len(ln) > max_chars:
+            ln, cut = ln[:max_chars - 1].rstrip() + "\u2026", True
+        out.append(ln)
+    if len(lines) == max_lines and cut and not out[-1].endswith("\u2026"):
+        out[-1] = out[-1][:max_chars - 1] + "\u2026"
+    s = "\n".join(out)
+    if cut and "$" in s:
+        s = s.replace("\\$", "$").replace("$", "\\$")
+    return s
+
+
+#: Longest group label (characters) in a legend or risk table: the legend entry adds
+#: "(n = 30): 13.6 (5.7-NR)" after it, the risk table puts it left of the axes.
+GROUP_LABEL_MAX_CHARS = 40
+
+
+def group_label(text) -> str:
+    """A group level as legends and risk tables show it: one line of at most
+    :data:`GROUP_LABEL_MAX_CHARS` characters (:func:`shorten_text`); tables keep the full
+    text.
+
+    >>> group_label("Reinduction with arsenic trioxide and all-trans retinoic acid, then HSCT")
+    'Reinduction with arsenic trioxide and a…'
+    """
+    s = str(text)
+    if len(s) <= GROUP_LABEL_MAX_CHARS and s.isprintable():
+        return s
+    new = shorten_text(s.replace("\n", " "), GROUP_LABEL_MAX_CHARS, 1)
+    import warnings
+
+    from ..errors import FigureTextWarning
+    if len(s) > GROUP_LABEL_MAX_CHARS:
+        warnings.warn(f"a group label of {len(s):,} characters is shortened to "
+                      f"{GROUP_LABEL_MAX_CHARS} in the figure's legend and risk table (tables "
+                      f"keep the full text): {new!r}", FigureTextWarning, stacklevel=2)
+    elif new != s:
+        warnings.warn(f"control characters in a group label are drawn as '\ufffd' in the "
+                      f"figure: {new!r}", FigureTextWarning, stacklevel=2)
+    return new
+
+
+def _missing_glyphs(text_obj, s: str, cache: dict) -> list:
+    """Characters of ``s`` the font of ``text_obj`` has no glyph for (drawn as boxes)."""
+    chars = {c for c in s if ord(c) > 126}
+    if not chars:
+        return []
+    try:
+        from matplotlib.font_manager import findfont, get_font
+        path = findfont(text_obj.get_fontproperties())
+        font = cache.get(path) or cache.setdefault(path, get_font(path))
+    except Exception:  # noqa: BLE001 - a check only
+        return []
+    return sorted(c for c in chars if font.get_char_index(ord(c)) == 0)
+
+
+def _figure_texts(fig):
+    """The texts of ``fig`` that come from data or the plan, found without a full
+    artist walk (``Figure.findobj`` costs 5-35 ms a figure): figure texts and legends;
+    each axes' texts, titles, axis labels and legend; fixed tick labels."""
+    from matplotlib.text import Text
+    for t in getattr(fig, "texts", ()):
+        yield t
+    legends = list(getattr(fig, "legends", ()))
+    for ax in getattr(fig, "axes", ()):
+        yield from ax.texts
+        for t in (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None),
+                  ax.xaxis.label, ax.yaxis.label):
+            if isinstance(t, Text):
+                yield t
+        if ax.get_legend() is not None:
+            legends.append(ax.get_legend())
+    for leg in legends:
+        yield from leg.texts
+        yield leg.get_title()
+
+
+def limit_figure_texts(fig) -> list[str]:
+    """Make every text of ``fig`` drawable at a bounded size, in place, and say what
+    changed (also as one :class:`~aplcohort.errors.FigureTextWarning` per kind of change).
+
+    * a line longer than :data:`LABEL_MAX_CHARS` characters, or more than
+      :data:`TEXT_MAX_LINES` lines (a free-text group label, a reason used as a group),
+      is cut with an ellipsis (:func:`shorten_text`), so that a long label cannot make
+      the figure tens of thousands of pixels wide; the tables keep the full text;
+    * control characters are drawn as the replacement character (U+FFFD);
+    * characters the figure font cannot draw (shown as boxes) are named once, instead
+      of matplotlib's "Glyph ... missing from font(s)" warnings at every save.
+
+    Legends, risk-table labels, axis labels, titles, annotations and fixed tick labels
+    (``set_yticklabels``: forest, balance, swimmer) of every figure kind are covered.
+    Called by the plan runner after each analysis, by :func:`~aplcohort.plots.survival.fit_inside`
+    and by :func:`~aplcohort.plots.export.save_figure`; a second call changes nothing.
+
+    Returns
+    -------
+    list of str
+        The messages (empty when nothing changed).
+    """
+    import functools
+    import warnings
+
+    from matplotlib.ticker import FixedFormatter
+
+    from ..errors import FigureTextWarning
+    if not hasattr(fig, "savefig") and hasattr(fig, "figure"):  # an Axes
+        fig = fig.figure
+    cut, controls, missing = [], [], {}
+    cache: dict = {}
+
+    def fix(s, obj):
+        s = "" if s is None else str(s)
+        new = shorten_text(s)
+        if new != s:
+            if new.replace("\u2026", "") != s.translate(_CONTROL):
+                cut.append(s)
+            else:
+                controls.append(new)
+        if obj is not None:
+            for c in _missing_glyphs(obj, new, cache):
+                missing.setdefault(c, new)
+        return new
+
+    for t in _figure_texts(fig):
+        s = t.get_text()
+        if not s or getattr(t, "_aplcohort_fitted", False):  # laid out to a bound already
+            continue
+        new = fix(s, t)
+        if new != s:
+            t.set_text(new)
+    for ax in getattr(fig, "axes", ()):
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            if isinstance(fmt, FixedFormatter) and fmt.seq:
+                seq = [fix(s, axis.label) for s in fmt.seq]
+                if seq != list(fmt.seq):
+                    fmt.seq = seq
+            func = getattr(fmt, "func", None)
+            if (isinstance(func, functools.partial) and func.args
+                    and getattr(func.func, "__name__", "") == "_format_with_dict"
+                    and isinstance(func.args[0], dict)):
+                # set_ticklabels on fixed ticks (matplotlib >= 3.8): {location: label}
+                tickd = func.args[0]
+                for k, v in list(tickd.items()):
+                    tickd[k] = fix(v, axis.label)
+    msgs = []
+
+    def shown(s, n=40):
+        s = s.translate(_CONTROL).replace("\n", " ")
+        return repr(s if len(s) <= n else s[:n - 1] + "\u2026")
+    if cut:
+        longest = max(cut, key=len)
+        msgs.append(f"{len(cut)} text(s) too long for a figure were shortened with '\u2026' "
+                    f"(at most {LABEL_MAX_CHARS} characters a line, {TEXT_MAX_LINES} lines; "
+                    f"tables keep the full text), the longest {len(longest):,} characters: "
+                    f"{shown(longest)}")
+    if controls:
+        msgs.append(f"control characters in {len(controls)} figure text(s) are drawn as "
+                    f"'\ufffd': {shown(controls[0])}")
+    if missing:
+        chars = "".join(sorted(missing))[:20]
+        label = next(iter(missing.values()))
+        msgs.append(f"the figure font has no glyph for {chars!r} (drawn as boxes), in "
+                    f"{shown(label)}")
+    said = fig.__dict__.setdefault("_aplcohort_text_msgs", set())
+    for m in msgs:
+        if m not in said:    # once per figure (the glyph check finds the same each time)
+            said.add(m)
+            warnings.warn(m, FigureTextWarning, stacklevel=2)
+    return msgs

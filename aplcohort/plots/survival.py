@@ -28,7 +28,7 @@ from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
 
 from ..errors import InputError
 from ..tables.format import DASH, check_decimals, format_num, format_p
-from .style import figure_size, group_styles, journal_style, ordered_groups
+from .style import figure_size, group_label, group_styles, journal_style, ordered_groups
 
 TIME_UNITS = ("days", "weeks", "months", "years")
 RISK_ROWS = {"n_risk": "Number at risk", "cum_events": "Cumulative events",
@@ -474,6 +474,8 @@ def fit_inside(fig, pad_in: float = 0.04) -> None:
 
 
 def _fit_inside_now(fig, pad_in: float) -> None:
+    from .style import limit_figure_texts
+    limit_figure_texts(fig)  # a 5000-character label would make the figure 160 inches wide
     # get_tightbbox lays every artist out (tick labels, legend, risk-table texts, axes
     # locators) itself: a draw_without_rendering first would lay the figure out twice
     bb = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
@@ -533,6 +535,8 @@ def align_risk_tables(fig, pad_pt: float = 6.0) -> None:
     pairs = _risk_pairs(fig)
     if not pairs:
         return
+    from .style import limit_figure_texts
+    limit_figure_texts(fig)  # labels measured below as they will be drawn
 
     def base(ax):
         """Grid cell of a panel: (row key, column key, position before any narrowing)."""
@@ -805,7 +809,7 @@ def plot_km(result, ax=None, *, times=None, risk_table=True, risk_rows=("n_risk"
         own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, _default_label(g, groups)) for g in groups}
+        lab = {g: group_label((labels or {}).get(g, _default_label(g, groups))) for g in groups}
         styles = group_styles(groups, colors, linestyles, palette=palette)
         med = result.median() if median_legend or median_lines else None
         scale = 100.0 if percent else 1.0
@@ -972,7 +976,8 @@ def plot_cif(result, ax=None, *, cause=1, causes=None, stacked=False, group=None
         own_fig = ax is None
         if ax is None:
             ax = _new_axes(width, height_mm, sum(1 + len(groups) for _ in rows))
-        lab = {g: (labels or {}).get(g, _default_label(g, all_groups)) for g in groups}
+        lab = {g: group_label((labels or {}).get(g, _default_label(g, all_groups)))
+               for g in groups}
         styles = group_styles(groups, colors, linestyles, palette=palette)
         curves, leg_labels = [], []
         if stacked:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._checks import seed_arg
+
 
 def _min2022(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -78,7 +80,7 @@ def register(subparsers) -> None:
                               description="Generate labelled synthetic cohorts from explicit models.")
     sub = p.add_subparsers(dest="synth_command", metavar="WHAT", required=True)
     m = sub.add_parser("min2022", help="the Min 2022 relapsed-APL replica (52 patients)")
-    m.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+    m.add_argument("--seed", type=seed_arg, default=2022, help="random seed (default 2022)")
     m.add_argument("--out", required=True, help="output directory")
     m.add_argument("--force", action="store_true",
                    help="replace an existing --out folder whole, deleting every file in "
@@ -89,14 +91,14 @@ def register(subparsers) -> None:
     s = sub.add_parser("scenario", help="simulate a cohort from a YAML scenario file")
     s.add_argument("file", help="scenario YAML file, or the name of a bundled scenario")
     s.add_argument("--n", type=int, default=None, help="number of patients (default: the scenario's n)")
-    s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    s.add_argument("--seed", type=seed_arg, default=1, help="random seed (default 1)")
     s.add_argument("--out", required=True, help="output CSV file")
     s.add_argument("--force", action="store_true", help="replace an existing --out file")
     s.set_defaults(handler=_scenario)
     t = sub.add_parser("trial", help="a synthetic r/r AML (admiral) or ALL (tower) cohort in "
                                      "dictionary columns")
     t.add_argument("trial", choices=["admiral", "tower"])
-    t.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    t.add_argument("--seed", type=seed_arg, default=1, help="random seed (default 1)")
     t.add_argument("--out", required=True, help="output CSV file")
     t.add_argument("--force", action="store_true", help="replace an existing --out file")
     t.set_defaults(handler=_trial)

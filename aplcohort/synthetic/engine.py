@@ -217,8 +217,8 @@ def simulate(scenario, n: int | None = None, reps: int = 1, seed: int = 0, *,
         raise ScenarioError(f"simulate: n must be a positive integer, got {n!r}")
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
         raise ScenarioError(f"simulate: reps must be a positive integer, got {reps!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ScenarioError(f"simulate: seed must be a non-negative integer, got {seed!r}")
+    from .._checks import check_seed
+    check_seed(seed, "simulate: seed", error=ScenarioError)
     if first_rep < 0:
         raise ScenarioError(f"simulate: first_rep must be >= 0, got {first_rep!r}")
     n, reps = int(n), int(reps)

@@ -450,8 +450,8 @@ def generate(seed: int = DEFAULT_SEED, **params) -> pd.DataFrame:
     seed, tests/test_synthetic_min2022.py) and date-order rules.
     """
     p = _check_params(params)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ScenarioError(f"min2022.generate: seed must be a non-negative integer, got {seed!r}")
+    from .._checks import check_seed
+    check_seed(seed, "min2022.generate: seed", error=ScenarioError)
     rng = np.random.Generator(np.random.PCG64(int(seed)))
     C = COUNTS
     n = C["relapsed"]

@@ -197,8 +197,8 @@ def generate(trial: str, seed: int = 1, n: int | None = None,
         close = difflib.get_close_matches(str(trial), TRIALS, n=1)
         raise ScenarioError(f"unknown trial {trial!r}; choose one of {sorted(TRIALS)}"
                             + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ScenarioError(f"seed must be a non-negative integer, got {seed!r}")
+    from .._checks import check_seed
+    check_seed(seed, error=ScenarioError)
     t = TRIALS[trial]
     sc = load_scenario(t["scenario"])
     if n is None:  # the published arm sizes (405 at 2:1 rounds to 270/135, TOWER had 271/134)

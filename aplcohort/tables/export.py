@@ -176,7 +176,7 @@ class JournalTable(Result):
                            f"border-top:none;padding:1px 6px'>{esc(f)}</td></tr>")
             out.append("</tfoot>")
         out.append("</table>")
-        text = "\n".join(out)
+        text = html_safe_controls("\n".join(out))  # ESC, BEL... from the data: symbols
         if standalone:
             text = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
                     f"<title>{esc(self.title)}</title></head><body>\n{text}\n</body></html>\n")
@@ -534,6 +534,23 @@ def docx_safe_text(text: str) -> str:
         c = ord(m.group(0))
         return chr(0x2400 + c) if c < 0x20 else "\ufffd"
     return _XML_ILLEGAL.sub(pic, str(text))
+
+
+_HTML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def html_safe_controls(text: str) -> str:
+    """HTML text without control characters (invalid in HTML; ESC, BEL... from a data
+    file): each is shown as its visible symbol as in the DOCX (``\x07`` -> ``␇``, DEL ->
+    ``␡``; a C1 character as U+FFFD). Tab and new-line stay.
+
+    >>> html_safe_controls("a\x1b[31mb\x7f")
+    'a␛[31mb␡'
+    """
+    def pic(m):
+        c = ord(m.group(0))
+        return chr(0x2400 + c) if c < 0x20 else "\u2421" if c == 0x7F else "\ufffd"
+    return _HTML_ILLEGAL.sub(pic, str(text))
 
 
 #: Parts that are compressed images already: stored as they are (deflating the PNGs of a
