@@ -198,12 +198,12 @@ def load_mapping(mapping) -> ColumnMapping | None:
         return mapping
     source = "dict"
     if isinstance(mapping, (str, Path)):
+        from .._files import read_text_file
         p = Path(mapping)
-        if not p.is_file():
-            raise MappingError(f"mapping file not found: {p}")
+        text = read_text_file(p, "mapping file", MappingError)
         try:
-            raw = _yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raw = _yaml.safe_load(text)
+        except yaml.YAMLError as exc:
             raise MappingError(f"mapping {p}: not valid YAML ({exc})") from None
         source = str(p)
         if raw is None:
