@@ -815,6 +815,13 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None, heade
     from .sources.statfiles import EXTENSIONS as _STATS_EXT
     from .sources.statfiles import read_stats_file
     ext = p.suffix.lower()
+    if max_uncompressed_bytes is not None and ext not in _XLSX_EXT:
+        with open(p, "rb") as fh:
+            workbook = fh.read(4) == b"PK\x03\x04"
+        if not workbook:
+            raise _SheetOnNonWorkbook(f"{p}: a limit on the decompressed size of a workbook "
+                                      "(--max-xlsx-mib, max_uncompressed_bytes=) was given but "
+                                      "the file is not an Excel workbook")
     if encoding is not None and ext not in _CSV_EXT and ext not in _STATS_EXT:
         raise _SheetOnNonWorkbook(f"{p}: encoding={encoding!r} was given but the file is not "
                                   "a text (CSV) file; only CSV, SPSS, Stata and SAS files "
@@ -909,8 +916,10 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
     """
     from .sql import is_database_url, read_sql
     if is_database_url(path):
-        if sheet is not None or encoding is not None or header_row is not None:
-            raise _SheetOnNonWorkbook(f"{path}: sheet=, encoding= and header_row= do not apply "
+        if (sheet is not None or encoding is not None or header_row is not None
+                or max_uncompressed_bytes is not None):
+            raise _SheetOnNonWorkbook(f"{path}: sheet=, encoding=, header_row= and "
+                                      "max_uncompressed_bytes= (--max-xlsx-mib) do not apply "
                                       "to a database")
         df, info = read_sql(path, query=query, table=table)
         from .sql import _safe
@@ -1035,7 +1044,7 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
         return from_dataframe(path, m)
     header_row = check_header_row(header_row)
     explicit_hr = header_row is not None
-    explicit = sheet is not None or explicit_hr
+    explicit = sheet is not None or explicit_hr or max_uncompressed_bytes is not None
     explicit_enc = encoding is not None
     if sheet is None and m is not None:
         sheet = m.sheet
@@ -1053,6 +1062,9 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
         if explicit_hr:
             raise _SheetOnNonWorkbook(f"{path}: header_row= does not apply to a REDCap export "
                                       "(its first row is always the header)")
+        if max_uncompressed_bytes is not None:
+            raise _SheetOnNonWorkbook(f"{path}: max_uncompressed_bytes= (--max-xlsx-mib) does "
+                                      "not apply to a REDCap export (a CSV file)")
         from .redcap import read_redcap
         df, info = read_redcap(path, redcap_dictionary, encoding=encoding)
     else:
