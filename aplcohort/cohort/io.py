@@ -391,13 +391,35 @@ def _open_workbook_streaming(path: Path):
     import zipfile as _zf
 
     from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     class _Zip(_zf.ZipFile):
         def open(self, name, mode="r", *args, **kwargs):
             fh = super().open(name, mode, *args, **kwargs)
             return _SqueezedXML(fh, str(name)) if mode == "r" else fh
 
-    reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+    class _Sheet(ReadOnlyWorksheet):
+        def _get_size(self):
+            # openpyxl reads each sheet's extent when the workbook opens, the whole
+            # sheet when the file does not state it; the cells are streamed once
+            # later (_sheet_cells), so the extent is never needed
+            pass
+
+    class _Reader(ExcelReader):
+        def read_worksheets(self):
+            # as openpyxl's read-only mode (sheets in order, chart sheets listed), with
+            # sheets that are not read when the workbook opens
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                ws = _Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
+
+    reader = _Reader(str(path), read_only=True, data_only=True, keep_links=False)
     reader.archive.close()
     reader.archive = _Zip(path)
     try:
