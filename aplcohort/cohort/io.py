@@ -919,7 +919,8 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
         error naming the row that looks like the header.
     max_uncompressed_bytes : int, optional
         Limit on the decompressed size of an .xlsx workbook (default
-        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
+        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing; given for
+        a file that is not a workbook (or a database), it is an error.
 
     Returns
     -------
@@ -1066,7 +1067,7 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
         return from_dataframe(path, m)
     header_row = check_header_row(header_row)
     explicit_hr = header_row is not None
-    explicit = sheet is not None or explicit_hr or max_uncompressed_bytes is not None
+    explicit = sheet is not None or explicit_hr
     explicit_enc = encoding is not None
     if sheet is None and m is not None:
         sheet = m.sheet
