@@ -7,6 +7,9 @@ Plans and mappings come from other people, so reading one is strict:
   ``group:`` lines would otherwise run with one of them without a word);
 * a document whose aliases expand to more than :data:`MAX_VALUES` values ("billion
   laughs"), or that refers to itself, is refused before anything walks it;
+* numbers with an exponent and no decimal point (``1e-300``) are numbers, as in YAML 1.2
+  (YAML 1.1 reads them as text), and a number out of the range of a float (``1e309``,
+  ``1e-400``) is an error, not infinity or 0;
 * a value the constructors reject (``2022-13-45`` as a date, an integer longer than
   Python converts, bad base64), and any ``!!binary`` value, is a :class:`yaml.YAMLError`
   like any syntax error, so every caller reports it as a user error.
@@ -17,6 +20,9 @@ the same objects). A document that does not parse is parsed again by the pure-Py
 parser for the error message, which quotes the line with a caret under the problem.
 """
 from __future__ import annotations
+
+import math
+import re
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -57,6 +63,35 @@ class _PyLoader(_StrictMixin, yaml.SafeLoader):
 
 _CSafe = getattr(yaml, "CSafeLoader", None)
 _Loader = type("_Loader", (_StrictMixin, _CSafe), {}) if _CSafe is not None else _PyLoader
+
+#: Numbers with an exponent and no decimal point (``1e-300``, ``2E5``): YAML 1.1 reads them
+#: as text, YAML 1.2 (and every other reader of these files) as numbers; read as numbers,
+#: so a plan, a scenario and a mapping read the same text the same way.
+_EXP_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+def _construct_float(loader, node):
+    """YAML floats, refusing a literal out of the range of a floating-point number
+    (``1e309`` would be read as infinity, ``1e-400`` as 0) instead of changing it."""
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    text = str(node.value).replace("_", "").lower().lstrip("+-")
+    if text.startswith("."):
+        if text in (".inf", ".nan"):
+            return value
+    if math.isinf(value):
+        raise ConstructorError(None, None, f"the number {node.value} is out of range (larger "
+                               "than 1.8e308, the largest number that can be stored)",
+                               node.start_mark)
+    if value == 0 and any(ch in "123456789" for ch in text.split("e")[0]):
+        raise ConstructorError(None, None, f"the number {node.value} is out of range (too "
+                               "close to 0 to be stored: it would be read as 0)",
+                               node.start_mark)
+    return value
+
+
+for _cls in {_PyLoader, _Loader}:
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789"))
+    _cls.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def _check_size(doc) -> None:

@@ -90,8 +90,13 @@ def power_chunk(scenario, n, first_rep, reps, seed, alpha, endpoint="any"):
             "reps": int(reps)}
 
 
+#: Most sample sizes a ``--n`` grid may give (checked before the range is expanded).
+MAX_N_SIZES = 1000
+
+
 def parse_n_grid(text) -> list[int]:
-    """``"40:400:20"`` -> 40, 60, ..., 400 (stop included); ``"40,80,120"`` -> a list.
+    """``"40:400:20"`` -> 40, 60, ..., 400 (stop included); ``"40,80,120"`` -> a list;
+    at most :data:`MAX_N_SIZES` sizes, each >= 2.
 
     Examples
     --------
@@ -110,14 +115,24 @@ def parse_n_grid(text) -> list[int]:
             lo, hi, step = parts
             if step <= 0 or hi < lo:
                 raise ValueError
-            out = list(range(lo, hi + 1, step))
+            count = (hi - lo) // step + 1
+            out = None if lo < 2 or count > MAX_N_SIZES else list(range(lo, hi + 1, step))
         else:
             out = [int(x) for x in s.split(",") if x.strip()]
     except ValueError:
         raise InputError(f"--n must be START:STOP:STEP (e.g. 40:400:20) or a comma list "
                          f"(e.g. 40,80,120) of positive integers; got {text!r}") from None
+    if out is None:  # a range checked before it is expanded
+        if lo < 2:
+            raise InputError(f"sample sizes must be integers >= 2; the range --n {s} starts "
+                             f"at {lo}")
+        raise InputError(f"--n {s} gives {count:,} sample sizes, more than the "
+                         f"{MAX_N_SIZES:,} one run may have; use a larger step")
     if not out or min(out) < 2:
         raise InputError(f"sample sizes must be integers >= 2; got {text!r}")
+    if len(out) > MAX_N_SIZES:
+        raise InputError(f"--n gives {len(out):,} sample sizes, more than the "
+                         f"{MAX_N_SIZES:,} one run may have")
     _no_repeats(out, f"--n {s}")
     return out
 

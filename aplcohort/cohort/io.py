@@ -130,6 +130,9 @@ def _read_csv(path: Path, encoding: str | None = None, header_row: int | None = 
                              "or give the .xlsx/.parquet file itself")
     text, enc = decode_bytes(data, encoding, where=str(path))
     del data  # memory: the text is all that is needed from here
+    mac = "\r" in text and "\n" not in text
+    if mac:  # old Mac line ends (Excel's "CSV (Macintosh)"): each \r ends a line
+        text = text.replace("\r", "\n")
     sample = text[:20000]
     if path.suffix.lower() == ".tsv":
         delim = "\t"
@@ -164,6 +167,9 @@ def _read_csv(path: Path, encoding: str | None = None, header_row: int | None = 
     else:
         notes = [f"{path}: {_rows_text(list(range(1, header_row)))} above the header "
                  f"(row {header_row}, header_row) not read"] if header_row > 1 else []
+    if mac:
+        notes.append(f"{path}: the file uses old Mac line ends (a carriage return alone ends "
+                     "each line); read as lines")
     info = {"format": "csv", "delimiter": delim, "_rows": rows, **enc,
             "header_row": header_row, "source_notes": notes}
     return df, info
@@ -226,6 +232,11 @@ def _read_csv_records(path, text: str, delim: str, header_row: int | None = None
     try:
         records = list(csv.reader(_io.StringIO(text), delimiter=delim))
     except csv.Error as exc:
+        if "new-line character" in str(exc):
+            raise NotATableError(
+                f"{path}: could not be read as a table: its lines end in different ways "
+                "(some with a carriage return alone, as old Mac files do, others with a line "
+                "feed); save the sheet again as CSV UTF-8") from None
         raise NotATableError(f"{path}: could not be read as a table ({exc})") from None
     lines = [(i + 1, r) for i, r in enumerate(records) if any(f.strip() for f in r)]
     if not lines:
@@ -300,6 +311,189 @@ def _check_zip_size(path: Path, limit: int) -> None:
             "alone as .xlsx or CSV, or raise the limit with max_uncompressed_bytes=")
 
 
+#: The longest text an Excel cell holds (characters): a run of XML whitespace longer than
+#: this in a workbook part can be no cell's text, and is cut while reading.
+_XLSX_MAX_CELL_TEXT = 32767
+#: Most whitespace (bytes, after the cut) a workbook part may pass to the XML parser when
+#: it is more than half of the part: Excel writes none between tags, and an indented
+#: sheet has a few bytes per cell.
+_XLSX_MAX_PADDING = 64 * 2**20
+_XML_WS = b" \t\r\n"
+
+
+class _XLSXPaddingError(Exception):
+    """A workbook part that is mostly whitespace padding."""
+
+
+class _SqueezedXML:
+    """A workbook part read through a filter against whitespace padding.
+
+    Whitespace padding (hundreds of MiB between two tags, under the decompression limit)
+    would otherwise be held in memory while the XML parser reads it (a tag's "tail").
+    Blocks of whitespace past :data:`_XLSX_MAX_CELL_TEXT` characters in a row are dropped
+    (no cell text changes: no cell holds more), so one long run costs the time to inflate
+    it, not memory; a part that still passes more than :data:`_XLSX_MAX_PADDING` bytes of
+    whitespace, more than half of what it holds (many shorter runs), is refused.
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, raw, name=""):
+        self._raw = raw
+        self._name = name
+        self._run = 0  # whitespace bytes at the end of what was passed on
+        self._passed = self._passed_ws = 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            parts = []
+            while True:
+                out = self.read(self._CHUNK)
+                if not out:
+                    return b"".join(parts)
+                parts.append(out)
+        while True:
+            chunk = self._raw.read(self._CHUNK)
+            if not chunk:
+                return b""
+            if not chunk.translate(None, _XML_WS):  # whitespace only
+                keep = max(0, _XLSX_MAX_CELL_TEXT - self._run)
+                chunk = chunk[:keep]
+                self._run += len(chunk)
+                ws = len(chunk)
+            else:
+                ws = len(chunk) - len(chunk.translate(None, _XML_WS))
+                self._run = len(chunk) - len(chunk.rstrip())
+            self._passed += len(chunk)
+            self._passed_ws += ws
+            if self._passed_ws > _XLSX_MAX_PADDING and 2 * self._passed_ws > self._passed:
+                raise _XLSXPaddingError(
+                    f"the workbook part {self._name} holds more than "
+                    f"{_XLSX_MAX_PADDING / 2**20:,.0f} MiB of blank padding (spaces and line "
+                    "breaks between its cells, more than half of the part), not data")
+            if chunk:
+                return chunk
+
+    def close(self):
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _open_workbook_streaming(path: Path):
+    """``openpyxl.load_workbook(path, read_only=True, data_only=True)`` whose workbook
+    parts are read through :class:`_SqueezedXML` (the workbook keeps the archive open:
+    close it with ``wb.close()``)."""
+    import zipfile as _zf
+
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class _Zip(_zf.ZipFile):
+        def open(self, name, mode="r", *args, **kwargs):
+            fh = super().open(name, mode, *args, **kwargs)
+            return _SqueezedXML(fh, str(name)) if mode == "r" else fh
+
+    class _Sheet(ReadOnlyWorksheet):
+        def _get_size(self):
+            # openpyxl reads each sheet's extent when the workbook opens, the whole
+            # sheet when the file does not state it; the cells are streamed once
+            # later (_sheet_cells), so the extent is never needed
+            pass
+
+    class _Reader(ExcelReader):
+        def read_worksheets(self):
+            # as openpyxl's read-only mode (sheets in order, chart sheets listed), with
+            # sheets that are not read when the workbook opens
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                ws = _Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
+
+    reader = _Reader(str(path), read_only=True, data_only=True, keep_links=False)
+    reader.archive.close()
+    reader.archive = _Zip(path)
+    try:
+        reader.read()
+    except BaseException:
+        reader.archive.close()
+        raise
+    return reader.wb
+
+
+def _sheet_cells(wb, ws):
+    """Stream one sheet's cells (cost proportional to the cells the file holds, never to
+    the sheet's extent): returns ``(cells, spaces, row_dims, col_dims, merged)`` where
+    ``cells`` maps ``(row, column)`` to ``(value, data_type, formula or None)`` for every
+    cell with a value other than blank text, an error value or a formula; ``spaces`` lists
+    the ``(row, column)`` of cells holding only spaces; ``row_dims`` the row attributes
+    (``hidden``) by row number; ``col_dims`` the ``(min, max)`` column ranges hidden;
+    ``merged`` the merged ranges (``CellRange``).
+    """
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+    from openpyxl.worksheet.cell_range import CellRange
+
+    class _Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)  # data_only: the stored value
+            if element.find(FORMULA_TAG) is not None:
+                cell["formula"] = self.parse_formula(element)
+            return cell
+
+    with ws._get_source() as src:
+        parser = _Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                         date_formats=wb._date_formats,
+                         timedelta_formats=wb._timedelta_formats)
+        cells: dict = {}
+        spaces: list = []
+        for _, row in parser.parse():
+            for c in row:
+                v, f = c["value"], c.get("formula")
+                if isinstance(v, str) and not v.strip() and c["data_type"] != "e":
+                    if v:
+                        spaces.append((c["row"], c["column"]))
+                    v = None
+                if v is not None or f is not None or c["data_type"] == "e":
+                    cells[(c["row"], c["column"])] = (v, c["data_type"], f)
+
+    def truthy(x):
+        return str(x).strip().lower() in ("1", "true")
+
+    row_dims = {int(r): a for r, a in parser.row_dimensions.items()
+                if str(r).isdigit() and truthy(a.get("hidden"))}
+    col_dims = []
+    for a in parser.column_dimensions.values():
+        try:
+            lo = int(a["min"])
+            hi = int(a.get("max", lo))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if truthy(a.get("hidden")):
+            col_dims.append((lo, hi))
+    merged = []
+    if parser.merged_cells is not None:
+        for m in parser.merged_cells.mergeCell:
+            try:
+                merged.append(CellRange(m.ref))
+            except (TypeError, ValueError):
+                continue
+    return cells, spaces, row_dims, col_dims, merged
+
+
+def _coords_text(coords: list, limit: int = 10) -> str:
+    shown = ", ".join(f"{_col_letter(c)}{r}" for r, c in coords[:limit])
+    return shown + (f" and {len(coords) - limit} more" if len(coords) > limit else "")
+
+
 def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None,
                header_row: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Read one sheet with openpyxl, knowing every cell: values, formulas, errors, merges.
@@ -309,6 +503,12 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None,
     the sheet, the cell (e.g. ``D7``), the column and the patient. Hidden sheets are
     never chosen by default; several visible sheets and no ``sheet`` is an error listing
     them. Rows are the sheet's own row numbers.
+
+    The sheet is streamed once and only the cells it holds are kept (a cell far away,
+    e.g. at XFD1048576, costs one cell, not a grid of a million rows); runs of
+    whitespace longer than any cell text are cut while reading (padding). Cells that
+    hold only spaces outside the table (below its last row or right of its last column)
+    are named in a note and not read.
     """
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -321,16 +521,25 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None,
     limit = MAX_XLSX_UNCOMPRESSED_BYTES if max_uncompressed_bytes is None \
         else int(max_uncompressed_bytes)
     _check_zip_size(path, limit)
-    import openpyxl
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore", UserWarning)  # openpyxl style/extension notes
-            wb_v = openpyxl.load_workbook(path, data_only=True)
+            wb = _open_workbook_streaming(path)
+    except _XLSXPaddingError as exc:
+        raise NotATableError(f"{path}: {exc}; save the patient sheet again as .xlsx or CSV "
+                             "(or as a new workbook)") from None
     except Exception as exc:  # openpyxl raises many types (zip, XML, its own) for bad files
         raise NotATableError(f"{path}: could not be opened as an Excel workbook "
                              f"({type(exc).__name__}: {exc})") from None
-    sheets = list(wb_v.sheetnames)
-    states = {n: wb_v[n].sheet_state for n in sheets}
+    try:
+        return _read_xlsx_sheet(path, wb, sheet, header_row)
+    finally:
+        wb.close()
+
+
+def _read_xlsx_sheet(path, wb, sheet, header_row):
+    sheets = list(wb.sheetnames)
+    states = {n: wb[n].sheet_state for n in sheets}
     visible = [n for n in sheets if states[n] == "visible"]
     if sheet is None:
         if len(visible) == 1:
@@ -354,164 +563,168 @@ def _read_xlsx(path: Path, sheet, max_uncompressed_bytes: int | None = None,
                 "named e.g. 2019)" if str(sheet).strip().isdigit() else "")
         raise SheetNotFoundError(f"{path}: no sheet named {str(sheet)!r}{hint}; the workbook "
                                  f"has: {shown}")
-    ws_v = wb_v[chosen]
-    # formulas (and whether Excel stored their value) need the workbook read a second
-    # time without data_only; read-only mode streams it
-    formulas = {}
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore", UserWarning)
-            wb_f = openpyxl.load_workbook(path, data_only=False, read_only=True)
-        try:
-            for frow in wb_f[chosen].iter_rows():
-                for fc in frow:
-                    if getattr(fc, "data_type", None) == "f":
-                        formulas[(fc.row, fc.column)] = fc.value
-        finally:
-            wb_f.close()
+            cells, spaces, hidden_rows, hidden_cols, merged = _sheet_cells(wb, wb[chosen])
+    except _XLSXPaddingError as exc:
+        raise NotATableError(f"{path}: {exc}; save the patient sheet again as .xlsx or CSV "
+                             "(or as a new workbook)") from None
     except Exception as exc:  # as above: many exception types for a damaged file
         raise NotATableError(f"{path}: could not be opened as an Excel workbook "
                              f"({type(exc).__name__}: {exc})") from None
-    grid = [list(r) for r in ws_v.iter_rows()]
-    # the header is the first row with any content, or the row `header_row` names
-    def blank(v):
-        return v is None or (isinstance(v, str) and not v.strip())
-    content = [i for i, r in enumerate(grid) if any(not blank(c.value) for c in r)]
+    where = f"{path}: sheet {chosen!r}"
+    # the rows with content, each with its cells by column
+    by_row: dict = {}
+    for (r, c), cell in cells.items():
+        by_row.setdefault(r, {})[c] = cell
+    content = sorted(r for r, rc in by_row.items() if any(v is not None for v, _, _ in rc.values()))
     if not content:
         raise EmptyFileError(f"{path}: sheet {chosen!r} is empty")
-    width = max(len(r) for r in grid)
-    where = f"{path}: sheet {chosen!r}"
+
+    def texts_of(r):
+        rc = by_row[r]
+        return [(c, _as_cell_text(rc[c][0])) for c in sorted(rc) if rc[c][0] is not None]
+
     skipped_above: list[int] = []
     if header_row is None:
-        _check_title_row(where, [(grid[i][0].row, [not blank(c.value) for c in grid[i]],
-                                  [_as_cell_text(c.value) for c in grid[i] if not blank(c.value)])
-                                 for i in content[:31]], "--header-row")
+        first = []
+        for r in content[:31]:
+            tx = texts_of(r)
+            mask = [False] * max(c for c, _ in tx)
+            for c, _ in tx:
+                mask[c - 1] = True
+            first.append((r, mask, [t for _, t in tx]))
+        _check_title_row(where, first, "--header-row")
     else:
-        pos = next((j for j, i in enumerate(content) if grid[i][0].row == header_row), None)
-        if pos is None:
-            last = grid[content[-1]][0].row
+        if header_row not in by_row or header_row not in set(content):
+            last = content[-1]
             raise HeaderRowError(
                 f"{where}: header_row: {header_row} names "
                 + ("an empty row" if header_row <= last else
                    f"a row after the last row with content (row {last})")
                 + "; give the row that holds the column names")
         skipped_above = list(range(1, header_row))
-        content = content[pos:]
-    h = content[0]
-    hdr_cells = grid[h] + [None] * (width - len(grid[h]))
-    header = ["" if c is None or blank(c.value) else _header_text(c.value) for c in hdr_cells]
-    hdr_row = grid[h][0].row
-    pid_col = next((k for k, name in enumerate(header)
-                    if re.sub(r"[\s_\-]+", "", name.casefold()) in _PATIENT_HEADER_KEYS), None)
+        content = [r for r in content if r >= header_row]
+    hdr_row, data_rows = content[0], content[1:]
+    hdr = by_row[hdr_row]
+    # the table's columns: those with a name or a value in a data row
+    used = {c for c, (v, _, _) in hdr.items() if v is not None}
+    for r in data_rows:
+        used.update(c for c, (v, _, _) in by_row[r].items() if v is not None)
+    width = max(used)
+    header_of = {c: _header_text(hdr[c][0]) for c in used if c in hdr and hdr[c][0] is not None}
+    cols = sorted(used)
 
-    def who(r_idx):
-        if pid_col is None or r_idx is None:
+    def name(c):
+        return header_of.get(c, "")
+
+    pid_col = next((c for c in cols if re.sub(r"[\s_\-]+", "", name(c).casefold())
+                    in _PATIENT_HEADER_KEYS), None)
+
+    def who(r):
+        if pid_col is None or r is None:
             return ""
-        if r_idx == h:  # the header row names no patient
+        if r == hdr_row:  # the header row names no patient
             return ", header row"
-        r = grid[r_idx]
-        v = r[pid_col].value if pid_col < len(r) else None
-        return "" if blank(v) else f", patient {_as_cell_text(v)}"
+        v = by_row.get(r, {}).get(pid_col, (None,))[0]
+        return "" if v is None else f", patient {_as_cell_text(v)}"
 
-    row_of = {grid[i][0].row: i for i in content if grid[i]}
+    row_set = set(content)
     problems = []
-    for rng in ws_v.merged_cells.ranges:
+    for rng in merged:
         if rng.max_row < hdr_row or rng.size["rows"] * rng.size["columns"] <= 1:
             continue
-        cols = ", ".join(header[k - 1] or _col_letter(k)
-                         for k in range(rng.min_col, rng.max_col + 1) if k - 1 < len(header))
-        first = row_of.get(rng.min_row)
+        names = [name(k) or _col_letter(k) for k in range(rng.min_col, min(rng.max_col, width) + 1)]
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        first = rng.min_row if rng.min_row in row_set else None
         problems.append(
-            f"sheet {chosen!r}, cells {rng.coord} (column {cols}{who(first)}): the cells are "
+            f"sheet {chosen!r}, cells {rng.coord} (column {shown}{who(first)}): the cells are "
             "merged, so all but the first are empty; unmerge them and fill in every cell")
-    keep_rows = []
-    for i in content[1:]:
-        for c in grid[i]:
-            if c.data_type == "e":
+    for r in data_rows:
+        for c in sorted(by_row[r]):
+            v, dt, f = by_row[r][c]
+            coord = f"{_col_letter(c)}{r}"
+            if dt == "e":
                 problems.append(
-                    f"sheet {chosen!r}, cell {c.coordinate} (column "
-                    f"{header[c.column - 1] if c.column - 1 < len(header) else ''}{who(i)}): "
-                    f"the error value {c.value} is not data; correct the formula or type the "
+                    f"sheet {chosen!r}, cell {coord} (column {name(c)}{who(r)}): "
+                    f"the error value {v} is not data; correct the formula or type the "
                     "value (leave the cell empty if it is unknown)")
-                continue
-            if c.value is None and (c.row, c.column) in formulas:
-                col = header[c.column - 1] if c.column - 1 < len(header) else ""
+            elif v is None and f is not None:
                 problems.append(
-                    f"sheet {chosen!r}, cell {c.coordinate} (column {col}{who(i)}): the formula "
-                    f"{formulas[(c.row, c.column)]} has no stored value (the file was written by "
+                    f"sheet {chosen!r}, cell {coord} (column {name(c)}{who(r)}): the formula "
+                    f"{f} has no stored value (the file was written by "
                     "a program that does not calculate); open and save it in Excel or "
                     "LibreOffice, or type the value")
-        keep_rows.append(i)
-    for c in hdr_cells:
-        if c is not None and c.data_type == "e":
-            problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header holds the "
-                            f"error value {c.value}; type the column name")
-        elif c is not None and c.value is None and (c.row, c.column) in formulas:
-            problems.append(f"sheet {chosen!r}, cell {c.coordinate}: the header is the formula "
-                            f"{formulas[(c.row, c.column)]} without a stored value; type the "
-                            "column name")
+    for c in sorted(hdr):
+        v, dt, f = hdr[c]
+        coord = f"{_col_letter(c)}{hdr_row}"
+        if dt == "e":
+            problems.append(f"sheet {chosen!r}, cell {coord}: the header holds the "
+                            f"error value {v}; type the column name")
+        elif v is None and f is not None:
+            problems.append(f"sheet {chosen!r}, cell {coord}: the header is the formula "
+                            f"{f} without a stored value; type the column name")
     if problems:
         raise WorkbookCellError(
             f"{path}: {len(problems)} cell(s) of sheet {chosen!r} cannot be read as data "
             "(nothing is read as empty in their place):\n"
             + "\n".join(f"  - {p}" for p in problems))
-    data = {k: [] for k in range(width)}
-    for i in keep_rows:
-        r = grid[i]
-        for k in range(width):
-            v = r[k].value if k < len(r) else None
-            data[k].append(v)
-    df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
+    header = [name(c) for c in cols]
+    data = {}
+    for k, c in enumerate(cols):
+        vals = []
+        for r in data_rows:
+            cell = by_row[r].get(c)
+            vals.append(None if cell is None else cell[0])
+        data[k] = pd.Series(vals, dtype=object)
+    df = pd.DataFrame(data)
     df.columns = header
-    nameless_empty = [k for k, name in enumerate(header)
-                      if name == "" and all(blank(v) for v in data[k])]
-    if nameless_empty:
-        df = df.iloc[:, [k for k in range(width) if k not in nameless_empty]]
-    rows = [grid[i][0].row for i in keep_rows]
-    _check_duplicate_headers(path, list(df.columns), sheet=chosen)
+    letters = [_col_letter(c) for c in cols]
+    _check_duplicate_headers(path, header, sheet=chosen, letters=letters)
     _check_header(path, df)
     import datetime as _dtm
     # the workbook's date system, for numbers in date columns (Excel serial dates)
-    df.attrs["excel_date_system"] = ("1904" if getattr(wb_v, "epoch", None) ==
+    df.attrs["excel_date_system"] = ("1904" if getattr(wb, "epoch", None) ==
                                      _dtm.datetime(1904, 1, 1) else "1900")
     notes = []
     if skipped_above:
         notes.append(f"{where}: {_rows_text(skipped_above)} above the header (row {hdr_row}, "
                      "header_row) not read")
-    notes += _hidden_notes(ws_v, where, grid, h, keep_rows, width, header, nameless_empty, who)
+    outside = sorted((r, c) for r, c in spaces
+                     if r > content[-1] or c > width or (r < hdr_row and not skipped_above))
+    if outside:
+        notes.append(f"{where}: {len(outside)} cell(s) outside the table (rows {hdr_row}-"
+                     f"{content[-1]}, columns A-{_col_letter(width)}) hold only spaces and were "
+                     f"not read: {_coords_text(outside)}")
+    notes += _hidden_notes(where, hdr_row, data_rows, cols, header, hidden_rows, hidden_cols,
+                           who)
     return df, {"format": "xlsx", "sheet": chosen, "sheets": sheets,
-                "hidden_sheets": [n for n in sheets if n not in visible], "_rows": rows,
+                "hidden_sheets": [n for n in sheets if n not in visible], "_rows": data_rows,
                 "header_row": hdr_row, "source_notes": notes}
 
 
-def _hidden_notes(ws, where, grid, h, keep_rows, width, header, nameless_empty, who):
+def _hidden_notes(where, hdr_row, data_rows, cols, header, hidden_rows, hidden_cols, who):
     """Notes naming the hidden rows and columns of the table that were read as data.
 
     Hiding a row in Excel does not exclude the patient: the row is read like any
     other, and the note says so (with the patient id when the table has one).
     """
     notes = []
-    rdims = ws.row_dimensions
-    hidden_rows = [i for i in [h, *keep_rows]
-                   if grid[i] and grid[i][0].row in rdims and rdims[grid[i][0].row].hidden]
-    if hidden_rows:
-        shown = [f"row {grid[i][0].row}{who(i).replace(', ', ' (', 1) + ')' if who(i) else ''}"
-                 for i in hidden_rows[:20]]
-        more = f" and {len(hidden_rows) - 20} more" if len(hidden_rows) > 20 else ""
-        notes.append(f"{where}: {len(hidden_rows)} row(s) hidden in Excel read as data "
+    hidden = [r for r in [hdr_row, *data_rows] if r in hidden_rows]
+    if hidden:
+        shown = [f"row {r}{who(r).replace(', ', ' (', 1) + ')' if who(r) else ''}"
+                 for r in hidden[:20]]
+        more = f" and {len(hidden) - 20} more" if len(hidden) > 20 else ""
+        notes.append(f"{where}: {len(hidden)} row(s) hidden in Excel read as data "
                      f"(hiding a row does not exclude it; delete the row, or exclude the patient "
                      f"with a filter, to leave it out): {', '.join(shown)}{more}")
-    hidden_cols = set()
-    for dim in ws.column_dimensions.values():
-        if getattr(dim, "hidden", False) and dim.min is not None:
-            hidden_cols.update(range(int(dim.min), int(dim.max or dim.min) + 1))
-    cols = [k for k in range(width) if k + 1 in hidden_cols and k not in nameless_empty]
-    if cols:
-        shown = ", ".join(f"{_col_letter(k + 1)} ({header[k]!r})" if header[k] else
-                          _col_letter(k + 1) for k in cols)
-        notes.append(f"{where}: {len(cols)} column(s) hidden in Excel read as data: {shown}")
+    ks = [k for k, c in enumerate(cols) if any(lo <= c <= hi for lo, hi in hidden_cols)]
+    if ks:
+        shown = ", ".join(f"{_col_letter(cols[k])} ({header[k]!r})" if header[k] else
+                          _col_letter(cols[k]) for k in ks)
+        notes.append(f"{where}: {len(ks)} column(s) hidden in Excel read as data: {shown}")
     return notes
-
 
 _NUMBER_WORDS = {1: "one", 2: "two"}
 
@@ -562,8 +775,10 @@ def _as_cell_text(v) -> str:
     return as_text(v)
 
 
-def _check_duplicate_headers(path, header, sheet=None) -> None:
-    """Two columns with the same name (ignoring case, spaces and line breaks) are an error."""
+def _check_duplicate_headers(path, header, sheet=None, letters=None) -> None:
+    """Two columns with the same name (ignoring case, spaces and line breaks) are an error.
+
+    ``letters``: the sheet's column letter of each name (default: A, B, ... in order)."""
     groups: dict = {}
     for k, name in enumerate(header):
         if str(name) == "":
@@ -575,7 +790,9 @@ def _check_duplicate_headers(path, header, sheet=None) -> None:
     where = f"sheet {sheet!r} of " if sheet else ""
 
     def pos(k):
-        return f"column {_col_letter(k + 1)}" if sheet else f"field {k + 1}"
+        if sheet:
+            return f"column {letters[k] if letters is not None else _col_letter(k + 1)}"
+        return f"field {k + 1}"
 
     shown = "; ".join(" and ".join(f"{header[k]!r} ({pos(k)})" for k in ks) for ks in dups)
     raise DuplicateColumnError(
@@ -620,6 +837,13 @@ def _read_by_format(p: Path, sheet, max_uncompressed_bytes, encoding=None, heade
     from .sources.statfiles import EXTENSIONS as _STATS_EXT
     from .sources.statfiles import read_stats_file
     ext = p.suffix.lower()
+    if max_uncompressed_bytes is not None and ext not in _XLSX_EXT:
+        with open(p, "rb") as fh:
+            workbook = fh.read(4) == b"PK\x03\x04"
+        if not workbook:
+            raise _SheetOnNonWorkbook(f"{p}: a limit on the decompressed size of a workbook "
+                                      "(--max-xlsx-mib, max_uncompressed_bytes=) was given but "
+                                      "the file is not an Excel workbook")
     if encoding is not None and ext not in _CSV_EXT and ext not in _STATS_EXT:
         raise _SheetOnNonWorkbook(f"{p}: encoding={encoding!r} was given but the file is not "
                                   "a text (CSV) file; only CSV, SPSS, Stata and SAS files "
@@ -695,7 +919,8 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
         error naming the row that looks like the header.
     max_uncompressed_bytes : int, optional
         Limit on the decompressed size of an .xlsx workbook (default
-        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing.
+        :data:`MAX_XLSX_UNCOMPRESSED_BYTES`), checked before decompressing; given for
+        a file that is not a workbook (or a database), it is an error.
 
     Returns
     -------
@@ -714,8 +939,10 @@ def read_table(path, sheet=None, *, max_uncompressed_bytes: int | None = None,
     """
     from .sql import is_database_url, read_sql
     if is_database_url(path):
-        if sheet is not None or encoding is not None or header_row is not None:
-            raise _SheetOnNonWorkbook(f"{path}: sheet=, encoding= and header_row= do not apply "
+        if (sheet is not None or encoding is not None or header_row is not None
+                or max_uncompressed_bytes is not None):
+            raise _SheetOnNonWorkbook(f"{path}: sheet=, encoding=, header_row= and "
+                                      "max_uncompressed_bytes= (--max-xlsx-mib) do not apply "
                                       "to a database")
         df, info = read_sql(path, query=query, table=table)
         from .sql import _safe
@@ -858,6 +1085,9 @@ def load(path, mapping=None, sheet=None, *, max_uncompressed_bytes: int | None =
         if explicit_hr:
             raise _SheetOnNonWorkbook(f"{path}: header_row= does not apply to a REDCap export "
                                       "(its first row is always the header)")
+        if max_uncompressed_bytes is not None:
+            raise _SheetOnNonWorkbook(f"{path}: max_uncompressed_bytes= (--max-xlsx-mib) does "
+                                      "not apply to a REDCap export (a CSV file)")
         from .redcap import read_redcap
         df, info = read_redcap(path, redcap_dictionary, encoding=encoding)
     else:

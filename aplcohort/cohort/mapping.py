@@ -44,6 +44,8 @@ need no factor; any other unit must state its factor.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,14 +157,41 @@ class ColumnMapping:
                 **({"sas_stata_dates": True} if self.sas_stata_dates else {})}
 
 
+#: strptime directives that read a part of a date (a date format needs one).
+_DATE_DIRECTIVES = set("YymdbBhjGUWV")
+
+
 def _check_format(fmt, where, problems):
+    """A strptime format that reads a date: it has a date directive (``%Y``, ``%m``,
+    ``%d``, ``%b``, ...) and reads back the date it writes (``'%'`` and ``'%Q'`` do not)."""
     if not isinstance(fmt, str) or "%" not in fmt:
         problems.append(f"{where}: {fmt!r} is not a strptime format (e.g. \"%d/%m/%Y\")")
         return
+    directives = set(re.findall(r"%[-#]?(.)", fmt.replace("%%", "")))
+    if not directives & _DATE_DIRECTIVES:
+        problems.append(f"{where}: {fmt!r} has no date directive (%Y, %y, %m, %d, %b, %B, "
+                        "%j); e.g. \"%d/%m/%Y\"")
+        return
+    d = _dt.datetime(2001, 2, 3, 4, 5, 6)
     try:
-        _dt.datetime(2001, 2, 3, 4, 5, 6).strftime(fmt)
-    except ValueError as exc:  # pragma: no cover - platform dependent
+        _dt.datetime.strptime(d.strftime(fmt), fmt)
+    except ValueError as exc:
         problems.append(f"{where}: {fmt!r} is not a valid date format ({exc})")
+
+
+def _kind_text(v) -> str:
+    """A YAML value described for a message ("a date (2020-01-01)"), without Python reprs."""
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (true/false)"
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return f"a date ({v.isoformat()})"
+    if isinstance(v, float):
+        return f"a number ({v:g})"
+    if isinstance(v, dict):
+        return "a mapping ({key: value})"
+    if isinstance(v, list):
+        return "a list"
+    return f"a {type(v).__name__}"
 
 
 def load_mapping(mapping) -> ColumnMapping | None:
@@ -198,12 +227,12 @@ def load_mapping(mapping) -> ColumnMapping | None:
         return mapping
     source = "dict"
     if isinstance(mapping, (str, Path)):
+        from .._files import read_text_file
         p = Path(mapping)
-        if not p.is_file():
-            raise MappingError(f"mapping file not found: {p}")
+        text = read_text_file(p, "mapping file", MappingError)
         try:
-            raw = _yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raw = _yaml.safe_load(text)
+        except yaml.YAMLError as exc:
             raise MappingError(f"mapping {p}: not valid YAML ({exc})") from None
         source = str(p)
         if raw is None:
@@ -316,9 +345,14 @@ def load_mapping(mapping) -> ColumnMapping | None:
                 continue
             factor = known
         try:
+            if isinstance(factor, bool):
+                raise TypeError
             factor = float(factor)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             problems.append(f"units: {col}: factor {factor!r} is not a number")
+            continue
+        if not math.isfinite(factor):
+            problems.append(f"units: {col}: factor must be a finite number, got {factor}")
             continue
         if not factor > 0:
             problems.append(f"units: {col}: factor must be > 0, got {factor}")
@@ -327,8 +361,9 @@ def load_mapping(mapping) -> ColumnMapping | None:
                                     factor=factor)
 
     sheet = raw.get("sheet")
-    if sheet is not None and not isinstance(sheet, (str, int)):
-        problems.append(f"sheet: expected a sheet name, got {sheet!r}")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))):
+        problems.append(f"sheet: expected a sheet name, got {_kind_text(sheet)}; write the "
+                        "name in quotes (sheet: 'name')")
     unicode_digits = raw.get("unicode_digits", False)
     if not isinstance(unicode_digits, bool):
         problems.append(f"unicode_digits: expected true or false, got {unicode_digits!r}")

@@ -151,12 +151,15 @@ API_HEADERS = dict(zip((
     "matrix_ranking", "field_annotation"), DICTIONARY_HEADERS))
 
 
-def _read_csv_text(path, encoding=None, text=None) -> list[list[str]]:
+def _read_csv_text(path, encoding=None, text=None, max_bytes=None) -> list[list[str]]:
+    """The CSV records of ``path`` (or of ``text``); ``max_bytes`` limits the file's size
+    (the data dictionary; the export is data, read whatever its size)."""
+    from .._files import check_regular_file
     from .encoding import decode_bytes
+    p = path
     if text is None:
         p = Path(path)
-        if not p.is_file():
-            raise RedcapError(f"REDCap file not found: {p}")
+        check_regular_file(p, "REDCap file", RedcapError, max_bytes)
         text, _info = decode_bytes(p.read_bytes(), encoding, where=str(p))
     try:
         return [r for r in csv.reader(_io.StringIO(text))]
@@ -196,7 +199,8 @@ def read_dictionary(path, encoding=None, *, text=None) -> dict:
         When a required REDCap header is missing (naming it) or a choices text is
         malformed.
     """
-    rows = _read_csv_text(path, encoding, text)
+    from .._files import MAX_TEXT_FILE_BYTES
+    rows = _read_csv_text(path, encoding, text, max_bytes=MAX_TEXT_FILE_BYTES)
     if not rows:
         raise RedcapError(f"{path}: the data dictionary is empty")
     header = [API_HEADERS.get(h.strip(), h.strip()) for h in rows[0]]

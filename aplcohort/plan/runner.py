@@ -203,7 +203,8 @@ def load_plan(plan) -> tuple[dict, str, Path | None]:
         p = PLANS_DIR / f"{plan}.yaml"
     if not p.exists():
         raise PlanError(f"plan file not found: {plan}")
-    text = p.read_text(encoding="utf-8")
+    from .._files import read_text_file
+    text = read_text_file(p, "plan file", PlanError)
     try:
         d = _yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -658,7 +658,8 @@ def load_scenario(path_or_name) -> Scenario:
     """
     path = Path(str(path_or_name))
     if path.exists():
-        text = path.read_text(encoding="utf-8")
+        from .._files import read_text_file
+        text = read_text_file(path, "scenario file", ScenarioError)
         where = str(path)
     else:
         name = str(path_or_name)
