@@ -49,9 +49,8 @@ def _png_size(path):
 
 # --- F3: long labels -------------------------------------------------------------------
 
-def test_f3_long_group_label_bounded_figure_full_label_in_tables(tmp_path, capsys):
-    long = "L" * 3000
-    data, _ = _cohort(tmp_path, label_b=long)
+def _run_km_logrank(tmp_path, data, capsys):
+    """``aplcohort run`` of a km + logrank plan by ``arm``: (output folder, captured)."""
     plan = _plan(tmp_path, data, [
         {"id": "km", "kind": "km", "endpoint": "os", "group": "arm"},
         {"id": "lr", "kind": "logrank", "endpoint": "os", "group": "arm"}])
@@ -59,6 +58,13 @@ def test_f3_long_group_label_bounded_figure_full_label_in_tables(tmp_path, capsy
     rc = main(["run", str(plan), "--out", str(out)])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
+    return out, cap
+
+
+def test_f3_long_group_label_bounded_figure_full_label_in_tables(tmp_path, capsys):
+    long = "L" * 3000
+    data, _ = _cohort(tmp_path, label_b=long)
+    out, cap = _run_km_logrank(tmp_path, data, capsys)
     w, h = _png_size(out / "figures" / "km.png")
     # 3000 characters drawn were ~100,000 px wide; the short label gives a normal figure
     assert w < 4000 and h < 4000, (w, h)
@@ -233,13 +239,7 @@ def test_f7_validate_prints_no_terminal_escapes(tmp_path, capsys):
 
 def test_f13_report_html_has_no_raw_control_characters(tmp_path, capsys):
     data, _ = _cohort(tmp_path, label_b="Bell\x07Esc\x1b[31m\x0bVT")
-    plan = _plan(tmp_path, data, [
-        {"id": "km", "kind": "km", "endpoint": "os", "group": "arm"},
-        {"id": "lr", "kind": "logrank", "endpoint": "os", "group": "arm"}])
-    out = tmp_path / "out"
-    rc = main(["run", str(plan), "--out", str(out)])
-    cap = capsys.readouterr()
-    assert rc == 0, cap.err
+    out, cap = _run_km_logrank(tmp_path, data, capsys)
     bad = ("\x07", "\x1b", "\x0b")
     for p in [out / "report.html", *(out / "tables").glob("*.html")]:
         text = p.read_text(encoding="utf-8")
