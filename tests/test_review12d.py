@@ -201,6 +201,27 @@ def test_f5_power_and_sweep_never_delete_the_scenario_file(tmp_path, capsys, cmd
     assert digest(sc) == before
 
 
+@pytest.mark.parametrize("cmd", ["power", "sweep"])
+def test_f5_power_and_sweep_refuse_before_simulating(tmp_path, capsys, monkeypatch, cmd):
+    # the refusal comes before the replicates are simulated, not after them
+    def simulated(*a, **k):
+        raise AssertionError("simulated before the output folder was checked")
+    monkeypatch.setattr("aplcohort.batch.power.power_curve", simulated)
+    monkeypatch.setattr("aplcohort.batch.sweep.power_sweep", simulated)
+    sc = _scenario(tmp_path / "W")
+    extra = ["--scheduler", "none"] if cmd == "sweep" else []
+    assert main([cmd, str(sc), "--n", "40", "--reps", "2", "--out", str(tmp_path / "W"),
+                 "--force", "--no-progress", *extra]) == 2
+    assert "contains the input file" in capsys.readouterr().err
+    # a folder of the user's (not written by aplcohort) is refused first too, without --force
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert main([cmd, str(sc), "--n", "40", "--reps", "2", "--out", str(mine),
+                 "--no-progress", *extra]) == 2
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
 def test_f5_synth_scenario_never_replaces_its_scenario_file(tmp_path, capsys):
     sc = _scenario(tmp_path)
     before = digest(sc)

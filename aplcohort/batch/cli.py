@@ -22,7 +22,11 @@ from .._checks import seed_arg
 
 def _power(args: argparse.Namespace) -> int:
     from .power import load_any_scenario, parse_n_grid, power_curve
+    from ..plan.write import check_output_dir, input_paths, output_transaction
     sc = load_any_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path(f"power-{sc.name}")
+    # refused before the simulation, not after it (checked again when writing)
+    check_output_dir(out, force=args.force, protect=input_paths(args.scenario))
     ns = parse_n_grid(args.n) if args.n else [sc.default_n()]
     res = power_curve(sc, ns, reps=args.reps, alpha=args.alpha, seed=args.seed,
                       endpoint=args.endpoint, chunk=args.chunk, target=args.target,
@@ -49,8 +53,6 @@ def _power(args: argparse.Namespace) -> int:
     if und:
         print(f"note: {und} replicates had an undefined test (fewer than two arms with "
               f"events) and count as not significant", file=sys.stderr)
-    from ..plan.write import input_paths, output_transaction
-    out = Path(args.out) if args.out else Path(f"power-{sc.name}")
     # atomic, marker rule; a folder holding the scenario file is refused even with --force
     with output_transaction(out, force=args.force, kind="power",
                             protect=input_paths(args.scenario)) as tmp:
@@ -62,13 +64,15 @@ def _power(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from .power import parse_n_grid
     from .sweep import power_sweep
+    from ..plan.write import check_output_dir, input_paths, output_transaction
+    out = Path(args.out) if args.out else Path("sweep")
+    # refused before the simulation, not after it (checked again when writing)
+    check_output_dir(out, force=args.force, protect=input_paths(args.scenarios))
     ns = parse_n_grid(args.n)
     df = power_sweep(args.scenarios, ns, reps=args.reps, alpha=args.alpha, seed=args.seed,
                      endpoint=args.endpoint, chunk=args.chunk, scheduler=args.scheduler,
                      progress=not args.no_progress)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    from ..plan.write import input_paths, output_transaction
-    out = Path(args.out) if args.out else Path("sweep")
     # atomic, marker rule; a folder holding a scenario file is refused even with --force
     with output_transaction(out, force=args.force, kind="sweep",
                             protect=input_paths(args.scenarios)) as tmp:
