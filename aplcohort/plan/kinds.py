@@ -1320,16 +1320,11 @@ def h_gray(ctx, m, cohort, out):
 def _no_firth_hint(terms: pd.DataFrame) -> pd.DataFrame:
     """Terms without the estimator's "consider firth: true" hint: for a kind that has no
     ``firth`` setting, that advice names a setting the plan would refuse."""
-    if "note" not in terms.columns:
+    from ..stats.shapes import FIRTH_HINT, without_firth_hint
+    if "note" not in terms.columns or not terms["note"].astype(str).str.contains(
+            FIRTH_HINT, regex=False).any():
         return terms
-    notes = terms["note"].astype(object)
-    hinted = notes.map(lambda v: isinstance(v, str) and "; consider firth: true" in v)
-    if not hinted.any():
-        return terms
-    terms = terms.copy()
-    terms["note"] = notes.map(lambda v: v.replace("; consider firth: true", "")
-                              if isinstance(v, str) else v)
-    return terms
+    return terms.assign(note=terms["note"].astype(object).map(without_firth_hint))
 
 
 def _regression_summary(out, res, df, event_value=1, m=None):

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError, StatisticalWarning
+from .shapes import without_firth_hint
 
 
 def _helpers():
@@ -357,7 +358,7 @@ def landmark(data: pd.DataFrame, *, landmark, time: str, event: str, id: str | N
         terms = cx[L].terms
         gterms = cx[L]._design.assign.get(gcol, ()) if cx[L]._design is not None else (0,)
         ok = terms["estimable"].to_numpy(bool)
-        notes = [str(v).replace("; consider firth: true", "") if isinstance(v, str) else ""
+        notes = [without_firth_hint(str(v)) if isinstance(v, str) else ""
                  for v in terms["note"]]
         for j in range(len(terms)):
             tterms.append({"landmark": L, **{c: terms[c].iloc[j] for c in _TERM_COLUMNS[1:-1]},

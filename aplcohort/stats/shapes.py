@@ -57,6 +57,18 @@ TERM_COLUMNS = ["term", "level", "coef", "se", "robust_se", "estimate", "lower",
 NOTE_NOT_REACHED = "not reached"
 NOTE_PAST_FOLLOWUP = "after the last follow-up time of the group"
 NOTE_INFINITE = ("coefficient may be infinite (monotone likelihood); consider firth: true")
+#: the advice part of NOTE_INFINITE: only the plan kind ``cox`` has a ``firth`` setting
+FIRTH_HINT = "; consider firth: true"
+
+
+def without_firth_hint(note):
+    """``note`` without :data:`FIRTH_HINT` (for models that cannot be fitted with
+    Firth's correction); anything that is not text is returned as it is.
+
+    >>> without_firth_hint(NOTE_INFINITE)
+    'coefficient may be infinite (monotone likelihood)'
+    """
+    return note.replace(FIRTH_HINT, "") if isinstance(note, str) else note
 NOTE_CONSTANT = "no information (constant column)"
 NOTE_SE_ZERO = "SE 0: no event up to this time, so the interval is a point, not a measure of precision"
 #: an SE of 0 where events have happened (the estimate is off its no-event value): the
