@@ -61,3 +61,12 @@ def test_km_strata_with_test_none_stratifies_the_hazard_ratio(tmp_path):
     no_hr = {**base, "id": "ks", "strata": "sex", "hr": False}
     with pytest.raises(PlanError, match="'strata' has no effect with test: none"):
         run_plan({**PLAN, "analyses": [no_hr]}, figures=False)
+
+
+def test_td_cox_forest_plot_counts_patients_as_its_table():
+    res = run_plan(PLAN, figures=True)
+    a = res.analyses["tdc"]
+    texts = [t.get_text() for _n, fig in a.figures for ax in fig.axes for t in ax.texts]
+    heading = [t for t in texts if t.startswith("n = ")]
+    assert heading == [f"n = {a.summary['n']}, events = {a.summary['events']}"]
+    assert a.result.n != a.summary["n"]      # before: the split rows ("n = 76")

@@ -1682,8 +1682,10 @@ def h_td_cox(ctx, m, cohort, out):
                    f"{info['time_zero']} in {info['unit']}")
     if _fig(ctx, m):
         from ..plots.forest import plot_forest
-        out.figures.append((m.id, _figure_of(plot_forest(res, palette=ctx.palette,
-                                                         labels=_resolver(ctx)))))
+        # the patients, as the table's footnote (res.n counts the split rows)
+        out.figures.append((m.id, _figure_of(plot_forest(
+            res, palette=ctx.palette, labels=_resolver(ctx), n=out.summary["n"],
+            events=out.summary["events"]))))
 
 
 def h_td_finegray(ctx, m, cohort, out):

@@ -253,7 +253,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
                 columns: Sequence[str] | None = None, xlim=None, decimals: int = 2,
                 favours: tuple | None = None, width="single", color=None,
                 model_labels=("Univariable", "Multivariable"), p_header=None,
-                title: str | None = None, min_plot_in: float = 1.1, palette=None):
+                title: str | None = None, min_plot_in: float = 1.1, palette=None,
+                n: int | None = None, events: int | None = None):
     """Forest plot with text columns.
 
     Parameters
@@ -279,6 +280,9 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
         The run's colours per group level: a row comparing a level with the reference
         (label ``"<variable>: <level> vs <reference>"``) is drawn in that level's colour;
         other rows in ``color`` (default black).
+    n, events : int, optional
+        The "n = , events = " heading in place of the result's own ``n``/``events`` (a
+        model fitted on split rows, whose ``n`` counts rows: give the patients).
 
     Returns
     -------
@@ -344,6 +348,8 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     n_all, ev_all = getattr(obj, "n", None), getattr(obj, "events", None)
     if n_all is None and hasattr(obj, "multivariable"):
         n_all, ev_all = obj.multivariable.n, obj.multivariable.events
+    n_all = n_all if n is None else n
+    ev_all = ev_all if events is None else events
     top_left = (f"n = {int(n_all)}, events = {int(ev_all)}"
                 if n_all is not None and ev_all is not None and "n" not in columns else "")
     heads = {"label": top_left, "n": "n", "events": "Events", "estimate": ci_head, "p": p_header,
