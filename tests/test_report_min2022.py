@@ -232,3 +232,20 @@ def test_summary_counts_read_as_words():
     two = build_report(title="T", synthetic=False, sections=sec * 2, provenance={},
                        attrition=None, published=None, warnings=[])
     assert "2 analyses (0 figures, 2 tables); no warnings" in two
+
+
+def test_readme_counts_of_the_main_job_match_a_run(run):
+    """The README's sentence on the main job names how many analyses, figures and tables
+    a run writes; those counts are read from a run here, so the sentence cannot go stale."""
+    res, out = run
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    m = re.search(r"replicate min2022`, (\d+) analyses, (\d+) figures as PNG \+ PDF at 300 "
+                  r"dpi, (\d+) tables in CSV, DOCX and TeX\)", text)
+    assert m, "README no longer states the main job's counts in the expected sentence"
+    n_an, n_fig, n_tab = map(int, m.groups())
+    figs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    assert sorted(p.stem for p in (out / "figures").glob("*.pdf")) == figs
+    stems = {fmt: {p.stem for p in (out / "tables").glob(f"*.{fmt}")}
+             for fmt in ("csv", "docx", "tex")}
+    in_all = stems["csv"] & stems["docx"] & stems["tex"]
+    assert (n_an, n_fig, n_tab) == (len(res.analyses), len(figs), len(in_all))
