@@ -1600,7 +1600,7 @@ def h_table1(ctx, m, cohort, out):
     # run before anything, so the Python API's check is not repeated here
     t = table1(d, group, list(m.variables), order=order, smd=m.smd, parametric=m.parametric,
                overall=m.overall, title=out.title, labels=labels, style=style,
-               allow_identifiers=True)
+               kinds=dict(m.kinds or {}), allow_identifiers=True)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
                         "rows": jsonable(t.raw)})

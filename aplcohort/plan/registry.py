@@ -580,6 +580,18 @@ class Table1(_Table, _Group, _Adjust, AnalysisBase):
     parametric: bool = _f(False, doc="t-test/ANOVA and mean (SD) instead of rank tests and median")
     smd: bool = _f(False, doc="standardized mean differences")
     overall: bool = _f(True, doc="an overall column")
+    kinds: Optional[dict[str, Literal["categorical", "continuous"]]] = _f(
+        None, column=True,
+        doc="{column: categorical | continuous}: how a variable is summarised and tested, "
+            "overriding the automatic choice (text, yes/no and 0/1 columns categorical, other "
+            "numbers continuous)")
+
+    @model_validator(mode="after")
+    def _kinds_in_variables(self):
+        extra = sorted(set(self.kinds or {}) - set(self.variables))
+        if extra:
+            raise ValueError(f"kinds names column(s) {extra} that are not among the variables")
+        return self
 
 
 class Counts(_Table, AnalysisBase):

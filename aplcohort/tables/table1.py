@@ -78,6 +78,22 @@ def _levels(s: pd.Series, order=None) -> list:
     return sorted(s.dropna().unique().tolist(), key=str)
 
 
+def _zero_one(s: pd.Series) -> bool:
+    """A numeric column whose observed values are all 0 or 1: a yes/no code, summarised as
+    n (%) like a yes/no column (a mean of 0.6 would be the proportion, its SD and a rank
+    test meaningless beside it; gtsummary treats such columns as dichotomous too)."""
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    return len(v) > 0 and bool(v.isin([0, 1]).all())
+
+
+def _whole_numbers(s: pd.Series) -> bool:
+    """A float column whose values are all whole numbers (a code read with blanks)."""
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return False
+    v = s.dropna().to_numpy(dtype=float)
+    return bool(np.isfinite(v).all() and (v == np.round(v)).all() and (np.abs(v) < 2**53).all())
+
+
 def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: Mapping | None = None,
            kinds: Mapping | None = None, summary: str | Mapping | None = None, order=None,
            level_order: Mapping | None = None, overall: bool = True, tests: bool = True,
@@ -101,7 +117,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         units, level labels, level order and the group labels; a plain mapping is applied
         on top of the data dictionary's labels.
     kinds : mapping {column: "categorical" | "continuous"}
-        Override the automatic choice (non-numeric / boolean = categorical).
+        Override the automatic choice: text, boolean and categorical columns, and numeric
+        columns whose values are all 0 or 1 (a yes/no code), are categorical (n (%),
+        chi-square / Fisher); other numeric columns are continuous.
     summary : "median" | "mean" or mapping {column: "median" | "mean"}, optional
         Default (None, and for the continuous variables a mapping does not name): the
         summary that goes with the test, ``"median"`` (median [IQR]) beside the rank tests
@@ -238,9 +256,12 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         if kind is None:
             kind = "categorical" if (pd.api.types.is_bool_dtype(s.dtype)
                                      or isinstance(s.dtype, pd.CategoricalDtype)
-                                     or not pd.api.types.is_numeric_dtype(s.dtype)) else "continuous"
+                                     or not pd.api.types.is_numeric_dtype(s.dtype)
+                                     or _zero_one(s)) else "continuous"
         if kind not in ("categorical", "continuous"):
             raise InputError(f"kind for {var!r} must be 'categorical' or 'continuous'; got {kind!r}")
+        if kind == "categorical" and _whole_numbers(s):
+            s = s.astype("Int64")   # levels "0" / "1", not "0.0" / "1.0" of a column with blanks
         label = labels.get(var) or lab.column(var)
         extra, test_name, p = {}, "", np.nan
         if tests and len(groups) >= 2:
