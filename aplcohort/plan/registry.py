@@ -180,6 +180,10 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
         doc="test comparing the groups (none: no test); peto = Peto-Peto, R survdiff rho = 1 "
             "(pooled KM S(t-)); peto-prentice = Stata's peto (prod(1 - d/(n+1)) at t)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
+    p: float = _f(0.0, ge=0, r="survMisc::comp FH_p",
+                  doc="Fleming-Harrington p (test: fleming-harrington), as the logrank kind")
+    q: float = _f(0.0, ge=0, r="survMisc::comp FH_q",
+                  doc="Fleming-Harrington q (test: fleming-harrington), as the logrank kind")
     pairwise: bool = _f(False, r="survminer::pairwise_survdiff",
                         doc="pairwise comparisons (needs a test)")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
@@ -212,6 +216,8 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
                 raise ValueError("'test' needs 'group'")
         if self.rho and self.test != "logrank":
             raise ValueError("'rho' applies to test: logrank only")
+        if (self.p or self.q) and self.test != "fleming-harrington":
+            raise ValueError("'p' and 'q' apply to test: fleming-harrington only")
         if self.test == "none":
             # pairwise comparisons are tests too (adjust without pairwise is refused above)
             for k in ("strata", "rho", "pairwise"):
