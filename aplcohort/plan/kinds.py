@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import math
 import re
 from dataclasses import dataclass, field
@@ -263,11 +264,19 @@ def _col(df: pd.DataFrame, *names, default=np.nan) -> pd.Series:
 def curve_at(res, times) -> pd.DataFrame:
     """``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]`` at ``times``
     (the curve shape of :mod:`aplcohort.stats.shapes`; ``note`` says why a value is missing,
-    e.g. a time past a group's follow-up)."""
+    e.g. a time past a group's follow-up). A Kaplan–Meier or cumulative-incidence curve
+    that is complete (nobody left at risk: every patient followed at the group's last
+    time had an event) keeps its value after that time (``at(complete=True)``, the rule of
+    :func:`aplcohort.stats.shapes.curve_complete`, as the replication facts); a curve
+    ending by a censoring is not estimable there."""
     cols = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk", "note"]
     if not times:
         return pd.DataFrame(columns=cols)
-    at = res.at(list(times)) if hasattr(res, "at") else res.survival_at(list(times))
+    if hasattr(res, "at"):
+        takes = "complete" in inspect.signature(res.at).parameters
+        at = res.at(list(times), **({"complete": True} if takes else {}))
+    else:
+        at = res.survival_at(list(times))
     se = _col(at, "std_err")
     if "std_err" not in at.columns and "variance" in at.columns:
         se = np.sqrt(at["variance"].astype(float))

@@ -437,7 +437,9 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
             "aalen (Poisson increments), ij (infinitesimal jackknife, survfit)")
     extend: bool = _f(False, r="summary.survfit(extend=)",
                       doc="estimates at times after a group's last follow-up: last value carried "
-                          "forward (false: not estimable, with the reason)")
+                          "forward (false: not estimable, with the reason, unless the curve is "
+                          "complete: nobody left at risk because everyone had an event, whose "
+                          "value there is known and shown either way)")
     strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)", doc="stratified Gray test")
     conf_type: Literal["log-log", "log", "plain"] = _f("log-log", r="cmprsk CI transform (log-log)")
     conf_level: float = _f(0.95, gt=0, lt=1)
