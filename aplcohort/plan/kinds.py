@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import math
 import re
 from dataclasses import dataclass, field
@@ -55,6 +56,16 @@ class Context:
     #: colour / line style per group level, one for every figure of the run
     #: (:class:`aplcohort.plots.style.Palette`; the runner fills it before any analysis)
     palette: Any = None
+
+
+def _pct(level) -> str:
+    """A confidence level as printed in captions and headers: ``0.9`` -> ``"90%"``,
+    ``0.975`` -> ``"97.5%"`` (as the tables' headers, :func:`aplcohort.tables.frame.format_frame`).
+
+    >>> _pct(0.9), _pct(0.975), _pct(0.29)
+    ('90%', '97.5%', '29%')
+    """
+    return f"{100 * float(level):g}%"
 
 
 def _num(x):
@@ -253,11 +264,19 @@ def _col(df: pd.DataFrame, *names, default=np.nan) -> pd.Series:
 def curve_at(res, times) -> pd.DataFrame:
     """``[group, cause, time, estimate, std_err, lower, upper, n_risk, note]`` at ``times``
     (the curve shape of :mod:`aplcohort.stats.shapes`; ``note`` says why a value is missing,
-    e.g. a time past a group's follow-up)."""
+    e.g. a time past a group's follow-up). A Kaplan–Meier or cumulative-incidence curve
+    that is complete (nobody left at risk: every patient followed at the group's last
+    time had an event) keeps its value after that time (``at(complete=True)``, the rule of
+    :func:`aplcohort.stats.shapes.curve_complete`, as the replication facts); a curve
+    ending by a censoring is not estimable there."""
     cols = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk", "note"]
     if not times:
         return pd.DataFrame(columns=cols)
-    at = res.at(list(times)) if hasattr(res, "at") else res.survival_at(list(times))
+    if hasattr(res, "at"):
+        takes = "complete" in inspect.signature(res.at).parameters
+        at = res.at(list(times), **({"complete": True} if takes else {}))
+    else:
+        at = res.survival_at(list(times))
     se = _col(at, "std_err")
     if "std_err" not in at.columns and "variance" in at.columns:
         se = np.sqrt(at["variance"].astype(float))
@@ -1028,8 +1047,8 @@ def h_km(ctx, m, cohort, out):
             if m.test == "logrank":
                 test = logrank_test(df["time"], df["event"], g, strata=strata, rho=m.rho, order=order)
             else:
-                test = weighted_logrank(df["time"], df["event"], g, weights=m.test, strata=strata,
-                                        order=order)
+                test = weighted_logrank(df["time"], df["event"], g, weights=m.test, p=m.p, q=m.q,
+                                        strata=strata, order=order)
             s["test"] = test_summary(test)
             _embedded_test(out, s["test"], test.test)
             if m.strata:
@@ -1040,7 +1059,7 @@ def h_km(ctx, m, cohort, out):
             if m.pairwise:
                 w = None if m.test == "logrank" else m.test
                 pw = pairwise_logrank(df["time"], df["event"], g, adjust=m.adjust, rho=m.rho,
-                                      weights=w, strata=strata, order=order)
+                                      weights=w, p=m.p, q=m.q, strata=strata, order=order)
                 s["pairwise"] = jsonable(pw.table)
                 _pairwise_notes(out, pw.table, "Pairwise test")
                 out.tables.append(("pairwise", "Pairwise comparisons", pw.table))
@@ -1088,7 +1107,7 @@ def h_km(ctx, m, cohort, out):
                            f"({chaz.choices['estimator']})", survival_frame(chaz.table)))
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
-    out.choices = (f"CI {res.conf_type} {int(res.conf_level*100)}%; time from {info['time_zero']} "
+    out.choices = (f"CI {res.conf_type} {_pct(res.conf_level)}; time from {info['time_zero']} "
                    f"in {info['unit']}"
                    + (f"; {'test' if m.test != 'none' else ''}"
                       f"{' and ' if m.test != 'none' and m.hr else ''}"
@@ -1098,7 +1117,7 @@ def h_km(ctx, m, cohort, out):
                       f"{res.choices['cumulative hazard']}" if m.stype != 1 or m.ctype != 1 else "")
                    + (f"; conditional on follow-up to {m.start_time:g}"
                       if m.start_time is not None else ""))
-    out.tables.append(("medians", f"{label}: median ({int(m.conf_level*100)}% CI), {info['unit']}",
+    out.tables.append(("medians", f"{label}: median ({_pct(m.conf_level)} CI), {info['unit']}",
                        survival_frame(med)))
     if len(at):
         out.tables.append(("estimates", f"{label} at chosen times", survival_frame(at)))
@@ -1210,7 +1229,7 @@ def h_rmst(ctx, m, cohort, out):
     out.result = res
     immortal_time_guard(m, df, info, group, order, out)
     out.choices = (f"tau {res.tau:g} {info['unit']} ({res.tau_source}); {order[1]} vs "
-                   f"{order[0]}; {int(res.conf_level * 100)}% CI; survRM2 rmst2")
+                   f"{order[0]}; {_pct(res.conf_level)} CI; survRM2 rmst2")
     out.tables.append(("rmst", f"Restricted mean survival time to {res.tau:g} {info['unit']}",
                        res.arms))
     out.tables.append(("rmst_contrasts", f"RMST contrasts, {order[1]} vs {order[0]}", res.table))
@@ -1271,11 +1290,11 @@ def h_cif(ctx, m, cohort, out):
     if group:
         immortal_time_guard(m, df, info, group, order, out, cause=cause)
     out.result = res
-    out.choices = (f"cause {cause}; CI {m.conf_type} {int(m.conf_level*100)}% ({m.variance} "
+    out.choices = (f"cause {cause}; CI {m.conf_type} {_pct(m.conf_level)} ({m.variance} "
                    f"variance){'; last value carried past follow-up' if m.extend else ''}; time from "
                    f"{info['time_zero']} in {info['unit']}"
                    + (f"; test stratified by {m.strata}" if m.strata else ""))
-    out.tables.append(("medians", f"{label}: median time ({int(m.conf_level*100)}% CI), {info['unit']}", med))
+    out.tables.append(("medians", f"{label}: median time ({_pct(m.conf_level)} CI), {info['unit']}", med))
     if len(at):
         out.tables.append(("estimates", f"{label} at chosen times", at))
     if _fig(ctx, m):

@@ -143,33 +143,17 @@ def _fact(fid, fact, published, *, test="", published_value=None):
 def _cif_at(time, code, group, when: float) -> pd.DataFrame:
     """Cause-1 cumulative incidence by group at ``when``: ``[estimate, lower, upper, variance]``.
 
-    ``CIFResult.at`` (like ``cmprsk::timepoints``) gives NaN after a group's last
-    time; when that last time is an event (no one left at risk, e.g. every
-    patient recovered by day 20) the curve is complete and its final value holds
-    at ``when``, so that value is used instead of NaN.
+    As the plan's cif tables: ``CIFResult.at(complete=True)``, whose rule for a time after
+    a group's last time is :func:`aplcohort.stats.shapes.curve_complete` (a complete curve, e.g.
+    every patient recovered by day 20, keeps its final value; a curve ending by a
+    censoring is NaN, not estimable), and whose limits at an estimate of 1 within
+    round-off are undefined (log-log).
     """
     from ..stats.competing import cumulative_incidence
     res = cumulative_incidence(time, code, group)
-
-    def with_variance(df):
-        # the curve's uncertainty column is ``variance`` or ``std_err`` depending on the
-        # version of aplcohort.stats.competing (renamed in the result-shape unification)
-        df = df.copy()
-        if "variance" not in df.columns:
-            df["variance"] = df["std_err"].astype(float) ** 2
-        return df
-
-    at = with_variance(res.at([when]))
-    at = at[at["cause"] == 1].set_index("group")[["estimate", "lower", "upper", "variance"]].copy()
-    tab = with_variance(res.table)
-    tab = tab[tab["cause"] == 1]
-    for g in at.index:
-        sel = np.asarray(group) == g
-        if np.isnan(at.loc[g, "estimate"]) and code[sel][np.argmax(time[sel])] != 0 \
-                and time[sel].max() <= when:
-            last = tab[tab["group"] == g].iloc[-1]
-            at.loc[g, ["estimate", "lower", "upper", "variance"]] = [
-                last["estimate"], last["lower"], last["upper"], last["variance"]]
+    at = res.at([when], complete=True)
+    at = at[at["cause"] == 1].set_index("group")[["estimate", "lower", "upper", "std_err"]].copy()
+    at["variance"] = at.pop("std_err").astype(float) ** 2
     return at
 
 

@@ -180,6 +180,10 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
         doc="test comparing the groups (none: no test); peto = Peto-Peto, R survdiff rho = 1 "
             "(pooled KM S(t-)); peto-prentice = Stata's peto (prod(1 - d/(n+1)) at t)")
     rho: float = _f(0.0, ge=0, r="survdiff(rho=)", doc="G-rho weight of the log-rank test (test: logrank)")
+    p: float = _f(0.0, ge=0, r="survMisc::comp FH_p",
+                  doc="Fleming-Harrington p (test: fleming-harrington), as the logrank kind")
+    q: float = _f(0.0, ge=0, r="survMisc::comp FH_q",
+                  doc="Fleming-Harrington q (test: fleming-harrington), as the logrank kind")
     pairwise: bool = _f(False, r="survminer::pairwise_survdiff",
                         doc="pairwise comparisons (needs a test)")
     adjust: Literal[ADJUST_METHODS] = _f("holm", r="p.adjust(method=)", doc="p adjustment of pairwise tests")
@@ -212,6 +216,8 @@ class KM(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
                 raise ValueError("'test' needs 'group'")
         if self.rho and self.test != "logrank":
             raise ValueError("'rho' applies to test: logrank only")
+        if (self.p or self.q) and self.test != "fleming-harrington":
+            raise ValueError("'p' and 'q' apply to test: fleming-harrington only")
         if self.test == "none":
             # pairwise comparisons are tests too (adjust without pairwise is refused above)
             for k in ("strata", "rho", "pairwise"):
@@ -431,7 +437,9 @@ class CIF(_Table, _Figure, _Curve, _OptGroup, _Endpoint, _Adjust, AnalysisBase):
             "aalen (Poisson increments), ij (infinitesimal jackknife, survfit)")
     extend: bool = _f(False, r="summary.survfit(extend=)",
                       doc="estimates at times after a group's last follow-up: last value carried "
-                          "forward (false: not estimable, with the reason)")
+                          "forward (false: not estimable, with the reason, unless the curve is "
+                          "complete: nobody left at risk because everyone had an event, whose "
+                          "value there is known and shown either way)")
     strata: Optional[str] = _f(None, column=True, r="cuminc(strata=)", doc="stratified Gray test")
     conf_type: Literal["log-log", "log", "plain"] = _f("log-log", r="cmprsk CI transform (log-log)")
     conf_level: float = _f(0.95, gt=0, lt=1)

@@ -857,17 +857,32 @@ def output_options(plan: dict) -> dict:
 
 def journal_table_from_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                              group_column: str | None = None, reference_levels=None,
-                             weighted: str | None = None):
+                             weighted: str | None = None, conf_level: float = 0.95):
     """Format a tidy result frame as a journal table.
 
     One formatter for every plan table: :func:`aplcohort.tables.frame.format_frame`
     (every p column through the style's p formatter, NR / NE with reasons, estimates
     with their CI as "x (y–z)", internal columns hidden, labels applied; ``weighted``
-    names the weights of a weighted curve's counts).
+    names the weights of a weighted curve's counts; ``conf_level`` is the level printed
+    in the interval headers, "Median (90% CI)").
     """
     from ..tables.frame import format_frame
     return format_frame(df, caption, labels=labels, style=style, group_column=group_column,
-                        reference_levels=reference_levels, weighted=weighted)
+                        reference_levels=reference_levels, weighted=weighted,
+                        conf_level=conf_level)
+
+
+def frame_conf_level(tab: pd.DataFrame, a, plan_a: dict) -> float:
+    """The level of the intervals of one result frame of analysis ``a``: the frame's own
+    (``tab.attrs["conf_level"]``, set by a computation whose level is its own, e.g. the
+    immortal-time comparison), else the analysis's ``conf_level`` (the plan's, else its
+    result's), else 0.95 (the kinds without a ``conf_level`` key)."""
+    for cl in (tab.attrs.get("conf_level"), plan_a.get("conf_level"),
+               getattr(getattr(a, "result", None), "conf_level", None),
+               (getattr(a, "summary", None) or {}).get("conf_level")):
+        if isinstance(cl, (int, float)) and not isinstance(cl, bool) and 0 < cl < 1:
+            return float(cl)
+    return 0.95
 
 
 def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict, labels, style):
@@ -898,11 +913,12 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
                                 events=att["events"] if "events" in att
                                 else getattr(res, "events", None),
                                 sample_note=att.get("sample_note"),
-                                conf_level=plan_a.get("conf_level"))
+                                conf_level=frame_conf_level(tab, a, plan_a))
     group = att.get("group_column") or plan_a.get("group") or plan_a.get("exposure")
     return journal_table_from_frame(tab, caption, labels=labels, style=style,
                                     group_column=group if isinstance(group, str) else None,
-                                    reference_levels=refs, weighted=att.get("weighted"))
+                                    reference_levels=refs, weighted=att.get("weighted"),
+                                    conf_level=frame_conf_level(tab, a, plan_a))
 
 
 #: Names that keep their capital after "Title: " (a caption starting with a method's

@@ -3,7 +3,7 @@
 :func:`forest_frame` (pure) turns a Cox / Fine–Gray result, a univariable +
 multivariable result, or a subgroup table into rows of [label, hr, lower, upper,
 p, n, events, ...]; :func:`plot_forest` draws them: the estimate panel in the
-middle on a log axis, text columns (n, events, HR (95% CI), p) beside it, all on
+middle on a log axis, text columns (n, events, HR (95% CI, or the result's level), p) beside it, all on
 the same rows. :func:`subgroup_hazard_ratios` computes the subgroup table
 (treatment HR within each level + interaction likelihood-ratio p).
 
@@ -249,12 +249,33 @@ def _cells(f: pd.DataFrame, decimals: int) -> dict:
     return out
 
 
+def _level_text(obj, conf_level=None) -> str:
+    """``"90%"``: the given level, else the result's (``conf_level``, ``choices``, the
+    multivariable model of a univariable/multivariable table, a frame's attrs), else 95%.
+
+    >>> _level_text(None, 0.9), _level_text(None)
+    ('90%', '95%')
+    """
+    cl = conf_level
+    for o in (obj, getattr(obj, "multivariable", None)):
+        if cl is not None or o is None:
+            break
+        cl = getattr(o, "conf_level", None)
+        if cl is None:
+            ch = getattr(o, "choices", None)
+            cl = ch.get("conf_level") if isinstance(ch, dict) else None
+        if cl is None and isinstance(o, pd.DataFrame):
+            cl = o.attrs.get("conf_level")
+    return f"{100 * float(0.95 if cl is None else cl):g}%"
+
+
 def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: str | None = None,
                 columns: Sequence[str] | None = None, xlim=None, decimals: int = 2,
                 favours: tuple | None = None, width="single", color=None,
                 model_labels=("Univariable", "Multivariable"), p_header=None,
                 title: str | None = None, min_plot_in: float = 1.1, palette=None,
-                n: int | None = None, events: int | None = None):
+                n: int | None = None, events: int | None = None,
+                conf_level: float | None = None):
     """Forest plot with text columns.
 
     Parameters
@@ -283,6 +304,10 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     n, events : int, optional
         The "n = , events = " heading in place of the result's own ``n``/``events`` (a
         model fitted on split rows, whose ``n`` counts rows: give the patients).
+    conf_level : float, optional
+        The level of the intervals, printed in the estimate column's heading ("HR (90%
+        CI)"); default the result's own ``conf_level`` (a frame's ``attrs["conf_level"]``),
+        else 0.95.
 
     Returns
     -------
@@ -344,7 +369,7 @@ def plot_forest(obj, fig=None, *, labels: Mapping | None = None, ratio_label: st
     cells = _cells(f, decimals)
     if p_header is None:
         p_header = "p for\ninteraction" if (f["header"] & f["p"].notna()).any() else "p"
-    ci_head = f"{ratio_label} (95% CI)"
+    ci_head = f"{ratio_label} ({_level_text(obj, conf_level)} CI)"
     n_all, ev_all = getattr(obj, "n", None), getattr(obj, "events", None)
     if n_all is None and hasattr(obj, "multivariable"):
         n_all, ev_all = obj.multivariable.n, obj.multivariable.events

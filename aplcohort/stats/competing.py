@@ -22,7 +22,13 @@ Conventions (as R ``cmprsk``)
   - ``"plain"``: ``F ± z * se`` clipped to [0, 1].
 
   Where ``F = 0`` (before the first event) both limits are 0; where ``F = 1``
-  the log-log limits are undefined (NaN).
+  the log-log limits are undefined (NaN). "0" and "1" are within round-off
+  (:func:`aplcohort.stats.shapes.at_bound`): a complete curve may sum to
+  0.9999999999999999 (so do cmprsk and R survfit), which is 1.
+* After a group's last time, :meth:`CIFResult.at` gives the last value when the
+  curve is complete (every patient followed at that time had an event: nobody is
+  left at risk, :func:`aplcohort.stats.shapes.curve_complete`) and NaN with a
+  reason when it ends by a censoring (cmprsk ``timepoints`` gives NA in both).
 * :func:`gray_test` is Gray's (1988) K-sample test, as ``cmprsk::cuminc``'s
   ``$Tests`` (Fortran ``crstm``), with weight ``(1 - F(t-))**rho`` and
   optional strata.
@@ -46,7 +52,8 @@ from ._coxcore import distinct_times
 from ._surv_core import _merge_near_ties
 from .km import check_order_known
 from .outcome import Outcome
-from .shapes import (CURVE_COLUMNS, CurveShape, at_frame, curve_frame, frame,
+from .shapes import (CURVE_COLUMNS, CurveShape, at_bound, at_frame, curve_complete,
+                     curve_frame, frame,
                      label_column, median_frame, z_value)
 
 __all__ = [
@@ -132,10 +139,13 @@ def _ci(est, var, conf_type, conf_level):
             k = z * se / (est * np.log(est))
             lo = est ** np.exp(-k)
             hi = est ** np.exp(k)
-            one = est >= 1
+            # at 1 (within round-off: a complete curve summed from its increments may
+            # end at 0.9999999999999999) the scale log(-log F) is not defined; computed
+            # from the round-off it would give the limits 0 and 1
+            one = (est >= 1) | at_bound(est, 1.0)
             lo = np.where(one, np.nan, lo)
             hi = np.where(one, np.nan, hi)
-    zero = est <= 0
+    zero = (est <= 0) | at_bound(est, 0.0)
     # a NaN estimate gives NaN limits on every scale (NaN propagates through each formula)
     return np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)
 
@@ -500,7 +510,7 @@ class CIFResult(CurveShape, Result):
             for c in self.causes:
                 yield g, c, tab[gsel & (cause == c)]
 
-    def at(self, times, *, extend=None) -> pd.DataFrame:
+    def at(self, times, *, extend=None, complete=False) -> pd.DataFrame:
         """Estimates at given times, as ``cmprsk::timepoints``.
 
         Step-function values (right-continuous); NaN for times after the largest
@@ -508,7 +518,12 @@ class CIFResult(CurveShape, Result):
         so) unless ``extend=True`` (last value and its standard error carried
         forward, as ``summary(survfit(...), times, extend = TRUE)``; ``note`` says
         so). ``extend=None`` uses the ``extend`` given to
-        :func:`cumulative_incidence`.
+        :func:`cumulative_incidence`. ``complete=True`` (the plan's tables and the
+        replication facts): a complete curve (every patient followed at the group's
+        last time had an event of some cause, so nobody is left at risk and no curve
+        can change: :func:`~aplcohort.stats.shapes.curve_complete`) keeps its last
+        value (estimate, standard error, limits) after that time, with no note; a
+        curve ending by a censoring stays NaN (not known).
 
         Returns
         -------
@@ -521,11 +536,13 @@ class CIFResult(CurveShape, Result):
         extend = check_bool("extend", extend, allow_none=True)
         if extend is None:
             extend = self.extend
+        complete = self.complete() if check_bool("complete", complete) else {}
         rows = []
         tm, _, gc = self._data
         for gi, (g, c, sub) in enumerate(self._curves()):
             tt = sub["time"].to_numpy()
-            tq = np.minimum(t, tt[-1]) if extend else t
+            carry = extend or complete.get(g, False)
+            tq = np.minimum(t, tt[-1]) if carry else t
             est = _step_at(tt, sub["estimate"].to_numpy(), tq)
             se = _step_at(tt, sub["std_err"].to_numpy(), tq)
             lo, hi = _ci(est, se * se, self.conf_type, self.conf_level)
@@ -534,10 +551,23 @@ class CIFResult(CurveShape, Result):
             note = None
             if extend:
                 from .shapes import NOTE_PAST_FOLLOWUP
-                note = np.where(t > tt[-1], NOTE_EXTENDED,
+                # a complete curve's value after its last time is known, not carried
+                note = np.where((t > tt[-1]) & (not complete.get(g, False)), NOTE_EXTENDED,
                                 np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, ""))
             rows.append(at_frame(g, c, t, est, se, lo, hi, n_risk, note))
         return pd.concat(rows, ignore_index=True)
+
+    def complete(self) -> dict:
+        """``{group: bool}``: whether the group's curves are complete at its last time
+        (every patient followed then had an event of some cause: the all-cause survival
+        is 0; :func:`~aplcohort.stats.shapes.curve_complete`)."""
+        tm, code, gc = self._data
+        out = {}
+        for gi, g in enumerate(self.groups):
+            mg = gc == gi
+            last = mg & (tm == tm[mg].max()) if mg.any() else mg
+            out[g] = curve_complete(last.sum(), (last & (code > 0)).sum())
+        return out
 
     def risk_table(self, times) -> pd.DataFrame:
         """Numbers followed at each time and events / censorings before it.

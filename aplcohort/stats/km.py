@@ -57,7 +57,7 @@ from ..errors import InputError
 from . import _surv_core as core
 from ._aeq import aeq_outcome
 from .outcome import Outcome
-from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_frame, median_frame
+from .shapes import CURVE_COLUMNS, CurveShape, at_frame, curve_complete, curve_frame, median_frame
 
 __all__ = ["kaplan_meier", "KMResult", "CumHazResult", "number_at_risk", "rmst_difference",
            "RMSTDifferenceResult", "median_followup", "reverse_kaplan_meier"]
@@ -426,7 +426,7 @@ class KMResult(CurveShape, Result):
         return out
 
     # ---- survival at times
-    def _at(self, times, extend):
+    def _at(self, times, extend, complete=False):
         t = np.sort(_check_times(times))
         out = []
         for g in self.groups:
@@ -452,14 +452,18 @@ class KMResult(CurveShape, Result):
             past = t > ct0.max()
             vals = {k: col[k][row].astype(float) for k in ("estimate", "std_err", "lower",
                                                             "upper")}
-            if not extend:
+            # a complete curve (every patient at risk at the last time had the event:
+            # S = 0) cannot change afterwards: its value after the last time is known
+            known = complete and bool(c["time"].size) and curve_complete(
+                c["n_risk"][-1], c["n_event"][-1])
+            if not extend and not known:
                 for k in vals:
                     vals[k] = np.where(past, np.nan, vals[k])
             out.append(pd.DataFrame({"group": [g] * t.size, "time": t, "n_risk": n_risk,
                                      "cum_events": cum_ev, "cum_censored": cum_ce, **vals}))
         return pd.concat(out, ignore_index=True)
 
-    def at(self, times, *, extend=False) -> pd.DataFrame:
+    def at(self, times, *, extend=False, complete=False) -> pd.DataFrame:
         """Survival with CI at chosen times (R ``summary(fit, times = , extend = )``).
 
         Parameters
@@ -470,6 +474,11 @@ class KMResult(CurveShape, Result):
             ``False`` (R's default): times after a group's last observation get NaN
             estimates (R omits those rows) and ``n_risk`` 0. ``True``: the last value
             is carried forward as R ``extend = TRUE``.
+        complete : bool
+            ``True`` (the plan's tables): a complete curve (every patient at risk at
+            the group's last time had the event, S = 0:
+            :func:`~aplcohort.stats.shapes.curve_complete`) keeps its value after that
+            time (known: R ``extend = TRUE``'s); a curve ending by a censoring stays NaN.
 
         Returns
         -------
@@ -477,7 +486,7 @@ class KMResult(CurveShape, Result):
         ``n_risk`` is the number at risk at the start of the time (first survfit row
         >= time); ``note`` says why an estimate is NaN (after the group's follow-up).
         """
-        a = self._at(times, check_bool("extend", extend))
+        a = self._at(times, check_bool("extend", extend), check_bool("complete", complete))
         return at_frame(a["group"], None, a["time"], a["estimate"], a["std_err"], a["lower"],
                         a["upper"], a["n_risk"], conf_type=self.conf_type)
 

@@ -45,7 +45,7 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
-           "terms_frame", "z_value", "frame"]
+           "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -82,6 +82,43 @@ NOTE_SE_ZERO_STATE = ("SE 0: at this time every patient is alike for this state 
                       "a measure of precision")
 NOTE_SE_UNDEFINED = "SE not defined: every patient still at risk had the event (estimate 0)"
 NOTE_UPPER_NOT_REACHED = "upper confidence limit not reached"
+
+#: A probability within this distance of 0 or 1 is at that bound: a cumulative incidence
+#: summed from increments may end at 0.9999999999999999 where every patient had an event
+#: (cmprsk and R survfit give that same value), and an interval whose scale is not defined
+#: at the bound (log-log at 1) must not be computed from the round-off (it gives 0-1).
+BOUND_TOL = 1e-12
+
+
+def at_bound(estimate, bound: float) -> np.ndarray:
+    """Where ``estimate`` is at ``bound`` (0 or 1) up to round-off (:data:`BOUND_TOL`); the
+    one rule of the curve shapes for "an estimate of 0 / of 1" (NaN: False).
+
+    >>> at_bound([1.0, 0.9999999999999999, 0.999, np.nan], 1).tolist()
+    [True, True, False, False]
+    """
+    est = np.asarray(estimate, float)
+    with np.errstate(invalid="ignore"):
+        return np.abs(est - float(bound)) <= BOUND_TOL
+
+
+def curve_complete(n_last, events_last) -> bool:
+    """Whether a curve is complete at its last time: every patient still followed then
+    (``n_last``, those whose time is the last time) had an event there (``events_last``,
+    of any cause), so nobody is left at risk and the all-cause survival is 0. Such a
+    curve cannot change afterwards: its last value is known at any later time. A curve
+    that ends by a censoring is not complete (what happens after is unknown, not
+    estimable). Weighted counts compare within round-off.
+
+    The one rule of :meth:`~aplcohort.stats.competing.CIFResult.at`,
+    :meth:`~aplcohort.stats.km.KMResult.at` and the replication facts
+    (:mod:`aplcohort.plan.min2022`) for estimates after a group's last time.
+
+    >>> curve_complete(2, 2), curve_complete(2, 1), curve_complete(0, 0)
+    (True, False, False)
+    """
+    n, d = float(n_last), float(events_last)
+    return bool(n > 0 and d >= n * (1.0 - BOUND_TOL))
 NOTE_LOWER_NOT_REACHED = "lower confidence limit not reached"
 NOTE_LIMITS_NOT_REACHED = "confidence limits not reached"
 
@@ -281,7 +318,7 @@ def at_frame(group, cause, time, estimate, std_err, lower, upper, n_risk, note=N
     if note is None:
         note = np.where(np.isnan(est), NOTE_PAST_FOLLOWUP, "")
     if no_event is None:
-        no_event = (est == 1.0) if cause is None else (est == 0.0)
+        no_event = at_bound(est, 1.0) if cause is None else at_bound(est, 0.0)
     note = _interval_notes(note, est, np.asarray(std_err, float), np.asarray(lower, float),
                            np.asarray(upper, float), no_event=no_event, conf_type=conf_type)
     g = [group] * t.size if np.ndim(group) == 0 else list(group)

@@ -1241,6 +1241,13 @@ class NaiveVsTimeDependent(Result):
     _choices: dict = field(default_factory=dict, repr=False)
     kind = "naive_vs_timedependent"
 
+    def __post_init__(self):
+        # the level of the table's intervals goes with the table: a report printing it
+        # alone (the immortal-time table of a plan analysis) heads it with this level
+        cl = self._choices.get("conf_level")
+        if cl is not None and isinstance(self.table, pd.DataFrame):
+            self.table.attrs["conf_level"] = float(cl)
+
     @property
     def title(self) -> str:
         return "Naive versus time-dependent / landmark analyses (immortal-time bias)"
