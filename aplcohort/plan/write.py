@@ -857,17 +857,19 @@ def output_options(plan: dict) -> dict:
 
 def journal_table_from_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                              group_column: str | None = None, reference_levels=None,
-                             weighted: str | None = None):
+                             weighted: str | None = None, conf_level: float | None = None):
     """Format a tidy result frame as a journal table.
 
     One formatter for every plan table: :func:`aplcohort.tables.frame.format_frame`
     (every p column through the style's p formatter, NR / NE with reasons, estimates
     with their CI as "x (y–z)", internal columns hidden, labels applied; ``weighted``
-    names the weights of a weighted curve's counts).
+    names the weights of a weighted curve's counts; ``conf_level`` the level printed in the
+    interval headers, default 0.95).
     """
     from ..tables.frame import format_frame
     return format_frame(df, caption, labels=labels, style=style, group_column=group_column,
-                        reference_levels=reference_levels, weighted=weighted)
+                        reference_levels=reference_levels, weighted=weighted,
+                        conf_level=conf_level or 0.95)
 
 
 def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict, labels, style):
@@ -902,7 +904,10 @@ def _table_of_frame(tab: pd.DataFrame, caption: str, name: str, a, plan_a: dict,
     group = att.get("group_column") or plan_a.get("group") or plan_a.get("exposure")
     return journal_table_from_frame(tab, caption, labels=labels, style=style,
                                     group_column=group if isinstance(group, str) else None,
-                                    reference_levels=refs, weighted=att.get("weighted"))
+                                    reference_levels=refs, weighted=att.get("weighted"),
+                                    # a frame that states its own level (the immortal-time
+                                    # comparison) has its headers at that level
+                                    conf_level=att.get("conf_level"))
 
 
 #: Names that keep their capital after "Title: " (a caption starting with a method's
