@@ -515,16 +515,17 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     # time it enters the group is not known)
     left_out = []
     unknown = (d[group].isin(list(tt)) & d["treatment_time"].isna()).to_numpy()
-    for mask, reason in ((_zero_time(d), ZERO_TIME_REASON),
-                         (unknown & ~_zero_time(d),
-                          f"treatment group of '{group}' but '{start_col}' missing: "
-                          "treatment start unknown")):
+    zero = _zero_time(d)
+    labels = d[group].astype(object).to_numpy()
+    for mask, reason in [(zero, ZERO_TIME_REASON)] + [
+            (unknown & ~zero & (labels == g),
+             f"{group} {g} but {start_col} missing: treatment start unknown") for g in tt]:
         if mask.any():
             ids = d.loc[mask, "patient_id"].astype(str).tolist()
             left_out.append({"reason": reason, "n": len(ids), "ids": ids})
             out.notes.append(f"Immortal-time comparison: {len(ids)} patient(s) left out "
                              f"({reason}): {', '.join(ids)}.")
-    drop = _zero_time(d) | unknown
+    drop = zero | unknown
     if drop.any():
         d = d[~drop].reset_index(drop=True)
     try:
