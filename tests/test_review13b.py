@@ -205,3 +205,28 @@ def test_immortal_time_table_uses_the_analysis_conf_level_and_says_it(tmp_path, 
         in html
     # the immortal_time kind has no conf_level: 95 %, and its caption says so
     assert "Naive vs immortal-time-safe analyses (hazard ratios, 95% CI)" in html
+
+
+def test_guard_comparison_without_undated_patients_is_the_one_without_them(tmp_path, capsys):
+    """F2 in the guard of a competing-risk curve: the naive / time-dependent comparison and
+    the landmark cumulative incidence made with the undated transplants left out equal those
+    of a cohort where these patients are absent (they are not counted as untransplanted in
+    the landmark sets either)."""
+    plan = [{"id": "ci", "kind": "cif", "where": CR2, "endpoint": "cir_cr2", "group": "hsct",
+             "order": ["no HSCT", "HSCT"], "cause": 1, "landmarks": [6], "times": [24]}]
+    doc, _ = _run(tmp_path / "a", plan, capsys, _data(_mk(tmp_path / "a")))
+    d = pd.read_csv(_data(_mk(tmp_path / "b")), dtype=str, keep_default_na=False)
+    d = d[~d["patient_id"].isin(["SYN-009", "SYN-013"])]
+    p = tmp_path / "b" / "without.csv"
+    d.to_csv(p, index=False)
+    ref, _ = _run(tmp_path / "b", plan, capsys, p)
+    it, it0 = doc["analyses"]["ci"]["immortal_time"], ref["analyses"]["ci"]["immortal_time"]
+    assert {i for e in it["exclusions"] for i in e["ids"]} == {"SYN-009", "SYN-013"}
+    for key in ("comparison", "landmark_cif", "landmark_sets"):
+        a, b = pd.DataFrame(it[key]), pd.DataFrame(it0[key])
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+
+
+def _mk(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
