@@ -106,11 +106,13 @@ def test_mantel_byar_without_events_is_not_estimable_with_the_reason():
 
 
 def test_immortal_time_warning_does_not_promise_a_comparison_that_failed(tmp_path, capsys):
-    """The 'none' level (not reinduced) has no reinduction start: the time-dependent
-    comparison cannot be made. The warning said it was 'shown beside it'."""
+    """A time-dependent comparison that cannot be made (here: no deaths, so no Cox model).
+    The warning said it was 'shown beside it'. (This test first used the 'none' level, not
+    reinduced, which had no reinduction start; since review 13 a "not treated" level is in
+    its group from time zero and that comparison is made.)"""
     rc, err, doc, out = _run(tmp_path, [
         {"id": "km", "kind": "km", "endpoint": "os_rel", "group": "reinduction_regimen"}],
-        capsys)
+        capsys, data=_all_censored(tmp_path))
     assert rc == 0, err
     a = doc["analyses"]["km"]
     assert "comparison_error" in a["immortal_time"]

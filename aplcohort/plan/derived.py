@@ -17,6 +17,13 @@ hsct                      "HSCT" for auto/allo HSCT post-remission, "no HSCT" fo
                           documented modalities, missing when modality is missing
 hsct_start_date           postremission_start_date for auto/allo HSCT, else missing
 ========================  ==============================================================
+
+Exposure dates whose exposure is also recorded by a treatment column
+(:data:`EXPOSURE_DEFINED_BY`, used by :func:`exposure_start_unknown`): a missing date means
+"never exposed" only where that column does not say the patient was treated. A patient
+whose ``postremission_modality`` is ``auto HSCT`` but whose ``postremission_start_date`` is
+blank has a missing ``hsct_start_date`` and is *not* never transplanted: the analyses that
+take an ``exposure:`` date leave such patients out, with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +34,21 @@ import pandas as pd
 #: The columns :func:`add_derived` can add (the table above); the loader recognises them.
 DERIVED_COLUMNS = ("age_at_relapse", "cr1_duration_months", "early_death", "vital_status",
                    "hsct", "hsct_start_date")
+
+#: ``{exposure date column: (treatment column, levels of it meaning "not treated", what
+#: treated means)}``: the treatment column whose level says whether the patient received
+#: the treatment the date starts. Any level other than the "not treated" ones (and
+#: missing) says treated, so a missing date there is an unknown start, not "never".
+EXPOSURE_DEFINED_BY = {
+    "hsct_start_date": ("hsct", ("no HSCT",), "transplanted"),
+    "postremission_start_date": ("postremission_modality", ("none",),
+                                 "post-remission treatment given"),
+    "reinduction_start_date": ("reinduction_regimen", ("none",), "reinduced"),
+    "salvage2_start_date": ("salvage2_modality", ("none",), "salvage after the second relapse"),
+}
+
+#: where the derived ``hsct`` comes from: its reason names the modality the data give
+_DETAIL = {"hsct": "postremission_modality"}
 
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -76,3 +98,55 @@ def add_derived(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         if "postremission_start_date" in cols:
             put("hsct_start_date", out["postremission_start_date"].where(is_tx))
     return out, added
+
+
+def untreated_levels(column: str) -> tuple:
+    """The levels of a treatment column that mean "not treated" (:data:`EXPOSURE_DEFINED_BY`).
+
+    >>> untreated_levels("hsct"), untreated_levels("postremission_modality"), untreated_levels("x")
+    (('no HSCT',), ('none',), ())
+    """
+    for tcol, untreated, _what in EXPOSURE_DEFINED_BY.values():
+        if tcol == column:
+            return tuple(untreated)
+    return ()
+
+
+def exposure_start_unknown(df: pd.DataFrame, col: str) -> list[tuple[np.ndarray, str]]:
+    """Patients treated by their treatment column but without the exposure date ``col``.
+
+    Returns ``[(mask, reason), ...]``, one entry per level of the treatment column
+    (:data:`EXPOSURE_DEFINED_BY`) that says treated and has patients with ``col`` missing;
+    ``[]`` when ``col`` is not such a date column (an ``exposure:`` column of the user's
+    own: nothing in the data says who was exposed, so a missing date is "never exposed")
+    or the treatment column is absent.
+
+    >>> d = pd.DataFrame({"postremission_modality": ["auto HSCT", "ATO-based", "allo HSCT"],
+    ...                   "hsct": ["HSCT", "no HSCT", "HSCT"],
+    ...                   "hsct_start_date": [pd.NaT, pd.NaT, pd.Timestamp("2020-01-01")]})
+    >>> [(m.tolist(), r) for m, r in exposure_start_unknown(d, "hsct_start_date")]
+    [([True, False, False], 'transplanted (postremission_modality auto HSCT) but hsct_start_date missing: exposure start unknown')]
+    >>> exposure_start_unknown(d, "my_own_date")
+    []
+    """
+    spec = EXPOSURE_DEFINED_BY.get(col)
+    if spec is None or col not in df.columns or spec[0] not in df.columns:
+        return []
+    tcol, untreated, what = spec
+    t = df[tcol]
+    unknown = (t.notna() & ~t.astype(object).isin(list(untreated)) & df[col].isna()).to_numpy()
+    if not unknown.any():
+        return []
+    detail = _DETAIL.get(tcol)
+    # the level the data give (e.g. "postremission_modality auto HSCT" behind the derived
+    # hsct), else the treatment column's own level
+    texts = np.array([f"{detail} {d}" if detail in df.columns and pd.notna(d) and d != "none"
+                      else f"{tcol} {v}"
+                      for v, d in zip(t.astype(object),
+                                      df[detail].astype(object) if detail in df.columns
+                                      else [None] * len(df))], dtype=object)
+    out = []
+    for text in pd.unique(texts[unknown]):
+        mask = unknown & (texts == text)
+        out.append((mask, f"{what} ({text}) but {col} missing: exposure start unknown"))
+    return out

@@ -468,6 +468,7 @@ def _fig(ctx, m) -> bool:
 
 
 from ..cohort.endpoints import TREATMENT_START  # noqa: E402  (shared with EndpointData.grouped)
+from .derived import untreated_levels  # noqa: E402
 
 
 def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out,
@@ -503,7 +504,11 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                                       start_col)) if c in df.columns]].copy()
     d["treatment_time"] = exposure_time(d, start_col, info["unit"])
     ref = order[0]
-    tt = {g: "treatment_time" for g in order[1:]}
+    # levels meaning "not treated" (e.g. "no HSCT", "none") are in their group from time
+    # zero; every other level is entered when its treatment starts
+    untreated = untreated_levels(group)
+    tt = {g: "treatment_time" for g in order[1:] if g not in untreated}
+    conf_level = float(getattr(m, "conf_level", None) or 0.95)
     chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
                               warn=False)
     if not len(chk.flagged):
@@ -524,15 +529,24 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                f"time zero ('{start_col}'); the naive comparison credits the waiting time to "
                f"the treated groups.")
     # the time-dependent comparison needs (start, stop] rows: a patient with follow-up 0
-    # stays in this analysis but is left out of the comparison, with the reason
-    zero = _zero_time(d)
+    # stays in this analysis but is left out of the comparison, with the reason; so is a
+    # patient of a treated group whose treatment start is unknown (its date missing: the
+    # time it enters the group is not known)
     left_out = []
-    if zero.any():
-        ids = d.loc[zero, "patient_id"].astype(str).tolist()
-        left_out = [{"reason": ZERO_TIME_REASON, "n": len(ids), "ids": ids}]
-        out.notes.append(f"Immortal-time comparison: {len(ids)} patient(s) left out "
-                         f"({ZERO_TIME_REASON}): {', '.join(ids)}.")
-        d = d[~zero].reset_index(drop=True)
+    unknown = (d[group].isin(list(tt)) & d["treatment_time"].isna()).to_numpy()
+    zero = _zero_time(d)
+    labels = d[group].astype(object).to_numpy()
+    for mask, reason in [(zero, ZERO_TIME_REASON)] + [
+            (unknown & ~zero & (labels == g),
+             f"{group} {g} but {start_col} missing: treatment start unknown") for g in tt]:
+        if mask.any():
+            ids = d.loc[mask, "patient_id"].astype(str).tolist()
+            left_out.append({"reason": reason, "n": len(ids), "ids": ids})
+            out.notes.append(f"Immortal-time comparison: {len(ids)} patient(s) left out "
+                             f"({reason}): {', '.join(ids)}.")
+    drop = zero | unknown
+    if drop.any():
+        d = d[~drop].reset_index(drop=True)
     try:
         d = d.assign(treatment_time=d["treatment_time"].where(d[group] != ref))
         if competing:
@@ -540,7 +554,7 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
             d = d.assign(event=(d["event"] == cause).astype(np.int64))
         cmp = compare_naive_vs_timedependent(d, time="time", event="event", id="patient_id",
                                              group=group, treatment_time=tt, reference=ref,
-                                             landmarks=landmarks)
+                                             landmarks=landmarks, conf_level=conf_level)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         # a comparison that cannot be fitted is reported, not fatal; the warning says so
         # instead of promising a comparison that is not there (a bug is not "cannot be
@@ -563,14 +577,23 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
     out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
                                     "comparison": jsonable(table), "exclusions": left_out}
+    out.summary["immortal_time"]["conf_level"] = conf_level
+    table.attrs["conf_level"] = conf_level      # the level its headers print
     out.tables.append(("immortal_time", "Immortal-time check: naive vs time-dependent vs landmark"
-                       + (f" (cause-specific hazard of cause {cause})" if competing else ""), table))
+                       + (f" (cause-specific hazard of cause {cause}" if competing
+                          else " (hazard ratios") + f", {100 * conf_level:g}% CI)", table))
     if competing and landmarks:
-        lm = landmark_cif_rows(df.assign(treatment_time=exposure_time(df, start_col, info["unit"])),
+        # the patients of the comparison: a treated patient whose start is unknown has no
+        # group known at the landmark
+        gone = {i for e in left_out if e["reason"] != ZERO_TIME_REASON for i in e["ids"]}
+        lm_df = df[~df["patient_id"].astype(str).isin(gone)]
+        lm = landmark_cif_rows(lm_df.assign(treatment_time=exposure_time(lm_df, start_col,
+                                                                         info["unit"])),
                                group=group, order=order, cause=cause, landmarks=landmarks,
                                times=list(getattr(m, "times", None) or []),
                                conf_type=getattr(m, "conf_type", "log-log"),
-                               conf_level=getattr(m, "conf_level", 0.95))
+                               conf_level=conf_level)
+        lm["estimates"].attrs["conf_level"] = conf_level
         out.summary["immortal_time"]["landmark_cif"] = jsonable(lm["estimates"])
         out.summary["immortal_time"]["landmark_sets"] = lm["sets"]
         out.tables.append(("landmark_cif", f"Landmark cumulative incidence of cause {cause} by the "
@@ -1429,6 +1452,9 @@ def h_cox(ctx, m, cohort, out):
                                                          labels=_resolver(ctx)))))
     if not m.firth:
         _cox_extras(ctx, m, res, df, out)
+    # a covariate that is a treatment starting after time zero: the same guard as the
+    # competing-risk regressions and the curves
+    _treatment_covariate_guard(m, df, out)
     _adjusted(ctx, m, df, out, "cox")
 
 
@@ -1528,20 +1554,25 @@ def h_finegray(ctx, m, cohort, out):
 
 
 def _treatment_covariate_guard(m, df, out):
-    """Immortal-time guard of a competing-risk regression (Fine-Gray, cause-specific Cox)
-    whose covariate is a treatment starting after time zero: warn and show the
-    time-dependent cause-specific Cox model of that treatment beside it (unadjusted; the
-    reference is the covariate's ``categorical`` reference or its first level)."""
+    """Immortal-time guard of a regression (Cox, Fine-Gray, cause-specific Cox) whose
+    covariate is a treatment starting after time zero (``TREATMENT_START``, e.g. ``hsct``
+    from CR2): warn and show the naive and the time-dependent Cox model of that treatment
+    beside it (unadjusted; for a competing-risk endpoint the cause-specific hazard of the
+    analysis's ``cause``). The comparison's reference is the covariate's "not treated"
+    level when it has one (e.g. ``no HSCT``: before their treatment starts patients are
+    in it), else its ``categorical`` reference or first level."""
     info = out.summary.get("endpoint") or {}
     for cov in m.covariates:
         if cov not in TREATMENT_START or cov not in df.columns:
             continue
         levels = sorted(pd.unique(df[cov].dropna().astype(object)), key=str)
-        ref = (m.categorical or {}).get(cov, levels[0] if levels else None)
+        untreated = [x for x in levels if x in untreated_levels(cov)]
+        ref = untreated[0] if untreated else (m.categorical or {}).get(
+            cov, levels[0] if levels else None)
         if ref not in levels:
             continue
         immortal_time_guard(m, df, info, cov, [ref] + [x for x in levels if x != ref], out,
-                            cause=m.cause)
+                            cause=getattr(m, "cause", None))
 
 
 def h_cause_specific_cox(ctx, m, cohort, out):
@@ -1639,7 +1670,23 @@ def _td_frame(ctx, m, cohort, out, kind="survival"):
         df["exposure_time"] = exposure_time(df, m.exposure, info["unit"])
     except InputError as exc:
         raise InputError(f"analysis '{m.id}': {exc}") from None
+    df = _drop_unknown_exposure_start(out, df, m.exposure)
     return df, info
+
+
+def _drop_unknown_exposure_start(out, df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """Leave out the patients whose treatment column says exposed but whose exposure date
+    ``col`` is missing (:func:`aplcohort.plan.derived.exposure_start_unknown`, e.g. an
+    auto-HSCT patient without a transplant date for ``hsct_start_date``): a missing date
+    means "never exposed" only when nothing says the patient was; an unknown start is not
+    "never". Each is in the exclusions and attrition log with the treatment and the date."""
+    from .derived import exposure_start_unknown
+    # ids first: the index moves as rows leave
+    found = [(set(df.loc[mask, "patient_id"]), reason)
+             for mask, reason in exposure_start_unknown(df, col)]
+    for ids, reason in found:
+        df = _exclude(out, df, df["patient_id"].isin(ids).to_numpy(), reason)
+    return df
 
 
 def td_cox_variance(robust, df: pd.DataFrame, id: str = "patient_id",
@@ -1934,7 +1981,10 @@ def h_immortal_time(ctx, m, cohort, out):
     out.result = (chk, cmp)
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
                         "check": jsonable(chk.to_dict()), "comparison": jsonable(cmp.table)})
-    out.tables.append(("comparison", "Naive vs immortal-time-safe analyses", cmp.table))
+    cl = float(cmp.choices["conf_level"])
+    cmp.table.attrs["conf_level"] = cl      # the level its headers print
+    out.tables.append(("comparison", f"Naive vs immortal-time-safe analyses (hazard ratios, "
+                                     f"{100 * cl:g}% CI)", cmp.table))
 
 
 def h_counts(ctx, m, cohort, out):

@@ -483,7 +483,9 @@ class Gray(_Table, _Group, _Endpoint, AnalysisBase):
 
 class _Exposure(_M):
     exposure: str = _f(column=True, doc="exposure start (date column, or time column in the "
-                                        "endpoint's unit); missing = never exposed",
+                                        "endpoint's unit); missing = never exposed, except "
+                                        "a patient its treatment column says treated (left "
+                                        "out: exposure start unknown)",
                        r="tmerge(tdc())")
 
 
