@@ -11,6 +11,8 @@
   the manuscript, with its explanation; the report's summary counts it.
 """
 
+import contextlib
+import io
 import json
 import re
 from pathlib import Path
@@ -24,7 +26,6 @@ from aplcohort.cli import main
 from aplcohort.cohort import from_dataframe
 from aplcohort.cohort.cutoff import as_of_cutoff
 from aplcohort.plan import min2022 as facts
-from aplcohort.plan import run_plan
 from aplcohort.plan.kinds import AFTER_CUTOFF_COLUMN
 from aplcohort.synthetic import min2022
 
@@ -58,8 +59,10 @@ def inst(tmp_path_factory):
     csv = tmp / "cohort.csv"
     _institutional().to_csv(csv, index=False)
     out = tmp / "out"
-    res = run_plan("min2022", data=csv, out=out, figures=False)
-    return res, out
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):  # the path users take: aplcohort run min2022 --data
+        assert main(["run", "min2022", "--data", str(csv), "--out", str(out)]) == 0
+    return buf.getvalue(), out
 
 
 def _pub(out):
@@ -116,12 +119,17 @@ def test_fact_counts_apply_the_cutoff_and_name_the_patient(inst):
     # rows the cut-off does not touch name nobody
     assert "not counted" not in str(pub.loc["n_relapse2_ato", "note"])
     assert "not counted" not in str(pub.loc["n_salvage_ato", "note"])
+    # and in the terminal summary, under the row
+    stdout = inst[0]
+    assert "published vs reproduced: " in stdout
+    assert "        note: not counted, dated after the patient's data cut-off (the endpoints ignore " \
+           "such events): P-018 (second relapse)" in stdout
 
 
 def test_counts_tables_apply_the_cutoff(inst):
-    res, out = inst
+    _, out = inst
     doc = json.loads((out / "results.json").read_text())
-    n_loaded = res.cohort.n
+    n_loaded = len(_institutional())
     # every second relapse: P-018's is after the cut-off, so P-018 leaves with the reason
     a = doc["analyses"]["salvage_after_second_relapse"]
     cut = [e for e in a["exclusions"] if "data cut-off" in e["reason"]]
@@ -171,8 +179,6 @@ def test_counts_kind_on_a_user_plan(tmp_path):
 
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory):
-    import contextlib
-    import io
     out = tmp_path_factory.mktemp("rep13c") / "rep"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -231,7 +237,7 @@ def test_notes_are_printed_in_the_report_and_the_terminal(replica):
                            f"{eq + forced} more agree by construction, not findings "
                            f"({eq} equal counts, {forced} forced by those counts)")
     for fid in FORCED:
-        assert f"        why: {facts.REPLICA_NOTES[fid]}" in stdout
+        assert f"        note: {facts.REPLICA_NOTES[fid]}" in stdout
 
 
 def test_institutional_cohort_has_no_construction_wording(inst):
@@ -282,7 +288,6 @@ def test_published_table_in_every_format_and_first_in_the_manuscript(replica):
 
 def test_institutional_manuscript_has_the_comparison_table(inst, tmp_path):
     _, out = inst
-    # run_plan(figures=False) wrote tables: the published table is there in every format
     for ext in ("csv", "docx", "tex"):
         assert (out / "tables" / f"published_vs_reproduced.{ext}").is_file(), ext
     d, caps = _manuscript_tables(out / "manuscript.docx")

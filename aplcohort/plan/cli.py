@@ -37,8 +37,8 @@ def _print_summary(res, out):
                 mark = marks.get(r["verdict"], "NO ")
                 print(f"  {mark} [{r['kind']}] {r['fact'].strip()}: published {r['published']}; "
                       f"this run {r['reproduced']}")
-                if why.get(r["id"]):  # why the row is labelled so (also in the table's note)
-                    print(f"        why: {why[r['id']]}")
+                if why.get(r["id"]):  # why the row is labelled so, who was not counted (table note)
+                    print(f"        note: {why[r['id']]}")
         else:
             n_hold = int(pub["holds"].sum())
             print(f"published vs reproduced: {n_hold}/{len(pub)} facts hold")

@@ -325,8 +325,8 @@ def evaluate_facts(cohort) -> list[dict]:
             r["note"] = ("denominator: second relapses among ATO-reinduced patients in mCR2 in the "
                          f"ATO-based or auto-HSCT group ({n_base} in these data, by each patient's "
                          "data cut-off); the plan's salvage table counts every second relapse")
-        if r.get("cutoff_note"):
-            r["note"] = (r["note"] + "; " if r["note"] else "") + r.pop("cutoff_note")
+        if r.get("cutoff_note"):  # kept as its own key too (printed by the terminal summary)
+            r["note"] = (r["note"] + "; " if r["note"] else "") + r["cutoff_note"]
 
     # ---- reinduction comparisons (ATO-based vs IC) ----
     rmask = reg.isin(["ATO-based", "IC"]).to_numpy()
@@ -573,7 +573,13 @@ def published_vs_reproduced(cohort, analyses: dict | None = None, *, replica: bo
             t.at[i, "verdict"] = "agrees by construction" if t.at[i, "matches"] \
                 else "does not agree (by-construction row)"
             t.at[i, "reproduced"] = f"{raw} (forced by counts the generator fixes)"
-    t.attrs["why"] = {k: v for k, v in REPLICA_NOTES.items() if k in set(t["id"])} if replica else {}
+    # what the terminal summary prints under a row: why it is by construction (replica) and
+    # which patients were not counted because of their data cut-off
+    why = {k: v for k, v in REPLICA_NOTES.items() if k in set(t["id"])} if replica else {}
+    for f in facts:
+        if f.get("cutoff_note"):
+            why[f["id"]] = (why[f["id"]] + "; " if f["id"] in why else "") + f["cutoff_note"]
+    t.attrs["why"] = why
     return t
 
 
