@@ -39,7 +39,9 @@ def _institutional():
     * P-018 (auto HSCT, ATO-reinduced, mCR2): cut-off 2005-12-31, before the second
       relapse (2006-01-14) and its allo-HSCT salvage (2006-05-01);
     * P-048 (auto HSCT, mCR2): cut-off 2020-01-01, after the second relapse (2019-11-03)
-      and ATO salvage (2019-11-06), before the death of progression (2020-04-03).
+      and ATO salvage (2019-11-06), before the death of progression (2020-04-03);
+    * P-027 (ATO-based, mCR2, allo-HSCT salvage, CR3 2012-01-28): cut-off 2012-06-30, before
+      the transplant-related death (2012-08-02): counted alive, which it is only at the cut-off.
     """
     d = min2022.generate(2022).drop(columns=["synthetic"])
     d["patient_id"] = d["patient_id"].str.replace("SYN-", "P-", regex=False)
@@ -48,7 +50,10 @@ def _institutional():
     assert d.loc["P-018", "salvage2_modality"] == "allo HSCT"
     assert d.loc["P-048", "death_date"] == "2020-04-03"
     assert d.loc["P-048", "death_cause"] == "disease progression"
+    assert d.loc["P-027", "death_date"] == "2012-08-02"
+    assert d.loc["P-027", "salvage2_modality"] == "allo HSCT"
     d.loc["P-018", "data_cutoff_date"] = "2005-12-31"
+    d.loc["P-027", "data_cutoff_date"] = "2012-06-30"
     d.loc["P-048", "data_cutoff_date"] = "2020-01-01"
     return d.reset_index(drop=True)
 
@@ -109,12 +114,14 @@ def test_fact_counts_apply_the_cutoff_and_name_the_patient(inst):
     assert m and (int(m.group(1)), int(m.group(2))) == (4, 12)
     # P-018's salvage after the cut-off is not counted; P-048's death after it is not either
     assert pub.loc["n_salvage_allo", "reproduced_estimate"] == 6
-    assert pub.loc["n_salvage_allo_alive", "reproduced_estimate"] == 5
+    # of whom alive: 6 recorded, P-018 not counted, P-027 alive at the cut-off
+    assert pub.loc["n_salvage_allo_alive", "reproduced_estimate"] == 6
+    assert "P-018 (second relapse); P-027 (death)" in pub.loc["n_salvage_allo_alive", "note"]
     assert pub.loc["n_salvage_ato", "reproduced_estimate"] == 7
     assert pub.loc["n_salvage_ato_dead", "reproduced_estimate"] == 4
     for fid in ("n_relapse2_auto", "n_salvage_allo", "n_salvage_allo_alive"):
         assert "P-018 (second relapse)" in pub.loc[fid, "note"], fid
-        assert "after the patient's data cut-off" in pub.loc[fid, "note"]
+        assert "events dated after the patient's data cut-off are not counted" in pub.loc[fid, "note"]
     assert "P-048 (death)" in pub.loc["n_salvage_ato_dead", "note"]
     # rows the cut-off does not touch name nobody
     assert "not counted" not in str(pub.loc["n_relapse2_ato", "note"])
@@ -122,8 +129,8 @@ def test_fact_counts_apply_the_cutoff_and_name_the_patient(inst):
     # and in the terminal summary, under the row
     stdout = inst[0]
     assert "published vs reproduced: " in stdout
-    assert "        note: not counted, dated after the patient's data cut-off (the endpoints ignore " \
-           "such events): P-018 (second relapse)" in stdout
+    assert "        note: events dated after the patient's data cut-off are not counted (the " \
+           "endpoints ignore them): P-018 (second relapse)" in stdout
 
 
 def test_counts_tables_apply_the_cutoff(inst):
@@ -142,6 +149,9 @@ def test_counts_tables_apply_the_cutoff(inst):
     row = t[(t.salvage2_modality == "ATO-based") & (t[AFTER_CUTOFF_COLUMN] != "")]
     assert row[["vital_status", "status_after_salvage2"]].values.tolist() == [["alive", "active disease"]]
     assert row[AFTER_CUTOFF_COLUMN].tolist() == ["P-048 (death)"]
+    row = t[(t.salvage2_modality == "allo HSCT") & (t[AFTER_CUTOFF_COLUMN] != "")]
+    assert row[["vital_status", "status_after_salvage2"]].values.tolist() == [["alive", "mCR"]]
+    assert row[AFTER_CUTOFF_COLUMN].tolist() == ["P-027 (death)"]
     # the abstract's 9 + 5 subgroup: P-018 stays, counted without a second relapse
     t2 = pd.read_csv(out / "tables" / "salvage_after_second_relapse_ato_mcr2__counts.csv",
                      keep_default_na=False)

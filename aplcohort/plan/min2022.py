@@ -215,7 +215,10 @@ def evaluate_facts(cohort) -> list[dict]:
 
     Definitions (the same for the report and the 200-seed robustness script):
 
-    * counts: read from the data; the second-relapse subgroup is ATO-reinduced
+    * counts: read from the data as known at each patient's data cut-off (a second
+      relapse, its salvage or a death dated after it is not counted, as the endpoints
+      ignore it: :func:`aplcohort.cohort.cutoff.as_of_cutoff`; the row's note names the
+      patients); the second-relapse subgroup is ATO-reinduced
       patients in mCR2 in the ATO-based or auto-HSCT post-remission group (the
       abstract's 14 = 9 + 5), and the salvage rows count within those 14;
     * mCR2 and grade >= 3 infection, ATO-based vs IC reinduction: two-sided
@@ -270,19 +273,19 @@ def evaluate_facts(cohort) -> list[dict]:
 
     def count(fid, label, published, value, mask=None):
         """A count row; ``mask(frame)`` (patients counted) is evaluated on the data as known
-        at the cut-off, and the patients it counts only through an event after their cut-off
-        are named in the note."""
+        at the cut-off, and the patients whose counting an event after their cut-off would
+        change (counted, or not counted, only through it) are named in the note."""
         if mask is not None:
             m_cut = np.asarray(mask(dc), dtype=bool)
             value = int(m_cut.sum())
-            late = d.loc[np.asarray(mask(d), dtype=bool) & ~m_cut, "patient_id"].astype(str).tolist()
+            late = d.loc[np.asarray(mask(d), dtype=bool) != m_cut, "patient_id"].astype(str).tolist()
         r = _fact(fid, label, str(published), test="count", published_value=float(published))
         r["reproduced"] = str(value)
         r["reproduced_estimate"] = float(value)
         r["matches"] = bool(value == published)
         if mask is not None and late:
-            r["cutoff_note"] = ("not counted, dated after the patient's data cut-off (the endpoints "
-                                f"ignore such events): {describe({pid: _after[pid] for pid in late})}")
+            r["cutoff_note"] = ("events dated after the patient's data cut-off are not counted (the "
+                                f"endpoints ignore them): {describe({pid: _after[pid] for pid in late})}")
         rows.append(r)
 
     count("n_relapsed", "Patients with relapsed APL", 52, len(d))
