@@ -17,16 +17,28 @@ def _print_summary(res, out):
             # verdicts of aplcohort.plan.min2022.published_vs_reproduced: "holds" only where the
             # quantity was reproduced; by-construction rows of the synthetic replica are not findings
             vc = pub["verdict"].value_counts()
-            others = ", ".join(f"{int(v)} {k}" for k, v in vc.items() if k != "holds")
-            print(f"published vs reproduced: {int(pub['holds'].sum())}/{len(pub)} facts hold"
-                  + (f" ({others})" if others else ""))
+            # rows decided by the generator's fixed counts agree "by construction": counted
+            # apart from the facts that hold (the counts themselves and the rows they force)
+            eq, forced = int(vc.get("equal by construction", 0)), int(vc.get("agrees by construction", 0))
+            line = f"published vs reproduced: {int(pub['holds'].sum())}/{len(pub)} facts hold"
+            if eq + forced:
+                line += (f"; {eq + forced} more agree by construction, not findings ({eq} equal "
+                         f"count{'s' * (eq != 1)}" + (f", {forced} forced by those counts" if forced
+                                                       else "") + ")")
+            rest = ", ".join(f"{int(v)} {k}" for k, v in vc.items()
+                             if k not in ("holds", "equal by construction", "agrees by construction"))
+            print(line + (f"; {rest}" if rest else ""))
             if pub.attrs.get("explanation"):
                 print(pub.attrs["explanation"])
-            marks = {"holds": "ok ", "equal by construction": "=  ", "not estimable": "n/e"}
+            marks = {"holds": "ok ", "equal by construction": "=  ", "agrees by construction": "=  ",
+                     "not estimable": "n/e"}
+            why = pub.attrs.get("why") or {}
             for _, r in pub.iterrows():
                 mark = marks.get(r["verdict"], "NO ")
                 print(f"  {mark} [{r['kind']}] {r['fact'].strip()}: published {r['published']}; "
                       f"this run {r['reproduced']}")
+                if why.get(r["id"]):  # why the row is labelled so, who was not counted (table note)
+                    print(f"        note: {why[r['id']]}")
         else:
             n_hold = int(pub["holds"].sum())
             print(f"published vs reproduced: {n_hold}/{len(pub)} facts hold")

@@ -1987,17 +1987,66 @@ def h_immortal_time(ctx, m, cohort, out):
                                      f"{100 * cl:g}% CI)", cmp.table))
 
 
+#: Column of a ``counts`` table naming the patients of a row whose recorded event (e.g. a
+#: second relapse) is dated after their data cut-off and therefore not counted.
+AFTER_CUTOFF_COLUMN = "not counted: after the data cut-off"
+
+
 def h_counts(ctx, m, cohort, out):
-    d = cohort.data
+    """Cross-tabulation of ``columns``, by each patient's data cut-off.
+
+    An event dated after the patient's cut-off (death, second relapse and its salvage,
+    count recovery: :func:`aplcohort.cohort.cutoff.as_of_cutoff`, the endpoints' rule)
+    is not counted: the row counts the patient as known at the cut-off, and a patient
+    who meets the analysis's ``where`` only through such an event leaves the analysis
+    with the reason. The patients concerned are named in the table's column
+    :data:`AFTER_CUTOFF_COLUMN` and in a note.
+    """
+    from ..cohort.cutoff import as_of_cutoff, describe
+    recorded = cohort.data
+    d, after = as_of_cutoff(recorded)
     cols = list(m.columns)
-    counts = (d[cols].astype(object).where(d[cols].notna(), "(missing)")
-              .value_counts(sort=False).rename("n").reset_index())
+    if after and m.where:
+        keep = _eval(d, m.where, "where", m.id).astype(object).eq(True).to_numpy()
+        if (~keep).any():
+            ids = d.loc[~keep, "patient_id"].astype(str).tolist()
+            reason = (f"not ({m.where}) by the data cut-off: "
+                      f"{describe({i: after[i] for i in ids})} after the cut-off")
+            out.exclusions.append({"reason": reason, "n": len(ids), "ids": ids})
+            out.attrition.record(f"{m.id}: data cut-off", len(d), ids, reason)
+            d, recorded = d[keep], recorded[keep]
+            if "analysis_set" in out.summary:
+                out.summary["analysis_set"]["n"] = int(len(d))
+                out.summary["analysis_set"]["excluded"] += len(ids)
+    # patients whose counted values changed at the cut-off (the cells they are counted in)
+    def shown(frame):
+        return frame[cols].astype(object).where(frame[cols].notna(), "(missing)")
+    cells = shown(d)
+    differs = (cells != shown(recorded)).any(axis=1).to_numpy()
+    counts = (cells.value_counts(sort=False).rename("n").reset_index())
     counts = counts.sort_values(cols).reset_index(drop=True)
     # the denominator of every row is stated (issue 14: which patients a count is out of)
     counts["percent"] = 100.0 * counts["n"] / len(d) if len(d) else np.nan
+    caption = (f"{out.title} (denominator: the {len(d)} patients of this analysis; "
+               f"percent of {len(d)})")
+    if differs.any():
+        late = d.loc[differs, "patient_id"].astype(str).to_numpy()
+        key = cells.loc[differs].apply(tuple, axis=1).tolist()
+        by_cell: dict = {}
+        for k, pid in zip(key, late):
+            by_cell.setdefault(k, []).append(pid)
+        counts[AFTER_CUTOFF_COLUMN] = [
+            describe({i: after[i] for i in by_cell.get(tuple(r), [])})
+            for r in counts[cols].itertuples(index=False, name=None)]
+        said = describe({i: after[i] for i in late})
+        caption += f"; events after a patient's data cut-off not counted: {said}"
+        out.notes.append("Events dated after a patient's data cut-off are not counted (the "
+                         f"endpoints ignore them): {said}. Column '{AFTER_CUTOFF_COLUMN}' names "
+                         "them in the row where the patient is counted.")
     out.summary.update({"n": int(len(d)), "counts": jsonable(counts)})
-    out.tables.append(("counts", f"{out.title} (denominator: the {len(d)} patients of this "
-                       f"analysis; percent of {len(d)})", counts))
+    if differs.any():
+        out.summary["after_cutoff"] = {i: after[i] for i in late}
+    out.tables.append(("counts", caption, counts))
 
 
 def h_flow(ctx, m, cohort, out):

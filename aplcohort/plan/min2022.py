@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohort.attrition import AttritionLog
+from ..cohort.cutoff import as_of_cutoff, describe
 
 REINDUCTION = ["ATO-based", "IC"]
 CONSOLIDATION = ["ATO-based", "auto HSCT", "allo HSCT"]
@@ -78,7 +79,13 @@ RECOVERY_DAY = 28.0
 #: Significance level for the abstract's "significant" / "no significant difference".
 ALPHA = 0.05
 
-#: How each fact arises on the bundled replica (aplcohort.synthetic.min2022).
+#: How each fact arises on the bundled replica (aplcohort.synthetic.min2022):
+#: ``by construction`` when counts the generator fixes for every seed decide the row (the
+#: 14 counts themselves; the two second-relapse incidences, forced by 9/18 and 5/12
+#: relapses all within the horizon; the mCR2 comparison, forced by ATO 30/30),
+#: ``model-driven`` when it follows from rates the generator was given, ``emergent``
+#: when the generator does not target it. :data:`REPLICA_NOTES` says why for the rows
+#: that are not plain counts.
 REPLICA_KIND: dict[str, str] = {
     "n_relapsed": "by construction", "n_reinduced": "by construction",
     "n_reinduced_ato": "by construction", "n_reinduced_ic": "by construction",
@@ -87,17 +94,26 @@ REPLICA_KIND: dict[str, str] = {
     "n_salvage_allo": "by construction", "n_salvage_allo_alive": "by construction",
     "n_salvage_ato": "by construction", "n_salvage_ato_dead": "by construction",
     "n_salvage_ato_alive_mcr2": "by construction",
-    "mcr2": "model-driven", "anc": "model-driven", "plt": "model-driven", "infection": "model-driven",
+    "mcr2": "by construction", "anc": "model-driven", "plt": "model-driven", "infection": "model-driven",
     "rfs": "model-driven", "os": "emergent",
-    "cir_ato": "model-driven", "cir_auto": "model-driven", "cir_test": "model-driven",
+    "cir_ato": "by construction", "cir_auto": "by construction", "cir_test": "model-driven",
 }
 
-#: Notes added on the replica only (how the generator shapes a model-driven row).
+#: Why a row is labelled as it is on the replica (printed with the table: in the report,
+#: the manuscript and the terminal summary).
 REPLICA_NOTES: dict[str, str] = {
-    "mcr2": "on the replica the ATO rate (30/30) is fixed by the generator (implied by the abstract's "
-            "percentages, docs/synthetic.md); only the IC rate comes from a model parameter",
-    "cir_ato": "on the replica 9 of 18 relapses are fixed; their timing (hence the estimate) is drawn",
-    "cir_auto": "on the replica 5 of 12 relapses are fixed; their timing (hence the estimate) is drawn",
+    "mcr2": "by construction: the generator fixes the ATO rate at 30/30 (implied by the abstract's "
+            "percentages, docs/synthetic.md), so ATO can never be lower; only the IC rate is drawn "
+            "(p_mcr2_ic = 0.35), and the row fails only if at least 9 of the 11 IC patients reach mCR2",
+    "cir_ato": "by construction: the generator fixes 9 second relapses among these 18 patients, all "
+               "within 60 months of CR2, so the 60-month incidence is at least 9/18 = 50.0 % and its "
+               "95 % CI covers 50.7 % unless censoring pushes the estimate far above it; only the "
+               "relapse times are drawn",
+    "cir_auto": "by construction: the generator fixes 5 second relapses among these 12 patients, all "
+                "within 60 months of CR2, so the 60-month incidence is at least 5/12 = 41.7 % and its "
+                "95 % CI covers 41.7 % unless censoring pushes the estimate far above it; only the "
+                "relapse times are drawn",
+    "cir_test": "model-driven: the generator gives both groups the same second-relapse hazard",
 }
 
 #: Output columns of :func:`published_vs_reproduced` (shared with the trial tables).
@@ -107,14 +123,16 @@ PAPER_TEST_NOTE = "the abstract does not state which test gave the published P v
 
 EXPLANATION_REPLICA = (
     "This table compares the bundled SYNTHETIC replica with the abstract of Min et al. 2022. "
-    "The replica is not a reproduction of the study: 'by construction' rows are counts the "
-    "generator fixes for every seed, so their agreement shows nothing; 'model-driven' rows "
+    "The replica is not a reproduction of the study: 'by construction' rows are decided by "
+    "counts the generator fixes for every seed (the counts themselves, and the rows those "
+    "counts force: the second-relapse incidences and the mCR2 comparison; the note says "
+    "how), so their agreement shows nothing; 'model-driven' rows "
     "follow from rates the generator was given to point in the abstract's direction, and "
     "'share of seeds' is how often they agree over seeds 1-200 (same definitions as this "
     "table); 'emergent' rows are not targeted by the generator. A row says 'holds' only when "
-    "its quantity was computed from the data and agrees with the abstract (for percentages: "
-    "the published value lies inside the 95 % CI). The abstract does not state its tests, so "
-    "a P value here is never comparable with the published one.")
+    "its quantity was computed from the data, is not decided by construction, and agrees with "
+    "the abstract (for percentages: the published value lies inside the 95 % CI). The abstract "
+    "does not state its tests, so a P value here is never comparable with the published one.")
 EXPLANATION_INSTITUTIONAL = (
     "This table compares your cohort with the abstract of Min et al. 2022: every row is a real "
     "comparison of your data with the publication. A row says 'holds' when the count is equal, "
@@ -181,7 +199,10 @@ def evaluate_facts(cohort) -> list[dict]:
 
     Definitions (the same for the report and the 200-seed robustness script):
 
-    * counts: read from the data; the second-relapse subgroup is ATO-reinduced
+    * counts: read from the data as known at each patient's data cut-off (a second
+      relapse, its salvage or a death dated after it is not counted, as the endpoints
+      ignore it: :func:`aplcohort.cohort.cutoff.as_of_cutoff`; the row's note names the
+      patients); the second-relapse subgroup is ATO-reinduced
       patients in mCR2 in the ATO-based or auto-HSCT post-remission group (the
       abstract's 14 = 9 + 5), and the salvage rows count within those 14;
     * mCR2 and grade >= 3 infection, ATO-based vs IC reinduction: two-sided
@@ -230,11 +251,25 @@ def evaluate_facts(cohort) -> list[dict]:
     rows: list[dict] = []
     reg, mod, resp = _col(d, "reinduction_regimen"), _col(d, "postremission_modality"), _col(d, "response")
 
-    def count(fid, label, published, value):
+    # events after a patient's data cut-off are not counted: the endpoints ignore them
+    # (aplcohort.cohort.cutoff, the rule of endpoint_arrays)
+    dc, _after = as_of_cutoff(d)
+
+    def count(fid, label, published, value, mask=None):
+        """A count row; ``mask(frame)`` (patients counted) is evaluated on the data as known
+        at the cut-off, and the patients whose counting an event after their cut-off would
+        change (counted, or not counted, only through it) are named in the note."""
+        if mask is not None:
+            m_cut = np.asarray(mask(dc), dtype=bool)
+            value = int(m_cut.sum())
+            late = d.loc[np.asarray(mask(d), dtype=bool) != m_cut, "patient_id"].astype(str).tolist()
         r = _fact(fid, label, str(published), test="count", published_value=float(published))
         r["reproduced"] = str(value)
         r["reproduced_estimate"] = float(value)
         r["matches"] = bool(value == published)
+        if mask is not None and late:
+            r["cutoff_note"] = ("events dated after the patient's data cut-off are not counted (the "
+                                f"endpoints ignore them): {describe({pid: _after[pid] for pid in late})}")
         rows.append(r)
 
     count("n_relapsed", "Patients with relapsed APL", 52, len(d))
@@ -244,26 +279,41 @@ def evaluate_facts(cohort) -> list[dict]:
     count("n_post_ato", "Post-remission: ATO-based", 19, int((mod == "ATO-based").sum()))
     count("n_post_auto", "Post-remission: autologous HSCT", 12, int((mod == "auto HSCT").sum()))
     count("n_post_allo", "Post-remission: allogeneic HSCT", 6, int((mod == "allo HSCT").sum()))
-    sub14 = (reg == "ATO-based") & (resp == "mCR2") & mod.isin(["ATO-based", "auto HSCT"])
-    base = sub14 & _col(d, "relapse2_date").notna()
-    count("n_relapse2_ato", "Second relapse after ATO reinduction and mCR2: ATO-based group", 9,
-          int((base & (mod == "ATO-based")).sum()))
-    count("n_relapse2_auto", "Second relapse after ATO reinduction and mCR2: auto-HSCT group", 5,
-          int((base & (mod == "auto HSCT")).sum()))
-    sal, dead = _col(d, "salvage2_modality"), _col(d, "death_date").notna()
+    sub14 = ((reg == "ATO-based") & (resp == "mCR2") & mod.isin(["ATO-based", "auto HSCT"])).to_numpy(dtype=bool)
+
+    def base(f):
+        return sub14 & _col(f, "relapse2_date").notna().to_numpy(dtype=bool)
+
+    def sal(f, modality):
+        return base(f) & (_col(f, "salvage2_modality") == modality).to_numpy(dtype=bool)
+
+    def dead(f):
+        return _col(f, "death_date").notna().to_numpy(dtype=bool)
+
+    mod_a = mod.to_numpy(dtype=object)
+    count("n_relapse2_ato", "Second relapse after ATO reinduction and mCR2: ATO-based group", 9, None,
+          mask=lambda f: base(f) & (mod_a == "ATO-based"))
+    count("n_relapse2_auto", "Second relapse after ATO reinduction and mCR2: auto-HSCT group", 5, None,
+          mask=lambda f: base(f) & (mod_a == "auto HSCT"))
     den = "of the second relapses after ATO reinduction and mCR2 in the ATO-based and auto groups"
-    count("n_salvage_allo", f"Salvage allogeneic HSCT ({den})", 7, int((base & (sal == "allo HSCT")).sum()))
-    count("n_salvage_allo_alive", "  of whom alive", 6, int((base & (sal == "allo HSCT") & ~dead).sum()))
-    count("n_salvage_ato", f"Salvage ATO without HSCT ({den})", 7, int((base & (sal == "ATO-based")).sum()))
-    count("n_salvage_ato_dead", "  of whom died of disease progression", 5,
-          int((base & (sal == "ATO-based") & dead & (_col(d, "death_cause") == "disease progression")).sum()))
-    count("n_salvage_ato_alive_mcr2", "  of whom alive in mCR2", 2,
-          int((base & (sal == "ATO-based") & ~dead & (_col(d, "status_after_salvage2") == "mCR")).sum()))
+    count("n_salvage_allo", f"Salvage allogeneic HSCT ({den})", 7, None, mask=lambda f: sal(f, "allo HSCT"))
+    count("n_salvage_allo_alive", "  of whom alive", 6, None,
+          mask=lambda f: sal(f, "allo HSCT") & ~dead(f))
+    count("n_salvage_ato", f"Salvage ATO without HSCT ({den})", 7, None, mask=lambda f: sal(f, "ATO-based"))
+    count("n_salvage_ato_dead", "  of whom died of disease progression", 5, None,
+          mask=lambda f: sal(f, "ATO-based") & dead(f)
+          & (_col(f, "death_cause") == "disease progression").to_numpy(dtype=bool))
+    count("n_salvage_ato_alive_mcr2", "  of whom alive in mCR2", 2, None,
+          mask=lambda f: sal(f, "ATO-based") & ~dead(f)
+          & (_col(f, "status_after_salvage2") == "mCR").to_numpy(dtype=bool))
+    n_base = int(base(dc).sum())
     for r in rows:
         if r["id"].startswith("n_salvage") or r["id"].startswith("n_relapse2"):
             r["note"] = ("denominator: second relapses among ATO-reinduced patients in mCR2 in the "
-                         f"ATO-based or auto-HSCT group ({int(base.sum())} in these data); the plan's "
-                         "salvage table counts every second relapse")
+                         f"ATO-based or auto-HSCT group ({n_base} in these data, by each patient's "
+                         "data cut-off); the plan's salvage table counts every second relapse")
+        if r.get("cutoff_note"):  # kept as its own key too (printed by the terminal summary)
+            r["note"] = (r["note"] + "; " if r["note"] else "") + r["cutoff_note"]
 
     # ---- reinduction comparisons (ATO-based vs IC) ----
     rmask = reg.isin(["ATO-based", "IC"]).to_numpy()
@@ -369,7 +419,8 @@ def evaluate_facts(cohort) -> list[dict]:
         r["note"] = ("the abstract gives no horizon and does not say whether it reports cumulative "
                      f"incidences or Kaplan-Meier estimates; compared at {h:g} months from CR2")
     try:
-        ep = _endpoint(cohort, "CIR", "response", "months")
+        epo = cohort.endpoint("CIR", time_zero="response", unit="months")
+        ep = epo.data[["patient_id", "time", "event"]].reset_index(drop=True)
     except Exception as exc:  # noqa: BLE001 - reported as not estimable with the reason
         for r in [*rows_cir.values(), rt]:
             rows.append(_not_estimable(r, f"endpoint CIR cannot be derived ({exc})"))
@@ -382,6 +433,19 @@ def evaluate_facts(cohort) -> list[dict]:
         g = sub["postremission_modality"].reindex(ids).to_numpy()
         keep = in14 & np.isin(g, ["ATO-based", "auto HSCT"])
         t, c, g = ep.time.to_numpy(float)[keep], ep.event.to_numpy(int)[keep], g[keep]
+        # patients of the subgroup without the endpoint (e.g. no response date): named, so
+        # that the count rows above (recorded data) and these estimates can be compared
+        exc = epo.excluded
+        if len(exc):
+            ex_ids = exc["patient_id"].astype(str)
+            ex_sub = d.assign(_pid=d["patient_id"].astype(str)).set_index("_pid").reindex(ex_ids)
+            in_sub = (ex_sub["reinduction_regimen"].eq("ATO-based") & ex_sub["response"].eq("mCR2")).to_numpy()
+            for grp, r in rows_cir.items():
+                sel = in_sub & ex_sub["postremission_modality"].eq(grp).to_numpy()
+                if sel.any():
+                    left = "; ".join(f"{i} ({why})" for i, why in
+                                     zip(ex_ids[sel], exc["reason"].astype(str).to_numpy()[sel]))
+                    r["note"] += f"; left out (no CIR from CR2): {left}"
         present = set(g)
         at = _cif_at(t, c, g, h) if present else None
         for grp, r in rows_cir.items():
@@ -482,10 +546,28 @@ def published_vs_reproduced(cohort, analyses: dict | None = None, *, replica: bo
             shares = None
     # the labelling rule is shared with the ADMIRAL / TOWER tables
     from ..synthetic.published import label_facts
-    return label_facts(facts, replica=replica, kinds=REPLICA_KIND, notes=REPLICA_NOTES,
-                       shares=shares["facts"] if shares is not None else None,
-                       share_note=share_note,
-                       explanation=EXPLANATION_REPLICA if replica else EXPLANATION_INSTITUTIONAL)
+    t = label_facts(facts, replica=replica, kinds=REPLICA_KIND, notes=REPLICA_NOTES,
+                    shares=shares["facts"] if shares is not None else None,
+                    share_note=share_note,
+                    explanation=EXPLANATION_REPLICA if replica else EXPLANATION_INSTITUTIONAL)
+    if replica:
+        # a by-construction row that is not a count (an incidence, a comparison) is forced by
+        # the fixed counts, not "equal" to the abstract, and its value is not fixed itself
+        forced = (t["kind"] == "by construction") & (t["test"] != "count") \
+            & (t["verdict"] != "not estimable")
+        for i in t.index[forced]:
+            raw = next(f["reproduced"] for f in facts if f["id"] == t.at[i, "id"])
+            t.at[i, "verdict"] = "agrees by construction" if t.at[i, "matches"] \
+                else "does not agree (by-construction row)"
+            t.at[i, "reproduced"] = f"{raw} (forced by counts the generator fixes)"
+    # what the terminal summary prints under a row: why it is by construction (replica) and
+    # which patients were not counted because of their data cut-off
+    why = {k: v for k, v in REPLICA_NOTES.items() if k in set(t["id"])} if replica else {}
+    for f in facts:
+        if f.get("cutoff_note"):
+            why[f["id"]] = (why[f["id"]] + "; " if f["id"] in why else "") + f["cutoff_note"]
+    t.attrs["why"] = why
+    return t
 
 
 def facts_html(table: pd.DataFrame) -> str:
@@ -493,7 +575,8 @@ def facts_html(table: pd.DataFrame) -> str:
 
     For the plan report: the explanation (``table.attrs["explanation"]``), then one
     row per fact with the published value, this run's value, its 95 % CI, the
-    kind, the share of seeds (replica), the test and the verdict.
+    kind, the share of seeds (replica), the test, the verdict and the note (why a
+    row is by construction, which patients were left out or not counted).
 
     Examples
     --------
@@ -511,16 +594,50 @@ def facts_html(table: pd.DataFrame) -> str:
         out.append(f"<p class='explanation'>{esc(table.attrs['explanation'])}</p>")
     head = [table.attrs.get("fact_header", "fact stated in the abstract"), "published", "this run",
             "95 % CI", "kind",
-            "share of seeds", "test", "verdict"]
+            "share of seeds", "test", "verdict", "note"]
     rows = []
     for _, r in table.iterrows():
         share = r.get("share_of_seeds")
         share_txt = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
         cls = {"holds": "holds", "does not hold": "fails"}.get(r["verdict"], "neutral")
         cells = [r["fact"], r["published"], r["reproduced"], r["ci"], r["kind"], share_txt, r["test"]]
-        title = f" title='{esc(str(r['note']))}'" if r.get("note") else ""
+        # the note (why a row is by construction, what was not counted) is printed, not a tooltip
         rows.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells)
-                    + f"<td class='{cls}'{title}>{esc(r['verdict'])}</td></tr>")
+                    + f"<td class='{cls}'>{esc(r['verdict'])}</td>"
+                    + f"<td class='note'>{esc(str(r.get('note') or ''))}</td></tr>")
     out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
                + "".join(rows) + "</tbody></table>")
     return "\n".join(out)
+
+
+#: Caption of the published-vs-reproduced table in tables/ and the manuscript.
+FACTS_CAPTION = "Published vs reproduced: each fact stated in the abstract, this run's value and verdict"
+
+
+def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
+    """The published-vs-reproduced table as a journal table (DOCX / TeX / manuscript).
+
+    The columns of :func:`facts_html` but the share of seeds, which "this run" already
+    states on the replica ("agrees in 93.0% of 200 seeds"; a ninth column would not fit a
+    landscape page); the explanation printed above the table in the report is its footnote.
+
+    Examples
+    --------
+    >>> from aplcohort.cohort import from_dataframe
+    >>> from aplcohort.synthetic import min2022
+    >>> jt = facts_journal_table(published_vs_reproduced(from_dataframe(min2022.generate(2022))))
+    >>> list(jt.data.columns)[-2:], jt.footnotes[0][:30]
+    (['Verdict', 'Note'], 'This table compares the bundle')
+    """
+    from ..tables.export import JournalTable
+    head = {"fact": str(table.attrs.get("fact_header", "fact stated in the abstract")).capitalize(),
+            "published": "Published", "reproduced": "This run", "ci": "95 % CI", "kind": "Kind",
+            "test": "Test", "verdict": "Verdict", "note": "Note"}
+    show = [c for c in head if c in table.columns]
+    data = pd.DataFrame({head[c]: [
+        "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        for v in table[c]] for c in show})
+    notes = [table.attrs["explanation"]] if table.attrs.get("explanation") else []
+    return JournalTable(caption=caption or FACTS_CAPTION, data=data,
+                        raw=table.drop(columns=[c for c in table.columns if c not in show]),
+                        footnotes=tuple(notes))

@@ -205,8 +205,11 @@ def build_report(*, title: str, synthetic: bool, sections: list[dict], provenanc
     def n_of(k, word):
         return f"{k} {word}{'' if k == 1 else 's'}"
     n_an = len(sections)
+    has_pub = published is not None and len(published)
     summ = (f"{n_an} {'analysis' if n_an == 1 else 'analyses'}"
             f" ({n_of(n_fig, 'figure')}, {n_of(n_tab, 'table')})"
+            # the published-vs-reproduced table is not an analysis's: counted apart
+            + (" and the <a href='#published'>published-vs-reproduced table</a>" if has_pub else "")
             + (f"; {n_ne} not estimable" if n_ne else "")
             + (f"; <strong>{n_err} failed by an internal error</strong>" if n_err else "")
             + (f"; <a href='#warnings'>{n_of(n_warn, 'warning')}</a>" if n_warn

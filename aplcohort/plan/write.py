@@ -1120,6 +1120,22 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                 sections.append(sec)
             # what needs no figure is written while the helper still saves figures
             title = res.plan.get("title", res.plan.get("plan", "Analysis report"))
+            if res.published is not None:
+                pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
+                with _naming(pub):  # full precision
+                    write_csv_frame(res.published, pub)
+                # in every other table format the plan asks for, and first in the manuscript
+                # (the report opens with it), numbered like the others, with its explanation
+                from .min2022 import facts_journal_table
+                jt = facts_journal_table(res.published)
+                fmts = tuple(f for f in options["tables"] if f != "csv")
+                if len(res.published):
+                    if fmts:
+                        with _naming(pub.with_suffix(""), fmts):
+                            save_table(jt, pub.with_suffix(""), formats=fmts)
+                    items.insert(0, ManuscriptItem("table", jt.caption, table=jt))
+                    if "tex" in fmts:
+                        tex_files.insert(0, "published_vs_reproduced.tex")
             if tex_files:
                 from ..tables.export import latex_document
                 _write_text(resolve_inside(tmp, "tables", "tables", suffix=".tex"),
@@ -1127,10 +1143,6 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             from .._results import jsonable
             _write_text(resolve_inside(tmp, "provenance", suffix=".json"),
                         json.dumps(jsonable(res.provenance), indent=2) + "\n")
-            if res.published is not None:
-                pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
-                with _naming(pub):
-                    write_csv_frame(res.published, pub)
             for name, src in (extra_dirs or {}).items():
                 shutil.copytree(src, resolve_inside(tmp, name))
             figure_writer.finish()
