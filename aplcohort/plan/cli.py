@@ -7,6 +7,13 @@ from pathlib import Path
 from .._checks import seed_arg
 
 
+def _count_phrase(n: int, verdict: str) -> str:
+    """``"3 do not hold"``, ``"1 does not hold"``: a verdict (written for one fact) after a count."""
+    if verdict.startswith("does not ") and n != 1:
+        verdict = "do not " + verdict[len("does not "):]
+    return f"{n} {verdict}"
+
+
 def _print_summary(res, out):
     n_hold = None
     print(f"{len(res.analyses)} analyses on {res.cohort.n} patients"
@@ -25,7 +32,7 @@ def _print_summary(res, out):
                 line += (f"; {eq + forced} more agree by construction, not findings ({eq} equal "
                          f"count{'s' * (eq != 1)}" + (f", {forced} forced by those counts" if forced
                                                        else "") + ")")
-            rest = ", ".join(f"{int(v)} {k}" for k, v in vc.items()
+            rest = ", ".join(_count_phrase(int(v), k) for k, v in vc.items()
                              if k not in ("holds", "equal by construction", "agrees by construction"))
             print(line + (f"; {rest}" if rest else ""))
             if pub.attrs.get("explanation"):

@@ -382,7 +382,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                         "ANOVA with more" if parametric else
                         "for continuous variables, rank tests: Wilcoxon rank-sum with 2 "
                         "groups and Kruskal\u2013Wallis with more")
-        notes.append("p-values: " + "; ".join(sorted(used_tests)) + " (test chosen per row: "
+        # one spelling in the footnote: the tests' names as the rule names them (en dash)
+        named = sorted(t.replace("Kruskal-Wallis", "Kruskal\u2013Wallis") for t in used_tests)
+        notes.append("p-values: " + "; ".join(named) + " (test chosen per row: "
                      + "; ".join(rule) + ")." if used_tests else "p-values: no test possible.")
     if smd:
         notes.append("SMD, standardized mean difference.")
