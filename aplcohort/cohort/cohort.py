@@ -178,7 +178,7 @@ class Cohort:
 
         from ..plan.derived import add_derived
         data, added = add_derived(self.data)
-        return dataclasses.replace(self, data=data,
+        return dataclasses.replace(self, data=dictionary_ordered(data),
                                    source={**self.source, "derived_columns": list(added)})
 
     def endpoint(self, name: str, time_zero: str, unit: str = "days", **kwargs):
@@ -192,7 +192,7 @@ class Cohort:
         for col in ("disease", "fusion", "reinduction_regimen", "response",
                     "postremission_modality"):
             if col in self.data.columns:
-                vc = self.data[col].fillna("(missing)").value_counts()
+                vc = self.data[col].astype(object).fillna("(missing)").value_counts()
                 out[col] = {str(k): int(v) for k, v in sorted(vc.items())}
         out["warnings"] = len(self.warnings)
         return out
@@ -239,8 +239,40 @@ def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None,
             log.record_imputed(w.patient_id, w.column, _text(w.value),
                                w.message.rsplit("imputed as ", 1)[-1],
                                f"partial_dates: {m.partial_dates}")
-    return Cohort(data=report.data, warnings=tuple(report.warnings), attrition=log,
-                  source=info, report=report)
+    return Cohort(data=dictionary_ordered(report.data), warnings=tuple(report.warnings),
+                  attrition=log, source=info, report=report)
+
+
+def dictionary_ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text column that has a level order in the data dictionary (its
+    vocabulary: ATO-based, auto HSCT, allo HSCT; low, intermediate, high; no HSCT, HSCT)
+    as a pandas ``Categorical`` in that order, values unchanged (a value outside the
+    dictionary comes after its levels, sorted as text).
+
+    The estimators take a Categorical's category order as the group order (its first
+    level the reference), so the Python API compares groups in the order a plan does
+    (docs/figures.md, "Group order").
+
+    >>> d = dictionary_ordered(pd.DataFrame({"sanz_risk": ["high", "low", None]}))
+    >>> list(d["sanz_risk"].cat.categories)
+    ['low', 'intermediate', 'high']
+    """
+    from ..tables.labels import resolve_labels
+    lab = resolve_labels()
+    out = None
+    for col in df.columns:
+        s = df[col]
+        if not lab.has_order(col) or isinstance(s.dtype, pd.CategoricalDtype) or not (
+                s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        vals = s.dropna()
+        if not all(isinstance(v, str) for v in vals):
+            continue
+        cats = lab.order(col, list(lab.levels[col]) + list(pd.unique(vals)))
+        if out is None:
+            out = df.copy()
+        out[col] = pd.Categorical(s, categories=cats)
+    return df if out is None else out
 
 
 def _text(v) -> str:

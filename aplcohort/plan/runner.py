@@ -304,7 +304,9 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     data_warn = [str(w.message) for w in caught]
     if isinstance(source, pd.DataFrame):
         cohort = dataclasses.replace(cohort, source={**cohort.source, "path": "DataFrame"})
-    derived_df, _added = add_derived(cohort.data)
+    # the plan orders groups itself (order:, levels:, the data dictionary): its frames
+    # hold the values as text, not the Python API's dictionary-ordered Categoricals
+    derived_df, _added = add_derived(_plain_text(cohort.data))
     derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
     from .identifiers import recorded_identifiers
@@ -320,6 +322,14 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
                          output=plan_d.get("output") or {},
                          palette=plan_palette(plan_d, cohort.data))
     return source, mapping, cohort, data_warn, ctx
+
+
+def _plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its Categorical columns as plain object columns (same values)."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    return df.assign(**{c: df[c].astype(object).where(df[c].notna(), None) for c in cats})
 
 
 def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
