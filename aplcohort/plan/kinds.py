@@ -1453,6 +1453,28 @@ def _check_events(m, df, event_value=1, what="events"):
         raise NotEstimable(f"analysis '{m.id}': no {what} in endpoint '{m.endpoint}' (n = {len(df)})")
 
 
+def _ordered_covariates(ctx, m, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text covariate of a regression kind that has a level order (the
+    plan's ``levels:``, else the data dictionary's) as a pandas ``Categorical`` of its
+    present levels in that order: the first is the reference unless ``categorical:``
+    names one, and the terms follow that order, as the group order of every other kind
+    and the Python API on a cohort's frames (docs/figures.md, "Group order"). Other text
+    covariates keep their levels sorted, as the estimators do."""
+    lab = _resolver(ctx)
+    new = {}
+    for c in dict.fromkeys(getattr(m, "covariates", None) or []):
+        if c not in df.columns or not lab.has_order(c):
+            continue
+        s = df[c]
+        if (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(s)
+                or pd.api.types.is_bool_dtype(s)):
+            continue
+        present = [v for v in pd.unique(s) if not pd.isna(v)]
+        if present and all(isinstance(v, str) for v in present):
+            new[c] = pd.Categorical(s.astype(object), categories=lab.order(c, present))
+    return df.assign(**new) if new else df
+
+
 def _regression_frame(ctx, m, cohort, out, drop: dict, *events):
     """Complete-case frame of a regression kind: endpoint data, rows missing a model column
     recorded and dropped, categorical columns as labels, and enough events checked."""
@@ -1469,6 +1491,7 @@ def h_cox(ctx, m, cohort, out):
     cov = list(m.covariates)
     df = _regression_frame(ctx, m, cohort, out,
                            {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
+    df = _ordered_covariates(ctx, m, df)
     kw = dict(time="time", event="event", covariates=cov, categorical=m.categorical,
               strata=m.strata, ties=m.ties, conf_level=m.conf_level)
     if m.firth:
@@ -1586,6 +1609,7 @@ def h_finegray(ctx, m, cohort, out):
                            {"covariate": cov + [c for c in cov2 if c not in cov],
                             "cengroup": m.cengroup},
                            m.cause, f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                     categorical=m.categorical, conf_level=m.conf_level, cov2=cov2 or None,
                     tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup,
@@ -1633,6 +1657,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
     cov = list(m.covariates)
     df = _regression_frame(ctx, m, cohort, out, {"covariate": cov}, m.cause,
                            f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause, m=m)
@@ -1809,6 +1834,7 @@ def h_td_cox(ctx, m, cohort, out):
     df = _drop_zero_time(out, df)
     _check_events(m, df)
     robust, why = td_cox_variance(m.robust, df)
+    df = _ordered_covariates(ctx, m, df)
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
                    exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
                    robust=robust, conf_level=m.conf_level)
@@ -1836,6 +1862,7 @@ def h_td_finegray(ctx, m, cohort, out):
     df = _drop_zero_time(out, df)
     df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = td_fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                        id="patient_id", exposure_time="exposure_time",
                        categorical=m.categorical, ties=m.ties, cluster=m.cluster,
@@ -1939,6 +1966,7 @@ def h_landmark(ctx, m, cohort, out):
         kw = {"group": m.group, "order": _order(m, df[m.group])}
     df = _drop_missing(out, df, {"covariate": list(m.covariates)})
     _check_events(m, df)
+    df = _ordered_covariates(ctx, m, df)
     res = landmark(df, landmark=list(m.landmarks), time="time", event="event", id="patient_id",
                    covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
                    conf_type=m.conf_type, conf_level=m.conf_level, **kw)
