@@ -179,3 +179,23 @@ def test_f11_survival_kinds_refuse_a_competing_endpoint(tmp_path, kind, extra, u
     assert f"'{kind}' needs a survival (0/1) endpoint; 'cir_cr2' is a competing-risk" in msg
     assert f"use kind: {use}" in msg
     assert "Outcome.competing" not in msg
+
+
+def test_f11_event_column_with_cause_codes_refused_up_front(tmp_path):
+    d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    d["t"] = [str(1 + i) for i in range(len(d))]
+    d["ev"] = [str(i % 3) for i in range(len(d))]         # 0/1/2: cause codes
+    csv = tmp_path / "d.csv"
+    d.to_csv(csv, index=False)
+    plan = {"plan": "ev", "data": {"source": str(csv)},
+            "endpoints": {"e": {"time": "t", "event": "ev"}},
+            "analyses": [{"id": "k", "kind": "km", "endpoint": "e", "group": "sex"}],
+            "output": {"tables": ["csv"]}}
+    p = tmp_path / "plan.yaml"
+    p.write_text(yaml.safe_dump(plan), encoding="utf-8")
+    with pytest.raises(PlanError) as exc:
+        run_plan(p, out=tmp_path / "o")
+    msg = str(exc.value)
+    assert "event column 'ev' holds 2 besides 0 (censored) and 1 (event)" in msg
+    assert "write 'code: ev' instead of 'event: ev'" in msg
+    assert not (tmp_path / "o" / "results.json").exists()
