@@ -589,6 +589,11 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     warnings.warn(f"{problem} {beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
     out.notes.append(f"Immortal time: {beside}.")
     table = cmp.table
+    if "note" in table.columns:
+        # the comparison is never fitted with Firth's correction, whatever the kind's
+        # settings (a cox analysis's firth: true does not reach it): no such advice
+        from ..stats.shapes import without_firth_hint
+        table = table.assign(note=table["note"].astype(object).map(without_firth_hint))
     if competing:
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
     out.summary["immortal_time"] = {"check": _check_json(chk),

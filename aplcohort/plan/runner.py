@@ -327,12 +327,14 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
 
 def _check_event_columns(plan_d: dict, data: pd.DataFrame, name: str) -> None:
     """An endpoint given as ``{time, event}`` is a survival (0/1) endpoint: an ``event``
-    column holding other values (cause codes 0/1/2) is refused before anything runs,
+    column of an endpoint that an analysis uses, holding other values (cause codes 0/1/2) is refused before anything runs,
     saying to give it as ``code:`` (a competing-risk endpoint, for cif / gray / finegray /
     cause_specific_cox), instead of every analysis of it ending not estimable."""
     problems = []
+    used = {a.get("endpoint") for a in plan_d.get("analyses") or [] if isinstance(a, dict)}
     for eid, spec in (plan_d.get("endpoints") or {}).items():
-        if not isinstance(spec, dict) or "event" not in spec or "time" not in spec:
+        if (eid not in used or not isinstance(spec, dict) or "event" not in spec
+                or "time" not in spec):
             continue
         col = spec["event"]
         if not isinstance(col, str) or col not in data.columns:
