@@ -89,8 +89,14 @@ def test_f7_grouped_follows_the_dictionary_order():
     # a plain array of text has no order: sorted, as the docstrings say
     assert apc.stats.kaplan_meier(t, e, g.astype(str)).groups == \
         ("ATO-based", "allo HSCT", "auto HSCT")
-    # the frames carry the order too
-    assert list(cohort.data["sanz_risk"].cat.categories) == ["low", "intermediate", "high"]
+    # an endpoint's frame carries the order too; the cohort's own frame stays text (a
+    # user's fillna("...") or string concatenation keeps working)
+    assert list(os_.data["sanz_risk"].cat.categories) == ["low", "intermediate", "high"]
+    assert cohort.data["death_cause"].dtype == object
+    assert (cohort.data["death_cause"].fillna("alive") == "alive").any()
+    own = apc.cohort.dictionary_ordered(cohort.data)
+    assert list(own["postremission_modality"].cat.categories)[:3] == \
+        ["ATO-based", "auto HSCT", "allo HSCT"]
     cir = cons.endpoint("CIR", time_zero="response", unit="months").data
     cif = apc.stats.cumulative_incidence(cir["time"], cir["event"], cir["postremission_modality"])
     assert cif.groups == ("ATO-based", "auto HSCT", "allo HSCT")

@@ -178,13 +178,24 @@ class Cohort:
 
         from ..plan.derived import add_derived
         data, added = add_derived(self.data)
-        return dataclasses.replace(self, data=dictionary_ordered(data),
+        return dataclasses.replace(self, data=data,
                                    source={**self.source, "derived_columns": list(added)})
 
     def endpoint(self, name: str, time_zero: str, unit: str = "days", **kwargs):
-        """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`."""
+        """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`.
+
+        The endpoint's ``.data`` holds every text column with a level order in the data
+        dictionary as a pandas ``Categorical`` in that order (:func:`dictionary_ordered`),
+        so the estimators given its columns (``kaplan_meier``, ``coxph(ep.data, ...,
+        categorical=[col])`` ...) compare groups in the order of a plan, the first level
+        the reference. ``self.data`` keeps them as text (for ``fillna``, string
+        operations); its groups are sorted unless ``order=`` is given.
+        """
+        import dataclasses
+
         from .endpoints import derive_endpoint
-        return derive_endpoint(self, name, time_zero=time_zero, unit=unit, **kwargs)
+        ep = derive_endpoint(self, name, time_zero=time_zero, unit=unit, **kwargs)
+        return dataclasses.replace(ep, data=dictionary_ordered(ep.data))
 
     def summary(self) -> dict:
         """Counts for a quick look: n, disease, reinduction, response, post-remission."""
@@ -239,8 +250,8 @@ def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None,
             log.record_imputed(w.patient_id, w.column, _text(w.value),
                                w.message.rsplit("imputed as ", 1)[-1],
                                f"partial_dates: {m.partial_dates}")
-    return Cohort(data=dictionary_ordered(report.data), warnings=tuple(report.warnings),
-                  attrition=log, source=info, report=report)
+    return Cohort(data=report.data, warnings=tuple(report.warnings), attrition=log,
+                  source=info, report=report)
 
 
 def dictionary_ordered(df: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +262,8 @@ def dictionary_ordered(df: pd.DataFrame) -> pd.DataFrame:
 
     The estimators take a Categorical's category order as the group order (its first
     level the reference), so the Python API compares groups in the order a plan does
-    (docs/figures.md, "Group order").
+    (docs/figures.md, "Group order"). :meth:`Cohort.endpoint` gives its ``.data`` so;
+    apply it to a frame of your own (e.g. ``cohort.data``) for the same order.
 
     >>> d = dictionary_ordered(pd.DataFrame({"sanz_risk": ["high", "low", None]}))
     >>> list(d["sanz_risk"].cat.categories)

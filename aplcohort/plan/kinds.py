@@ -186,7 +186,10 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
     if spec.get("where"):
         cohort = _endpoint_where(m, eid, spec["where"], cohort, out)
     if "endpoint" in spec:
-        ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
+        # derive_endpoint, not Cohort.endpoint: the plan orders groups itself (order:,
+        # levels:, dictionary) on plain text, without the API's Categoricals
+        from ..cohort.endpoints import derive_endpoint
+        ep = derive_endpoint(cohort, spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
                              remission=spec.get("remission"))
         df = ep.data.copy()
         exc = ep.excluded
