@@ -8,7 +8,7 @@ One typing and missing-value policy for every column: :mod:`aplcohort.cohort.typ
 """
 
 from .attrition import AttritionLog, AttritionStep
-from .cohort import Cohort, from_dataframe
+from .cohort import Cohort, dictionary_ordered, from_dataframe
 from .endpoints import (DAYS_PER_MONTH, DAYS_PER_YEAR, ENDPOINTS, EndpointData,
                         derive_endpoint, endpoint_arrays)
 from .io import (CohortFileNotFoundError, CohortLoadError, DuplicateColumnError, EmptyFileError,
@@ -25,7 +25,7 @@ from .validate import Problem, ValidationReport, check_required, validate
 from .vocab import Vocabulary, match_key, normalise
 
 __all__ = [
-    "AttritionLog", "AttritionStep", "Cohort", "from_dataframe", "EndpointData",
+    "AttritionLog", "AttritionStep", "Cohort", "dictionary_ordered", "from_dataframe", "EndpointData",
     "derive_endpoint", "endpoint_arrays", "ENDPOINTS", "DAYS_PER_MONTH", "DAYS_PER_YEAR",
     "load", "read_table", "CohortLoadError", "CohortFileNotFoundError", "EmptyFileError",
     "NotATableError", "SheetNotFoundError", "UnsupportedFormatError", "DuplicateColumnError",

@@ -182,9 +182,20 @@ class Cohort:
                                    source={**self.source, "derived_columns": list(added)})
 
     def endpoint(self, name: str, time_zero: str, unit: str = "days", **kwargs):
-        """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`."""
+        """Derive an endpoint; see :func:`aplcohort.cohort.endpoints.derive_endpoint`.
+
+        The endpoint's ``.data`` holds every text column with a level order in the data
+        dictionary as a pandas ``Categorical`` in that order (:func:`dictionary_ordered`),
+        so the estimators given its columns (``kaplan_meier``, ``coxph(ep.data, ...,
+        categorical=[col])`` ...) compare groups in the order of a plan, the first level
+        the reference. ``self.data`` keeps them as text (for ``fillna``, string
+        operations); its groups are sorted unless ``order=`` is given.
+        """
+        import dataclasses
+
         from .endpoints import derive_endpoint
-        return derive_endpoint(self, name, time_zero=time_zero, unit=unit, **kwargs)
+        ep = derive_endpoint(self, name, time_zero=time_zero, unit=unit, **kwargs)
+        return dataclasses.replace(ep, data=dictionary_ordered(ep.data))
 
     def summary(self) -> dict:
         """Counts for a quick look: n, disease, reinduction, response, post-remission."""
@@ -192,7 +203,7 @@ class Cohort:
         for col in ("disease", "fusion", "reinduction_regimen", "response",
                     "postremission_modality"):
             if col in self.data.columns:
-                vc = self.data[col].fillna("(missing)").value_counts()
+                vc = self.data[col].astype(object).fillna("(missing)").value_counts()
                 out[col] = {str(k): int(v) for k, v in sorted(vc.items())}
         out["warnings"] = len(self.warnings)
         return out
@@ -241,6 +252,39 @@ def _build_cohort(df: pd.DataFrame, mapping, *, source: dict, row_numbers=None,
                                f"partial_dates: {m.partial_dates}")
     return Cohort(data=report.data, warnings=tuple(report.warnings), attrition=log,
                   source=info, report=report)
+
+
+def dictionary_ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text column that has a level order in the data dictionary (its
+    vocabulary: ATO-based, auto HSCT, allo HSCT; low, intermediate, high; no HSCT, HSCT)
+    as a pandas ``Categorical`` in that order, values unchanged (a value outside the
+    dictionary comes after its levels, sorted as text).
+
+    The estimators take a Categorical's category order as the group order (its first
+    level the reference), so the Python API compares groups in the order a plan does
+    (docs/figures.md, "Group order"). :meth:`Cohort.endpoint` gives its ``.data`` so;
+    apply it to a frame of your own (e.g. ``cohort.data``) for the same order.
+
+    >>> d = dictionary_ordered(pd.DataFrame({"sanz_risk": ["high", "low", None]}))
+    >>> list(d["sanz_risk"].cat.categories)
+    ['low', 'intermediate', 'high']
+    """
+    from ..tables.labels import resolve_labels
+    lab = resolve_labels()
+    out = None
+    for col in df.columns:
+        s = df[col]
+        if not lab.has_order(col) or isinstance(s.dtype, pd.CategoricalDtype) or not (
+                s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        vals = s.dropna()
+        if not all(isinstance(v, str) for v in vals):
+            continue
+        cats = lab.order(col, list(lab.levels[col]) + list(pd.unique(vals)))
+        if out is None:
+            out = df.copy()
+        out[col] = pd.Categorical(s, categories=cats)
+    return df if out is None else out
 
 
 def _text(v) -> str:

@@ -252,7 +252,14 @@ class EndpointData:
         return Outcome.competing(self.time, self.event)
 
     def grouped(self, column: str, *, warn: bool = True):
-        """``(time, event, group)`` arrays for comparing groups of ``column``.
+        """``(time, event, group)`` for comparing groups of ``column``: ``time`` and
+        ``event`` arrays, ``group`` a pandas ``Categorical`` whose categories are the
+        column's levels present here in the data dictionary's order (ATO-based, auto
+        HSCT, allo HSCT; low, intermediate, high), the order of a plan (docs/figures.md,
+        "Group order"); a column without one keeps its Categorical order, else its
+        levels sorted. The estimators (``kaplan_meier``, ``logrank_test``,
+        ``cumulative_incidence`` ...) take the category order as the group order, the
+        first level the reference; ``order=`` overrides it.
 
         Guards against immortal-time bias: when ``column`` is a treatment whose start
         date (see ``TREATMENT_START``) falls after this endpoint's time zero for some
@@ -266,7 +273,9 @@ class EndpointData:
         >>> from aplcohort.cohort import load  # doctest: +SKIP
         >>> ep = load("data/synthetic/min2022.csv").endpoint("OS", time_zero="response")  # doctest: +SKIP
         >>> t, e, g = ep.grouped("postremission_modality")  # doctest: +SKIP
-        ImmortalTimeWarning: ... 'auto HSCT', 'allo HSCT' ... start after time zero ...
+        ImmortalTimeWarning: groups of 'postremission_modality' are defined by a treatment that starts after time zero (response) — ... 'auto HSCT': 12 of 12 patients start after it ...
+        >>> list(g.categories)  # doctest: +SKIP
+        ['ATO-based', 'auto HSCT', 'allo HSCT', 'none']
         """
         if column not in self.data.columns:
             raise InputError(f"{column!r} is not a column of the {self.name} analysis set")
@@ -289,11 +298,30 @@ class EndpointData:
                     "analysis or the treatment as time-dependent (aplcohort.stats.landmark, "
                     "td_coxph, mantel_byar, simon_makuch, compare_naive_vs_timedependent).",
                     ImmortalTimeWarning, stacklevel=2)
-        return self.time, self.event, g.to_numpy(dtype=object)
+        return self.time, self.event, _dictionary_categorical(g)
 
     def __repr__(self) -> str:
         return (f"EndpointData({self.name} from {self.time_zero}, kind={self.kind}, "
                 f"unit={self.unit}, n={self.n}, excluded={len(self.excluded)})")
+
+
+def _dictionary_categorical(g: pd.Series) -> pd.Categorical:
+    """``g`` as a Categorical of its present levels: in the data dictionary's order when
+    the column has one (the plan's rule), else in ``g``'s category order, else sorted."""
+    from ..stats.km import categorical_order
+    from ..tables.labels import resolve_labels
+    present = list(pd.unique(g.astype(object)))
+    lab = resolve_labels()
+    if lab.has_order(g.name):
+        cats = lab.order(g.name, present)
+    else:
+        cats = categorical_order(g)
+        if cats is None:
+            try:
+                cats = sorted(present)
+            except TypeError:
+                cats = sorted(present, key=str)
+    return pd.Categorical(g.astype(object).to_numpy(), categories=cats)
 
 
 # --------------------------------------------------------------------------------------

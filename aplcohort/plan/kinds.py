@@ -186,7 +186,10 @@ def endpoint_frame(ctx: Context, m, cohort, out) -> tuple[pd.DataFrame, dict]:
     if spec.get("where"):
         cohort = _endpoint_where(m, eid, spec["where"], cohort, out)
     if "endpoint" in spec:
-        ep = cohort.endpoint(spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
+        # derive_endpoint, not Cohort.endpoint: the plan orders groups itself (order:,
+        # levels:, dictionary) on plain text, without the API's Categoricals
+        from ..cohort.endpoints import derive_endpoint
+        ep = derive_endpoint(cohort, spec["endpoint"], time_zero=spec["time_zero"], unit=unit,
                              remission=spec.get("remission"))
         df = ep.data.copy()
         exc = ep.excluded
@@ -319,6 +322,10 @@ def curve_groups(medians: pd.DataFrame, at: pd.DataFrame, counts: dict) -> dict:
         groups[str(g)] = {"n": n, "events": ev, "median": _num(m["median"]),
                           "median_lower": _num(m["lower"]), "median_upper": _num(m["upper"]),
                           "at": entries}
+        if any(groups[str(g)][k] is None for k in ("median", "median_lower", "median_upper")):
+            # why the median or a limit is null: the tables' NR / NE reason ("not reached",
+            # "upper confidence limit not reached", not estimable ...)
+            groups[str(g)]["median_note"] = str(m["note"] or "") or "not estimable"
     return groups
 
 
@@ -471,6 +478,18 @@ from ..cohort.endpoints import TREATMENT_START  # noqa: E402  (shared with Endpo
 from .derived import untreated_levels  # noqa: E402
 
 
+def _check_json(chk) -> dict:
+    """results.json form of an immortal-time check: a group's delays are null when none of
+    its patients has a known treatment start, and ``delay_note`` says so."""
+    d = jsonable(chk.to_dict())
+    for row in d.get("table") or []:
+        if isinstance(row, dict) and row.get("median_delay") is None:
+            row["delay_note"] = ("no treatment start known in this group (not a treated "
+                                 "group, or every start date missing)"
+                                 if not row.get("n_start_known") else "not estimable")
+    return d
+
+
 def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out,
                         cause: int | None = None) -> None:
     """Detect groups defined by a treatment that starts after time zero; warn and compare.
@@ -566,16 +585,21 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                       f"{'cause-specific Cox model' if competing else 'analysis'} could not be "
                       f"made: {why}.", ImmortalTimeWarning)
         out.notes.append(f"Immortal time: no time-dependent comparison: {why}.")
-        out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
+        out.summary["immortal_time"] = {"check": _check_json(chk),
                                         "comparison_error": f"analysis '{m.id}': {exc}",
                                         "exclusions": left_out}
         return
     warnings.warn(f"{problem} {beside[0].upper()}{beside[1:]}.", ImmortalTimeWarning)
     out.notes.append(f"Immortal time: {beside}.")
     table = cmp.table
+    if "note" in table.columns:
+        # the comparison is never fitted with Firth's correction, whatever the kind's
+        # settings (a cox analysis's firth: true does not reach it): no such advice
+        from ..stats.shapes import without_firth_hint
+        table = table.assign(note=table["note"].astype(object).map(without_firth_hint))
     if competing:
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
-    out.summary["immortal_time"] = {"check": jsonable(chk.to_dict()),
+    out.summary["immortal_time"] = {"check": _check_json(chk),
                                     "comparison": jsonable(table), "exclusions": left_out}
     out.summary["immortal_time"]["conf_level"] = conf_level
     table.attrs["conf_level"] = conf_level      # the level its headers print
@@ -766,9 +790,46 @@ def run_analysis(ctx: Context, a):
     for e in out.exclusions:
         ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
         out.notes.append(f"Excluded {e['n']}: {e['reason']} ({ids})")
+    if "firth" not in type(m).model_fields:
+        _drop_firth_hints(out)
     if not getattr(m, "table", True):
         out.tables = []
     return out
+
+
+def _drop_firth_hints(out) -> None:
+    """The estimators' "consider firth: true" advice taken out of every table, note and
+    results.json text of an analysis whose kind has no ``firth`` setting (``cif``,
+    ``immortal_time``, the immortal-time comparison inside ``km``/``cif``/``finegray``, a
+    landmark Cox ...): there it names a key the plan would refuse."""
+    from ..stats.shapes import FIRTH_HINT, without_firth_hint
+
+    def text(v):
+        if isinstance(v, str):
+            return without_firth_hint(v)
+        if isinstance(v, dict):
+            return {k: text(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [text(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(text(x) for x in v)
+        return v
+
+    def frame(t):
+        if not isinstance(t, pd.DataFrame):
+            return t
+        cols = [j for j in range(t.shape[1]) if t.iloc[:, j].dtype == object
+                and t.iloc[:, j].map(lambda x: isinstance(x, str) and FIRTH_HINT in x).any()]
+        if not cols:
+            return t
+        t = t.copy()    # keeps attrs (the conf_level its headers print)
+        for j in cols:
+            t.iloc[:, j] = t.iloc[:, j].map(without_firth_hint)
+        return t
+
+    out.summary = text(out.summary)
+    out.notes = text(out.notes)
+    out.tables = [(name, caption, frame(t), *rest) for name, caption, t, *rest in out.tables]
 
 
 def _order(m, values):
@@ -1400,6 +1461,28 @@ def _check_events(m, df, event_value=1, what="events"):
         raise NotEstimable(f"analysis '{m.id}': no {what} in endpoint '{m.endpoint}' (n = {len(df)})")
 
 
+def _ordered_covariates(ctx, m, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text covariate of a regression kind that has a level order (the
+    plan's ``levels:``, else the data dictionary's) as a pandas ``Categorical`` of its
+    present levels in that order: the first is the reference unless ``categorical:``
+    names one, and the terms follow that order, as the group order of every other kind
+    and the Python API on a cohort's frames (docs/figures.md, "Group order"). Other text
+    covariates keep their levels sorted, as the estimators do."""
+    lab = _resolver(ctx)
+    new = {}
+    for c in dict.fromkeys(getattr(m, "covariates", None) or []):
+        if c not in df.columns or not lab.has_order(c):
+            continue
+        s = df[c]
+        if (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(s)
+                or pd.api.types.is_bool_dtype(s)):
+            continue
+        present = [v for v in pd.unique(s) if not pd.isna(v)]
+        if present and all(isinstance(v, str) for v in present):
+            new[c] = pd.Categorical(s.astype(object), categories=lab.order(c, present))
+    return df.assign(**new) if new else df
+
+
 def _regression_frame(ctx, m, cohort, out, drop: dict, *events):
     """Complete-case frame of a regression kind: endpoint data, rows missing a model column
     recorded and dropped, categorical columns as labels, and enough events checked."""
@@ -1416,6 +1499,7 @@ def h_cox(ctx, m, cohort, out):
     cov = list(m.covariates)
     df = _regression_frame(ctx, m, cohort, out,
                            {"covariate": cov, "strata": m.strata, "cluster": m.cluster})
+    df = _ordered_covariates(ctx, m, df)
     kw = dict(time="time", event="event", covariates=cov, categorical=m.categorical,
               strata=m.strata, ties=m.ties, conf_level=m.conf_level)
     if m.firth:
@@ -1533,6 +1617,7 @@ def h_finegray(ctx, m, cohort, out):
                            {"covariate": cov + [c for c in cov2 if c not in cov],
                             "cengroup": m.cengroup},
                            m.cause, f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                     categorical=m.categorical, conf_level=m.conf_level, cov2=cov2 or None,
                     tf=list(m.cov2.values()) if m.cov2 else None, cengroup=m.cengroup,
@@ -1580,6 +1665,7 @@ def h_cause_specific_cox(ctx, m, cohort, out):
     cov = list(m.covariates)
     df = _regression_frame(ctx, m, cohort, out, {"covariate": cov}, m.cause,
                            f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = cause_specific_cox(df, time="time", code="event", cause=m.cause, covariates=cov,
                              categorical=m.categorical, ties=m.ties, conf_level=m.conf_level)
     _regression_summary(out, res, df, m.cause, m=m)
@@ -1622,21 +1708,42 @@ def h_response(ctx, m, cohort, out):
     out.tables.append((m.id, out.title, tab))
     if len(order) < 2:
         out.notes.append(f"No comparison: one group only in '{group}'.")
-        s.update({"test": None, "statistic": None, "df": None, "p": None})
+        s.update({"test": None, "statistic": None, "df": None, "p": None,
+                  "test_note": f"one group only in '{group}': no comparison"})
     elif len(order) == 2:
         (x1, n1, _), (x2, n2, _) = rows[order[0]], rows[order[1]]
         cmp = compare_response_rates(x1, n1, x2, n2, labels=(str(order[0]), str(order[1])),
                                      conf_level=m.conf_level)
         f = cmp.fisher
         s.update({"test": f.test, "statistic": None, "df": None, "p": _num(f.p),
+                  "statistic_note": "Fisher's exact test has no test statistic or degrees "
+                                    "of freedom",
                   "odds_ratio": _num(f.estimate), "or_lower": _num(f.lower),
                   "or_upper": _num(f.upper)})
+        if any(s[k] is None for k in ("odds_ratio", "or_lower", "or_upper")):
+            s["odds_ratio_note"] = _odds_ratio_note(f.estimate, f.lower, f.upper, m.conf_level)
         out.result = cmp
     else:
         res = compare_groups(d["_outcome"].astype(bool).astype(str).to_numpy(dtype=object),
                              d[group].to_numpy(dtype=object), kind="categorical", order=order)
         s.update({"test": res.test, "statistic": _num(res.statistic), "df": _num(res.df), "p": _num(res.p)})
         out.result = res
+
+
+def _odds_ratio_note(orv, lower, upper, conf_level) -> str:
+    """Why results.json's ``odds_ratio`` / ``or_lower`` / ``or_upper`` is null: the table's
+    footnote (a zero cell: R's conditional MLE 0 or infinite, its exact CI), with what
+    null stands for.
+
+    >>> _odds_ratio_note(float("inf"), 9.7712, float("inf"), 0.95)
+    'odds ratio not estimable (a zero cell): conditional MLE infinite, exact 95% CI 9.77 to infinity; null stands for infinity'
+    """
+    from ..tables.response import odds_ratio_zero_cell_note
+    vals = np.array([orv, lower, upper], float)
+    if np.isnan(vals).any() or not (np.isinf(orv) or orv == 0):
+        return "odds ratio not estimable (conditional MLE undefined for this 2x2 table)"
+    note = odds_ratio_zero_cell_note(orv, lower, upper, pct=f"{100 * conf_level:g}%")
+    return note + ("; null stands for infinity" if np.isinf(vals).any() else "")
 
 
 def h_table1(ctx, m, cohort, out):
@@ -1735,6 +1842,7 @@ def h_td_cox(ctx, m, cohort, out):
     df = _drop_zero_time(out, df)
     _check_events(m, df)
     robust, why = td_cox_variance(m.robust, df)
+    df = _ordered_covariates(ctx, m, df)
     res = td_coxph(df, time="time", event="event", covariates=cov, id="patient_id",
                    exposure_time="exposure_time", categorical=m.categorical, ties=m.ties,
                    robust=robust, conf_level=m.conf_level)
@@ -1762,6 +1870,7 @@ def h_td_finegray(ctx, m, cohort, out):
     df = _drop_zero_time(out, df)
     df = _as_labels(df, list(m.categorical or {}))
     _check_events(m, df, m.cause, f"events of cause {m.cause}")
+    df = _ordered_covariates(ctx, m, df)
     res = td_fine_gray(df, time="time", code="event", covariates=cov, cause=m.cause,
                        id="patient_id", exposure_time="exposure_time",
                        categorical=m.categorical, ties=m.ties, cluster=m.cluster,
@@ -1865,6 +1974,7 @@ def h_landmark(ctx, m, cohort, out):
         kw = {"group": m.group, "order": _order(m, df[m.group])}
     df = _drop_missing(out, df, {"covariate": list(m.covariates)})
     _check_events(m, df)
+    df = _ordered_covariates(ctx, m, df)
     res = landmark(df, landmark=list(m.landmarks), time="time", event="event", id="patient_id",
                    covariates=list(m.covariates), categorical=m.categorical, ties=m.ties,
                    conf_type=m.conf_type, conf_level=m.conf_level, **kw)
@@ -1980,7 +2090,7 @@ def h_immortal_time(ctx, m, cohort, out):
                               unit=info["unit"])
     out.result = (chk, cmp)
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
-                        "check": jsonable(chk.to_dict()), "comparison": jsonable(cmp.table)})
+                        "check": _check_json(chk), "comparison": jsonable(cmp.table)})
     cl = float(cmp.choices["conf_level"])
     cmp.table.attrs["conf_level"] = cl      # the level its headers print
     out.tables.append(("comparison", f"Naive vs immortal-time-safe analyses (hazard ratios, "

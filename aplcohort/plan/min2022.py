@@ -43,7 +43,7 @@ def study_flow(cohort) -> tuple[AttritionLog, dict]:
     """Attrition log and group splits of the study flow (relapse -> reinduction -> consolidation)."""
     d = cohort.data
     log = AttritionLog(n_start=len(d), label="Patients with relapsed APL")
-    reg = d.get("reinduction_regimen", pd.Series(index=d.index, dtype=object))
+    reg = d.get("reinduction_regimen", pd.Series(index=d.index, dtype=object)).astype(object)
     reinduced = reg.notna() & (reg != "none")
     log.record("Received reinduction", len(d), d.loc[~reinduced, "patient_id"], "Not reinduced",
                reasons=_reasons(d, ~reinduced, "no_reinduction_reason", "reason not recorded"))
@@ -51,7 +51,7 @@ def study_flow(cohort) -> tuple[AttritionLog, dict]:
     splits["Received reinduction"] = {k: splits["Received reinduction"][k] for k in
                              [*REINDUCTION, *sorted(set(splits["Received reinduction"]) - set(REINDUCTION))]
                              if k in splits["Received reinduction"]}
-    mod = d.get("postremission_modality", pd.Series(index=d.index, dtype=object))
+    mod = d.get("postremission_modality", pd.Series(index=d.index, dtype=object)).astype(object)
     cons = reinduced & mod.isin(CONSOLIDATION)
     not_cons = reinduced & ~cons
     reasons = _reasons(d, not_cons, "no_postremission_reason", "reason not recorded")

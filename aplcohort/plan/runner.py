@@ -304,13 +304,16 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
     data_warn = [str(w.message) for w in caught]
     if isinstance(source, pd.DataFrame):
         cohort = dataclasses.replace(cohort, source={**cohort.source, "path": "DataFrame"})
-    derived_df, _added = add_derived(cohort.data)
+    # the plan orders groups itself (order:, levels:, the data dictionary): its frames
+    # hold the values as text, not the Python API's dictionary-ordered Categoricals
+    derived_df, _added = add_derived(_plain_text(cohort.data))
     derived_df = _type_extra_columns(derived_df, plan_d, name)
     cohort = dataclasses.replace(cohort, data=derived_df)
     from .identifiers import recorded_identifiers
     validate_plan(plan_d, set(cohort.data.columns) | {"exposed"}, name,
                   identifying=recorded_identifiers(cohort.data))
     _check_levels(plan_d, cohort.data, name)
+    _check_event_columns(plan_d, cohort.data, name)
 
     for f in plan_d.get("filters") or []:
         cohort = cohort.filter(f["keep"], step=f.get("id", f["keep"]), reason=f["reason"])
@@ -320,6 +323,49 @@ def _prepare(plan_d: dict, name: str, plan_path, data, mapping, sheet, figures: 
                          output=plan_d.get("output") or {},
                          palette=plan_palette(plan_d, cohort.data))
     return source, mapping, cohort, data_warn, ctx
+
+
+def _check_event_columns(plan_d: dict, data: pd.DataFrame, name: str) -> None:
+    """An endpoint given as ``{time, event}`` is a survival (0/1) endpoint: an ``event``
+    column of an endpoint that an analysis uses, holding other values (cause codes 0/1/2) is refused before anything runs,
+    saying to give it as ``code:`` (a competing-risk endpoint, for cif / gray / finegray /
+    cause_specific_cox), instead of every analysis of it ending not estimable."""
+    problems = []
+    used = {a.get("endpoint") for a in plan_d.get("analyses") or [] if isinstance(a, dict)}
+    for eid, spec in (plan_d.get("endpoints") or {}).items():
+        if (eid not in used or not isinstance(spec, dict) or "event" not in spec
+                or "time" not in spec):
+            continue
+        col = spec["event"]
+        if not isinstance(col, str) or col not in data.columns:
+            continue
+        vals = pd.unique(data[col].dropna())
+        bad = []
+        for v in vals:
+            try:
+                ok = float(v) in (0.0, 1.0)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                v = v.item() if hasattr(v, "item") else v
+                bad.append(int(v) if isinstance(v, float) and v.is_integer() else v)
+        if bad:
+            shown = ", ".join(repr(b) for b in sorted(bad, key=str)[:5])
+            problems.append(f"- endpoints.{eid}: event column '{col}' holds {shown} besides 0 "
+                            f"(censored) and 1 (event)\n    fix: for cause codes (0 censored, "
+                            f"1, 2, ... causes) write 'code: {col}' instead of 'event: {col}' "
+                            f"and use kind: cif, gray, finegray or cause_specific_cox")
+    if problems:
+        raise PlanError("\n".join([f"{name}: {len(problems)} problem(s) in the analysis plan; "
+                                   "nothing was run."] + problems))
+
+
+def _plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its Categorical columns as plain object columns (same values)."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    return df.assign(**{c: df[c].astype(object).where(df[c].notna(), None) for c in cats})
 
 
 def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:

@@ -28,7 +28,7 @@ from .._checks import MAX_SEED
 from ..errors import PlanError
 from .identifiers import check_identifiers
 from .registry import KINDS, PRESENTATION_KEYS, Presentation
-from .write import output_options, validate_output_name
+from .write import output_problems, validate_output_name
 
 TOP_KEYS = {"plan", "title", "description", "data", "filters", "endpoints", "analyses",
             "output", "seed", "allow_identifiers", *PRESENTATION_KEYS}
@@ -56,6 +56,22 @@ ANALYSIS_KEYS: dict[str, set[str]] = {k: set(v.keys) for k, v in KINDS.items()}
 REQUIRED: dict[str, set[str]] = {k: v.required for k, v in KINDS.items() if v.required}
 NEEDS_COMPETING = {k for k, v in KINDS.items() if v.competing}
 NEEDS_SURVIVAL = {k for k, v in KINDS.items() if v.survival}
+
+#: The kind that does for a competing-risk endpoint what a survival-only kind does
+#: (named in the plan error of a survival-only kind given a competing-risk endpoint)
+COMPETING_KIND_FOR = {"km": "cif", "logrank": "gray", "cox": "cause_specific_cox or finegray",
+                      "td_cox": "td_finegray"}
+#: ... and the converse
+SURVIVAL_KIND_FOR = {"cif": "km", "gray": "logrank", "finegray": "cox",
+                     "cause_specific_cox": "cox", "td_finegray": "td_cox"}
+
+
+def _counterpart(kind: str, table: dict) -> str:
+    """", or kind: X for this endpoint" when another kind does that analysis."""
+    other = table.get(kind)
+    if other is None:
+        return ""
+    return f"; for this endpoint use kind: {other}"
 
 
 @dataclass(frozen=True)
@@ -153,6 +169,29 @@ def _pydantic_problem(err: dict, kind: str, where: str, model) -> PlanProblem:
                               f"(got {as_written(err.get('input'))})")
 
 
+def _rules_beside(model, data: dict, errors: list, kind: str, where: str) -> list:
+    """The rules across keys (the model's own validators, e.g. an unknown ``style``, or
+    ``'rho' applies to test: logrank only``) of the keys that are valid themselves.
+
+    pydantic does not run a model's rules when one of its keys fails, so a plan would
+    show them only after that key is fixed; they are checked again without the failing
+    keys, and every rule that does not name one of those keys is reported beside them
+    (a rule naming a failing key could be about its default, not what was written)."""
+    import re
+
+    from pydantic import ValidationError
+    failed = {str(e["loc"][0]) for e in errors if e.get("loc")}
+    if not failed or any(not e.get("loc") for e in errors):
+        return []
+    try:
+        model.model_validate({k: v for k, v in data.items() if k not in failed})
+    except ValidationError as exc:
+        named = re.compile(r"\b(" + "|".join(map(re.escape, failed)) + r")\b")
+        return [_pydantic_problem(e, kind, where, model) for e in exc.errors()
+                if not e.get("loc") and not named.search(e.get("msg", ""))]
+    return []
+
+
 def parse_analysis(a: dict, where: str = "analysis", problems: list | None = None):
     """Validate one analysis entry against its kind's settings model.
 
@@ -179,6 +218,7 @@ def parse_analysis(a: dict, where: str = "analysis", problems: list | None = Non
         except ValidationError as exc:
             for err in exc.errors():
                 problems.append(_pydantic_problem(err, kind, where, spec.model))
+            problems += _rules_beside(spec.model, a, exc.errors(), kind, where)
             model = None
     if own and problems:
         raise PlanError(f"{len(problems)} problem(s) in the analysis:\n"
@@ -306,6 +346,7 @@ def _check_presentation(plan: dict, columns, problems: list) -> None:
     except ValidationError as exc:
         for err in exc.errors():
             problems.append(_pydantic_problem(err, "plan", "top level", Presentation))
+        problems += _rules_beside(Presentation, pres, exc.errors(), "plan", "top level")
         return
     except InputError as exc:
         problems.append(PlanProblem("style", str(exc)))
@@ -486,11 +527,13 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
             elif kind in NEEDS_COMPETING and ep_kind.get(ep) != "competing":
                 problems.append(PlanProblem(w, f"'{kind}' needs a competing-risk endpoint; "
                                                f"'{ep}' has a 0/1 event",
-                                            "use CIR/NRM/ANC_recovery/PLT_recovery or give 'code'"))
+                                            "use CIR/NRM/ANC_recovery/PLT_recovery or give "
+                                            "'code'" + _counterpart(kind, SURVIVAL_KIND_FOR)))
             elif kind in NEEDS_SURVIVAL and ep_kind.get(ep) != "survival":
                 problems.append(PlanProblem(w, f"'{kind}' needs a survival (0/1) endpoint; "
                                                f"'{ep}' is a competing-risk endpoint",
-                                            "use OS/EFS/RFS or give 'time' + 'event'"))
+                                            "use OS/EFS/RFS/LFS or give 'time' + 'event'"
+                                            + _counterpart(kind, COMPETING_KIND_FOR)))
         if model is not None:
             _check_expressions(model, w, columns, problems)
         if columns is not None and model is not None:
@@ -503,10 +546,7 @@ def validate_plan(plan: Any, columns: set[str] | None = None, name: str = "plan"
     out = plan.get("output") or {}
     if isinstance(out, dict):
         _check_keys(out, OUTPUT_KEYS, "output", problems)
-    try:
-        output_options(plan)
-    except PlanError as exc:
-        problems.append(PlanProblem("output", str(exc)))
+    problems += [PlanProblem("output", p) for p in output_problems(plan)]
     # identifying columns (names, MRN, birth date...) never reach an output unless allowed
     problems += [PlanProblem("identifiers", p) for p in check_identifiers(plan, columns,
                                                                       identifying=identifying)]

@@ -830,6 +830,29 @@ def _format_list(output: dict, key: str, allowed, default) -> tuple[str, ...]:
     return tuple(f.lower() for f in v)
 
 
+def output_problems(plan: dict) -> list[str]:
+    """Every problem of the plan's ``output`` section (figure formats, table formats, dpi),
+    one sentence each; empty when :func:`output_options` accepts it. Plan validation
+    lists them all at once."""
+    output = plan.get("output")
+    if output is None:
+        output = {}
+    if not isinstance(output, dict):
+        return [f"output must be a mapping such as {{formats: [png, pdf], dpi: 300, "
+                f"tables: [csv, docx]}}, not {output!r}"]
+    problems = []
+    for key, allowed, default in (("formats", _FIG_FORMATS, ("png", "pdf")),
+                                  ("tables", _TAB_FORMATS, ("csv", "docx", "tex"))):
+        try:
+            _format_list(output, key, allowed, default)
+        except PlanError as exc:
+            problems.append(str(exc))
+    dpi = output.get("dpi", 300)
+    if isinstance(dpi, bool) or dpi not in (300, 600):
+        problems.append(f"output.dpi must be 300 or 600, not {dpi!r}")
+    return problems
+
+
 def output_options(plan: dict) -> dict:
     """The plan's ``output`` section checked: figure formats, table formats, dpi.
 
@@ -837,22 +860,18 @@ def output_options(plan: dict) -> dict:
     ------
     PlanError
         ``output`` is not a mapping, a format list is a string (``formats: "png"``)
-        or names an unknown format, or ``dpi`` is not 300 or 600.
+        or names an unknown format, or ``dpi`` is not 300 or 600 (every problem,
+        :func:`output_problems`).
     """
-    output = plan.get("output")
-    if output is None:
-        output = {}
-    if not isinstance(output, dict):
-        raise PlanError(f"output must be a mapping such as {{formats: [png, pdf], dpi: 300, "
-                        f"tables: [csv, docx]}}, not {output!r}")
+    problems = output_problems(plan)
+    if problems:
+        raise PlanError("; ".join(problems))
+    output = plan.get("output") or {}
     figs = _format_list(output, "formats", _FIG_FORMATS, ("png", "pdf"))
     if "png" not in figs:
         figs = ("png", *figs)  # the report embeds PNG
     tabs = _format_list(output, "tables", _TAB_FORMATS, ("csv", "docx", "tex"))
-    dpi = output.get("dpi", 300)
-    if isinstance(dpi, bool) or dpi not in (300, 600):
-        raise PlanError(f"output.dpi must be 300 or 600, not {dpi!r}")
-    return {"formats": figs, "tables": tabs, "dpi": int(dpi)}
+    return {"formats": figs, "tables": tabs, "dpi": int(output.get("dpi", 300))}
 
 
 def journal_table_from_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,

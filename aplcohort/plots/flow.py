@@ -109,7 +109,7 @@ def count_groups(df: pd.DataFrame, column: str, order=None, *, dropna: bool = Fa
     if s.isna().any() and not dropna:
         raise InputError(f"{int(s.isna().sum())} missing values in {column!r}; fill them (e.g. "
                          "'unknown') or pass dropna=True to leave them out of the split")
-    vc = s.dropna().value_counts()
+    vc = s.dropna().astype(object).value_counts()     # a Categorical: no empty levels
     levels = list(order) if order is not None else sorted(vc.index, key=str)
     return {lv: int(vc.get(lv, 0)) for lv in levels}
 

@@ -86,6 +86,9 @@ def _labels(values, name, n, order=None):
     """Return (codes 0..k-1, labels tuple) for a grouping variable."""
     if values is None:
         return np.zeros(n, dtype=np.int64), ("all",)
+    if order is None:   # a pandas Categorical: its category order (else sorted)
+        from .km import categorical_order
+        order = categorical_order(values)
     raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if order is None and raw.dtype.kind in "iu" and raw.shape == (n,) and n:
         # small non-negative integer labels: a counting pass gives the sorted labels
@@ -639,7 +642,8 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
     code : array_like of int
         0 = censored, 1, 2, ... = cause of the event.
     group : array_like, optional
-        Group labels; groups are ordered by sorted label unless ``order`` is given (a
+        Group labels; groups are ordered by a pandas ``Categorical``'s category order,
+        else by sorted label, unless ``order`` is given (a
         label of ``order`` that no row has is an error). pandas Series are paired by
         index label (:mod:`aplcohort._align`), arrays by position.
     strata : array_like, optional

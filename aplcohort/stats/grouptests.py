@@ -913,6 +913,9 @@ def wilcoxon_ranksum(
 
 def _grouped(values, groups, order, name: str):
     values, groups = align_rows(name, values=values, groups=groups)
+    if order is None:   # a pandas Categorical: its category order (else sorted)
+        from .km import categorical_order
+        order = categorical_order(groups)
     v = _numeric_vector(values, "values")
     g = pd.Series(np.asarray(groups, dtype=object).ravel())
     if v.size != len(g):
@@ -933,6 +936,10 @@ def _levels(g: pd.Series, order, name: str, *, known: bool = False) -> list:
     are set aside, where a group may legitimately become empty)."""
     present = list(pd.unique(g))
     if order is None:
+        from .km import categorical_order
+        cats = categorical_order(g)     # a pandas Categorical: its category order
+        if cats is not None:
+            return cats
         try:
             return sorted(present)
         except TypeError:
@@ -1405,6 +1412,9 @@ def compare_groups(
         raise InputError(f"compare_groups: values ({len(v)}) and groups ({len(g)}) differ in length.")
     if kind == "auto":
         kind = "categorical" if _is_categorical(v) else "continuous"
+    if order is None:   # a pandas Categorical: its category order (else sorted)
+        from .km import categorical_order
+        order = categorical_order(g)
     all_levels = _levels(g[g.notna()].astype(object), order, "compare_groups", known=True)
     if len(all_levels) < 2:
         raise InputError(
@@ -1539,6 +1549,9 @@ def standardized_mean_difference(values, groups, kind: str = "auto", *, order=No
     if kind == "auto":
         kind = "categorical" if _is_categorical(v) else "continuous"
     keep = ~(v.isna() | g.isna())
+    if order is None:   # a pandas Categorical: its category order (else sorted)
+        from .km import categorical_order
+        order = categorical_order(g)
     _levels(g[g.notna()].astype(object), order, "standardized_mean_difference", known=True)
     v, g = v[keep].reset_index(drop=True), g[keep].reset_index(drop=True)
     glevels = _levels(g.astype(object), order, "standardized_mean_difference")

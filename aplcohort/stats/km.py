@@ -80,14 +80,41 @@ def _check_conf(conf_type, conf_level):
     return cl
 
 
+def categorical_order(values):
+    """The levels present in ``values`` in its category order when it is a pandas
+    ``Categorical`` (or a Series of that dtype), else None: the group order every
+    estimator takes without ``order=`` (otherwise labels are sorted). A cohort's
+    frames carry such Categoricals in the data dictionary's order
+    (:func:`aplcohort.cohort.cohort.dictionary_ordered`), so the Python API compares
+    groups in the order a plan does.
+
+    >>> categorical_order(pd.Categorical(["high", "low"], categories=["low", "mid", "high"]))
+    ['low', 'high']
+    >>> categorical_order(["high", "low"]) is None
+    True
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.array
+    if not isinstance(values, pd.Categorical):
+        return None
+    used = np.zeros(len(values.categories), bool)
+    codes = np.asarray(values.codes)
+    used[codes[codes >= 0]] = True
+    return [c.item() if isinstance(c, np.generic) else c
+            for c, u in zip(values.categories, used) if u]
+
+
 def _group_codes(group, n, order=None, name="group"):
-    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given.
+    """Map group labels to codes 0..k-1; labels sorted unless ``order`` given (or
+    ``group`` is a pandas Categorical: its category order, :func:`categorical_order`).
 
     One hash pass (``pd.factorize``) over the rows, then the few distinct labels
     are sorted: no per-row Python objects for numeric groups.
     """
     if group is None:
         return ("all",), np.zeros(n, np.int64)
+    if order is None:
+        order = categorical_order(group)
     arr = group.to_numpy() if isinstance(group, pd.Series) else np.asarray(group)
     if arr.ndim != 1 or len(arr) != n:
         raise InputError(f"{name} has {len(arr)} values but time has {n}; give one {name} "
@@ -633,7 +660,10 @@ def kaplan_meier(time, event, group=None, *, entry=None, weights=None, conf_type
     conf_level : float
         Confidence level, default 0.95.
     order : sequence, optional
-        Group order (default: sorted labels); a label that no row has is an error.
+        Group order; a label that no row has is an error. Default: a pandas
+        ``Categorical``'s category order (a cohort's frames and
+        ``EndpointData.grouped`` carry the data dictionary's), else the labels sorted
+        (text alphabetically: allo HSCT before auto HSCT).
     variance : {None, "greenwood", "robust"}
         ``None`` follows R: Greenwood, except a robust (infinitesimal jackknife,
         one cluster per row) variance when some case weight is not an integer or

@@ -313,7 +313,8 @@ def logrank_test(time, event, group, *, strata=None, rho=0.0, order=None) -> Log
     rho : float
         0 = log-rank (default); 1 = Peto–Peto (weights pooled KM S(t-)).
     order : sequence, optional
-        Group order (default: sorted labels).
+        Group order (default: a pandas ``Categorical``'s category order, else the
+        labels sorted).
 
     Returns
     -------
@@ -402,7 +403,8 @@ def trend_test(time, event, group, scores=None, *, strata=None, rho=0.0, order=N
     scores : sequence of float, optional
         One score per group in group order; default ``1, 2, ..., k``.
     order : sequence, optional
-        Group order (default: sorted labels) — the order the trend is tested in.
+        Group order (default: a pandas ``Categorical``'s category order, else the
+        labels sorted) — the order the trend is tested in.
 
     Notes
     -----

@@ -116,7 +116,8 @@ def rmst2(time, event, group, tau=None, *, conf_level=0.95, order=None) -> RMSTR
     time, event : array-like
         Right-censored outcome (event 0/1).
     group : array-like
-        Two group labels; the first in ``order`` (default: sorted) is the reference
+        Two group labels; the first in ``order`` (default: a pandas ``Categorical``'s
+        category order, else sorted) is the reference
         (survRM2's ``arm = 0``), contrasts are second vs first.
     tau : float, optional
         Horizon. Default: the smallest of the two arms' largest observed times. Must
