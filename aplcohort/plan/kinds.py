@@ -818,7 +818,10 @@ def _drop_firth_hints(out) -> None:
     def frame(t):
         if not isinstance(t, pd.DataFrame):
             return t
-        cols = [j for j in range(t.shape[1]) if t.iloc[:, j].dtype == object
+        # text columns: object under pandas 2, the string dtype under pandas 3
+        cols = [j for j in range(t.shape[1])
+                if (pd.api.types.is_object_dtype(t.iloc[:, j].dtype)
+                    or pd.api.types.is_string_dtype(t.iloc[:, j].dtype))
                 and t.iloc[:, j].map(lambda x: isinstance(x, str) and FIRTH_HINT in x).any()]
         if not cols:
             return t
