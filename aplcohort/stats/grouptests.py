@@ -55,7 +55,9 @@ import pandas as pd
 from ._lazy import LazyModule
 
 special = LazyModule("scipy.special")
-stats = LazyModule("scipy.stats")
+stats = LazyModule("scipy.stats")   # only for the t-test, ANOVA and binomial test
+
+from aplcohort.stats import _ranktests as _rt
 
 from aplcohort._align import align_rows
 from aplcohort._checks import check_bool, check_int
@@ -393,8 +395,7 @@ class _Fisher2x2:
         self.lo = max(0, self.k - self.n)
         self.hi = min(self.k, self.m)
         self.support = np.arange(self.lo, self.hi + 1, dtype=float)
-        self.logdc = stats.hypergeom.logpmf(self.support, self.m + self.n, self.m, self.k)
-        self._hg = stats.hypergeom(self.m + self.n, self.m, self.k)
+        self.logdc = _rt.hypergeom_logpmf(self.support, self.m + self.n, self.m, self.k)
 
     def dnhyper(self, ncp: float) -> np.ndarray:
         d = self.logdc + math.log(ncp) * self.support
@@ -409,10 +410,6 @@ class _Fisher2x2:
         return float(np.sum(self.support * self.dnhyper(ncp)))
 
     def pnhyper(self, q: float, ncp: float, upper_tail: bool = False) -> float:
-        if ncp == 1:
-            if upper_tail:
-                return float(self._hg.sf(self.x - 1))
-            return float(self._hg.cdf(self.x))
         if ncp == 0:
             return float(q <= self.lo) if upper_tail else float(q >= self.lo)
         if ncp == math.inf:
@@ -787,8 +784,8 @@ def chisq_test(table, correct: bool = True) -> TestResult:
     # scipy's Yates correction (per cell min(0.5, |O - E|), only when df == 1) is R's
     # (one min over the cells, only for 2x2): in a 2x2 table |O - E| is the same in
     # every cell, so the numbers are identical
-    stat, p, df, e = stats.chi2_contingency(tab, correction=correct)
-    stat, p, df = float(stat), float(p), float(df)
+    stat, p, df, e = _rt.chisq(tab, correct)
+    df = float(df)
     method = "Pearson's Chi-squared test"
     if correct and tab.shape == (2, 2) and np.min(np.abs(tab - e)) > 0:
         method += " with Yates' continuity correction"
@@ -814,7 +811,7 @@ def chisq_test(table, correct: bool = True) -> TestResult:
 # rank tests
 # --------------------------------------------------------------------------- #
 def _rank(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, method="average")
+    return _rt.rank_average(x)[0]
 
 
 def wilcoxon_ranksum(
@@ -869,7 +866,7 @@ def wilcoxon_ranksum(
         raise InputError("wilcoxon_ranksum: not enough (non-missing) 'x' observations.")
     if ny < 1:
         raise InputError("wilcoxon_ranksum: not enough 'y' observations.")
-    r = _rank(np.concatenate([xa, ya]))
+    r, tie_sizes = _rt.rank_average(np.concatenate([xa, ya]))
     w = float(r[:nx].sum() - nx * (nx + 1) / 2)
     use_exact = (nx < 50 and ny < 50) if exact is None else bool(exact)
     ties = np.unique(r).size != r.size
@@ -877,19 +874,17 @@ def wilcoxon_ranksum(
         _, nties = np.unique(r, return_counts=True)
         if np.all(nties == nx + ny):
             raise InputError("wilcoxon_ranksum: all values are identical; the test is undefined.")
-    # scipy's Mann-Whitney U of x is R's W; its exact null distribution, tie-corrected
-    # normal approximation and continuity correction are R's (same p to rounding)
-    alt = {"two.sided": "two-sided"}.get(alternative, alternative)
+    # W is the Mann-Whitney U of x; its exact null distribution (R pwilcox), the
+    # tie-corrected normal approximation and R's continuity correction are in _ranktests
     if use_exact and not ties:
         test = "Wilcoxon rank-sum exact test"
-        p = stats.mannwhitneyu(xa, ya, alternative=alt, method="exact").pvalue
+        p = _rt.rank_sum_p_exact(w, nx, ny, alternative)
         method = "Wilcoxon rank sum exact test (R wilcox.test)"
     else:
         test = "Wilcoxon rank-sum test"
         if correct:
             test += " with continuity correction"
-        p = stats.mannwhitneyu(xa, ya, alternative=alt, method="asymptotic",
-                               use_continuity=correct).pvalue
+        p = _rt.rank_sum_p_normal(w, nx, ny, tie_sizes, alternative, correct)
         method = "Wilcoxon rank sum test, normal approximation with tie-corrected variance (R wilcox.test)"
         if use_exact and ties:
             method += "; exact p-value not possible with ties"
@@ -990,8 +985,8 @@ def kruskal_wallis(values, groups, *, order=None) -> TestResult:
     n = x.size
     if np.all(x == x[0]):
         raise InputError("kruskal_wallis: all values are identical; the test is undefined.")
-    # scipy's tie-corrected H is R's kruskal.test statistic
-    stat, p = stats.kruskal(*data)
+    # the tie-corrected H of R's kruskal.test
+    stat, p = _rt.kruskal(data)
     df = float(len(levels) - 1)
     return TestResult(
         test="Kruskal-Wallis rank-sum test",
@@ -1168,11 +1163,11 @@ def _check_binom(x, n, name: str) -> tuple[int, int]:
 
 
 def _cp_lower(x: int, n: int, alpha: float) -> float:
-    return 0.0 if x == 0 else float(stats.beta.ppf(alpha, x, n - x + 1))
+    return 0.0 if x == 0 else _rt.beta_ppf(alpha, x, n - x + 1)
 
 
 def _cp_upper(x: int, n: int, alpha: float) -> float:
-    return 1.0 if x == n else float(stats.beta.ppf(1 - alpha, x + 1, n - x))
+    return 1.0 if x == n else _rt.beta_ppf(1 - alpha, x + 1, n - x)
 
 
 def binom_ci(x, n, conf_level: float = 0.95) -> tuple[float, float, float]:
