@@ -259,6 +259,11 @@ _LATEX_MATH = {
 }
 
 
+#: text that :func:`latex_escape` returns unchanged: printable ASCII without a character
+#: of _LATEX_TEXT or _LATEX_MATH
+_LATEX_PLAIN = re.compile(r"[ !\"'()*+,\-./0-9:;=?@A-Z\[\]`a-z|]*")
+
+
 def latex_escape(s: str) -> str:
     """Escape text for LaTeX, returning ASCII only.
 
@@ -272,6 +277,9 @@ def latex_escape(s: str) -> str:
     >>> latex_escape("\\u03c7\\u00b2, \\u00d710\\u2079/L, \\u2265 3")
     '$\\\\chi^{2}$, $\\\\times$10$^{9}$/L, $\\\\geq$ 3'
     """
+    s = str(s)
+    if _LATEX_PLAIN.fullmatch(s):  # most cells: printable ASCII with no special character
+        return s
     import unicodedata
     out, math = [], []
 
@@ -280,7 +288,7 @@ def latex_escape(s: str) -> str:
             out.append("$" + "".join(math) + "$")
             math.clear()
 
-    for ch in str(s):
+    for ch in s:
         if ch in _LATEX_MATH:
             m = _LATEX_MATH[ch]
             if math and m[:1].isalpha() and math[-1][-1:].isalpha():
