@@ -287,8 +287,19 @@ def test_published_table_in_every_format_and_first_in_the_manuscript(replica):
     cells = [c.text for r in t1.rows for c in r.cells]
     assert "agrees by construction" in cells
     assert "[model-driven; agrees in 93.0% of 200 seeds]" in " ".join(cells)  # the share, in "this run"
-    assert facts.REPLICA_NOTES["cir_ato"] in " ".join(cells)
     body = " ".join(p.text for p in d.paragraphs)
+    # a row's note is a numbered footnote under the table, each distinct note once, its
+    # marker in the Note column (as a column of the eight-column page, notes ran to 20 lines)
+    note_col = [r.cells[-1].text for r in t1.rows[1:]]
+    marks = {m for m in note_col if m}
+    assert len(marks) == pub["note"].dropna().replace("", np.nan).dropna().nunique() >= 3
+    paras = [p.text for p in d.paragraphs]
+    start = paras.index(caps[0])
+    paras = paras[start:paras.index(caps[1])]   # Table 1's caption to the next caption
+    for m in marks:
+        assert sum(p.startswith(m + " ") for p in paras) == 1, m
+    cir_ato = [p for p in paras if facts.REPLICA_NOTES["cir_ato"] in p]
+    assert len(cir_ato) == 1 and cir_ato[0].split(" ")[0] in marks
     assert "'by construction' rows are decided by counts the generator fixes" in body  # explanation
     # the report counts it apart from the analyses' tables
     html = (out / "report.html").read_text()
@@ -307,5 +318,7 @@ def test_institutional_manuscript_has_the_comparison_table(inst, tmp_path):
     d, caps = _manuscript_tables(out / "manuscript.docx")
     assert caps[0] == f"Table 1. {facts.FACTS_CAPTION}"
     cells = " ".join(c.text for r in d.tables[0].rows for c in r.cells)
-    assert "P-018 (second relapse)" in cells
+    paras = [p.text for p in d.paragraphs]
+    under = " ".join(paras[paras.index(caps[0]):paras.index(caps[1])])  # its footnotes
+    assert "P-018 (second relapse)" in under and "P-018" not in cells  # a note: a footnote
     assert "seeds" not in cells  # no seeds on real data

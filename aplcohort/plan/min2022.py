@@ -619,7 +619,10 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
 
     The columns of :func:`facts_html` but the share of seeds, which "this run" already
     states on the replica ("agrees in 93.0% of 200 seeds"; a ninth column would not fit a
-    landscape page); the explanation printed above the table in the report is its footnote.
+    landscape page); the explanation printed above the table in the report is its first
+    footnote. A row's note (why it is by construction, what was not counted) is a numbered
+    footnote, each distinct note once, its marker in the "Note" column: as a column of
+    the eight-column page the notes ran to twenty lines a row.
 
     Examples
     --------
@@ -633,11 +636,20 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
     head = {"fact": str(table.attrs.get("fact_header", "fact stated in the abstract")).capitalize(),
             "published": "Published", "reproduced": "This run", "ci": "95 % CI", "kind": "Kind",
             "test": "Test", "verdict": "Verdict", "note": "Note"}
+    from ..tables.frame import footnote_marker
     show = [c for c in head if c in table.columns]
-    data = pd.DataFrame({head[c]: [
-        "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-        for v in table[c]] for c in show})
+
+    def text(v):
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    data = pd.DataFrame({head[c]: [text(v) for v in table[c]] for c in show})
     notes = [table.attrs["explanation"]] if table.attrs.get("explanation") else []
+    if "note" in show:
+        marker: dict = {}   # each distinct note once, numbered in order of first use
+        for note in data[head["note"]]:
+            if note and note not in marker:
+                marker[note] = footnote_marker(len(marker))
+        data[head["note"]] = [marker.get(n, "") for n in data[head["note"]]]
+        notes += [f"{m} {n}" for n, m in marker.items()]
     return JournalTable(caption=caption or FACTS_CAPTION, data=data,
                         raw=table.drop(columns=[c for c in table.columns if c not in show]),
                         footnotes=tuple(notes))
