@@ -77,7 +77,8 @@ def chisq(table, correct: bool) -> tuple[float, float, int, np.ndarray]:
     return stat, float(special.chdtrc(df, stat)), int(df), expected
 
 
-def rank_sum_p_exact(u: float, n1: int, n2: int, alternative: str) -> float:
+def rank_sum_p_exact(u: float, n1: int, n2: int, alternative: str, *,
+                     _scaled: bool | None = None) -> float:
     """Exact p-value of the Wilcoxon rank-sum / Mann-Whitney statistic ``u`` (of the first
     sample, no ties) under the null, R ``pwilcox``. ``alternative``: "two.sided", "less"
     or "greater" (the first sample tends to larger values)."""
@@ -87,6 +88,11 @@ def rank_sum_p_exact(u: float, n1: int, n2: int, alternative: str) -> float:
     # [m + n choose m](q) = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i). Multiplying by
     # (1 - q^(n+i)) and dividing by (1 - q^i) keep whole numbers (exact in float64 below
     # 2^53; beyond, rounded as R's double counts are).
+    total = special.binom(m + n, m)
+    # Large samples (exact=True asked for): the counts pass 1e308. Each step then rescales
+    # by i / (n + i), which keeps the coefficients summing to 1 (C(n+i, i) = C(n+i-1, i-1)
+    # (n+i) / i): the same relative rounding, no overflow.
+    scaled = (not total < 1e290) if _scaled is None else _scaled   # (_scaled: for tests)
     c = np.zeros(mn + 1)
     c[0] = 1.0
     for i in range(1, m + 1):
@@ -99,7 +105,9 @@ def rank_sum_p_exact(u: float, n1: int, n2: int, alternative: str) -> float:
         pad = np.zeros(rows * i)
         pad[:mn + 1] = c
         c = np.cumsum(pad.reshape(rows, i), axis=0).ravel()[:mn + 1]
-    pmf = c / special.binom(m + n, m)
+        if scaled:
+            c *= i / (n + i)
+    pmf = c if scaled else c / total
     cdf = np.cumsum(pmf)
 
     def upper(k):  # P(U >= k) = P(U <= mn - k) by symmetry, summed from the left end
