@@ -77,6 +77,10 @@ def separated(tmp_path_factory):
     analyses = [
         {"id": "cx", "kind": "cox", "endpoint": "os_rel", "covariates": ["lucky"],
          "figure": False},
+        # its propensity-score adjustment is never fitted with firth: true
+        {"id": "cxp", "kind": "cox", "endpoint": "os_rel", "covariates": ["lucky"],
+         "figure": False, "propensity": {"treatment": "lucky",
+                                         "covariates": ["age_at_diagnosis"]}},
         {"id": "csc", "kind": "cause_specific_cox", "endpoint": "cir_cr2", "cause": 2,
          "covariates": ["lucky"], "figure": False},
         {"id": "kmhr", "kind": "km", "endpoint": "os_rel", "group": "lucky", "hr": True,
@@ -149,6 +153,14 @@ def test_notes_and_warnings_name_only_settings_of_the_kind(separated_run):
     assert "monotone likelihood" in (out / "tables" / "cif1__immortal_time.csv").read_text()
     cx = _texts_of(out, res, printed, "cx")
     assert "consider firth: true" in cx["cx__terms.csv"]
+    # the adjusted and unadjusted models of a propensity block take no setting of the kind
+    cxp = _texts_of(out, res, printed, "cxp")
+    adjusted = {k: v for k, v in cxp.items() if k.startswith("cxp__adjusted")}
+    assert "cxp__adjusted_adjusted_terms.csv" in adjusted
+    assert "monotone likelihood" in adjusted["cxp__adjusted_adjusted_terms.csv"]
+    assert not [k for k, v in adjusted.items() if "firth:" in v or "firth_coxph" in v]
+    assert "Firth's correction is not available" in adjusted["cxp__adjusted_notes.csv"]
+    assert "consider firth: true" in cxp["cxp__terms.csv"]
 
 
 def test_terminal_warnings_name_the_analysis_and_its_setting(separated_run):
@@ -158,8 +170,8 @@ def test_terminal_warnings_name_the_analysis_and_its_setting(separated_run):
     assert cx and all("add firth: true to analysis 'cx'" in ln for ln in cx)
     # a kind without firth: what can be done, no setting it would refuse
     csc = [ln for ln in lines if "[csc]" in ln]
-    assert csc and all("this kind has no Firth correction" in ln and "firth:" not in ln
-                       for ln in csc)
+    assert csc and all("Firth's correction is not available for this model" in ln
+                       and "firth:" not in ln for ln in csc)
     conv = [ln for ln in printed.splitlines() if "ConvergenceWarning" in ln and "Cox" in ln]
     assert conv and not [ln for ln in conv if "max_iter" in ln]
     # the report groups them by what they say: "this analysis" for the id

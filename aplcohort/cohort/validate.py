@@ -44,7 +44,10 @@ warnings
     a frame after ``Cohort.with_derived()``, is read as derived with a note when it equals
     the derivation, and this warning says how it differs otherwise), ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
-    the cut-off), ``response_date_missing``, ``ato_resistant_fusion``
+    the cut-off), ``response_date_missing``, ``treatment_start_missing`` (a treatment
+    recorded as given whose start date is empty, e.g. a transplant without
+    ``postremission_start_date``: the analyses taking that date as ``exposure`` leave the
+    patient out), ``ato_resistant_fusion``
     (ATO for PLZF-RARA or STAT5b-RARA), ``atra_resistant_fusion`` (ATRA or
     tamibarotene for PLZF-RARA or STAT5b-RARA), ``response_for_disease`` (a
     response category of another disease, ``vocab.RESPONSE_BY_DISEASE``),

@@ -838,16 +838,11 @@ def kind_settings(m) -> frozenset:
     return frozenset(type(m).model_fields) if m is not None else frozenset()
 
 
-def _kind_advice(out, m) -> None:
-    """The estimators' advice in every table, note and results.json text of analysis ``m``
-    made that of its kind (:func:`aplcohort.stats.shapes.plan_advice`): a setting the kind
-    has is named as the plan key ("consider firth: true" in ``cox``), advice naming a
-    setting it has not (``firth`` in ``cif``, ``immortal_time``, a landmark Cox ...;
-    ``max_iter`` everywhere but ``finegray``) or a Python function is left out or replaced
-    by what can be done. (The warnings caught while it ran go through the same function in
-    :func:`aplcohort.plan.runner._collect_warnings`.)"""
+def _advisers(settings, analysis_id):
+    """``(text, frame)``: a text (or a dict / list of them) and a table with the
+    estimators' advice made that of an analysis whose kind has the keys ``settings``
+    (:func:`aplcohort.stats.shapes.plan_advice`)."""
     from ..stats.shapes import SETTING_HINTS, plan_advice
-    settings = kind_settings(m)
     hints = [python for rows in SETTING_HINTS.values() for python, _w, _wo in rows]
 
     def has_hint(x):
@@ -855,7 +850,7 @@ def _kind_advice(out, m) -> None:
 
     def text(v):
         if isinstance(v, str):
-            return plan_advice(v, settings, m.id)
+            return plan_advice(v, settings, analysis_id)
         if isinstance(v, dict):
             return {k: text(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -879,6 +874,20 @@ def _kind_advice(out, m) -> None:
             t.iloc[:, j] = t.iloc[:, j].map(text)
         return t
 
+    return text, frame
+
+
+def _kind_advice(out, m) -> None:
+    """The estimators' advice in every table, note and results.json text of analysis ``m``
+    made that of its kind (:func:`aplcohort.stats.shapes.plan_advice`): a setting the kind
+    has is named as the plan key ("consider firth: true" in ``cox``), advice naming a
+    setting it has not (``firth`` in ``cif``, ``immortal_time``, a landmark Cox ...;
+    ``max_iter`` everywhere but ``finegray``) or a Python function is left out or replaced
+    by what can be done. (The warnings caught while it ran go through the same function in
+    :func:`aplcohort.plan.runner._collect_warnings`; the parts no setting reaches, the
+    immortal-time comparison and the propensity-score adjustment, were given the advice of
+    no setting where they were made.)"""
+    text, frame = _advisers(kind_settings(m), m.id)
     out.summary = text(out.summary)
     out.notes = text(out.notes)
     out.choices = text(out.choices)
@@ -937,8 +946,16 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
     patient the adjustment names (positivity, trimming, matching) is named by id."""
     if not getattr(m, "propensity", None):
         return
-    with _part(out, "adjusted", "propensity-score adjustment"):
+    # the weighted / matched models take none of the kind's settings (a cox analysis's
+    # firth: true, a finegray analysis's max_iter): their advice names none
+    n_tables = len(out.tables)
+    with _advice_of_no_setting(m.id), _part(out, "adjusted", "propensity-score adjustment"):
         _adjusted_part(ctx, m, df, out, what)
+    text, frame = _advisers(frozenset(), m.id)
+    out.tables[n_tables:] = [(name, caption, frame(t), *rest)
+                             for name, caption, t, *rest in out.tables[n_tables:]]
+    if "adjusted" in out.summary:
+        out.summary["adjusted"] = text(out.summary["adjusted"])
     failed = out.summary.get("adjusted")
     if isinstance(failed, dict) and failed.get("status") in ("not estimable", "error"):
         # said where the reader of the tables and the manuscript looks, not only in the

@@ -93,8 +93,9 @@ SETTING_HINTS = {
         (SEPARATION_ADVICE,
          "add firth: true to analysis '{id}' (Firth's penalised Cox model) for a finite "
          "estimate and profile-likelihood CI.",
-         "this kind has no Firth correction, so the term is reported as not estimable; "
-         "merging sparse levels or leaving the covariate out gives an estimable model."),
+         "Firth's correction is not available for this model, so the term is reported as "
+         "not estimable; merging sparse levels or leaving the covariate out gives an "
+         "estimable model."),
         (SEPARATION_CHOICE_HINT, "; firth: true gives a finite estimate", ""),
     ),
     "max_iter": (
