@@ -440,11 +440,12 @@ def parse_cutoff(cutoff, cohort=None) -> pd.Timestamp:
     Accepted: a date or datetime object (``datetime.date``, ``pandas.Timestamp``,
     ``numpy.datetime64``; the time of day is dropped) or ISO text ``YYYY-MM-DD``; text in
     the date format the cohort's mapping states for ``data_cutoff_date`` (its
-    ``date_format``); a day number only when the mapping declares
-    ``excel_serial_dates: true`` (an Excel serial date, 1900 system). Refused with a
-    readable :class:`InputError`: any other number (``2010`` is not a date; it was read as
-    nanoseconds since 1970), text that is not a date, a day/month order that was not
-    stated (``01/03/2010``), partial dates, years outside 1900-2199.
+    ``date_format``); a day number only when the mapping declares how the date cells'
+    day numbers are read, and then read the same way: ``excel_serial_dates: true`` (an
+    Excel serial date, 1900 system) or ``sas_stata_dates: true`` (days since 1960-01-01).
+    Refused with a readable :class:`InputError`: any other number (``2010`` is not a date;
+    it was read as nanoseconds since 1970), text that is not a date, a day/month order that
+    was not stated (``01/03/2010``), partial dates, years outside 1900-2199.
 
     Examples
     --------
@@ -463,6 +464,7 @@ def parse_cutoff(cutoff, cohort=None) -> pd.Timestamp:
         m = cohort.source.get("mapping") or {}
     fmt = (m.get("date_formats") or {}).get("data_cutoff_date", m.get("date_format"))
     serial = bool(m.get("excel_serial_dates", False))
+    sas_stata = bool(m.get("sas_stata_dates", False))
     shown = f"cutoff={cutoff!r}"
     iso_hint = "write the date as YYYY-MM-DD, e.g. cutoff='2020-12-31'"
     if isinstance(cutoff, (bool, np.bool_)):
@@ -474,15 +476,23 @@ def parse_cutoff(cutoff, cohort=None) -> pd.Timestamp:
         if ts is None or not 1900 <= ts.year <= 2199:
             raise InputError(f"{shown} {why or 'has a year outside 1900-2199'}")
         return ts
+    if sas_stata and (is_num or digits) and partial_date(cutoff) is None:
+        # the cohort's date cells are days since 1960-01-01: so is a cut-off given as one
+        from .validate import _sas_stata_day
+        ts, why = _sas_stata_day(cutoff)
+        if ts is None or not 1900 <= ts.year <= 2199:
+            raise InputError(f"{shown} {why or 'has a year outside 1900-2199'} (the "
+                             "cohort's mapping declares sas_stata_dates: true)")
+        return ts
     if is_num or digits:
         if is_num:
             shown = f"cutoff={cutoff.item() if isinstance(cutoff, np.generic) else cutoff!r}"
         part = partial_date(cutoff)
         what = ("a year, not a full date" if part is not None and part[1] is None
                 else "a number, not a date")
-        raise InputError(f"{shown} is {what}; {iso_hint} (a day number is read as an Excel "
-                         "serial date only when the cohort's mapping declares "
-                         "excel_serial_dates: true)")
+        raise InputError(f"{shown} is {what}; {iso_hint} (a day number is read only when "
+                         "the cohort's mapping says how its date cells count days: "
+                         "excel_serial_dates: true or sas_stata_dates: true)")
     if isinstance(cutoff, str) and partial_date(cutoff) is not None:
         raise InputError(f"{shown} is a partial date (year and month); a cut-off is a full "
                          f"date: {iso_hint}")

@@ -44,7 +44,10 @@ warnings
     a frame after ``Cohort.with_derived()``, is read as derived with a note when it equals
     the derivation, and this warning says how it differs otherwise), ``followup_before_death``,
     ``after_cutoff`` (an event after the data cut-off; endpoints censor it at
-    the cut-off), ``response_date_missing``, ``ato_resistant_fusion``
+    the cut-off), ``response_date_missing``, ``treatment_start_missing`` (a treatment
+    recorded as given whose start date is empty, e.g. a transplant without
+    ``postremission_start_date``: the analyses taking that date as ``exposure`` leave the
+    patient out), ``ato_resistant_fusion``
     (ATO for PLZF-RARA or STAT5b-RARA), ``atra_resistant_fusion`` (ATRA or
     tamibarotene for PLZF-RARA or STAT5b-RARA), ``response_for_disease`` (a
     response category of another disease, ``vocab.RESPONSE_BY_DISEASE``),
@@ -1174,7 +1177,48 @@ def _check_contradictions(df: pd.DataFrame, c: _Collector):
             "response_date", None, "response_date_missing",
             f"response is {v('response', i)!r} but response_date is empty; the patient is left "
             "out of endpoints that start at the response", "fill in response_date", "warning"))
+    _check_treatment_starts(df, ro, v)
     ro.flush()
+
+
+#: treatment levels that are a transplant: their start date is the derived hsct_start_date
+_HSCT_LEVELS = ("auto HSCT", "allo HSCT")
+
+
+def _check_treatment_starts(df: pd.DataFrame, ro, v) -> None:
+    """A treatment recorded as given whose start date is empty
+    (``aplcohort.plan.derived.EXPOSURE_DEFINED_BY``: e.g. a transplant without
+    ``postremission_start_date``): the start is unknown, not "never treated", so the
+    analyses that take that date as their ``exposure`` (and the immortal-time comparisons
+    of the treatment's groups) leave the patient out with the reason; validation says so
+    beforehand. The derived ``hsct`` / ``hsct_start_date`` are checked where the data give
+    them (a row the modality already flagged is not flagged twice)."""
+    from ..plan.derived import EXPOSURE_DEFINED_BY
+    flagged = np.zeros(len(df), bool)
+    for k, (date_col, (tcol, untreated, _what)) in enumerate(EXPOSURE_DEFINED_BY.items()):
+        if date_col not in df.columns or tcol not in df.columns:
+            continue
+        given = _present(df, tcol) & ~_is(df, tcol, *untreated)
+        bad = given & ~_present(df, date_col) & ~flagged
+        flagged |= bad
+
+        def make(i, date_col=date_col, tcol=tcol):
+            level = v(tcol, i)
+            if tcol == "hsct" or (tcol == "postremission_modality" and level in _HSCT_LEVELS):
+                uses = ("the transplant date (hsct_start_date) is unknown, so the analyses "
+                        f"with exposure: hsct_start_date or {date_col} and the immortal-time "
+                        "comparisons of hsct / postremission_modality leave the patient out"
+                        if tcol != "hsct" else
+                        "the transplant date is unknown, so the analyses with exposure: "
+                        "hsct_start_date and the immortal-time comparisons of hsct leave the "
+                        "patient out")
+            else:
+                uses = (f"the treatment start is unknown, so the analyses with exposure: "
+                        f"{date_col} leave the patient out")
+            return (date_col, None, "treatment_start_missing",
+                    f"{tcol} is {level!r} but {date_col} is empty: {uses}",
+                    f"fill in {date_col}", "warning")
+        ro.add(bad, 9 + k, make)
 
 
 _ATO_COLS = ("reinduction_regimen", "postremission_modality", "salvage2_modality")

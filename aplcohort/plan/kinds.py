@@ -490,6 +490,37 @@ def _check_json(chk) -> dict:
     return d
 
 
+@contextlib.contextmanager
+def _advice_of_no_setting(analysis_id: str):
+    """The warnings raised inside, issued again with their advice for an analysis that has
+    none of the settings they name (:func:`aplcohort.stats.shapes.plan_advice`): for a part
+    of an analysis that none of its kind's settings reaches (the immortal-time comparison
+    of a ``cox`` analysis is not fitted with its ``firth: true``)."""
+    import warnings
+    from ..stats.shapes import plan_advice
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:    # (also when the comparison fails: its warnings are part of the reason)
+        for w in caught:
+            text = plan_advice(str(w.message), frozenset(), analysis_id)
+            warnings.warn_explicit(text if text != str(w.message) else w.message,
+                                   w.category, w.filename, w.lineno)
+
+
+def _in_order(values: pd.Series, order) -> pd.Series:
+    """``values`` as a ``Categorical`` whose categories are ``order`` (then any other level,
+    sorted as text): models fitted on it list their terms in the analysis's group order."""
+    values = values.astype(object)
+    present = [v for v in pd.unique(values) if not pd.isna(v)]
+    order = list(order or [])
+    cats = order + sorted((v for v in present if v not in order), key=str)
+    return pd.Series(pd.Categorical(values, categories=cats), index=values.index,
+                     name=values.name)
+
+
 def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, order, out,
                         cause: int | None = None) -> None:
     """Detect groups defined by a treatment that starts after time zero; warn and compare.
@@ -522,6 +553,8 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     d = df[[c for c in dict.fromkeys(("patient_id", "time", "event", group, "time_zero_date",
                                       start_col)) if c in df.columns]].copy()
     d["treatment_time"] = exposure_time(d, start_col, info["unit"])
+    # the comparison's rows follow the analysis's group order (the reference first)
+    d[group] = _in_order(d[group], order)
     ref = order[0]
     # levels meaning "not treated" (e.g. "no HSCT", "none") are in their group from time
     # zero; every other level is entered when its treatment starts
@@ -571,9 +604,11 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         if competing:
             # cause-specific hazard: events of `cause`, competing events censored
             d = d.assign(event=(d["event"] == cause).astype(np.int64))
-        cmp = compare_naive_vs_timedependent(d, time="time", event="event", id="patient_id",
-                                             group=group, treatment_time=tt, reference=ref,
-                                             landmarks=landmarks, conf_level=conf_level)
+        with _advice_of_no_setting(m.id):   # no setting of the kind reaches the comparison
+            cmp = compare_naive_vs_timedependent(d, time="time", event="event",
+                                                 id="patient_id", group=group,
+                                                 treatment_time=tt, reference=ref,
+                                                 landmarks=landmarks, conf_level=conf_level)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         # a comparison that cannot be fitted is reported, not fatal; the warning says so
         # instead of promising a comparison that is not there (a bug is not "cannot be
@@ -593,10 +628,11 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     out.notes.append(f"Immortal time: {beside}.")
     table = cmp.table
     if "note" in table.columns:
-        # the comparison is never fitted with Firth's correction, whatever the kind's
-        # settings (a cox analysis's firth: true does not reach it): no such advice
-        from ..stats.shapes import without_firth_hint
-        table = table.assign(note=table["note"].astype(object).map(without_firth_hint))
+        # no setting of the kind reaches the comparison (a cox analysis's firth: true, a
+        # finegray analysis's max_iter): advice naming one is left out
+        from ..stats.shapes import plan_advice
+        table = table.assign(note=table["note"].astype(object).map(
+            lambda v: plan_advice(v, frozenset(), m.id)))
     if competing:
         table = table.assign(method="cause-specific Cox, " + table["method"].astype(str))
     out.summary["immortal_time"] = {"check": _check_json(chk),
@@ -790,23 +826,31 @@ def run_analysis(ctx: Context, a):
     for e in out.exclusions:
         ids = ", ".join(e["ids"][:20]) + (" ..." if len(e["ids"]) > 20 else "")
         out.notes.append(f"Excluded {e['n']}: {e['reason']} ({ids})")
-    if "firth" not in type(m).model_fields:
-        _drop_firth_hints(out)
+    _kind_advice(out, m)
     if not getattr(m, "table", True):
         out.tables = []
     return out
 
 
-def _drop_firth_hints(out) -> None:
-    """The estimators' "consider firth: true" advice taken out of every table, note and
-    results.json text of an analysis whose kind has no ``firth`` setting (``cif``,
-    ``immortal_time``, the immortal-time comparison inside ``km``/``cif``/``finegray``, a
-    landmark Cox ...): there it names a key the plan would refuse."""
-    from ..stats.shapes import FIRTH_HINT, without_firth_hint
+def kind_settings(m) -> frozenset:
+    """The keys analysis ``m``'s kind accepts (the registry's model fields): the settings
+    its notes and warnings may name (:func:`aplcohort.stats.shapes.plan_advice`)."""
+    return frozenset(type(m).model_fields) if m is not None else frozenset()
+
+
+def _advisers(settings, analysis_id):
+    """``(text, frame)``: a text (or a dict / list of them) and a table with the
+    estimators' advice made that of an analysis whose kind has the keys ``settings``
+    (:func:`aplcohort.stats.shapes.plan_advice`)."""
+    from ..stats.shapes import SETTING_HINTS, plan_advice
+    hints = [python for rows in SETTING_HINTS.values() for python, _w, _wo in rows]
+
+    def has_hint(x):
+        return isinstance(x, str) and any(h in x for h in hints)
 
     def text(v):
         if isinstance(v, str):
-            return without_firth_hint(v)
+            return plan_advice(v, settings, analysis_id)
         if isinstance(v, dict):
             return {k: text(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -822,16 +866,32 @@ def _drop_firth_hints(out) -> None:
         cols = [j for j in range(t.shape[1])
                 if (pd.api.types.is_object_dtype(t.iloc[:, j].dtype)
                     or pd.api.types.is_string_dtype(t.iloc[:, j].dtype))
-                and t.iloc[:, j].map(lambda x: isinstance(x, str) and FIRTH_HINT in x).any()]
+                and t.iloc[:, j].map(has_hint).any()]
         if not cols:
             return t
         t = t.copy()    # keeps attrs (the conf_level its headers print)
         for j in cols:
-            t.iloc[:, j] = t.iloc[:, j].map(without_firth_hint)
+            t.iloc[:, j] = t.iloc[:, j].map(text)
         return t
 
+    return text, frame
+
+
+def _kind_advice(out, m) -> None:
+    """The estimators' advice in every table, note and results.json text of analysis ``m``
+    made that of its kind (:func:`aplcohort.stats.shapes.plan_advice`): a setting the kind
+    has is named as the plan key ("consider firth: true" in ``cox``), advice naming a
+    setting it has not (``firth`` in ``cif``, ``immortal_time``, a landmark Cox ...;
+    ``max_iter`` everywhere but ``finegray``) or a Python function is left out or replaced
+    by what can be done. (The warnings caught while it ran go through the same function in
+    :func:`aplcohort.plan.runner._collect_warnings`; the parts no setting reaches, the
+    immortal-time comparison and the propensity-score adjustment, were given the advice of
+    no setting where they were made.)"""
+    text, frame = _advisers(kind_settings(m), m.id)
     out.summary = text(out.summary)
     out.notes = text(out.notes)
+    out.choices = text(out.choices)
+    out.reason = text(out.reason)
     out.tables = [(name, caption, frame(t), *rest) for name, caption, t, *rest in out.tables]
 
 
@@ -886,8 +946,16 @@ def _adjusted(ctx, m, df, out, what: str) -> None:
     patient the adjustment names (positivity, trimming, matching) is named by id."""
     if not getattr(m, "propensity", None):
         return
-    with _part(out, "adjusted", "propensity-score adjustment"):
+    # the weighted / matched models take none of the kind's settings (a cox analysis's
+    # firth: true, a finegray analysis's max_iter): their advice names none
+    n_tables = len(out.tables)
+    with _advice_of_no_setting(m.id), _part(out, "adjusted", "propensity-score adjustment"):
         _adjusted_part(ctx, m, df, out, what)
+    text, frame = _advisers(frozenset(), m.id)
+    out.tables[n_tables:] = [(name, caption, frame(t), *rest)
+                             for name, caption, t, *rest in out.tables[n_tables:]]
+    if "adjusted" in out.summary:
+        out.summary["adjusted"] = text(out.summary["adjusted"])
     failed = out.summary.get("adjusted")
     if isinstance(failed, dict) and failed.get("status") in ("not estimable", "error"):
         # said where the reader of the tables and the manuscript looks, not only in the
@@ -1423,20 +1491,10 @@ def h_gray(ctx, m, cohort, out):
     out.tables.append(("groups", "Gray's test", res.table))
 
 
-def _no_firth_hint(terms: pd.DataFrame) -> pd.DataFrame:
-    """Terms without the estimator's "consider firth: true" hint: for a kind that has no
-    ``firth`` setting, that advice names a setting the plan would refuse."""
-    from ..stats.shapes import FIRTH_HINT, without_firth_hint
-    if "note" not in terms.columns or not terms["note"].astype(str).str.contains(
-            FIRTH_HINT, regex=False).any():
-        return terms
-    return terms.assign(note=terms["note"].astype(object).map(without_firth_hint))
-
-
 def _regression_summary(out, res, df, event_value=1, m=None):
-    # a kind without a firth setting: its terms' notes do not suggest one
-    no_firth = m is not None and "firth" not in type(m).model_fields
-    terms = _no_firth_hint(res.terms) if no_firth else res.terms
+    # (the terms' advice is made that of the kind with the rest of the analysis's texts,
+    # run_analysis -> _kind_advice)
+    terms = res.terms
     out.summary.update({"n": int(getattr(res, "n", len(df))),
                         "events": int(getattr(res, "events", (df["event"] == event_value).sum())),
                         "terms": terms_summary(terms),
@@ -1653,7 +1711,12 @@ def _treatment_covariate_guard(m, df, out):
     for cov in m.covariates:
         if cov not in TREATMENT_START or cov not in df.columns:
             continue
-        levels = sorted(pd.unique(df[cov].dropna().astype(object)), key=str)
+        s = df[cov].dropna()
+        # the covariate's level order (_ordered_covariates: the plan's levels: or the data
+        # dictionary's), else sorted: the comparison's rows follow it
+        levels = ([c for c in s.cat.categories if c in set(s)]
+                  if isinstance(s.dtype, pd.CategoricalDtype)
+                  else sorted(pd.unique(s.astype(object)), key=str))
         untreated = [x for x in levels if x in untreated_levels(cov)]
         ref = untreated[0] if untreated else (m.categorical or {}).get(
             cov, levels[0] if levels else None)
@@ -2086,7 +2149,10 @@ def h_immortal_time(ctx, m, cohort, out):
     else:
         levels = list(m.order) if m.order else _order(m, df[m.group])
         tt = {g: "exposure_time" for g in levels if g != ref and (df[m.group] == g).any()}
-        cmp = compare_naive_vs_timedependent(df, time="time", event="event", id="patient_id",
+        # the rows follow the group order: the reference, then the treated groups in order
+        cmp = compare_naive_vs_timedependent(df.assign(**{m.group: _in_order(
+                                                 df[m.group], [ref] + list(tt))}),
+                                             time="time", event="event", id="patient_id",
                                              group=m.group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
     chk = immortal_time_check(df, time="time", group=m.group, treatment_time=tt,

@@ -155,14 +155,18 @@ def numerical_warning_text(message: str) -> str:
             f"infinite values (numpy: {message})")
 
 
-def _collect_warnings(aid: str, caught, out_a, run_warnings: list) -> None:
+def _collect_warnings(aid: str, caught, out_a, run_warnings: list,
+                      settings=frozenset()) -> None:
     """The warnings caught while analysis ``aid`` ran, into its notes, its summary and the
     run's warnings (aplcohort's own warnings by class; numerical ``RuntimeWarning`` s in
-    words, see :func:`is_numerical_warning`; anything else is not reported)."""
+    words, see :func:`is_numerical_warning`; anything else is not reported). Their advice
+    names the plan settings of the analysis's kind (``settings``, its keys), not the
+    Python API's arguments and functions (:func:`aplcohort.stats.shapes.plan_advice`)."""
+    from ..stats.shapes import plan_advice
     msgs = []
     for w in caught:
         if issubclass(w.category, AplcohortWarning):
-            m = f"[{aid}] {w.category.__name__}: {w.message}"
+            m = f"[{aid}] {w.category.__name__}: {plan_advice(str(w.message), settings, aid)}"
         elif is_numerical_warning(w):
             m = f"[{aid}] NumericalWarning: {numerical_warning_text(str(w.message))}"
         else:
@@ -573,7 +577,8 @@ def run_plan(plan, *, data=None, mapping=None, sheet=None, out: str | Path | Non
                     from ..plots.style import limit_figure_texts
                     for _name, fig in out_a.figures:
                         limit_figure_texts(fig)
-            _collect_warnings(a["id"], caught, out_a, run_warnings)
+            _collect_warnings(a["id"], caught, out_a, run_warnings,
+                              _kinds.kind_settings(models[a["id"]]))
             analyses[a["id"]] = out_a
             if pre is not None and out_a.figures:
                 pre.submit(out_a.figures)

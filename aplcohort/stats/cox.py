@@ -47,7 +47,8 @@ from ._coxcore import RiskSetKernel, distinct_intervals, distinct_times
 from ._aeq import AEQ_TOLERANCE, aeq_outcome, aeq_times
 from ._coxexact import ExactKernel
 from .outcome import Outcome
-from .shapes import NOTE_INFINITE, TERM_COLUMNS, TermsShape, term_levels, z_value
+from .shapes import (CONVERGENCE_ADVICE, MAX_ITER_HINT, NOTE_INFINITE, SEPARATION_ADVICE,
+                     SEPARATION_CHOICE_HINT, TERM_COLUMNS, TermsShape, term_levels, z_value)
 
 __all__ = ["cox_fit", "CoxFit", "coxph", "CoxResult", "univariable_multivariable",
            "UniMultiResult"]
@@ -746,16 +747,15 @@ def cox_fit(X, time, event, *, entry=None, strata=None, weights=None, ties="efro
         if not converged:
             warnings.warn(
                 f"Cox model did not converge in {max_iter} iterations (log-likelihood "
-                f"{llf:.6g}); estimates are unreliable. Check for a covariate that "
-                "perfectly predicts events or raise max_iter.", ConvergenceWarning, stacklevel=3)
+                f"{llf:.6g}); estimates are unreliable. {CONVERGENCE_ADVICE}",
+                ConvergenceWarning, stacklevel=3)
         if converged and infinite.any():
             bad = [names[j] for j in np.flatnonzero(infinite)]
             warnings.warn(
                 f"monotone likelihood: the coefficient of {', '.join(map(repr, bad))} appears "
                 "to be infinite (the log-likelihood converged while the coefficient keeps "
                 "growing, e.g. a group with no events). Its HR, SE and Wald test are "
-                "meaningless; use Firth's penalised Cox model (aplcohort.stats.firth."
-                "firth_coxph) for a finite estimate and profile-likelihood CI.",
+                f"meaningless; {SEPARATION_ADVICE}",
                 SeparationWarning, stacklevel=3)
     robust_var = None
     rscore = None
@@ -903,10 +903,11 @@ class CoxResult(TermsShape, Result):
 
 #: a coefficient still moving when the iterations ran out: an infinite one (a likelihood
 #: tending to 0 never meets R's relative convergence criterion) or a fit that is only slow
-#: (a small ``max_iter``); the note says both, as the fit cannot tell them apart
+#: (a small ``max_iter``); the note says both, as the fit cannot tell them apart (a plan
+#: keeps only the advice its kind can follow: :func:`aplcohort.stats.shapes.plan_advice`)
 NOTE_INFINITE_NOT_CONVERGED = ("no convergence in {n} iterations, the coefficient still "
                                "moving: it may be infinite (monotone likelihood; consider "
-                               "firth: true), or the fit needs a larger max_iter")
+                               "firth: true)" + MAX_ITER_HINT)
 
 
 def _terms_table(names, fit, conf_level, levels=None):
@@ -1108,7 +1109,7 @@ def _coxph(data, *, time, event, covariates, entry=None, categorical=None, strat
     }
     if separated:
         choices["separation"] = (f"coefficient(s) {list(separated)} may be infinite (monotone "
-                                 "likelihood): not estimable; use firth_coxph (firth: true)")
+                                 "likelihood): not estimable" + SEPARATION_CHOICE_HINT)
     if fit.aliased is not None and fit.aliased.any():
         choices["not estimable"] = {design.names[j]: fit.alias_notes[j]
                                     for j in np.flatnonzero(fit.aliased)}

@@ -45,7 +45,8 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_NOT_REACHED", "NOTE_PAST_FOLLOWUP", "NOTE_INFINITE", "NOTE_CONSTANT",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
-           "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete"]
+           "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete",
+           "SETTING_HINTS", "plan_advice"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -69,6 +70,72 @@ def without_firth_hint(note):
     'coefficient may be infinite (monotone likelihood)'
     """
     return note.replace(FIRTH_HINT, "") if isinstance(note, str) else note
+
+
+#: the advice of the Cox model's SeparationWarning (:func:`aplcohort.stats.cox.coxph`)
+SEPARATION_ADVICE = ("use Firth's penalised Cox model (aplcohort.stats.firth.firth_coxph) "
+                     "for a finite estimate and profile-likelihood CI.")
+#: the advice of the Cox model's ConvergenceWarning
+CONVERGENCE_ADVICE = "Check for a covariate that perfectly predicts events or raise max_iter."
+#: the second explanation of a coefficient still moving when the Cox iterations ran out
+MAX_ITER_HINT = ", or the fit needs a larger max_iter"
+#: the advice of the separation entry of a Cox model's ``choices``
+SEPARATION_CHOICE_HINT = "; use firth_coxph (firth: true)"
+
+#: Advice in the estimators' notes and warnings that names a setting, by the plan setting it
+#: is about: ``(text as the estimators write it for the Python API, text in a plan analysis
+#: whose kind has that setting, text in one whose kind has not)``; ``{id}`` is the analysis
+#: id. :func:`plan_advice` applies it (``propensity.max_iter`` is no plan key: the
+#: propensity model of a plan always runs its 100 iterations).
+SETTING_HINTS = {
+    "firth": (
+        (FIRTH_HINT, FIRTH_HINT, ""),
+        (SEPARATION_ADVICE,
+         "add firth: true to analysis '{id}' (Firth's penalised Cox model) for a finite "
+         "estimate and profile-likelihood CI.",
+         "Firth's correction is not available for this model, so the term is reported as "
+         "not estimable; merging sparse levels or leaving the covariate out gives an "
+         "estimable model."),
+        (SEPARATION_CHOICE_HINT, "; firth: true gives a finite estimate", ""),
+    ),
+    "max_iter": (
+        (MAX_ITER_HINT, MAX_ITER_HINT, ", or the fit converges only slowly"),
+        (CONVERGENCE_ADVICE, "Check for a covariate that perfectly predicts events or raise "
+                             "max_iter in analysis '{id}'.",
+         "Check for a covariate that perfectly predicts events."),
+    ),
+    "propensity.max_iter": (
+        ("; raise max_iter (the default is 100)", "",
+         "; a plan's propensity model runs 100 iterations: use fewer covariates or merge "
+         "levels"),
+    ),
+}
+
+
+def plan_advice(text, settings, analysis_id=""):
+    """``text`` (a note or warning of an estimator) for a plan analysis whose kind has the
+    keys ``settings``: advice naming a Python argument or function becomes the plan setting
+    where the kind has it, and advice the analysis cannot follow is left out or replaced by
+    what can be done (:data:`SETTING_HINTS`). Anything that is not text is returned as it
+    is; text already rewritten is left as it is.
+
+    >>> plan_advice(NOTE_INFINITE, {"firth"})
+    'coefficient may be infinite (monotone likelihood); consider firth: true'
+    >>> plan_advice(NOTE_INFINITE, set())
+    'coefficient may be infinite (monotone likelihood)'
+    >>> plan_advice("x. " + CONVERGENCE_ADVICE, {"firth"}, "c1")
+    'x. Check for a covariate that perfectly predicts events.'
+    >>> plan_advice("x; " + SEPARATION_ADVICE, {"firth"}, "c1")[:40]
+    "x; add firth: true to analysis 'c1' (Fir"
+    """
+    if not isinstance(text, str):
+        return text
+    for key, hints in SETTING_HINTS.items():
+        for python, with_key, without in hints:
+            if python in text:
+                text = text.replace(python, (with_key if key in settings else without)
+                                    .replace("{id}", str(analysis_id)))
+    return text
 NOTE_CONSTANT = "no information (constant column)"
 NOTE_SE_ZERO = "SE 0: no event up to this time, so the interval is a point, not a measure of precision"
 #: an SE of 0 where events have happened (the estimate is off its no-event value): the

@@ -1287,7 +1287,9 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
       (typically the reference, e.g. "no transplant"). Cox of the current state
       with the same reference, and its score test (Mantel–Byar generalised to k
       states). Landmark: the group as known at the landmark (treatment not
-      started yet -> the reference group / ``not_started_label``).
+      started yet -> the reference group / ``not_started_label``). The rows of
+      each model list the groups in the category order of a ``Categorical``
+      ``group`` column (a cohort's frames: the data dictionary's), else sorted.
 
       Do not give the pre-treatment time of future-treated patients a state of
       its own unless patients who never start a treatment share it: a state
@@ -1409,7 +1411,12 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
     check = immortal_time_check(data, time=time, group=group, treatment_time=treatment_time,
                                 warn=False)
     labels = data[group]
-    levels = sorted(pd.unique(labels.dropna()), key=lambda v: (str(type(v)), v))
+    if isinstance(labels.dtype, pd.CategoricalDtype):   # its category order (a cohort's frames)
+        present = set(labels.dropna())
+        levels = [c for c in labels.cat.categories if c in present]
+        labels = labels.astype(object)
+    else:
+        levels = sorted(pd.unique(labels.dropna()), key=lambda v: (str(type(v)), v))
     if reference is None:
         reference = levels[0]
     if reference not in levels:
@@ -1448,8 +1455,15 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
                                same_day_rule=same_day_rule, keep=[group] + covariates)
         _check_no_clash(work, id=id, time=time, event=event, exposure_time="_start",
                         exposure_name="_exp")
-    sp["state"] = np.where(sp["_exp"].to_numpy() == 1, sp[group].astype(object).to_numpy(),
-                           pre)
+    # the states and the groups at a landmark keep the order of the groups (the terms of
+    # every model follow it; the reference first)
+    state_levels = levels + ([pre] if pre not in levels else [])
+
+    def in_order(values):
+        return pd.Categorical(values, categories=state_levels)
+
+    sp["state"] = in_order(np.where(sp["_exp"].to_numpy() == 1,
+                                    sp[group].astype(object).to_numpy(), pre))
     td = coxph(sp, time="tstop", event=event, entry="tstart", covariates=["state"] + covariates,
                categorical={"state": reference}, ties=ties, conf_level=conf_level)
     sterms = [td.terms["term"].iloc[j] for j in td._design.assign["state"]]
@@ -1471,8 +1485,8 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
         for L in landmarks:
             w2 = work.copy()
             known = (w2["_start"].to_numpy() <= float(L))
-            w2["group_at_landmark"] = np.where(known, w2[group].astype(object).to_numpy(),
-                                               pre)
+            w2["group_at_landmark"] = in_order(np.where(
+                known, w2[group].astype(object).to_numpy(), pre))
             r = _landmark(w2, landmark=L, time=time, event=event, id=id,
                           group="group_at_landmark", covariates=covariates,
                           categorical={"group_at_landmark": reference}, ties=ties,
