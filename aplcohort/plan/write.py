@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, PlanError
+from .null_reasons import explain_nulls
 from .report import build_report
 
 #: Marker file aplcohort writes in every output folder it creates.
@@ -1179,7 +1180,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             # a figure that could not be saved fails its analysis only (_save_one)
             failures.update(figure_writer.failures())
             _mark_figure_failures(res, failures, sections, items)
-            doc = res.to_dict()
+            doc = explain_nulls(res.to_dict())   # every null with its reason beside it
             # the run time lives in provenance.json only (byte-identical reruns)
             doc["provenance"] = for_results(doc["provenance"])
             # no per-patient calendar date in warnings that leave the machine
