@@ -46,7 +46,6 @@ FAMILY_NOTES = {"median": "median_note", "median_lower": "median_note",
 NOT_APPLICABLE_NOTES = frozenset({"statistic_note"})
 #: The two maps of reasons.
 MAPS = ("not_estimable", "not_applicable")
-_TERM_NUMBERS = ("coef", "se", "robust_se", "estimate", "lower", "upper", "statistic", "p")
 
 
 def is_reason_field(key) -> bool:
@@ -71,7 +70,8 @@ def explain_nulls(doc: dict) -> dict:
     document (in place; returned for convenience).
 
     >>> d = {"analyses": {"a": {"kind": "cox", "status": "ok", "terms": [
-    ...     {"term": "age", "level": None, "se": 0.1, "robust_se": None, "note": None}]}}}
+    ...     {"term": "age", "level": None, "coef": 0.2, "se": 0.1, "robust_se": None,
+    ...      "estimate": 1.22, "note": None}]}}}
     >>> t = explain_nulls(d)["analyses"]["a"]["terms"][0]
     >>> sorted(t["not_applicable"])
     ['level', 'robust_se']
