@@ -244,7 +244,8 @@ def _fact_reason(o: dict, f: str):
     if count and f in ("ci_lower", "ci_upper", "published_in_ci", "p"):
         return "not_applicable", "a count: no confidence interval and no test"
     if f == "published_value":
-        return "not_applicable", f"the publication gives no number ({o.get('published')!r})"
+        return "not_applicable", ("no published number comparable with reproduced_estimate "
+                                  f"(the publication says {o.get('published')!r})")
     if f == "reproduced_estimate":
         if not _null(o.get("p")):
             return "not_applicable", "a comparison: its result is the P value (p), no estimate"
@@ -258,7 +259,7 @@ def _fact_reason(o: dict, f: str):
                                      if _text(o.get("ci")) else ""))
     if f == "published_in_ci":
         if _null(o.get("published_value")):
-            return "not_applicable", "the publication gives no number to place in an interval"
+            return "not_applicable", "no published_value to place in an interval"
         if not has_ci:
             return "not_applicable", "no confidence interval of reproduced_estimate"
         return None
