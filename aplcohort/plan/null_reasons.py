@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 #: A null field explained by a note of its row that covers a family of fields:
 #: ``{field: note field}``.
 FAMILY_NOTES = {"median": "median_note", "median_lower": "median_note",
@@ -58,7 +60,7 @@ def is_reason_field(key) -> bool:
 
 
 def _null(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
 
 
 def _text(v) -> str:
@@ -91,6 +93,36 @@ def explain_nulls(doc: dict) -> dict:
             _walk(value, {"analysis": {}, "kind": None, "key": key, "parent": doc,
                           "siblings": None})
     return doc
+
+
+def explain_frame(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str | None = None,
+                  fact: bool = False) -> pd.DataFrame:
+    """A result frame as its full-precision CSV is written: with the same reasons as
+    results.json, as two text columns ``not_estimable`` and ``not_applicable``
+    (``"field, field: reason; field: reason"``, empty for a row without such a null), added
+    only when the frame has a null (the frame itself is not changed).
+
+    >>> t = pd.DataFrame({"term": ["age"], "level": [None], "coef": [0.2], "se": [0.1],
+    ...                   "robust_se": [float("nan")], "estimate": [1.22], "note": [""]})
+    >>> explain_frame(t, kind="cox")["not_applicable"].iloc[0]
+    "level: 'age' is not a level of a categorical covariate (a numeric or 0/1 term); robust_se: no robust variance asked: the SE, CI and p are model-based (se)"
+    """
+    if any(m in tab.columns for m in MAPS):
+        return tab
+    rows = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
+    ctx = {"analysis": analysis or {}, "kind": kind, "key": None, "parent": None,
+           "siblings": rows, "fact": fact}
+    cols: dict = {m: [] for m in MAPS}
+    for r in rows:
+        _explain_row(r, ctx)
+        for m in MAPS:
+            by_reason: dict = {}
+            for f, why in (r.get(m) or {}).items():
+                by_reason.setdefault(why, []).append(f)
+            cols[m].append("; ".join(f"{', '.join(fs)}: {why}" for why, fs in by_reason.items()))
+    if not any(any(c) for c in cols.values()):
+        return tab
+    return tab.assign(**cols)
 
 
 def _walk(o, ctx) -> None:
