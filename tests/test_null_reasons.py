@@ -7,6 +7,9 @@ for this row), a non-empty text. Fields that are themselves reasons (``note``, `
 ``reason``, ``*_note``) are null when there is nothing to explain and are not values. The
 two maps name only null fields of O, and never the same field twice.
 
+The full-precision CSV of a result frame carries the same reasons in two columns
+``not_estimable`` / ``not_applicable`` (``test_csv_blanks_have_their_reason``).
+
 Walked here: ``aplcohort replicate min2022`` and a plan with every plan kind of
 ``aplcohort.plan.registry`` run through ``aplcohort.cli.main(["run", ...])`` on a copy of
 the bundled CSV with blank cells and small groups. Both failed before the reasons were
@@ -16,6 +19,7 @@ categorical rows, the count rows of the published-vs-reproduced table, ...).
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -78,7 +82,6 @@ def unexplained(doc) -> list:
 
 
 def _summary(bad, n=40):
-    import re
     shapes = sorted({re.sub(r"\[\d+\]", "[]", b) for b in bad})
     return f"{len(bad)} null(s) without a reason, e.g.:\n" + "\n".join(shapes[:n])
 
@@ -98,7 +101,7 @@ def min2022(tmp_path_factory):
         warnings.simplefilter("ignore")
         rc = main(["replicate", "min2022", "--out", str(out)])
     assert rc in (0, None)
-    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return json.loads((out / "results.json").read_text(encoding="utf-8")), out
 
 
 def _every_kind_plan(csv) -> dict:
@@ -181,24 +184,24 @@ def every_kind(tmp_path_factory):
         warnings.simplefilter("ignore")
         rc = main(["run", str(p), "--out", str(out)])
     assert rc == 0
-    return plan, json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return plan, json.loads((out / "results.json").read_text(encoding="utf-8")), out
 
 
 # --------------------------------------------------------------------------- tests
 def test_the_plan_exercises_every_kind(every_kind):
-    plan, doc = every_kind
+    plan, doc, _ = every_kind
     assert {a["kind"] for a in plan["analyses"]} == set(KINDS)
     assert all(a["status"] == "ok" for a in doc["analyses"].values()), \
         {k: a.get("reason") for k, a in doc["analyses"].items() if a["status"] != "ok"}
 
 
 def test_every_null_of_min2022_has_its_reason(min2022):
-    bad = unexplained(min2022)
+    bad = unexplained(min2022[0])
     assert not bad, _summary(bad)
 
 
 def test_every_null_of_every_kind_has_its_reason(every_kind):
-    _, doc = every_kind
+    _, doc, _ = every_kind
     bad = unexplained(doc)
     assert not bad, _summary(bad)
 
@@ -215,7 +218,7 @@ def test_the_walker_catches_a_bare_null():
 
 def test_the_reasons_are_those_of_the_row(min2022, every_kind):
     """Not a generic 'missing': each reason is the one of its row."""
-    _, doc = every_kind
+    _, doc, _ = every_kind
     an = doc["analyses"]
     # no robust variance asked: robust_se is not applicable; with cluster: it is there
     for t in an["cox"]["terms"]:
@@ -240,9 +243,43 @@ def test_the_reasons_are_those_of_the_row(min2022, every_kind):
         if t["estimable"] is False:
             assert _reason(t, "coef") == ("not_estimable", t["note"])
     # the published-vs-reproduced count rows: a count has no CI and no test
-    counts = [r for r in min2022["published_vs_reproduced"] if r["test"] == "count"]
+    counts = [r for r in min2022[0]["published_vs_reproduced"] if r["test"] == "count"]
     assert counts
     for r in counts:
         for f in ("ci_lower", "ci_upper", "p", "published_in_ci"):
             kind, why = _reason(r, f)
             assert kind == "not_applicable" and "count" in why, (r["id"], f)
+
+
+def _unexplained_blanks(out) -> list:
+    """Blank cells of the full-precision CSV tables of result frames without their reason
+    in the row's ``not_estimable`` / ``not_applicable`` columns (text columns such as ``ci``
+    and the note columns are not values; the formatted tables have footnotes)."""
+    bad = []
+    for f in sorted((out / "tables").glob("*.csv")):
+        d = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c) for c in d.columns):
+            continue   # a formatted journal table (labelled columns, footnote lines)
+        raw = pd.read_csv(f, keep_default_na=True)
+        for i, r in d.iterrows():
+            named = set()
+            for m in MAPS:
+                for part in filter(None, str(r.get(m, "")).split("; ")):
+                    named |= set(part.split(": ", 1)[0].split(", "))
+            for c in d.columns:
+                text_col = raw[c].dtype == object and not raw[c].isna().all()
+                if r[c] == "" and not _is_reason_field(c) and c not in MAPS \
+                        and not text_col and c not in named:
+                    bad.append(f"{f.name}[{i}]/{c}")
+    return bad
+
+
+def test_csv_blanks_have_their_reason(min2022, every_kind):
+    """The full-precision CSV tables carry the same reasons (the formatted tables keep
+    their NR / NE footnotes)."""
+    for out in (min2022[1], every_kind[2]):
+        bad = _unexplained_blanks(out)
+        assert not bad, bad[:40]
+    terms = pd.read_csv(every_kind[2] / "tables" / "cox__terms.csv", keep_default_na=False)
+    assert (terms["robust_se"] == "").all()
+    assert terms["not_applicable"].str.contains("robust_se: no robust variance asked").all()
