@@ -1826,7 +1826,7 @@ def h_table1(ctx, m, cohort, out):
                kinds=dict(m.kinds or {}), allow_identifiers=True)
     out.summary.update({"n": int(len(d)), "group": group,
                         "groups": {str(g): {"n": int((d[group] == g).sum())} for g in order},
-                        "rows": jsonable(t.raw)})
+                        "smd": bool(m.smd), "rows": jsonable(t.raw)})
     out.result = t
     out.tables.append((m.id, out.title, t))
     _adjusted(ctx, m, d, out, "table1")

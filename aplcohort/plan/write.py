@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, PlanError
+from .null_reasons import explain_frame, explain_nulls
 from .report import build_report
 
 #: Marker file aplcohort writes in every output folder it creates.
@@ -1108,7 +1109,8 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                         jt = tab
                     elif isinstance(tab, pd.DataFrame):
                         with _naming(stem, ("csv",)):  # full precision
-                            write_csv_frame(tab, stem.with_name(stem.name + ".csv"))
+                            write_csv_frame(explain_frame(tab, analysis=a.summary, kind=a.kind),
+                                            stem.with_name(stem.name + ".csv"))
                         jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
                                              plan_of.get(aid) or {}, labels, style)
                         fmts = tuple(f for f in options["tables"] if f != "csv")
@@ -1142,7 +1144,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             if res.published is not None:
                 pub = resolve_inside(tmp, "tables", "published_vs_reproduced", suffix=".csv")
                 with _naming(pub):  # full precision
-                    write_csv_frame(res.published, pub)
+                    write_csv_frame(explain_frame(res.published, fact=True), pub)
                 # in every other table format the plan asks for, and first in the manuscript
                 # (the report opens with it), numbered like the others, with its explanation
                 from .min2022 import facts_journal_table
@@ -1179,7 +1181,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
             # a figure that could not be saved fails its analysis only (_save_one)
             failures.update(figure_writer.failures())
             _mark_figure_failures(res, failures, sections, items)
-            doc = res.to_dict()
+            doc = explain_nulls(res.to_dict())   # every null with its reason beside it
             # the run time lives in provenance.json only (byte-identical reruns)
             doc["provenance"] = for_results(doc["provenance"])
             # no per-patient calendar date in warnings that leave the machine

@@ -1,0 +1,315 @@
+"""Every null of ``results.json`` with its reason beside it (docs/results_json.md, "Null
+values and their reasons").
+
+The one rule: a field ``F`` of an object ``O`` that is null has its reason in ``O``
+itself, as ``O["not_estimable"][F]`` (the data cannot give the value: a median not
+reached, a coefficient that diverges, a curve past follow-up) or ``O["not_applicable"][F]``
+(the value is not asked for or not defined for this row: no robust variance asked, a
+count has no confidence interval, a categorical Table 1 row has no median). Fields that
+are themselves reasons (``note``, ``notes``, ``reason``, ``*_note``) are null when there is
+nothing to explain and are not values.
+
+:func:`explain_nulls` derives the reasons from the result document the writer is about to
+save, in this order, for each null field:
+
+1. the object's own note for that field (``median_note``, ``odds_ratio_note``,
+   ``statistic_note``, ``test_note``, ``delay_note``, ``<field>_note``);
+2. what the row is (:func:`_not_applicable`): a term of a model without a robust
+   variance, a numeric term (no level), a Table 1 row of the other variable type, a score
+   test (no hazard ratio), a Kaplan–Meier row (no cause), a setting not given, a fact that
+   is a count, ...;
+3. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
+   estimable (``estimable: false``, a curve entry past follow-up, an analysis or part
+   with ``status: "not estimable"``); a per-landmark part that is null takes the reason of
+   its landmark's ``summary`` row.
+
+A null none of these explains is left as it is (``tests/test_null_reasons.py`` walks the
+results of every plan kind and fails on it), so a new null shape needs its reason here or
+where its row is built, never a generic "missing".
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+#: A null field explained by a note of its row that covers a family of fields:
+#: ``{field: note field}``.
+FAMILY_NOTES = {"median": "median_note", "median_lower": "median_note",
+                "median_upper": "median_note",
+                "odds_ratio": "odds_ratio_note", "or_lower": "odds_ratio_note",
+                "or_upper": "odds_ratio_note",
+                "statistic": "statistic_note", "df": "statistic_note",
+                "test": "test_note", "p": "test_note",
+                "median_delay": "delay_note", "min_delay": "delay_note",
+                "max_delay": "delay_note"}
+#: Notes that say a value is not defined for the row, not that the data cannot give it.
+NOT_APPLICABLE_NOTES = frozenset({"statistic_note"})
+#: The two maps of reasons.
+MAPS = ("not_estimable", "not_applicable")
+
+
+def is_reason_field(key) -> bool:
+    """Whether a field is itself a reason (null there means: nothing to explain).
+
+    >>> [is_reason_field(k) for k in ("note", "median_note", "reason", "p")]
+    [True, True, True, False]
+    """
+    return key in ("note", "notes", "reason") or str(key).endswith("_note")
+
+
+def _null(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def _text(v) -> str:
+    return v.strip() if isinstance(v, str) else ""
+
+
+def explain_nulls(doc: dict) -> dict:
+    """Add ``not_estimable`` / ``not_applicable`` maps beside the nulls of a results
+    document (in place; returned for convenience).
+
+    >>> d = {"analyses": {"a": {"kind": "cox", "status": "ok", "terms": [
+    ...     {"term": "age", "level": None, "coef": 0.2, "se": 0.1, "robust_se": None,
+    ...      "estimate": 1.22, "note": None}]}}}
+    >>> t = explain_nulls(d)["analyses"]["a"]["terms"][0]
+    >>> sorted(t["not_applicable"])
+    ['level', 'robust_se']
+    >>> t["not_applicable"]["robust_se"]
+    'no robust variance asked: the SE, CI and p are model-based (se)'
+    """
+    for key, value in doc.items():
+        if key == "analyses" and isinstance(value, dict):
+            for a in value.values():
+                _walk(a, {"analysis": a, "kind": a.get("kind") if isinstance(a, dict) else None,
+                          "key": None, "parent": None, "siblings": None})
+        elif key == "published_vs_reproduced" and isinstance(value, list):
+            for row in value:
+                _explain_row(row, {"fact": True, "analysis": {}, "kind": None, "key": key,
+                                   "parent": None, "siblings": value})
+        elif isinstance(value, (dict, list)) and key not in MAPS:
+            _walk(value, {"analysis": {}, "kind": None, "key": key, "parent": doc,
+                          "siblings": None})
+    return doc
+
+
+def explain_frame(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str | None = None,
+                  fact: bool = False) -> pd.DataFrame:
+    """A result frame as its full-precision CSV is written: with the same reasons as
+    results.json, as two text columns ``not_estimable`` and ``not_applicable``
+    (``"field, field: reason; field: reason"``, empty for a row without such a null), added
+    only when the frame has a null (the frame itself is not changed).
+
+    >>> t = pd.DataFrame({"term": ["age"], "level": [None], "coef": [0.2], "se": [0.1],
+    ...                   "robust_se": [float("nan")], "estimate": [1.22], "note": [""]})
+    >>> explain_frame(t, kind="cox")["not_applicable"].iloc[0]
+    "level: 'age' is not a level of a categorical covariate (a numeric or 0/1 term); robust_se: no robust variance asked: the SE, CI and p are model-based (se)"
+    """
+    if any(m in tab.columns for m in MAPS):
+        return tab
+    rows = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
+    ctx = {"analysis": analysis or {}, "kind": kind, "key": None, "parent": None,
+           "siblings": rows, "fact": fact}
+    cols: dict = {m: [] for m in MAPS}
+    for r in rows:
+        _explain_row(r, ctx)
+        for m in MAPS:
+            by_reason: dict = {}
+            for f, why in (r.get(m) or {}).items():
+                by_reason.setdefault(why, []).append(f)
+            cols[m].append("; ".join(f"{', '.join(fs)}: {why}" for why, fs in by_reason.items()))
+    if not any(any(c) for c in cols.values()):
+        return tab
+    return tab.assign(**cols)
+
+
+def _walk(o, ctx) -> None:
+    if isinstance(o, dict):
+        kind = o.get("kind") if isinstance(o.get("kind"), str) else ctx["kind"]
+        _explain_row(o, {**ctx, "kind": kind})
+        for k, v in o.items():
+            if k in MAPS or _null(v):
+                continue
+            sub = {**ctx, "kind": kind, "key": k, "parent": o, "siblings": None}
+            if isinstance(v, list):
+                for item in v:
+                    _walk(item, {**sub, "siblings": v})
+            else:
+                _walk(v, sub)
+    elif isinstance(o, list):
+        for item in o:
+            _walk(item, {**ctx, "siblings": o})
+
+
+def _explain_row(o: dict, ctx) -> None:
+    found: dict = {m: {} for m in MAPS}
+    for f, v in o.items():
+        if not _null(v) or is_reason_field(f) or f in MAPS:
+            continue
+        why = _reason(o, f, ctx)
+        if why is not None:
+            found[why[0]][f] = why[1]
+    for m in MAPS:
+        if found[m]:
+            o.setdefault(m, {}).update(found[m])
+
+
+def _reason(o: dict, f: str, ctx):
+    """``(map, reason)`` for the null field ``f`` of ``o``, or None."""
+    note_key = f"{f}_note" if _text(o.get(f"{f}_note")) else FAMILY_NOTES.get(f)
+    if note_key and _text(o.get(note_key)):
+        return ("not_applicable" if note_key in NOT_APPLICABLE_NOTES else "not_estimable",
+                o[note_key])
+    if ctx.get("fact"):
+        return _fact_reason(o, f)
+    na = _not_applicable(o, f, ctx)
+    if na:
+        return "not_applicable", na
+    if _is_table1_row(o):
+        return "not_estimable", _table1_not_estimable(o, f)
+    own = _text(o.get("note")) or _text(o.get("reason"))
+    if own and o.get("estimable") is not True and not _is_comparison(o):
+        return "not_estimable", own
+    if _is_comparison(o) and "not estimable" in own:
+        return "not_estimable", own
+    return _landmark_part(f, ctx)
+
+
+# ------------------------------------------------------------------------- not applicable
+def _robust_used(o, ctx) -> bool:
+    sib = ctx.get("siblings") or [o]
+    if any(isinstance(t, dict) and not _null(t.get("robust_se")) for t in sib):
+        return True
+    a = ctx.get("analysis") or {}
+    return bool(a.get("variance") == "robust" or a.get("robust") or a.get("cluster"))
+
+
+def _is_term(o) -> bool:
+    return "term" in o and "coef" in o and "estimate" in o
+
+
+def _is_table1_row(o) -> bool:
+    return {"variable", "level", "denominator", "pct", "median", "smd"} <= set(o)
+
+
+def _is_comparison(o) -> bool:
+    return "method" in o and "term" in o and "estimate" in o
+
+
+def _not_applicable(o: dict, f: str, ctx) -> str | None:
+    kind, key = ctx.get("kind"), ctx.get("key")
+    if _is_term(o):
+        if f == "robust_se" and not _robust_used(o, ctx):
+            return "no robust variance asked: the SE, CI and p are model-based (se)"
+        if f == "level":
+            return (f"'{o.get('term')}' is not a level of a categorical covariate (a numeric "
+                    "or 0/1 term)")
+    if _is_table1_row(o):
+        return _table1_reason(o, f, ctx)
+    if _is_comparison(o) and f in ("estimate", "lower", "upper") \
+            and "score test" in str(o.get("method")):
+        return f"{o['method']}: a test (P value) only, no hazard ratio"
+    if key == "choices":
+        return f"not set: no {f} in this analysis"
+    if key == "provenance" and f in ("mapping_file", "mapping_sha256"):
+        return "no mapping file given: the data's own column names are read"
+    if kind == "km" and f == "cause" and "n_event" in o:
+        return "Kaplan–Meier: one event type, no cause"
+    if kind == "km" and f == "influence" and "variance" in o:
+        return "influence values not asked (influence: false)"
+    if kind == "logrank" and f == "scores" and "rho" in o:
+        return "not a trend test: no group scores"
+    if f == "column" and "n_start_known" in o:
+        return f"no treatment-start column for group '{o.get('group')}' (not a treated group)"
+    if kind == "multistate" and f == "cox_terms":
+        return "no covariates: or shared: in the plan: no transition-specific Cox model"
+    if f in ("row", "start", "stop") and {"rule", "severity", "detail"} <= set(o):
+        return (f"found in the dates while building the transitions (rule '{o.get('rule')}'), "
+                "not in a row of (start, stop] data")
+    return None
+
+
+def _table1_reason(o: dict, f: str, ctx) -> str | None:
+    var = o.get("variable")
+    categorical = o.get("level") is not None
+    if categorical and f in ("median", "q1", "q3", "mean", "sd"):
+        return f"'{var}' is a categorical variable: n and percentage, no {f}"
+    if not categorical and f in ("level", "pct"):
+        return (f"'{var}' is a continuous variable: one row per group "
+                + ("without levels" if f == "level" else "with median [IQR] / mean (SD), "
+                   "no percentage"))
+    a = ctx.get("analysis") or {}
+    if f == "smd":
+        if not a.get("smd"):
+            return "no standardized mean difference asked (smd: false)"
+        return None   # asked but undefined: below (not estimable)
+    if f in ("test", "p") and not _text(o.get("test")):
+        if len(a.get("groups") or {}) < 2:
+            return "one group only: no test"
+    return None
+
+
+def _table1_not_estimable(o: dict, f: str) -> str:
+    """The not-estimable reason of a Table 1 row's null value (data too thin)."""
+    var, group = o.get("variable"), o.get("group")
+    if f == "smd":
+        return (f"standardized mean difference of '{var}' not defined (a group with too few "
+                "known values, or no variation within the groups)")
+    if f in ("test", "p"):
+        return f"the test of '{var}' is not defined on these values"
+    if o.get("level") is not None:
+        return f"no known value of '{var}' in group '{group}': no percentage"
+    if not o.get("n"):
+        return f"no known value of '{var}' in group '{group}'"
+    return f"one known value of '{var}' in group '{group}': no SD"
+
+
+# ----------------------------------------------------------------------- published facts
+def _fact_reason(o: dict, f: str):
+    """A row of the published-vs-reproduced table."""
+    count = o.get("test") == "count"
+    why_not = (_text(o.get("note")) or _text(o.get("reproduced"))
+               or f"the fact '{o.get('id')}' could not be computed")
+    has_est, has_ci = not _null(o.get("reproduced_estimate")), not _null(o.get("ci_lower"))
+    if count and f in ("ci_lower", "ci_upper", "published_in_ci", "p"):
+        return "not_applicable", "a count: no confidence interval and no test"
+    if f == "published_value":
+        return "not_applicable", ("no published number comparable with reproduced_estimate "
+                                  f"(the publication says {o.get('published')!r})")
+    if f == "reproduced_estimate":
+        if not _null(o.get("p")):
+            return "not_applicable", "a comparison: its result is the P value (p), no estimate"
+        return "not_estimable", why_not
+    if f in ("ci_lower", "ci_upper"):
+        if not has_est:
+            return ("not_applicable" if not _null(o.get("p")) else "not_estimable",
+                    "no reproduced_estimate, so no confidence interval of it")
+        return "not_applicable", ("no confidence interval of reproduced_estimate is computed"
+                                  + ("; the groups' own intervals are in ci"
+                                     if _text(o.get("ci")) else ""))
+    if f == "published_in_ci":
+        if _null(o.get("published_value")):
+            return "not_applicable", "no published_value to place in an interval"
+        if not has_ci:
+            return "not_applicable", "no confidence interval of reproduced_estimate"
+        return None
+    if f == "p":
+        if has_ci or has_est:
+            return "not_applicable", "an estimate with its confidence interval: no test"
+        return "not_estimable", why_not
+    return None
+
+
+# ---------------------------------------------------------------------------- landmarks
+def _landmark_part(f: str, ctx):
+    """A per-landmark part (``landmarks.cox["400.0"]``) that is null: the reason of its
+    landmark's ``summary`` row."""
+    parent = ctx.get("parent")
+    if not isinstance(parent, dict) or not isinstance(parent.get("summary"), list):
+        return None
+    for row in parent["summary"]:
+        if isinstance(row, dict) and str(row.get("landmark")) == str(f) and _text(row.get("note")):
+            return "not_estimable", f"landmark {f}: {row['note']}"
+    return None
