@@ -267,7 +267,9 @@ def _unexplained_blanks(out) -> list:
                 for part in filter(None, str(r.get(m, "")).split("; ")):
                     named |= set(part.split(": ", 1)[0].split(", "))
             for c in d.columns:
-                text_col = raw[c].dtype == object and not raw[c].isna().all()
+                # a text column (object under pandas 2, str under pandas 3) with some text
+                text_col = (not pd.api.types.is_numeric_dtype(raw[c])
+                            and not raw[c].isna().all())
                 if r[c] == "" and not _is_reason_field(c) and c not in MAPS \
                         and not text_col and c not in named:
                     bad.append(f"{f.name}[{i}]/{c}")
