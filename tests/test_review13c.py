@@ -300,6 +300,16 @@ def test_published_table_in_every_format_and_first_in_the_manuscript(replica):
         assert sum(p.startswith(m + " ") for p in paras) == 1, m
     cir_ato = [p for p in paras if facts.REPLICA_NOTES["cir_ato"] in p]
     assert len(cir_ato) == 1 and cir_ato[0].split(" ")[0] in marks
+    # no blank interval without its reason: a dash with the marker of a footnote saying why
+    ci_col = head.index("95 % CI")
+    for r, (_, row) in zip(t1.rows[1:], pub.iterrows()):
+        cell = r.cells[ci_col].text
+        assert cell, row["id"]
+        if not isinstance(row["ci"], str) or not row["ci"]:
+            m = cell[1:]
+            why = [p for p in paras if p.startswith(m + " ")]
+            assert cell[0] == "\u2013" and len(why) == 1, (row["id"], cell)
+            assert ("a count has no confidence interval" in why[0]) == (row["test"] == "count")
     assert "'by construction' rows are decided by counts the generator fixes" in body  # explanation
     # the report counts it apart from the analyses' tables
     html = (out / "report.html").read_text()

@@ -643,13 +643,28 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     data = pd.DataFrame({head[c]: [text(v) for v in table[c]] for c in show})
     notes = [table.attrs["explanation"]] if table.attrs.get("explanation") else []
+    marker: dict = {}   # each distinct footnote once, numbered in order of first use
+
+    def mark(note: str) -> str:
+        if note not in marker:
+            marker[note] = footnote_marker(len(marker))
+        return marker[note]
+    if "ci" in show:
+        # a blank interval says why: a count has none; a test's result is its P value
+        def _isnan(v) -> bool:
+            return v is None or (isinstance(v, float) and np.isnan(v))
+
+        def why_no_ci(r) -> str:
+            if r.get("test") == "count":
+                return "a count has no confidence interval"
+            if _isnan(r.get("reproduced_estimate")) and not _isnan(r.get("p")):
+                return "a test: its result is the P value in 'This run'; no confidence interval"
+            return "no confidence interval: " + (text(r.get("note")) or "not computed")
+        data[head["ci"]] = ["\u2013" + mark(why_no_ci(r)) if not c else c
+                            for c, r in zip(data[head["ci"]], table.to_dict(orient="records"))]
     if "note" in show:
-        marker: dict = {}   # each distinct note once, numbered in order of first use
-        for note in data[head["note"]]:
-            if note and note not in marker:
-                marker[note] = footnote_marker(len(marker))
-        data[head["note"]] = [marker.get(n, "") for n in data[head["note"]]]
-        notes += [f"{m} {n}" for n, m in marker.items()]
+        data[head["note"]] = [mark(n) if n else "" for n in data[head["note"]]]
+    notes += [f"{m} {n}" for n, m in marker.items()]
     return JournalTable(caption=caption or FACTS_CAPTION, data=data,
                         raw=table.drop(columns=[c for c in table.columns if c not in show]),
                         footnotes=tuple(notes))

@@ -94,8 +94,7 @@ SETTING_HINTS = {
          "add firth: true to analysis '{id}' (Firth's penalised Cox model) for a finite "
          "estimate and profile-likelihood CI.",
          "Firth's correction is not available for this model, so the term is reported as "
-         "not estimable; merging sparse levels or leaving the covariate out gives an "
-         "estimable model."),
+         "not estimable."),
         (SEPARATION_CHOICE_HINT, "; firth: true gives a finite estimate", ""),
     ),
     "max_iter": (
