@@ -350,3 +350,22 @@ def test_plan_cutoff_day_number_under_sas_stata_dates(tmp_path, sas_files):
         got.append(json.dumps({k2: v for k2, v in a.items() if k2 != "cutoff"},
                               sort_keys=True))
     assert got[0] == got[1]
+
+
+def test_immortal_time_advice_names_plan_kinds(tmp_path):
+    """The immortal-time check's advice names the Python functions for API users; in a
+    plan's results.json and report it names the kinds that do the same (td_cox, mantel_byar,
+    simon_makuch, landmark, immortal_time), never a function the plan cannot call."""
+    from aplcohort.stats.shapes import IMMORTAL_TIME_ADVICE, plan_advice
+    assert "td_coxph" in IMMORTAL_TIME_ADVICE
+    assert "td_coxph" not in plan_advice("x. " + IMMORTAL_TIME_ADVICE, frozenset(), "a")
+    out, res = _run(tmp_path, [
+        {"id": "os_cons", "kind": "km", "endpoint": "os_cr2", "where": CONS,
+         "group": "postremission_modality"},
+        {"id": "it", "kind": "immortal_time", "endpoint": "os_cr2", "where": CONS,
+         "group": "postremission_modality", "exposure": "postremission_start_date"}])
+    text = json.dumps(res) + (out / "report.html").read_text(encoding="utf-8")
+    assert "Immortal-time bias risk" in text
+    for fn in ("split_at_exposure", "td_coxph", "compare_naive_vs_timedependent"):
+        assert fn not in text, fn
+    assert "the immortal_time kind shows both" in text

@@ -46,7 +46,7 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete",
-           "SETTING_HINTS", "plan_advice"]
+           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "plan_advice"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -111,6 +111,17 @@ SETTING_HINTS = {
 }
 
 
+#: the advice of the immortal-time warning (:func:`aplcohort.stats.timedep.immortal_time_check`)
+#: as the Python API writes it, and as a plan analysis says it, where the same tools are kinds
+IMMORTAL_TIME_ADVICE = ("Treat the treatment as time-dependent (split_at_exposure + td_coxph / "
+                        "mantel_byar / simon_makuch) or use a landmark analysis (landmark); "
+                        "compare_naive_vs_timedependent shows both.")
+KIND_HINTS = ((IMMORTAL_TIME_ADVICE,
+               "Treat the treatment as time-dependent (the kinds td_cox, mantel_byar and "
+               "simon_makuch with exposure: its start date) or use a landmark analysis (kind "
+               "landmark); the immortal_time kind shows both."),)
+
+
 def plan_advice(text, settings, analysis_id=""):
     """``text`` (a note or warning of an estimator) for a plan analysis whose kind has the
     keys ``settings``: advice naming a Python argument or function becomes the plan setting
@@ -129,6 +140,8 @@ def plan_advice(text, settings, analysis_id=""):
     """
     if not isinstance(text, str):
         return text
+    for python, in_plan in KIND_HINTS:   # functions of the Python API that are plan kinds
+        text = text.replace(python, in_plan)
     for key, hints in SETTING_HINTS.items():
         for python, with_key, without in hints:
             if python in text:

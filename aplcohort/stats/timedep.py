@@ -56,7 +56,7 @@ import pandas as pd
 
 from .._checks import check_bool
 from .._results import Result
-from .shapes import CurveShape
+from .shapes import IMMORTAL_TIME_ADVICE, CurveShape
 from ..errors import (AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError,
                       StatisticalWarning)
 
@@ -649,9 +649,7 @@ def immortal_time_check(data: pd.DataFrame, *, time: str, group: str, treatment_
     if flagged:
         msg = (f"Immortal-time bias risk: groups of {group!r} are defined by a treatment that "
                f"starts after time zero: " + "; ".join(parts) + ". A comparison from time zero "
-               "credits the waiting time to the treated group(s). Treat the treatment as "
-               "time-dependent (split_at_exposure + td_coxph / mantel_byar / simon_makuch) or "
-               "use a landmark analysis (landmark); compare_naive_vs_timedependent shows both.")
+               "credits the waiting time to the treated group(s). " + IMMORTAL_TIME_ADVICE)
         if warn:
             warnings.warn(msg, ImmortalTimeWarning, stacklevel=2)
     return ImmortalTimeCheck(table=table, flagged=tuple(flagged), message=msg,
