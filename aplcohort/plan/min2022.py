@@ -639,8 +639,11 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
     from ..tables.frame import footnote_marker
     show = [c for c in head if c in table.columns]
 
+    def missing(v) -> bool:
+        return v is None or (isinstance(v, float) and np.isnan(v))
+
     def text(v):
-        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        return "" if missing(v) else str(v)
     data = pd.DataFrame({head[c]: [text(v) for v in table[c]] for c in show})
     notes = [table.attrs["explanation"]] if table.attrs.get("explanation") else []
     marker: dict = {}   # each distinct footnote once, numbered in order of first use
@@ -651,13 +654,10 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
         return marker[note]
     if "ci" in show:
         # a blank interval says why: a count has none; a test's result is its P value
-        def _isnan(v) -> bool:
-            return v is None or (isinstance(v, float) and np.isnan(v))
-
         def why_no_ci(r) -> str:
             if r.get("test") == "count":
                 return "a count has no confidence interval"
-            if _isnan(r.get("reproduced_estimate")) and not _isnan(r.get("p")):
+            if missing(r.get("reproduced_estimate")) and not missing(r.get("p")):
                 return "a test: its result is the P value in 'This run'; no confidence interval"
             return "no confidence interval: " + (text(r.get("note")) or "not computed")
         data[head["ci"]] = ["\u2013" + mark(why_no_ci(r)) if not c else c
