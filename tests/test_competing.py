@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from fractions import Fraction as Fr
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -440,3 +441,18 @@ def test_batch_gray_gives_the_same_reason_for_a_negative_variance():
         b = batch_gray(t, code, codes)
     assert np.isnan(b.statistic).all() and not b.estimable.any()
     assert list(b.note) == [NOTE_GRAY_NOT_PD]
+
+
+def test_complete_curve_has_se_zero_not_nan():
+    """A cumulative incidence complete at 1 (every patient still at risk has the event):
+    the variance sums to about -1e-16 (R cmprsk::cuminc on these data gives var
+    -1.1e-16 at time 3); its SE is 0, not NaN from the square root of a round-off (found by
+    test_cif_plus_km_is_one's random search in a CI run)."""
+    t = np.array([0., 0., 0., 1., 3., 3., 0., 0., 0., 0., 0., 2., 0., 0., 1., 2.])
+    c = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # no sqrt of a negative number
+        res = cumulative_incidence(t, c)
+    last = res.table[res.table.time == 3.0]
+    assert last.estimate.item() == pytest.approx(1.0, abs=1e-12)
+    assert last.std_err.item() == 0.0

@@ -758,7 +758,10 @@ def cumulative_incidence(time, code, group=None, *, strata=None, conf_type="log-
         tt, est, var, n_risk, n_ev, n_ce = (np.concatenate(c) for c in cols[2:])
     # the CI is elementwise: one call for every row (per-curve calls dominated small cohorts)
     lo, hi = _ci(est, var, conf_type, conf_level)
-    table = curve_frame(gcol, ccol, tt, est, np.sqrt(var), lo, hi, n_risk, n_ev, n_ce)
+    # a variance of 0 can come out of the sums as -1e-16 (a curve complete at 1; cmprsk's
+    # cuminc gives the same -1.1e-16): its SE is 0, as _ci takes it, not NaN
+    table = curve_frame(gcol, ccol, tt, est, np.sqrt(np.maximum(var, 0.0)), lo, hi, n_risk,
+                        n_ev, n_ce)
     return CIFResult(table=table, groups=glabels, causes=causes, conf_type=conf_type,
                      conf_level=float(conf_level), counts=counts_df, _data=(t, e, gcode),
                      variance=variance, extend=bool(extend), _strata=slabels)
