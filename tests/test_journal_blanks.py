@@ -14,6 +14,7 @@ an empty p beside "NE", the landmark tables empty cells and "None" for a landmar
 patient.
 """
 
+import dataclasses
 import re
 import warnings
 from pathlib import Path
@@ -194,3 +195,53 @@ def test_the_reasons_are_those_of_the_csv(runs):
     assert rows[k][header.index("p")] == "NE"
     reason = csv["not_estimable"].iloc[k].split(": ", 1)[1]
     assert any(n.startswith("NE, not estimable") and reason in n for n in notes)
+
+
+def test_the_tables_tex_of_a_replication_compiles(runs, tmp_path):
+    """Footnote markers of ten and more (``¹⁰``) are one exponent in TeX: ``$^{1}^{0}$``
+    stopped ``pdflatex tables.tex`` of ``aplcohort replicate min2022`` ("Double
+    superscript", in the published-vs-reproduced table)."""
+    import shutil
+    import subprocess
+    tex = (runs["min2022"] / "tables" / "published_vs_reproduced.tex").read_text(encoding="ascii")
+    assert "$^{10}$" in tex and "^{1}^{0}" not in tex
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("pdflatex is not installed (Debian: texlive-latex-base, "
+                    "texlive-latex-recommended; .ci/run installs them)")
+    work = tmp_path / "tex"
+    shutil.copytree(runs["min2022"] / "tables", work)
+    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
+                       cwd=work, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (work / "tables.log").read_text(errors="replace")[-3000:]
+
+
+def test_several_reasons_get_numbered_markers():
+    """Differing reasons: one numbered marker each, numbered after the table's own
+    markers (TeX: exponents); identical reasons once, naming their columns; NE where the
+    value is not estimable, an en dash where it is not applicable."""
+    from aplcohort.tables.blanks import explain_blanks
+    from aplcohort.tables.frame import format_frame
+    nan = float("nan")
+    df = pd.DataFrame({"group": ["A", "B", "C"], "n": [3.0, nan, 5.0],
+                       "events": [1.0, nan, nan], "p": [0.2, nan, nan],
+                       "rate": [0.1, nan, 0.3], "note": ["", "", ""]})
+    t = format_frame(df, "Rates")
+    assert t.data["n"].tolist() == ["3", "", "5"]           # the formatter leaves blanks
+    why = [{}, {"n": ("not_estimable", "no patient in B"), "events": ("not_estimable",
+                                                                      "no patient in B"),
+                "p": ("not_applicable", "B is the reference"),
+                "rate": ("not_estimable", "no patient in B")},
+           {"events": ("not_applicable", "events not counted in C"),
+            "p": ("not_applicable", "one test only")}]
+    t = dataclasses.replace(t, footnotes=("\u00b9 an interval note.",))
+    e = explain_blanks(t, why)
+    rows = e.data.values.tolist()
+    assert rows[1][1:] == ["NE\u00b2", "NE\u00b2", "\u2013\u00b3", "NE\u00b2"], rows
+    assert rows[2][2:4] == ["\u2013\u2074", "\u2013\u2075"], rows
+    assert e.footnotes == ("\u00b9 an interval note.",
+                           "\u00b2 Not estimable (n, Events and Rate): no patient in B.",
+                           "\u00b3 Not applicable (p): B is the reference.",
+                           "\u2074 Not applicable (Events): events not counted in C.",
+                           "\u2075 Not applicable (p): one test only.")
+    assert "NE$^{2}$" in e.to_latex() and "--$^{3}$" in e.to_latex()

@@ -287,6 +287,8 @@ def latex_escape(s: str) -> str:
     'p $<$0.001 \\\\& 5\\\\% -- ok'
     >>> latex_escape("\\u03c7\\u00b2, \\u00d710\\u2079/L, \\u2265 3")
     '$\\\\chi^{2}$, $\\\\times$10$^{9}$/L, $\\\\geq$ 3'
+    >>> latex_escape("NE\\u00b9\\u2070")
+    'NE$^{10}$'
     """
     s = str(s)
     if _LATEX_PLAIN.fullmatch(s):  # most cells: printable ASCII with no special character
@@ -302,6 +304,11 @@ def latex_escape(s: str) -> str:
     for ch in s:
         if ch in _LATEX_MATH:
             m = _LATEX_MATH[ch]
+            if math and m[:2] in ("^{", "_{") and math[-1][:2] == m[:2]:
+                # superscript digits in a row (the footnote marker ¹⁰) are one exponent:
+                # "^{1}^{0}" is a "Double superscript" error
+                math[-1] = math[-1][:-1] + m[2:]
+                continue
             if math and m[:1].isalpha() and math[-1][-1:].isalpha():
                 m = " " + m
             math.append(m)
