@@ -195,6 +195,11 @@ def test_the_reasons_are_those_of_the_csv(runs):
     assert rows[k][header.index("p")] == "NE"
     reason = csv["not_estimable"].iloc[k].split(": ", 1)[1]
     assert any(n.startswith("NE, not estimable") and reason in n for n in notes)
+    # docs/tables.md shows these footnotes as the run writes them
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text(encoding="utf-8")
+    for n in notes + [n for _, _, _, ns in _docx_tables(
+            t / "disease_course__transition_report.docx") for n in ns]:
+        assert f"  {n}\n" in doc, n
 
 
 def test_the_tables_tex_of_a_replication_compiles(runs, tmp_path):
