@@ -18,7 +18,10 @@ table built from the frame (DOCX, TeX, HTML, ``report.html``, ``manuscript.docx`
 
 Which row and fields of the frame a cell prints comes from the table's
 ``source_rows`` / ``source_fields`` (set by :func:`aplcohort.tables.frame.format_frame`
-and :func:`aplcohort.tables.regression.regression_table`).
+and :func:`aplcohort.tables.regression.regression_table`). A plan run applies the rule to
+every table it builds from a result frame (:func:`aplcohort.plan.write.write_outputs`,
+with the reasons of the analysis) and to the published-vs-reproduced table; in Python:
+``explain_blanks(t, frame_reasons(t.raw))`` for a table of :func:`format_frame`.
 """
 
 from __future__ import annotations
@@ -163,7 +166,13 @@ def _superscript(n: int) -> str:
 
 
 def _spans_without(spans, dropped: set) -> tuple:
-    """Spanning headers over the columns that are left (a span left with no column goes)."""
+    """Spanning headers over the columns that are left (a span left with no column goes).
+
+    >>> _spans_without((("Univariable", 1, 2), ("Multivariable", 3, 4)), {2})
+    (('Univariable', 1, 1), ('Multivariable', 2, 3))
+    >>> _spans_without((("Univariable", 1, 2), ("Multivariable", 3, 4)), {1, 2})
+    (('Multivariable', 1, 2),)
+    """
     out = []
     for label, a, b in spans:
         kept = [j for j in range(a, b + 1) if j not in dropped]
