@@ -309,7 +309,7 @@ def test_published_table_in_every_format_and_first_in_the_manuscript(replica):
             m = cell[1:]
             why = [p for p in paras if p.startswith(m + " ")]
             assert cell[0] == "\u2013" and len(why) == 1, (row["id"], cell)
-            assert ("a count has no confidence interval" in why[0]) == (row["test"] == "count")
+            assert ("a count: no confidence interval" in why[0]) == (row["test"] == "count")
     assert "'by construction' rows are decided by counts the generator fixes" in body  # explanation
     # the report counts it apart from the analyses' tables
     html = (out / "report.html").read_text()

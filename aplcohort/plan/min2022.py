@@ -596,18 +596,38 @@ def facts_html(table: pd.DataFrame) -> str:
             "95 % CI", "kind",
             "share of seeds", "test", "verdict", "note"]
     rows = []
-    for _, r in table.iterrows():
+    ci, ci_notes = _facts_ci_cells(table)
+    for k, (_, r) in enumerate(table.iterrows()):
         share = r.get("share_of_seeds")
         share_txt = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
         cls = {"holds": "holds", "does not hold": "fails"}.get(r["verdict"], "neutral")
-        cells = [r["fact"], r["published"], r["reproduced"], r["ci"], r["kind"], share_txt, r["test"]]
+        cells = [r["fact"], r["published"], r["reproduced"], ci[k], r["kind"], share_txt, r["test"]]
         # the note (why a row is by construction, what was not counted) is printed, not a tooltip
         rows.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells)
                     + f"<td class='{cls}'>{esc(r['verdict'])}</td>"
                     + f"<td class='note'>{esc(str(r.get('note') or ''))}</td></tr>")
     out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
                + "".join(rows) + "</tbody></table>")
+    if ci_notes:
+        out.append("<div class='footnotes'>" + "".join(f"<p>{esc(n)}</p>" for n in ci_notes)
+                   + "</div>")
     return "\n".join(out)
+
+
+def _facts_ci_cells(table: pd.DataFrame):
+    """The 95 % CI cells of the published-vs-reproduced table and their footnotes: a blank
+    interval is an en dash with its reason (that of the full-precision CSV), by the rule
+    of every journal table (:func:`aplcohort.tables.blanks.explain_blanks`)."""
+    from ..tables.blanks import explain_blanks
+    from ..tables.export import JournalTable
+    from .null_reasons import frame_reasons
+    cells = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+             for v in (table["ci"] if "ci" in table.columns else [""] * len(table))]
+    jt = JournalTable("95 % CI", pd.DataFrame({"95 % CI": cells}), table,
+                      source_rows=tuple(range(len(table))),
+                      source_fields=(("ci", "ci_lower", "ci_upper"),))
+    jt = explain_blanks(jt, frame_reasons(table, fact=True))
+    return list(jt.data["95 % CI"]), list(jt.footnotes)
 
 
 #: Caption of the published-vs-reproduced table in tables/ and the manuscript.
@@ -622,7 +642,9 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
     landscape page); the explanation printed above the table in the report is its first
     footnote. A row's note (why it is by construction, what was not counted) is a numbered
     footnote, each distinct note once, its marker in the "Note" column: as a column of
-    the eight-column page the notes ran to twenty lines a row.
+    the eight-column page the notes ran to twenty lines a row. A blank interval prints an
+    en dash with its reason (that of the full-precision CSV) in a numbered footnote
+    (:func:`aplcohort.tables.blanks.explain_blanks`).
 
     Examples
     --------
@@ -652,19 +674,16 @@ def facts_journal_table(table: pd.DataFrame, caption: str | None = None):
         if note not in marker:
             marker[note] = footnote_marker(len(marker))
         return marker[note]
-    if "ci" in show:
-        # a blank interval says why: a count has none; a test's result is its P value
-        def why_no_ci(r) -> str:
-            if r.get("test") == "count":
-                return "a count has no confidence interval"
-            if missing(r.get("reproduced_estimate")) and not missing(r.get("p")):
-                return "a test: its result is the P value in 'This run'; no confidence interval"
-            return "no confidence interval: " + (text(r.get("note")) or "not computed")
-        data[head["ci"]] = ["\u2013" + mark(why_no_ci(r)) if not c else c
-                            for c, r in zip(data[head["ci"]], table.to_dict(orient="records"))]
     if "note" in show:
         data[head["note"]] = [mark(n) if n else "" for n in data[head["note"]]]
     notes += [f"{m} {n}" for n, m in marker.items()]
-    return JournalTable(caption=caption or FACTS_CAPTION, data=data,
-                        raw=table.drop(columns=[c for c in table.columns if c not in show]),
-                        footnotes=tuple(notes))
+    jt = JournalTable(caption=caption or FACTS_CAPTION, data=data,
+                      raw=table.drop(columns=[c for c in table.columns if c not in show]),
+                      footnotes=tuple(notes), source_rows=tuple(range(len(table))),
+                      source_fields=tuple(("ci", "ci_lower", "ci_upper") if c == "ci" else (c,)
+                                          for c in show))
+    # a blank interval says why (a count has none; a test's result is its P value): the
+    # reasons of the CSV's not_applicable column, by the rule of every journal table
+    from ..tables.blanks import explain_blanks
+    from .null_reasons import frame_reasons
+    return explain_blanks(jt, frame_reasons(table, fact=True))

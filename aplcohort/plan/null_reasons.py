@@ -96,11 +96,12 @@ def explain_nulls(doc: dict) -> dict:
 
 
 def explain_frame(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str | None = None,
-                  fact: bool = False) -> pd.DataFrame:
+                  fact: bool = False, reasons: list | None = None) -> pd.DataFrame:
     """A result frame as its full-precision CSV is written: with the same reasons as
     results.json, as two text columns ``not_estimable`` and ``not_applicable``
     (``"field, field: reason; field: reason"``, empty for a row without such a null), added
-    only when the frame has a null (the frame itself is not changed).
+    only when the frame has a null (the frame itself is not changed). ``reasons``: those
+    :func:`frame_reasons` gave for ``tab`` already.
 
     >>> t = pd.DataFrame({"term": ["age"], "level": [None], "coef": [0.2], "se": [0.1],
     ...                   "robust_se": [float("nan")], "estimate": [1.22], "note": [""]})
@@ -109,20 +110,40 @@ def explain_frame(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str 
     """
     if any(m in tab.columns for m in MAPS):
         return tab
-    rows = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
-    ctx = {"analysis": analysis or {}, "kind": kind, "key": None, "parent": None,
-           "siblings": rows, "fact": fact}
     cols: dict = {m: [] for m in MAPS}
-    for r in rows:
-        _explain_row(r, ctx)
+    if reasons is None:
+        reasons = frame_reasons(tab, analysis=analysis, kind=kind, fact=fact)
+    for r in reasons:
         for m in MAPS:
             by_reason: dict = {}
-            for f, why in (r.get(m) or {}).items():
-                by_reason.setdefault(why, []).append(f)
+            for f, (m_f, why) in r.items():
+                if m_f == m:
+                    by_reason.setdefault(why, []).append(f)
             cols[m].append("; ".join(f"{', '.join(fs)}: {why}" for why, fs in by_reason.items()))
     if not any(any(c) for c in cols.values()):
         return tab
     return tab.assign(**cols)
+
+
+def frame_reasons(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str | None = None,
+                  fact: bool = False) -> list:
+    """The reasons :func:`explain_frame` writes, per row of ``tab``: ``{field: (map,
+    reason)}`` for each null field (``map`` "not_estimable" or "not_applicable"); the
+    journal tables print them under the table (:func:`aplcohort.tables.blanks.explain_blanks`).
+
+    >>> t = pd.DataFrame({"term": ["age"], "level": [None], "coef": [0.2], "se": [0.1],
+    ...                   "robust_se": [float("nan")], "estimate": [1.22], "note": [""]})
+    >>> frame_reasons(t, kind="cox")[0]["robust_se"]
+    ('not_applicable', 'no robust variance asked: the SE, CI and p are model-based (se)')
+    """
+    rows = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
+    ctx = {"analysis": analysis or {}, "kind": kind, "key": None, "parent": None,
+           "siblings": rows, "fact": fact}
+    out = []
+    for r in rows:
+        _explain_row(r, ctx)
+        out.append({f: (m, why) for m in MAPS for f, why in (r.get(m) or {}).items()})
+    return out
 
 
 def _walk(o, ctx) -> None:

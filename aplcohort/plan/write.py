@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, PlanError
-from .null_reasons import explain_frame, explain_nulls
+from .null_reasons import explain_frame, explain_nulls, frame_reasons
 from .report import build_report
 
 #: Marker file aplcohort writes in every output folder it creates.
@@ -1030,6 +1030,7 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
     Path
         The output folder.
     """
+    from ..tables.blanks import explain_blanks
     from ..tables.export import JournalTable, save_table, write_csv_frame
     from .provenance import for_results
 
@@ -1108,11 +1109,15 @@ def write_outputs(res, out, *, force: bool = False, extra_dirs: dict | None = No
                                               [redact_dates(f) for f in tab.footnotes]))
                         jt = tab
                     elif isinstance(tab, pd.DataFrame):
+                        # the reasons of its nulls: columns of the CSV, footnotes of the
+                        # journal table (explain_blanks)
+                        why = frame_reasons(tab, analysis=a.summary, kind=a.kind)
                         with _naming(stem, ("csv",)):  # full precision
-                            write_csv_frame(explain_frame(tab, analysis=a.summary, kind=a.kind),
+                            write_csv_frame(explain_frame(tab, reasons=why),
                                             stem.with_name(stem.name + ".csv"))
-                        jt = _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
-                                             plan_of.get(aid) or {}, labels, style)
+                        jt = explain_blanks(
+                            _table_of_frame(tab, _manuscript_caption(a, caption), name, a,
+                                            plan_of.get(aid) or {}, labels, style), why)
                         fmts = tuple(f for f in options["tables"] if f != "csv")
                         if fmts:
                             with _naming(stem, fmts):

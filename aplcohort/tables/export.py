@@ -54,6 +54,13 @@ class JournalTable(Result):
         0-based positions).
     table_choices : dict
         Choices made (tests, decimals, CI method) shown in the notebook header.
+    source_rows : tuple, optional
+        Per row of ``data``, the position of the row of the result frame it prints (None
+        for a row the layout adds: a variable heading, a reference level).
+    source_fields : tuple, optional
+        Per column of ``data``, the fields of the result frame it prints (an estimate
+        with its bounds: three). With ``source_rows`` they let a blank cell say why it is
+        blank (:func:`aplcohort.tables.blanks.explain_blanks`).
     """
 
     kind = "table"
@@ -65,6 +72,8 @@ class JournalTable(Result):
     footnotes: tuple = ()
     spans: tuple = ()
     table_choices: dict = field(default_factory=dict)
+    source_rows: tuple = ()
+    source_fields: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.data, pd.DataFrame):
@@ -79,6 +88,8 @@ class JournalTable(Result):
         object.__setattr__(self, "indent", ind)
         object.__setattr__(self, "footnotes", tuple(self.footnotes))
         object.__setattr__(self, "spans", tuple(tuple(s) for s in self.spans))
+        object.__setattr__(self, "source_rows", tuple(self.source_rows))
+        object.__setattr__(self, "source_fields", tuple(tuple(f) for f in self.source_fields))
 
     # ------------------------------------------------------------------ Result API
     @property
@@ -276,6 +287,8 @@ def latex_escape(s: str) -> str:
     'p $<$0.001 \\\\& 5\\\\% -- ok'
     >>> latex_escape("\\u03c7\\u00b2, \\u00d710\\u2079/L, \\u2265 3")
     '$\\\\chi^{2}$, $\\\\times$10$^{9}$/L, $\\\\geq$ 3'
+    >>> latex_escape("NE\\u00b9\\u2070")
+    'NE$^{10}$'
     """
     s = str(s)
     if _LATEX_PLAIN.fullmatch(s):  # most cells: printable ASCII with no special character
@@ -291,6 +304,11 @@ def latex_escape(s: str) -> str:
     for ch in s:
         if ch in _LATEX_MATH:
             m = _LATEX_MATH[ch]
+            if math and m[:2] in ("^{", "_{") and math[-1][:2] == m[:2]:
+                # superscript digits in a row (the footnote marker ¹⁰) are one exponent:
+                # "^{1}^{0}" is a "Double superscript" error
+                math[-1] = math[-1][:-1] + m[2:]
+                continue
             if math and m[:1].isalpha() and math[-1][-1:].isalpha():
                 m = " " + m
             math.append(m)

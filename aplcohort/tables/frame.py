@@ -197,6 +197,7 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
     marked: dict[str, list] = {}   # interval note -> rows: a footnote marker each
     nr_used = ne_used = na_used = False
     out_cols: dict[str, list] = {}
+    src_fields: dict[str, tuple] = {}   # the frame's fields each printed column shows
     p_cols = [c for c in cols if is_p_column(c)]
 
     def rowname(i):
@@ -310,7 +311,9 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
                                               na_lower=nb_side.get("lower"),
                                               na_upper=nb_side.get("upper"))) + mark)
             unit = ", %" if scale == 100.0 else ""
-            out_cols[f"{head}{unit} ({pct} CI)" + (" " * sum(1 for k in out_cols if k.startswith(head)))] = cells
+            key = f"{head}{unit} ({pct} CI)" + (" " * sum(1 for k in out_cols if k.startswith(head)))
+            out_cols[key] = cells
+            src_fields[key] = (e, lo, hi)
             continue
         v = df[c]
         if c in p_cols:
@@ -348,8 +351,8 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
             if c in w_cols:
                 head = "Weighted " + head[:1].lower() + head[1:]
         else:
-            if c == "term":
-                cells = [lab.term(x, reference_levels) for x in v]
+            if c == "term":   # a row without a term (a landmark not analysed): blank
+                cells = ["" if _isnan(x) else lab.term(x, reference_levels) for x in v]
             elif c == name_col:
                 cells = ["" if _isnan(x) else lab.column(x) for x in v]
             elif c == "level" and name_col is not None:
@@ -369,6 +372,7 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         while head in out_cols:
             head += " "
         out_cols[head] = cells
+        src_fields[head] = (c,)
     data = pd.DataFrame(out_cols)
     notes = []
     if nr_used:
@@ -387,7 +391,9 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         notes.append(f"{said} are weighted (pseudo-population) counts: sums of the "
                      f"{weighted} of the patients concerned, not numbers of patients.")
     return JournalTable(caption=caption, data=data, raw=df, footnotes=tuple(notes),
-                        table_choices={"style": st.name, "conf_level": conf_level})
+                        table_choices={"style": st.name, "conf_level": conf_level},
+                        source_rows=tuple(range(len(df))),
+                        source_fields=tuple(src_fields[k] for k in out_cols))
 
 
 #: Footnote markers of cells whose interval has a note (superscript digits: plain text,

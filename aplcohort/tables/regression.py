@@ -270,17 +270,26 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
         head += [f"{ratio_label} ({pct} CI)" + (" " * k), "p" + (" " * k)]
     # column names must be unique: the second model's get a trailing space (invisible)
     rows, indent, raw = [], [], []
+    # the row of the terms frame each table row prints (None: a heading or reference row)
+    frame = result if isinstance(result, pd.DataFrame) else (
+        table if two else getattr(result, "terms", None))
+    position = ({str(t): k for k, t in enumerate(frame["term"])}
+                if isinstance(frame, pd.DataFrame) and "term" in frame.columns else {})
+    source_rows = []
     for kind, var, term in rows_spec:
         if kind == "header":
             rows.append([namer.variable(var)] + [""] * (2 * nmod))
             indent.append(0)
+            source_rows.append(None)
             continue
         if kind == "reference":
             if ref_text is None:
                 continue
             rows.append([namer.ref(var, refs[var])] + [ref_text, ""] * nmod)
             indent.append(1)
+            source_rows.append(None)
             continue
+        source_rows.append(position.get(str(term)))
         label = namer.level(var, term) if kind == "level" else namer.term(term, refs)
         cells = [label]
         for k, (hr, lo, hi, p) in enumerate(est[term]):
@@ -297,6 +306,10 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
         rows.append(cells)
         indent.append(1 if kind == "level" else 0)
     df = pd.DataFrame(rows, columns=head)
+    # the fields of the terms frame each column prints
+    source_fields = [("term",)] + ([f for m in ("uni", "multi") for f in (
+        (f"hr_{m}", f"lower_{m}", f"upper_{m}"), (f"p_{m}",))] if two
+        else [("estimate", "lower", "upper"), ("p",)])
     spans = ((model_labels[0], 1, 2), (model_labels[1], 3, 4)) if two else ()
     notes = []
     if n is not None:
@@ -340,4 +353,6 @@ def regression_table(result, *, labels=None, ratio_label: str | None = None,
                         df, raw_df, tuple(indent), tuple(notes), spans,
                         table_choices={"ratio": ratio_label, "conf_level": float(cl),
                                        "reference_levels": refs, "style": st.name,
-                                       "reference_rows": st.reference})
+                                       "reference_rows": st.reference},
+                        source_rows=tuple(source_rows) if position else (),
+                        source_fields=tuple(source_fields) if position else ())
