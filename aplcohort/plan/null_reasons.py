@@ -305,8 +305,10 @@ def _fact_reason(o: dict, f: str):
         return "not_estimable", why_not
     if f in ("ci_lower", "ci_upper"):
         if not has_est:
-            return ("not_applicable" if not _null(o.get("p")) else "not_estimable",
-                    "no reproduced_estimate, so no confidence interval of it")
+            if not _null(o.get("p")):
+                return "not_applicable", ("a comparison by a test: its result is the P value, "
+                                          "not an estimate with a confidence interval")
+            return "not_estimable", f"no reproduced estimate ({why_not}), so no interval"
         return "not_applicable", ("no confidence interval of reproduced_estimate is computed"
                                   + ("; the groups' own intervals are in ci"
                                      if _text(o.get("ci")) else ""))
