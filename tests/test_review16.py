@@ -1,0 +1,76 @@
+"""Review 16: hostile review of the review-15 changes (null reasons, rank-test kernels, plan
+advice, SAS/Stata dates). Each test failed on the code before its fix.
+
+1. A Stata/SAS day number from 1900 to 2199 (1965-03-15 .. 1966-01-09, a birth date) was read
+   as a year: refused as "a partial date", or with ``partial_dates: mid`` silently imputed as
+   1 July of that year. Under ``sas_stata_dates: true`` it is the day; with partial dates
+   declared too it is refused naming both readings (cells and cut-off alike).
+"""
+
+import datetime as dt
+import warnings
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import aplcohort as apc
+from aplcohort.cohort import load
+from aplcohort.cohort.endpoints import parse_cutoff
+from aplcohort.errors import CohortValidationError, InputError
+from pathlib import Path
+
+ROOT = Path(apc.__file__).resolve().parents[1]
+DATA = ROOT / "data" / "synthetic" / "min2022.csv"
+ORIGIN = pd.Timestamp("1960-01-01")
+
+
+def _raw() -> pd.DataFrame:
+    return pd.read_csv(DATA, dtype=str, keep_default_na=False)
+
+
+def _sas_csv(tmp_path, birth: str, partial: str | None = None):
+    """The bundled CSV with every date as a Stata/SAS day number and a birth_date column
+    (``birth`` for the first patient, blank for the others)."""
+    df = _raw()
+    for c in df.columns:
+        if c.endswith("_date"):
+            df[c] = [str((pd.Timestamp(v) - ORIGIN).days) if v else "" for v in df[c]]
+    df["birth_date"] = ""
+    df.loc[0, "birth_date"] = birth
+    df.loc[0, "age_at_diagnosis"] = ""   # (the age would contradict the birth date)
+    src = tmp_path / "sas.csv"
+    df.to_csv(src, index=False)
+    mp = tmp_path / "mapping.yaml"
+    mp.write_text("sas_stata_dates: true\n" + (f"partial_dates: {partial}\n" if partial else ""),
+                  encoding="utf-8")
+    return src, mp
+
+
+# ------------------------------------------------------------------------------ item 1
+def test_sas_day_number_1900_to_2199_is_a_day_not_a_year(tmp_path):
+    src, mp = _sas_csv(tmp_path, "2000")          # 1965-06-23, not the year 2000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = load(src, mapping=mp)
+    assert c.data.loc[0, "birth_date"].date() == dt.date(1965, 6, 23)
+
+
+def test_sas_day_number_or_year_with_partial_dates_is_refused(tmp_path):
+    src, mp = _sas_csv(tmp_path, "2000", partial="mid")   # was silently 2000-07-01
+    with pytest.raises(CohortValidationError) as ei, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load(src, mapping=mp)
+    msg = str(ei.value)
+    assert "birth_date" in msg and "ambiguous" in msg
+    assert "the year 2000" in msg and "1965-06-23" in msg
+
+
+def test_sas_cutoff_1900_to_2199_read_as_the_cells_are():
+    cohort = SimpleNamespace(source={"mapping": {"sas_stata_dates": True}})
+    assert parse_cutoff(2000, cohort) == pd.Timestamp("1965-06-23")
+    assert parse_cutoff("2000", cohort) == pd.Timestamp("1965-06-23")
+    mixed = SimpleNamespace(source={"mapping": {"sas_stata_dates": True,
+                                                "partial_dates": "mid"}})
+    with pytest.raises(InputError, match="ambiguous.*1965-06-23"):
+        parse_cutoff(2000, mixed)
