@@ -5,6 +5,9 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    as a year: refused as "a partial date", or with ``partial_dates: mid`` silently imputed as
    1 July of that year. Under ``sas_stata_dates: true`` it is the day; with partial dates
    declared too it is refused naming both readings (cells and cut-off alike).
+2. A negative Stata/SAS day number in a text cell (``-100`` = 1959-09-23: any date before 1960,
+   e.g. a birth date) was refused as "not an ISO date", advising a date format; a numeric
+   cell was read. Text and numbers are read alike.
 """
 
 import datetime as dt
@@ -74,3 +77,18 @@ def test_sas_cutoff_1900_to_2199_read_as_the_cells_are():
                                                 "partial_dates": "mid"}})
     with pytest.raises(InputError, match="ambiguous.*1965-06-23"):
         parse_cutoff(2000, mixed)
+
+
+# ------------------------------------------------------------------------------ item 2
+def test_negative_sas_day_number_text_is_a_date_before_1960(tmp_path):
+    src, mp = _sas_csv(tmp_path, "-3650")          # 1950-01-03
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = load(src, mapping=mp)
+    assert c.data.loc[0, "birth_date"].date() == dt.date(1950, 1, 3)
+    assert (pd.Timestamp("1960-01-01") - pd.Timedelta(days=3650)).date() == dt.date(1950, 1, 3)
+    src, mp = _sas_csv(tmp_path, "-3650.5")       # a datetime, not a day: refused as such
+    with pytest.raises(CohortValidationError, match="not a whole number of days"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load(src, mapping=mp)

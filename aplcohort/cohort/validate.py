@@ -321,6 +321,12 @@ def _sas_stata_day(u):
     return ts, None
 
 
+def _negative_day_text(u) -> bool:
+    """A text cell holding a negative whole day number (``-100``: a Stata/SAS date before
+    1960-01-01, e.g. a birth date)."""
+    return isinstance(u, str) and bool(re.fullmatch(r"-[0-9]+(?:\.[0-9]+)?", u.strip()))
+
+
 def _sas_stata_cell(u, part, policy):
     """``_parse_date_cell`` of a number (or number text) in a date column under
     ``sas_stata_dates: true``: a day number since 1960-01-01. A whole number 1900-2199 is
@@ -355,7 +361,7 @@ def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy, st
                         partial_date)
     is_num = isinstance(u, (int, float, np.integer, np.floating)) and not isinstance(u, bool)
     part = partial_date(u)
-    if serial == "sas-stata" and (is_num or is_serial_text(u)):
+    if serial == "sas-stata" and (is_num or is_serial_text(u) or _negative_day_text(u)):
         # the mapping says the column's numbers count days since 1960-01-01: 1900-2199 are
         # the days 1965-03-15 .. 1966-01-09 (birth dates), not years, unless the mapping
         # also says the data have partial dates: then a year is as likely, and it is refused
