@@ -8,14 +8,20 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
 2. A negative Stata/SAS day number in a text cell (``-100`` = 1959-09-23: any date before 1960,
    e.g. a birth date) was refused as "not an ISO date", advising a date format; a numeric
    cell was read. Text and numbers are read alike.
+3. Table 1 with ``smd: true`` where one group has no known value of a variable: the whole
+   analysis ended "not estimable: standardized_mean_difference: need at least two groups"
+   (with a NumericalWarning for a constant column); now that row's SMD is not estimable.
 """
 
 import datetime as dt
 import warnings
 from types import SimpleNamespace
 
+import json
+
 import pandas as pd
 import pytest
+import yaml
 
 import aplcohort as apc
 from aplcohort.cohort import load
@@ -92,3 +98,45 @@ def test_negative_sas_day_number_text_is_a_date_before_1960(tmp_path):
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         load(src, mapping=mp)
+
+
+# --------------------------------------------------------------------------- items 3, 4
+def _run(tmp_path, analyses, df, name="p"):
+    from aplcohort.cli import main
+    csv = tmp_path / f"{name}.csv"
+    df.to_csv(csv, index=False)
+    plan = {"plan": name, "data": {"source": str(csv), "types": {"const": "number"}},
+            "output": {"formats": ["png"], "tables": ["csv"]}, "analyses": analyses}
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    out = tmp_path / f"out_{name}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["run", str(p), "--out", str(out)]) == 0
+    return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def table1_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("t1")
+    d = _raw()
+    d.loc[d["reinduction_regimen"] == "IC", "wbc_relapse"] = ""   # no known value in IC
+    d["const"] = "5"                                               # no variation
+    return _run(tmp, [{"id": "t1", "kind": "table1", "group": "reinduction_regimen",
+                       "variables": ["age_at_diagnosis", "wbc_relapse", "const", "sex"],
+                       "where": "reinduction_regimen != 'none'", "smd": True}], d)
+
+
+def _rows(doc, var):
+    return [r for r in doc["analyses"]["t1"]["rows"] if r["variable"] == var]
+
+
+def test_table1_smd_of_a_group_without_values_is_one_row_not_the_table(table1_run):
+    out, doc = table1_run
+    a = doc["analyses"]["t1"]
+    assert a["status"] == "ok", a.get("reason")
+    assert not [w for w in a.get("warnings") or [] if "NumericalWarning" in w]
+    age = _rows(doc, "age_at_diagnosis")
+    assert age and all(isinstance(r["smd"], float) for r in age)
+    wbc = _rows(doc, "wbc_relapse")
+    assert all(r["smd"] is None and r["p"] is None for r in wbc)

@@ -280,11 +280,16 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 why_not.append(f"{label}: no p-value ({reason}).")
         d_smd = np.nan
         if smd and len(groups) >= 2:
-            d_smd = standardized_mean_difference(s if kind == "categorical" else pd.to_numeric(s),
-                                                 gvals, kind=kind, order=groups)
+            known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
+            # fewer than two groups with a known value: no difference to standardise (the
+            # row's SMD is not estimable, the footnote names the groups; not the whole table)
+            if sum(k > 0 for k in known.values()) >= 2:
+                with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: NaN, said below
+                    d_smd = standardized_mean_difference(
+                        s if kind == "categorical" else pd.to_numeric(s), gvals, kind=kind,
+                        order=groups)
             extra["smd"] = format_num(d_smd, 2)
             if not np.isfinite(d_smd):
-                known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
                 few = [str(lab.level(group, g)) for g in groups
                        if known[g] < (2 if kind == "continuous" else 1)]
                 extra["smd"] = DASH
