@@ -11,6 +11,10 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
 3. Table 1 with ``smd: true`` where one group has no known value of a variable: the whole
    analysis ended "not estimable: standardized_mean_difference: need at least two groups"
    (with a NumericalWarning for a constant column); now that row's SMD is not estimable.
+4. Table 1's null p and SMD had a generic reason in results.json ("the test of 'X' is not
+   defined on these values"; "a group with too few known values, or no variation") while
+   the table knew which: the rows carry ``test_note`` / ``smd_note`` (only in a table with
+   such a null), the reason beside the null.
 """
 
 import datetime as dt
@@ -140,3 +144,17 @@ def test_table1_smd_of_a_group_without_values_is_one_row_not_the_table(table1_ru
     assert age and all(isinstance(r["smd"], float) for r in age)
     wbc = _rows(doc, "wbc_relapse")
     assert all(r["smd"] is None and r["p"] is None for r in wbc)
+
+
+def test_table1_null_p_and_smd_have_their_own_reason(table1_run):
+    out, doc = table1_run
+    for r in _rows(doc, "wbc_relapse"):
+        assert r["not_estimable"]["smd"] == "no SMD: IC: fewer than 2 known values"
+        assert r["not_estimable"]["p"] == ("no p-value: fewer than two groups have "
+                                           "non-missing values: no test")
+    for r in _rows(doc, "const"):
+        assert r["not_estimable"]["smd"] == "no SMD: no variation within the groups"
+        assert r["not_estimable"]["p"] == "no p-value: all values are identical: no test"
+    # rows with a value have no note
+    assert all(r.get("smd_note") is None and "not_estimable" not in r
+               for r in _rows(doc, "age_at_diagnosis"))
