@@ -15,6 +15,9 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    defined on these values"; "a group with too few known values, or no variation") while
    the table knew which: the rows carry ``test_note`` / ``smd_note`` (only in a table with
    such a null), the reason beside the null.
+5. The immortal-time advice of an analysis of a competing-risk endpoint (cif, gray, finegray,
+   cause_specific_cox) named td_cox, mantel_byar, simon_makuch, landmark and immortal_time,
+   each of which refuses such an endpoint; it names td_finegray.
 """
 
 import datetime as dt
@@ -158,3 +161,56 @@ def test_table1_null_p_and_smd_have_their_own_reason(table1_run):
     # rows with a value have no note
     assert all(r.get("smd_note") is None and "not_estimable" not in r
                for r in _rows(doc, "age_at_diagnosis"))
+
+
+# --------------------------------------------------------------------------------- item 5
+CONS = "postremission_modality in ['ATO-based', 'auto HSCT', 'allo HSCT']"
+ENDPOINTS = {"os": {"endpoint": "OS", "time_zero": "response", "unit": "months"},
+             "cir": {"endpoint": "CIR", "time_zero": "response", "unit": "months"}}
+
+
+def _run_plan(tmp_path, analyses, name, df=None):
+    from aplcohort.cli import main
+    csv = tmp_path / f"{name}.csv"
+    (_raw() if df is None else df).to_csv(csv, index=False)
+    plan = {"plan": name, "data": {"source": str(csv)}, "endpoints": ENDPOINTS,
+            "output": {"formats": ["png"], "tables": ["csv"]}, "analyses": analyses}
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    out = tmp_path / f"out_{name}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["run", str(p), "--out", str(out)])
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8")) if rc == 0 else None
+    return rc, doc
+
+
+@pytest.fixture(scope="module")
+def guard_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("guard")
+    rc, doc = _run_plan(tmp, [
+        {"id": "cif", "kind": "cif", "endpoint": "cir", "group": "postremission_modality",
+         "where": CONS, "figure": False},
+        {"id": "km", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+         "where": CONS, "figure": False}], "guard")
+    assert rc == 0
+    return tmp, doc
+
+
+def test_immortal_time_advice_of_a_competing_risk_endpoint_can_be_followed(guard_run):
+    """The advice of a cif analysis names td_finegray (which runs on that endpoint), not
+    the survival kinds, each of which refuses a competing-risk endpoint."""
+    tmp, doc = guard_run
+    msg = doc["analyses"]["cif"]["immortal_time"]["check"]["message"]
+    assert "the kind td_finegray with exposure: its start date" in msg
+    assert "the kinds td_cox" not in msg and "the immortal_time kind shows both" not in msg
+    # a survival endpoint keeps the survival kinds
+    assert "the kinds td_cox, mantel_byar and simon_makuch" in \
+        doc["analyses"]["km"]["immortal_time"]["check"]["message"]
+    # following each piece of advice: td_finegray runs; td_cox is refused on this endpoint
+    rc, res = _run_plan(tmp, [{"id": "tdfg", "kind": "td_finegray", "endpoint": "cir",
+                               "exposure": "postremission_start_date", "where": CONS}], "follow")
+    assert rc == 0 and res["analyses"]["tdfg"]["status"] == "ok"
+    rc, _ = _run_plan(tmp, [{"id": "tdc", "kind": "td_cox", "endpoint": "cir",
+                             "exposure": "postremission_start_date", "where": CONS}], "refused")
+    assert rc == 2

@@ -563,6 +563,10 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     conf_level = float(getattr(m, "conf_level", None) or 0.95)
     chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
                               warn=False)
+    if competing:   # the advice a plan can follow for a competing-risk endpoint
+        from ..stats.shapes import IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING
+        chk = dataclasses.replace(chk, message=chk.message.replace(
+            IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING))
     if not len(chk.flagged):
         if landmarks:
             out.notes.append(f"landmarks {landmarks} unused: no immortal time detected")

@@ -46,7 +46,8 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete",
-           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "plan_advice"]
+           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "IMMORTAL_TIME_ADVICE_COMPETING",
+           "plan_advice"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -120,6 +121,14 @@ KIND_HINTS = ((IMMORTAL_TIME_ADVICE,
                "Treat the treatment as time-dependent (the kinds td_cox, mantel_byar and "
                "simon_makuch with exposure: its start date) or use a landmark analysis (kind "
                "landmark); the immortal_time kind shows both."),)
+#: the same advice in a plan analysis of a competing-risk endpoint (cif, gray, finegray,
+#: cause_specific_cox), where td_cox, mantel_byar, simon_makuch, landmark and immortal_time
+#: are refused (they take a survival endpoint): the kind that takes the treatment as
+#: time-dependent there is td_finegray
+IMMORTAL_TIME_ADVICE_COMPETING = ("Treat the treatment as time-dependent: the kind td_finegray "
+                                  "with exposure: its start date (the survival kinds td_cox, "
+                                  "mantel_byar, simon_makuch and landmark do not take a "
+                                  "competing-risk endpoint).")
 
 
 def plan_advice(text, settings, analysis_id=""):
