@@ -18,6 +18,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
 5. The immortal-time advice of an analysis of a competing-risk endpoint (cif, gray, finegray,
    cause_specific_cox) named td_cox, mantel_byar, simon_makuch, landmark and immortal_time,
    each of which refuses such an endpoint; it names td_finegray.
+6. The immortal-time check (table ``column`` and message) named the internal column
+   'treatment_time'; it names the start-date column of the data (postremission_start_date).
 """
 
 import datetime as dt
@@ -214,3 +216,17 @@ def test_immortal_time_advice_of_a_competing_risk_endpoint_can_be_followed(guard
     rc, _ = _run_plan(tmp, [{"id": "tdc", "kind": "td_cox", "endpoint": "cir",
                              "exposure": "postremission_start_date", "where": CONS}], "refused")
     assert rc == 2
+
+
+# --------------------------------------------------------------------------------- item 6
+def test_immortal_time_check_names_the_users_start_date_column(guard_run):
+    """The check's table and message named the frame's internal column 'treatment_time'."""
+    _, doc = guard_run
+    for aid in ("cif", "km"):
+        chk = doc["analyses"][aid]["immortal_time"]["check"]
+        assert "treatment_time" not in json.dumps(chk)
+        cols = {r["group"]: r["column"] for r in chk["table"]}
+        assert cols == {"ATO-based": None, "auto HSCT": "postremission_start_date",
+                        "allo HSCT": "postremission_start_date"}
+        assert "'auto HSCT' (column 'postremission_start_date': 12 of 12 patients" \
+            in chk["message"]

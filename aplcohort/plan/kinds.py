@@ -561,8 +561,12 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     untreated = untreated_levels(group)
     tt = {g: "treatment_time" for g in order[1:] if g not in untreated}
     conf_level = float(getattr(m, "conf_level", None) or 0.95)
-    chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
-                              warn=False)
+    # the check names the start-date column the user knows (its delays, in the endpoint's
+    # unit, under that name), not the frame's internal treatment_time
+    chk = immortal_time_check(d.drop(columns=[start_col]).rename(
+                                  columns={"treatment_time": start_col}),
+                              time="time", group=group, treatment_time={g: start_col for g in tt},
+                              unit=info["unit"], warn=False)
     if competing:   # the advice a plan can follow for a competing-risk endpoint
         from ..stats.shapes import IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING
         chk = dataclasses.replace(chk, message=chk.message.replace(
