@@ -20,6 +20,9 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    each of which refuses such an endpoint; it names td_finegray.
 6. The immortal-time check (table ``column`` and message) named the internal column
    'treatment_time'; it names the start-date column of the data (postremission_start_date).
+7. The warnings of the immortal-time comparison's models read as the analysis's own: a cox
+   analysis with firth: true said "Firth's correction is not available for this model"; they
+   start with "immortal-time comparison (its models take none of the analysis's settings)".
 """
 
 import datetime as dt
@@ -230,3 +233,22 @@ def test_immortal_time_check_names_the_users_start_date_column(guard_run):
                         "allo HSCT": "postremission_start_date"}
         assert "'auto HSCT' (column 'postremission_start_date': 12 of 12 patients" \
             in chk["message"]
+
+
+# --------------------------------------------------------------------------------- item 7
+def test_comparison_warnings_are_named_as_the_comparisons(tmp_path):
+    """A cox analysis with firth: true (its terms finite) showed 'SeparationWarning:
+    monotone likelihood ... Firth's correction is not available for this model' from the
+    immortal-time comparison's models, as if of its own model."""
+    d = _raw()
+    allo = d["postremission_modality"] == "allo HSCT"
+    d.loc[allo, ["death_date", "death_cause"]] = ""       # no deaths: a separated level
+    rc, doc = _run_plan(tmp_path, [{"id": "coxf", "kind": "cox", "endpoint": "os",
+                                    "covariates": ["postremission_modality"], "where": CONS,
+                                    "firth": True}], "firth", df=d)
+    assert rc == 0
+    a = doc["analyses"]["coxf"]
+    assert all(t["estimate"] is not None for t in a["terms"])      # Firth: finite
+    sep = [w for w in a["warnings"] if w.startswith("SeparationWarning")]
+    assert sep
+    assert all(w.startswith("SeparationWarning: immortal-time comparison") for w in sep), sep

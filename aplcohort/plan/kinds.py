@@ -491,11 +491,13 @@ def _check_json(chk) -> dict:
 
 
 @contextlib.contextmanager
-def _advice_of_no_setting(analysis_id: str):
+def _advice_of_no_setting(analysis_id: str, part: str | None = None):
     """The warnings raised inside, issued again with their advice for an analysis that has
     none of the settings they name (:func:`aplcohort.stats.shapes.plan_advice`): for a part
     of an analysis that none of its kind's settings reaches (the immortal-time comparison
-    of a ``cox`` analysis is not fitted with its ``firth: true``)."""
+    of a ``cox`` analysis is not fitted with its ``firth: true``). ``part``: the warnings
+    start with it, so that they are not read as the analysis's own model's (a cox analysis
+    with ``firth: true`` whose comparison says "Firth's correction is not available")."""
     import warnings
     from ..stats.shapes import plan_advice
     caught = []
@@ -506,6 +508,8 @@ def _advice_of_no_setting(analysis_id: str):
     finally:    # (also when the comparison fails: its warnings are part of the reason)
         for w in caught:
             text = plan_advice(str(w.message), frozenset(), analysis_id)
+            if part:
+                text = f"{part}: {text}"
             warnings.warn_explicit(text if text != str(w.message) else w.message,
                                    w.category, w.filename, w.lineno)
 
@@ -612,7 +616,8 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         if competing:
             # cause-specific hazard: events of `cause`, competing events censored
             d = d.assign(event=(d["event"] == cause).astype(np.int64))
-        with _advice_of_no_setting(m.id):   # no setting of the kind reaches the comparison
+        with _advice_of_no_setting(m.id, "immortal-time comparison (its models take none of "
+                                   "the analysis's settings)"):
             cmp = compare_naive_vs_timedependent(d, time="time", event="event",
                                                  id="patient_id", group=group,
                                                  treatment_time=tt, reference=ref,
