@@ -19,7 +19,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    cause_specific_cox) named td_cox, mantel_byar, simon_makuch, landmark and immortal_time,
    each of which refuses such an endpoint; it names td_finegray.
 6. The immortal-time check (table ``column`` and message) named the internal column
-   'treatment_time'; it names the start-date column of the data (postremission_start_date).
+   'treatment_time' (the immortal_time kind: 'exposure_time'); it names the start-date column
+   of the data (postremission_start_date; the kind's exposure:).
 7. The warnings of the immortal-time comparison's models read as the analysis's own: a cox
    analysis with firth: true said "Firth's correction is not available for this model"; they
    start with "immortal-time comparison (its models take none of the analysis's settings)".
@@ -197,7 +198,10 @@ def guard_run(tmp_path_factory):
         {"id": "cif", "kind": "cif", "endpoint": "cir", "group": "postremission_modality",
          "where": CONS, "figure": False},
         {"id": "km", "kind": "km", "endpoint": "os", "group": "postremission_modality",
-         "where": CONS, "figure": False}], "guard")
+         "where": CONS, "figure": False},
+        {"id": "it", "kind": "immortal_time", "endpoint": "os", "where": CONS,
+         "group": "postremission_modality", "order": ["ATO-based", "auto HSCT", "allo HSCT"],
+         "reference": "ATO-based", "exposure": "hsct_start_date"}], "guard")
     assert rc == 0
     return tmp, doc
 
@@ -233,6 +237,12 @@ def test_immortal_time_check_names_the_users_start_date_column(guard_run):
                         "allo HSCT": "postremission_start_date"}
         assert "'auto HSCT' (column 'postremission_start_date': 12 of 12 patients" \
             in chk["message"]
+    # the immortal_time kind named its internal 'exposure_time'
+    chk = doc["analyses"]["it"]["check"]
+    assert "exposure_time" not in json.dumps(chk)
+    assert {r["group"]: r["column"] for r in chk["table"]} == {
+        "ATO-based": None, "auto HSCT": "hsct_start_date", "allo HSCT": "hsct_start_date"}
+    assert "'auto HSCT' (column 'hsct_start_date': 12 of 12 patients" in chk["message"]
 
 
 # --------------------------------------------------------------------------------- item 7

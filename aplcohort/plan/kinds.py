@@ -2168,7 +2168,13 @@ def h_immortal_time(ctx, m, cohort, out):
                                              time="time", event="event", id="patient_id",
                                              group=m.group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
-    chk = immortal_time_check(df, time="time", group=m.group, treatment_time=tt,
+    # the check names the exposure column of the data (its delays, in the endpoint's unit,
+    # under that name), not the frame's internal exposure_time
+    expo = m.exposure
+    chk = immortal_time_check(df.drop(columns=[expo], errors="ignore").rename(
+                                  columns={"exposure_time": expo}),
+                              time="time", group=m.group,
+                              treatment_time=expo if isinstance(tt, str) else {g: expo for g in tt},
                               unit=info["unit"])
     out.result = (chk, cmp)
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),
