@@ -24,6 +24,11 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
 7. The warnings of the immortal-time comparison's models read as the analysis's own: a cox
    analysis with firth: true said "Firth's correction is not available for this model"; they
    start with "immortal-time comparison (its models take none of the analysis's settings)".
+8. ``replicate min2022 --data`` on a cohort without ANC recovery dates stopped the whole run
+   (exit 2, "cause=1 does not occur in code (causes present: [2])"): the fact is not
+   estimable with its reason and the rest of the replication runs.
+9. A response analysis whose outcome is missing for every patient said "a response table
+   compares at least two groups" (there were two); it says the outcomes are missing.
 """
 
 import datetime as dt
@@ -262,3 +267,45 @@ def test_comparison_warnings_are_named_as_the_comparisons(tmp_path):
     sep = [w for w in a["warnings"] if w.startswith("SeparationWarning")]
     assert sep
     assert all(w.startswith("SeparationWarning: immortal-time comparison") for w in sep), sep
+
+
+# ----------------------------------------------------------------------------- items 8, 9
+@pytest.fixture(scope="module")
+def own_min2022(tmp_path_factory):
+    """``aplcohort replicate min2022 --data`` on a cohort (not synthetic) whose ANC recovery
+    dates and grade >= 3 infections were not collected (blank columns)."""
+    from aplcohort.cli import main
+    tmp = tmp_path_factory.mktemp("own")
+    d = _raw()
+    d["synthetic"] = "no"
+    d["patient_id"] = [f"P{i:03d}" for i in range(len(d))]
+    d["anc_recovery_date"] = ""
+    d["infection_grade3"] = ""
+    src = tmp / "own.csv"
+    d.to_csv(src, index=False)
+    out = tmp / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["replicate", "min2022", "--data", str(src), "--out", str(out)])
+    assert rc == 0     # was 2: "cause=1 does not occur in code (causes present: [2])"
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def test_no_recovery_recorded_is_one_fact_not_estimable(own_min2022):
+    facts = {r["id"]: r for r in own_min2022["published_vs_reproduced"]}
+    anc = facts["anc"]
+    assert anc["verdict"] == "not estimable"
+    assert anc["not_estimable"]["p"] == ("not estimable: no neutrophil recovery recorded in "
+                                         "either reinduction group")
+    assert facts["plt"]["p"] is not None        # the rest of the table stands
+
+
+def test_response_without_known_outcomes_says_so(own_min2022):
+    """Every infection_grade3 blank: the reason was 'a response table compares at least two
+    groups' (there are two groups; their outcomes are missing)."""
+    a = own_min2022["analyses"]["infection_by_reinduction"]
+    assert a["status"] == "not estimable"
+    assert a["reason"] == (
+        "analysis 'infection_by_reinduction': the outcome (infection_grade3 == True) is missing "
+        "for every patient of 'ATO-based' (30 patient(s)), 'IC' (11 patient(s)), so fewer than "
+        "two groups of 'reinduction_regimen' have a known outcome to compare")
