@@ -1765,8 +1765,16 @@ def h_response(ctx, m, cohort, out):
     d = _drop_missing(out, d, {"group": group})
     miss = d["_outcome"].isna()
     missing_by_group = d.loc[miss, group].value_counts().to_dict()
+    before = _order(m, d[group])
     d = _exclude(out, d, miss.to_numpy(), f"missing outcome ({m.outcome})")
     order = _order(m, d[group])
+    lost = [g for g in before if g not in order]
+    if lost and len(before) >= 2 and len(order) < 2:
+        # the groups were there; their outcomes are not (not "fewer than two groups")
+        raise InputError(
+            f"the outcome ({m.outcome}) is missing for every patient of "
+            + ", ".join(f"'{g}' ({missing_by_group.get(g, 0)} patient(s))" for g in lost)
+            + f", so fewer than two groups of '{group}' have a known outcome to compare")
     label = m.outcome_label or m.outcome
     rows = {}
     for g in order:
