@@ -29,6 +29,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    estimable with its reason and the rest of the replication runs.
 9. A response analysis whose outcome is missing for every patient said "a response table
    compares at least two groups" (there were two); it says the outcomes are missing.
+10. td_finegray's variance is always robust ("robust, rows as units ..."), yet a term that is
+    not estimable had ``robust_se`` "not applicable: no robust variance asked".
 """
 
 import datetime as dt
@@ -309,3 +311,21 @@ def test_response_without_known_outcomes_says_so(own_min2022):
         "analysis 'infection_by_reinduction': the outcome (infection_grade3 == True) is missing "
         "for every patient of 'ATO-based' (30 patient(s)), 'IC' (11 patient(s)), so fewer than "
         "two groups of 'reinduction_regimen' have a known outcome to compare")
+
+
+# -------------------------------------------------------------------------------- item 10
+TWO = "patient_id in ['SYN-003', 'SYN-010']"     # two patients, one exposed, no relapse
+
+
+def test_td_finegray_robust_se_is_not_called_not_asked(tmp_path):
+    """td_finegray always uses a robust variance ('robust, rows as units ...'); a term that
+    is not estimable had robust_se null 'not applicable: no robust variance asked'."""
+    rc, doc = _run_plan(tmp_path, [{"id": "tdfg", "kind": "td_finegray", "endpoint": "cir",
+                                    "exposure": "hsct_start_date", "where": TWO}], "tdfg")
+    assert rc == 0
+    a = doc["analyses"]["tdfg"]
+    assert a["variance"].startswith("robust")
+    (t,) = a["terms"]
+    assert t["robust_se"] is None and t["estimable"] is False
+    assert "robust_se" not in (t.get("not_applicable") or {})
+    assert t["not_estimable"]["robust_se"] == t["note"]

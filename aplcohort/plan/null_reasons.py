@@ -183,7 +183,9 @@ def _robust_used(o, ctx) -> bool:
     if any(isinstance(t, dict) and not _null(t.get("robust_se")) for t in sib):
         return True
     a = ctx.get("analysis") or {}
-    return bool(a.get("variance") == "robust" or a.get("robust") or a.get("cluster"))
+    # td_finegray says how: "robust, clustered on 'patient_id'" / "robust, rows as units ..."
+    return bool(str(a.get("variance") or "").startswith("robust") or a.get("robust")
+                or a.get("cluster"))
 
 
 def _is_term(o) -> bool:
