@@ -31,6 +31,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
    compares at least two groups" (there were two); it says the outcomes are missing.
 10. td_finegray's variance is always robust ("robust, rows as units ..."), yet a term that is
     not estimable had ``robust_se`` "not applicable: no robust variance asked".
+11. A model without an estimable coefficient: its global tests (0 df) had a null p without a
+    reason.
 """
 
 import datetime as dt
@@ -329,3 +331,18 @@ def test_td_finegray_robust_se_is_not_called_not_asked(tmp_path):
     assert t["robust_se"] is None and t["estimable"] is False
     assert "robust_se" not in (t.get("not_applicable") or {})
     assert t["not_estimable"]["robust_se"] == t["note"]
+
+
+# -------------------------------------------------------------------------------- item 11
+def test_global_test_on_zero_df_has_its_reason(tmp_path):
+    """A model without an estimable coefficient: its likelihood-ratio / Wald / score rows
+    (0 df) had p null without a reason."""
+    rc, doc = _run_plan(tmp_path, [{"id": "tdfg", "kind": "td_finegray", "endpoint": "cir",
+                                    "exposure": "hsct_start_date", "where": TWO}], "tdfg0")
+    assert rc == 0
+    tests = doc["analyses"]["tdfg"]["tests"]
+    assert [t["df"] for t in tests] == [0, 0, 0]
+    for t in tests:
+        assert t["p"] is None
+        assert t["not_estimable"]["p"] == ("no estimable coefficient (0 degrees of freedom): "
+                                           "no global test")
