@@ -33,6 +33,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
     not estimable had ``robust_se`` "not applicable: no robust variance asked".
 11. A model without an estimable coefficient: its global tests (0 df) had a null p without a
     reason.
+12. multistate / clfs with a group: and no patient left (where:) failed as an internal error
+    ("No objects to concatenate", exit 1); they are not estimable with the reason.
 """
 
 import datetime as dt
@@ -346,3 +348,16 @@ def test_global_test_on_zero_df_has_its_reason(tmp_path):
         assert t["p"] is None
         assert t["not_estimable"]["p"] == ("no estimable coefficient (0 degrees of freedom): "
                                            "no global test")
+
+
+# -------------------------------------------------------------------------------- item 12
+def test_multistate_without_patients_is_not_estimable(tmp_path):
+    nobody = "patient_id == 'nobody'"
+    rc, doc = _run_plan(tmp_path, [
+        {"id": k, "kind": k, "cr3_entry": "salvage_start", "times": [12], "group": "sex",
+         "where": nobody} for k in ("multistate", "clfs")], "ms0")
+    assert rc == 0          # was 1: an internal error in each
+    for k in ("multistate", "clfs"):
+        a = doc["analyses"][k]
+        assert a["status"] == "not estimable"
+        assert "no patient in the analysis set" in a["reason"], a["reason"]
