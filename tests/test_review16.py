@@ -35,6 +35,8 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
     reason.
 12. multistate / clfs with a group: and no patient left (where:) failed as an internal error
     ("No objects to concatenate", exit 1); they are not estimable with the reason.
+13. A comparison with no patient left said "one group only (none) in 'postremission_modality'",
+    which reads as the level 'none' of that column; it says no patient is left.
 """
 
 import datetime as dt
@@ -361,3 +363,16 @@ def test_multistate_without_patients_is_not_estimable(tmp_path):
         a = doc["analyses"][k]
         assert a["status"] == "not estimable"
         assert "no patient in the analysis set" in a["reason"], a["reason"]
+
+
+# -------------------------------------------------------------------------------- item 13
+def test_no_group_left_is_not_called_the_group_none(tmp_path):
+    """With no patient left, a comparison said "one group only (none) in
+    'postremission_modality'" - and 'none' is a level of that column."""
+    rc, doc = _run_plan(tmp_path, [{"id": "lr", "kind": "logrank", "endpoint": "os",
+                                    "group": "postremission_modality",
+                                    "where": "patient_id == 'nobody'"}], "lr0")
+    assert rc == 0
+    reason = doc["analyses"]["lr"]["reason"]
+    assert "(none)" not in reason
+    assert "no patient left, so no group of 'postremission_modality'" in reason

@@ -945,8 +945,11 @@ def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
 
 # ----------------------------------------------------------------------------- handlers
 def _two_groups(m, order, what="test"):
+    if not order:   # ("one group only (none)" read as the level 'none' of a treatment)
+        raise NotEstimable(f"analysis '{m.id}': no patient left, so no group of '{m.group}'; "
+                           f"a {what} needs two or more")
     if len(order) < 2:
-        raise NotEstimable(f"analysis '{m.id}': one group only ({order[0] if order else 'none'}) "
+        raise NotEstimable(f"analysis '{m.id}': one group only ({order[0]}) "
                            f"in '{m.group}'; a {what} needs two or more")
 
 
