@@ -150,7 +150,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     -------
     JournalTable
         ``.raw`` columns [variable, level, group, n, denominator, pct, median, q1, q3,
-        mean, sd, missing, test, p, smd] (group "Overall" for the overall column).
+        mean, sd, missing, test, p, smd] (group "Overall" for the overall column), and
+        ``test_note`` / ``smd_note`` (why a variable's p / SMD is missing) in a table where
+        one is.
 
     Examples
     --------
