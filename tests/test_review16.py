@@ -37,6 +37,11 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
     ("No objects to concatenate", exit 1); they are not estimable with the reason.
 13. A comparison with no patient left said "one group only (none) in 'postremission_modality'",
     which reads as the level 'none' of that column; it says no patient is left.
+14. The immortal-time advice "td_cox ... with exposure: its start date", followed with the
+    start column the check names (postremission_start_date, which the ATO-based reference has
+    too), gave an 'exposed' term that is not estimable (every patient exposed). A plan
+    analysis's check names the immortal_time analysis that gives its comparison (group,
+    reference, exposure), and the binary kinds "a date only the treated patients have".
 """
 
 import datetime as dt
@@ -224,15 +229,15 @@ def test_immortal_time_advice_of_a_competing_risk_endpoint_can_be_followed(guard
     the survival kinds, each of which refuses a competing-risk endpoint."""
     tmp, doc = guard_run
     msg = doc["analyses"]["cif"]["immortal_time"]["check"]["message"]
-    assert "the kind td_finegray with exposure: its start date" in msg
+    assert "the kind td_finegray with exposure: a date only the treated patients have" in msg
     assert "the kinds td_cox" not in msg and "the immortal_time kind shows both" not in msg
-    # a survival endpoint keeps the survival kinds
-    assert "the kinds td_cox, mantel_byar and simon_makuch" in \
-        doc["analyses"]["km"]["immortal_time"]["check"]["message"]
-    # following each piece of advice: td_finegray runs; td_cox is refused on this endpoint
+    # following each piece of advice: td_finegray runs (on a date only the treated have; on
+    # the consolidation start, which ATO-based patients have too, every patient is exposed
+    # and the term is not estimable); td_cox is refused on this endpoint
     rc, res = _run_plan(tmp, [{"id": "tdfg", "kind": "td_finegray", "endpoint": "cir",
-                               "exposure": "postremission_start_date", "where": CONS}], "follow")
+                               "exposure": "hsct_start_date", "where": CONS}], "follow")
     assert rc == 0 and res["analyses"]["tdfg"]["status"] == "ok"
+    assert res["analyses"]["tdfg"]["terms"][0]["estimate"] is not None
     rc, _ = _run_plan(tmp, [{"id": "tdc", "kind": "td_cox", "endpoint": "cir",
                              "exposure": "postremission_start_date", "where": CONS}], "refused")
     assert rc == 2
@@ -376,3 +381,24 @@ def test_no_group_left_is_not_called_the_group_none(tmp_path):
     reason = doc["analyses"]["lr"]["reason"]
     assert "(none)" not in reason
     assert "no patient left, so no group of 'postremission_modality'" in reason
+
+
+# -------------------------------------------------------------------------------- item 14
+def test_immortal_time_advice_followed_gives_the_comparison(guard_run):
+    tmp, doc = guard_run
+    km = doc["analyses"]["km"]["immortal_time"]
+    msg = km["check"]["message"]
+    advised = ("the kind immortal_time with group: postremission_modality, reference: "
+               "'ATO-based', exposure: postremission_start_date gives the comparison shown here")
+    assert advised in msg and "a date only the treated patients have" in msg
+    rc, res = _run_plan(tmp, [
+        {"id": "it", "kind": "immortal_time", "endpoint": "os", "where": CONS,
+         "group": "postremission_modality", "reference": "ATO-based",
+         "exposure": "postremission_start_date"},
+        {"id": "tdc", "kind": "td_cox", "endpoint": "os", "where": CONS,
+         "exposure": "hsct_start_date"}], "advised")
+    assert rc == 0
+    got = [(r["method"], r["term"], r["estimate"], r["p"])
+           for r in res["analyses"]["it"]["comparison"]]
+    assert got == [(r["method"], r["term"], r["estimate"], r["p"]) for r in km["comparison"]]
+    assert res["analyses"]["tdc"]["terms"][0]["estimate"] is not None

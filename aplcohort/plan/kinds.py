@@ -571,10 +571,13 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
                                   columns={"treatment_time": start_col}),
                               time="time", group=group, treatment_time={g: start_col for g in tt},
                               unit=info["unit"], warn=False)
-    if competing:   # the advice a plan can follow for a competing-risk endpoint
-        from ..stats.shapes import IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING
-        chk = dataclasses.replace(chk, message=chk.message.replace(
-            IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING))
+    # the advice a plan can follow: for a competing-risk endpoint td_finegray; else the
+    # immortal_time analysis that gives this comparison (this group, reference, start column)
+    from ..stats.shapes import (IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING,
+                                immortal_time_guard_advice)
+    chk = dataclasses.replace(chk, message=chk.message.replace(
+        IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING if competing
+        else immortal_time_guard_advice(group, ref, start_col)))
     if not len(chk.flagged):
         if landmarks:
             out.notes.append(f"landmarks {landmarks} unused: no immortal time detected")
