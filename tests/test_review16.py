@@ -42,6 +42,10 @@ advice, SAS/Stata dates). Each test failed on the code before its fix.
     too), gave an 'exposed' term that is not estimable (every patient exposed). A plan
     analysis's check names the immortal_time analysis that gives its comparison (group,
     reference, exposure), and the binary kinds "a date only the treated patients have".
+15. A date typed as the number YYYYMMDD (19990103) in an .xlsx date column (read as an Excel
+    serial), or as text under excel_serial_dates / sas_stata_dates, stopped validation with an
+    internal error (OutOfBoundsTimedelta, exit 1): it is a cell error naming the date it
+    looks like.
 """
 
 import datetime as dt
@@ -402,3 +406,30 @@ def test_immortal_time_advice_followed_gives_the_comparison(guard_run):
            for r in res["analyses"]["it"]["comparison"]]
     assert got == [(r["method"], r["term"], r["estimate"], r["p"]) for r in km["comparison"]]
     assert res["analyses"]["tdc"]["terms"][0]["estimate"] is not None
+
+
+# -------------------------------------------------------------------------------- item 15
+def test_yyyymmdd_number_in_a_date_column_is_a_cell_error(tmp_path, capsys):
+    openpyxl = pytest.importorskip("openpyxl")
+    from aplcohort.cli import main
+    d = _raw()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(d.columns))
+    for _, row in d.iterrows():
+        ws.append([v if v else None for v in row.values])
+    ws.cell(row=2, column=list(d.columns).index("diagnosis_date") + 1).value = 19990103
+    xlsx = tmp_path / "yyyymmdd.xlsx"
+    wb.save(xlsx)
+    assert main(["validate", str(xlsx)]) == 2           # was 1: an internal error
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "internal error" not in text
+    assert ("'19990103' is not an Excel serial date: day 19990103 would be after the year "
+            "2199; it looks like the date 1999-01-03 written as YYYYMMDD: write 1999-01-03") in text
+    # text cells under sas_stata_dates: the same
+    src, mp = _sas_csv(tmp_path, "20150304")
+    with pytest.raises(CohortValidationError, match="it looks like the date 2015-03-04 written "
+                                                    "as YYYYMMDD"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load(src, mapping=mp)

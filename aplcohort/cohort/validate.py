@@ -317,8 +317,10 @@ def _sas_stata_day(u):
     if not np.isfinite(x) or not x.is_integer():
         return None, ("is not a whole number of days since 1960-01-01 (a Stata %tc / SAS "
                       "datetime counts milliseconds or seconds: convert it to a date first)")
-    ts = SAS_STATA_DATE_ORIGIN + pd.Timedelta(days=int(x))
-    return ts, None
+    from .types import day_number_date
+    ts, why = day_number_date(SAS_STATA_DATE_ORIGIN.date(), int(x),
+                              "Stata/SAS day number (days since 1960-01-01)")
+    return ts, why
 
 
 def _negative_day_text(u) -> bool:
