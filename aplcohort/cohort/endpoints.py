@@ -476,13 +476,15 @@ def parse_cutoff(cutoff, cohort=None) -> pd.Timestamp:
         if ts is None or not 1900 <= ts.year <= 2199:
             raise InputError(f"{shown} {why or 'has a year outside 1900-2199'}")
         return ts
-    if sas_stata and (is_num or digits) and partial_date(cutoff) is None:
-        # the cohort's date cells are days since 1960-01-01: so is a cut-off given as one
-        from .validate import _sas_stata_day
-        ts, why = _sas_stata_day(cutoff)
-        if ts is None or not 1900 <= ts.year <= 2199:
-            raise InputError(f"{shown} {why or 'has a year outside 1900-2199'} (the "
-                             "cohort's mapping declares sas_stata_dates: true)")
+    if sas_stata and (is_num or digits):
+        # the cohort's date cells are days since 1960-01-01: so is a cut-off given as one,
+        # by the same rule (1900-2199 a day unless the mapping declares partial dates)
+        from .validate import _sas_stata_cell
+        ts, why, _ = _sas_stata_cell(cutoff, partial_date(cutoff),
+                                     m.get("partial_dates") or "reject")
+        if ts is None:
+            raise InputError(f"{shown} {why} (the cohort's mapping declares "
+                             "sas_stata_dates: true)")
         return ts
     if is_num or digits:
         if is_num:

@@ -671,12 +671,44 @@ def excel_serial_to_date(n, system: str = "1900"):
         return None, "is not an Excel serial date (a day number from 1)"
     d = int(math.floor(f))
     if system == "1904":
-        return pd.Timestamp(1904, 1, 1) + pd.Timedelta(days=d), None
+        return day_number_date(_dt.date(1904, 1, 1), d, "Excel serial date")
     if d == 60:
         return None, ("is Excel serial 60, the day 1900-02-29 that Excel counts but that does "
                       "not exist (Excel's 1900 leap-year bug); correct the date")
-    base = pd.Timestamp(1899, 12, 31) if d < 60 else pd.Timestamp(1899, 12, 30)
-    return base + pd.Timedelta(days=d), None
+    return day_number_date(_dt.date(1899, 12, 31) if d < 60 else _dt.date(1899, 12, 30), d,
+                           "Excel serial date")
+
+
+def day_number_date(origin: _dt.date, days: int, what: str):
+    """``(Timestamp, None)`` for ``origin + days``, or ``(None, reason)`` when that day is
+    after 2199 (the dates read; beyond 2262 pandas cannot hold it: a number such as 19990103
+    is a date written as YYYYMMDD, said so).
+
+    >>> day_number_date(_dt.date(1960, 1, 1), 14632, "day")[0].date()
+    datetime.date(2000, 1, 23)
+    >>> day_number_date(_dt.date(1899, 12, 30), 19990103, "Excel serial date")[1]
+    'is not an Excel serial date: day 19990103 would be after the year 2199; it looks like the date 1999-01-03 written as YYYYMMDD: write 1999-01-03'
+    """
+    try:
+        day = origin + _dt.timedelta(days=int(days))
+    except OverflowError:
+        day = None
+    if day is not None and 1900 <= day.year <= 2199:
+        return pd.Timestamp(day), None
+    if day is not None and day.year < 1900:
+        return None, f"has a year outside 1900-2199 ({day.isoformat()} as a {what})"
+    hint = ""
+    text = str(int(days)) if abs(days) < 1e12 else f"{days:.3g}"
+    if len(text) == 8:
+        try:
+            ymd = _dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            hint = (f"; it looks like the date {ymd.isoformat()} written as YYYYMMDD: write "
+                    f"{ymd.isoformat()}")
+        except ValueError:
+            pass
+    return None, f"is not an {what}: day {text} would be after the year 2199{hint}" \
+        if what.startswith("Excel") else \
+        f"is not a {what}: day {text} would be after the year 2199{hint}"
 
 
 def is_serial_text(s) -> bool:

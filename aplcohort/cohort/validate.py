@@ -317,8 +317,34 @@ def _sas_stata_day(u):
     if not np.isfinite(x) or not x.is_integer():
         return None, ("is not a whole number of days since 1960-01-01 (a Stata %tc / SAS "
                       "datetime counts milliseconds or seconds: convert it to a date first)")
-    ts = SAS_STATA_DATE_ORIGIN + pd.Timedelta(days=int(x))
-    return ts, None
+    from .types import day_number_date
+    ts, why = day_number_date(SAS_STATA_DATE_ORIGIN.date(), int(x),
+                              "Stata/SAS day number (days since 1960-01-01)")
+    return ts, why
+
+
+def _negative_day_text(u) -> bool:
+    """A text cell holding a negative whole day number (``-100``: a Stata/SAS date before
+    1960-01-01, e.g. a birth date)."""
+    return isinstance(u, str) and bool(re.fullmatch(r"-[0-9]+(?:\.[0-9]+)?", u.strip()))
+
+
+def _sas_stata_cell(u, part, policy):
+    """``_parse_date_cell`` of a number (or number text) in a date column under
+    ``sas_stata_dates: true``: a day number since 1960-01-01. A whole number 1900-2199 is
+    also a year; it is read as the day the mapping declares unless the mapping declares
+    partial dates too (``partial_dates`` other than ``reject``), where it is refused naming
+    both readings."""
+    ts, why = _sas_stata_day(u)
+    if ts is None:
+        return None, why, None
+    if part is not None and policy != "reject":
+        return None, (f"is ambiguous: the year {part[0]} (a partial date, partial_dates: "
+                      f"{policy}) or the Stata/SAS day {ts.date().isoformat()} (days since "
+                      "1960-01-01, sas_stata_dates: true); write the full date as YYYY-MM-DD"), None
+    if not 1900 <= ts.year <= 2199:
+        return None, "has a year outside 1900-2199 (as days since 1960-01-01)", None
+    return ts, None, (ts.date().isoformat(), "is a Stata/SAS day number")
 
 
 def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy, stats=False):
@@ -337,6 +363,11 @@ def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy, st
                         partial_date)
     is_num = isinstance(u, (int, float, np.integer, np.floating)) and not isinstance(u, bool)
     part = partial_date(u)
+    if serial == "sas-stata" and (is_num or is_serial_text(u) or _negative_day_text(u)):
+        # the mapping says the column's numbers count days since 1960-01-01: 1900-2199 are
+        # the days 1965-03-15 .. 1966-01-09 (birth dates), not years, unless the mapping
+        # also says the data have partial dates: then a year is as likely, and it is refused
+        return _sas_stata_cell(u, part, policy)
     if part is not None and (is_num or isinstance(u, str)) and not (
             isinstance(u, str) and fmt is not None and _fmt_matches(u, fmt)):
         year, month = part
@@ -349,13 +380,6 @@ def _parse_date_cell(u, fmt, unicode_digits, serial, declared_serial, policy, st
         day = impute_partial_date(year, month, policy)
         return day, None, (day.date().isoformat(),
                            f"partial date {shown} (partial_dates: {policy})")
-    if serial == "sas-stata" and (is_num or is_serial_text(u)):
-        ts, why = _sas_stata_day(u)
-        if ts is None:
-            return None, why, None
-        if not 1900 <= ts.year <= 2199:
-            return None, "has a year outside 1900-2199 (as days since 1960-01-01)", None
-        return ts, None, (ts.date().isoformat(), "is a Stata/SAS day number")
     if serial is not None and (is_num or (declared_serial and is_serial_text(u))):
         system = serial if serial in ("1900", "1904") else "1900"
         ts, why = excel_serial_to_date(u, system)

@@ -878,6 +878,9 @@ def state_occupancy(data, *, id="id", start="tstart", stop="tstop", from_state="
         if order is not None:
             from ..stats.km import check_order_known
             check_order_known(groups, present)
+    if not len(d):   # (an analysis set emptied by where:, ...): no group, no curve
+        raise InputError("no rows: no patient in the analysis set, so no state occupation "
+                         "probabilities to estimate")
     fits = {}
     tabs, occ, sum_rows, rm_rows, tr_rows, p0_rows = [], [], [], [], [], []
     n_subj = {}

@@ -491,11 +491,13 @@ def _check_json(chk) -> dict:
 
 
 @contextlib.contextmanager
-def _advice_of_no_setting(analysis_id: str):
+def _advice_of_no_setting(analysis_id: str, part: str | None = None):
     """The warnings raised inside, issued again with their advice for an analysis that has
     none of the settings they name (:func:`aplcohort.stats.shapes.plan_advice`): for a part
     of an analysis that none of its kind's settings reaches (the immortal-time comparison
-    of a ``cox`` analysis is not fitted with its ``firth: true``)."""
+    of a ``cox`` analysis is not fitted with its ``firth: true``). ``part``: the warnings
+    start with it, so that they are not read as the analysis's own model's (a cox analysis
+    with ``firth: true`` whose comparison says "Firth's correction is not available")."""
     import warnings
     from ..stats.shapes import plan_advice
     caught = []
@@ -506,6 +508,8 @@ def _advice_of_no_setting(analysis_id: str):
     finally:    # (also when the comparison fails: its warnings are part of the reason)
         for w in caught:
             text = plan_advice(str(w.message), frozenset(), analysis_id)
+            if part:
+                text = f"{part}: {text}"
             warnings.warn_explicit(text if text != str(w.message) else w.message,
                                    w.category, w.filename, w.lineno)
 
@@ -561,8 +565,19 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
     untreated = untreated_levels(group)
     tt = {g: "treatment_time" for g in order[1:] if g not in untreated}
     conf_level = float(getattr(m, "conf_level", None) or 0.95)
-    chk = immortal_time_check(d, time="time", group=group, treatment_time=tt, unit=info["unit"],
-                              warn=False)
+    # the check names the start-date column the user knows (its delays, in the endpoint's
+    # unit, under that name), not the frame's internal treatment_time
+    chk = immortal_time_check(d.drop(columns=[start_col]).rename(
+                                  columns={"treatment_time": start_col}),
+                              time="time", group=group, treatment_time={g: start_col for g in tt},
+                              unit=info["unit"], warn=False)
+    # the advice a plan can follow: for a competing-risk endpoint td_finegray; else the
+    # immortal_time analysis that gives this comparison (this group, reference, start column)
+    from ..stats.shapes import (IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING,
+                                immortal_time_guard_advice)
+    chk = dataclasses.replace(chk, message=chk.message.replace(
+        IMMORTAL_TIME_ADVICE, IMMORTAL_TIME_ADVICE_COMPETING if competing
+        else immortal_time_guard_advice(group, ref, start_col)))
     if not len(chk.flagged):
         if landmarks:
             out.notes.append(f"landmarks {landmarks} unused: no immortal time detected")
@@ -604,7 +619,8 @@ def immortal_time_guard(m, df: pd.DataFrame, info: dict, group: str | None, orde
         if competing:
             # cause-specific hazard: events of `cause`, competing events censored
             d = d.assign(event=(d["event"] == cause).astype(np.int64))
-        with _advice_of_no_setting(m.id):   # no setting of the kind reaches the comparison
+        with _advice_of_no_setting(m.id, "immortal-time comparison (its models take none of "
+                                   "the analysis's settings)"):
             cmp = compare_naive_vs_timedependent(d, time="time", event="event",
                                                  id="patient_id", group=group,
                                                  treatment_time=tt, reference=ref,
@@ -932,8 +948,11 @@ def _counts(df: pd.DataFrame, gcol, order, event_value=1) -> dict:
 
 # ----------------------------------------------------------------------------- handlers
 def _two_groups(m, order, what="test"):
+    if not order:   # ("one group only (none)" read as the level 'none' of a treatment)
+        raise NotEstimable(f"analysis '{m.id}': no patient left, so no group of '{m.group}'; "
+                           f"a {what} needs two or more")
     if len(order) < 2:
-        raise NotEstimable(f"analysis '{m.id}': one group only ({order[0] if order else 'none'}) "
+        raise NotEstimable(f"analysis '{m.id}': one group only ({order[0]}) "
                            f"in '{m.group}'; a {what} needs two or more")
 
 
@@ -1752,8 +1771,16 @@ def h_response(ctx, m, cohort, out):
     d = _drop_missing(out, d, {"group": group})
     miss = d["_outcome"].isna()
     missing_by_group = d.loc[miss, group].value_counts().to_dict()
+    before = _order(m, d[group])
     d = _exclude(out, d, miss.to_numpy(), f"missing outcome ({m.outcome})")
     order = _order(m, d[group])
+    lost = [g for g in before if g not in order]
+    if lost and len(before) >= 2 and len(order) < 2:
+        # the groups were there; their outcomes are not (not "fewer than two groups")
+        raise InputError(
+            f"the outcome ({m.outcome}) is missing for every patient of "
+            + ", ".join(f"'{g}' ({missing_by_group.get(g, 0)} patient(s))" for g in lost)
+            + f", so fewer than two groups of '{group}' have a known outcome to compare")
     label = m.outcome_label or m.outcome
     rows = {}
     for g in order:
@@ -2155,7 +2182,13 @@ def h_immortal_time(ctx, m, cohort, out):
                                              time="time", event="event", id="patient_id",
                                              group=m.group, treatment_time=tt, reference=ref,
                                              landmarks=landmarks)
-    chk = immortal_time_check(df, time="time", group=m.group, treatment_time=tt,
+    # the check names the exposure column of the data (its delays, in the endpoint's unit,
+    # under that name), not the frame's internal exposure_time
+    expo = m.exposure
+    chk = immortal_time_check(df.drop(columns=[expo], errors="ignore").rename(
+                                  columns={"exposure_time": expo}),
+                              time="time", group=m.group,
+                              treatment_time=expo if isinstance(tt, str) else {g: expo for g in tt},
                               unit=info["unit"])
     out.result = (chk, cmp)
     out.summary.update({"n": int(len(df)), "events": int(df["event"].sum()),

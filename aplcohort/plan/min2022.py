@@ -364,6 +364,10 @@ def evaluate_facts(cohort) -> list[dict]:
             rows.append(_not_estimable(r, "needs patients in both reinduction groups"))
             continue
         t, c, g = ep.time.to_numpy(float)[keep], ep.event.to_numpy(int)[keep], grp[keep]
+        if not (c == 1).any():   # (Gray's test and the incidences need a recovery)
+            rows.append(_not_estimable(r, f"no {'neutrophil' if fid == 'anc' else 'platelet'} "
+                                          "recovery recorded in either reinduction group"))
+            continue
         p = float(gray_test(t, c, g, cause=1).p)
         at = _cif_at(t, c, g, RECOVERY_DAY)
         ea, ei = float(at.loc["ATO-based", "estimate"]), float(at.loc["IC", "estimate"])

@@ -18,7 +18,9 @@ save, in this order, for each null field:
    variance, a numeric term (no level), a Table 1 row of the other variable type, a score
    test (no hazard ratio), a Kaplan–Meier row (no cause), a setting not given, a fact that
    is a count, ...;
-3. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
+3. what the data left of the row: a Table 1 row's empty group, a model's global test on 0
+   degrees of freedom (no estimable coefficient);
+4. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
    estimable (``estimable: false``, a curve entry past follow-up, an analysis or part
    with ``status: "not estimable"``); a per-landmark part that is null takes the reason of
    its landmark's ``summary`` row.
@@ -190,6 +192,10 @@ def _reason(o: dict, f: str, ctx):
         return "not_applicable", na
     if _is_table1_row(o):
         return "not_estimable", _table1_not_estimable(o, f)
+    if f == "p" and {"test", "statistic", "df"} <= set(o) and o.get("df") == 0:
+        # a model's global test (likelihood ratio / Wald / score) on 0 degrees of freedom
+        return "not_estimable", ("no estimable coefficient (0 degrees of freedom): no "
+                                 "global test")
     own = _text(o.get("note")) or _text(o.get("reason"))
     if own and o.get("estimable") is not True and not _is_comparison(o):
         return "not_estimable", own
@@ -204,7 +210,9 @@ def _robust_used(o, ctx) -> bool:
     if any(isinstance(t, dict) and not _null(t.get("robust_se")) for t in sib):
         return True
     a = ctx.get("analysis") or {}
-    return bool(a.get("variance") == "robust" or a.get("robust") or a.get("cluster"))
+    # td_finegray says how: "robust, clustered on 'patient_id'" / "robust, rows as units ..."
+    return bool(str(a.get("variance") or "").startswith("robust") or a.get("robust")
+                or a.get("cluster"))
 
 
 def _is_term(o) -> bool:

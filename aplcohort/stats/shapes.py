@@ -46,7 +46,8 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete",
-           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "plan_advice"]
+           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "IMMORTAL_TIME_ADVICE_COMPETING",
+           "immortal_time_guard_advice", "plan_advice"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
                  "n_event", "n_censor"]
@@ -116,10 +117,37 @@ SETTING_HINTS = {
 IMMORTAL_TIME_ADVICE = ("Treat the treatment as time-dependent (split_at_exposure + td_coxph / "
                         "mantel_byar / simon_makuch) or use a landmark analysis (landmark); "
                         "compare_naive_vs_timedependent shows both.")
+#: "exposure: its start date" was read as the group's start column, which the reference group
+#: may have too (postremission_start_date of ATO-based consolidation: every patient exposed,
+#: the term not estimable); the binary kinds need a date only the treated patients have
+TREATED_ONLY_DATE = "a date only the treated patients have, e.g. hsct_start_date"
 KIND_HINTS = ((IMMORTAL_TIME_ADVICE,
                "Treat the treatment as time-dependent (the kinds td_cox, mantel_byar and "
-               "simon_makuch with exposure: its start date) or use a landmark analysis (kind "
-               "landmark); the immortal_time kind shows both."),)
+               f"simon_makuch with exposure: {TREATED_ONLY_DATE}) or use a landmark analysis "
+               "(kind landmark); the immortal_time kind shows both."),)
+#: the same advice in a plan analysis of a competing-risk endpoint (cif, gray, finegray,
+#: cause_specific_cox), where td_cox, mantel_byar, simon_makuch, landmark and immortal_time
+#: are refused (they take a survival endpoint): the kind that takes the treatment as
+#: time-dependent there is td_finegray
+IMMORTAL_TIME_ADVICE_COMPETING = ("Treat the treatment as time-dependent: the kind td_finegray "
+                                  f"with exposure: {TREATED_ONLY_DATE} (the survival kinds "
+                                  "td_cox, mantel_byar, simon_makuch and landmark do not take a "
+                                  "competing-risk endpoint).")
+
+
+def immortal_time_guard_advice(group, reference, exposure) -> str:
+    """The advice of a plan analysis's immortal-time check (survival endpoint): the
+    analysis that gives the comparison shown beside it, with this analysis's group,
+    reference and start column, and what the binary kinds need.
+
+    >>> immortal_time_guard_advice("hsct", "no HSCT", "hsct_start_date")[:96]
+    "Treat the treatment as time-dependent: the kind immortal_time with group: hsct, reference: 'no H"
+    """
+    return ("Treat the treatment as time-dependent: the kind immortal_time with group: "
+            f"{group}, reference: {str(reference)!r}, exposure: {exposure} gives the comparison "
+            "shown here (naive, time-dependent Cox, Mantel-Byar; landmarks: adds landmark "
+            "analyses); td_cox, mantel_byar, simon_makuch and landmark take as exposure: "
+            f"{TREATED_ONLY_DATE}.")
 
 
 def plan_advice(text, settings, analysis_id=""):

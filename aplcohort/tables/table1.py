@@ -150,7 +150,9 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     -------
     JournalTable
         ``.raw`` columns [variable, level, group, n, denominator, pct, median, q1, q3,
-        mean, sd, missing, test, p, smd] (group "Overall" for the overall column).
+        mean, sd, missing, test, p, smd] (group "Overall" for the overall column), and
+        ``test_note`` / ``smd_note`` (why a variable's p / SMD is missing) in a table where
+        one is.
 
     Examples
     --------
@@ -264,6 +266,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             s = s.astype("Int64")   # levels "0" / "1", not "0.0" / "1.0" of a column with blanks
         label = labels.get(var) or lab.column(var)
         extra, test_name, p = {}, "", np.nan
+        test_note = smd_note = None     # why the row's p / SMD is not estimable (results.json)
         if tests and len(groups) >= 2:
             vals = s.astype(object).where(s.notna(), None) if kind == "categorical" else s
             if kind == "continuous":
@@ -278,20 +281,27 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                     or "the test is not defined on these values"
                 extra.update(p=DASH, test=DASH)
                 why_not.append(f"{label}: no p-value ({reason}).")
+                test_note = f"no p-value: {reason}"
         d_smd = np.nan
         if smd and len(groups) >= 2:
-            d_smd = standardized_mean_difference(s if kind == "categorical" else pd.to_numeric(s),
-                                                 gvals, kind=kind, order=groups)
+            known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
+            # fewer than two groups with a known value: no difference to standardise (the
+            # row's SMD is not estimable, the footnote names the groups; not the whole table)
+            if sum(k > 0 for k in known.values()) >= 2:
+                with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: NaN, said below
+                    d_smd = standardized_mean_difference(
+                        s if kind == "categorical" else pd.to_numeric(s), gvals, kind=kind,
+                        order=groups)
             extra["smd"] = format_num(d_smd, 2)
             if not np.isfinite(d_smd):
-                known = {g: int(s[data[group] == g].notna().sum()) for g in groups}
                 few = [str(lab.level(group, g)) for g in groups
                        if known[g] < (2 if kind == "continuous" else 1)]
                 extra["smd"] = DASH
-                why_not.append(f"{label}: no SMD (" + (
+                smd_note = "no SMD: " + (
                     f"{', '.join(few)}: fewer than {2 if kind == 'continuous' else 1} known "
                     f"value{'s' if kind == 'continuous' else ''}" if few
-                    else "no variation within the groups") + ").")
+                    else "no variation within the groups")
+                why_not.append(f"{label}: {smd_note[len('no SMD: '):].join(('no SMD (', ').'))}")
         nmiss = {g: int(s[m].isna().sum()) for g, m in cols}
         if kind == "continuous":
             x = pd.to_numeric(s, errors="raise")
@@ -312,7 +322,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                 raw.append({"variable": var, "level": None, "group": g, "n": int(v.size),
                             "denominator": int(v.size), "pct": np.nan, "median": med, "q1": q1,
                             "q3": q3, "mean": mean, "sd": sd, "missing": nmiss[g],
-                            "test": test_name, "p": p, "smd": d_smd})
+                            "test": test_name, "p": p, "smd": d_smd,
+                            "test_note": test_note, "smd_note": smd_note})
             rows.append([f"{label}, {suffix}", *cells, *stat_cells(extra)])
             indent.append(0)
         else:
@@ -347,7 +358,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                                 "pct": 100.0 * k / nonmiss if nonmiss else np.nan,
                                 "median": np.nan, "q1": np.nan, "q3": np.nan, "mean": np.nan,
                                 "sd": np.nan, "missing": nmiss[g], "test": test_name, "p": p,
-                                "smd": d_smd})
+                                "smd": d_smd, "test_note": test_note, "smd_note": smd_note})
                 level_cells.append(cells)
             if binary:
                 rows.append([f"{label}, n (%)", *level_cells[0], *stat_cells(extra)])
@@ -369,7 +380,10 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
         df = df.apply(lambda col: col.map(st.num)) if len(df) else df
     raw_df = pd.DataFrame(raw, columns=["variable", "level", "group", "n", "denominator", "pct",
                                         "median", "q1", "q3", "mean", "sd", "missing", "test",
-                                        "p", "smd"])
+                                        "p", "smd", "test_note", "smd_note"])
+    # the reasons of a null p / SMD (docs/results_json.md), only in a table that has one
+    raw_df = raw_df.drop(columns=[c for c in ("test_note", "smd_note")
+                                  if raw_df[c].isna().all()])
     shown = {"median": "median [interquartile range]", "mean": "mean (standard deviation)"}
     notes = ["Categorical variables: n (%) of patients with a known value"
              + (f"; continuous: {shown[next(iter(used_how))]}" if len(used_how) == 1
