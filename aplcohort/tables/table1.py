@@ -313,15 +313,18 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             suffix = "median [IQR]" if how == "median" else "mean (SD)"
             used_how.add(how)
             continuous_tested = continuous_tested or bool(test_name and test_name != "none")
-            cells = []
+            cells, at = [], []
             for g, m in cols:
                 v = x[m].dropna().to_numpy(float)
                 med, q1, q3 = (np.quantile(v, [0.5, 0.25, 0.75]) if v.size else (np.nan,) * 3)
                 mean = float(v.mean()) if v.size else np.nan
                 sd = float(v.std(ddof=1)) if v.size > 1 else np.nan
                 # no known value: blank, NE with the reason of its row (explain_blanks)
+                # one known value: no SD, "x (NE)" with its reason
                 cells.append(format_median_iqr(med, q1, q3, decimals, na="") if how == "median"
+                             else f"{format_num(mean, decimals)} ({PART})" if v.size == 1
                              else format_mean_sd(mean, sd, decimals, na=""))
+                at.append((len(raw), ("sd",)) if how == "mean" and v.size == 1 else len(raw))
                 raw.append({"variable": var, "level": None, "group": g, "n": int(v.size),
                             "denominator": int(v.size), "pct": np.nan, "median": med, "q1": q1,
                             "q3": q3, "mean": mean, "sd": sd, "missing": nmiss[g],
@@ -329,7 +332,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                             "test_note": test_note, "smd_note": smd_note})
             rows.append([f"{label}, {suffix}", *cells, *stat_cells(extra)])
             indent.append(0)
-            src.append([first, *range(first, first + len(cols)), *[first] * n_stat])
+            src.append([first, *at, *[first] * n_stat])
         else:
             sv = s.astype(object).where(s.notna(), None)
             binary = _is_binary_yes_no(s) and var not in level_order
