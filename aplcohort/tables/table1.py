@@ -16,6 +16,11 @@ Conventions (documented choices)
   Kruskal–Wallis for more; t-test / ANOVA with ``parametric=True``). The test used
   is printed per row and the p-value formatted ``<0.001``.
 * SMD (optional): :func:`aplcohort.stats.grouptests.standardized_mean_difference`.
+* A cell with no value (a group with no known value: its median, mean or percentage; the
+  SD of one known value; a p-value, test or SMD that cannot be computed) prints NE, and a
+  footnote gives the reason results.json gives for that row
+  (:func:`aplcohort.tables.blanks.explain_blanks` with
+  :func:`aplcohort.plan.null_reasons.frame_reasons` of ``.raw``; never "NA").
 """
 
 from __future__ import annotations
