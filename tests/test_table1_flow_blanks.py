@@ -194,3 +194,24 @@ def test_flow_layout_of_an_empty_box_has_no_split_row():
     log2.record("Reinduced", 5, [], "Not reinduced")
     with pytest.raises(InputError, match="holds 5"):
         flow_layout(log2, {"Reinduced": {}})
+
+
+def test_table1_of_one_group_says_why_it_has_no_p_and_no_smd(tmp_path):
+    """One group left (where:): the p, test and SMD cells were blank with no reason; they
+    print – (not applicable) with the reason of results.json."""
+    out, doc = _run(tmp_path, _raw(), [{"id": "t1", "kind": "table1",
+                                        "group": "reinduction_regimen", "smd": True,
+                                        "variables": ["age_at_diagnosis", "sex"],
+                                        "where": "reinduction_regimen == 'IC'"}],
+                    tables=("csv", "docx"))
+    header, rows, notes = _docx(out / "tables" / "t1.docx")
+    r = doc["analyses"]["t1"]["rows"][0]
+    assert r["not_applicable"]["p"] == "one group only: no test"
+    assert r["not_applicable"]["smd"] == "one group only: no standardized mean difference"
+    age = rows[0]
+    for col, field in (("p", "p"), ("Test", "p"), ("SMD", "smd")):
+        cell = age[header.index(col)]
+        m = re.fullmatch(rf"\u2013([{SUP}]*)", cell)
+        assert m, (col, cell)
+        assert any(n.startswith(m.group(1) + " Not applicable")
+                   and n.endswith(": " + r["not_applicable"][field] + ".") for n in notes), notes
