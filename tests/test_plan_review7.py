@@ -168,7 +168,8 @@ def test_registration_number_columns_are_identifiers():
 
 def test_table1_says_why_a_cell_has_no_number():
     """A constant variable (no test), a group without known values (no percentage) and a
-    group of one patient (no SMD) printed NA with no reason."""
+    group of one patient (no SMD) printed NA with no reason. They print NE with the reason
+    of the row (the text of results.json: tables/blanks.py, the rule of every table)."""
     from aplcohort.tables.table1 import table1
     df = pd.DataFrame({"arm": ["A"] * 4 + ["B"] * 3 + ["C"],
                        "fusion": ["PML-RARA"] * 8,
@@ -178,15 +179,17 @@ def test_table1_says_why_a_cell_has_no_number():
     d = t.data.set_index("Characteristic")
     assert "NA" not in t.data.to_csv()
     row = [c for c in d.index if c.startswith("RARA fusion")][0]
-    assert d.loc[row, "p"] == "\u2013" and d.loc[row, "Test"] == "\u2013"
+    assert d.loc[row, "p"] == "NE\u00b9" and d.loc[row, "Test"] == "NE\u00b9"
     notes = " ".join(t.footnotes)
-    assert "RARA fusion: no p-value (only one level observed: no test)." in notes
+    assert ("\u00b9 Not estimable (p and Test): no p-value: only one level observed: "
+            "no test.") in notes
     inf_row = [c for c in d.index if c.startswith("inf")][0]
-    assert d.loc[inf_row, "B (n = 3)"] == "0 (\u2013)"
-    assert "inf: no percentage for B (no patient with a known value)." in notes
+    assert d.loc[inf_row, "B (n = 3)"] == "0 (NE\u00b2)"
+    assert ("\u00b2 Not estimable (B (n = 3)): no known value of 'inf' in group 'B': no "
+            "percentage.") in notes
     age_row = [c for c in d.index if c.startswith("age")][0]
-    assert d.loc[age_row, "SMD"] == "\u2013"
-    assert "age: no SMD (C: fewer than 2 known values)." in notes
+    assert d.loc[age_row, "SMD"] == "NE\u00b3"
+    assert "\u00b3 Not estimable (SMD): no SMD: C: fewer than 2 known values." in notes
 
 
 def test_median_followup_says_why_it_is_missing():

@@ -273,6 +273,8 @@ def _table1_reason(o: dict, f: str, ctx) -> str | None:
     if f == "smd":
         if not a.get("smd"):
             return "no standardized mean difference asked (smd: false)"
+        if len(a.get("groups") or {}) < 2:
+            return "one group only: no standardized mean difference"
         return None   # asked but undefined: below (not estimable)
     if f in ("test", "p") and not _text(o.get("test")):
         if len(a.get("groups") or {}) < 2:

@@ -126,7 +126,9 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
     splits : mapping {step name: {group label: n}} or {step name: (title, {label: n})}
         Group assignment drawn as a row of boxes under the box after that step
         (key ``"start"`` for the first box). Counts must add up to that box's n
-        unless the title says otherwise (a mismatch raises: nothing is silently lost).
+        unless the title says otherwise (a mismatch raises: nothing is silently lost). The
+        split of a box that holds nobody (n = 0; the split empty or all zeros) is not drawn:
+        the box stands with "(n = 0)".
     start_text, step_texts : str, mapping {step name: text}
         Box texts; the count line "(n = N)" is added automatically.
     width : "single" / "double" / mm
@@ -182,9 +184,16 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
         title = None
         if isinstance(spec, tuple):
             title, spec = spec
-        if not isinstance(spec, Mapping) or not spec:
-            raise InputError(f"split for {key!r} must be a non-empty mapping {{group: n}}")
+        if not isinstance(spec, Mapping):
+            raise InputError(f"split for {key!r} must be a mapping {{group: n}}")
         total = sum(int(v) for v in spec.values())
+        if n_parent == 0 and total == 0:
+            # a box that holds nobody (nobody reinduced): it stands with n = 0, and there is
+            # no one to split, so no split row is drawn (an empty split is no error)
+            return top, None
+        if not spec:
+            raise InputError(f"split for {key!r} is empty but the box above holds {n_parent} "
+                             "patients; give their groups {group: n}")
         if total != n_parent:
             raise InputError(f"split for {key!r} counts {total} patients but the box above holds "
                              f"{n_parent}; add the missing group (e.g. 'other') so none vanish")
@@ -223,7 +232,7 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
     n_cur = n_start
     if "start" in splits:
         bottom, centers = add_split("start", n_start, bottom, main_cx)
-        from_x = None
+        from_x = None if centers else main_cx
     for s in log:
         if s.n_before != n_cur:
             raise InputError(f"attrition step {s.step!r} starts from {s.n_before} patients but the "
@@ -257,7 +266,7 @@ def flow_layout(log, splits=None, *, start_text=None, step_texts=None, width="si
         from_x = main_cx
         if s.step in splits:
             bottom, centers = add_split(s.step, s.n_after, bottom, main_cx)
-            from_x = None
+            from_x = None if centers else main_cx
     df = pd.DataFrame(boxes, columns=["id", "kind", "text", "n", "x", "y", "w", "h", "align"])
     return {"boxes": df, "arrows": arrows, "width": W, "height": bottom + margin, "font_size": fs}
 

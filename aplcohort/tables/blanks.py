@@ -18,7 +18,9 @@ table built from the frame (DOCX, TeX, HTML, ``report.html``, ``manuscript.docx`
 
 Which row and fields of the frame a cell prints comes from the table's
 ``source_rows`` / ``source_fields`` (set by :func:`aplcohort.tables.frame.format_frame`
-and :func:`aplcohort.tables.regression.regression_table`). A plan run applies the rule to
+and :func:`aplcohort.tables.regression.regression_table`), or per cell from its
+``source_cells`` (:func:`aplcohort.tables.table1.table1`: one frame row per group, which
+applies the rule to itself). A plan run applies the rule to
 every table it builds from a result frame (:func:`aplcohort.plan.write.write_outputs`,
 with the reasons of the analysis) and to the published-vs-reproduced table; in Python:
 ``explain_blanks(t, frame_reasons(t.raw))`` for a table of :func:`format_frame`.
@@ -30,6 +32,9 @@ import dataclasses
 
 import pandas as pd
 
+#: Put in a cell's text where a part of it is blank (Table 1's ``0 (%)`` of a group with
+#: no known value): the part prints NE / – like a blank cell, explained the same way.
+PART = "\ue000"
 #: The cell of a blank value, by the kind of its reason.
 ABBREVIATION = {"not_estimable": "NE", "not_applicable": "\u2013"}
 _SAY = {"not_estimable": "not estimable", "not_applicable": "not applicable"}
@@ -38,7 +43,7 @@ _SUPERSCRIPTS = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
 
 def _blank(v) -> bool:
     if isinstance(v, str):
-        return not v.strip()
+        return not v.strip() or PART in v
     try:
         return v is None or bool(pd.isna(v))
     except (TypeError, ValueError):
@@ -97,15 +102,21 @@ def explain_blanks(t, reasons):
     """
     data = t.data
     ncol = data.shape[1]
-    if (not reasons or len(t.source_rows) != len(data) or len(t.source_fields) != ncol):
+    by_cell = (len(t.source_cells) == len(data)
+               and all(len(r) == ncol for r in t.source_cells))
+    if (not reasons or len(t.source_fields) != ncol
+            or not (by_cell or len(t.source_rows) == len(data))):
         return t
     cols = list(data.columns)
     cells = data.to_numpy(dtype=object).tolist()
     found: dict = {}   # (row, column) -> (map, reason)
-    for i, r in enumerate(t.source_rows):
-        if r is None or not 0 <= r < len(reasons) or not reasons[r]:
-            continue
+    for i in range(len(data)):
         for j, fields in enumerate(t.source_fields):
+            r = t.source_cells[i][j] if by_cell else t.source_rows[i]
+            if isinstance(r, tuple):   # (row, the fields this cell prints)
+                r, fields = r
+            if r is None or not 0 <= r < len(reasons) or not reasons[r]:
+                continue
             if _blank(cells[i][j]):
                 why = next((reasons[r][f] for f in fields if f in reasons[r]), None)
                 if why is not None:
@@ -145,7 +156,9 @@ def explain_blanks(t, reasons):
         notes.append(f"{head} ({_names(groups[why])}): {text}.")
     for (i, j), why in found.items():
         if j not in drop:
-            cells[i][j] = ABBREVIATION[why[0]] + marker.get(why, "")
+            shown = ABBREVIATION[why[0]] + marker.get(why, "")
+            cells[i][j] = (cells[i][j].replace(PART, shown) if PART in str(cells[i][j])
+                           else shown)
     by_reason: dict = {}
     for j, why in drop.items():
         by_reason.setdefault(why, []).append(cols[j])
@@ -158,7 +171,9 @@ def explain_blanks(t, reasons):
                             columns=[cols[j] for j in keep], index=data.index)
     return dataclasses.replace(t, data=new_data, footnotes=tuple(notes),
                                spans=_spans_without(t.spans, set(drop)),
-                               source_fields=tuple(t.source_fields[j] for j in keep))
+                               source_fields=tuple(t.source_fields[j] for j in keep),
+                               source_cells=tuple(tuple(r[j] for j in keep)
+                                                  for r in t.source_cells) if by_cell else ())
 
 
 def _superscript(n: int) -> str:

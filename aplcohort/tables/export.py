@@ -61,6 +61,12 @@ class JournalTable(Result):
         Per column of ``data``, the fields of the result frame it prints (an estimate
         with its bounds: three). With ``source_rows`` they let a blank cell say why it is
         blank (:func:`aplcohort.tables.blanks.explain_blanks`).
+    source_cells : tuple, optional
+        Per row of ``data``, per column, the position of the row of the result frame the
+        cell prints (None: a cell the layout adds; ``(position, fields)``: a cell that
+        prints other fields than its column's), for a table whose cells of one row
+        come from different rows of the frame (Table 1: one frame row per group); given,
+        it is used instead of ``source_rows``.
     """
 
     kind = "table"
@@ -74,6 +80,7 @@ class JournalTable(Result):
     table_choices: dict = field(default_factory=dict)
     source_rows: tuple = ()
     source_fields: tuple = ()
+    source_cells: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.data, pd.DataFrame):
@@ -90,6 +97,7 @@ class JournalTable(Result):
         object.__setattr__(self, "spans", tuple(tuple(s) for s in self.spans))
         object.__setattr__(self, "source_rows", tuple(self.source_rows))
         object.__setattr__(self, "source_fields", tuple(tuple(f) for f in self.source_fields))
+        object.__setattr__(self, "source_cells", tuple(tuple(r) for r in self.source_cells))
 
     # ------------------------------------------------------------------ Result API
     @property

@@ -16,6 +16,11 @@ Conventions (documented choices)
   Kruskal–Wallis for more; t-test / ANOVA with ``parametric=True``). The test used
   is printed per row and the p-value formatted ``<0.001``.
 * SMD (optional): :func:`aplcohort.stats.grouptests.standardized_mean_difference`.
+* A cell with no value (a group with no known value: its median, mean or percentage; the
+  SD of one known value; a p-value, test or SMD that cannot be computed) prints NE, and a
+  footnote gives the reason results.json gives for that row
+  (:func:`aplcohort.tables.blanks.explain_blanks` with
+  :func:`aplcohort.plan.null_reasons.frame_reasons` of ``.raw``; never "NA").
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import pandas as pd
 from .._checks import check_bool
 from ..errors import InputError
 from ..stats.grouptests import compare_groups, standardized_mean_difference
+from .blanks import PART
 from .export import JournalTable
 from .format import DASH, format_mean_sd, format_median_iqr, format_n_pct, format_num
 
@@ -239,6 +245,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     if smd:
         head.append("SMD")
     rows, indent, raw = [], [], []
+    src = []   # per row of the table, per column: the row of ``raw`` the cell prints
+    n_stat = (2 if tests else 0) + (1 if smd else 0)
 
     def stat_cells(extra):
         out = []
@@ -251,8 +259,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
     used_tests = set()
     used_how = set()   # the summaries shown by the continuous rows (for the footnote)
     continuous_tested = False
-    why_not = []   # footnotes: why a p or SMD cell is "–" (never NA without a reason)
     for var in variables:
+        first = len(raw)   # the variable's first row of ``raw``: its p, test and SMD
         s = data[var]
         kind = kinds.get(var)
         if kind is None:
@@ -279,8 +287,8 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             if not np.isfinite(p):
                 reason = str(getattr(tr, "method", "") or "").split(": ", 1)[-1] \
                     or "the test is not defined on these values"
-                extra.update(p=DASH, test=DASH)
-                why_not.append(f"{label}: no p-value ({reason}).")
+                # left blank: NE with this reason (explain_blanks, below)
+                extra.update(p="", test="")
                 test_note = f"no p-value: {reason}"
         d_smd = np.nan
         if smd and len(groups) >= 2:
@@ -296,12 +304,11 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             if not np.isfinite(d_smd):
                 few = [str(lab.level(group, g)) for g in groups
                        if known[g] < (2 if kind == "continuous" else 1)]
-                extra["smd"] = DASH
+                extra["smd"] = ""   # NE with this reason (explain_blanks, below)
                 smd_note = "no SMD: " + (
                     f"{', '.join(few)}: fewer than {2 if kind == 'continuous' else 1} known "
                     f"value{'s' if kind == 'continuous' else ''}" if few
                     else "no variation within the groups")
-                why_not.append(f"{label}: {smd_note[len('no SMD: '):].join(('no SMD (', ').'))}")
         nmiss = {g: int(s[m].isna().sum()) for g, m in cols}
         if kind == "continuous":
             x = pd.to_numeric(s, errors="raise")
@@ -311,14 +318,18 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             suffix = "median [IQR]" if how == "median" else "mean (SD)"
             used_how.add(how)
             continuous_tested = continuous_tested or bool(test_name and test_name != "none")
-            cells = []
+            cells, at = [], []
             for g, m in cols:
                 v = x[m].dropna().to_numpy(float)
                 med, q1, q3 = (np.quantile(v, [0.5, 0.25, 0.75]) if v.size else (np.nan,) * 3)
                 mean = float(v.mean()) if v.size else np.nan
                 sd = float(v.std(ddof=1)) if v.size > 1 else np.nan
-                cells.append(format_median_iqr(med, q1, q3, decimals) if how == "median"
-                             else format_mean_sd(mean, sd, decimals))
+                # no known value: blank, NE with the reason of its row (explain_blanks)
+                # one known value: no SD, "x (NE)" with its reason
+                cells.append(format_median_iqr(med, q1, q3, decimals, na="") if how == "median"
+                             else f"{format_num(mean, decimals)} ({PART})" if v.size == 1
+                             else format_mean_sd(mean, sd, decimals, na=""))
+                at.append((len(raw), ("sd",)) if how == "mean" and v.size == 1 else len(raw))
                 raw.append({"variable": var, "level": None, "group": g, "n": int(v.size),
                             "denominator": int(v.size), "pct": np.nan, "median": med, "q1": q1,
                             "q3": q3, "mean": mean, "sd": sd, "missing": nmiss[g],
@@ -326,6 +337,7 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                             "test_note": test_note, "smd_note": smd_note})
             rows.append([f"{label}, {suffix}", *cells, *stat_cells(extra)])
             indent.append(0)
+            src.append([first, *at, *[first] * n_stat])
         else:
             sv = s.astype(object).where(s.notna(), None)
             binary = _is_binary_yes_no(s) and var not in level_order
@@ -342,17 +354,15 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                     raise InputError(f"level_order for {var!r} misses levels {extra_lv} present in "
                                      "the data")
             level_cells = []
-            no_known: set = set()
             for lv in levels:
                 cells = []
                 for g, m in cols:
                     nonmiss = int(sv[m].notna().sum())
                     k = int((sv[m] == lv).sum())
-                    # no known value in the column: no percentage ("0 (–)", footnoted)
+                    # no known value in the column: no percentage ("0 (NE)", with the
+                    # reason of its row: explain_blanks, below)
                     cells.append(format_n_pct(k, nonmiss, pct_decimals) if nonmiss
-                                 else f"{k} ({DASH})")
-                    if not nonmiss and g != "Overall":
-                        no_known.add(str(lab.level(group, g)))
+                                 else f"{k} ({PART})")
                     raw.append({"variable": var, "level": "yes" if binary else lv, "group": g,
                                 "n": k, "denominator": nonmiss,
                                 "pct": 100.0 * k / nonmiss if nonmiss else np.nan,
@@ -363,18 +373,22 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
             if binary:
                 rows.append([f"{label}, n (%)", *level_cells[0], *stat_cells(extra)])
                 indent.append(0)
+                src.append([first, *((at, ("pct",)) for at in range(first, first + len(cols))),
+                            *[first] * n_stat])
             else:
                 rows.append([f"{label}, n (%)", *[""] * len(cols), *stat_cells(extra)])
                 indent.append(0)
-                for lv, cells in zip(levels, level_cells):
+                src.append([None, *[None] * len(cols), *[first] * n_stat])
+                for k, (lv, cells) in enumerate(zip(levels, level_cells)):
                     rows.append([lab.level(var, lv), *cells, *stat_cells({})])
                     indent.append(1)
-            if no_known:
-                why_not.append(f"{label}: no percentage for {', '.join(sorted(no_known))} "
-                               f"(no patient with a known value).")
+                    at = first + k * len(cols)
+                    src.append([None, *((a, ("pct",)) for a in range(at, at + len(cols))),
+                                *[None] * n_stat])
         if sum(nmiss.values()):
             rows.append(["Missing", *[str(nmiss[g]) for g, _ in cols], *stat_cells({})])
             indent.append(1)
+            src.append([None] * (1 + len(cols) + n_stat))
     df = pd.DataFrame(rows, columns=head)
     if st.decimal_mark != ".":
         df = df.apply(lambda col: col.map(st.num)) if len(df) else df
@@ -402,11 +416,27 @@ def table1(data: pd.DataFrame, group: str, variables: Sequence[str], *, labels: 
                      + "; ".join(rule) + ")." if used_tests else "p-values: no test possible.")
     if smd:
         notes.append("SMD, standardized mean difference.")
-    notes.extend(why_not)
-    return JournalTable(title, df, raw_df, tuple(indent), tuple(notes),
+    # the fields of ``raw`` each column prints: a blank cell prints NE / – with the reason
+    # results.json and the CSV give for that null (one rule for every table)
+    fields = [("variable",)] + [("median", "mean")] * len(cols)
+    if tests:
+        fields += [("p",), ("test", "p")]
+    if smd:
+        fields.append(("smd",))
+    from ..plan.null_reasons import frame_reasons
+    from .blanks import explain_blanks
+    # the analysis as results.json has it (whether an SMD was asked, the groups)
+    why = frame_reasons(raw_df, kind="table1",
+                        analysis={"smd": smd, "groups": {str(g): {} for g in groups}})
+    t = explain_blanks(JournalTable(
+        title, df, raw_df, tuple(indent), tuple(notes),
                         table_choices={"group": group, "summary": summary if isinstance(summary, str)
                                        else dict(summary), "parametric": parametric,
                                        "percent denominator": "non-missing values",
                                        "quantiles": "type 7 (R default)", "style": st.name,
                                        **({"identifying columns": identifying}
-                                          if identifying else {})})
+                                          if identifying else {})},
+        source_fields=tuple(fields), source_cells=tuple(map(tuple, src))), why)
+    if any(PART in str(c) for c in t.data.to_numpy().ravel()):   # never: each has a reason
+        raise AssertionError("table1: a percentage left without its reason")
+    return t
