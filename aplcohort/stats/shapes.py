@@ -80,6 +80,10 @@ SEPARATION_ADVICE = ("use Firth's penalised Cox model (aplcohort.stats.firth.fir
 CONVERGENCE_ADVICE = "Check for a covariate that perfectly predicts events or raise max_iter."
 #: the second explanation of a coefficient still moving when the Cox iterations ran out
 MAX_ITER_HINT = ", or the fit needs a larger max_iter"
+#: the advice of the Fine-Gray fit's ConvergenceWarning (:func:`aplcohort.stats.finegray.crr_fit`)
+FG_CONVERGENCE_ADVICE = "; estimates may be unreliable (raise max_iter)"
+#: the advice of a Fine-Gray term still moving beside a diverging one (its note)
+FG_MOVING_HINT = "no maximum was found for it; raise max_iter"
 #: the advice of the separation entry of a Cox model's ``choices``
 SEPARATION_CHOICE_HINT = "; use firth_coxph (firth: true)"
 
@@ -103,6 +107,9 @@ SETTING_HINTS = {
         (CONVERGENCE_ADVICE, "Check for a covariate that perfectly predicts events or raise "
                              "max_iter in analysis '{id}'.",
          "Check for a covariate that perfectly predicts events."),
+        (FG_CONVERGENCE_ADVICE, "; estimates may be unreliable: raise max_iter in analysis "
+                                "'{id}'", "; estimates may be unreliable"),
+        (FG_MOVING_HINT, FG_MOVING_HINT, "no maximum was found for it"),
     ),
     "propensity.max_iter": (
         ("; raise max_iter (the default is 100)", "",
@@ -165,6 +172,8 @@ def plan_advice(text, settings, analysis_id=""):
     'x. Check for a covariate that perfectly predicts events.'
     >>> plan_advice("x; " + SEPARATION_ADVICE, {"firth"}, "c1")[:40]
     "x; add firth: true to analysis 'c1' (Fir"
+    >>> plan_advice("Fine-Gray fit did not converge" + FG_CONVERGENCE_ADVICE, {"max_iter"}, "fg")
+    "Fine-Gray fit did not converge; estimates may be unreliable: raise max_iter in analysis 'fg'"
     """
     if not isinstance(text, str):
         return text
