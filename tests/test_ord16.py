@@ -133,6 +133,14 @@ def test_comparison_row_reason_is_the_cause_only(tmp_path):
         for f, why in o["not_estimable"].items():
             assert why == cause, (p, f, why)
             assert "immortal-time bias" not in why and "groups from time zero" not in why
+    # the CSV's reason column and the journal table's NE footnote (report.html) say the same
+    csv = pd.read_csv(tmp_path / "out" / "tables" / "km__immortal_time.csv",
+                      keep_default_na=False)
+    ne = [r for r in csv["not_estimable"] if r]
+    assert ne and all("immortal-time bias" not in r for r in ne), ne
+    foot = [ln for ln in html.split("NE, not estimable: ")[1:]]
+    assert foot and all("immortal-time bias" not in f.split("<", 1)[0] for f in foot)
+    assert "allo HSCT: coefficient may be infinite (monotone likelihood)" in html
 
 
 # ------------------------------------------------------------------------------ item 3

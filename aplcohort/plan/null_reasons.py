@@ -38,6 +38,8 @@ import math
 
 import pandas as pd
 
+from ..stats.shapes import note_cause
+
 #: A null field explained by a note of its row that covers a family of fields:
 #: ``{field: note field}``.
 FAMILY_NOTES = {"median": "median_note", "median_lower": "median_note",
@@ -200,11 +202,9 @@ def _reason(o: dict, f: str, ctx):
                                  "global test")
     own = _text(o.get("note")) or _text(o.get("reason"))
     if own and o.get("estimable") is not True and not _is_comparison(o):
-        return "not_estimable", own
+        return "not_estimable", note_cause(own)
     if _is_comparison(o) and "not estimable" in own:
-        # the row's note is its description, then "; not estimable: " and the cause: the
-        # reason is the cause (the description is in the row and its table already)
-        return "not_estimable", own.split("not estimable: ", 1)[-1].strip() or own
+        return "not_estimable", note_cause(own)
     return _landmark_part(f, ctx)
 
 
