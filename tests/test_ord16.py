@@ -2,8 +2,9 @@
 code before its fix.
 
 1. An ``order:`` level with no patient in the analysis set (a ``where:`` that removes it)
-   was dropped without a word: km / cif / table1 / response / logrank / immortal_time ran on
-   the other groups and nothing said so. One rule (plan.kinds._order): a StatisticalWarning
+   was dropped without a word: km / cif / table1 / response / logrank / gray / landmark /
+   immortal_time ran on the other groups and nothing said so (multistate / clfs refused it
+   as "not a group label of the data", which it is). One rule (plan.kinds._order): a StatisticalWarning
    in the analysis's notes and ``warnings`` and in the report; the plan-level ``levels:``
    is named as such.
 2. F8: an immortal-time comparison row's not-estimable reason repeated the row's whole
@@ -64,6 +65,9 @@ ORDER_KINDS = [
     {"id": "resp", "kind": "response", "outcome": "sex == 'F'"},
     {"id": "lr", "kind": "logrank", "endpoint": "os"},
     {"id": "gray", "kind": "gray", "endpoint": "cir"},
+    {"id": "lm", "kind": "landmark", "endpoint": "os", "landmarks": [3]},
+    {"id": "ms", "kind": "multistate", "times": [12], "figure": False},   # was refused:
+    {"id": "clfs", "kind": "clfs", "times": [12], "figure": False},       # "not a group label"
 ]
 
 
@@ -84,7 +88,7 @@ def test_order_level_without_patient_is_said(tmp_path):
         assert "left out of the comparison" in said[0]
         # the patients of 'none' are in the exclusions log (the where: that removed them)
         assert sum(e["n"] for e in a["exclusions"] if W in e["reason"]) >= n_none, aid
-    assert html.count("order lists &#x27;none&#x27;") + html.count("order lists 'none'") >= 7
+    assert html.count("order lists &#x27;none&#x27;") + html.count("order lists 'none'") >= 10
 
 
 def test_plan_levels_level_without_patient_names_levels(tmp_path):

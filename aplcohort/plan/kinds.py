@@ -2333,6 +2333,9 @@ def _states(handler, ctx, m, cohort, out):
     settings = {k: getattr(m, k) for k in names if k in type(m).model_fields}
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
                 if v is not None}
+    if m.group is not None and m.order and cohort.data[m.group].notna().any():
+        # the group order of every kind (_order): a level with no patient is left out, said
+        settings["order"] = _order(m, cohort.data[m.group])
     import inspect
     if "palette" in inspect.signature(handler).parameters:  # the run's colours per level
         settings["palette"] = ctx.palette
