@@ -18,7 +18,6 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
