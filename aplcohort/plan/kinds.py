@@ -24,6 +24,7 @@ estimable"`` with the reason, and the run goes on.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import inspect
 import math
@@ -810,7 +811,9 @@ def run_analysis(ctx: Context, a):
     from .runner import AnalysisOutput
     from .spec import parse_analysis
     m = a if not isinstance(a, dict) else parse_analysis(a, f"analysis '{a.get('id')}'")
+    from_levels = getattr(m, "order", None) is None
     m = _plan_level_order(ctx, m)
+    from_levels = from_levels and getattr(m, "order", None) is not None
     handler = globals()[KINDS[m.kind].handler]
     out = AnalysisOutput(id=m.id, kind=m.kind, title=m.title or m.id,
                          summary={"kind": m.kind, "title": m.title or m.id, "status": "ok"})
@@ -820,6 +823,7 @@ def run_analysis(ctx: Context, a):
             out.exclusions.append({"reason": f"plan filter '{st.step}': {st.reason}",
                                    "n": st.n_excluded, "ids": list(st.excluded_ids)})
     cohort = analysis_set(ctx, m, out)
+    token = _ORDER_FROM_LEVELS.set(from_levels)
     try:
         handler(ctx, m, cohort, out)
     except PlanError:
@@ -835,6 +839,8 @@ def run_analysis(ctx: Context, a):
         out.status, out.reason = status, reason
         out.tables, out.figures, out.result = [], [], None
         out.notes.insert(0, f"{STATUS_LABEL[status]}: {reason}")
+    finally:
+        _ORDER_FROM_LEVELS.reset(token)
     out.summary["exclusions"] = list(out.exclusions)
     dropped = {e["reason"]: e["n"] for e in out.exclusions if e["reason"].startswith("missing ")}
     if dropped:  # older contract: complete-case drops as {reason: n}; `exclusions` has the ids
@@ -911,9 +917,44 @@ def _kind_advice(out, m) -> None:
     out.tables = [(name, caption, frame(t), *rest) for name, caption, t, *rest in out.tables]
 
 
+#: Whether the running analysis's ``order`` came from the plan-level ``levels:`` (set by
+#: :func:`run_analysis`; the note of :func:`_absent_levels` names the setting the user wrote).
+_ORDER_FROM_LEVELS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "_ORDER_FROM_LEVELS", default=False)
+
+
+def _absent_levels(m, present) -> None:
+    """The one rule for a level of the group order with no patient in the analysis set (a
+    ``where:`` that removes it, or its patients left out for a missing endpoint or group,
+    each in the exclusions log): the analysis runs on the other groups and says so -- a
+    StatisticalWarning, which the run puts in the analysis's notes and ``warnings``
+    (results.json) and the report. Without it the level was dropped without a word."""
+    import warnings
+
+    from ..errors import StatisticalWarning
+    have = set(present)
+    absent = [o for o in (getattr(m, "order", None) or []) if o not in have]
+    if not absent:
+        return
+    group = getattr(m, "group", None)
+    setting = (f"the plan's levels: for '{group}'" if _ORDER_FROM_LEVELS.get() else "order")
+    where = getattr(m, "where", None)
+    after = (f"after where: `{where}` and the exclusions logged" if where
+             else "after the exclusions logged")
+    names = ", ".join(repr(str(o)) for o in absent)
+    which = "has no patient" if len(absent) == 1 else "have no patients"
+    warnings.warn(f"{setting} lists {names}, which {which} in this analysis ({after}): "
+                  f"left out of the comparison and its tables", StatisticalWarning, stacklevel=3)
+
+
 def _order(m, values):
+    """The analysis's group order on ``values`` (the analysis set's group column): the
+    levels of ``order`` present (a level with no patient is left out and said:
+    :func:`_absent_levels`), then any other level, sorted as text; without ``order`` the
+    data dictionary's level order."""
     present = [v for v in pd.unique(values) if not pd.isna(v)]
     if getattr(m, "order", None):
+        _absent_levels(m, present)
         order = [o for o in m.order if o in set(present)]
         extra = sorted(set(present) - set(order), key=str)
         return order + extra
@@ -2175,6 +2216,8 @@ def h_immortal_time(ctx, m, cohort, out):
                                              exposure_time="exposure_time", landmarks=landmarks)
     else:
         levels = list(m.order) if m.order else _order(m, df[m.group])
+        if m.order:    # a listed treatment group with no patient is said (as in _order)
+            _absent_levels(m, [v for v in pd.unique(df[m.group]) if not pd.isna(v)])
         tt = {g: "exposure_time" for g in levels if g != ref and (df[m.group] == g).any()}
         # the rows follow the group order: the reference, then the treated groups in order
         cmp = compare_naive_vs_timedependent(df.assign(**{m.group: _in_order(
@@ -2290,6 +2333,9 @@ def _states(handler, ctx, m, cohort, out):
     settings = {k: getattr(m, k) for k in names if k in type(m).model_fields}
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
                 if v is not None}
+    if m.group is not None and m.order and cohort.data[m.group].notna().any():
+        # the group order of every kind (_order): a level with no patient is left out, said
+        settings["order"] = _order(m, cohort.data[m.group])
     import inspect
     if "palette" in inspect.signature(handler).parameters:  # the run's colours per level
         settings["palette"] = ctx.palette

@@ -22,8 +22,10 @@ save, in this order, for each null field:
    degrees of freedom (no estimable coefficient);
 4. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
    estimable (``estimable: false``, a curve entry past follow-up, an analysis or part
-   with ``status: "not estimable"``); a per-landmark part that is null takes the reason of
-   its landmark's ``summary`` row.
+   with ``status: "not estimable"``); a comparison row (immortal-time comparison: its
+   note is the row's description, then ``"; not estimable: "`` and the cause) gives only
+   the cause; a per-landmark part that is null takes the reason of its landmark's
+   ``summary`` row.
 
 A null none of these explains is left as it is (``tests/test_null_reasons.py`` walks the
 results of every plan kind and fails on it), so a new null shape needs its reason here or
@@ -35,6 +37,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
+from ..stats.shapes import note_cause
 
 #: A null field explained by a note of its row that covers a family of fields:
 #: ``{field: note field}``.
@@ -198,9 +202,9 @@ def _reason(o: dict, f: str, ctx):
                                  "global test")
     own = _text(o.get("note")) or _text(o.get("reason"))
     if own and o.get("estimable") is not True and not _is_comparison(o):
-        return "not_estimable", own
+        return "not_estimable", note_cause(own)
     if _is_comparison(o) and "not estimable" in own:
-        return "not_estimable", own
+        return "not_estimable", note_cause(own)
     return _landmark_part(f, ctx)
 
 

@@ -47,7 +47,7 @@ from ._design import as_categorical, as_columns, build_design, check_columns, co
 from .cox import alias_notes, singular_columns
 from ._aeq import aeq_outcome
 from .outcome import Outcome
-from .shapes import TermsShape, term_levels, terms_frame
+from .shapes import FG_CONVERGENCE_ADVICE, FG_MOVING_HINT, TermsShape, term_levels, terms_frame
 
 __all__ = ["crr_fit", "CrrFit", "fine_gray", "FineGrayResult", "time_function", "TIME_FUNCTIONS"]
 
@@ -600,7 +600,7 @@ def crr_fit(time, code, X, *, cause=1, max_iter=10, gtol=1e-6, init=None, cov2=N
         lik, score, info = pr.objective(b)
     if not converged:
         warnings.warn(f"Fine-Gray fit did not converge in {max_iter} iterations "
-                      f"(max |score| = {np.max(np.abs(score)):.3g}); estimates may be unreliable",
+                      f"(max |score| = {np.max(np.abs(score)):.3g}){FG_CONVERGENCE_ADVICE}",
                       ConvergenceWarning, stacklevel=2)
     if general:
         inf, v2, bfitj = pr.sandwich(b)
@@ -1157,8 +1157,7 @@ def fine_gray(data, *, time, code, covariates, cause=1, categorical=None,
         for j in np.flatnonzero(ok & fit.moving):
             notes[j] = (f"the Fine-Gray fit stopped after {fit.iterations} iterations (max_iter) "
                         "with this coefficient still moving beside the diverging term(s) "
-                        f"{[names[k] for k in np.flatnonzero(diverging)]}: no maximum was "
-                        "found for it; raise max_iter")
+                        f"{[names[k] for k in np.flatnonzero(diverging)]}: {FG_MOVING_HINT}")
             ok[j] = False
     if not fit.converged and not diverging.any():
         for j in np.flatnonzero(ok):

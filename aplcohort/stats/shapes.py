@@ -46,7 +46,7 @@ __all__ = ["CURVE_COLUMNS", "AT_COLUMNS", "MEDIAN_COLUMNS", "TERM_COLUMNS",
            "NOTE_SE_ZERO", "NOTE_SE_ZERO_EVENTS", "NOTE_SE_UNDEFINED", "NOTE_UPPER_NOT_REACHED",
            "CurveShape", "TermsShape", "curve_frame", "at_frame", "median_frame",
            "terms_frame", "z_value", "frame", "BOUND_TOL", "at_bound", "curve_complete",
-           "SETTING_HINTS", "KIND_HINTS", "IMMORTAL_TIME_ADVICE", "IMMORTAL_TIME_ADVICE_COMPETING",
+           "SETTING_HINTS", "KIND_HINTS", "NOT_ESTIMABLE_SEP", "note_cause", "IMMORTAL_TIME_ADVICE", "IMMORTAL_TIME_ADVICE_COMPETING",
            "immortal_time_guard_advice", "plan_advice"]
 
 CURVE_COLUMNS = ["group", "cause", "time", "estimate", "std_err", "lower", "upper", "n_risk",
@@ -80,6 +80,31 @@ SEPARATION_ADVICE = ("use Firth's penalised Cox model (aplcohort.stats.firth.fir
 CONVERGENCE_ADVICE = "Check for a covariate that perfectly predicts events or raise max_iter."
 #: the second explanation of a coefficient still moving when the Cox iterations ran out
 MAX_ITER_HINT = ", or the fit needs a larger max_iter"
+#: what joins a row's description and the cause in the note of a row that is not estimable
+#: (an immortal-time comparison row, :func:`aplcohort.stats.timedep.compare_naive_vs_timedependent`)
+NOT_ESTIMABLE_SEP = "; not estimable: "
+
+
+def note_cause(note):
+    """The cause in a row's note that describes the row, then :data:`NOT_ESTIMABLE_SEP` and
+    why: the reason of its nulls (results.json, the CSV, the journal table's NE footnote),
+    the description being in the row already. Any other note is returned as it is.
+
+    >>> note_cause("groups from time zero (immortal-time bias); not estimable: no events")
+    'no events'
+    >>> note_cause("no events")
+    'no events'
+    """
+    if not isinstance(note, str):
+        return note
+    _, sep, cause = note.partition(NOT_ESTIMABLE_SEP)
+    return cause.strip() if sep and cause.strip() else note
+
+
+#: the advice of the Fine-Gray fit's ConvergenceWarning (:func:`aplcohort.stats.finegray.crr_fit`)
+FG_CONVERGENCE_ADVICE = "; estimates may be unreliable (raise max_iter)"
+#: the advice of a Fine-Gray term still moving beside a diverging one (its note)
+FG_MOVING_HINT = "no maximum was found for it; raise max_iter"
 #: the advice of the separation entry of a Cox model's ``choices``
 SEPARATION_CHOICE_HINT = "; use firth_coxph (firth: true)"
 
@@ -103,6 +128,9 @@ SETTING_HINTS = {
         (CONVERGENCE_ADVICE, "Check for a covariate that perfectly predicts events or raise "
                              "max_iter in analysis '{id}'.",
          "Check for a covariate that perfectly predicts events."),
+        (FG_CONVERGENCE_ADVICE, "; estimates may be unreliable: raise max_iter in analysis "
+                                "'{id}'", "; estimates may be unreliable"),
+        (FG_MOVING_HINT, FG_MOVING_HINT, "no maximum was found for it"),
     ),
     "propensity.max_iter": (
         ("; raise max_iter (the default is 100)", "",
@@ -165,6 +193,8 @@ def plan_advice(text, settings, analysis_id=""):
     'x. Check for a covariate that perfectly predicts events.'
     >>> plan_advice("x; " + SEPARATION_ADVICE, {"firth"}, "c1")[:40]
     "x; add firth: true to analysis 'c1' (Fir"
+    >>> plan_advice("Fine-Gray fit did not converge" + FG_CONVERGENCE_ADVICE, {"max_iter"}, "fg")
+    "Fine-Gray fit did not converge; estimates may be unreliable: raise max_iter in analysis 'fg'"
     """
     if not isinstance(text, str):
         return text

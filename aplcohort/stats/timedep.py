@@ -56,7 +56,7 @@ import pandas as pd
 
 from .._checks import check_bool
 from .._results import Result
-from .shapes import IMMORTAL_TIME_ADVICE, CurveShape
+from .shapes import IMMORTAL_TIME_ADVICE, NOT_ESTIMABLE_SEP, CurveShape
 from ..errors import (AplcohortError, DataQualityWarning, ImmortalTimeWarning, InputError,
                       StatisticalWarning)
 
@@ -1355,7 +1355,7 @@ def compare_naive_vs_timedependent(data: pd.DataFrame, *, time: str, event: str,
                          "lower": col["lower"][j], "upper": col["upper"][j], "p": col["p"][j],
                          "n": n, "events": res.events,
                          "note": (note if col["estimable"][j]
-                                  else f"{note}; not estimable: {col['note'][j]}")})
+                                  else f"{note}{NOT_ESTIMABLE_SEP}{col['note'][j]}")})
 
     work = data.copy()
     if exposure_time is not None:

@@ -227,7 +227,10 @@ def format_frame(df: pd.DataFrame, caption: str, *, labels=None, style=None,
         return any(not _isnan(df.at[i, c]) for c in p_cols)
 
     def why(i):
-        n = notes_col.iat[i].strip()
+        # a note "<what the row is>; not estimable: <cause>" gives its cause (the reason
+        # results.json and the CSV give; the row says what it is)
+        from ..stats.shapes import note_cause
+        n = note_cause(notes_col.iat[i].strip())
         return n or "not estimable"
 
     name_col = next((c for c in _NAME_COLUMNS if c in cols), None)
