@@ -142,7 +142,10 @@ def frame_reasons(tab: pd.DataFrame, *, analysis: dict | None = None, kind: str 
     >>> frame_reasons(t, kind="cox")[0]["robust_se"]
     ('not_applicable', 'no robust variance asked: the SE, CI and p are model-based (se)')
     """
-    rows = [{str(k): v for k, v in r.items()} for r in tab.to_dict(orient="records")]
+    # a frame's missing cell is NaN / pd.NA under pandas 3 where pandas 2 gives None (string
+    # columns): one null, None, as in results.json, so each rule reads it the same way
+    rows = [{str(k): (None if _null(v) else v) for k, v in r.items()}
+            for r in tab.to_dict(orient="records")]
     ctx = {"analysis": analysis or {}, "kind": kind, "key": None, "parent": None,
            "siblings": rows, "fact": fact}
     out = []
@@ -266,7 +269,7 @@ def _not_applicable(o: dict, f: str, ctx) -> str | None:
 
 def _table1_reason(o: dict, f: str, ctx) -> str | None:
     var = o.get("variable")
-    categorical = o.get("level") is not None
+    categorical = not _null(o.get("level"))
     if categorical and f in ("median", "q1", "q3", "mean", "sd"):
         return f"'{var}' is a categorical variable: n and percentage, no {f}"
     if not categorical and f in ("level", "pct"):
@@ -294,7 +297,7 @@ def _table1_not_estimable(o: dict, f: str) -> str:
                 "known values, or no variation within the groups)")
     if f in ("test", "p"):
         return f"the test of '{var}' is not defined on these values"
-    if o.get("level") is not None:
+    if not _null(o.get("level")):
         return f"no known value of '{var}' in group '{group}': no percentage"
     if not o.get("n"):
         return f"no known value of '{var}' in group '{group}'"
