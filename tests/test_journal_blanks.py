@@ -28,7 +28,7 @@ import yaml
 from aplcohort.cli import main
 from aplcohort.tables.export import latex_escape
 
-from test_null_reasons import DATA, _every_kind_plan
+from test_null_reasons import _every_kind_plan, blanked_cohort
 
 SUP = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
 MARKED = re.compile(rf"^(NE|NR|\u2013|\u2014)([{SUP}]*)$")
@@ -37,15 +37,7 @@ MARKED = re.compile(rf"^(NE|NR|\u2013|\u2014)([{SUP}]*)$")
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("journal_blanks")
-    d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
-    for i in (1, 5, 9):
-        d.loc[i, "age_at_diagnosis"] = ""
-    for i in (2, 7):
-        d.loc[i, "sex"] = ""
-    d.loc[3, "wbc_relapse"] = ""
-    csv = tmp / "cohort.csv"
-    d.to_csv(csv, index=False)
-    plan = _every_kind_plan(csv)
+    plan = _every_kind_plan(blanked_cohort(tmp))
     plan["output"]["tables"] = ["csv", "docx", "tex", "html"]
     p = tmp / "plan.yaml"
     p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")

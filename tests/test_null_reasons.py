@@ -164,11 +164,9 @@ def _every_kind_plan(csv) -> dict:
             "analyses": analyses}
 
 
-@pytest.fixture(scope="module")
-def every_kind(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nullreasons_kinds")
+def blanked_cohort(tmp):
+    """The replica with blank cells in covariates (age, sex, WBC), written to ``tmp``."""
     d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
-    # blank cells in covariates and a grouping column; a small group (2 patients)
     for i in (1, 5, 9):
         d.loc[i, "age_at_diagnosis"] = ""
     for i in (2, 7):
@@ -176,7 +174,13 @@ def every_kind(tmp_path_factory):
     d.loc[3, "wbc_relapse"] = ""
     csv = tmp / "cohort.csv"
     d.to_csv(csv, index=False)
-    plan = _every_kind_plan(csv)
+    return csv
+
+
+@pytest.fixture(scope="module")
+def every_kind(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nullreasons_kinds")
+    plan = _every_kind_plan(blanked_cohort(tmp))
     p = tmp / "plan.yaml"
     p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     out = tmp / "out"

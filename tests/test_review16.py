@@ -137,18 +137,9 @@ def test_negative_sas_day_number_text_is_a_date_before_1960(tmp_path):
 
 # --------------------------------------------------------------------------- items 3, 4
 def _run(tmp_path, analyses, df, name="p"):
-    from aplcohort.cli import main
-    csv = tmp_path / f"{name}.csv"
-    df.to_csv(csv, index=False)
-    plan = {"plan": name, "data": {"source": str(csv), "types": {"const": "number"}},
-            "output": {"formats": ["png"], "tables": ["csv"]}, "analyses": analyses}
-    p = tmp_path / f"{name}.yaml"
-    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
-    out = tmp_path / f"out_{name}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert main(["run", str(p), "--out", str(out)]) == 0
-    return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+    rc, doc = _run_plan(tmp_path, analyses, name, df, types={"const": "number"})
+    assert rc == 0
+    return tmp_path / f"out_{name}", doc
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +188,12 @@ ENDPOINTS = {"os": {"endpoint": "OS", "time_zero": "response", "unit": "months"}
              "cir": {"endpoint": "CIR", "time_zero": "response", "unit": "months"}}
 
 
-def _run_plan(tmp_path, analyses, name, df=None):
+def _run_plan(tmp_path, analyses, name, df=None, types=None):
     from aplcohort.cli import main
     csv = tmp_path / f"{name}.csv"
     (_raw() if df is None else df).to_csv(csv, index=False)
-    plan = {"plan": name, "data": {"source": str(csv)}, "endpoints": ENDPOINTS,
+    data = {"source": str(csv), **({"types": types} if types else {})}
+    plan = {"plan": name, "data": data, "endpoints": ENDPOINTS,
             "output": {"formats": ["png"], "tables": ["csv"]}, "analyses": analyses}
     p = tmp_path / f"{name}.yaml"
     p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
