@@ -394,10 +394,16 @@ def evaluate_facts(cohort) -> list[dict]:
             rows.append(_not_estimable(r, f"endpoint {name} cannot be derived ({exc})"))
             continue
         g = d.set_index("patient_id")["postremission_modality"].reindex(ep.patient_id).to_numpy()
-        keep = np.isin(g, ["ATO-based", "auto HSCT", "allo HSCT"])
+        arms = ["ATO-based", "auto HSCT", "allo HSCT"]
+        keep = np.isin(g, arms)
         ev = ep.event.to_numpy(int)[keep]
-        if len(set(g[keep])) < 2 or ev.sum() == 0:
-            rows.append(_not_estimable(r, "needs at least two groups and one event"))
+        absent = [a for a in arms if a not in set(g[keep])]
+        if absent:   # a test of fewer groups is not the publication's comparison
+            rows.append(_not_estimable(r, "the publication compares the three groups; no "
+                                          f"patient of these data is in {' or '.join(absent)}"))
+            continue
+        if ev.sum() == 0:
+            rows.append(_not_estimable(r, f"no {name} event in the three groups"))
             continue
         p = float(logrank_test(ep.time.to_numpy(float)[keep], ev, g[keep]).p)
         r.update(p=p, matches=bool(p >= ALPHA),

@@ -325,7 +325,9 @@ def _fact_reason(o: dict, f: str):
             if not _null(o.get("p")):
                 return "not_applicable", ("a comparison by a test: its result is the P value, "
                                           "not an estimate with a confidence interval")
-            return "not_estimable", f"no reproduced estimate ({why_not}), so no interval"
+            cause = why_not[len("not estimable: "):] if why_not.startswith(
+                "not estimable: ") else why_not
+            return "not_estimable", f"no reproduced estimate ({cause}), so no interval"
         return "not_applicable", ("no confidence interval of reproduced_estimate is computed"
                                   + ("; the groups' own intervals are in ci"
                                      if _text(o.get("ci")) else ""))

@@ -378,22 +378,33 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
     misspelt level was dropped silently, which could change the reference group. A level
     absent only from one analysis's subset (after ``where:``) is fine and is not checked
     here. The values of a Cox ``predict:`` profile are checked too (:func:`_check_profiles`).
+    A level of a group order (``order:``, ``levels:``) that the data dictionary lists for the
+    column (its vocabulary: e.g. 'allo HSCT' of ``postremission_modality``) is accepted
+    although no patient has it -- a centre without allogeneic transplants runs the study's
+    plan -- and each analysis ordering by it says it has no patient
+    (:func:`aplcohort.plan.kinds._absent_levels`); a reference level must be in the data.
     Raises :class:`PlanError` listing every unknown level, with the closest values."""
     import difflib
 
+    from ..tables.labels import resolve_labels
     from .spec import parse_analysis
+
+    dictionary_levels = resolve_labels().levels
 
     def known(col):
         vals = pd.unique(data[col].dropna())
         return vals, {str(v) for v in vals}
 
-    def check(col, levels, where, problems):
+    def check(col, levels, where, problems, order=False):
         if not isinstance(col, str) or col not in data.columns or not levels:
             return
         vals, texts = known(col)
+        vocabulary = {str(v) for v in dictionary_levels.get(col, ())} if order else set()
         for lev in levels:
             if lev is None or str(lev) in texts or any(lev == v for v in vals[:1000]):
                 continue
+            if str(lev) in vocabulary:
+                continue   # a level of the dictionary no patient has: said per analysis
             near = difflib.get_close_matches(str(lev), sorted(texts), n=2, cutoff=0.6)
             hint = (f"; did you mean {' or '.join(repr(x) for x in near)}?" if near else
                     f"; its values: {', '.join(sorted(texts)[:12])}"
@@ -403,7 +414,8 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
     problems: list[str] = []
     for col, levels in ((plan_d.get("levels") or {}).items()
                         if isinstance(plan_d.get("levels"), dict) else ()):
-        check(col, levels if isinstance(levels, list) else [], f"levels.{col}", problems)
+        check(col, levels if isinstance(levels, list) else [], f"levels.{col}", problems,
+              order=True)
     for a in plan_d.get("analyses") or []:
         try:
             m = parse_analysis(a, f"analysis '{a.get('id')}'")
@@ -412,7 +424,7 @@ def _check_levels(plan_d: dict, data: pd.DataFrame, name: str) -> None:
         where = f"analysis '{m.id}'"
         from .registry import _Group, _OptGroup
         if isinstance(m, (_Group, _OptGroup)) and m.order:
-            check(m.group, list(m.order), f"{where} order", problems)
+            check(m.group, list(m.order), f"{where} order", problems, order=True)
         for col, ref in (getattr(m, "categorical", None) or {}).items():
             check(col, [ref], f"{where} categorical.{col}", problems)
         ps = getattr(m, "propensity", None) or {}
