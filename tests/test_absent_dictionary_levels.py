@@ -66,6 +66,17 @@ def test_replicate_on_a_cohort_without_allo_hsct_runs_and_says_what_it_cannot_co
         assert "allo HSCT" in r["not_estimable"]["p"]
         assert r["not_estimable"]["ci_lower"].startswith("no reproduced estimate (the publication")
     assert facts["n_post_allo"]["reproduced"] == "0"
+    # a user's cohort: every null has its reason (the share of seeds is the replica's only),
+    # and the report leaves the share-of-seeds column out, saying why
+    from test_null_reasons import unexplained
+    assert unexplained(doc) == []
+    assert facts["os"]["not_applicable"]["share_of_seeds"].startswith("your cohort")
+    report = html.unescape((out / "report.html").read_text("utf-8"))
+    facts_part = report[report.index("<h2>Published vs reproduced"):]
+    facts_part = facts_part[:facts_part.index("</div>")]
+    assert "<th>share of seeds</th>" not in facts_part
+    assert "Share of seeds is not shown (blank in every row), not applicable: your cohort" \
+        in facts_part
 
 
 def _plan(tmp: Path, order: list) -> Path:

@@ -602,16 +602,15 @@ def facts_html(table: pd.DataFrame) -> str:
     out = ["<h2>Published vs reproduced</h2>"]
     if table.attrs.get("explanation"):
         out.append(f"<p class='explanation'>{esc(table.attrs['explanation'])}</p>")
+    ci, share, ci_notes = _facts_ci_cells(table)
     head = [table.attrs.get("fact_header", "fact stated in the abstract"), "published", "this run",
-            "95 % CI", "kind",
-            "share of seeds", "test", "verdict", "note"]
+            "95 % CI", "kind", *(["share of seeds"] if share is not None else []), "test",
+            "verdict", "note"]
     rows = []
-    ci, ci_notes = _facts_ci_cells(table)
     for k, (_, r) in enumerate(table.iterrows()):
-        share = r.get("share_of_seeds")
-        share_txt = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
         cls = {"holds": "holds", "does not hold": "fails"}.get(r["verdict"], "neutral")
-        cells = [r["fact"], r["published"], r["reproduced"], ci[k], r["kind"], share_txt, r["test"]]
+        cells = [r["fact"], r["published"], r["reproduced"], ci[k], r["kind"],
+                 *([share[k]] if share is not None else []), r["test"]]
         # the note (why a row is by construction, what was not counted) is printed, not a tooltip
         rows.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells)
                     + f"<td class='{cls}'>{esc(r['verdict'])}</td>"
@@ -625,19 +624,29 @@ def facts_html(table: pd.DataFrame) -> str:
 
 
 def _facts_ci_cells(table: pd.DataFrame):
-    """The 95 % CI cells of the published-vs-reproduced table and their footnotes: a blank
-    interval is an en dash with its reason (that of the full-precision CSV), by the rule
-    of every journal table (:func:`aplcohort.tables.blanks.explain_blanks`)."""
+    """The 95 % CI and share-of-seeds cells of the published-vs-reproduced table and their
+    footnotes, by the rule of every journal table (:func:`aplcohort.tables.blanks.
+    explain_blanks`, reasons of the full-precision CSV): a blank interval is an en dash with
+    its reason; the share of seeds, blank in every row of a user's cohort, is left out
+    (``None``) with a footnote saying why."""
     from ..tables.blanks import explain_blanks
     from ..tables.export import JournalTable
     from .null_reasons import frame_reasons
-    cells = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-             for v in (table["ci"] if "ci" in table.columns else [""] * len(table))]
-    jt = JournalTable("95 % CI", pd.DataFrame({"95 % CI": cells}), table,
-                      source_rows=tuple(range(len(table))),
-                      source_fields=(("ci", "ci_lower", "ci_upper"),))
+
+    def text(v, fmt=str):
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else fmt(v)
+    n = len(table)
+    ci = [text(v) for v in (table["ci"] if "ci" in table.columns else [None] * n)]
+    share = [text(v, lambda x: f"{100 * float(x):.1f} %")
+             for v in (table["share_of_seeds"] if "share_of_seeds" in table.columns
+                       else [None] * n)]
+    jt = JournalTable("facts", pd.DataFrame({"fact": [""] * n, "95 % CI": ci,
+                                             "share of seeds": share}), table,
+                      source_rows=tuple(range(n)),
+                      source_fields=((), ("ci", "ci_lower", "ci_upper"), ("share_of_seeds",)))
     jt = explain_blanks(jt, frame_reasons(table, fact=True))
-    return list(jt.data["95 % CI"]), list(jt.footnotes)
+    share = list(jt.data["share of seeds"]) if "share of seeds" in jt.data.columns else None
+    return list(jt.data["95 % CI"]), share, list(jt.footnotes)
 
 
 #: Caption of the published-vs-reproduced table in tables/ and the manuscript.

@@ -311,6 +311,9 @@ def _fact_reason(o: dict, f: str):
     why_not = (_text(o.get("note")) or _text(o.get("reproduced"))
                or f"the fact '{o.get('id')}' could not be computed")
     has_est, has_ci = not _null(o.get("reproduced_estimate")), not _null(o.get("ci_lower"))
+    if f == "share_of_seeds":   # computed over seeds of the generator: the replica's rows only
+        return "not_applicable", ("your cohort, not the synthetic replica: no share of "
+                                  "generator seeds")
     if count and f in ("ci_lower", "ci_upper", "published_in_ci", "p"):
         return "not_applicable", "a count: no confidence interval and no test"
     if f == "published_value":

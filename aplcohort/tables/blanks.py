@@ -164,8 +164,9 @@ def explain_blanks(t, reasons):
         by_reason.setdefault(why, []).append(cols[j])
     for why, names in by_reason.items():
         verb = "is" if len(names) == 1 else "are"
-        notes.append(f"{_names(names)} {verb} not shown (blank in every row), not applicable: "
-                     f"{why.strip().rstrip('.')}.")
+        said = _names(names)
+        notes.append(f"{said[:1].upper()}{said[1:]} {verb} not shown (blank in every row), "
+                     f"not applicable: {why.strip().rstrip('.')}.")
     keep = [j for j in range(ncol) if j not in drop]
     new_data = pd.DataFrame([[row[j] for j in keep] for row in cells],
                             columns=[cols[j] for j in keep], index=data.index)
