@@ -109,3 +109,55 @@ def test_a_dictionary_level_no_patient_has_is_said_by_the_analysis(tmp_path, cap
     a = json.loads((tmp_path / "o" / "results.json").read_text("utf-8"))["analyses"]["km"]
     assert any("order lists 'allo HSCT', which has no patient" in w for w in a["warnings"])
     assert [g for g in a["groups"]] == ["ATO-based", "auto HSCT"]
+
+
+def _replicate(tmp: Path, d: pd.DataFrame, capsys):
+    p = tmp / "own.csv"
+    d.to_csv(p, index=False)
+    out = tmp / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["replicate", "min2022", "--data", str(p), "--out", str(out), "--force"])
+    err = capsys.readouterr().err
+    doc = (json.loads((out / "results.json").read_text(encoding="utf-8")) if rc == 0
+           else None)
+    return rc, err, doc
+
+
+def _plain_cohort() -> pd.DataFrame:
+    d = pd.read_csv(DATA, dtype=str, keep_default_na=False).drop(columns=["synthetic"])
+    d["patient_id"] = [f"P{i:03d}" for i in range(len(d))]
+    return d
+
+
+def test_a_cohort_without_second_relapses_runs(tmp_path, capsys):
+    """No second relapse recorded: the second-relapse incidences of the mCR2 subgroups were an
+    internal error (KeyError, exit 1); they are not estimable, saying why."""
+    d = _plain_cohort()
+    for c in ("relapse2_date", "salvage2_modality", "salvage2_start_date",
+              "status_after_salvage2", "cr3_date"):
+        d[c] = ""
+    rc, err, doc = _replicate(tmp_path, d, capsys)
+    assert rc == 0, err
+    facts = {r["id"]: r for r in doc["published_vs_reproduced"]}
+    for fid, grp in (("cir_ato", "ATO-based"), ("cir_auto", "auto HSCT")):
+        assert facts[fid]["verdict"] == "not estimable"
+        assert f"no second relapse in the {grp} group" in facts[fid]["reproduced"]
+    from test_null_reasons import unexplained
+    assert unexplained(doc) == []
+
+
+def test_a_cohort_without_recovery_dates_is_told_how_to_run(tmp_path, capsys):
+    """Columns the study plan needs but the cohort lacks are refused with the way out, and
+    the way out works: empty columns make those analyses not estimable, the rest run."""
+    d = _plain_cohort().drop(columns=["anc_recovery_date", "plt_recovery_date"])
+    rc, err, _ = _replicate(tmp_path, d, capsys)
+    assert rc == 2 and "Traceback" not in err
+    assert "needs column(s) 'anc_recovery_date'" in err and "an empty column" in err
+    d["anc_recovery_date"] = ""
+    d["plt_recovery_date"] = ""
+    rc, err, doc = _replicate(tmp_path, d, capsys)
+    assert rc == 0, err
+    assert doc["analyses"]["anc_recovery_by_reinduction"]["status"] == "not estimable"
+    assert "no events of cause 1" in doc["not_estimable"]["anc_recovery_by_reinduction"]
+    assert doc["analyses"]["os_by_consolidation"]["status"] == "ok"

@@ -467,6 +467,11 @@ def evaluate_facts(cohort) -> list[dict]:
                 rows.append(_not_estimable(r, f"follow-up in the {grp} group ends at {tg.max():.1f} months, "
                                               f"before the {h:g}-month horizon"))
                 continue
+            if grp not in at.index:   # no second relapse in the subgroup: no cause-1 curve
+                rows.append(_not_estimable(r, f"no second relapse in the {grp} group: the "
+                                              "incidence is 0 % and its log-log confidence "
+                                              "interval is undefined"))
+                continue
             est, lo, hi = (float(at.loc[grp, k]) for k in ("estimate", "lower", "upper"))
             if not (np.isfinite(lo) and np.isfinite(hi) and 1e-9 < est < 1.0 - 1e-9):
                 rows.append(_not_estimable(r, f"{100 * est:.1f}% in the {grp} group: the log-log "

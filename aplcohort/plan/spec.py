@@ -328,7 +328,9 @@ def _check_endpoint_columns(plan: dict, endpoints: dict, columns: set[str], prob
                 f"{ep['endpoint']} from {ep.get('time_zero')} needs column(s) "
                 f"{', '.join(repr(c) for c in missing)}, which the data lacks "
                 f"(used by analyses: {', '.join(used[eid])})",
-                "add the column(s) to the cohort or map them in the column mapping"))
+                "add the column(s) to the cohort or map them in the column mapping; if your "
+                "data do not record them, an empty column makes the analyses using them not "
+                "estimable, with the reason, and the others run"))
 
 
 def _check_presentation(plan: dict, columns, problems: list) -> None:
