@@ -16,10 +16,11 @@ save, in this order, for each null field:
    ``statistic_note``, ``test_note``, ``delay_note``, ``<field>_note``);
 2. what the row is (:func:`_not_applicable`): a term of a model without a robust
    variance, a numeric term (no level), a Table 1 row of the other variable type, a score
-   test (no hazard ratio), a Kaplan–Meier row (no cause), a setting not given, a fact that
-   is a count, ...;
-3. what the data left of the row: a Table 1 row's empty group, a model's global test on 0
-   degrees of freedom (no estimable coefficient);
+   test (no hazard ratio), a Kaplan–Meier row or a weighted survival curve (no cause), a
+   setting not given (a plan's seed, a propensity-score block's trim / truncate / caliper /
+   focal), a weighted Table 1 row's SD of a categorical level, a fact that is a count, ...;
+3. what the data left of the row: a Table 1 row's empty group (weighted or not), a
+   model's global test on 0 degrees of freedom (no estimable coefficient);
 4. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
    estimable (``estimable: false``, a curve entry past follow-up, an analysis or part
    with ``status: "not estimable"``); a comparison row (immortal-time comparison: its
@@ -28,7 +29,7 @@ save, in this order, for each null field:
    ``summary`` row.
 
 A null none of these explains is left as it is (``tests/test_null_reasons.py`` walks the
-results of every plan kind and fails on it), so a new null shape needs its reason here or
+results of every plan kind, and of every kind's ``propensity:`` block, and fails on it), so a new null shape needs its reason here or
 where its row is built, never a generic "missing".
 """
 
@@ -256,7 +257,7 @@ def _not_applicable(o: dict, f: str, ctx) -> str | None:
         return "no mapping file given: the data's own column names are read"
     if f == "cause" and "n_event" in o and (kind == "km" or _survival_curve(ctx)):
         return "Kaplan–Meier: one event type, no cause"
-    if key == "adjustment" and o.get("kind") in ("ps_weights", "ps_match"):
+    if o.get("kind") in ("ps_weights", "ps_match"):
         return _adjustment_reason(o, f)
     if o.get("kind") == "adjusted_analysis" and f == "unadjusted" \
             and o.get("analysis") == "table1":
