@@ -15,6 +15,12 @@ Walked here: ``aplcohort replicate min2022`` and a plan with every plan kind of
 the bundled CSV with blank cells and small groups. Both failed before the reasons were
 written (hundreds of bare nulls: ``robust_se`` without a robust variance, Table 1's
 categorical rows, the count rows of the published-vs-reproduced table, ...).
+
+A third plan (``_propensity_plan``) runs every kind that takes ``propensity:`` (weighting
+and matching, ATE / ATT / ATO, with and without trim / truncate / caliper) without a
+``seed:``; it failed before those reasons were written (132 bare nulls: the adjustment's
+settings not used, the weighted Table 1 rows, Table 1's ``unadjusted``, the weighted
+Kaplan–Meier curve's ``cause``, ``provenance.seed``).
 """
 
 import json
@@ -289,3 +295,150 @@ def test_csv_blanks_have_their_reason(min2022, every_kind):
     terms = pd.read_csv(every_kind[2] / "tables" / "cox__terms.csv", keep_default_na=False)
     assert (terms["robust_se"] == "").all()
     assert terms["not_applicable"].str.contains("robust_se: no robust variance asked").all()
+
+
+# ------------------------------------------------------------- propensity-score blocks
+P = "postremission_modality in ['ATO-based', 'auto HSCT']"
+COV = ["age_at_diagnosis", "sex"]
+
+
+def _propensity_plan(csv) -> dict:
+    """Every kind that takes ``propensity:``, with both methods, the ATE / ATT / ATO
+    estimands, and with and without trim / truncate / caliper, so each null of a
+    propensity-score block (a setting not used, a weighted Table 1 row's empty group or a
+    categorical row's SD, Table 1's unadjusted part, a weighted survival curve's cause)
+    appears; no ``seed:`` (the provenance's seed is null)."""
+    def ps(**kw):
+        return {"covariates": COV, **kw}
+    analyses = [
+        {"id": "t1_w", "kind": "table1", "group": "reinduction_regimen", "where": R,
+         "variables": ["age_at_diagnosis", "plt_relapse", "sex"],
+         "propensity": ps(method="iptw")},
+        {"id": "t1_m", "kind": "table1", "group": "reinduction_regimen", "where": R,
+         "variables": ["age_at_diagnosis", "sex"], "propensity": ps(method="matching")},
+        {"id": "km_m", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+         "where": P, "figure": False, "propensity": ps(method="matching")},
+        {"id": "km_mc", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+         "where": P, "figure": False, "propensity": ps(method="matching", caliper=0.2)},
+        {"id": "km_att", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+         "where": P, "figure": False, "propensity": ps(method="iptw", estimand="ATT")},
+        {"id": "km_tt", "kind": "km", "endpoint": "os", "group": "postremission_modality",
+         "where": P, "figure": False,
+         "propensity": ps(method="iptw", trim=0.05, truncate=0.99)},
+        {"id": "lr_ato", "kind": "logrank", "endpoint": "os", "group": "postremission_modality",
+         "where": P, "propensity": ps(method="iptw", estimand="ATO")},
+        {"id": "cif_w", "kind": "cif", "endpoint": "cir", "group": "postremission_modality",
+         "where": P, "figure": False, "propensity": ps(method="iptw")},
+        {"id": "cox_w", "kind": "cox", "endpoint": "os", "where": P, "covariates": ["sex"],
+         "propensity": ps(method="iptw", treatment="postremission_modality")},
+        {"id": "fg_m", "kind": "finegray", "endpoint": "cir", "where": P, "covariates": ["sex"],
+         "propensity": ps(method="matching", treatment="postremission_modality")},
+    ]
+    plan = _every_kind_plan(csv)
+    del plan["seed"]
+    return {**plan, "plan": "null_reasons_propensity", "analyses": analyses,
+            "output": {"formats": ["png"], "tables": ["csv", "tex"]}}
+
+
+@pytest.fixture(scope="module")
+def propensity(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nullreasons_ps")
+    csv = blanked_cohort(tmp)
+    d = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    d.loc[d["reinduction_regimen"] == "IC", "plt_relapse"] = ""   # a group with no value
+    d.to_csv(csv, index=False)
+    plan = _propensity_plan(csv)
+    p = tmp / "plan.yaml"
+    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    out = tmp / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["run", str(p), "--out", str(out)])
+    assert rc == 0
+    return plan, json.loads((out / "results.json").read_text(encoding="utf-8")), out
+
+
+def test_the_propensity_plan_exercises_every_adjusted_kind(propensity):
+    plan, doc, _ = propensity
+    assert {a["kind"] for a in plan["analyses"]} == \
+        {k for k, m in KINDS.items() if "propensity" in m.model.model_fields}
+    bad = {k: a["adjusted"].get("reason") for k, a in doc["analyses"].items()
+           if a["status"] != "ok" or a["adjusted"].get("status") in ("not estimable", "error")}
+    assert not bad, bad
+
+
+def test_every_null_of_the_propensity_blocks_has_its_reason(propensity):
+    bad = unexplained(propensity[1])
+    assert not bad, _summary(bad)
+
+
+def test_the_propensity_reasons_are_those_of_the_row(propensity):
+    _, doc, _ = propensity
+    an = {k: a["adjusted"] for k, a in doc["analyses"].items()}
+    # a setting not asked / not used by the estimand: not applicable, naming it
+    w = an["cox_w"]["adjustment"]
+    assert w["estimand"] == "ATE" and w["focal"] is None
+    assert _reason(w, "focal")[0] == "not_applicable" and "ATE" in _reason(w, "focal")[1]
+    for f in ("trim", "truncate"):
+        assert _reason(w, f)[0] == "not_applicable" and f"{f}: not set" in _reason(w, f)[1]
+    t = an["km_tt"]["adjustment"]
+    assert (t["trim"], t["truncate"]) == (0.05, 0.99) and _reason(t, "trim") == (None, None)
+    assert an["km_att"]["adjustment"]["focal"] is not None
+    m, mc = an["km_m"]["adjustment"], an["km_mc"]["adjustment"]
+    for f in ("caliper", "caliper_logit"):
+        assert m[f] is None and _reason(m, f)[0] == "not_applicable"
+        assert "caliper: not set" in _reason(m, f)[1]
+        assert mc[f] is not None and _reason(mc, f) == (None, None)
+    # Table 1: the unadjusted values are columns of the one frame
+    t1 = an["t1_w"]
+    assert t1["unadjusted"] is None
+    assert _reason(t1, "unadjusted")[0] == "not_applicable"
+    assert "mean and sd columns" in _reason(t1, "unadjusted")[1]
+    rows = t1["adjusted"]
+    empty = next(r for r in rows if r["variable"] == "plt_relapse" and r["group"] == "IC")
+    assert empty["n"] == 0
+    for f in ("mean", "sd", "weighted_mean", "weighted_sd"):
+        assert _reason(empty, f) == ("not_estimable",
+                                     "no known value of 'plt_relapse' in group 'IC'")
+    cat = next(r for r in rows if r["variable"] == "sex")
+    assert cat["mean"] is not None
+    for f in ("sd", "weighted_sd"):
+        assert _reason(cat, f)[0] == "not_applicable" and "categorical" in _reason(cat, f)[1]
+    # the weighted / matched Kaplan-Meier curve has no cause; the CIF curve has one
+    for r in an["km_m"]["adjusted"]["table"]:
+        assert r["cause"] is None and _reason(r, "cause")[0] == "not_applicable"
+    assert all(r["cause"] is not None for r in an["cif_w"]["adjusted"]["table"])
+    # no seed: in the plan
+    prov = doc["provenance"]
+    assert prov["seed"] is None and _reason(prov, "seed")[0] == "not_applicable"
+
+
+def test_propensity_tables_print_their_blanks(propensity):
+    """The CSV of the adjusted frames has the reason columns; their journal table prints NE
+    / – with the reason as footnote."""
+    out = propensity[2]
+    bad = _unexplained_blanks(out)
+    assert not bad, bad[:40]
+    t1 = pd.read_csv(out / "tables" / "t1_w__adjusted_adjusted.csv", keep_default_na=False)
+    row = t1[(t1["variable"] == "plt_relapse") & (t1["group"] == "IC")].iloc[0]
+    assert row["mean"] == "" and "no known value of 'plt_relapse'" in row["not_estimable"]
+    tex = (out / "tables" / "t1_w__adjusted_adjusted.tex").read_text(encoding="utf-8")
+    assert "NE$^{" in tex and "no known value of 'plt\\_relapse' in group 'IC'" in tex
+    assert "--$^{" in tex and "categorical variable" in tex
+
+
+def test_weighted_table1_rows_the_run_does_not_reach():
+    """The rows of a weighted Table 1 the plan's data do not give: one known value (no SD),
+    known values but no positive weight (matching leaves them unmatched)."""
+    from aplcohort.plan.null_reasons import explain_nulls
+    one = {"variable": "age", "level": "", "group": "IC", "n": 1, "weighted_n": 2.0,
+           "mean": 40.0, "sd": None, "weighted_mean": 40.0, "weighted_sd": None}
+    unw = {"variable": "age", "level": "", "group": "IC", "n": 3, "weighted_n": 0.0,
+           "mean": 40.0, "sd": 2.0, "weighted_mean": None, "weighted_sd": None}
+    doc = explain_nulls({"analyses": {"t": {"kind": "table1", "adjusted": {
+        "kind": "adjusted_analysis", "analysis": "table1", "adjusted": [one, unw]}}}})
+    assert not unexplained(doc), unexplained(doc)
+    assert _reason(one, "sd") == ("not_estimable", "one known value of 'age' in group 'IC': no SD")
+    assert _reason(one, "weighted_sd")[0] == "not_estimable"
+    assert "positive weight" in _reason(unw, "weighted_mean")[1]
+    assert "positive weight" in _reason(unw, "weighted_sd")[1]

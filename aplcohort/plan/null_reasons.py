@@ -16,10 +16,11 @@ save, in this order, for each null field:
    ``statistic_note``, ``test_note``, ``delay_note``, ``<field>_note``);
 2. what the row is (:func:`_not_applicable`): a term of a model without a robust
    variance, a numeric term (no level), a Table 1 row of the other variable type, a score
-   test (no hazard ratio), a Kaplan–Meier row (no cause), a setting not given, a fact that
-   is a count, ...;
-3. what the data left of the row: a Table 1 row's empty group, a model's global test on 0
-   degrees of freedom (no estimable coefficient);
+   test (no hazard ratio), a Kaplan–Meier row or a weighted survival curve (no cause), a
+   setting not given (a plan's seed, a propensity-score block's trim / truncate / caliper /
+   focal), a weighted Table 1 row's SD of a categorical level, a fact that is a count, ...;
+3. what the data left of the row: a Table 1 row's empty group (weighted or not), a
+   model's global test on 0 degrees of freedom (no estimable coefficient);
 4. the row's own reason: its ``note`` (or ``reason``) when the row is not declared
    estimable (``estimable: false``, a curve entry past follow-up, an analysis or part
    with ``status: "not estimable"``); a comparison row (immortal-time comparison: its
@@ -28,7 +29,7 @@ save, in this order, for each null field:
    ``summary`` row.
 
 A null none of these explains is left as it is (``tests/test_null_reasons.py`` walks the
-results of every plan kind and fails on it), so a new null shape needs its reason here or
+results of every plan kind, and of every kind's ``propensity:`` block, and fails on it), so a new null shape needs its reason here or
 where its row is built, never a generic "missing".
 """
 
@@ -199,6 +200,9 @@ def _reason(o: dict, f: str, ctx):
         return "not_applicable", na
     if _is_table1_row(o):
         return "not_estimable", _table1_not_estimable(o, f)
+    if _is_weighted_table1_row(o):
+        why = _weighted_table1_not_estimable(o, f)
+        return ("not_estimable", why) if why else None
     if f == "p" and {"test", "statistic", "df"} <= set(o) and o.get("df") == 0:
         # a model's global test (likelihood ratio / Wald / score) on 0 degrees of freedom
         return "not_estimable", ("no estimable coefficient (0 degrees of freedom): no "
@@ -251,8 +255,19 @@ def _not_applicable(o: dict, f: str, ctx) -> str | None:
         return f"not set: no {f} in this analysis"
     if key == "provenance" and f in ("mapping_file", "mapping_sha256"):
         return "no mapping file given: the data's own column names are read"
-    if kind == "km" and f == "cause" and "n_event" in o:
+    if f == "cause" and "n_event" in o and (kind == "km" or _survival_curve(ctx)):
         return "Kaplan–Meier: one event type, no cause"
+    if o.get("kind") in ("ps_weights", "ps_match"):
+        return _adjustment_reason(o, f)
+    if o.get("kind") == "adjusted_analysis" and f == "unadjusted" \
+            and o.get("analysis") == "table1":
+        return ("Table 1: the unadjusted values are the mean and sd columns of adjusted, "
+                "beside the weighted ones (one table, no separate unadjusted result)")
+    if _is_weighted_table1_row(o):
+        return _weighted_table1_reason(o, f)
+    if key == "provenance" and f == "seed":
+        return ("no seed: in the plan (it is only recorded here; no analysis of a plan draws "
+                "from it: matching's m_order: random takes propensity: seed:)")
     if kind == "km" and f == "influence" and "variance" in o:
         return "influence values not asked (influence: false)"
     if kind == "logrank" and f == "scores" and "rho" in o:
@@ -264,6 +279,63 @@ def _not_applicable(o: dict, f: str, ctx) -> str | None:
     if f in ("row", "start", "stop") and {"rule", "severity", "detail"} <= set(o):
         return (f"found in the dates while building the transitions (rule '{o.get('rule')}'), "
                 "not in a row of (start, stop] data")
+    return None
+
+
+def _survival_curve(ctx) -> bool:
+    """A row of a propensity-score-weighted (or matched) survival curve (``adjusted_curves``
+    of a km analysis: one event type, as its Kaplan–Meier curve)."""
+    parent = ctx.get("parent")
+    return (ctx.get("kind") == "adjusted_curves" and isinstance(parent, dict)
+            and parent.get("curve") == "survival")
+
+
+def _adjustment_reason(o: dict, f: str) -> str | None:
+    """A setting of the weights (``ps_weights``) or of the matching (``ps_match``) that the
+    plan's ``propensity:`` did not ask for or that its method / estimand does not use."""
+    if f == "focal":
+        return (f"estimand {o.get('estimand')}: no focal group (the treated group of an ATT "
+                "only)")
+    if f == "trim":
+        return "no trimming asked (trim: not set): no patient removed for an extreme score"
+    if f == "truncate":
+        return "no weight truncation asked (truncate: not set): the weights are not capped"
+    if f in ("caliper", "caliper_logit"):
+        return ("no caliper asked (caliper: not set): each treated patient takes its nearest "
+                "control at any distance" + ("" if f == "caliper" else
+                                             ", so no caliper on the logit scale"))
+    return None
+
+
+def _is_weighted_table1_row(o) -> bool:
+    return {"variable", "level", "group", "n", "weighted_n", "mean", "sd", "weighted_mean",
+            "weighted_sd"} <= set(o)
+
+
+def _weighted_table1_reason(o: dict, f: str) -> str | None:
+    """Not applicable: the SD of a categorical row (its mean is a proportion). The rest is
+    :func:`_weighted_table1_not_estimable`."""
+    if not _null(o.get("level")) and o.get("level") != "" and f in ("sd", "weighted_sd"):
+        return (f"'{o.get('variable')}' is a categorical variable: its mean is the proportion "
+                "with that level, no SD")
+    return None
+
+
+def _weighted_table1_not_estimable(o: dict, f: str) -> str | None:
+    """The not-estimable reason of a null value of a weighted Table 1 row
+    (:func:`aplcohort.adjust.balance.weighted_table1`): no known value, one known value,
+    no positive weight."""
+    var, group, n = o.get("variable"), o.get("group"), o.get("n") or 0
+    if n == 0:
+        return f"no known value of '{var}' in group '{group}'"
+    if f == "sd":
+        return f"one known value of '{var}' in group '{group}': no SD"
+    if f == "weighted_mean":
+        return (f"no patient of group '{group}' with a known '{var}' has a positive weight: "
+                "no weighted value")
+    if f == "weighted_sd":
+        return (f"fewer than two patients of group '{group}' with a known '{var}' have a "
+                "positive weight: no weighted SD")
     return None
 
 
