@@ -41,7 +41,8 @@ P_TESTS  := $(sort $(wildcard tests/test_km.py tests/test_logrank.py tests/test_
 	tests/test_review9*.py tests/test_review10*.py tests/test_review11*.py tests/test_review12*.py \
 	tests/test_review13*.py tests/test_review14*.py tests/test_plan_td_notes.py \
 	tests/test_table1_kinds.py tests/test_ranktests.py tests/test_null_reasons.py tests/test_review15*.py \
-	tests/test_review16.py tests/test_journal_blanks.py tests/test_table1_flow_blanks.py tests/test_ord16.py))
+	tests/test_review16.py tests/test_journal_blanks.py tests/test_table1_flow_blanks.py tests/test_ord16.py \
+	tests/test_absent_dictionary_levels.py))
 
 test-pandas:
 	$(PYTHON) -m venv $(P_VENV)
