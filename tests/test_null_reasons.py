@@ -186,7 +186,11 @@ def blanked_cohort(tmp):
 @pytest.fixture(scope="module")
 def every_kind(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nullreasons_kinds")
-    plan = _every_kind_plan(blanked_cohort(tmp))
+    return _run_plan(tmp, _every_kind_plan(blanked_cohort(tmp)))
+
+
+def _run_plan(tmp, plan):
+    """Run ``plan`` as a user does (``aplcohort run``): ``(plan, results.json, out)``."""
     p = tmp / "plan.yaml"
     p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     out = tmp / "out"
@@ -347,15 +351,7 @@ def propensity(tmp_path_factory):
     d = pd.read_csv(csv, dtype=str, keep_default_na=False)
     d.loc[d["reinduction_regimen"] == "IC", "plt_relapse"] = ""   # a group with no value
     d.to_csv(csv, index=False)
-    plan = _propensity_plan(csv)
-    p = tmp / "plan.yaml"
-    p.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
-    out = tmp / "out"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rc = main(["run", str(p), "--out", str(out)])
-    assert rc == 0
-    return plan, json.loads((out / "results.json").read_text(encoding="utf-8")), out
+    return _run_plan(tmp, _propensity_plan(csv))
 
 
 def test_the_propensity_plan_exercises_every_adjusted_kind(propensity):
